@@ -1,0 +1,185 @@
+/**
+ * Every HTTP route Serval serves, with the minimum role it needs and the function that serves it.
+ * API Gateway resources (lib/constructs/api.ts), the local gateway (local/gateway.ts), the role
+ * check and the OpenAPI document are all generated from this table, so a route cannot exist
+ * without a declared role.
+ */
+import type { FunctionId } from '../../lib/definitions.js';
+import type { Role } from '../core/auth/roles.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteDef {
+  readonly method: HttpMethod;
+  /** API Gateway resource template, e.g. /v1/models/{name}. */
+  readonly path: string;
+  /** Minimum role; 'none' means no credential is needed. */
+  readonly role: Role | 'none';
+  readonly fn: FunctionId;
+  readonly operationId: string;
+  readonly summary: string;
+}
+
+export const ROUTES = [
+  // System
+  { method: 'GET', path: '/v1/health', role: 'none', fn: 'system', operationId: 'health', summary: 'Liveness' },
+  {
+    method: 'GET',
+    path: '/v1/health/detailed',
+    role: 'viewer',
+    fn: 'system',
+    operationId: 'healthDetailed',
+    summary: 'Each store reachable, every production artifact checksum verified, queue depths',
+  },
+  {
+    method: 'GET',
+    path: '/v1/openapi.json',
+    role: 'none',
+    fn: 'system',
+    operationId: 'openapi',
+    summary: 'This OpenAPI document',
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit',
+    role: 'viewer',
+    fn: 'system',
+    operationId: 'listAudit',
+    summary: 'Audit events, filtered by model, actor and time',
+  },
+  // Auth
+  {
+    method: 'POST',
+    path: '/v1/auth/keys',
+    role: 'admin',
+    fn: 'auth',
+    operationId: 'createKey',
+    summary: 'Create an API key (shown once, stored hashed)',
+  },
+  { method: 'GET', path: '/v1/auth/keys', role: 'admin', fn: 'auth', operationId: 'listKeys', summary: 'List API keys' },
+  {
+    method: 'DELETE',
+    path: '/v1/auth/keys/{keyId}',
+    role: 'admin',
+    fn: 'auth',
+    operationId: 'revokeKey',
+    summary: 'Revoke an API key',
+  },
+  // Registry
+  {
+    method: 'POST',
+    path: '/v1/models',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'createModel',
+    summary: 'Create a model',
+  },
+  { method: 'GET', path: '/v1/models', role: 'viewer', fn: 'registry', operationId: 'listModels', summary: 'List models' },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'getModel',
+    summary: 'Model details: versions by stage, production version',
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/models/{name}',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'updateModel',
+    summary: 'Update description and tags',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'registerVersion',
+    summary: 'Register a version (inline base64 artifact or presigned upload)',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/versions',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'listVersions',
+    summary: 'List versions',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/versions/{version}',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'getVersion',
+    summary: 'One version with metadata, stage, approval, checksum',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/complete',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'completeUpload',
+    summary: 'Verify an uploaded artifact against its declared SHA-256',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/versions/{version}/artifact',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'getArtifactUrl',
+    summary: 'Presigned download URL',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/verify',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'verifyArtifact',
+    summary: 'Recompute the SHA-256 of the stored artifact',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/transition',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'transitionVersion',
+    summary: 'Move a version between stages (production needs approver and an approval)',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/approval',
+    role: 'approver',
+    fn: 'registry',
+    operationId: 'decideApproval',
+    summary: 'Approve or reject a version (never by the principal that registered it)',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/rollback',
+    role: 'approver',
+    fn: 'registry',
+    operationId: 'rollback',
+    summary: 'Re-promote the previous (or a named) production version',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/production-history',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'productionHistory',
+    summary: 'Every change of the production version, newest first',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/compare',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'compareVersions',
+    summary: 'Metrics, params, schema and lineage of two versions side by side',
+  },
+] as const satisfies readonly RouteDef[];
+
+export type Route = (typeof ROUTES)[number];
+export type OperationId = Route['operationId'];

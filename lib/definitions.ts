@@ -1,0 +1,139 @@
+/**
+ * The one description of Serval's stateful resources. The CDK stacks (lib/constructs) and the
+ * local runtime (local/provision.ts) both build from this file, so key schemas, indexes, queues
+ * and their dead-letter settings cannot drift apart between AWS and a laptop.
+ *
+ * Pure data: no aws-cdk-lib import, so the local runtime and the functions can read it cheaply.
+ */
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyDef {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface IndexDef {
+  readonly name: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+}
+
+export interface TableDef {
+  /** Logical id: CDK construct id and the suffix of the local table name. */
+  readonly id: string;
+  /** Environment variable through which functions receive the physical table name. */
+  readonly env: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey?: KeyDef;
+  readonly globalIndexes: readonly IndexDef[];
+  readonly ttlAttribute?: string;
+}
+
+export interface QueueDef {
+  readonly id: string;
+  readonly env: string;
+  /** Seconds a received message stays invisible; AWS requires >= the consumer's timeout. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  /** Batch size of the event source mapping that drives the worker. */
+  readonly batchSize: number;
+  /** The worker function (key of FUNCTIONS) that consumes the queue. */
+  readonly worker: FunctionId;
+}
+
+export interface ScheduleDef {
+  readonly id: string;
+  /** Rate in minutes (EventBridge `rate(n minutes)`; the local runtime fires at the same rate). */
+  readonly rateMinutes: number;
+  readonly target: FunctionId;
+}
+
+export interface BucketDef {
+  readonly id: string;
+  readonly env: string;
+}
+
+export const TABLES = {
+  registry: {
+    id: 'Registry',
+    env: 'SERVAL_TABLE_REGISTRY',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      // gsi1: listings that cut across partitions (all models, sorted by name).
+      { name: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' } },
+    ],
+  },
+  audit: {
+    id: 'Audit',
+    env: 'SERVAL_TABLE_AUDIT',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      { name: 'byActor', partitionKey: { name: 'actor', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
+      // Audit writes follow human actions (registrations, approvals), so one time-ordered partition
+      // is far below DynamoDB's per-partition limits and gives an unfiltered time-ordered feed.
+      { name: 'byTime', partitionKey: { name: 'feed', type: 'S' }, sortKey: { name: 'sk', type: 'S' } },
+    ],
+  },
+  keys: {
+    id: 'Keys',
+    env: 'SERVAL_TABLE_KEYS',
+    partitionKey: { name: 'keyId', type: 'S' },
+    globalIndexes: [],
+  },
+  idempotency: {
+    id: 'Idempotency',
+    env: 'SERVAL_TABLE_IDEMPOTENCY',
+    // Attribute names are Powertools' DynamoDBPersistenceLayer defaults.
+    partitionKey: { name: 'id', type: 'S' },
+    globalIndexes: [],
+    ttlAttribute: 'expiration',
+  },
+} as const satisfies Record<string, TableDef>;
+
+export const BUCKETS = {
+  artifacts: { id: 'Artifacts', env: 'SERVAL_BUCKET_ARTIFACTS' },
+} as const satisfies Record<string, BucketDef>;
+
+export const FUNCTIONS = {
+  system: { entry: 'functions/handlers/system-api.ts', description: 'health, audit, OpenAPI' },
+  registry: { entry: 'functions/handlers/registry-api.ts', description: 'models, versions, stages' },
+  auth: { entry: 'functions/handlers/auth-api.ts', description: 'API keys' },
+  authorizer: { entry: 'functions/handlers/authorizer.ts', description: 'API Gateway request authorizer' },
+  integrityScheduler: {
+    entry: 'functions/handlers/integrity-scheduler.ts',
+    description: 'enqueues every production artifact for a checksum check',
+  },
+  integrityWorker: {
+    entry: 'functions/handlers/integrity-worker.ts',
+    description: 'recomputes artifact SHA-256 and marks mismatches unusable',
+  },
+} as const satisfies Record<string, { entry: string; description: string }>;
+
+export type FunctionId = keyof typeof FUNCTIONS;
+
+export const QUEUES = {
+  integrity: {
+    id: 'Integrity',
+    env: 'SERVAL_QUEUE_INTEGRITY',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 3,
+    batchSize: 10,
+    worker: 'integrityWorker',
+  },
+} as const satisfies Record<string, QueueDef>;
+
+export const SCHEDULES = {
+  integrity: { id: 'IntegritySweep', rateMinutes: 60, target: 'integrityScheduler' },
+} as const satisfies Record<string, ScheduleDef>;
+
+/** The suffix of a dead-letter queue's name/id. */
+export const DLQ_SUFFIX = '-dlq';
+
+/** Names used locally (and as a readable prefix on AWS, where CloudFormation adds suffixes). */
+export function localName(prefix: string, id: string): string {
+  return `${prefix}-${id.toLowerCase()}`;
+}
