@@ -8,7 +8,10 @@ const featureName = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'feature names are letters, digits, _ . - and start with a letter or _');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_.-]*$/,
+    'feature names are letters, digits, _ . - and start with a letter or _',
+  );
 
 export const FeatureSchema = z.object({
   name: featureName,
@@ -29,7 +32,11 @@ export const InputSchema = z.object({
 export const OutputSchema = z.object({
   kind: z.enum(['regression', 'binary', 'multiclass']),
   /** Class labels in the order of the model's probability columns. */
-  classes: z.array(z.union([z.string().max(256), z.number()])).min(2).max(10_000).optional(),
+  classes: z
+    .array(z.union([z.string().max(256), z.number()]))
+    .min(2)
+    .max(10_000)
+    .optional(),
 });
 
 export type Feature = z.infer<typeof FeatureSchema>;

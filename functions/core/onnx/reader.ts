@@ -1,0 +1,152 @@
+/**
+ * Reads the header of an ONNX file — versions, producer, metadata_props and the graph's declared
+ * inputs and outputs — without a runtime, so the registry can describe an artifact (and spot a
+ * file that is not ONNX at all) where onnxruntime is not loaded.
+ */
+import { ElemType } from './graph.js';
+import { fieldBytes, fieldInt, fieldString, ProtoDecodeError, readFields } from './wire.js';
+
+export interface OnnxValueInfo {
+  readonly name: string;
+  /** Tensor element type name ('float32', 'int64', …), or 'non-tensor' for sequences and maps. */
+  readonly type: string;
+  /** Fixed sizes as numbers, symbolic ones as their names, unknown ones as null. */
+  readonly dims: readonly (number | string | null)[] | null;
+}
+
+export interface OnnxModelInfo {
+  readonly irVersion: number;
+  readonly opsets: readonly { readonly domain: string; readonly version: number }[];
+  readonly producerName: string;
+  readonly producerVersion: string;
+  readonly docString: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly graphName: string;
+  readonly inputs: readonly OnnxValueInfo[];
+  readonly outputs: readonly OnnxValueInfo[];
+}
+
+export class OnnxFormatError extends Error {
+  override readonly name = 'OnnxFormatError';
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  [ElemType.FLOAT]: 'float32',
+  [ElemType.UINT8]: 'uint8',
+  [ElemType.INT8]: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  [ElemType.INT32]: 'int32',
+  [ElemType.INT64]: 'int64',
+  [ElemType.STRING]: 'string',
+  [ElemType.BOOL]: 'bool',
+  [ElemType.FLOAT16]: 'float16',
+  [ElemType.DOUBLE]: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+};
+
+export function elemTypeName(type: number): string {
+  return TYPE_NAMES[type] ?? `type-${type}`;
+}
+
+export function readOnnxModel(bytes: Uint8Array): OnnxModelInfo {
+  try {
+    return decodeModel(bytes);
+  } catch (err) {
+    if (err instanceof ProtoDecodeError || err instanceof TypeError) {
+      throw new OnnxFormatError(`not an ONNX model: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function decodeModel(bytes: Uint8Array): OnnxModelInfo {
+  let irVersion: number | undefined;
+  const opsets: { domain: string; version: number }[] = [];
+  let producerName = '';
+  let producerVersion = '';
+  let docString = '';
+  const metadata: Record<string, string> = {};
+  let graph: Uint8Array | undefined;
+  for (const { field, data } of readFields(bytes)) {
+    if (field === 1) irVersion = Number(fieldInt(data));
+    else if (field === 2) producerName = fieldString(data);
+    else if (field === 3) producerVersion = fieldString(data);
+    else if (field === 6) docString = fieldString(data);
+    else if (field === 7) graph = fieldBytes(data);
+    else if (field === 8) {
+      let domain = '';
+      let version = 0;
+      for (const f of readFields(fieldBytes(data))) {
+        if (f.field === 1) domain = fieldString(f.data);
+        else if (f.field === 2) version = Number(fieldInt(f.data));
+      }
+      opsets.push({ domain, version });
+    } else if (field === 14) {
+      let key = '';
+      let value = '';
+      for (const f of readFields(fieldBytes(data))) {
+        if (f.field === 1) key = fieldString(f.data);
+        else if (f.field === 2) value = fieldString(f.data);
+      }
+      metadata[key] = value;
+    }
+  }
+  if (irVersion === undefined || graph === undefined) {
+    throw new OnnxFormatError('not an ONNX model: ir_version or graph missing');
+  }
+  let graphName = '';
+  const inputs: OnnxValueInfo[] = [];
+  const outputs: OnnxValueInfo[] = [];
+  const initializers = new Set<string>();
+  for (const { field, data } of readFields(graph)) {
+    if (field === 2) graphName = fieldString(data);
+    else if (field === 5) {
+      for (const f of readFields(fieldBytes(data))) if (f.field === 8) initializers.add(fieldString(f.data));
+    } else if (field === 11) inputs.push(decodeValueInfo(fieldBytes(data)));
+    else if (field === 12) outputs.push(decodeValueInfo(fieldBytes(data)));
+  }
+  return {
+    irVersion,
+    opsets,
+    producerName,
+    producerVersion,
+    docString,
+    metadata,
+    graphName,
+    // Before IR 4 initializers had to be listed among the inputs too; they are not fed by callers.
+    inputs: inputs.filter((i) => !initializers.has(i.name)),
+    outputs,
+  };
+}
+
+function decodeValueInfo(bytes: Uint8Array): OnnxValueInfo {
+  let name = '';
+  let type = 'non-tensor';
+  let dims: (number | string | null)[] | null = null;
+  for (const { field, data } of readFields(bytes)) {
+    if (field === 1) name = fieldString(data);
+    else if (field === 2) {
+      for (const t of readFields(fieldBytes(data))) {
+        if (t.field !== 1) continue;
+        for (const f of readFields(fieldBytes(t.data))) {
+          if (f.field === 1) type = elemTypeName(Number(fieldInt(f.data)));
+          else if (f.field === 2) {
+            dims = [];
+            for (const d of readFields(fieldBytes(f.data))) {
+              if (d.field !== 1) continue;
+              let dim: number | string | null = null;
+              for (const v of readFields(fieldBytes(d.data))) {
+                if (v.field === 1) dim = Number(fieldInt(v.data));
+                else if (v.field === 2) dim = fieldString(v.data);
+              }
+              dims.push(dim);
+            }
+          }
+        }
+      }
+    }
+  }
+  return { name, type, dims };
+}

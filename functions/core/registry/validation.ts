@@ -1,0 +1,600 @@
+/**
+ * The validation report behind POST /v1/models/{name}/versions/{v}/validate: does the artifact
+ * load, does it match its declared schemas, do its metrics on the caller's validation set meet
+ * the thresholds, and does a single-row prediction fit the latency budget.
+ *
+ * A model that fails a check is a report with `passed: false`, not an error; a request whose
+ * dataset does not fit the input schema (or whose labels are not classes of the model) is the
+ * caller's mistake and throws a ValidationFailed (InstanceError for instances).
+ */
+import { z } from 'zod';
+import { ValidationFailed } from '../errors.js';
+import { encodeInstances } from '../inference/encode.js';
+import {
+  type Decoded,
+  decodeOutputs,
+  describe,
+  expectedColumns,
+  type OutputPlan,
+  planOutputs,
+} from '../inference/outputs.js';
+import type { LoadedModel, ModelRunner, TensorInfo } from '../inference/runner.js';
+import {
+  type ClassificationMetrics,
+  classificationMetrics,
+  type RegressionMetrics,
+  regressionMetrics,
+} from '../training/metrics.js';
+import type { InputSchema, OutputSchema } from './model-io.js';
+
+export const MAX_VALIDATION_ROWS = 10_000;
+/** Bounds the work of one request whatever its shape (rows × features). */
+export const MAX_VALIDATION_VALUES = 2_000_000;
+export const DEFAULT_LATENCY_RUNS = 50;
+const WARMUP_RUNS = 5;
+/** Stop timing once this much wall time is spent, so a slow model cannot outlive the Lambda. */
+const LATENCY_TIME_CAP_MS = 10_000;
+/** Rows per run when scoring the dataset: large enough to amortise calls, small enough for memory. */
+const SCORING_BATCH = 1024;
+
+const value = z.union([z.number(), z.string().max(256), z.boolean(), z.null()]);
+const atMost = z.object({ max: z.number().nonnegative() }).strict();
+const unitAtLeast = z.object({ min: z.number().min(0).max(1) }).strict();
+
+export const ValidationRequest = z
+  .object({
+    dataset: z
+      .object({
+        instances: z
+          .array(z.union([z.array(value).max(10_000), z.record(z.string().max(128), value)]))
+          .min(1)
+          .max(MAX_VALIDATION_ROWS),
+        labels: z
+          .array(z.union([z.number(), z.string().max(256)]))
+          .min(1)
+          .max(MAX_VALIDATION_ROWS),
+      })
+      .strict()
+      .superRefine((d, ctx) => {
+        if (d.labels.length !== d.instances.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['labels'],
+            message: `${d.labels.length} labels for ${d.instances.length} instances`,
+          });
+        }
+        const cells = d.instances.reduce(
+          (s, i) => s + (Array.isArray(i) ? i.length : Object.keys(i).length),
+          0,
+        );
+        if (cells > MAX_VALIDATION_VALUES) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['instances'],
+            message: `at most ${MAX_VALIDATION_VALUES} feature values per request`,
+          });
+        }
+      }),
+    thresholds: z
+      .object({
+        accuracy: unitAtLeast.optional(),
+        precision: unitAtLeast.optional(),
+        recall: unitAtLeast.optional(),
+        f1: unitAtLeast.optional(),
+        auc: unitAtLeast.optional(),
+        logLoss: atMost.optional(),
+        rmse: atMost.optional(),
+        mae: atMost.optional(),
+        r2: z
+          .object({ min: z.number().max(1) })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Budget for the 95th percentile of single-row prediction time, in milliseconds. */
+    latencyBudgetMs: z.number().positive().max(60_000).optional(),
+    /** Timed single-row runs (after a short warm-up). */
+    latencyRuns: z.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export type ValidationRequest = z.infer<typeof ValidationRequest>;
+
+export type CheckName = 'loads' | 'schema' | 'metrics' | 'latency';
+
+export interface ValidationCheck {
+  readonly name: CheckName;
+  readonly passed: boolean;
+  /** True when an earlier check failed and this one could not run. */
+  readonly skipped: boolean;
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+}
+
+export interface ThresholdResult {
+  readonly metric: string;
+  readonly bound: 'min' | 'max';
+  readonly threshold: number;
+  /** null when the model kind has no such metric (e.g. accuracy of a regressor). */
+  readonly value: number | null;
+  readonly passed: boolean;
+}
+
+export type ReportMetrics =
+  | (ClassificationMetrics & {
+      readonly kind: 'binary' | 'multiclass';
+      readonly classes: readonly (string | number)[];
+    })
+  | (RegressionMetrics & { readonly kind: 'regression' });
+
+export interface LatencyReport {
+  readonly runs: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+  readonly meanMs: number;
+  readonly budgetMs: number | null;
+}
+
+export interface ValidationReport {
+  readonly passed: boolean;
+  readonly checks: readonly ValidationCheck[];
+  readonly metrics: ReportMetrics | null;
+  readonly thresholds: readonly ThresholdResult[];
+  readonly latency: LatencyReport | null;
+  /** The graph's declared inputs and outputs, when it loaded. */
+  readonly model: { readonly inputs: readonly TensorInfo[]; readonly outputs: readonly TensorInfo[] } | null;
+  readonly rows: number;
+  readonly ranAt: string;
+}
+
+export interface ValidateModelInput {
+  readonly artifact: Uint8Array;
+  readonly inputSchema: InputSchema;
+  readonly outputSchema: OutputSchema;
+  /** Parsed with `ValidationRequest` by the caller (or any value that satisfies it). */
+  readonly request: ValidationRequest;
+  readonly runner: ModelRunner;
+  /** Monotonic milliseconds for latency timing (default performance.now). */
+  readonly now?: () => number;
+  /** Wall clock for `ranAt` (default new Date()). */
+  readonly clock?: () => Date;
+}
+
+export async function validateModel(input: ValidateModelInput): Promise<ValidationReport> {
+  const { inputSchema, outputSchema, request, runner } = input;
+  const now = input.now ?? (() => performance.now());
+  const ranAt = (input.clock ?? (() => new Date()))().toISOString();
+  const rows = request.dataset.instances.length;
+  if (rows === 0 || rows > MAX_VALIDATION_ROWS) {
+    throw new ValidationFailed(`the validation set needs 1 to ${MAX_VALIDATION_ROWS} rows`, {
+      field: 'dataset.instances',
+    });
+  }
+  if (request.dataset.labels.length !== rows) {
+    throw new ValidationFailed(`${request.dataset.labels.length} labels for ${rows} instances`, {
+      field: 'dataset.labels',
+    });
+  }
+  // The caller's data is judged before the model, so a bad request fails the same way whatever
+  // the artifact is.
+  const batch = encodeInstances(request.dataset.instances, inputSchema);
+  const features = inputSchema.features.length;
+  const targets = readLabels(request.dataset.labels, outputSchema);
+
+  const checks: ValidationCheck[] = [];
+  const finish = (rest: Partial<ValidationReport>): ValidationReport => {
+    for (const name of ['loads', 'schema', 'metrics', 'latency'] as const) {
+      if (!checks.some((c) => c.name === name)) {
+        checks.push({
+          name,
+          passed: false,
+          skipped: true,
+          message: 'not run: an earlier check failed',
+          details: {},
+        });
+      }
+    }
+    return {
+      passed: checks.every((c) => c.passed),
+      checks,
+      metrics: null,
+      thresholds: [],
+      latency: null,
+      model: null,
+      rows,
+      ranAt,
+      ...rest,
+    };
+  };
+
+  let model: LoadedModel;
+  try {
+    model = await runner.load(input.artifact);
+  } catch (err) {
+    checks.push({
+      name: 'loads',
+      passed: false,
+      skipped: false,
+      message: `the artifact does not load: ${errorText(err)}`,
+      details: { bytes: input.artifact.length },
+    });
+    return finish({});
+  }
+  try {
+    checks.push({
+      name: 'loads',
+      passed: true,
+      skipped: false,
+      message: 'the artifact loads',
+      details: { bytes: input.artifact.length },
+    });
+    const modelInfo = { inputs: model.inputs, outputs: model.outputs };
+    const schema = checkSchema(model, inputSchema, outputSchema);
+    checks.push(schema.check);
+    if (!schema.ok) return finish({ model: modelInfo });
+    const { inputName, plan, batchRows } = schema;
+
+    let metrics: ReportMetrics | null = null;
+    let thresholds: ThresholdResult[] = [];
+    let decoded: Decoded | null = null;
+    let runError: string | null = null;
+    try {
+      decoded = await score(model, batch, rows, features, inputName, plan, batchRows);
+    } catch (err) {
+      runError = errorText(err);
+    }
+    if (decoded) {
+      metrics = computeMetrics(decoded, targets, outputSchema);
+      thresholds = judgeThresholds(metrics, request.thresholds ?? {});
+      const failed = thresholds.filter((t) => !t.passed);
+      checks.push({
+        name: 'metrics',
+        passed: failed.length === 0,
+        skipped: false,
+        message:
+          thresholds.length === 0
+            ? `metrics computed on ${rows} rows; no thresholds set`
+            : failed.length === 0
+              ? `all ${thresholds.length} thresholds met on ${rows} rows`
+              : `${failed.length} of ${thresholds.length} thresholds missed: ${failed.map(thresholdText).join('; ')}`,
+        details: { rows, thresholds },
+      });
+    } else {
+      checks.push({
+        name: 'metrics',
+        passed: false,
+        skipped: false,
+        message: `the model failed on the validation set: ${runError}`,
+        details: { rows },
+      });
+    }
+
+    let latency: LatencyReport | null = null;
+    try {
+      latency = await timeSingleRows(model, batch, rows, features, inputName, request, now);
+      const budget = latency.budgetMs;
+      const passed = budget === null || latency.p95Ms <= budget;
+      checks.push({
+        name: 'latency',
+        passed,
+        skipped: false,
+        message:
+          budget === null
+            ? `p95 ${fmt(latency.p95Ms)} ms over ${latency.runs} single-row runs; no budget set`
+            : `p95 ${fmt(latency.p95Ms)} ms ${passed ? 'within' : 'over'} the ${budget} ms budget (${latency.runs} single-row runs)`,
+        details: { ...latency },
+      });
+    } catch (err) {
+      checks.push({
+        name: 'latency',
+        passed: false,
+        skipped: false,
+        message: `a single-row prediction failed: ${errorText(err)}`,
+        details: {},
+      });
+    }
+    return finish({ model: modelInfo, metrics, thresholds, latency });
+  } finally {
+    await model.release().catch(() => undefined);
+  }
+}
+
+type Targets = { kind: 'regression'; values: number[] } | { kind: 'classes'; indices: number[] };
+
+/**
+ * Labels as class indices (classification) or numbers (regression). A label matches a class when
+ * equal, or when both print the same ("1" and 1), since JSON clients disagree about quoting.
+ */
+function readLabels(labels: readonly (number | string)[], schema: OutputSchema): Targets {
+  if (schema.kind === 'regression') {
+    return {
+      kind: 'regression',
+      values: labels.map((l, i) => {
+        if (typeof l !== 'number' || !Number.isFinite(l)) {
+          throw new ValidationFailed(`label ${i} must be a number for a regression model`, {
+            field: 'dataset.labels',
+            row: i,
+          });
+        }
+        return l;
+      }),
+    };
+  }
+  const classes = schema.classes ?? (schema.kind === 'binary' ? [0, 1] : null);
+  if (schema.kind === 'binary' && classes && classes.length !== 2) {
+    throw new ValidationFailed(`a binary model has 2 classes, the output schema lists ${classes.length}`, {
+      field: 'outputSchema.classes',
+    });
+  }
+  return {
+    kind: 'classes',
+    indices: labels.map((l, i) => {
+      if (classes) {
+        let idx = classes.indexOf(l);
+        if (idx < 0) idx = classes.findIndex((c) => String(c) === String(l));
+        if (idx < 0) {
+          throw new ValidationFailed(`label ${i} (${JSON.stringify(l)}) is not one of the model's classes`, {
+            field: 'dataset.labels',
+            row: i,
+            classes,
+          });
+        }
+        return idx;
+      }
+      // Without declared classes, labels are column indices of the probability output.
+      const n = typeof l === 'number' ? l : Number(l);
+      if (!Number.isInteger(n) || n < 0) {
+        throw new ValidationFailed(
+          `label ${i} must be a class index (the output schema declares no classes)`,
+          {
+            field: 'dataset.labels',
+            row: i,
+          },
+        );
+      }
+      return n;
+    }),
+  };
+}
+
+type SchemaResult =
+  | { ok: true; check: ValidationCheck; inputName: string; plan: OutputPlan; batchRows: number | null }
+  | { ok: false; check: ValidationCheck };
+
+function checkSchema(model: LoadedModel, inputSchema: InputSchema, outputSchema: OutputSchema): SchemaResult {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const features = inputSchema.features.length;
+  const input = inputSchema.tensor
+    ? model.inputs.find((i) => i.name === inputSchema.tensor)
+    : model.inputs[0];
+  let batchRows: number | null = null;
+  if (!input) {
+    problems.push(
+      inputSchema.tensor
+        ? `the model has no input named ${inputSchema.tensor}; its inputs are ${describe(model.inputs)}`
+        : 'the model declares no inputs',
+    );
+  } else {
+    if (model.inputs.length > 1) {
+      problems.push(
+        `the model takes ${model.inputs.length} inputs (${describe(model.inputs)}); Serval feeds one`,
+      );
+    }
+    if (input.type !== 'float32' && input.type !== 'float64') {
+      problems.push(`input ${input.name} is ${input.type}; Serval feeds float32 (or float64) features`);
+    }
+    if (input.dims === null) {
+      notes.push(`input ${input.name} declares no shape`);
+    } else if (input.dims.length !== 2) {
+      problems.push(`input ${input.name} has rank ${input.dims.length}; expected [N, ${features}]`);
+    } else {
+      const [batch, width] = input.dims;
+      if (typeof width === 'number' && width !== features) {
+        problems.push(`input ${input.name} takes ${width} features but the input schema lists ${features}`);
+      } else if (typeof width !== 'number') {
+        notes.push(`input ${input.name} has a dynamic feature dimension`);
+      }
+      if (typeof batch === 'number') {
+        if (batch === 1) batchRows = 1;
+        else
+          problems.push(
+            `input ${input.name} has a fixed batch dimension ${batch}; export it as dynamic (or 1)`,
+          );
+      }
+    }
+  }
+  const planned = planOutputs(model.outputs, outputSchema);
+  if (!planned.ok) problems.push(planned.reason);
+  const details = {
+    input: input ? input.name : null,
+    features,
+    output: planned.ok
+      ? planned.plan.kind === 'regression'
+        ? planned.plan.output
+        : planned.plan.probabilities
+      : null,
+    expectedColumns: expectedColumns(outputSchema),
+    problems,
+    notes,
+  };
+  if (problems.length > 0 || !input || !planned.ok) {
+    return {
+      ok: false,
+      check: { name: 'schema', passed: false, skipped: false, message: problems.join('; '), details },
+    };
+  }
+  const message = `graph input "${input.name}" takes the ${features} schema features; ${outputSchema.kind} answers read from output "${details.output}"${
+    notes.length ? ` (${notes.join('; ')})` : ''
+  }`;
+  return {
+    ok: true,
+    check: { name: 'schema', passed: true, skipped: false, message, details },
+    inputName: input.name,
+    plan: planned.plan,
+    batchRows,
+  };
+}
+
+async function score(
+  model: LoadedModel,
+  batch: Float32Array,
+  rows: number,
+  features: number,
+  inputName: string,
+  plan: OutputPlan,
+  batchRows: number | null,
+): Promise<Decoded> {
+  const step = batchRows ?? SCORING_BATCH;
+  const parts: Decoded[] = [];
+  for (let start = 0; start < rows; start += step) {
+    const n = Math.min(step, rows - start);
+    const out = await model.run(
+      batch.subarray(start * features, (start + n) * features),
+      n,
+      features,
+      inputName,
+    );
+    parts.push(decodeOutputs(out, plan, n));
+  }
+  for (const p of parts) {
+    const values = p.kind === 'regression' ? p.values : p.probabilities.flat();
+    if (!values.every(Number.isFinite))
+      throw new Error('the model produced non-finite outputs (NaN or Infinity)');
+  }
+  const first = parts[0] as Decoded;
+  if (first.kind === 'regression') {
+    return { kind: 'regression', values: parts.flatMap((p) => (p.kind === 'regression' ? p.values : [])) };
+  }
+  const classIndex: number[] = [];
+  const probabilities: number[][] = [];
+  for (const p of parts) {
+    if (p.kind === 'regression') continue;
+    if ((p.probabilities[0]?.length ?? 0) !== (first.probabilities[0]?.length ?? 0)) {
+      throw new Error('the number of probability columns changed between batches');
+    }
+    classIndex.push(...p.classIndex);
+    probabilities.push(...p.probabilities);
+  }
+  return { kind: first.kind, classIndex, probabilities };
+}
+
+function computeMetrics(decoded: Decoded, targets: Targets, schema: OutputSchema): ReportMetrics {
+  if (decoded.kind === 'regression') {
+    if (targets.kind !== 'regression') throw new Error('unreachable: regression output with class labels');
+    return { kind: 'regression', ...regressionMetrics(targets.values, decoded.values) };
+  }
+  if (targets.kind !== 'classes') throw new Error('unreachable: class output with numeric targets');
+  const k = decoded.probabilities[0]?.length ?? 0;
+  targets.indices.forEach((idx, i) => {
+    if (idx >= k) {
+      throw new ValidationFailed(`label ${i} (${idx}) is not a class index of a model with ${k} classes`, {
+        field: 'dataset.labels',
+        row: i,
+      });
+    }
+  });
+  const classes = schema.classes ?? Array.from({ length: k }, (_, i) => i);
+  return {
+    kind: decoded.kind,
+    classes,
+    ...classificationMetrics({
+      actual: targets.indices,
+      predicted: decoded.classIndex,
+      classes: k,
+      positive: 1,
+      probabilities: decoded.probabilities,
+    }),
+  };
+}
+
+const THRESHOLD_BOUNDS: Record<string, 'min' | 'max'> = {
+  accuracy: 'min',
+  precision: 'min',
+  recall: 'min',
+  f1: 'min',
+  auc: 'min',
+  logLoss: 'max',
+  rmse: 'max',
+  mae: 'max',
+  r2: 'min',
+};
+
+function judgeThresholds(
+  metrics: ReportMetrics,
+  thresholds: NonNullable<ValidationRequest['thresholds']>,
+): ThresholdResult[] {
+  const results: ThresholdResult[] = [];
+  for (const [metric, spec] of Object.entries(thresholds)) {
+    if (!spec) continue;
+    const bound = THRESHOLD_BOUNDS[metric] as 'min' | 'max';
+    const threshold = 'min' in spec ? spec.min : spec.max;
+    const raw = (metrics as unknown as Record<string, unknown>)[metric];
+    const value = typeof raw === 'number' ? raw : null;
+    const passed = value !== null && (bound === 'min' ? value >= threshold : value <= threshold);
+    results.push({ metric, bound, threshold, value, passed });
+  }
+  return results;
+}
+
+function thresholdText(t: ThresholdResult): string {
+  if (t.value === null) return `${t.metric} is not available for this model`;
+  return `${t.metric} ${fmt(t.value)} ${t.bound === 'min' ? '<' : '>'} ${t.threshold}`;
+}
+
+async function timeSingleRows(
+  model: LoadedModel,
+  batch: Float32Array,
+  rows: number,
+  features: number,
+  inputName: string,
+  request: ValidationRequest,
+  now: () => number,
+): Promise<LatencyReport> {
+  const runs = request.latencyRuns ?? DEFAULT_LATENCY_RUNS;
+  const row = (i: number): Float32Array => {
+    const r = i % rows;
+    return batch.subarray(r * features, (r + 1) * features);
+  };
+  // The first runs pay for lazy allocation inside the runtime; a warm Lambda does not.
+  for (let i = 0; i < Math.min(WARMUP_RUNS, runs); i++) await model.run(row(i), 1, features, inputName);
+  const times: number[] = [];
+  const started = now();
+  for (let i = 0; i < runs; i++) {
+    const t0 = now();
+    await model.run(row(i), 1, features, inputName);
+    const t1 = now();
+    times.push(Math.max(0, t1 - t0));
+    if (t1 - started > LATENCY_TIME_CAP_MS) break;
+  }
+  times.sort((a, b) => a - b);
+  return {
+    runs: times.length,
+    p50Ms: quantile(times, 0.5),
+    p95Ms: quantile(times, 0.95),
+    maxMs: times[times.length - 1] as number,
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    budgetMs: request.latencyBudgetMs ?? null,
+  };
+}
+
+/** Linear interpolation between order statistics (numpy's default) on sorted values. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) throw new RangeError('quantile of no values');
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const a = sorted[lo] as number;
+  const b = sorted[hi] as number;
+  return a + (b - a) * (pos - lo);
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
