@@ -1,0 +1,135 @@
+/**
+ * API keys: `svl_<keyId>_<secret>`. Only SHA-256(secret) is stored; the key id in the clear makes
+ * lookup one GetItem, and the hash comparison is constant-time. The secret has 256 bits of
+ * entropy, so a fast hash is enough (no password-stretching needed).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../errors.js';
+import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+import type { Principal } from './principal.js';
+import type { Role } from './roles.js';
+
+export interface ApiKeyRecord {
+  readonly keyId: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly expiresAt?: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+}
+
+export type ApiKeyView = Omit<ApiKeyRecord, 'hash'> & { readonly status: 'active' | 'expired' | 'revoked' };
+
+export interface KeyStore {
+  /** Stores a new key and its audit event atomically. */
+  create(record: ApiKeyRecord, audit: AuditEvent): Promise<void>;
+  get(keyId: string): Promise<ApiKeyRecord | undefined>;
+  list(page: PageRequest): Promise<Page<ApiKeyRecord>>;
+  /** Marks a key revoked (only if it exists and is not revoked yet) with its audit event, atomically. */
+  revoke(keyId: string, revokedAt: string, revokedBy: string, audit: AuditEvent): Promise<boolean>;
+}
+
+export interface KeyDeps {
+  readonly store: KeyStore;
+  readonly clock: { now(): Date };
+  readonly ids: { next(): string };
+}
+
+const KEY_PATTERN = /^svl_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+export class ApiKeys {
+  constructor(private readonly deps: KeyDeps) {}
+
+  async create(
+    principal: Principal,
+    input: { name: string; role: Role; expiresAt?: string },
+  ): Promise<{ key: string; record: ApiKeyView }> {
+    const now = this.deps.clock.now();
+    if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now.getTime()) {
+      throw new ValidationFailed('expiresAt must be in the future', { field: 'expiresAt' });
+    }
+    const keyId = this.deps.ids.next();
+    const secret = randomBytes(32).toString('base64url');
+    const record: ApiKeyRecord = {
+      keyId,
+      name: input.name,
+      role: input.role,
+      hash: hashSecret(secret),
+      createdAt: now.toISOString(),
+      createdBy: principal.id,
+      expiresAt: input.expiresAt,
+    };
+    await this.deps.store.create(
+      record,
+      this.audit(principal, 'key.create', keyId, { name: input.name, role: input.role }),
+    );
+    return { key: `svl_${keyId}_${secret}`, record: this.view(record) };
+  }
+
+  /** Resolves a presented key to its principal, or throws Unauthorized without saying why. */
+  async authenticate(presented: string | undefined): Promise<Principal> {
+    const m = presented ? KEY_PATTERN.exec(presented.trim()) : null;
+    if (!m) throw new Unauthorized();
+    const record = await this.deps.store.get(m[1]!);
+    const expected = Buffer.from(record?.hash ?? '0'.repeat(64), 'hex');
+    const actual = Buffer.from(hashSecret(m[2]!), 'hex');
+    const match = timingSafeEqual(expected, actual);
+    if (!record || !match || this.status(record) !== 'active') throw new Unauthorized();
+    return { id: record.keyId, name: record.name, role: record.role };
+  }
+
+  async list(page: PageRequest): Promise<Page<ApiKeyView>> {
+    const res = await this.deps.store.list(page);
+    return { items: res.items.map((r) => this.view(r)), nextCursor: res.nextCursor };
+  }
+
+  async revoke(principal: Principal, keyId: string): Promise<ApiKeyView> {
+    const record = await this.deps.store.get(keyId);
+    if (!record) throw new NotFound(`API key ${keyId} does not exist`, { keyId });
+    if (record.revokedAt) throw new Conflict(`API key ${keyId} is already revoked`, { keyId });
+    const at = this.deps.clock.now().toISOString();
+    const done = await this.deps.store.revoke(
+      keyId,
+      at,
+      principal.id,
+      this.audit(principal, 'key.revoke', keyId, {}),
+    );
+    if (!done) throw new Conflict(`API key ${keyId} is already revoked`, { keyId });
+    return this.view({ ...record, revokedAt: at, revokedBy: principal.id });
+  }
+
+  private status(r: ApiKeyRecord): ApiKeyView['status'] {
+    if (r.revokedAt) return 'revoked';
+    if (r.expiresAt && Date.parse(r.expiresAt) <= this.deps.clock.now().getTime()) return 'expired';
+    return 'active';
+  }
+
+  private view(r: ApiKeyRecord): ApiKeyView {
+    const { hash: _hash, ...rest } = r;
+    return { ...rest, status: this.status(r) };
+  }
+
+  private audit(
+    principal: Principal,
+    action: string,
+    keyId: string,
+    after: Record<string, unknown>,
+  ): AuditEvent {
+    return {
+      id: this.deps.ids.next(),
+      at: this.deps.clock.now().toISOString(),
+      actor: principal.id,
+      actorName: principal.name,
+      action,
+      target: `key/${keyId}`,
+      after,
+    };
+  }
+}

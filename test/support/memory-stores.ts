@@ -1,0 +1,187 @@
+/**
+ * In-memory implementations of the core's ports with the same atomicity and condition semantics
+ * as the DynamoDB/S3 adapters, for unit tests of the rules without a network.
+ */
+import { createHash } from 'node:crypto';
+import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.js';
+import { ConcurrentModification } from '../../functions/core/errors.js';
+import type {
+  ArtifactStore,
+  AuditQuery,
+  AuditReader,
+  Clock,
+  IdGenerator,
+  PresignedRequest,
+  RegistryStore,
+  StoredObject,
+  VersionQuery,
+  WriteOp,
+} from '../../functions/core/registry/ports.js';
+import { compareSemver } from '../../functions/core/registry/semver.js';
+import type {
+  AuditEvent,
+  Model,
+  ModelVersion,
+  Page,
+  PageRequest,
+  ProductionChange,
+} from '../../functions/core/registry/types.js';
+
+function paginate<T>(all: T[], page: PageRequest): Page<T> {
+  const start = page.cursor ? Number(page.cursor) : 0;
+  const items = all.slice(start, start + page.limit);
+  const next = start + page.limit;
+  return { items, nextCursor: next < all.length ? String(next) : undefined };
+}
+
+const clone = <T>(x: T): T => structuredClone(x);
+
+export class MemoryRegistryStore implements RegistryStore, AuditReader {
+  readonly models = new Map<string, Model>();
+  readonly versions = new Map<string, ModelVersion>();
+  readonly changes: ProductionChange[] = [];
+  readonly audits: AuditEvent[] = [];
+  commits = 0;
+  /** Called before each commit is applied; lets a test interleave a competing write. */
+  beforeCommit?: () => Promise<void> | void;
+
+  async commit(ops: readonly WriteOp[]): Promise<void> {
+    await this.beforeCommit?.();
+    for (const op of ops) {
+      if (op.kind !== 'model' && op.kind !== 'version') continue;
+      const existing =
+        op.kind === 'model'
+          ? this.models.get(op.item.name)
+          : this.versions.get(`${op.item.model}@${op.item.version}`);
+      if (op.ifAbsent && existing) throw new ConcurrentModification();
+      if (op.expectRevision !== undefined && existing?.revision !== op.expectRevision) {
+        throw new ConcurrentModification();
+      }
+    }
+    this.commits++;
+    for (const op of ops) {
+      if (op.kind === 'model') this.models.set(op.item.name, clone(op.item));
+      else if (op.kind === 'version')
+        this.versions.set(`${op.item.model}@${op.item.version}`, clone(op.item));
+      else if (op.kind === 'productionChange') this.changes.push(clone(op.item));
+      else this.audits.push(clone(op.item));
+    }
+  }
+
+  async getModel(name: string) {
+    const m = this.models.get(name);
+    return m && clone(m);
+  }
+
+  async listModels(page: PageRequest) {
+    return paginate([...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).map(clone), page);
+  }
+
+  async getVersion(model: string, version: string) {
+    const v = this.versions.get(`${model}@${version}`);
+    return v && clone(v);
+  }
+
+  async listVersions(model: string, q: VersionQuery) {
+    const all = [...this.versions.values()]
+      .filter((v) => v.model === model && (!q.stage || v.stage === q.stage))
+      .sort((a, b) => compareSemver(a.version, b.version));
+    return paginate(all.map(clone), q);
+  }
+
+  async listProductionChanges(model: string, page: PageRequest) {
+    const all = this.changes.filter((c) => c.model === model).reverse();
+    return paginate(all.map(clone), page);
+  }
+
+  async list(q: AuditQuery) {
+    const all = this.audits
+      .filter(
+        (e) =>
+          (!q.model || e.model === q.model) &&
+          (!q.actor || e.actor === q.actor) &&
+          (!q.since || e.at >= q.since),
+      )
+      .reverse();
+    return paginate(all.map(clone), q);
+  }
+}
+
+export class MemoryArtifactStore implements ArtifactStore {
+  readonly objects = new Map<string, Uint8Array>();
+
+  async put(key: string, bytes: Uint8Array) {
+    this.objects.set(key, Uint8Array.from(bytes));
+  }
+
+  async digest(key: string): Promise<StoredObject | undefined> {
+    const b = this.objects.get(key);
+    return b && { sha256: createHash('sha256').update(b).digest('hex'), size: b.byteLength };
+  }
+
+  async get(key: string) {
+    return this.objects.get(key);
+  }
+
+  async presignPut(key: string, sha256: string, expiresIn: number): Promise<PresignedRequest> {
+    return {
+      url: `memory://put/${key}`,
+      method: 'PUT',
+      headers: { 'x-amz-meta-sha256': sha256 },
+      expiresAt: new Date(Date.now() + expiresIn * 1000).toISOString(),
+    };
+  }
+
+  async presignGet(key: string) {
+    return `memory://get/${key}`;
+  }
+
+  async delete(key: string) {
+    this.objects.delete(key);
+  }
+}
+
+export class MemoryKeyStore implements KeyStore {
+  readonly keys = new Map<string, ApiKeyRecord>();
+  readonly audits: AuditEvent[] = [];
+
+  async create(record: ApiKeyRecord, audit: AuditEvent) {
+    this.keys.set(record.keyId, clone(record));
+    this.audits.push(audit);
+  }
+
+  async get(keyId: string) {
+    const k = this.keys.get(keyId);
+    return k && clone(k);
+  }
+
+  async list(page: PageRequest) {
+    return paginate([...this.keys.values()].map(clone), page);
+  }
+
+  async revoke(keyId: string, revokedAt: string, revokedBy: string, audit: AuditEvent) {
+    const k = this.keys.get(keyId);
+    if (!k || k.revokedAt) return false;
+    this.keys.set(keyId, { ...k, revokedAt, revokedBy });
+    this.audits.push(audit);
+    return true;
+  }
+}
+
+/** A clock that advances 1 ms per reading, so every event has a distinct, ordered time. */
+export class SteppingClock implements Clock {
+  constructor(private t = Date.parse('2026-01-01T00:00:00.000Z')) {}
+  now() {
+    return new Date(this.t++);
+  }
+  advance(ms: number) {
+    this.t += ms;
+  }
+}
+
+export class CountingIds implements IdGenerator {
+  private n = 0;
+  next() {
+    return `01J${String(++this.n).padStart(23, '0')}`;
+  }
+}

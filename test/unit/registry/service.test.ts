@@ -1,0 +1,380 @@
+import { createHash } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Principal } from '../../../functions/core/auth/principal.js';
+import { DomainError } from '../../../functions/core/errors.js';
+import { Registry } from '../../../functions/core/registry/service.js';
+import { STAGES, type Stage } from '../../../functions/core/registry/types.js';
+import {
+  CountingIds,
+  MemoryArtifactStore,
+  MemoryRegistryStore,
+  SteppingClock,
+} from '../../support/memory-stores.js';
+
+const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
+const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
+const carol: Principal = { id: 'carol', name: 'Carol', role: 'approver' };
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<DomainError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected a ${code} error`).toBeInstanceOf(DomainError);
+  expect((err as DomainError).code).toBe(code);
+  return err as DomainError;
+}
+
+describe('Registry', () => {
+  let store: MemoryRegistryStore;
+  let artifacts: MemoryArtifactStore;
+  let registry: Registry;
+
+  beforeEach(async () => {
+    store = new MemoryRegistryStore();
+    artifacts = new MemoryArtifactStore();
+    registry = new Registry({ store, artifacts, clock: new SteppingClock(), ids: new CountingIds() });
+    await registry.createModel(alice, { name: 'churn', description: 'd', tags: { team: 'x' } });
+  });
+
+  const register = (content = 'model-bytes', version?: string) =>
+    registry.registerVersion(alice, 'churn', {
+      version,
+      artifact: { base64: b64(content) },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      metrics: { auc: 0.8 },
+    });
+
+  /** Registers a version and walks it to staging with Bob's approval. */
+  async function staged(version: string, content = `bytes-${version}`) {
+    await register(content, version);
+    await registry.transition(alice, 'churn', version, 'testing');
+    await registry.transition(alice, 'churn', version, 'staging');
+    await registry.decideApproval(bob, 'churn', version, 'approved', 'looks good');
+  }
+
+  it('refuses a second model with the same name', async () => {
+    await expectCode(registry.createModel(alice, { name: 'churn' }), 'conflict');
+  });
+
+  it('stores an inline artifact with its SHA-256 and numbers versions automatically', async () => {
+    const first = await register('abc');
+    const second = await register('def');
+    expect(first.version.version).toBe('1.0.0');
+    expect(second.version.version).toBe('1.1.0');
+    expect(first.version.artifact.sha256).toBe(sha('abc'));
+    expect(first.version.status).toBe('ready');
+    expect(artifacts.objects.get(first.version.artifact.key)).toEqual(bytes('abc'));
+    const explicit = await register('ghi', '4.2.7');
+    expect(explicit.version.version).toBe('4.2.7');
+    expect((await register('jkl')).version.version).toBe('4.3.0');
+    expect((await registry.getModel('churn')).versionCount).toBe(4);
+  });
+
+  it('refuses a duplicate version and leaves the first artifact untouched', async () => {
+    const first = await register('original', '1.0.0');
+    await expectCode(register('impostor', '1.0.0'), 'conflict');
+    expect(artifacts.objects.get(first.version.artifact.key)).toEqual(bytes('original'));
+    expect(artifacts.objects.size).toBe(1);
+  });
+
+  it('rejects a declared sha256 that does not match the inline bytes, storing nothing', async () => {
+    await expectCode(
+      registry.registerVersion(alice, 'churn', {
+        artifact: { base64: b64('abc') },
+        sha256: sha('abd'),
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      }),
+      'integrity_failed',
+    );
+    expect(artifacts.objects.size).toBe(0);
+    expect(store.versions.size).toBe(0);
+  });
+
+  it('rejects base64 that does not decode exactly', async () => {
+    for (const bad of ['abc', 'ab$=', '====', '']) {
+      await expectCode(
+        registry.registerVersion(alice, 'churn', {
+          artifact: { base64: bad },
+          framework: 'onnx',
+          runtime: { type: 'lambda' },
+        }),
+        'validation_failed',
+      );
+    }
+  });
+
+  it('completes a presigned upload only when the stored bytes hash to the declared sha256', async () => {
+    const good = await registry.registerVersion(alice, 'churn', {
+      artifact: { upload: true },
+      sha256: sha('uploaded'),
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+    });
+    expect(good.version.status).toBe('pending');
+    expect(good.upload?.headers['x-amz-meta-sha256']).toBe(sha('uploaded'));
+    await expectCode(registry.completeUpload(alice, 'churn', '1.0.0'), 'conflict'); // nothing uploaded yet
+    await artifacts.put(good.version.artifact.key, bytes('uploaded'));
+    expect((await registry.completeUpload(alice, 'churn', '1.0.0')).status).toBe('ready');
+
+    const bad = await registry.registerVersion(alice, 'churn', {
+      artifact: { upload: true },
+      sha256: sha('declared'),
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+    });
+    await artifacts.put(bad.version.artifact.key, bytes('something else'));
+    const err = await expectCode(registry.completeUpload(alice, 'churn', '1.1.0'), 'integrity_failed');
+    expect(err.details).toMatchObject({ expected: sha('declared'), actual: sha('something else') });
+    expect((await registry.getVersion('churn', '1.1.0')).status).toBe('unusable');
+    await expectCode(registry.transition(alice, 'churn', '1.1.0', 'testing'), 'conflict');
+  });
+
+  it('requires sha256 for presigned uploads', async () => {
+    await expectCode(
+      registry.registerVersion(alice, 'churn', {
+        artifact: { upload: true },
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      }),
+      'validation_failed',
+    );
+  });
+
+  it('allows exactly the moves of the lifecycle and names the allowed ones otherwise', async () => {
+    // The table from the API contract, written out independently of the implementation.
+    const allowed: Record<Stage, Stage[]> = {
+      draft: ['testing', 'archived'],
+      testing: ['staging', 'archived'],
+      staging: ['production', 'archived'],
+      production: ['archived'],
+      archived: ['staging'],
+    };
+    const pathTo: Record<Stage, Stage[]> = {
+      draft: [],
+      testing: ['testing'],
+      staging: ['testing', 'staging'],
+      production: ['testing', 'staging', 'production'],
+      archived: ['archived'],
+    };
+    let n = 0;
+    for (const from of STAGES) {
+      for (const to of STAGES) {
+        if (from === to) continue;
+        n++;
+        const version = `1.${n}.0`;
+        await register(`b-${version}`, version);
+        await registry.decideApproval(bob, 'churn', version, 'approved', '');
+        for (const step of pathTo[from]) await registry.transition(carol, 'churn', version, step);
+        expect((await registry.getVersion('churn', version)).stage).toBe(from);
+        const attempt = registry.transition(carol, 'churn', version, to);
+        if (allowed[from].includes(to)) {
+          expect((await attempt).stage).toBe(to);
+        } else {
+          const err = await expectCode(attempt, 'conflict');
+          expect(err.details).toMatchObject({ from, to, allowed: allowed[from] });
+          for (const ok of allowed[from]) expect(err.message).toContain(ok);
+        }
+      }
+    }
+  });
+
+  it('never lets the registrant approve their own version', async () => {
+    const selfRegistered: Principal = { id: 'dave', name: 'Dave', role: 'approver' };
+    await registry.registerVersion(selfRegistered, 'churn', {
+      artifact: { base64: b64('x') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+    });
+    await expectCode(registry.decideApproval(selfRegistered, 'churn', '1.0.0', 'approved', ''), 'forbidden');
+    await expectCode(registry.decideApproval(alice, 'churn', '1.0.0', 'approved', ''), 'forbidden'); // role
+    expect((await registry.decideApproval(bob, 'churn', '1.0.0', 'approved', 'ok')).approval?.by).toBe('bob');
+  });
+
+  it('needs an approver and an approval for production', async () => {
+    await register('a', '1.0.0');
+    await registry.transition(alice, 'churn', '1.0.0', 'testing');
+    await registry.transition(alice, 'churn', '1.0.0', 'staging');
+    await expectCode(registry.transition(alice, 'churn', '1.0.0', 'production'), 'forbidden');
+    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.decideApproval(bob, 'churn', '1.0.0', 'rejected', 'no');
+    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.decideApproval(carol, 'churn', '1.0.0', 'approved', 'yes');
+    expect((await registry.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe('production');
+  });
+
+  it('demands a passing validation report when the model asks for one', async () => {
+    await registry.updateModel(alice, 'churn', { requireValidation: true });
+    await staged('1.0.0');
+    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.recordValidation(alice, 'churn', '1.0.0', { passed: false });
+    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.recordValidation(alice, 'churn', '1.0.0', { passed: true });
+    expect((await registry.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe('production');
+  });
+
+  it('demotes the previous production version in the same commit, and rolls back', async () => {
+    await staged('1.0.0');
+    await staged('2.0.0');
+    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    const commitsBefore = store.commits;
+    await registry.transition(bob, 'churn', '2.0.0', 'production', 'better auc');
+    expect(store.commits).toBe(commitsBefore + 1);
+    expect((await registry.getVersion('churn', '1.0.0')).stage).toBe('staging');
+    expect((await registry.getModel('churn')).productionVersion).toBe('2.0.0');
+
+    const back = await registry.rollback(bob, 'churn');
+    expect(back.version).toBe('1.0.0');
+    expect((await registry.getVersion('churn', '2.0.0')).stage).toBe('staging');
+    expect((await registry.getModel('churn')).productionVersion).toBe('1.0.0');
+
+    const history = await registry.productionHistory('churn', { limit: 10 });
+    expect(history.items.map((c) => [c.action, c.version, c.previous])).toEqual([
+      ['rollback', '1.0.0', '2.0.0'],
+      ['promote', '2.0.0', '1.0.0'],
+      ['promote', '1.0.0', undefined],
+    ]);
+    expect([...store.versions.values()].filter((v) => v.stage === 'production')).toHaveLength(1);
+  });
+
+  it('has nothing to roll back to without an earlier production version', async () => {
+    await staged('1.0.0');
+    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    await expectCode(registry.rollback(bob, 'churn'), 'conflict');
+    await expectCode(registry.rollback(alice, 'churn', '1.0.0'), 'forbidden');
+  });
+
+  it('keeps one production version when two promotions race', async () => {
+    await staged('1.0.0');
+    await staged('2.0.0');
+    await staged('3.0.0');
+    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    // Interleave: both promotions read the model before either commits.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let waiting = 0;
+    store.beforeCommit = async () => {
+      if (waiting < 2) {
+        waiting++;
+        if (waiting === 2) release();
+        await gate;
+      }
+    };
+    const results = await Promise.allSettled([
+      registry.transition(bob, 'churn', '2.0.0', 'production'),
+      registry.transition(carol, 'churn', '3.0.0', 'production'),
+    ]);
+    store.beforeCommit = undefined;
+    // The loser retries after the winner, so both succeed in sequence; the invariant holds.
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    const production = [...store.versions.values()].filter((v) => v.stage === 'production');
+    expect(production).toHaveLength(1);
+    expect((await registry.getModel('churn')).productionVersion).toBe(production[0]!.version);
+    const promotes = store.audits.filter((a) => a.action === 'version.promote');
+    expect(promotes).toHaveLength(3);
+  });
+
+  it('archiving the production version clears the production pointer', async () => {
+    await staged('1.0.0');
+    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    await expectCode(registry.transition(alice, 'churn', '1.0.0', 'archived'), 'forbidden');
+    await registry.transition(bob, 'churn', '1.0.0', 'archived');
+    expect((await registry.getModel('churn')).productionVersion).toBeUndefined();
+    expect((await registry.transition(alice, 'churn', '1.0.0', 'staging')).stage).toBe('staging');
+  });
+
+  it('marks a version unusable when its stored bytes change', async () => {
+    const { version } = await register('pristine');
+    expect((await registry.verifyArtifact(alice, 'churn', '1.0.0')).sha256).toBe(sha('pristine'));
+    artifacts.objects.set(version.artifact.key, bytes('tampered'));
+    const err = await expectCode(registry.verifyArtifact(alice, 'churn', '1.0.0'), 'integrity_failed');
+    expect(err.details).toMatchObject({ expected: sha('pristine'), actual: sha('tampered') });
+    expect((await registry.getVersion('churn', '1.0.0')).status).toBe('unusable');
+    await expectCode(registry.artifactUrl('churn', '1.0.0'), 'conflict');
+    expect(store.audits.some((a) => a.action === 'version.integrity_failed')).toBe(true);
+  });
+
+  it('compares metrics, params, schema and lineage', async () => {
+    await registry.registerVersion(alice, 'churn', {
+      version: '1.0.0',
+      artifact: { base64: b64('a') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      metrics: { auc: 0.8, loss: 0.5 },
+      params: { lr: 0.1, depth: 3 },
+      inputSchema: {
+        features: [
+          { name: 'age', type: 'int' },
+          { name: 'plan', type: 'category', categories: ['a'] },
+        ],
+      },
+    });
+    await registry.registerVersion(alice, 'churn', {
+      version: '1.1.0',
+      parent: '1.0.0',
+      artifact: { base64: b64('b') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      metrics: { auc: 0.84, f1: 0.7 },
+      params: { lr: 0.05, depth: 3, l2: 1 },
+      inputSchema: {
+        features: [
+          { name: 'age', type: 'float' },
+          { name: 'tenure', type: 'int' },
+        ],
+      },
+    });
+    const c = await registry.compare('churn', '1.0.0', '1.1.0');
+    expect(c.metrics.auc?.delta).toBeCloseTo(0.04, 12);
+    expect(c.metrics.auc?.relativeDelta).toBeCloseTo(0.05, 12);
+    expect(c.metrics.loss).toEqual({ a: 0.5, b: undefined });
+    expect(c.params).toEqual({
+      added: { l2: 1 },
+      removed: {},
+      changed: { lr: { a: 0.1, b: 0.05 } },
+      unchanged: ['depth'],
+    });
+    expect(c.schema.addedFeatures).toEqual(['tenure']);
+    expect(c.schema.removedFeatures).toEqual(['plan']);
+    expect(Object.keys(c.schema.changedFeatures)).toEqual(['age']);
+    expect(c.lineage).toEqual({ a: ['1.0.0'], b: ['1.1.0', '1.0.0'], commonAncestor: '1.0.0' });
+  });
+
+  it('writes one audit event for every mutation', async () => {
+    const before = store.audits.length;
+    await staged('1.0.0'); // register, testing, staging, approval
+    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    await registry.updateModel(alice, 'churn', { description: 'new' });
+    expect(store.audits.slice(before).map((a) => a.action)).toEqual([
+      'version.register',
+      'version.transition',
+      'version.transition',
+      'version.approved',
+      'version.promote',
+      'model.update',
+    ]);
+    const promote = store.audits.find((a) => a.action === 'version.promote')!;
+    expect(promote).toMatchObject({
+      actor: 'bob',
+      model: 'churn',
+      version: '1.0.0',
+      target: 'model/churn@1.0.0',
+    });
+    expect(promote.before).toEqual({ productionVersion: null, stage: 'staging' });
+  });
+
+  it('reports unknown models and versions as not found', async () => {
+    await expectCode(registry.getModel('nope'), 'not_found');
+    await expectCode(registry.getVersion('nope', '1.0.0'), 'not_found');
+    await expectCode(registry.getVersion('churn', '9.9.9'), 'not_found');
+    await expectCode(registry.getVersion('churn', '1.0'), 'validation_failed');
+  });
+});
