@@ -12,6 +12,8 @@ export interface ClientOverrides {
   /** Explicit endpoint (tests); otherwise AWS_ENDPOINT_URL_<SERVICE> or the AWS default. */
   readonly endpoint?: string;
   readonly region?: string;
+  /** Explicit credentials (the local runtime's own clients); otherwise the default chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
 function region(o: ClientOverrides): string | undefined {
@@ -19,12 +21,16 @@ function region(o: ClientOverrides): string | undefined {
 }
 
 export function dynamoClient(o: ClientOverrides = {}): DynamoDBClient {
-  return new DynamoDBClient({ endpoint: o.endpoint, region: region(o) });
+  return new DynamoDBClient({ endpoint: o.endpoint, region: region(o), credentials: o.credentials });
 }
 
 export function documentClient(o: ClientOverrides = {}): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(dynamoClient(o), {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    // Values arrive as JSON numbers (doubles) and must be stored and read back as the same doubles;
+    // by default the SDK refuses integers beyond 2^53 both ways, turning a client's large number
+    // (a seed, a byte count) into a server error.
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false, allowImpreciseNumbers: true },
+    unmarshallOptions: { wrapNumbers: (text: string) => Number(text) },
   });
 }
 
@@ -38,6 +44,7 @@ export function s3Client(o: ClientOverrides = {}): S3Client {
   return new S3Client({
     endpoint: o.endpoint,
     region: region(o),
+    credentials: o.credentials,
     // Path-style addressing: a local server has no per-bucket DNS names.
     forcePathStyle: local || undefined,
     // The SDK's default flexible checksums stream bodies with aws-chunked framing, which local S3
@@ -49,5 +56,5 @@ export function s3Client(o: ClientOverrides = {}): S3Client {
 }
 
 export function sqsClient(o: ClientOverrides = {}): SQSClient {
-  return new SQSClient({ endpoint: o.endpoint, region: region(o) });
+  return new SQSClient({ endpoint: o.endpoint, region: region(o), credentials: o.credentials });
 }

@@ -1,0 +1,228 @@
+/**
+ * Lambda's SQS event source mapping, locally: long-poll a queue, hand each batch to the worker
+ * handler as a real SQSEvent, and delete what succeeded. ReportBatchItemFailures semantics:
+ * messages named in `batchItemFailures` stay in the queue; a handler that throws (or answers with
+ * an identifier that is not in the batch, which Lambda treats the same way) fails the whole batch.
+ * Failed messages reappear after the visibility timeout, and SQS's own redrive policy moves them
+ * to the dead-letter queue after maxReceiveCount receives — exactly as on AWS, because it is SQS
+ * (the stand-in) that does it, not this loop.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.js';
+
+// biome-ignore lint/suspicious/noConfusingVoidType: aws-lambda's SQSHandler result, so that `async () => {}` fits.
+export type SqsWorkerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+
+export interface QueuePollerOptions {
+  readonly client: SQSClient;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  /** Messages per invocation, as in the event source mapping; at most 10 (one receive, no batching window). */
+  readonly batchSize: number;
+  readonly handler: SqsWorkerHandler;
+  /** Long-poll wait; 20 s (SQS's maximum, and what Lambda uses) by default. */
+  readonly waitTimeSeconds?: number;
+  /**
+   * Receives every failure: a handler that threw, an invalid batch response, SQS unreachable, a
+   * failed delete. Default: console.error.
+   */
+  readonly onError?: (error: unknown) => void;
+  /** For the Lambda context handed to the handler. */
+  readonly functionName?: string;
+  readonly timeoutSeconds?: number;
+}
+
+export interface QueuePoller {
+  /** Ends the long poll at once, lets a running invocation finish, and resolves when the loop has stopped. */
+  stop(): Promise<void>;
+}
+
+/** Pause after a failed receive so an unreachable SQS is not hammered. */
+const RECEIVE_RETRY_MS = 1000;
+
+export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
+  const { client, queueUrl, queueArn, handler } = options;
+  const maxMessages = Math.min(Math.max(1, Math.floor(options.batchSize)), 10);
+  const waitTimeSeconds = options.waitTimeSeconds ?? 20;
+  const onError = options.onError ?? ((error: unknown) => console.error(`[sqs ${queueArn}]`, error));
+  const region = queueArn.split(':')[3] ?? 'us-east-1';
+  const abort = new AbortController();
+
+  const loop = async (): Promise<void> => {
+    while (!abort.signal.aborted) {
+      let messages: Message[];
+      try {
+        messages = await receiveBatch();
+      } catch (error) {
+        if (abort.signal.aborted) return;
+        onError(error);
+        await sleep(RECEIVE_RETRY_MS, undefined, { signal: abort.signal }).catch(() => {});
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const records = messages.map((m) => toRecord(m, queueArn, region));
+      const succeeded = await invoke(records);
+      if (succeeded.length === 0) continue;
+      try {
+        await deleteMessages(succeeded);
+      } catch (error) {
+        // Undeleted messages come back after the visibility timeout: a duplicate, never a loss.
+        onError(error);
+      }
+    }
+  };
+
+  const receive = async (max: number, wait: number): Promise<Message[]> => {
+    const answer = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: max,
+        WaitTimeSeconds: wait,
+        MessageSystemAttributeNames: ['All'],
+        // The deprecated spelling too: SQS accepts both, local-aws-sqs only this one.
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    return answer.Messages ?? [];
+  };
+
+  /**
+   * Long-polls for one message, then tops the batch up without waiting. SQS answers a long poll
+   * as soon as it has any message, but local-aws-sqs holds it open until it has MaxNumberOfMessages
+   * or the wait ends — a lone message would sit there for the full wait, and one whose visibility
+   * timeout lapses meanwhile comes back twice in the same answer. This way both deliver at once.
+   */
+  const receiveBatch = async (): Promise<Message[]> => {
+    const first = await receive(1, waitTimeSeconds);
+    if (first.length === 0 || maxMessages === 1) return first;
+    let rest: Message[] = [];
+    try {
+      rest = await receive(maxMessages - 1, 0);
+    } catch (error) {
+      if (abort.signal.aborted) throw error;
+      onError(error);
+    }
+    // A batch never holds one message twice; the latest receipt handle is the one that counts.
+    const byId = new Map<string | undefined, Message>();
+    for (const message of [...first, ...rest]) byId.set(message.MessageId, message);
+    return [...byId.values()];
+  };
+
+  /** The records whose messages may be deleted. */
+  const invoke = async (records: SQSRecord[]): Promise<SQSRecord[]> => {
+    let response: SQSBatchResponse | undefined;
+    try {
+      response = (await handler(
+        { Records: records },
+        lambdaContext(options.functionName ?? 'serval-local', { timeoutSeconds: options.timeoutSeconds }),
+      )) as SQSBatchResponse | undefined;
+    } catch (error) {
+      onError(error);
+      return [];
+    }
+    const failures = response?.batchItemFailures ?? [];
+    const failed = new Set(failures.map((f) => f.itemIdentifier));
+    const ids = new Set(records.map((r) => r.messageId));
+    const invalid = failures.filter(
+      (f) => typeof f.itemIdentifier !== 'string' || !ids.has(f.itemIdentifier),
+    );
+    if (invalid.length > 0) {
+      onError(
+        new Error(
+          `The handler reported batch item failures that are not message ids of this batch (${JSON.stringify(invalid)}); ` +
+            'as Lambda does, the whole batch is treated as failed.',
+        ),
+      );
+      return [];
+    }
+    return records.filter((r) => !failed.has(r.messageId));
+  };
+
+  const deleteMessages = async (records: SQSRecord[]): Promise<void> => {
+    for (let i = 0; i < records.length; i += 10) {
+      const chunk = records.slice(i, i + 10);
+      const answer = await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+      if (answer.Failed?.length) {
+        throw new Error(
+          `SQS could not delete ${answer.Failed.length} processed message(s): ${JSON.stringify(answer.Failed)}`,
+        );
+      }
+    }
+  };
+
+  const running = loop();
+  return {
+    async stop() {
+      abort.abort();
+      await running;
+    },
+  };
+}
+
+function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const a = message.Attributes ?? {};
+  const attributes: SQSRecord['attributes'] = {
+    ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+    SentTimestamp: a.SentTimestamp ?? '',
+    SenderId: a.SenderId ?? '',
+    ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? '',
+  };
+  for (const name of [
+    'AWSTraceHeader',
+    'SequenceNumber',
+    'MessageGroupId',
+    'MessageDeduplicationId',
+    'DeadLetterQueueSourceArn',
+  ] as const) {
+    const value = a[name];
+    if (value !== undefined) attributes[name] = value;
+  }
+  const record: SQSRecord = {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes,
+    messageAttributes: toMessageAttributes(message.MessageAttributes),
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+  if (message.MD5OfMessageAttributes) record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+  return record;
+}
+
+/** SDK shape (PascalCase, bytes) → Lambda event shape (camelCase, base64), as Lambda delivers it. */
+function toMessageAttributes(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+): SQSMessageAttributes {
+  const out: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    out[name] = {
+      dataType: value.DataType ?? 'String',
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined
+        ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }
+        : {}),
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,46 @@
+/**
+ * Port helpers for the local runtime and its stand-ins. Everything listens on 127.0.0.1 only: the
+ * stand-ins accept any credentials, so they must never be reachable from the network.
+ */
+import { createServer } from 'node:net';
+
+export const LOCAL_HOST = '127.0.0.1';
+
+/** A port that was free a moment ago (the OS picks it). Prefer listening on 0 directly where the
+ * server allows it; this is for child processes that must be told their port up front. */
+export function freePort(host: string = LOCAL_HOST): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : undefined;
+      server.close(() => (port ? resolve(port) : reject(new Error('The OS did not assign a port.'))));
+    });
+  });
+}
+
+/** Resolves when `port` can be bound on `host`; otherwise rejects with one sentence saying what to do. */
+export function assertPortFree(port: number, host: string = LOCAL_HOST): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new Error(
+            `Port ${port} on ${host} is already in use; stop the program listening there or choose another port.`,
+          ),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(
+          new Error(`Port ${port} on ${host} needs privileges this process lacks; choose a port above 1023.`),
+        );
+      } else {
+        reject(new Error(`Port ${port} on ${host} cannot be used: ${error.message}`));
+      }
+    });
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}

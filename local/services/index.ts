@@ -1,0 +1,90 @@
+/**
+ * All three stand-ins, started together and provisioned from lib/definitions.ts: what the local
+ * runtime and the integration tests both need. DynamoDB Local's JVM dominates start-up, so the
+ * in-process servers start while it boots.
+ */
+import { type LocalEndpoints, type LocalResources, provision, resourceEnv } from '../provision.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './clients.js';
+import { startDynamoDbLocal } from './dynamodb.js';
+import { startS3Local } from './s3.js';
+import { startSqsLocal } from './sqs.js';
+
+export interface LocalAwsOptions {
+  /**
+   * Keep DynamoDB tables under `<dataDir>/dynamodb` and S3 objects under `<dataDir>/s3`, so they
+   * survive a restart. Omitted: DynamoDB in memory and S3 in a temporary directory, both gone
+   * after stop(). SQS is always in memory.
+   */
+  readonly dataDir?: string;
+  /** Prefix of every resource name (see localName in lib/definitions.ts). */
+  readonly prefix: string;
+  /** Fixed ports; free ones when omitted. */
+  readonly ports?: { readonly dynamodb?: number; readonly s3?: number; readonly sqs?: number };
+}
+
+export interface LocalAws {
+  readonly endpoints: LocalEndpoints;
+  readonly resources: LocalResources;
+  /**
+   * Everything a handler process needs to use the stand-ins through the unchanged SDK clients:
+   * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS}, AWS_REGION, the stand-ins' credentials and each
+   * resource's variable from lib/definitions.ts.
+   */
+  readonly env: Record<string, string>;
+  /** Process id of DynamoDB Local's JVM. */
+  readonly dynamodbPid: number;
+  /** Stops all three and waits for them; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws> {
+  const started = await Promise.allSettled([
+    startDynamoDbLocal({ dataDir: options.dataDir, port: options.ports?.dynamodb }),
+    startS3Local({ dataDir: options.dataDir, port: options.ports?.s3 }),
+    startSqsLocal({ port: options.ports?.sqs }),
+  ] as const);
+  const [dynamodb, s3, sqs] = started;
+  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= Promise.allSettled(running.map((service) => service.stop())).then(() => undefined);
+    return stopping;
+  };
+  if (dynamodb.status === 'rejected' || s3.status === 'rejected' || sqs.status === 'rejected') {
+    await stop();
+    const failure = started.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+    throw failure.reason;
+  }
+
+  const endpoints: LocalEndpoints = {
+    dynamodb: dynamodb.value.endpoint,
+    s3: s3.value.endpoint,
+    sqs: sqs.value.endpoint,
+  };
+  let resources: LocalResources;
+  try {
+    resources = await provision(endpoints, options.prefix);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    endpoints,
+    resources,
+    env: localAwsEnv(endpoints, resources),
+    dynamodbPid: dynamodb.value.pid,
+    stop,
+  };
+}
+
+export function localAwsEnv(endpoints: LocalEndpoints, resources: LocalResources): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...resourceEnv(resources),
+  };
+}

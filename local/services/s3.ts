@@ -1,0 +1,109 @@
+/**
+ * s3rver, in-process, as the local S3. It speaks the S3 REST protocol well enough for the SDK
+ * (path-style addressing, SigV4 and presigned URLs, user metadata), keeps objects as plain files,
+ * and neither returns nor validates checksums — Serval verifies SHA-256 itself.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+import { LOCAL_HOST } from '../ports.js';
+
+export interface S3LocalOptions {
+  /** Keep objects under `<dataDir>/s3`; omit for a fresh temporary directory removed by stop(). */
+  readonly dataDir?: string;
+  /** Port to listen on; one the OS picks when omitted. */
+  readonly port?: number;
+}
+
+export interface S3Local {
+  /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_S3 (clients must use path-style addressing). */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Where the objects are stored. */
+  readonly directory: string;
+  stop(): Promise<void>;
+}
+
+export async function startS3Local(options: S3LocalOptions = {}): Promise<S3Local> {
+  ensureDesCbc();
+  const temporary = !options.dataDir;
+  const directory = options.dataDir
+    ? join(options.dataDir, 's3')
+    : await mkdtemp(join(tmpdir(), 'serval-s3-'));
+  await mkdir(directory, { recursive: true });
+
+  const server = new S3rver({
+    address: LOCAL_HOST,
+    port: options.port ?? 0,
+    directory,
+    silent: true,
+    // Path-style only: with vhost guessing on, any Host header that is not an IP or "localhost"
+    // (a proxy, a container name) would be taken for a bucket name.
+    vhostBuckets: false,
+  });
+  const address = await server.run();
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint: `http://${LOCAL_HOST}:${address.port}`,
+    port: address.port,
+    directory,
+    stop() {
+      stopping ??= (async () => {
+        const closed = server.close();
+        // Keep-alive sockets of SDK clients would otherwise hold close() open until they time out.
+        server.httpServer?.closeAllConnections();
+        await closed;
+        if (temporary) await rm(directory, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+let desChecked = false;
+
+/**
+ * s3rver encrypts ListObjectsV2 continuation tokens with single DES (DES-CBC, for its 8-byte block;
+ * lib/controllers/bucket.js). OpenSSL 3 moved DES-CBC to its "legacy" provider, which Node only
+ * loads when started with --openssl-legacy-provider, so every truncated listing fails with
+ * ERR_OSSL_EVP_UNSUPPORTED (a 500) and paging through a bucket is impossible.
+ *
+ * Two-key triple DES (DES-EDE-CBC) is still in the default provider, and with both keys equal it
+ * computes E_K(D_K(E_K(x))) = E_K(x): exactly single DES, byte for byte. So when DES-CBC is
+ * unavailable, requests for it — and only for it, with an 8-byte key — are answered by DES-EDE-CBC
+ * with the key doubled. Nothing that worked before behaves differently, and no node flag is
+ * needed; under --openssl-legacy-provider DES-CBC is found and nothing is substituted.
+ *
+ * The substitution is process-wide because s3rver calls the shared CommonJS `crypto` object; it
+ * cannot be scoped to one module. ESM named imports (`import { createCipheriv }`) keep the
+ * original function.
+ */
+function ensureDesCbc(): void {
+  if (desChecked) return;
+  desChecked = true;
+  // The CommonJS module object: the very one s3rver's require('crypto') returns.
+  const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  try {
+    crypto.createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8));
+    return;
+  } catch {
+    // DES-CBC is missing: OpenSSL 3 without the legacy provider.
+  }
+  const isSingleDes = (algorithm: unknown, key: unknown): key is Uint8Array =>
+    typeof algorithm === 'string' &&
+    ['des', 'des-cbc'].includes(algorithm.toLowerCase()) &&
+    key instanceof Uint8Array &&
+    key.length === 8;
+  const doubled = (key: Uint8Array) => Buffer.concat([key, key]);
+  const { createCipheriv, createDecipheriv } = crypto;
+  const substitute =
+    <F extends typeof createCipheriv | typeof createDecipheriv>(original: F) =>
+    (algorithm: string, key: unknown, ...rest: unknown[]) =>
+      isSingleDes(algorithm, key)
+        ? Reflect.apply(original, crypto, ['des-ede-cbc', doubled(key), ...rest])
+        : Reflect.apply(original, crypto, [algorithm, key, ...rest]);
+  crypto.createCipheriv = substitute(createCipheriv) as typeof createCipheriv;
+  crypto.createDecipheriv = substitute(createDecipheriv) as typeof createDecipheriv;
+}

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type QueuePoller, type SqsWorkerHandler, startQueuePoller } from '../../../local/event-source.js';
+import { localSqsClient } from '../../../local/services/clients.js';
+import { type SqsLocal, startSqsLocal } from '../../../local/services/sqs.js';
+
+let server: SqsLocal;
+let sqs: SQSClient;
+const pollers: QueuePoller[] = [];
+
+beforeAll(async () => {
+  server = await startSqsLocal();
+  sqs = localSqsClient(server.endpoint);
+});
+
+afterAll(async () => {
+  await Promise.all(pollers.map((p) => p.stop()));
+  sqs?.destroy();
+  await server?.stop();
+});
+
+let queueCount = 0;
+async function queueWithDlq(visibilityTimeout: number, maxReceiveCount: number) {
+  const name = `q${++queueCount}`;
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
+  const dlqArn = await arnOf(dlqUrl);
+  const url = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          VisibilityTimeout: String(visibilityTimeout),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+        },
+      }),
+    )
+  ).QueueUrl!;
+  return { url, arn: await arnOf(url), dlqUrl };
+}
+
+async function arnOf(url: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  return Attributes!.QueueArn!;
+}
+
+/**
+ * Messages not yet deleted (or moved), visible or in flight. local-aws-sqs counts in-flight
+ * messages in ApproximateNumberOfMessages too (SQS itself does not), so that attribute alone is it.
+ */
+async function depth(url: string): Promise<number> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages);
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+function poll(
+  queue: { url: string; arn: string },
+  handler: SqsWorkerHandler,
+  onError: (error: unknown) => void = () => {},
+): QueuePoller {
+  const poller = startQueuePoller({
+    client: sqs,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    batchSize: 10,
+    waitTimeSeconds: 20,
+    handler,
+    onError,
+  });
+  pollers.push(poller);
+  return poller;
+}
+
+describe('the SQS event source', () => {
+  it('delivers a Lambda-shaped SQSEvent and deletes a batch that succeeded', async () => {
+    const queue = await queueWithDlq(30, 3);
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: '{"artifact":"a"}',
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'integrity' } },
+      }),
+    );
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: '{"artifact":"b"}' }));
+    const records: SQSRecord[] = [];
+    const poller = poll(queue, async (event) => {
+      records.push(...event.Records);
+    });
+    await waitFor(() => records.length === 2);
+    await poller.stop();
+
+    const a = records.find((r) => r.body === '{"artifact":"a"}')!;
+    expect(a).toMatchObject({
+      eventSource: 'aws:sqs',
+      eventSourceARN: queue.arn,
+      awsRegion: 'us-east-1',
+      md5OfBody: createHash('md5').update('{"artifact":"a"}').digest('hex'),
+      messageAttributes: { kind: { dataType: 'String', stringValue: 'integrity' } },
+    });
+    expect(a.messageId).toMatch(/\S/);
+    expect(a.receiptHandle).toMatch(/\S/);
+    expect(a.attributes.ApproximateReceiveCount).toBe('1');
+    expect(Number(a.attributes.SentTimestamp)).toBeGreaterThan(Date.now() - 60_000);
+    await waitFor(async () => (await depth(queue.url)) === 0, 3000);
+  });
+
+  it('leaves exactly the messages named in batchItemFailures', async () => {
+    const queue = await queueWithDlq(2, 10);
+    for (const body of ['ok-1', 'bad', 'ok-2']) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body }));
+    }
+    const seen = new Set<string>();
+    const poller = poll(queue, async (event) => {
+      for (const r of event.Records) seen.add(r.body);
+      return {
+        batchItemFailures: event.Records.filter((r) => r.body === 'bad').map((r) => ({
+          itemIdentifier: r.messageId,
+        })),
+      };
+    });
+    await waitFor(() => seen.size === 3);
+    await poller.stop();
+
+    await waitFor(async () => (await depth(queue.url)) === 1, 3000);
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 4 }));
+    expect(again.Messages?.map((m) => m.Body)).toEqual(['bad']);
+  });
+
+  it('keeps the whole batch when the handler throws, until SQS moves it to the dead-letter queue', async () => {
+    const queue = await queueWithDlq(1, 2);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'poison' }));
+    const receiveCounts: string[] = [];
+    const errors: unknown[] = [];
+    const poller = poll(
+      queue,
+      async (event) => {
+        for (const r of event.Records) receiveCounts.push(r.attributes.ApproximateReceiveCount);
+        throw new Error('worker failed');
+      },
+      (error) => errors.push(error),
+    );
+    await waitFor(async () => (await depth(queue.dlqUrl)) === 1);
+    await poller.stop();
+
+    expect(receiveCounts).toEqual(['1', '2']);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['worker failed', 'worker failed']);
+    expect(await depth(queue.url)).toBe(0);
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.dlqUrl, WaitTimeSeconds: 1 }));
+    expect(dead.Messages?.map((m) => m.Body)).toEqual(['poison']);
+  });
+
+  it('treats an answer naming a message outside the batch as a failed batch, as Lambda does', async () => {
+    const queue = await queueWithDlq(30, 3);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'x' }));
+    let invoked = 0;
+    const errors: unknown[] = [];
+    const poller = poll(
+      queue,
+      async () => {
+        invoked++;
+        return { batchItemFailures: [{ itemIdentifier: 'not-a-message-id' }] };
+      },
+      (error) => errors.push(error),
+    );
+    await waitFor(() => errors.length === 1);
+    await poller.stop();
+    expect(invoked).toBe(1);
+    expect(String(errors[0])).toMatch(/not message ids of this batch/);
+    expect(await depth(queue.url)).toBe(1);
+  });
+
+  it('delivers a lone message at once although a long poll lasts up to 20 s', async () => {
+    const queue = await queueWithDlq(30, 3);
+    let deliveredAt = 0;
+    poll(queue, async () => {
+      deliveredAt = Date.now();
+    });
+    await sleep(100);
+    const sentAt = Date.now();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'alone' }));
+    await waitFor(() => deliveredAt > 0, 5000);
+    expect(deliveredAt - sentAt).toBeLessThan(1000);
+  });
+
+  it('stops promptly in the middle of a long poll', async () => {
+    const queue = await queueWithDlq(30, 3);
+    const poller = startQueuePoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 10,
+      waitTimeSeconds: 20,
+      handler: async () => {},
+    });
+    await sleep(200);
+    const started = Date.now();
+    await poller.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,33 @@
+import { createServer, type Server } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { assertPortFree, freePort } from '../../../local/ports.js';
+
+function listen(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+describe('ports', () => {
+  it('freePort returns a port that can be bound', async () => {
+    const port = await freePort();
+    expect(port).toBeGreaterThan(0);
+    await assertPortFree(port);
+    const server = await listen(port);
+    server.close();
+  });
+
+  it('assertPortFree says clearly when a port is taken', async () => {
+    const port = await freePort();
+    const server = await listen(port);
+    try {
+      await expect(assertPortFree(port)).rejects.toThrow(
+        `Port ${port} on 127.0.0.1 is already in use; stop the program listening there or choose another port.`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+});

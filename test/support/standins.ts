@@ -1,0 +1,38 @@
+/**
+ * The local AWS stand-ins for integration tests: one DynamoDB Local, S3 and SQS per call, with
+ * Serval's resources provisioned under a unique prefix. Nothing global is touched; apply `env`
+ * yourself (for example with vi.stubEnv) where the code under test reads the environment.
+ *
+ * DynamoDB Local is a JVM that takes a few seconds to start: start the stand-ins once per test
+ * file (beforeAll) and stop them in afterAll.
+ */
+import { randomBytes } from 'node:crypto';
+import type { LocalEndpoints, LocalResources } from '../../local/provision.js';
+import { startLocalAws } from '../../local/services/index.js';
+
+export interface StandinsOptions {
+  /**
+   * Keep DynamoDB and S3 data under this directory so a later start (with the same `prefix`) finds
+   * it again. Omitted: DynamoDB in memory and S3 in a temporary directory removed by stop().
+   */
+  readonly persistentDir?: string;
+  /** Resource name prefix; a fresh unique one when omitted. */
+  readonly prefix?: string;
+}
+
+export interface Standins {
+  readonly endpoints: LocalEndpoints;
+  readonly resources: LocalResources;
+  /** AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS}, AWS_REGION, dummy credentials and every resource variable. */
+  readonly env: Record<string, string>;
+  readonly prefix: string;
+  /** Process id of DynamoDB Local's JVM. */
+  readonly dynamodbPid: number;
+  stop(): Promise<void>;
+}
+
+export async function startStandins(options: StandinsOptions = {}): Promise<Standins> {
+  const prefix = options.prefix ?? `t${randomBytes(4).toString('hex')}`;
+  const aws = await startLocalAws({ dataDir: options.persistentDir, prefix });
+  return { ...aws, prefix };
+}
