@@ -1,2 +1,38 @@
-// Work in progress: replaced by the real handler before this lands.
-export const handler = async (): Promise<unknown> => ({});
+/** Lambda entry for API key administration. */
+import type { z } from 'zod';
+import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { CONTRACT } from '../http/contract.js';
+import type { CreateKeyBody, KeyParams, PageQuery } from '../http/schemas.js';
+import { apiKeys, type Env, idempotencyLayer, lambdaEntry, makeLogger } from './shared.js';
+
+const logger = makeLogger('auth');
+
+export function buildAuthApi(env: Env = process.env): ProxyHandler {
+  const keys = apiKeys(env);
+  return createApiHandler(
+    'auth',
+    {
+      createKey: operation<unknown, unknown, z.infer<typeof CreateKeyBody>>({
+        ...CONTRACT.createKey,
+        handle: async ({ principal, body }) => {
+          const { key, record } = await keys.create(principal, body);
+          return { ...record, key, notice: 'store this key now: it is shown once and kept only as a hash' };
+        },
+      }),
+      listKeys: operation<unknown, z.infer<typeof PageQuery>>({
+        ...CONTRACT.listKeys,
+        handle: async ({ query }) => {
+          const page = await keys.list(query);
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      revokeKey: operation<z.infer<typeof KeyParams>>({
+        ...CONTRACT.revokeKey,
+        handle: ({ principal, params }) => keys.revoke(principal, params.keyId),
+      }),
+    },
+    { logger, idempotency: idempotencyLayer(env) },
+  );
+}
+
+export const handler = lambdaEntry(logger, () => buildAuthApi());

@@ -1,2 +1,47 @@
-// Work in progress: replaced by the real handler before this lands.
-export const handler = async (): Promise<unknown> => ({});
+/**
+ * Scheduled (EventBridge): enqueues every production artifact for a checksum check, one message
+ * each, so a slow or failing check never holds up the others and retries go through SQS.
+ */
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { ScheduledEvent } from 'aws-lambda';
+import { QUEUES } from '../../lib/definitions.js';
+import { sqsClient } from '../adapters/aws-clients.js';
+import { type Env, envValue, makeLogger, registryService } from './shared.js';
+
+const logger = makeLogger('integrity-scheduler');
+
+export function buildIntegrityScheduler(env: Env = process.env) {
+  const registry = registryService(env);
+  const sqs = sqsClient();
+  const queueUrl = envValue(env, QUEUES.integrity.env);
+  return async (_event: ScheduledEvent): Promise<{ enqueued: number }> => {
+    let batch: { model: string; version: string }[] = [];
+    let enqueued = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const res = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((b, i) => ({ Id: String(i), MessageBody: JSON.stringify(b) })),
+        }),
+      );
+      if (res.Failed?.length)
+        throw new Error(`${res.Failed.length} integrity messages could not be enqueued`);
+      enqueued += batch.length;
+      batch = [];
+    };
+    for await (const pv of registry.productionVersions()) {
+      batch.push(pv);
+      if (batch.length === 10) await flush();
+    }
+    await flush();
+    logger.info('integrity sweep enqueued', { enqueued });
+    return { enqueued };
+  };
+}
+
+let built: ReturnType<typeof buildIntegrityScheduler> | undefined;
+export const handler = (event: ScheduledEvent) => {
+  built ??= buildIntegrityScheduler();
+  return built(event);
+};

@@ -1,2 +1,48 @@
-// Work in progress: replaced by the real handler before this lands.
-export const handler = async (): Promise<unknown> => ({});
+/**
+ * SQS worker: recomputes each artifact's SHA-256. A mismatch is a result, not a failure: the
+ * registry marks the version unusable and audits it, and the message is done. Only errors that a
+ * retry may cure (a store unreachable) are reported as batch item failures.
+ */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
+import { DomainError } from '../core/errors.js';
+import { type Env, makeLogger, registryService } from './shared.js';
+
+const logger = makeLogger('integrity-worker');
+const Message = z.object({ model: z.string(), version: z.string() });
+
+export function buildIntegrityWorker(env: Env = process.env) {
+  const registry = registryService(env);
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      let target: z.infer<typeof Message>;
+      try {
+        target = Message.parse(JSON.parse(record.body));
+      } catch {
+        // A malformed message can never succeed; retrying would only park it in the DLQ later.
+        logger.error('malformed integrity message dropped', { messageId: record.messageId });
+        continue;
+      }
+      try {
+        const res = await registry.verifyArtifact(SYSTEM_PRINCIPAL, target.model, target.version);
+        logger.info('artifact verified', { ...target, sha256: res.sha256 });
+      } catch (err) {
+        if (err instanceof DomainError) {
+          logger.warn('artifact check failed', { ...target, code: err.code, details: err.details });
+        } else {
+          logger.error('artifact check errored; will retry', { ...target, error: err as Error });
+          failures.push({ itemIdentifier: record.messageId });
+        }
+      }
+    }
+    return { batchItemFailures: failures };
+  };
+}
+
+let built: ReturnType<typeof buildIntegrityWorker> | undefined;
+export const handler = (event: SQSEvent) => {
+  built ??= buildIntegrityWorker();
+  return built(event);
+};

@@ -1,2 +1,68 @@
-// Work in progress: replaced by the real handler before this lands.
-export const handler = async (): Promise<unknown> => ({});
+/** Lambda entry for health, audit and the OpenAPI document. */
+import type { z } from 'zod';
+import { BUCKETS, QUEUES, TABLES } from '../../lib/definitions.js';
+import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
+import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { CONTRACT } from '../http/contract.js';
+import { openApiDocument } from '../http/openapi.js';
+import type { AuditQuery } from '../http/schemas.js';
+import { type Env, envValue, lambdaEntry, makeLogger, registryService, registryStore } from './shared.js';
+
+const logger = makeLogger('system');
+
+export function buildSystemApi(env: Env = process.env): ProxyHandler {
+  const registry = registryService(env);
+  const audit = registryStore(env);
+  const db = dynamoClient();
+  const s3 = s3Client();
+  const sqs = sqsClient();
+
+  async function detailed() {
+    const probes = await Promise.all([
+      ...Object.entries(TABLES).map(([name, def]) => probeTable(db, `table:${name}`, envValue(env, def.env))),
+      ...Object.entries(BUCKETS).map(([name, def]) =>
+        probeBucket(s3, `bucket:${name}`, envValue(env, def.env)),
+      ),
+      ...Object.entries(QUEUES).flatMap(([name, def]) => [
+        probeQueue(sqs, `queue:${name}`, envValue(env, def.env)),
+        probeQueue(sqs, `queue:${name}-dlq`, envValue(env, `${def.env}_DLQ`)),
+      ]),
+    ]);
+    const artifacts: Record<string, unknown>[] = [];
+    if (probes.every((p) => p.ok)) {
+      for await (const { model, version } of registry.productionVersions()) {
+        artifacts.push({ model, version, ...(await registry.checkArtifact(model, version)) });
+      }
+    }
+    const healthy = probes.every((p) => p.ok) && artifacts.every((a) => a.ok === true);
+    return {
+      status: healthy ? 'ok' : 'degraded',
+      stores: probes.filter((p) => p.kind !== 'sqs'),
+      queues: probes.filter((p) => p.kind === 'sqs'),
+      productionArtifacts: artifacts,
+      checkedAt: new Date().toISOString(),
+    };
+  }
+
+  return createApiHandler(
+    'system',
+    {
+      health: operation({ handle: async () => ({ status: 'ok' }) }),
+      healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: detailed }),
+      openapi: operation({ handle: async () => openApiDocument() }),
+      listAudit: operation<unknown, z.infer<typeof AuditQuery>>({
+        ...CONTRACT.listAudit,
+        handle: async ({ query }) => {
+          // Stored times are UTC ISO strings; normalise so `since` with an offset compares correctly.
+          const since = query.since ? new Date(query.since).toISOString() : undefined;
+          const page = await audit.list({ ...query, since });
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
+        },
+      }),
+    },
+    { logger },
+  );
+}
+
+export const handler = lambdaEntry(logger, () => buildSystemApi());

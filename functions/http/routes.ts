@@ -22,7 +22,14 @@ export interface RouteDef {
 
 export const ROUTES = [
   // System
-  { method: 'GET', path: '/v1/health', role: 'none', fn: 'system', operationId: 'health', summary: 'Liveness' },
+  {
+    method: 'GET',
+    path: '/v1/health',
+    role: 'none',
+    fn: 'system',
+    operationId: 'health',
+    summary: 'Liveness',
+  },
   {
     method: 'GET',
     path: '/v1/health/detailed',
@@ -56,7 +63,14 @@ export const ROUTES = [
     operationId: 'createKey',
     summary: 'Create an API key (shown once, stored hashed)',
   },
-  { method: 'GET', path: '/v1/auth/keys', role: 'admin', fn: 'auth', operationId: 'listKeys', summary: 'List API keys' },
+  {
+    method: 'GET',
+    path: '/v1/auth/keys',
+    role: 'admin',
+    fn: 'auth',
+    operationId: 'listKeys',
+    summary: 'List API keys',
+  },
   {
     method: 'DELETE',
     path: '/v1/auth/keys/{keyId}',
@@ -74,7 +88,14 @@ export const ROUTES = [
     operationId: 'createModel',
     summary: 'Create a model',
   },
-  { method: 'GET', path: '/v1/models', role: 'viewer', fn: 'registry', operationId: 'listModels', summary: 'List models' },
+  {
+    method: 'GET',
+    path: '/v1/models',
+    role: 'viewer',
+    fn: 'registry',
+    operationId: 'listModels',
+    summary: 'List models',
+  },
   {
     method: 'GET',
     path: '/v1/models/{name}',
@@ -138,6 +159,15 @@ export const ROUTES = [
     fn: 'registry',
     operationId: 'verifyArtifact',
     summary: 'Recompute the SHA-256 of the stored artifact',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/validate',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'validateVersion',
+    summary:
+      'Validation report: loads, schema matches, metrics on a validation set meet thresholds, latency budget',
   },
   {
     method: 'POST',

@@ -1,0 +1,96 @@
+/** KeyStore on DynamoDB: one item per key id; creation and revocation commit their audit event. */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  ScanCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ApiKeyRecord, KeyStore } from '../core/auth/api-keys.js';
+import { Conflict } from '../core/errors.js';
+import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export class DynamoKeyStore implements KeyStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { keys: string; audit: string },
+  ) {}
+
+  private auditPut(audit: AuditEvent) {
+    return {
+      Put: {
+        TableName: this.tables.audit,
+        Item: { ...audit, pk: 'SYSTEM', sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  async create(record: ApiKeyRecord, audit: AuditEvent): Promise<void> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.keys,
+                Item: record,
+                ConditionExpression: 'attribute_not_exists(keyId)',
+              },
+            },
+            this.auditPut(audit),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) throw new Conflict('key id collision; retry');
+      throw err;
+    }
+  }
+
+  async get(keyId: string): Promise<ApiKeyRecord | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.tables.keys, Key: { keyId }, ConsistentRead: true }),
+    );
+    return res.Item as ApiKeyRecord | undefined;
+  }
+
+  async list(page: PageRequest): Promise<Page<ApiKeyRecord>> {
+    // Keys are few (people and services of one team); a paginated scan is the simple, honest read.
+    const res = await this.db.send(
+      new ScanCommand({
+        TableName: this.tables.keys,
+        Limit: page.limit,
+        ExclusiveStartKey: decodeCursor(page.cursor, ['keyId']),
+        ConsistentRead: true,
+      }),
+    );
+    return { items: (res.Items ?? []) as ApiKeyRecord[], nextCursor: encodeCursor(res.LastEvaluatedKey) };
+  }
+
+  async revoke(keyId: string, revokedAt: string, revokedBy: string, audit: AuditEvent): Promise<boolean> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tables.keys,
+                Key: { keyId },
+                UpdateExpression: 'SET revokedAt = :at, revokedBy = :by',
+                ConditionExpression: 'attribute_exists(keyId) AND attribute_not_exists(revokedAt)',
+                ExpressionAttributeValues: { ':at': revokedAt, ':by': revokedBy },
+              },
+            },
+            this.auditPut(audit),
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Wiring shared by the API handlers' composition roots: clients, stores and the Lambda wrapper.
+ * Everything is built on first use from the environment, so the same module serves on AWS, in the
+ * local runtime and in tests (which pass their own environment).
+ */
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { BUCKETS, TABLES } from '../../lib/definitions.js';
+import { documentClient, dynamoClient, s3Client } from '../adapters/aws-clients.js';
+import { DynamoKeyStore } from '../adapters/dynamo-keys.js';
+import { DynamoRegistryStore } from '../adapters/dynamo-registry.js';
+import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
+import { systemClock, ulids } from '../adapters/system.js';
+import { ApiKeys } from '../core/auth/api-keys.js';
+import { Registry } from '../core/registry/service.js';
+import type { ProxyHandler } from '../http/api.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function envValue(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set; the function is misconfigured`);
+  return value;
+}
+
+export function makeLogger(service: string): Logger {
+  return new Logger({ serviceName: `serval-${service}` });
+}
+
+export function registryStore(env: Env): DynamoRegistryStore {
+  return new DynamoRegistryStore(documentClient(), {
+    registry: envValue(env, TABLES.registry.env),
+    audit: envValue(env, TABLES.audit.env),
+  });
+}
+
+export function artifactStore(env: Env): S3ArtifactStore {
+  return new S3ArtifactStore(s3Client(), envValue(env, BUCKETS.artifacts.env));
+}
+
+export function registryService(env: Env): Registry {
+  return new Registry({
+    store: registryStore(env),
+    artifacts: artifactStore(env),
+    clock: systemClock,
+    ids: ulids,
+  });
+}
+
+export function idempotencyLayer(env: Env): DynamoDBPersistenceLayer {
+  return new DynamoDBPersistenceLayer({
+    tableName: envValue(env, TABLES.idempotency.env),
+    awsSdkV3Client: dynamoClient(),
+  });
+}
+
+/** Wraps an API handler for Lambda: logger context per invocation; built lazily on first call. */
+export function lambdaEntry(
+  logger: Logger,
+  build: () => ProxyHandler,
+): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
+  let built: ProxyHandler | undefined;
+  return middy(async (event: APIGatewayProxyEvent, context: Context) => {
+    built ??= build();
+    return built(event, context);
+  }).use(injectLambdaContext(logger));
+}
+
+export function keyStore(env: Env): DynamoKeyStore {
+  return new DynamoKeyStore(documentClient(), {
+    keys: envValue(env, TABLES.keys.env),
+    audit: envValue(env, TABLES.audit.env),
+  });
+}
+
+export function apiKeys(env: Env): ApiKeys {
+  return new ApiKeys({ store: keyStore(env), clock: systemClock, ids: ulids });
+}

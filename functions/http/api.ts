@@ -1,0 +1,228 @@
+/**
+ * Turns API Gateway proxy events into calls of typed operations: route lookup, the role check
+ * from the route table, JSON parsing and zod validation, idempotency keys, and error mapping.
+ * Handlers declare operations; they never touch raw events.
+ */
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import type { FunctionId } from '../../lib/definitions.js';
+import type { Principal } from '../core/auth/principal.js';
+import { hasRole, isRole } from '../core/auth/roles.js';
+import { Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed } from '../core/errors.js';
+import { mapError } from './errors.js';
+import { ROUTES, type Route } from './routes.js';
+
+/** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+export interface ApiRequest<P, Q, B> {
+  readonly principal: Principal;
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly requestId: string;
+}
+
+export interface ApiResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface Operation<P = unknown, Q = unknown, B = unknown> {
+  readonly params?: z.ZodType<P>;
+  readonly query?: z.ZodType<Q>;
+  readonly body?: z.ZodType<B>;
+  /** Status of a successful answer (default 200). */
+  readonly status?: number;
+  handle(req: ApiRequest<P, Q, B>): Promise<unknown>;
+}
+
+/** Declares an operation with its types inferred from its schemas. */
+export function operation<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
+  o: Operation<P, Q, B>,
+): Operation<P, Q, B> {
+  return o;
+}
+
+type OperationsOf<F extends FunctionId> = {
+  // biome-ignore lint/suspicious/noExplicitAny: each operation has its own request types
+  readonly [K in Extract<Route, { fn: F }>['operationId']]: Operation<any, any, any>;
+};
+
+export interface ApiOptions {
+  readonly logger: Logger;
+  /** Where idempotency records live (DynamoDB on AWS and locally); absent: keys are ignored. */
+  readonly idempotency?: BasePersistenceLayer;
+}
+
+export type ProxyHandler = (
+  event: APIGatewayProxyEvent,
+  context?: Partial<Context>,
+) => Promise<APIGatewayProxyResult>;
+
+export function createApiHandler<F extends FunctionId>(
+  fn: F,
+  operations: OperationsOf<F>,
+  options: ApiOptions,
+): ProxyHandler {
+  const routes = ROUTES.filter((r) => r.fn === fn);
+  const ops = operations as Record<string, Operation>;
+  return async (event, context) => {
+    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
+    const route = routes.find((r) => r.method === event.httpMethod && r.path === event.resource);
+    try {
+      if (!route) throw new NotFound(`no route ${event.httpMethod} ${event.path}`);
+      const operation = ops[route.operationId];
+      if (!operation) throw new NotFound(`no route ${event.httpMethod} ${event.path}`);
+      const principal = authorize(route, event);
+      const headers = lowerCaseHeaders(event);
+      const body = parseBody(event, headers);
+      const request: ApiRequest<unknown, unknown, unknown> = {
+        principal,
+        params: parse(operation.params, event.pathParameters ?? {}),
+        query: parse(operation.query, event.queryStringParameters ?? {}),
+        body: operation.body ? operation.body.parse(body ?? {}) : rejectUnexpectedBody(body),
+        headers,
+        requestId,
+      };
+      const idempotencyKey = headers['idempotency-key'];
+      let result: ApiResult;
+      if (idempotencyKey !== undefined && MUTATING.has(route.method) && options.idempotency) {
+        if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+          throw new ValidationFailed(
+            'idempotency-key must be 1-128 printable ASCII characters without spaces',
+          );
+        }
+        result = await runIdempotent(options.idempotency, context, {
+          key: `${principal.id}:${route.operationId}:${idempotencyKey}`,
+          payload: { params: request.params, query: request.query, body: request.body },
+          run: () => execute(operation, request),
+        });
+      } else {
+        result = await execute(operation, request);
+      }
+      return respond(result.status, result.body, requestId, result.headers);
+    } catch (err) {
+      const mapped = mapError(err, requestId);
+      if (mapped.internal) {
+        options.logger.error('request failed', { requestId, route: route?.operationId, error: err as Error });
+      } else {
+        options.logger.info('request refused', {
+          requestId,
+          route: route?.operationId,
+          code: mapped.body.error.code,
+        });
+      }
+      return respond(mapped.status, mapped.body, requestId);
+    }
+  };
+}
+
+async function execute(
+  operation: Operation,
+  request: ApiRequest<unknown, unknown, unknown>,
+): Promise<ApiResult> {
+  const body = await operation.handle(request);
+  return { status: operation.status ?? 200, body };
+}
+
+function runIdempotent(
+  persistenceStore: BasePersistenceLayer,
+  context: Partial<Context> | undefined,
+  input: { key: string; payload: unknown; run: () => Promise<ApiResult> },
+): Promise<ApiResult> {
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: 'key',
+    payloadValidationJmesPath: 'payload',
+    expiresAfterSeconds: 24 * 3600,
+    throwOnNoIdempotencyKey: true,
+  });
+  if (typeof context?.getRemainingTimeInMillis === 'function')
+    config.registerLambdaContext(context as Context);
+  const idempotent = makeIdempotent(
+    async (record: { key: string; payload: unknown }, run: () => Promise<ApiResult>) => {
+      void record;
+      return run();
+    },
+    { persistenceStore, config },
+  );
+  return idempotent({ key: input.key, payload: input.payload }, input.run);
+}
+
+function authorize(route: Route, event: APIGatewayProxyEvent): Principal {
+  if (route.role === 'none') return { id: 'anonymous', name: 'anonymous', role: 'viewer' };
+  const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
+  const id = ctx.principalId;
+  const role = ctx.role;
+  if (typeof id !== 'string' || !isRole(role)) throw new Unauthorized();
+  if (!hasRole(role, route.role)) {
+    throw new Forbidden(`this needs the ${route.role} role; the caller has ${role}`, {
+      required: route.role,
+      role,
+    });
+  }
+  return { id, role, name: typeof ctx.name === 'string' ? ctx.name : id };
+}
+
+function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  return out;
+}
+
+function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
+  if (event.body === null || event.body === undefined || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes`, {
+      limit: MAX_BODY_BYTES,
+    });
+  }
+  const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new ValidationFailed('request bodies must be JSON: send content-type: application/json', {
+      contentType: type || null,
+    });
+  }
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ValidationFailed('the request body is not valid JSON');
+  }
+}
+
+function rejectUnexpectedBody(body: unknown): undefined {
+  if (body !== undefined && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)) {
+    throw new ValidationFailed('this route takes no request body');
+  }
+  return undefined;
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown): T {
+  return (schema ? schema.parse(value) : {}) as T;
+}
+
+export function respond(
+  status: number,
+  body: unknown,
+  requestId: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'x-request-id': requestId,
+      'cache-control': 'no-store',
+      ...headers,
+    },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}

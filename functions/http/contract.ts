@@ -1,0 +1,57 @@
+/**
+ * The request schemas of every operation in the route table. Handlers take their validation from
+ * here and the OpenAPI document is generated from here, so the two cannot disagree.
+ */
+import type { z } from 'zod';
+import { ValidationRequest } from '../core/registry/validation.js';
+import type { OperationId } from './routes.js';
+import {
+  ApprovalBody,
+  AuditQuery,
+  CompareQuery,
+  CreateKeyBody,
+  CreateModelBody,
+  KeyParams,
+  ListVersionsQuery,
+  NameParams,
+  PageQuery,
+  RegisterVersionBody,
+  RollbackBody,
+  TransitionBody,
+  UpdateModelBody,
+  VersionParams,
+} from './schemas.js';
+
+export interface OperationSchemas {
+  readonly params?: z.ZodType;
+  readonly query?: z.ZodType;
+  readonly body?: z.ZodType;
+  /** Status of a successful answer. */
+  readonly status?: number;
+}
+
+export const CONTRACT = {
+  health: {},
+  healthDetailed: {},
+  openapi: {},
+  listAudit: { query: AuditQuery },
+  createKey: { body: CreateKeyBody, status: 201 },
+  listKeys: { query: PageQuery },
+  revokeKey: { params: KeyParams },
+  createModel: { body: CreateModelBody, status: 201 },
+  listModels: { query: PageQuery },
+  getModel: { params: NameParams },
+  updateModel: { params: NameParams, body: UpdateModelBody },
+  registerVersion: { params: NameParams, body: RegisterVersionBody, status: 201 },
+  listVersions: { params: NameParams, query: ListVersionsQuery },
+  getVersion: { params: VersionParams },
+  completeUpload: { params: VersionParams },
+  getArtifactUrl: { params: VersionParams },
+  verifyArtifact: { params: VersionParams },
+  validateVersion: { params: VersionParams, body: ValidationRequest },
+  transitionVersion: { params: VersionParams, body: TransitionBody },
+  decideApproval: { params: VersionParams, body: ApprovalBody },
+  rollback: { params: NameParams, body: RollbackBody },
+  productionHistory: { params: NameParams, query: PageQuery },
+  compareVersions: { params: NameParams, query: CompareQuery },
+} as const satisfies Record<OperationId, OperationSchemas>;

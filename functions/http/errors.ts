@@ -1,0 +1,81 @@
+/**
+ * The one table from error code to HTTP status, and the conversion of anything thrown into the
+ * API's error body. Unknown errors become a generic 500 whose body carries no message, stack or
+ * path from inside: details go to the log, keyed by the request id.
+ */
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyValidationError,
+} from '@aws-lambda-powertools/idempotency';
+import { ZodError } from 'zod';
+import { DomainError, type ErrorCode } from '../core/errors.js';
+
+export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  integrity_failed: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+};
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: ErrorCode | 'internal';
+    readonly message: string;
+    readonly details: unknown;
+  };
+}
+
+export interface MappedError {
+  readonly status: number;
+  readonly body: ErrorBody;
+  /** True for faults of ours (logged as errors); false for client mistakes. */
+  readonly internal: boolean;
+}
+
+export function errorBody(code: ErrorCode | 'internal', message: string, details: unknown = {}): ErrorBody {
+  return { error: { code, message, details } };
+}
+
+export function mapError(err: unknown, requestId: string): MappedError {
+  if (err instanceof DomainError) {
+    return {
+      status: STATUS_BY_CODE[err.code],
+      body: errorBody(err.code, err.message, err.details),
+      internal: false,
+    };
+  }
+  if (err instanceof ZodError) {
+    const issues = err.issues.slice(0, 20).map((i) => ({
+      path: i.path.map(String).join('.'),
+      message: i.message,
+    }));
+    const first = issues[0];
+    const message = first ? `${first.path || 'request'}: ${first.message}` : 'the request is not valid';
+    return { status: 400, body: errorBody('validation_failed', message, { issues }), internal: false };
+  }
+  if (err instanceof IdempotencyValidationError) {
+    return {
+      status: 409,
+      body: errorBody('conflict', 'this idempotency-key was already used with a different request'),
+      internal: false,
+    };
+  }
+  if (err instanceof IdempotencyAlreadyInProgressError) {
+    return {
+      status: 409,
+      body: errorBody('conflict', 'a request with this idempotency-key is still in progress; retry shortly'),
+      internal: false,
+    };
+  }
+  return {
+    status: 500,
+    body: errorBody('internal', 'internal error; the request id identifies it in the logs', { requestId }),
+    internal: true,
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Request schemas at the edge. Types used by handlers flow from these; the OpenAPI document is
+ * generated from them (functions/http/openapi.ts).
+ */
+import { z } from 'zod';
+import { ROLES } from '../core/auth/roles.js';
+import { InputSchema, OutputSchema } from '../core/registry/model-io.js';
+import { SEMVER_PATTERN } from '../core/registry/semver.js';
+import { STAGES } from '../core/registry/types.js';
+
+export const MODEL_NAME = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
+
+export const ModelName = z
+  .string()
+  .regex(MODEL_NAME, 'model names are 1-64 characters of a-z 0-9 - _ . and start with a letter or digit');
+export const Version = z.string().regex(SEMVER_PATTERN, 'versions are MAJOR.MINOR.PATCH, e.g. 1.4.0');
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex characters');
+const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'not a valid id');
+
+const Tags = z
+  .record(z.string().min(1).max(128), z.string().max(256))
+  .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
+const Description = z.string().max(4096);
+const Comment = z.string().max(4096);
+
+export const Metrics = z
+  .record(z.string().min(1).max(128), z.number())
+  .refine((m) => Object.keys(m).length <= 200, 'at most 200 metrics');
+export const Params = z
+  .record(z.string().min(1).max(128), z.unknown())
+  .refine((p) => Object.keys(p).length <= 500, 'at most 500 params')
+  .refine((p) => JSON.stringify(p).length <= 64 * 1024, 'params are at most 64 KiB of JSON');
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).max(2048).optional(),
+});
+
+export const NameParams = z.object({ name: ModelName });
+export const VersionParams = z.object({ name: ModelName, version: Version });
+export const KeyParams = z.object({ keyId: Ulid });
+
+export const CreateModelBody = z.strictObject({
+  name: ModelName,
+  description: Description.optional(),
+  tags: Tags.optional(),
+  requireValidation: z.boolean().optional(),
+});
+
+export const UpdateModelBody = z
+  .strictObject({
+    description: Description.optional(),
+    tags: Tags.optional(),
+    requireValidation: z.boolean().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to update: give description, tags or requireValidation');
+
+const Runtime = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('lambda') }),
+  z.strictObject({
+    type: z.literal('sagemaker'),
+    endpointName: z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'not a SageMaker endpoint name'),
+  }),
+]);
+
+export const RegisterVersionBody = z
+  .strictObject({
+    version: Version.optional(),
+    artifact: z.union([
+      z.strictObject({ base64: z.string().min(1) }),
+      z.strictObject({ upload: z.literal(true) }),
+    ]),
+    sha256: Sha256.optional(),
+    framework: z.enum(['onnx', 'sagemaker']).default('onnx'),
+    runtime: Runtime.default({ type: 'lambda' }),
+    inputSchema: InputSchema.optional(),
+    outputSchema: OutputSchema.optional(),
+    metrics: Metrics.optional(),
+    params: Params.optional(),
+    dataset: z
+      .strictObject({
+        uri: z.string().min(1).max(2048),
+        sha256: Sha256.optional(),
+        rows: z.number().int().min(0).optional(),
+      })
+      .optional(),
+    parent: Version.optional(),
+    tags: Tags.optional(),
+    description: Description.optional(),
+  })
+  .refine((b) => b.runtime.type === 'sagemaker' || b.framework === 'onnx', {
+    message: 'a Lambda runtime serves ONNX models: set framework "onnx" or runtime {type: "sagemaker"}',
+    path: ['framework'],
+  });
+
+export const ListVersionsQuery = PageQuery.extend({ stage: z.enum(STAGES).optional() });
+
+export const TransitionBody = z.strictObject({ stage: z.enum(STAGES), comment: Comment.optional() });
+
+export const ApprovalBody = z.strictObject({
+  decision: z.enum(['approved', 'rejected']),
+  comment: Comment.default(''),
+});
+
+export const RollbackBody = z.strictObject({ toVersion: Version.optional(), comment: Comment.optional() });
+
+export const CompareQuery = z.object({ a: Version, b: Version });
+
+export const AuditQuery = PageQuery.extend({
+  model: ModelName.optional(),
+  actor: z.string().min(1).max(128).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const CreateKeyBody = z.strictObject({
+  name: z.string().min(1).max(128),
+  role: z.enum(ROLES),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const EmptyBody = z.strictObject({});

@@ -1,0 +1,47 @@
+/** What the API shows of domain objects: storage keys and concurrency counters stay inside. */
+import type { Model, ModelVersion } from '../core/registry/types.js';
+
+export function modelView(m: Model) {
+  return {
+    name: m.name,
+    description: m.description,
+    tags: m.tags,
+    productionVersion: m.productionVersion ?? null,
+    latestVersion: m.latestVersion ?? null,
+    versionCount: m.versionCount,
+    requireValidation: m.requireValidation,
+    createdAt: m.createdAt,
+    createdBy: m.createdBy,
+    updatedAt: m.updatedAt,
+  };
+}
+
+export function versionView(v: ModelVersion) {
+  return {
+    model: v.model,
+    version: v.version,
+    stage: v.stage,
+    status: v.status,
+    framework: v.framework,
+    runtime: v.runtime,
+    sha256: v.artifact.sha256,
+    size: v.artifact.size ?? null,
+    inputSchema: v.inputSchema ?? null,
+    outputSchema: v.outputSchema ?? null,
+    metrics: v.metrics,
+    params: v.params,
+    dataset: v.dataset ?? null,
+    parent: v.parent ?? null,
+    tags: v.tags,
+    description: v.description,
+    approval: v.approval ?? null,
+    validation: v.validation
+      ? { passed: v.validation.passed, ranAt: v.validation.ranAt, by: v.validation.by }
+      : null,
+    unusableReason: v.unusableReason ?? null,
+    lastVerifiedAt: v.lastVerifiedAt ?? null,
+    createdAt: v.createdAt,
+    createdBy: v.createdBy,
+    updatedAt: v.updatedAt,
+  };
+}

@@ -1,0 +1,250 @@
+/**
+ * The DynamoDB and S3 adapters through the real SDK against DynamoDB Local and s3rver: the
+ * conditions that make concurrent writers safe must fail where they should, and a failed
+ * transaction must leave nothing behind.
+ */
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/adapters/aws-clients.js';
+import { DynamoKeyStore } from '../../functions/adapters/dynamo-keys.js';
+import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
+import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
+import { ulids } from '../../functions/adapters/system.js';
+import { ApiKeys } from '../../functions/core/auth/api-keys.js';
+import { ConcurrentModification, type DomainError } from '../../functions/core/errors.js';
+import type { AuditEvent, Model, ModelVersion } from '../../functions/core/registry/types.js';
+import { type Standins, startStandins } from '../support/standins.js';
+
+let aws: Standins;
+let store: DynamoRegistryStore;
+let artifacts: S3ArtifactStore;
+let s3: S3Client;
+
+const model = (name: string, revision = 1): Model => ({
+  name,
+  description: '',
+  tags: {},
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'alice',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  versionCount: 0,
+  requireValidation: false,
+  revision,
+});
+
+const version = (m: string, v: string, revision = 1): ModelVersion => ({
+  model: m,
+  version: v,
+  status: 'ready',
+  stage: 'draft',
+  framework: 'onnx',
+  runtime: { type: 'lambda' },
+  metrics: { auc: 0.5, huge: 2 ** 60 },
+  params: { nested: { a: [1, 'two', null] } },
+  tags: {},
+  description: '',
+  artifact: { key: `models/${m}/${v}/x`, sha256: 'a'.repeat(64) },
+  createdAt: '2026-01-01T00:00:00.000Z',
+  createdBy: 'alice',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  revision,
+});
+
+const audit = (id: string, m?: string, actor = 'alice'): AuditEvent => ({
+  id,
+  at: new Date().toISOString(),
+  actor,
+  actorName: actor,
+  action: 'test',
+  target: 'x',
+  model: m,
+});
+
+async function codeOf(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => 'resolved',
+    (e: unknown) => e,
+  );
+}
+
+beforeAll(async () => {
+  aws = await startStandins();
+  for (const k of [
+    'AWS_ENDPOINT_URL_DYNAMODB',
+    'AWS_ENDPOINT_URL_S3',
+    'AWS_REGION',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+  ]) {
+    process.env[k] = aws.env[k];
+  }
+  store = new DynamoRegistryStore(documentClient(), {
+    registry: aws.resources.tables.registry,
+    audit: aws.resources.tables.audit,
+  });
+  s3 = new S3Client({
+    endpoint: aws.endpoints.s3,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: aws.env.AWS_ACCESS_KEY_ID!, secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY! },
+  });
+  const { s3Client } = await import('../../functions/adapters/aws-clients.js');
+  artifacts = new S3ArtifactStore(s3Client(), aws.resources.buckets.artifacts);
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await aws?.stop();
+});
+
+describe('DynamoRegistryStore', () => {
+  it('refuses to create an existing model and a stale revision, atomically with the audit', async () => {
+    await store.commit([
+      { kind: 'model', item: model('m1'), ifAbsent: true },
+      { kind: 'audit', item: audit('A1', 'm1') },
+    ]);
+    const dup = await codeOf(
+      store.commit([
+        { kind: 'model', item: model('m1'), ifAbsent: true },
+        { kind: 'audit', item: audit('A2', 'm1') },
+      ]),
+    );
+    expect(dup).toBeInstanceOf(ConcurrentModification);
+    expect((dup as DomainError).details).toEqual({ failedOps: ['model'] });
+
+    // A stale revision aborts the whole transaction: the version and the audit event are not written.
+    const stale = await codeOf(
+      store.commit([
+        { kind: 'model', item: { ...model('m1', 2), description: 'stale' }, expectRevision: 5 },
+        { kind: 'version', item: version('m1', '1.0.0'), ifAbsent: true },
+        { kind: 'audit', item: audit('A3', 'm1') },
+      ]),
+    );
+    expect(stale).toBeInstanceOf(ConcurrentModification);
+    expect(await store.getVersion('m1', '1.0.0')).toBeUndefined();
+    const events = await store.list({ model: 'm1', limit: 10 });
+    expect(events.items.map((e) => e.id)).toEqual(['A1']);
+
+    await store.commit([
+      { kind: 'model', item: { ...model('m1', 2), description: 'fresh' }, expectRevision: 1 },
+      { kind: 'version', item: version('m1', '1.0.0'), ifAbsent: true },
+    ]);
+    expect((await store.getModel('m1'))?.description).toBe('fresh');
+    const v = await store.getVersion('m1', '1.0.0');
+    // Items round-trip exactly, including integers past 2^53 and nested params.
+    expect(v).toEqual(version('m1', '1.0.0'));
+  });
+
+  it('lets exactly one of many concurrent conditional writers win', async () => {
+    await store.commit([{ kind: 'model', item: model('m2'), ifAbsent: true }]);
+    const attempts = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        store.commit([
+          { kind: 'model', item: { ...model('m2', 2), description: `writer ${i}` }, expectRevision: 1 },
+          { kind: 'audit', item: audit(`R${i}`, 'm2') },
+        ]),
+      ),
+    );
+    const won = attempts.filter((a) => a.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const a of attempts) {
+      if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(ConcurrentModification);
+    }
+    expect((await store.list({ model: 'm2', limit: 50 })).items).toHaveLength(1);
+  });
+
+  it('orders versions by semantic version, not by text, and filters by stage', async () => {
+    await store.commit([{ kind: 'model', item: model('m3'), ifAbsent: true }]);
+    for (const v of ['1.10.0', '1.2.0', '10.0.0', '2.0.0']) {
+      await store.commit([
+        { kind: 'version', item: { ...version('m3', v), stage: v === '2.0.0' ? 'staging' : 'draft' } },
+      ]);
+    }
+    const all = await store.listVersions('m3', { limit: 10 });
+    expect(all.items.map((v) => v.version)).toEqual(['1.2.0', '1.10.0', '2.0.0', '10.0.0']);
+    const staged = await store.listVersions('m3', { limit: 10, stage: 'staging' });
+    expect(staged.items.map((v) => v.version)).toEqual(['2.0.0']);
+    const first = await store.listVersions('m3', { limit: 3 });
+    expect(first.nextCursor).toBeDefined();
+    const rest = await store.listVersions('m3', { limit: 3, cursor: first.nextCursor });
+    expect(rest.items.map((v) => v.version)).toEqual(['10.0.0']);
+    // A cursor from another model's listing is refused, not handed to DynamoDB.
+    const wrong = await codeOf(store.listVersions('m1', { limit: 3, cursor: first.nextCursor }));
+    expect((wrong as DomainError).code).toBe('validation_failed');
+  });
+
+  it('filters audit events by actor and time, newest first', async () => {
+    const t0 = new Date(Date.now() + 60_000).toISOString();
+    const later: AuditEvent = {
+      ...audit('Z1', 'm4', 'zed'),
+      at: new Date(Date.now() + 120_000).toISOString(),
+    };
+    await store.commit([{ kind: 'audit', item: audit('Z0', 'm4', 'zed') }]);
+    await store.commit([{ kind: 'audit', item: later }]);
+    const byZed = await store.list({ actor: 'zed', limit: 10 });
+    expect(byZed.items.map((e) => e.id)).toEqual(['Z1', 'Z0']);
+    const since = await store.list({ actor: 'zed', since: t0, limit: 10 });
+    expect(since.items.map((e) => e.id)).toEqual(['Z1']);
+    const both = await store.list({ model: 'm4', actor: 'zed', limit: 10 });
+    expect(both.items).toHaveLength(2);
+  });
+});
+
+describe('DynamoKeyStore with ApiKeys', () => {
+  it('stores only a hash, authenticates, and revokes exactly once', async () => {
+    const keyStore = new DynamoKeyStore(documentClient(), {
+      keys: aws.resources.tables.keys,
+      audit: aws.resources.tables.audit,
+    });
+    const keys = new ApiKeys({ store: keyStore, clock: { now: () => new Date() }, ids: ulids });
+    const admin = { id: 'root', name: 'root', role: 'admin' as const };
+    const { key, record } = await keys.create(admin, { name: 'ci', role: 'predictor' });
+    const secret = key.slice('svl_'.length + 26 + 1);
+    const stored = await keyStore.get(record.keyId);
+    expect(JSON.stringify(stored)).not.toContain(secret);
+    expect(stored?.hash).toBe(createHash('sha256').update(secret).digest('hex'));
+    expect(await keys.authenticate(key)).toEqual({ id: record.keyId, name: 'ci', role: 'predictor' });
+    const tampered = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+    expect(((await codeOf(keys.authenticate(tampered))) as DomainError).code).toBe('unauthorized');
+    const [r1, r2] = await Promise.allSettled([
+      keys.revoke(admin, record.keyId),
+      keys.revoke(admin, record.keyId),
+    ]);
+    expect([r1.status, r2.status].sort()).toEqual(['fulfilled', 'rejected']);
+    expect(((await codeOf(keys.authenticate(key))) as DomainError).code).toBe('unauthorized');
+  });
+});
+
+describe('S3ArtifactStore', () => {
+  it('stores bytes with their SHA-256 in metadata and digests what is really there', async () => {
+    const bytes = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 31) % 256);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await artifacts.put('t/one', bytes, sha);
+    expect(await artifacts.digest('t/one')).toEqual({ sha256: sha, size: bytes.length });
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: aws.resources.buckets.artifacts, Key: 't/one' }),
+    );
+    expect(head.Metadata?.sha256).toBe(sha);
+    const got = await s3.send(
+      new GetObjectCommand({ Bucket: aws.resources.buckets.artifacts, Key: 't/one' }),
+    );
+    expect(
+      createHash('sha256')
+        .update(await got.Body!.transformToByteArray())
+        .digest('hex'),
+    ).toBe(sha);
+    expect(await artifacts.digest('t/missing')).toBeUndefined();
+    expect(await artifacts.get('t/missing')).toBeUndefined();
+  });
+
+  it('hands out a presigned PUT that only accepts the declared metadata', async () => {
+    const sha = createHash('sha256').update('payload').digest('hex');
+    const req = await artifacts.presignPut('t/presigned', sha, 60);
+    const ok = await fetch(req.url, { method: 'PUT', headers: req.headers, body: 'payload' });
+    expect(ok.status).toBe(200);
+    expect(await artifacts.digest('t/presigned')).toEqual({ sha256: sha, size: 7 });
+    const url = await artifacts.presignGet('t/presigned', 60);
+    expect(await (await fetch(url)).text()).toBe('payload');
+  });
+});

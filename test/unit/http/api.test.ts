@@ -1,0 +1,166 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { Conflict } from '../../../functions/core/errors.js';
+import { createApiHandler, operation } from '../../../functions/http/api.js';
+import { STATUS_BY_CODE } from '../../../functions/http/errors.js';
+import { CreateKeyBody, KeyParams, PageQuery } from '../../../functions/http/schemas.js';
+
+const logs: string[] = [];
+const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
+// Capture instead of printing, so a test can check what reaches the logs.
+(logger as unknown as { printLog: (level: unknown, log: { getAttributes(): unknown }) => void }).printLog = (
+  _level,
+  log,
+) => {
+  logs.push(
+    JSON.stringify(log.getAttributes(), (_k, v) => (v instanceof Error ? { message: v.message } : v)),
+  );
+};
+
+const handler = createApiHandler(
+  'auth',
+  {
+    createKey: operation({
+      body: CreateKeyBody,
+      status: 201,
+      handle: async ({ body, principal }) => ({ body, by: principal.id }),
+    }),
+    listKeys: operation({ query: PageQuery, handle: async ({ query }) => ({ query }) }),
+    revokeKey: operation({
+      params: KeyParams,
+      handle: async ({ params }) => {
+        if (params.keyId.startsWith('0')) throw new Conflict('already revoked', { keyId: params.keyId });
+        throw new Error('secret internal detail at /srv/app.js:12');
+      },
+    }),
+  },
+  { logger },
+);
+
+function event(
+  method: string,
+  resource: string,
+  opts: {
+    body?: string;
+    role?: string;
+    headers?: Record<string, string>;
+    params?: Record<string, string>;
+    query?: Record<string, string>;
+  } = {},
+): APIGatewayProxyEvent {
+  return {
+    httpMethod: method,
+    resource,
+    path: resource,
+    body: opts.body ?? null,
+    headers: { 'content-type': 'application/json', ...opts.headers },
+    multiValueHeaders: {},
+    isBase64Encoded: false,
+    pathParameters: opts.params ?? null,
+    queryStringParameters: opts.query ?? null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: {
+      requestId: 'req-1',
+      authorizer: opts.role === undefined ? null : { principalId: 'p1', role: opts.role, name: 'P' },
+    } as never,
+  };
+}
+
+const parse = (r: { body: string }) => JSON.parse(r.body);
+
+describe('createApiHandler', () => {
+  it('maps every error code to its status in one table', () => {
+    expect(STATUS_BY_CODE).toEqual({
+      validation_failed: 400,
+      unauthorized: 401,
+      forbidden: 403,
+      not_found: 404,
+      conflict: 409,
+      payload_too_large: 413,
+      integrity_failed: 422,
+      rate_limited: 429,
+      internal: 500,
+      unavailable: 503,
+    });
+  });
+
+  it('checks the route table role: no principal → 401, too low → 403, enough → runs', async () => {
+    const body = JSON.stringify({ name: 'k', role: 'viewer' });
+    expect((await handler(event('POST', '/v1/auth/keys', { body }))).statusCode).toBe(401);
+    const low = await handler(event('POST', '/v1/auth/keys', { body, role: 'approver' }));
+    expect(low.statusCode).toBe(403);
+    expect(parse(low).error.details).toEqual({ required: 'admin', role: 'approver' });
+    const ok = await handler(event('POST', '/v1/auth/keys', { body, role: 'admin' }));
+    expect(ok.statusCode).toBe(201);
+    expect(parse(ok)).toEqual({ body: { name: 'k', role: 'viewer' }, by: 'p1' });
+    expect((await handler(event('POST', '/v1/auth/keys', { body, role: 'superuser' }))).statusCode).toBe(401);
+  });
+
+  it('rejects bodies that are not JSON, not declared, or of the wrong content type', async () => {
+    const bad = await handler(event('POST', '/v1/auth/keys', { body: '{"name":', role: 'admin' }));
+    expect(bad.statusCode).toBe(400);
+    expect(parse(bad).error.code).toBe('validation_failed');
+    const wrongType = await handler(
+      event('POST', '/v1/auth/keys', {
+        body: 'a=b',
+        role: 'admin',
+        headers: { 'content-type': 'text/plain' },
+      }),
+    );
+    expect(wrongType.statusCode).toBe(400);
+    const bodyOnGet = await handler(event('GET', '/v1/auth/keys', { body: '{"x":1}', role: 'admin' }));
+    expect(bodyOnGet.statusCode).toBe(400);
+    const zod = await handler(
+      event('POST', '/v1/auth/keys', { body: '{"name":"k","role":"god"}', role: 'admin' }),
+    );
+    expect(parse(zod).error.details.issues[0].path).toBe('role');
+  });
+
+  it('validates query and path parameters', async () => {
+    expect(
+      (await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { limit: '1000' } }))).statusCode,
+    ).toBe(400);
+    expect(
+      parse(await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { limit: '7' } }))),
+    ).toEqual({
+      query: { limit: 7 },
+    });
+    const traversal = await handler(
+      event('DELETE', '/v1/auth/keys/{keyId}', { role: 'admin', params: { keyId: '../x' } }),
+    );
+    expect(traversal.statusCode).toBe(400);
+  });
+
+  it('answers domain errors with their code and hides internal ones behind the request id', async () => {
+    const conflict = await handler(
+      event('DELETE', '/v1/auth/keys/{keyId}', {
+        role: 'admin',
+        params: { keyId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
+      }),
+    );
+    expect(conflict.statusCode).toBe(409);
+    expect(parse(conflict).error).toEqual({
+      code: 'conflict',
+      message: 'already revoked',
+      details: { keyId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
+    });
+    logs.length = 0;
+    const internal = await handler(
+      event('DELETE', '/v1/auth/keys/{keyId}', {
+        role: 'admin',
+        params: { keyId: '7ZZZZZZZZZZZZZZZZZZZZZZZZZ' },
+      }),
+    );
+    expect(internal.statusCode).toBe(500);
+    expect(internal.body).not.toContain('secret internal detail');
+    expect(internal.body).not.toContain('/srv/app.js');
+    expect(parse(internal).error.details).toEqual({ requestId: 'req-1' });
+    expect(logs.join('\n')).toContain('secret internal detail'); // the operator still sees it
+  });
+
+  it('answers an unknown route with 404', async () => {
+    expect((await handler(event('PUT', '/v1/auth/keys', { role: 'admin' }))).statusCode).toBe(404);
+  });
+});
