@@ -1,0 +1,253 @@
+/**
+ * The local stand-in for API Gateway (REST, Lambda proxy integration): matches a request to the
+ * route table, runs the REQUEST authorizer, turns the request into the proxy event the handler
+ * would receive on AWS and turns the handler's result back into HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { errorBody } from '../functions/http/errors.js';
+import { ROUTES, type Route } from '../functions/http/routes.js';
+import type { FunctionId } from '../lib/definitions.js';
+import { lambdaContext } from './lambda-context.js';
+
+/** API Gateway's payload limit for REST APIs. */
+export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+
+export interface GatewayOptions {
+  readonly handlers: Partial<Record<FunctionId, ApiHandler>>;
+  readonly authorizer: Authorizer;
+  readonly stage?: string;
+  /** Extra non-API responder (static files); return true when it answered. */
+  readonly fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  readonly onError?: (err: unknown) => void;
+}
+
+interface CompiledRoute {
+  readonly route: Route;
+  readonly segments: readonly string[];
+}
+
+const compiled: CompiledRoute[] = ROUTES.map((route) => ({
+  route,
+  segments: route.path.split('/').slice(1),
+}));
+
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+/** Finds the route for a path; `methods` lists what the path allows when the method is wrong. */
+export function matchRoute(method: string, pathname: string): { match?: RouteMatch; methods: string[] } {
+  const parts = pathname.split('/').slice(1);
+  const methods: string[] = [];
+  for (const c of compiled) {
+    if (c.segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const seg = c.segments[i]!;
+      const part = parts[i]!;
+      if (seg.startsWith('{')) {
+        let value: string;
+        try {
+          value = decodeURIComponent(part);
+        } catch {
+          ok = false;
+          break;
+        }
+        if (value === '') ok = false;
+        else params[seg.slice(1, -1)] = value;
+      } else if (seg !== part) ok = false;
+    }
+    if (!ok) continue;
+    if (c.route.method === method) return { match: { route: c.route, params }, methods };
+    methods.push(c.route.method);
+  }
+  return { methods };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(text);
+}
+
+class BodyTooLarge extends Error {}
+
+/** Past this, an oversize body is not even drained: the connection is cut after the 413. */
+const DRAIN_LIMIT_BYTES = 8 * GATEWAY_MAX_BODY_BYTES;
+
+/**
+ * Reads the body, or throws BodyTooLarge once it is past the limit. An oversize body is drained
+ * (discarded) so the client reads the 413 instead of a broken pipe.
+ */
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > DRAIN_LIMIT_BYTES) req.destroy();
+    if (size <= GATEWAY_MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+  }
+  if (size > GATEWAY_MAX_BODY_BYTES) throw new BodyTooLarge();
+  return Buffer.concat(chunks);
+}
+
+function headerMaps(req: http.IncomingMessage) {
+  const headers: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    headers[name] = value; // API Gateway keeps the last value of a repeated header
+    multi[name] = [...(multi[name] ?? []), value];
+  }
+  return { headers, multi };
+}
+
+function queryMaps(url: URL) {
+  if ([...url.searchParams.keys()].length === 0) return { single: null, multi: null };
+  const single: Record<string, string> = {};
+  const multi: Record<string, string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    single[k] = v;
+    multi[k] = [...(multi[k] ?? []), v];
+  }
+  return { single, multi };
+}
+
+export function createGateway(options: GatewayOptions): http.Server {
+  const stage = options.stage ?? 'local';
+  return http.createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const method = (req.method ?? 'GET').toUpperCase();
+      if (!url.pathname.startsWith('/v1/') && options.fallback?.(req, res)) return;
+      const { match, methods } = matchRoute(method, url.pathname);
+      if (!match) {
+        // Drain so the client sees the answer instead of a reset connection.
+        req.resume();
+        if (methods.length > 0) {
+          send(
+            res,
+            404,
+            errorBody('not_found', `${method} is not served at ${url.pathname}`, { allow: methods }),
+            {
+              allow: methods.join(', '),
+            },
+          );
+        } else {
+          send(res, 404, errorBody('not_found', `no route ${method} ${url.pathname}`));
+        }
+        return;
+      }
+      let body: Buffer;
+      try {
+        body = await readBody(req);
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          send(
+            res,
+            413,
+            errorBody('payload_too_large', `request bodies are limited to ${GATEWAY_MAX_BODY_BYTES} bytes`, {
+              limit: GATEWAY_MAX_BODY_BYTES,
+            }),
+            { connection: 'close' },
+          );
+          return;
+        }
+        throw err;
+      }
+      const { headers, multi } = headerMaps(req);
+      const query = queryMaps(url);
+      const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+      const { route, params } = match;
+
+      let authorizerContext: Record<string, unknown> | null = null;
+      if (route.role !== 'none') {
+        const authEvent: APIGatewayRequestAuthorizerEvent = {
+          type: 'REQUEST',
+          methodArn: `arn:aws:execute-api:local:000000000000:serval/${stage}/${method}${route.path}`,
+          resource: route.path,
+          path: url.pathname,
+          httpMethod: method,
+          headers,
+          multiValueHeaders: multi,
+          pathParameters: params,
+          queryStringParameters: query.single,
+          multiValueQueryStringParameters: query.multi,
+          stageVariables: null,
+          requestContext: {} as APIGatewayRequestAuthorizerEvent['requestContext'],
+        };
+        try {
+          const result = await options.authorizer(authEvent);
+          const allowed = result.policyDocument.Statement.some((s) => s.Effect === 'Allow');
+          if (!allowed) {
+            send(res, 403, errorBody('forbidden', 'the authorizer denied this request'));
+            return;
+          }
+          authorizerContext = { principalId: result.principalId, ...(result.context ?? {}) };
+        } catch {
+          send(res, 401, errorBody('unauthorized', 'a valid API key (x-api-key) is required'));
+          return;
+        }
+      }
+
+      const handler = options.handlers[route.fn];
+      if (!handler) {
+        send(res, 404, errorBody('not_found', `no route ${method} ${url.pathname}`));
+        return;
+      }
+      const event: APIGatewayProxyEvent = {
+        resource: route.path,
+        path: url.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders: multi,
+        queryStringParameters: query.single,
+        multiValueQueryStringParameters: query.multi,
+        pathParameters: Object.keys(params).length ? params : null,
+        stageVariables: null,
+        body: body.length ? body.toString('utf8') : null,
+        isBase64Encoded: false,
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'serval',
+          authorizer: authorizerContext,
+          httpMethod: method,
+          identity: { sourceIp, userAgent: req.headers['user-agent'] ?? null } as never,
+          path: `/${stage}${url.pathname}`,
+          protocol: `HTTP/${req.httpVersion}`,
+          requestId,
+          requestTimeEpoch: Date.now(),
+          resourceId: route.operationId,
+          resourcePath: route.path,
+          stage,
+        },
+      };
+      const result = await handler(event, lambdaContext(`serval-${route.fn}`, { requestId }));
+      const outHeaders: Record<string, string> = {};
+      for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
+      res.writeHead(result.statusCode, outHeaders);
+      res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+    } catch (err) {
+      // Mirrors API Gateway's answer when the integration itself fails; no detail leaks.
+      options.onError?.(err);
+      if (!res.headersSent) send(res, 500, errorBody('internal', 'internal error', { requestId }));
+      else res.end();
+    }
+  });
+}

@@ -1,0 +1,364 @@
+/**
+ * The whole platform on one machine: the AWS stand-ins, the HTTP API served through the local
+ * gateway, the SQS-driven workers and the schedules — all running the same handlers as Lambda.
+ */
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import type { Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { APIGatewayRequestAuthorizerEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
+import type { ApiKeys } from '../functions/core/auth/api-keys.js';
+import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
+import { BUCKETS, FUNCTIONS, type FunctionId, QUEUES, SCHEDULES } from '../lib/definitions.js';
+import { type QueuePoller, startQueuePoller } from './event-source.js';
+import { type ApiHandler, createGateway } from './gateway.js';
+import { assertPortFree, LOCAL_HOST } from './ports.js';
+import { type Scheduler, startScheduler } from './scheduler.js';
+import { localSqsClient } from './services/clients.js';
+import { type LocalAws, startLocalAws } from './services/index.js';
+
+export const MANIFEST = 'serval.json';
+const MANIFEST_FORMAT = 1;
+const PREFIX = 'serval';
+
+export interface RuntimeOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  /** One line per service started, and warnings. */
+  readonly log?: (line: string) => void;
+  /** Multiplier for schedule intervals (tests fire them fast). */
+  readonly scheduleScale?: number;
+}
+
+export interface Runtime {
+  readonly url: string;
+  readonly adminKey: string;
+  readonly adminKeyCreated: boolean;
+  readonly dataDir: string;
+  readonly aws: LocalAws;
+  fireSchedule(id: keyof typeof SCHEDULES): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A problem the user can fix, said in one sentence (no stack trace). */
+export class StartupError extends Error {}
+
+interface Manifest {
+  readonly format: number;
+  readonly prefix: string;
+  readonly createdAt: string;
+}
+
+/** Ensures the data dir is ours (or new), so we never build on top of something we don't understand. */
+function openDataDir(dataDir: string): Manifest {
+  const manifestPath = join(dataDir, MANIFEST);
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
+  if (!existsSync(manifestPath)) {
+    const entries = readdirSync(dataDir).filter((e) => !e.startsWith('.'));
+    if (entries.length > 0) {
+      throw new StartupError(
+        `The data directory ${dataDir} is not empty and has no ${MANIFEST}, so it is not a Serval data directory (or it is damaged); point SERVAL_DATA_DIR elsewhere or move it away.`,
+      );
+    }
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      prefix: PREFIX,
+      createdAt: new Date().toISOString(),
+    };
+    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    return manifest;
+  }
+  let manifest: Partial<Manifest>;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Partial<Manifest>;
+  } catch {
+    throw new StartupError(
+      `The data directory ${dataDir} is damaged: ${MANIFEST} is not readable JSON; restore it or move the directory away to start fresh.`,
+    );
+  }
+  if (manifest.format !== MANIFEST_FORMAT || typeof manifest.prefix !== 'string') {
+    throw new StartupError(
+      `The data directory ${dataDir} has a ${MANIFEST} this version of Serval does not understand (format ${String(manifest.format)}); move it away to start fresh.`,
+    );
+  }
+  return manifest as Manifest;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** One runtime per data directory: a second start would corrupt DynamoDB Local's files. */
+function takeLock(dataDir: string): () => void {
+  const lockPath = join(dataDir, 'serval.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeFileSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder: { pid?: number; url?: string } = {};
+      try {
+        holder = JSON.parse(readFileSync(lockPath, 'utf8'));
+      } catch {
+        // An unreadable lock is stale by definition: nobody finished writing it.
+      }
+      if (holder.pid && holder.pid !== process.pid && processAlive(holder.pid)) {
+        throw new StartupError(
+          `Serval is already running with the data directory ${dataDir} (process ${holder.pid}${holder.url ? `, ${holder.url}` : ''}); stop it first or use another SERVAL_DATA_DIR.`,
+        );
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new StartupError(`Could not take the lock ${lockPath}; remove it if no Serval is running.`);
+}
+
+function updateLock(dataDir: string, url: string): void {
+  writeFileSync(join(dataDir, 'serval.lock'), JSON.stringify({ pid: process.pid, url }));
+}
+
+/** Creates the bootstrap admin key on first start; later starts reuse it if it still works. */
+async function ensureAdminKey(dataDir: string, keys: ApiKeys, log: (l: string) => void) {
+  const path = join(dataDir, 'admin-key');
+  if (existsSync(path)) {
+    const existing = readFileSync(path, 'utf8').trim();
+    try {
+      await keys.authenticate(existing);
+      return { key: existing, created: false };
+    } catch {
+      log(`warning: ${path} no longer matches an active key; creating a new admin key`);
+    }
+  }
+  const { key } = await keys.create(SYSTEM_PRINCIPAL, { name: 'bootstrap-admin', role: 'admin' });
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  return { key, created: true };
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const log = options.log ?? (() => undefined);
+  const dataDir = resolve(options.dataDir);
+  const manifest = openDataDir(dataDir);
+  const releaseLock = takeLock(dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  };
+  try {
+    try {
+      await assertPortFree(options.port);
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    let aws: LocalAws;
+    try {
+      aws = await startLocalAws({ dataDir, prefix: manifest.prefix });
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    cleanups.push(() => aws.stop());
+    log(`dynamodb  DynamoDB Local      ${aws.endpoints.dynamodb}  (data: ${join(dataDir, 'dynamodb')})`);
+    log(`s3        s3rver              ${aws.endpoints.s3}  (data: ${join(dataDir, 's3')})`);
+    log(`sqs       local-aws-sqs       ${aws.endpoints.sqs}  (in memory)`);
+
+    // Handlers read their configuration from the environment, exactly as on Lambda.
+    Object.assign(process.env, aws.env);
+    process.env.POWERTOOLS_LOG_LEVEL ??= process.env.SERVAL_LOG_LEVEL ?? 'WARN';
+    process.env.SERVAL_STAGE ??= 'local';
+
+    const [system, registry, auth, authorizer, integrityScheduler, integrityWorker, shared] =
+      await Promise.all([
+        import('../functions/handlers/system-api.js'),
+        import('../functions/handlers/registry-api.js'),
+        import('../functions/handlers/auth-api.js'),
+        import('../functions/handlers/authorizer.js'),
+        import('../functions/handlers/integrity-scheduler.js'),
+        import('../functions/handlers/integrity-worker.js'),
+        import('../functions/handlers/shared.js'),
+      ]);
+    const apiHandlers: Partial<Record<FunctionId, ApiHandler>> = {
+      system: system.handler,
+      registry: registry.handler,
+      auth: auth.handler,
+    };
+    const scheduled: Partial<Record<FunctionId, (e: ScheduledEvent) => Promise<unknown>>> = {
+      integrityScheduler: integrityScheduler.handler,
+    };
+    const workers: Partial<Record<FunctionId, (e: SQSEvent) => Promise<unknown>>> = {
+      integrityWorker: integrityWorker.handler,
+    };
+    for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
+      if (!apiHandlers[id] && !scheduled[id] && !workers[id] && id !== 'authorizer') {
+        throw new Error(`function ${id} has no local wiring`);
+      }
+    }
+
+    const admin = await ensureAdminKey(dataDir, shared.apiKeys(process.env), log);
+    if (admin.created) await seedDemo(shared, log);
+
+    const server: Server = createGateway({
+      handlers: apiHandlers,
+      authorizer: (e: APIGatewayRequestAuthorizerEvent) => authorizer.handler(e),
+      onError: (err) => log(`error: ${(err as Error).message}`),
+    });
+    await new Promise<void>((ok, fail) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        fail(
+          new StartupError(
+            err.code === 'EADDRINUSE'
+              ? `Port ${options.port} is already in use; stop what uses it or set SERVAL_PORT to another port.`
+              : `The API server could not listen on ${LOCAL_HOST}:${options.port} (${err.code ?? err.message}).`,
+          ),
+        ),
+      );
+      server.listen(options.port, LOCAL_HOST, () => ok());
+    });
+    server.keepAliveTimeout = 5_000;
+    cleanups.push(
+      () =>
+        new Promise<void>((ok) => {
+          server.close(() => ok());
+          server.closeAllConnections();
+        }),
+    );
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    const url = `http://${LOCAL_HOST}:${port}`;
+    updateLock(dataDir, url);
+    log(`api       API Gateway (local) ${url}/v1`);
+
+    const sqs = localSqsClient(aws.endpoints.sqs);
+    cleanups.push(() => sqs.destroy());
+    const pollers: QueuePoller[] = [];
+    for (const [id, def] of Object.entries(QUEUES) as [
+      keyof typeof QUEUES,
+      (typeof QUEUES)[keyof typeof QUEUES],
+    ][]) {
+      const worker = workers[def.worker];
+      if (!worker) throw new Error(`queue ${id} has no worker`);
+      const q = aws.resources.queues[id];
+      pollers.push(
+        startQueuePoller({
+          client: sqs,
+          queueUrl: q.url,
+          queueArn: q.arn,
+          batchSize: def.batchSize,
+          handler: async (event) => (await worker(event)) as never,
+          functionName: `serval-${def.worker}`,
+          onError: (err) => log(`warning: worker ${def.worker}: ${(err as Error).message}`),
+        }),
+      );
+      log(`worker    ${def.worker.padEnd(19)} polls ${localNameOf(q.url)} (batch ${def.batchSize})`);
+    }
+    cleanups.push(async () => {
+      await Promise.all(pollers.map((p) => p.stop()));
+    });
+
+    const scheduler: Scheduler = startScheduler({
+      schedules: SCHEDULES,
+      scale: options.scheduleScale,
+      invoke: async (target, event) => {
+        const fn = scheduled[target];
+        if (!fn) throw new Error(`schedule target ${target} is not wired`);
+        await fn(event);
+      },
+      onError: (id, err) => log(`warning: schedule ${id}: ${(err as Error).message}`),
+    });
+    cleanups.push(() => scheduler.stop());
+    for (const s of Object.values(SCHEDULES)) {
+      log(`schedule  ${s.id.padEnd(19)} every ${s.rateMinutes} min → ${s.target}`);
+    }
+
+    writeFileSync(
+      join(dataDir, 'endpoints.json'),
+      `${JSON.stringify(
+        {
+          api: `${url}/v1`,
+          region: aws.env.AWS_REGION,
+          credentials: {
+            accessKeyId: aws.env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY,
+          },
+          endpoints: aws.endpoints,
+          tables: aws.resources.tables,
+          buckets: aws.resources.buckets,
+          queues: aws.resources.queues,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      adminKey: admin.key,
+      adminKeyCreated: admin.created,
+      dataDir,
+      aws,
+      fireSchedule: (id) => scheduler.fireNow(SCHEDULES[id].id),
+      stop: () => {
+        stopped ??= cleanup();
+        return stopped;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/**
+ * A fresh data directory gets a small real model (ONNX logistic regression) and its dataset, so a
+ * newcomer has something to look at, validate and promote at once.
+ */
+async function seedDemo(shared: typeof import('../functions/handlers/shared.js'), log: (l: string) => void) {
+  const { makeDemoModel } = await import('../functions/core/training/demo.js');
+  const demo = makeDemoModel();
+  const registry = shared.registryService(process.env);
+  if (await registry.getModel(demo.name).catch(() => undefined)) return;
+  const datasetKey = `datasets/${demo.name}/train.csv`;
+  await shared
+    .artifactStore(process.env)
+    .put(datasetKey, new TextEncoder().encode(demo.datasetCsv), demo.dataset.sha256);
+  const bucket = process.env[BUCKETS.artifacts.env];
+  await registry.createModel(SYSTEM_PRINCIPAL, {
+    name: demo.name,
+    description: demo.description,
+    tags: demo.tags,
+  });
+  await registry.registerVersion(SYSTEM_PRINCIPAL, demo.name, {
+    version: demo.version,
+    artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
+    framework: 'onnx',
+    runtime: { type: 'lambda' },
+    inputSchema: demo.inputSchema,
+    outputSchema: demo.outputSchema,
+    metrics: demo.metrics,
+    params: demo.params,
+    dataset: { ...demo.dataset, uri: `s3://${bucket}/${datasetKey}` },
+    description: 'logistic regression trained by Serval on a synthetic iris-like dataset',
+  });
+  log(
+    `demo      model ${demo.name}@${demo.version} registered (draft), dataset s3://${bucket}/${datasetKey}`,
+  );
+}
+
+function localNameOf(queueUrl: string): string {
+  return queueUrl.split('/').pop() ?? queueUrl;
+}
