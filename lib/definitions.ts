@@ -130,6 +130,53 @@ export const SCHEDULES = {
   integrity: { id: 'IntegritySweep', rateMinutes: 60, target: 'integrityScheduler' },
 } as const satisfies Record<string, ScheduleDef>;
 
+export type TableId = keyof typeof TABLES;
+export type BucketId = keyof typeof BUCKETS;
+export type QueueId = keyof typeof QUEUES;
+
+/** describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes. */
+export type TableMode = 'describe' | 'read' | 'readWrite';
+export type BucketMode = 'read' | 'readWrite';
+/** send: SendMessage; depth: GetQueueAttributes (health). Consumption comes from the event source. */
+export type QueueMode = 'send' | 'depth';
+
+export interface FunctionBindings {
+  readonly tables?: Partial<Record<TableId, TableMode>>;
+  readonly buckets?: Partial<Record<BucketId, BucketMode>>;
+  /** A queue, and optionally its dead-letter queue (env `<queue env>_DLQ`). */
+  readonly queues?: Partial<Record<QueueId, { readonly queue?: QueueMode; readonly dlq?: QueueMode }>>;
+}
+
+/**
+ * What each function may touch, and so which environment variables it receives: the CDK stack
+ * grants exactly this (least privilege), and the local runtime hands each handler exactly these
+ * variables, so a handler that reaches for something it is not bound to fails in local tests
+ * just as it would on AWS.
+ */
+export const BINDINGS: Record<FunctionId, FunctionBindings> = {
+  // Health, audit feed, OpenAPI: reads only. Keys and idempotency tables are only probed.
+  system: {
+    tables: { registry: 'read', audit: 'read', keys: 'describe', idempotency: 'describe' },
+    buckets: { artifacts: 'read' },
+    queues: { integrity: { queue: 'depth', dlq: 'depth' } },
+  },
+  registry: {
+    tables: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
+    buckets: { artifacts: 'readWrite' },
+  },
+  auth: { tables: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' } },
+  // Runs on every request with whatever credential the caller sent: may look keys up, never change them.
+  authorizer: { tables: { keys: 'read' } },
+  integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
+  // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
+  integrityWorker: { tables: { registry: 'readWrite', audit: 'readWrite' }, buckets: { artifacts: 'read' } },
+};
+
+/** Environment variable carrying a queue's dead-letter queue URL. */
+export function dlqEnv(queueEnv: string): string {
+  return `${queueEnv}_DLQ`;
+}
+
 /** The suffix of a dead-letter queue's name/id. */
 export const DLQ_SUFFIX = '-dlq';
 

@@ -1,0 +1,90 @@
+/**
+ * Operational alarms: anything in a dead-letter queue, and any function error. They notify one
+ * encrypted SNS topic, to which an operator e-mail can be subscribed.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import type { FunctionId } from '../definitions.js';
+import type { ServalFunction } from './serval-function.js';
+import type { QueueKey, QueuePair } from './storage.js';
+
+export interface AlarmsProps {
+  readonly functions: Readonly<Record<FunctionId, ServalFunction>>;
+  readonly queues: Readonly<Record<QueueKey, QueuePair>>;
+  readonly alarmEmail?: string;
+}
+
+export class Alarms extends Construct {
+  readonly topic: Topic;
+  readonly dlqAlarms: Record<QueueKey, Alarm>;
+  readonly errorAlarms: Record<FunctionId, Alarm>;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+
+    // A customer managed key, because CloudWatch alarms cannot publish to a topic encrypted with
+    // the AWS managed aws/sns key: its key policy cannot be edited to let CloudWatch use it.
+    const key = new Key(this, 'TopicKey', {
+      description: 'Serval alarm topic encryption',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'Serval alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.topic);
+
+    const dlqAlarms = {} as Record<QueueKey, Alarm>;
+    for (const [key, pair] of Object.entries(props.queues) as [QueueKey, QueuePair][]) {
+      const alarm = pair.dlq
+        .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
+        .createAlarm(this, `${key}DlqNotEmpty`, {
+          alarmDescription: `Messages in the ${key} dead-letter queue: a worker gave up on them.`,
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          // SQS publishes no datapoint for an idle queue; no data means nothing arrived.
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      dlqAlarms[key] = alarm;
+    }
+    this.dlqAlarms = dlqAlarms;
+
+    const errorAlarms = {} as Record<FunctionId, Alarm>;
+    for (const [fnId, fn] of Object.entries(props.functions) as [FunctionId, ServalFunction][]) {
+      const alarm = fn
+        .metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })
+        .createAlarm(this, `${fnId}Errors`, {
+          alarmDescription: `The ${fnId} function failed (an uncaught error, timeout or crash).`,
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      errorAlarms[fnId] = alarm;
+    }
+    this.errorAlarms = errorAlarms;
+  }
+}

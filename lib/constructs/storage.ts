@@ -1,0 +1,172 @@
+/**
+ * Serval's state on AWS — tables, buckets and queues — built from lib/definitions.ts, the same
+ * description the local runtime provisions from, so key schemas and dead-letter settings cannot
+ * differ between a laptop and an account.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  BUCKETS,
+  type BucketDef,
+  DLQ_SUFFIX,
+  type KeyDef,
+  QUEUES,
+  type QueueDef,
+  TABLES,
+  type TableDef,
+} from '../definitions.js';
+
+export type TableKey = keyof typeof TABLES;
+export type BucketKey = keyof typeof BUCKETS;
+export type QueueKey = keyof typeof QUEUES;
+
+export interface QueuePair {
+  readonly queue: Queue;
+  readonly dlq: Queue;
+}
+
+export interface StorageProps {
+  /**
+   * Keep tables when the stack is deleted, with deletion protection on (default true). Buckets
+   * are always retained: CloudFormation cannot delete a non-empty bucket, and emptying one needs
+   * a custom-resource Lambda we would rather not deploy.
+   */
+  readonly retainData?: boolean;
+  /** Browser origins allowed to use presigned artifact URLs (default: none, no CORS rule). */
+  readonly artifactCorsOrigins?: readonly string[];
+  /** Days server access logs are kept (default 365). */
+  readonly accessLogExpirationDays?: number;
+}
+
+export class Storage extends Construct {
+  readonly tables: Record<TableKey, Table>;
+  readonly buckets: Record<BucketKey, Bucket>;
+  readonly queues: Record<QueueKey, QueuePair>;
+  /** Destination of the data buckets' server access logs. */
+  readonly accessLogs: Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
+    super(scope, id);
+    const retain = props.retainData ?? true;
+
+    this.tables = mapDefs(TABLES, (def) => this.table(def, retain));
+
+    this.accessLogs = new Bucket(this, 'AccessLogs', {
+      // Server access log delivery does not support SSE-KMS destinations.
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      lifecycleRules: [{ expiration: Duration.days(props.accessLogExpirationDays ?? 365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // No access logs of its own: cdk-nag's S1 accepts a bucket that is a log destination, and
+    // logging it would need a third bucket (logging into itself loops).
+
+    this.buckets = mapDefs(BUCKETS, (def) => this.bucket(def, props));
+    this.queues = mapDefs(QUEUES, (def) => this.queue(def));
+  }
+
+  private table(def: TableDef, retain: boolean): Table {
+    const table = new Table(this, def.id, {
+      partitionKey: attribute(def.partitionKey),
+      sortKey: def.sortKey && attribute(def.sortKey),
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // AWS managed key (aws/dynamodb) rather than a customer managed key: data is KMS-encrypted
+      // and every use of the key is in CloudTrail, with no key policy to maintain, no monthly key
+      // charge and no extra kms:Decrypt grant for every function. A CMK buys cross-account key
+      // control and crypto-shredding, which Serval does not need yet.
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'ttlAttribute' in def ? def.ttlAttribute : undefined,
+      deletionProtection: retain,
+      removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    for (const index of def.globalIndexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: attribute(index.partitionKey),
+        sortKey: index.sortKey && attribute(index.sortKey),
+        // The local runtime's indexes project everything too; queries never need a second read.
+        projectionType: ProjectionType.ALL,
+      });
+    }
+    return table;
+  }
+
+  private bucket(def: BucketDef, props: StorageProps): Bucket {
+    const origins = props.artifactCorsOrigins;
+    return new Bucket(this, def.id, {
+      // SSE-S3 rather than SSE-KMS: presigned PUT/GET from browsers and CLIs then need no KMS
+      // permission or key policy, and S3 requests carry no KMS request charge. Artifact integrity
+      // does not rest on the encryption: every artifact's SHA-256 is recorded and re-verified.
+      encryption: BucketEncryption.S3_MANAGED,
+      // Versioning keeps the bytes a checksum was recorded for, even if a key is overwritten.
+      versioned: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: `${def.id.toLowerCase()}/`,
+      lifecycleRules: [
+        // An upload abandoned halfway still costs storage until aborted.
+        { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      cors:
+        origins && origins.length > 0
+          ? [
+              {
+                allowedOrigins: [...origins],
+                allowedMethods: [HttpMethods.GET, HttpMethods.PUT, HttpMethods.HEAD],
+                allowedHeaders: ['*'],
+                exposedHeaders: ['ETag'],
+                maxAge: 3600,
+              },
+            ]
+          : undefined,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  private queue(def: QueueDef): QueuePair {
+    const dlq = new Queue(this, `${def.id}${DLQ_SUFFIX}`, {
+      // SQS-managed SSE: encrypted at rest with no KMS grants for producers and consumers.
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // The longest SQS allows: a failed message should outlive any holiday before someone looks.
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new Queue(this, def.id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(def.visibilityTimeoutSeconds),
+      deadLetterQueue: { queue: dlq, maxReceiveCount: def.maxReceiveCount },
+    });
+    return { queue, dlq };
+  }
+}
+
+function attribute(key: KeyDef): { name: string; type: AttributeType } {
+  return { name: key.name, type: key.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER };
+}
+
+/** Builds one resource per definition, keeping the definitions' keys. */
+export function mapDefs<D extends Record<string, unknown>, R>(
+  defs: D,
+  build: (def: D[keyof D]) => R,
+): Record<keyof D, R> {
+  const out = {} as Record<keyof D, R>;
+  for (const key of Object.keys(defs) as (keyof D)[]) out[key] = build(defs[key]);
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * Serval on AWS in one stack: storage, the functions with exactly the access each needs, the
+ * HTTP API, the background workers and the alarms.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Period } from 'aws-cdk-lib/aws-apigateway';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct, Node } from 'constructs';
+import { Alarms } from './constructs/alarms.js';
+import {
+  DEFAULT_QUOTA,
+  DEFAULT_THROTTLE,
+  type QuotaProps,
+  ServalApi,
+  type ThrottleProps,
+} from './constructs/api.js';
+import { bindBucket, bindQueue, bindTable, ServalFunction } from './constructs/serval-function.js';
+import { Storage } from './constructs/storage.js';
+import { Workers, workerTimeout } from './constructs/workers.js';
+import {
+  BINDINGS,
+  BUCKETS,
+  dlqEnv,
+  FUNCTIONS,
+  type FunctionBindings,
+  type FunctionId,
+  QUEUES,
+  TABLES,
+} from './definitions.js';
+
+export interface ServalStackProps extends StackProps {
+  /** Deployment stage: SERVAL_STAGE of every function and the API Gateway stage name. */
+  readonly stage: string;
+  /** Steady rate and burst, per key in the usage plan and for the API stage as a whole. */
+  readonly throttle?: ThrottleProps;
+  /** Requests per key per period in the usage plan. */
+  readonly quota?: QuotaProps;
+  /** E-mail subscribed to the alarm topic (confirmation mail is sent on deploy). */
+  readonly alarmEmail?: string;
+  /** Retention of function and API access logs (default one month). */
+  readonly logRetention?: RetentionDays;
+  /** Keep tables (with deletion protection) and logs when the stack is deleted (default true). */
+  readonly retainData?: boolean;
+  /** Existing regional WAFv2 web ACL to put in front of the API. */
+  readonly webAclArn?: string;
+  /** Browser origins allowed to use presigned artifact URLs (e.g. the dashboard's). */
+  readonly artifactCorsOrigins?: readonly string[];
+}
+
+const API_TIMEOUT = Duration.seconds(29); // API Gateway's integration timeout: longer is wasted.
+
+/** Memory and timeout per function; keyed by FunctionId so a new function cannot be forgotten. */
+const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
+  system: { memorySize: 512, timeout: API_TIMEOUT },
+  registry: { memorySize: 1024, timeout: API_TIMEOUT },
+  auth: { memorySize: 512, timeout: API_TIMEOUT },
+  // Runs before every authenticated request (no result cache): small and quick.
+  authorizer: { memorySize: 256, timeout: Duration.seconds(10) },
+  integrityScheduler: { memorySize: 512, timeout: Duration.minutes(2) },
+  // Hashing artifacts is CPU-bound, and Lambda's CPU share grows with memory.
+  integrityWorker: { memorySize: 1024, timeout: workerTimeout(QUEUES.integrity.visibilityTimeoutSeconds) },
+};
+
+export class ServalStack extends Stack {
+  readonly storage: Storage;
+  readonly functions: Record<FunctionId, ServalFunction>;
+  readonly api: ServalApi;
+  readonly workers: Workers;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props: ServalStackProps) {
+    super(scope, id, {
+      description: 'Serval: serverless MLOps — model registry, API keys, artifact integrity checks',
+      ...props,
+    });
+    const retainData = props.retainData ?? true;
+
+    this.storage = new Storage(this, 'Storage', {
+      retainData,
+      artifactCorsOrigins: props.artifactCorsOrigins,
+    });
+
+    const functions = {} as Record<FunctionId, ServalFunction>;
+    for (const fnId of Object.keys(FUNCTIONS) as FunctionId[]) {
+      functions[fnId] = new ServalFunction(this, pascal(fnId), {
+        fn: fnId,
+        stage: props.stage,
+        ...SIZING[fnId],
+        logRetention: props.logRetention,
+        retainLogs: retainData,
+      });
+    }
+    this.functions = functions;
+    this.wire();
+
+    this.api = new ServalApi(this, 'Http', {
+      functions,
+      stageName: props.stage,
+      throttle: props.throttle,
+      quota: props.quota,
+      logRetention: props.logRetention,
+      webAclArn: props.webAclArn,
+    });
+    this.workers = new Workers(this, 'Workers', { functions, queues: this.storage.queues });
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions,
+      queues: this.storage.queues,
+      alarmEmail: props.alarmEmail,
+    });
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.api.api.url,
+      description: 'Base URL; routes start with v1/',
+    });
+    new CfnOutput(this, 'ArtifactsBucket', { value: this.storage.buckets.artifacts.bucketName });
+    new CfnOutput(this, 'AlarmTopic', { value: this.alarms.topic.topicArn });
+  }
+
+  /** Least privilege: each function gets exactly its BINDINGS from lib/definitions.ts. */
+  private wire(): void {
+    const { tables, buckets, queues } = this.storage;
+    for (const [fnId, b] of Object.entries(BINDINGS) as [FunctionId, FunctionBindings][]) {
+      const fn = this.functions[fnId];
+      for (const [id, mode] of entries(b.tables)) bindTable(fn, tables[id], TABLES[id], mode);
+      for (const [id, mode] of entries(b.buckets)) bindBucket(fn, buckets[id], BUCKETS[id], mode);
+      for (const [id, modes] of entries(b.queues)) {
+        if (modes.queue) bindQueue(fn, queues[id].queue, QUEUES[id], modes.queue);
+        if (modes.dlq) bindQueue(fn, queues[id].dlq, QUEUES[id], modes.dlq, dlqEnv(QUEUES[id].env));
+      }
+    }
+  }
+
+  /** Stack props from CDK context (`cdk.json` or `-c key=value`), for bin/serval-app.ts. */
+  static propsFromContext(node: Node): ServalStackProps {
+    const str = (key: string): string | undefined => {
+      const value: unknown = node.tryGetContext(`serval:${key}`);
+      return value === undefined || value === null || value === '' ? undefined : String(value);
+    };
+    const num = (key: string): number | undefined => {
+      const value = str(key);
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0)
+        throw new Error(`context serval:${key} must be a positive number, got ${value}`);
+      return n;
+    };
+    const bool = (key: string): boolean | undefined => {
+      const value = str(key);
+      return value === undefined ? undefined : value === 'true';
+    };
+    const period = str('quotaPeriod');
+    if (period !== undefined && !['DAY', 'WEEK', 'MONTH'].includes(period)) {
+      throw new Error(`context serval:quotaPeriod must be DAY, WEEK or MONTH, got ${period}`);
+    }
+    const retention = num('logRetentionDays');
+    if (retention !== undefined && !Object.values(RetentionDays).includes(retention)) {
+      throw new Error(
+        `context serval:logRetentionDays must be a CloudWatch retention (1, 3, 5, 7, 14, 30, ...)`,
+      );
+    }
+    const origins = str('artifactCorsOrigins');
+    return {
+      stage: str('stage') ?? 'prod',
+      throttle: {
+        rateLimit: num('throttleRateLimit') ?? DEFAULT_THROTTLE.rateLimit,
+        burstLimit: num('throttleBurstLimit') ?? DEFAULT_THROTTLE.burstLimit,
+      },
+      quota: {
+        limit: num('quotaLimit') ?? DEFAULT_QUOTA.limit,
+        period: (period as Period | undefined) ?? DEFAULT_QUOTA.period,
+      },
+      alarmEmail: str('alarmEmail'),
+      logRetention: retention as RetentionDays | undefined,
+      retainData: bool('retainData'),
+      webAclArn: str('webAclArn'),
+      artifactCorsOrigins: origins?.split(',').map((o) => o.trim()),
+    };
+  }
+}
+
+function entries<K extends string, V>(record: Partial<Record<K, V>> | undefined): [K, V][] {
+  return Object.entries(record ?? {}) as [K, V][];
+}
+
+function pascal(id: string): string {
+  return id.charAt(0).toUpperCase() + id.slice(1);
+}

@@ -1,0 +1,133 @@
+/**
+ * Stack parameters: CDK context parsing (what `cdk deploy -c serval:...=` accepts) and non-default
+ * props reaching the template.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Period } from 'aws-cdk-lib/aws-apigateway';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../lib/constructs/api.js';
+import { ServalStack } from '../../lib/serval-stack.js';
+import { type TestApp, testApp } from './support.js';
+
+const propsOf = (context: Record<string, unknown>) => ServalStack.propsFromContext(new App({ context }).node);
+
+describe('propsFromContext', () => {
+  it('defaults: stage prod, default throttle and quota, data retained', () => {
+    expect(propsOf({})).toMatchObject({
+      stage: 'prod',
+      throttle: DEFAULT_THROTTLE,
+      quota: DEFAULT_QUOTA,
+      alarmEmail: undefined,
+      retainData: undefined,
+    });
+  });
+
+  it('reads -c strings as numbers, booleans and lists', () => {
+    expect(
+      propsOf({
+        'serval:stage': 'dev',
+        'serval:throttleRateLimit': '5',
+        'serval:throttleBurstLimit': '10',
+        'serval:quotaLimit': '1000',
+        'serval:quotaPeriod': 'MONTH',
+        'serval:alarmEmail': 'ops@example.com',
+        'serval:logRetentionDays': '14',
+        'serval:retainData': 'false',
+        'serval:artifactCorsOrigins': 'https://a.example, https://b.example',
+      }),
+    ).toEqual({
+      stage: 'dev',
+      throttle: { rateLimit: 5, burstLimit: 10 },
+      quota: { limit: 1000, period: Period.MONTH },
+      alarmEmail: 'ops@example.com',
+      logRetention: RetentionDays.TWO_WEEKS,
+      retainData: false,
+      webAclArn: undefined,
+      artifactCorsOrigins: ['https://a.example', 'https://b.example'],
+    });
+  });
+
+  it.each([
+    ['serval:throttleRateLimit', 'fast'],
+    ['serval:quotaLimit', '-1'],
+    ['serval:quotaPeriod', 'YEAR'],
+    ['serval:logRetentionDays', '2'],
+  ])('rejects %s=%s', (key, value) => {
+    expect(() => propsOf({ [key]: value })).toThrow(key);
+  });
+});
+
+describe('non-default props', () => {
+  let t: TestApp;
+  let template: Template;
+
+  beforeAll(() => {
+    t = testApp({ bundle: false });
+    const stack = new ServalStack(t.app, 'ServalProps', {
+      stage: 'dev',
+      throttle: { rateLimit: 7, burstLimit: 9 },
+      quota: { limit: 500, period: Period.WEEK },
+      alarmEmail: 'ops@example.com',
+      retainData: false,
+      webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/serval/abc',
+      artifactCorsOrigins: ['https://dashboard.example'],
+    });
+    template = Template.fromStack(stack);
+  });
+
+  afterAll(() => t?.cleanup());
+
+  it('throttle and quota reach the usage plan and the stage', () => {
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 7, BurstLimit: 9 },
+      Quota: { Limit: 500, Period: 'WEEK' },
+    });
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0]!;
+    expect(stage.Properties.StageName).toBe('dev');
+    expect(stage.Properties.MethodSettings[0]).toMatchObject({
+      ThrottlingRateLimit: 7,
+      ThrottlingBurstLimit: 9,
+    });
+  });
+
+  it('the web ACL is associated with the stage', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/serval/abc',
+    });
+  });
+
+  it('the alarm e-mail is subscribed to the alarm topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  it('retainData=false lets tables go with the stack; buckets are retained regardless', () => {
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::Table'))) {
+      expect(table.DeletionPolicy).toBe('Delete');
+      expect(table.Properties.DeletionProtectionEnabled).toBe(false);
+      // Recovery stays on: it protects against bad writes, not only against deletion.
+      expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  it('CORS on the artifacts bucket allows presigned GET/PUT from the given origins only', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      CorsConfiguration: {
+        CorsRules: [
+          {
+            AllowedOrigins: ['https://dashboard.example'],
+            AllowedMethods: ['GET', 'PUT', 'HEAD'],
+          },
+        ],
+      },
+    });
+  });
+});

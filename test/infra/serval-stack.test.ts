@@ -1,0 +1,605 @@
+/**
+ * Assertions on the synthesized Serval stack: the properties that matter for security, data
+ * safety and correctness, with expectations derived from lib/definitions.ts and the route table
+ * wherever those are the source of truth. The stack is synthesized once, with real esbuild
+ * bundling, so this file also proves the functions bundle offline.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/http/routes.js';
+import { gatewayErrorTemplate } from '../../lib/constructs/api.js';
+import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
+import type { BucketKey, QueueKey, TableKey } from '../../lib/constructs/storage.js';
+import {
+  BUCKETS,
+  dlqEnv,
+  FUNCTIONS,
+  type FunctionId,
+  type KeyDef,
+  QUEUES,
+  SCHEDULES,
+  TABLES,
+  type TableDef,
+} from '../../lib/definitions.js';
+import { ServalStack } from '../../lib/serval-stack.js';
+import {
+  actionsOf,
+  actionsOn,
+  logicalId,
+  refersTo,
+  resourcesOf,
+  type Statement,
+  statementsOfRole,
+  type TestApp,
+  testApp,
+} from './support.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
+
+const FN_IDS = Object.keys(FUNCTIONS) as FunctionId[];
+
+/** Who may do what: the least-privilege contract of the issue, written out independently. */
+const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
+  // The keys and idempotency tables only for the health probe (DescribeTable, no items).
+  system: { registry: 'read', audit: 'read', keys: 'describe', idempotency: 'describe' },
+  registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
+  auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
+  authorizer: { keys: 'read' },
+  integrityScheduler: { registry: 'read' },
+  integrityWorker: { registry: 'readWrite', audit: 'readWrite' },
+};
+const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
+  system: { artifacts: 'read' },
+  registry: { artifacts: 'readWrite' },
+  auth: {},
+  authorizer: {},
+  integrityScheduler: {},
+  integrityWorker: { artifacts: 'read' },
+};
+
+let t: TestApp;
+let stack: ServalStack;
+let template: Template;
+let resources: Record<string, Resource>;
+let assemblyDir: string;
+
+beforeAll(() => {
+  t = testApp({ bundle: true });
+  stack = new ServalStack(t.app, 'ServalTest', { stage: 'test' });
+  const assembly = t.app.synth();
+  assemblyDir = assembly.directory;
+  template = Template.fromJSON(assembly.getStackArtifact(stack.artifactId).template);
+  resources = template.toJSON().Resources as Record<string, Resource>;
+});
+
+afterAll(() => t?.cleanup());
+
+function ofType(type: string): [string, Resource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+function keySchema(pk: KeyDef, sk?: KeyDef) {
+  return [
+    { AttributeName: pk.name, KeyType: 'HASH' },
+    ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' }] : []),
+  ];
+}
+
+/** Minutes of an EventBridge `rate(...)` expression (CDK writes 60 minutes as `rate(1 hour)`). */
+function rateMinutes(expression: string): number | undefined {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!m) return undefined;
+  const unit = m[2]!.replace(/s$/, '');
+  return Number(m[1]) * (unit === 'minute' ? 1 : unit === 'hour' ? 60 : 1440);
+}
+
+function fnStatements(fn: FunctionId): Statement[] {
+  return statementsOfRole(resources, logicalId(stack.functions[fn].role!));
+}
+
+describe('artifacts bucket', () => {
+  it('is encrypted, versioned, fully non-public and logs access to the log bucket', () => {
+    const id = logicalId(stack.storage.buckets.artifacts);
+    const bucket = resources[id]!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const logging = bucket.Properties.LoggingConfiguration as Record<string, unknown>;
+    expect(refersTo(logging.DestinationBucketName, logicalId(stack.storage.accessLogs))).toBe(true);
+  });
+
+  it.each([
+    ['artifacts', () => stack.storage.buckets.artifacts],
+    ['access logs', () => stack.storage.accessLogs],
+  ])('the %s bucket policy denies every request not made over TLS', (_name, bucket) => {
+    const id = logicalId(bucket());
+    const policies = ofType('AWS::S3::BucketPolicy').filter(([, p]) => refersTo(p.Properties.Bucket, id));
+    expect(policies).toHaveLength(1);
+    const statements = (policies[0]![1].Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+    const tls = statements.find(
+      (s) =>
+        s.Effect === 'Deny' &&
+        JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+    );
+    expect(tls, 'a Deny on aws:SecureTransport=false').toBeDefined();
+    expect(actionsOf(tls!)).toEqual(['s3:*']);
+    // Both the bucket and its objects.
+    expect(resourcesOf(tls!)).toHaveLength(2);
+  });
+
+  it('the access log bucket is itself encrypted and non-public', () => {
+    const bucket = resources[logicalId(stack.storage.accessLogs)]!;
+    expect(bucket.Properties.BucketEncryption).toBeDefined();
+    expect(Object.values(bucket.Properties.PublicAccessBlockConfiguration as object)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+  });
+});
+
+describe('tables', () => {
+  it('there is exactly one table per definition', () => {
+    expect(ofType('AWS::DynamoDB::Table')).toHaveLength(Object.keys(TABLES).length);
+  });
+
+  describe.each(Object.entries(TABLES) as [TableKey, TableDef][])('%s', (key, def) => {
+    const table = () => resources[logicalId(stack.storage.tables[key])]!;
+
+    it('has the key schema and indexes of lib/definitions.ts', () => {
+      const p = table().Properties;
+      expect(p.KeySchema).toEqual(keySchema(def.partitionKey, def.sortKey));
+      const gsis = (p.GlobalSecondaryIndexes ?? []) as Array<Record<string, unknown>>;
+      expect(gsis.map((g) => ({ name: g.IndexName, keys: g.KeySchema }))).toEqual(
+        def.globalIndexes.map((i) => ({ name: i.name, keys: keySchema(i.partitionKey, i.sortKey) })),
+      );
+      // Every key attribute is declared once, with the declared type.
+      const declared = new Map<string, string>();
+      for (const k of [
+        def.partitionKey,
+        def.sortKey,
+        ...def.globalIndexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+      ]) {
+        if (k) declared.set(k.name, k.type);
+      }
+      expect(p.AttributeDefinitions).toEqual(
+        expect.arrayContaining(
+          [...declared].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+        ),
+      );
+      expect(p.AttributeDefinitions).toHaveLength(declared.size);
+    });
+
+    it('is on-demand, KMS-encrypted, point-in-time recoverable and protected from deletion', () => {
+      const r = table();
+      expect(r.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(r.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+      // SSEEnabled without a KMSMasterKeyId: KMS encryption under the AWS managed aws/dynamodb key.
+      expect(r.Properties.SSESpecification).toEqual({ SSEEnabled: true });
+      expect(r.Properties.DeletionProtectionEnabled).toBe(true);
+      expect(r.DeletionPolicy).toBe('Retain');
+    });
+
+    it('expires items by its TTL attribute only if it declares one', () => {
+      const ttl = 'ttlAttribute' in def ? def.ttlAttribute : undefined;
+      expect(table().Properties.TimeToLiveSpecification).toEqual(
+        ttl ? { AttributeName: ttl, Enabled: true } : undefined,
+      );
+    });
+  });
+});
+
+describe('queues', () => {
+  it.each(Object.entries(QUEUES) as [QueueKey, (typeof QUEUES)[QueueKey]][])(
+    '%s redrives to its own DLQ after maxReceiveCount receives, encrypted and TLS-only',
+    (key, def) => {
+      const { queue, dlq } = stack.storage.queues[key];
+      const q = resources[logicalId(queue)]!;
+      expect(q.Properties.RedrivePolicy).toEqual({
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(dlq), 'Arn'] },
+        maxReceiveCount: def.maxReceiveCount,
+      });
+      expect(q.Properties.VisibilityTimeout).toBe(def.visibilityTimeoutSeconds);
+      for (const id of [logicalId(queue), logicalId(dlq)]) {
+        expect(resources[id]!.Properties.SqsManagedSseEnabled).toBe(true);
+        const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) => refersTo(p.Properties.Queues, id));
+        expect(JSON.stringify(policy?.[1].Properties.PolicyDocument)).toContain(
+          '"aws:SecureTransport":"false"',
+        );
+      }
+    },
+  );
+
+  it("each queue's worker consumes it with partial batch failures and the declared batch size", () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(Object.keys(QUEUES).length);
+    for (const [key, def] of Object.entries(QUEUES) as [QueueKey, (typeof QUEUES)[QueueKey]][]) {
+      const mapping = mappings.find(([, m]) =>
+        refersTo(m.Properties.EventSourceArn, logicalId(stack.storage.queues[key].queue)),
+      );
+      expect(mapping).toBeDefined();
+      const p = mapping![1].Properties;
+      expect(p.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(p.BatchSize).toBe(def.batchSize);
+      expect(refersTo(p.FunctionName, logicalId(stack.functions[def.worker]))).toBe(true);
+      // Lambda refuses a mapping whose function may outlive the message's invisibility.
+      const worker = resources[logicalId(stack.functions[def.worker])]!;
+      expect(worker.Properties.Timeout as number).toBeLessThanOrEqual(def.visibilityTimeoutSeconds);
+    }
+  });
+
+  it('an alarm fires on any visible message in each DLQ and notifies the alarm topic', () => {
+    const topicId = logicalId(stack.alarms.topic);
+    for (const key of Object.keys(QUEUES) as QueueKey[]) {
+      const dlqId = logicalId(stack.storage.queues[key].dlq);
+      const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+        ([, a]) =>
+          a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          refersTo(a.Properties.Dimensions, dlqId),
+      );
+      expect(alarms).toHaveLength(1);
+      const p = alarms[0]![1].Properties;
+      expect(p).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Namespace: 'AWS/SQS',
+      });
+      expect(refersTo(p.AlarmActions, topicId)).toBe(true);
+    }
+  });
+});
+
+describe('functions', () => {
+  it.each(FN_IDS)('%s: nodejs22.x on arm64, traced, logging to its own group, bundled as ESM', (fn) => {
+    const id = logicalId(stack.functions[fn]);
+    const p = resources[id]!.Properties;
+    expect(p.Runtime).toBe('nodejs22.x');
+    expect(p.Architectures).toEqual(['arm64']);
+    expect(p.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(p.Handler).toBe('index.handler');
+    expect(refersTo(p.LoggingConfig, logicalId(stack.functions[fn].logGroup))).toBe(true);
+    const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ SERVAL_STAGE: 'test', NODE_OPTIONS: '--enable-source-maps' });
+    expect(env.POWERTOOLS_SERVICE_NAME).toBeTruthy();
+
+    const asset = join(assemblyDir, `asset.${(p.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`);
+    const bundle = readFileSync(join(asset, 'index.mjs'), 'utf8');
+    expect(bundle.startsWith('import { createRequire')).toBe(true);
+    expect(existsSync(join(asset, 'index.mjs.map'))).toBe(true);
+  });
+
+  it('every function log group has a retention', () => {
+    for (const fn of FN_IDS) {
+      const group = resources[logicalId(stack.functions[fn].logGroup)]!;
+      expect(group.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+
+  it('an alarm watches each function for errors', () => {
+    for (const fn of FN_IDS) {
+      const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+        ([, a]) =>
+          a.Properties.MetricName === 'Errors' &&
+          refersTo(a.Properties.Dimensions, logicalId(stack.functions[fn])),
+      );
+      expect(alarms, fn).toHaveLength(1);
+      expect(refersTo(alarms[0]![1].Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
+    }
+  });
+
+  it('the alarm topic is KMS-encrypted with a rotating key and refuses non-TLS publishers', () => {
+    const topic = resources[logicalId(stack.alarms.topic)]!;
+    const keyId = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'AWS::KMS::Key' && refersTo(topic.Properties.KmsMasterKeyId, id),
+    );
+    expect(keyId?.[1].Properties.EnableKeyRotation).toBe(true);
+    const policy = ofType('AWS::SNS::TopicPolicy').find(([, p]) =>
+      refersTo(p.Properties.Topics, logicalId(stack.alarms.topic)),
+    );
+    expect(JSON.stringify(policy?.[1].Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+  });
+
+  it('each schedule fires its target at the declared rate', () => {
+    for (const def of Object.values(SCHEDULES)) {
+      const rules = ofType('AWS::Events::Rule').filter(([, r]) =>
+        refersTo(r.Properties.Targets, logicalId(stack.functions[def.target])),
+      );
+      expect(rules).toHaveLength(1);
+      expect(rateMinutes(rules[0]![1].Properties.ScheduleExpression as string)).toBe(def.rateMinutes);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it.each(FN_IDS)('%s has exactly the declared access to each table, and its indexes by name', (fn) => {
+    const statements = fnStatements(fn);
+    for (const [key, def] of Object.entries(TABLES) as [TableKey, TableDef][]) {
+      const tableId = logicalId(stack.storage.tables[key]);
+      const mode = TABLE_ACCESS[fn][key];
+      expect([...actionsOn(statements, tableId)].sort(), `${fn} on ${key}`).toEqual(
+        mode ? [...TABLE_ACTIONS[mode]].sort() : [],
+      );
+      const env = (
+        resources[logicalId(stack.functions[fn])]!.Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(
+        env[def.env] === undefined ? undefined : refersTo(env[def.env], tableId),
+        `${fn} env ${def.env}`,
+      ).toBe(mode ? true : undefined);
+      if (mode && mode !== 'describe') {
+        const indexResources = statements
+          .flatMap(resourcesOf)
+          .filter((r) => refersTo(r, tableId) && JSON.stringify(r).includes('/index/'))
+          .map((r) => JSON.stringify(r).match(/\/index\/([^"]+)"/)?.[1]);
+        expect(indexResources.sort()).toEqual(def.globalIndexes.map((i) => i.name).sort());
+      }
+    }
+  });
+
+  it('read mode grants no write action, describe mode no item access', () => {
+    expect(
+      TABLE_ACTIONS.read.every((a) => /^dynamodb:(Get|BatchGet|Query|Scan|ConditionCheck|Describe)/.test(a)),
+    ).toBe(true);
+    expect(TABLE_ACTIONS.describe).toEqual(['dynamodb:DescribeTable']);
+  });
+
+  it('nobody may permanently delete an artifact version or change bucket settings', () => {
+    const allowed = [
+      's3:GetObject',
+      's3:PutObject',
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:ListBucket',
+    ];
+    for (const fn of FN_IDS) {
+      const s3 = fnStatements(fn)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('s3:'));
+      expect(
+        s3.filter((a) => !allowed.includes(a)),
+        fn,
+      ).toEqual([]);
+    }
+  });
+
+  it('the authorizer may only read the keys table — nothing on other tables, buckets or queues', () => {
+    const keysId = logicalId(stack.storage.tables.keys);
+    const ownLogs = logicalId(stack.functions.authorizer.logGroup);
+    for (const s of fnStatements('authorizer')) {
+      const actions = actionsOf(s);
+      if (actions.every((a) => a.startsWith('xray:'))) continue;
+      if (actions.every((a) => a.startsWith('logs:'))) {
+        expect(resourcesOf(s).every((r) => refersTo(r, ownLogs))).toBe(true);
+        continue;
+      }
+      expect(
+        actions.every((a) => TABLE_ACTIONS.read.includes(a)),
+        JSON.stringify(actions),
+      ).toBe(true);
+      expect(
+        resourcesOf(s).every((r) => refersTo(r, keysId)),
+        JSON.stringify(s.Resource),
+      ).toBe(true);
+    }
+    expect(actionsOn(fnStatements('authorizer'), keysId).has('dynamodb:GetItem')).toBe(true);
+  });
+
+  it('the registry function cannot touch the keys table', () => {
+    const keysId = logicalId(stack.storage.tables.keys);
+    expect(fnStatements('registry').some((s) => resourcesOf(s).some((r) => refersTo(r, keysId)))).toBe(false);
+    expect(
+      template.toJSON().Resources[logicalId(stack.functions.registry)].Properties.Environment.Variables,
+    ).not.toHaveProperty(TABLES.keys.env);
+  });
+
+  it.each(FN_IDS)('%s has exactly the declared access to each bucket', (fn) => {
+    for (const [key, def] of Object.entries(BUCKETS) as [BucketKey, (typeof BUCKETS)[BucketKey]][]) {
+      const bucketId = logicalId(stack.storage.buckets[key]);
+      const mode = BUCKET_ACCESS[fn][key];
+      const expected = {
+        read: ['s3:GetObject', 's3:ListBucket'],
+        readWrite: [
+          's3:AbortMultipartUpload',
+          's3:DeleteObject',
+          's3:GetObject',
+          's3:ListBucket',
+          's3:PutObject',
+        ],
+      };
+      expect([...actionsOn(fnStatements(fn), bucketId)].sort(), `${fn} on ${key}`).toEqual(
+        mode ? expected[mode] : [],
+      );
+      const env = (
+        resources[logicalId(stack.functions[fn])]!.Properties.Environment as {
+          Variables: Record<string, unknown>;
+        }
+      ).Variables;
+      expect(def.env in env, `${fn} env ${def.env}`).toBe(Boolean(mode));
+    }
+  });
+
+  it('queue access: the scheduler sends, system reads depths, the worker consumes, nobody else', () => {
+    const { queue, dlq } = stack.storage.queues.integrity;
+    const [qId, dlqId] = [logicalId(queue), logicalId(dlq)];
+    const on = (fn: FunctionId, id: string) => [...actionsOn(fnStatements(fn), id)].sort();
+    expect(on('integrityScheduler', qId)).toEqual(['sqs:SendMessage']);
+    expect(on('system', qId)).toEqual(['sqs:GetQueueAttributes']);
+    expect(on('system', dlqId)).toEqual(['sqs:GetQueueAttributes']);
+    expect(on('integrityWorker', qId)).toEqual(
+      expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+    );
+    for (const fn of ['registry', 'auth', 'authorizer'] as const) {
+      expect(on(fn, qId), fn).toEqual([]);
+      expect(on(fn, dlqId), fn).toEqual([]);
+    }
+    const systemEnv = (
+      resources[logicalId(stack.functions.system)]!.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(refersTo(systemEnv[QUEUES.integrity.env], qId)).toBe(true);
+    expect(refersTo(systemEnv[dlqEnv(QUEUES.integrity.env)], dlqId)).toBe(true);
+  });
+
+  it('no function statement uses a wildcard resource except for X-Ray, and no action wildcard at all', () => {
+    for (const fn of FN_IDS) {
+      for (const s of fnStatements(fn)) {
+        expect(
+          actionsOf(s).some((a) => a.includes('*')),
+          `${fn}: ${actionsOf(s)}`,
+        ).toBe(false);
+        if (resourcesOf(s).includes('*'))
+          expect(
+            actionsOf(s).every((a) => a.startsWith('xray:')),
+            fn,
+          ).toBe(true);
+      }
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  /** Full path of each API Gateway resource, rebuilt from PathPart/ParentId. */
+  function resourcePaths(): Map<string, string> {
+    const apiId = logicalId(stack.api.api);
+    const parts = new Map(ofType('AWS::ApiGateway::Resource').map(([id, r]) => [id, r.Properties]));
+    const paths = new Map<string, string>();
+    const pathOf = (id: string): string => {
+      const known = paths.get(id);
+      if (known) return known;
+      const p = parts.get(id)!;
+      const parent = p.ParentId as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      const base = parent.Ref ? pathOf(parent.Ref) : '';
+      if (!parent.Ref) expect(parent['Fn::GetAtt']).toEqual([apiId, 'RootResourceId']);
+      const full = `${base}/${p.PathPart as string}`;
+      paths.set(id, full);
+      return full;
+    };
+    for (const id of parts.keys()) pathOf(id);
+    return paths;
+  }
+
+  it('has exactly one method per route, served by the route’s function, with the route’s authorization', () => {
+    const paths = resourcePaths();
+    const authorizerId = logicalId(stack.api.authorizer);
+    const methods = ofType('AWS::ApiGateway::Method').map(([, m]) => ({
+      path: paths.get((m.Properties.ResourceId as { Ref: string }).Ref),
+      ...(m.Properties as {
+        HttpMethod: string;
+        Integration: { Type: string; Uri: unknown };
+        AuthorizationType: string;
+        AuthorizerId?: unknown;
+        ApiKeyRequired?: boolean;
+      }),
+    }));
+    expect(methods).toHaveLength(ROUTES.length);
+    for (const route of ROUTES) {
+      const found = methods.filter((m) => m.path === route.path && m.HttpMethod === route.method);
+      expect(found, `${route.method} ${route.path}`).toHaveLength(1);
+      const m = found[0]!;
+      const integration = m.Integration;
+      expect(integration.Type).toBe('AWS_PROXY');
+      expect(
+        refersTo(integration.Uri, logicalId(stack.functions[route.fn])),
+        `${route.path} → ${route.fn}`,
+      ).toBe(true);
+      if (route.role === 'none') {
+        expect(m.AuthorizationType).toBe('NONE');
+        expect(m.AuthorizerId).toBeUndefined();
+      } else {
+        expect(m.AuthorizationType).toBe('CUSTOM');
+        expect(m.AuthorizerId).toEqual({ Ref: authorizerId });
+      }
+      expect(m.ApiKeyRequired ?? false).toBe(false);
+    }
+  });
+
+  it('the authorizer is a REQUEST authorizer without cache or identity source, run by the authorizer function', () => {
+    const a = resources[logicalId(stack.api.authorizer)]!.Properties;
+    expect(a.Type).toBe('REQUEST');
+    expect(a.AuthorizerResultTtlInSeconds).toBe(0);
+    // Either x-api-key or authorization may carry the credential: API Gateway must not demand one.
+    expect(a).not.toHaveProperty('IdentitySource');
+    expect(refersTo(a.AuthorizerUri, logicalId(stack.functions.authorizer))).toBe(true);
+  });
+
+  it.each([
+    ['UNAUTHORIZED', 'unauthorized', '401'],
+    ['ACCESS_DENIED', 'forbidden', '403'],
+    ['THROTTLED', 'rate_limited', '429'],
+    ['QUOTA_EXCEEDED', 'rate_limited', '429'],
+    ['MISSING_AUTHENTICATION_TOKEN', 'not_found', '404'],
+    ['DEFAULT_4XX', 'validation_failed', undefined],
+    ['DEFAULT_5XX', 'unavailable', undefined],
+  ])('gateway response %s answers {"error":{"code":"%s",...}}', (type, code, status) => {
+    const found = ofType('AWS::ApiGateway::GatewayResponse').filter(
+      ([, r]) => r.Properties.ResponseType === type,
+    );
+    expect(found).toHaveLength(1);
+    const p = found[0]![1].Properties;
+    expect(p.StatusCode).toBe(status);
+    const body = (p.ResponseTemplates as Record<string, string>)['application/json']!;
+    expect(body).toBe(gatewayErrorTemplate(code));
+    // API Gateway substitutes a JSON string for $context.error.messageString.
+    expect(JSON.parse(body.replace('$context.error.messageString', '"Unauthorized"'))).toEqual({
+      error: { code, message: 'Unauthorized', details: {} },
+    });
+    if (code === 'rate_limited')
+      expect(p.ResponseParameters).toHaveProperty(['gatewayresponse.header.Retry-After']);
+  });
+
+  it('the stage is traced, access-logged as JSON, error-logged without bodies, and throttled', () => {
+    const stage = ofType('AWS::ApiGateway::Stage');
+    expect(stage).toHaveLength(1);
+    const p = stage[0]![1].Properties;
+    expect(p.StageName).toBe('test');
+    expect(p.TracingEnabled).toBe(true);
+    const access = p.AccessLogSetting as { DestinationArn: unknown; Format: string };
+    expect(refersTo(access.DestinationArn, logicalId(stack.api.accessLogs))).toBe(true);
+    expect(JSON.parse(access.Format)).toHaveProperty('requestId', '$context.requestId');
+    expect(p.MethodSettings).toEqual([
+      expect.objectContaining({
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        LoggingLevel: 'ERROR',
+        DataTraceEnabled: false,
+        ThrottlingRateLimit: 50,
+        ThrottlingBurstLimit: 100,
+      }),
+    ]);
+  });
+
+  it('a usage plan with throttle and quota is attached to the deployed stage', () => {
+    const plans = ofType('AWS::ApiGateway::UsagePlan');
+    expect(plans).toHaveLength(1);
+    const p = plans[0]![1].Properties;
+    expect(p.Throttle).toEqual({ RateLimit: 50, BurstLimit: 100 });
+    expect(p.Quota).toEqual({ Limit: 100_000, Period: 'DAY' });
+    const [stageId] = ofType('AWS::ApiGateway::Stage')[0]!;
+    expect(refersTo(p.ApiStages, stageId)).toBe(true);
+  });
+
+  it('every method validates its declared path parameters', () => {
+    for (const [, m] of ofType('AWS::ApiGateway::Method')) {
+      expect(m.Properties.RequestValidatorId).toBeDefined();
+    }
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: { 'method.request.path.name': true, 'method.request.path.version': true },
+    });
+  });
+});
