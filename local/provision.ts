@@ -29,14 +29,17 @@ import {
 } from '@aws-sdk/client-sqs';
 import {
   BUCKETS,
+  type BucketId,
   DLQ_SUFFIX,
   type IndexDef,
   type KeyDef,
   localName,
   QUEUES,
   type QueueDef,
+  type QueueId,
   TABLES,
   type TableDef,
+  type TableId,
 } from '../lib/definitions.js';
 import { localDynamoClient, localS3Client, localSqsClient } from './services/clients.js';
 
@@ -46,9 +49,7 @@ export interface LocalEndpoints {
   readonly sqs: string;
 }
 
-export type TableId = keyof typeof TABLES;
-export type BucketId = keyof typeof BUCKETS;
-export type QueueId = keyof typeof QUEUES;
+export type { BucketId, QueueId, TableId };
 
 export interface QueueResources {
   readonly url: string;

@@ -17,7 +17,16 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayRequestAuthorizerEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
-import { BUCKETS, FUNCTIONS, type FunctionId, QUEUES, SCHEDULES } from '../lib/definitions.js';
+import {
+  BINDINGS,
+  BUCKETS,
+  dlqEnv,
+  FUNCTIONS,
+  type FunctionId,
+  QUEUES,
+  SCHEDULES,
+  TABLES,
+} from '../lib/definitions.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { type ApiHandler, createGateway } from './gateway.js';
 import { assertPortFree, LOCAL_HOST } from './ports.js';
@@ -176,10 +185,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log(`s3        s3rver              ${aws.endpoints.s3}  (data: ${join(dataDir, 's3')})`);
     log(`sqs       local-aws-sqs       ${aws.endpoints.sqs}  (in memory)`);
 
-    // Handlers read their configuration from the environment, exactly as on Lambda.
-    Object.assign(process.env, aws.env);
+    // The SDK finds the stand-ins through AWS_ENDPOINT_URL_<SERVICE> (process-wide, as a Lambda
+    // runtime's environment would be); each function gets only the resource variables of its
+    // BINDINGS, exactly as the CDK stack sets them.
+    for (const [k, v] of Object.entries(aws.env)) if (k.startsWith('AWS_')) process.env[k] = v;
     process.env.POWERTOOLS_LOG_LEVEL ??= process.env.SERVAL_LOG_LEVEL ?? 'WARN';
-    process.env.SERVAL_STAGE ??= 'local';
+    const envFor = (fn: FunctionId) => functionEnv(fn, aws.env);
 
     const [system, registry, auth, authorizer, integrityScheduler, integrityWorker, shared] =
       await Promise.all([
@@ -192,15 +203,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         import('../functions/handlers/shared.js'),
       ]);
     const apiHandlers: Partial<Record<FunctionId, ApiHandler>> = {
-      system: system.handler,
-      registry: registry.handler,
-      auth: auth.handler,
+      system: system.createHandler(envFor('system')),
+      registry: registry.createHandler(envFor('registry')),
+      auth: auth.createHandler(envFor('auth')),
     };
+    const authorize = authorizer.createHandler(envFor('authorizer'));
     const scheduled: Partial<Record<FunctionId, (e: ScheduledEvent) => Promise<unknown>>> = {
-      integrityScheduler: integrityScheduler.handler,
+      integrityScheduler: integrityScheduler.createHandler(envFor('integrityScheduler')),
     };
     const workers: Partial<Record<FunctionId, (e: SQSEvent) => Promise<unknown>>> = {
-      integrityWorker: integrityWorker.handler,
+      integrityWorker: integrityWorker.createHandler(envFor('integrityWorker')),
     };
     for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
       if (!apiHandlers[id] && !scheduled[id] && !workers[id] && id !== 'authorizer') {
@@ -208,12 +220,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
     }
 
-    const admin = await ensureAdminKey(dataDir, shared.apiKeys(process.env), log);
-    if (admin.created) await seedDemo(shared, log);
+    const admin = await ensureAdminKey(dataDir, shared.apiKeys(aws.env), log);
+    if (admin.created) await seedDemo(shared, aws.env, log);
 
     const server: Server = createGateway({
       handlers: apiHandlers,
-      authorizer: (e: APIGatewayRequestAuthorizerEvent) => authorizer.handler(e),
+      authorizer: (e: APIGatewayRequestAuthorizerEvent) => authorize(e),
       onError: (err) => log(`error: ${(err as Error).message}`),
     });
     await new Promise<void>((ok, fail) => {
@@ -327,16 +339,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
  * A fresh data directory gets a small real model (ONNX logistic regression) and its dataset, so a
  * newcomer has something to look at, validate and promote at once.
  */
-async function seedDemo(shared: typeof import('../functions/handlers/shared.js'), log: (l: string) => void) {
+async function seedDemo(
+  shared: typeof import('../functions/handlers/shared.js'),
+  env: Record<string, string>,
+  log: (l: string) => void,
+) {
   const { makeDemoModel } = await import('../functions/core/training/demo.js');
   const demo = makeDemoModel();
-  const registry = shared.registryService(process.env);
+  const registry = shared.registryService(env);
   if (await registry.getModel(demo.name).catch(() => undefined)) return;
   const datasetKey = `datasets/${demo.name}/train.csv`;
   await shared
-    .artifactStore(process.env)
+    .artifactStore(env)
     .put(datasetKey, new TextEncoder().encode(demo.datasetCsv), demo.dataset.sha256);
-  const bucket = process.env[BUCKETS.artifacts.env];
+  const bucket = env[BUCKETS.artifacts.env];
   await registry.createModel(SYSTEM_PRINCIPAL, {
     name: demo.name,
     description: demo.description,
@@ -357,6 +373,27 @@ async function seedDemo(shared: typeof import('../functions/handlers/shared.js')
   log(
     `demo      model ${demo.name}@${demo.version} registered (draft), dataset s3://${bucket}/${datasetKey}`,
   );
+}
+
+/** The variables a function receives: its bound resources (BINDINGS) and its stage. */
+export function functionEnv(fn: FunctionId, all: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = { SERVAL_STAGE: 'local' };
+  const take = (name: string) => {
+    const value = all[name];
+    if (value === undefined) throw new Error(`no local value for ${name}`);
+    env[name] = value;
+  };
+  const b = BINDINGS[fn];
+  for (const id of Object.keys(b.tables ?? {}) as (keyof typeof TABLES)[]) take(TABLES[id].env);
+  for (const id of Object.keys(b.buckets ?? {}) as (keyof typeof BUCKETS)[]) take(BUCKETS[id].env);
+  for (const [id, modes] of Object.entries(b.queues ?? {}) as [
+    keyof typeof QUEUES,
+    { queue?: string; dlq?: string },
+  ][]) {
+    if (modes.queue) take(QUEUES[id].env);
+    if (modes.dlq) take(dlqEnv(QUEUES[id].env));
+  }
+  return env;
 }
 
 function localNameOf(queueUrl: string): string {

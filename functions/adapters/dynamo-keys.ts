@@ -14,10 +14,12 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 export class DynamoKeyStore implements KeyStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
-    private readonly tables: { keys: string; audit: string },
+    /** `audit` is needed only to create and revoke (the authorizer only reads keys). */
+    private readonly tables: { keys: string; audit?: string },
   ) {}
 
   private auditPut(audit: AuditEvent) {
+    if (!this.tables.audit) throw new Error('this key store was built without the audit table; it can only read keys');
     return {
       Put: {
         TableName: this.tables.audit,

@@ -33,7 +33,8 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 
 export interface DynamoRegistryTables {
   readonly registry: string;
-  readonly audit: string;
+  /** Needed to commit audited changes and to list audit events; read-only users may omit it. */
+  readonly audit?: string;
 }
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -57,6 +58,11 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
     private readonly db: DynamoDBDocumentClient,
     private readonly tables: DynamoRegistryTables,
   ) {}
+
+  private get auditTable(): string {
+    if (!this.tables.audit) throw new Error('this registry store was built without the audit table');
+    return this.tables.audit;
+  }
 
   async commit(ops: readonly WriteOp[]): Promise<void> {
     const items = ops.map((op) => this.toTransactItem(op));
@@ -211,7 +217,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
     const since = query.since;
     const range = since === undefined ? '' : ' AND sk >= :since';
     const sinceValue = since === undefined ? {} : { ':since': since };
-    const base: QueryCommandInput = { TableName: this.tables.audit, ScanIndexForward: false };
+    const base: QueryCommandInput = { TableName: this.auditTable, ScanIndexForward: false };
     let input: QueryCommandInput;
     let cursorAttrs: string[];
     let expect: Record<string, string>;

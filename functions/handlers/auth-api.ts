@@ -35,4 +35,9 @@ export function buildAuthApi(env: Env = process.env): ProxyHandler {
   );
 }
 
-export const handler = lambdaEntry(logger, () => buildAuthApi());
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return lambdaEntry(logger, () => buildAuthApi(env));
+}
+
+export const handler = createHandler();

@@ -7,7 +7,7 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import type { ApiKeys } from '../core/auth/api-keys.js';
 import type { Principal } from '../core/auth/principal.js';
 import { DomainError } from '../core/errors.js';
-import { apiKeys, type Env, makeLogger } from './shared.js';
+import { type Env, keyReader, makeLogger } from './shared.js';
 
 const logger = makeLogger('authorizer');
 
@@ -42,9 +42,12 @@ export function buildAuthorizer(keys: ApiKeys) {
   };
 }
 
-let built: ReturnType<typeof buildAuthorizer> | undefined;
+export function createHandler(env: Env = process.env) {
+  let built: ReturnType<typeof buildAuthorizer> | undefined;
+  return (event: APIGatewayRequestAuthorizerEvent) => {
+    built ??= buildAuthorizer(keyReader(env));
+    return built(event);
+  };
+}
 
-export const handler = (event: APIGatewayRequestAuthorizerEvent) => {
-  built ??= buildAuthorizer(apiKeys(process.env as Env));
-  return built(event);
-};
+export const handler = createHandler();

@@ -6,12 +6,13 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { QUEUES } from '../../lib/definitions.js';
 import { sqsClient } from '../adapters/aws-clients.js';
-import { type Env, envValue, makeLogger, registryService } from './shared.js';
+import { productionVersions } from '../core/registry/service.js';
+import { type Env, envValue, makeLogger, registryReader } from './shared.js';
 
 const logger = makeLogger('integrity-scheduler');
 
 export function buildIntegrityScheduler(env: Env = process.env) {
-  const registry = registryService(env);
+  const store = registryReader(env);
   const sqs = sqsClient();
   const queueUrl = envValue(env, QUEUES.integrity.env);
   return async (_event: ScheduledEvent): Promise<{ enqueued: number }> => {
@@ -30,7 +31,7 @@ export function buildIntegrityScheduler(env: Env = process.env) {
       enqueued += batch.length;
       batch = [];
     };
-    for await (const pv of registry.productionVersions()) {
+    for await (const pv of productionVersions(store)) {
       batch.push(pv);
       if (batch.length === 10) await flush();
     }
@@ -40,8 +41,12 @@ export function buildIntegrityScheduler(env: Env = process.env) {
   };
 }
 
-let built: ReturnType<typeof buildIntegrityScheduler> | undefined;
-export const handler = (event: ScheduledEvent) => {
-  built ??= buildIntegrityScheduler();
-  return built(event);
-};
+export function createHandler(env: Env = process.env) {
+  let built: ReturnType<typeof buildIntegrityScheduler> | undefined;
+  return (event: ScheduledEvent) => {
+    built ??= buildIntegrityScheduler(env);
+    return built(event);
+  };
+}
+
+export const handler = createHandler();

@@ -41,8 +41,12 @@ export function buildIntegrityWorker(env: Env = process.env) {
   };
 }
 
-let built: ReturnType<typeof buildIntegrityWorker> | undefined;
-export const handler = (event: SQSEvent) => {
-  built ??= buildIntegrityWorker();
-  return built(event);
-};
+export function createHandler(env: Env = process.env) {
+  let built: ReturnType<typeof buildIntegrityWorker> | undefined;
+  return (event: SQSEvent) => {
+    built ??= buildIntegrityWorker(env);
+    return built(event);
+  };
+}
+
+export const handler = createHandler();

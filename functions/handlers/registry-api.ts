@@ -156,4 +156,9 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
   );
 }
 
-export const handler = lambdaEntry(logger, () => buildRegistryApi());
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return lambdaEntry(logger, () => buildRegistryApi(env));
+}
+
+export const handler = createHandler();

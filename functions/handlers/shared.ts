@@ -37,6 +37,11 @@ export function registryStore(env: Env): DynamoRegistryStore {
   });
 }
 
+/** For functions bound to the registry table alone (reads only). */
+export function registryReader(env: Env): DynamoRegistryStore {
+  return new DynamoRegistryStore(documentClient(), { registry: envValue(env, TABLES.registry.env) });
+}
+
 export function artifactStore(env: Env): S3ArtifactStore {
   return new S3ArtifactStore(s3Client(), envValue(env, BUCKETS.artifacts.env));
 }
@@ -78,4 +83,10 @@ export function keyStore(env: Env): DynamoKeyStore {
 
 export function apiKeys(env: Env): ApiKeys {
   return new ApiKeys({ store: keyStore(env), clock: systemClock, ids: ulids });
+}
+
+/** For the authorizer: bound to the keys table alone, it can authenticate but not write. */
+export function keyReader(env: Env): ApiKeys {
+  const store = new DynamoKeyStore(documentClient(), { keys: envValue(env, TABLES.keys.env) });
+  return new ApiKeys({ store, clock: systemClock, ids: ulids });
 }

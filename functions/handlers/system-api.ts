@@ -65,4 +65,9 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
   );
 }
 
-export const handler = lambdaEntry(logger, () => buildSystemApi());
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return lambdaEntry(logger, () => buildSystemApi(env));
+}
+
+export const handler = createHandler();

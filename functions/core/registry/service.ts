@@ -416,15 +416,8 @@ export class Registry {
   }
 
   /** Every model's production version, for integrity sweeps and health checks. */
-  async *productionVersions(): AsyncGenerator<{ model: string; version: string }> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.listModels({ limit: 100, cursor });
-      for (const m of page.items) {
-        if (m.productionVersion) yield { model: m.name, version: m.productionVersion };
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+  productionVersions(): AsyncGenerator<{ model: string; version: string }> {
+    return productionVersions(this.deps.store);
   }
 
   async artifactUrl(
@@ -824,6 +817,20 @@ export class Registry {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** Every model's production version, reading only the registry (no artifacts, no audit). */
+export async function* productionVersions(
+  store: Pick<RegistryStore, 'listModels'>,
+): AsyncGenerator<{ model: string; version: string }> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.listModels({ limit: 100, cursor });
+    for (const m of page.items) {
+      if (m.productionVersion) yield { model: m.name, version: m.productionVersion };
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
 }
 
 /** An audit record for any non-registry action (keys, modes), committed by the caller. */
