@@ -97,8 +97,6 @@ export interface DriftReport {
   readonly recommendation: string;
 }
 
-const SEVERITY_ORDER: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
-
 // ------------------------------------------------------------------------ one feature
 
 interface Prepared {
@@ -155,11 +153,16 @@ function distinctPooled(a: Float64Array, b: Float64Array, cap: number): number {
   return count;
 }
 
+/** Counts per distinct value of a sorted sample: equal values are adjacent, one key per run. */
 function countSorted(x: Float64Array): CategoryCounts {
   const counts = new Map<string, number>();
-  for (let i = 0; i < x.length; i++) {
+  let i = 0;
+  while (i < x.length) {
+    let j = i + 1;
+    while (j < x.length && x[j] === x[i]) j++;
     const key = String(x[i]);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    counts.set(key, (counts.get(key) ?? 0) + (j - i));
+    i = j;
   }
   return { counts, total: x.length, dropped: 0 };
 }
@@ -360,6 +363,14 @@ export function driftReport(
   if (!(driftShare > 0 && driftShare <= 1)) {
     throw new StatsInputError(`driftShare ${driftShare} must be in (0, 1]`);
   }
+  const names = new Set(features.map((f) => f.name));
+  for (const [name, o] of Object.entries(options.overrides ?? {})) {
+    if (!names.has(name))
+      throw new StatsInputError(`override for unknown feature '${name}'`, { feature: name });
+    if (o.test !== undefined && !(o.test in DEFAULT_THRESHOLDS)) {
+      throw new StatsInputError(`${name}: unknown test '${String(o.test)}'`, { feature: name });
+    }
+  }
   const seen = new Set<string>();
   const raw = features.map((f) => {
     if (seen.has(f.name))
@@ -424,8 +435,4 @@ export function driftReport(
     severity: datasetSeverity(out, datasetDrift),
   };
   return { ...partial, recommendation: recommendation(partial) };
-}
-
-export function severityRank(s: Severity): number {
-  return SEVERITY_ORDER.indexOf(s);
 }

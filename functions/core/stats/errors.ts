@@ -1,16 +1,7 @@
 /**
- * Errors raised by the statistics engine. They carry the API error code so a caller (HTTP layer,
- * CLI) can map them without knowing about statistics; the engine itself stays free of any
- * dependency on the rest of the core.
+ * Errors raised by the statistics engine: bad input is a client mistake (400 validation_failed),
+ * mapped by the HTTP layer like any other domain error.
  */
-export class StatsInputError extends Error {
-  readonly code = 'validation_failed' as const;
+import { ValidationFailed } from '../errors.js';
 
-  constructor(
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = 'StatsInputError';
-  }
-}
+export class StatsInputError extends ValidationFailed {}

@@ -106,11 +106,6 @@ export function binCountsSorted(sorted: Float64Array, innerEdges: Float64Array):
   return counts;
 }
 
-/** Same bins for an unsorted, NaN-free sample: bin index = #{edges ≤ x}. */
-export function binCountsUnsorted(values: ArrayLike<number>, innerEdges: Float64Array): Float64Array {
-  return binCountsColumn(values, innerEdges, 'values').counts;
-}
-
 /**
  * Bin a raw column in one pass, skipping nulls/NaN and rejecting other non-finite values (the
  * same rules as collectNumeric, without copying the column). With the usual ≤ 9 edges the bin
