@@ -84,6 +84,13 @@ export const TABLES = {
     partitionKey: { name: 'keyId', type: 'S' },
     globalIndexes: [],
   },
+  // Platform-wide settings (the operating mode), one item per setting name.
+  settings: {
+    id: 'Settings',
+    env: 'SERVAL_TABLE_SETTINGS',
+    partitionKey: { name: 'name', type: 'S' },
+    globalIndexes: [],
+  },
   idempotency: {
     id: 'Idempotency',
     env: 'SERVAL_TABLE_IDEMPOTENCY',
@@ -97,6 +104,17 @@ export const TABLES = {
 export const BUCKETS = {
   artifacts: { id: 'Artifacts', env: 'SERVAL_BUCKET_ARTIFACTS' },
 } as const satisfies Record<string, BucketDef>;
+
+export interface SecretDef {
+  readonly id: string;
+  /** Variable carrying the secret's location: its ARN on AWS, a file:// URL locally. */
+  readonly env: string;
+}
+
+export const SECRETS = {
+  // JSON {"current", "previous"?}: HS256 signing secrets for the short-lived API tokens.
+  jwt: { id: 'JwtSigningKey', env: 'SERVAL_JWT_SECRET' },
+} as const satisfies Record<string, SecretDef>;
 
 export const FUNCTIONS = {
   system: { entry: 'functions/handlers/system-api.ts', description: 'health, audit, OpenAPI' },
@@ -133,6 +151,7 @@ export const SCHEDULES = {
 export type TableId = keyof typeof TABLES;
 export type BucketId = keyof typeof BUCKETS;
 export type QueueId = keyof typeof QUEUES;
+export type SecretId = keyof typeof SECRETS;
 
 /** describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes. */
 export type TableMode = 'describe' | 'read' | 'readWrite';
@@ -145,6 +164,8 @@ export interface FunctionBindings {
   readonly buckets?: Partial<Record<BucketId, BucketMode>>;
   /** A queue, and optionally its dead-letter queue (env `<queue env>_DLQ`). */
   readonly queues?: Partial<Record<QueueId, { readonly queue?: QueueMode; readonly dlq?: QueueMode }>>;
+  /** Secrets the function reads (GetSecretValue). */
+  readonly secrets?: Partial<Record<SecretId, 'read'>>;
 }
 
 /**
@@ -154,19 +175,29 @@ export interface FunctionBindings {
  * just as it would on AWS.
  */
 export const BINDINGS: Record<FunctionId, FunctionBindings> = {
-  // Health, audit feed, OpenAPI: reads only. Keys and idempotency tables are only probed.
+  // Health, audit feed, OpenAPI, operating mode. Writes only the mode (and its audit event); the
+  // keys and idempotency tables are only probed.
   system: {
-    tables: { registry: 'read', audit: 'read', keys: 'describe', idempotency: 'describe' },
+    tables: {
+      registry: 'read',
+      audit: 'readWrite',
+      keys: 'describe',
+      idempotency: 'describe',
+      settings: 'readWrite',
+    },
     buckets: { artifacts: 'read' },
     queues: { integrity: { queue: 'depth', dlq: 'depth' } },
   },
   registry: {
-    tables: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
+    tables: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
     buckets: { artifacts: 'readWrite' },
   },
-  auth: { tables: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' } },
+  auth: {
+    tables: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+    secrets: { jwt: 'read' },
+  },
   // Runs on every request with whatever credential the caller sent: may look keys up, never change them.
-  authorizer: { tables: { keys: 'read' } },
+  authorizer: { tables: { keys: 'read' }, secrets: { jwt: 'read' } },
   integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
   // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
   integrityWorker: { tables: { registry: 'readWrite', audit: 'readWrite' }, buckets: { artifacts: 'read' } },

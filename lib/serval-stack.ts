@@ -14,7 +14,13 @@ import {
   ServalApi,
   type ThrottleProps,
 } from './constructs/api.js';
-import { bindBucket, bindQueue, bindTable, ServalFunction } from './constructs/serval-function.js';
+import {
+  bindBucket,
+  bindQueue,
+  bindSecret,
+  bindTable,
+  ServalFunction,
+} from './constructs/serval-function.js';
 import { Storage } from './constructs/storage.js';
 import { Workers, workerTimeout } from './constructs/workers.js';
 import {
@@ -25,6 +31,7 @@ import {
   type FunctionBindings,
   type FunctionId,
   QUEUES,
+  SECRETS,
   TABLES,
 } from './definitions.js';
 
@@ -101,6 +108,10 @@ export class ServalStack extends Stack {
       logRetention: props.logRetention,
       webAclArn: props.webAclArn,
     });
+    // Per-key usage plans: the authorizer names the caller's usage identifier, key
+    // administration gives each key one (SERVAL_USAGE_PLAN_ID; docs/deploy.md, "Rate limits").
+    this.api.bindUsagePlan(functions.authorizer, 'identify');
+    this.api.bindUsagePlan(functions.auth, 'enroll');
     this.workers = new Workers(this, 'Workers', { functions, queues: this.storage.queues });
     this.alarms = new Alarms(this, 'Alarms', {
       functions,
@@ -118,7 +129,7 @@ export class ServalStack extends Stack {
 
   /** Least privilege: each function gets exactly its BINDINGS from lib/definitions.ts. */
   private wire(): void {
-    const { tables, buckets, queues } = this.storage;
+    const { tables, buckets, queues, secrets } = this.storage;
     for (const [fnId, b] of Object.entries(BINDINGS) as [FunctionId, FunctionBindings][]) {
       const fn = this.functions[fnId];
       for (const [id, mode] of entries(b.tables)) bindTable(fn, tables[id], TABLES[id], mode);
@@ -127,6 +138,7 @@ export class ServalStack extends Stack {
         if (modes.queue) bindQueue(fn, queues[id].queue, QUEUES[id], modes.queue);
         if (modes.dlq) bindQueue(fn, queues[id].dlq, QUEUES[id], modes.dlq, dlqEnv(QUEUES[id].env));
       }
+      for (const [id] of entries(b.secrets)) bindSecret(fn, secrets[id], SECRETS[id]);
     }
   }
 

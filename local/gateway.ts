@@ -16,6 +16,7 @@ import { errorBody } from '../functions/http/errors.js';
 import { ROUTES, type Route } from '../functions/http/routes.js';
 import type { FunctionId } from '../lib/definitions.js';
 import { lambdaContext } from './lambda-context.js';
+import type { RateLimiter } from './rate-limit.js';
 
 /** API Gateway's payload limit for REST APIs. */
 export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   /** Extra non-API responder (static files); return true when it answered. */
   readonly fallback?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
   readonly onError?: (err: unknown) => void;
+  /** Per-caller throttle and quota, standing in for API Gateway usage plans (local/rate-limit.ts). */
+  readonly rateLimiter?: Pick<RateLimiter, 'admit'>;
 }
 
 interface CompiledRoute {
@@ -205,6 +208,18 @@ export function createGateway(options: GatewayOptions): http.Server {
           return;
         }
       }
+
+      // --- rate limits (local/rate-limit.ts): after the authorizer, as API Gateway meters the
+      // usage identifier it returns; public routes are limited per source IP. ---
+      const refused = options.rateLimiter?.admit(
+        authorizerContext ? String(authorizerContext.principalId) : undefined,
+        sourceIp,
+      );
+      if (refused) {
+        send(res, refused.status, refused.body, refused.headers);
+        return;
+      }
+      // --- end rate limits ---
 
       const handler = options.handlers[route.fn];
       if (!handler) {

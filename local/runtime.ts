@@ -2,6 +2,8 @@
  * The whole platform on one machine: the AWS stand-ins, the HTTP API served through the local
  * gateway, the SQS-driven workers and the schedules — all running the same handlers as Lambda.
  */
+
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -14,6 +16,7 @@ import {
 } from 'node:fs';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { APIGatewayRequestAuthorizerEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
@@ -25,11 +28,13 @@ import {
   type FunctionId,
   QUEUES,
   SCHEDULES,
+  SECRETS,
   TABLES,
 } from '../lib/definitions.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { type ApiHandler, createGateway } from './gateway.js';
 import { assertPortFree, LOCAL_HOST } from './ports.js';
+import { rateLimiterFromEnv } from './rate-limit.js';
 import { type Scheduler, startScheduler } from './scheduler.js';
 import { localSqsClient } from './services/clients.js';
 import { type LocalAws, startLocalAws } from './services/index.js';
@@ -142,6 +147,20 @@ function updateLock(dataDir: string, url: string): void {
   writeFileSync(join(dataDir, 'serval.lock'), JSON.stringify({ pid: process.pid, url }));
 }
 
+/**
+ * The JWT signing secrets, as Secrets Manager holds them on AWS: JSON {current, previous?}.
+ * Created once; `npx serval jwt rotate` (or an edit) rotates it, reaching functions within a minute.
+ */
+function ensureJwtSecret(dataDir: string): string {
+  const path = join(dataDir, 'jwt-secret.json');
+  if (!existsSync(path)) {
+    writeFileSync(path, `${JSON.stringify({ current: randomBytes(48).toString('base64url') })}\n`, {
+      mode: 0o600,
+    });
+  }
+  return path;
+}
+
 /** Creates the bootstrap admin key on first start; later starts reuse it if it still works. */
 async function ensureAdminKey(dataDir: string, keys: ApiKeys, log: (l: string) => void) {
   const path = join(dataDir, 'admin-key');
@@ -189,8 +208,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     // runtime's environment would be); each function gets only the resource variables of its
     // BINDINGS, exactly as the CDK stack sets them.
     for (const [k, v] of Object.entries(aws.env)) if (k.startsWith('AWS_')) process.env[k] = v;
+    const secrets = { [SECRETS.jwt.env]: pathToFileURL(ensureJwtSecret(dataDir)).href };
+    const allEnv = { ...aws.env, ...secrets };
     process.env.POWERTOOLS_LOG_LEVEL ??= process.env.SERVAL_LOG_LEVEL ?? 'WARN';
-    const envFor = (fn: FunctionId) => functionEnv(fn, aws.env);
+    const envFor = (fn: FunctionId) => functionEnv(fn, allEnv);
 
     const [system, registry, auth, authorizer, integrityScheduler, integrityWorker, shared] =
       await Promise.all([
@@ -227,6 +248,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       handlers: apiHandlers,
       authorizer: (e: APIGatewayRequestAuthorizerEvent) => authorize(e),
       onError: (err) => log(`error: ${(err as Error).message}`),
+      // Per-key limits as the usage plan applies them on AWS; SERVAL_RATE_* (docs/local-runtime.md).
+      rateLimiter: rateLimiterFromEnv(process.env),
     });
     await new Promise<void>((ok, fail) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -393,6 +416,7 @@ export function functionEnv(fn: FunctionId, all: Record<string, string>): Record
     if (modes.queue) take(QUEUES[id].env);
     if (modes.dlq) take(dlqEnv(QUEUES[id].env));
   }
+  for (const id of Object.keys(b.secrets ?? {}) as (keyof typeof SECRETS)[]) take(SECRETS[id].env);
   return env;
 }
 

@@ -19,7 +19,8 @@ export class DynamoKeyStore implements KeyStore {
   ) {}
 
   private auditPut(audit: AuditEvent) {
-    if (!this.tables.audit) throw new Error('this key store was built without the audit table; it can only read keys');
+    if (!this.tables.audit)
+      throw new Error('this key store was built without the audit table; it can only read keys');
     return {
       Put: {
         TableName: this.tables.audit,

@@ -2,16 +2,21 @@
 import type { z } from 'zod';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type { CreateKeyBody, KeyParams, PageQuery } from '../http/schemas.js';
-import { apiKeys, type Env, idempotencyLayer, lambdaEntry, makeLogger } from './shared.js';
+import type { CreateKeyBody, KeyParams, PageQuery, TokenBody } from '../http/schemas.js';
+import { apiKeys, type Env, idempotencyLayer, lambdaEntry, makeLogger, modes, tokens } from './shared.js';
 
 const logger = makeLogger('auth');
 
 export function buildAuthApi(env: Env = process.env): ProxyHandler {
   const keys = apiKeys(env);
+  const jwt = tokens(env);
   return createApiHandler(
     'auth',
     {
+      issueToken: operation<unknown, unknown, z.infer<typeof TokenBody>>({
+        ...CONTRACT.issueToken,
+        handle: ({ principal, body }) => jwt.issue(principal, body.ttlSeconds),
+      }),
       createKey: operation<unknown, unknown, z.infer<typeof CreateKeyBody>>({
         ...CONTRACT.createKey,
         handle: async ({ principal, body }) => {
@@ -31,7 +36,7 @@ export function buildAuthApi(env: Env = process.env): ProxyHandler {
         handle: ({ principal, params }) => keys.revoke(principal, params.keyId),
       }),
     },
-    { logger, idempotency: idempotencyLayer(env) },
+    { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },
   );
 }
 

@@ -1,13 +1,15 @@
 /**
- * API Gateway REQUEST authorizer: resolves `x-api-key` to a principal. It authenticates only;
- * each API handler checks the route's role from the route table, so the answer is the same
- * whichever route asked and API Gateway may cache it per key.
+ * API Gateway REQUEST authorizer: resolves `authorization: Bearer <jwt>` or `x-api-key` to a
+ * principal. It authenticates only; each API handler checks the route's role from the route
+ * table, so the answer is the same whichever route asked.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { withUsageIdentifier } from '../adapters/usage-plans.js';
 import type { ApiKeys } from '../core/auth/api-keys.js';
 import type { Principal } from '../core/auth/principal.js';
-import { DomainError } from '../core/errors.js';
-import { type Env, keyReader, makeLogger } from './shared.js';
+import type { Tokens } from '../core/auth/tokens.js';
+import { DomainError, Unauthorized } from '../core/errors.js';
+import { type Env, keyReader, makeLogger, tokens } from './shared.js';
 
 const logger = makeLogger('authorizer');
 
@@ -25,14 +27,26 @@ function allowAll(methodArn: string, principal: Principal): APIGatewayAuthorizer
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${arnPrefix}/${stage}/*` }],
     },
-    context: { role: principal.role, name: principal.name, keyId: principal.id },
+    context: { role: principal.role, name: principal.name, keyId: principal.id, via: principal.via ?? 'key' },
   };
 }
 
-export function buildAuthorizer(keys: ApiKeys) {
+export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
+  async function authenticate(event: APIGatewayRequestAuthorizerEvent): Promise<Principal> {
+    const authorization = header(event, 'authorization');
+    if (authorization !== undefined) {
+      const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
+      if (!m) throw new Unauthorized();
+      const principal = await jwt.verify(m[1]!);
+      // A token lives at most an hour, but its key's revocation ends it on the next request.
+      await keys.assertActive(principal.id);
+      return principal;
+    }
+    return keys.authenticate(header(event, 'x-api-key'));
+  }
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     try {
-      const principal = await keys.authenticate(header(event, 'x-api-key'));
+      const principal = await authenticate(event);
       return allowAll(event.methodArn, principal);
     } catch (err) {
       if (!(err instanceof DomainError)) logger.error('authorizer failed', { error: err as Error });
@@ -45,8 +59,8 @@ export function buildAuthorizer(keys: ApiKeys) {
 export function createHandler(env: Env = process.env) {
   let built: ReturnType<typeof buildAuthorizer> | undefined;
   return (event: APIGatewayRequestAuthorizerEvent) => {
-    built ??= buildAuthorizer(keyReader(env));
-    return built(event);
+    built ??= buildAuthorizer(keyReader(env), tokens(env));
+    return built(event).then((result) => withUsageIdentifier(result, env));
   };
 }
 

@@ -20,7 +20,7 @@ import type {
   VersionParams,
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
-import { type Env, idempotencyLayer, lambdaEntry, makeLogger, registryService } from './shared.js';
+import { type Env, idempotencyLayer, lambdaEntry, makeLogger, modes, registryService } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;
@@ -152,7 +152,7 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
         handle: ({ params, query }) => registry.compare(params.name, query.a, query.b),
       }),
     },
-    { logger, idempotency: idempotencyLayer(env) },
+    { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },
   );
 }
 

@@ -8,14 +8,19 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { BUCKETS, TABLES } from '../../lib/definitions.js';
+import { BUCKETS, SECRETS, TABLES } from '../../lib/definitions.js';
 import { documentClient, dynamoClient, s3Client } from '../adapters/aws-clients.js';
 import { DynamoKeyStore } from '../adapters/dynamo-keys.js';
 import { DynamoRegistryStore } from '../adapters/dynamo-registry.js';
+import { DynamoModeStore } from '../adapters/dynamo-settings.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
+import { signingKeySource } from '../adapters/signing-keys.js';
 import { systemClock, ulids } from '../adapters/system.js';
+import { usagePlanFromEnv } from '../adapters/usage-plans.js';
 import { ApiKeys } from '../core/auth/api-keys.js';
+import { Tokens } from '../core/auth/tokens.js';
 import { Registry } from '../core/registry/service.js';
+import { Modes } from '../core/system/modes.js';
 import type { ProxyHandler } from '../http/api.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -82,11 +87,34 @@ export function keyStore(env: Env): DynamoKeyStore {
 }
 
 export function apiKeys(env: Env): ApiKeys {
-  return new ApiKeys({ store: keyStore(env), clock: systemClock, ids: ulids });
+  // Usage plans on AWS only: locally SERVAL_USAGE_PLAN_ID is unset and the gateway limits instead.
+  return new ApiKeys({
+    store: keyStore(env),
+    usagePlan: usagePlanFromEnv(env),
+    clock: systemClock,
+    ids: ulids,
+  });
 }
 
 /** For the authorizer: bound to the keys table alone, it can authenticate but not write. */
 export function keyReader(env: Env): ApiKeys {
   const store = new DynamoKeyStore(documentClient(), { keys: envValue(env, TABLES.keys.env) });
   return new ApiKeys({ store, clock: systemClock, ids: ulids });
+}
+
+export function tokens(env: Env): Tokens {
+  return new Tokens({
+    keys: signingKeySource(envValue(env, SECRETS.jwt.env)),
+    clock: systemClock,
+    ids: ulids,
+  });
+}
+
+/** The operating mode; `audit` is only needed (and only bound) where the mode is changed. */
+export function modes(env: Env): Modes {
+  const store = new DynamoModeStore(documentClient(), {
+    settings: envValue(env, TABLES.settings.env),
+    audit: env[TABLES.audit.env],
+  });
+  return new Modes({ store, clock: systemClock, ids: ulids });
 }

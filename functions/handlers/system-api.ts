@@ -6,8 +6,16 @@ import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
-import type { AuditQuery } from '../http/schemas.js';
-import { type Env, envValue, lambdaEntry, makeLogger, registryService, registryStore } from './shared.js';
+import type { AuditQuery, ModeBody } from '../http/schemas.js';
+import {
+  type Env,
+  envValue,
+  lambdaEntry,
+  makeLogger,
+  modes,
+  registryService,
+  registryStore,
+} from './shared.js';
 
 const logger = makeLogger('system');
 
@@ -17,6 +25,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
   const db = dynamoClient();
   const s3 = s3Client();
   const sqs = sqsClient();
+  const mode = modes(env);
 
   async function detailed() {
     const probes = await Promise.all([
@@ -51,6 +60,11 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
       health: operation({ handle: async () => ({ status: 'ok' }) }),
       healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: detailed }),
       openapi: operation({ handle: async () => openApiDocument() }),
+      getMode: operation({ handle: () => mode.current() }),
+      setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
+        ...CONTRACT.setMode,
+        handle: ({ principal, body }) => mode.set(principal, body.mode, body.comment),
+      }),
       listAudit: operation<unknown, z.infer<typeof AuditQuery>>({
         ...CONTRACT.listAudit,
         handle: async ({ query }) => {
@@ -61,7 +75,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
         },
       }),
     },
-    { logger },
+    { logger, writeGate: mode },
   );
 }
 

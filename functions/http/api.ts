@@ -58,6 +58,8 @@ type OperationsOf<F extends FunctionId> = {
 
 export interface ApiOptions {
   readonly logger: Logger;
+  /** Refuses changes in maintenance mode; absent: no mode check (tests of the router alone). */
+  readonly writeGate?: { assertWritable(): Promise<void> };
   /** Where idempotency records live (DynamoDB on AWS and locally); absent: keys are ignored. */
   readonly idempotency?: BasePersistenceLayer;
 }
@@ -82,6 +84,9 @@ export function createApiHandler<F extends FunctionId>(
       const operation = ops[route.operationId];
       if (!operation) throw new NotFound(`no route ${event.httpMethod} ${event.path}`);
       const principal = authorize(route, event);
+      if (MUTATING.has(route.method) && !('duringMaintenance' in route && route.duringMaintenance)) {
+        await options.writeGate?.assertWritable();
+      }
       const headers = lowerCaseHeaders(event);
       const body = parseBody(event, headers);
       const request: ApiRequest<unknown, unknown, unknown> = {
@@ -168,7 +173,8 @@ function authorize(route: Route, event: APIGatewayProxyEvent): Principal {
       role,
     });
   }
-  return { id, role, name: typeof ctx.name === 'string' ? ctx.name : id };
+  const via = ctx.via === 'jwt' ? 'jwt' : 'key';
+  return { id, role, name: typeof ctx.name === 'string' ? ctx.name : id, via };
 }
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {

@@ -18,6 +18,8 @@ export interface RouteDef {
   readonly fn: FunctionId;
   readonly operationId: string;
   readonly summary: string;
+  /** A change that stays allowed in maintenance mode (the way out of it, and token exchange). */
+  readonly duringMaintenance?: true;
 }
 
 export const ROUTES = [
@@ -48,6 +50,24 @@ export const ROUTES = [
   },
   {
     method: 'GET',
+    path: '/v1/mode',
+    role: 'viewer',
+    fn: 'system',
+    operationId: 'getMode',
+    summary: 'The operating mode: serving, training or maintenance',
+  },
+  {
+    method: 'PUT',
+    path: '/v1/mode',
+    role: 'admin',
+    fn: 'system',
+    operationId: 'setMode',
+    summary:
+      'Change the operating mode (maintenance refuses every change with 503; reads and predictions go on)',
+    duringMaintenance: true,
+  },
+  {
+    method: 'GET',
     path: '/v1/audit',
     role: 'viewer',
     fn: 'system',
@@ -55,6 +75,15 @@ export const ROUTES = [
     summary: 'Audit events, filtered by model, actor and time',
   },
   // Auth
+  {
+    method: 'POST',
+    path: '/v1/auth/token',
+    role: 'viewer',
+    fn: 'auth',
+    operationId: 'issueToken',
+    summary: 'Exchange an API key for a short-lived JWT (any role; not with a token)',
+    duringMaintenance: true,
+  },
   {
     method: 'POST',
     path: '/v1/auth/keys',

@@ -7,6 +7,7 @@ import { ROLES } from '../core/auth/roles.js';
 import { InputSchema, OutputSchema } from '../core/registry/model-io.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 import { STAGES } from '../core/registry/types.js';
+import { MODES } from '../core/system/modes.js';
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
 
@@ -119,3 +120,10 @@ export const CreateKeyBody = z.strictObject({
 });
 
 export const EmptyBody = z.strictObject({});
+
+export const TokenBody = z.strictObject({
+  /** Lifetime in seconds (60–3600, default 900). */
+  ttlSeconds: z.number().int().min(60).max(3600).optional(),
+});
+
+export const ModeBody = z.strictObject({ mode: z.enum(MODES), comment: Comment.optional() });

@@ -3,11 +3,14 @@
  * the route table (functions/http/routes.ts), so every route on AWS exists locally too and carries
  * the role declared for it.
  */
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { type CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  ApiKeySourceType,
   AuthorizationType,
   type CfnAuthorizer,
+  type CfnUsagePlan,
   EndpointType,
   type IResource,
   LambdaIntegration,
@@ -20,11 +23,14 @@ import {
   RestApi,
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { ROUTES } from '../../functions/http/routes.js';
 import type { FunctionId } from '../definitions.js';
+import * as limits from '../limits.js';
 import type { ServalFunction } from './serval-function.js';
 
 export interface ThrottleProps {
@@ -39,8 +45,29 @@ export interface QuotaProps {
   readonly period: Period;
 }
 
-export const DEFAULT_THROTTLE: ThrottleProps = { rateLimit: 50, burstLimit: 100 };
-export const DEFAULT_QUOTA: QuotaProps = { limit: 100_000, period: Period.DAY };
+// The numbers live in lib/limits.ts, which the local runtime's limiter reads too.
+export const DEFAULT_THROTTLE: ThrottleProps = { ...limits.DEFAULT_THROTTLE };
+export const DEFAULT_QUOTA: QuotaProps = {
+  limit: limits.DEFAULT_QUOTA.limit,
+  period: Period[limits.DEFAULT_QUOTA.period],
+};
+
+/**
+ * The API Gateway control-plane actions the key administration function needs to give each
+ * Serval key its usage identifier (functions/adapters/usage-plans.ts), by resource path:
+ * GetApiKeys and CreateApiKey on the collection, DeleteApiKey on a key (ids are assigned by API
+ * Gateway at runtime), CreateUsagePlanKey on this plan's keys only.
+ */
+export function usagePlanEnrollmentGrants(
+  usagePlanId: string,
+): ReadonlyArray<{ action: string; path: string }> {
+  return [
+    { action: 'apigateway:GET', path: '/apikeys' },
+    { action: 'apigateway:POST', path: '/apikeys' },
+    { action: 'apigateway:DELETE', path: '/apikeys/*' },
+    { action: 'apigateway:POST', path: `/usageplans/${usagePlanId}/keys` },
+  ];
+}
 
 export interface ServalApiProps {
   /** The functions serving routes, and the `authorizer`. */
@@ -66,6 +93,8 @@ const GATEWAY_ERRORS: ReadonlyArray<{
 }> = [
   { type: ResponseType.UNAUTHORIZED, status: '401', code: 'unauthorized' },
   { type: ResponseType.ACCESS_DENIED, status: '403', code: 'forbidden' },
+  // A key without its usage identifier in the plan (see docs/deploy.md, "Rate limits").
+  { type: ResponseType.INVALID_API_KEY, status: '403', code: 'forbidden' },
   { type: ResponseType.THROTTLED, status: '429', code: 'rate_limited', retryAfter: true },
   { type: ResponseType.QUOTA_EXCEEDED, status: '429', code: 'rate_limited', retryAfter: true },
   // API Gateway answers an unknown path or method with 403 "Missing Authentication Token";
@@ -104,6 +133,9 @@ export class ServalApi extends Construct {
     this.api = new RestApi(this, 'Api', {
       description: 'Serval HTTP API (routes from functions/http/routes.ts)',
       endpointTypes: [EndpointType.REGIONAL],
+      // Usage plans meter the API key the authorizer names (`usageIdentifierKey`), never one
+      // sent by the caller: Serval's own key or token is the credential.
+      apiKeySourceType: ApiKeySourceType.AUTHORIZER,
       // Access and execution logging both need API Gateway's account-level CloudWatch role.
       cloudWatchRole: true,
       // That role is one per account and region, shared with every other API there: removing
@@ -139,8 +171,7 @@ export class ServalApi extends Construct {
         loggingLevel: MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         metricsEnabled: true,
-        // Until usage plan keys exist (see the usage plan below) the plan meters nobody, so the
-        // stage-wide default is what actually limits traffic.
+        // A cap on the stage as a whole, on top of the usage plan's per-key limits below.
         throttlingRateLimit: throttle.rateLimit,
         throttlingBurstLimit: throttle.burstLimit,
       },
@@ -192,9 +223,14 @@ export class ServalApi extends Construct {
         operationName: route.operationId,
         requestValidator: validator,
         requestParameters,
+        // Authorized methods are metered per key by the usage plan; public ones by the stage only.
         ...(route.role === 'none'
           ? { authorizationType: AuthorizationType.NONE }
-          : { authorizationType: AuthorizationType.CUSTOM, authorizer: this.authorizer }),
+          : {
+              authorizationType: AuthorizationType.CUSTOM,
+              authorizer: this.authorizer,
+              apiKeyRequired: true,
+            }),
       });
       if (route.role === 'none') {
         Validations.of(method).acknowledge({
@@ -223,16 +259,15 @@ export class ServalApi extends Construct {
       });
     }
 
-    // Per-key limits need API Gateway API keys attached to this plan, with the authorizer
-    // returning the caller's key as `usageIdentifierKey` (apiKeySourceType AUTHORIZER), because
-    // Serval's own keys are not API Gateway keys. That wiring is a later issue; until then the
-    // plan is attached to the stage but meters no requests, and methods are not apiKeyRequired.
+    // Per-key limits: each Serval key gets an API Gateway API key in this plan (created by the
+    // auth function, functions/adapters/usage-plans.ts), which the authorizer names as the
+    // request's `usageIdentifierKey`.
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {
       description: 'Per-key throttle and quota for Serval API keys',
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
       quota: { limit: quota.limit, period: quota.period },
     });
-    this.usagePlan.addApiStage({ stage: this.api.deploymentStage });
+    this.attachUsagePlanToStage(props.logRetention);
 
     if (props.webAclArn) {
       new CfnWebACLAssociation(this, 'WebAcl', {
@@ -249,6 +284,109 @@ export class ServalApi extends Construct {
       });
     }
   }
+
+  /**
+   * Gives a function the usage plan id (env SERVAL_USAGE_PLAN_ID): the authorizer needs only to
+   * know that usage plans are on ('identify'); key administration also creates, enrolls and
+   * deletes API keys ('enroll'), with exactly the grants of usagePlanEnrollmentGrants.
+   */
+  bindUsagePlan(fn: ServalFunction, mode: 'identify' | 'enroll'): void {
+    fn.addEnvironment(limits.USAGE_PLAN_ENV, this.usagePlan.usagePlanId);
+    if (mode !== 'enroll') return;
+    const byAction = new Map<string, string[]>();
+    for (const { action, path } of usagePlanEnrollmentGrants(this.usagePlan.usagePlanId)) {
+      byAction.set(action, [...(byAction.get(action) ?? []), apigatewayArn(this, path)]);
+    }
+    for (const [action, resources] of byAction) {
+      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [action], resources }));
+    }
+    Validations.of(fn.role!).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
+      reason:
+        'Revoking a Serval key deletes its API Gateway usage identifier, whose id API Gateway assigns ' +
+        'when the key is created at runtime; the statement allows apigateway:DELETE only, on API keys only.',
+    });
+  }
+
+  /**
+   * Adds the deployed stage to the usage plan after both exist. Declaring the stage in the plan
+   * itself (UsagePlan apiStages) makes the plan depend on the stage, hence on the deployment,
+   * the methods and their functions; and the functions need the plan's id in their environment,
+   * which would close a dependency cycle CloudFormation refuses.
+   */
+  private attachUsagePlanToStage(logRetention: RetentionDays | undefined): void {
+    const stage = this.api.deploymentStage;
+    // Own role and log group for CDK's provider function, as for Serval's functions: the default
+    // role carries the managed AWSLambdaBasicExecutionRole (logs:* on every log group).
+    const logGroup = new LogGroup(this, 'UsagePlanStageLogs', {
+      retention: logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this, 'UsagePlanStageRole', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Serval: adds the API stage to its usage plan (deployment-time custom resource)',
+    });
+    logGroup.grantWrite(role);
+    const planId = this.usagePlan.usagePlanId;
+    const apiStage = `${this.api.restApiId}:${stage.stageName}`;
+    const patch = (op: 'add' | 'remove') => ({
+      service: 'APIGateway',
+      action: 'UpdateUsagePlan',
+      parameters: { usagePlanId: planId, patchOperations: [{ op, path: '/apiStages', value: apiStage }] },
+      physicalResourceId: PhysicalResourceId.of(`${planId}/${apiStage}`),
+    });
+    const attach = new AwsCustomResource(this, 'UsagePlanStage', {
+      onCreate: patch('add'),
+      // Runs after every change to the plan (see usagePlanFingerprint): CloudFormation resets a
+      // plan's stages to the template's, i.e. none, whenever it updates the plan
+      // (aws/aws-cdk#32544). Should the stage have survived, API Gateway may refuse to add it
+      // again; that refusal means it is in the plan, which is all this is for.
+      onUpdate: { ...patch('add'), ignoreErrorCodesMatching: 'ConflictException|BadRequestException' },
+      // The stage or plan may already be gone when the stack is being deleted.
+      onDelete: { ...patch('remove'), ignoreErrorCodesMatching: 'NotFoundException' },
+      policy: AwsCustomResourcePolicy.fromStatements([
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['apigateway:PATCH'],
+          resources: [apigatewayArn(this, `/usageplans/${planId}`)],
+        }),
+      ]),
+      installLatestAwsSdk: false,
+      role,
+      logGroup,
+    });
+    attach.node.addDependency(stage);
+    (attach.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride(
+      'UsagePlanFingerprint',
+      this.usagePlanFingerprint(),
+    );
+  }
+
+  /** A hash of the plan's template properties: any change to the plan changes it. */
+  private usagePlanFingerprint(): string {
+    const plan = this.usagePlan.node.defaultChild as CfnUsagePlan;
+    const stack = Stack.of(this);
+    // Lazy: tags are applied to the plan after this construct is built.
+    return Lazy.string({
+      produce: () => {
+        const properties = stack.resolve({
+          name: plan.usagePlanName,
+          description: plan.description,
+          throttle: plan.throttle,
+          quota: plan.quota,
+          apiStages: plan.apiStages,
+          tags: plan.tags.renderTags(),
+        });
+        return createHash('sha256').update(JSON.stringify(properties)).digest('hex').slice(0, 32);
+      },
+    });
+  }
+}
+
+/** `arn:<partition>:apigateway:<region>::<path>`: API Gateway control-plane resources. */
+function apigatewayArn(scope: Construct, path: string): string {
+  const stack = Stack.of(scope);
+  return `arn:${stack.partition}:apigateway:${stack.region}::${path}`;
 }
 
 /** `{name}` segments of an API Gateway resource template. */

@@ -4,6 +4,7 @@
  * permission and sets the environment variable the handler reads — so a handler can never be
  * given a name without the right to use it, or the right without the name.
  */
+
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -13,6 +14,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -22,6 +24,7 @@ import {
   type FunctionId,
   type QueueDef,
   type QueueMode,
+  type SecretDef,
   type TableDef,
   type TableMode,
 } from '../definitions.js';
@@ -236,4 +239,16 @@ function logicalIdOf(resource: IBucket | ITable | IQueue): string {
   const child = resource.node.defaultChild;
   if (!child) throw new Error(`${resource.node.path} has no default child to name in a nag acknowledgment`);
   return Stack.of(resource).getLogicalId(child as CfnElement);
+}
+
+/** Lets the function read the secret's value and sets `def.env` to its ARN. */
+export function bindSecret(fn: ServalFunction, secret: ISecret, def: SecretDef): void {
+  fn.addEnvironment(def.env, secret.secretArn);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      resources: [secret.secretArn],
+    }),
+  );
 }

@@ -3,7 +3,7 @@
  * description the local runtime provisions from, so key schemas and dead-letter settings cannot
  * differ between a laptop and an account.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import {
   BlockPublicAccess,
@@ -12,6 +12,7 @@ import {
   HttpMethods,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -21,6 +22,8 @@ import {
   type KeyDef,
   QUEUES,
   type QueueDef,
+  SECRETS,
+  type SecretDef,
   TABLES,
   type TableDef,
 } from '../definitions.js';
@@ -28,6 +31,7 @@ import {
 export type TableKey = keyof typeof TABLES;
 export type BucketKey = keyof typeof BUCKETS;
 export type QueueKey = keyof typeof QUEUES;
+export type SecretKey = keyof typeof SECRETS;
 
 export interface QueuePair {
   readonly queue: Queue;
@@ -51,6 +55,7 @@ export class Storage extends Construct {
   readonly tables: Record<TableKey, Table>;
   readonly buckets: Record<BucketKey, Bucket>;
   readonly queues: Record<QueueKey, QueuePair>;
+  readonly secrets: Record<SecretKey, Secret>;
   /** Destination of the data buckets' server access logs. */
   readonly accessLogs: Bucket;
 
@@ -75,6 +80,31 @@ export class Storage extends Construct {
 
     this.buckets = mapDefs(BUCKETS, (def) => this.bucket(def, props));
     this.queues = mapDefs(QUEUES, (def) => this.queue(def));
+    this.secrets = mapDefs(SECRETS, (def) => this.secret(def));
+  }
+
+  /**
+   * A generated secret in the shape the functions read: JSON {"current": "<64 random chars>"}.
+   * Rotation is a documented manual step (put {"current": new, "previous": old}), because a
+   * rotation Lambda would have to keep `previous` for the token lifetime anyway.
+   */
+  private secret(def: SecretDef): Secret {
+    const secret = new Secret(this, def.id, {
+      description: 'Serval: HS256 signing secrets for API tokens, JSON {current, previous?}',
+      generateSecretString: {
+        secretStringTemplate: '{}',
+        generateStringKey: 'current',
+        passwordLength: 64,
+        excludePunctuation: true,
+      },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotation is manual and documented (README, Security): the new value must keep the old one as ' +
+        '"previous" until every token signed with it has expired, which a generic rotation Lambda does not do.',
+    });
+    return secret;
   }
 
   private table(def: TableDef, retain: boolean): Table {

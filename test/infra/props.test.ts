@@ -92,6 +92,23 @@ describe('non-default props', () => {
     });
   });
 
+  it('a change to the usage plan re-runs the custom resource that adds the stage to it', () => {
+    // CloudFormation resets the plan's stages whenever it updates the plan; the custom resource
+    // runs again only if one of its own properties changes.
+    const other = testApp({ bundle: false });
+    try {
+      const defaults = Template.fromStack(new ServalStack(other.app, 'ServalDefaults', { stage: 'dev' }));
+      const fingerprint = (tpl: Template) =>
+        (Object.values(tpl.findResources('Custom::AWS'))[0]!.Properties as Record<string, unknown>)
+          .UsagePlanFingerprint;
+      expect(fingerprint(template)).toMatch(/^[0-9a-f]{32}$/);
+      expect(fingerprint(defaults)).toMatch(/^[0-9a-f]{32}$/);
+      expect(fingerprint(template)).not.toBe(fingerprint(defaults));
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('the web ACL is associated with the stage', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       WebACLArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/serval/abc',

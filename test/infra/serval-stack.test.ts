@@ -6,10 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/http/routes.js';
-import { gatewayErrorTemplate } from '../../lib/constructs/api.js';
+import { DEFAULT_QUOTA, DEFAULT_THROTTLE, gatewayErrorTemplate } from '../../lib/constructs/api.js';
 import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
 import type { BucketKey, QueueKey, TableKey } from '../../lib/constructs/storage.js';
 import {
@@ -20,9 +20,11 @@ import {
   type KeyDef,
   QUEUES,
   SCHEDULES,
+  SECRETS,
   TABLES,
   type TableDef,
 } from '../../lib/definitions.js';
+import { USAGE_PLAN_ENV } from '../../lib/limits.js';
 import { ServalStack } from '../../lib/serval-stack.js';
 import {
   actionsOf,
@@ -43,9 +45,16 @@ const FN_IDS = Object.keys(FUNCTIONS) as FunctionId[];
 /** Who may do what: the least-privilege contract of the issue, written out independently. */
 const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   // The keys and idempotency tables only for the health probe (DescribeTable, no items).
-  system: { registry: 'read', audit: 'read', keys: 'describe', idempotency: 'describe' },
-  registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
-  auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite' },
+  // Settings holds the operating mode: system changes it (with its audit event), others read it.
+  system: {
+    registry: 'read',
+    audit: 'readWrite',
+    keys: 'describe',
+    idempotency: 'describe',
+    settings: 'readWrite',
+  },
+  registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+  auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
   authorizer: { keys: 'read' },
   integrityScheduler: { registry: 'read' },
   integrityWorker: { registry: 'readWrite', audit: 'readWrite' },
@@ -58,6 +67,27 @@ const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'read
   integrityScheduler: {},
   integrityWorker: { artifacts: 'read' },
 };
+
+/**
+ * API Gateway control-plane access (apigateway:<HTTP verb> on arn:…:apigateway:<region>::<path>):
+ * only key administration, to give each Serval key its usage identifier in the usage plan.
+ * `<plan>` stands for this stack's usage plan id.
+ */
+const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
+  system: {},
+  registry: {},
+  auth: {
+    'apigateway:GET': ['/apikeys'],
+    'apigateway:POST': ['/apikeys', '/usageplans/<plan>/keys'],
+    'apigateway:DELETE': ['/apikeys/*'],
+  },
+  authorizer: {},
+  integrityScheduler: {},
+  integrityWorker: {},
+};
+
+/** Functions that receive the usage plan id (SERVAL_USAGE_PLAN_ID). */
+const USAGE_PLAN_ENV_FUNCTIONS: readonly FunctionId[] = ['auth', 'authorizer'];
 
 let t: TestApp;
 let stack: ServalStack;
@@ -97,6 +127,33 @@ function rateMinutes(expression: string): number | undefined {
 
 function fnStatements(fn: FunctionId): Statement[] {
   return statementsOfRole(resources, logicalId(stack.functions[fn].role!));
+}
+
+function fnEnv(fn: FunctionId): Record<string, unknown> {
+  const p = resources[logicalId(stack.functions[fn])]!.Properties;
+  return (p.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/**
+ * `arn:<partition>:apigateway:<region>::<path>` as CDK renders it (an Fn::Join), back to `<path>`,
+ * with the usage plan's Ref written `<plan>`; undefined for anything else.
+ */
+function apigatewayPath(resource: unknown): string | undefined {
+  const join = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join?.[0] !== '') return undefined;
+  const planId = logicalId(stack.api.usagePlan);
+  const text = join[1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const ref = (part as { Ref?: string }).Ref;
+      if (ref === 'AWS::Partition') return '<partition>';
+      if (ref === 'AWS::Region') return '<region>';
+      if (ref === planId) return '<plan>';
+      return `<${JSON.stringify(part)}>`;
+    })
+    .join('');
+  const m = /^arn:<partition>:apigateway:<region>::(\/.*)$/.exec(text);
+  return m?.[1];
 }
 
 describe('artifacts bucket', () => {
@@ -376,12 +433,18 @@ describe('least privilege', () => {
     }
   });
 
-  it('the authorizer may only read the keys table — nothing on other tables, buckets or queues', () => {
+  it('the authorizer may only read the keys table and the JWT secret — nothing else', () => {
     const keysId = logicalId(stack.storage.tables.keys);
+    const secretId = logicalId(stack.storage.secrets.jwt);
     const ownLogs = logicalId(stack.functions.authorizer.logGroup);
     for (const s of fnStatements('authorizer')) {
       const actions = actionsOf(s);
       if (actions.every((a) => a.startsWith('xray:'))) continue;
+      if (actions.every((a) => a.startsWith('secretsmanager:'))) {
+        expect(actions.sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+        expect(resourcesOf(s).every((r) => refersTo(r, secretId))).toBe(true);
+        continue;
+      }
       if (actions.every((a) => a.startsWith('logs:'))) {
         expect(resourcesOf(s).every((r) => refersTo(r, ownLogs))).toBe(true);
         continue;
@@ -396,6 +459,20 @@ describe('least privilege', () => {
       ).toBe(true);
     }
     expect(actionsOn(fnStatements('authorizer'), keysId).has('dynamodb:GetItem')).toBe(true);
+  });
+
+  it('only the auth function and the authorizer can read the JWT secret, and get its ARN', () => {
+    const secretId = logicalId(stack.storage.secrets.jwt);
+    for (const fn of FN_IDS) {
+      const reads = fnStatements(fn).some((s) => resourcesOf(s).some((r) => refersTo(r, secretId)));
+      expect(reads, fn).toBe(fn === 'auth' || fn === 'authorizer');
+      const env = template.toJSON().Resources[logicalId(stack.functions[fn])].Properties.Environment.Variables;
+      if (reads) expect(refersTo(env[SECRETS.jwt.env], secretId), fn).toBe(true);
+      else expect(env, fn).not.toHaveProperty(SECRETS.jwt.env);
+    }
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'current', PasswordLength: 64 }),
+    });
   });
 
   it('the registry function cannot touch the keys table', () => {
@@ -472,6 +549,48 @@ describe('least privilege', () => {
   });
 });
 
+describe('usage plan access', () => {
+  it.each(FN_IDS)('%s has exactly the declared API Gateway control-plane access', (fn) => {
+    const granted: Record<string, string[]> = {};
+    for (const s of fnStatements(fn)) {
+      const actions = actionsOf(s).filter((a) => a.startsWith('apigateway:'));
+      if (actions.length === 0) continue;
+      expect(s.Effect).toBe('Allow');
+      expect(s.Condition).toBeUndefined();
+      for (const action of actions) {
+        for (const r of resourcesOf(s)) {
+          const path = apigatewayPath(r);
+          expect(path, `${fn} ${action} on ${JSON.stringify(r)}`).toBeDefined();
+          granted[action] = [...(granted[action] ?? []), path!].sort();
+        }
+      }
+    }
+    expect(granted).toEqual(APIGATEWAY_ACCESS[fn]);
+  });
+
+  it.each(FN_IDS)('%s gets SERVAL_USAGE_PLAN_ID exactly when it needs the usage plan', (fn) => {
+    const env = fnEnv(fn);
+    if (USAGE_PLAN_ENV_FUNCTIONS.includes(fn)) {
+      expect(env[USAGE_PLAN_ENV]).toEqual({ Ref: logicalId(stack.api.usagePlan) });
+    } else {
+      expect(env).not.toHaveProperty(USAGE_PLAN_ENV);
+    }
+  });
+
+  it('the usage identifier grants are acknowledged for the API key wildcard only', () => {
+    // DeleteApiKey needs /apikeys/{id}; nothing else in the stack is granted on a wildcard path.
+    const wildcards = FN_IDS.flatMap((fn) =>
+      fnStatements(fn).flatMap((s) =>
+        resourcesOf(s)
+          .map(apigatewayPath)
+          .filter((p) => p?.includes('*'))
+          .map((p) => `${fn} ${actionsOf(s).join(',')} ${p}`),
+      ),
+    );
+    expect(wildcards).toEqual(['auth apigateway:DELETE /apikeys/*']);
+  });
+});
+
 describe('HTTP API', () => {
   /** Full path of each API Gateway resource, rebuilt from PathPart/ParentId. */
   function resourcePaths(): Map<string, string> {
@@ -517,15 +636,23 @@ describe('HTTP API', () => {
         refersTo(integration.Uri, logicalId(stack.functions[route.fn])),
         `${route.path} → ${route.fn}`,
       ).toBe(true);
+      // Authorized methods are metered per key by the usage plan (the key the authorizer names);
+      // public ones cannot be: there is no caller to name.
       if (route.role === 'none') {
         expect(m.AuthorizationType).toBe('NONE');
         expect(m.AuthorizerId).toBeUndefined();
+        expect(m.ApiKeyRequired ?? false, `${route.method} ${route.path}`).toBe(false);
       } else {
         expect(m.AuthorizationType).toBe('CUSTOM');
         expect(m.AuthorizerId).toEqual({ Ref: authorizerId });
+        expect(m.ApiKeyRequired, `${route.method} ${route.path}`).toBe(true);
       }
-      expect(m.ApiKeyRequired ?? false).toBe(false);
     }
+  });
+
+  it('API keys come from the authorizer (usageIdentifierKey), never from the request', () => {
+    const api = resources[logicalId(stack.api.api)]!;
+    expect(api.Properties.ApiKeySourceType).toBe('AUTHORIZER');
   });
 
   it('the authorizer is a REQUEST authorizer without cache or identity source, run by the authorizer function', () => {
@@ -540,6 +667,7 @@ describe('HTTP API', () => {
   it.each([
     ['UNAUTHORIZED', 'unauthorized', '401'],
     ['ACCESS_DENIED', 'forbidden', '403'],
+    ['INVALID_API_KEY', 'forbidden', '403'],
     ['THROTTLED', 'rate_limited', '429'],
     ['QUOTA_EXCEEDED', 'rate_limited', '429'],
     ['MISSING_AUTHENTICATION_TOKEN', 'not_found', '404'],
@@ -583,14 +711,81 @@ describe('HTTP API', () => {
     ]);
   });
 
-  it('a usage plan with throttle and quota is attached to the deployed stage', () => {
+  it('the usage plan has the configured throttle and quota (defaults: lib/limits.ts)', () => {
     const plans = ofType('AWS::ApiGateway::UsagePlan');
     expect(plans).toHaveLength(1);
-    const p = plans[0]![1].Properties;
-    expect(p.Throttle).toEqual({ RateLimit: 50, BurstLimit: 100 });
-    expect(p.Quota).toEqual({ Limit: 100_000, Period: 'DAY' });
+    const [planId, plan] = plans[0]!;
+    expect(planId).toBe(logicalId(stack.api.usagePlan));
+    expect(plan.Properties.Throttle).toEqual({
+      RateLimit: DEFAULT_THROTTLE.rateLimit,
+      BurstLimit: DEFAULT_THROTTLE.burstLimit,
+    });
+    expect(plan.Properties.Quota).toEqual({ Limit: DEFAULT_QUOTA.limit, Period: DEFAULT_QUOTA.period });
+    expect([DEFAULT_THROTTLE, DEFAULT_QUOTA]).toEqual([
+      { rateLimit: 50, burstLimit: 100 },
+      { limit: 100_000, period: 'DAY' },
+    ]);
+    // The stage is added by a custom resource after deployment: in the plan itself it would
+    // close the cycle plan → stage → deployment → methods → functions → plan (their env).
+    expect(plan.Properties.ApiStages).toBeUndefined();
+  });
+
+  it('a custom resource adds the deployed stage to the usage plan, after every plan change, and removes it on delete', () => {
     const [stageId] = ofType('AWS::ApiGateway::Stage')[0]!;
-    expect(refersTo(p.ApiStages, stageId)).toBe(true);
+    const planId = logicalId(stack.api.usagePlan);
+    const apiId = logicalId(stack.api.api);
+    const crs = ofType('Custom::AWS');
+    expect(crs).toHaveLength(1);
+    const cr = crs[0]![1] as Resource & { DependsOn?: string[] };
+    expect(cr.DependsOn).toContain(stageId);
+    // Render the SDK call JSON with the Refs spelled out, then read it.
+    const call = (json: unknown) => {
+      const [, parts] = (json as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+      return JSON.parse(
+        parts.map((p) => (typeof p === 'string' ? p : `<${(p as { Ref: string }).Ref}>`)).join(''),
+      );
+    };
+    const apiStage = `<${apiId}>:<${stageId}>`;
+    const patch = (op: string) => ({
+      service: 'APIGateway',
+      action: 'UpdateUsagePlan',
+      parameters: {
+        usagePlanId: `<${planId}>`,
+        patchOperations: [{ op, path: '/apiStages', value: apiStage }],
+      },
+      physicalResourceId: { id: `<${planId}>/${apiStage}` },
+    });
+    expect(call(cr.Properties.Create)).toEqual(patch('add'));
+    expect(call(cr.Properties.Update)).toEqual({
+      ...patch('add'),
+      ignoreErrorCodesMatching: 'ConflictException|BadRequestException',
+    });
+    expect(call(cr.Properties.Delete)).toEqual({
+      ...patch('remove'),
+      ignoreErrorCodesMatching: 'NotFoundException',
+    });
+    expect(cr.Properties.UsagePlanFingerprint).toMatch(/^[0-9a-f]{32}$/);
+
+    // Its provider may PATCH this plan and write its own logs, nothing else.
+    const roleId = (
+      ofType('AWS::Lambda::Function').find(([id]) => refersTo(cr.Properties.ServiceToken, id))![1].Properties
+        .Role as { 'Fn::GetAtt': [string, string] }
+    )['Fn::GetAtt'][0];
+    const role = resources[roleId]!;
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    const statements = statementsOfRole(resources, roleId);
+    const byAction = statements.map((s) => ({
+      actions: actionsOf(s).sort(),
+      resources: resourcesOf(s).map((r) => apigatewayPath(r) ?? JSON.stringify(r)),
+    }));
+    expect(byAction).toEqual(
+      expect.arrayContaining([{ actions: ['apigateway:PATCH'], resources: ['/usageplans/<plan>'] }]),
+    );
+    for (const s of statements) {
+      const actions = actionsOf(s);
+      if (actions.includes('apigateway:PATCH')) continue;
+      expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    }
   });
 
   it('every method validates its declared path parameters', () => {

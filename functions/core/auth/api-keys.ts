@@ -32,8 +32,18 @@ export interface KeyStore {
   revoke(keyId: string, revokedAt: string, revokedBy: string, audit: AuditEvent): Promise<boolean>;
 }
 
+/**
+ * Per-key throttling and quota outside Serval (API Gateway usage plans on AWS): each Serval key
+ * gets a usage identifier enrolled in the plan when created and removed when revoked.
+ */
+export interface UsagePlanPort {
+  enroll(keyId: string): Promise<void>;
+  withdraw(keyId: string): Promise<void>;
+}
+
 export interface KeyDeps {
   readonly store: KeyStore;
+  readonly usagePlan?: UsagePlanPort;
   readonly clock: { now(): Date };
   readonly ids: { next(): string };
 }
@@ -56,6 +66,9 @@ export class ApiKeys {
       throw new ValidationFailed('expiresAt must be in the future', { field: 'expiresAt' });
     }
     const keyId = this.deps.ids.next();
+    // Enrolled before the key is stored, so a stored key always has its usage identifier; a
+    // leftover identifier after a failed store is harmless (it is a meter, not a credential).
+    await this.deps.usagePlan?.enroll(keyId);
     const secret = randomBytes(32).toString('base64url');
     const record: ApiKeyRecord = {
       keyId,
@@ -82,7 +95,13 @@ export class ApiKeys {
     const actual = Buffer.from(hashSecret(m[2]!), 'hex');
     const match = timingSafeEqual(expected, actual);
     if (!record || !match || this.status(record) !== 'active') throw new Unauthorized();
-    return { id: record.keyId, name: record.name, role: record.role };
+    return { id: record.keyId, name: record.name, role: record.role, via: 'key' };
+  }
+
+  /** A principal from a verified token is only as good as its key: revoked or expired keys end it. */
+  async assertActive(keyId: string): Promise<void> {
+    const record = await this.deps.store.get(keyId);
+    if (!record || this.status(record) !== 'active') throw new Unauthorized();
   }
 
   async list(page: PageRequest): Promise<Page<ApiKeyView>> {
@@ -102,6 +121,7 @@ export class ApiKeys {
       this.audit(principal, 'key.revoke', keyId, {}),
     );
     if (!done) throw new Conflict(`API key ${keyId} is already revoked`, { keyId });
+    await this.deps.usagePlan?.withdraw(keyId);
     return this.view({ ...record, revokedAt: at, revokedBy: principal.id });
   }
 

@@ -6,6 +6,8 @@ export interface Principal {
   readonly id: string;
   readonly name: string;
   readonly role: Role;
+  /** How the caller authenticated (absent for platform internals). */
+  readonly via?: 'key' | 'jwt';
 }
 
 /** The principal used by platform internals (schedulers, workers, bootstrap). */

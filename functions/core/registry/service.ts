@@ -14,6 +14,7 @@ import {
   ValidationFailed,
 } from '../errors.js';
 import type { ModelRunner } from '../inference/runner.js';
+import { assertAllowedUrl } from '../net/url-policy.js';
 import type { InputSchema, OutputSchema } from './model-io.js';
 import type { ArtifactStore, Clock, IdGenerator, PresignedRequest, RegistryStore, WriteOp } from './ports.js';
 import { compareSemver, nextVersion, parseSemver } from './semver.js';
@@ -106,6 +107,8 @@ export interface RegistryDeps {
   readonly artifacts: ArtifactStore;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /** Where dataset locations may point; s3:// and https:// (plus http:// locally). */
+  readonly allowInsecureUrls?: boolean;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -188,6 +191,13 @@ export class Registry {
     }
     if (input.runtime.type === 'sagemaker' && input.framework !== 'sagemaker' && input.framework !== 'onnx') {
       throw new ValidationFailed('unsupported framework for a SageMaker runtime');
+    }
+    if (input.dataset) {
+      assertAllowedUrl(
+        input.dataset.uri,
+        { schemes: ['s3'], allowInsecure: this.deps.allowInsecureUrls },
+        'dataset.uri',
+      );
     }
     await this.getModel(name);
     if (input.parent !== undefined) {

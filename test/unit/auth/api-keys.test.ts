@@ -35,7 +35,12 @@ describe('ApiKeys', () => {
     expect(stored.hash).toBe(createHash('sha256').update(secret).digest('hex'));
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(JSON.stringify(record)).not.toContain(stored.hash);
-    expect(await keys.authenticate(key)).toEqual({ id: record.keyId, name: 'ci', role: 'scientist' });
+    expect(await keys.authenticate(key)).toEqual({
+      id: record.keyId,
+      name: 'ci',
+      role: 'scientist',
+      via: 'key',
+    });
     expect(store.audits.map((a) => a.action)).toEqual(['key.create']);
   });
 
@@ -72,6 +77,18 @@ describe('ApiKeys', () => {
       'expired',
       'revoked',
     ]);
+  });
+
+  it('enrolls each key in the usage plan on creation and withdraws it on revocation', async () => {
+    const calls: string[] = [];
+    const usagePlan = {
+      enroll: async (id: string) => void calls.push(`enroll ${id}`),
+      withdraw: async (id: string) => void calls.push(`withdraw ${id}`),
+    };
+    const keys = new ApiKeys({ store: new MemoryKeyStore(), clock: new SteppingClock(), ids: new CountingIds(), usagePlan });
+    const { record } = await keys.create(admin, { name: 'a', role: 'viewer' });
+    await keys.revoke(admin, record.keyId);
+    expect(calls).toEqual([`enroll ${record.keyId}`, `withdraw ${record.keyId}`]);
   });
 
   it('revokes once and refuses unknown ids and past expiry dates', async () => {

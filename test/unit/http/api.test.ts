@@ -21,6 +21,7 @@ const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
 const handler = createApiHandler(
   'auth',
   {
+    issueToken: operation({ handle: async () => ({}) }),
     createKey: operation({
       body: CreateKeyBody,
       status: 201,

@@ -136,6 +136,31 @@ describe('Registry', () => {
     await expectCode(registry.transition(alice, 'churn', '1.1.0', 'testing'), 'conflict');
   });
 
+  it('refuses dataset locations Serval must never fetch', async () => {
+    for (const uri of [
+      'http://example.com/d.csv',
+      'https://169.254.169.254/latest/meta-data/',
+      'file:///etc/passwd',
+    ]) {
+      await expectCode(
+        registry.registerVersion(alice, 'churn', {
+          artifact: { base64: b64('x') },
+          framework: 'onnx',
+          runtime: { type: 'lambda' },
+          dataset: { uri },
+        }),
+        'validation_failed',
+      );
+    }
+    const ok = await registry.registerVersion(alice, 'churn', {
+      artifact: { base64: b64('x') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      dataset: { uri: 's3://data/train.csv', rows: 10 },
+    });
+    expect(ok.version.dataset?.uri).toBe('s3://data/train.csv');
+  });
+
   it('requires sha256 for presigned uploads', async () => {
     await expectCode(
       registry.registerVersion(alice, 'churn', {

@@ -1,0 +1,55 @@
+/** ModeStore on the settings table: one item per setting, written with its audit event. */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ConcurrentModification } from '../core/errors.js';
+import type { AuditEvent } from '../core/registry/types.js';
+import type { ModeState, ModeStore } from '../core/system/modes.js';
+
+const MODE_KEY = { name: 'mode' };
+
+export class DynamoModeStore implements ModeStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tables: { settings: string; audit?: string },
+  ) {}
+
+  async get(): Promise<ModeState | undefined> {
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.tables.settings, Key: MODE_KEY, ConsistentRead: true }),
+    );
+    if (!res.Item) return undefined;
+    const { name: _name, ...state } = res.Item;
+    return state as ModeState;
+  }
+
+  async put(state: ModeState, expectRevision: number, audit: AuditEvent): Promise<void> {
+    if (!this.tables.audit) throw new Error('this settings store was built without the audit table');
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tables.settings,
+                Item: { ...state, ...MODE_KEY },
+                ConditionExpression: expectRevision === 0 ? 'attribute_not_exists(#n)' : '#r = :expected',
+                ExpressionAttributeNames: expectRevision === 0 ? { '#n': 'name' } : { '#r': 'revision' },
+                ExpressionAttributeValues: expectRevision === 0 ? undefined : { ':expected': expectRevision },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tables.audit,
+                Item: { ...audit, pk: 'SYSTEM', sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) throw new ConcurrentModification();
+      throw err;
+    }
+  }
+}

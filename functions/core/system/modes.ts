@@ -1,0 +1,105 @@
+/**
+ * Operating modes. `serving` is normal operation; `training` additionally lets retraining jobs
+ * run; `maintenance` freezes every change (mutating routes answer 503) while reads and
+ * predictions go on. The mode is shared by all functions through one stored item, read with a
+ * short cache.
+ */
+import type { Principal } from '../auth/principal.js';
+import { ConcurrentModification, Conflict, Unavailable } from '../errors.js';
+import type { AuditEvent } from '../registry/types.js';
+
+export const MODES = ['serving', 'training', 'maintenance'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface ModeState {
+  readonly mode: Mode;
+  readonly changedAt: string;
+  readonly changedBy: string;
+  readonly comment: string;
+  readonly revision: number;
+}
+
+export interface ModeStore {
+  get(): Promise<ModeState | undefined>;
+  /** Writes the state and its audit event atomically, if the stored revision is still `expectRevision` (0: none stored). */
+  put(state: ModeState, expectRevision: number, audit: AuditEvent): Promise<void>;
+}
+
+/** How long a function trusts its last read of the mode. */
+export const MODE_CACHE_MS = 2_000;
+
+const DEFAULT: ModeState = {
+  mode: 'serving',
+  changedAt: '1970-01-01T00:00:00.000Z',
+  changedBy: 'system',
+  comment: '',
+  revision: 0,
+};
+
+export class Modes {
+  private cached?: { state: ModeState; at: number };
+
+  constructor(
+    private readonly deps: {
+      readonly store: ModeStore;
+      readonly clock: { now(): Date };
+      readonly ids: { next(): string };
+      readonly cacheMs?: number;
+    },
+  ) {}
+
+  async current(): Promise<ModeState> {
+    const now = this.deps.clock.now().getTime();
+    if (this.cached && now - this.cached.at < (this.deps.cacheMs ?? MODE_CACHE_MS)) return this.cached.state;
+    const state = (await this.deps.store.get()) ?? DEFAULT;
+    this.cached = { state, at: now };
+    return state;
+  }
+
+  async set(principal: Principal, mode: Mode, comment = ''): Promise<ModeState> {
+    const before = (await this.deps.store.get()) ?? DEFAULT;
+    if (before.mode === mode) throw new Conflict(`Serval is already in ${mode} mode`, { mode });
+    const at = this.deps.clock.now().toISOString();
+    const after: ModeState = {
+      mode,
+      changedAt: at,
+      changedBy: principal.id,
+      comment,
+      revision: before.revision + 1,
+    };
+    const audit: AuditEvent = {
+      id: this.deps.ids.next(),
+      at,
+      actor: principal.id,
+      actorName: principal.name,
+      action: 'mode.change',
+      target: 'system/mode',
+      before: { mode: before.mode },
+      after: { mode },
+      comment: comment || undefined,
+    };
+    try {
+      await this.deps.store.put(after, before.revision, audit);
+    } catch (err) {
+      if (err instanceof ConcurrentModification)
+        throw new Conflict('the mode was changed concurrently; read it and retry');
+      throw err;
+    }
+    this.cached = { state: after, at: this.deps.clock.now().getTime() };
+    return after;
+  }
+
+  /** Throws 503 `unavailable` for a change attempted in maintenance mode. */
+  async assertWritable(): Promise<void> {
+    const state = await this.current();
+    if (state.mode === 'maintenance') {
+      throw new Unavailable(
+        'Serval is in maintenance mode: changes are refused until an admin ends it; reads and predictions continue',
+        {
+          mode: state.mode,
+          since: state.changedAt,
+        },
+      );
+    }
+  }
+}

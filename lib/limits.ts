@@ -1,0 +1,32 @@
+/**
+ * Per-key rate limits: the defaults of the API Gateway usage plan (lib/constructs/api.ts) and of
+ * the local runtime's limiter (local/rate-limit.ts), kept in one place so both enforce the same
+ * numbers unless configured otherwise.
+ *
+ * Pure data: no aws-cdk-lib import, so the local runtime can read it cheaply.
+ */
+
+export interface ThrottleLimits {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  /** Requests that may arrive at once above the steady rate (the token bucket's size). */
+  readonly burstLimit: number;
+}
+
+/** The periods an API Gateway usage plan quota can have (the values of CDK's `Period`). */
+export type QuotaPeriod = 'DAY' | 'WEEK' | 'MONTH';
+
+export interface QuotaLimits {
+  readonly limit: number;
+  readonly period: QuotaPeriod;
+}
+
+export const DEFAULT_THROTTLE: ThrottleLimits = { rateLimit: 50, burstLimit: 100 };
+export const DEFAULT_QUOTA: QuotaLimits = { limit: 100_000, period: 'DAY' };
+
+/**
+ * Environment variable carrying the usage plan id to the functions that need it on AWS (key
+ * administration enrolls keys; the authorizer names the caller's usage identifier). Unset
+ * locally, where local/rate-limit.ts enforces the limits instead.
+ */
+export const USAGE_PLAN_ENV = 'SERVAL_USAGE_PLAN_ID';

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import type { DomainError } from '../../../functions/core/errors.js';
+import type { AuditEvent } from '../../../functions/core/registry/types.js';
+import { type ModeState, type ModeStore, Modes } from '../../../functions/core/system/modes.js';
+
+class MemoryModeStore implements ModeStore {
+  state?: ModeState;
+  audits: AuditEvent[] = [];
+  reads = 0;
+  async get() {
+    this.reads++;
+    return this.state;
+  }
+  async put(state: ModeState, expectRevision: number, audit: AuditEvent) {
+    if ((this.state?.revision ?? 0) !== expectRevision) throw new Error('stale');
+    this.state = state;
+    this.audits.push(audit);
+  }
+}
+
+const admin = { id: 'root', name: 'root', role: 'admin' as const };
+
+describe('Modes', () => {
+  it('starts in serving, refuses changes only in maintenance, and audits every change', async () => {
+    const store = new MemoryModeStore();
+    const clock = {
+      t: 0,
+      now() {
+        return new Date(this.t);
+      },
+    };
+    const modes = new Modes({ store, clock, ids: { next: () => 'id' } });
+    expect((await modes.current()).mode).toBe('serving');
+    await modes.assertWritable();
+    await modes.set(admin, 'maintenance', 'db upgrade');
+    const err = await modes.assertWritable().then(
+      () => undefined,
+      (e: unknown) => e as DomainError,
+    );
+    expect(err?.code).toBe('unavailable');
+    expect(err?.details).toMatchObject({ mode: 'maintenance' });
+    expect((await modes.set(admin, 'training')).revision).toBe(2);
+    await modes.assertWritable();
+    expect(store.audits.map((a) => [a.action, a.before, a.after])).toEqual([
+      ['mode.change', { mode: 'serving' }, { mode: 'maintenance' }],
+      ['mode.change', { mode: 'maintenance' }, { mode: 'training' }],
+    ]);
+    const same = await modes.set(admin, 'training').then(
+      () => undefined,
+      (e: unknown) => e as DomainError,
+    );
+    expect(same?.code).toBe('conflict');
+  });
+
+  it('reads the stored mode at most once per cache period', async () => {
+    const store = new MemoryModeStore();
+    const clock = {
+      t: 0,
+      now() {
+        return new Date(this.t);
+      },
+    };
+    const modes = new Modes({ store, clock, ids: { next: () => 'id' }, cacheMs: 2000 });
+    await modes.current();
+    await modes.current();
+    expect(store.reads).toBe(1);
+    store.state = { mode: 'maintenance', changedAt: 'x', changedBy: 'other', comment: '', revision: 1 };
+    clock.t += 1999;
+    expect((await modes.current()).mode).toBe('serving'); // another function changed it; not seen yet
+    clock.t += 1;
+    expect((await modes.current()).mode).toBe('maintenance');
+  });
+});
