@@ -52,7 +52,13 @@ describe('npm start', () => {
     expect(statSync(join(dataDir, 'admin-key')).mode & 0o777).toBe(0o600);
     const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8'));
     expect(endpoints.endpoints.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(Object.keys(endpoints.tables).sort()).toEqual(['audit', 'idempotency', 'keys', 'registry', 'settings']);
+    expect(Object.keys(endpoints.tables).sort()).toEqual([
+      'audit',
+      'idempotency',
+      'keys',
+      'registry',
+      'settings',
+    ]);
     expect(endpoints.queues.integrity.dlqUrl).toContain('dlq');
 
     const api = apiClient(first.url, first.adminKey);

@@ -466,7 +466,8 @@ describe('least privilege', () => {
     for (const fn of FN_IDS) {
       const reads = fnStatements(fn).some((s) => resourcesOf(s).some((r) => refersTo(r, secretId)));
       expect(reads, fn).toBe(fn === 'auth' || fn === 'authorizer');
-      const env = template.toJSON().Resources[logicalId(stack.functions[fn])].Properties.Environment.Variables;
+      const env =
+        template.toJSON().Resources[logicalId(stack.functions[fn])].Properties.Environment.Variables;
       if (reads) expect(refersTo(env[SECRETS.jwt.env], secretId), fn).toBe(true);
       else expect(env, fn).not.toHaveProperty(SECRETS.jwt.env);
     }

@@ -204,7 +204,12 @@ describe('DynamoKeyStore with ApiKeys', () => {
     const stored = await keyStore.get(record.keyId);
     expect(JSON.stringify(stored)).not.toContain(secret);
     expect(stored?.hash).toBe(createHash('sha256').update(secret).digest('hex'));
-    expect(await keys.authenticate(key)).toEqual({ id: record.keyId, name: 'ci', role: 'predictor', via: 'key' });
+    expect(await keys.authenticate(key)).toEqual({
+      id: record.keyId,
+      name: 'ci',
+      role: 'predictor',
+      via: 'key',
+    });
     const tampered = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
     expect(((await codeOf(keys.authenticate(tampered))) as DomainError).code).toBe('unauthorized');
     const [r1, r2] = await Promise.allSettled([

@@ -85,7 +85,12 @@ describe('ApiKeys', () => {
       enroll: async (id: string) => void calls.push(`enroll ${id}`),
       withdraw: async (id: string) => void calls.push(`withdraw ${id}`),
     };
-    const keys = new ApiKeys({ store: new MemoryKeyStore(), clock: new SteppingClock(), ids: new CountingIds(), usagePlan });
+    const keys = new ApiKeys({
+      store: new MemoryKeyStore(),
+      clock: new SteppingClock(),
+      ids: new CountingIds(),
+      usagePlan,
+    });
     const { record } = await keys.create(admin, { name: 'a', role: 'viewer' });
     await keys.revoke(admin, record.keyId);
     expect(calls).toEqual([`enroll ${record.keyId}`, `withdraw ${record.keyId}`]);
