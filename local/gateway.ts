@@ -133,10 +133,23 @@ function queryMaps(url: URL) {
 
 export function createGateway(options: GatewayOptions): http.Server {
   const stage = options.stage ?? 'local';
-  return http.createServer(async (req, res) => {
+  // Node's own Host check answers with an empty body; the handler refuses such requests itself.
+  const server = http.createServer({ requireHostHeader: false }, async (req, res) => {
     const requestId = randomUUID();
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+        req.resume();
+        send(res, 400, errorBody('validation_failed', 'HTTP/1.1 requests need a Host header'));
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        req.resume();
+        send(res, 400, errorBody('validation_failed', 'the request target is not a valid URL'));
+        return;
+      }
       const method = (req.method ?? 'GET').toUpperCase();
       if (!url.pathname.startsWith('/v1/') && options.fallback?.(req, res)) return;
       const { match, methods } = matchRoute(method, url.pathname);
@@ -265,4 +278,19 @@ export function createGateway(options: GatewayOptions): http.Server {
       else res.end();
     }
   });
+  // Requests Node's parser refuses (bad framing, oversize headers, control characters) still get
+  // the API's JSON error shape, as API Gateway answers them with its own error body.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(
+      errorBody('validation_failed', tooLarge ? 'request headers are too large' : 'the request is malformed'),
+    );
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        'content-type: application/json; charset=utf-8\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 }

@@ -9,10 +9,11 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/errors.js';
+import { ConcurrentModification, ValidationFailed } from '../core/errors.js';
 import type {
   AuditQuery,
   AuditReader,
@@ -44,6 +45,10 @@ const modelPk = (name: string) => `MODEL#${name}`;
 const versionSk = (version: string) => `VERSION#${semverSortKey(version)}`;
 const auditPk = (model?: string) => (model ? `MODEL#${model}` : 'SYSTEM');
 const AUDIT_FEED = 'ALL';
+/** Audit sort keys: `<ISO time>#<ULID>`. */
+const AUDIT_SK = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9A-HJKMNP-TV-Z]{26}$/;
+
+const invalidCursor = () => new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
 
 const KEY_ATTRS = ['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'feed'];
 
@@ -194,7 +199,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
       input.ExpressionAttributeNames = { '#stage': 'stage' };
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':stage': query.stage };
     }
-    return this.query<ModelVersion>(input, query, ['pk', 'sk'], { pk: modelPk(model) });
+    return this.query<ModelVersion>(input, query, ['pk', 'sk'], { pk: modelPk(model) }, /^VERSION#/);
   }
 
   async listProductionChanges(model: string, page: PageRequest): Promise<Page<ProductionChange>> {
@@ -209,6 +214,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
       page,
       ['pk', 'sk'],
       { pk: modelPk(model) },
+      /^PROD#/,
     );
   }
 
@@ -252,7 +258,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
       input.FilterExpression = 'actor = :a';
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':a': query.actor };
     }
-    return this.query<AuditEvent>(input, query, cursorAttrs, expect);
+    return this.query<AuditEvent>(input, query, cursorAttrs, expect, AUDIT_SK);
   }
 
   private async query<T>(
@@ -260,14 +266,18 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
     page: PageRequest,
     cursorAttrs: readonly string[],
     expect: Record<string, string>,
+    sortKeyPattern?: RegExp,
   ): Promise<Page<T>> {
-    const res = await this.db.send(
-      new QueryCommand({
-        ...input,
-        Limit: page.limit,
-        ExclusiveStartKey: decodeCursor(page.cursor, cursorAttrs, expect),
-      }),
-    );
+    const start = decodeCursor(page.cursor, cursorAttrs, expect);
+    if (start && sortKeyPattern && !sortKeyPattern.test(start.sk ?? '')) throw invalidCursor();
+    let res: QueryCommandOutput;
+    try {
+      res = await this.db.send(new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: start }));
+    } catch (err) {
+      // A well-formed cursor can still fall outside this query's key range (e.g. before `since`).
+      if (start && (err as Error).name === 'ValidationException') throw invalidCursor();
+      throw err;
+    }
     return {
       items: (res.Items ?? []).map((i) => strip<T>(i)),
       nextCursor: encodeCursor(res.LastEvaluatedKey),

@@ -93,7 +93,10 @@ export function createApiHandler<F extends FunctionId>(
         principal,
         params: parse(operation.params, event.pathParameters ?? {}),
         query: parse(operation.query, event.queryStringParameters ?? {}),
-        body: operation.body ? operation.body.parse(body ?? {}) : rejectUnexpectedBody(body),
+        // Only an absent body means {}; a JSON null is a body, and a wrong one.
+        body: operation.body
+          ? operation.body.parse(body === undefined ? {} : body)
+          : rejectUnexpectedBody(body),
         headers,
         requestId,
       };
@@ -197,6 +200,11 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
       contentType: type || null,
     });
   }
+  if (nestingDepth(raw) > MAX_JSON_DEPTH) {
+    // Deep structures are never legitimate here and make recursive code (JSON.stringify, zod)
+    // exhaust the stack: refused before anything walks them.
+    throw new ValidationFailed(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   try {
     return JSON.parse(raw);
   } catch {
@@ -204,8 +212,32 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
   }
 }
 
+export const MAX_JSON_DEPTH = 64;
+
+/** Deepest [ / { nesting in JSON text, ignoring brackets inside strings; linear, no recursion. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
+}
+
 function rejectUnexpectedBody(body: unknown): undefined {
-  if (body !== undefined && !(typeof body === 'object' && body !== null && Object.keys(body).length === 0)) {
+  const emptyObject =
+    typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
+  if (body !== undefined && !emptyObject) {
     throw new ValidationFailed('this route takes no request body');
   }
   return undefined;
