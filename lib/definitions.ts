@@ -84,6 +84,17 @@ export const TABLES = {
     partitionKey: { name: 'keyId', type: 'S' },
     globalIndexes: [],
   },
+  // Monitoring: per model under MODEL#<name> — policy, baselines, drift reports, last check;
+  // alerts and webhooks in their own partitions, listed through gsi1 (ALERTS / WEBHOOKS, by time).
+  monitoring: {
+    id: 'Monitoring',
+    env: 'SERVAL_TABLE_MONITORING',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      { name: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' } },
+    ],
+  },
   // Platform-wide settings (the operating mode), one item per setting name.
   settings: {
     id: 'Settings',
@@ -116,6 +127,16 @@ export const SECRETS = {
   jwt: { id: 'JwtSigningKey', env: 'SERVAL_JWT_SECRET' },
 } as const satisfies Record<string, SecretDef>;
 
+export interface TopicDef {
+  readonly id: string;
+  readonly env: string;
+}
+
+/** SNS topics (AWS only: the local runtime has no SNS stand-in, so alerts go to webhooks only). */
+export const TOPICS = {
+  alerts: { id: 'Alerts', env: 'SERVAL_TOPIC_ALERTS' },
+} as const satisfies Record<string, TopicDef>;
+
 export const FUNCTIONS = {
   system: { entry: 'functions/handlers/system-api.ts', description: 'health, audit, OpenAPI' },
   registry: { entry: 'functions/handlers/registry-api.ts', description: 'models, versions, stages' },
@@ -128,6 +149,22 @@ export const FUNCTIONS = {
   integrityWorker: {
     entry: 'functions/handlers/integrity-worker.ts',
     description: 'recomputes artifact SHA-256 and marks mismatches unusable',
+  },
+  monitoring: {
+    entry: 'functions/handlers/monitoring-api.ts',
+    description: 'baselines, drift checks and reports, policies, alerts, webhooks',
+  },
+  driftScheduler: {
+    entry: 'functions/handlers/drift-scheduler.ts',
+    description: 'enqueues a drift check for every monitored model that is due',
+  },
+  driftWorker: {
+    entry: 'functions/handlers/drift-worker.ts',
+    description: 'computes a drift report over a window of captured predictions',
+  },
+  webhookWorker: {
+    entry: 'functions/handlers/webhook-worker.ts',
+    description: 'delivers signed webhook events, retrying with backoff',
   },
 } as const satisfies Record<string, { entry: string; description: string }>;
 
@@ -142,16 +179,39 @@ export const QUEUES = {
     batchSize: 10,
     worker: 'integrityWorker',
   },
+  drift: {
+    id: 'Drift',
+    env: 'SERVAL_QUEUE_DRIFT',
+    // A 10M-row window is checked within 5 minutes; the visibility timeout covers 6 times the
+    // worker's timeout, as Lambda's event source mapping recommends.
+    visibilityTimeoutSeconds: 1800,
+    maxReceiveCount: 3,
+    batchSize: 1,
+    worker: 'driftWorker',
+  },
+  webhooks: {
+    id: 'Webhooks',
+    env: 'SERVAL_QUEUE_WEBHOOKS',
+    visibilityTimeoutSeconds: 180,
+    // Delivery retries are scheduled by the worker itself (re-sent with a growing delay); the DLQ
+    // catches only messages the worker could not process at all.
+    maxReceiveCount: 5,
+    batchSize: 10,
+    worker: 'webhookWorker',
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const SCHEDULES = {
   integrity: { id: 'IntegritySweep', rateMinutes: 60, target: 'integrityScheduler' },
+  // Every 15 minutes the scheduler enqueues the models whose policy interval (default 60 min) is due.
+  drift: { id: 'DriftSweep', rateMinutes: 15, target: 'driftScheduler' },
 } as const satisfies Record<string, ScheduleDef>;
 
 export type TableId = keyof typeof TABLES;
 export type BucketId = keyof typeof BUCKETS;
 export type QueueId = keyof typeof QUEUES;
 export type SecretId = keyof typeof SECRETS;
+export type TopicId = keyof typeof TOPICS;
 
 /** describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes. */
 export type TableMode = 'describe' | 'read' | 'readWrite';
@@ -166,6 +226,8 @@ export interface FunctionBindings {
   readonly queues?: Partial<Record<QueueId, { readonly queue?: QueueMode; readonly dlq?: QueueMode }>>;
   /** Secrets the function reads (GetSecretValue). */
   readonly secrets?: Partial<Record<SecretId, 'read'>>;
+  /** Topics the function publishes to. */
+  readonly topics?: Partial<Record<TopicId, 'publish'>>;
 }
 
 /**
@@ -176,7 +238,7 @@ export interface FunctionBindings {
  */
 export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // Health, audit feed, OpenAPI, operating mode. Writes only the mode (and its audit event); the
-  // keys and idempotency tables are only probed.
+  // keys, idempotency and monitoring tables are only probed.
   system: {
     tables: {
       registry: 'read',
@@ -184,9 +246,14 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       keys: 'describe',
       idempotency: 'describe',
       settings: 'readWrite',
+      monitoring: 'describe',
     },
     buckets: { artifacts: 'read' },
-    queues: { integrity: { queue: 'depth', dlq: 'depth' } },
+    queues: {
+      integrity: { queue: 'depth', dlq: 'depth' },
+      drift: { queue: 'depth', dlq: 'depth' },
+      webhooks: { queue: 'depth', dlq: 'depth' },
+    },
   },
   registry: {
     tables: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
@@ -201,6 +268,28 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
   // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
   integrityWorker: { tables: { registry: 'readWrite', audit: 'readWrite' }, buckets: { artifacts: 'read' } },
+  // Baselines and on-demand checks read captured windows and datasets; alerts fan out to webhooks.
+  monitoring: {
+    tables: {
+      registry: 'read',
+      monitoring: 'readWrite',
+      audit: 'readWrite',
+      idempotency: 'readWrite',
+      settings: 'read',
+    },
+    buckets: { artifacts: 'readWrite' },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
+  },
+  driftScheduler: { tables: { registry: 'read', monitoring: 'read' }, queues: { drift: { queue: 'send' } } },
+  // Writes window sketches next to the captured data, reports and alerts.
+  driftWorker: {
+    tables: { registry: 'read', monitoring: 'readWrite' },
+    buckets: { artifacts: 'readWrite' },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
+  },
+  webhookWorker: { tables: { monitoring: 'readWrite' }, queues: { webhooks: { queue: 'send' } } },
 };
 
 /** Environment variable carrying a queue's dead-letter queue URL. */

@@ -19,6 +19,7 @@ import {
   bindQueue,
   bindSecret,
   bindTable,
+  bindTopic,
   ServalFunction,
 } from './constructs/serval-function.js';
 import { Storage } from './constructs/storage.js';
@@ -33,6 +34,7 @@ import {
   QUEUES,
   SECRETS,
   TABLES,
+  TOPICS,
 } from './definitions.js';
 
 export interface ServalStackProps extends StackProps {
@@ -66,6 +68,11 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   integrityScheduler: { memorySize: 512, timeout: Duration.minutes(2) },
   // Hashing artifacts is CPU-bound, and Lambda's CPU share grows with memory.
   integrityWorker: { memorySize: 1024, timeout: workerTimeout(QUEUES.integrity.visibilityTimeoutSeconds) },
+  monitoring: { memorySize: 1024, timeout: API_TIMEOUT },
+  driftScheduler: { memorySize: 512, timeout: Duration.minutes(2) },
+  // A 10M-row window streams through sketches in minutes; 3 GB is the memory budget measured.
+  driftWorker: { memorySize: 3008, timeout: workerTimeout(QUEUES.drift.visibilityTimeoutSeconds) },
+  webhookWorker: { memorySize: 256, timeout: workerTimeout(QUEUES.webhooks.visibilityTimeoutSeconds) },
 };
 
 export class ServalStack extends Stack {
@@ -129,7 +136,7 @@ export class ServalStack extends Stack {
 
   /** Least privilege: each function gets exactly its BINDINGS from lib/definitions.ts. */
   private wire(): void {
-    const { tables, buckets, queues, secrets } = this.storage;
+    const { tables, buckets, queues, secrets, topics } = this.storage;
     for (const [fnId, b] of Object.entries(BINDINGS) as [FunctionId, FunctionBindings][]) {
       const fn = this.functions[fnId];
       for (const [id, mode] of entries(b.tables)) bindTable(fn, tables[id], TABLES[id], mode);
@@ -139,6 +146,7 @@ export class ServalStack extends Stack {
         if (modes.dlq) bindQueue(fn, queues[id].dlq, QUEUES[id], modes.dlq, dlqEnv(QUEUES[id].env));
       }
       for (const [id] of entries(b.secrets)) bindSecret(fn, secrets[id], SECRETS[id]);
+      for (const [id] of entries(b.topics)) bindTopic(fn, topics[id], TOPICS[id]);
     }
   }
 

@@ -223,17 +223,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         import('../functions/handlers/integrity-worker.js'),
         import('../functions/handlers/shared.js'),
       ]);
+    const [monitoring, driftScheduler, driftWorker, webhookWorker] = await Promise.all([
+      import('../functions/handlers/monitoring-api.js'),
+      import('../functions/handlers/drift-scheduler.js'),
+      import('../functions/handlers/drift-worker.js'),
+      import('../functions/handlers/webhook-worker.js'),
+    ]);
     const apiHandlers: Partial<Record<FunctionId, ApiHandler>> = {
       system: system.createHandler(envFor('system')),
       registry: registry.createHandler(envFor('registry')),
       auth: auth.createHandler(envFor('auth')),
+      monitoring: monitoring.createHandler(envFor('monitoring')),
     };
     const authorize = authorizer.createHandler(envFor('authorizer'));
     const scheduled: Partial<Record<FunctionId, (e: ScheduledEvent) => Promise<unknown>>> = {
       integrityScheduler: integrityScheduler.createHandler(envFor('integrityScheduler')),
+      driftScheduler: driftScheduler.createHandler(envFor('driftScheduler')),
     };
     const workers: Partial<Record<FunctionId, (e: SQSEvent) => Promise<unknown>>> = {
       integrityWorker: integrityWorker.createHandler(envFor('integrityWorker')),
+      driftWorker: driftWorker.createHandler(envFor('driftWorker')),
+      webhookWorker: webhookWorker.createHandler(envFor('webhookWorker')),
     };
     for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
       if (!apiHandlers[id] && !scheduled[id] && !workers[id] && id !== 'authorizer') {
@@ -398,6 +408,8 @@ async function seedDemo(
   );
 }
 
+const PASSTHROUGH_ENV = ['SERVAL_WEBHOOK_BACKOFF_SCALE'];
+
 /** The variables a function receives: its bound resources (BINDINGS) and its stage. */
 export function functionEnv(fn: FunctionId, all: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = { SERVAL_STAGE: 'local' };
@@ -417,6 +429,12 @@ export function functionEnv(fn: FunctionId, all: Record<string, string>): Record
     if (modes.dlq) take(dlqEnv(QUEUES[id].env));
   }
   for (const id of Object.keys(b.secrets ?? {}) as (keyof typeof SECRETS)[]) take(SECRETS[id].env);
+  // b.topics: no SNS stand-in locally, so the topic variables stay unset and alerts go to webhooks.
+  // Tuning knobs (not resources) pass through from the runtime's own environment.
+  for (const name of PASSTHROUGH_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
   return env;
 }
 

@@ -2,15 +2,21 @@
  * The request schemas of every operation in the route table. Handlers take their validation from
  * here and the OpenAPI document is generated from here, so the two cannot disagree.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import { MonitoringPolicy } from '../core/monitoring/policy.js';
 import { ValidationRequest } from '../core/registry/validation.js';
 import type { OperationId } from './routes.js';
 import {
+  AckBody,
+  AlertParams,
+  AlertsQuery,
   ApprovalBody,
   AuditQuery,
+  BaselineBody,
   CompareQuery,
   CreateKeyBody,
   CreateModelBody,
+  DriftCheckBody,
   KeyParams,
   ListVersionsQuery,
   ModeBody,
@@ -21,7 +27,10 @@ import {
   TokenBody,
   TransitionBody,
   UpdateModelBody,
+  Version,
   VersionParams,
+  WebhookBody,
+  WebhookParams,
 } from './schemas.js';
 
 export interface OperationSchemas {
@@ -59,4 +68,15 @@ export const CONTRACT = {
   rollback: { params: NameParams, body: RollbackBody },
   productionHistory: { params: NameParams, query: PageQuery },
   compareVersions: { params: NameParams, query: CompareQuery },
+  putBaseline: { params: NameParams, body: BaselineBody },
+  getBaseline: { params: NameParams, query: z.object({ version: Version.optional() }) },
+  checkDrift: { params: NameParams, body: DriftCheckBody },
+  listDriftReports: { params: NameParams, query: PageQuery },
+  putPolicy: { params: NameParams, body: MonitoringPolicy },
+  getPolicy: { params: NameParams },
+  listAlerts: { query: AlertsQuery },
+  ackAlert: { params: AlertParams, body: AckBody },
+  createWebhook: { body: WebhookBody, status: 201 },
+  listWebhooks: { query: PageQuery },
+  deleteWebhook: { params: WebhookParams },
 } as const satisfies Record<OperationId, OperationSchemas>;

@@ -127,3 +127,57 @@ export const TokenBody = z.strictObject({
 });
 
 export const ModeBody = z.strictObject({ mode: z.enum(MODES), comment: Comment.optional() });
+
+export const AlertParams = z.object({ alertId: z.string().regex(/^[0-9a-f]{32}$/, 'not a valid alert id') });
+export const WebhookParams = z.object({ webhookId: Ulid });
+
+const IsoTime = z.iso.datetime({ offset: true });
+
+export const BaselineBody = z
+  .strictObject({
+    /** The version the profile belongs to (default: production, else latest). */
+    version: Version.optional(),
+    /** Rows as objects keyed by feature name, or arrays in the version's feature order. */
+    rows: z
+      .array(
+        z.union([
+          z.array(z.union([z.number(), z.string(), z.boolean(), z.null()])).max(10_000),
+          z.record(z.string().max(128), z.union([z.number(), z.string(), z.boolean(), z.null()])),
+        ]),
+      )
+      .min(1)
+      .max(100_000)
+      .optional(),
+    /** A CSV (with header) or JSON-lines file in S3. */
+    datasetUri: z.string().min(1).max(2048).optional(),
+  })
+  .refine(
+    (b) => (b.rows === undefined) !== (b.datasetUri === undefined),
+    'give exactly one of rows or datasetUri',
+  );
+
+export const DriftCheckBody = z
+  .strictObject({ from: IsoTime, to: IsoTime, version: Version.optional() })
+  .refine((b) => Date.parse(b.to) > Date.parse(b.from), { message: 'to must be after from', path: ['to'] })
+  .refine((b) => Date.parse(b.to) - Date.parse(b.from) <= 31 * 24 * 3600 * 1000, {
+    message: 'a window is at most 31 days',
+    path: ['to'],
+  });
+
+export const AlertsQuery = PageQuery.extend({
+  model: ModelName.optional(),
+  status: z.enum(['open', 'acknowledged']).optional(),
+});
+
+export const AckBody = z.strictObject({ comment: Comment.optional() });
+
+export const WebhookBody = z.strictObject({
+  url: z.string().min(1).max(2048),
+  /** Event types to deliver: alert.*, version.* lifecycle events, or everything. */
+  events: z
+    .array(z.enum(['alert', 'lifecycle', '*']))
+    .min(1)
+    .max(3)
+    .default(['*']),
+  description: Description.optional(),
+});

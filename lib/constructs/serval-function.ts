@@ -15,6 +15,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -27,6 +28,7 @@ import {
   type SecretDef,
   type TableDef,
   type TableMode,
+  type TopicDef,
 } from '../definitions.js';
 
 export type { BucketMode, QueueMode, TableMode };
@@ -250,5 +252,13 @@ export function bindSecret(fn: ServalFunction, secret: ISecret, def: SecretDef):
       actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
       resources: [secret.secretArn],
     }),
+  );
+}
+
+/** Lets the function publish to the topic and sets `def.env` to its ARN. */
+export function bindTopic(fn: ServalFunction, topic: ITopic, def: TopicDef): void {
+  fn.addEnvironment(def.env, topic.topicArn);
+  fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [topic.topicArn] }),
   );
 }

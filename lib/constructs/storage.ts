@@ -5,6 +5,7 @@
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Alias } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
   Bucket,
@@ -13,6 +14,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
@@ -26,12 +28,15 @@ import {
   type SecretDef,
   TABLES,
   type TableDef,
+  TOPICS,
+  type TopicDef,
 } from '../definitions.js';
 
 export type TableKey = keyof typeof TABLES;
 export type BucketKey = keyof typeof BUCKETS;
 export type QueueKey = keyof typeof QUEUES;
 export type SecretKey = keyof typeof SECRETS;
+export type TopicKey = keyof typeof TOPICS;
 
 export interface QueuePair {
   readonly queue: Queue;
@@ -56,6 +61,7 @@ export class Storage extends Construct {
   readonly buckets: Record<BucketKey, Bucket>;
   readonly queues: Record<QueueKey, QueuePair>;
   readonly secrets: Record<SecretKey, Secret>;
+  readonly topics: Record<TopicKey, Topic>;
   /** Destination of the data buckets' server access logs. */
   readonly accessLogs: Bucket;
 
@@ -81,6 +87,19 @@ export class Storage extends Construct {
     this.buckets = mapDefs(BUCKETS, (def) => this.bucket(def, props));
     this.queues = mapDefs(QUEUES, (def) => this.queue(def));
     this.secrets = mapDefs(SECRETS, (def) => this.secret(def));
+    this.topics = mapDefs(TOPICS, (def) => this.topic(def));
+  }
+
+  /**
+   * Event topics (alerts) for operators' own subscriptions. The AWS managed SNS key: publishers
+   * need no KMS grant, and no service other than SNS reads the messages.
+   */
+  private topic(def: TopicDef): Topic {
+    return new Topic(this, def.id, {
+      displayName: `Serval ${def.id.toLowerCase()}`,
+      masterKey: Alias.fromAliasName(this, `${def.id}Key`, 'alias/aws/sns'),
+      enforceSSL: true,
+    });
   }
 
   /**

@@ -56,6 +56,7 @@ describe('npm start', () => {
       'audit',
       'idempotency',
       'keys',
+      'monitoring',
       'registry',
       'settings',
     ]);

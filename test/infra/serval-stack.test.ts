@@ -23,6 +23,7 @@ import {
   SECRETS,
   TABLES,
   type TableDef,
+  TOPICS,
 } from '../../lib/definitions.js';
 import { USAGE_PLAN_ENV } from '../../lib/limits.js';
 import { ServalStack } from '../../lib/serval-stack.js';
@@ -52,12 +53,23 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     keys: 'describe',
     idempotency: 'describe',
     settings: 'readWrite',
+    monitoring: 'describe',
   },
   registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
   auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
   authorizer: { keys: 'read' },
   integrityScheduler: { registry: 'read' },
   integrityWorker: { registry: 'readWrite', audit: 'readWrite' },
+  monitoring: {
+    registry: 'read',
+    monitoring: 'readWrite',
+    audit: 'readWrite',
+    idempotency: 'readWrite',
+    settings: 'read',
+  },
+  driftScheduler: { registry: 'read', monitoring: 'read' },
+  driftWorker: { registry: 'read', monitoring: 'readWrite' },
+  webhookWorker: { monitoring: 'readWrite' },
 };
 const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
   system: { artifacts: 'read' },
@@ -66,6 +78,10 @@ const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'read
   authorizer: {},
   integrityScheduler: {},
   integrityWorker: { artifacts: 'read' },
+  monitoring: { artifacts: 'readWrite' },
+  driftScheduler: {},
+  driftWorker: { artifacts: 'readWrite' },
+  webhookWorker: {},
 };
 
 /**
@@ -84,6 +100,10 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   authorizer: {},
   integrityScheduler: {},
   integrityWorker: {},
+  monitoring: {},
+  driftScheduler: {},
+  driftWorker: {},
+  webhookWorker: {},
 };
 
 /** Functions that receive the usage plan id (SERVAL_USAGE_PLAN_ID). */
@@ -476,6 +496,24 @@ describe('least privilege', () => {
     });
   });
 
+  it('only the monitoring API and the drift worker publish alerts, to the encrypted alerts topic', () => {
+    const topicId = logicalId(stack.storage.topics.alerts);
+    for (const fn of FN_IDS) {
+      const publishes = fnStatements(fn).some((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
+      expect(publishes, fn).toBe(fn === 'monitoring' || fn === 'driftWorker');
+      const statements = fnStatements(fn).filter((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
+      for (const st of statements) expect(actionsOf(st)).toEqual(['sns:Publish']);
+      const env =
+        template.toJSON().Resources[logicalId(stack.functions[fn])].Properties.Environment.Variables;
+      if (publishes) expect(refersTo(env[TOPICS.alerts.env], topicId), fn).toBe(true);
+      else expect(env, fn).not.toHaveProperty(TOPICS.alerts.env);
+    }
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'Serval alerts',
+      KmsMasterKeyId: Match.anyValue(),
+    });
+  });
+
   it('the registry function cannot touch the keys table', () => {
     const keysId = logicalId(stack.storage.tables.keys);
     expect(fnStatements('registry').some((s) => resourcesOf(s).some((r) => refersTo(r, keysId)))).toBe(false);
@@ -532,6 +570,33 @@ describe('least privilege', () => {
     expect(refersTo(systemEnv[QUEUES.integrity.env], qId)).toBe(true);
     expect(refersTo(systemEnv[dlqEnv(QUEUES.integrity.env)], dlqId)).toBe(true);
   });
+
+  it.each([
+    // queue, who sends, who consumes (written out here, independently of BINDINGS)
+    ['drift', ['driftScheduler'], 'driftWorker'],
+    ['webhooks', ['monitoring', 'driftWorker', 'webhookWorker'], 'webhookWorker'],
+  ] as const)(
+    'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
+    (q, senders, worker) => {
+      const { queue, dlq } = stack.storage.queues[q];
+      const [qId, dlqId] = [logicalId(queue), logicalId(dlq)];
+      const on = (fn: FunctionId, id: string) => [...actionsOn(fnStatements(fn), id)].sort();
+      for (const fn of FN_IDS) {
+        const actions = on(fn, qId);
+        if (fn === 'system') expect(actions, fn).toEqual(['sqs:GetQueueAttributes']);
+        else if ((senders as readonly string[]).includes(fn) && fn === worker) {
+          expect(actions, fn).toEqual(
+            expect.arrayContaining(['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']),
+          );
+        } else if ((senders as readonly string[]).includes(fn))
+          expect(actions, fn).toEqual(['sqs:SendMessage']);
+        else if (fn === worker)
+          expect(actions, fn).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+        else expect(actions, fn).toEqual([]);
+        expect(on(fn, dlqId), fn).toEqual(fn === 'system' ? ['sqs:GetQueueAttributes'] : []);
+      }
+    },
+  );
 
   it('no function statement uses a wildcard resource except for X-Ray, and no action wildcard at all', () => {
     for (const fn of FN_IDS) {

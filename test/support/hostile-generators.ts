@@ -307,6 +307,11 @@ export function hostileSuite(world: World): HostileSuite {
     rollback: {},
     issueToken: { ttlSeconds: 600 },
     setMode: { mode: 'maintenance', comment: 'hostile' },
+    putBaseline: { rows: [[5.1, 3.5, 1.4, 0.2]] },
+    checkDrift: { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z' },
+    putPolicy: { scheduleMinutes: 60 },
+    ackAlert: { comment: 'hostile' },
+    createWebhook: { url: 'https://example.com/hook', events: ['alert'] },
   };
   const paramsOf: Partial<Record<OperationId, Record<string, string>>> = {
     revokeKey: { keyId: world.liveKeyId },
@@ -324,6 +329,14 @@ export function hostileSuite(world: World): HostileSuite {
     rollback: { name: 'churn' },
     productionHistory: { name: 'churn' },
     compareVersions: { name: 'churn' },
+    putBaseline: { name: 'iris-demo' },
+    getBaseline: { name: 'iris-demo' },
+    checkDrift: { name: 'iris-demo' },
+    listDriftReports: { name: 'iris-demo' },
+    putPolicy: { name: 'iris-demo' },
+    getPolicy: { name: 'iris-demo' },
+    ackAlert: { alertId: '0123456789abcdef0123456789abcdef' },
+    deleteWebhook: { webhookId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
   };
   const queryOf: Partial<Record<OperationId, Record<string, string>>> = {
     listAudit: { limit: '5' },
@@ -332,6 +345,9 @@ export function hostileSuite(world: World): HostileSuite {
     listVersions: { limit: '5' },
     productionHistory: { limit: '5' },
     compareVersions: { a: '1.0.0', b: '1.1.0' },
+    listDriftReports: { limit: '5' },
+    listAlerts: { limit: '5' },
+    listWebhooks: { limit: '5' },
   };
   const target = (r: Route): Target => ({
     route: r,

@@ -207,7 +207,7 @@ interface RawResult {
   readonly pValue?: number;
 }
 
-function twoProportionZ(ref: CategoryCounts, cur: CategoryCounts, name: string): RawResult {
+export function twoProportionZ(ref: CategoryCounts, cur: CategoryCounts, name: string): RawResult {
   const aligned = alignCounts(ref.counts, cur.counts);
   const k = aligned.categories.length;
   if (k > 2) {
@@ -340,7 +340,7 @@ export function adjustPValues(pValues: readonly number[], correction: Correction
 
 // ---------------------------------------------------------------------------- report
 
-function validateThreshold(name: string, test: DriftTest, threshold: number): void {
+export function validateThreshold(name: string, test: DriftTest, threshold: number): void {
   const ok = P_VALUE_TESTS.has(test)
     ? threshold > 0 && threshold < 1
     : Number.isFinite(threshold) && threshold > 0;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { FunctionId } from '../../../lib/definitions.js';
+import { type FunctionId, SCHEDULES } from '../../../lib/definitions.js';
 import { SCHEDULE_SCALE_ENV, type Scheduler, startScheduler } from '../../../local/scheduler.js';
 
 const running: Scheduler[] = [];
@@ -18,8 +18,9 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
   }
 }
 
+/** The mechanism under test with one schedule (the integrity sweep), whatever else is defined. */
 function start(options: Parameters<typeof startScheduler>[0]): Scheduler {
-  const scheduler = startScheduler(options);
+  const scheduler = startScheduler({ schedules: { integrity: SCHEDULES.integrity }, ...options });
   running.push(scheduler);
   return scheduler;
 }
@@ -118,5 +119,15 @@ describe('the local EventBridge scheduler', () => {
     const afterStop = calls;
     await sleep(60);
     expect(calls).toBe(afterStop);
+  });
+});
+
+describe('the defined schedules', () => {
+  it('are all fired, each at its own rate', () => {
+    const scheduler = startScheduler({ invoke: async () => {} });
+    running.push(scheduler);
+    expect(scheduler.periods).toEqual(
+      Object.fromEntries(Object.entries(SCHEDULES).map(([id, s]) => [id, s.rateMinutes * 60_000])),
+    );
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * A model's monitoring policy: when drift is checked, over which window, with which test per
+ * feature, and what counts as dataset drift. Defaults follow Evidently's (see
+ * functions/core/stats/drift-report.ts); every field can be set per model.
+ */
+import { z } from 'zod';
+
+export const DRIFT_TESTS = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
+
+export const FeaturePolicy = z.strictObject({
+  /** Replace the default test for this feature. */
+  test: z.enum(DRIFT_TESTS).optional(),
+  /** p-value below (p-value tests) or distance at/above (distance tests) which it drifted. */
+  threshold: z.number().positive().max(100).optional(),
+  /** Leave the feature out of drift checks. */
+  ignore: z.boolean().optional(),
+});
+
+export const MonitoringPolicy = z.strictObject({
+  /** Scheduled checks on (manual checks always work). */
+  enabled: z.boolean().default(true),
+  /** Minutes between scheduled checks (the scheduler runs every 15 minutes). */
+  scheduleMinutes: z
+    .number()
+    .int()
+    .min(15)
+    .max(7 * 24 * 60)
+    .default(60),
+  /** Length of the window a scheduled check reads, ending at the check time. */
+  windowMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(31 * 24 * 60)
+    .default(60),
+  /** A window with fewer rows is reported as skipped rather than tested. */
+  minRows: z.number().int().min(1).max(1_000_000).default(30),
+  /** Windows up to this many rows are tested exactly on raw rows; larger ones through sketches. */
+  exactRowLimit: z.number().int().min(100).max(1_000_000).default(50_000),
+  /** Dataset drift when the share of drifted features reaches this. */
+  datasetDriftShare: z.number().gt(0).max(1).default(0.5),
+  correction: z.enum(['none', 'bonferroni', 'benjamini-hochberg']).default('none'),
+  /**
+   * A check raises an alert when its severity reaches this: 'medium' = any feature drifted
+   * (investigate), 'high' = dataset drift or a critical feature (retrain), 'critical' = roll back.
+   */
+  alertMinSeverity: z.enum(['medium', 'high', 'critical']).default('medium'),
+  features: z
+    .record(z.string().min(1).max(128), FeaturePolicy)
+    .refine((f) => Object.keys(f).length <= 1000, 'at most 1000 feature overrides')
+    .default({}),
+});
+
+export type FeaturePolicy = z.infer<typeof FeaturePolicy>;
+export type MonitoringPolicy = z.infer<typeof MonitoringPolicy>;
+
+export const DEFAULT_POLICY: MonitoringPolicy = MonitoringPolicy.parse({});

@@ -1,0 +1,114 @@
+/** What the monitoring service needs from the outside world; adapters implement these. */
+import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+import type { MonitoringPolicy } from './policy.js';
+
+/** A stored baseline: the pointer kept in the table; the profile itself is a JSON object in S3. */
+export interface BaselineRef {
+  readonly id: string;
+  readonly model: string;
+  readonly version: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly rows: number;
+  readonly features: readonly { readonly name: string; readonly kind: string }[];
+  /** Where the profile lives (object key in the artifacts bucket). */
+  readonly profileKey: string;
+  readonly source: string;
+}
+
+export interface ReportRecord {
+  readonly id: string;
+  readonly model: string;
+  readonly createdAt: string;
+  readonly trigger: 'schedule' | 'manual';
+  readonly window: { readonly from: string; readonly to: string };
+  readonly baselineId: string;
+  readonly baselineVersion: string;
+  readonly status: 'ok' | 'skipped';
+  readonly mode: 'exact' | 'sketch';
+  readonly rows: number;
+  readonly datasetDrift: boolean;
+  readonly severity: string;
+  readonly alertId?: string;
+  /** The full check result (features, tests, statistics, recommendation). */
+  readonly result: Record<string, unknown>;
+}
+
+export interface AlertRecord {
+  readonly id: string;
+  readonly model: string;
+  readonly createdAt: string;
+  readonly status: 'open' | 'acknowledged';
+  readonly severity: string;
+  readonly title: string;
+  readonly recommendation: string;
+  readonly reportId: string;
+  readonly window: { readonly from: string; readonly to: string };
+  readonly details: Record<string, unknown>;
+  readonly acknowledgedBy?: string;
+  readonly acknowledgedAt?: string;
+  /** False until the alert event went out (webhooks, SNS); a redelivered check publishes it then. */
+  readonly published?: boolean;
+}
+
+export interface MonitoringStore {
+  getPolicy(model: string): Promise<MonitoringPolicy | undefined>;
+  putPolicy(model: string, policy: MonitoringPolicy, audit: AuditEvent): Promise<void>;
+  listPolicies(page: PageRequest): Promise<Page<{ model: string; policy: MonitoringPolicy }>>;
+  putBaseline(ref: BaselineRef): Promise<void>;
+  /** The newest baseline of `version`, or of any version. */
+  latestBaseline(model: string, version?: string): Promise<BaselineRef | undefined>;
+  putReport(report: ReportRecord): Promise<void>;
+  listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>>;
+  lastScheduledCheck(model: string): Promise<string | undefined>;
+  /** Sets the last scheduled check to `at` only if it is unset or not after `notAfter`. */
+  claimScheduledCheck(model: string, at: string, notAfter: string): Promise<boolean>;
+  /** Stores the alert unless one with its id exists; true when stored now. */
+  putAlertOnce(alert: AlertRecord): Promise<boolean>;
+  getAlert(id: string): Promise<AlertRecord | undefined>;
+  markAlertPublished(id: string): Promise<void>;
+  listAlerts(
+    query: PageRequest & { model?: string; status?: 'open' | 'acknowledged' },
+  ): Promise<Page<AlertRecord>>;
+  ackAlert(id: string, by: string, at: string, comment: string | undefined, audit: AuditEvent): Promise<void>;
+}
+
+/** JSON documents too large for a table item (baseline profiles, partition sketches). */
+export interface DocumentStore {
+  putJson(key: string, value: unknown): Promise<void>;
+  getJson(key: string): Promise<unknown | undefined>;
+}
+
+/** One hour of one version's captured predictions. */
+export interface CapturePartition {
+  readonly version: string;
+  readonly hourStart: string;
+  /** The object keys holding it (gzip JSON lines). */
+  readonly keys: readonly string[];
+}
+
+export interface CapturedRow {
+  readonly at: string;
+  readonly version: string;
+  /** The instance as sent: positional array or object keyed by feature name. */
+  readonly instance: unknown;
+}
+
+export interface CaptureSource {
+  /** Partitions of these versions whose hour overlaps [from, to). */
+  partitions(model: string, versions: readonly string[], from: Date, to: Date): Promise<CapturePartition[]>;
+  /** Streams a partition's rows; a worker never holds a whole window. */
+  rows(partition: CapturePartition): AsyncIterable<CapturedRow>;
+  /** Where the sketch of a whole partition, against one baseline, is kept. */
+  sketchKey(model: string, partition: CapturePartition, baselineId: string): string;
+}
+
+/** Rows of a dataset file (CSV with a header, or JSON lines) named by an s3:// URI. */
+export interface DatasetSource {
+  rows(uri: string): AsyncIterable<Record<string, unknown>>;
+}
+
+/** Where alert and lifecycle events go (webhooks, SNS). */
+export interface EventPublisher {
+  publish(event: { id: string; type: string; at: string; data: Record<string, unknown> }): Promise<void>;
+}

@@ -1,0 +1,394 @@
+/**
+ * Monitoring: baselines, drift checks over windows of captured predictions, reports and alerts.
+ * The same check runs on demand (API) and on schedule (worker). A check streams the window: rows
+ * go into a WindowAccumulator that stays exact for small windows and turns into sketches past the
+ * policy's limit; each complete hour's sketch is stored next to its data, so later checks over
+ * large windows read summaries instead of rows.
+ */
+import type { Principal } from '../auth/principal.js';
+import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../errors.js';
+import type { RegistryStore } from '../registry/ports.js';
+import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+import { alertForCheck } from './alerts.js';
+import { type BaselineProfile, buildBaseline, parseBaselineProfile, type Row } from './baseline.js';
+import { type DriftCheckResult, runDriftCheck } from './check.js';
+import { DEFAULT_POLICY, type MonitoringPolicy } from './policy.js';
+import type {
+  AlertRecord,
+  BaselineRef,
+  CapturePartition,
+  CaptureSource,
+  DatasetSource,
+  DocumentStore,
+  EventPublisher,
+  MonitoringStore,
+  ReportRecord,
+} from './ports.js';
+import { parseWindowSketch, WindowAccumulator } from './window.js';
+
+const HOUR_MS = 3600_000;
+/** Baselines are built in memory from at most this many rows (the profile keeps a sample). */
+export const MAX_BASELINE_ROWS = 1_000_000;
+export const BASELINE_SAMPLE = 20_000;
+
+export interface MonitoringDeps {
+  readonly store: MonitoringStore;
+  readonly docs: DocumentStore;
+  readonly captures: CaptureSource;
+  readonly datasets: DatasetSource;
+  readonly registry: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listVersions'>;
+  readonly events?: EventPublisher;
+  readonly clock: { now(): Date };
+  readonly ids: { next(): string };
+}
+
+export interface BaselineInput {
+  readonly version?: string;
+  readonly rows?: readonly Row[];
+  readonly datasetUri?: string;
+}
+
+export class MonitoringService {
+  constructor(private readonly deps: MonitoringDeps) {}
+
+  // ---- baselines -------------------------------------------------------------------------
+
+  async putBaseline(principal: Principal, model: string, input: BaselineInput): Promise<BaselineRef> {
+    const m = await this.deps.registry.getModel(model);
+    if (!m) throw new NotFound(`model ${model} does not exist`, { model });
+    const version = input.version ?? m.productionVersion ?? m.latestVersion;
+    if (!version) throw new Conflict(`model ${model} has no versions; register one first`);
+    const v = await this.deps.registry.getVersion(model, version);
+    if (!v) throw new NotFound(`version ${version} of model ${model} does not exist`, { model, version });
+
+    let rows: Row[];
+    let source: string;
+    if (input.rows) {
+      rows = [...input.rows];
+      source = 'request';
+    } else {
+      rows = [];
+      for await (const row of this.deps.datasets.rows(input.datasetUri!)) {
+        if (rows.length >= MAX_BASELINE_ROWS) {
+          throw new ValidationFailed(
+            `baselines are built from at most ${MAX_BASELINE_ROWS} rows; sample the dataset`,
+            {
+              field: 'datasetUri',
+            },
+          );
+        }
+        rows.push(row);
+      }
+      if (rows.length === 0) throw new ValidationFailed(`the dataset ${input.datasetUri} has no rows`);
+      source = input.datasetUri!;
+    }
+    const createdAt = this.now();
+    // 20,000 reference rows per feature keep exact tests exact up to that size (Evidently picks a
+    // distance test above 1,000 anyway) while a 50-feature profile stays near 10 MB.
+    const profile = buildBaseline({
+      rows,
+      inputSchema: v.inputSchema,
+      version,
+      createdAt,
+      maxSample: BASELINE_SAMPLE,
+    });
+    const id = this.deps.ids.next();
+    const profileKey = `baselines/${model}/${version}/${id}.json`;
+    await this.deps.docs.putJson(profileKey, profile);
+    const ref: BaselineRef = {
+      id,
+      model,
+      version,
+      createdAt,
+      createdBy: principal.id,
+      rows: profile.rows,
+      features: profile.features.map((f) => ({ name: f.name, kind: f.kind })),
+      profileKey,
+      source,
+    };
+    await this.deps.store.putBaseline(ref);
+    // A model with a baseline is monitored: it gets the default policy unless it has one.
+    if (!(await this.deps.store.getPolicy(model))) {
+      await this.deps.store.putPolicy(
+        model,
+        DEFAULT_POLICY,
+        this.audit(principal, 'policy.default', model, { after: DEFAULT_POLICY }),
+      );
+    }
+    return ref;
+  }
+
+  async getBaseline(
+    model: string,
+    version?: string,
+  ): Promise<{ ref: BaselineRef; profile: BaselineProfile }> {
+    const ref = await this.deps.store.latestBaseline(model, version);
+    if (!ref) {
+      throw new NotFound(`model ${model} has no baseline${version ? ` for version ${version}` : ''}`, {
+        model,
+      });
+    }
+    const json = await this.deps.docs.getJson(ref.profileKey);
+    if (json === undefined) throw new NotFound(`the profile of baseline ${ref.id} is missing from storage`);
+    return { ref, profile: parseBaselineProfile(json) };
+  }
+
+  // ---- policy ---------------------------------------------------------------------------
+
+  async getPolicy(model: string): Promise<MonitoringPolicy> {
+    await this.requireModel(model);
+    return (await this.deps.store.getPolicy(model)) ?? DEFAULT_POLICY;
+  }
+
+  async putPolicy(principal: Principal, model: string, policy: MonitoringPolicy): Promise<MonitoringPolicy> {
+    await this.requireModel(model);
+    const before = await this.deps.store.getPolicy(model);
+    await this.deps.store.putPolicy(
+      model,
+      policy,
+      this.audit(principal, 'policy.update', model, { before: before ?? null, after: policy }),
+    );
+    return policy;
+  }
+
+  // ---- checks ---------------------------------------------------------------------------
+
+  /** Runs a check over [from, to), stores the report, and raises at most one alert per window. */
+  async check(
+    model: string,
+    range: { from: string; to: string },
+    trigger: 'manual' | 'schedule',
+  ): Promise<ReportRecord> {
+    await this.requireModel(model);
+    const m = await this.deps.registry.getModel(model);
+    const baselineRef =
+      (m?.productionVersion ? await this.deps.store.latestBaseline(model, m.productionVersion) : undefined) ??
+      (await this.deps.store.latestBaseline(model));
+    if (!baselineRef) {
+      throw new Conflict(`model ${model} has no baseline; PUT /v1/models/${model}/baseline first`, { model });
+    }
+    const { profile } = await this.getBaseline(model, baselineRef.version);
+    const policy = (await this.deps.store.getPolicy(model)) ?? DEFAULT_POLICY;
+    const from = new Date(range.from);
+    const to = new Date(range.to);
+    const now = this.deps.clock.now();
+    const window = await this.accumulate(model, baselineRef.id, profile, policy, from, to, now);
+
+    const result: DriftCheckResult = runDriftCheck({
+      baseline: profile,
+      window,
+      policy,
+      windowRange: { from: from.toISOString(), to: to.toISOString() },
+      now: now.toISOString(),
+    });
+    const id = this.deps.ids.next();
+    const alert = alertForCheck({
+      model,
+      result,
+      baselineId: baselineRef.id,
+      minSeverity: policy.alertMinSeverity,
+    });
+    const report: ReportRecord = {
+      id,
+      model,
+      createdAt: now.toISOString(),
+      trigger,
+      window: { from: from.toISOString(), to: to.toISOString() },
+      baselineId: baselineRef.id,
+      baselineVersion: baselineRef.version,
+      status: result.status,
+      mode: result.mode,
+      rows: result.rows,
+      datasetDrift: result.report?.datasetDrift ?? false,
+      severity: result.report?.severity ?? 'low',
+      alertId: alert?.id,
+      result: result as unknown as Record<string, unknown>,
+    };
+    await this.deps.store.putReport(report);
+    if (alert) {
+      const record: AlertRecord = {
+        id: alert.id,
+        model,
+        createdAt: now.toISOString(),
+        status: 'open',
+        severity: alert.severity,
+        title: alert.title,
+        recommendation: alert.recommendation,
+        reportId: id,
+        window: report.window,
+        details: alert as unknown as Record<string, unknown>,
+      };
+      // The id is derived from model, window and baseline: a re-run or a redelivered message
+      // finds it taken and raises nothing new — but publishes it if an earlier attempt stored the
+      // alert and then failed to publish (delivery ids derive from the event id, so a receiver
+      // that did get it can tell the repeat).
+      const created = await this.deps.store.putAlertOnce({ ...record, published: false });
+      const stored = created ? record : await this.deps.store.getAlert(record.id);
+      if (created || stored?.published === false) {
+        const alertView = { ...(stored ?? record), published: undefined };
+        await this.deps.events?.publish({
+          id: record.id,
+          type: 'alert.raised',
+          at: (stored ?? record).createdAt,
+          data: { alert: alertView, report: { id, window: report.window, severity: report.severity } },
+        });
+        await this.deps.store.markAlertPublished(record.id);
+      }
+    }
+    return report;
+  }
+
+  listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>> {
+    return this.requireModel(model).then(() => this.deps.store.listReports(model, page));
+  }
+
+  /**
+   * Models whose scheduled check is due now, each claimed so concurrent scheduler runs enqueue it
+   * once; returns the window to check.
+   */
+  async claimDueChecks(): Promise<{ model: string; from: string; to: string }[]> {
+    const now = this.deps.clock.now();
+    // Windows end on a whole minute, so a redelivered message describes exactly the same window.
+    const to = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
+    const due: { model: string; from: string; to: string }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.store.listPolicies({ limit: 100, cursor });
+      for (const { model, policy } of page.items) {
+        if (!policy.enabled) continue;
+        const notAfter = new Date(to.getTime() - policy.scheduleMinutes * 60_000 + 30_000).toISOString();
+        if (await this.deps.store.claimScheduledCheck(model, to.toISOString(), notAfter)) {
+          due.push({
+            model,
+            from: new Date(to.getTime() - policy.windowMinutes * 60_000).toISOString(),
+            to: to.toISOString(),
+          });
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return due;
+  }
+
+  // ---- alerts ---------------------------------------------------------------------------
+
+  listAlerts(
+    query: PageRequest & { model?: string; status?: 'open' | 'acknowledged' },
+  ): Promise<Page<AlertRecord>> {
+    return this.deps.store.listAlerts(query);
+  }
+
+  async ackAlert(principal: Principal, id: string, comment?: string): Promise<AlertRecord> {
+    const alert = await this.deps.store.getAlert(id);
+    if (!alert) throw new NotFound(`alert ${id} does not exist`, { alertId: id });
+    if (alert.status !== 'open') throw new Conflict(`alert ${id} is already acknowledged`, { alertId: id });
+    const at = this.now();
+    try {
+      await this.deps.store.ackAlert(
+        id,
+        principal.id,
+        at,
+        comment,
+        this.audit(principal, 'alert.ack', alert.model, {
+          before: { status: 'open' },
+          after: { status: 'acknowledged' },
+          comment,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConcurrentModification) throw new Conflict(`alert ${id} is already acknowledged`);
+      throw err;
+    }
+    return { ...alert, status: 'acknowledged', acknowledgedBy: principal.id, acknowledgedAt: at };
+  }
+
+  // ---- internals ------------------------------------------------------------------------
+
+  private async accumulate(
+    model: string,
+    baselineId: string,
+    profile: BaselineProfile,
+    policy: MonitoringPolicy,
+    from: Date,
+    to: Date,
+    now: Date,
+  ): Promise<WindowAccumulator> {
+    const versions: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.registry.listVersions(model, { limit: 100, cursor });
+      versions.push(...page.items.map((v) => v.version));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const partitions = await this.deps.captures.partitions(model, versions, from, to);
+    const complete = (p: CapturePartition) => {
+      const start = Date.parse(p.hourStart);
+      return start >= from.getTime() && start + HOUR_MS <= to.getTime() && start + HOUR_MS <= now.getTime();
+    };
+    // Sketches already stored for whole hours: when they alone exceed the exact limit, the window
+    // is tested through sketches anyway, so those hours are not read again.
+    const stored = new Map<CapturePartition, ReturnType<typeof parseWindowSketch>>();
+    for (const p of partitions.filter(complete)) {
+      const json = await this.deps.docs.getJson(this.deps.captures.sketchKey(model, p, baselineId));
+      if (json !== undefined) {
+        try {
+          const sketch = parseWindowSketch(json);
+          if (sketch.layoutId === profile.layoutId) stored.set(p, sketch);
+        } catch {
+          // an unreadable sketch is recomputed from the rows below
+        }
+      }
+    }
+    const storedRows = [...stored.values()].reduce((n, s) => n + s.rows, 0);
+    const useStored = storedRows > policy.exactRowLimit;
+
+    const window = new WindowAccumulator(profile, { exactRowLimit: policy.exactRowLimit });
+    for (const p of partitions) {
+      const sketch = useStored ? stored.get(p) : undefined;
+      if (sketch) {
+        window.addSketch(sketch);
+        continue;
+      }
+      // A complete hour read now is also summarised on its own, for the next checks.
+      const hour =
+        complete(p) && !stored.has(p) ? new WindowAccumulator(profile, { exactRowLimit: 0 }) : undefined;
+      for await (const row of this.deps.captures.rows(p)) {
+        const t = Date.parse(row.at);
+        if (!(t >= from.getTime() && t < to.getTime())) continue;
+        window.add(row.instance as Row);
+        hour?.add(row.instance as Row);
+      }
+      if (hour && hour.rows > 0) {
+        await this.deps.docs.putJson(this.deps.captures.sketchKey(model, p, baselineId), hour.toSketch());
+      }
+    }
+    return window;
+  }
+
+  private async requireModel(model: string): Promise<void> {
+    if (!(await this.deps.registry.getModel(model)))
+      throw new NotFound(`model ${model} does not exist`, { model });
+  }
+
+  private audit(
+    principal: Principal,
+    action: string,
+    model: string,
+    e: { before?: unknown; after?: unknown; comment?: string },
+  ): AuditEvent {
+    return {
+      id: this.deps.ids.next(),
+      at: this.now(),
+      actor: principal.id,
+      actorName: principal.name,
+      action,
+      target: `model/${model}`,
+      model,
+      ...e,
+    };
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}

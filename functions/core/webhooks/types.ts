@@ -1,0 +1,118 @@
+/**
+ * Webhooks and the events they receive. The event envelope is deliberately general: alerts today,
+ * registry lifecycle events (a version promoted, rolled back) later, all with the same shape and
+ * the same signature, so a receiver written once keeps working as event types are added.
+ */
+import { z } from 'zod';
+
+/** What a webhook subscribes to: alert events, lifecycle (version.* / model.*) events, or all. */
+export const EVENT_FILTERS = ['alert', 'lifecycle', '*'] as const;
+export type EventFilter = (typeof EVENT_FILTERS)[number];
+
+/** Event types are dotted lower-case names: `<subject>.<what happened>`, e.g. `alert.raised`. */
+export const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+/** Event types Serval emits (or will); receivers must ignore types they do not know. */
+export const KNOWN_EVENT_TYPES = [
+  'alert.raised',
+  'version.promoted',
+  'version.rolled_back',
+  'version.stage_changed',
+] as const;
+export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
+
+/**
+ * The envelope of every event, and exactly the JSON body a webhook receives. `id` identifies the
+ * event (an alert's deduplicated id, for instance): the same event dispatched twice has the same
+ * id. New fields may be added to `data` (and to the envelope); receivers must ignore unknown ones.
+ */
+export interface ServalEvent {
+  readonly id: string;
+  /** Dotted type, e.g. `alert.raised`, `version.promoted`. */
+  readonly type: string;
+  /** ISO-8601 time the event happened. */
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export const ServalEventSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  type: z.string().max(128).regex(EVENT_TYPE),
+  at: z.iso.datetime({ offset: true }),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export type WebhookStatus = 'active' | 'disabled';
+
+/**
+ * A registered endpoint. The signing secret is stored because the worker must sign every
+ * delivery with it (a hash would not do, unlike API keys). It never leaves the store except in
+ * the create response; on AWS the monitoring table is encrypted at rest with KMS (AWS managed
+ * key), and only the functions bound to that table (lib/definitions.ts BINDINGS) can read it.
+ */
+export interface Webhook {
+  /** ULID. */
+  readonly id: string;
+  readonly url: string;
+  readonly events: readonly EventFilter[];
+  readonly description: string;
+  /** 32 random bytes, base64url; the HMAC key is this string as UTF-8. */
+  readonly secret: string;
+  readonly createdAt: string;
+  /** Principal id of the creator. */
+  readonly createdBy: string;
+  /** Only active webhooks receive events; `disabled` is reserved (nothing sets it yet). */
+  readonly status: WebhookStatus;
+}
+
+/** What listings and responses show: everything but the secret. */
+export type WebhookView = Omit<Webhook, 'secret'>;
+
+/**
+ * One queued delivery of one event to one webhook. The secret is not in the message: the worker
+ * reads it from the store, so queue contents (and the DLQ) never carry it, and a webhook deleted
+ * meanwhile receives nothing.
+ */
+export interface DeliveryMessage {
+  /** Stable for one (event, webhook) pair across retries: receivers deduplicate on it. */
+  readonly deliveryId: string;
+  readonly webhookId: string;
+  readonly event: ServalEvent;
+  /** 1-based attempt number this message is for. */
+  readonly attempt: number;
+}
+
+export const DeliveryMessageSchema = z.strictObject({
+  deliveryId: z.string().regex(/^[0-9a-f]{32}$/),
+  webhookId: z.string().min(1).max(64),
+  event: ServalEventSchema,
+  attempt: z.number().int().min(1).max(100),
+});
+
+export type DeliveryStatus = 'retrying' | 'delivered' | 'failed';
+/** Why a delivery failed for good. */
+export type DeliveryFailure = 'rejected' | 'exhausted' | 'url_refused';
+
+/**
+ * What operators see of a delivery: one small record per (event, webhook), overwritten as
+ * attempts go on. Never holds the body, headers or signature.
+ */
+export interface DeliveryRecord {
+  readonly webhookId: string;
+  readonly deliveryId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  /** The event's time; deliveries sort by it. */
+  readonly eventAt: string;
+  readonly status: DeliveryStatus;
+  readonly failure?: DeliveryFailure;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** HTTP status of the last attempt, when there was a response. */
+  readonly lastStatusCode?: number;
+  /** Short reason for the last unsuccessful attempt (no URL, no secret). */
+  readonly lastError?: string;
+  readonly updatedAt: string;
+  /** When the next attempt is due (status `retrying`). */
+  readonly nextAttemptAt?: string;
+}

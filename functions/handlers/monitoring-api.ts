@@ -1,0 +1,113 @@
+/** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
+import type { z } from 'zod';
+import type { MonitoringPolicy } from '../core/monitoring/policy.js';
+import type { ReportRecord } from '../core/monitoring/ports.js';
+import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { CONTRACT } from '../http/contract.js';
+import type {
+  AckBody,
+  AlertParams,
+  AlertsQuery,
+  BaselineBody,
+  DriftCheckBody,
+  NameParams,
+  PageQuery,
+  WebhookBody,
+  WebhookParams,
+} from '../http/schemas.js';
+import { monitoringService } from './monitoring-wiring.js';
+import { type Env, idempotencyLayer, lambdaEntry, makeLogger, modes } from './shared.js';
+import { allowInsecureUrls, webhookService } from './webhooks-wiring.js';
+
+const logger = makeLogger('monitoring');
+type Name = z.infer<typeof NameParams>;
+type Page = z.infer<typeof PageQuery>;
+
+/** Reports as listed: the summary, with the per-feature results. */
+function reportView(r: ReportRecord) {
+  return r;
+}
+
+export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
+  const monitoring = monitoringService(env);
+  const webhooks = webhookService(env);
+  return createApiHandler(
+    'monitoring',
+    {
+      putBaseline: operation<Name, unknown, z.infer<typeof BaselineBody>>({
+        ...CONTRACT.putBaseline,
+        handle: ({ principal, params, body }) => monitoring.putBaseline(principal, params.name, body),
+      }),
+      getBaseline: operation<Name, { version?: string }>({
+        ...CONTRACT.getBaseline,
+        handle: async ({ params, query }) => {
+          const { ref, profile } = await monitoring.getBaseline(params.name, query.version);
+          // The raw reference sample stays inside: it is data, and large.
+          return {
+            ...ref,
+            features: profile.features.map((f) => ({ name: f.name, kind: f.kind, summary: f.summary })),
+          };
+        },
+      }),
+      checkDrift: operation<Name, unknown, z.infer<typeof DriftCheckBody>>({
+        ...CONTRACT.checkDrift,
+        handle: async ({ params, body }) =>
+          reportView(await monitoring.check(params.name, { from: body.from, to: body.to }, 'manual')),
+      }),
+      listDriftReports: operation<Name, Page>({
+        ...CONTRACT.listDriftReports,
+        handle: async ({ params, query }) => {
+          const page = await monitoring.listReports(params.name, query);
+          return { items: page.items.map(reportView), nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      putPolicy: operation<Name, unknown, MonitoringPolicy>({
+        ...CONTRACT.putPolicy,
+        handle: ({ principal, params, body }) => monitoring.putPolicy(principal, params.name, body),
+      }),
+      getPolicy: operation<Name>({
+        ...CONTRACT.getPolicy,
+        handle: ({ params }) => monitoring.getPolicy(params.name),
+      }),
+      listAlerts: operation<unknown, z.infer<typeof AlertsQuery>>({
+        ...CONTRACT.listAlerts,
+        handle: async ({ query }) => {
+          const page = await monitoring.listAlerts(query);
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      ackAlert: operation<z.infer<typeof AlertParams>, unknown, z.infer<typeof AckBody>>({
+        ...CONTRACT.ackAlert,
+        handle: ({ principal, params, body }) => monitoring.ackAlert(principal, params.alertId, body.comment),
+      }),
+      createWebhook: operation<unknown, unknown, z.infer<typeof WebhookBody>>({
+        ...CONTRACT.createWebhook,
+        handle: async ({ principal, body }) => {
+          const { webhook, secret } = await webhooks.create(principal, body, {
+            allowInsecure: allowInsecureUrls(env),
+          });
+          return { ...webhook, secret, notice: 'store this signing secret now: it is shown once' };
+        },
+      }),
+      listWebhooks: operation<unknown, Page>({
+        ...CONTRACT.listWebhooks,
+        handle: async ({ query }) => {
+          const page = await webhooks.list(query);
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      deleteWebhook: operation<z.infer<typeof WebhookParams>>({
+        ...CONTRACT.deleteWebhook,
+        handle: ({ principal, params }) => webhooks.delete(principal, params.webhookId),
+      }),
+    },
+    { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },
+  );
+}
+
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return lambdaEntry(logger, () => buildMonitoringApi(env));
+}
+
+export const handler = createHandler();

@@ -1,0 +1,35 @@
+/** Composition of the monitoring service from a function's environment. */
+import { BUCKETS, TABLES } from '../../lib/definitions.js';
+import { documentClient, s3Client } from '../adapters/aws-clients.js';
+import { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
+import { S3Captures } from '../adapters/s3-captures.js';
+import { systemClock, ulids } from '../adapters/system.js';
+import { MonitoringService } from '../core/monitoring/service.js';
+import { type Env, envValue, registryReader } from './shared.js';
+import { eventPublisher } from './webhooks-wiring.js';
+
+export function monitoringStore(env: Env): DynamoMonitoringStore {
+  return new DynamoMonitoringStore(documentClient(), {
+    monitoring: envValue(env, TABLES.monitoring.env),
+    audit: env[TABLES.audit.env],
+  });
+}
+
+/** `events`: publish alerts (webhooks, SNS); off for functions that only schedule. */
+export function monitoringService(env: Env, options: { events?: boolean } = {}): MonitoringService {
+  const bucket = env[BUCKETS.artifacts.env];
+  const s3 = bucket ? new S3Captures(s3Client(), bucket) : undefined;
+  const missing = (): never => {
+    throw new Error(`${BUCKETS.artifacts.env} is not set; this function cannot read captured data`);
+  };
+  return new MonitoringService({
+    store: monitoringStore(env),
+    docs: s3 ?? { putJson: missing, getJson: missing },
+    captures: s3 ?? { partitions: missing, rows: missing, sketchKey: missing },
+    datasets: s3?.datasets() ?? { rows: missing },
+    registry: registryReader(env),
+    events: options.events === false ? undefined : eventPublisher(env),
+    clock: systemClock,
+    ids: ulids,
+  });
+}

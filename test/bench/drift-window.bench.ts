@@ -1,0 +1,191 @@
+/**
+ * A drift check over a 10,000,000-row window of captured predictions (gzip JSON lines in the
+ * local S3), through the real MonitoringService and adapters, with its wall time and peak memory
+ * (target: within 5 minutes and 3 GB), against the unavoidable minimum measured in the same run:
+ * streaming the same objects from S3, gunzipping them and parsing every line. A second check over
+ * the same window shows the stored hour sketches at work (summaries instead of rows).
+ *
+ * `node --import tsx test/bench/drift-window.bench.ts` (SERVAL_BENCH_WINDOW_ROWS to change the size).
+ */
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { documentClient } from '../../functions/adapters/aws-clients.js';
+import { DynamoMonitoringStore } from '../../functions/adapters/dynamo-monitoring.js';
+import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
+import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
+import { S3Captures } from '../../functions/adapters/s3-captures.js';
+import { ulids } from '../../functions/adapters/system.js';
+import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
+import { MonitoringService } from '../../functions/core/monitoring/service.js';
+import { Registry } from '../../functions/core/registry/service.js';
+import { startStandins } from '../support/standins.js';
+
+const HOUR = 3600_000;
+
+function gen(seed: number) {
+  let s = seed >>> 0 || 1;
+  const u = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
+function peakRssMb(): number {
+  // maxRSS is in kilobytes and covers the whole life of the process.
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export async function runDriftWindowBench(log: (line: string) => void = console.log): Promise<void> {
+  const total = Number(process.env.SERVAL_BENCH_WINDOW_ROWS ?? 10_000_000);
+  const hours = Math.max(1, Math.ceil(total / 250_000));
+  const perHour = Math.ceil(total / hours);
+  const aws = await startStandins();
+  try {
+    for (const k of [
+      'AWS_ENDPOINT_URL_DYNAMODB',
+      'AWS_ENDPOINT_URL_S3',
+      'AWS_REGION',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+    ]) {
+      process.env[k] = aws.env[k];
+    }
+    const s3 = new S3Client({
+      endpoint: aws.endpoints.s3,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: aws.env.AWS_ACCESS_KEY_ID!,
+        secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY!,
+      },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const bucket = aws.resources.buckets.artifacts;
+    const db = documentClient();
+    const registryStore = new DynamoRegistryStore(db, {
+      registry: aws.resources.tables.registry,
+      audit: aws.resources.tables.audit,
+    });
+    const registry = new Registry({
+      store: registryStore,
+      artifacts: new S3ArtifactStore(s3, bucket),
+      clock: { now: () => new Date() },
+      ids: ulids,
+    });
+    await registry.createModel(SYSTEM_PRINCIPAL, { name: 'bench' });
+    const features = ['f1', 'f2', 'f3', 'f4', 'f5'];
+    await registry.registerVersion(SYSTEM_PRINCIPAL, 'bench', {
+      version: '1.0.0',
+      artifact: { base64: Buffer.from('bench').toString('base64') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      inputSchema: { features: features.map((name) => ({ name, type: 'float' as const })) },
+    });
+    const captures = new S3Captures(s3, bucket);
+    const monitoring = new MonitoringService({
+      store: new DynamoMonitoringStore(db, {
+        monitoring: aws.resources.tables.monitoring,
+        audit: aws.resources.tables.audit,
+      }),
+      docs: captures,
+      captures,
+      datasets: captures.datasets(),
+      registry: registryStore,
+      clock: { now: () => new Date() },
+      ids: ulids,
+    });
+
+    const ref = gen(1);
+    const reference = Array.from({ length: 20_000 }, () => features.map(() => ref()));
+    await monitoring.putBaseline(SYSTEM_PRINCIPAL, 'bench', { rows: reference });
+
+    // The window: `total` rows over whole hours that ended before now, the last feature shifted.
+    const end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+    const start = end - hours * HOUR;
+    const genStart = performance.now();
+    const cur = gen(2);
+    for (let h = 0; h < hours; h++) {
+      const n = Math.min(perHour, total - h * perHour);
+      const records = Array.from({ length: n }, (_, i) => ({
+        at: new Date(start + h * HOUR + Math.floor((i * HOUR) / n)).toISOString(),
+        version: '1.0.0',
+        instance: features.map((_, j) => Math.round((cur() + (j === 4 ? 0.3 : 0)) * 1e4) / 1e4),
+      }));
+      await captures.writeCaptures('bench', records, `part-${h}`);
+    }
+    const genSeconds = (performance.now() - genStart) / 1000;
+    const rssBefore = peakRssMb();
+
+    // Baseline: read every object, gunzip, split and JSON.parse every line — nothing else.
+    const partitions = await captures.partitions('bench', ['1.0.0'], new Date(start), new Date(end));
+    const rawStart = performance.now();
+    let rawRows = 0;
+    for (const p of partitions) {
+      for (const key of p.keys) {
+        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const rl = createInterface({
+          input: (res.Body as Readable).pipe(createGunzip()),
+          crlfDelay: Number.POSITIVE_INFINITY,
+        });
+        for await (const line of rl) {
+          JSON.parse(line);
+          rawRows++;
+        }
+      }
+    }
+    const rawSeconds = (performance.now() - rawStart) / 1000;
+
+    const window = { from: new Date(start).toISOString(), to: new Date(end).toISOString() };
+    const first = performance.now();
+    const report = await monitoring.check('bench', window, 'manual');
+    const firstSeconds = (performance.now() - first) / 1000;
+    const peakAfterFirst = peakRssMb();
+    const second = performance.now();
+    const again = await monitoring.check('bench', window, 'manual');
+    const secondSeconds = (performance.now() - second) / 1000;
+
+    const drifted = (
+      report.result as { report?: { features: { name: string; drifted: boolean }[] } }
+    ).report?.features
+      .filter((f) => f.drifted)
+      .map((f) => f.name);
+    log(
+      `drift check over a captured window: ${total.toLocaleString('en')} rows, ${features.length} features, ${hours} hour partitions`,
+    );
+    log(
+      `(window written in ${genSeconds.toFixed(1)} s; rows read back by the baseline: ${rawRows.toLocaleString('en')})`,
+    );
+    log('');
+    log('step                                              time      vs raw read   peak RSS');
+    log('-------------------------------------------------------------------------------------');
+    log(
+      `raw read: S3 GET + gunzip + JSON.parse (baseline) ${rawSeconds.toFixed(1).padStart(6)} s        1.00×   ${rssBefore.toFixed(0)} MB`,
+    );
+    log(
+      `check, first run (rows → sketches, ${report.mode})       ${firstSeconds.toFixed(1).padStart(6)} s      ${(firstSeconds / rawSeconds).toFixed(2)}×   ${peakAfterFirst.toFixed(0)} MB`,
+    );
+    log(
+      `check, again (stored hour sketches, ${again.mode})       ${secondSeconds.toFixed(1).padStart(6)} s      ${(secondSeconds / rawSeconds).toFixed(2)}×   ${peakRssMb().toFixed(0)} MB`,
+    );
+    log('');
+    log(
+      `rows checked: ${report.rows.toLocaleString('en')}; drifted features: ${drifted?.join(', ') || 'none'}`,
+    );
+    log(
+      `targets: first check ≤ 300 s (${firstSeconds <= 300 ? 'met' : 'MISSED'}), peak RSS ≤ 3072 MB (${peakAfterFirst <= 3072 ? 'met' : 'MISSED'})`,
+    );
+    s3.destroy();
+  } finally {
+    await aws.stop();
+  }
+}
+
+if (process.argv[1]?.endsWith('drift-window.bench.ts')) await runDriftWindowBench();

@@ -1,0 +1,243 @@
+/**
+ * The drift pipeline end to end on the local runtime: a baseline from a dataset file in S3, a
+ * window of captured predictions with shifted data written in the capture format, the scheduled
+ * check (EventBridge stand-in → scheduler → SQS → worker), the report, exactly one alert, and a
+ * signed webhook delivered to a test receiver. A re-run over the same window raises nothing new.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Captures } from '../../functions/adapters/s3-captures.js';
+import { verifySignature } from '../../functions/core/webhooks/signing.js';
+import { apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
+
+interface Delivery {
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+let serval: ServalProcess;
+let admin: ReturnType<typeof apiClient>;
+let receiver: Server;
+let receiverUrl: string;
+const deliveries: Delivery[] = [];
+let s3: S3Client;
+let bucket: string;
+
+/** Seeded normal draws, so the data (and the drift) are the same on every run. */
+function normals(n: number, mean: number, sd: number, seed: number): number[] {
+  let s = seed >>> 0 || 1;
+  const u = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  return Array.from(
+    { length: n },
+    () => mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()),
+  );
+}
+
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
+const MEANS = [6.2, 2.9, 4.9, 1.7];
+const SDS = [0.6, 0.3, 0.7, 0.4];
+
+function rows(n: number, shift: number[], seed: number): number[][] {
+  const cols = FEATURES.map((_, j) => normals(n, MEANS[j]! + shift[j]!, SDS[j]!, seed + j));
+  return Array.from({ length: n }, (_, i) => cols.map((c) => Math.round(c[i]! * 100) / 100));
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${serval.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      deliveries.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', () => ok()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks/serval`;
+  // The 15-minute drift sweep fires every ~2 s.
+  serval = await startServal({ env: { SERVAL_SCHEDULE_SCALE: '0.0025', SERVAL_LOG_LEVEL: 'INFO' } });
+  admin = apiClient(serval.url, serval.adminKey);
+  const endpoints = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));
+  bucket = endpoints.buckets.artifacts;
+  s3 = new S3Client({
+    endpoint: endpoints.endpoints.s3,
+    region: endpoints.region,
+    credentials: endpoints.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await serval?.stop();
+  receiver?.close();
+});
+
+describe('drift pipeline', () => {
+  let secret: string;
+  let alertId: string;
+  let scheduledWindow: { from: string; to: string };
+
+  it('registers a signed webhook and refuses metadata addresses', async () => {
+    const bad = await admin('POST', '/v1/webhooks', {
+      url: 'http://169.254.169.254/latest',
+      events: ['alert'],
+    });
+    expect(bad.status).toBe(400);
+    const res = await admin('POST', '/v1/webhooks', { url: receiverUrl, events: ['alert'] });
+    expect(res.status).toBe(201);
+    secret = res.body.secret;
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    const listed = await admin('GET', '/v1/webhooks');
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+  });
+
+  it('has a window of captured predictions to check (written as the capture worker does)', async () => {
+    // Predictions of the last hour, petal measurements shifted well past the reference. Written
+    // before the model has a baseline, so the first scheduled check already sees them.
+    const now = Date.now();
+    const window = rows(600, [0, 0, 1.0, 0.5], 99);
+    const keys = await new S3Captures(s3, bucket).writeCaptures(
+      'iris-demo',
+      window.map((instance, i) => ({
+        predictionId: randomUUID(),
+        at: new Date(now - 50 * 60_000 + i * 4_000).toISOString(),
+        version: '1.0.0',
+        instance,
+        prediction: 'virginica',
+      })),
+      'test-window',
+    );
+    expect(
+      keys.every((k) =>
+        /^captures\/iris-demo\/1\.0\.0\/\d{4}-\d{2}-\d{2}\/\d{2}\/test-window\.jsonl\.gz$/.test(k),
+      ),
+    ).toBe(true);
+  });
+
+  it('builds a baseline from a CSV dataset in S3', async () => {
+    const csv = [FEATURES.join(','), ...rows(2000, [0, 0, 0, 0], 11).map((r) => r.join(','))].join('\n');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'datasets/iris-reference.csv', Body: csv }));
+    const res = await admin('PUT', '/v1/models/iris-demo/baseline', {
+      datasetUri: `s3://${bucket}/datasets/iris-reference.csv`,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: '1.0.0', rows: 2000 });
+    const got = await admin('GET', '/v1/models/iris-demo/baseline');
+    const petal = got.body.features.find((f: { name: string }) => f.name === 'petal_length');
+    // The summary is of the data given: its mean is the sample mean of the column.
+    const col = rows(2000, [0, 0, 0, 0], 11).map((r) => r[2]!);
+    expect(petal.summary.mean).toBeCloseTo(col.reduce((a, b) => a + b, 0) / col.length, 9);
+    expect(
+      (await admin('PUT', '/v1/models/iris-demo/baseline', { datasetUri: 's3://other-bucket/x.csv' })).status,
+    ).toBe(400);
+  });
+
+  it('checks the captured window on schedule, stores a report, raises one alert and delivers it signed', {
+    timeout: 60_000,
+  }, async () => {
+    const report = await until('a scheduled report with rows', async () => {
+      const res = await admin('GET', '/v1/models/iris-demo/drift');
+      return res.body.items.find(
+        (r: { trigger: string; rows: number }) => r.trigger === 'schedule' && r.rows > 0,
+      );
+    });
+    scheduledWindow = report.window;
+    expect(report).toMatchObject({ status: 'ok', mode: 'exact', rows: 600, datasetDrift: true });
+    const features = report.result.report.features as { name: string; drifted: boolean; test: string }[];
+    expect(
+      features
+        .filter((f) => f.drifted)
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(['petal_length', 'petal_width']);
+    expect(features.every((f) => f.test === 'wasserstein')).toBe(true); // reference of 2000 rows > 1000
+    expect(report.alertId).toMatch(/^[0-9a-f]{32}$/);
+    alertId = report.alertId;
+
+    const alerts = await admin('GET', '/v1/alerts?model=iris-demo');
+    expect(alerts.body.items).toHaveLength(1);
+    expect(alerts.body.items[0]).toMatchObject({ id: alertId, status: 'open' });
+    expect(['medium', 'high', 'critical']).toContain(alerts.body.items[0].severity);
+
+    const delivered = await until('the webhook delivery', async () =>
+      deliveries.length ? deliveries : undefined,
+    );
+    expect(delivered).toHaveLength(1);
+    const d = delivered[0]!;
+    expect(d.headers['x-serval-event']).toBe('alert.raised');
+    expect(verifySignature(secret, d.headers['x-serval-signature'] as string, d.body)).toBe(true);
+    expect(
+      verifySignature(
+        'another-secret-of-sufficient-length',
+        d.headers['x-serval-signature'] as string,
+        d.body,
+      ),
+    ).toBe(false);
+    expect(JSON.parse(d.body).data.alert.id).toBe(alertId);
+  });
+
+  it('raises nothing new when the same window is checked again', async () => {
+    const again = await admin('POST', '/v1/models/iris-demo/drift/check', scheduledWindow);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ trigger: 'manual', alertId, datasetDrift: true });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await admin('GET', '/v1/alerts?model=iris-demo')).body.items).toHaveLength(1);
+    expect(deliveries).toHaveLength(1);
+  });
+
+  it('reports no drift for a window like the reference', async () => {
+    const captures = new S3Captures(s3, bucket);
+    const from = new Date(Date.UTC(2026, 0, 5, 10));
+    await captures.writeCaptures(
+      'iris-demo',
+      rows(800, [0, 0, 0, 0], 555).map((instance, i) => ({
+        at: new Date(from.getTime() + i * 3_000).toISOString(),
+        version: '1.0.0',
+        instance,
+      })),
+      'quiet',
+    );
+    const res = await admin('POST', '/v1/models/iris-demo/drift/check', {
+      from: from.toISOString(),
+      to: new Date(from.getTime() + 3600_000).toISOString(),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ rows: 800, datasetDrift: false });
+    expect(res.body.alertId).toBeUndefined();
+  });
+
+  it('acknowledges an alert once, audited', async () => {
+    const ack = await admin('POST', `/v1/alerts/${alertId}/ack`, { comment: 'retraining' });
+    expect(ack.status).toBe(200);
+    expect(ack.body.status).toBe('acknowledged');
+    expect((await admin('POST', `/v1/alerts/${alertId}/ack`, {})).status).toBe(409);
+    const audit = await admin('GET', '/v1/audit?model=iris-demo&limit=50');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('alert.ack');
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * The monitoring service's promises about alerts, with in-memory ports: one alert per window
+ * whatever the number of runs, and an alert whose publication failed is published by the next run.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, type MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
+import type {
+  AlertRecord,
+  BaselineRef,
+  CapturedRow,
+  CapturePartition,
+  MonitoringStore,
+  ReportRecord,
+} from '../../../functions/core/monitoring/ports.js';
+import { MonitoringService } from '../../../functions/core/monitoring/service.js';
+import { CountingIds, MemoryRegistryStore, SteppingClock } from '../../support/memory-stores.js';
+
+class MemoryMonitoringStore implements MonitoringStore {
+  policies = new Map<string, MonitoringPolicy>();
+  baselines: BaselineRef[] = [];
+  reports: ReportRecord[] = [];
+  alerts = new Map<string, AlertRecord>();
+  async getPolicy(m: string) {
+    return this.policies.get(m);
+  }
+  async putPolicy(m: string, p: MonitoringPolicy) {
+    this.policies.set(m, p);
+  }
+  async listPolicies() {
+    return { items: [...this.policies].map(([model, policy]) => ({ model, policy })) };
+  }
+  async putBaseline(ref: BaselineRef) {
+    this.baselines.push(ref);
+  }
+  async latestBaseline(m: string, v?: string) {
+    return this.baselines.filter((b) => b.model === m && (!v || b.version === v)).at(-1);
+  }
+  async putReport(r: ReportRecord) {
+    this.reports.push(r);
+  }
+  async listReports() {
+    return { items: [...this.reports].reverse() };
+  }
+  async lastScheduledCheck() {
+    return undefined;
+  }
+  async claimScheduledCheck() {
+    return true;
+  }
+  async putAlertOnce(a: AlertRecord) {
+    if (this.alerts.has(a.id)) return false;
+    this.alerts.set(a.id, a);
+    return true;
+  }
+  async getAlert(id: string) {
+    return this.alerts.get(id);
+  }
+  async markAlertPublished(id: string) {
+    this.alerts.set(id, { ...this.alerts.get(id)!, published: true });
+  }
+  async listAlerts() {
+    return { items: [...this.alerts.values()] };
+  }
+  async ackAlert() {}
+}
+
+function normals(n: number, mean: number, seed: number): number[] {
+  let s = seed;
+  const u = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return (s + 0.5) / 2147483648;
+  };
+  return Array.from({ length: n }, () => mean + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}
+
+async function setup() {
+  const registry = new MemoryRegistryStore();
+  const clock = new SteppingClock(Date.parse('2026-03-01T12:00:00Z'));
+  const principal = { id: 'p', name: 'p', role: 'admin' as const };
+  await registry.commit([
+    {
+      kind: 'model',
+      item: {
+        name: 'm',
+        description: '',
+        tags: {},
+        createdAt: '',
+        createdBy: 'p',
+        updatedAt: '',
+        versionCount: 1,
+        latestVersion: '1.0.0',
+        requireValidation: false,
+        revision: 1,
+      },
+    },
+    {
+      kind: 'version',
+      item: {
+        model: 'm',
+        version: '1.0.0',
+        status: 'ready',
+        stage: 'draft',
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+        metrics: {},
+        params: {},
+        tags: {},
+        description: '',
+        artifact: { key: 'k', sha256: 'x'.repeat(64) },
+        createdAt: '',
+        createdBy: 'p',
+        updatedAt: '',
+        revision: 1,
+        inputSchema: { features: [{ name: 'x', type: 'float' }] },
+      },
+    },
+  ]);
+  const docs = new Map<string, unknown>();
+  // A shifted window of 500 rows in one hour partition.
+  const window: CapturedRow[] = normals(500, 1.5, 7).map((x, i) => ({
+    at: new Date(Date.parse('2026-03-01T10:00:00Z') + i * 1000).toISOString(),
+    version: '1.0.0',
+    instance: [x],
+  }));
+  const partition: CapturePartition = {
+    version: '1.0.0',
+    hourStart: '2026-03-01T10:00:00.000Z',
+    keys: ['p'],
+  };
+  const published: string[] = [];
+  let failNext = 0;
+  const store = new MemoryMonitoringStore();
+  const service = new MonitoringService({
+    store,
+    docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+    captures: {
+      partitions: async () => [partition],
+      rows: async function* () {
+        yield* window;
+      },
+      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+    },
+    datasets: { rows: async function* () {} },
+    registry,
+    events: {
+      publish: async (e) => {
+        if (failNext > 0) {
+          failNext--;
+          throw new Error('webhook queue unreachable');
+        }
+        published.push(e.id);
+      },
+    },
+    clock,
+    ids: new CountingIds(),
+  });
+  await service.putBaseline(principal, 'm', { rows: normals(2000, 0, 3).map((x) => [x]) });
+  return { service, store, published, docs, failOnce: () => (failNext = 1) };
+}
+
+const range = { from: '2026-03-01T10:00:00Z', to: '2026-03-01T11:00:00Z' };
+
+describe('MonitoringService alerts', () => {
+  it('raises and publishes one alert for a drifted window, however often it is checked', async () => {
+    const { service, store, published } = await setup();
+    expect(store.policies.get('m')).toEqual(DEFAULT_POLICY);
+    const first = await service.check('m', range, 'schedule');
+    expect(first).toMatchObject({ status: 'ok', rows: 500, datasetDrift: true });
+    const second = await service.check('m', range, 'manual');
+    expect(second.alertId).toBe(first.alertId);
+    expect(store.alerts.size).toBe(1);
+    expect(published).toEqual([first.alertId]);
+    expect(store.reports).toHaveLength(2);
+  });
+
+  it('publishes an alert on the next run when publishing failed after it was stored', async () => {
+    const { service, store, published, failOnce } = await setup();
+    failOnce();
+    await expect(service.check('m', range, 'schedule')).rejects.toThrow('unreachable');
+    const [alert] = [...store.alerts.values()];
+    expect(alert?.published).toBe(false);
+    await service.check('m', range, 'schedule'); // the redelivered message
+    expect(published).toEqual([alert!.id]);
+    expect(store.alerts.get(alert!.id)?.published).toBe(true);
+    await service.check('m', range, 'schedule');
+    expect(published).toHaveLength(1);
+  });
+
+  it('tests a small window exactly and stores the sketch of each complete hour for later checks', async () => {
+    const { service, docs } = await setup();
+    const report = await service.check('m', range, 'manual');
+    expect(report.mode).toBe('exact'); // 500 rows are below the exact limit
+    const sketch = docs.get(`2026-03-01T10:00:00.000Z/${report.baselineId}`) as { rows: number } | undefined;
+    expect(sketch?.rows).toBe(500);
+  });
+});
