@@ -10,6 +10,7 @@ import type { ApiKeyRecord, KeyStore } from '../core/auth/api-keys.js';
 import { Conflict } from '../core/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { auditPut } from './dynamo-common.js';
 
 export class DynamoKeyStore implements KeyStore {
   constructor(
@@ -18,16 +19,9 @@ export class DynamoKeyStore implements KeyStore {
     private readonly tables: { keys: string; audit?: string },
   ) {}
 
-  private auditPut(audit: AuditEvent) {
-    if (!this.tables.audit)
-      throw new Error('this key store was built without the audit table; it can only read keys');
-    return {
-      Put: {
-        TableName: this.tables.audit,
-        Item: { ...audit, pk: 'SYSTEM', sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
+  private auditTable(): string {
+    if (!this.tables.audit) throw new Error('this store was built without the audit table; it can only read');
+    return this.tables.audit;
   }
 
   async create(record: ApiKeyRecord, audit: AuditEvent): Promise<void> {
@@ -42,7 +36,7 @@ export class DynamoKeyStore implements KeyStore {
                 ConditionExpression: 'attribute_not_exists(keyId)',
               },
             },
-            this.auditPut(audit),
+            auditPut(this.auditTable(), audit),
           ],
         }),
       );
@@ -86,7 +80,7 @@ export class DynamoKeyStore implements KeyStore {
                 ExpressionAttributeValues: { ':at': revokedAt, ':by': revokedBy },
               },
             },
-            this.auditPut(audit),
+            auditPut(this.auditTable(), audit),
           ],
         }),
       );

@@ -14,12 +14,12 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification, ValidationFailed } from '../core/errors.js';
+import { ConcurrentModification } from '../core/errors.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
 import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { auditPut, queryPage } from './dynamo-common.js';
 
 const modelPk = (name: string) => `MODEL#${name}`;
 const KEY_ATTRS = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
@@ -27,8 +27,6 @@ const KEY_ATTRS = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
 function strip<T>(item: Record<string, unknown>): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !KEY_ATTRS.has(k))) as T;
 }
-
-const invalidCursor = () => new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
 
 export class DynamoMonitoringStore implements MonitoringStore {
   constructor(
@@ -66,13 +64,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
               },
             },
           },
-          {
-            Put: {
-              TableName: this.tables.audit,
-              Item: { ...audit, pk: modelPk(model), sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          auditPut(this.tables.audit, audit),
         ],
       }),
     );
@@ -284,18 +276,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
                 },
               },
             },
-            {
-              Put: {
-                TableName: this.tables.audit,
-                Item: {
-                  ...audit,
-                  pk: audit.model ? modelPk(audit.model) : 'SYSTEM',
-                  sk: `${audit.at}#${audit.id}`,
-                  feed: 'ALL',
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            auditPut(this.tables.audit, audit),
           ],
         }),
       );
@@ -306,26 +287,13 @@ export class DynamoMonitoringStore implements MonitoringStore {
     }
   }
 
-  private async query<T>(
+  private query<T>(
     input: QueryCommandInput,
     page: PageRequest,
     cursorAttrs: readonly string[],
     expect: Record<string, string>,
     sortKeyPattern?: RegExp,
   ): Promise<Page<T>> {
-    const start = decodeCursor(page.cursor, cursorAttrs, expect);
-    if (start && sortKeyPattern && !sortKeyPattern.test(start.sk ?? '')) throw invalidCursor();
-    try {
-      const res = await this.db.send(
-        new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: start }),
-      );
-      return {
-        items: (res.Items ?? []).map((i) => strip<T>(i)),
-        nextCursor: encodeCursor(res.LastEvaluatedKey),
-      };
-    } catch (err) {
-      if (start && (err as Error).name === 'ValidationException') throw invalidCursor();
-      throw err;
-    }
+    return queryPage(this.db, input, page, { cursorAttrs, expect, sortKeyPattern, map: (i) => strip<T>(i) });
   }
 }

@@ -7,13 +7,10 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
   type QueryCommandInput,
-  type QueryCommandOutput,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification, ValidationFailed } from '../core/errors.js';
+import { ConcurrentModification } from '../core/errors.js';
 import type {
   AuditQuery,
   AuditReader,
@@ -30,7 +27,7 @@ import type {
   PageRequest,
   ProductionChange,
 } from '../core/registry/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { AUDIT_FEED, auditPartition, auditPut, queryPage, type TransactItem } from './dynamo-common.js';
 
 export interface DynamoRegistryTables {
   readonly registry: string;
@@ -38,17 +35,12 @@ export interface DynamoRegistryTables {
   readonly audit?: string;
 }
 
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-
 const MODEL_SK = '#MODEL';
 const modelPk = (name: string) => `MODEL#${name}`;
 const versionSk = (version: string) => `VERSION#${semverSortKey(version)}`;
-const auditPk = (model?: string) => (model ? `MODEL#${model}` : 'SYSTEM');
-const AUDIT_FEED = 'ALL';
+const auditPk = auditPartition;
 /** Audit sort keys: `<ISO time>#<ULID>`. */
 const AUDIT_SK = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9A-HJKMNP-TV-Z]{26}$/;
-
-const invalidCursor = () => new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
 
 const KEY_ATTRS = ['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'feed'];
 
@@ -136,18 +128,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
           },
         };
       case 'audit':
-        return {
-          Put: {
-            TableName: this.tables.audit,
-            Item: {
-              ...op.item,
-              pk: auditPk(op.item.model),
-              sk: `${op.item.at}#${op.item.id}`,
-              feed: AUDIT_FEED,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        };
+        return auditPut(this.auditTable, op.item);
     }
   }
 
@@ -261,26 +242,13 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
     return this.query<AuditEvent>(input, query, cursorAttrs, expect, AUDIT_SK);
   }
 
-  private async query<T>(
+  private query<T>(
     input: QueryCommandInput,
     page: PageRequest,
     cursorAttrs: readonly string[],
     expect: Record<string, string>,
     sortKeyPattern?: RegExp,
   ): Promise<Page<T>> {
-    const start = decodeCursor(page.cursor, cursorAttrs, expect);
-    if (start && sortKeyPattern && !sortKeyPattern.test(start.sk ?? '')) throw invalidCursor();
-    let res: QueryCommandOutput;
-    try {
-      res = await this.db.send(new QueryCommand({ ...input, Limit: page.limit, ExclusiveStartKey: start }));
-    } catch (err) {
-      // A well-formed cursor can still fall outside this query's key range (e.g. before `since`).
-      if (start && (err as Error).name === 'ValidationException') throw invalidCursor();
-      throw err;
-    }
-    return {
-      items: (res.Items ?? []).map((i) => strip<T>(i)),
-      nextCursor: encodeCursor(res.LastEvaluatedKey),
-    };
+    return queryPage(this.db, input, page, { cursorAttrs, expect, sortKeyPattern, map: (i) => strip<T>(i) });
   }
 }

@@ -4,6 +4,7 @@ import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@
 import { ConcurrentModification } from '../core/errors.js';
 import type { AuditEvent } from '../core/registry/types.js';
 import type { ModeState, ModeStore } from '../core/system/modes.js';
+import { auditPut } from './dynamo-common.js';
 
 const MODE_KEY = { name: 'mode' };
 
@@ -37,13 +38,7 @@ export class DynamoModeStore implements ModeStore {
                 ExpressionAttributeValues: expectRevision === 0 ? undefined : { ':expected': expectRevision },
               },
             },
-            {
-              Put: {
-                TableName: this.tables.audit,
-                Item: { ...audit, pk: 'SYSTEM', sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            auditPut(this.tables.audit, audit),
           ],
         }),
       );

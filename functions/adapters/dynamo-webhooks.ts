@@ -22,6 +22,7 @@ import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import type { DeliveryLog, WebhookStore } from '../core/webhooks/ports.js';
 import type { DeliveryRecord, Webhook } from '../core/webhooks/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { auditPut } from './dynamo-common.js';
 
 export interface DynamoWebhookTables {
   readonly monitoring: string;
@@ -50,17 +51,9 @@ export class DynamoWebhookStore implements WebhookStore {
     private readonly tables: DynamoWebhookTables,
   ) {}
 
-  private auditPut(audit: AuditEvent) {
-    if (!this.tables.audit) {
-      throw new Error('this webhook store was built without the audit table; it cannot change webhooks');
-    }
-    return {
-      Put: {
-        TableName: this.tables.audit,
-        Item: { ...audit, pk: 'SYSTEM', sk: `${audit.at}#${audit.id}`, feed: 'ALL' },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      },
-    };
+  private auditTable(): string {
+    if (!this.tables.audit) throw new Error('this store was built without the audit table; it can only read');
+    return this.tables.audit;
   }
 
   async create(webhook: Webhook, audit: AuditEvent): Promise<void> {
@@ -82,7 +75,7 @@ export class DynamoWebhookStore implements WebhookStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            this.auditPut(audit),
+            auditPut(this.auditTable(), audit),
           ],
         }),
       );
@@ -132,7 +125,7 @@ export class DynamoWebhookStore implements WebhookStore {
                 ConditionExpression: 'attribute_exists(pk)',
               },
             },
-            this.auditPut(audit),
+            auditPut(this.auditTable(), audit),
           ],
         }),
       );

@@ -20,22 +20,12 @@ import { ulids } from '../../functions/adapters/system.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
 import { Registry } from '../../functions/core/registry/service.js';
+import { seededRandom } from '../support/random.js';
 import { startStandins } from '../support/standins.js';
 
 const HOUR = 3600_000;
 
-function gen(seed: number) {
-  let s = seed >>> 0 || 1;
-  const u = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
+const gen = (seed: number) => seededRandom(seed).normal;
 
 function peakRssMb(): number {
   // maxRSS is in kilobytes and covers the whole life of the process.

@@ -5,14 +5,13 @@
  * signed webhook delivered to a test receiver. A re-run over the same window raises nothing new.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { verifySignature } from '../../functions/core/webhooks/signing.js';
-import { apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
+import { normals } from '../support/random.js';
+import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>;
@@ -26,23 +25,6 @@ let receiverUrl: string;
 const deliveries: Delivery[] = [];
 let s3: S3Client;
 let bucket: string;
-
-/** Seeded normal draws, so the data (and the drift) are the same on every run. */
-function normals(n: number, mean: number, sd: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  const u = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  return Array.from(
-    { length: n },
-    () => mean + sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()),
-  );
-}
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
 const MEANS = [6.2, 2.9, 4.9, 1.7];
@@ -80,16 +62,7 @@ beforeAll(async () => {
   // The 15-minute drift sweep fires every ~2 s.
   serval = await startServal({ env: { SERVAL_SCHEDULE_SCALE: '0.0025', SERVAL_LOG_LEVEL: 'INFO' } });
   admin = apiClient(serval.url, serval.adminKey);
-  const endpoints = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));
-  bucket = endpoints.buckets.artifacts;
-  s3 = new S3Client({
-    endpoint: endpoints.endpoints.s3,
-    region: endpoints.region,
-    credentials: endpoints.credentials,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  ({ s3, bucket } = localS3(serval.dataDir));
 }, 120_000);
 
 afterAll(async () => {

@@ -4,14 +4,12 @@
  * operator or an attacker with bucket access could.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { ROUTES } from '../../functions/http/routes.js';
-import { apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
+import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -51,16 +49,7 @@ beforeAll(async () => {
   bob = await keyFor('approver', 'bob');
   carol = await keyFor('approver', 'carol');
   viewer = await keyFor('viewer', 'val');
-  const endpoints = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));
-  bucket = endpoints.buckets.artifacts;
-  s3 = new S3Client({
-    endpoint: endpoints.endpoints.s3,
-    region: endpoints.region,
-    credentials: endpoints.credentials,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  ({ s3, bucket } = localS3(serval.dataDir));
 }, 120_000);
 
 afterAll(async () => {

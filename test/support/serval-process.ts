@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '../../local/ports.js';
 
 export interface ServalProcess {
@@ -113,4 +114,18 @@ export function apiClient(baseUrl: string, key?: string) {
     }
     return { status: res.status, body: parsed as T, headers: res.headers, text };
   };
+}
+
+/** An S3 client for the stand-in of a started runtime, from its endpoints.json, and the bucket. */
+export function localS3(dataDir: string): { s3: S3Client; bucket: string } {
+  const endpoints = JSON.parse(readFileSync(join(dataDir, 'endpoints.json'), 'utf8'));
+  const s3 = new S3Client({
+    endpoint: endpoints.endpoints.s3,
+    region: endpoints.region,
+    credentials: endpoints.credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return { s3, bucket: endpoints.buckets.artifacts };
 }

@@ -1,20 +1,10 @@
 /** Drift scenarios for sketch accuracy: shared by the sketch tests and the accuracy benchmark. */
+
 import { numericalMetrics } from '../../functions/core/stats/numerical.js';
 import { numericSketch, numericSketchMetrics, sketchLayout } from '../../functions/core/stats/sketch.js';
+import { seededRandom } from './random.js';
 
-export function generator(seed: number) {
-  let s = seed >>> 0 || 1;
-  const uniform = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  return { uniform, normal };
-}
+export const generator = seededRandom;
 
 type Gen = ReturnType<typeof generator>;
 export const SCENARIOS: Record<string, (g: Gen, current: boolean) => number> = {
