@@ -3,7 +3,9 @@
  * lookup one GetItem, and the hash comparison is constant-time. The secret has 256 bits of
  * entropy, so a fast hash is enough (no password-stretching needed).
  */
+
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { auditEvent } from '../audit.js';
 import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../errors.js';
 import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import type { Principal } from './principal.js';
@@ -142,14 +144,6 @@ export class ApiKeys {
     keyId: string,
     after: Record<string, unknown>,
   ): AuditEvent {
-    return {
-      id: this.deps.ids.next(),
-      at: this.deps.clock.now().toISOString(),
-      actor: principal.id,
-      actorName: principal.name,
-      action,
-      target: `key/${keyId}`,
-      after,
-    };
+    return auditEvent(this.deps, principal, action, `key/${keyId}`, { after });
   }
 }

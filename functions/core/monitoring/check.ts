@@ -20,7 +20,6 @@ import {
   DISCRETE_MAX_VALUES,
   type DriftReport,
   type DriftTest,
-  datasetSeverity,
   defaultTest,
   driftReport,
   type FeatureColumns,
@@ -28,8 +27,8 @@ import {
   type FeatureKind,
   featureSeverity,
   P_VALUE_TESTS,
-  recommendation,
   SMALL_REFERENCE_ROWS,
+  summarizeDrift,
   type TestOverride,
   twoProportionZ,
   validateThreshold,
@@ -293,20 +292,7 @@ function sketchReport(
     const drifted = f.statistic >= f.threshold;
     return { ...f, drifted, severity: featureSeverity(f.test, drifted, f.statistic, f.threshold) };
   });
-  const driftedCount = out.filter((f) => f.drifted).length;
-  const driftedShare = driftedCount / out.length;
-  const driftShare = policy.datasetDriftShare;
-  const datasetDrift = driftedShare >= driftShare;
-  const partial = {
-    features: out,
-    driftedCount,
-    driftedShare,
-    driftShare,
-    datasetDrift,
-    correction,
-    severity: datasetSeverity(out, datasetDrift),
-  };
-  return { report: { ...partial, recommendation: recommendation(partial) }, untested };
+  return { report: summarizeDrift(out, policy.datasetDriftShare, correction), untested };
 }
 
 // ---------------------------------------------------------------------------------- check

@@ -5,6 +5,7 @@
  * policy's limit; each complete hour's sketch is stored next to its data, so later checks over
  * large windows read summaries instead of rows.
  */
+import { auditEvent } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../errors.js';
 import type { RegistryStore } from '../registry/ports.js';
@@ -376,16 +377,7 @@ export class MonitoringService {
     model: string,
     e: { before?: unknown; after?: unknown; comment?: string },
   ): AuditEvent {
-    return {
-      id: this.deps.ids.next(),
-      at: this.now(),
-      actor: principal.id,
-      actorName: principal.name,
-      action,
-      target: `model/${model}`,
-      model,
-      ...e,
-    };
+    return auditEvent(this.deps, principal, action, `model/${model}`, { model, ...e });
   }
 
   private now(): string {

@@ -843,25 +843,6 @@ export async function* productionVersions(
   } while (cursor);
 }
 
-/** An audit record for any non-registry action (keys, modes), committed by the caller. */
-export function auditEvent(
-  deps: { clock: Clock; ids: IdGenerator },
-  principal: Principal,
-  action: string,
-  target: string,
-  e: { before?: unknown; after?: unknown; comment?: string } = {},
-): AuditEvent {
-  return {
-    id: deps.ids.next(),
-    at: deps.clock.now().toISOString(),
-    actor: principal.id,
-    actorName: principal.name,
-    action,
-    target,
-    ...e,
-  };
-}
-
 function publicModel(m: Model): Record<string, unknown> {
   return { description: m.description, tags: m.tags, requireValidation: m.requireValidation };
 }

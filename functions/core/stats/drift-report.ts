@@ -422,17 +422,26 @@ export function driftReport(
     };
   });
 
-  const driftedCount = out.filter((f) => f.drifted).length;
-  const driftedShare = driftedCount / out.length;
+  return summarizeDrift(out, driftShare, correction);
+}
+
+/** Dataset drift, severity and recommendation from the tested features (shared with sketch checks). */
+export function summarizeDrift<F extends FeatureDrift>(
+  features: F[],
+  driftShare: number,
+  correction: Correction,
+): Omit<DriftReport, 'features'> & { features: F[] } {
+  const driftedCount = features.filter((f) => f.drifted).length;
+  const driftedShare = driftedCount / features.length;
   const datasetDrift = driftedShare >= driftShare;
   const partial = {
-    features: out,
+    features,
     driftedCount,
     driftedShare,
     driftShare,
     datasetDrift,
     correction,
-    severity: datasetSeverity(out, datasetDrift),
+    severity: datasetSeverity(features, datasetDrift),
   };
   return { ...partial, recommendation: recommendation(partial) };
 }

@@ -4,7 +4,9 @@
  * signing secret out exactly once. dispatch() queues one delivery per interested webhook; the
  * worker (WebhookDeliverer) makes the HTTP calls.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
+import { auditEvent } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { Conflict, NotFound, ValidationFailed } from '../errors.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
@@ -179,15 +181,7 @@ export class WebhookService implements EventSink {
     id: string,
     after: Record<string, unknown>,
   ): AuditEvent {
-    return {
-      id: this.deps.ids.next(),
-      at: this.deps.clock.now().toISOString(),
-      actor: principal.id,
-      actorName: principal.name,
-      action,
-      target: `webhook/${id}`,
-      after,
-    };
+    return auditEvent(this.deps, principal, action, `webhook/${id}`, { after });
   }
 }
 
