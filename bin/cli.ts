@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { adminKeyCommand } from './commands/admin-key.js';
 import { driftCommand } from './commands/drift.js';
 import { jwtCommand } from './commands/jwt.js';
 
@@ -6,5 +7,6 @@ const program = new Command('serval').description('Serval: serverless MLOps — 
 
 program.addCommand(driftCommand());
 program.addCommand(jwtCommand());
+program.addCommand(adminKeyCommand());
 
 await program.parseAsync(process.argv);

@@ -132,6 +132,11 @@ export class ServalStack extends Stack {
     });
     new CfnOutput(this, 'ArtifactsBucket', { value: this.storage.buckets.artifacts.bucketName });
     new CfnOutput(this, 'AlarmTopic', { value: this.alarms.topic.topicArn });
+    new CfnOutput(this, 'AlertsTopic', { value: this.storage.topics.alerts.topicArn });
+    // What `npx serval admin-key` needs to create the first admin key.
+    new CfnOutput(this, 'KeysTable', { value: this.storage.tables.keys.tableName });
+    new CfnOutput(this, 'AuditTable', { value: this.storage.tables.audit.tableName });
+    new CfnOutput(this, 'UsagePlanId', { value: this.api.usagePlan.usagePlanId });
   }
 
   /** Least privilege: each function gets exactly its BINDINGS from lib/definitions.ts. */
