@@ -1,7 +1,6 @@
 /** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
 import type { z } from 'zod';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
-import type { ReportRecord } from '../core/monitoring/ports.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {
@@ -22,11 +21,6 @@ import { allowInsecureUrls, webhookService } from './webhooks-wiring.js';
 const logger = makeLogger('monitoring');
 type Name = z.infer<typeof NameParams>;
 type Page = z.infer<typeof PageQuery>;
-
-/** Reports as listed: the summary, with the per-feature results. */
-function reportView(r: ReportRecord) {
-  return r;
-}
 
 export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   const monitoring = monitoringService(env);
@@ -52,13 +46,13 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       checkDrift: operation<Name, unknown, z.infer<typeof DriftCheckBody>>({
         ...CONTRACT.checkDrift,
         handle: async ({ params, body }) =>
-          reportView(await monitoring.check(params.name, { from: body.from, to: body.to }, 'manual')),
+          monitoring.check(params.name, { from: body.from, to: body.to }, 'manual'),
       }),
       listDriftReports: operation<Name, Page>({
         ...CONTRACT.listDriftReports,
         handle: async ({ params, query }) => {
           const page = await monitoring.listReports(params.name, query);
-          return { items: page.items.map(reportView), nextCursor: page.nextCursor ?? null };
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
       putPolicy: operation<Name, unknown, MonitoringPolicy>({

@@ -51,9 +51,10 @@ export function artifactStore(env: Env): S3ArtifactStore {
   return new S3ArtifactStore(s3Client(), envValue(env, BUCKETS.artifacts.env));
 }
 
-export function registryService(env: Env): Registry {
+/** `store`: pass one already built for the same environment, so a handler keeps one client. */
+export function registryService(env: Env, store: DynamoRegistryStore = registryStore(env)): Registry {
   return new Registry({
-    store: registryStore(env),
+    store,
     artifacts: artifactStore(env),
     clock: systemClock,
     ids: ulids,

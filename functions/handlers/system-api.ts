@@ -20,8 +20,8 @@ import {
 const logger = makeLogger('system');
 
 export function buildSystemApi(env: Env = process.env): ProxyHandler {
-  const registry = registryService(env);
   const audit = registryStore(env);
+  const registry = registryService(env, audit);
   const db = dynamoClient();
   const s3 = s3Client();
   const sqs = sqsClient();

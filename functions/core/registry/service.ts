@@ -3,6 +3,7 @@
  * audit event, guarded by the model's revision, so concurrent writers can never leave two
  * production versions or a change without its audit record.
  */
+import { auditEvent } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
 import {
@@ -20,7 +21,6 @@ import type { ArtifactStore, Clock, IdGenerator, PresignedRequest, RegistryStore
 import { compareSemver, nextVersion, parseSemver } from './semver.js';
 import { assertMoveAllowed } from './stages.js';
 import type {
-  AuditEvent,
   DatasetRef,
   Framework,
   Model,
@@ -808,19 +808,13 @@ export class Registry {
     },
   ): WriteOp {
     const target = e.target ?? (e.model ? `model/${e.model}${e.version ? `@${e.version}` : ''}` : 'system');
-    const item: AuditEvent = {
-      id: this.deps.ids.next(),
-      at: this.now(),
-      actor: principal.id,
-      actorName: principal.name,
-      action,
-      target,
+    const item = auditEvent(this.deps, principal, action, target, {
       model: e.model,
       version: e.version,
       before: e.before,
       after: e.after,
       comment: e.comment || undefined,
-    };
+    });
     return { kind: 'audit', item };
   }
 

@@ -4,6 +4,7 @@
  * predictions go on. The mode is shared by all functions through one stored item, read with a
  * short cache.
  */
+import { auditEvent } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
 import { ConcurrentModification, Conflict, Unavailable } from '../errors.js';
 import type { AuditEvent } from '../registry/types.js';
@@ -59,24 +60,18 @@ export class Modes {
   async set(principal: Principal, mode: Mode, comment = ''): Promise<ModeState> {
     const before = (await this.deps.store.get()) ?? DEFAULT;
     if (before.mode === mode) throw new Conflict(`Serval is already in ${mode} mode`, { mode });
-    const at = this.deps.clock.now().toISOString();
-    const after: ModeState = {
-      mode,
-      changedAt: at,
-      changedBy: principal.id,
-      comment,
-      revision: before.revision + 1,
-    };
-    const audit: AuditEvent = {
-      id: this.deps.ids.next(),
-      at,
-      actor: principal.id,
-      actorName: principal.name,
-      action: 'mode.change',
-      target: 'system/mode',
+    const audit = auditEvent(this.deps, principal, 'mode.change', 'system/mode', {
       before: { mode: before.mode },
       after: { mode },
       comment: comment || undefined,
+    });
+    // The state and its audit event carry the same time.
+    const after: ModeState = {
+      mode,
+      changedAt: audit.at,
+      changedBy: principal.id,
+      comment,
+      revision: before.revision + 1,
     };
     try {
       await this.deps.store.put(after, before.revision, audit);
