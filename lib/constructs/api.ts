@@ -4,7 +4,7 @@
  * the role declared for it.
  */
 import { createHash } from 'node:crypto';
-import { type CfnResource, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
   ApiKeySourceType,
@@ -300,8 +300,13 @@ export class ServalApi extends Construct {
     for (const [action, resources] of byAction) {
       fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [action], resources }));
     }
+    // cdk-nag names the resource as rendered: tokens in an environment-agnostic stack, literal
+    // values when the CLI supplies a region (it defaults to us-east-1 without any configuration).
+    const stack = Stack.of(this);
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     Validations.of(fn.role!).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*]',
+      id: `AwsSolutions-IAM5[Resource::arn:${partition}:apigateway:${region}::/apikeys/*]`,
       reason:
         'Revoking a Serval key deletes its API Gateway usage identifier, whose id API Gateway assigns ' +
         'when the key is created at runtime; the statement allows apigateway:DELETE only, on API keys only.',

@@ -108,3 +108,21 @@ describe('cdk-nag AwsSolutions', () => {
     }
   });
 });
+
+describe('cdk-nag AwsSolutions with a concrete environment', () => {
+  // `cdk synth` without any AWS configuration passes region us-east-1: ARNs then render with
+  // literal values instead of tokens, and acknowledgments must still match them.
+  it('reports no unacknowledged finding when account and region are known', () => {
+    const app = testApp({ bundle: false });
+    try {
+      const concrete = new ServalStack(app.app, 'ServalNagEnv', {
+        stage: 'prod',
+        env: { account: '123456789012', region: 'us-east-1' },
+      });
+      const r = new AwsSolutionsChecks().validateScope(concrete);
+      expect(r.violations, describeViolations(r)).toEqual([]);
+    } finally {
+      app.cleanup();
+    }
+  });
+});
