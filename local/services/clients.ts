@@ -7,13 +7,15 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { sagemakerRuntimeClient } from '../../functions/adapters/sagemaker-runtime.js';
 
 /**
  * The one key pair every stand-in accepts. s3rver verifies SigV4 signatures against its built-in
- * account, whose key id and secret are both "S3RVER"; DynamoDB Local (with -sharedDb) and
- * local-aws-sqs accept any pair, so this one serves all three.
+ * account, whose key id and secret are both "S3RVER"; DynamoDB Local (with -sharedDb),
+ * local-aws-sqs and the SageMaker runtime stand-in accept any pair, so this one serves them all.
  */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
@@ -30,4 +32,8 @@ export function localS3Client(endpoint: string): S3Client {
 
 export function localSqsClient(endpoint: string): SQSClient {
   return sqsClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+}
+
+export function localSageMakerRuntimeClient(endpoint: string): SageMakerRuntimeClient {
+  return sagemakerRuntimeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }

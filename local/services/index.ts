@@ -1,39 +1,57 @@
 /**
- * All three stand-ins, started together and provisioned from lib/definitions.ts: what the local
+ * All the stand-ins, started together and provisioned from lib/definitions.ts: what the local
  * runtime and the integration tests both need. DynamoDB Local's JVM dominates start-up, so the
  * in-process servers start while it boots.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type LocalEndpoints, type LocalResources, provision, resourceEnv } from '../provision.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './clients.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { startS3Local } from './s3.js';
+import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.js';
 import { startSqsLocal } from './sqs.js';
 
 export interface LocalAwsOptions {
   /**
-   * Keep DynamoDB tables under `<dataDir>/dynamodb` and S3 objects under `<dataDir>/s3`, so they
-   * survive a restart. Omitted: DynamoDB in memory and S3 in a temporary directory, both gone
-   * after stop(). SQS is always in memory.
+   * Keep DynamoDB tables under `<dataDir>/dynamodb`, S3 objects under `<dataDir>/s3` and the
+   * SageMaker stand-in's models under `<dataDir>/sagemaker`, so they survive a restart. Omitted:
+   * DynamoDB in memory, S3 and SageMaker in temporary directories, all gone after stop(). SQS is
+   * always in memory.
    */
   readonly dataDir?: string;
   /** Prefix of every resource name (see localName in lib/definitions.ts). */
   readonly prefix: string;
   /** Fixed ports; free ones when omitted. */
-  readonly ports?: { readonly dynamodb?: number; readonly s3?: number; readonly sqs?: number };
+  readonly ports?: {
+    readonly dynamodb?: number;
+    readonly s3?: number;
+    readonly sqs?: number;
+    readonly sagemaker?: number;
+  };
+}
+
+/** The stand-ins' URLs: the provisioned services plus the SageMaker runtime stand-in. */
+export interface LocalAwsEndpoints extends LocalEndpoints {
+  /** SageMaker runtime (InvokeEndpoint); endpoint X is `<dataDir>/sagemaker/X.onnx`. */
+  readonly sagemaker: string;
 }
 
 export interface LocalAws {
-  readonly endpoints: LocalEndpoints;
+  readonly endpoints: LocalAwsEndpoints;
   readonly resources: LocalResources;
   /**
    * Everything a handler process needs to use the stand-ins through the unchanged SDK clients:
-   * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS}, AWS_REGION, the stand-ins' credentials and each
+   * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS,SAGEMAKER_RUNTIME}, AWS_REGION, the stand-ins' credentials and each
    * resource's variable from lib/definitions.ts.
    */
   readonly env: Record<string, string>;
   /** Process id of DynamoDB Local's JVM. */
   readonly dynamodbPid: number;
-  /** Stops all three and waits for them; safe to call more than once. */
+  /** Where the SageMaker stand-in looks for `<EndpointName>.onnx` (and fault files). */
+  readonly sagemakerDir: string;
+  /** Stops them all and waits for them; safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -42,24 +60,31 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     startDynamoDbLocal({ dataDir: options.dataDir, port: options.ports?.dynamodb }),
     startS3Local({ dataDir: options.dataDir, port: options.ports?.s3 }),
     startSqsLocal({ port: options.ports?.sqs }),
+    startSageMakerIn(options.dataDir, options.ports?.sagemaker),
   ] as const);
-  const [dynamodb, s3, sqs] = started;
+  const [dynamodb, s3, sqs, sagemaker] = started;
   const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= Promise.allSettled(running.map((service) => service.stop())).then(() => undefined);
     return stopping;
   };
-  if (dynamodb.status === 'rejected' || s3.status === 'rejected' || sqs.status === 'rejected') {
+  if (
+    dynamodb.status === 'rejected' ||
+    s3.status === 'rejected' ||
+    sqs.status === 'rejected' ||
+    sagemaker.status === 'rejected'
+  ) {
     await stop();
     const failure = started.find((s) => s.status === 'rejected') as PromiseRejectedResult;
     throw failure.reason;
   }
 
-  const endpoints: LocalEndpoints = {
+  const endpoints: LocalAwsEndpoints = {
     dynamodb: dynamodb.value.endpoint,
     s3: s3.value.endpoint,
     sqs: sqs.value.endpoint,
+    sagemaker: sagemaker.value.endpoint,
   };
   let resources: LocalResources;
   try {
@@ -73,18 +98,47 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     resources,
     env: localAwsEnv(endpoints, resources),
     dynamodbPid: dynamodb.value.pid,
+    sagemakerDir: sagemaker.value.directory,
     stop,
   };
 }
 
-export function localAwsEnv(endpoints: LocalEndpoints, resources: LocalResources): Record<string, string> {
+export function localAwsEnv(
+  endpoints: LocalEndpoints & { readonly sagemaker?: string },
+  resources: LocalResources,
+): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    ...(endpoints.sagemaker ? { AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: endpoints.sagemaker } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     ...resourceEnv(resources),
+  };
+}
+
+/** The SageMaker stand-in on `<dataDir>/sagemaker`, or on a temporary directory that stop() removes. */
+async function startSageMakerIn(
+  dataDir: string | undefined,
+  port: number | undefined,
+): Promise<LocalSageMaker> {
+  const dir = dataDir ? join(dataDir, 'sagemaker') : await mkdtemp(join(tmpdir(), 'serval-sagemaker-'));
+  let service: LocalSageMaker;
+  try {
+    service = await startLocalSageMaker({ dir, port });
+  } catch (error) {
+    if (!dataDir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  if (dataDir) return service;
+  let stopping: Promise<void> | undefined;
+  return {
+    ...service,
+    stop() {
+      stopping ??= service.stop().finally(() => rm(dir, { recursive: true, force: true }));
+      return stopping;
+    },
   };
 }

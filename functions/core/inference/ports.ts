@@ -1,0 +1,207 @@
+/**
+ * What inference needs from the outside world besides the registry and the model runner:
+ * a SageMaker endpoint to delegate to, a queue for captured predictions, a store that joins
+ * feedback to predictions and keeps the hourly serving aggregates, and a metrics sink.
+ * Adapters: functions/adapters/sagemaker-runtime.ts, sqs-capture-queue.ts, dynamo-predictions.ts,
+ * serving-metrics.ts; test/support/memory-stores.ts has in-memory versions.
+ */
+import type { OutputSchema } from '../registry/model-io.js';
+
+// ---------------------------------------------------------------------------------------------
+// SageMaker delegation
+
+/**
+ * What an endpoint answered, normalised: class probabilities per row (classifiers), or one value
+ * per row (regressors, or classifiers that answer a class index). Exactly one is present and it
+ * has one entry per row sent.
+ */
+export type EndpointAnswer =
+  | { readonly probabilities: number[][]; readonly values?: undefined }
+  | { readonly values: number[]; readonly probabilities?: undefined };
+
+export interface EndpointInvoker {
+  /**
+   * Sends encoded rows (already checked against the input schema) to the endpoint as
+   * `{"instances": rows}` (application/json). Rejects with the errors below; never with a raw SDK
+   * error.
+   */
+  invoke(endpointName: string, rows: readonly (readonly number[])[]): Promise<EndpointAnswer>;
+}
+
+/** The endpoint's model failed on the input (SageMaker ModelError), or answered something unreadable. */
+export class EndpointModelError extends Error {
+  override readonly name = 'EndpointModelError';
+  constructor(
+    message: string,
+    readonly details: { readonly endpoint: string; readonly originalStatusCode?: number } & Record<
+      string,
+      unknown
+    >,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The endpoint cannot answer now: throttled, not ready, missing, unreachable or too slow.
+ * `retryAfterSeconds` is set when a retry later is the right move (throttling, not ready).
+ */
+export class EndpointUnavailable extends Error {
+  override readonly name = 'EndpointUnavailable';
+  constructor(
+    message: string,
+    readonly reason: 'throttled' | 'timeout' | 'not_found' | 'not_ready' | 'service_error' | 'network',
+    readonly details: { readonly endpoint: string } & Record<string, unknown>,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Capture
+
+/** One prediction as the capture worker records it (and as feedback finds it by id). */
+export interface CapturedPrediction {
+  readonly predictionId: string;
+  readonly model: string;
+  readonly version: string;
+  readonly variant?: string;
+  /** ISO time the request was served. */
+  readonly at: string;
+  readonly kind: OutputSchema['kind'];
+  /** The label or value the client received. */
+  readonly predicted: string | number;
+  /** Probability of the predicted class (classifiers only). */
+  readonly confidence?: number;
+}
+
+/**
+ * One served request as counted into the aggregates: a batch of predictions, or a failure.
+ * `messageId` identifies the capture message, so a redelivery is counted once.
+ */
+export interface CaptureBatch {
+  readonly messageId: string;
+  readonly model: string;
+  readonly version: string;
+  /** ISO start of the UTC hour the request was served in. */
+  readonly hourStart: string;
+  readonly outcome: 'ok' | 'error';
+  /** Error code when outcome is 'error' (e.g. 'integrity_failed', 'model_error'). */
+  readonly errorCode?: string;
+  /** Server-side time to answer, in milliseconds. */
+  readonly latencyMs: number;
+  /** Empty when outcome is 'error'. */
+  readonly predictions: readonly CapturedPrediction[];
+  /**
+   * false for the later parts of a request split across messages: their predictions are
+   * counted, but not another request, latency or error (default true).
+   */
+  readonly countsRequest?: boolean;
+}
+
+export interface FeedbackItem {
+  readonly predictionId: string;
+  readonly actual: string | number;
+}
+
+/**
+ * joined: counted into the aggregates; duplicate: this prediction already had feedback (the
+ * first one stands); unknown: no captured prediction with this id (yet: captures land within
+ * seconds), nothing stored.
+ */
+export type FeedbackStatus = 'joined' | 'duplicate' | 'unknown';
+
+export interface FeedbackResult {
+  readonly predictionId: string;
+  readonly status: FeedbackStatus;
+  readonly model?: string;
+  readonly version?: string;
+}
+
+/** Counts of one model version in one UTC hour. Latency buckets: see core/inference/stats.ts. */
+export interface HourAggregate {
+  readonly model: string;
+  readonly version: string;
+  readonly hourStart: string;
+  readonly requests: number;
+  readonly errors: number;
+  /** Predictions served (rows across requests). */
+  readonly predictions: number;
+  /** Latency histogram: bucket index → requests. */
+  readonly latency: Readonly<Record<number, number>>;
+  readonly confidenceSum: number;
+  readonly confidenceCount: number;
+  readonly feedback: {
+    readonly count: number;
+    /** Regression: Σ|e|, Σe², Σe with e = predicted − actual. */
+    readonly absErrorSum: number;
+    readonly squaredErrorSum: number;
+    readonly errorSum: number;
+    /** Classification: `${JSON.stringify(actual)}|${JSON.stringify(predicted)}` → count. */
+    readonly confusion: Readonly<Record<string, number>>;
+  };
+}
+
+export interface PredictionStore {
+  /**
+   * Stores the batch's predictions (for the feedback join) and adds the request to its hour's
+   * aggregate. Idempotent per messageId: a redelivered message changes nothing.
+   */
+  record(batch: CaptureBatch): Promise<void>;
+  /** Joins each item to its captured prediction; each prediction takes feedback once. */
+  feedback(items: readonly FeedbackItem[]): Promise<FeedbackResult[]>;
+  /** Aggregates of a model with hourStart in [from, to), oldest first. */
+  aggregates(model: string, from: Date, to: Date): Promise<HourAggregate[]>;
+}
+
+/** The wire form of a capture message on the queue (JSON); produced by the inference service. */
+export interface CaptureMessage {
+  /** Format version. */
+  readonly v: 1;
+  readonly id: string;
+  readonly model: string;
+  readonly version: string;
+  readonly variant?: string;
+  readonly at: string;
+  readonly latencyMs: number;
+  readonly outcome: 'ok' | 'error';
+  readonly errorCode?: string;
+  readonly kind?: OutputSchema['kind'];
+  /** Feature names in input-schema order: positional instances are captured as objects. */
+  readonly features?: readonly string[];
+  readonly predictionIds?: readonly string[];
+  readonly instances?: readonly unknown[];
+  readonly predictions?: readonly (string | number)[];
+  readonly probabilities?: readonly (readonly number[])[];
+  /**
+   * Set when a request too large for one queue message was split: the part's 0-based index.
+   * Only part 0 counts as a request (latency, request count); every part carries predictions.
+   */
+  readonly part?: number;
+}
+
+export interface CaptureQueue {
+  /** Sends capture messages; resolves when the queue has accepted them. */
+  send(messages: readonly CaptureMessage[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving metrics
+
+export interface ServedRequest {
+  readonly model: string;
+  readonly version: string;
+  readonly outcome: 'ok' | 'error';
+  readonly errorCode?: string;
+  readonly latencyMs: number;
+  readonly rows: number;
+  readonly runtime: 'lambda' | 'sagemaker';
+  readonly fallback: boolean;
+}
+
+export interface ServingMetrics {
+  /** Must not throw and must be cheap: called on the hot path. */
+  served(r: ServedRequest): void;
+  integrityFailure(model: string, version: string): void;
+}
