@@ -102,6 +102,19 @@ export const TABLES = {
     partitionKey: { name: 'name', type: 'S' },
     globalIndexes: [],
   },
+  // Served predictions. PRED#<predictionId> (sk 'P'): what was predicted, written by the capture
+  // worker, so feedback can be joined to it by id; expires after PREDICTION_TTL_DAYS.
+  // STATS#<model> (sk '<hourStart>#<version>'): hourly serving aggregates (counts, latency
+  // histogram, confidence, feedback confusion counts), updated with atomic counters.
+  // CAP#<messageId> (sk 'C'): marks a capture message as counted, so a redelivery adds nothing.
+  predictions: {
+    id: 'Predictions',
+    env: 'SERVAL_TABLE_PREDICTIONS',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [],
+    ttlAttribute: 'expiresAt',
+  },
   idempotency: {
     id: 'Idempotency',
     env: 'SERVAL_TABLE_IDEMPOTENCY',
@@ -166,6 +179,14 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/webhook-worker.ts',
     description: 'delivers signed webhook events, retrying with backoff',
   },
+  inference: {
+    entry: 'functions/handlers/inference-api.ts',
+    description: 'predictions and explanations (onnxruntime or SageMaker), feedback, serving stats',
+  },
+  captureWorker: {
+    entry: 'functions/handlers/capture-worker.ts',
+    description: 'writes captured predictions to S3 and counts them into the serving aggregates',
+  },
 } as const satisfies Record<string, { entry: string; description: string }>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -198,6 +219,16 @@ export const QUEUES = {
     maxReceiveCount: 5,
     batchSize: 10,
     worker: 'webhookWorker',
+  },
+  // Every served request leaves one message (a whole batch of predictions); the worker writes
+  // them to S3 as gzip JSON lines and counts them into the hourly aggregates.
+  captures: {
+    id: 'Captures',
+    env: 'SERVAL_QUEUE_CAPTURES',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    worker: 'captureWorker',
   },
 } as const satisfies Record<string, QueueDef>;
 
@@ -247,12 +278,15 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       idempotency: 'describe',
       settings: 'readWrite',
       monitoring: 'describe',
+      // GET /v1/metrics renders the hourly serving aggregates.
+      predictions: 'read',
     },
     buckets: { artifacts: 'read' },
     queues: {
       integrity: { queue: 'depth', dlq: 'depth' },
       drift: { queue: 'depth', dlq: 'depth' },
       webhooks: { queue: 'depth', dlq: 'depth' },
+      captures: { queue: 'depth', dlq: 'depth' },
     },
   },
   registry: {
@@ -290,6 +324,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     topics: { alerts: 'publish' },
   },
   webhookWorker: { tables: { monitoring: 'readWrite' }, queues: { webhooks: { queue: 'send' } } },
+  // The hot path reads the registry (cached) and the artifact; it writes to the registry only when
+  // an artifact fails its checksum (the version becomes unusable, with its audit event), and to the
+  // predictions table for feedback. SageMaker InvokeEndpoint is granted per configured endpoint by
+  // the stack, not here: endpoints are not Serval resources.
+  inference: {
+    tables: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite' },
+    buckets: { artifacts: 'read' },
+    queues: { captures: { queue: 'send' } },
+  },
+  captureWorker: { tables: { predictions: 'readWrite' }, buckets: { artifacts: 'readWrite' } },
 };
 
 /** Environment variable carrying a queue's dead-letter queue URL. */

@@ -15,11 +15,17 @@ import {
   type ThrottleProps,
 } from './constructs/api.js';
 import {
+  bindSageMakerEndpoints,
+  checkSageMakerEndpointNames,
+  OnnxRuntimeLayer,
+} from './constructs/inference.js';
+import {
   bindBucket,
   bindQueue,
   bindSecret,
   bindTable,
   bindTopic,
+  FUNCTION_ARCHITECTURE,
   ServalFunction,
 } from './constructs/serval-function.js';
 import { Storage } from './constructs/storage.js';
@@ -54,6 +60,13 @@ export interface ServalStackProps extends StackProps {
   readonly webAclArn?: string;
   /** Browser origins allowed to use presigned artifact URLs (e.g. the dashboard's). */
   readonly artifactCorsOrigins?: readonly string[];
+  /**
+   * SageMaker endpoints (names, in this account and region) the inference function may invoke,
+   * for versions served with `runtime.type = "sagemaker"`. Default none: no InvokeEndpoint at all.
+   */
+  readonly sagemakerEndpoints?: readonly string[];
+  /** Days captured predictions are kept under `captures/` in the artifacts bucket (default 400). */
+  readonly captureRetentionDays?: number;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // API Gateway's integration timeout: longer is wasted.
@@ -73,10 +86,22 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   // A 10M-row window streams through sketches in minutes; 3 GB is the memory budget measured.
   driftWorker: { memorySize: 3008, timeout: workerTimeout(QUEUES.drift.visibilityTimeoutSeconds) },
   webhookWorker: { memorySize: 256, timeout: workerTimeout(QUEUES.webhooks.visibilityTimeoutSeconds) },
+  // onnxruntime runs each session with one intra-op thread (functions/adapters/onnx-runner.ts)
+  // and Serval's model sessions are small, so 1 GB buys CPU share, not room; to be revisited
+  // from measured latency and memory.
+  inference: { memorySize: 1024, timeout: API_TIMEOUT },
+  captureWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.captures.visibilityTimeoutSeconds) },
 };
+
+/**
+ * Functions that load onnxruntime-node, which comes from the layer (native, so not bundled):
+ * inference serves ONNX models, the registry runs validation gates on them.
+ */
+const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry'];
 
 export class ServalStack extends Stack {
   readonly storage: Storage;
+  readonly onnxRuntime: OnnxRuntimeLayer;
   readonly functions: Record<FunctionId, ServalFunction>;
   readonly api: ServalApi;
   readonly workers: Workers;
@@ -88,11 +113,14 @@ export class ServalStack extends Stack {
       ...props,
     });
     const retainData = props.retainData ?? true;
+    checkSageMakerEndpointNames(props.sagemakerEndpoints ?? []);
 
     this.storage = new Storage(this, 'Storage', {
       retainData,
       artifactCorsOrigins: props.artifactCorsOrigins,
+      captureRetentionDays: props.captureRetentionDays,
     });
+    this.onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: FUNCTION_ARCHITECTURE });
 
     const functions = {} as Record<FunctionId, ServalFunction>;
     for (const fnId of Object.keys(FUNCTIONS) as FunctionId[]) {
@@ -102,10 +130,12 @@ export class ServalStack extends Stack {
         ...SIZING[fnId],
         logRetention: props.logRetention,
         retainLogs: retainData,
+        moduleLayers: ONNXRUNTIME_FUNCTIONS.includes(fnId) ? [this.onnxRuntime] : undefined,
       });
     }
     this.functions = functions;
     this.wire();
+    bindSageMakerEndpoints(functions.inference, props.sagemakerEndpoints ?? []);
 
     this.api = new ServalApi(this, 'Http', {
       functions,
@@ -124,6 +154,8 @@ export class ServalStack extends Stack {
       functions,
       queues: this.storage.queues,
       alarmEmail: props.alarmEmail,
+      errorRateFunctions: ['inference'],
+      apiStage: this.api.api.deploymentStage,
     });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -184,6 +216,13 @@ export class ServalStack extends Stack {
       );
     }
     const origins = str('artifactCorsOrigins');
+    const endpoints = str('sagemakerEndpoints');
+    const captureDays = num('captureRetentionDays');
+    if (captureDays !== undefined && !Number.isInteger(captureDays)) {
+      throw new Error(
+        `context serval:captureRetentionDays must be a whole number of days, got ${captureDays}`,
+      );
+    }
     return {
       stage: str('stage') ?? 'prod',
       throttle: {
@@ -199,6 +238,11 @@ export class ServalStack extends Stack {
       retainData: bool('retainData'),
       webAclArn: str('webAclArn'),
       artifactCorsOrigins: origins?.split(',').map((o) => o.trim()),
+      sagemakerEndpoints: endpoints
+        ?.split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== ''),
+      captureRetentionDays: captureDays,
     };
   }
 }

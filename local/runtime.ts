@@ -203,6 +203,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log(`dynamodb  DynamoDB Local      ${aws.endpoints.dynamodb}  (data: ${join(dataDir, 'dynamodb')})`);
     log(`s3        s3rver              ${aws.endpoints.s3}  (data: ${join(dataDir, 's3')})`);
     log(`sqs       local-aws-sqs       ${aws.endpoints.sqs}  (in memory)`);
+    log(
+      `sagemaker runtime stand-in    ${aws.endpoints.sagemaker}  (endpoint X = ${join(aws.sagemakerDir, 'X.onnx')})`,
+    );
 
     // The SDK finds the stand-ins through AWS_ENDPOINT_URL_<SERVICE> (process-wide, as a Lambda
     // runtime's environment would be); each function gets only the resource variables of its
@@ -223,17 +226,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         import('../functions/handlers/integrity-worker.js'),
         import('../functions/handlers/shared.js'),
       ]);
-    const [monitoring, driftScheduler, driftWorker, webhookWorker] = await Promise.all([
-      import('../functions/handlers/monitoring-api.js'),
-      import('../functions/handlers/drift-scheduler.js'),
-      import('../functions/handlers/drift-worker.js'),
-      import('../functions/handlers/webhook-worker.js'),
-    ]);
+    const [monitoring, driftScheduler, driftWorker, webhookWorker, inference, captureWorker] =
+      await Promise.all([
+        import('../functions/handlers/monitoring-api.js'),
+        import('../functions/handlers/drift-scheduler.js'),
+        import('../functions/handlers/drift-worker.js'),
+        import('../functions/handlers/webhook-worker.js'),
+        import('../functions/handlers/inference-api.js'),
+        import('../functions/handlers/capture-worker.js'),
+      ]);
     const apiHandlers: Partial<Record<FunctionId, ApiHandler>> = {
       system: system.createHandler(envFor('system')),
       registry: registry.createHandler(envFor('registry')),
       auth: auth.createHandler(envFor('auth')),
       monitoring: monitoring.createHandler(envFor('monitoring')),
+      inference: inference.createHandler(envFor('inference')),
     };
     const authorize = authorizer.createHandler(envFor('authorizer'));
     const scheduled: Partial<Record<FunctionId, (e: ScheduledEvent) => Promise<unknown>>> = {
@@ -244,6 +251,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       integrityWorker: integrityWorker.createHandler(envFor('integrityWorker')),
       driftWorker: driftWorker.createHandler(envFor('driftWorker')),
       webhookWorker: webhookWorker.createHandler(envFor('webhookWorker')),
+      captureWorker: captureWorker.createHandler(envFor('captureWorker')),
     };
     for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
       if (!apiHandlers[id] && !scheduled[id] && !workers[id] && id !== 'authorizer') {
@@ -404,11 +412,15 @@ async function seedDemo(
     description: 'logistic regression trained by Serval on a synthetic iris-like dataset',
   });
   log(
-    `demo      model ${demo.name}@${demo.version} registered (draft), dataset s3://${bucket}/${datasetKey}`,
+    `demo      model ${demo.name}@${demo.version} registered (draft; predict with "version":"${demo.version}"), dataset s3://${bucket}/${datasetKey}`,
   );
 }
 
-const PASSTHROUGH_ENV = ['SERVAL_WEBHOOK_BACKOFF_SCALE'];
+const PASSTHROUGH_ENV = [
+  'SERVAL_WEBHOOK_BACKOFF_SCALE',
+  'SERVAL_ROUTE_CACHE_MS',
+  'SERVAL_SAGEMAKER_ENDPOINTS',
+];
 
 /** The variables a function receives: its bound resources (BINDINGS) and its stage. */
 export function functionEnv(fn: FunctionId, all: Record<string, string>): Record<string, string> {

@@ -10,7 +10,6 @@ import {
   type ModelOutputs,
   ModelRunError,
   type ModelRunner,
-  type OutputData,
   type TensorDim,
   type TensorInfo,
 } from '../core/inference/runner.js';
@@ -59,7 +58,13 @@ class OnnxLoadedModel implements LoadedModel {
     this.fetches = this.outputs.filter((o) => o.type !== 'non-tensor').map((o) => o.name);
   }
 
-  async run(batch: Float32Array, rows: number, features: number, inputName?: string): Promise<ModelOutputs> {
+  async run(
+    batch: Float32Array,
+    rows: number,
+    features: number,
+    inputName?: string,
+    outputNames?: readonly string[],
+  ): Promise<ModelOutputs> {
     const name = inputName ?? this.inputs[0]?.name;
     if (name === undefined) throw new ModelRunError('the model has no inputs');
     const type = this.inputTypes.get(name);
@@ -73,15 +78,12 @@ class OnnxLoadedModel implements LoadedModel {
     else throw new ModelRunError(`input ${name} is ${type}; only float32 and float64 inputs can be fed`);
     let result: InferenceSession.ReturnType;
     try {
-      result = await this.session.run({ [name]: tensor }, [...this.fetches]);
+      result = await this.session.run({ [name]: tensor }, (outputNames ?? this.fetches) as string[]);
     } catch (err) {
       throw new ModelRunError(`onnxruntime rejected the run: ${message(err)}`, { cause: err });
     }
-    const outputs: Record<string, { type: string; dims: number[]; data: OutputData }> = {};
-    for (const [key, value] of Object.entries(result)) {
-      outputs[key] = { type: value.type, dims: [...value.dims], data: value.data as OutputData };
-    }
-    return outputs;
+    // onnxruntime's tensors already carry type, dims and data: handed out as they are (read-only).
+    return result as unknown as ModelOutputs;
   }
 
   async release(): Promise<void> {

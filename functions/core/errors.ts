@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unavailable',
   'integrity_failed',
+  'model_error',
+  'unsupported',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -67,6 +69,20 @@ export class IntegrityFailed extends DomainError {
 export class PayloadTooLarge extends DomainError {
   constructor(message: string, details?: ErrorDetails) {
     super('payload_too_large', message, details);
+  }
+}
+
+/** A valid request this model cannot serve (e.g. exact explanations of a non-linear model). */
+export class Unsupported extends DomainError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('unsupported', message, details);
+  }
+}
+
+/** The model itself failed on a valid request (e.g. a SageMaker endpoint's ModelError): not the client's fault. */
+export class ModelFailed extends DomainError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('model_error', message, details);
   }
 }
 

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { BUCKETS, QUEUES, TABLES } from '../../lib/definitions.js';
 import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
-import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { prometheusText } from '../adapters/prometheus-metrics.js';
+import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
 import type { AuditQuery, ModeBody } from '../http/schemas.js';
@@ -64,6 +65,13 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
       setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
         ...CONTRACT.setMode,
         handle: ({ principal, body }) => mode.set(principal, body.mode, body.comment),
+      }),
+      metrics: operation({
+        handle: async () =>
+          new TextBody(
+            await prometheusText({ registry, predictionsTable: envValue(env, TABLES.predictions.env) }),
+            'text/plain; version=0.0.4; charset=utf-8',
+          ),
       }),
       listAudit: operation<unknown, z.infer<typeof AuditQuery>>({
         ...CONTRACT.listAudit,

@@ -17,6 +17,16 @@ import { ROUTES, type Route } from './routes.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+/** Lambda's response limit is 6 MB too (the proxy envelope and headers take their share). */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+
+/** An answer that is not JSON (e.g. Prometheus text): sent as is with its content type. */
+export class TextBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
@@ -116,7 +126,17 @@ export function createApiHandler<F extends FunctionId>(
       } else {
         result = await execute(operation, request);
       }
-      return respond(result.status, result.body, requestId, result.headers);
+      const response = respond(result.status, result.body, requestId, result.headers);
+      if (
+        response.body.length > MAX_RESPONSE_BYTES / 4 &&
+        Buffer.byteLength(response.body) > MAX_RESPONSE_BYTES
+      ) {
+        throw new PayloadTooLarge(
+          `the answer would exceed the ${MAX_RESPONSE_BYTES}-byte response limit; ask for less at a time (e.g. fewer instances)`,
+          { limit: MAX_RESPONSE_BYTES },
+        );
+      }
+      return response;
     } catch (err) {
       const mapped = mapError(err, requestId);
       if (mapped.internal) {
@@ -128,7 +148,14 @@ export function createApiHandler<F extends FunctionId>(
           code: mapped.body.error.code,
         });
       }
-      return respond(mapped.status, mapped.body, requestId);
+      const retryAfter = (mapped.body.error.details as { retryAfterSeconds?: unknown } | undefined)
+        ?.retryAfterSeconds;
+      return respond(
+        mapped.status,
+        mapped.body,
+        requestId,
+        typeof retryAfter === 'number' ? { 'retry-after': String(Math.ceil(retryAfter)) } : {},
+      );
     }
   };
 }
@@ -200,7 +227,8 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
       contentType: type || null,
     });
   }
-  if (nestingDepth(raw) > MAX_JSON_DEPTH) {
+  // Nesting deeper than MAX_JSON_DEPTH needs more opening brackets than a short body has.
+  if (raw.length > MAX_JSON_DEPTH && nestingDepth(raw) > MAX_JSON_DEPTH) {
     // Deep structures are never legitimate here and make recursive code (JSON.stringify, zod)
     // exhaust the stack: refused before anything walks them.
     throw new ValidationFailed(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -253,6 +281,18 @@ export function respond(
   requestId: string,
   headers: Record<string, string> = {},
 ): APIGatewayProxyResult {
+  if (body instanceof TextBody) {
+    return {
+      statusCode: status,
+      headers: {
+        'content-type': body.contentType,
+        'x-request-id': requestId,
+        'cache-control': 'no-store',
+        ...headers,
+      },
+      body: body.text,
+    };
+  }
   return {
     statusCode: status,
     headers: {

@@ -74,6 +74,14 @@ export const ROUTES = [
     operationId: 'listAudit',
     summary: 'Audit events, filtered by model, actor and time',
   },
+  {
+    method: 'GET',
+    path: '/v1/metrics',
+    role: 'viewer',
+    fn: 'system',
+    operationId: 'metrics',
+    summary: 'Serving metrics in Prometheus text format (hourly aggregates; live histograms locally)',
+  },
   // Auth
   {
     method: 'POST',
@@ -326,6 +334,44 @@ export const ROUTES = [
     fn: 'monitoring',
     operationId: 'deleteWebhook',
     summary: 'Remove a webhook',
+  },
+  // Inference: predictions are served in maintenance mode too (it freezes changes, not serving).
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/predict',
+    role: 'predictor',
+    fn: 'inference',
+    operationId: 'predict',
+    summary:
+      'Predict a batch of instances with an explicit version, an alias or production (falls back to the previous production version if production fails its checksum)',
+    duringMaintenance: true,
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/explain',
+    role: 'predictor',
+    fn: 'inference',
+    operationId: 'explain',
+    summary: 'Exact per-feature attributions for linear and logistic regression versions',
+    duringMaintenance: true,
+  },
+  {
+    method: 'POST',
+    path: '/v1/predictions/feedback',
+    role: 'predictor',
+    fn: 'inference',
+    operationId: 'feedback',
+    summary: 'Ground truth for served predictions, joined to them by prediction id',
+    duringMaintenance: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/stats',
+    role: 'viewer',
+    fn: 'inference',
+    operationId: 'stats',
+    summary:
+      'Serving statistics per version over a window: requests, error rate, latency percentiles, confidence, and accuracy/precision/recall/F1 from feedback',
   },
 ] as const satisfies readonly RouteDef[];
 

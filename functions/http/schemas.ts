@@ -46,6 +46,10 @@ export const CreateModelBody = z.strictObject({
   description: Description.optional(),
   tags: Tags.optional(),
   requireValidation: z.boolean().optional(),
+  fallback: z
+    .boolean()
+    .optional()
+    .describe('serve the previous production version when production fails its checksum (default true)'),
 });
 
 export const UpdateModelBody = z
@@ -53,8 +57,12 @@ export const UpdateModelBody = z
     description: Description.optional(),
     tags: Tags.optional(),
     requireValidation: z.boolean().optional(),
+    fallback: z.boolean().optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'nothing to update: give description, tags or requireValidation');
+  .refine(
+    (b) => Object.keys(b).length > 0,
+    'nothing to update: give description, tags, requireValidation or fallback',
+  );
 
 const Runtime = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('lambda') }),
@@ -181,3 +189,54 @@ export const WebhookBody = z.strictObject({
     .default(['*']),
   description: Description.optional(),
 });
+
+// ---- inference -----------------------------------------------------------------------------
+
+/**
+ * Instances are checked against the version's input schema by the inference core, which names
+ * the offending instance and feature; here only the envelope is checked, so a large batch is not
+ * walked twice.
+ */
+const Instances = z
+  .array(z.unknown())
+  .min(1, 'instances must hold at least one instance')
+  .max(10_000, 'at most 10000 instances per request; split the batch')
+  .describe(
+    'Rows to predict: each an array of feature values in input-schema order, or an object keyed by feature name',
+  );
+
+export const PredictBody = z.strictObject({
+  instances: Instances,
+  version: Version.optional().describe('serve exactly this version (no fallback)'),
+  alias: z.enum(['production', 'latest']).optional().describe('default: production'),
+  subject: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('sticky-assignment key for experiments (reserved: experiments are not built yet)'),
+  explain: z.boolean().optional().describe('add exact attributions (linear and logistic models)'),
+});
+
+export const ExplainBody = PredictBody.omit({ explain: true });
+
+const PredictionId = z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'prediction ids are ULIDs');
+
+export const FeedbackBody = z
+  .array(
+    z.strictObject({
+      predictionId: PredictionId,
+      actual: z.union([z.string().min(1).max(256), z.number().finite()]),
+    }),
+  )
+  .min(1, 'give at least one {predictionId, actual}')
+  .max(1000, 'at most 1000 feedback items per request')
+  .describe('Ground truth: the true label (classifiers) or value (regressors) of served predictions');
+
+export const StatsQuery = z
+  .object({
+    from: IsoTime.optional().describe('window start (default: 24 hours before `to`)'),
+    to: IsoTime.optional().describe('window end (default: now)'),
+    version: Version.optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');

@@ -10,6 +10,7 @@ export function modelView(m: Model) {
     latestVersion: m.latestVersion ?? null,
     versionCount: m.versionCount,
     requireValidation: m.requireValidation,
+    fallback: m.fallback ?? true,
     createdAt: m.createdAt,
     createdBy: m.createdBy,
     updatedAt: m.updatedAt,

@@ -1,9 +1,11 @@
 /**
- * Operational alarms: anything in a dead-letter queue, and any function error. They notify one
- * encrypted SNS topic, to which an operator e-mail can be subscribed.
+ * Operational alarms: anything in a dead-letter queue, any function error, a sustained error rate
+ * on the serving path and on the API as a whole. They notify one encrypted SNS topic, to which an
+ * operator e-mail can be subscribed.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { type Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Stage } from 'aws-cdk-lib/aws-apigateway';
+import { type Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -18,12 +20,25 @@ export interface AlarmsProps {
   readonly functions: Readonly<Record<FunctionId, ServalFunction>>;
   readonly queues: Readonly<Record<QueueKey, QueuePair>>;
   readonly alarmEmail?: string;
+  /**
+   * Functions that also get an error-rate alarm (Errors / Invocations >= 5% in 2 of 3 five-minute
+   * periods): where single errors are expected at volume, e.g. the inference path.
+   */
+  readonly errorRateFunctions?: readonly FunctionId[];
+  /** The API stage: alarms when >= 5% of its requests answer 5xx in 2 of 3 five-minute periods. */
+  readonly apiStage?: Stage;
 }
+
+/** Share of failures (percent) above which a rate alarm fires. */
+export const ERROR_RATE_PERCENT = 5;
+const RATE_PERIOD = Duration.minutes(5);
 
 export class Alarms extends Construct {
   readonly topic: Topic;
   readonly dlqAlarms: Record<QueueKey, Alarm>;
   readonly errorAlarms: Record<FunctionId, Alarm>;
+  readonly errorRateAlarms: Partial<Record<FunctionId, Alarm>> = {};
+  readonly apiServerErrorAlarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -86,5 +101,47 @@ export class Alarms extends Construct {
       errorAlarms[fnId] = alarm;
     }
     this.errorAlarms = errorAlarms;
+
+    for (const fnId of props.errorRateFunctions ?? []) {
+      const fn = props.functions[fnId];
+      const alarm = new MathExpression({
+        // No invocations: no datapoint (not breaching). FILL: a period with invocations but no
+        // Errors datapoint counts as 0 errors.
+        expression: '100 * FILL(errors, 0) / invocations',
+        usingMetrics: {
+          errors: fn.metricErrors({ period: RATE_PERIOD, statistic: 'Sum' }),
+          invocations: fn.metricInvocations({ period: RATE_PERIOD, statistic: 'Sum' }),
+        },
+        period: RATE_PERIOD,
+        label: `${fnId} errors (% of invocations)`,
+      }).createAlarm(this, `${fnId}ErrorRate`, {
+        alarmDescription: `At least ${ERROR_RATE_PERCENT}% of ${fnId} invocations failed in 2 of the last 3 five-minute periods.`,
+        threshold: ERROR_RATE_PERCENT,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.errorRateAlarms[fnId] = alarm;
+    }
+
+    if (props.apiStage) {
+      // 5XXError is 0 or 1 per request, so its Average is the share of requests that failed.
+      const alarm = props.apiStage
+        .metricServerError({ period: RATE_PERIOD, statistic: 'Average' })
+        .createAlarm(this, 'ApiServerErrorRate', {
+          alarmDescription: `At least ${ERROR_RATE_PERCENT}% of API requests answered 5xx in 2 of the last 3 five-minute periods.`,
+          threshold: ERROR_RATE_PERCENT / 100,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        });
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.apiServerErrorAlarm = alarm;
+    }
   }
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -42,6 +42,15 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __servalCreateRequire } from 'node:module';" +
   'const require = __servalCreateRequire(import.meta.url);';
 
+/** Every Serval function's architecture (layers with native code must be built for it). */
+export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
+
+/** A layer and the packages it provides: a function given it leaves them out of its bundle. */
+export interface ModuleLayer {
+  readonly layer: ILayerVersion;
+  readonly packages: readonly string[];
+}
+
 export interface ServalFunctionProps {
   /** Which entry of FUNCTIONS this is. */
   readonly fn: FunctionId;
@@ -52,6 +61,8 @@ export interface ServalFunctionProps {
   readonly logRetention?: RetentionDays;
   /** Whether the log group outlives the stack. */
   readonly retainLogs?: boolean;
+  /** Layers whose packages the handler imports (e.g. native onnxruntime-node); none by default. */
+  readonly moduleLayers?: readonly ModuleLayer[];
 }
 
 export class ServalFunction extends NodejsFunction {
@@ -81,12 +92,13 @@ export class ServalFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
+      architecture: FUNCTION_ARCHITECTURE,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
       role,
       logGroup,
       tracing: Tracing.ACTIVE,
+      layers: props.moduleLayers?.map((m) => m.layer),
       environment: {
         SERVAL_STAGE: props.stage,
         NODE_OPTIONS: '--enable-source-maps',
@@ -106,10 +118,11 @@ export class ServalFunction extends NodejsFunction {
         // esbuild is a local dependency; never fall back to a Docker image (synth runs offline).
         forceDockerBundling: false,
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
-        // Listing externals replaces CDK's default of leaving @aws-sdk/* to the runtime, so the
-        // SDK is bundled: the deployed code runs the SDK version the tests ran, not whatever the
-        // Lambda runtime ships. onnxruntime-node is native and will come from a layer.
-        externalModules: ['onnxruntime-node'],
+        // Listing externals (even none) replaces CDK's default of leaving @aws-sdk/* to the
+        // runtime, so the SDK is bundled: the deployed code runs the SDK version the tests ran,
+        // not whatever the Lambda runtime ships. Only what a layer provides stays out
+        // (onnxruntime-node is native: esbuild cannot bundle it).
+        externalModules: props.moduleLayers?.flatMap((m) => m.packages) ?? [],
         // Belt and braces: onnxruntime-node's install script downloads CUDA libraries.
         environment: { ONNXRUNTIME_NODE_INSTALL: 'skip' },
       },

@@ -54,7 +54,13 @@ export interface StorageProps {
   readonly artifactCorsOrigins?: readonly string[];
   /** Days server access logs are kept (default 365). */
   readonly accessLogExpirationDays?: number;
+  /** Days captured predictions (`captures/` in the artifacts bucket) are kept (default 400). */
+  readonly captureRetentionDays?: number;
 }
+
+/** Where the capture worker writes predictions (and drift checks their sketches) in the artifacts bucket. */
+export const CAPTURES_PREFIX = 'captures/';
+export const DEFAULT_CAPTURE_RETENTION_DAYS = 400;
 
 export class Storage extends Construct {
   readonly tables: Record<TableKey, Table>;
@@ -171,6 +177,15 @@ export class Storage extends Construct {
       lifecycleRules: [
         // An upload abandoned halfway still costs storage until aborted.
         { abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        // Captured predictions (request inputs included) are kept for a bounded time. The bucket is
+        // versioned, so expiry only hides an object behind a delete marker; the hidden version is
+        // removed a day later, after which S3 also drops the then-lone delete marker.
+        {
+          id: 'ExpireCaptures',
+          prefix: CAPTURES_PREFIX,
+          expiration: Duration.days(captureRetentionDays(props)),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
       cors:
         origins && origins.length > 0
@@ -204,6 +219,14 @@ export class Storage extends Construct {
     });
     return { queue, dlq };
   }
+}
+
+function captureRetentionDays(props: StorageProps): number {
+  const days = props.captureRetentionDays ?? DEFAULT_CAPTURE_RETENTION_DAYS;
+  if (!Number.isInteger(days) || days < 1) {
+    throw new Error(`captureRetentionDays must be a whole number of days (>= 1), got ${days}`);
+  }
+  return days;
 }
 
 function attribute(key: KeyDef): { name: string; type: AttributeType } {

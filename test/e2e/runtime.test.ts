@@ -57,10 +57,13 @@ describe('npm start', () => {
       'idempotency',
       'keys',
       'monitoring',
+      'predictions',
       'registry',
       'settings',
     ]);
     expect(endpoints.queues.integrity.dlqUrl).toContain('dlq');
+    expect(endpoints.queues.captures.dlqUrl).toContain('dlq');
+    expect(endpoints.endpoints.sagemaker).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const api = apiClient(first.url, first.adminKey);
     expect((await api('POST', '/v1/models', { name: 'keepme' })).status).toBe(201);

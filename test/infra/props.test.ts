@@ -8,8 +8,17 @@ import { Period } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../lib/constructs/api.js';
+import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
 import { ServalStack } from '../../lib/serval-stack.js';
-import { type TestApp, testApp } from './support.js';
+import {
+  actionsOf,
+  logicalId,
+  render,
+  resourcesOf,
+  type Statement,
+  type TestApp,
+  testApp,
+} from './support.js';
 
 const propsOf = (context: Record<string, unknown>) => ServalStack.propsFromContext(new App({ context }).node);
 
@@ -36,6 +45,8 @@ describe('propsFromContext', () => {
         'serval:logRetentionDays': '14',
         'serval:retainData': 'false',
         'serval:artifactCorsOrigins': 'https://a.example, https://b.example',
+        'serval:sagemakerEndpoints': 'fraud-xl, Churn-GPU',
+        'serval:captureRetentionDays': '30',
       }),
     ).toEqual({
       stage: 'dev',
@@ -46,6 +57,8 @@ describe('propsFromContext', () => {
       retainData: false,
       webAclArn: undefined,
       artifactCorsOrigins: ['https://a.example', 'https://b.example'],
+      sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
+      captureRetentionDays: 30,
     });
   });
 
@@ -54,14 +67,32 @@ describe('propsFromContext', () => {
     ['serval:quotaLimit', '-1'],
     ['serval:quotaPeriod', 'YEAR'],
     ['serval:logRetentionDays', '2'],
+    ['serval:captureRetentionDays', '1.5'],
   ])('rejects %s=%s', (key, value) => {
     expect(() => propsOf({ [key]: value })).toThrow(key);
   });
 });
 
+it.each(['fraud_xl', '-leading', 'a'.repeat(64)])(
+  'the stack refuses %s as a SageMaker endpoint name',
+  (name) => {
+    const t = testApp({ bundle: false });
+    try {
+      expect(
+        () => new ServalStack(t.app, 'ServalBadEndpoint', { stage: 'dev', sagemakerEndpoints: [name] }),
+      ).toThrow('not a SageMaker endpoint name');
+    } finally {
+      t.cleanup();
+    }
+  },
+);
+
 describe('non-default props', () => {
   let t: TestApp;
   let template: Template;
+  let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  let inferenceRole: string;
+  let inferenceFn: string;
 
   beforeAll(() => {
     t = testApp({ bundle: false });
@@ -73,8 +104,13 @@ describe('non-default props', () => {
       retainData: false,
       webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/serval/abc',
       artifactCorsOrigins: ['https://dashboard.example'],
+      sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
+      captureRetentionDays: 30,
     });
     template = Template.fromStack(stack);
+    resources = template.toJSON().Resources;
+    inferenceRole = logicalId(stack.functions.inference.role!);
+    inferenceFn = logicalId(stack.functions.inference);
   });
 
   afterAll(() => t?.cleanup());
@@ -146,5 +182,37 @@ describe('non-default props', () => {
         ],
       },
     });
+  });
+
+  it('the inference function may invoke exactly the configured SageMaker endpoints (ARNs lower-cased), nobody else any', () => {
+    const sagemaker = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
+          actionsOf(s).some((a) => a.startsWith('sagemaker:')),
+        ).map((s) => ({ roles: r.Properties.Roles, statement: s })),
+      );
+    expect(sagemaker).toHaveLength(1);
+    const [{ roles, statement }] = sagemaker as [(typeof sagemaker)[number]];
+    expect(roles).toEqual([{ Ref: inferenceRole }]);
+    expect(statement.Effect).toBe('Allow');
+    expect(statement.Condition).toBeUndefined();
+    expect(actionsOf(statement)).toEqual(['sagemaker:InvokeEndpoint']);
+    expect(resourcesOf(statement).map(render).sort()).toEqual([
+      'arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/churn-gpu',
+      'arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:endpoint/fraud-xl',
+    ]);
+    const env = (resources[inferenceFn]!.Properties.Environment as { Variables: Record<string, unknown> })
+      .Variables;
+    expect(env[SAGEMAKER_ENDPOINTS_ENV]).toBe('fraud-xl,Churn-GPU');
+  });
+
+  it('captures expire after the configured number of days', () => {
+    const rules = Object.values(template.findResources('AWS::S3::Bucket')).flatMap(
+      (b) => (b.Properties.LifecycleConfiguration?.Rules ?? []) as Record<string, unknown>[],
+    );
+    expect(rules.filter((r) => r.Id === 'ExpireCaptures')).toEqual([
+      expect.objectContaining({ Prefix: 'captures/', ExpirationInDays: 30 }),
+    ]);
   });
 });

@@ -4,14 +4,21 @@
  * wherever those are the source of truth. The stack is synthesized once, with real esbuild
  * bundling, so this file also proves the functions bundle offline.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/http/routes.js';
 import { DEFAULT_QUOTA, DEFAULT_THROTTLE, gatewayErrorTemplate } from '../../lib/constructs/api.js';
+import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
 import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
-import type { BucketKey, QueueKey, TableKey } from '../../lib/constructs/storage.js';
+import {
+  type BucketKey,
+  CAPTURES_PREFIX,
+  DEFAULT_CAPTURE_RETENTION_DAYS,
+  type QueueKey,
+  type TableKey,
+} from '../../lib/constructs/storage.js';
 import {
   BUCKETS,
   dlqEnv,
@@ -32,6 +39,7 @@ import {
   actionsOn,
   logicalId,
   refersTo,
+  render,
   resourcesOf,
   type Statement,
   statementsOfRole,
@@ -54,6 +62,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     idempotency: 'describe',
     settings: 'readWrite',
     monitoring: 'describe',
+    // The serving aggregates behind GET /v1/metrics.
+    predictions: 'read',
   },
   registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
   auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
@@ -70,6 +80,10 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   driftScheduler: { registry: 'read', monitoring: 'read' },
   driftWorker: { registry: 'read', monitoring: 'readWrite' },
   webhookWorker: { monitoring: 'readWrite' },
+  // Writes the registry only to mark a version whose artifact fails its checksum (and audit it);
+  // writes feedback to the predictions table.
+  inference: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite' },
+  captureWorker: { predictions: 'readWrite' },
 };
 const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
   system: { artifacts: 'read' },
@@ -82,6 +96,8 @@ const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'read
   driftScheduler: {},
   driftWorker: { artifacts: 'readWrite' },
   webhookWorker: {},
+  inference: { artifacts: 'read' },
+  captureWorker: { artifacts: 'readWrite' },
 };
 
 /**
@@ -104,7 +120,12 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   driftScheduler: {},
   driftWorker: {},
   webhookWorker: {},
+  inference: {},
+  captureWorker: {},
 };
+
+/** Functions that load onnxruntime-node, and so get the layer (written out independently). */
+const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry'];
 
 /** Functions that receive the usage plan id (SERVAL_USAGE_PLAN_ID). */
 const USAGE_PLAN_ENV_FUNCTIONS: readonly FunctionId[] = ['auth', 'authorizer'];
@@ -575,6 +596,7 @@ describe('least privilege', () => {
     // queue, who sends, who consumes (written out here, independently of BINDINGS)
     ['drift', ['driftScheduler'], 'driftWorker'],
     ['webhooks', ['monitoring', 'driftWorker', 'webhookWorker'], 'webhookWorker'],
+    ['captures', ['inference'], 'captureWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {
@@ -862,5 +884,181 @@ describe('HTTP API', () => {
       HttpMethod: 'GET',
       RequestParameters: { 'method.request.path.name': true, 'method.request.path.version': true },
     });
+  });
+});
+
+describe('inference', () => {
+  /** The staged asset directory of a function or layer (its S3Key is `<hash>.zip`). */
+  function assetDir(code: unknown): string {
+    return join(assemblyDir, `asset.${(code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`);
+  }
+
+  /** Every file under `dir`, relative, `/`-separated. */
+  function filesUnder(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
+  }
+
+  const IMPORTS_ORT =
+    /from\s*"onnxruntime-node"|import\(\s*"onnxruntime-node"\s*\)|require\(\s*"onnxruntime-node"\s*\)/;
+
+  it('sizing: inference 1 GB with the API timeout, the capture worker 512 MB within its queue; no reserved concurrency', () => {
+    const inference = resources[logicalId(stack.functions.inference)]!.Properties;
+    expect([inference.MemorySize, inference.Timeout]).toEqual([1024, 29]);
+    const worker = resources[logicalId(stack.functions.captureWorker)]!.Properties;
+    expect([worker.MemorySize, worker.Timeout]).toEqual([512, QUEUES.captures.visibilityTimeoutSeconds / 6]);
+    for (const fn of FN_IDS) {
+      expect(resources[logicalId(stack.functions[fn])]!.Properties, fn).not.toHaveProperty(
+        'ReservedConcurrentExecutions',
+      );
+    }
+  });
+
+  it('one onnxruntime layer: nodejs22.x on arm64, with the linux/arm64 binaries only', () => {
+    const layers = ofType('AWS::Lambda::LayerVersion');
+    expect(layers).toHaveLength(1);
+    const [id, layer] = layers[0]!;
+    expect(id).toBe(logicalId(stack.onnxRuntime.layer));
+    expect(layer.Properties.CompatibleRuntimes).toEqual(['nodejs22.x']);
+    expect(layer.Properties.CompatibleArchitectures).toEqual(['arm64']);
+    const files = filesUnder(assetDir(layer.Properties.Content));
+    const ort = 'nodejs/node_modules/onnxruntime-node';
+    expect(files).toEqual(
+      expect.arrayContaining([
+        `${ort}/package.json`,
+        `${ort}/dist/index.js`,
+        `${ort}/bin/napi-v6/linux/arm64/onnxruntime_binding.node`,
+        `${ort}/bin/napi-v6/linux/arm64/libonnxruntime.so.1`,
+        'nodejs/node_modules/onnxruntime-common/dist/cjs/index.js',
+      ]),
+    );
+    expect(files.filter((f) => f.includes('/bin/') && !f.includes('/bin/napi-v6/linux/arm64/'))).toEqual([]);
+    expect(files.filter((f) => f.startsWith(`${ort}/script/`))).toEqual([]);
+  });
+
+  it.each(FN_IDS)(
+    '%s gets the layer exactly when it loads onnxruntime-node, which is never bundled',
+    (fn) => {
+      const p = resources[logicalId(stack.functions[fn])]!.Properties;
+      const withLayer = ONNXRUNTIME_FUNCTIONS.includes(fn);
+      const layers = (p.Layers ?? []) as unknown[];
+      expect(layers, fn).toEqual(withLayer ? [{ Ref: logicalId(stack.onnxRuntime.layer) }] : []);
+
+      const asset = assetDir(p.Code);
+      const files = filesUnder(asset);
+      expect(files.filter((f) => f.includes('node_modules') || f.endsWith('.node'))).toEqual([]);
+      const bundle = readFileSync(join(asset, 'index.mjs'), 'utf8');
+      // Left to the layer: imported by name, not inlined (the inlined package would carry the
+      // path of its native binding).
+      expect(IMPORTS_ORT.test(bundle), `${fn} imports onnxruntime-node`).toBe(withLayer);
+      expect(bundle.includes('onnxruntime_binding'), fn).toBe(false);
+    },
+  );
+
+  it('without configured SageMaker endpoints nobody may invoke one, and the inference function knows it', () => {
+    for (const fn of FN_IDS) {
+      expect(
+        fnStatements(fn)
+          .flatMap(actionsOf)
+          .filter((a) => a.startsWith('sagemaker:')),
+        fn,
+      ).toEqual([]);
+    }
+    expect(fnEnv('inference')[SAGEMAKER_ENDPOINTS_ENV]).toBe('');
+    for (const fn of FN_IDS.filter((f) => f !== 'inference')) {
+      expect(fnEnv(fn), fn).not.toHaveProperty(SAGEMAKER_ENDPOINTS_ENV);
+    }
+  });
+
+  it(`captured predictions under ${CAPTURES_PREFIX} expire after ${DEFAULT_CAPTURE_RETENTION_DAYS} days, old versions a day later`, () => {
+    const bucket = resources[logicalId(stack.storage.buckets.artifacts)]!;
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules).toContainEqual({
+      Id: 'ExpireCaptures',
+      Prefix: 'captures/',
+      ExpirationInDays: 400,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    });
+    // Nothing else in the bucket expires: artifacts are kept for as long as the registry needs them.
+    expect(
+      rules.filter((r) => r.ExpirationInDays !== undefined || r.NoncurrentVersionExpiration),
+    ).toHaveLength(1);
+  });
+
+  it('the capture DLQ has its own alarm', () => {
+    const dlqId = logicalId(stack.storage.queues.captures.dlq);
+    const alarm = resources[logicalId(stack.alarms.dlqAlarms.captures)]!;
+    expect(alarm.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
+    expect(refersTo(alarm.Properties.Dimensions, dlqId)).toBe(true);
+    expect(refersTo(alarm.Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
+  });
+
+  it('an alarm fires when >= 5% of inference invocations fail in 2 of 3 five-minute periods', () => {
+    const fnId = logicalId(stack.functions.inference);
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => Array.isArray(a.Properties.Metrics));
+    const found = alarms.filter(([, a]) => refersTo(a.Properties.Metrics, fnId));
+    expect(found).toHaveLength(1);
+    const p = found[0]![1].Properties;
+    expect(p).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(refersTo(p.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
+    type Query = {
+      Id: string;
+      Expression?: string;
+      ReturnData?: boolean;
+      MetricStat?: {
+        Metric: { MetricName: string; Namespace: string; Dimensions: unknown };
+        Period: number;
+        Stat: string;
+      };
+    };
+    const queries = p.Metrics as Query[];
+    const expression = queries.find((q) => q.Expression);
+    expect(expression?.Expression).toBe('100 * FILL(errors, 0) / invocations');
+    const stats = Object.fromEntries(queries.filter((q) => q.MetricStat).map((q) => [q.Id, q.MetricStat!]));
+    expect(Object.keys(stats).sort()).toEqual(['errors', 'invocations']);
+    for (const [id, name] of [
+      ['errors', 'Errors'],
+      ['invocations', 'Invocations'],
+    ] as const) {
+      expect(stats[id]).toMatchObject({
+        Metric: { MetricName: name, Namespace: 'AWS/Lambda' },
+        Period: 300,
+        Stat: 'Sum',
+      });
+      expect(refersTo(stats[id]!.Metric.Dimensions, fnId)).toBe(true);
+    }
+  });
+
+  it('an alarm fires when >= 5% of API requests answer 5xx in 2 of 3 five-minute periods', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === '5XXError');
+    expect(alarms).toHaveLength(1);
+    const p = alarms[0]![1].Properties;
+    expect(p).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      Statistic: 'Average',
+      Period: 300,
+      Threshold: 0.05,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    const dims = Object.fromEntries(
+      (p.Dimensions as { Name: string; Value: unknown }[]).map((d) => [d.Name, render(d.Value)]),
+    );
+    const [stageId] = ofType('AWS::ApiGateway::Stage')[0]!;
+    expect(dims).toEqual({
+      ApiName: resources[logicalId(stack.api.api)]!.Properties.Name,
+      Stage: `<${stageId}>`,
+    });
+    expect(refersTo(p.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
   });
 });

@@ -93,3 +93,18 @@ export function actionsOn(statements: Statement[], id: string): Set<string> {
   }
   return out;
 }
+
+/**
+ * A template value as text: strings as they are, `Fn::Join` joined, `Ref` as `<Name>` and
+ * `Fn::GetAtt` as `<Id.Attr>` (e.g. `arn:<AWS::Partition>:sagemaker:<AWS::Region>:…`).
+ */
+export function render(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const o = (value ?? {}) as Record<string, unknown>;
+  const join = o['Fn::Join'] as [string, unknown[]] | undefined;
+  if (join) return join[1].map(render).join(join[0]);
+  if (typeof o.Ref === 'string') return `<${o.Ref}>`;
+  const getAtt = o['Fn::GetAtt'] as [string, string] | undefined;
+  if (getAtt) return `<${getAtt.join('.')}>`;
+  return JSON.stringify(value);
+}

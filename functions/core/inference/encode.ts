@@ -47,10 +47,7 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
   const features = inputSchema.features;
   const f = features.length;
   const out = new Float32Array(instances.length * f);
-  const index = new Map(features.map((feat, j) => [feat.name, j]));
-  const categoryIndex = features.map((feat) =>
-    feat.categories ? new Map(feat.categories.map((c, i) => [c, i])) : null,
-  );
+  const { index, categoryIndex } = lookups(inputSchema);
   instances.forEach((instance, i) => {
     const base = i * f;
     if (Array.isArray(instance)) {
@@ -102,10 +99,32 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
   return out;
 }
 
+interface Lookups {
+  readonly index: ReadonlyMap<string, number>;
+  readonly categoryIndex: readonly (ReadonlyMap<string, number> | null)[];
+}
+
+/** Built once per schema object: a version's schema is reused for every request it serves. */
+const LOOKUPS = new WeakMap<InputSchema, Lookups>();
+
+function lookups(schema: InputSchema): Lookups {
+  let l = LOOKUPS.get(schema);
+  if (!l) {
+    l = {
+      index: new Map(schema.features.map((feat, j) => [feat.name, j])),
+      categoryIndex: schema.features.map((feat) =>
+        feat.categories ? new Map(feat.categories.map((c, i) => [c, i])) : null,
+      ),
+    };
+    LOOKUPS.set(schema, l);
+  }
+  return l;
+}
+
 function encodeValue(
   value: unknown,
   feat: Feature,
-  categories: Map<string, number> | null,
+  categories: ReadonlyMap<string, number> | null,
   i: number,
 ): number {
   const name = feat.name;

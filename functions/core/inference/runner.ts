@@ -47,7 +47,14 @@ export interface LoadedModel {
    * the first input), converted to the input's float type if that is float64.
    * Rejects with ModelRunError when the runtime refuses the batch.
    */
-  run(batch: Float32Array, rows: number, features: number, inputName?: string): Promise<ModelOutputs>;
+  run(
+    batch: Float32Array,
+    rows: number,
+    features: number,
+    inputName?: string,
+    /** Outputs to fetch (default: every tensor output); fewer is faster. */
+    outputNames?: readonly string[],
+  ): Promise<ModelOutputs>;
   release(): Promise<void>;
 }
 

@@ -150,3 +150,74 @@ function decodeValueInfo(bytes: Uint8Array): OnnxValueInfo {
   }
   return { name, type, dims };
 }
+
+export interface FloatInitializer {
+  readonly dims: readonly number[];
+  readonly values: Float32Array;
+}
+
+/**
+ * The graph's float32 initializers (weights) by name, from raw_data or float_data. Others
+ * (int64 shapes, doubles) are skipped: explanations only need a linear model's float weights.
+ */
+export function readFloatInitializers(bytes: Uint8Array): Map<string, FloatInitializer> {
+  const out = new Map<string, FloatInitializer>();
+  try {
+    for (const { field, data } of readFields(bytes)) {
+      if (field !== 7) continue;
+      for (const g of readFields(fieldBytes(data))) {
+        if (g.field !== 5) continue;
+        const init = decodeFloatTensor(fieldBytes(g.data));
+        if (init) out.set(init.name, { dims: init.dims, values: init.values });
+      }
+    }
+  } catch (err) {
+    if (err instanceof ProtoDecodeError) throw new OnnxFormatError(`not an ONNX model: ${err.message}`);
+    throw err;
+  }
+  return out;
+}
+
+function decodeFloatTensor(bytes: Uint8Array): { name: string; dims: number[]; values: Float32Array } | null {
+  let name = '';
+  const dims: number[] = [];
+  let type = 0;
+  let raw: Uint8Array | undefined;
+  const floats: number[] = [];
+  for (const { field, data } of readFields(bytes)) {
+    if (field === 1) {
+      if (data.wire === 'varint') dims.push(Number(fieldInt(data)));
+      else for (const d of readPackedVarints(fieldBytes(data))) dims.push(d);
+    } else if (field === 2) type = Number(fieldInt(data));
+    else if (field === 8) name = fieldString(data);
+    else if (field === 9) raw = fieldBytes(data);
+    else if (field === 4) {
+      const b = data.wire === 'fixed32' ? data.value : fieldBytes(data);
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      for (let i = 0; i + 4 <= b.byteLength; i += 4) floats.push(view.getFloat32(i, true));
+    }
+  }
+  if (type !== ElemType.FLOAT) return null;
+  let values: Float32Array;
+  if (raw) {
+    values = new Float32Array(raw.byteLength / 4);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(i * 4, true);
+  } else values = Float32Array.from(floats);
+  return { name, dims, values };
+}
+
+function readPackedVarints(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const b of bytes) {
+    value += (b & 0x7f) * 2 ** shift;
+    if ((b & 0x80) === 0) {
+      out.push(value);
+      value = 0;
+      shift = 0;
+    } else shift += 7;
+  }
+  return out;
+}

@@ -44,12 +44,14 @@ export interface CreateModelInput {
   readonly description?: string;
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
+  readonly fallback?: boolean;
 }
 
 export interface UpdateModelInput {
   readonly description?: string;
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
+  readonly fallback?: boolean;
 }
 
 export type ArtifactInput = { readonly base64: string } | { readonly upload: true };
@@ -129,6 +131,7 @@ export class Registry {
       updatedAt: now,
       versionCount: 0,
       requireValidation: input.requireValidation ?? false,
+      fallback: input.fallback ?? true,
       revision: 1,
     };
     try {
@@ -163,6 +166,7 @@ export class Registry {
         description: input.description ?? before.description,
         tags: input.tags ?? before.tags,
         requireValidation: input.requireValidation ?? before.requireValidation,
+        fallback: input.fallback ?? before.fallback ?? true,
         updatedAt: this.now(),
         revision: before.revision + 1,
       };
@@ -715,6 +719,27 @@ export class Registry {
     });
   }
 
+  /**
+   * Records that serving a version failed for a reason other than its checksum (which
+   * verifyArtifact records by making the version unusable): e.g. the runtime could not load it,
+   * and whether another version answered instead.
+   */
+  async recordServingFailure(
+    principal: Principal,
+    name: string,
+    version: string,
+    reason: string,
+    servedBy?: string,
+  ): Promise<void> {
+    await this.deps.store.commit([
+      this.audit(principal, 'version.serving_failed', {
+        model: name,
+        version,
+        after: { reason, servedBy: servedBy ?? null },
+      }),
+    ]);
+  }
+
   private async markUnusable(
     principal: Principal,
     v: ModelVersion,
@@ -838,7 +863,12 @@ export async function* productionVersions(
 }
 
 function publicModel(m: Model): Record<string, unknown> {
-  return { description: m.description, tags: m.tags, requireValidation: m.requireValidation };
+  return {
+    description: m.description,
+    tags: m.tags,
+    requireValidation: m.requireValidation,
+    fallback: m.fallback ?? true,
+  };
 }
 
 /** Only the fields a version change touched, so audit events stay small and readable. */

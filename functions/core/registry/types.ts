@@ -25,6 +25,11 @@ export interface Model {
   readonly versionCount: number;
   /** When true, production needs a passing validation report. */
   readonly requireValidation: boolean;
+  /**
+   * When production's artifact fails its checksum or cannot be loaded, serve the previous
+   * production version instead (default true; absent on models stored before it existed).
+   */
+  readonly fallback?: boolean;
   /** Optimistic-concurrency counter: every write of the model or its stages increments it. */
   readonly revision: number;
 }

@@ -135,6 +135,10 @@ export function makeDemoModel(): DemoModel {
       weights: model.weights,
       bias: model.bias,
       positiveClass: CLASSES[1],
+      // What explanations measure attributions from: the training rows' mean per feature.
+      featureMeans: Object.fromEntries(
+        FEATURES.map((f, j) => [f, train.reduce((s, r) => s + (r.x[j] as number), 0) / train.length]),
+      ),
     },
     dataset: {
       uri: `serval-demo://iris-like?seed=${DEMO_SEED}&rows=${train.length}`,

@@ -81,8 +81,10 @@ describe('createApiHandler', () => {
       conflict: 409,
       payload_too_large: 413,
       integrity_failed: 422,
+      unsupported: 422,
       rate_limited: 429,
       internal: 500,
+      model_error: 502,
       unavailable: 503,
     });
   });

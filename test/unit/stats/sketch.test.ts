@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { categoricalMetrics } from '../../../functions/core/stats/categorical.js';
 import { StatsInputError } from '../../../functions/core/stats/errors.js';
-import { numericalMetrics } from '../../../functions/core/stats/numerical.js';
 import {
   categoricalSketch,
   categoricalSketchMetrics,
@@ -19,7 +18,7 @@ import {
   parseSketch,
   sketchLayout,
 } from '../../../functions/core/stats/sketch.js';
-import { compare, generator, SCENARIOS, scenario } from '../../support/sketch-scenarios.js';
+import { compare, generator, SCENARIOS } from '../../support/sketch-scenarios.js';
 import { agrees, caseFiles, loadCase } from './tolerances.js';
 
 describe('numeric sketch: merging and serialisation', () => {

@@ -1,0 +1,560 @@
+/**
+ * Captured predictions, feedback and the hourly serving aggregates on the predictions table
+ * (lib/definitions.ts, TABLES.predictions).
+ *
+ * Items:
+ *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, at, hourStart, kind,
+ *                               predicted, confidence?, messageId, expiresAt; after feedback also
+ *                               actual and feedbackAt.
+ *   CAP#<messageId> / 'C'       the capture message's marker: model, version, hourStart, rows,
+ *                               state ('writing' | 'done'), claimedAt, expiresAt.
+ *   STATS#<model> / '<hourStart>#<version>'
+ *                               model, version, hourStart and atomic counters: requests, errors,
+ *                               predictions, l<i> (latency bucket i, core/inference/stats.ts),
+ *                               confidenceSum, confidenceCount, fbCount, fbAbsErrorSum,
+ *                               fbSquaredErrorSum, fbErrorSum, and one counter per confusion pair:
+ *                               `c:<key>` with key = confusionKey(actual, predicted), or, when the
+ *                               key is longer than 128 bytes, `c#<h>` plus `k#<h>` holding the key
+ *                               (h: the first 32 hex digits of its SHA-256). Counters are written
+ *                               only when non-zero; a missing one reads as 0.
+ *
+ * Exactly-once counting of a capture message (SQS delivers at least once, possibly twice at the
+ * same time, and the worker may die between any two requests):
+ *
+ * - A message with at most one prediction (the usual online request, and every failed request) is
+ *   one transaction: Put marker (state 'done', if absent) + ADD to its hour + Put the prediction.
+ *   A redelivery fails the marker's condition, so nothing is written twice and a prediction that
+ *   has had feedback is not overwritten. It costs no more write units than the path below
+ *   (a transaction counts each item twice; the three steps write the marker twice).
+ * - A larger message is written in three steps, because BatchWriteItem (25 plain puts a request)
+ *   cannot carry conditions and a transaction would double the write units of every prediction:
+ *   1. claim: Put marker (state 'writing', claimedAt) if absent;
+ *   2. BatchWrite the predictions;
+ *   3. commit: one transaction of [marker state 'writing' → 'done' (conditional), ADD to the hour].
+ *   A redelivery that finds the marker 'done' returns. One that finds it 'writing' means an
+ *   earlier attempt died after the claim — or is still running (a duplicate delivery): within the
+ *   claim lease (default 2 minutes, longer than the worker's 30 s timeout and shorter than the
+ *   queue's 180 s visibility timeout) it throws CaptureInProgress so the message comes back later;
+ *   after the lease it takes over and writes each prediction with PutItem if absent — never a
+ *   plain put, because feedback may already have been joined to predictions the dead attempt wrote
+ *   — then commits. The commit's condition lets exactly one attempt count the request. The claimer
+ *   itself switches to the conditional puts should it still be writing when its lease runs out.
+ *
+ * Feedback joins with one consistent read (the prediction's model, version, hour and kind say
+ * which counters to add to) and one transaction of [SET actual if the prediction exists and has
+ * none, ADD to its hour], so a prediction is never joined without being counted, or counted twice.
+ * A failed condition carries the old item (ReturnValuesOnConditionCheckFailure): present means
+ * another feedback won (duplicate), absent means the prediction is gone (unknown).
+ *
+ * Every request to one model in one hour adds to one STATS item; concurrent transactions on it are
+ * cancelled with TransactionConflict and retried here with jittered backoff.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  CaptureBatch,
+  CapturedPrediction,
+  FeedbackItem,
+  FeedbackResult,
+  HourAggregate,
+  PredictionStore,
+} from '../core/inference/ports.js';
+import {
+  type AggregateTotals,
+  emptyTotals,
+  feedbackTotals,
+  hourStartOf,
+  requestTotals,
+} from '../core/inference/stats.js';
+import type { Clock } from '../core/registry/ports.js';
+import type { TransactItem } from './dynamo-common.js';
+
+export interface DynamoPredictionStoreOptions {
+  /** Days PRED and CAP items live (DynamoDB TTL on expiresAt). Default 90. */
+  readonly ttlDays?: number;
+  readonly clock?: Clock;
+  /** How long a claimed capture message belongs to its claimer. Default 120 000 ms. */
+  readonly claimLeaseMs?: number;
+  /** Feedback items joined at once. Default 8. */
+  readonly concurrency?: number;
+}
+
+/** A capture message is being written by another delivery right now; retry it later. */
+export class CaptureInProgress extends Error {
+  override readonly name = 'CaptureInProgress';
+  constructor(
+    readonly messageId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`capture message ${messageId} is being recorded by another delivery`);
+  }
+}
+
+type Item = Record<string, unknown>;
+type UpdateOp = NonNullable<TransactItem['Update']>;
+
+const HOUR_MS = 3_600_000;
+/** Messages with at most this many predictions are written in one transaction. */
+const SINGLE_TRANSACTION_MAX = 1;
+const BATCH_SIZE = 25;
+const PUT_CONCURRENCY = 16;
+const MAX_ATTEMPTS = 10;
+/** Confusion keys longer than this (UTF-8 bytes) are stored under a hashed attribute name. */
+const INLINE_KEY_BYTES = 128;
+
+const predKey = (id: string) => ({ pk: `PRED#${id}`, sk: 'P' });
+const capKey = (id: string) => ({ pk: `CAP#${id}`, sk: 'C' });
+const statsPk = (model: string) => `STATS#${model}`;
+
+export class DynamoPredictionStore implements PredictionStore {
+  private readonly ttlSeconds: number;
+  private readonly clock: Clock;
+  private readonly leaseMs: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    options: DynamoPredictionStoreOptions = {},
+  ) {
+    this.ttlSeconds = Math.round((options.ttlDays ?? 90) * 86_400);
+    this.clock = options.clock ?? { now: () => new Date() };
+    this.leaseMs = options.claimLeaseMs ?? 120_000;
+    this.concurrency = Math.max(1, options.concurrency ?? 8);
+  }
+
+  async record(batch: CaptureBatch): Promise<void> {
+    const hourStart = hourStartOf(batch.hourStart);
+    const now = this.clock.now();
+    const expiresAt = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
+    const preds = batch.predictions.map((p) => this.predictionItem(p, batch.messageId, hourStart, expiresAt));
+    const stats = this.statsUpdate(batch.model, batch.version, hourStart, requestTotals(batch));
+    const marker: Item = {
+      ...capKey(batch.messageId),
+      model: batch.model,
+      version: batch.version,
+      hourStart,
+      rows: preds.length,
+      claimedAt: now.toISOString(),
+      expiresAt,
+    };
+
+    if (preds.length <= SINGLE_TRANSACTION_MAX) {
+      try {
+        await this.transact([
+          {
+            Put: {
+              TableName: this.table,
+              Item: { ...marker, state: 'done' },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          { Update: stats },
+          ...preds.map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
+        ]);
+      } catch (err) {
+        if (cancelledByCondition(err, 0)) return; // counted before
+        throw err;
+      }
+      return;
+    }
+
+    // 1. claim
+    let fresh = true;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...marker, state: 'writing' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const old = await this.oldMarker(err, batch.messageId);
+      if (!old || old.state === 'done') return;
+      const claimedAt = Date.parse(String(old.claimedAt));
+      const leftMs = claimedAt + this.leaseMs - now.getTime();
+      if (leftMs > 0) throw new CaptureInProgress(batch.messageId, Math.ceil(leftMs / 1000));
+      fresh = false;
+    }
+
+    // 2. the predictions
+    if (fresh) await this.putFresh(preds, now.getTime() + this.leaseMs);
+    else await this.putEachIfAbsent(preds);
+
+    // 3. commit
+    try {
+      await this.transact([
+        {
+          Update: {
+            TableName: this.table,
+            Key: capKey(batch.messageId),
+            UpdateExpression: 'SET #state = :done',
+            ConditionExpression: '#state = :writing',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':done': 'done', ':writing': 'writing' },
+          },
+        },
+        { Update: stats },
+      ]);
+    } catch (err) {
+      if (cancelledByCondition(err, 0)) return; // another delivery committed it
+      throw err;
+    }
+  }
+
+  async feedback(items: readonly FeedbackItem[]): Promise<FeedbackResult[]> {
+    return mapLimit(items, this.concurrency, (item) => this.feedbackOne(item));
+  }
+
+  async aggregates(model: string, from: Date, to: Date): Promise<HourAggregate[]> {
+    const first = ceilHour(from);
+    const end = ceilHour(to);
+    if (end <= first) return [];
+    // sk is '<ISO hourStart>#<version>': every key of an hour h sorts after 'h' and before 'h$'
+    // ('$' follows '#'), and ISO strings of whole hours sort like the hours.
+    const lo = new Date(first).toISOString();
+    const hi = `${new Date(end - HOUR_MS).toISOString()}$`;
+    const out: HourAggregate[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :lo AND :hi',
+          ExpressionAttributeValues: { ':pk': statsPk(model), ':lo': lo, ':hi': hi },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) out.push(toAggregate(model, item));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private predictionItem(
+    p: CapturedPrediction,
+    messageId: string,
+    hourStart: string,
+    expiresAt: number,
+  ): Item {
+    const item: Item = {
+      ...predKey(p.predictionId),
+      predictionId: p.predictionId,
+      model: p.model,
+      version: p.version,
+      at: p.at,
+      hourStart,
+      kind: p.kind,
+      predicted: p.predicted,
+      messageId,
+      expiresAt,
+    };
+    if (p.variant !== undefined) item.variant = p.variant;
+    if (typeof p.confidence === 'number' && Number.isFinite(p.confidence)) item.confidence = p.confidence;
+    return item;
+  }
+
+  /** The ADD of some totals to an hour's STATS item (also setting its model, version, hour). */
+  private statsUpdate(model: string, version: string, hourStart: string, t: AggregateTotals): UpdateOp {
+    const u = new UpdateBuilder();
+    u.set('model', model);
+    u.set('version', version);
+    u.set('hourStart', hourStart);
+    if (t.requests) u.add('requests', t.requests);
+    if (t.requests) u.add('errors', t.errors);
+    if (t.requests) u.add('predictions', t.predictions);
+    for (const [bucket, c] of Object.entries(t.latency)) if (c) u.add(`l${bucket}`, c);
+    if (t.confidenceCount) {
+      u.add('confidenceSum', t.confidenceSum);
+      u.add('confidenceCount', t.confidenceCount);
+    }
+    const f = t.feedback;
+    if (f.count) u.add('fbCount', f.count);
+    if (f.absErrorSum) u.add('fbAbsErrorSum', f.absErrorSum);
+    if (f.squaredErrorSum) u.add('fbSquaredErrorSum', f.squaredErrorSum);
+    if (f.errorSum) u.add('fbErrorSum', f.errorSum);
+    for (const [key, c] of Object.entries(f.confusion)) {
+      if (!c) continue;
+      if (Buffer.byteLength(key, 'utf8') <= INLINE_KEY_BYTES) {
+        u.add(`c:${key}`, c);
+      } else {
+        const h = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
+        u.add(`c#${h}`, c);
+        u.set(`k#${h}`, key);
+      }
+    }
+    return {
+      TableName: this.table,
+      Key: { pk: statsPk(model), sk: `${hourStart}#${version}` },
+      ...u.build(),
+    };
+  }
+
+  private async feedbackOne(item: FeedbackItem): Promise<FeedbackResult> {
+    const { predictionId } = item;
+    const got = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: predKey(predictionId), ConsistentRead: true }),
+    );
+    const pred = got.Item;
+    if (!pred) return { predictionId, status: 'unknown' };
+    const model = String(pred.model);
+    const version = String(pred.version);
+    if (pred.actual !== undefined) return { predictionId, status: 'duplicate', model, version };
+    const totals: AggregateTotals = {
+      ...emptyTotals(),
+      feedback: feedbackTotals(
+        { kind: pred.kind as CapturedPrediction['kind'], predicted: pred.predicted as string | number },
+        item.actual,
+      ),
+    };
+    const hourStart = typeof pred.hourStart === 'string' ? pred.hourStart : hourStartOf(String(pred.at));
+    try {
+      await this.transact([
+        {
+          Update: {
+            TableName: this.table,
+            Key: predKey(predictionId),
+            UpdateExpression: 'SET #actual = :actual, #feedbackAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#actual)',
+            ExpressionAttributeNames: { '#actual': 'actual', '#feedbackAt': 'feedbackAt' },
+            ExpressionAttributeValues: { ':actual': item.actual, ':at': this.clock.now().toISOString() },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        { Update: this.statsUpdate(model, version, hourStart, totals) },
+      ]);
+      return { predictionId, status: 'joined', model, version };
+    } catch (err) {
+      const reason = conditionFailure(err, 0);
+      if (reason) {
+        return reason.Item && Object.keys(reason.Item).length > 0
+          ? { predictionId, status: 'duplicate', model, version }
+          : { predictionId, status: 'unknown' };
+      }
+      throw err;
+    }
+  }
+
+  /** The marker a failed claim ran into: from the failure itself, else read back. */
+  private async oldMarker(
+    err: ConditionalCheckFailedException,
+    messageId: string,
+  ): Promise<Item | undefined> {
+    const raw = err.Item as Record<string, { S?: string }> | undefined;
+    if (raw?.state?.S) return { state: raw.state.S, claimedAt: raw.claimedAt?.S };
+    const res = await this.db.send(
+      new GetCommand({ TableName: this.table, Key: capKey(messageId), ConsistentRead: true }),
+    );
+    return res.Item;
+  }
+
+  /**
+   * Plain puts, 25 a request, retrying what DynamoDB leaves unprocessed. Only for predictions
+   * nobody else can have written (a fresh claim); past `deadline` the claim may have been taken
+   * over, so the rest go through putEachIfAbsent.
+   */
+  private async putFresh(items: readonly Item[], deadline: number): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_SIZE) {
+      if (this.clock.now().getTime() >= deadline) return this.putEachIfAbsent(items.slice(i));
+      let requests = items.slice(i, i + BATCH_SIZE).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 0) {
+          if (attempt >= MAX_ATTEMPTS) {
+            throw new Error(`DynamoDB left ${requests.length} prediction writes unprocessed`);
+          }
+          await sleep(backoffMs(attempt));
+        }
+        const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  /** One PutItem per prediction, each only if absent: never overwrites a joined feedback. */
+  private async putEachIfAbsent(items: readonly Item[]): Promise<void> {
+    await mapLimit(items, PUT_CONCURRENCY, async (Item) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.db.send(
+            new PutCommand({ TableName: this.table, Item, ConditionExpression: 'attribute_not_exists(pk)' }),
+          );
+          return;
+        } catch (err) {
+          if (err instanceof ConditionalCheckFailedException) return;
+          if (attempt + 1 < MAX_ATTEMPTS && isRetryable(err)) {
+            await sleep(backoffMs(attempt));
+            continue;
+          }
+          throw err;
+        }
+      }
+    });
+  }
+
+  /** TransactWriteItems, retried while it is cancelled only by conflicts or throttling. */
+  private async transact(items: TransactItem[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (err) {
+        if (attempt + 1 < MAX_ATTEMPTS && isRetryable(err)) {
+          await sleep(backoffMs(attempt));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class UpdateBuilder {
+  private readonly names: Record<string, string> = {};
+  private readonly values: Record<string, unknown> = {};
+  private readonly sets: string[] = [];
+  private readonly adds: string[] = [];
+  private n = 0;
+
+  set(attr: string, value: unknown): void {
+    this.sets.push(`${this.name(attr)} = ${this.value(value)}`);
+  }
+
+  add(attr: string, value: number): void {
+    this.adds.push(`${this.name(attr)} ${this.value(dynamoNumber(value))}`);
+  }
+
+  build() {
+    const parts = [];
+    if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
+    if (this.adds.length) parts.push(`ADD ${this.adds.join(', ')}`);
+    return {
+      UpdateExpression: parts.join(' '),
+      ExpressionAttributeNames: this.names,
+      ExpressionAttributeValues: this.values,
+    };
+  }
+
+  private name(attr: string): string {
+    const k = `#n${this.n++}`;
+    this.names[k] = attr;
+    return k;
+  }
+
+  private value(v: unknown): string {
+    const k = `:v${this.n++}`;
+    this.values[k] = v;
+    return k;
+  }
+}
+
+/** DynamoDB numbers stop at magnitude 1e-130: anything that small adds nothing anyway. */
+function dynamoNumber(x: number): number {
+  return Math.abs(x) < 1e-120 ? 0 : x;
+}
+
+function toAggregate(model: string, item: Item): HourAggregate {
+  const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
+  const latency: Record<number, number> = {};
+  const confusion: Record<string, number> = {};
+  for (const [k, v] of Object.entries(item)) {
+    if (typeof v !== 'number') continue;
+    if (/^l\d+$/.test(k)) {
+      latency[Number(k.slice(1))] = v;
+    } else if (k.startsWith('c:')) {
+      const key = k.slice(2);
+      confusion[key] = (confusion[key] ?? 0) + v;
+    } else if (k.startsWith('c#')) {
+      const key = item[`k#${k.slice(2)}`];
+      if (typeof key === 'string') confusion[key] = (confusion[key] ?? 0) + v;
+    }
+  }
+  const sk = String(item.sk);
+  const cut = sk.indexOf('#');
+  return {
+    model: typeof item.model === 'string' ? item.model : model,
+    version: typeof item.version === 'string' ? item.version : sk.slice(cut + 1),
+    hourStart: typeof item.hourStart === 'string' ? item.hourStart : sk.slice(0, cut),
+    requests: num('requests'),
+    errors: num('errors'),
+    predictions: num('predictions'),
+    latency,
+    confidenceSum: num('confidenceSum'),
+    confidenceCount: num('confidenceCount'),
+    feedback: {
+      count: num('fbCount'),
+      absErrorSum: num('fbAbsErrorSum'),
+      squaredErrorSum: num('fbSquaredErrorSum'),
+      errorSum: num('fbErrorSum'),
+      confusion,
+    },
+  };
+}
+
+function ceilHour(d: Date): number {
+  const t = d.getTime();
+  if (!Number.isFinite(t)) throw new RangeError('aggregates: from and to must be valid times');
+  return Math.ceil(t / HOUR_MS) * HOUR_MS;
+}
+
+type Reason = NonNullable<TransactionCanceledException['CancellationReasons']>[number];
+
+/** The cancellation reason of item `index` when a transaction failed on that item's condition. */
+function conditionFailure(err: unknown, index: number): Reason | undefined {
+  if (!(err instanceof TransactionCanceledException)) return undefined;
+  const reason = err.CancellationReasons?.[index];
+  return reason?.Code === 'ConditionalCheckFailed' ? reason : undefined;
+}
+
+function cancelledByCondition(err: unknown, index: number): boolean {
+  return conditionFailure(err, index) !== undefined;
+}
+
+const RETRYABLE_REASONS = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+]);
+
+/** Conflicts with another transaction and throttling; never a failed condition. */
+function isRetryable(err: unknown): boolean {
+  if (err instanceof TransactionCanceledException) {
+    const codes = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+    return codes.some((c) => RETRYABLE_REASONS.has(c)) && !codes.includes('ConditionalCheckFailed');
+  }
+  return (err as Error | undefined)?.name === 'TransactionConflictException';
+}
+
+/** Full jitter: uniform in [0, min(1 s, 20 ms · 2^attempt)]. */
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(1000, 20 * 2 ** attempt);
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,127 @@
+/**
+ * ServingMetrics in the two homes: Prometheus (prom-client) in the local runtime, where one
+ * process runs every function and GET /v1/metrics reads the same registry; CloudWatch embedded
+ * metric format (Powertools Metrics) on AWS, where each Lambda writes EMF lines to its log and
+ * CloudWatch turns them into metrics without an API call on the hot path.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Counter, Histogram, Registry } from 'prom-client';
+import type { ServedRequest, ServingMetrics } from '../core/inference/ports.js';
+
+/** The process-wide Prometheus registry of serving metrics (rendered by GET /v1/metrics). */
+export const servingRegistry = new Registry();
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const requests = new Counter({
+  name: 'serval_prediction_requests_total',
+  help: 'Predict requests served, by model, version, runtime and outcome',
+  labelNames: ['model', 'version', 'runtime', 'outcome'] as const,
+  registers: [servingRegistry],
+});
+const predictions = new Counter({
+  name: 'serval_predictions_total',
+  help: 'Predictions served (rows across requests)',
+  labelNames: ['model', 'version'] as const,
+  registers: [servingRegistry],
+});
+const latency = new Histogram({
+  name: 'serval_prediction_latency_seconds',
+  help: 'Server-side time to answer a predict request',
+  labelNames: ['model', 'version', 'runtime'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [servingRegistry],
+});
+const fallbacks = new Counter({
+  name: 'serval_prediction_fallbacks_total',
+  help: 'Requests answered by a fallback version because the routed one failed',
+  labelNames: ['model'] as const,
+  registers: [servingRegistry],
+});
+const integrity = new Counter({
+  name: 'serval_integrity_failures_total',
+  help: 'Artifacts refused at load time because their SHA-256 did not match',
+  labelNames: ['model', 'version'] as const,
+  registers: [servingRegistry],
+});
+
+interface Children {
+  readonly ok: ReturnType<typeof requests.labels>;
+  readonly error: ReturnType<typeof requests.labels>;
+  readonly rows: ReturnType<typeof predictions.labels>;
+  readonly latency: ReturnType<typeof latency.labels>;
+}
+
+export class PrometheusServingMetrics implements ServingMetrics {
+  /** Label sets resolved once per model, version and runtime: hashing labels per call costs µs. */
+  private readonly children = new Map<string, Children>();
+
+  served(r: ServedRequest): void {
+    const key = `${r.model}\u0000${r.version}\u0000${r.runtime}`;
+    let c = this.children.get(key);
+    if (!c) {
+      const l = { model: r.model, version: r.version };
+      c = {
+        ok: requests.labels({ ...l, runtime: r.runtime, outcome: 'ok' }),
+        error: requests.labels({ ...l, runtime: r.runtime, outcome: 'error' }),
+        rows: predictions.labels(l),
+        latency: latency.labels({ ...l, runtime: r.runtime }),
+      };
+      this.children.set(key, c);
+    }
+    if (r.outcome === 'ok') {
+      c.ok.inc();
+      c.rows.inc(r.rows);
+      c.latency.observe(r.latencyMs / 1000);
+    } else c.error.inc();
+    if (r.fallback) fallbacks.inc({ model: r.model });
+  }
+
+  integrityFailure(model: string, version: string): void {
+    integrity.inc({ model, version });
+  }
+}
+
+/** One EMF record per request, dimensioned by model and version (namespace `Serval`). */
+export class EmfServingMetrics implements ServingMetrics {
+  private readonly metrics: Metrics;
+
+  constructor(options: { namespace?: string; serviceName?: string } = {}) {
+    this.metrics = new Metrics({
+      namespace: options.namespace ?? 'Serval',
+      serviceName: options.serviceName ?? 'serval-inference',
+    });
+  }
+
+  served(r: ServedRequest): void {
+    try {
+      this.metrics.addDimensions({ model: r.model, version: r.version });
+      this.metrics.addMetric('Requests', MetricUnit.Count, 1);
+      this.metrics.addMetric(r.outcome === 'ok' ? 'Successes' : 'Errors', MetricUnit.Count, 1);
+      if (r.outcome === 'ok') {
+        this.metrics.addMetric('Predictions', MetricUnit.Count, r.rows);
+        this.metrics.addMetric('Latency', MetricUnit.Milliseconds, r.latencyMs);
+      }
+      if (r.fallback) this.metrics.addMetric('Fallbacks', MetricUnit.Count, 1);
+      this.metrics.publishStoredMetrics();
+    } catch {
+      // Metrics must never fail a prediction.
+    }
+  }
+
+  integrityFailure(model: string, version: string): void {
+    try {
+      this.metrics.addDimensions({ model, version });
+      this.metrics.addMetric('IntegrityFailures', MetricUnit.Count, 1);
+      this.metrics.publishStoredMetrics();
+    } catch {
+      // as above
+    }
+  }
+}
+
+/** EMF inside a Lambda (AWS_LAMBDA_FUNCTION_NAME set by the service), Prometheus elsewhere. */
+export function servingMetricsFor(env: Readonly<Record<string, string | undefined>>): ServingMetrics {
+  const kind = env.SERVAL_METRICS ?? (env.AWS_LAMBDA_FUNCTION_NAME ? 'emf' : 'prometheus');
+  return kind === 'emf' ? new EmfServingMetrics() : new PrometheusServingMetrics();
+}

@@ -1,0 +1,79 @@
+/**
+ * CaptureQueue on SQS. Serialisation happens here, off the response path. A message over SQS's
+ * 256 KB limit (a large batch) is split by rows into parts that each fit; only part 0 counts as
+ * the request in the serving aggregates.
+ */
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
+
+/** SQS's limit is 262,144 bytes per message and per batch; headroom for attributes and framing. */
+export const MAX_MESSAGE_BYTES = 250_000;
+
+export class SqsCaptureQueue implements CaptureQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(messages: readonly CaptureMessage[]): Promise<void> {
+    const bodies = messages.flatMap((m) => serialise(m));
+    let batch: string[] = [];
+    let bytes = 0;
+    for (const body of bodies) {
+      const size = Buffer.byteLength(body);
+      if (batch.length === 10 || (batch.length > 0 && bytes + size > MAX_MESSAGE_BYTES)) {
+        await this.sendBatch(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(body);
+      bytes += size;
+    }
+    if (batch.length) await this.sendBatch(batch);
+  }
+
+  private async sendBatch(bodies: string[]): Promise<void> {
+    const out = await this.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: this.queueUrl,
+        Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
+      }),
+    );
+    if (out.Failed?.length) {
+      const codes = out.Failed.map((f) => f.Code).join(', ');
+      throw new Error(`SQS refused ${out.Failed.length} of ${bodies.length} capture messages (${codes})`);
+    }
+  }
+}
+
+/** One message as JSON bodies of at most MAX_MESSAGE_BYTES each (halving the rows until they fit). */
+export function serialise(m: CaptureMessage): string[] {
+  const body = JSON.stringify(m);
+  if (Buffer.byteLength(body) <= MAX_MESSAGE_BYTES) return [body];
+  const rows = m.predictionIds?.length ?? 0;
+  if (rows <= 1) {
+    // One row that alone exceeds the limit: keep what monitoring needs least: drop its instance.
+    return [JSON.stringify({ ...m, instances: undefined, truncated: true })];
+  }
+  const parts: string[] = [];
+  const half = Math.ceil(rows / 2);
+  const base = m.part ?? 0;
+  const halves: [number, number][] = [
+    [0, half],
+    [half, rows],
+  ];
+  for (const [i, [from, to]] of halves.entries()) {
+    const slice = <T>(xs: readonly T[] | undefined) => xs?.slice(from, to);
+    const piece: CaptureMessage = {
+      ...m,
+      id: i === 0 ? m.id : `${m.id}.${from}`,
+      predictionIds: slice(m.predictionIds),
+      instances: slice(m.instances),
+      predictions: slice(m.predictions),
+      probabilities: slice(m.probabilities),
+      part: i === 0 ? base : base + from,
+    };
+    parts.push(...serialise(piece));
+  }
+  return parts;
+}

@@ -1,0 +1,85 @@
+/**
+ * What serving models needs beyond the house function: the onnxruntime-node layer (native code,
+ * which esbuild cannot bundle, for one architecture only) and InvokeEndpoint on the SageMaker
+ * endpoints the operator names (endpoints are not Serval resources, so they are configured, not
+ * created).
+ */
+import { Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import {
+  buildOnnxRuntimeLayer,
+  DEFAULT_OUT_DIR,
+  LAYER_PACKAGES,
+  type LayerArchitecture,
+  type OnnxRuntimeLayerBuild,
+} from '../../layers/onnxruntime/build.js';
+import type { ModuleLayer, ServalFunction } from './serval-function.js';
+
+export interface OnnxRuntimeLayerProps {
+  /** The functions' architecture: the layer carries that architecture's binaries only. */
+  readonly architecture: Architecture;
+  /** Where the layer is assembled (default layers/onnxruntime/build, git-ignored). */
+  readonly buildDir?: string;
+}
+
+/**
+ * onnxruntime-node and onnxruntime-common as a Lambda layer (`/opt/nodejs/node_modules`),
+ * assembled at synth time from the installed packages by layers/onnxruntime/build.ts: plain file
+ * copies, nothing downloaded, and nothing copied when the build directory is already current.
+ * Give it to a function as a ModuleLayer: the function's bundle then leaves the packages out.
+ */
+export class OnnxRuntimeLayer extends Construct implements ModuleLayer {
+  readonly layer: LayerVersion;
+  readonly packages: readonly string[] = LAYER_PACKAGES;
+  readonly build: OnnxRuntimeLayerBuild;
+
+  constructor(scope: Construct, id: string, props: OnnxRuntimeLayerProps) {
+    super(scope, id);
+    const architecture = props.architecture.name as LayerArchitecture;
+    this.build = buildOnnxRuntimeLayer({ architecture, outDir: props.buildDir ?? DEFAULT_OUT_DIR });
+    const version = this.build.versions['onnxruntime-node'];
+    this.layer = new LayerVersion(this, 'Layer', {
+      code: Code.fromAsset(this.build.dir),
+      compatibleRuntimes: [Runtime.NODEJS_22_X],
+      compatibleArchitectures: [props.architecture],
+      description: `Serval: onnxruntime-node ${version} (CPU, linux ${architecture} binaries only)`,
+      license: 'MIT',
+    });
+  }
+}
+
+/** SageMaker endpoint names: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}` (CreateEndpoint's pattern). */
+const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+
+/** Variable through which the inference function learns the endpoints it may invoke. */
+export const SAGEMAKER_ENDPOINTS_ENV = 'SERVAL_SAGEMAKER_ENDPOINTS';
+
+/** Throws unless every name is a valid SageMaker endpoint name. */
+export function checkSageMakerEndpointNames(endpoints: readonly string[]): void {
+  for (const name of endpoints) {
+    if (!ENDPOINT_NAME.test(name)) {
+      throw new Error(`"${name}" is not a SageMaker endpoint name (letters, digits and hyphens, at most 63)`);
+    }
+  }
+}
+
+/**
+ * Lets the function call sagemaker:InvokeEndpoint on exactly these endpoints of the stack's
+ * account and region, and sets SERVAL_SAGEMAKER_ENDPOINTS to their comma-joined names (empty:
+ * none). Endpoint ARNs are lower-case whatever the case of the name, so the ARN uses the
+ * lower-cased name. No statement at all when there are no endpoints.
+ */
+export function bindSageMakerEndpoints(fn: ServalFunction, endpoints: readonly string[]): void {
+  checkSageMakerEndpointNames(endpoints);
+  fn.addEnvironment(SAGEMAKER_ENDPOINTS_ENV, endpoints.join(','));
+  if (endpoints.length === 0) return;
+  const stack = Stack.of(fn);
+  const arns = [...new Set(endpoints.map((name) => name.toLowerCase()))].map(
+    (name) => `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:endpoint/${name}`,
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ['sagemaker:InvokeEndpoint'], resources: arns }),
+  );
+}

@@ -1,0 +1,335 @@
+/**
+ * Inference end to end on the local runtime (`npm start` in a child process), over HTTP:
+ * the README's demo prediction, routing and a promotion served without a restart, a tampered
+ * production artifact answered by the previous production version, a SageMaker-routed version
+ * through the SageMaker stand-in, captures landing in S3, feedback joined into the stats, the
+ * Prometheus metrics, explanations, and the limits.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
+import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
+
+let serval: ServalProcess;
+let admin: ReturnType<typeof apiClient>;
+let scientist: ReturnType<typeof apiClient>;
+let approver: ReturnType<typeof apiClient>;
+let predictor: ReturnType<typeof apiClient>;
+let s3: S3Client;
+let bucket: string;
+
+const FEATURES = ['a', 'b', 'c'];
+const inputSchema = { features: FEATURES.map((name) => ({ name, type: 'float' })) };
+const W1 = [0.5, -1.25, 2];
+const B1 = -0.3;
+const W2 = [-0.75, 0.5, 1];
+const B2 = 0.2;
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const dot = (w: number[], x: number[]) => w.reduce((s, wi, i) => s + wi * (x[i] as number), 0);
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${serval.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function key(role: string) {
+  const res = await admin('POST', '/v1/auth/keys', { name: `e2e-${role}`, role });
+  expect(res.status).toBe(201);
+  return apiClient(serval.url, res.body.key);
+}
+
+async function registerAndPromote(model: string, version: string, onnx: Uint8Array, extra: object = {}) {
+  const reg = await scientist('POST', `/v1/models/${model}/versions`, {
+    version,
+    artifact: { base64: b64(onnx) },
+    framework: 'onnx',
+    runtime: { type: 'lambda' },
+    inputSchema,
+    outputSchema: { kind: 'binary', classes: ['no', 'yes'] },
+    params: { featureMeans: [1, 2, 0.5] },
+    ...extra,
+  });
+  expect(reg.status, reg.text).toBe(201);
+  for (const stage of ['testing', 'staging']) {
+    const t = await scientist('POST', `/v1/models/${model}/versions/${version}/transition`, { stage });
+    expect(t.status, t.text).toBe(200);
+  }
+  const a = await approver('POST', `/v1/models/${model}/versions/${version}/approval`, {
+    decision: 'approved',
+    comment: 'e2e',
+  });
+  expect(a.status, a.text).toBe(200);
+  const p = await approver('POST', `/v1/models/${model}/versions/${version}/transition`, {
+    stage: 'production',
+  });
+  expect(p.status, p.text).toBe(200);
+}
+
+beforeAll(async () => {
+  serval = await startServal();
+  admin = apiClient(serval.url, serval.adminKey);
+  scientist = await key('scientist');
+  approver = await key('approver');
+  predictor = await key('predictor');
+  ({ s3, bucket } = localS3(serval.dataDir));
+  expect((await scientist('POST', '/v1/models', { name: 'churn' })).status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await serval?.stop();
+});
+
+describe('inference over HTTP', () => {
+  it('predicts with the demo model as the README shows, and explains it', async () => {
+    const res = await predictor('POST', '/v1/models/iris-demo/predict', {
+      version: '1.0.0',
+      instances: [
+        [6.1, 2.8, 4.7, 1.2],
+        { sepal_length: 7.7, sepal_width: 3.0, petal_length: 6.1, petal_width: 2.3 },
+      ],
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.predictions).toEqual(['versicolor', 'virginica']);
+    expect(res.body.probabilities[0][0]).toBeGreaterThan(0.5);
+    expect(res.body.predictionIds).toHaveLength(2);
+    const ex = await predictor('POST', '/v1/models/iris-demo/explain', {
+      version: '1.0.0',
+      instances: [[6.1, 2.8, 4.7, 1.2]],
+    });
+    expect(ex.status, ex.text).toBe(200);
+    const e = ex.body.explanations[0];
+    const sum = Object.values(e.attributions as Record<string, number>).reduce((s, a) => s + a, 0);
+    expect(e.space).toBe('logit');
+    expect(e.base + sum).toBeCloseTo(e.value, 9);
+    // The logit's sign decides the class: negative → versicolor (the first class).
+    expect(e.value).toBeLessThan(0);
+  });
+
+  it('names the offending instance and feature; refuses viewers and oversize payloads', async () => {
+    const bad = await predictor('POST', '/v1/models/iris-demo/predict', {
+      version: '1.0.0',
+      instances: [[6.1, 2.8, 4.7, 1.2], { sepal_length: 'x' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('validation_failed');
+    expect(bad.body.error.details).toMatchObject({ instance: 1 });
+    const viewer = await key('viewer');
+    expect(
+      (await viewer('POST', '/v1/models/iris-demo/predict', { version: '1.0.0', instances: [[1, 2, 3, 4]] }))
+        .status,
+    ).toBe(403);
+    const huge = JSON.stringify({
+      version: '1.0.0',
+      instances: [[1, 2, 3, 4]],
+      pad: 'x'.repeat(7 * 1024 * 1024),
+    });
+    const tooBig = await predictor('POST', '/v1/models/iris-demo/predict', huge);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.error.code).toBe('payload_too_large');
+  });
+
+  it('serves a promotion on the next requests without a restart, and keeps serving in maintenance', async () => {
+    await registerAndPromote(
+      'churn',
+      '1.0.0',
+      logisticRegressionOnnx({ weights: W1, bias: B1, featureNames: FEATURES, classes: ['no', 'yes'] }),
+    );
+    const x = [1, 2, 3];
+    const first = await until('production to serve', async () => {
+      const r = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
+      return r.status === 200 ? r : undefined;
+    });
+    expect(first.body.modelVersion).toBe('1.0.0');
+    expect(first.body.probabilities[0][1]).toBeCloseTo(sigmoid(dot(W1, x) + B1), 6);
+
+    await registerAndPromote(
+      'churn',
+      '1.1.0',
+      logisticRegressionOnnx({ weights: W2, bias: B2, featureNames: FEATURES, classes: ['no', 'yes'] }),
+    );
+    const promotedAt = Date.now();
+    const second = await until('the promotion to be served', async () => {
+      const r = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
+      return r.body.modelVersion === '1.1.0' ? r : undefined;
+    });
+    // Served within the route cache's second (plus this test's polling), by the same process.
+    expect(Date.now() - promotedAt).toBeLessThan(3000);
+    expect(second.body.probabilities[0][1]).toBeCloseTo(sigmoid(dot(W2, x) + B2), 6);
+
+    expect((await admin('PUT', '/v1/mode', { mode: 'maintenance', comment: 'e2e' })).status).toBe(200);
+    try {
+      const during = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
+      expect(during.status).toBe(200);
+      expect((await scientist('PATCH', '/v1/models/churn', { description: 'x' })).status).toBe(503);
+    } finally {
+      expect((await admin('PUT', '/v1/mode', { mode: 'serving' })).status).toBe(200);
+    }
+    // Each function trusts its read of the mode for up to 2 s.
+    await until('changes to be accepted again', async () => {
+      const r = await scientist('PATCH', '/v1/models/churn', { description: 'churn model' });
+      return r.status === 200 ? r : undefined;
+    });
+  });
+
+  it('answers from the previous production version when production fails its checksum', async () => {
+    expect((await scientist('POST', '/v1/models', { name: 'fraud' })).status).toBe(201);
+    const logistic = (w: number[], b: number) =>
+      logisticRegressionOnnx({ weights: w, bias: b, featureNames: FEATURES, classes: ['no', 'yes'] });
+    await registerAndPromote('fraud', '1.0.0', logistic(W1, B1));
+    await registerAndPromote('fraud', '2.0.0', logistic(W2, B2));
+    // Tamper with the stored object before anything served it: a different, valid model under
+    // the same key, so only the checksum can tell.
+    const list = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'models/fraud/2.0.0/' }));
+    const artifactKey = list.Contents?.[0]?.Key as string;
+    expect(artifactKey).toBeDefined();
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: artifactKey, Body: logistic([9, 9, 9], 9) }));
+
+    const x = [1, 2, 3];
+    const out = await predictor('POST', '/v1/models/fraud/predict', { instances: [x] });
+    expect(out.status, out.text).toBe(200);
+    expect(out.body.modelVersion).toBe('1.0.0');
+    expect(out.body.fallbackFrom).toBe('2.0.0');
+    expect(out.body.probabilities[0][1]).toBeCloseTo(sigmoid(dot(W1, x) + B1), 6);
+    const after = await admin('GET', '/v1/models/fraud/versions/2.0.0');
+    expect(after.body.status).toBe('unusable');
+    const audit = await admin('GET', '/v1/audit?model=fraud');
+    const failed = audit.body.items.find((e: { action: string }) => e.action === 'version.integrity_failed');
+    expect(failed).toMatchObject({ version: '2.0.0', actor: 'system:inference' });
+    const pinned = await predictor('POST', '/v1/models/fraud/predict', { instances: [x], version: '2.0.0' });
+    expect(pinned.status).toBe(422);
+    expect(pinned.body.error.code).toBe('integrity_failed');
+    const health = await admin('GET', '/v1/health/detailed');
+    expect(health.body.status).toBe('degraded');
+  }, 60_000);
+
+  it('routes a SageMaker version through InvokeEndpoint to the stand-in', async () => {
+    const softmax = softmaxRegressionOnnx({
+      weights: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+      bias: [0, 0, 0],
+      featureNames: FEATURES,
+      classes: ['x', 'y', 'z'],
+    });
+    const dir = join(serval.dataDir, 'sagemaker');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'churn-xl.onnx'), softmax);
+    const reg = await scientist('POST', '/v1/models/churn/versions', {
+      version: '2.0.0',
+      artifact: { base64: b64(softmax) },
+      framework: 'onnx',
+      runtime: { type: 'sagemaker', endpointName: 'churn-xl' },
+      inputSchema,
+      outputSchema: { kind: 'multiclass', classes: ['x', 'y', 'z'] },
+    });
+    expect(reg.status, reg.text).toBe(201);
+    const out = await predictor('POST', '/v1/models/churn/predict', {
+      version: '2.0.0',
+      instances: [
+        [3, 1, 0],
+        [0, 0, 2],
+      ],
+    });
+    expect(out.status, out.text).toBe(200);
+    expect(out.body.runtime).toBe('sagemaker');
+    expect(out.body.predictions).toEqual(['x', 'z']);
+    const e = Math.exp;
+    expect(out.body.probabilities[0][0]).toBeCloseTo(e(3) / (e(3) + e(1) + e(0)), 6);
+    // A model error inside the endpoint: 502 model_error, not a client error.
+    writeFileSync(join(dir, 'churn-xl.json'), JSON.stringify({ fail: 'model_error' }));
+    const failed = await predictor('POST', '/v1/models/churn/predict', {
+      version: '2.0.0',
+      instances: [[1, 2, 3]],
+    });
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.code).toBe('model_error');
+    writeFileSync(join(dir, 'churn-xl.json'), JSON.stringify({ fail: 'throttle' }));
+    const throttled = await predictor('POST', '/v1/models/churn/predict', {
+      version: '2.0.0',
+      instances: [[1, 2, 3]],
+    });
+    expect(throttled.status).toBe(503);
+    expect(throttled.headers.get('retry-after')).toMatch(/^\d+$/);
+  }, 60_000);
+
+  it('captures predictions to S3, joins feedback and reports stats and metrics', async () => {
+    const x = [
+      [1, 2, 3],
+      [4, 0.5, -1],
+      [-2, 1, 0],
+    ];
+    const out = await predictor('POST', '/v1/models/churn/predict', { instances: x, version: '1.0.0' });
+    expect(out.status, out.text).toBe(200);
+    const ids: string[] = out.body.predictionIds;
+    const key = await until('the capture file', async () => {
+      const list = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: 'captures/churn/1.0.0/' }),
+      );
+      for (const o of list.Contents ?? []) {
+        const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+        const text = gunzipSync(await body.Body!.transformToByteArray()).toString();
+        if (text.includes(ids[0] as string)) return o.Key;
+      }
+      return undefined;
+    });
+    expect(key).toMatch(/^captures\/churn\/1\.0\.0\/\d{4}-\d{2}-\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
+    const lines = gunzipSync(
+      await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
+    )
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const mine = lines.filter((l) => ids.includes(l.predictionId));
+    expect(mine.map((l) => l.instance)).toEqual(x.map((r) => ({ a: r[0], b: r[1], c: r[2] })));
+    expect(mine.map((l) => l.prediction)).toEqual(out.body.predictions);
+
+    // Ground truth: the first two right, the third wrong.
+    const truth = out.body.predictions.map((p: string, i: number) =>
+      i < 2 ? p : p === 'yes' ? 'no' : 'yes',
+    );
+    const fb = await until('feedback to join', async () => {
+      const r = await predictor(
+        'POST',
+        '/v1/predictions/feedback',
+        ids.map((predictionId, i) => ({ predictionId, actual: truth[i] })),
+      );
+      return r.body.joined + r.body.duplicate === 3 ? r : undefined;
+    });
+    expect(fb.status).toBe(200);
+    const again = await predictor('POST', '/v1/predictions/feedback', [
+      { predictionId: ids[0], actual: truth[0] },
+    ]);
+    expect(again.body).toMatchObject({ joined: 0, duplicate: 1 });
+    const unknown = await predictor('POST', '/v1/predictions/feedback', [
+      { predictionId: '01JB0000000000000000000000', actual: 'yes' },
+    ]);
+    expect(unknown.body).toMatchObject({ joined: 0, unknown: 1 });
+
+    const stats = await admin('GET', '/v1/models/churn/stats?version=1.0.0');
+    expect(stats.status, stats.text).toBe(200);
+    const v1 = stats.body.versions.find((v: { version: string }) => v.version === '1.0.0');
+    expect(v1.requests).toBeGreaterThanOrEqual(1);
+    expect(v1.latencyMs.p50).toBeGreaterThan(0);
+    expect(v1.feedback.count).toBe(3);
+    expect(v1.feedback.classification.accuracy).toBeCloseTo(2 / 3, 9);
+
+    const metrics = await admin('GET', '/v1/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(metrics.text).toMatch(/serval_prediction_requests_total\{[^}]*model="churn"[^}]*\} \d+/);
+  }, 60_000);
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { MAX_MESSAGE_BYTES, serialise } from '../../../functions/adapters/sqs-capture-queue.js';
+import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
+import {
+  captureRows,
+  parseCaptureMessage,
+  toCaptureBatch,
+} from '../../../functions/core/inference/capture-records.js';
+import { RandomIdBlocks } from '../../../functions/core/inference/ids.js';
+import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** Decodes a ULID's 48-bit time part independently of the encoder. */
+function ulidTime(id: string): number {
+  let t = 0;
+  for (const c of id.slice(0, 10)) t = t * 32 + CROCKFORD.indexOf(c);
+  return t;
+}
+
+const message = (over: Partial<CaptureMessage> = {}): CaptureMessage => ({
+  v: 1,
+  id: '01JB0000000000000000000000',
+  model: 'churn',
+  version: '1.0.0',
+  at: '2026-11-23T10:15:00.000Z',
+  latencyMs: 1.5,
+  outcome: 'ok',
+  kind: 'binary',
+  features: ['a', 'b'],
+  predictionIds: ['01JB0000000000000000000000', '01JB0000000000000000000001'],
+  instances: [[1, 2], { a: 3, b: 4 }],
+  predictions: ['yes', 'no'],
+  probabilities: [
+    [0.1, 0.9],
+    [0.7, 0.3],
+  ],
+  ...over,
+});
+
+describe('prediction ids', () => {
+  it('are valid ULIDs carrying the request time, unique across and within requests, in row order', () => {
+    const at = Date.parse('2026-11-23T10:15:00.123Z');
+    const blocks = new RandomIdBlocks({ now: () => new Date(at) });
+    const all = new Set<string>();
+    for (let r = 0; r < 200; r++) {
+      const ids = blocks.block().ids(300);
+      expect([...ids].sort()).toEqual(ids);
+      for (const id of ids) {
+        expect(id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/);
+        expect(ulidTime(id)).toBe(at);
+        all.add(id);
+      }
+    }
+    expect(all.size).toBe(200 * 300);
+  });
+});
+
+describe('CaptureBuffer', () => {
+  it('batches: sends at 10 messages, or after the delay, and never blocks add', async () => {
+    const sent: number[] = [];
+    const buffer = new CaptureBuffer({ send: async (m) => void sent.push(m.length) }, { maxDelayMs: 20 });
+    for (let i = 0; i < 10; i++) buffer.add(message({ id: `m${i}` }));
+    await buffer.flush();
+    expect(sent).toEqual([10]);
+    buffer.add(message());
+    expect(buffer.size).toBe(1);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(sent).toEqual([10, 1]);
+    expect(buffer.sent).toBe(11);
+  });
+
+  it('keeps messages the queue refused, retries them, and drops the oldest beyond its bound', async () => {
+    let fail = true;
+    const got: string[] = [];
+    const errors: number[] = [];
+    const buffer = new CaptureBuffer(
+      {
+        send: async (m) => {
+          if (fail) throw new Error('queue down');
+          got.push(...m.map((x) => x.id));
+        },
+      },
+      { maxBacklog: 3, flushAt: 100, onError: (_e, n) => errors.push(n) },
+    );
+    buffer.add(message({ id: 'a' }));
+    buffer.add(message({ id: 'b' }));
+    await buffer.flush();
+    expect(errors).toEqual([2]);
+    expect(buffer.size).toBe(2);
+    buffer.add(message({ id: 'c' }));
+    buffer.add(message({ id: 'd' }));
+    expect(buffer.dropped).toBe(1);
+    fail = false;
+    await buffer.flush();
+    expect(got).toEqual(['b', 'c', 'd']);
+  });
+});
+
+describe('capture records', () => {
+  it('turns a message into S3 rows keyed by feature name, and a batch with confidences', () => {
+    const m = message();
+    const rows = captureRows(m);
+    expect(rows).toEqual([
+      {
+        predictionId: '01JB0000000000000000000000',
+        at: m.at,
+        version: '1.0.0',
+        instance: { a: 1, b: 2 },
+        prediction: 'yes',
+        probabilities: [0.1, 0.9],
+        latencyMs: 1.5,
+      },
+      {
+        predictionId: '01JB0000000000000000000001',
+        at: m.at,
+        version: '1.0.0',
+        instance: { a: 3, b: 4 },
+        prediction: 'no',
+        probabilities: [0.7, 0.3],
+        latencyMs: 1.5,
+      },
+    ]);
+    const batch = toCaptureBatch(m);
+    expect(batch.hourStart).toBe('2026-11-23T10:00:00.000Z');
+    expect(batch.predictions.map((p) => p.confidence)).toEqual([0.9, 0.7]);
+    expect(batch.countsRequest).toBeUndefined();
+    expect(toCaptureBatch({ ...m, part: 3 }).countsRequest).toBe(false);
+  });
+
+  it('rejects what Serval did not write', () => {
+    expect(parseCaptureMessage('nope')).toBeUndefined();
+    expect(parseCaptureMessage(JSON.stringify({ ...message(), v: 2 }))).toBeUndefined();
+    expect(parseCaptureMessage(JSON.stringify({ ...message(), predictions: ['yes'] }))).toBeUndefined();
+    expect(parseCaptureMessage(JSON.stringify(message()))).toEqual(message());
+  });
+
+  it('splits a message over the SQS limit into parts that fit, losing no row, counting one request', () => {
+    const n = 6000;
+    const ids = Array.from({ length: n }, (_, i) => `01JB${String(i).padStart(22, '0')}`);
+    const big = message({
+      predictionIds: ids,
+      instances: ids.map((_, i) => [i + 0.123456789, -i - 0.987654321]),
+      predictions: ids.map((_, i) => (i % 2 ? 'yes' : 'no')),
+      probabilities: ids.map(() => [0.123456789, 0.876543211]),
+    });
+    const bodies = serialise(big);
+    expect(bodies.length).toBeGreaterThan(1);
+    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
+    const parts = bodies.map((b) => parseCaptureMessage(b) as CaptureMessage);
+    expect(parts.flatMap((p) => p.predictionIds)).toEqual(ids);
+    expect(parts.flatMap((p) => captureRows(p)).map((r) => r.instance)).toEqual(
+      big.instances?.map((x) => ({ a: (x as number[])[0], b: (x as number[])[1] })),
+    );
+    expect(parts.map((p) => toCaptureBatch(p).countsRequest !== false).filter(Boolean)).toHaveLength(1);
+    expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
+  });
+});
