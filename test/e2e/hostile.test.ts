@@ -9,7 +9,8 @@
  * Every answer must be below 500, a 4xx must carry the JSON error shape, no body may hold a stack
  * trace, an internal path or a key, the server must be healthy afterwards, and the registry (read
  * through the API and straight from DynamoDB Local and s3rver) must be exactly as before — audit
- * events included. Reproduce a run with HOSTILE_SEED=<seed printed below>.
+ * events, captured predictions (predictions table, captures/ in S3), serving statistics and the
+ * metrics text included. Reproduce a run with HOSTILE_SEED=<seed printed below>.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../functions/core/auth/roles.js';
@@ -51,9 +53,10 @@ let agent: http.Agent;
 let endpoints: {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
-  endpoints: { dynamodb: string; s3: string };
+  endpoints: { dynamodb: string; s3: string; sqs: string };
   tables: Record<string, string>;
   buckets: { artifacts: string };
+  queues: Record<string, { url: string; dlqUrl: string }>;
 };
 let world: World;
 /** Every key this test holds (admin, seeded, revoked): none may appear in any answer. */
@@ -88,20 +91,30 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-/** The registry as the API shows it: every model, version, history entry, audit event and key. */
+/** A window around any time this run can have served a prediction in (stats default to "now"). */
+const STATS_WINDOW = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z';
+
+/**
+ * The registry as the API shows it: every model, version, history entry, audit event and key,
+ * each model's serving statistics over a fixed window, and the metrics text (the local runtime's
+ * live serving counters move with every prediction served or failed server-side).
+ */
 async function apiState() {
   const models = (await listAll(admin, '/v1/models')) as { name: string }[];
   const perModel: Record<string, unknown> = {};
   for (const m of models) {
     const detail = await admin('GET', `/v1/models/${m.name}`);
+    const stats = await admin('GET', `/v1/models/${m.name}/stats?${STATS_WINDOW}`);
     perModel[m.name] = {
       detail: detail.body,
       versions: await listAll(admin, `/v1/models/${m.name}/versions`),
       productionHistory: await listAll(admin, `/v1/models/${m.name}/production-history`),
+      stats: { status: stats.status, body: stats.body },
     };
   }
   const audit = await listAll(admin, '/v1/audit');
   const mode = await admin('GET', '/v1/mode');
+  const metrics = await admin('GET', '/v1/metrics');
   return {
     models,
     perModel,
@@ -109,7 +122,41 @@ async function apiState() {
     auditCount: audit.length,
     keys: await listAll(admin, '/v1/auth/keys'),
     mode: { status: mode.status, body: mode.body },
+    metrics: { status: metrics.status, text: metrics.text },
   };
+}
+
+/**
+ * Waits until the capture queue has been empty (nothing queued, nothing in flight) for a while, so
+ * a prediction a hostile request got served has reached the predictions table and S3 before the
+ * state is read. Captures are buffered for up to 50 ms in process before they are sent.
+ */
+async function settleCaptures(timeoutMs = 30_000): Promise<void> {
+  const sqs = new SQSClient({
+    endpoint: endpoints.endpoints.sqs,
+    region: endpoints.region,
+    credentials: endpoints.credentials,
+  });
+  try {
+    const queue = endpoints.queues.captures;
+    if (!queue) throw new Error('endpoints.json names no captures queue');
+    const deadline = Date.now() + timeoutMs;
+    let quiet = 0;
+    while (quiet < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const { Attributes: a = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      const busy =
+        Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+      quiet = busy === 0 ? quiet + 1 : 0;
+    }
+  } finally {
+    sqs.destroy();
+  }
 }
 
 /** The same, straight from the stand-ins: every item of every table and the SHA-256 of every object. */
@@ -702,6 +749,7 @@ describe('hostile input', () => {
 
   it('leaves the registry exactly as it was, audit trail included', async () => {
     ran();
+    await settleCaptures();
     const after = await snapshot();
     // Name the parts that differ first: the full deep-equal below can be a very long diff.
     const parts = (s: typeof before): Record<string, unknown> => ({

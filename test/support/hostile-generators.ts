@@ -82,12 +82,16 @@ interface Caller {
   readonly bearer?: string;
 }
 
+type Fields = Record<string, unknown>;
+/** A JSON request body: an object, or an array of objects (POST /v1/predictions/feedback). */
+type JsonBody = Fields | readonly Fields[];
+
 /** A request the server would accept: the base every category corrupts in one way. */
 interface Target {
   readonly route: Route;
   readonly params: Readonly<Record<string, string>>;
   readonly query: Readonly<Record<string, string>>;
-  readonly body?: Record<string, unknown>;
+  readonly body?: JsonBody;
 }
 
 const LIST_ROUTES = new Set<OperationId>([
@@ -97,11 +101,17 @@ const LIST_ROUTES = new Set<OperationId>([
   'listVersions',
   'productionHistory',
 ]);
-const QUERY_ROUTES = new Set<OperationId>([...LIST_ROUTES, 'compareVersions']);
+const QUERY_ROUTES = new Set<OperationId>([...LIST_ROUTES, 'compareVersions', 'stats']);
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Routes whose instances the inference core checks against iris-demo@1.0.0's input schema. */
+const INSTANCE_ROUTES = new Set<OperationId>(['predict', 'explain']);
 
-type Kind = 'string' | 'enum' | 'bool' | 'number' | 'int' | 'record' | 'object';
-/** Field types of each request body (functions/http/schemas.ts, ValidationRequest). */
+/** `label`: a string or a finite number (feedback's `actual`). */
+type Kind = 'string' | 'enum' | 'bool' | 'number' | 'int' | 'record' | 'object' | 'array' | 'label';
+/**
+ * Field types of each request body (functions/http/schemas.ts, ValidationRequest). Feedback's
+ * body is an array: its fields are those of an item, and corruptions go into the first item.
+ */
 const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   createKey: { name: 'string', role: 'enum', expiresAt: 'string' },
   createModel: { name: 'string', description: 'string', tags: 'record', requireValidation: 'bool' },
@@ -127,8 +137,14 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   rollback: { toVersion: 'string', comment: 'string' },
   issueToken: { ttlSeconds: 'int' },
   setMode: { mode: 'enum', comment: 'string' },
+  predict: { instances: 'array', version: 'string', alias: 'enum', subject: 'string', explain: 'bool' },
+  explain: { instances: 'array', version: 'string', alias: 'enum', subject: 'string' },
+  feedback: { predictionId: 'string', actual: 'label' },
 };
-/** Fields whose values are narrowly constrained strings (names, versions, enums, hashes, dates). */
+/**
+ * Fields whose values are narrowly constrained strings (names, versions, enums, hashes, dates).
+ * Not predict's `subject`: any 1-256 characters are a valid sticky-assignment key.
+ */
 const STRICT_STRING_FIELDS: Partial<Record<OperationId, string[]>> = {
   createKey: ['role', 'expiresAt'],
   createModel: ['name'],
@@ -137,6 +153,9 @@ const STRICT_STRING_FIELDS: Partial<Record<OperationId, string[]>> = {
   decideApproval: ['decision'],
   rollback: ['toVersion'],
   setMode: ['mode'],
+  predict: ['version', 'alias'],
+  explain: ['version', 'alias'],
+  feedback: ['predictionId'],
 };
 
 // ---- small helpers ------------------------------------------------------------------------
@@ -148,6 +167,225 @@ const printable = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCha
 const printableWithSpace = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c));
 const SEMVER = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+// The demo model the local runtime registers (functions/core/training/demo.ts): iris-demo@1.0.0, a
+// draft, four float features in [0, 30], binary classes versicolor/virginica, linear (explainable).
+const IRIS_VERSION = '1.0.0';
+const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
+const IRIS_ROW = [6.1, 2.8, 4.7, 1.2] as const;
+const IRIS_OBJECT: Readonly<Record<string, number>> = Object.fromEntries(
+  IRIS_FEATURES.map((f, i) => [f, IRIS_ROW[i]!]),
+);
+/** A well-formed prediction id (ULID) that no served prediction has. */
+const UNKNOWN_PREDICTION = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+
+/** JSON text of an object instance from [key, raw JSON value] pairs (keys as written: __proto__ too). */
+const objectText = (entries: readonly (readonly [string, string])[]) =>
+  `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+const IRIS_ENTRIES: readonly (readonly [string, string])[] = IRIS_FEATURES.map((f, i) => [
+  f,
+  String(IRIS_ROW[i]),
+]);
+/** Keys that name Object.prototype members (or set the prototype) rather than features. */
+const PROTOTYPE_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
+
+/**
+ * `instances` values iris-demo@1.0.0 must refuse (400 validation_failed, naming the instance and
+ * feature), as raw JSON text. Left out on purpose: booleans (accepted as 0/1 flags), -0 and
+ * underflowing literals such as 1e-400 (they are 0, inside [0, 30]), and a duplicated key whose
+ * LAST value is valid (JSON.parse keeps the last).
+ */
+const BAD_INSTANCES: readonly (readonly [string, string])[] = [
+  ['[]', 'no instances'],
+  ['[6.1,2.8,4.7,1.2]', 'instances are numbers, not rows'],
+  ['["6.1,2.8,4.7,1.2"]', 'an instance is a string'],
+  ['[null]', 'an instance is null'],
+  ['[true]', 'an instance is true'],
+  ['[0]', 'an instance is 0'],
+  ['[[6.1,2.8,4.7,1.2],7]', 'the second instance is a number'],
+  ['[[6.1,2.8,4.7]]', 'a row of 3 values for 4 features'],
+  ['[[6.1,2.8,4.7,1.2,0.5]]', 'a row of 5 values for 4 features'],
+  ['[[]]', 'an empty row'],
+  ['[[6.1,2.8,4.7,1.2],[6.1]]', 'the second row has 1 value'],
+  ['[[[6.1,2.8,4.7,1.2]]]', 'rows nested one level too deep'],
+  ['[[[6.1],[2.8],[4.7],[1.2]]]', 'every value a one-element array'],
+  ['[[6.1,2.8,4.7,[1.2]]]', 'one value an array'],
+  ['[[6.1,2.8,4.7,[]]]', 'one value an empty array'],
+  ['[[6.1,2.8,4.7,{"value":1.2}]]', 'one value an object'],
+  ['[[6.1,2.8,4.7,null]]', 'null for a non-nullable feature'],
+  ['[[6.1,2.8,4.7,"NaN"]]', 'NaN spelled as a string'],
+  ['[[6.1,2.8,4.7,"Infinity"]]', 'Infinity spelled as a string'],
+  ['[[6.1,2.8,4.7,"-Infinity"]]', '-Infinity spelled as a string'],
+  ['[["nan","inf","-inf","1e309"]]', 'nan/inf/1e309 as strings'],
+  ['[[6.1,2.8,4.7,"1.2"]]', 'a number as a string'],
+  ['[[6.1,2.8,4.7,""]]', 'an empty string value'],
+  ['[[6.1,2.8,4.7,-1]]', 'below the minimum 0'],
+  ['[[6.1,2.8,4.7,-0.000001]]', 'just below the minimum 0'],
+  ['[[6.1,2.8,4.7,30.000001]]', 'just above the maximum 30'],
+  ['[[6.1,2.8,4.7,1e309]]', '1e309 (Infinity once parsed)'],
+  ['[[6.1,2.8,4.7,-1e309]]', '-1e309 (-Infinity once parsed)'],
+  ['[[6.1,2.8,4.7,3.5e38]]', 'beyond float32'],
+  ['[[-3.5e38,2.8,4.7,1.2]]', 'beyond float32, negative'],
+  ['[[6.1,2.8,4.7,3.4028236e38]]', 'just beyond float32'],
+  ['[{}]', 'an empty object instance'],
+  [`[${objectText(IRIS_ENTRIES.slice(0, 3))}]`, 'an object instance without petal_width'],
+  [`[${objectText([...IRIS_ENTRIES, ['petal_colour', '1']])}]`, 'an unknown feature petal_colour'],
+  [`[${objectText([['Sepal_Length', '6.1'], ...IRIS_ENTRIES.slice(1)])}]`, 'a feature name in another case'],
+  [`[${objectText([['sepal-length', '6.1'], ...IRIS_ENTRIES.slice(1)])}]`, 'sepal-length for sepal_length'],
+  [
+    `[${objectText([['sepal_length ', '6.1'], ...IRIS_ENTRIES.slice(1)])}]`,
+    'a feature name with a trailing space',
+  ],
+  [`[${objectText([['', '6.1'], ...IRIS_ENTRIES])}]`, 'an empty feature name'],
+  [`[${objectText(IRIS_ENTRIES.map(([, v], i) => [String(i), v]))}]`, 'features keyed 0..3'],
+  [`[${objectText([...IRIS_ENTRIES, ['length', '4']])}]`, 'an extra length key'],
+  [`[${objectText([...IRIS_ENTRIES.slice(0, 3), ['petal_width', '"1.2"']])}]`, 'an object value as a string'],
+  [`[${objectText([...IRIS_ENTRIES.slice(0, 3), ['petal_width', 'null']])}]`, 'an object value null'],
+  [`[${objectText([...IRIS_ENTRIES.slice(0, 3), ['petal_width', '[1.2]']])}]`, 'an object value an array'],
+  [`[${objectText([...IRIS_ENTRIES, ['petal_width', '31']])}]`, 'petal_width twice, the last out of range'],
+  [`[${objectText([...IRIS_ENTRIES, ['petal_width', '"x"']])}]`, 'petal_width twice, the last a string'],
+  ...PROTOTYPE_KEYS.flatMap((k): [string, string][] => [
+    [`[${objectText([...IRIS_ENTRIES.slice(0, 3), [k, '1.2']])}]`, `feature ${k} for petal_width`],
+    [`[${objectText([...IRIS_ENTRIES, [k, '1.2']])}]`, `an extra feature ${k}`],
+    [`[${objectText([...IRIS_ENTRIES, [k, '{"petal_width":1.2,"isAdmin":true}']])}]`, `an extra ${k} object`],
+  ]),
+];
+
+/**
+ * Whole predict/explain bodies the API must refuse that are not about one instance: version and
+ * alias together, bad aliases, a missing or empty field (`explain` only exists on predict).
+ */
+const BAD_PREDICT_BODIES = (route: 'predict' | 'explain'): readonly (readonly [string, string])[] => {
+  const rows = `[${JSON.stringify(IRIS_ROW)}]`;
+  return [
+    [`{"version":"1.0.0","alias":"latest","instances":${rows}}`, 'version and alias latest together'],
+    [`{"version":"1.0.0","alias":"production","instances":${rows}}`, 'version and alias production together'],
+    [`{"alias":"staging","instances":${rows}}`, 'alias staging'],
+    [`{"alias":"Latest","instances":${rows}}`, 'alias Latest'],
+    [`{"alias":"1.0.0","instances":${rows}}`, 'alias 1.0.0 (a version)'],
+    [`{"alias":"","instances":${rows}}`, 'empty alias'],
+    [`{"alias":null,"instances":${rows}}`, 'alias null'],
+    [`{"version":"latest","instances":${rows}}`, 'version latest (an alias)'],
+    [`{"version":"","instances":${rows}}`, 'empty version'],
+    [`{"version":null,"instances":${rows}}`, 'version null'],
+    ['{"version":"1.0.0"}', 'no instances'],
+    ['{"version":"1.0.0","instances":null}', 'instances null'],
+    ['{"version":"1.0.0","instances":{}}', 'instances an object'],
+    [`{"version":"1.0.0","instances":${JSON.stringify(JSON.stringify(IRIS_ROW))}}`, 'instances a string'],
+    [`{"version":"1.0.0","instances":${rows},"subject":""}`, 'empty subject'],
+    [`{"version":"1.0.0","instances":${rows},"subject":null}`, 'subject null'],
+    [`{"version":"1.0.0","instances":${rows},"model":"churn"}`, 'an unknown field model'],
+    [`{"version":"1.0.0","instances":${rows},"features":["a"]}`, 'an unknown field features'],
+    [`{"version":"1.0.0","instance":${rows}}`, 'instance for instances'],
+    [`{"version":"1.0.0","inputs":${rows}}`, 'inputs for instances'],
+    ...(route === 'explain'
+      ? [[`{"version":"1.0.0","instances":${rows},"explain":true}`, 'explain: true on /explain'] as const]
+      : [[`{"version":"1.0.0","instances":${rows},"explain":"true"}`, 'explain "true" (a string)'] as const]),
+  ];
+};
+
+/** Feedback bodies the API must refuse, as raw JSON text: the item is `{predictionId, actual}`. */
+const BAD_FEEDBACK: readonly (readonly [string, string])[] = (() => {
+  const item = (id: string, actual: string) => `{"predictionId":${JSON.stringify(id)},"actual":${actual}}`;
+  const good = item(UNKNOWN_PREDICTION, '"versicolor"');
+  const badIds = [
+    [UNKNOWN_PREDICTION.toLowerCase(), 'a lower-case ULID'],
+    [UNKNOWN_PREDICTION.slice(0, 25), 'a ULID of 25 characters'],
+    [`${UNKNOWN_PREDICTION}A`, 'a ULID of 27 characters'],
+    ['01ARZ3NDEKTSV4RRFFQ69G5FAI', 'a ULID with I'],
+    ['01ARZ3NDEKTSV4RRFFQ69G5FAL', 'a ULID with L'],
+    ['01ARZ3NDEKTSV4RRFFQ69G5FAO', 'a ULID with O'],
+    ['01ARZ3NDEKTSV4RRFFQ69G5FAU', 'a ULID with U'],
+    ['0123456789abcdef0123456789abcdef', 'a hex id'],
+    ['6f1c3a52-6c0e-4f0e-9d6e-2f5b1c9a7e10', 'a UUID'],
+    ['', 'an empty id'],
+    [` ${UNKNOWN_PREDICTION}`, 'a ULID with a leading space'],
+    [`${UNKNOWN_PREDICTION}\n`, 'a ULID with a trailing newline'],
+    ['PRED#01ARZ3NDEKTSV4RRFFQ69G5FAV', 'a table key for an id'],
+    ['*', 'a wildcard'],
+  ] as const;
+  return [
+    ['[]', 'an empty array'],
+    ['{}', 'an empty object'],
+    [good, 'one item, not in an array'],
+    [`{"items":[${good}]}`, 'the array wrapped in an object'],
+    ['[null]', 'a null item'],
+    ['[[]]', 'an array item'],
+    [`[${JSON.stringify(UNKNOWN_PREDICTION)}]`, 'a bare id'],
+    [`[[${JSON.stringify(UNKNOWN_PREDICTION)},"versicolor"]]`, 'an [id, actual] pair'],
+    [`[${good},null]`, 'a good item then null'],
+    [`[${good},${item('x', '"versicolor"')}]`, 'a good item then a bad id'],
+    ...badIds.map(([id, what]) => [`[${item(id, '"versicolor"')}]`, what] as const),
+    [`[${item(UNKNOWN_PREDICTION, 'null')}]`, 'actual null'],
+    [`[${item(UNKNOWN_PREDICTION, '{}')}]`, 'actual an empty object'],
+    [`[${item(UNKNOWN_PREDICTION, '{"label":"versicolor"}')}]`, 'actual an object'],
+    [`[${item(UNKNOWN_PREDICTION, '[]')}]`, 'actual an empty array'],
+    [`[${item(UNKNOWN_PREDICTION, '["versicolor"]')}]`, 'actual an array'],
+    [`[${item(UNKNOWN_PREDICTION, 'true')}]`, 'actual true'],
+    [`[${item(UNKNOWN_PREDICTION, '""')}]`, 'actual an empty string'],
+    [`[${item(UNKNOWN_PREDICTION, '1e309')}]`, 'actual 1e309 (Infinity once parsed)'],
+    [`[${item(UNKNOWN_PREDICTION, '-1e309')}]`, 'actual -1e309'],
+    [`[{"predictionId":${JSON.stringify(UNKNOWN_PREDICTION)}}]`, 'no actual'],
+    ['[{"actual":"versicolor"}]', 'no predictionId'],
+    [
+      `[{"predictionId":${JSON.stringify(UNKNOWN_PREDICTION)},"actual":"versicolor","actual":null}]`,
+      'actual twice, the last null',
+    ],
+    [
+      `[{"predictionId":${JSON.stringify(UNKNOWN_PREDICTION)},"actual":"versicolor","model":"iris-demo"}]`,
+      'an unknown field model',
+    ],
+    ...PROTOTYPE_KEYS.slice(0, 3).map(
+      (k) =>
+        [
+          `[{"predictionId":${JSON.stringify(UNKNOWN_PREDICTION)},"actual":"versicolor",${JSON.stringify(k)}:{"isAdmin":true}}]`,
+          `an item with ${k}`,
+        ] as const,
+    ),
+  ];
+})();
+
+/** Values of stats' from/to that are not ISO 8601 date-times with an offset. */
+const BAD_DATETIMES = [
+  'yesterday',
+  'now',
+  '2026-01-01',
+  '2026-01-01 00:00:00Z',
+  '2026-01-01T00:00:00',
+  '2026-01-01T00:00Z',
+  '2026-01-01t00:00:00z',
+  '2026-01-01T00:00:00+0100',
+  '2026-13-01T00:00:00Z',
+  '2026-02-30T00:00:00Z',
+  '2026-01-01T24:00:00Z',
+  '2026-01-01T00:00:60Z',
+  '2026-01-01T00:00:00+25:00',
+  '+275760-09-13T00:00:00Z',
+  '-000001-01-01T00:00:00Z',
+  '1767225600',
+  '1767225600000',
+  '2026-W01',
+  'null',
+  '',
+];
+/** [from, to] windows whose start is not before their end. */
+const BAD_WINDOWS: readonly (readonly [string, string, string])[] = [
+  ['2026-01-02T00:00:00Z', '2026-01-01T00:00:00Z', 'from a day after to'],
+  ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'from equal to to'],
+  ['2026-01-01T00:00:00.001Z', '2026-01-01T00:00:00Z', 'from 1 ms after to'],
+  ['2026-01-01T12:00:00-12:00', '2026-01-01T23:00:00Z', 'from after to once offsets apply'],
+  ['2026-01-01T01:00:00+01:00', '2026-01-01T00:00:00Z', 'from equal to to in another offset'],
+  ['9999-12-31T23:59:59Z', '0000-01-01T00:00:00Z', 'from at the end of time, to at its start'],
+];
 
 /** Independent of the product: does this text decode as canonical padded base64 (whitespace aside)? */
 function isBase64(text: string): boolean {
@@ -203,6 +441,28 @@ function routeAt(method: string, pathname: string): Route | undefined {
       }
     });
   });
+}
+
+/**
+ * The body with field `f` set to `v`: on the object, or on the first item of an array body
+ * (feedback). Setting predict's `alias` drops its `version` (both together are refused anyway),
+ * so the alias is the one thing wrong. The key is set as an own property, `__proto__` included.
+ */
+function withField(body: JsonBody, f: string, v: unknown): JsonBody {
+  const set = (o: Fields) => {
+    const out = Object.fromEntries(Object.entries(o).filter(([k]) => !(f === 'alias' && k === 'version')));
+    Object.defineProperty(out, f, { value: v, enumerable: true, writable: true, configurable: true });
+    return out;
+  };
+  if (isArrayBody(body)) {
+    const [first, ...rest] = body;
+    return [set(first ?? {}), ...rest];
+  }
+  return set(body);
+}
+
+function isArrayBody(body: JsonBody): body is readonly Fields[] {
+  return Array.isArray(body);
 }
 
 /** Replaces the JSON string "@@X@@" in the serialised body with raw JSON text. */
@@ -267,6 +527,21 @@ const CONTROL = [
 const HOMOGLYPHS: Record<string, string[]> = {
   name: ['ｃｈｕｒｎ', 'сhurn', 'Churn', 'CHURN', 'chur\u0301n', '𝐜𝐡𝐮𝐫𝐧', 'churn\u200b', '\u202echurn'],
   version: ['１.０.０', '١.٠.٠', '1.0.0\u200b', '1．0．0', '𝟏.0.0', '¹.0.0'],
+  alias: ['lаtest', 'ｌａｔｅｓｔ', 'latest\u200b', 'prοduction', 'LATEST', 'ℓatest'],
+  predictionId: [
+    '01АRZ3NDEKTSV4RRFFQ69G5FAV',
+    '０1ARZ3NDEKTSV4RRFFQ69G5FAV',
+    '01ARZ3NDEKTSV4RRFFQ69G5FA\u0301V',
+  ],
+  // iris-demo's feature names, spelled with look-alikes (Cyrillic ѕ/е/о, fullwidth, zero-width)
+  feature: [
+    'ѕepal_length',
+    'sepal_lеngth',
+    'ｓｅｐａｌ_length',
+    'sepal_length\u200b',
+    'sepal＿length',
+    'petal_widtһ',
+  ],
 };
 /** Percent-escapes that are not UTF-8: lone surrogate, overlong '.', 0xFF, truncated sequences. */
 const BAD_UTF8_ESCAPES = [
@@ -296,7 +571,7 @@ export interface HostileSuite {
 export function hostileSuite(world: World): HostileSuite {
   const routeById = new Map<string, Route>(ROUTES.map((r) => [r.operationId, r]));
   const route = (id: OperationId) => routeById.get(id)!;
-  const validBodies: Partial<Record<OperationId, Record<string, unknown>>> = {
+  const validBodies: Partial<Record<OperationId, JsonBody>> = {
     createKey: { name: 'hostile-key', role: 'viewer' },
     createModel: { name: 'hostile-model', description: 'should never exist' },
     updateModel: { description: 'defaced' },
@@ -312,6 +587,11 @@ export function hostileSuite(world: World): HostileSuite {
     putPolicy: { scheduleMinutes: 60 },
     ackAlert: { comment: 'hostile' },
     createWebhook: { url: 'https://example.com/hook', events: ['alert'] },
+    // The demo model's only version is a draft: it serves when named (no production, no alias).
+    predict: { version: IRIS_VERSION, instances: [IRIS_ROW] },
+    explain: { version: IRIS_VERSION, instances: [IRIS_ROW] },
+    // A well-formed id no prediction has: a valid body would be answered 200 ("unknown").
+    feedback: [{ predictionId: UNKNOWN_PREDICTION, actual: 'versicolor' }],
   };
   const paramsOf: Partial<Record<OperationId, Record<string, string>>> = {
     revokeKey: { keyId: world.liveKeyId },
@@ -337,6 +617,9 @@ export function hostileSuite(world: World): HostileSuite {
     getPolicy: { name: 'iris-demo' },
     ackAlert: { alertId: '0123456789abcdef0123456789abcdef' },
     deleteWebhook: { webhookId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
+    predict: { name: 'iris-demo' },
+    explain: { name: 'iris-demo' },
+    stats: { name: 'iris-demo' },
   };
   const queryOf: Partial<Record<OperationId, Record<string, string>>> = {
     listAudit: { limit: '5' },
@@ -348,6 +631,7 @@ export function hostileSuite(world: World): HostileSuite {
     listDriftReports: { limit: '5' },
     listAlerts: { limit: '5' },
     listWebhooks: { limit: '5' },
+    stats: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
   };
   const target = (r: Route): Target => ({
     route: r,
@@ -356,10 +640,10 @@ export function hostileSuite(world: World): HostileSuite {
     body: validBodies[r.operationId],
   });
   const protectedRoutes = ROUTES.filter((r) => r.role !== 'none');
-  // Routes that honour idempotency-key: the system function keeps no idempotency records
-  // (functions/handlers/system-api.ts), so PUT /v1/mode ignores the header and a bad key there
-  // is not a malformation.
-  const idempotent = (r: Route) => MUTATING.has(r.method) && r.fn !== 'system';
+  // Routes that honour idempotency-key: the system and inference functions keep no idempotency
+  // records (functions/handlers/system-api.ts, inference-api.ts), so PUT /v1/mode, predict,
+  // explain and feedback ignore the header and a bad key there is not a malformation.
+  const idempotent = (r: Route) => MUTATING.has(r.method) && r.fn !== 'system' && r.fn !== 'inference';
   const idempotentRoutes = ROUTES.filter(idempotent);
   const listRoutes = ROUTES.filter((r) => LIST_ROUTES.has(r.operationId));
 
@@ -635,6 +919,10 @@ export function hostileSuite(world: World): HostileSuite {
       case 'record':
       case 'object':
         return fc.oneof(num, str, bool, nul, arr);
+      case 'array':
+        return fc.oneof(num, str, bool, nul, obj);
+      case 'label':
+        return fc.oneof(bool, nul, arr, obj);
     }
   };
   const WRONG_ENUMS: Record<string, string[]> = {
@@ -643,6 +931,18 @@ export function hostileSuite(world: World): HostileSuite {
     stage: ['PRODUCTION', 'prod', 'live', 'deleted', '', 'production ', 'Staging'],
     decision: ['approve', 'APPROVED', 'yes', 'ok', '', 'rejected '],
     mode: ['Maintenance', 'MAINTENANCE', 'off', 'readonly', '', 'serving ', 'maint'],
+    alias: [
+      'Production',
+      'PRODUCTION',
+      'prod',
+      'latest ',
+      ' latest',
+      'staging',
+      'champion',
+      '',
+      '1.0.0',
+      'null',
+    ],
   };
   const EXTRA_KEYS = [
     'isAdmin',
@@ -657,6 +957,20 @@ export function hostileSuite(world: World): HostileSuite {
   ];
   const topLevelNonObjects = ['null', '[]', '[{}]', '1', '"str"', 'true', '0', '-1', '""'];
   const noBodyJunk = ['{"a":1}', '1', '"x"', 'true', 'false', 'null', '[1]', '{"":0}', '[[]]', '0'];
+  /** Inference bodies wrong in a way only the inference route knows (see the tables above). */
+  const inferenceCases = (t: Target): (readonly [string, string])[] => {
+    const id = t.route.operationId;
+    if (id === 'predict' || id === 'explain') {
+      return [
+        ...BAD_INSTANCES.map(
+          ([text, what]) => [withRaw(withField(t.body!, 'instances', '@I@'), '@I@', text), what] as const,
+        ),
+        ...BAD_PREDICT_BODIES(id),
+      ];
+    }
+    if (id === 'feedback') return [...BAD_FEEDBACK];
+    return [];
+  };
   const wrongBody = (t: Target): fc.Arbitrary<{ text: string; what: string }> => {
     const fields = BODY_FIELDS[t.route.operationId];
     if (!fields || !t.body) {
@@ -665,12 +979,13 @@ export function hostileSuite(world: World): HostileSuite {
     const valid = t.body;
     const names = Object.keys(fields);
     const enums = names.filter((f) => WRONG_ENUMS[f]);
+    const special = inferenceCases(t);
     return fc.oneof(
       {
         weight: 5,
         arbitrary: pick(names).chain((f) =>
           jsonOtherThan(fields[f]!).map((v) => ({
-            text: JSON.stringify({ ...valid, [f]: v }),
+            text: JSON.stringify(withField(valid, f, v)),
             what: `${f} has the wrong type (${JSON.stringify(v)})`,
           })),
         ),
@@ -681,7 +996,7 @@ export function hostileSuite(world: World): HostileSuite {
               weight: 2,
               arbitrary: pick(enums).chain((f) =>
                 pick(WRONG_ENUMS[f]!).map((v) => ({
-                  text: JSON.stringify({ ...valid, [f]: v }),
+                  text: JSON.stringify(withField(valid, f, v)),
                   what: `${f} is not one of its values (${JSON.stringify(v)})`,
                 })),
               ),
@@ -691,16 +1006,26 @@ export function hostileSuite(world: World): HostileSuite {
       {
         weight: 2,
         arbitrary: fc
-          .tuple(pick(EXTRA_KEYS.filter((k) => !(k in fields))), pick<unknown>([true, 1, 'admin', { a: 1 }]))
+          // hasOwn, not `in`: every object has constructor, toString and __proto__ through its prototype
+          .tuple(
+            pick(EXTRA_KEYS.filter((k) => !Object.hasOwn(fields, k))),
+            pick<unknown>([true, 1, 'admin', { a: 1 }]),
+          )
           .map(([k, v]) => ({
-            text: JSON.stringify({ ...valid, [k]: v }),
+            text: JSON.stringify(withField(valid, k, v)),
             what: `unknown field ${JSON.stringify(k)}`,
           })),
       },
       {
         weight: 1,
-        arbitrary: pick(topLevelNonObjects).map((text) => ({ text, what: `body is ${text}, not an object` })),
+        arbitrary: pick(topLevelNonObjects).map((text) => ({
+          text,
+          what: `body is ${text}, not ${isArrayBody(valid) ? 'an array of items' : 'an object'}`,
+        })),
       },
+      ...(special.length
+        ? [{ weight: 6, arbitrary: pick(special).map(([text, what]) => ({ text, what })) }]
+        : []),
     );
   };
   const wrongQuery = (r: Route): fc.Arbitrary<{ query: Record<string, string>; what: string }> => {
@@ -758,6 +1083,18 @@ export function hostileSuite(world: World): HostileSuite {
         fc.constant({ query: { a: '' }, what: 'a missing' }),
       );
     }
+    if (r.operationId === 'stats') {
+      options.push(
+        fc
+          .tuple(pick(['from', 'to']), pick(BAD_DATETIMES))
+          .map(([k, v]) => ({ query: { [k]: v }, what: `${k}=${JSON.stringify(v)}` })),
+        pick(BAD_WINDOWS).map(([from, to, what]) => ({ query: { from, to }, what })),
+        pick(['latest', 'production', '1', '1.0', 'v1.0.0', '', '1.0.0.0', 'null']).map((version) => ({
+          query: { version },
+          what: `version=${JSON.stringify(version)}`,
+        })),
+      );
+    }
     return fc.oneof(...options);
   };
   const wrongTypes = anyRoute.chain((r) => {
@@ -798,6 +1135,22 @@ export function hostileSuite(world: World): HostileSuite {
   ];
   const OVERFLOW = ['1e309', '-1e309', '1e999999', '1.7976931348623157e309', '-1e400'];
   const HUGE_QUERY = ['1e400', '99999999999999999999', '9007199254740993', '1e308', '-1e309', '1e-400'];
+  /**
+   * Feature values outside float32 (and outside iris-demo's [0, 30]): never -0 or an underflow
+   * such as 1e-400, which parse to 0 and are valid.
+   */
+  const HUGE_FEATURE = [
+    ...OVERFLOW,
+    '3.5e38',
+    '-3.5e38',
+    '3.4028236e38',
+    '1e39',
+    '1.7976931348623157e308',
+    '1e+300',
+    '9007199254740993',
+    '123456789012345678901234567890',
+    '-9223372036854775809',
+  ];
   const HUGE_VERSIONS = [
     '9999999.0.0',
     '1.9999999.0',
@@ -805,58 +1158,95 @@ export function hostileSuite(world: World): HostileSuite {
     '1e309.0.0',
     '18446744073709551616.0.0',
   ];
-  const hugeBodies: Partial<Record<OperationId, { body: unknown; huge: 'any' | 'overflow' }[]>> = {
-    createKey: [
-      { body: { name: '@N@', role: 'viewer' }, huge: 'any' },
-      { body: { name: 'x', role: '@N@' }, huge: 'any' },
-      { body: { name: 'x', role: 'viewer', expiresAt: '@N@' }, huge: 'any' },
-    ],
-    createModel: [
-      { body: { name: '@N@' }, huge: 'any' },
-      { body: { name: 'hostile-n', requireValidation: '@N@' }, huge: 'any' },
-      { body: { name: 'hostile-n', description: '@N@' }, huge: 'any' },
-    ],
-    updateModel: [
-      { body: { requireValidation: '@N@' }, huge: 'any' },
-      { body: { description: '@N@' }, huge: 'any' },
-      { body: { tags: { a: '@N@' } }, huge: 'any' },
-    ],
-    registerVersion: [
-      { body: { artifact: { base64: b64('x') }, metrics: { auc: '@N@' } }, huge: 'overflow' },
-      {
-        body: { artifact: { base64: b64('x') }, dataset: { uri: 's3://b/k', rows: '@N@' } },
-        huge: 'overflow',
-      },
-      { body: { artifact: { base64: '@N@' } }, huge: 'any' },
-      { body: { artifact: { base64: b64('x') }, version: '@N@' }, huge: 'any' },
-      { body: { artifact: { base64: b64('x') }, sha256: '@N@' }, huge: 'any' },
-    ],
-    validateVersion: [
-      { body: { ...world.validateBody, latencyBudgetMs: '@N@' }, huge: 'overflow' },
-      { body: { ...world.validateBody, latencyRuns: '@N@' }, huge: 'overflow' },
-      {
-        body: {
-          dataset: { instances: [[1, 2, 3, '@N@']], labels: world.validateBody.dataset.labels.slice(0, 1) },
+  const predictTemplates = (
+    extra: Fields = {},
+  ): { body: unknown; huge: 'any' | 'overflow' | 'feature' }[] => [
+    {
+      body: { version: IRIS_VERSION, instances: [[...IRIS_ROW.slice(0, 3), '@N@']], ...extra },
+      huge: 'feature',
+    },
+    {
+      body: { version: IRIS_VERSION, instances: [['@N@', ...IRIS_ROW.slice(1)]], ...extra },
+      huge: 'feature',
+    },
+    {
+      body: { version: IRIS_VERSION, instances: [{ ...IRIS_OBJECT, petal_length: '@N@' }], ...extra },
+      huge: 'feature',
+    },
+    {
+      body: { version: IRIS_VERSION, instances: [IRIS_ROW, [...IRIS_ROW.slice(0, 3), '@N@']] },
+      huge: 'feature',
+    },
+    { body: { version: IRIS_VERSION, instances: '@N@' }, huge: 'any' },
+    { body: { version: IRIS_VERSION, instances: ['@N@'] }, huge: 'any' },
+    { body: { version: '@N@', instances: [IRIS_ROW] }, huge: 'any' },
+    { body: { alias: '@N@', instances: [IRIS_ROW] }, huge: 'any' },
+    { body: { version: IRIS_VERSION, instances: [IRIS_ROW], subject: '@N@' }, huge: 'any' },
+  ];
+  const hugeBodies: Partial<Record<OperationId, { body: unknown; huge: 'any' | 'overflow' | 'feature' }[]>> =
+    {
+      predict: [
+        ...predictTemplates(),
+        ...predictTemplates({ explain: true }).slice(0, 1),
+        { body: { version: IRIS_VERSION, instances: [IRIS_ROW], explain: '@N@' }, huge: 'any' },
+      ],
+      explain: predictTemplates(),
+      feedback: [
+        { body: [{ predictionId: '@N@', actual: 'versicolor' }], huge: 'any' },
+        // a finite number is a valid regression label: only literals that overflow to ±Infinity
+        { body: [{ predictionId: UNKNOWN_PREDICTION, actual: '@N@' }], huge: 'overflow' },
+      ],
+      createKey: [
+        { body: { name: '@N@', role: 'viewer' }, huge: 'any' },
+        { body: { name: 'x', role: '@N@' }, huge: 'any' },
+        { body: { name: 'x', role: 'viewer', expiresAt: '@N@' }, huge: 'any' },
+      ],
+      createModel: [
+        { body: { name: '@N@' }, huge: 'any' },
+        { body: { name: 'hostile-n', requireValidation: '@N@' }, huge: 'any' },
+        { body: { name: 'hostile-n', description: '@N@' }, huge: 'any' },
+      ],
+      updateModel: [
+        { body: { requireValidation: '@N@' }, huge: 'any' },
+        { body: { description: '@N@' }, huge: 'any' },
+        { body: { tags: { a: '@N@' } }, huge: 'any' },
+      ],
+      registerVersion: [
+        { body: { artifact: { base64: b64('x') }, metrics: { auc: '@N@' } }, huge: 'overflow' },
+        {
+          body: { artifact: { base64: b64('x') }, dataset: { uri: 's3://b/k', rows: '@N@' } },
+          huge: 'overflow',
         },
-        huge: 'overflow',
-      },
-      { body: { ...world.validateBody, thresholds: { accuracy: { min: '@N@' } } }, huge: 'overflow' },
-    ],
-    transitionVersion: [
-      { body: { stage: '@N@' }, huge: 'any' },
-      { body: { stage: 'archived', comment: '@N@' }, huge: 'any' },
-    ],
-    decideApproval: [{ body: { decision: '@N@' }, huge: 'any' }],
-    issueToken: [{ body: { ttlSeconds: '@N@' }, huge: 'any' }],
-    setMode: [
-      { body: { mode: '@N@' }, huge: 'any' },
-      { body: { mode: 'maintenance', comment: '@N@' }, huge: 'any' },
-    ],
-    rollback: [
-      { body: { toVersion: '@N@' }, huge: 'any' },
-      { body: { comment: '@N@' }, huge: 'any' },
-    ],
-  };
+        { body: { artifact: { base64: '@N@' } }, huge: 'any' },
+        { body: { artifact: { base64: b64('x') }, version: '@N@' }, huge: 'any' },
+        { body: { artifact: { base64: b64('x') }, sha256: '@N@' }, huge: 'any' },
+      ],
+      validateVersion: [
+        { body: { ...world.validateBody, latencyBudgetMs: '@N@' }, huge: 'overflow' },
+        { body: { ...world.validateBody, latencyRuns: '@N@' }, huge: 'overflow' },
+        {
+          body: {
+            dataset: { instances: [[1, 2, 3, '@N@']], labels: world.validateBody.dataset.labels.slice(0, 1) },
+          },
+          huge: 'overflow',
+        },
+        { body: { ...world.validateBody, thresholds: { accuracy: { min: '@N@' } } }, huge: 'overflow' },
+      ],
+      transitionVersion: [
+        { body: { stage: '@N@' }, huge: 'any' },
+        { body: { stage: 'archived', comment: '@N@' }, huge: 'any' },
+      ],
+      decideApproval: [{ body: { decision: '@N@' }, huge: 'any' }],
+      issueToken: [{ body: { ttlSeconds: '@N@' }, huge: 'any' }],
+      setMode: [
+        { body: { mode: '@N@' }, huge: 'any' },
+        { body: { mode: 'maintenance', comment: '@N@' }, huge: 'any' },
+      ],
+      rollback: [
+        { body: { toVersion: '@N@' }, huge: 'any' },
+        { body: { comment: '@N@' }, huge: 'any' },
+      ],
+    };
   const hugeNumbers = anyRoute.chain((r) => {
     const t = target(r);
     const options: fc.Arbitrary<HostileRequest>[] = [];
@@ -864,9 +1254,15 @@ export function hostileSuite(world: World): HostileSuite {
     if (templates) {
       options.push(
         fc
-          .record({ caller: mostlySufficient(r), tpl: pick(templates), n: pick(HUGE), o: pick(OVERFLOW) })
-          .map(({ caller, tpl, n, o }) => {
-            const literal = tpl.huge === 'overflow' ? o : n;
+          .record({
+            caller: mostlySufficient(r),
+            tpl: pick(templates),
+            n: pick(HUGE),
+            o: pick(OVERFLOW),
+            f: pick(HUGE_FEATURE),
+          })
+          .map(({ caller, tpl, n, o, f }) => {
+            const literal = tpl.huge === 'overflow' ? o : tpl.huge === 'feature' ? f : n;
             return make('huge-numbers', t, {
               caller,
               body: withRaw(tpl.body, '@N@', literal),
@@ -911,6 +1307,20 @@ export function hostileSuite(world: World): HostileSuite {
         ),
       );
     }
+    if (r.operationId === 'stats') {
+      options.push(
+        fc
+          .record({ caller: mostlySufficient(r), v: pick([...HUGE, ...HUGE_QUERY]), k: pick(['from', 'to']) })
+          .map(({ caller, v, k }) =>
+            make('huge-numbers', t, { caller, query: { [k]: v }, what: `${k}=${v}` }),
+          ),
+        fc
+          .record({ caller: mostlySufficient(r), v: pick(HUGE_VERSIONS) })
+          .map(({ caller, v }) =>
+            make('huge-numbers', t, { caller, query: { version: v }, what: `version=${v}` }),
+          ),
+      );
+    }
     if (r.path.includes('{keyId}')) {
       options.push(
         fc
@@ -939,6 +1349,8 @@ export function hostileSuite(world: World): HostileSuite {
         pick(Object.keys(fields).filter((f) => f !== 'params')).map((field) => ({ field })),
         // params take any JSON, so the body also lacks the artifact: it is invalid at every depth
         ...(r.operationId === 'registerVersion' ? [fc.constant({ field: 'params' })] : []),
+        // a feature value nested inside an otherwise valid row
+        ...(INSTANCE_ROUTES.has(r.operationId) ? [fc.constant({ field: '#value' })] : []),
       );
     }
     return fc
@@ -953,8 +1365,12 @@ export function hostileSuite(world: World): HostileSuite {
         } else if (field === 'params') {
           body = () => withRaw({ params: { x: '@D@' } }, '@D@', nest(d, s));
           what = `params.x nested ${d} deep (${s}), no artifact`;
+        } else if (field === '#value') {
+          const instances = [[...IRIS_ROW.slice(0, 3), '@D@']];
+          body = () => withRaw(withField(t.body!, 'instances', instances), '@D@', nest(d, s));
+          what = `petal_width of instance 0 nested ${d} deep (${s})`;
         } else {
-          body = () => withRaw({ ...t.body, [field]: '@D@' }, '@D@', nest(d, s));
+          body = () => withRaw(withField(t.body!, field, '@D@'), '@D@', nest(d, s));
           what = `${field} nested ${d} deep (${s})`;
         }
         return make('deep-nesting', t, { caller, body, what });
@@ -968,7 +1384,45 @@ export function hostileSuite(world: World): HostileSuite {
     { weight: 2, arbitrary: fc.integer({ min: 5_000, max: 12_000 }) },
   );
   const longText = (n: number, c: string) => c.repeat(Math.ceil(n / c.length)).slice(0, Math.max(n, 1));
+  const registerBody = validBodies.registerVersion as Fields;
+  const longPredict = (base: Fields): ((n: number) => { body: unknown; what: string })[] => [
+    (n) => ({ body: { ...base, subject: longText(257 + n, 's') }, what: `subject of ${257 + n} (max 256)` }),
+    (n) => ({ body: { ...base, version: `1.0.${longText(n, '1')}` }, what: 'long version' }),
+    (n) => ({ body: { instances: base.instances, alias: longText(n, 'production') }, what: `alias of ${n}` }),
+    (n) => ({
+      body: { ...base, instances: [{ ...IRIS_OBJECT, [longText(129 + n, 'f')]: 1 }] },
+      what: `unknown feature name of ${129 + n}`,
+    }),
+    (n) => ({
+      body: { ...base, instances: [{ ...IRIS_OBJECT, [`${longText(n, '_')}petal_width`]: 1 }] },
+      what: 'a feature name behind a long prefix',
+    }),
+    (n) => ({
+      body: { ...base, instances: [[...IRIS_ROW.slice(0, 3), longText(n, '9')]] },
+      what: `a ${n}-digit number as a string`,
+    }),
+    (n) => ({
+      body: { ...base, instances: [[...IRIS_ROW.slice(0, 3), longText(n, 'x')]] },
+      what: `a ${n}-character string value`,
+    }),
+  ];
   const longBodies: Partial<Record<OperationId, ((n: number) => { body: unknown; what: string })[]>> = {
+    predict: longPredict(validBodies.predict as Fields),
+    explain: longPredict(validBodies.explain as Fields),
+    feedback: [
+      (n) => ({
+        body: [{ predictionId: UNKNOWN_PREDICTION, actual: longText(257 + n, 'a') }],
+        what: `actual of ${257 + n} (max 256)`,
+      }),
+      (n) => ({
+        body: [{ predictionId: longText(26 + n, 'A'), actual: 'versicolor' }],
+        what: `predictionId of ${26 + n}`,
+      }),
+      (n) => ({
+        body: [{ predictionId: UNKNOWN_PREDICTION, actual: 'versicolor', [longText(n, 'k')]: 1 }],
+        what: `an unknown field of ${n} characters`,
+      }),
+    ],
     createKey: [
       (n) => ({ body: { name: longText(129 + n, 'k'), role: 'viewer' }, what: `key name of ${129 + n}` }),
       (n) => ({ body: { name: 'k', role: longText(n, 'admin') }, what: `role of ${n}` }),
@@ -995,28 +1449,28 @@ export function hostileSuite(world: World): HostileSuite {
     ],
     registerVersion: [
       (n) => ({
-        body: { ...validBodies.registerVersion, description: longText(4097 + n, 'd') },
+        body: { ...registerBody, description: longText(4097 + n, 'd') },
         what: 'description > 4096',
       }),
       (n) => ({
-        body: { ...validBodies.registerVersion, sha256: longText(65 + n, 'a') },
+        body: { ...registerBody, sha256: longText(65 + n, 'a') },
         what: 'sha256 > 64',
       }),
       (n) => ({
-        body: { ...validBodies.registerVersion, dataset: { uri: `s3://b/${longText(2049 + n, 'u')}` } },
+        body: { ...registerBody, dataset: { uri: `s3://b/${longText(2049 + n, 'u')}` } },
         what: 'dataset.uri > 2048',
       }),
       (n) => ({
-        body: { ...validBodies.registerVersion, metrics: { [longText(129 + n, 'm')]: 1 } },
+        body: { ...registerBody, metrics: { [longText(129 + n, 'm')]: 1 } },
         what: 'metric name > 128',
       }),
       (n) => ({
-        body: { ...validBodies.registerVersion, version: `1.0.${longText(n, '1')}` },
+        body: { ...registerBody, version: `1.0.${longText(n, '1')}` },
         what: 'long version',
       }),
       (n) => ({
         body: {
-          ...validBodies.registerVersion,
+          ...registerBody,
           runtime: { type: 'sagemaker', endpointName: longText(64 + n, 'e') },
         },
         what: 'endpointName > 63',
@@ -1124,6 +1578,25 @@ export function hostileSuite(world: World): HostileSuite {
         ),
       );
     }
+    if (r.operationId === 'stats') {
+      options.push(
+        fc.record({ caller: mostlySufficient(r), n: len, k: pick(['from', 'to']) }).map(({ caller, n, k }) =>
+          make('long-strings', t, {
+            caller,
+            // Not a long fraction of a second: z.iso.datetime takes any number of digits there.
+            query: { [k]: n % 2 ? `2026-01-01T00:00:00Z${longText(n, '0')}` : longText(n, '2') },
+            what: `${k} of ${n}+ characters`,
+          }),
+        ),
+        fc.record({ caller: mostlySufficient(r), n: len }).map(({ caller, n }) =>
+          make('long-strings', t, {
+            caller,
+            query: { version: `1.0.${longText(n, '0')}` },
+            what: 'long version',
+          }),
+        ),
+      );
+    }
     if (r.role !== 'none') {
       options.push(
         fc.record({ n: fc.integer({ min: 100, max: 8_000 }), c: printable }).map(({ n, c }) =>
@@ -1205,6 +1678,8 @@ export function hostileSuite(world: World): HostileSuite {
         decision: 'approved',
         toVersion: '1.0.0',
         mode: 'maintenance',
+        alias: 'latest',
+        predictionId: UNKNOWN_PREDICTION,
       };
       options.push(
         pick(strict).chain((f) =>
@@ -1213,13 +1688,17 @@ export function hostileSuite(world: World): HostileSuite {
               caller: mostlySufficient(r),
               v: corrupt(
                 baseOf[f]!,
-                f === 'name' ? HOMOGLYPHS.name : f.includes('ersion') ? HOMOGLYPHS.version : [],
+                f === 'name'
+                  ? HOMOGLYPHS.name
+                  : f.includes('ersion')
+                    ? HOMOGLYPHS.version
+                    : (HOMOGLYPHS[f] ?? []),
               ),
             })
             .map(({ caller, v }) =>
               make('unicode-control', t, {
                 caller,
-                body: JSON.stringify({ ...t.body, [f]: v }),
+                body: JSON.stringify(withField(t.body!, f, v)),
                 what: `${f} ${JSON.stringify(v)}`,
               }),
             ),
@@ -1235,7 +1714,7 @@ export function hostileSuite(world: World): HostileSuite {
           })
           .map(({ caller, f, bytes }) => {
             const bad = Buffer.from([0xff, ...bytes.map((b) => b | 0x80)]);
-            const [head, tail] = JSON.stringify({ ...t.body, [f]: '@B@' }).split('@B@');
+            const [head, tail] = JSON.stringify(withField(t.body!, f, '@B@')).split('@B@');
             return make('unicode-control', t, {
               caller,
               body: Buffer.concat([Buffer.from(head!), bad, Buffer.from(tail!)]),
@@ -1292,16 +1771,59 @@ export function hostileSuite(world: World): HostileSuite {
         ),
       );
     }
+    if (INSTANCE_ROUTES.has(r.operationId) && t.body) {
+      // a feature name with odd characters is an unknown feature; a string value is not a number
+      options.push(
+        fc
+          .record({
+            caller: mostlySufficient(r),
+            j: fc.nat({ max: IRIS_FEATURES.length - 1 }),
+            name: fc.oneof(
+              { weight: 3, arbitrary: fc.tuple(oddChars, positions) },
+              { weight: 1, arbitrary: pick(HOMOGLYPHS.feature!) },
+            ),
+          })
+          .map(({ caller, j, name }) => {
+            const feature = IRIS_FEATURES[j]!;
+            const key = typeof name === 'string' ? name : insert(feature, name[0], name[1]);
+            const instance = objectText(IRIS_ENTRIES.map(([f, v]) => [f === feature ? key : f, v]));
+            return make('unicode-control', t, {
+              caller,
+              body: withRaw(withField(t.body!, 'instances', '@I@'), '@I@', `[${instance}]`),
+              what: `feature name ${JSON.stringify(key)}`,
+            });
+          }),
+        fc.record({ caller: mostlySufficient(r), v: corrupt(String(IRIS_ROW[3])) }).map(({ caller, v }) =>
+          make('unicode-control', t, {
+            caller,
+            body: JSON.stringify(withField(t.body!, 'instances', [[...IRIS_ROW.slice(0, 3), v]])),
+            what: `petal_width ${JSON.stringify(v)} (a string)`,
+          }),
+        ),
+      );
+    }
     if (QUERY_ROUTES.has(r.operationId)) {
-      const key = r.operationId === 'compareVersions' ? 'a' : 'limit';
-      const base = r.operationId === 'compareVersions' ? '1.0.0' : '10';
+      const key = r.operationId === 'compareVersions' ? 'a' : r.operationId === 'stats' ? 'from' : 'limit';
+      const base = key === 'a' ? '1.0.0' : key === 'from' ? t.query.from! : '10';
+      const homoglyphs =
+        key === 'a'
+          ? HOMOGLYPHS.version
+          : key === 'from'
+            ? [
+                '２026-01-01T00:00:00Z',
+                '2026\u201001\u201001T00:00:00Z',
+                '2026-01-01T00:00:00Ｚ',
+                '2026-01-01\u042200:00:00Z',
+                '٢٠٢٦-01-01T00:00:00Z',
+              ]
+            : ['１０', '١٠', '10\u0000'];
       options.push(
         fc
           .record({
             caller: mostlySufficient(r),
             // limit is coerced with Number(), which trims Unicode white space ("10\u2029" is 10):
             // lenient, not malformed, so such values are left out.
-            v: corrupt(base, key === 'a' ? HOMOGLYPHS.version : ['１０', '١٠', '10\u0000']).filter(
+            v: corrupt(base, homoglyphs).filter(
               (v) => key !== 'limit' || !(Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 100),
             ),
           })
@@ -1463,6 +1985,9 @@ export function hostileSuite(world: World): HostileSuite {
       rollback: 'toVersion',
       createKey: 'role',
       setMode: 'mode',
+      predict: 'version',
+      explain: 'version',
+      feedback: 'predictionId',
     };
     const field = bodyField[r.operationId];
     if (field && t.body) {
@@ -1470,8 +1995,20 @@ export function hostileSuite(world: World): HostileSuite {
         fc.record({ caller: mostlySufficient(r), v: pick(TRAVERSAL) }).map(({ caller, v }) =>
           make('path-traversal', t, {
             caller,
-            body: JSON.stringify({ ...t.body, [field]: v }),
+            body: JSON.stringify(withField(t.body!, field, v)),
             what: `${field} ${JSON.stringify(v)}`,
+          }),
+        ),
+      );
+    }
+    if (INSTANCE_ROUTES.has(r.operationId) && t.body) {
+      // path-like feature names: unknown features, never resolved against anything
+      options.push(
+        fc.record({ caller: mostlySufficient(r), v: pick(TRAVERSAL) }).map(({ caller, v }) =>
+          make('path-traversal', t, {
+            caller,
+            body: JSON.stringify(withField(t.body!, 'instances', [{ ...IRIS_OBJECT, [v]: 1 }])),
+            what: `feature name ${JSON.stringify(v)}`,
           }),
         ),
       );
@@ -1479,10 +2016,17 @@ export function hostileSuite(world: World): HostileSuite {
     if (
       r.operationId === 'listAudit' ||
       r.operationId === 'compareVersions' ||
+      r.operationId === 'stats' ||
       LIST_ROUTES.has(r.operationId)
     ) {
       const key =
-        r.operationId === 'listAudit' ? 'model' : r.operationId === 'compareVersions' ? 'a' : 'cursor';
+        r.operationId === 'listAudit'
+          ? 'model'
+          : r.operationId === 'compareVersions'
+            ? 'a'
+            : r.operationId === 'stats'
+              ? 'version'
+              : 'cursor';
       options.push(
         fc
           .record({ caller: mostlySufficient(r), v: pick(TRAVERSAL) })
@@ -1616,6 +2160,24 @@ export function hostileSuite(world: World): HostileSuite {
         what: `valid ${n}-char base64 artifact (${size} bytes)`,
       };
     }
+    if (INSTANCE_ROUTES.has(r.operationId)) {
+      // real rows: far past 10,000 instances too, but the byte limit must answer first
+      const row = JSON.stringify(IRIS_ROW);
+      const head = `{"version":"${IRIS_VERSION}","instances":[`;
+      const rows = Math.ceil((size - head.length - 2) / (row.length + 1));
+      return {
+        body: () => `${head}${Array(rows).fill(row).join(',')}]}`,
+        what: `${rows} valid instances (${size}+ bytes)`,
+      };
+    }
+    if (r.operationId === 'feedback') {
+      const item = JSON.stringify({ predictionId: UNKNOWN_PREDICTION, actual: 'versicolor' });
+      const items = Math.ceil(size / (item.length + 1));
+      return {
+        body: () => `[${Array(items).fill(item).join(',')}]`,
+        what: `${items} feedback items (${size}+ bytes)`,
+      };
+    }
     const head = '{"description":"';
     return {
       body: () => `${head}${'d'.repeat(Math.max(0, size - head.length - 2))}"}`,
@@ -1636,6 +2198,53 @@ export function hostileSuite(world: World): HostileSuite {
   const manyKeys = (n: number, prefix: string, value: (i: number) => unknown) =>
     Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, value(i)]));
   const tooMany = fc.oneof(
+    fc
+      .record({
+        extra: fc.integer({ min: 1, max: 500 }),
+        r: pick([route('predict'), route('explain')]),
+        objects: fc.boolean(),
+      })
+      .chain(({ extra, r, objects }) =>
+        sufficient(r).map((caller) =>
+          make('oversize-body', target(r), {
+            caller,
+            body: () =>
+              JSON.stringify(
+                withField(
+                  target(r).body!,
+                  'instances',
+                  Array(10_000 + extra).fill(objects ? IRIS_OBJECT : IRIS_ROW),
+                ),
+              ),
+            what: `${10_000 + extra} valid ${objects ? 'object ' : ''}instances (max 10,000)`,
+          }),
+        ),
+      ),
+    fc
+      .record({ extra: fc.integer({ min: 1, max: 500 }), r: pick([route('predict'), route('explain')]) })
+      .chain(({ extra, r }) =>
+        sufficient(r).map((caller) =>
+          make('oversize-body', target(r), {
+            caller,
+            body: JSON.stringify(withField(target(r).body!, 'instances', [Array(10_000 + extra).fill(1)])),
+            what: `one instance of ${10_000 + extra} values (4 features)`,
+          }),
+        ),
+      ),
+    fc
+      .record({ extra: fc.integer({ min: 1, max: 500 }), caller: sufficient(route('feedback')) })
+      .map(({ extra, caller }) =>
+        make('oversize-body', target(route('feedback')), {
+          caller,
+          body: JSON.stringify(
+            Array.from({ length: 1_000 + extra }, () => ({
+              predictionId: UNKNOWN_PREDICTION,
+              actual: 'versicolor',
+            })),
+          ),
+          what: `${1_000 + extra} feedback items (max 1,000)`,
+        }),
+      ),
     fc
       .record({
         n: fc.integer({ min: 51, max: 300 }),
@@ -1927,16 +2536,27 @@ export function hostileSuite(world: World): HostileSuite {
     const fieldOf: Partial<Record<OperationId, string[]>> = {
       registerVersion: ['version', 'parent'],
       rollback: ['toVersion'],
+      predict: ['version'],
+      explain: ['version'],
     };
     for (const f of fieldOf[r.operationId] ?? []) {
       out.push(
         fc.record({ caller: mostlySufficient(r), v: badSemver }).map(({ caller, v }) =>
           make('bad-semver', t, {
             caller,
-            body: JSON.stringify({ ...t.body, [f]: v }),
+            body: JSON.stringify(withField(t.body!, f, v)),
             what: `${f} ${JSON.stringify(v)}`,
           }),
         ),
+      );
+    }
+    if (r.operationId === 'stats') {
+      out.push(
+        fc
+          .record({ caller: mostlySufficient(r), v: badSemver })
+          .map(({ caller, v }) =>
+            make('bad-semver', t, { caller, query: { version: v }, what: `version=${JSON.stringify(v)}` }),
+          ),
       );
     }
     if (r.operationId === 'compareVersions') {
@@ -2166,6 +2786,19 @@ export function hostileSuite(world: World): HostileSuite {
     '/v1//models',
     '/v1/models//versions',
     '/v1/audit/',
+    '/v1/predict',
+    '/v1/models/iris-demo/predict/',
+    '/v1/models/iris-demo/versions/1.0.0/predict',
+    '/v1/models/iris-demo/predictions',
+    '/v1/models/iris-demo/explain/1.0.0',
+    '/v1/models/iris-demo/stats/',
+    '/v1/predictions',
+    '/v1/predictions/feedback/',
+    `/v1/predictions/${UNKNOWN_PREDICTION}`,
+    `/v1/predictions/${UNKNOWN_PREDICTION}/feedback`,
+    '/v1/metrics/',
+    '/metrics',
+    '/v1/metrics.json',
   ];
   const routing = fc.oneof(
     anyRoute.chain((r) => {
@@ -2307,6 +2940,66 @@ export function hostileSuite(world: World): HostileSuite {
   for (const [id, cursor, what] of siblingCursors) {
     const r = route(id);
     pinned.push(make('bad-cursor', target(r), { caller: role('admin'), query: { cursor }, what }));
+  }
+  // Inference: every case of the tables above on every run, whatever the seed.
+  for (const id of ['predict', 'explain'] as const) {
+    const t = target(route(id));
+    for (const [text, what] of inferenceCases(t)) {
+      pinned.push(make('wrong-types', t, { caller: minimal(t.route), body: text, what }));
+    }
+    pinned.push(
+      make('oversize-body', t, {
+        caller: minimal(t.route),
+        body: () => JSON.stringify(withField(t.body!, 'instances', Array(10_001).fill(IRIS_ROW))),
+        what: '10,001 valid instances (max 10,000)',
+      }),
+    );
+  }
+  {
+    const t = target(route('feedback'));
+    for (const [text, what] of inferenceCases(t)) {
+      pinned.push(make('wrong-types', t, { caller: minimal(t.route), body: text, what }));
+    }
+    pinned.push(
+      make('oversize-body', t, {
+        caller: minimal(t.route),
+        body: JSON.stringify(Array(1_001).fill({ predictionId: UNKNOWN_PREDICTION, actual: 'versicolor' })),
+        what: '1,001 feedback items (max 1,000)',
+      }),
+    );
+  }
+  {
+    const t = target(route('stats'));
+    const statsQuery = (query: Record<string, string>, what: string) =>
+      pinned.push(make('wrong-types', t, { caller: minimal(t.route), query, what }));
+    for (const v of BAD_DATETIMES) {
+      statsQuery({ from: v }, `from=${JSON.stringify(v)}`);
+      statsQuery({ to: v }, `to=${JSON.stringify(v)}`);
+    }
+    for (const [from, to, what] of BAD_WINDOWS) statsQuery({ from, to }, what);
+    statsQuery({ version: 'latest' }, 'version=latest');
+  }
+  {
+    // Prometheus text on success; a refusal is still the JSON error shape.
+    const t = target(route('metrics'));
+    for (const [text, what] of [
+      ['{"format":"json"}', 'an object body'],
+      ['"# HELP x"', 'a string body'],
+      ['[{}]', 'an array body'],
+    ] as const) {
+      pinned.push(
+        make('wrong-types', t, { caller: minimal(t.route), body: text, what: `${what} on GET /v1/metrics` }),
+      );
+    }
+    pinned.push(
+      make('content-type', t, {
+        caller: minimal(t.route),
+        body: '{}',
+        contentType: 'text/plain; version=0.0.4',
+        headers: [['accept', 'text/plain']],
+        what: 'a Prometheus content-type on the request',
+      }),
+    );
   }
   for (const [what, bytes] of protocolCases(route('listModels')).filter(([w]) =>
     w.startsWith('absolute-form'),
