@@ -86,10 +86,11 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   // A 10M-row window streams through sketches in minutes; 3 GB is the memory budget measured.
   driftWorker: { memorySize: 3008, timeout: workerTimeout(QUEUES.drift.visibilityTimeoutSeconds) },
   webhookWorker: { memorySize: 256, timeout: workerTimeout(QUEUES.webhooks.visibilityTimeoutSeconds) },
-  // onnxruntime runs each session with one intra-op thread (functions/adapters/onnx-runner.ts)
-  // and Serval's model sessions are small, so 1 GB buys CPU share, not room; to be revisited
-  // from measured latency and memory.
-  inference: { memorySize: 1024, timeout: API_TIMEOUT },
+  // Measured (npm run bench, cold path): the handler with an MLP session loaded holds 112 MB
+  // RSS, so memory is not the constraint; CPU is. Lambda's CPU share grows with memory and
+  // reaches one full vCPU at 1769 MB; onnxruntime runs each session on one intra-op thread
+  // (functions/adapters/onnx-runner.ts), so a second vCPU would sit idle.
+  inference: { memorySize: 1769, timeout: API_TIMEOUT },
   captureWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.captures.visibilityTimeoutSeconds) },
 };
 

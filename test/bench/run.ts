@@ -1,11 +1,23 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail).
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,drift,window picks some.
  */
 import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
+import { runInferenceBench } from './inference.bench.js';
 
-console.log('== drift statistics engine vs scipy (same data, same run) ==');
-await runDriftBench();
-console.log('\n== drift check over a captured window (SERVAL_BENCH_WINDOW_ROWS, default 10,000,000) ==');
-await runDriftWindowBench();
+const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
+const wanted = (name: string) => !only || only.includes(name);
+
+if (wanted('inference')) {
+  console.log('== inference vs its unavoidable minimum (same model, same inputs, same run) ==');
+  await runInferenceBench();
+}
+if (wanted('drift')) {
+  console.log('\n== drift statistics engine vs scipy (same data, same run) ==');
+  await runDriftBench();
+}
+if (wanted('window')) {
+  console.log('\n== drift check over a captured window (SERVAL_BENCH_WINDOW_ROWS, default 10,000,000) ==');
+  await runDriftWindowBench();
+}

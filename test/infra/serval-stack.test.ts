@@ -905,7 +905,7 @@ describe('inference', () => {
 
   it('sizing: inference 1 GB with the API timeout, the capture worker 512 MB within its queue; no reserved concurrency', () => {
     const inference = resources[logicalId(stack.functions.inference)]!.Properties;
-    expect([inference.MemorySize, inference.Timeout]).toEqual([1024, 29]);
+    expect([inference.MemorySize, inference.Timeout]).toEqual([1769, 29]);
     const worker = resources[logicalId(stack.functions.captureWorker)]!.Properties;
     expect([worker.MemorySize, worker.Timeout]).toEqual([512, QUEUES.captures.visibilityTimeoutSeconds / 6]);
     for (const fn of FN_IDS) {

@@ -1,0 +1,369 @@
+/**
+ * Inference against its unavoidable minimum, measured in the same run:
+ *
+ * 1. Warm predict through the real Lambda handler (createHandler of functions/handlers/
+ *    inference-api.ts, wired to the local stand-ins, capture and metrics included) vs the least a
+ *    JSON API can do with the same model and body: JSON.parse + building the tensor +
+ *    session.run + JSON.stringify of the answer. Logistic regression and an MLP, batch 1 and 1000;
+ *    calls interleaved so both sides see the same machine; medians and p99 over thousands of calls.
+ * 2. Predict over HTTP through the local runtime vs a bare Node HTTP server answering a constant.
+ * 3. Cold path: the handler's bundle size, and the time to import it and create a session, vs
+ *    importing onnxruntime-node alone and creating the same session.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
+import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
+import type { InputSchema, OutputSchema } from '../../functions/core/registry/model-io.js';
+import { createRng } from '../../functions/core/training/random.js';
+import { buildOnnxRuntimeLayer } from '../../layers/onnxruntime/build.js';
+import { functionEnv } from '../../local/runtime.js';
+import { startServal } from '../support/serval-process.js';
+import { startStandins } from '../support/standins.js';
+
+const FEATURES = ['f0', 'f1', 'f2', 'f3'];
+const CLASSES = ['a', 'b', 'c'];
+
+interface Case {
+  readonly name: string;
+  readonly onnx: Uint8Array;
+  readonly output: OutputSchema;
+}
+
+function cases(): Case[] {
+  const rng = createRng(42);
+  const dense = (out: number, inp: number) =>
+    Array.from({ length: out }, () => Array.from({ length: inp }, () => rng.normal() * 0.5));
+  return [
+    {
+      name: 'logistic',
+      onnx: logisticRegressionOnnx({
+        weights: [0.8, -1.2, 2.1, 0.4],
+        bias: -0.3,
+        featureNames: FEATURES,
+        classes: ['no', 'yes'],
+      }),
+      output: { kind: 'binary', classes: ['no', 'yes'] },
+    },
+    {
+      name: 'mlp 4-64-64-3',
+      onnx: mlpOnnx({
+        layers: [
+          { weights: dense(64, 4), bias: new Array(64).fill(0.01), activation: 'relu' },
+          { weights: dense(64, 64), bias: new Array(64).fill(0.01), activation: 'relu' },
+          { weights: dense(3, 64), bias: [0, 0, 0], activation: 'softmax' },
+        ],
+        featureNames: FEATURES,
+        classes: CLASSES,
+      }),
+      output: { kind: 'multiclass', classes: CLASSES },
+    },
+  ];
+}
+
+const inputSchema: InputSchema = { features: FEATURES.map((name) => ({ name, type: 'float' as const })) };
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
+}
+
+const fmt = (ms: number) => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
+
+/** The unavoidable minimum: parse, tensor, run, stringify the same kind of answer. */
+function baseline(session: InferenceSession, classes: readonly string[]) {
+  return async (body: string): Promise<string> => {
+    const req = JSON.parse(body) as { instances: number[][] };
+    const n = req.instances.length;
+    const f = FEATURES.length;
+    const data = new Float32Array(n * f);
+    for (let i = 0; i < n; i++) {
+      const row = req.instances[i] as number[];
+      for (let j = 0; j < f; j++) data[i * f + j] = row[j] as number;
+    }
+    const out = await session.run({ input: new Tensor('float32', data, [n, f]) }, ['probabilities']);
+    const p = out.probabilities as Tensor;
+    const k = p.dims[1] as number;
+    const probs = p.data as Float32Array;
+    const predictions: string[] = new Array(n);
+    const probabilities: number[][] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(probs.subarray(i * k, (i + 1) * k));
+      let best = 0;
+      for (let c = 1; c < k; c++) if ((row[c] as number) > (row[best] as number)) best = c;
+      predictions[i] = classes[best] as string;
+      probabilities[i] = row;
+    }
+    return JSON.stringify({ predictions, probabilities });
+  };
+}
+
+function event(model: string, body: string): APIGatewayProxyEvent {
+  return {
+    resource: '/v1/models/{name}/predict',
+    path: `/v1/models/${model}/predict`,
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { name: model },
+    stageVariables: null,
+    requestContext: {
+      requestId: 'bench',
+      authorizer: { principalId: 'bench', role: 'predictor', name: 'bench', via: 'key' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+async function warmBench(): Promise<void> {
+  const aws = await startStandins();
+  for (const [k, v] of Object.entries(aws.env)) if (k.startsWith('AWS_')) process.env[k] = v;
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  try {
+    const shared = await import('../../functions/handlers/shared.js');
+    const { createHandler } = await import('../../functions/handlers/inference-api.js');
+    const registry = shared.registryService(aws.env);
+    const handler = createHandler(functionEnv('inference', aws.env));
+    const rows: string[] = [];
+    const rng = createRng(7);
+    for (const c of cases()) {
+      const model = c.name.split(' ')[0] as string;
+      await registry.createModel(SYSTEM_PRINCIPAL, { name: model });
+      await registry.registerVersion(SYSTEM_PRINCIPAL, model, {
+        version: '1.0.0',
+        artifact: { base64: Buffer.from(c.onnx).toString('base64') },
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+        inputSchema,
+        outputSchema: c.output,
+      });
+      const session = await InferenceSession.create(c.onnx, {
+        intraOpNumThreads: 1,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+      const base = baseline(session, c.output.classes as string[]);
+      for (const batch of [1, 1000]) {
+        const instances = Array.from({ length: batch }, () =>
+          FEATURES.map(() => Math.round(rng.normal() * 1000) / 100),
+        );
+        const body = JSON.stringify({ version: '1.0.0', instances });
+        const ev = event(model, body);
+        const calls = batch === 1 ? 5000 : 1500;
+        // Same answer from both sides, or the comparison means nothing.
+        const ours = JSON.parse((await handler(ev, {} as never)).body);
+        const theirs = JSON.parse(await base(body));
+        if (JSON.stringify(ours.predictions) !== JSON.stringify(theirs.predictions)) {
+          throw new Error(`${c.name}: handler and baseline disagree`);
+        }
+        for (let i = 0; i < 300; i++) {
+          await base(body);
+          await handler(ev, {} as never);
+        }
+        const tb: number[] = [];
+        const th: number[] = [];
+        for (let i = 0; i < calls; i++) {
+          let t = performance.now();
+          await base(body);
+          tb.push(performance.now() - t);
+          t = performance.now();
+          const res = await handler(ev, {} as never);
+          th.push(performance.now() - t);
+          if (res.statusCode !== 200) throw new Error(`predict answered ${res.statusCode}: ${res.body}`);
+        }
+        tb.sort((a, b) => a - b);
+        th.sort((a, b) => a - b);
+        const [b50, b99, h50, h99] = [
+          quantile(tb, 0.5),
+          quantile(tb, 0.99),
+          quantile(th, 0.5),
+          quantile(th, 0.99),
+        ];
+        rows.push(
+          `| ${c.name} | ${batch} | ${calls} | ${fmt(b50)} | ${fmt(h50)} | **${(h50 / b50).toFixed(2)}×** | ${fmt(b99)} | ${fmt(h99)} | ${(h99 / b99).toFixed(2)}× |`,
+        );
+      }
+      await session.release();
+    }
+    console.log('\nwarm predict, in process: handler vs JSON.parse + tensor + session.run + JSON.stringify');
+    console.log(
+      '| model | batch | calls | minimum p50 | handler p50 | ratio p50 | minimum p99 | handler p99 | ratio p99 |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(r);
+  } finally {
+    await aws.stop();
+  }
+}
+
+function post(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => ok(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+async function httpBench(): Promise<void> {
+  // The per-key rate limit would refuse a benchmark's thousands of calls: lift it for this run.
+  const serval = await startServal({ env: { SERVAL_RATE_LIMIT: '1000000', SERVAL_RATE_BURST: '1000000' } });
+  const bare = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s=require('node:http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json'});r.end('{"predictions":["yes"]}')})});s.keepAliveTimeout=5000;s.listen(0,'127.0.0.1',()=>console.log(s.address().port))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((ok) =>
+      bare.stdout!.once('data', (d) => ok(Number(String(d).trim()))),
+    );
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const body = JSON.stringify({ version: '1.0.0', instances: [[6.1, 2.8, 4.7, 1.2]] });
+    const predictUrl = new URL(`${serval.url}/v1/models/iris-demo/predict`);
+    const bareUrl = new URL(`http://127.0.0.1:${port}/`);
+    const key = { 'x-api-key': serval.adminKey };
+    for (let i = 0; i < 300; i++) {
+      await post(agent, bareUrl, body, key);
+      await post(agent, predictUrl, body, key);
+    }
+    // Three kinds of call, interleaved: the bare server, Serval's unauthenticated health route
+    // (gateway + handler, no authorizer) and predict (gateway + authorizer + handler).
+    const healthUrl = new URL(`${serval.url}/v1/health`);
+    const get = (url: URL) =>
+      new Promise<number>((ok, fail) => {
+        const req = request(url, { method: 'GET', agent }, (res) => {
+          res.resume();
+          res.on('end', () => ok(res.statusCode ?? 0));
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    const tb: number[] = [];
+    const th: number[] = [];
+    const ts: number[] = [];
+    for (let i = 0; i < 3000; i++) {
+      let t = performance.now();
+      await post(agent, bareUrl, body, key);
+      tb.push(performance.now() - t);
+      t = performance.now();
+      await get(healthUrl);
+      th.push(performance.now() - t);
+      t = performance.now();
+      const status = await post(agent, predictUrl, body, key);
+      ts.push(performance.now() - t);
+      if (status !== 200) throw new Error(`predict over HTTP answered ${status}`);
+    }
+    for (const xs of [tb, th, ts]) xs.sort((a, b) => a - b);
+    console.log(
+      '\nover HTTP to the local runtime vs a bare Node server answering a constant (3000 calls each)',
+    );
+    console.log('| call | p50 | ratio p50 | p99 | ratio p99 |');
+    console.log('|---|---|---|---|---|');
+    const row = (name: string, xs: number[]) =>
+      console.log(
+        `| ${name} | ${fmt(quantile(xs, 0.5))} | **${(quantile(xs, 0.5) / quantile(tb, 0.5)).toFixed(2)}×** | ${fmt(quantile(xs, 0.99))} | ${(quantile(xs, 0.99) / quantile(tb, 0.99)).toFixed(2)}× |`,
+      );
+    row('bare Node server', tb);
+    row('GET /v1/health (gateway, no authorizer)', th);
+    row('POST predict, batch 1 (gateway + authorizer + handler)', ts);
+    agent.destroy();
+  } finally {
+    bare.kill();
+    await serval.stop();
+  }
+}
+
+/** Import + session creation in a fresh process, the way a cold Lambda does it. */
+function coldBench(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'serval-cold-'));
+  const bundle = join(dir, 'inference.mjs');
+  execFileSync(
+    join('node_modules', '.bin', 'esbuild'),
+    [
+      'functions/handlers/inference-api.ts',
+      '--bundle',
+      '--platform=node',
+      '--target=node20',
+      '--format=esm',
+      '--minify',
+      '--external:onnxruntime-node',
+      `--outfile=${bundle}`,
+      // ESM bundles of CommonJS dependencies need a require.
+      `--banner:js=import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const model = join(dir, 'model.onnx');
+  writeFileSync(model, cases()[1]!.onnx);
+  // As on Lambda: onnxruntime-node comes from the pruned layer, next to the bundle.
+  const layer = buildOnnxRuntimeLayer({
+    architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
+    outDir: join(dir, 'layer'),
+  });
+  symlinkSync(join(layer.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const ort = join(dir, 'node_modules', 'onnxruntime-node', 'dist', 'index.js');
+  const script = (what: 'handler' | 'minimum') => `
+    const t0 = performance.now();
+    ${what === 'handler' ? `await import(${JSON.stringify(bundle)});` : ''}
+    const { InferenceSession } = await import(${JSON.stringify(ort)});
+    const t1 = performance.now();
+    const s = await InferenceSession.create(new Uint8Array(require('node:fs').readFileSync(${JSON.stringify(model)})), { intraOpNumThreads: 1 });
+    const t2 = performance.now();
+    console.log(JSON.stringify({ importMs: t1 - t0, sessionMs: t2 - t1, rssMb: process.memoryUsage().rss / 2 ** 20 }));`;
+  const run = (what: 'handler' | 'minimum') => {
+    const samples: { importMs: number; sessionMs: number; rssMb: number }[] = [];
+    for (let i = 0; i < 7; i++) {
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import{createRequire}from'node:module';const require=createRequire(import.meta.url);${script(what)}`,
+        ],
+        { env: { ...process.env, AWS_REGION: 'us-east-1' } },
+      );
+      samples.push(JSON.parse(String(out).trim().split('\n').pop() as string));
+    }
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    return {
+      importMs: med(samples.map((s) => s.importMs)),
+      sessionMs: med(samples.map((s) => s.sessionMs)),
+      rssMb: med(samples.map((s) => s.rssMb)),
+    };
+  };
+  const h = run('handler');
+  const m = run('minimum');
+  const size = statSync(bundle).size;
+  console.log('\ncold path (fresh node process, median of 7; onnxruntime-node comes from the layer)');
+  console.log('| | import | create session (MLP) | total | ratio | RSS after |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(
+    `| onnxruntime-node alone | ${fmt(m.importMs)} | ${fmt(m.sessionMs)} | ${fmt(m.importMs + m.sessionMs)} | 1.00× | ${m.rssMb.toFixed(0)} MB |`,
+  );
+  console.log(
+    `| inference handler bundle (${(size / 1024).toFixed(0)} KiB minified) | ${fmt(h.importMs)} | ${fmt(h.sessionMs)} | ${fmt(h.importMs + h.sessionMs)} | ${((h.importMs + h.sessionMs) / (m.importMs + m.sessionMs)).toFixed(2)}× | ${h.rssMb.toFixed(0)} MB |`,
+  );
+}
+
+export async function runInferenceBench(): Promise<void> {
+  await warmBench();
+  await httpBench();
+  coldBench();
+}
