@@ -275,9 +275,10 @@ export class DynamoPredictionStore implements PredictionStore {
     u.set('model', model);
     u.set('version', version);
     u.set('hourStart', hourStart);
+    // Later parts of a split request carry predictions without a request (requestTotals).
     if (t.requests) u.add('requests', t.requests);
     if (t.requests) u.add('errors', t.errors);
-    if (t.requests) u.add('predictions', t.predictions);
+    if (t.predictions) u.add('predictions', t.predictions);
     for (const [bucket, c] of Object.entries(t.latency)) if (c) u.add(`l${bucket}`, c);
     if (t.confidenceCount) {
       u.add('confidenceSum', t.confidenceSum);
@@ -369,9 +370,12 @@ export class DynamoPredictionStore implements PredictionStore {
    * over, so the rest go through putEachIfAbsent.
    */
   private async putFresh(items: readonly Item[], deadline: number): Promise<void> {
-    for (let i = 0; i < items.length; i += BATCH_SIZE) {
-      if (this.clock.now().getTime() >= deadline) return this.putEachIfAbsent(items.slice(i));
-      let requests = items.slice(i, i + BATCH_SIZE).map((Item) => ({ PutRequest: { Item } }));
+    const chunks: Item[][] = [];
+    for (let i = 0; i < items.length; i += BATCH_SIZE) chunks.push(items.slice(i, i + BATCH_SIZE));
+    // A 10,000-row request is 400 batches: sent `concurrency` at a time, not one after another.
+    await mapLimit(chunks, this.concurrency, async (chunk) => {
+      if (this.clock.now().getTime() >= deadline) return this.putEachIfAbsent(chunk);
+      let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 0) {
           if (attempt >= MAX_ATTEMPTS) {
@@ -382,7 +386,7 @@ export class DynamoPredictionStore implements PredictionStore {
         const res = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
         requests = (res.UnprocessedItems?.[this.table] ?? []) as typeof requests;
       }
-    }
+    });
   }
 
   /** One PutItem per prediction, each only if absent: never overwrites a joined feedback. */

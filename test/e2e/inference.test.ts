@@ -171,7 +171,13 @@ describe('inference over HTTP', () => {
     try {
       const during = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
       expect(during.status).toBe(200);
-      expect((await scientist('PATCH', '/v1/models/churn', { description: 'x' })).status).toBe(503);
+      // Each function trusts its last read of the mode for up to 2 s.
+      await until('changes to be refused', async () => {
+        const r = await scientist('PATCH', '/v1/models/churn', { description: 'x' });
+        return r.status === 503 ? r : undefined;
+      });
+      const still = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
+      expect(still.status).toBe(200);
     } finally {
       expect((await admin('PUT', '/v1/mode', { mode: 'serving' })).status).toBe(200);
     }
@@ -332,4 +338,51 @@ describe('inference over HTTP', () => {
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.text).toMatch(/serval_prediction_requests_total\{[^}]*model="churn"[^}]*\} \d+/);
   }, 60_000);
+
+  it('captures a 10,000-instance batch whole, across queue messages, as one request', async () => {
+    const before = await admin('GET', '/v1/models/iris-demo/stats?version=1.0.0');
+    const v0 = before.body.versions.find((v: { version: string }) => v.version === '1.0.0') ?? {
+      requests: 0,
+      predictions: 0,
+    };
+    const instances = Array.from({ length: 10_000 }, (_, i) => [
+      5 + (i % 20) / 10,
+      2.8,
+      4 + (i % 30) / 10,
+      1.3,
+    ]);
+    const out = await predictor('POST', '/v1/models/iris-demo/predict', { version: '1.0.0', instances });
+    expect(out.status, out.text.slice(0, 500)).toBe(200);
+    expect(out.body.predictionIds).toHaveLength(10_000);
+    const ids = new Set<string>(out.body.predictionIds);
+    const stats = await until(
+      'the batch to be counted',
+      async () => {
+        const r = await admin('GET', '/v1/models/iris-demo/stats?version=1.0.0');
+        const v = r.body.versions.find((x: { version: string }) => x.version === '1.0.0');
+        return v && v.predictions >= v0.predictions + 10_000 ? v : undefined;
+      },
+      60_000,
+    );
+    expect(stats.predictions).toBe(v0.predictions + 10_000);
+    expect(stats.requests).toBe(v0.requests + 1);
+    // Every row is in S3 exactly once, whatever the number of parts.
+    const list = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'captures/iris-demo/1.0.0/' }),
+    );
+    const seen = new Map<string, number>();
+    for (const o of list.Contents ?? []) {
+      if (!o.Key?.endsWith('.jsonl.gz')) continue;
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
+      for (const line of gunzipSync(await res.Body!.transformToByteArray())
+        .toString()
+        .trim()
+        .split('\n')) {
+        const id = JSON.parse(line).predictionId as string;
+        if (ids.has(id)) seen.set(id, (seen.get(id) ?? 0) + 1);
+      }
+    }
+    expect(seen.size).toBe(10_000);
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+  }, 120_000);
 });

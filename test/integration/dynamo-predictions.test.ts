@@ -229,6 +229,19 @@ describe('record and aggregates', () => {
     expect(a).toMatchObject(expected([small, large, failed]));
   });
 
+  it('counts the later parts of a split request as predictions, not as more requests', async () => {
+    const s = store();
+    const first = batch('split', { rows: 30, latencyMs: 40 });
+    const rest = [batch('split', { rows: 30 }), batch('split', { rows: 1 })].map((b) => ({
+      ...b,
+      countsRequest: false,
+    }));
+    for (const b of [first, ...rest]) await s.record(b);
+    const [a] = await only(s, 'split');
+    expect(a).toMatchObject({ requests: 1, errors: 0, predictions: 61 });
+    expect(Object.values(a?.latency ?? {}).reduce((x, y) => x + y, 0)).toBe(1);
+  });
+
   it('a redelivery after feedback was joined keeps the feedback and counts nothing twice', async () => {
     const clock = new TestClock();
     const s = store(clock);
@@ -442,18 +455,20 @@ describe('feedback', () => {
       { predictionId: q0, actual: 'dog' },
       { predictionId: p0, actual: 'dog' },
     ]);
-    expect(res.slice(0, 4)).toEqual([
-      { predictionId: p0, status: 'joined', model: 'fb', version: '2.0.0' },
+    expect(res.slice(1, 4)).toEqual([
       { predictionId: p1, status: 'joined', model: 'fb', version: '2.0.0' },
       { predictionId: 'nope', status: 'unknown' },
       { predictionId: q0, status: 'joined', model: 'fb', version: '2.1.0' },
     ]);
-    // The same id twice in one call: one joins, the other is a duplicate (concurrency 8).
-    expect(res[4]).toMatchObject({ predictionId: p0, status: 'duplicate', model: 'fb', version: '2.0.0' });
+    // The same id twice in one call runs concurrently (concurrency 8): exactly one joins, either.
+    const pair = [res[0], res[4]];
+    expect(pair.map((r) => r?.status).sort()).toEqual(['duplicate', 'joined']);
+    for (const r of pair) expect(r).toMatchObject({ predictionId: p0, model: 'fb', version: '2.0.0' });
+    const p0Actual = res[0]?.status === 'joined' ? 'cat' : 'dog';
     const after = await s.feedback([{ predictionId: p2, actual: 'dog' }]);
     expect(after[0]!.status).toBe('joined');
     expect(await predItem('nope')).toBeUndefined();
-    expect(await predItem(p0)).toMatchObject({ actual: 'cat', feedbackAt: T0.toISOString() });
+    expect(await predItem(p0)).toMatchObject({ actual: p0Actual, feedbackAt: T0.toISOString() });
 
     const aggs = await s.aggregates('fb', new Date(H(0)), new Date(H(23)));
     const [v2, v21] = aggs as [HourAggregate, HourAggregate];
@@ -463,11 +478,15 @@ describe('feedback', () => {
       absErrorSum: 0,
       squaredErrorSum: 0,
       errorSum: 0,
-      confusion: {
-        [confusionKey('cat', 'cat')]: 1,
-        [confusionKey('cat', 'dog')]: 1,
-        [confusionKey('dog', 'cat')]: 1,
-      },
+      // p0 predicted cat (actual: whichever feedback won), p1 dog (actual cat), p2 cat (actual dog).
+      confusion:
+        p0Actual === 'cat'
+          ? {
+              [confusionKey('cat', 'cat')]: 1,
+              [confusionKey('cat', 'dog')]: 1,
+              [confusionKey('dog', 'cat')]: 1,
+            }
+          : { [confusionKey('cat', 'dog')]: 1, [confusionKey('dog', 'cat')]: 2 },
     });
     expect(v21.feedback.confusion).toEqual({ [confusionKey('dog', 'dog')]: 1 });
   });
