@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { verifySignature } from '../../functions/core/webhooks/signing.js';
 import { normals } from '../support/random.js';
-import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
+import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>;
@@ -35,16 +35,8 @@ function rows(n: number, shift: number[], seed: number): number[][] {
   return Array.from({ length: n }, (_, i) => cols.map((c) => Math.round(c[i]! * 100) / 100));
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${serval.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) =>
+  waitFor(serval, what, probe, { timeoutMs });
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {

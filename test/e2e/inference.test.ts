@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
-import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
+import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
 let admin: ReturnType<typeof apiClient>;
@@ -31,16 +31,8 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const dot = (w: number[], x: number[]) => w.reduce((s, wi, i) => s + wi * (x[i] as number), 0);
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${serval.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) =>
+  waitFor(serval, what, probe, { timeoutMs });
 
 async function key(role: string) {
   const res = await admin('POST', '/v1/auth/keys', { name: `e2e-${role}`, role });

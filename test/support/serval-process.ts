@@ -129,3 +129,23 @@ export function localS3(dataDir: string): { s3: S3Client; bucket: string } {
   });
   return { s3, bucket: endpoints.buckets.artifacts };
 }
+
+/**
+ * Polls `probe` until it returns something other than undefined; on timeout, fails with the
+ * runtime's recent output, which is where the reason usually is.
+ */
+export async function waitFor<T>(
+  serval: Pick<ServalProcess, 'output'>,
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 250 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${serval.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

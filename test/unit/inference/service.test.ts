@@ -6,7 +6,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { DomainError } from '../../../functions/core/errors.js';
 import { PredictionIdBlock } from '../../../functions/core/inference/ids.js';
 import {
   type CaptureMessage,
@@ -26,6 +25,7 @@ import {
 } from '../../../functions/core/onnx/models.js';
 import type { InputSchema, OutputSchema } from '../../../functions/core/registry/model-io.js';
 import { type RegisterVersionInput, Registry } from '../../../functions/core/registry/service.js';
+import { expectCode } from '../../support/expect-code.js';
 import {
   CountingIds,
   MemoryArtifactStore,
@@ -66,16 +66,6 @@ class FixedIds {
     const prefix = `01JB${String(++this.n).padStart(19, '0')}`;
     return new PredictionIdBlock(prefix);
   }
-}
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a ${code} error`).toBeInstanceOf(DomainError);
-  expect((err as DomainError).code).toBe(code);
-  return err as DomainError;
 }
 
 describe('InferenceService', () => {

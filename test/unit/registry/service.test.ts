@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { DomainError } from '../../../functions/core/errors.js';
 import { Registry } from '../../../functions/core/registry/service.js';
 import { STAGES, type Stage } from '../../../functions/core/registry/types.js';
+import { expectCode } from '../../support/expect-code.js';
 import {
   CountingIds,
   MemoryArtifactStore,
@@ -18,16 +18,6 @@ const carol: Principal = { id: 'carol', name: 'Carol', role: 'approver' };
 const bytes = (s: string) => new TextEncoder().encode(s);
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<DomainError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a ${code} error`).toBeInstanceOf(DomainError);
-  expect((err as DomainError).code).toBe(code);
-  return err as DomainError;
-}
 
 describe('Registry', () => {
   let store: MemoryRegistryStore;
