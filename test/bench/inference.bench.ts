@@ -11,7 +11,7 @@
  *    importing onnxruntime-node alone and creating the same session.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +22,9 @@ import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/model
 import type { InputSchema, OutputSchema } from '../../functions/core/registry/model-io.js';
 import { createRng } from '../../functions/core/training/random.js';
 import { buildOnnxRuntimeLayer } from '../../layers/onnxruntime/build.js';
+import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
-import { startServal } from '../support/serval-process.js';
-import { startStandins } from '../support/standins.js';
+import { type ServalProcess, startServal } from '../support/serval-process.js';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3'];
 const CLASSES = ['a', 'b', 'c'];
@@ -122,15 +122,34 @@ function event(model: string, body: string): APIGatewayProxyEvent {
   };
 }
 
-async function warmBench(): Promise<void> {
-  const aws = await startStandins();
-  for (const [k, v] of Object.entries(aws.env)) if (k.startsWith('AWS_')) process.env[k] = v;
+/**
+ * The environment of the local runtime's stand-ins, from its endpoints.json: the handler runs in
+ * this process, the stand-ins (and the capture worker) in the runtime's, as on AWS where SQS and
+ * DynamoDB are not inside the Lambda's process.
+ */
+function standinEnv(serval: ServalProcess): Record<string, string> {
+  const e = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));
+  return {
+    ...resourceEnv({ tables: e.tables, buckets: e.buckets, queues: e.queues }),
+    AWS_REGION: e.region,
+    AWS_ACCESS_KEY_ID: e.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: e.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_S3: e.endpoints.s3,
+    AWS_ENDPOINT_URL_SQS: e.endpoints.sqs,
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: e.endpoints.sagemaker,
+  };
+}
+
+async function warmBench(serval: ServalProcess): Promise<void> {
+  const env = standinEnv(serval);
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('AWS_')) process.env[k] = v;
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   try {
     const shared = await import('../../functions/handlers/shared.js');
     const { createHandler } = await import('../../functions/handlers/inference-api.js');
-    const registry = shared.registryService(aws.env);
-    const handler = createHandler(functionEnv('inference', aws.env));
+    const registry = shared.registryService(env);
+    const handler = createHandler(functionEnv('inference', env));
     const rows: string[] = [];
     const rng = createRng(7);
     for (const c of cases()) {
@@ -200,7 +219,7 @@ async function warmBench(): Promise<void> {
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) console.log(r);
   } finally {
-    await aws.stop();
+    Reflect.deleteProperty(process.env, 'POWERTOOLS_LOG_LEVEL');
   }
 }
 
@@ -219,9 +238,7 @@ function post(agent: Agent, url: URL, body: string, headers: Record<string, stri
   });
 }
 
-async function httpBench(): Promise<void> {
-  // The per-key rate limit would refuse a benchmark's thousands of calls: lift it for this run.
-  const serval = await startServal({ env: { SERVAL_RATE_LIMIT: '1000000', SERVAL_RATE_BURST: '1000000' } });
+async function httpBench(serval: ServalProcess): Promise<void> {
   const bare = spawn(
     process.execPath,
     [
@@ -286,7 +303,6 @@ async function httpBench(): Promise<void> {
     agent.destroy();
   } finally {
     bare.kill();
-    await serval.stop();
   }
 }
 
@@ -363,7 +379,13 @@ function coldBench(): void {
 }
 
 export async function runInferenceBench(): Promise<void> {
-  await warmBench();
-  await httpBench();
+  // The per-key rate limit would refuse a benchmark's thousands of calls: lifted for this run.
+  const serval = await startServal({ env: { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off' } });
+  try {
+    await warmBench(serval);
+    await httpBench(serval);
+  } finally {
+    await serval.stop();
+  }
   coldBench();
 }
