@@ -1,7 +1,9 @@
 /**
- * CaptureQueue on SQS. Serialisation happens here, off the response path. A message over SQS's
- * 256 KB limit (a large batch) is split by rows into parts that each fit; only part 0 counts as
- * the request in the serving aggregates.
+ * CaptureQueue on SQS. Serialisation happens here, off the response path. Capture messages are
+ * packed into SQS messages as JSON arrays of up to MAX_MESSAGE_BYTES: at thousands of requests
+ * a second, one SQS call per request (or per ten) would cost the process more than the
+ * predictions. A capture message over the limit on its own (a large batch) is split by rows into
+ * parts that each fit; only part 0 counts as the request in the serving aggregates.
  */
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
@@ -16,7 +18,7 @@ export class SqsCaptureQueue implements CaptureQueue {
   ) {}
 
   async send(messages: readonly CaptureMessage[]): Promise<void> {
-    const bodies = messages.flatMap((m) => serialise(m));
+    const bodies = pack(messages.flatMap((m) => serialise(m)));
     let batch: string[] = [];
     let bytes = 0;
     for (const body of bodies) {
@@ -44,6 +46,25 @@ export class SqsCaptureQueue implements CaptureQueue {
       throw new Error(`SQS refused ${out.Failed.length} of ${bodies.length} capture messages (${codes})`);
     }
   }
+}
+
+/** Serialised capture messages as JSON-array bodies of at most MAX_MESSAGE_BYTES each. */
+export function pack(serialised: readonly string[]): string[] {
+  const bodies: string[] = [];
+  let current: string[] = [];
+  let bytes = 2; // the brackets
+  for (const s of serialised) {
+    const size = Buffer.byteLength(s) + 1; // and its comma
+    if (current.length > 0 && bytes + size > MAX_MESSAGE_BYTES) {
+      bodies.push(`[${current.join(',')}]`);
+      current = [];
+      bytes = 2;
+    }
+    current.push(s);
+    bytes += size;
+  }
+  if (current.length) bodies.push(`[${current.join(',')}]`);
+  return bodies;
 }
 
 /** One message as JSON bodies of at most MAX_MESSAGE_BYTES each (halving the rows until they fit). */

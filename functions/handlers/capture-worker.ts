@@ -1,7 +1,8 @@
 /**
- * SQS worker for captured predictions: each message (one served request, or one part of a large
- * one) becomes gzip JSON lines in S3 under captures/<model>/<version>/<date>/<hour>/ — the layout
- * drift checks read — and is counted into the hourly serving aggregates, once per message id.
+ * SQS worker for captured predictions. The queue packs many capture messages into one SQS
+ * message; each capture message (one served request, or one part of a large one) becomes gzip
+ * JSON lines in S3 under captures/<model>/<version>/<date>/<hour>/ — the layout drift checks
+ * read — and is counted into the hourly serving aggregates, once per message id.
  * Malformed messages are dropped (a retry cannot fix them); store failures are retried through
  * partial batch responses and end in the DLQ.
  */
@@ -10,7 +11,7 @@ import { BUCKETS, TABLES } from '../../lib/definitions.js';
 import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { S3Captures } from '../adapters/s3-captures.js';
-import { captureRows, parseCaptureMessage, toCaptureBatch } from '../core/inference/capture-records.js';
+import { captureRows, parseCaptureBody, toCaptureBatch } from '../core/inference/capture-records.js';
 import { type Env, envValue, makeLogger } from './shared.js';
 
 const logger = makeLogger('capture-worker');
@@ -21,31 +22,31 @@ export function buildCaptureWorker(env: Env = process.env) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
-      const message = parseCaptureMessage(record.body);
-      if (!message) {
-        logger.error('malformed capture message dropped', { messageId: record.messageId });
-        continue;
+      const { messages, malformed } = parseCaptureBody(record.body);
+      if (malformed > 0) {
+        // A retry cannot fix them; the well-formed ones in the same body are still stored.
+        logger.error('malformed capture messages dropped', { messageId: record.messageId, malformed });
       }
       try {
-        const rows = captureRows(message);
-        // S3 first: the file name is the message id, so a redelivery overwrites the same object
-        // instead of duplicating rows; the aggregates then count the message once.
-        if (rows.length) await captures.writeCaptures(message.model, rows, safeFileId(message.id));
-        await store.record(toCaptureBatch(message));
+        for (const message of messages) {
+          const rows = captureRows(message);
+          // S3 first: the file name is the capture message's id, so a redelivery overwrites the
+          // same object instead of duplicating rows; the aggregates then count it once.
+          if (rows.length) await captures.writeCaptures(message.model, rows, safeFileId(message.id));
+          await store.record(toCaptureBatch(message));
+        }
       } catch (err) {
         if (err instanceof CaptureInProgress) {
           // Another delivery of the same message is still writing it: an expected retry.
           logger.info('capture being written by another delivery; will retry', {
             messageId: record.messageId,
           });
-          failures.push({ itemIdentifier: record.messageId });
-          continue;
+        } else {
+          logger.error('capture not stored; will retry', {
+            messageId: record.messageId,
+            error: err as Error,
+          });
         }
-        logger.error('capture not stored; will retry', {
-          messageId: record.messageId,
-          model: message.model,
-          error: err as Error,
-        });
         failures.push({ itemIdentifier: record.messageId });
       }
     }

@@ -34,6 +34,30 @@ export function parseCaptureMessage(body: string): CaptureMessage | undefined {
   } catch {
     return undefined;
   }
+  return checkMessage(json);
+}
+
+/**
+ * The capture messages of one queue message body: a JSON array of them (the queue packs many
+ * into one SQS message) or a single one. `malformed` counts entries Serval did not write.
+ */
+export function parseCaptureBody(body: string): { messages: CaptureMessage[]; malformed: number } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { messages: [], malformed: 1 };
+  }
+  const entries = Array.isArray(json) ? json : [json];
+  const messages: CaptureMessage[] = [];
+  for (const entry of entries) {
+    const m = checkMessage(entry);
+    if (m) messages.push(m);
+  }
+  return { messages, malformed: entries.length - messages.length };
+}
+
+function checkMessage(json: unknown): CaptureMessage | undefined {
   const parsed = Message.safeParse(json);
   if (!parsed.success) return undefined;
   const m = parsed.data;

@@ -11,7 +11,7 @@
 import type { CaptureMessage, CaptureQueue } from './ports.js';
 
 export interface CaptureBufferOptions {
-  /** Messages that trigger an immediate flush (SQS takes 10 per batch). */
+  /** Messages that trigger an immediate flush. */
   readonly flushAt?: number;
   /** Longest a message waits for a batch to fill, in ms. */
   readonly maxDelayMs?: number;
@@ -35,7 +35,9 @@ export class CaptureBuffer {
     private readonly queue: CaptureQueue,
     private readonly options: CaptureBufferOptions = {},
   ) {
-    this.flushAt = options.flushAt ?? 10;
+    // Messages are packed into SQS messages by the queue, so a flush of 200 is still one or a few
+    // SQS calls; locally that keeps the queue's HTTP work out of most requests' way.
+    this.flushAt = options.flushAt ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 50;
     this.maxBacklog = options.maxBacklog ?? 5_000;
   }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_MESSAGE_BYTES, serialise } from '../../../functions/adapters/sqs-capture-queue.js';
+import { MAX_MESSAGE_BYTES, pack, serialise } from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
 import {
   captureRows,
+  parseCaptureBody,
   parseCaptureMessage,
   toCaptureBatch,
 } from '../../../functions/core/inference/capture-records.js';
@@ -153,5 +154,28 @@ describe('capture records', () => {
     );
     expect(parts.map((p) => toCaptureBatch(p).countsRequest !== false).filter(Boolean)).toHaveLength(1);
     expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
+  });
+
+  it('packs many capture messages into few SQS bodies, and the worker reads every one back', () => {
+    const many = Array.from({ length: 3000 }, (_, i) =>
+      message({
+        id: `m${i}`,
+        predictionIds: [`01JB${String(i).padStart(22, '0')}`],
+        instances: [[i, i]],
+        predictions: ['yes'],
+        probabilities: [[0.1, 0.9]],
+      }),
+    );
+    const bodies = pack(many.flatMap((m) => serialise(m)));
+    expect(bodies.length).toBeGreaterThan(1);
+    expect(bodies.length).toBeLessThan(many.length / 100);
+    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES + 2);
+    const back = bodies.flatMap((b) => parseCaptureBody(b).messages);
+    expect(back.map((m) => m.id)).toEqual(many.map((m) => m.id));
+    // A single (unpacked) message and a body with one foreign entry
+    expect(parseCaptureBody(JSON.stringify(message())).messages).toHaveLength(1);
+    const mixed = parseCaptureBody(`[${JSON.stringify(message())},{"v":9}]`);
+    expect([mixed.messages.length, mixed.malformed]).toEqual([1, 1]);
+    expect(parseCaptureBody('{').malformed).toBe(1);
   });
 });
