@@ -3,7 +3,7 @@
  * has already fetched and checksummed the artifact — and report their inputs and outputs from
  * the session's own metadata, which is what the runtime will actually enforce.
  */
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
   type LoadedModel,
   ModelLoadError,
@@ -23,10 +23,24 @@ export interface OnnxRunnerOptions {
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+type Ort = typeof import('onnxruntime-node');
+let ortModule: Promise<Ort> | undefined;
+
+/**
+ * onnxruntime-node is loaded on the first model load, not at import: the registry function bundles
+ * this adapter for validation only, and its other routes should not pay for the native library on
+ * every cold start.
+ */
+function ort(): Promise<Ort> {
+  ortModule ??= import('onnxruntime-node');
+  return ortModule;
+}
+
 export class OnnxRuntimeRunner implements ModelRunner {
   constructor(private readonly options: OnnxRunnerOptions = {}) {}
 
   async load(bytes: Uint8Array): Promise<LoadedModel> {
+    const { InferenceSession, Tensor } = await ort();
     let session: InferenceSession;
     try {
       session = await InferenceSession.create(bytes, {
@@ -40,7 +54,7 @@ export class OnnxRuntimeRunner implements ModelRunner {
     } catch (err) {
       throw new ModelLoadError(`onnxruntime could not load the model: ${message(err)}`, { cause: err });
     }
-    return new OnnxLoadedModel(session);
+    return new OnnxLoadedModel(session, Tensor);
   }
 }
 
@@ -51,7 +65,10 @@ class OnnxLoadedModel implements LoadedModel {
   /** Sequences and maps (e.g. scikit-learn's ZipMap) are left unfetched: they have no tensor form. */
   private readonly fetches: readonly string[];
 
-  constructor(private readonly session: InferenceSession) {
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly TensorClass: typeof Tensor,
+  ) {
     this.inputs = session.inputMetadata.map(info);
     this.outputs = session.outputMetadata.map(info);
     this.inputTypes = new Map(this.inputs.map((i) => [i.name, i.type]));
@@ -73,8 +90,9 @@ class OnnxLoadedModel implements LoadedModel {
       throw new ModelRunError(`a batch of ${batch.length} values is not ${rows} rows × ${features} features`);
     }
     let tensor: Tensor;
-    if (type === 'float32') tensor = new Tensor('float32', batch, [rows, features]);
-    else if (type === 'float64') tensor = new Tensor('float64', Float64Array.from(batch), [rows, features]);
+    if (type === 'float32') tensor = new this.TensorClass('float32', batch, [rows, features]);
+    else if (type === 'float64')
+      tensor = new this.TensorClass('float64', Float64Array.from(batch), [rows, features]);
     else throw new ModelRunError(`input ${name} is ${type}; only float32 and float64 inputs can be fed`);
     let result: InferenceSession.ReturnType;
     try {
