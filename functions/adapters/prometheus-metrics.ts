@@ -4,10 +4,9 @@
  * (the local runtime runs inference in the same process; on AWS they live in CloudWatch via EMF).
  */
 import { Gauge, Registry } from 'prom-client';
+import type { PredictionStore } from '../core/inference/ports.js';
 import { summarize, type VersionStats } from '../core/inference/stats.js';
 import type { Registry as ModelRegistry } from '../core/registry/service.js';
-import { documentClient } from './aws-clients.js';
-import { DynamoPredictionStore } from './dynamo-predictions.js';
 import { servingRegistry } from './serving-metrics.js';
 
 const WINDOW_MS = 24 * 3600_000;
@@ -16,10 +15,10 @@ const MAX_MODELS = 200;
 
 export async function prometheusText(deps: {
   readonly registry: Pick<ModelRegistry, 'listModels'>;
-  readonly predictionsTable: string;
+  readonly predictions: Pick<PredictionStore, 'aggregates'>;
   readonly now?: () => Date;
 }): Promise<string> {
-  const store = new DynamoPredictionStore(documentClient(), deps.predictionsTable);
+  const store = deps.predictions;
   const scrape = new Registry();
   const labels = ['model', 'version'] as const;
   const gauge = (name: string, help: string, extra: readonly string[] = []) =>

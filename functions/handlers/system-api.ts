@@ -1,7 +1,8 @@
 /** Lambda entry for health, audit and the OpenAPI document. */
 import type { z } from 'zod';
 import { BUCKETS, QUEUES, TABLES } from '../../lib/definitions.js';
-import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { documentClient, dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
@@ -27,6 +28,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
   const s3 = s3Client();
   const sqs = sqsClient();
   const mode = modes(env);
+  const predictions = new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
 
   async function detailed() {
     const probes = await Promise.all([
@@ -69,7 +71,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
       metrics: operation({
         handle: async () =>
           new TextBody(
-            await prometheusText({ registry, predictionsTable: envValue(env, TABLES.predictions.env) }),
+            await prometheusText({ registry, predictions }),
             'text/plain; version=0.0.4; charset=utf-8',
           ),
       }),
