@@ -58,7 +58,8 @@ export async function startServal(options: StartOptions = {}): Promise<ServalPro
   const port = options.port ?? (await freePort());
   const { child, output, exited } = startProcess({ ...options, port, dataDir });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  while (!output().includes('Serval is ready')) {
+  // The last line of the ready block: stdout may deliver 'Serval is ready' before the key line.
+  while (!output().includes('Press Ctrl-C to stop.')) {
     if (child.exitCode !== null) throw new Error(`serval exited with ${child.exitCode}:\n${output()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
