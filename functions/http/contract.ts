@@ -43,6 +43,8 @@ export interface OperationSchemas {
   readonly body?: z.ZodType;
   /** Status of a successful answer. */
   readonly status?: number;
+  /** Content type of a successful answer when it is not JSON. */
+  readonly produces?: string;
 }
 
 export const CONTRACT = {
@@ -83,7 +85,7 @@ export const CONTRACT = {
   createWebhook: { body: WebhookBody, status: 201 },
   listWebhooks: { query: PageQuery },
   deleteWebhook: { params: WebhookParams },
-  metrics: {},
+  metrics: { produces: 'text/plain; version=0.0.4' },
   predict: { params: NameParams, body: PredictBody },
   explain: { params: NameParams, body: ExplainBody },
   feedback: { body: FeedbackBody },

@@ -57,7 +57,12 @@ export function openApiDocument(): Record<string, unknown> {
     const schemas: OperationSchemas = CONTRACT[route.operationId];
     const ok = String(schemas.status ?? 200);
     const responses: Record<string, unknown> = {
-      [ok]: { description: 'success', content: { 'application/json': { schema: { type: 'object' } } } },
+      [ok]: {
+        description: 'success',
+        content: schemas.produces
+          ? { [schemas.produces]: { schema: { type: 'string' } } }
+          : { 'application/json': { schema: { type: 'object' } } },
+      },
       '400': { $ref: '#/components/responses/Error' },
       '500': { $ref: '#/components/responses/Error' },
     };

@@ -25,4 +25,19 @@ describe('API documentation', () => {
       expect(declared.sort(), r.operationId).toEqual(pathParams.sort());
     }
   });
+
+  it('describes the metrics answer as Prometheus text, every other as JSON', () => {
+    const doc = openApiDocument() as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content: Record<string, unknown> }> }>
+      >;
+    };
+    expect(Object.keys(doc.paths['/v1/metrics']!.get!.responses['200']!.content)).toEqual([
+      'text/plain; version=0.0.4',
+    ]);
+    expect(Object.keys(doc.paths['/v1/models/{name}/predict']!.post!.responses['200']!.content)).toEqual([
+      'application/json',
+    ]);
+  });
 });
