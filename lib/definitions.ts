@@ -103,7 +103,7 @@ export const TABLES = {
     globalIndexes: [],
   },
   // Served predictions. PRED#<predictionId> (sk 'P'): what was predicted, written by the capture
-  // worker, so feedback can be joined to it by id; expires after PREDICTION_TTL_DAYS.
+  // worker, so feedback can be joined to it by id; expires after 90 days (the store's ttlDays).
   // STATS#<model> (sk '<hourStart>#<version>'): hourly serving aggregates (counts, latency
   // histogram, confidence, feedback confusion counts), updated with atomic counters.
   // CAP#<messageId> (sk 'C'): marks a capture message as counted, so a redelivery adds nothing.

@@ -36,6 +36,8 @@ export function allowedEndpoints(env: Env): string[] | undefined {
 
 export function inferenceWiring(env: Env): InferenceWiring {
   const store = registryStore(env);
+  // One S3 client for the registry's integrity checks and the sessions' artifact reads.
+  const artifacts = artifactStore(env);
   const capture = new CaptureBuffer(new SqsCaptureQueue(sqsClient(), envValue(env, QUEUES.captures.env)), {
     onError: (err, messages) =>
       inferenceLogger.warn('capture messages not sent yet; kept for the next flush', {
@@ -45,8 +47,8 @@ export function inferenceWiring(env: Env): InferenceWiring {
   });
   const service = new InferenceService({
     store,
-    registry: registryService(env, store),
-    models: new ModelCache({ artifacts: artifactStore(env), runner: new OnnxRuntimeRunner() }),
+    registry: registryService(env, store, artifacts),
+    models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
     endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
     capture,
     metrics: servingMetricsFor(env),

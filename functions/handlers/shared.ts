@@ -52,10 +52,14 @@ export function artifactStore(env: Env): S3ArtifactStore {
 }
 
 /** `store`: pass one already built for the same environment, so a handler keeps one client. */
-export function registryService(env: Env, store: DynamoRegistryStore = registryStore(env)): Registry {
+export function registryService(
+  env: Env,
+  store: DynamoRegistryStore = registryStore(env),
+  artifacts: S3ArtifactStore = artifactStore(env),
+): Registry {
   return new Registry({
     store,
-    artifacts: artifactStore(env),
+    artifacts,
     clock: systemClock,
     ids: ulids,
   });

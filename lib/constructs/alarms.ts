@@ -66,6 +66,18 @@ export class Alarms extends Construct {
     });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.topic);
+    // Every alarm tells the topic when it fires and when it clears.
+    const notify = (alarm: Alarm) => {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    };
+    // Rates: 2 of the last 3 five-minute periods at or over the threshold; no traffic, no alarm.
+    const rateRule = {
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
 
     const dlqAlarms = {} as Record<QueueKey, Alarm>;
     for (const [key, pair] of Object.entries(props.queues) as [QueueKey, QueuePair][]) {
@@ -79,8 +91,7 @@ export class Alarms extends Construct {
           // SQS publishes no datapoint for an idle queue; no data means nothing arrived.
           treatMissingData: TreatMissingData.NOT_BREACHING,
         });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
+      notify(alarm);
       dlqAlarms[key] = alarm;
     }
     this.dlqAlarms = dlqAlarms;
@@ -96,8 +107,7 @@ export class Alarms extends Construct {
           evaluationPeriods: 1,
           treatMissingData: TreatMissingData.NOT_BREACHING,
         });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
+      notify(alarm);
       errorAlarms[fnId] = alarm;
     }
     this.errorAlarms = errorAlarms;
@@ -117,13 +127,9 @@ export class Alarms extends Construct {
       }).createAlarm(this, `${fnId}ErrorRate`, {
         alarmDescription: `At least ${ERROR_RATE_PERCENT}% of ${fnId} invocations failed in 2 of the last 3 five-minute periods.`,
         threshold: ERROR_RATE_PERCENT,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 3,
-        datapointsToAlarm: 2,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        ...rateRule,
       });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
+      notify(alarm);
       this.errorRateAlarms[fnId] = alarm;
     }
 
@@ -134,13 +140,9 @@ export class Alarms extends Construct {
         .createAlarm(this, 'ApiServerErrorRate', {
           alarmDescription: `At least ${ERROR_RATE_PERCENT}% of API requests answered 5xx in 2 of the last 3 five-minute periods.`,
           threshold: ERROR_RATE_PERCENT / 100,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 2,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+          ...rateRule,
         });
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
+      notify(alarm);
       this.apiServerErrorAlarm = alarm;
     }
   }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { CaptureBatch, CapturedPrediction, CaptureMessage } from './ports.js';
+import { hourStartOf } from './stats.js';
 
 const Label = z.union([z.string(), z.number()]);
 const Message = z.object({
@@ -25,17 +26,6 @@ const Message = z.object({
   probabilities: z.array(z.array(z.number())).optional(),
   part: z.number().int().nonnegative().optional(),
 });
-
-/** The message, or undefined when it is not a capture message Serval wrote. */
-export function parseCaptureMessage(body: string): CaptureMessage | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  return checkMessage(json);
-}
 
 /**
  * The capture messages of one queue message body: a JSON array of them (the queue packs many
@@ -104,12 +94,6 @@ function named(instance: unknown, features: readonly string[] | undefined): unkn
   return out;
 }
 
-export function hourStart(at: string): string {
-  const t = new Date(at);
-  t.setUTCMinutes(0, 0, 0);
-  return t.toISOString();
-}
-
 export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
   const predictions: CapturedPrediction[] =
     m.outcome === 'ok' && m.predictionIds
@@ -131,7 +115,7 @@ export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
     messageId: m.id,
     model: m.model,
     version: m.version,
-    hourStart: hourStart(m.at),
+    hourStart: hourStartOf(m.at),
     outcome: m.outcome,
     ...(m.errorCode ? { errorCode: m.errorCode } : {}),
     latencyMs: m.latencyMs,

@@ -23,7 +23,7 @@ import type { RegistryStore } from '../registry/ports.js';
 import type { Model, ModelVersion } from '../registry/types.js';
 import { encodeInstances } from './encode.js';
 import { type Explanation, explainRows, featureMeans, type LinearForm, linearForm } from './explain.js';
-import { type IdBlockSource, MAX_ROWS_PER_REQUEST } from './ids.js';
+import type { IdBlockSource } from './ids.js';
 import { classLabel, decodeOutputs, OutputShapeError } from './outputs.js';
 import {
   type CaptureMessage,
@@ -239,13 +239,6 @@ export class InferenceService {
       ...(positiveLabel !== undefined ? { positiveLabel } : {}),
     });
     return { model: name, ...report };
-  }
-
-  /** Forgets cached routing (tests; after an administrative change seen by this process). */
-  invalidate(): void {
-    this.models.clear();
-    this.versions.clear();
-    this.fallbacks.clear();
   }
 
   // ---- routing --------------------------------------------------------------------------
@@ -602,7 +595,6 @@ function checkSize(n: number): void {
       given: n,
     });
   }
-  if (n > MAX_ROWS_PER_REQUEST) throw new ValidationFailed('too many instances');
 }
 
 /** Failures of ours or of the model, counted as serving errors (client mistakes are not). */

@@ -79,10 +79,6 @@ export class ModelCache {
     return loading;
   }
 
-  has(v: ModelVersion): boolean {
-    return this.entries.has(sessionKey(v));
-  }
-
   /** The loaded model if it is ready now (no promise), else undefined. */
   peek(v: ModelVersion): ServingModel | undefined {
     return this.ready.get(sessionKey(v));

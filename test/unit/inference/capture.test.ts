@@ -4,7 +4,6 @@ import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
 import {
   captureRows,
   parseCaptureBody,
-  parseCaptureMessage,
   toCaptureBatch,
 } from '../../../functions/core/inference/capture-records.js';
 import { RandomIdBlocks } from '../../../functions/core/inference/ids.js';
@@ -129,10 +128,11 @@ describe('capture records', () => {
   });
 
   it('rejects what Serval did not write', () => {
-    expect(parseCaptureMessage('nope')).toBeUndefined();
-    expect(parseCaptureMessage(JSON.stringify({ ...message(), v: 2 }))).toBeUndefined();
-    expect(parseCaptureMessage(JSON.stringify({ ...message(), predictions: ['yes'] }))).toBeUndefined();
-    expect(parseCaptureMessage(JSON.stringify(message()))).toEqual(message());
+    const read = (body: string) => parseCaptureBody(body).messages;
+    expect(read('nope')).toEqual([]);
+    expect(read(JSON.stringify({ ...message(), v: 2 }))).toEqual([]);
+    expect(read(JSON.stringify({ ...message(), predictions: ['yes'] }))).toEqual([]);
+    expect(read(JSON.stringify(message()))).toEqual([message()]);
   });
 
   it('splits a message over the SQS limit into parts that fit, losing no row, counting one request', () => {
@@ -147,7 +147,7 @@ describe('capture records', () => {
     const bodies = serialise(big);
     expect(bodies.length).toBeGreaterThan(1);
     for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
-    const parts = bodies.map((b) => parseCaptureMessage(b) as CaptureMessage);
+    const parts = bodies.map((b) => parseCaptureBody(b).messages[0] as CaptureMessage);
     expect(parts.flatMap((p) => p.predictionIds)).toEqual(ids);
     expect(parts.flatMap((p) => captureRows(p)).map((r) => r.instance)).toEqual(
       big.instances?.map((x) => ({ a: (x as number[])[0], b: (x as number[])[1] })),
