@@ -11,6 +11,7 @@
 import type { Principal } from '../auth/principal.js';
 import {
   Conflict,
+  DomainError,
   IntegrityFailed,
   ModelFailed,
   NotFound,
@@ -603,10 +604,12 @@ function isServerSide(err: unknown): boolean {
     err instanceof ModelFailed ||
     err instanceof IntegrityFailed ||
     err instanceof Unavailable ||
-    !(err instanceof Error && 'code' in err)
+    // Anything that is not a domain error is a fault of ours (an SDK or network error carries a
+    // `code` of its own, which must not pass for a client mistake).
+    !(err instanceof DomainError)
   );
 }
 
 function errorCode(err: unknown): string {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'internal';
+  return err instanceof DomainError ? err.code : 'internal';
 }

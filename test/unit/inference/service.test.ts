@@ -462,4 +462,17 @@ describe('InferenceService', () => {
     const ok = await service.stats('churn', stats, {});
     expect(ok).toMatchObject({ model: 'churn', total: { requests: 0, errorRate: null } });
   });
+
+  it('counts a store failure that carries its own code (a network error) as a serving error', async () => {
+    await register('1.0.0', logistic(W1, B1));
+    await promote('1.0.0');
+    artifacts.get = async () => {
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    };
+    await expect(service.predict('churn', { instances: [[1, 2, 3]] })).rejects.toThrow('socket hang up');
+    expect(captured).toEqual([
+      expect.objectContaining({ outcome: 'error', errorCode: 'internal', version: '1.0.0' }),
+    ]);
+    expect(metrics.served_).toEqual([expect.objectContaining({ outcome: 'error', errorCode: 'internal' })]);
+  });
 });
