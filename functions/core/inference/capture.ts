@@ -23,7 +23,10 @@ export interface CaptureBufferOptions {
 export class CaptureBuffer {
   private pending: CaptureMessage[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private inFlight: Promise<void> | undefined;
+  /** The one drain loop, while it runs: adds meanwhile join its next send, never a new loop. */
+  private draining: Promise<void> | undefined;
+  /** The last send failed: wait for the timer instead of retrying on every add. */
+  private backingOff = false;
   private readonly flushAt: number;
   private readonly maxDelayMs: number;
   private readonly maxBacklog: number;
@@ -49,45 +52,58 @@ export class CaptureBuffer {
       this.pending.splice(0, over);
       this.dropped += over;
     }
-    if (this.pending.length >= this.flushAt) {
-      void this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        void this.flush();
-      }, this.maxDelayMs);
-      this.timer.unref?.();
-    }
+    // A running drain sends this message on its next round; nothing to start.
+    if (this.draining) return;
+    if (this.pending.length >= this.flushAt && !this.backingOff) void this.flush();
+    else this.schedule();
   }
 
   get size(): number {
     return this.pending.length;
   }
 
-  /** Sends everything pending (one send at a time); resolves when done, never rejects. */
-  async flush(): Promise<void> {
+  /**
+   * Sends everything pending, in rounds, one send at a time; resolves when the buffer is empty or
+   * the queue refused (the refused messages stay pending), never rejects.
+   */
+  flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.inFlight) await this.inFlight;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    this.inFlight = this.queue.send(batch).then(
-      () => {
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+      // Anything added between the last round and now has no round of its own yet.
+      this.schedule();
+    });
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    this.backingOff = false;
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.queue.send(batch);
         this.sent += batch.length;
-      },
-      (err: unknown) => {
+      } catch (err) {
         // Put them back in front of anything added meanwhile; the bound applies on the next add.
         this.pending = batch.concat(this.pending);
         this.options.onError?.(err, batch.length);
-      },
-    );
-    try {
-      await this.inFlight;
-    } finally {
-      this.inFlight = undefined;
+        this.backingOff = true;
+        this.schedule();
+        return;
+      }
     }
+  }
+
+  private schedule(): void {
+    if (this.timer || this.pending.length === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.maxDelayMs);
+    this.timer.unref?.();
   }
 }

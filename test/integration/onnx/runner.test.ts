@@ -235,11 +235,85 @@ describe('onnxruntime adapter running Serval-written models', () => {
     );
   });
 
+  it('runs on the native session without waiting for an event-loop turn; the public API waits for one', async () => {
+    const bytes = logisticRegressionOnnx({ weights: [0.3, -0.7, 0.2], bias: -0.1 });
+    const turnPassed = async (r: OnnxRuntimeRunner) => {
+      const model = await r.load(bytes);
+      let immediate = false;
+      setImmediate(() => {
+        immediate = true;
+      });
+      await model.run(flat(X), X.length, 3);
+      await model.release();
+      return immediate;
+    };
+    expect(await turnPassed(runner)).toBe(false);
+    expect(await turnPassed(new OnnxRuntimeRunner({ direct: false }))).toBe(true);
+  });
+
+  it('answers the same through the native session and the public API', async () => {
+    const publicApi = new OnnxRuntimeRunner({ direct: false });
+    const models = [
+      linearRegressionOnnx({ weights: [0.5, -1.25, 2], bias: 0.75 }),
+      logisticRegressionOnnx({ weights: [0.3, -0.7, 0.2], bias: -0.1 }),
+      softmaxRegressionOnnx({
+        weights: [
+          [1, 0, -1],
+          [0.5, 0.5, 0.5],
+        ],
+        bias: [0.1, -0.2],
+      }),
+    ];
+    for (const bytes of models) {
+      const [a, b] = await Promise.all([runner.load(bytes), publicApi.load(bytes)]);
+      expect(a.inputs).toEqual(b.inputs);
+      expect(a.outputs).toEqual(b.outputs);
+      const [oa, ob] = await Promise.all([a.run(flat(X), X.length, 3), b.run(flat(X), X.length, 3)]);
+      expect(Object.keys(oa).sort()).toEqual(Object.keys(ob).sort());
+      for (const k of Object.keys(oa)) {
+        expect(oa[k]?.type).toBe(ob[k]?.type);
+        expect(oa[k]?.dims).toEqual(ob[k]?.dims);
+        expect(Array.from(oa[k]?.data as ArrayLike<number | bigint>)).toEqual(
+          Array.from(ob[k]?.data as ArrayLike<number | bigint>),
+        );
+      }
+      // Only the outputs asked for.
+      expect(Object.keys(await a.run(flat(X), X.length, 3, undefined, [a.outputs[0]!.name]))).toEqual([
+        a.outputs[0]!.name,
+      ]);
+      await Promise.all([a.release(), b.release()]);
+    }
+  });
+
   it('refuses runs that do not fit', async () => {
     const model = await runner.load(linearRegressionOnnx({ weights: [1, 2], bias: 0 }));
     await expect(model.run(Float32Array.from([1, 2, 3]), 1, 3)).rejects.toBeInstanceOf(ModelRunError);
     await expect(model.run(Float32Array.from([1, 2]), 2, 2)).rejects.toThrow(/not 2 rows × 2 features/);
     await expect(model.run(Float32Array.from([1, 2]), 1, 2, 'nope')).rejects.toThrow(/no input named nope/);
+    await model.release();
+  });
+
+  it('refuses a run the graph itself rejects, on either path', async () => {
+    // Declared [N, 2]: a batch of 3 features passes our own checks and fails inside onnxruntime.
+    const g = new GraphBuilder('fixed_width');
+    g.input('x', ElemType.FLOAT, ['N', 2]);
+    g.node('Identity', ['x'], ['out']);
+    g.output('out', ElemType.FLOAT, ['N', 2]);
+    for (const r of [runner, new OnnxRuntimeRunner({ direct: false })]) {
+      const model = await r.load(g.encode({}));
+      await expect(model.run(Float32Array.from([1, 2, 3]), 1, 3)).rejects.toBeInstanceOf(ModelRunError);
+      await model.release();
+    }
+  });
+
+  it('refuses to feed a model that has a second input', async () => {
+    const g = new GraphBuilder('two_inputs');
+    g.input('a', ElemType.FLOAT, ['N', 2]);
+    g.input('b', ElemType.FLOAT, ['N', 2]);
+    g.node('Add', ['a', 'b'], ['out']);
+    g.output('out', ElemType.FLOAT, ['N', 2]);
+    const model = await runner.load(g.encode({}));
+    await expect(model.run(Float32Array.from([1, 2]), 1, 2, 'a')).rejects.toThrow(/also needs input b/);
     await model.release();
   });
 });

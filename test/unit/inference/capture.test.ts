@@ -96,6 +96,55 @@ describe('CaptureBuffer', () => {
   });
 });
 
+describe('CaptureBuffer under load', () => {
+  it('runs one send at a time: messages added during a send go out together in the next round', async () => {
+    const sent: number[] = [];
+    const buffer = new CaptureBuffer(
+      {
+        send: async (m) => {
+          sent.push(m.length);
+          await new Promise((r) => setTimeout(r, 20));
+        },
+      },
+      { flushAt: 10, maxDelayMs: 1000 },
+    );
+    for (let i = 0; i < 10; i++) buffer.add(message({ id: `a${i}` }));
+    expect(sent).toEqual([10]);
+    // Each of these is past flushAt; none may start a send of its own.
+    for (let i = 0; i < 25; i++) buffer.add(message({ id: `b${i}` }));
+    expect(sent).toEqual([10]);
+    await buffer.flush();
+    expect(sent).toEqual([10, 25]);
+    expect(buffer.sent).toBe(35);
+    expect(buffer.size).toBe(0);
+  });
+
+  it('does not retry a failing queue on every add, and sends the backlog once it recovers', async () => {
+    let calls = 0;
+    let fail = true;
+    const buffer = new CaptureBuffer(
+      {
+        send: async () => {
+          calls++;
+          if (fail) throw new Error('queue down');
+        },
+      },
+      { flushAt: 2, maxDelayMs: 30, maxBacklog: 1000 },
+    );
+    buffer.add(message({ id: 'a' }));
+    buffer.add(message({ id: 'b' }));
+    await buffer.flush();
+    expect(calls).toBe(1);
+    for (let i = 0; i < 50; i++) buffer.add(message({ id: `c${i}` }));
+    expect(calls).toBe(1);
+    fail = false;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(calls).toBe(2);
+    expect(buffer.sent).toBe(52);
+    expect(buffer.size).toBe(0);
+  });
+});
+
 describe('capture records', () => {
   it('turns a message into S3 rows keyed by feature name, and a batch with confidences', () => {
     const m = message();
