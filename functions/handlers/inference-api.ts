@@ -1,6 +1,7 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { PostResponseExtension } from '../adapters/lambda-extension.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
@@ -49,20 +50,48 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
 
 /**
  * The Lambda entry. Inside Lambda the process may be frozen once the answer is returned, so the
- * capture buffer is flushed before returning (one SQS call per invocation); in the local runtime
- * the buffer flushes in the background, off the response path. This is the hot path, so it skips
- * the middy/logger-context wrapper the other functions use (measured at ~7 µs per call): log
- * lines carry the request id themselves.
+ * capture buffer is sent after the answer by an internal Lambda extension, which holds the freeze
+ * until the send is done (functions/adapters/lambda-extension.ts); the caller never waits for SQS.
+ * Where the extension cannot register, the buffer is flushed before returning (one SQS call per
+ * invocation). In the local runtime the buffer flushes in the background. This is the hot path,
+ * so it skips the middy/logger-context wrapper the other functions use (measured at ~7 µs per
+ * call): log lines carry the request id themselves.
+ *
+ * Registration must happen during init, hence async: the module awaits it at top level.
  */
-export function createHandler(env: Env = process.env) {
+export async function createLambdaHandler(env: Env = process.env) {
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   let built: ReturnType<typeof buildInferenceApi> | undefined;
-  return async (event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> => {
+  const build = () => {
     built ??= buildInferenceApi(env);
-    const response = await built.api(event, context);
-    if (inLambda) await built.flush();
-    return response;
+    return built;
+  };
+  const extension =
+    inLambda && env.AWS_LAMBDA_RUNTIME_API
+      ? await PostResponseExtension.register({
+          runtimeApi: env.AWS_LAMBDA_RUNTIME_API,
+          name: 'serval-capture',
+          work: () => build().flush(),
+          log: { warn: (message, extra) => logger.warn(message, extra ?? {}) },
+        })
+      : undefined;
+  return async (event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> => {
+    const { api, flush } = build();
+    const requestId = context?.awsRequestId;
+    try {
+      return await api(event, context);
+    } finally {
+      if (extension?.active && requestId) extension.finished(requestId);
+      else if (inLambda) await flush();
+    }
   };
 }
 
-export const handler = createHandler();
+/** The entry without Lambda's extension (tests, the local runtime): same behaviour otherwise. */
+export function createHandler(env: Env = process.env) {
+  const ready = createLambdaHandler({ ...env, AWS_LAMBDA_RUNTIME_API: undefined });
+  return async (event: APIGatewayProxyEvent, context?: Partial<Context>): Promise<APIGatewayProxyResult> =>
+    (await ready)(event, context);
+}
+
+export const handler = await createLambdaHandler();

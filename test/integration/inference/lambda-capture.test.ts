@@ -1,0 +1,198 @@
+/**
+ * On Lambda, captures leave after the answer: the inference entry registers an internal
+ * extension with the Runtime API (a local stand-in of it here) and sends its capture buffer to
+ * SQS (the local stand-in, through the real SDK) between answering and telling Lambda it is done.
+ * Where registration is refused, the buffer is sent before answering, as the only safe choice.
+ */
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
+import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
+import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
+import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
+import { registryService } from '../../../functions/handlers/shared.js';
+import { QUEUES } from '../../../lib/definitions.js';
+import { functionEnv } from '../../../local/runtime.js';
+import { localSqsClient } from '../../../local/services/clients.js';
+import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
+import { type Standins, startStandins } from '../../support/standins.js';
+
+let aws: Standins;
+let sqs: SQSClient;
+const saved: Record<string, string | undefined> = {};
+const FEATURES = ['a', 'b', 'c'];
+
+function predictEvent(requestId: string): APIGatewayProxyEvent {
+  return {
+    resource: '/v1/models/{name}/predict',
+    path: '/v1/models/churn/predict',
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { name: 'churn' },
+    stageVariables: null,
+    requestContext: {
+      requestId,
+      authorizer: { principalId: 'key-1', role: 'predictor', name: 'ci', via: 'key' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+    body: JSON.stringify({ version: '1.0.0', instances: [[1, 2, 3]] }),
+    isBase64Encoded: false,
+  };
+}
+
+/** Capture messages now in the queue (the capture worker is not running in this test). */
+async function queued(): Promise<CaptureMessage[]> {
+  const out: CaptureMessage[] = [];
+  for (;;) {
+    const res = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: aws.env[QUEUES.captures.env],
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (!res.Messages?.length) return out;
+    for (const m of res.Messages) out.push(...(JSON.parse(m.Body ?? '[]') as CaptureMessage[]));
+  }
+}
+
+/** When each capture send started: observed on the real client, which still does the sending. */
+function watchSends(): number[] {
+  const starts: number[] = [];
+  const send = SQSClient.prototype.send;
+  vi.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: SQSClient, ...args: unknown[]) {
+    if (args[0] instanceof SendMessageBatchCommand) starts.push(performance.now());
+    return (send as (...a: unknown[]) => unknown).apply(this, args) as never;
+  });
+  return starts;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function lambdaEnv(runtimeApi: RuntimeApiStandin): Record<string, string> {
+  return {
+    ...functionEnv('inference', aws.env),
+    AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
+    AWS_LAMBDA_RUNTIME_API: runtimeApi.address,
+  };
+}
+
+beforeAll(async () => {
+  aws = await startStandins();
+  for (const [k, v] of Object.entries(aws.env)) {
+    if (k.startsWith('AWS_')) {
+      saved[k] = process.env[k];
+      process.env[k] = v;
+    }
+  }
+  sqs = localSqsClient(aws.endpoints.sqs);
+  const registry = registryService(aws.env);
+  await registry.createModel(SYSTEM_PRINCIPAL, { name: 'churn' });
+  await registry.registerVersion(SYSTEM_PRINCIPAL, 'churn', {
+    version: '1.0.0',
+    artifact: {
+      base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString('base64'),
+    },
+    framework: 'onnx',
+    runtime: { type: 'lambda' },
+    inputSchema: { features: FEATURES.map((name) => ({ name, type: 'float' as const })) },
+    outputSchema: { kind: 'binary', classes: ['stay', 'leave'] },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) Reflect.deleteProperty(process.env, k);
+    else process.env[k] = v;
+  }
+  await aws?.stop();
+});
+
+describe('capture on Lambda', () => {
+  it('answers first, then sends the capture before telling Lambda the invocation is done', async () => {
+    const runtime = await startRuntimeApi();
+    try {
+      const handler = await createLambdaHandler(lambdaEnv(runtime));
+      expect(runtime.registrations).toEqual([{ name: 'serval-capture', events: ['INVOKE'] }]);
+      // Init ends with the extension waiting for its first event.
+      await expect.poll(() => runtime.polling).toBe(true);
+      const sends = watchSends();
+      for (const requestId of ['req-1', 'req-2']) {
+        sends.length = 0;
+        const released = runtime.invoke(requestId);
+        const res = await handler(predictEvent(requestId), { awsRequestId: requestId });
+        const answeredAt = performance.now();
+        expect(res.statusCode).toBe(200);
+        const { predictionIds } = JSON.parse(res.body) as { predictionIds: string[] };
+        // Lambda would freeze the process here, were the extension not still busy.
+        expect(runtime.polling).toBe(false);
+        const releasedAt = await released;
+        expect(releasedAt).toBeGreaterThanOrEqual(answeredAt);
+        // The send started after the answer was out, and before the extension let go.
+        expect(sends).toHaveLength(1);
+        expect(sends[0]).toBeGreaterThan(answeredAt);
+        expect(sends[0]).toBeLessThan(releasedAt);
+        // By the time the extension lets go, the capture is in the queue.
+        const messages = await queued();
+        expect(messages.map((m) => m.predictionIds)).toEqual([predictionIds]);
+        expect(messages[0]).toMatchObject({ model: 'churn', version: '1.0.0', outcome: 'ok' });
+      }
+    } finally {
+      await runtime.stop();
+    }
+  });
+
+  it('goes back to sending before answering once the Runtime API is gone', async () => {
+    const runtime = await startRuntimeApi();
+    const handler = await createLambdaHandler(lambdaEnv(runtime));
+    await expect.poll(() => runtime.polling).toBe(true);
+    await runtime.stop();
+    const sends = watchSends();
+    // The extension notices on its pending event/next; until then it still counts as active.
+    await expect
+      .poll(async () => {
+        sends.length = 0;
+        const res = await handler(predictEvent('req-x'), { awsRequestId: 'req-x' });
+        expect(res.statusCode).toBe(200);
+        return sends.length;
+      })
+      .toBe(1);
+    const calledAt = performance.now();
+    const res = await handler(predictEvent('req-4'), { awsRequestId: 'req-4' });
+    const answeredAt = performance.now();
+    expect(res.statusCode).toBe(200);
+    const { predictionIds } = JSON.parse(res.body) as { predictionIds: string[] };
+    expect(sends).toHaveLength(2);
+    // Sent during the call, before its answer.
+    expect(sends[1]).toBeGreaterThan(calledAt);
+    expect(sends[1]).toBeLessThan(answeredAt);
+    const messages = await queued();
+    expect(messages.at(-1)?.predictionIds).toEqual(predictionIds);
+  });
+
+  it('sends the capture before answering when the Runtime API refuses the extension', async () => {
+    const runtime = await startRuntimeApi({ refuse: true });
+    try {
+      const handler = await createLambdaHandler(lambdaEnv(runtime));
+      expect(runtime.registrations).toEqual([]);
+      const sends = watchSends();
+      const res = await handler(predictEvent('req-3'), { awsRequestId: 'req-3' });
+      const answeredAt = performance.now();
+      expect(res.statusCode).toBe(200);
+      expect(sends).toHaveLength(1);
+      expect(sends[0]).toBeLessThan(answeredAt);
+      const { predictionIds } = JSON.parse(res.body) as { predictionIds: string[] };
+      // No waiting: the send happened before the answer.
+      const messages = await queued();
+      expect(messages.map((m) => m.predictionIds)).toEqual([predictionIds]);
+    } finally {
+      await runtime.stop();
+    }
+  });
+});
