@@ -82,18 +82,37 @@ export class PrometheusServingMetrics implements ServingMetrics {
   }
 }
 
-/** One EMF record per request, dimensioned by model and version (namespace `Serval`). */
+/**
+ * One EMF record per request, dimensioned by model and version (namespace `Serval`). An EMF record
+ * is a JSON line written to stdout; `deferred` keeps the records until `flush`, which the Lambda
+ * entry calls after the answer is out, so the write is not on the response path.
+ */
 export class EmfServingMetrics implements ServingMetrics {
   private readonly metrics: Metrics;
+  private readonly deferred: boolean;
+  private pending: ServedRequest[] = [];
 
-  constructor(options: { namespace?: string; serviceName?: string } = {}) {
+  constructor(options: { namespace?: string; serviceName?: string; deferred?: boolean } = {}) {
     this.metrics = new Metrics({
       namespace: options.namespace ?? 'Serval',
       serviceName: options.serviceName ?? 'serval-inference',
     });
+    this.deferred = options.deferred ?? false;
   }
 
   served(r: ServedRequest): void {
+    this.pending.push(r);
+    // Bounded even if nobody flushes.
+    if (!this.deferred || this.pending.length >= 100) this.flush();
+  }
+
+  flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const r of batch) this.publish(r);
+  }
+
+  private publish(r: ServedRequest): void {
     try {
       this.metrics.addDimensions({ model: r.model, version: r.version });
       this.metrics.addMetric('Requests', MetricUnit.Count, 1);
@@ -120,8 +139,12 @@ export class EmfServingMetrics implements ServingMetrics {
   }
 }
 
-/** EMF inside a Lambda (AWS_LAMBDA_FUNCTION_NAME set by the service), Prometheus elsewhere. */
+/**
+ * EMF inside a Lambda (AWS_LAMBDA_FUNCTION_NAME set by the service), deferred to the entry's
+ * flush after each answer; Prometheus elsewhere.
+ */
 export function servingMetricsFor(env: Readonly<Record<string, string | undefined>>): ServingMetrics {
-  const kind = env.SERVAL_METRICS ?? (env.AWS_LAMBDA_FUNCTION_NAME ? 'emf' : 'prometheus');
-  return kind === 'emf' ? new EmfServingMetrics() : new PrometheusServingMetrics();
+  const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
+  const kind = env.SERVAL_METRICS ?? (inLambda ? 'emf' : 'prometheus');
+  return kind === 'emf' ? new EmfServingMetrics({ deferred: inLambda }) : new PrometheusServingMetrics();
 }

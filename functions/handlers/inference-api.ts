@@ -11,7 +11,7 @@ import type { Env } from './shared.js';
 type Name = z.infer<typeof NameParams>;
 
 export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
-  const { service, capture, predictions } = inferenceWiring(env);
+  const { service, capture, predictions, metrics } = inferenceWiring(env);
   const api = createApiHandler(
     'inference',
     {
@@ -45,7 +45,14 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
     // idempotency table (feedback is idempotent by itself: a prediction takes feedback once).
     { logger },
   );
-  return { api, flush: () => capture.flush() };
+  return {
+    api,
+    // What may wait until the answer is out: deferred metric records and the capture buffer.
+    flush: () => {
+      metrics.flush?.();
+      return capture.flush();
+    },
+  };
 }
 
 /**

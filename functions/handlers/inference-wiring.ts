@@ -12,6 +12,7 @@ import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
 import { CaptureBuffer } from '../core/inference/capture.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
+import type { ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
 import { artifactStore, type Env, envValue, makeLogger, registryService, registryStore } from './shared.js';
@@ -22,6 +23,7 @@ export interface InferenceWiring {
   readonly service: InferenceService;
   readonly capture: CaptureBuffer;
   readonly predictions: DynamoPredictionStore;
+  readonly metrics: ServingMetrics;
 }
 
 /** Endpoints this deployment may invoke (SERVAL_SAGEMAKER_ENDPOINTS, comma-separated); unset: any. */
@@ -45,18 +47,19 @@ export function inferenceWiring(env: Env): InferenceWiring {
         error: err as Error,
       }),
   });
+  const metrics = servingMetricsFor(env);
   const service = new InferenceService({
     store,
     registry: registryService(env, store, artifacts),
     models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
     endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
     capture,
-    metrics: servingMetricsFor(env),
+    metrics,
     ids: new RandomIdBlocks(systemClock),
     clock: systemClock,
     routeCacheMs: env.SERVAL_ROUTE_CACHE_MS === undefined ? undefined : Number(env.SERVAL_ROUTE_CACHE_MS),
     log: { warn: (message, extra) => inferenceLogger.warn(message, extra ?? {}) },
   });
   const predictions = new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
-  return { service, capture, predictions };
+  return { service, capture, predictions, metrics };
 }

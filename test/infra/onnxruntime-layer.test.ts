@@ -143,8 +143,17 @@ const [model, rows] = [process.argv[2], JSON.parse(process.argv[3])];
 const session = await InferenceSession.create(readFileSync(model), { intraOpNumThreads: 1 });
 const input = new Tensor('float32', Float32Array.from(rows.flat()), [rows.length, rows[0].length]);
 const out = await session.run({ [session.inputNames[0]]: input });
+// The native session the adapter runs directly (functions/adapters/onnx-runner.ts).
+const bindingPath = require.resolve('onnxruntime-node/dist/binding.js');
+const native = require(bindingPath);
+native.initOrt();
+const direct = new native.binding.InferenceSession();
+const bytes = readFileSync(model);
+direct.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { intraOpNumThreads: 1 });
+const directOut = direct.run({ input }, { probabilities: null }, {});
 console.log(JSON.stringify({
-  resolved: [ort, common],
+  resolved: [ort, common, bindingPath],
+  direct: Array.from(directOut.probabilities.data),
   inputs: session.inputNames,
   outputs: session.outputNames,
   label: Array.from(out.label.data, Number),
@@ -166,6 +175,7 @@ console.log(JSON.stringify({
     }
     const result = JSON.parse(stdout) as {
       resolved: string[];
+      direct: number[];
       inputs: string[];
       outputs: string[];
       label: number[];
@@ -178,6 +188,7 @@ console.log(JSON.stringify({
     const p1 = rows.map((r) => 1 / (1 + Math.exp(-(r.reduce((s, x, i) => s + x * weights[i]!, 0) + bias))));
     expect(result.label).toEqual(p1.map((p) => (p > 0.5 ? 1 : 0)));
     expect(result.probabilities).toHaveLength(rows.length * 2);
+    expect(result.direct).toEqual(result.probabilities);
     p1.forEach((p, i) => {
       expect(result.probabilities[2 * i]).toBeCloseTo(1 - p, 5);
       expect(result.probabilities[2 * i + 1]).toBeCloseTo(p, 5);

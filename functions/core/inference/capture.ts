@@ -2,11 +2,11 @@
  * Captured predictions leave the hot path through this buffer: `add` only keeps a reference to
  * the request's instances and the response's predictions (nothing is copied or serialised), and a
  * flush sends them to the capture queue in the background. Where the process may be frozen after
- * the response (Lambda), the entry point awaits `flush()` once the answer is built; see
- * docs/inference.md, "Capture".
+ * the response (Lambda), the entry point has `flush()` run after the answer by a Lambda extension
+ * (or awaits it before answering without one); see docs/inference.md, "Capture".
  *
  * Capture never fails a prediction: when the queue refuses, the buffer keeps a bounded backlog,
- * retries on the next flush, and drops (and counts) the oldest beyond the bound.
+ * retries after the flush delay, and drops (and counts) the oldest beyond the bound.
  */
 import type { CaptureMessage, CaptureQueue } from './ports.js';
 

@@ -204,4 +204,6 @@ export interface ServingMetrics {
   /** Must not throw and must be cheap: called on the hot path. */
   served(r: ServedRequest): void;
   integrityFailure(model: string, version: string): void;
+  /** Emits what `served` only recorded; called once the answer is out (Lambda: after it). */
+  flush?(): void;
 }

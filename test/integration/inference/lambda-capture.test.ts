@@ -2,7 +2,8 @@
  * On Lambda, captures leave after the answer: the inference entry registers an internal
  * extension with the Runtime API (a local stand-in of it here) and sends its capture buffer to
  * SQS (the local stand-in, through the real SDK) between answering and telling Lambda it is done.
- * Where registration is refused, the buffer is sent before answering, as the only safe choice.
+ * Its CloudWatch EMF record is written after the answer too. Where registration is refused, the
+ * buffer is sent before answering, as the only safe choice.
  */
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -70,6 +71,17 @@ function watchSends(): number[] {
   return starts;
 }
 
+/** How many CloudWatch EMF records have been written to stdout since the call. */
+function watchEmf(): { count: number } {
+  const seen = { count: 0 };
+  const write = process.stdout.write.bind(process.stdout);
+  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown, ...rest: unknown[]) => {
+    if (String(chunk).includes('"CloudWatchMetrics"')) seen.count++;
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write);
+  return seen;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -123,21 +135,26 @@ describe('capture on Lambda', () => {
       // Init ends with the extension waiting for its first event.
       await expect.poll(() => runtime.polling).toBe(true);
       const sends = watchSends();
+      const emf = watchEmf();
       for (const requestId of ['req-1', 'req-2']) {
         sends.length = 0;
+        emf.count = 0;
         const released = runtime.invoke(requestId);
         const res = await handler(predictEvent(requestId), { awsRequestId: requestId });
         const answeredAt = performance.now();
         expect(res.statusCode).toBe(200);
         const { predictionIds } = JSON.parse(res.body) as { predictionIds: string[] };
-        // Lambda would freeze the process here, were the extension not still busy.
+        // Lambda would freeze the process here, were the extension not still busy; the request's
+        // metric record is not written yet either.
         expect(runtime.polling).toBe(false);
+        expect(emf.count).toBe(0);
         const releasedAt = await released;
         expect(releasedAt).toBeGreaterThanOrEqual(answeredAt);
         // The send started after the answer was out, and before the extension let go.
         expect(sends).toHaveLength(1);
         expect(sends[0]).toBeGreaterThan(answeredAt);
         expect(sends[0]).toBeLessThan(releasedAt);
+        expect(emf.count).toBe(1);
         // By the time the extension lets go, the capture is in the queue.
         const messages = await queued();
         expect(messages.map((m) => m.predictionIds)).toEqual([predictionIds]);
