@@ -3,8 +3,10 @@
  * packed into SQS messages as JSON arrays of up to MAX_MESSAGE_BYTES: at thousands of requests
  * a second, one SQS call per request (or per ten) would cost the process more than the
  * predictions. A capture message over the limit on its own (a large batch) is split by rows into
- * parts that each fit; only part 0 counts as the request in the serving aggregates.
+ * parts that each fit; only part 0 counts as the request in the serving aggregates. Bodies are
+ * sent compressed when that is shorter (encodeBody); the capture worker reads both (decodeBody).
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
 
@@ -18,7 +20,7 @@ export class SqsCaptureQueue implements CaptureQueue {
   ) {}
 
   async send(messages: readonly CaptureMessage[]): Promise<void> {
-    const bodies = pack(messages.flatMap((m) => serialise(m)));
+    const bodies = pack(messages.flatMap((m) => serialise(m))).map(encodeBody);
     let batch: string[] = [];
     let bytes = 0;
     for (const body of bodies) {
@@ -46,6 +48,32 @@ export class SqsCaptureQueue implements CaptureQueue {
       throw new Error(`SQS refused ${out.Failed.length} of ${bodies.length} capture messages (${codes})`);
     }
   }
+}
+
+/** Marks a body that is base64 of raw DEFLATE of the JSON (JSON bodies start with [ or {). */
+export const DEFLATE_PREFIX = 'deflate:';
+/** Below this, compressing saves too little to pay for itself. */
+const COMPRESS_FROM_BYTES = 2048;
+/** What a compressed body may inflate to: more than any body Serval writes (MAX_MESSAGE_BYTES). */
+const MAX_INFLATED_BYTES = 4 * MAX_MESSAGE_BYTES;
+
+/**
+ * A body as sent: JSON, or DEFLATE_PREFIX + base64(deflate(JSON)) when that is shorter. Capture
+ * JSON compresses 3–6×, and the SDK's JSON protocol escapes every character of a message body in
+ * JavaScript, so compressing costs less CPU than it saves; SQS also bills per 64 KB of a message.
+ */
+export function encodeBody(json: string): string {
+  if (json.length < COMPRESS_FROM_BYTES) return json;
+  const packed = DEFLATE_PREFIX + deflateRawSync(json, { level: 1 }).toString('base64');
+  return packed.length < json.length ? packed : json;
+}
+
+/** The JSON of a body as encodeBody sent it; throws on a compressed body that does not inflate. */
+export function decodeBody(body: string): string {
+  if (!body.startsWith(DEFLATE_PREFIX)) return body;
+  return inflateRawSync(Buffer.from(body.slice(DEFLATE_PREFIX.length), 'base64'), {
+    maxOutputLength: MAX_INFLATED_BYTES,
+  }).toString('utf8');
 }
 
 /** Serialised capture messages as JSON-array bodies of at most MAX_MESSAGE_BYTES each. */

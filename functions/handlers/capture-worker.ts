@@ -11,6 +11,7 @@ import { BUCKETS, TABLES } from '../../lib/definitions.js';
 import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { S3Captures } from '../adapters/s3-captures.js';
+import { decodeBody } from '../adapters/sqs-capture-queue.js';
 import { captureRows, parseCaptureBody, toCaptureBatch } from '../core/inference/capture-records.js';
 import { type Env, envValue, makeLogger } from './shared.js';
 
@@ -22,7 +23,7 @@ export function buildCaptureWorker(env: Env = process.env) {
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
-      const { messages, malformed } = parseCaptureBody(record.body);
+      const { messages, malformed } = readBody(record.body);
       if (malformed > 0) {
         // A retry cannot fix them; the well-formed ones in the same body are still stored.
         logger.error('malformed capture messages dropped', { messageId: record.messageId, malformed });
@@ -52,6 +53,17 @@ export function buildCaptureWorker(env: Env = process.env) {
     }
     return { batchItemFailures: failures };
   };
+}
+
+/** A body as the capture queue sent it (JSON, or compressed JSON); one that cannot be read is malformed. */
+function readBody(body: string): ReturnType<typeof parseCaptureBody> {
+  let json: string;
+  try {
+    json = decodeBody(body);
+  } catch {
+    return { messages: [], malformed: 1 };
+  }
+  return parseCaptureBody(json);
 }
 
 function safeFileId(id: string): string {

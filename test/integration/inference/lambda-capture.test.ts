@@ -8,6 +8,7 @@
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeBody } from '../../../functions/adapters/sqs-capture-queue.js';
 import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
@@ -56,7 +57,7 @@ async function queued(): Promise<CaptureMessage[]> {
       }),
     );
     if (!res.Messages?.length) return out;
-    for (const m of res.Messages) out.push(...(JSON.parse(m.Body ?? '[]') as CaptureMessage[]));
+    for (const m of res.Messages) out.push(...(JSON.parse(decodeBody(m.Body ?? '[]')) as CaptureMessage[]));
   }
 }
 

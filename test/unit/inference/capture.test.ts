@@ -1,5 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_MESSAGE_BYTES, pack, serialise } from '../../../functions/adapters/sqs-capture-queue.js';
+import {
+  DEFLATE_PREFIX,
+  decodeBody,
+  encodeBody,
+  MAX_MESSAGE_BYTES,
+  pack,
+  serialise,
+} from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
 import {
   captureRows,
@@ -93,6 +102,24 @@ describe('CaptureBuffer', () => {
     fail = false;
     await buffer.flush();
     expect(got).toEqual(['b', 'c', 'd']);
+  });
+});
+
+describe('capture body encoding', () => {
+  it('leaves short or incompressible bodies as JSON, which decode to themselves', () => {
+    const short = JSON.stringify([message()]);
+    expect(encodeBody(short)).toBe(short);
+    // Random base64 text does not compress, and base64 adds a third: JSON is shorter.
+    const noisy = JSON.stringify([{ ...message(), instances: [[randomBytes(6000).toString('base64')]] }]);
+    expect(encodeBody(noisy)).toBe(noisy);
+    expect(decodeBody(noisy)).toBe(noisy);
+  });
+
+  it('refuses a compressed body that is corrupt, or that would inflate past its bound', () => {
+    expect(() => decodeBody(`${DEFLATE_PREFIX}bm90IGRlZmxhdGU=`)).toThrow();
+    const bomb = DEFLATE_PREFIX + deflateRawSync(Buffer.alloc(2 * 1024 * 1024, 32)).toString('base64');
+    expect(bomb.length).toBeLessThan(10_000);
+    expect(() => decodeBody(bomb)).toThrow(/buffer|length|size/i);
   });
 });
 
@@ -221,6 +248,13 @@ describe('capture records', () => {
     for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(MAX_MESSAGE_BYTES + 2);
     const back = bodies.flatMap((b) => parseCaptureBody(b).messages);
     expect(back.map((m) => m.id)).toEqual(many.map((m) => m.id));
+    // As sent: compressed, several times smaller, and read back to the same messages.
+    const sent = bodies.map(encodeBody);
+    for (const [i, b] of sent.entries()) {
+      expect(b.startsWith(DEFLATE_PREFIX)).toBe(true);
+      expect(b.length * 3).toBeLessThan((bodies[i] as string).length);
+      expect(decodeBody(b)).toBe(bodies[i]);
+    }
     // A single (unpacked) message and a body with one foreign entry
     expect(parseCaptureBody(JSON.stringify(message())).messages).toHaveLength(1);
     const mixed = parseCaptureBody(`[${JSON.stringify(message())},{"v":9}]`);
