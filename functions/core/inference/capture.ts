@@ -23,6 +23,7 @@ export interface CaptureBufferOptions {
 export class CaptureBuffer {
   private pending: CaptureMessage[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
   /** The one drain loop, while it runs: adds meanwhile join its next send, never a new loop. */
   private draining: Promise<void> | undefined;
   /** The last send failed: wait for the timer instead of retrying on every add. */
@@ -54,8 +55,14 @@ export class CaptureBuffer {
     }
     // A running drain sends this message on its next round; nothing to start.
     if (this.draining) return;
-    if (this.pending.length >= this.flushAt && !this.backingOff) void this.flush();
-    else this.schedule();
+    if (this.pending.length >= this.flushAt && !this.backingOff) {
+      // Not inside this add: serialising and sending a full batch takes milliseconds, which would
+      // land on the response of the request that happened to fill it.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        void this.flush();
+      });
+    } else this.schedule();
   }
 
   get size(): number {
@@ -70,6 +77,10 @@ export class CaptureBuffer {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
+    }
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
     }
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;

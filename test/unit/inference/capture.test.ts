@@ -136,6 +136,9 @@ describe('CaptureBuffer under load', () => {
       { flushAt: 10, maxDelayMs: 1000 },
     );
     for (let i = 0; i < 10; i++) buffer.add(message({ id: `a${i}` }));
+    // Full, but the send starts after the current callback: never inside the add that filled it.
+    expect(sent).toEqual([]);
+    await new Promise((r) => setImmediate(r));
     expect(sent).toEqual([10]);
     // Each of these is past flushAt; none may start a send of its own.
     for (let i = 0; i < 25; i++) buffer.add(message({ id: `b${i}` }));
