@@ -73,6 +73,8 @@ export async function createLambdaHandler(env: Env = process.env) {
     built ??= buildInferenceApi(env);
     return built;
   };
+  // On Lambda, clients and wiring are built during init, not on the first request.
+  if (inLambda) build();
   const extension =
     inLambda && env.AWS_LAMBDA_RUNTIME_API
       ? await PostResponseExtension.register({
