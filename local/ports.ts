@@ -22,7 +22,16 @@ export function freePort(host: string = LOCAL_HOST): Promise<number> {
 }
 
 /** Resolves when `port` can be bound on `host`; otherwise rejects with one sentence saying what to do. */
-export function assertPortFree(port: number, host: string = LOCAL_HOST): Promise<void> {
+export async function assertPortFree(port: number, host: string = LOCAL_HOST): Promise<void> {
+  await (await reservePort(port, host)).release();
+}
+
+/**
+ * Binds `port` on `host` and holds it until `release()`. The local runtime holds its API port while
+ * it starts the stand-ins, which listen on ports the OS picks: without the hold, the OS may hand
+ * one of them the very port the API is about to take. Rejects as assertPortFree says.
+ */
+export function reservePort(port: number, host: string = LOCAL_HOST): Promise<{ release(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -41,6 +50,14 @@ export function assertPortFree(port: number, host: string = LOCAL_HOST): Promise
         reject(new Error(`Port ${port} on ${host} cannot be used: ${error.message}`));
       }
     });
-    server.listen(port, host, () => server.close(() => resolve()));
+    server.listen(port, host, () =>
+      resolve({
+        release: () =>
+          new Promise<void>((done) => {
+            if (!server.listening) done();
+            else server.close(() => done());
+          }),
+      }),
+    );
   });
 }

@@ -33,7 +33,7 @@ import {
 } from '../lib/definitions.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { type ApiHandler, createGateway } from './gateway.js';
-import { assertPortFree, LOCAL_HOST } from './ports.js';
+import { LOCAL_HOST, reservePort } from './ports.js';
 import { rateLimiterFromEnv } from './rate-limit.js';
 import { type Scheduler, startScheduler } from './scheduler.js';
 import { localSqsClient } from './services/clients.js';
@@ -188,11 +188,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
   };
   try {
+    // Held until the gateway takes it, so no stand-in is given it meanwhile (they listen on 0).
+    let heldPort: { release(): Promise<void> } | undefined;
     try {
-      await assertPortFree(options.port);
+      heldPort = options.port === 0 ? undefined : await reservePort(options.port);
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
+    cleanups.push(() => heldPort?.release());
     let aws: LocalAws;
     try {
       aws = await startLocalAws({ dataDir, prefix: manifest.prefix });
@@ -269,6 +272,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       // Per-key limits as the usage plan applies them on AWS; SERVAL_RATE_* (docs/local-runtime.md).
       rateLimiter: rateLimiterFromEnv(process.env),
     });
+    await heldPort?.release();
+    heldPort = undefined;
     await new Promise<void>((ok, fail) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         fail(

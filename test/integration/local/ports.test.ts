@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { assertPortFree, freePort } from '../../../local/ports.js';
+import { assertPortFree, freePort, reservePort } from '../../../local/ports.js';
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -29,5 +29,22 @@ describe('ports', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('reservePort holds a port until released: nothing else can bind it, the OS hands it to no one', async () => {
+    const port = await freePort();
+    const held = await reservePort(port);
+    const others: Server[] = [];
+    try {
+      await expect(assertPortFree(port)).rejects.toThrow(/already in use/);
+      for (let i = 0; i < 50; i++) others.push(await listen(0));
+      const given = others.map((o) => (o.address() as { port: number }).port);
+      expect(given).not.toContain(port);
+    } finally {
+      for (const o of others) o.close();
+      await held.release();
+    }
+    await assertPortFree(port);
+    await held.release(); // a second release changes nothing
   });
 });
