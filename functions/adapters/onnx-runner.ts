@@ -33,7 +33,7 @@ export interface OnnxRunnerOptions {
   /**
    * Run on onnxruntime-node's native session without the public API's event-loop deferral
    * (default true). Falls back to the public API when this onnxruntime-node has no native binding
-   * module where 1.x keeps it.
+   * module at dist/binding.js (where 1.30 keeps it).
    */
   readonly direct?: boolean;
 }
@@ -41,7 +41,7 @@ export interface OnnxRunnerOptions {
 type Ort = typeof import('onnxruntime-node');
 type TensorClass = Ort['Tensor'];
 
-/** What onnxruntime-node's native addon exposes (dist/binding.js; stable across 1.x). */
+/** What onnxruntime-node's native addon exposes (dist/binding.js in 1.30; `direct` falls back without it). */
 interface NativeMetadata {
   readonly name: string;
   readonly isTensor: boolean;
