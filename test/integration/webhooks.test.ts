@@ -28,7 +28,7 @@ import {
 import { BINDINGS, type FunctionId, QUEUES, TABLES } from '../../lib/definitions.js';
 import { type QueuePoller, startQueuePoller } from '../../local/event-source.js';
 import { localSqsClient } from '../../local/services/clients.js';
-import { type Standins, startStandins } from '../support/standins.js';
+import { type Standins, startStandins, useStandinsEnv } from '../support/standins.js';
 
 interface Received {
   readonly path: string;
@@ -46,7 +46,7 @@ const received: Received[] = [];
 /** Statuses a path answers with, in order; 200 once exhausted. */
 const scripts = new Map<string, number[]>();
 const workerErrors: unknown[] = [];
-const saved: Record<string, string | undefined> = {};
+let restoreEnv: (() => void) | undefined;
 
 const admin: Principal = { id: 'key-admin', name: 'admin', role: 'admin' };
 /** The variables a function gets locally: its bound resources (as local/runtime.ts hands them out). */
@@ -96,12 +96,7 @@ async function deliveries(webhookId: string): Promise<DeliveryRecord[]> {
 beforeAll(async () => {
   aws = await startStandins();
   // The SDK clients find the stand-ins through AWS_ENDPOINT_URL_* (as in the local runtime).
-  for (const [k, v] of Object.entries(aws.env)) {
-    if (k.startsWith('AWS_')) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
-  }
+  restoreEnv = useStandinsEnv(aws);
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -143,10 +138,7 @@ afterAll(async () => {
   await new Promise<void>((ok) => (receiver ? receiver.close(() => ok()) : ok()));
   receiver?.closeAllConnections();
   await aws?.stop();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
 });
 
 describe('webhooks through the local SQS queue', () => {

@@ -36,3 +36,22 @@ export async function startStandins(options: StandinsOptions = {}): Promise<Stan
   const aws = await startLocalAws({ dataDir: options.persistentDir, prefix });
   return { ...aws, prefix };
 }
+
+/**
+ * Points this process's SDK clients at the stand-ins (AWS_ENDPOINT_URL_*, region, credentials), as
+ * the local runtime does; returns what puts the previous values back.
+ */
+export function useStandinsEnv(standins: Pick<Standins, 'env'>): () => void {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(standins.env)) {
+    if (!k.startsWith('AWS_')) continue;
+    saved[k] = process.env[k];
+    process.env[k] = v;
+  }
+  return () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = v;
+    }
+  };
+}

@@ -18,11 +18,11 @@ import { QUEUES } from '../../../lib/definitions.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localSqsClient } from '../../../local/services/clients.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
-import { type Standins, startStandins } from '../../support/standins.js';
+import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
 
 let aws: Standins;
 let sqs: SQSClient;
-const saved: Record<string, string | undefined> = {};
+let restoreEnv: (() => void) | undefined;
 const FEATURES = ['a', 'b', 'c'];
 
 function predictEvent(requestId: string): APIGatewayProxyEvent {
@@ -97,12 +97,7 @@ function lambdaEnv(runtimeApi: RuntimeApiStandin): Record<string, string> {
 
 beforeAll(async () => {
   aws = await startStandins();
-  for (const [k, v] of Object.entries(aws.env)) {
-    if (k.startsWith('AWS_')) {
-      saved[k] = process.env[k];
-      process.env[k] = v;
-    }
-  }
+  restoreEnv = useStandinsEnv(aws);
   sqs = localSqsClient(aws.endpoints.sqs);
   const registry = registryService(aws.env);
   await registry.createModel(SYSTEM_PRINCIPAL, { name: 'churn' });
@@ -120,10 +115,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sqs?.destroy();
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) Reflect.deleteProperty(process.env, k);
-    else process.env[k] = v;
-  }
+  restoreEnv?.();
   await aws?.stop();
 });
 
