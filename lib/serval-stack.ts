@@ -6,6 +6,18 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Period } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
+import {
+  BINDINGS,
+  BUCKETS,
+  dlqEnv,
+  FUNCTIONS,
+  type FunctionBindings,
+  type FunctionId,
+  QUEUES,
+  SECRETS,
+  TABLES,
+  TOPICS,
+} from '../functions/contract/resources.js';
 import { Alarms } from './constructs/alarms.js';
 import {
   DEFAULT_QUOTA,
@@ -30,18 +42,6 @@ import {
 } from './constructs/serval-function.js';
 import { Storage } from './constructs/storage.js';
 import { Workers, workerTimeout } from './constructs/workers.js';
-import {
-  BINDINGS,
-  BUCKETS,
-  dlqEnv,
-  FUNCTIONS,
-  type FunctionBindings,
-  type FunctionId,
-  QUEUES,
-  SECRETS,
-  TABLES,
-  TOPICS,
-} from './definitions.js';
 
 export interface ServalStackProps extends StackProps {
   /** Deployment stage: SERVAL_STAGE of every function and the API Gateway stage name. */
@@ -172,7 +172,7 @@ export class ServalStack extends Stack {
     new CfnOutput(this, 'UsagePlanId', { value: this.api.usagePlan.usagePlanId });
   }
 
-  /** Least privilege: each function gets exactly its BINDINGS from lib/definitions.ts. */
+  /** Least privilege: each function gets exactly its BINDINGS from functions/contract/resources.ts. */
   private wire(): void {
     const { tables, buckets, queues, secrets, topics } = this.storage;
     for (const [fnId, b] of Object.entries(BINDINGS) as [FunctionId, FunctionBindings][]) {

@@ -12,9 +12,9 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import type { FunctionId } from '../functions/contract/resources.js';
+import { ROUTES, type Route } from '../functions/contract/routes.js';
 import { errorBody } from '../functions/http/errors.js';
-import { ROUTES, type Route } from '../functions/http/routes.js';
-import type { FunctionId } from '../lib/definitions.js';
 import { lambdaContext } from './lambda-context.js';
 import type { RateLimiter } from './rate-limit.js';
 

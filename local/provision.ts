@@ -1,5 +1,5 @@
 /**
- * Creates Serval's tables, buckets and queues in the local stand-ins from lib/definitions.ts —
+ * Creates Serval's tables, buckets and queues in the local stand-ins from functions/contract/resources.ts —
  * the same definitions the CDK stacks build from — so a laptop has exactly what AWS has.
  *
  * Idempotent: what already exists is kept with its data, so a restart on a persistent data
@@ -40,7 +40,7 @@ import {
   TABLES,
   type TableDef,
   type TableId,
-} from '../lib/definitions.js';
+} from '../functions/contract/resources.js';
 import { localDynamoClient, localS3Client, localSqsClient } from './services/clients.js';
 
 export interface LocalEndpoints {
@@ -151,7 +151,7 @@ function attributeDefinitions(keys: readonly (KeyDef | undefined)[]): AttributeD
     const seen = types.get(key.name);
     if (seen && seen !== key.type) {
       throw new Error(
-        `Key attribute "${key.name}" is declared both as ${seen} and ${key.type} in lib/definitions.ts.`,
+        `Key attribute "${key.name}" is declared both as ${seen} and ${key.type} in functions/contract/resources.ts.`,
       );
     }
     types.set(key.name, key.type);
@@ -191,7 +191,7 @@ async function reconcileTable(client: DynamoDBClient, name: string, def: TableDe
     want.every((k, i) => k.AttributeName === have[i]?.AttributeName && k.KeyType === have[i]?.KeyType);
   if (!same) {
     throw new Error(
-      `The existing local table ${name} has a different key schema than lib/definitions.ts declares; ` +
+      `The existing local table ${name} has a different key schema than functions/contract/resources.ts declares; ` +
         'delete the local data directory (or that table) to let it be re-created.',
     );
   }

@@ -1,13 +1,14 @@
 /**
  * The local runtime's stand-in for API Gateway usage plans: a token bucket per caller (steady
  * rate and burst) and an optional daily quota, with the same defaults as the CDK usage plan
- * (lib/limits.ts). A caller is the authorizer's principal, or the source IP on public routes.
+ * (functions/contract/limits.ts). A caller is the authorizer's principal, or the source IP on public routes.
  *
  * Buckets are kept in integer milli-tokens so the refill arithmetic is exact for whole-number
  * rates and millisecond clocks (the unit tests depend on that).
  */
+
+import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../functions/contract/limits.js';
 import { type ErrorBody, errorBody } from '../functions/http/errors.js';
-import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../lib/limits.js';
 
 export interface RateLimitConfig {
   /** Token bucket per caller; absent: no throttling. */
@@ -164,7 +165,7 @@ export const RATE_LIMIT_ENV = {
 } as const;
 
 /**
- * The limits from the environment. Defaults are the CDK usage plan's (lib/limits.ts); its quota
+ * The limits from the environment. Defaults are the CDK usage plan's (functions/contract/limits.ts); its quota
  * applies locally only when its period is a day, since the local limiter counts per UTC day.
  * `off` (or 0) switches the throttle or the quota off.
  */

@@ -18,8 +18,6 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayRequestAuthorizerEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
-import type { ApiKeys } from '../functions/core/auth/api-keys.js';
-import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import {
   BINDINGS,
   BUCKETS,
@@ -30,7 +28,9 @@ import {
   SCHEDULES,
   SECRETS,
   TABLES,
-} from '../lib/definitions.js';
+} from '../functions/contract/resources.js';
+import type { ApiKeys } from '../functions/core/auth/api-keys.js';
+import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { type ApiHandler, createGateway } from './gateway.js';
 import { LOCAL_HOST, reservePort } from './ports.js';

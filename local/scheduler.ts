@@ -5,12 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ScheduledEvent } from 'aws-lambda';
-import { type FunctionId, SCHEDULES, type ScheduleDef } from '../lib/definitions.js';
+import { type FunctionId, SCHEDULES, type ScheduleDef } from '../functions/contract/resources.js';
 
 export type ScheduleInvoker = (target: FunctionId, event: ScheduledEvent) => Promise<void>;
 
 export interface SchedulerOptions {
-  /** Defaults to SCHEDULES from lib/definitions.ts. */
+  /** Defaults to SCHEDULES from functions/contract/resources.ts. */
   readonly schedules?: Readonly<Record<string, ScheduleDef>>;
   readonly invoke: ScheduleInvoker;
   /** One period for every schedule, in place of its rate (tests). */

@@ -1,6 +1,6 @@
 /**
  * Captured predictions, feedback and the hourly serving aggregates on the predictions table
- * (lib/definitions.ts, TABLES.predictions).
+ * (functions/contract/resources.ts, TABLES.predictions).
  *
  * Items:
  *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, at, hourStart, kind,

@@ -17,7 +17,7 @@ import {
   GetApiKeysCommand,
   type GetApiKeysCommandOutput,
 } from '@aws-sdk/client-api-gateway';
-import { USAGE_PLAN_ENV } from '../../lib/limits.js';
+import { USAGE_PLAN_ENV } from '../contract/limits.js';
 import type { UsagePlanPort } from '../core/auth/api-keys.js';
 
 const PREFIX = 'serval-usage-';

@@ -7,11 +7,11 @@
  * partial batch responses and end in the DLQ.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { BUCKETS, TABLES } from '../../lib/definitions.js';
 import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { decodeBody } from '../adapters/sqs-capture-queue.js';
+import { BUCKETS, TABLES } from '../contract/resources.js';
 import { captureRows, parseCaptureBody, toCaptureBatch } from '../core/inference/capture-records.js';
 import { type Env, envValue, makeLogger } from './shared.js';
 

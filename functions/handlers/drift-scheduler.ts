@@ -5,8 +5,8 @@
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { QUEUES } from '../../lib/definitions.js';
 import { sqsClient } from '../adapters/aws-clients.js';
+import { QUEUES } from '../contract/resources.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { type Env, envValue, makeLogger } from './shared.js';
 

@@ -2,7 +2,7 @@
  * Composition root of inference: registry reads, the artifact store, onnxruntime, SageMaker, the
  * capture queue, metrics and the predictions store, built once per container from the environment.
  */
-import { QUEUES, TABLES } from '../../lib/definitions.js';
+
 import { documentClient, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
@@ -10,6 +10,7 @@ import { SageMakerEndpointInvoker } from '../adapters/sagemaker-runtime.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
+import { QUEUES, TABLES } from '../contract/resources.js';
 import { CaptureBuffer } from '../core/inference/capture.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { ServingMetrics } from '../core/inference/ports.js';

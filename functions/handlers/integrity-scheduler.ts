@@ -4,8 +4,8 @@
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
-import { QUEUES } from '../../lib/definitions.js';
 import { sqsClient } from '../adapters/aws-clients.js';
+import { QUEUES } from '../contract/resources.js';
 import { productionVersions } from '../core/registry/service.js';
 import { type Env, envValue, makeLogger, registryReader } from './shared.js';
 

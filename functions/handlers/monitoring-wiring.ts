@@ -1,9 +1,10 @@
 /** Composition of the monitoring service from a function's environment. */
-import { BUCKETS, TABLES } from '../../lib/definitions.js';
+
 import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { systemClock, ulids } from '../adapters/system.js';
+import { BUCKETS, TABLES } from '../contract/resources.js';
 import { MonitoringService } from '../core/monitoring/service.js';
 import { type Env, envValue, registryReader } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';

@@ -1,10 +1,10 @@
 /** Lambda entry for health, audit and the OpenAPI document. */
 import type { z } from 'zod';
-import { BUCKETS, QUEUES, TABLES } from '../../lib/definitions.js';
 import { documentClient, dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
+import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';

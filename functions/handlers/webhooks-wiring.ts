@@ -8,12 +8,13 @@
  * also go to this SNS topic), SERVAL_STAGE (`local` allows http:// and loopback webhook URLs),
  * SERVAL_WEBHOOK_BACKOFF_SCALE (optional, tests: multiplies retry delays).
  */
-import { QUEUES, TABLES } from '../../lib/definitions.js';
+
 import { documentClient, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhooks.js';
 import { type SnsPublishClient, snsEventsFromEnv } from '../adapters/sns-events.js';
 import { SqsDeliveryQueue } from '../adapters/sqs-delivery-queue.js';
 import { systemClock, ulids } from '../adapters/system.js';
+import { QUEUES, TABLES } from '../contract/resources.js';
 import type { EventSink } from '../core/webhooks/ports.js';
 import { EventPublisher, WebhookService } from '../core/webhooks/service.js';
 import { type Env, envValue } from './shared.js';

@@ -1,11 +1,11 @@
 /** The route reference in docs/api.md, generated from the route table (`npm run docs`). */
-import { ROUTES } from './routes.js';
+import { ROUTES } from '../contract/routes.js';
 
 export function apiReferenceMarkdown(): string {
   const lines = [
     '# Serval HTTP API — route reference',
     '',
-    '<!-- Generated from functions/http/routes.ts by `npm run docs`; a test fails when it is stale. -->',
+    '<!-- Generated from functions/contract/routes.ts by `npm run docs`; a test fails when it is stale. -->',
     '',
     'Every route is under `/v1`, JSON in and out. Send `x-api-key: <key>` on every route that needs a',
     'role. Errors are `{"error": {"code", "message", "details"}}`. Request schemas and parameters are in',

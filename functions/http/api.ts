@@ -8,12 +8,12 @@ import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/pe
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import type { FunctionId } from '../../lib/definitions.js';
+import type { FunctionId } from '../contract/resources.js';
+import { ROUTES, type Route } from '../contract/routes.js';
 import type { Principal } from '../core/auth/principal.js';
 import { hasRole, isRole } from '../core/auth/roles.js';
 import { Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed } from '../core/errors.js';
 import { mapError } from './errors.js';
-import { ROUTES, type Route } from './routes.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024 - 64 * 1024;

@@ -3,9 +3,9 @@
  * here and the OpenAPI document is generated from here, so the two cannot disagree.
  */
 import { z } from 'zod';
+import type { OperationId } from '../contract/routes.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
 import { ValidationRequest } from '../core/registry/validation.js';
-import type { OperationId } from './routes.js';
 import {
   AckBody,
   AlertParams,

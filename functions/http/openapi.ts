@@ -1,8 +1,8 @@
 /** The OpenAPI 3.1 document, generated from the route table and the request schemas. */
 import { z } from 'zod';
+import { ROUTES } from '../contract/routes.js';
 import { CONTRACT, type OperationSchemas } from './contract.js';
 import { STATUS_BY_CODE } from './errors.js';
-import { ROUTES } from './routes.js';
 
 const ERROR_SCHEMA = {
   type: 'object',

@@ -12,7 +12,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { FunctionId } from '../definitions.js';
+import type { FunctionId } from '../../functions/contract/resources.js';
 import type { ServalFunction } from './serval-function.js';
 import type { QueueKey, QueuePair } from './storage.js';
 

@@ -1,6 +1,6 @@
 /**
  * The public HTTP API: an API Gateway REST API whose resources and methods are generated from
- * the route table (functions/http/routes.ts), so every route on AWS exists locally too and carries
+ * the route table (functions/contract/routes.ts), so every route on AWS exists locally too and carries
  * the role declared for it.
  */
 import { createHash } from 'node:crypto';
@@ -28,9 +28,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { ROUTES } from '../../functions/http/routes.js';
-import type { FunctionId } from '../definitions.js';
-import * as limits from '../limits.js';
+import * as limits from '../../functions/contract/limits.js';
+import type { FunctionId } from '../../functions/contract/resources.js';
+import { ROUTES } from '../../functions/contract/routes.js';
 import type { ServalFunction } from './serval-function.js';
 
 export interface ThrottleProps {
@@ -45,7 +45,7 @@ export interface QuotaProps {
   readonly period: Period;
 }
 
-// The numbers live in lib/limits.ts, which the local runtime's limiter reads too.
+// The numbers live in functions/contract/limits.ts, which the local runtime's limiter reads too.
 export const DEFAULT_THROTTLE: ThrottleProps = { ...limits.DEFAULT_THROTTLE };
 export const DEFAULT_QUOTA: QuotaProps = {
   limit: limits.DEFAULT_QUOTA.limit,
@@ -131,7 +131,7 @@ export class ServalApi extends Construct {
     });
 
     this.api = new RestApi(this, 'Api', {
-      description: 'Serval HTTP API (routes from functions/http/routes.ts)',
+      description: 'Serval HTTP API (routes from functions/contract/routes.ts)',
       endpointTypes: [EndpointType.REGIONAL],
       // Usage plans meter the API key the authorizer names (`usageIdentifierKey`), never one
       // sent by the caller: Serval's own key or token is the credential.

@@ -29,7 +29,7 @@ import {
   type TableDef,
   type TableMode,
   type TopicDef,
-} from '../definitions.js';
+} from '../../functions/contract/resources.js';
 
 export type { BucketMode, QueueMode, TableMode };
 

@@ -1,5 +1,5 @@
 /**
- * Serval's state on AWS — tables, buckets and queues — built from lib/definitions.ts, the same
+ * Serval's state on AWS — tables, buckets and queues — built from functions/contract/resources.ts, the same
  * description the local runtime provisions from, so key schemas and dead-letter settings cannot
  * differ between a laptop and an account.
  */
@@ -30,7 +30,7 @@ import {
   type TableDef,
   TOPICS,
   type TopicDef,
-} from '../definitions.js';
+} from '../../functions/contract/resources.js';
 
 export type TableKey = keyof typeof TABLES;
 export type BucketKey = keyof typeof BUCKETS;

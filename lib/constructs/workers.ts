@@ -8,7 +8,7 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { type FunctionId, QUEUES, SCHEDULES } from '../definitions.js';
+import { type FunctionId, QUEUES, SCHEDULES } from '../../functions/contract/resources.js';
 import type { ServalFunction } from './serval-function.js';
 import type { QueueKey, QueuePair } from './storage.js';
 

@@ -1,5 +1,5 @@
 /**
- * All the stand-ins, started together and provisioned from lib/definitions.ts: what the local
+ * All the stand-ins, started together and provisioned from functions/contract/resources.ts: what the local
  * runtime and the integration tests both need. DynamoDB Local's JVM dominates start-up, so the
  * in-process servers start while it boots.
  */
@@ -21,7 +21,7 @@ export interface LocalAwsOptions {
    * always in memory.
    */
   readonly dataDir?: string;
-  /** Prefix of every resource name (see localName in lib/definitions.ts). */
+  /** Prefix of every resource name (see localName in functions/contract/resources.ts). */
   readonly prefix: string;
   /** Fixed ports; free ones when omitted. */
   readonly ports?: {
@@ -44,7 +44,7 @@ export interface LocalAws {
   /**
    * Everything a handler process needs to use the stand-ins through the unchanged SDK clients:
    * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS,SAGEMAKER_RUNTIME}, AWS_REGION, the stand-ins' credentials and each
-   * resource's variable from lib/definitions.ts.
+   * resource's variable from functions/contract/resources.ts.
    */
   readonly env: Record<string, string>;
   /** Process id of DynamoDB Local's JVM. */

@@ -22,10 +22,10 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/contract/routes.js';
 import type { Role } from '../../functions/core/auth/roles.js';
 import { ERROR_CODES } from '../../functions/core/errors.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
-import { ROUTES } from '../../functions/http/routes.js';
 import {
   CATEGORIES,
   type Category,

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
-import { ROUTES } from '../../functions/http/routes.js';
 import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');

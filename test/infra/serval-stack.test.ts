@@ -1,6 +1,6 @@
 /**
  * Assertions on the synthesized Serval stack: the properties that matter for security, data
- * safety and correctness, with expectations derived from lib/definitions.ts and the route table
+ * safety and correctness, with expectations derived from functions/contract/resources.ts and the route table
  * wherever those are the source of truth. The stack is synthesized once, with real esbuild
  * bundling, so this file also proves the functions bundle offline.
  */
@@ -8,17 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/http/routes.js';
-import { DEFAULT_QUOTA, DEFAULT_THROTTLE, gatewayErrorTemplate } from '../../lib/constructs/api.js';
-import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
-import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
-import {
-  type BucketKey,
-  CAPTURES_PREFIX,
-  DEFAULT_CAPTURE_RETENTION_DAYS,
-  type QueueKey,
-  type TableKey,
-} from '../../lib/constructs/storage.js';
+import { USAGE_PLAN_ENV } from '../../functions/contract/limits.js';
 import {
   BUCKETS,
   dlqEnv,
@@ -31,8 +21,18 @@ import {
   TABLES,
   type TableDef,
   TOPICS,
-} from '../../lib/definitions.js';
-import { USAGE_PLAN_ENV } from '../../lib/limits.js';
+} from '../../functions/contract/resources.js';
+import { ROUTES } from '../../functions/contract/routes.js';
+import { DEFAULT_QUOTA, DEFAULT_THROTTLE, gatewayErrorTemplate } from '../../lib/constructs/api.js';
+import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
+import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
+import {
+  type BucketKey,
+  CAPTURES_PREFIX,
+  DEFAULT_CAPTURE_RETENTION_DAYS,
+  type QueueKey,
+  type TableKey,
+} from '../../lib/constructs/storage.js';
 import { ServalStack } from '../../lib/serval-stack.js';
 import {
   actionsOf,
@@ -256,7 +256,7 @@ describe('tables', () => {
   describe.each(Object.entries(TABLES) as [TableKey, TableDef][])('%s', (key, def) => {
     const table = () => resources[logicalId(stack.storage.tables[key])]!;
 
-    it('has the key schema and indexes of lib/definitions.ts', () => {
+    it('has the key schema and indexes of functions/contract/resources.ts', () => {
       const p = table().Properties;
       expect(p.KeySchema).toEqual(keySchema(def.partitionKey, def.sortKey));
       const gsis = (p.GlobalSecondaryIndexes ?? []) as Array<Record<string, unknown>>;
@@ -799,7 +799,7 @@ describe('HTTP API', () => {
     ]);
   });
 
-  it('the usage plan has the configured throttle and quota (defaults: lib/limits.ts)', () => {
+  it('the usage plan has the configured throttle and quota (defaults: functions/contract/limits.ts)', () => {
     const plans = ofType('AWS::ApiGateway::UsagePlan');
     expect(plans).toHaveLength(1);
     const [planId, plan] = plans[0]!;

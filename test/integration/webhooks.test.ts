@@ -13,6 +13,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ulids } from '../../functions/adapters/system.js';
+import { BINDINGS, type FunctionId, QUEUES, TABLES } from '../../functions/contract/resources.js';
 import type { Principal } from '../../functions/core/auth/principal.js';
 import { ValidationFailed } from '../../functions/core/errors.js';
 import { deliveryIdOf } from '../../functions/core/webhooks/service.js';
@@ -25,7 +26,6 @@ import {
   webhookService,
   webhookStore,
 } from '../../functions/handlers/webhooks-wiring.js';
-import { BINDINGS, type FunctionId, QUEUES, TABLES } from '../../lib/definitions.js';
 import { type QueuePoller, startQueuePoller } from '../../local/event-source.js';
 import { localSqsClient } from '../../local/services/clients.js';
 import { type Standins, startStandins, useStandinsEnv } from '../support/standins.js';

@@ -8,9 +8,9 @@
  */
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
+import { ROUTES, type Route } from '../../functions/contract/routes.js';
 import { hasRole, ROLES, type Role } from '../../functions/core/auth/roles.js';
 import { MAX_BODY_BYTES } from '../../functions/http/api.js';
-import { ROUTES, type Route } from '../../functions/http/routes.js';
 import { GATEWAY_MAX_BODY_BYTES } from '../../local/gateway.js';
 
 export const CATEGORIES = [

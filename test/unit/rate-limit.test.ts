@@ -4,7 +4,7 @@
  * environment with the CDK usage plan's defaults.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../lib/limits.js';
+import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../functions/contract/limits.js';
 import { RateLimiter, rateLimitConfigFromEnv, TokenBucket } from '../../local/rate-limit.js';
 
 /** A clock the test moves by hand (milliseconds). */
@@ -169,7 +169,7 @@ describe('RateLimiter', () => {
 });
 
 describe('rateLimitConfigFromEnv', () => {
-  it('defaults to the CDK usage plan (lib/limits.ts); its quota applies when it is per day', () => {
+  it('defaults to the CDK usage plan (functions/contract/limits.ts); its quota applies when it is per day', () => {
     expect(DEFAULT_QUOTA.period).toBe('DAY');
     expect(rateLimitConfigFromEnv({})).toEqual({
       throttle: { rate: DEFAULT_THROTTLE.rateLimit, burst: DEFAULT_THROTTLE.burstLimit },

@@ -26,7 +26,7 @@ import {
   usagePlanFromEnv,
   withUsageIdentifier,
 } from '../../functions/adapters/usage-plans.js';
-import { USAGE_PLAN_ENV } from '../../lib/limits.js';
+import { USAGE_PLAN_ENV } from '../../functions/contract/limits.js';
 
 const PLAN = 'plan123';
 const KEY_ID = '01J9Z3K4M5N6P7Q8R9S0T1V2W3';

@@ -1,6 +1,6 @@
-/** Roles from the API contract; each includes every role before it. */
-export const ROLES = ['viewer', 'predictor', 'scientist', 'approver', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '../../contract/roles.js';
+
+export { ROLES, type Role };
 
 export function roleRank(role: Role): number {
   return ROLES.indexOf(role);

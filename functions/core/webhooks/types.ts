@@ -48,7 +48,7 @@ export type WebhookStatus = 'active' | 'disabled';
  * A registered endpoint. The signing secret is stored because the worker must sign every
  * delivery with it (a hash would not do, unlike API keys). It never leaves the store except in
  * the create response; on AWS the monitoring table is encrypted at rest with KMS (AWS managed
- * key), and only the functions bound to that table (lib/definitions.ts BINDINGS) can read it.
+ * key), and only the functions bound to that table (functions/contract/resources.ts BINDINGS) can read it.
  */
 export interface Webhook {
   /** ULID. */

@@ -9,12 +9,12 @@ import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '../../../functions/adapters/sqs-capture-queue.js';
+import { QUEUES } from '../../../functions/contract/resources.js';
 import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
 import { registryService } from '../../../functions/handlers/shared.js';
-import { QUEUES } from '../../../lib/definitions.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localSqsClient } from '../../../local/services/clients.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';

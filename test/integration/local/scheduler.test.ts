@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScheduledEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type FunctionId, SCHEDULES } from '../../../lib/definitions.js';
+import { type FunctionId, SCHEDULES } from '../../../functions/contract/resources.js';
 import { SCHEDULE_SCALE_ENV, type Scheduler, startScheduler } from '../../../local/scheduler.js';
 
 const running: Scheduler[] = [];

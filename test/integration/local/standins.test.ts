@@ -9,7 +9,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } 
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { documentClient, s3Client, sqsClient } from '../../../functions/adapters/aws-clients.js';
-import { BUCKETS, QUEUES, TABLES } from '../../../lib/definitions.js';
+import { BUCKETS, QUEUES, TABLES } from '../../../functions/contract/resources.js';
 import { provision } from '../../../local/provision.js';
 import { LOCAL_CREDENTIALS, localDynamoClient } from '../../../local/services/clients.js';
 import { type Standins, startStandins } from '../../support/standins.js';
@@ -184,7 +184,7 @@ describe('the local AWS stand-ins', () => {
   it('adds a global index that an existing table lacks, and refuses a table whose keys differ', async () => {
     const client = localDynamoClient(standins.endpoints.dynamodb);
     try {
-      // As if the data directory predates gsi1 in lib/definitions.ts.
+      // As if the data directory predates gsi1 in functions/contract/resources.ts.
       await client.send(
         new CreateTableCommand({
           TableName: 'old-registry',

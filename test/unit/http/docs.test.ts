@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ROUTES } from '../../../functions/contract/routes.js';
 import { apiReferenceMarkdown } from '../../../functions/http/api-docs.js';
 import { CONTRACT, type OperationSchemas } from '../../../functions/http/contract.js';
 import { openApiDocument } from '../../../functions/http/openapi.js';
-import { ROUTES } from '../../../functions/http/routes.js';
 
 describe('API documentation', () => {
   it('docs/api.md is current with the route table (run `npm run docs`)', () => {

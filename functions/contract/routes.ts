@@ -4,8 +4,8 @@
  * check and the OpenAPI document are all generated from this table, so a route cannot exist
  * without a declared role.
  */
-import type { FunctionId } from '../../lib/definitions.js';
-import type { Role } from '../core/auth/roles.js';
+import type { FunctionId } from './resources.js';
+import type { Role } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
