@@ -213,7 +213,7 @@ describe('the local AWS stand-ins', () => {
       expect(Table?.GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual(['gsi1']);
 
       await expect(provision(standins.endpoints, 'bad')).rejects.toThrow(
-        /bad-registry has a different key schema than lib\/definitions\.ts declares/,
+        /bad-registry has a different key schema than functions\/contract\/resources\.ts declares/,
       );
       await expect(provision(standins.endpoints, 'Bad_Prefix')).rejects.toThrow(
         /lower-case letters, digits or hyphens/,
