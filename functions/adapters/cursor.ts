@@ -3,7 +3,7 @@
  * input: decoding checks its shape and that it belongs to the same listing (same partition), so a
  * forged cursor is a 400, never a DynamoDB error.
  */
-import { ValidationFailed } from '../core/errors.js';
+import { ValidationFailed } from '../core/kernel/errors.js';
 
 export type Key = Record<string, string>;
 

@@ -9,7 +9,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ValidationFailed } from '../core/errors.js';
+import { ValidationFailed } from '../core/kernel/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 

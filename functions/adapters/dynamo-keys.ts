@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyStore } from '../core/auth/api-keys.js';
-import { Conflict } from '../core/errors.js';
+import { Conflict } from '../core/kernel/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { auditPut } from './dynamo-common.js';

@@ -14,7 +14,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/errors.js';
+import { ConcurrentModification } from '../core/kernel/errors.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';

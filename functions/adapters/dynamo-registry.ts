@@ -10,7 +10,7 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/errors.js';
+import { ConcurrentModification } from '../core/kernel/errors.js';
 import type {
   AuditQuery,
   AuditReader,

@@ -1,7 +1,7 @@
 /** ModeStore on the settings table: one item per setting, written with its audit event. */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/errors.js';
+import { ConcurrentModification } from '../core/kernel/errors.js';
 import type { AuditEvent } from '../core/registry/types.js';
 import type { ModeState, ModeStore } from '../core/system/modes.js';
 import { auditPut } from './dynamo-common.js';

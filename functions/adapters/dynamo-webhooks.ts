@@ -17,7 +17,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { Conflict } from '../core/errors.js';
+import { Conflict } from '../core/kernel/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import type { DeliveryLog, WebhookStore } from '../core/webhooks/ports.js';
 import type { DeliveryRecord, Webhook } from '../core/webhooks/types.js';

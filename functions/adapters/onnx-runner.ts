@@ -21,7 +21,7 @@ import {
   type ModelRunner,
   type TensorDim,
   type TensorInfo,
-} from '../core/inference/runner.js';
+} from '../core/kernel/runner.js';
 
 export interface OnnxRunnerOptions {
   /**

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ValidationFailed } from '../core/errors.js';
+import { ValidationFailed } from '../core/kernel/errors.js';
 import type {
   CapturedRow,
   CapturePartition,

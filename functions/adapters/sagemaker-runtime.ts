@@ -13,13 +13,13 @@ import {
   type InvokeEndpointCommandOutput,
   SageMakerRuntimeClient,
 } from '@aws-sdk/client-sagemaker-runtime';
-import { PayloadTooLarge } from '../core/errors.js';
 import {
   type EndpointAnswer,
   type EndpointInvoker,
   EndpointModelError,
   EndpointUnavailable,
 } from '../core/inference/ports.js';
+import { PayloadTooLarge } from '../core/kernel/errors.js';
 import type { ClientOverrides } from './aws-clients.js';
 
 /** SageMaker's InvokeEndpoint request (and response) payload limit: 6 MB. */

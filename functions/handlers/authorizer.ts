@@ -8,7 +8,7 @@ import { withUsageIdentifier } from '../adapters/usage-plans.js';
 import type { ApiKeys } from '../core/auth/api-keys.js';
 import type { Principal } from '../core/auth/principal.js';
 import type { Tokens } from '../core/auth/tokens.js';
-import { DomainError, Unauthorized } from '../core/errors.js';
+import { DomainError, Unauthorized } from '../core/kernel/errors.js';
 import { type Env, keyReader, makeLogger, tokens } from './shared.js';
 
 const logger = makeLogger('authorizer');

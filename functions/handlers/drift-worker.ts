@@ -5,7 +5,7 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { DomainError } from '../core/errors.js';
+import { DomainError } from '../core/kernel/errors.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { type Env, makeLogger } from './shared.js';
 

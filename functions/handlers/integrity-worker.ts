@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
-import { DomainError } from '../core/errors.js';
+import { DomainError } from '../core/kernel/errors.js';
 import { type Env, makeLogger, registryService } from './shared.js';
 
 const logger = makeLogger('integrity-worker');

@@ -1,7 +1,7 @@
 /** Lambda entry for the model registry routes: parse → call the Registry → map. */
 
 import type { z } from 'zod';
-import type { ModelRunner } from '../core/inference/runner.js';
+import type { ModelRunner } from '../core/kernel/runner.js';
 import type { Stage } from '../core/registry/types.js';
 import type { ValidationRequest } from '../core/registry/validation.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';

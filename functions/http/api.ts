@@ -12,7 +12,13 @@ import type { FunctionId } from '../contract/resources.js';
 import { ROUTES, type Route } from '../contract/routes.js';
 import type { Principal } from '../core/auth/principal.js';
 import { hasRole, isRole } from '../core/auth/roles.js';
-import { Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed } from '../core/errors.js';
+import {
+  Forbidden,
+  NotFound,
+  PayloadTooLarge,
+  Unauthorized,
+  ValidationFailed,
+} from '../core/kernel/errors.js';
 import { mapError } from './errors.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */

@@ -8,7 +8,7 @@ import {
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
-import { DomainError, type ErrorCode } from '../core/errors.js';
+import { DomainError, type ErrorCode } from '../core/kernel/errors.js';
 
 export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
   validation_failed: 400,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ROLES } from '../core/auth/roles.js';
-import { InputSchema, OutputSchema } from '../core/registry/model-io.js';
+import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 import { STAGES } from '../core/registry/types.js';
 import { MODES } from '../core/system/modes.js';

@@ -21,7 +21,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { OnnxRuntimeRunner } from '../../functions/adapters/onnx-runner.js';
-import type { LoadedModel, ModelOutputs, OutputTensor } from '../../functions/core/inference/runner.js';
+import type { LoadedModel, ModelOutputs, OutputTensor } from '../../functions/core/kernel/runner.js';
 import { LOCAL_HOST } from '../ports.js';
 import { LOCAL_REGION } from './clients.js';
 

@@ -24,7 +24,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/contract/routes.js';
 import type { Role } from '../../functions/core/auth/roles.js';
-import { ERROR_CODES } from '../../functions/core/errors.js';
+import { ERROR_CODES } from '../../functions/core/kernel/errors.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import {
   CATEGORIES,

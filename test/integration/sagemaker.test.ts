@@ -17,8 +17,8 @@ import {
   SageMakerEndpointInvoker,
   sagemakerRuntimeClient,
 } from '../../functions/adapters/sagemaker-runtime.js';
-import { PayloadTooLarge } from '../../functions/core/errors.js';
 import { EndpointModelError, EndpointUnavailable } from '../../functions/core/inference/ports.js';
+import { PayloadTooLarge } from '../../functions/core/kernel/errors.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,

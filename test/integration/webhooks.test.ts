@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ulids } from '../../functions/adapters/system.js';
 import { BINDINGS, type FunctionId, QUEUES, TABLES } from '../../functions/contract/resources.js';
 import type { Principal } from '../../functions/core/auth/principal.js';
-import { ValidationFailed } from '../../functions/core/errors.js';
+import { ValidationFailed } from '../../functions/core/kernel/errors.js';
 import { deliveryIdOf } from '../../functions/core/webhooks/service.js';
 import { verifySignature } from '../../functions/core/webhooks/signing.js';
 import type { DeliveryRecord, ServalEvent } from '../../functions/core/webhooks/types.js';

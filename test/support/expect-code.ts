@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { DomainError } from '../../functions/core/errors.js';
+import { DomainError } from '../../functions/core/kernel/errors.js';
 
 /** Awaits a promise that must reject with a DomainError of this code, and returns the error. */
 export async function expectCode(p: Promise<unknown>, code: string): Promise<DomainError> {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.js';
-import { ConcurrentModification } from '../../functions/core/errors.js';
+import { ConcurrentModification } from '../../functions/core/kernel/errors.js';
 import type {
   ArtifactStore,
   AuditQuery,

@@ -5,8 +5,8 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { auditEvent } from '../audit.js';
-import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../errors.js';
+import { auditEvent } from '../kernel/audit.js';
+import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../kernel/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import type { Principal } from './principal.js';
 import type { Role } from './roles.js';

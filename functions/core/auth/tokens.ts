@@ -5,7 +5,7 @@
  * The algorithm is pinned on verification, and exp/iat/iss/aud are required.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { Forbidden, Unauthorized } from '../errors.js';
+import { Forbidden, Unauthorized } from '../kernel/errors.js';
 import type { Principal } from './principal.js';
 import { isRole } from './roles.js';
 

@@ -5,9 +5,9 @@
  * space, where the model is linear. These are also the exact Shapley values of a linear model with
  * independent features, which is why Kernel SHAP (planned for other models) agrees with them.
  */
-import { Unsupported } from '../errors.js';
+import { Unsupported } from '../kernel/errors.js';
+import type { InputSchema } from '../kernel/model-io.js';
 import { readFloatInitializers, readOnnxModel } from '../onnx/reader.js';
-import type { InputSchema } from '../registry/model-io.js';
 import type { ModelVersion } from '../registry/types.js';
 
 export interface LinearForm {

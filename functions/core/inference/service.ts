@@ -9,6 +9,7 @@
  * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
  */
 import type { Principal } from '../auth/principal.js';
+import { encodeInstances } from '../kernel/encode.js';
 import {
   Conflict,
   DomainError,
@@ -18,14 +19,14 @@ import {
   Unavailable,
   Unsupported,
   ValidationFailed,
-} from '../errors.js';
-import type { InputSchema, OutputSchema } from '../registry/model-io.js';
+} from '../kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
+import { ModelLoadError, ModelRunError } from '../kernel/runner.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Model, ModelVersion } from '../registry/types.js';
-import { encodeInstances } from './encode.js';
 import { type Explanation, explainRows, featureMeans, type LinearForm, linearForm } from './explain.js';
 import type { IdBlockSource } from './ids.js';
-import { classLabel, decodeOutputs, OutputShapeError } from './outputs.js';
 import {
   type CaptureMessage,
   type EndpointAnswer,
@@ -35,7 +36,6 @@ import {
   type PredictionStore,
   type ServingMetrics,
 } from './ports.js';
-import { ModelLoadError, ModelRunError } from './runner.js';
 import { ArtifactIntegrityError, type ModelCache, type ServingModel, sessionKey } from './sessions.js';
 import { type StatsReport, summarize } from './stats.js';
 

@@ -5,12 +5,12 @@
  * elsewhere) is a different key, so a stale session can never answer for new bytes.
  */
 import { createHash } from 'node:crypto';
-import { ValidationFailed } from '../errors.js';
-import type { InputSchema, OutputSchema } from '../registry/model-io.js';
+import { ValidationFailed } from '../kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import { type OutputPlan, planOutputs } from '../kernel/outputs.js';
+import { type LoadedModel, ModelLoadError, type ModelRunner } from '../kernel/runner.js';
 import type { ArtifactStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
-import { type OutputPlan, planOutputs } from './outputs.js';
-import { type LoadedModel, ModelLoadError, type ModelRunner } from './runner.js';
 
 export interface ServingModel {
   readonly key: string;

@@ -7,8 +7,8 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { IntegrityFailed, ValidationFailed } from '../errors.js';
-import type { InputSchema } from '../registry/model-io.js';
+import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
+import type { InputSchema } from '../kernel/model-io.js';
 import type { FeatureKind } from '../stats/drift-report.js';
 import { prepareNumeric } from '../stats/samples.js';
 import {

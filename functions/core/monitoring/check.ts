@@ -13,7 +13,7 @@
  *   (chi-square or z below 1000 reference rows) — give the raw-row results.
  * Both modes end in the same dataset verdict, severity and recommendation as driftReport.
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import {
   adjustPValues,
   DEFAULT_THRESHOLDS,

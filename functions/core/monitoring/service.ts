@@ -5,9 +5,10 @@
  * policy's limit; each complete hour's sketch is stored next to its data, so later checks over
  * large windows read summaries instead of rows.
  */
-import { auditEvent } from '../audit.js';
+
 import type { Principal } from '../auth/principal.js';
-import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../errors.js';
+import { auditEvent } from '../kernel/audit.js';
+import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { alertForCheck } from './alerts.js';

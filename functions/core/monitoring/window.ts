@@ -6,7 +6,7 @@
  * hourly, stored next to the captured data) merge in with addSketch.
  */
 import { z } from 'zod';
-import { IntegrityFailed, ValidationFailed } from '../errors.js';
+import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
 import {
   type CategoricalSketch,
   categoricalSketch,

@@ -4,7 +4,7 @@
  * to turn a server into a proxy for its own credentials; on AWS it must also be https.
  */
 import { isIP } from 'node:net';
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 
 export interface UrlPolicy {
   /** Schemes accepted besides https (e.g. s3 for dataset locations). */

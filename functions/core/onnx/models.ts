@@ -8,7 +8,7 @@
  * metadata_props carry `serval.kind`, `serval.task`, and when given `serval.features` and
  * `serval.classes` (JSON arrays), so a file explains itself outside the registry too.
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import { ElemType, GraphBuilder } from './graph.js';
 
 export const INPUT_NAME = 'input';

@@ -3,7 +3,7 @@
  * registry version names an immutable artifact, and total ordering keeps "latest" and
  * auto-increment unambiguous.
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 
 export const SEMVER_PATTERN = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 

@@ -3,9 +3,10 @@
  * audit event, guarded by the model's revision, so concurrent writers can never leave two
  * production versions or a change without its audit record.
  */
-import { auditEvent } from '../audit.js';
+
 import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
+import { auditEvent } from '../kernel/audit.js';
 import {
   ConcurrentModification,
   Conflict,
@@ -13,10 +14,10 @@ import {
   IntegrityFailed,
   NotFound,
   ValidationFailed,
-} from '../errors.js';
-import type { ModelRunner } from '../inference/runner.js';
+} from '../kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import type { ModelRunner } from '../kernel/runner.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { InputSchema, OutputSchema } from './model-io.js';
 import type { ArtifactStore, Clock, IdGenerator, PresignedRequest, RegistryStore, WriteOp } from './ports.js';
 import { compareSemver, nextVersion, parseSemver } from './semver.js';
 import { assertMoveAllowed } from './stages.js';

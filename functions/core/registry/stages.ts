@@ -1,4 +1,4 @@
-import { Conflict } from '../errors.js';
+import { Conflict } from '../kernel/errors.js';
 import type { Stage } from './types.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { InputSchema, OutputSchema } from './model-io.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 
 export const STAGES = ['draft', 'testing', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];

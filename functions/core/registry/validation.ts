@@ -8,8 +8,9 @@
  * caller's mistake and throws a ValidationFailed (InstanceError for instances).
  */
 import { z } from 'zod';
-import { ValidationFailed } from '../errors.js';
-import { encodeInstances } from '../inference/encode.js';
+import { encodeInstances } from '../kernel/encode.js';
+import { ValidationFailed } from '../kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import {
   type Decoded,
   decodeOutputs,
@@ -17,15 +18,14 @@ import {
   expectedColumns,
   type OutputPlan,
   planOutputs,
-} from '../inference/outputs.js';
-import type { LoadedModel, ModelRunner, TensorInfo } from '../inference/runner.js';
+} from '../kernel/outputs.js';
+import type { LoadedModel, ModelRunner, TensorInfo } from '../kernel/runner.js';
 import {
   type ClassificationMetrics,
   classificationMetrics,
   type RegressionMetrics,
   regressionMetrics,
 } from '../training/metrics.js';
-import type { InputSchema, OutputSchema } from './model-io.js';
 
 export const MAX_VALIDATION_ROWS = 10_000;
 /** Bounds the work of one request whatever its shape (rows × features). */

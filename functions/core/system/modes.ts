@@ -4,9 +4,10 @@
  * predictions go on. The mode is shared by all functions through one stored item, read with a
  * short cache.
  */
-import { auditEvent } from '../audit.js';
+
 import type { Principal } from '../auth/principal.js';
-import { ConcurrentModification, Conflict, Unavailable } from '../errors.js';
+import { auditEvent } from '../kernel/audit.js';
+import { ConcurrentModification, Conflict, Unavailable } from '../kernel/errors.js';
 import type { AuditEvent } from '../registry/types.js';
 
 export const MODES = ['serving', 'training', 'maintenance'] as const;

@@ -1,5 +1,5 @@
 /** Input checks shared by the trainers: a rectangular, finite design matrix and matching targets. */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 
 export type Matrix = readonly (readonly number[])[];
 

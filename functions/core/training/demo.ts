@@ -6,8 +6,8 @@
  * to 0.1 cm as the real measurements are. Same code → the same bytes, on every machine.
  */
 import { createHash } from 'node:crypto';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { logisticRegressionOnnx } from '../onnx/models.js';
-import type { InputSchema, OutputSchema } from '../registry/model-io.js';
 import { predictLogistic, trainLogisticRegression } from './logistic.js';
 import { type ClassificationMetrics, classificationMetrics } from './metrics.js';
 import { createRng } from './random.js';

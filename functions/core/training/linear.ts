@@ -4,7 +4,7 @@
  * keeps the system well conditioned when features sit far from zero. Meant for modest feature
  * counts (the solve is cubic in F).
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix } from './data.js';
 import { solveLinear } from './optimize.js';
 

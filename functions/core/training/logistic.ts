@@ -2,7 +2,7 @@
  * Binary logistic regression: minimises the mean log-loss plus (λ/2)‖w‖² (intercept unpenalised)
  * with L-BFGS. λ > 0 keeps the optimum finite when the classes are separable.
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix, sigmoid, softplus } from './data.js';
 import { minimizeLbfgs } from './optimize.js';
 

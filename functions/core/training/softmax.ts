@@ -3,7 +3,7 @@
  * unpenalised), minimised with L-BFGS. The parameterisation is the symmetric one — a weight row
  * per class — which is what the ONNX writer takes.
  */
-import { ValidationFailed } from '../errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix, softmax } from './data.js';
 import { minimizeLbfgs } from './optimize.js';
 

@@ -6,9 +6,9 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { auditEvent } from '../audit.js';
 import type { Principal } from '../auth/principal.js';
-import { Conflict, NotFound, ValidationFailed } from '../errors.js';
+import { auditEvent } from '../kernel/audit.js';
+import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
 import type { Clock, IdGenerator } from '../registry/ports.js';
 import type { AuditEvent, Page, PageRequest } from '../registry/types.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
+import { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import { readOnnxModel } from '../../../functions/core/onnx/reader.js';
-import { InputSchema, OutputSchema } from '../../../functions/core/registry/model-io.js';
 import { ValidationRequest, validateModel } from '../../../functions/core/registry/validation.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 

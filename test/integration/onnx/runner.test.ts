@@ -4,11 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
-import {
-  ModelLoadError,
-  ModelRunError,
-  type OutputTensor,
-} from '../../../functions/core/inference/runner.js';
+import { ModelLoadError, ModelRunError, type OutputTensor } from '../../../functions/core/kernel/runner.js';
 import { ElemType, GraphBuilder } from '../../../functions/core/onnx/graph.js';
 import {
   linearRegressionOnnx,

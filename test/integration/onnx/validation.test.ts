@@ -1,12 +1,12 @@
 /** The validation report on real ONNX models run by onnxruntime, with metrics counted by hand. */
 import { describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
+import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,
   softmaxRegressionOnnx,
 } from '../../../functions/core/onnx/models.js';
-import type { InputSchema } from '../../../functions/core/registry/model-io.js';
 import {
   type ValidationCheck,
   type ValidationReport,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../../functions/core/auth/api-keys.js';
 import { hasRole, ROLES } from '../../../functions/core/auth/roles.js';
-import type { DomainError } from '../../../functions/core/errors.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import { CountingIds, MemoryKeyStore, SteppingClock } from '../../support/memory-stores.js';
 
 const admin = { id: 'root', name: 'root', role: 'admin' as const };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DomainError } from '../../../functions/core/errors.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import type { AuditEvent } from '../../../functions/core/registry/types.js';
 import { type ModeState, type ModeStore, Modes } from '../../../functions/core/system/modes.js';
 

@@ -2,7 +2,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
 import { type SigningKeys, Tokens } from '../../../functions/core/auth/tokens.js';
-import type { DomainError } from '../../../functions/core/errors.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

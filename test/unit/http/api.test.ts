@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { Conflict } from '../../../functions/core/errors.js';
+import { Conflict } from '../../../functions/core/kernel/errors.js';
 import { createApiHandler, operation } from '../../../functions/http/api.js';
 import { STATUS_BY_CODE } from '../../../functions/http/errors.js';
 import { CreateKeyBody, KeyParams, PageQuery } from '../../../functions/http/schemas.js';

@@ -18,12 +18,12 @@ import {
 } from '../../../functions/core/inference/ports.js';
 import { InferenceService, ROUTE_CACHE_MS } from '../../../functions/core/inference/service.js';
 import { ModelCache } from '../../../functions/core/inference/sessions.js';
+import type { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,
   mlpOnnx,
 } from '../../../functions/core/onnx/models.js';
-import type { InputSchema, OutputSchema } from '../../../functions/core/registry/model-io.js';
 import { type RegisterVersionInput, Registry } from '../../../functions/core/registry/service.js';
 import { expectCode } from '../../support/expect-code.js';
 import {

@@ -3,7 +3,8 @@
  * kinds from the schema or inferred, row shapes, the reservoir sample, and the stored form.
  */
 import { describe, expect, it } from 'vitest';
-import { IntegrityFailed, ValidationFailed } from '../../../functions/core/errors.js';
+import { IntegrityFailed, ValidationFailed } from '../../../functions/core/kernel/errors.js';
+import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   type BaselineProfile,
   buildBaseline,
@@ -14,7 +15,6 @@ import {
   Reservoir,
   referenceSample,
 } from '../../../functions/core/monitoring/baseline.js';
-import type { InputSchema } from '../../../functions/core/registry/model-io.js';
 
 const base = { version: '1.0.0', createdAt: '2024-05-01T00:00:00.000Z' };
 

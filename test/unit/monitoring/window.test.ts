@@ -4,7 +4,7 @@
  * same result as one accumulator over all the rows.
  */
 import { describe, expect, it } from 'vitest';
-import { IntegrityFailed, ValidationFailed } from '../../../functions/core/errors.js';
+import { IntegrityFailed, ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import { type BaselineProfile, buildBaseline } from '../../../functions/core/monitoring/baseline.js';
 import {
   parseWindowSketch,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DomainError } from '../../../functions/core/errors.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import { assertAllowedUrl } from '../../../functions/core/net/url-policy.js';
 
 const refused = (url: string, policy = {}) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailed } from '../../../functions/core/errors.js';
+import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeInstances, InstanceError } from '../../../functions/core/inference/encode.js';
-import type { InputSchema } from '../../../functions/core/registry/model-io.js';
+import { encodeInstances, InstanceError } from '../../../functions/core/kernel/encode.js';
+import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
 
 const schema: InputSchema = {
   features: [

@@ -4,7 +4,7 @@ import {
   decodeOutputs,
   OutputShapeError,
   planOutputs,
-} from '../../../functions/core/inference/outputs.js';
+} from '../../../functions/core/kernel/outputs.js';
 
 const f32 = (v: number[]) => Float32Array.from(v);
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailed } from '../../../functions/core/errors.js';
-import { InstanceError } from '../../../functions/core/inference/encode.js';
+import { InstanceError } from '../../../functions/core/kernel/encode.js';
+import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import type {
   LoadedModel,
   ModelOutputs,
   ModelRunner,
   TensorInfo,
-} from '../../../functions/core/inference/runner.js';
-import type { InputSchema, OutputSchema } from '../../../functions/core/registry/model-io.js';
+} from '../../../functions/core/kernel/runner.js';
 import {
   quantile,
   type ValidationReport,

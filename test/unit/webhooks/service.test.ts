@@ -1,7 +1,7 @@
 /** WebhookService and WebhookDeliverer against in-memory ports: the rules without a network. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { Conflict, NotFound, ValidationFailed } from '../../../functions/core/errors.js';
+import { Conflict, NotFound, ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import type { AuditEvent, Page, PageRequest } from '../../../functions/core/registry/types.js';
 import { WebhookDeliverer } from '../../../functions/core/webhooks/delivery.js';
 import type {

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValidationFailed } from '../../../functions/core/errors.js';
+import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import { describeError } from '../../../functions/core/webhooks/delivery.js';
 import { dnsAddressCheck, fetchPoster } from '../../../functions/handlers/webhook-worker.js';
 

@@ -4,7 +4,7 @@
  * way. A regressor's prediction is its one float output; a classifier's is the argmax of its
  * probability output (ties → the lower class index, like ONNX ArgMax), mapped to `classes`.
  */
-import type { OutputSchema } from '../registry/model-io.js';
+import type { OutputSchema } from './model-io.js';
 import type { ModelOutputs, OutputData, TensorDim, TensorInfo } from './runner.js';
 
 export type OutputPlan =

@@ -4,8 +4,8 @@
  * name. Categorical features are sent as one of their `categories` (encoded as its index) or as
  * that index itself, since a positional `number[]` row can only carry the index.
  */
-import { ValidationFailed } from '../errors.js';
-import type { Feature, InputSchema } from '../registry/model-io.js';
+import { ValidationFailed } from './errors.js';
+import type { Feature, InputSchema } from './model-io.js';
 
 export type InstanceValue = number | string | boolean | null;
 export type Instance = readonly InstanceValue[] | Readonly<Record<string, InstanceValue>>;

@@ -1,6 +1,6 @@
 /** Audit events: who did what to which target, when, with the before and after that matter. */
-import type { Principal } from './auth/principal.js';
-import type { AuditEvent } from './registry/types.js';
+import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../registry/types.js';
 
 /** A new audit event; the caller commits it in the same transaction as the change it records. */
 export function auditEvent(
