@@ -4,7 +4,7 @@
  * end in one clear sentence and a non-zero exit.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +95,50 @@ describe('npm start', () => {
       expect((await api2('POST', '/v1/models/keepme/versions/1.0.0/verify')).status).toBe(200);
     } finally {
       await again.stop();
+    }
+  }, 120_000);
+
+  it('answers a readiness probe that polls from the first moment, and becomes ready regardless', async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'serval-rt-'));
+    const { child, output, exited } = startProcess({ dataDir, port });
+    // Also a client that connects early and never sends anything, as a half-open probe would.
+    const idle: Socket[] = [];
+    const statuses: number[] = [];
+    try {
+      const deadline = Date.now() + 90_000;
+      while (Date.now() < deadline && child.exitCode === null) {
+        if (idle.length === 0) {
+          const s = connect(port, '127.0.0.1');
+          s.on('error', () => {});
+          s.on('connect', () => idle.push(s));
+        }
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/v1/health`, {
+            signal: AbortSignal.timeout(5_000),
+          });
+          statuses.push(res.status);
+          await res.arrayBuffer();
+          if (res.status === 200) break;
+        } catch (err) {
+          // Refused before the port is held, or between the hold and the API: a probe retries.
+          // A probe left hanging past its 5 s timeout is the failure this test exists for.
+          expect((err as Error).name).not.toBe('TimeoutError');
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(statuses.at(-1)).toBe(200);
+      expect(statuses.every((s) => s === 503 || s === 200)).toBe(true);
+      expect(statuses).toContain(503);
+      const ready = Date.now() + 30_000;
+      while (!output().includes('Press Ctrl-C to stop.') && Date.now() < ready) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(output()).toContain('Serval is ready');
+    } finally {
+      for (const s of idle) s.destroy();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
     }
   }, 120_000);
 

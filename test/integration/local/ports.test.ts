@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { assertPortFree, freePort, reservePort } from '../../../local/ports.js';
 
@@ -46,5 +46,24 @@ describe('ports', () => {
     }
     await assertPortFree(port);
     await held.release(); // a second release changes nothing
+  });
+
+  it('reservePort answers early clients 503 with retry-after, and a silent client cannot stall the release', async () => {
+    const port = await freePort();
+    const held = await reservePort(port);
+    // A client that connects and never sends a byte: the held port must not wait for it.
+    const silent = connect(port, '127.0.0.1');
+    await new Promise((ok) => silent.once('connect', ok));
+    const res = await fetch(`http://127.0.0.1:${port}/v1/health`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toEqual({
+      error: { code: 'unavailable', message: 'Serval is starting; retry in a moment', details: {} },
+    });
+    const started = Date.now();
+    await held.release();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    silent.destroy();
+    await assertPortFree(port);
   });
 });
