@@ -217,7 +217,7 @@ export function createGateway(options: GatewayOptions): http.Server {
           }
           authorizerContext = { principalId: result.principalId, ...(result.context ?? {}) };
         } catch {
-          send(res, 401, errorBody('unauthorized', 'a valid API key (x-api-key) is required'));
+          send(res, 401, errorBody('unauthorized', unauthorizedMessage(headers)));
           return;
         }
       }
@@ -293,4 +293,16 @@ export function createGateway(options: GatewayOptions): http.Server {
     );
   });
   return server;
+}
+
+/**
+ * Says which credential failed: a caller who sent a bearer token needs to hear that the token is
+ * the problem (it expires within the hour), not to be told to send an API key.
+ */
+export function unauthorizedMessage(headers: Readonly<Record<string, string | undefined>>): string {
+  const authorization = Object.entries(headers).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+  if (authorization !== undefined) {
+    return 'the bearer token is invalid or expired; exchange an API key for a new one (POST /v1/auth/token)';
+  }
+  return 'a valid API key (x-api-key) or bearer token is required';
 }

@@ -97,7 +97,11 @@ describe('tokens', () => {
       const res = await withToken(t, 'GET', '/v1/models');
       expect(res.status, t.slice(0, 30)).toBe(401);
       expect(res.body.error.code).toBe('unauthorized');
+      expect(res.body.error.message).toMatch(/bearer token is invalid or expired/);
     }
+    const noKey = await apiClient(serval.url)('GET', '/v1/models');
+    expect(noKey.status).toBe(401);
+    expect(noKey.body.error.message).toBe('a valid API key (x-api-key) or bearer token is required');
   });
 
   it('ends a token with its key: revocation applies on the next request', async () => {
