@@ -10,7 +10,7 @@
  *                               state ('writing' | 'done'), claimedAt, expiresAt.
  *   STATS#<model> / '<hourStart>#<version>'
  *                               model, version, hourStart and atomic counters: requests, errors,
- *                               predictions, l<i> (latency bucket i, core/inference/stats.ts),
+ *                               predictions, l<i> (latency bucket i, core/inference/latency-histogram.ts),
  *                               confidenceSum, confidenceCount, fbCount, fbAbsErrorSum,
  *                               fbSquaredErrorSum, fbErrorSum, and one counter per confusion pair:
  *                               `c:<key>` with key = confusionKey(actual, predicted), or, when the
@@ -60,6 +60,13 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type AggregateTotals,
+  emptyTotals,
+  feedbackTotals,
+  hourStartOf,
+  requestTotals,
+} from '../core/inference/aggregates.js';
 import type {
   CaptureBatch,
   CapturedPrediction,
@@ -68,13 +75,6 @@ import type {
   HourAggregate,
   PredictionStore,
 } from '../core/inference/ports.js';
-import {
-  type AggregateTotals,
-  emptyTotals,
-  feedbackTotals,
-  hourStartOf,
-  requestTotals,
-} from '../core/inference/stats.js';
 import type { Clock } from '../core/registry/ports.js';
 import type { TransactItem } from './dynamo-common.js';
 
