@@ -10,7 +10,7 @@
  *                               state ('writing' | 'done'), claimedAt, expiresAt.
  *   STATS#<model> / '<hourStart>#<version>'
  *                               model, version, hourStart and atomic counters: requests, errors,
- *                               predictions, l<i> (latency bucket i, core/inference/stats.ts),
+ *                               predictions, l<i> (latency bucket i, core/inference/latency-histogram.ts),
  *                               confidenceSum, confidenceCount, fbCount, fbAbsErrorSum,
  *                               fbSquaredErrorSum, fbErrorSum, and one counter per confusion pair:
  *                               `c:<key>` with key = confusionKey(actual, predicted), or, when the
@@ -49,17 +49,23 @@
  * Every request to one model in one hour adds to one STATS item; concurrent transactions on it are
  * cancelled with TransactionConflict and retried here with jittered backoff.
  */
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
-  TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  type AggregateTotals,
+  emptyTotals,
+  feedbackTotals,
+  HOUR_MS,
+  hourStartOf,
+  requestTotals,
+} from '../core/inference/aggregates.js';
 import type {
   CaptureBatch,
   CapturedPrediction,
@@ -68,15 +74,17 @@ import type {
   HourAggregate,
   PredictionStore,
 } from '../core/inference/ports.js';
-import {
-  type AggregateTotals,
-  emptyTotals,
-  feedbackTotals,
-  hourStartOf,
-  requestTotals,
-} from '../core/inference/stats.js';
 import type { Clock } from '../core/registry/ports.js';
 import type { TransactItem } from './dynamo-common.js';
+import { statsPk, statsUpdate, toAggregate } from './dynamo-hour-stats.js';
+import {
+  backoffMs,
+  cancelledByCondition,
+  conditionFailure,
+  isRetryable,
+  MAX_ATTEMPTS,
+  transact,
+} from './dynamo-retry.js';
 
 export interface DynamoPredictionStoreOptions {
   /** Days PRED and CAP items live (DynamoDB TTL on expiresAt). Default 90. */
@@ -100,20 +108,14 @@ export class CaptureInProgress extends Error {
 }
 
 type Item = Record<string, unknown>;
-type UpdateOp = NonNullable<TransactItem['Update']>;
 
-const HOUR_MS = 3_600_000;
 /** Messages with at most this many predictions are written in one transaction. */
 const SINGLE_TRANSACTION_MAX = 1;
 const BATCH_SIZE = 25;
 const PUT_CONCURRENCY = 16;
-const MAX_ATTEMPTS = 10;
-/** Confusion keys longer than this (UTF-8 bytes) are stored under a hashed attribute name. */
-const INLINE_KEY_BYTES = 128;
 
 const predKey = (id: string) => ({ pk: `PRED#${id}`, sk: 'P' });
 const capKey = (id: string) => ({ pk: `CAP#${id}`, sk: 'C' });
-const statsPk = (model: string) => `STATS#${model}`;
 
 export class DynamoPredictionStore implements PredictionStore {
   private readonly ttlSeconds: number;
@@ -137,7 +139,7 @@ export class DynamoPredictionStore implements PredictionStore {
     const now = this.clock.now();
     const expiresAt = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
     const preds = batch.predictions.map((p) => this.predictionItem(p, batch.messageId, hourStart, expiresAt));
-    const stats = this.statsUpdate(batch.model, batch.version, hourStart, requestTotals(batch));
+    const stats = statsUpdate(this.table, batch.model, batch.version, hourStart, requestTotals(batch));
     const marker: Item = {
       ...capKey(batch.messageId),
       model: batch.model,
@@ -150,7 +152,7 @@ export class DynamoPredictionStore implements PredictionStore {
 
     if (preds.length <= SINGLE_TRANSACTION_MAX) {
       try {
-        await this.transact([
+        await transact(this.db, [
           {
             Put: {
               TableName: this.table,
@@ -195,7 +197,7 @@ export class DynamoPredictionStore implements PredictionStore {
 
     // 3. commit
     try {
-      await this.transact([
+      await transact(this.db, [
         {
           Update: {
             TableName: this.table,
@@ -269,43 +271,6 @@ export class DynamoPredictionStore implements PredictionStore {
     return item;
   }
 
-  /** The ADD of some totals to an hour's STATS item (also setting its model, version, hour). */
-  private statsUpdate(model: string, version: string, hourStart: string, t: AggregateTotals): UpdateOp {
-    const u = new UpdateBuilder();
-    u.set('model', model);
-    u.set('version', version);
-    u.set('hourStart', hourStart);
-    // Later parts of a split request carry predictions without a request (requestTotals).
-    if (t.requests) u.add('requests', t.requests);
-    if (t.requests) u.add('errors', t.errors);
-    if (t.predictions) u.add('predictions', t.predictions);
-    for (const [bucket, c] of Object.entries(t.latency)) if (c) u.add(`l${bucket}`, c);
-    if (t.confidenceCount) {
-      u.add('confidenceSum', t.confidenceSum);
-      u.add('confidenceCount', t.confidenceCount);
-    }
-    const f = t.feedback;
-    if (f.count) u.add('fbCount', f.count);
-    if (f.absErrorSum) u.add('fbAbsErrorSum', f.absErrorSum);
-    if (f.squaredErrorSum) u.add('fbSquaredErrorSum', f.squaredErrorSum);
-    if (f.errorSum) u.add('fbErrorSum', f.errorSum);
-    for (const [key, c] of Object.entries(f.confusion)) {
-      if (!c) continue;
-      if (Buffer.byteLength(key, 'utf8') <= INLINE_KEY_BYTES) {
-        u.add(`c:${key}`, c);
-      } else {
-        const h = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
-        u.add(`c#${h}`, c);
-        u.set(`k#${h}`, key);
-      }
-    }
-    return {
-      TableName: this.table,
-      Key: { pk: statsPk(model), sk: `${hourStart}#${version}` },
-      ...u.build(),
-    };
-  }
-
   private async feedbackOne(item: FeedbackItem): Promise<FeedbackResult> {
     const { predictionId } = item;
     const got = await this.db.send(
@@ -325,7 +290,7 @@ export class DynamoPredictionStore implements PredictionStore {
     };
     const hourStart = typeof pred.hourStart === 'string' ? pred.hourStart : hourStartOf(String(pred.at));
     try {
-      await this.transact([
+      await transact(this.db, [
         {
           Update: {
             TableName: this.table,
@@ -337,7 +302,7 @@ export class DynamoPredictionStore implements PredictionStore {
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
-        { Update: this.statsUpdate(model, version, hourStart, totals) },
+        { Update: statsUpdate(this.table, model, version, hourStart, totals) },
       ]);
       return { predictionId, status: 'joined', model, version };
     } catch (err) {
@@ -409,145 +374,14 @@ export class DynamoPredictionStore implements PredictionStore {
       }
     });
   }
-
-  /** TransactWriteItems, retried while it is cancelled only by conflicts or throttling. */
-  private async transact(items: TransactItem[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-        return;
-      } catch (err) {
-        if (attempt + 1 < MAX_ATTEMPTS && isRetryable(err)) {
-          await sleep(backoffMs(attempt));
-          continue;
-        }
-        throw err;
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
-
-class UpdateBuilder {
-  private readonly names: Record<string, string> = {};
-  private readonly values: Record<string, unknown> = {};
-  private readonly sets: string[] = [];
-  private readonly adds: string[] = [];
-  private n = 0;
-
-  set(attr: string, value: unknown): void {
-    this.sets.push(`${this.name(attr)} = ${this.value(value)}`);
-  }
-
-  add(attr: string, value: number): void {
-    this.adds.push(`${this.name(attr)} ${this.value(dynamoNumber(value))}`);
-  }
-
-  build() {
-    const parts = [];
-    if (this.sets.length) parts.push(`SET ${this.sets.join(', ')}`);
-    if (this.adds.length) parts.push(`ADD ${this.adds.join(', ')}`);
-    return {
-      UpdateExpression: parts.join(' '),
-      ExpressionAttributeNames: this.names,
-      ExpressionAttributeValues: this.values,
-    };
-  }
-
-  private name(attr: string): string {
-    const k = `#n${this.n++}`;
-    this.names[k] = attr;
-    return k;
-  }
-
-  private value(v: unknown): string {
-    const k = `:v${this.n++}`;
-    this.values[k] = v;
-    return k;
-  }
-}
-
-/** DynamoDB numbers stop at magnitude 1e-130: anything that small adds nothing anyway. */
-function dynamoNumber(x: number): number {
-  return Math.abs(x) < 1e-120 ? 0 : x;
-}
-
-function toAggregate(model: string, item: Item): HourAggregate {
-  const num = (k: string) => (typeof item[k] === 'number' ? (item[k] as number) : 0);
-  const latency: Record<number, number> = {};
-  const confusion: Record<string, number> = {};
-  for (const [k, v] of Object.entries(item)) {
-    if (typeof v !== 'number') continue;
-    if (/^l\d+$/.test(k)) {
-      latency[Number(k.slice(1))] = v;
-    } else if (k.startsWith('c:')) {
-      const key = k.slice(2);
-      confusion[key] = (confusion[key] ?? 0) + v;
-    } else if (k.startsWith('c#')) {
-      const key = item[`k#${k.slice(2)}`];
-      if (typeof key === 'string') confusion[key] = (confusion[key] ?? 0) + v;
-    }
-  }
-  const sk = String(item.sk);
-  const cut = sk.indexOf('#');
-  return {
-    model: typeof item.model === 'string' ? item.model : model,
-    version: typeof item.version === 'string' ? item.version : sk.slice(cut + 1),
-    hourStart: typeof item.hourStart === 'string' ? item.hourStart : sk.slice(0, cut),
-    requests: num('requests'),
-    errors: num('errors'),
-    predictions: num('predictions'),
-    latency,
-    confidenceSum: num('confidenceSum'),
-    confidenceCount: num('confidenceCount'),
-    feedback: {
-      count: num('fbCount'),
-      absErrorSum: num('fbAbsErrorSum'),
-      squaredErrorSum: num('fbSquaredErrorSum'),
-      errorSum: num('fbErrorSum'),
-      confusion,
-    },
-  };
-}
 
 function ceilHour(d: Date): number {
   const t = d.getTime();
   if (!Number.isFinite(t)) throw new RangeError('aggregates: from and to must be valid times');
   return Math.ceil(t / HOUR_MS) * HOUR_MS;
-}
-
-type Reason = NonNullable<TransactionCanceledException['CancellationReasons']>[number];
-
-/** The cancellation reason of item `index` when a transaction failed on that item's condition. */
-function conditionFailure(err: unknown, index: number): Reason | undefined {
-  if (!(err instanceof TransactionCanceledException)) return undefined;
-  const reason = err.CancellationReasons?.[index];
-  return reason?.Code === 'ConditionalCheckFailed' ? reason : undefined;
-}
-
-function cancelledByCondition(err: unknown, index: number): boolean {
-  return conditionFailure(err, index) !== undefined;
-}
-
-const RETRYABLE_REASONS = new Set([
-  'TransactionConflict',
-  'ThrottlingError',
-  'ProvisionedThroughputExceeded',
-]);
-
-/** Conflicts with another transaction and throttling; never a failed condition. */
-function isRetryable(err: unknown): boolean {
-  if (err instanceof TransactionCanceledException) {
-    const codes = (err.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-    return codes.some((c) => RETRYABLE_REASONS.has(c)) && !codes.includes('ConditionalCheckFailed');
-  }
-  return (err as Error | undefined)?.name === 'TransactionConflictException';
-}
-
-/** Full jitter: uniform in [0, min(1 s, 20 ms · 2^attempt)]. */
-function backoffMs(attempt: number): number {
-  return Math.random() * Math.min(1000, 20 * 2 ** attempt);
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -10,20 +10,20 @@ import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../../functions/adapters/dynamo-predictions.js';
+import {
+  confusionKey,
+  emptyTotals,
+  feedbackTotals,
+  mergeAggregates,
+  requestTotals,
+} from '../../functions/core/inference/aggregates.js';
+import { classificationMetrics } from '../../functions/core/inference/feedback-metrics.js';
+import { latencyBucket } from '../../functions/core/inference/latency-histogram.js';
 import type {
   CaptureBatch,
   CapturedPrediction,
   HourAggregate,
 } from '../../functions/core/inference/ports.js';
-import {
-  classificationMetrics,
-  confusionKey,
-  emptyTotals,
-  feedbackTotals,
-  latencyBucket,
-  mergeAggregates,
-  requestTotals,
-} from '../../functions/core/inference/stats.js';
 import type { Clock } from '../../functions/core/registry/ports.js';
 import { MemoryPredictionStore } from '../support/memory-predictions.js';
 import { type Standins, startStandins } from '../support/standins.js';

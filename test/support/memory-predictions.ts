@@ -4,8 +4,17 @@
  * is counted once per messageId, a stored prediction is never overwritten (so feedback survives a
  * redelivery), each prediction takes feedback once and it is counted into the prediction's own
  * hour and version, aggregates cover hourStart in [from, to), oldest first, versions in order.
- * It counts through the same functions (core/inference/stats.ts) as the adapter.
+ * It counts through the same functions (core/inference/aggregates.ts) as the adapter.
  */
+
+import {
+  type AggregateTotals,
+  emptyTotals,
+  feedbackTotals,
+  hourStartOf,
+  mergeAggregates,
+  requestTotals,
+} from '../../functions/core/inference/aggregates.js';
 import type {
   CaptureBatch,
   CapturedPrediction,
@@ -14,14 +23,6 @@ import type {
   HourAggregate,
   PredictionStore,
 } from '../../functions/core/inference/ports.js';
-import {
-  type AggregateTotals,
-  emptyTotals,
-  feedbackTotals,
-  hourStartOf,
-  mergeAggregates,
-  requestTotals,
-} from '../../functions/core/inference/stats.js';
 import type { Clock } from '../../functions/core/registry/ports.js';
 
 export interface StoredPrediction extends CapturedPrediction {

@@ -1,7 +1,8 @@
 /** Drift scenarios for sketch accuracy: shared by the sketch tests and the accuracy benchmark. */
 
 import { numericalMetrics } from '../../functions/core/stats/numerical.js';
-import { numericSketch, numericSketchMetrics, sketchLayout } from '../../functions/core/stats/sketch.js';
+import { numericSketch, sketchLayout } from '../../functions/core/stats/sketch.js';
+import { numericSketchMetrics } from '../../functions/core/stats/sketch-metrics.js';
 import { seededRandom } from './random.js';
 
 export const generator = seededRandom;

@@ -4,8 +4,8 @@
  * …}, instance keyed by feature name), and the CaptureBatch counted into the aggregates.
  */
 import { z } from 'zod';
+import { hourStartOf } from './aggregates.js';
 import type { CaptureBatch, CapturedPrediction, CaptureMessage } from './ports.js';
-import { hourStartOf } from './stats.js';
 
 const Label = z.union([z.string(), z.number()]);
 const Message = z.object({

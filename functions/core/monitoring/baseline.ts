@@ -2,14 +2,12 @@
  * The reference profile a model's captured traffic is compared against: per-feature summaries
  * for people, a sketch on a layout fixed here (every window is sketched on the same edges, so the
  * two sides are comparable and window sketches merge), and a sample of raw reference values for
- * the exact tests. Built once per baseline, stored as JSON, read back with parseBaselineProfile.
+ * the exact tests. Built once per baseline, stored as JSON, read back with parseBaselineProfile
+ * (profile-schema.ts).
  */
-import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
-import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import type { InputSchema } from '../kernel/model-io.js';
-import type { FeatureKind } from '../stats/drift-report.js';
 import { prepareNumeric } from '../stats/samples.js';
 import {
   type CategoricalSketch,
@@ -17,9 +15,10 @@ import {
   DEFAULT_SKETCH_BINS,
   type NumericSketch,
   numericSketch,
-  parseSketch,
   sketchLayout,
 } from '../stats/sketch.js';
+import { categoricalValue, type FeatureDef, numericValue, type Row, rawValue } from './row-values.js';
+import { decodeFloat64, encodeFloat64, Reservoir } from './sampling.js';
 
 export const BASELINE_PROFILE_VERSION = 1;
 export const DEFAULT_MAX_SAMPLE = 50_000;
@@ -27,9 +26,6 @@ export const DEFAULT_MAX_SAMPLE = 50_000;
 export const DEFAULT_SAMPLE_SEED = 0x5e7a1;
 /** Categories listed in a categorical summary (the sketch keeps all of them). */
 export const TOP_CATEGORIES = 20;
-
-/** An object keyed by feature name, or an array in the input schema's feature order. */
-export type Row = Readonly<Record<string, unknown>> | readonly unknown[];
 
 export interface Quantiles {
   readonly p01: number;
@@ -114,167 +110,6 @@ export interface BuildBaselineInput {
   readonly seed?: number;
   /** Numeric sketch resolution (default 1024 edges). */
   readonly bins?: number;
-}
-
-// -------------------------------------------------------------------------- reading rows
-
-/** What the row readers need to know about a feature. */
-export interface FeatureDef {
-  readonly name: string;
-  readonly kind: FeatureKind;
-  readonly categories?: readonly string[];
-}
-
-function describe(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
-}
-
-/**
- * One value of a numerical feature: null for missing or NaN, booleans as 0/1 (as predict encodes
- * them), anything else that is not a finite number rejected — an infinite value would make
- * Wasserstein infinite and hide every other change.
- */
-export function numericValue(v: unknown, feature: string, row: number): number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return null;
-    if (Number.isFinite(v)) return v;
-  } else if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new ValidationFailed(
-    `row ${row}: feature "${feature}" must be a finite number or null, got ${describe(v)}`,
-    {
-      row,
-      feature,
-    },
-  );
-}
-
-/**
- * One value of a categorical feature, as its category name: predict accepts a declared category
- * either by name or by index, and both must count as the same category.
- */
-export function categoricalValue(
-  v: unknown,
-  feature: string,
-  row: number,
-  categories?: readonly string[],
-): string | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') {
-    if (Number.isNaN(v)) return null;
-    if (categories && Number.isInteger(v) && v >= 0 && v < categories.length) return categories[v]!;
-    return String(v);
-  }
-  if (typeof v === 'boolean') return String(v);
-  throw new ValidationFailed(
-    `row ${row}: feature "${feature}" must be a string, number, boolean or null, got ${describe(v)}`,
-    { row, feature },
-  );
-}
-
-/**
- * The raw value of feature `index` (named `name`) in a row. Arrays are positional and need the
- * schema's order; a length mismatch means a row of another model version, not missing values.
- */
-export function rawValue(
-  row: Row,
-  name: string,
-  index: number,
-  featureCount: number,
-  positional: boolean,
-  rowIndex: number,
-): unknown {
-  if (Array.isArray(row)) {
-    if (!positional) {
-      throw new ValidationFailed(
-        `row ${rowIndex} is an array: array rows need an input schema for the feature order; send objects keyed by feature name`,
-        { row: rowIndex },
-      );
-    }
-    if (row.length !== featureCount) {
-      throw new ValidationFailed(
-        `row ${rowIndex} has ${row.length} values, the input schema has ${featureCount} features`,
-        { row: rowIndex },
-      );
-    }
-    return row[index];
-  }
-  if (typeof row !== 'object' || row === null) {
-    throw new ValidationFailed(`row ${rowIndex} must be an object or an array`, { row: rowIndex });
-  }
-  return Object.hasOwn(row, name) ? (row as Record<string, unknown>)[name] : undefined;
-}
-
-// ------------------------------------------------------------------------------ sampling
-
-/** mulberry32: small, fast, and plenty for choosing rows. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  const next32 = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  // 53 random bits, so ⌊u·(i+1)⌋ stays unbiased for reservoirs over billions of rows.
-  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
-}
-
-/**
- * Algorithm R over row indices: after the stream, every k-subset of the rows is equally likely.
- *
- * Why exact tests on a sample are sound: the rows of a uniform sample are (close to) i.i.d. draws
- * from the reference distribution, which is all KS, chi-square and the z-test assume of either
- * side, so their p-values keep their meaning; distances estimated from it are consistent, with a
- * sampling error of order 1/√k. What it costs: power. With a reference of n₁ rows sampled to k
- * and a window of n₂, the effective size n·m/(n+m) falls from n₁n₂/(n₁+n₂) to kn₂/(k+n₂) — at
- * most halved while the window is no larger than the sample (the default 50,000 is also the
- * default exact-row limit), so shifts about √2 larger are needed for the same p-value.
- */
-export class Reservoir {
-  private readonly picked: number[] = [];
-  private seen = 0;
-  private readonly random: () => number;
-
-  constructor(
-    readonly size: number,
-    seed: number,
-  ) {
-    if (!Number.isInteger(size) || size < 1)
-      throw new ValidationFailed(`maxSample must be a positive integer`);
-    this.random = rng(seed);
-  }
-
-  offer(): void {
-    const i = this.seen++;
-    if (i < this.size) this.picked.push(i);
-    else {
-      const j = Math.floor(this.random() * (i + 1));
-      if (j < this.size) this.picked[j] = i;
-    }
-  }
-
-  /** Chosen row indices, ascending. */
-  indices(): number[] {
-    return [...this.picked].sort((a, b) => a - b);
-  }
-}
-
-export function encodeFloat64(values: ArrayLike<number>): string {
-  const buf = Buffer.alloc(values.length * 8);
-  for (let i = 0; i < values.length; i++) buf.writeDoubleLE(values[i]!, i * 8);
-  return buf.toString('base64');
-}
-
-export function decodeFloat64(base64: string): Float64Array {
-  const buf = Buffer.from(base64, 'base64');
-  if (buf.length % 8 !== 0) throw new IntegrityFailed('sample is not a whole number of float64 values');
-  const out = new Float64Array(buf.length / 8);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
-  return out;
 }
 
 /** The reference sample of a feature as a column for the exact tests. */
@@ -508,126 +343,4 @@ export function featureDefs(profile: BaselineProfile): FeatureDef[] {
       ? { name: f.name, kind: f.kind, categories: f.categories }
       : { name: f.name, kind: f.kind },
   );
-}
-
-// -------------------------------------------------------------------------- serialisation
-
-const count = z.number().int().min(0);
-// zod 4 numbers are finite already.
-const finite = z.number();
-
-/** Accepts what parseSketch accepts, of the given kind. */
-function sketchOf<K extends 'numeric' | 'categorical'>(kind: K) {
-  return z.unknown().transform((v, ctx) => {
-    try {
-      const s = parseSketch(v);
-      if (s.kind !== kind) {
-        ctx.addIssue({ code: 'custom', message: `expected a ${kind} sketch, got ${s.kind}` });
-        return z.NEVER;
-      }
-      return s as K extends 'numeric' ? NumericSketch : CategoricalSketch;
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-}
-
-const Quantiles = z.strictObject({
-  p01: finite,
-  p05: finite,
-  p25: finite,
-  p50: finite,
-  p75: finite,
-  p95: finite,
-  p99: finite,
-});
-
-const NumericalProfileSchema = z.strictObject({
-  name: z.string().min(1),
-  kind: z.literal('numerical'),
-  summary: z.strictObject({
-    count,
-    nulls: count,
-    distinct: count,
-    mean: finite.nullable(),
-    std: finite.min(0).nullable(),
-    min: finite.nullable(),
-    max: finite.nullable(),
-    quantiles: Quantiles.nullable(),
-  }),
-  sketch: sketchOf('numeric').nullable(),
-  sample: z
-    .string()
-    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'sample must be base64')
-    .refine((s) => Buffer.from(s, 'base64').length % 8 === 0, 'sample must hold whole float64 values'),
-});
-
-const CategoricalProfileSchema = z.strictObject({
-  name: z.string().min(1),
-  kind: z.literal('categorical'),
-  summary: z.strictObject({
-    count,
-    nulls: count,
-    distinct: count,
-    top: z.array(z.strictObject({ value: z.string(), count })),
-  }),
-  sketch: sketchOf('categorical'),
-  categories: z.array(z.string()).optional(),
-  sample: z
-    .strictObject({ values: z.array(z.string()), codes: z.array(count) })
-    .refine((s) => s.codes.every((c) => c < s.values.length), 'sample codes must index sample values'),
-});
-
-export const BaselineProfileSchema = z
-  .strictObject({
-    profileVersion: z.literal(BASELINE_PROFILE_VERSION),
-    version: z.string().min(1),
-    createdAt: z.string().min(1),
-    rows: z.number().int().min(1),
-    featureOrder: z.enum(['schema', 'inferred']),
-    layoutId: z.string().regex(/^[0-9a-f]{32}$/),
-    sample: z.strictObject({ rows: count, maxSample: z.number().int().min(1), seed: z.number().int() }),
-    features: z
-      .array(z.discriminatedUnion('kind', [NumericalProfileSchema, CategoricalProfileSchema]))
-      .min(1),
-  })
-  .superRefine((p, ctx) => {
-    const seen = new Set<string>();
-    for (const f of p.features) {
-      if (seen.has(f.name)) ctx.addIssue({ code: 'custom', message: `duplicate feature ${f.name}` });
-      seen.add(f.name);
-      if (f.kind === 'numerical' && (f.sketch === null) !== (f.summary.count === 0)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${f.name}: a sketch is needed exactly when there are values`,
-        });
-      }
-    }
-    if (layoutFingerprint(p.features as FeatureProfile[]) !== p.layoutId) {
-      ctx.addIssue({ code: 'custom', message: 'layoutId does not match the features and their layouts' });
-    }
-  });
-
-/** Validates a profile read back from storage (a string or parsed JSON). */
-export function parseBaselineProfile(json: unknown): BaselineProfile {
-  let data = json;
-  if (typeof json === 'string') {
-    try {
-      data = JSON.parse(json);
-    } catch {
-      throw new IntegrityFailed('baseline profile is not valid JSON');
-    }
-  }
-  const parsed = BaselineProfileSchema.safeParse(data);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new IntegrityFailed(
-      `invalid baseline profile: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown'}`,
-      {
-        issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })),
-      },
-    );
-  }
-  return parsed.data as BaselineProfile;
 }

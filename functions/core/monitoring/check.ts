@@ -34,7 +34,7 @@ import {
   validateThreshold,
 } from '../stats/drift-report.js';
 import { StatsInputError } from '../stats/errors.js';
-import { categoricalSketchMetrics, numericSketchMetrics } from '../stats/sketch.js';
+import { categoricalSketchMetrics, numericSketchMetrics } from '../stats/sketch-metrics.js';
 import { type BaselineProfile, type FeatureProfile, referenceSample } from './baseline.js';
 import type { MonitoringPolicy } from './policy.js';
 import { WindowAccumulator, type WindowColumn, type WindowMode, type WindowSketch } from './window.js';

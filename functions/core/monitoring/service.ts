@@ -12,7 +12,7 @@ import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '..
 import type { RegistryStore } from '../registry/ports.js';
 import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { alertForCheck } from './alerts.js';
-import { type BaselineProfile, buildBaseline, parseBaselineProfile, type Row } from './baseline.js';
+import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
 import { DEFAULT_POLICY, type MonitoringPolicy } from './policy.js';
 import type {
@@ -26,6 +26,8 @@ import type {
   MonitoringStore,
   ReportRecord,
 } from './ports.js';
+import { parseBaselineProfile } from './profile-schema.js';
+import type { Row } from './row-values.js';
 import { parseWindowSketch, WindowAccumulator } from './window.js';
 
 const HOUR_MS = 3600_000;

@@ -6,7 +6,7 @@
  * hourly, stored next to the captured data) merge in with addSketch.
  */
 import { z } from 'zod';
-import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
+import { ValidationFailed } from '../kernel/errors.js';
 import {
   type CategoricalSketch,
   categoricalSketch,
@@ -16,15 +16,9 @@ import {
   numericSketch,
   parseSketch,
 } from '../stats/sketch.js';
-import {
-  type BaselineProfile,
-  categoricalValue,
-  type FeatureDef,
-  featureDefs,
-  numericValue,
-  type Row,
-  rawValue,
-} from './baseline.js';
+import { type BaselineProfile, featureDefs } from './baseline.js';
+import { categoricalValue, type FeatureDef, numericValue, type Row, rawValue } from './row-values.js';
+import { parseStoredJson } from './stored-json.js';
 
 export const WINDOW_SKETCH_VERSION = 1;
 /**
@@ -253,20 +247,5 @@ const WindowSketchSchema = z
 
 /** Validates a partition sketch read back from storage (a string or parsed JSON). */
 export function parseWindowSketch(json: unknown): WindowSketch {
-  let data = json;
-  if (typeof json === 'string') {
-    try {
-      data = JSON.parse(json);
-    } catch {
-      throw new IntegrityFailed('window sketch is not valid JSON');
-    }
-  }
-  const parsed = WindowSketchSchema.safeParse(data);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new IntegrityFailed(
-      `invalid window sketch: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown'}`,
-    );
-  }
-  return parsed.data;
+  return parseStoredJson(json, WindowSketchSchema, 'window sketch');
 }

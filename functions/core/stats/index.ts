@@ -41,6 +41,7 @@ export {
 } from './ks.js';
 export {
   binnedNumericalMetrics,
+  type NumericalDistances,
   type NumericalMetrics,
   numericalMetrics,
   populationStd,
@@ -58,15 +59,17 @@ export {
 export {
   type CategoricalSketch,
   categoricalSketch,
-  categoricalSketchMetrics,
   DEFAULT_SKETCH_BINS,
   mergeCategoricalSketches,
   mergeNumericSketches,
   type NumericSketch,
-  type NumericSketchMetrics,
   numericSketch,
-  numericSketchMetrics,
   parseSketch,
   sketchLayout,
 } from './sketch.js';
+export {
+  categoricalSketchMetrics,
+  type NumericSketchMetrics,
+  numericSketchMetrics,
+} from './sketch-metrics.js';
 export { chiSquareSf, kolmogorovSf } from './special.js';

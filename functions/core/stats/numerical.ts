@@ -19,19 +19,20 @@ import { asSortedSample, type NumericValue, type SortedSample } from './samples.
 export const WASSERSTEIN_NORM_FLOOR = 0.001;
 export const PSI_QUANTILE_BINS = 10;
 
-export interface NumericalMetrics {
+/** What both the exact engine and the sketches report for a numerical feature. */
+export interface NumericalDistances extends BinnedMetrics {
   readonly n1: number;
   readonly n2: number;
   readonly ksStatistic: number;
-  readonly ksPValueAuto: number;
-  readonly ksMethodAuto: KsMethod;
   readonly ksPValueAsymp: number;
   readonly ksPValueKolmogorov: number;
   readonly wasserstein: number;
   readonly wassersteinNorm: number;
-  readonly psi: number;
-  readonly jsDistance: number;
-  readonly jsDistanceRaw: number;
+}
+
+export interface NumericalMetrics extends NumericalDistances {
+  readonly ksPValueAuto: number;
+  readonly ksMethodAuto: KsMethod;
 }
 
 /**

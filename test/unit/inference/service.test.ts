@@ -16,7 +16,8 @@ import {
   type ServedRequest,
   type ServingMetrics,
 } from '../../../functions/core/inference/ports.js';
-import { InferenceService, ROUTE_CACHE_MS } from '../../../functions/core/inference/service.js';
+import { ROUTE_CACHE_MS } from '../../../functions/core/inference/routing.js';
+import { InferenceService } from '../../../functions/core/inference/service.js';
 import { ModelCache } from '../../../functions/core/inference/sessions.js';
 import type { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import {

@@ -5,27 +5,31 @@
  * hours is the same as counting their union; empty windows give nulls, not NaN.
  */
 import { describe, expect, it } from 'vitest';
-import type { CapturedPrediction, HourAggregate } from '../../../functions/core/inference/ports.js';
 import {
   type AggregateTotals,
-  bucketRange,
-  classificationMetrics,
   confusionKey,
   emptyTotals,
   feedbackTotals,
-  histogramQuantile,
   hourStartOf,
+  mergeAggregates,
+  parseConfusionKey,
+  requestTotals,
+} from '../../../functions/core/inference/aggregates.js';
+import {
+  classificationMetrics,
+  regressionMetrics,
+} from '../../../functions/core/inference/feedback-metrics.js';
+import {
+  bucketRange,
+  histogramQuantile,
   LATENCY_FLOOR_MS,
   LATENCY_GAMMA,
   LATENCY_LAST_BUCKET,
   LATENCY_MAX_MS,
   latencyBucket,
-  mergeAggregates,
-  parseConfusionKey,
-  regressionMetrics,
-  requestTotals,
-  summarize,
-} from '../../../functions/core/inference/stats.js';
+} from '../../../functions/core/inference/latency-histogram.js';
+import type { CapturedPrediction, HourAggregate } from '../../../functions/core/inference/ports.js';
+import { summarize } from '../../../functions/core/inference/stats.js';
 import { seededRandom } from '../../support/random.js';
 
 const SQRT_GAMMA = Math.sqrt(LATENCY_GAMMA);

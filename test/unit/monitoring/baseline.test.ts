@@ -9,12 +9,11 @@ import {
   type BaselineProfile,
   buildBaseline,
   type CategoricalFeatureProfile,
-  decodeFloat64,
   type NumericalFeatureProfile,
-  parseBaselineProfile,
-  Reservoir,
   referenceSample,
 } from '../../../functions/core/monitoring/baseline.js';
+import { parseBaselineProfile } from '../../../functions/core/monitoring/profile-schema.js';
+import { decodeFloat64, Reservoir } from '../../../functions/core/monitoring/sampling.js';
 
 const base = { version: '1.0.0', createdAt: '2024-05-01T00:00:00.000Z' };
 

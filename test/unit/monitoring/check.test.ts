@@ -4,9 +4,10 @@
  * sketch errors measured in docs/drift-statistics.md.
  */
 import { describe, expect, it } from 'vitest';
-import { buildBaseline, type Row } from '../../../functions/core/monitoring/baseline.js';
+import { buildBaseline } from '../../../functions/core/monitoring/baseline.js';
 import { type DriftCheckResult, runDriftCheck } from '../../../functions/core/monitoring/check.js';
 import { DEFAULT_POLICY, MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
+import type { Row } from '../../../functions/core/monitoring/row-values.js';
 import { WindowAccumulator } from '../../../functions/core/monitoring/window.js';
 import { categoricalMetrics } from '../../../functions/core/stats/categorical.js';
 import { driftReport } from '../../../functions/core/stats/drift-report.js';

@@ -9,15 +9,17 @@ import { categoricalMetrics } from '../../../functions/core/stats/categorical.js
 import { StatsInputError } from '../../../functions/core/stats/errors.js';
 import {
   categoricalSketch,
-  categoricalSketchMetrics,
   mergeCategoricalSketches,
   mergeNumericSketches,
   type NumericSketch,
   numericSketch,
-  numericSketchMetrics,
   parseSketch,
   sketchLayout,
 } from '../../../functions/core/stats/sketch.js';
+import {
+  categoricalSketchMetrics,
+  numericSketchMetrics,
+} from '../../../functions/core/stats/sketch-metrics.js';
 import { compare, generator, SCENARIOS } from '../../support/sketch-scenarios.js';
 import { agrees, caseFiles, loadCase } from './tolerances.js';
 

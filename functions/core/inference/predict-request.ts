@@ -1,0 +1,62 @@
+/**
+ * What a predict call asks for and gets back, and the checks a request passes before anything is
+ * loaded or run.
+ */
+import { ValidationFailed } from '../kernel/errors.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import type { ModelVersion } from '../registry/types.js';
+import type { Explanation } from './explain.js';
+
+export const MAX_INSTANCES = 10_000;
+export const ALIASES = ['production', 'latest'] as const;
+export type Alias = (typeof ALIASES)[number];
+
+export interface PredictInput {
+  readonly instances: readonly unknown[];
+  readonly version?: string;
+  readonly alias?: Alias;
+  /** Sticky-assignment key for experiments; until experiments exist, routing ignores it. */
+  readonly subject?: string;
+  readonly explain?: boolean;
+}
+
+export interface PredictOutput {
+  readonly model: string;
+  readonly modelVersion: string;
+  readonly runtime: 'lambda' | 'sagemaker';
+  readonly predictions: (string | number)[];
+  readonly probabilities?: number[][];
+  readonly predictionIds: string[];
+  readonly explanations?: Explanation[];
+  /** Set when the routed version failed and this one answered instead. */
+  readonly fallbackFrom?: string;
+}
+
+/** An answer and the version that gave it, with the output schema its capture record needs. */
+export interface Served {
+  readonly output: PredictOutput;
+  readonly version: ModelVersion;
+  readonly schema: OutputSchema;
+}
+
+export function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; outputSchema: OutputSchema } {
+  if (!v.inputSchema || !v.outputSchema) {
+    throw new ValidationFailed(
+      `version ${v.version} of ${v.model} has no input and output schema, so it cannot serve predictions`,
+      { model: v.model, version: v.version },
+    );
+  }
+  return { inputSchema: v.inputSchema, outputSchema: v.outputSchema };
+}
+
+export function checkSize(n: number): void {
+  if (n === 0)
+    throw new ValidationFailed('instances must hold at least one instance', { field: 'instances' });
+  if (n > MAX_INSTANCES) {
+    throw new ValidationFailed(`at most ${MAX_INSTANCES} instances per request; split the batch`, {
+      field: 'instances',
+      limit: MAX_INSTANCES,
+      given: n,
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Which version answers a request: an explicit version, an alias, or production, and the newest
+ * earlier production version when that one cannot serve.
+ *
+ * Routing reads the registry through a short cache (ROUTE_CACHE_MS): a DynamoDB read per
+ * prediction would cost far more than the prediction itself. A promotion is therefore served by
+ * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
+ */
+import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import type { RegistryStore } from '../registry/ports.js';
+import type { Model, ModelVersion } from '../registry/types.js';
+import type { PredictInput } from './predict-request.js';
+import { sessionKey } from './sessions.js';
+
+/** How long routing trusts its last read of a model and its versions. */
+export const ROUTE_CACHE_MS = 1_000;
+
+interface Cached<T> {
+  readonly value: T;
+  readonly at: number;
+}
+
+export interface Route {
+  readonly model: Model;
+  readonly version: ModelVersion;
+  /** The caller named the version: no fallback to another one. */
+  readonly pinned: boolean;
+}
+
+export class VersionRouter {
+  private readonly models = new Map<string, Cached<Model | undefined>>();
+  private readonly versions = new Map<string, Cached<ModelVersion | undefined>>();
+  private readonly fallbacks = new Map<string, Cached<ModelVersion | undefined>>();
+
+  constructor(
+    private readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>,
+    private readonly clock: { now(): Date },
+    private readonly ttl: number = ROUTE_CACHE_MS,
+  ) {}
+
+  async route(name: string, input: Pick<PredictInput, 'version' | 'alias'>): Promise<Route> {
+    if (input.version !== undefined && input.alias !== undefined) {
+      throw new ValidationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
+    }
+    const model = await this.model(name);
+    let target: string | undefined;
+    if (input.version !== undefined) target = input.version;
+    else if (input.alias === 'latest') target = model.latestVersion;
+    else target = model.productionVersion;
+    if (target === undefined) {
+      const alias = input.alias ?? 'production';
+      throw new Conflict(
+        alias === 'production'
+          ? `model ${name} has no production version; name a version or promote one`
+          : `model ${name} has no versions yet`,
+        { model: name, alias },
+      );
+    }
+    const version = await this.version(name, target);
+    if (!version)
+      throw new NotFound(`model ${name} has no version ${target}`, { model: name, version: target });
+    return { model, version, pinned: input.version !== undefined };
+  }
+
+  async model(name: string): Promise<Model> {
+    const model = await this.cached(this.models, name, () => this.store.getModel(name));
+    if (!model) throw new NotFound(`model ${name} does not exist`, { model: name });
+    return model;
+  }
+
+  version(name: string, version: string): Promise<ModelVersion | undefined> {
+    return this.cached(this.versions, `${name}@${version}`, () => this.store.getVersion(name, version));
+  }
+
+  private async cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.clock.now().getTime();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < this.ttl) return hit.value;
+    const value = await load();
+    cache.set(key, { value, at: now });
+    return value;
+  }
+
+  /** Drops a version read, so its next use sees what the registry now says of it. */
+  forget(v: ModelVersion): void {
+    this.versions.delete(`${v.model}@${v.version}`);
+  }
+
+  /** The newest earlier production version that is ready, other than the failing one. */
+  async fallbackFor(
+    model: Model,
+    failing: ModelVersion,
+    isBroken: (v: ModelVersion) => boolean,
+  ): Promise<ModelVersion | undefined> {
+    return this.cached(this.fallbacks, sessionKey(failing), async () => {
+      const page = await this.store.listProductionChanges(model.name, { limit: 25 });
+      const seen = new Set<string>([failing.version]);
+      for (const change of page.items) {
+        for (const candidate of [change.previous, change.version]) {
+          if (candidate === undefined || seen.has(candidate)) continue;
+          seen.add(candidate);
+          const v = await this.store.getVersion(model.name, candidate);
+          if (v && v.status === 'ready' && v.stage !== 'archived' && !isBroken(v)) return v;
+        }
+      }
+      return undefined;
+    });
+  }
+}
