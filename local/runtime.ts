@@ -17,12 +17,10 @@ import {
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayRequestAuthorizerEvent, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import {
   BINDINGS,
   BUCKETS,
   dlqEnv,
-  FUNCTIONS,
   type FunctionId,
   QUEUES,
   SCHEDULES,
@@ -32,7 +30,8 @@ import {
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
-import { type ApiHandler, createGateway } from './gateway.js';
+import { createGateway } from './gateway.js';
+import { loadHandlers } from './handlers.js';
 import { LOCAL_HOST, reservePort } from './ports.js';
 import { rateLimiterFromEnv } from './rate-limit.js';
 import { type Scheduler, startScheduler } from './scheduler.js';
@@ -219,55 +218,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.POWERTOOLS_LOG_LEVEL ??= process.env.SERVAL_LOG_LEVEL ?? 'WARN';
     const envFor = (fn: FunctionId) => functionEnv(fn, allEnv);
 
-    const [system, registry, auth, authorizer, integrityScheduler, integrityWorker, shared] =
-      await Promise.all([
-        import('../functions/handlers/system-api.js'),
-        import('../functions/handlers/registry-api.js'),
-        import('../functions/handlers/auth-api.js'),
-        import('../functions/handlers/authorizer.js'),
-        import('../functions/handlers/integrity-scheduler.js'),
-        import('../functions/handlers/integrity-worker.js'),
-        import('../functions/handlers/shared.js'),
-      ]);
-    const [monitoring, driftScheduler, driftWorker, webhookWorker, inference, captureWorker] =
-      await Promise.all([
-        import('../functions/handlers/monitoring-api.js'),
-        import('../functions/handlers/drift-scheduler.js'),
-        import('../functions/handlers/drift-worker.js'),
-        import('../functions/handlers/webhook-worker.js'),
-        import('../functions/handlers/inference-api.js'),
-        import('../functions/handlers/capture-worker.js'),
-      ]);
-    const apiHandlers: Partial<Record<FunctionId, ApiHandler>> = {
-      system: system.createHandler(envFor('system')),
-      registry: registry.createHandler(envFor('registry')),
-      auth: auth.createHandler(envFor('auth')),
-      monitoring: monitoring.createHandler(envFor('monitoring')),
-      inference: inference.createHandler(envFor('inference')),
-    };
-    const authorize = authorizer.createHandler(envFor('authorizer'));
-    const scheduled: Partial<Record<FunctionId, (e: ScheduledEvent) => Promise<unknown>>> = {
-      integrityScheduler: integrityScheduler.createHandler(envFor('integrityScheduler')),
-      driftScheduler: driftScheduler.createHandler(envFor('driftScheduler')),
-    };
-    const workers: Partial<Record<FunctionId, (e: SQSEvent) => Promise<unknown>>> = {
-      integrityWorker: integrityWorker.createHandler(envFor('integrityWorker')),
-      driftWorker: driftWorker.createHandler(envFor('driftWorker')),
-      webhookWorker: webhookWorker.createHandler(envFor('webhookWorker')),
-      captureWorker: captureWorker.createHandler(envFor('captureWorker')),
-    };
-    for (const id of Object.keys(FUNCTIONS) as FunctionId[]) {
-      if (!apiHandlers[id] && !scheduled[id] && !workers[id] && id !== 'authorizer') {
-        throw new Error(`function ${id} has no local wiring`);
-      }
-    }
+    const handlers = await loadHandlers(envFor);
+    const shared = await import('../functions/handlers/shared.js');
 
     const admin = await ensureAdminKey(dataDir, shared.apiKeys(aws.env), log);
     if (admin.created) await seedDemo(shared, aws.env, log);
 
     const server: Server = createGateway({
-      handlers: apiHandlers,
-      authorizer: (e: APIGatewayRequestAuthorizerEvent) => authorize(e),
+      handlers: handlers.api,
+      authorizer: handlers.authorizer,
       onError: (err) => log(`error: ${(err as Error).message}`),
       // Per-key limits as the usage plan applies them on AWS; SERVAL_RATE_* (docs/local-runtime.md).
       rateLimiter: rateLimiterFromEnv(process.env),
@@ -307,7 +266,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       keyof typeof QUEUES,
       (typeof QUEUES)[keyof typeof QUEUES],
     ][]) {
-      const worker = workers[def.worker];
+      const worker = handlers.queue[def.worker];
       if (!worker) throw new Error(`queue ${id} has no worker`);
       const q = aws.resources.queues[id];
       pollers.push(
@@ -316,7 +275,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           queueUrl: q.url,
           queueArn: q.arn,
           batchSize: def.batchSize,
-          handler: async (event) => (await worker(event)) as never,
+          handler: worker,
           functionName: `serval-${def.worker}`,
           onError: (err) => log(`warning: worker ${def.worker}: ${(err as Error).message}`),
         }),
@@ -331,7 +290,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       schedules: SCHEDULES,
       scale: options.scheduleScale,
       invoke: async (target, event) => {
-        const fn = scheduled[target];
+        const fn = handlers.schedule[target];
         if (!fn) throw new Error(`schedule target ${target} is not wired`);
         await fn(event);
       },

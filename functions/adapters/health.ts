@@ -2,15 +2,7 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-
-export interface ProbeResult {
-  readonly name: string;
-  readonly kind: 'dynamodb' | 's3' | 'sqs';
-  readonly ok: boolean;
-  readonly latencyMs: number;
-  readonly error?: string;
-  readonly depth?: number;
-}
+import type { HealthProbes, ProbeResult } from '../core/system/health.js';
 
 async function timed(
   name: string,
@@ -33,25 +25,52 @@ async function timed(
   }
 }
 
-export function probeTable(db: DynamoDBClient, name: string, table: string): Promise<ProbeResult> {
+function probeTable(db: DynamoDBClient, name: string, table: string): Promise<ProbeResult> {
   return timed(name, 'dynamodb', async () => {
     await db.send(new DescribeTableCommand({ TableName: table }));
     return undefined;
   });
 }
 
-export function probeBucket(s3: S3Client, name: string, bucket: string): Promise<ProbeResult> {
+function probeBucket(s3: S3Client, name: string, bucket: string): Promise<ProbeResult> {
   return timed(name, 's3', async () => {
     await s3.send(new HeadBucketCommand({ Bucket: bucket }));
     return undefined;
   });
 }
 
-export function probeQueue(sqs: SQSClient, name: string, url: string): Promise<ProbeResult> {
+function probeQueue(sqs: SQSClient, name: string, url: string): Promise<ProbeResult> {
   return timed(name, 'sqs', async () => {
     const res = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }),
     );
     return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0);
   });
+}
+
+/** A probed resource: its name in the report, and its physical name (a queue's URL). */
+export interface ProbeTarget {
+  readonly name: string;
+  readonly resource: string;
+}
+
+/** Every table, bucket and queue of one deployment, probed concurrently. */
+export class AwsHealthProbes implements HealthProbes {
+  constructor(
+    private readonly clients: { readonly db: DynamoDBClient; readonly s3: S3Client; readonly sqs: SQSClient },
+    private readonly targets: {
+      readonly tables: readonly ProbeTarget[];
+      readonly buckets: readonly ProbeTarget[];
+      readonly queues: readonly ProbeTarget[];
+    },
+  ) {}
+
+  probeAll(): Promise<ProbeResult[]> {
+    const { db, s3, sqs } = this.clients;
+    return Promise.all([
+      ...this.targets.tables.map((t) => probeTable(db, t.name, t.resource)),
+      ...this.targets.buckets.map((b) => probeBucket(s3, b.name, b.resource)),
+      ...this.targets.queues.map((q) => probeQueue(sqs, q.name, q.resource)),
+    ]);
+  }
 }

@@ -7,46 +7,25 @@
  * sent compressed when that is shorter (encodeBody); the capture worker reads both (decodeBody).
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
+import { MAX_BATCH_BYTES, SqsSender } from './sqs-sender.js';
 
-/** SQS's limit is 262,144 bytes per message and per batch; headroom for attributes and framing. */
-export const MAX_MESSAGE_BYTES = 250_000;
+/** One SQS message may be as large as a whole batch. */
+export const MAX_MESSAGE_BYTES = MAX_BATCH_BYTES;
 
 export class SqsCaptureQueue implements CaptureQueue {
-  constructor(
-    private readonly sqs: SQSClient,
-    private readonly queueUrl: string,
-  ) {}
+  private readonly sender: SqsSender;
 
-  async send(messages: readonly CaptureMessage[]): Promise<void> {
-    const bodies = pack(messages.flatMap((m) => serialise(m))).map(encodeBody);
-    let batch: string[] = [];
-    let bytes = 0;
-    for (const body of bodies) {
-      const size = Buffer.byteLength(body);
-      if (batch.length === 10 || (batch.length > 0 && bytes + size > MAX_MESSAGE_BYTES)) {
-        await this.sendBatch(batch);
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(body);
-      bytes += size;
-    }
-    if (batch.length) await this.sendBatch(batch);
+  constructor(sqs: SQSClient, queueUrl: string) {
+    this.sender = new SqsSender(sqs, queueUrl, 'capture messages');
   }
 
-  private async sendBatch(bodies: string[]): Promise<void> {
-    const out = await this.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: this.queueUrl,
-        Entries: bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody })),
-      }),
-    );
-    if (out.Failed?.length) {
-      const codes = out.Failed.map((f) => f.Code).join(', ');
-      throw new Error(`SQS refused ${out.Failed.length} of ${bodies.length} capture messages (${codes})`);
-    }
+  async send(messages: readonly CaptureMessage[]): Promise<void> {
+    // Packed and encoded here rather than through a typed QueueSender: many capture messages
+    // share one SQS message (see CaptureQueueBody in functions/contract/messages.ts).
+    const bodies = pack(messages.flatMap((m) => serialise(m))).map(encodeBody);
+    await this.sender.sendBodies(bodies.map((body) => ({ body })));
   }
 }
 

@@ -150,44 +150,73 @@ export const TOPICS = {
   alerts: { id: 'Alerts', env: 'SERVAL_TOPIC_ALERTS' },
 } as const satisfies Record<string, TopicDef>;
 
+/**
+ * What triggers a function, and so which entry factory its module uses
+ * (functions/handlers/entry.ts) and how the local runtime and the stack connect it.
+ */
+export type FunctionKind = 'api' | 'authorizer' | 'queue' | 'schedule';
+
+export interface FunctionDef {
+  readonly kind: FunctionKind;
+  /** The handler module, relative to the repository root; it exports createHandler(env) and handler. */
+  readonly entry: string;
+  readonly description: string;
+}
+
 export const FUNCTIONS = {
-  system: { entry: 'functions/handlers/system-api.ts', description: 'health, audit, OpenAPI' },
-  registry: { entry: 'functions/handlers/registry-api.ts', description: 'models, versions, stages' },
-  auth: { entry: 'functions/handlers/auth-api.ts', description: 'API keys' },
-  authorizer: { entry: 'functions/handlers/authorizer.ts', description: 'API Gateway request authorizer' },
+  system: { kind: 'api', entry: 'functions/handlers/system-api.ts', description: 'health, audit, OpenAPI' },
+  registry: {
+    kind: 'api',
+    entry: 'functions/handlers/registry-api.ts',
+    description: 'models, versions, stages',
+  },
+  auth: { kind: 'api', entry: 'functions/handlers/auth-api.ts', description: 'API keys' },
+  authorizer: {
+    kind: 'authorizer',
+    entry: 'functions/handlers/authorizer.ts',
+    description: 'API Gateway request authorizer',
+  },
   integrityScheduler: {
+    kind: 'schedule',
     entry: 'functions/handlers/integrity-scheduler.ts',
     description: 'enqueues every production artifact for a checksum check',
   },
   integrityWorker: {
+    kind: 'queue',
     entry: 'functions/handlers/integrity-worker.ts',
     description: 'recomputes artifact SHA-256 and marks mismatches unusable',
   },
   monitoring: {
+    kind: 'api',
     entry: 'functions/handlers/monitoring-api.ts',
     description: 'baselines, drift checks and reports, policies, alerts, webhooks',
   },
   driftScheduler: {
+    kind: 'schedule',
     entry: 'functions/handlers/drift-scheduler.ts',
     description: 'enqueues a drift check for every monitored model that is due',
   },
   driftWorker: {
+    kind: 'queue',
     entry: 'functions/handlers/drift-worker.ts',
     description: 'computes a drift report over a window of captured predictions',
   },
   webhookWorker: {
+    kind: 'queue',
     entry: 'functions/handlers/webhook-worker.ts',
     description: 'delivers signed webhook events, retrying with backoff',
   },
   inference: {
+    kind: 'api',
     entry: 'functions/handlers/inference-api.ts',
     description: 'predictions and explanations (onnxruntime or SageMaker), feedback, serving stats',
   },
   captureWorker: {
+    kind: 'queue',
     entry: 'functions/handlers/capture-worker.ts',
     description: 'writes captured predictions to S3 and counts them into the serving aggregates',
   },
-} as const satisfies Record<string, { entry: string; description: string }>;
+} as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
 

@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { CreateKeyBody, KeyParams, PageQuery, TokenBody } from '../http/schemas.js';
-import { apiKeys, type Env, idempotencyLayer, lambdaEntry, makeLogger, modes, tokens } from './shared.js';
+import { apiEntry, lambdaHandler } from './entry.js';
+import { apiKeys, type Env, idempotencyLayer, makeLogger, modes, tokens } from './shared.js';
 
 const logger = makeLogger('auth');
 
@@ -42,7 +43,7 @@ export function buildAuthApi(env: Env = process.env): ProxyHandler {
 
 /** The Lambda entry for a given environment (the local runtime passes each function its own). */
 export function createHandler(env: Env = process.env) {
-  return lambdaEntry(logger, () => buildAuthApi(env));
+  return apiEntry(logger, buildAuthApi(env));
 }
 
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

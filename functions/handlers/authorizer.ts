@@ -9,6 +9,7 @@ import type { ApiKeys } from '../core/auth/api-keys.js';
 import type { Principal } from '../core/auth/principal.js';
 import type { Tokens } from '../core/auth/tokens.js';
 import { DomainError, Unauthorized } from '../core/kernel/errors.js';
+import { authorizerEntry, lambdaHandler } from './entry.js';
 import { type Env, keyReader, makeLogger, tokens } from './shared.js';
 
 const logger = makeLogger('authorizer');
@@ -57,11 +58,10 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
 }
 
 export function createHandler(env: Env = process.env) {
-  let built: ReturnType<typeof buildAuthorizer> | undefined;
-  return (event: APIGatewayRequestAuthorizerEvent) => {
-    built ??= buildAuthorizer(keyReader(env), tokens(env));
-    return built(event).then((result) => withUsageIdentifier(result, env));
-  };
+  const authorize = buildAuthorizer(keyReader(env), tokens(env));
+  return authorizerEntry(logger, (event: APIGatewayRequestAuthorizerEvent) =>
+    authorize(event).then((result) => withUsageIdentifier(result, env)),
+  );
 }
 
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

@@ -6,24 +6,28 @@
  * Malformed messages are dropped (a retry cannot fix them); store failures are retried through
  * partial batch responses and end in the DLQ.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { documentClient, s3Client } from '../adapters/aws-clients.js';
-import { CaptureInProgress, DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
+import { s3Client } from '../adapters/aws-clients.js';
+import { CaptureInProgress } from '../adapters/dynamo-predictions.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { decodeBody } from '../adapters/sqs-capture-queue.js';
-import { BUCKETS, TABLES } from '../contract/resources.js';
-import { captureRows, parseCaptureBody, toCaptureBatch } from '../core/inference/capture-records.js';
-import { type Env, envValue, makeLogger } from './shared.js';
+import { CaptureQueueBody } from '../contract/messages.js';
+import { BUCKETS } from '../contract/resources.js';
+import { captureRows, toCaptureBatch } from '../core/inference/capture-records.js';
+import { lambdaHandler, queueEntry } from './entry.js';
+import { type Env, envValue, makeLogger, predictionStore } from './shared.js';
 
 const logger = makeLogger('capture-worker');
 
-export function buildCaptureWorker(env: Env = process.env) {
+export function createHandler(env: Env = process.env) {
   const captures = new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env));
-  const store = new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const failures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      const { messages, malformed } = readBody(record.body);
+  const store = predictionStore(env);
+  return queueEntry({
+    logger,
+    schema: CaptureQueueBody,
+    name: 'capture',
+    // Bodies are JSON or compressed JSON (functions/adapters/sqs-capture-queue.ts).
+    decode: (body) => JSON.parse(decodeBody(body)),
+    handle: async ({ messages, malformed }, record) => {
       if (malformed > 0) {
         // A retry cannot fix them; the well-formed ones in the same body are still stored.
         logger.error('malformed capture messages dropped', { messageId: record.messageId, malformed });
@@ -48,34 +52,14 @@ export function buildCaptureWorker(env: Env = process.env) {
             error: err as Error,
           });
         }
-        failures.push({ itemIdentifier: record.messageId });
+        throw err;
       }
-    }
-    return { batchItemFailures: failures };
-  };
-}
-
-/** A body as the capture queue sent it (JSON, or compressed JSON); one that cannot be read is malformed. */
-function readBody(body: string): ReturnType<typeof parseCaptureBody> {
-  let json: string;
-  try {
-    json = decodeBody(body);
-  } catch {
-    return { messages: [], malformed: 1 };
-  }
-  return parseCaptureBody(json);
+    },
+  });
 }
 
 function safeFileId(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
-export function createHandler(env: Env = process.env) {
-  let built: ReturnType<typeof buildCaptureWorker> | undefined;
-  return (event: SQSEvent) => {
-    built ??= buildCaptureWorker(env);
-    return built(event);
-  };
-}
-
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

@@ -3,20 +3,28 @@
  * capture queue, metrics and the predictions store, built once per container from the environment.
  */
 
-import { documentClient, sqsClient } from '../adapters/aws-clients.js';
-import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
+import { sqsClient } from '../adapters/aws-clients.js';
+import type { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
 import { SageMakerEndpointInvoker } from '../adapters/sagemaker-runtime.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
-import { QUEUES, TABLES } from '../contract/resources.js';
+import { QUEUES } from '../contract/resources.js';
 import { CaptureBuffer } from '../core/inference/capture.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
-import { artifactStore, type Env, envValue, makeLogger, registryService, registryStore } from './shared.js';
+import {
+  artifactStore,
+  type Env,
+  envValue,
+  makeLogger,
+  predictionStore,
+  registryService,
+  registryStore,
+} from './shared.js';
 
 export const inferenceLogger = makeLogger('inference');
 
@@ -61,6 +69,6 @@ export function inferenceWiring(env: Env): InferenceWiring {
     routeCacheMs: env.SERVAL_ROUTE_CACHE_MS === undefined ? undefined : Number(env.SERVAL_ROUTE_CACHE_MS),
     log: { warn: (message, extra) => inferenceLogger.warn(message, extra ?? {}) },
   });
-  const predictions = new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
+  const predictions = predictionStore(env);
   return { service, capture, predictions, metrics };
 }

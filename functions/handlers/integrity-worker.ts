@@ -3,50 +3,33 @@
  * registry marks the version unusable and audits it, and the message is done. Only errors that a
  * retry may cure (a store unreachable) are reported as batch item failures.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import { IntegrityMessage } from '../contract/messages.js';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
 import { DomainError } from '../core/kernel/errors.js';
+import { lambdaHandler, queueEntry } from './entry.js';
 import { type Env, makeLogger, registryService } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
-const Message = z.object({ model: z.string(), version: z.string() });
 
-export function buildIntegrityWorker(env: Env = process.env) {
+export function createHandler(env: Env = process.env) {
   const registry = registryService(env);
-  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    const failures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      let target: z.infer<typeof Message>;
-      try {
-        target = Message.parse(JSON.parse(record.body));
-      } catch {
-        // A malformed message can never succeed; retrying would only park it in the DLQ later.
-        logger.error('malformed integrity message dropped', { messageId: record.messageId });
-        continue;
-      }
+  return queueEntry({
+    logger,
+    schema: IntegrityMessage,
+    name: 'integrity',
+    handle: async (target) => {
       try {
         const res = await registry.verifyArtifact(SYSTEM_PRINCIPAL, target.model, target.version);
         logger.info('artifact verified', { ...target, sha256: res.sha256 });
       } catch (err) {
-        if (err instanceof DomainError) {
-          logger.warn('artifact check failed', { ...target, code: err.code, details: err.details });
-        } else {
+        if (!(err instanceof DomainError)) {
           logger.error('artifact check errored; will retry', { ...target, error: err as Error });
-          failures.push({ itemIdentifier: record.messageId });
+          throw err;
         }
+        logger.warn('artifact check failed', { ...target, code: err.code, details: err.details });
       }
-    }
-    return { batchItemFailures: failures };
-  };
+    },
+  });
 }
 
-export function createHandler(env: Env = process.env) {
-  let built: ReturnType<typeof buildIntegrityWorker> | undefined;
-  return (event: SQSEvent) => {
-    built ??= buildIntegrityWorker(env);
-    return built(event);
-  };
-}
-
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

@@ -14,8 +14,9 @@ import type {
   WebhookBody,
   WebhookParams,
 } from '../http/schemas.js';
+import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
-import { type Env, idempotencyLayer, lambdaEntry, makeLogger, modes } from './shared.js';
+import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
 import { allowInsecureUrls, webhookService } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
@@ -101,7 +102,7 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
 
 /** The Lambda entry for a given environment (the local runtime passes each function its own). */
 export function createHandler(env: Env = process.env) {
-  return lambdaEntry(logger, () => buildMonitoringApi(env));
+  return apiEntry(logger, buildMonitoringApi(env));
 }
 
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

@@ -20,7 +20,8 @@ import type {
   VersionParams,
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
-import { type Env, idempotencyLayer, lambdaEntry, makeLogger, modes, registryService } from './shared.js';
+import { apiEntry, lambdaHandler } from './entry.js';
+import { type Env, idempotencyLayer, makeLogger, modes, registryService } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;
@@ -158,7 +159,7 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
 
 /** The Lambda entry for a given environment (the local runtime passes each function its own). */
 export function createHandler(env: Env = process.env) {
-  return lambdaEntry(logger, () => buildRegistryApi(env));
+  return apiEntry(logger, buildRegistryApi(env));
 }
 
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

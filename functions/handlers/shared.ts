@@ -1,15 +1,13 @@
 /**
- * Wiring shared by the API handlers' composition roots: clients, stores and the Lambda wrapper.
- * Everything is built on first use from the environment, so the same module serves on AWS, in the
- * local runtime and in tests (which pass their own environment).
+ * Wiring shared by the handlers' composition roots: clients, stores and services, each built from
+ * the environment it is given, so the same module serves on AWS, in the local runtime and in
+ * tests (which pass their own environment).
  */
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { documentClient, dynamoClient, s3Client } from '../adapters/aws-clients.js';
 import { DynamoKeyStore } from '../adapters/dynamo-keys.js';
+import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { DynamoRegistryStore } from '../adapters/dynamo-registry.js';
 import { DynamoModeStore } from '../adapters/dynamo-settings.js';
 import { S3ArtifactStore } from '../adapters/s3-artifacts.js';
@@ -21,7 +19,6 @@ import { ApiKeys } from '../core/auth/api-keys.js';
 import { Tokens } from '../core/auth/tokens.js';
 import { Registry } from '../core/registry/service.js';
 import { Modes } from '../core/system/modes.js';
-import type { ProxyHandler } from '../http/api.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -72,16 +69,9 @@ export function idempotencyLayer(env: Env): DynamoDBPersistenceLayer {
   });
 }
 
-/** Wraps an API handler for Lambda: logger context per invocation; built lazily on first call. */
-export function lambdaEntry(
-  logger: Logger,
-  build: () => ProxyHandler,
-): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
-  let built: ProxyHandler | undefined;
-  return middy(async (event: APIGatewayProxyEvent, context: Context) => {
-    built ??= build();
-    return built(event, context);
-  }).use(injectLambdaContext(logger));
+/** The predictions table: captures, feedback and serving aggregates. */
+export function predictionStore(env: Env): DynamoPredictionStore {
+  return new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
 }
 
 export function keyStore(env: Env): DynamoKeyStore {

@@ -1,67 +1,56 @@
 /** Lambda entry for health, audit and the OpenAPI document. */
 import type { z } from 'zod';
-import { documentClient, dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
-import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
-import { probeBucket, probeQueue, probeTable } from '../adapters/health.js';
+import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { AwsHealthProbes } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
-import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
+import { systemClock } from '../adapters/system.js';
+import { BUCKETS, dlqEnv, QUEUES, TABLES } from '../contract/resources.js';
+import { Health } from '../core/system/health.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
 import type { AuditQuery, ModeBody } from '../http/schemas.js';
+import { apiEntry, lambdaHandler } from './entry.js';
 import {
   type Env,
   envValue,
-  lambdaEntry,
   makeLogger,
   modes,
+  predictionStore,
   registryService,
   registryStore,
 } from './shared.js';
 
 const logger = makeLogger('system');
 
-export function buildSystemApi(env: Env = process.env): ProxyHandler {
+/** Every table, bucket and queue (and dead-letter queue) the deployment has, as bound to this function. */
+function healthProbes(env: Env): AwsHealthProbes {
+  const target = (name: string, variable: string) => ({ name, resource: envValue(env, variable) });
+  return new AwsHealthProbes(
+    { db: dynamoClient(), s3: s3Client(), sqs: sqsClient() },
+    {
+      tables: Object.entries(TABLES).map(([name, def]) => target(`table:${name}`, def.env)),
+      buckets: Object.entries(BUCKETS).map(([name, def]) => target(`bucket:${name}`, def.env)),
+      queues: Object.entries(QUEUES).flatMap(([name, def]) => [
+        target(`queue:${name}`, def.env),
+        target(`queue:${name}-dlq`, dlqEnv(def.env)),
+      ]),
+    },
+  );
+}
+
+function buildSystemApi(env: Env): ProxyHandler {
   const audit = registryStore(env);
   const registry = registryService(env, audit);
-  const db = dynamoClient();
-  const s3 = s3Client();
-  const sqs = sqsClient();
   const mode = modes(env);
-  const predictions = new DynamoPredictionStore(documentClient(), envValue(env, TABLES.predictions.env));
-
-  async function detailed() {
-    const probes = await Promise.all([
-      ...Object.entries(TABLES).map(([name, def]) => probeTable(db, `table:${name}`, envValue(env, def.env))),
-      ...Object.entries(BUCKETS).map(([name, def]) =>
-        probeBucket(s3, `bucket:${name}`, envValue(env, def.env)),
-      ),
-      ...Object.entries(QUEUES).flatMap(([name, def]) => [
-        probeQueue(sqs, `queue:${name}`, envValue(env, def.env)),
-        probeQueue(sqs, `queue:${name}-dlq`, envValue(env, `${def.env}_DLQ`)),
-      ]),
-    ]);
-    const artifacts: Record<string, unknown>[] = [];
-    if (probes.every((p) => p.ok)) {
-      for await (const { model, version } of registry.productionVersions()) {
-        artifacts.push({ model, version, ...(await registry.checkArtifact(model, version)) });
-      }
-    }
-    const healthy = probes.every((p) => p.ok) && artifacts.every((a) => a.ok === true);
-    return {
-      status: healthy ? 'ok' : 'degraded',
-      stores: probes.filter((p) => p.kind !== 'sqs'),
-      queues: probes.filter((p) => p.kind === 'sqs'),
-      productionArtifacts: artifacts,
-      checkedAt: new Date().toISOString(),
-    };
-  }
+  const predictions = predictionStore(env);
+  const health = new Health({ probes: healthProbes(env), artifacts: registry, clock: systemClock });
 
   return createApiHandler(
     'system',
     {
       health: operation({ handle: async () => ({ status: 'ok' }) }),
-      healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: detailed }),
+      healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: () => health.detailed() }),
       openapi: operation({ handle: async () => openApiDocument() }),
       getMode: operation({ handle: () => mode.current() }),
       setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
@@ -91,7 +80,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
 
 /** The Lambda entry for a given environment (the local runtime passes each function its own). */
 export function createHandler(env: Env = process.env) {
-  return lambdaEntry(logger, () => buildSystemApi(env));
+  return apiEntry(logger, buildSystemApi(env));
 }
 
-export const handler = createHandler();
+export const handler = await lambdaHandler(createHandler);

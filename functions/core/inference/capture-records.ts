@@ -3,60 +3,8 @@
  * prediction, in the shape drift checks read ({predictionId, at, version, instance, prediction,
  * …}, instance keyed by feature name), and the CaptureBatch counted into the aggregates.
  */
-import { z } from 'zod';
 import { hourStartOf } from './aggregates.js';
 import type { CaptureBatch, CapturedPrediction, CaptureMessage } from './ports.js';
-
-const Label = z.union([z.string(), z.number()]);
-const Message = z.object({
-  v: z.literal(1),
-  id: z.string().min(1).max(128),
-  model: z.string().min(1).max(64),
-  version: z.string().min(1).max(64),
-  variant: z.string().max(64).optional(),
-  at: z.iso.datetime({ offset: true }),
-  latencyMs: z.number().finite().nonnegative(),
-  outcome: z.enum(['ok', 'error']),
-  errorCode: z.string().max(64).optional(),
-  kind: z.enum(['regression', 'binary', 'multiclass']).optional(),
-  features: z.array(z.string()).optional(),
-  predictionIds: z.array(z.string()).optional(),
-  instances: z.array(z.unknown()).optional(),
-  predictions: z.array(Label).optional(),
-  probabilities: z.array(z.array(z.number())).optional(),
-  part: z.number().int().nonnegative().optional(),
-});
-
-/**
- * The capture messages of one queue message body: a JSON array of them (the queue packs many
- * into one SQS message) or a single one. `malformed` counts entries Serval did not write.
- */
-export function parseCaptureBody(body: string): { messages: CaptureMessage[]; malformed: number } {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return { messages: [], malformed: 1 };
-  }
-  const entries = Array.isArray(json) ? json : [json];
-  const messages: CaptureMessage[] = [];
-  for (const entry of entries) {
-    const m = checkMessage(entry);
-    if (m) messages.push(m);
-  }
-  return { messages, malformed: entries.length - messages.length };
-}
-
-function checkMessage(json: unknown): CaptureMessage | undefined {
-  const parsed = Message.safeParse(json);
-  if (!parsed.success) return undefined;
-  const m = parsed.data;
-  const n = m.predictionIds?.length ?? 0;
-  if (m.outcome === 'ok' && (m.predictions?.length !== n || (m.instances && m.instances.length !== n))) {
-    return undefined;
-  }
-  return m as CaptureMessage;
-}
 
 export interface CaptureRow {
   readonly predictionId: string;

@@ -6,6 +6,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { ServalEventSchema } from '../../contract/messages.js';
 import type { Principal } from '../auth/principal.js';
 import { auditEvent } from '../kernel/audit.js';
 import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
@@ -18,7 +19,6 @@ import {
   EVENT_FILTERS,
   type EventFilter,
   type ServalEvent,
-  ServalEventSchema,
   type Webhook,
   type WebhookView,
 } from './types.js';

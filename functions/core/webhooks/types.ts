@@ -3,14 +3,10 @@
  * registry lifecycle events (a version promoted, rolled back) later, all with the same shape and
  * the same signature, so a receiver written once keeps working as event types are added.
  */
-import { z } from 'zod';
 
 /** What a webhook subscribes to: alert events, lifecycle (version.* / model.*) events, or all. */
 export const EVENT_FILTERS = ['alert', 'lifecycle', '*'] as const;
 export type EventFilter = (typeof EVENT_FILTERS)[number];
-
-/** Event types are dotted lower-case names: `<subject>.<what happened>`, e.g. `alert.raised`. */
-export const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
 /** Event types Serval emits (or will); receivers must ignore types they do not know. */
 export const KNOWN_EVENT_TYPES = [
@@ -34,13 +30,6 @@ export interface ServalEvent {
   readonly at: string;
   readonly data: Readonly<Record<string, unknown>>;
 }
-
-export const ServalEventSchema = z.strictObject({
-  id: z.string().min(1).max(128),
-  type: z.string().max(128).regex(EVENT_TYPE),
-  at: z.iso.datetime({ offset: true }),
-  data: z.record(z.string(), z.unknown()),
-});
 
 export type WebhookStatus = 'active' | 'disabled';
 
@@ -71,7 +60,8 @@ export type WebhookView = Omit<Webhook, 'secret'>;
 /**
  * One queued delivery of one event to one webhook. The secret is not in the message: the worker
  * reads it from the store, so queue contents (and the DLQ) never carry it, and a webhook deleted
- * meanwhile receives nothing.
+ * meanwhile receives nothing. On the queue it is checked against DeliveryMessageSchema
+ * (functions/contract/messages.ts).
  */
 export interface DeliveryMessage {
   /** Stable for one (event, webhook) pair across retries: receivers deduplicate on it. */
@@ -81,13 +71,6 @@ export interface DeliveryMessage {
   /** 1-based attempt number this message is for. */
   readonly attempt: number;
 }
-
-export const DeliveryMessageSchema = z.strictObject({
-  deliveryId: z.string().regex(/^[0-9a-f]{32}$/),
-  webhookId: z.string().min(1).max(64),
-  event: ServalEventSchema,
-  attempt: z.number().int().min(1).max(100),
-});
 
 export type DeliveryStatus = 'retrying' | 'delivered' | 'failed';
 /** Why a delivery failed for good. */

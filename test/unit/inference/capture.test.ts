@@ -9,14 +9,25 @@ import {
   pack,
   serialise,
 } from '../../../functions/adapters/sqs-capture-queue.js';
+import { CaptureQueueBody } from '../../../functions/contract/messages.js';
 import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
-import {
-  captureRows,
-  parseCaptureBody,
-  toCaptureBatch,
-} from '../../../functions/core/inference/capture-records.js';
+import { captureRows, toCaptureBatch } from '../../../functions/core/inference/capture-records.js';
 import { RandomIdBlocks } from '../../../functions/core/inference/ids.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
+
+/**
+ * What the capture worker takes from a (decoded) body: its JSON through the captures queue's
+ * schema; a body that is not JSON at all is dropped whole by the queue entry, counted here as one.
+ */
+function parseCaptureBody(body: string): CaptureQueueBody {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { messages: [], malformed: 1 };
+  }
+  return CaptureQueueBody.parse(json);
+}
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** Decodes a ULID's 48-bit time part independently of the encoder. */

@@ -2,9 +2,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnsAddressCheck, fetchPoster } from '../../../functions/adapters/webhook-http.js';
 import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import { describeError } from '../../../functions/core/webhooks/delivery.js';
-import { dnsAddressCheck, fetchPoster } from '../../../functions/handlers/webhook-worker.js';
 
 let server: Server;
 let base: string;
