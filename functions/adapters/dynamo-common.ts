@@ -9,8 +9,9 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../core/kernel/audit.js';
 import { ValidationFailed } from '../core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];

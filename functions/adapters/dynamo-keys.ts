@@ -7,8 +7,9 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyStore } from '../core/auth/api-keys.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
 import { Conflict } from '../core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { auditPut } from './dynamo-common.js';
 

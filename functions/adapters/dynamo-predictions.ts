@@ -75,7 +75,7 @@ import {
   hourStartOf,
   requestTotals,
 } from '../core/inference/stats.js';
-import type { Clock } from '../core/registry/ports.js';
+import type { Clock } from '../core/kernel/clock.js';
 import type { TransactItem } from './dynamo-common.js';
 
 export interface DynamoPredictionStoreOptions {

@@ -12,8 +12,9 @@ import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js
 import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
 import { ulids } from '../../functions/adapters/system.js';
 import { ApiKeys } from '../../functions/core/auth/api-keys.js';
+import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import { ConcurrentModification, type DomainError } from '../../functions/core/kernel/errors.js';
-import type { AuditEvent, Model, ModelVersion } from '../../functions/core/registry/types.js';
+import type { Model, ModelVersion } from '../../functions/core/registry/types.js';
 import { type Standins, startStandins } from '../support/standins.js';
 
 let aws: Standins;

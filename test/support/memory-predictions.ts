@@ -22,7 +22,7 @@ import {
   mergeAggregates,
   requestTotals,
 } from '../../functions/core/inference/stats.js';
-import type { Clock } from '../../functions/core/registry/ports.js';
+import type { Clock } from '../../functions/core/kernel/clock.js';
 
 export interface StoredPrediction extends CapturedPrediction {
   readonly hourStart: string;

@@ -4,13 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.js';
+import type { AuditEvent } from '../../functions/core/kernel/audit.js';
+import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
 import { ConcurrentModification } from '../../functions/core/kernel/errors.js';
+import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
 import type {
   ArtifactStore,
   AuditQuery,
   AuditReader,
-  Clock,
-  IdGenerator,
   PresignedRequest,
   RegistryStore,
   StoredObject,
@@ -18,14 +19,7 @@ import type {
   WriteOp,
 } from '../../functions/core/registry/ports.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
-import type {
-  AuditEvent,
-  Model,
-  ModelVersion,
-  Page,
-  PageRequest,
-  ProductionChange,
-} from '../../functions/core/registry/types.js';
+import type { Model, ModelVersion, ProductionChange } from '../../functions/core/registry/types.js';
 
 function paginate<T>(all: T[], page: PageRequest): Page<T> {
   const start = page.cursor ? Number(page.cursor) : 0;

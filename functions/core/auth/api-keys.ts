@@ -5,9 +5,11 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { Principal } from './principal.js';
 import type { Role } from './roles.js';
 
@@ -46,8 +48,8 @@ export interface UsagePlanPort {
 export interface KeyDeps {
   readonly store: KeyStore;
   readonly usagePlan?: UsagePlanPort;
-  readonly clock: { now(): Date };
-  readonly ids: { next(): string };
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
 }
 
 const KEY_PATTERN = /^svl_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;

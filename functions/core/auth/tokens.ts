@@ -5,6 +5,7 @@
  * The algorithm is pinned on verification, and exp/iat/iss/aud are required.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { Forbidden, Unauthorized } from '../kernel/errors.js';
 import type { Principal } from './principal.js';
 import { isRole } from './roles.js';
@@ -45,8 +46,8 @@ export class Tokens {
   constructor(
     private readonly deps: {
       readonly keys: SigningKeySource;
-      readonly clock: { now(): Date };
-      readonly ids: { next(): string };
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
     },
   ) {}
 

@@ -9,6 +9,7 @@
  * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
  */
 import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../kernel/clock.js';
 import { encodeInstances } from '../kernel/encode.js';
 import {
   Conflict,
@@ -89,7 +90,7 @@ export interface InferenceDeps {
   readonly capture: { add(message: CaptureMessage): void };
   readonly metrics: ServingMetrics;
   readonly ids: IdBlockSource;
-  readonly clock: { now(): Date };
+  readonly clock: Clock;
   /** Monotonic milliseconds (performance.now). */
   readonly timer?: () => number;
   readonly routeCacheMs?: number;

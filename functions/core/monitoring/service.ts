@@ -7,10 +7,12 @@
  */
 
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegistryStore } from '../registry/ports.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { alertForCheck } from './alerts.js';
 import { type BaselineProfile, buildBaseline, parseBaselineProfile, type Row } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
@@ -40,8 +42,8 @@ export interface MonitoringDeps {
   readonly datasets: DatasetSource;
   readonly registry: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listVersions'>;
   readonly events?: EventPublisher;
-  readonly clock: { now(): Date };
-  readonly ids: { next(): string };
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
 }
 
 export interface BaselineInput {

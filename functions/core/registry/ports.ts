@@ -2,7 +2,10 @@
  * What the registry needs from the outside world. functions/adapters implements these on
  * DynamoDB and S3; test/support has in-memory versions with the same semantics.
  */
-import type { AuditEvent, Model, ModelVersion, Page, PageRequest, ProductionChange, Stage } from './types.js';
+
+import type { AuditEvent } from '../kernel/audit.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
+import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
 
 /**
  * One write in an atomic commit. `expectRevision` makes the write conditional on the stored
@@ -77,13 +80,4 @@ export interface PresignedRequest {
   /** Headers the client must send with the upload. */
   readonly headers: Record<string, string>;
   readonly expiresAt: string;
-}
-
-export interface Clock {
-  now(): Date;
-}
-
-export interface IdGenerator {
-  /** A new ULID. */
-  next(): string;
 }

@@ -7,6 +7,7 @@
 import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
 import { auditEvent } from '../kernel/audit.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import {
   ConcurrentModification,
   Conflict,
@@ -16,9 +17,10 @@ import {
   ValidationFailed,
 } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { ModelRunner } from '../kernel/runner.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { ArtifactStore, Clock, IdGenerator, PresignedRequest, RegistryStore, WriteOp } from './ports.js';
+import type { ArtifactStore, PresignedRequest, RegistryStore, WriteOp } from './ports.js';
 import { compareSemver, nextVersion, parseSemver } from './semver.js';
 import { assertMoveAllowed } from './stages.js';
 import type {
@@ -26,8 +28,6 @@ import type {
   Framework,
   Model,
   ModelVersion,
-  Page,
-  PageRequest,
   ProductionChange,
   RuntimeTarget,
   Stage,

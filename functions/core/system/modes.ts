@@ -6,9 +6,10 @@
  */
 
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { ConcurrentModification, Conflict, Unavailable } from '../kernel/errors.js';
-import type { AuditEvent } from '../registry/types.js';
 
 export const MODES = ['serving', 'training', 'maintenance'] as const;
 export type Mode = (typeof MODES)[number];
@@ -44,8 +45,8 @@ export class Modes {
   constructor(
     private readonly deps: {
       readonly store: ModeStore;
-      readonly clock: { now(): Date };
-      readonly ids: { next(): string };
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
       readonly cacheMs?: number;
     },
   ) {}

@@ -14,9 +14,10 @@
  * lets SQS redeliver the message. Recording the outcome is best-effort and never fails a delivery
  * that was made (that would only cause a duplicate).
  */
+
+import type { Clock } from '../kernel/clock.js';
 import { ValidationFailed } from '../kernel/errors.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { Clock } from '../registry/ports.js';
 import type { DeliveryLog, DeliveryQueue, HttpPoster, WebhookStore } from './ports.js';
 import { classifyStatus, MAX_ATTEMPTS, retryDelaySeconds } from './retry.js';
 import { deliveryHeaders } from './signing.js';

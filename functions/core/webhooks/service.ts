@@ -7,11 +7,12 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { Clock, IdGenerator } from '../registry/ports.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { webhookWants } from './matching.js';
 import type { DeliveryQueue, EventSink, WebhookStore } from './ports.js';
 import {

@@ -1,8 +1,9 @@
 /** WebhookService and WebhookDeliverer against in-memory ports: the rules without a network. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
+import type { AuditEvent } from '../../../functions/core/kernel/audit.js';
 import { Conflict, NotFound, ValidationFailed } from '../../../functions/core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../../../functions/core/registry/types.js';
+import type { Page, PageRequest } from '../../../functions/core/kernel/paging.js';
 import { WebhookDeliverer } from '../../../functions/core/webhooks/delivery.js';
 import type {
   DeliveryLog,
