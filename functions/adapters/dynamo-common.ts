@@ -10,7 +10,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
-import { ValidationFailed } from '../core/kernel/errors.js';
+import { type DomainError, validationFailed } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -34,8 +34,8 @@ export function auditPut(table: string, audit: AuditEvent): TransactItem {
   };
 }
 
-export function invalidCursor(): ValidationFailed {
-  return new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
+export function invalidCursor(): DomainError {
+  return validationFailed('cursor is not valid for this listing', { field: 'cursor' });
 }
 
 /** An item without the attributes that only index it. */

@@ -15,7 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
-import { ConcurrentModification } from '../core/kernel/errors.js';
+import { concurrentModification } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
@@ -282,8 +282,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException)
-        throw new ConcurrentModification('the alert is not open');
+      if (err instanceof TransactionCanceledException) throw concurrentModification('the alert is not open');
       throw err;
     }
   }

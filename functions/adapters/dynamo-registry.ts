@@ -11,7 +11,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
-import { ConcurrentModification } from '../core/kernel/errors.js';
+import { concurrentModification } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type {
   AuditQuery,
@@ -66,7 +66,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
         const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
         const raced = reasons.some((r) => r.Code === 'TransactionConflict');
         if (failed.length > 0 || raced) {
-          throw new ConcurrentModification(undefined, { failedOps: failed.map((i) => ops[i]?.kind) });
+          throw concurrentModification(undefined, { failedOps: failed.map((i) => ops[i]?.kind) });
         }
       }
       throw err;

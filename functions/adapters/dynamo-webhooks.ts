@@ -18,7 +18,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
-import { Conflict } from '../core/kernel/errors.js';
+import { conflict } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { DeliveryLog, WebhookStore } from '../core/webhooks/ports.js';
 import type { DeliveryRecord, Webhook } from '../core/webhooks/types.js';
@@ -81,7 +81,7 @@ export class DynamoWebhookStore implements WebhookStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException) throw new Conflict('webhook id collision; retry');
+      if (err instanceof TransactionCanceledException) throw conflict('webhook id collision; retry');
       throw err;
     }
   }

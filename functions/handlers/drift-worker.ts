@@ -5,7 +5,7 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { DomainError } from '../core/kernel/errors.js';
+import { isDomainError } from '../core/kernel/errors.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { type Env, makeLogger } from './shared.js';
 
@@ -34,7 +34,7 @@ export function buildDriftWorker(env: Env = process.env) {
           alertId: report.alertId,
         });
       } catch (err) {
-        if (err instanceof DomainError && err.code !== 'unavailable') {
+        if (isDomainError(err) && err.code !== 'unavailable') {
           logger.warn('drift check not run', { model: msg.model, code: err.code, message: err.message });
         } else {
           logger.error('drift check failed; will retry', { model: msg.model, error: err as Error });

@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
-import { DomainError } from '../core/kernel/errors.js';
+import { isDomainError } from '../core/kernel/errors.js';
 import { type Env, makeLogger, registryService } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
@@ -29,7 +29,7 @@ export function buildIntegrityWorker(env: Env = process.env) {
         const res = await registry.verifyArtifact(SYSTEM_PRINCIPAL, target.model, target.version);
         logger.info('artifact verified', { ...target, sha256: res.sha256 });
       } catch (err) {
-        if (err instanceof DomainError) {
+        if (isDomainError(err)) {
           logger.warn('artifact check failed', { ...target, code: err.code, details: err.details });
         } else {
           logger.error('artifact check errored; will retry', { ...target, error: err as Error });

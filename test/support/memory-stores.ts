@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.js';
 import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
-import { ConcurrentModification } from '../../functions/core/kernel/errors.js';
+import { concurrentModification } from '../../functions/core/kernel/errors.js';
 import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
 import type {
   ArtifactStore,
@@ -47,9 +47,9 @@ export class MemoryRegistryStore implements RegistryStore, AuditReader {
         op.kind === 'model'
           ? this.models.get(op.item.name)
           : this.versions.get(`${op.item.model}@${op.item.version}`);
-      if (op.ifAbsent && existing) throw new ConcurrentModification();
+      if (op.ifAbsent && existing) throw concurrentModification();
       if (op.expectRevision !== undefined && existing?.revision !== op.expectRevision) {
-        throw new ConcurrentModification();
+        throw concurrentModification();
       }
     }
     this.commits++;

@@ -12,14 +12,14 @@ import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../kernel/clock.js';
 import { encodeInstances } from '../kernel/encode.js';
 import {
-  Conflict,
-  DomainError,
-  IntegrityFailed,
-  ModelFailed,
-  NotFound,
-  Unavailable,
-  Unsupported,
-  ValidationFailed,
+  conflict,
+  integrityFailed,
+  isDomainError,
+  modelFailed,
+  notFound,
+  unavailable,
+  unsupported,
+  validationFailed,
 } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
@@ -182,7 +182,7 @@ export class InferenceService {
     const route = await this.route(name, input);
     const v = route.version;
     if (v.runtime.type !== 'lambda') {
-      throw new Unsupported(
+      throw unsupported(
         `version ${v.version} runs on a SageMaker endpoint; exact explanations need the model's weights, which only ONNX versions served here expose`,
         { runtime: v.runtime.type },
       );
@@ -195,7 +195,7 @@ export class InferenceService {
       sm = this.deps.models.peek(v) ?? (await this.session(v));
     } catch (err) {
       if (err instanceof ServingFailure) {
-        throw new IntegrityFailed(`${err.message}; explanations come from the named version only`, {
+        throw integrityFailed(`${err.message}; explanations come from the named version only`, {
           model: name,
           version: v.version,
         });
@@ -222,7 +222,7 @@ export class InferenceService {
     const to = query.to ? new Date(query.to) : this.deps.clock.now();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - 24 * 3600_000);
     if (from.getTime() >= to.getTime()) {
-      throw new ValidationFailed('from must be before to (to defaults to now)', {
+      throw validationFailed('from must be before to (to defaults to now)', {
         from: from.toISOString(),
         to: to.toISOString(),
       });
@@ -247,7 +247,7 @@ export class InferenceService {
 
   private async route(name: string, input: PredictInput): Promise<Route> {
     if (input.version !== undefined && input.alias !== undefined) {
-      throw new ValidationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
+      throw validationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
     }
     const model = await this.model(name);
     let target: string | undefined;
@@ -256,7 +256,7 @@ export class InferenceService {
     else target = model.productionVersion;
     if (target === undefined) {
       const alias = input.alias ?? 'production';
-      throw new Conflict(
+      throw conflict(
         alias === 'production'
           ? `model ${name} has no production version; name a version or promote one`
           : `model ${name} has no versions yet`,
@@ -264,14 +264,13 @@ export class InferenceService {
       );
     }
     const version = await this.version(name, target);
-    if (!version)
-      throw new NotFound(`model ${name} has no version ${target}`, { model: name, version: target });
+    if (!version) throw notFound(`model ${name} has no version ${target}`, { model: name, version: target });
     return { model, version, pinned: input.version !== undefined };
   }
 
   private async model(name: string): Promise<Model> {
     const model = await this.cached(this.models, name, () => this.deps.store.getModel(name));
-    if (!model) throw new NotFound(`model ${name} does not exist`, { model: name });
+    if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     return model;
   }
 
@@ -291,13 +290,13 @@ export class InferenceService {
   /** Whether the version may serve at all; unusable ones go to the fallback path. */
   private assertServable(v: ModelVersion, pinned: boolean): void {
     if (v.status === 'pending') {
-      throw new Conflict(`version ${v.version} has no completed upload yet`, {
+      throw conflict(`version ${v.version} has no completed upload yet`, {
         version: v.version,
         status: v.status,
       });
     }
     if (pinned && v.stage === 'archived') {
-      throw new Conflict(`version ${v.version} is archived; restore it to staging to serve it`, {
+      throw conflict(`version ${v.version} is archived; restore it to staging to serve it`, {
         version: v.version,
         stage: v.stage,
       });
@@ -326,7 +325,7 @@ export class InferenceService {
       const allowed = !route.pinned && route.model.fallback !== false;
       const replacement = allowed ? await this.fallbackFor(route.model, failing) : undefined;
       if (!replacement) {
-        throw new IntegrityFailed(
+        throw integrityFailed(
           `${err.message}; ${
             route.pinned
               ? 'the request named this version, so no other version answers'
@@ -390,7 +389,7 @@ export class InferenceService {
       );
     } catch (err) {
       if (err instanceof ModelRunError) {
-        throw new ModelFailed(`the model failed on this batch: ${err.message}`, { version: v.version });
+        throw modelFailed(`the model failed on this batch: ${err.message}`, { version: v.version });
       }
       throw err;
     }
@@ -405,7 +404,7 @@ export class InferenceService {
       }
     } catch (err) {
       if (err instanceof OutputShapeError) {
-        throw new ModelFailed(`the model answered in a shape its schema does not describe: ${err.message}`, {
+        throw modelFailed(`the model answered in a shape its schema does not describe: ${err.message}`, {
           version: v.version,
         });
       }
@@ -432,11 +431,11 @@ export class InferenceService {
   ): Promise<{ output: PredictOutput; version: ModelVersion; schema: OutputSchema }> {
     const { inputSchema, outputSchema: schema } = requireSchemas(v);
     if (input.explain) {
-      throw new Unsupported(
+      throw unsupported(
         `version ${v.version} runs on a SageMaker endpoint; explanations need an ONNX version`,
       );
     }
-    if (!this.deps.endpoints) throw new Unavailable('SageMaker delegation is not configured here');
+    if (!this.deps.endpoints) throw unavailable('SageMaker delegation is not configured here');
     const f = inputSchema.features.length;
     const rows = input.instances.length;
     const batch = encodeInstances(input.instances, inputSchema);
@@ -447,13 +446,13 @@ export class InferenceService {
       answer = await this.deps.endpoints.invoke(endpoint, matrix);
     } catch (err) {
       if (err instanceof EndpointModelError) {
-        throw new ModelFailed(`endpoint ${endpoint} failed: ${err.message}`, {
+        throw modelFailed(`endpoint ${endpoint} failed: ${err.message}`, {
           ...err.details,
           version: v.version,
         });
       }
       if (err instanceof EndpointUnavailable) {
-        throw new Unavailable(`endpoint ${endpoint} is unavailable (${err.reason}): ${err.message}`, {
+        throw unavailable(`endpoint ${endpoint} is unavailable (${err.reason}): ${err.message}`, {
           ...err.details,
           reason: err.reason,
           version: v.version,
@@ -579,7 +578,7 @@ export class InferenceService {
 
 function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; outputSchema: OutputSchema } {
   if (!v.inputSchema || !v.outputSchema) {
-    throw new ValidationFailed(
+    throw validationFailed(
       `version ${v.version} of ${v.model} has no input and output schema, so it cannot serve predictions`,
       { model: v.model, version: v.version },
     );
@@ -588,10 +587,9 @@ function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; outputSche
 }
 
 function checkSize(n: number): void {
-  if (n === 0)
-    throw new ValidationFailed('instances must hold at least one instance', { field: 'instances' });
+  if (n === 0) throw validationFailed('instances must hold at least one instance', { field: 'instances' });
   if (n > MAX_INSTANCES) {
-    throw new ValidationFailed(`at most ${MAX_INSTANCES} instances per request; split the batch`, {
+    throw validationFailed(`at most ${MAX_INSTANCES} instances per request; split the batch`, {
       field: 'instances',
       limit: MAX_INSTANCES,
       given: n,
@@ -602,15 +600,15 @@ function checkSize(n: number): void {
 /** Failures of ours or of the model, counted as serving errors (client mistakes are not). */
 function isServerSide(err: unknown): boolean {
   return (
-    err instanceof ModelFailed ||
-    err instanceof IntegrityFailed ||
-    err instanceof Unavailable ||
+    isDomainError(err, 'model_error') ||
+    isDomainError(err, 'integrity_failed') ||
+    isDomainError(err, 'unavailable') ||
     // Anything that is not a domain error is a fault of ours (an SDK or network error carries a
     // `code` of its own, which must not pass for a client mistake).
-    !(err instanceof DomainError)
+    !isDomainError(err)
   );
 }
 
 function errorCode(err: unknown): string {
-  return err instanceof DomainError ? err.code : 'internal';
+  return isDomainError(err) ? err.code : 'internal';
 }

@@ -7,7 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
+import { integrityFailed, validationFailed } from '../kernel/errors.js';
 import type { InputSchema } from '../kernel/model-io.js';
 import type { FeatureKind } from '../stats/drift-report.js';
 import { prepareNumeric } from '../stats/samples.js';
@@ -141,7 +141,7 @@ export function numericValue(v: unknown, feature: string, row: number): number |
     if (Number.isNaN(v)) return null;
     if (Number.isFinite(v)) return v;
   } else if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new ValidationFailed(
+  throw validationFailed(
     `row ${row}: feature "${feature}" must be a finite number or null, got ${describe(v)}`,
     {
       row,
@@ -168,7 +168,7 @@ export function categoricalValue(
     return String(v);
   }
   if (typeof v === 'boolean') return String(v);
-  throw new ValidationFailed(
+  throw validationFailed(
     `row ${row}: feature "${feature}" must be a string, number, boolean or null, got ${describe(v)}`,
     { row, feature },
   );
@@ -188,13 +188,13 @@ export function rawValue(
 ): unknown {
   if (Array.isArray(row)) {
     if (!positional) {
-      throw new ValidationFailed(
+      throw validationFailed(
         `row ${rowIndex} is an array: array rows need an input schema for the feature order; send objects keyed by feature name`,
         { row: rowIndex },
       );
     }
     if (row.length !== featureCount) {
-      throw new ValidationFailed(
+      throw validationFailed(
         `row ${rowIndex} has ${row.length} values, the input schema has ${featureCount} features`,
         { row: rowIndex },
       );
@@ -202,7 +202,7 @@ export function rawValue(
     return row[index];
   }
   if (typeof row !== 'object' || row === null) {
-    throw new ValidationFailed(`row ${rowIndex} must be an object or an array`, { row: rowIndex });
+    throw validationFailed(`row ${rowIndex} must be an object or an array`, { row: rowIndex });
   }
   return Object.hasOwn(row, name) ? (row as Record<string, unknown>)[name] : undefined;
 }
@@ -243,8 +243,7 @@ export class Reservoir {
     readonly size: number,
     seed: number,
   ) {
-    if (!Number.isInteger(size) || size < 1)
-      throw new ValidationFailed(`maxSample must be a positive integer`);
+    if (!Number.isInteger(size) || size < 1) throw validationFailed(`maxSample must be a positive integer`);
     this.random = rng(seed);
   }
 
@@ -271,7 +270,7 @@ export function encodeFloat64(values: ArrayLike<number>): string {
 
 export function decodeFloat64(base64: string): Float64Array {
   const buf = Buffer.from(base64, 'base64');
-  if (buf.length % 8 !== 0) throw new IntegrityFailed('sample is not a whole number of float64 values');
+  if (buf.length % 8 !== 0) throw integrityFailed('sample is not a whole number of float64 values');
   const out = new Float64Array(buf.length / 8);
   for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
   return out;
@@ -480,8 +479,8 @@ export function buildBaseline(input: BuildBaselineInput): BaselineProfile {
   const { defs, columns, n } = input.inputSchema
     ? collectWithSchema(input.rows, input.inputSchema, reservoir)
     : collectInferred(input.rows, reservoir);
-  if (n === 0) throw new ValidationFailed('a baseline needs at least one row');
-  if (defs.length === 0) throw new ValidationFailed('the rows have no features');
+  if (n === 0) throw validationFailed('a baseline needs at least one row');
+  if (defs.length === 0) throw validationFailed('the rows have no features');
   const sampleRows = reservoir.indices();
   const features: FeatureProfile[] = defs.map((d, j) => {
     const col = columns[j]!;
@@ -616,13 +615,13 @@ export function parseBaselineProfile(json: unknown): BaselineProfile {
     try {
       data = JSON.parse(json);
     } catch {
-      throw new IntegrityFailed('baseline profile is not valid JSON');
+      throw integrityFailed('baseline profile is not valid JSON');
     }
   }
   const parsed = BaselineProfileSchema.safeParse(data);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new IntegrityFailed(
+    throw integrityFailed(
       `invalid baseline profile: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown'}`,
       {
         issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })),

@@ -10,7 +10,7 @@ import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
 /**
  * One write in an atomic commit. `expectRevision` makes the write conditional on the stored
  * item's revision (optimistic concurrency); `ifAbsent` makes it conditional on the item not
- * existing. A failed condition aborts the whole commit with ConcurrentModification (or, for
+ * existing. A failed condition aborts the whole commit with concurrentModification() (or, for
  * ifAbsent, AlreadyExists).
  */
 export type WriteOp =

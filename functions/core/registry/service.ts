@@ -9,12 +9,12 @@ import { hasRole } from '../auth/roles.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import {
-  ConcurrentModification,
-  Conflict,
-  Forbidden,
-  IntegrityFailed,
-  NotFound,
-  ValidationFailed,
+  conflict,
+  forbidden,
+  integrityFailed,
+  isConcurrentModification,
+  notFound,
+  validationFailed,
 } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
@@ -141,8 +141,8 @@ export class Registry {
         this.audit(principal, 'model.create', { model: model.name, after: publicModel(model) }),
       ]);
     } catch (err) {
-      if (err instanceof ConcurrentModification) {
-        throw new Conflict(`model ${input.name} already exists`, { model: input.name });
+      if (isConcurrentModification(err)) {
+        throw conflict(`model ${input.name} already exists`, { model: input.name });
       }
       throw err;
     }
@@ -151,7 +151,7 @@ export class Registry {
 
   async getModel(name: string): Promise<Model> {
     const model = await this.deps.store.getModel(name);
-    if (!model) throw new NotFound(`model ${name} does not exist`, { model: name });
+    if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     return model;
   }
 
@@ -192,10 +192,10 @@ export class Registry {
   ): Promise<RegisterResult> {
     if (input.version !== undefined) parseSemver(input.version);
     if (input.sha256 !== undefined && !SHA256_HEX.test(input.sha256)) {
-      throw new ValidationFailed('sha256 must be 64 lower-case hex characters', { field: 'sha256' });
+      throw validationFailed('sha256 must be 64 lower-case hex characters', { field: 'sha256' });
     }
     if (input.runtime.type === 'sagemaker' && input.framework !== 'sagemaker' && input.framework !== 'onnx') {
-      throw new ValidationFailed('unsupported framework for a SageMaker runtime');
+      throw validationFailed('unsupported framework for a SageMaker runtime');
     }
     if (input.dataset) {
       assertAllowedUrl(
@@ -208,7 +208,7 @@ export class Registry {
     if (input.parent !== undefined) {
       parseSemver(input.parent);
       if (!(await this.deps.store.getVersion(name, input.parent))) {
-        throw new ValidationFailed(`parent version ${input.parent} does not exist in model ${name}`, {
+        throw validationFailed(`parent version ${input.parent} does not exist in model ${name}`, {
           field: 'parent',
         });
       }
@@ -220,14 +220,14 @@ export class Registry {
       bytes = decodeBase64Strict(input.artifact.base64);
       sha256 = await sha256Hex(bytes);
       if (input.sha256 !== undefined && input.sha256 !== sha256) {
-        throw new IntegrityFailed('the artifact does not match the declared sha256', {
+        throw integrityFailed('the artifact does not match the declared sha256', {
           expected: input.sha256,
           actual: sha256,
         });
       }
     } else {
       if (input.sha256 === undefined) {
-        throw new ValidationFailed('sha256 is required with artifact.upload, so the upload can be verified', {
+        throw validationFailed('sha256 is required with artifact.upload, so the upload can be verified', {
           field: 'sha256',
         });
       }
@@ -292,10 +292,10 @@ export class Registry {
         // race is retried with the next number.
         if (
           input.version !== undefined &&
-          err instanceof ConcurrentModification &&
+          isConcurrentModification(err) &&
           (await this.deps.store.getVersion(name, version))
         ) {
-          throw new Conflict(`version ${version} of model ${name} already exists; versions are immutable`, {
+          throw conflict(`version ${version} of model ${name} already exists; versions are immutable`, {
             model: name,
             version,
           });
@@ -314,8 +314,8 @@ export class Registry {
     const item = await this.deps.store.getVersion(name, version);
     if (!item) {
       if (!(await this.deps.store.getModel(name)))
-        throw new NotFound(`model ${name} does not exist`, { model: name });
-      throw new NotFound(`version ${version} of model ${name} does not exist`, { model: name, version });
+        throw notFound(`model ${name} does not exist`, { model: name });
+      throw notFound(`version ${version} of model ${name} does not exist`, { model: name, version });
     }
     return item;
   }
@@ -329,13 +329,13 @@ export class Registry {
   async completeUpload(principal: Principal, name: string, version: string): Promise<ModelVersion> {
     const v = await this.getVersion(name, version);
     if (v.status !== 'pending') {
-      throw new Conflict(`version ${version} is ${v.status}, not waiting for an upload`, {
+      throw conflict(`version ${version} is ${v.status}, not waiting for an upload`, {
         status: v.status,
       });
     }
     const stored = await this.deps.artifacts.digest(v.artifact.key);
     if (!stored) {
-      throw new Conflict('no artifact has been uploaded yet; PUT it to the presigned URL first', {
+      throw conflict('no artifact has been uploaded yet; PUT it to the presigned URL first', {
         model: name,
         version,
       });
@@ -347,7 +347,7 @@ export class Registry {
         'uploaded artifact does not match the declared sha256',
         stored.sha256,
       );
-      throw new IntegrityFailed(
+      throw integrityFailed(
         'the uploaded artifact does not match the declared sha256; the version is unusable',
         {
           expected: v.artifact.sha256,
@@ -356,7 +356,7 @@ export class Registry {
       );
     }
     return this.updateVersion(principal, v, 'version.complete', (cur) => {
-      if (cur.status !== 'pending') throw new Conflict(`version ${version} is ${cur.status}`);
+      if (cur.status !== 'pending') throw conflict(`version ${version} is ${cur.status}`);
       return {
         ...cur,
         status: 'ready',
@@ -373,7 +373,7 @@ export class Registry {
     version: string,
   ): Promise<{ ok: true; sha256: string; size: number; verifiedAt: string }> {
     const v = await this.getVersion(name, version);
-    if (v.status === 'pending') throw new Conflict(`version ${version} has no completed upload yet`);
+    if (v.status === 'pending') throw conflict(`version ${version} has no completed upload yet`);
     const stored = await this.deps.artifacts.digest(v.artifact.key);
     const actual = stored?.sha256 ?? 'missing';
     if (!stored || stored.sha256 !== v.artifact.sha256) {
@@ -385,7 +385,7 @@ export class Registry {
           actual,
         );
       }
-      throw new IntegrityFailed(
+      throw integrityFailed(
         stored
           ? 'the stored artifact does not match its recorded sha256; the version is unusable'
           : 'the stored artifact is missing; the version is unusable',
@@ -393,7 +393,7 @@ export class Registry {
       );
     }
     if (v.status === 'unusable') {
-      throw new IntegrityFailed(
+      throw integrityFailed(
         `version ${version} was marked unusable earlier: ${v.unusableReason ?? 'unknown'}`,
         {
           expected: v.artifact.sha256,
@@ -441,7 +441,7 @@ export class Registry {
   ): Promise<{ url: string; sha256: string; expiresAt: string }> {
     const v = await this.getVersion(name, version);
     if (v.status !== 'ready') {
-      throw new Conflict(`version ${version} is ${v.status}; only ready artifacts can be downloaded`, {
+      throw conflict(`version ${version} is ${v.status}; only ready artifacts can be downloaded`, {
         status: v.status,
       });
     }
@@ -461,27 +461,24 @@ export class Registry {
     decision: 'approved' | 'rejected',
     comment: string,
   ): Promise<ModelVersion> {
-    if (!hasRole(principal.role, 'approver')) throw new Forbidden('approving needs the approver role');
+    if (!hasRole(principal.role, 'approver')) throw forbidden('approving needs the approver role');
     return this.updateVersion(
       principal,
       await this.getVersion(name, version),
       `version.${decision}`,
       (cur) => {
         if (cur.createdBy === principal.id) {
-          throw new Forbidden(
-            'the principal that registered a version cannot approve or reject it (four eyes)',
-            {
-              registeredBy: cur.createdBy,
-            },
-          );
+          throw forbidden('the principal that registered a version cannot approve or reject it (four eyes)', {
+            registeredBy: cur.createdBy,
+          });
         }
         if (cur.stage === 'production' || cur.stage === 'archived') {
-          throw new Conflict(`a version in ${cur.stage} cannot be approved or rejected`, {
+          throw conflict(`a version in ${cur.stage} cannot be approved or rejected`, {
             stage: cur.stage,
           });
         }
         if (cur.status !== 'ready')
-          throw new Conflict(`version ${version} is ${cur.status}`, { status: cur.status });
+          throw conflict(`version ${version} is ${cur.status}`, { status: cur.status });
         return {
           ...cur,
           approval: { decision, by: principal.id, byName: principal.name, comment, at: this.now() },
@@ -514,26 +511,23 @@ export class Registry {
     runner: ModelRunner,
   ): Promise<ValidationReport> {
     const v = await this.getVersion(name, version);
-    if (v.status !== 'ready') throw new Conflict(`version ${version} is ${v.status}`, { status: v.status });
+    if (v.status !== 'ready') throw conflict(`version ${version} is ${v.status}`, { status: v.status });
     if (v.framework !== 'onnx') {
-      throw new Conflict('validation runs ONNX artifacts; this version is served by a SageMaker endpoint', {
+      throw conflict('validation runs ONNX artifacts; this version is served by a SageMaker endpoint', {
         framework: v.framework,
       });
     }
     if (!v.inputSchema || !v.outputSchema) {
-      throw new Conflict(
-        'validation needs the inputSchema and outputSchema the version was registered with',
-        {
-          inputSchema: Boolean(v.inputSchema),
-          outputSchema: Boolean(v.outputSchema),
-        },
-      );
+      throw conflict('validation needs the inputSchema and outputSchema the version was registered with', {
+        inputSchema: Boolean(v.inputSchema),
+        outputSchema: Boolean(v.outputSchema),
+      });
     }
     const bytes = await this.deps.artifacts.get(v.artifact.key);
     const actual = bytes ? await sha256Hex(bytes) : 'missing';
     if (actual !== v.artifact.sha256) {
       await this.markUnusable(principal, v, 'stored artifact does not match its recorded sha256', actual);
-      throw new IntegrityFailed(
+      throw integrityFailed(
         'the stored artifact does not match its recorded sha256; the version is unusable',
         {
           expected: v.artifact.sha256,
@@ -565,7 +559,7 @@ export class Registry {
       const v = await this.getVersion(name, version);
       assertMoveAllowed(v.stage, to);
       if (to !== 'archived' && v.status !== 'ready') {
-        throw new Conflict(`version ${version} is ${v.status}; only ready versions move forward`, {
+        throw conflict(`version ${version} is ${v.status}; only ready versions move forward`, {
           status: v.status,
         });
       }
@@ -573,7 +567,7 @@ export class Registry {
       const after: ModelVersion = { ...v, stage: to, updatedAt: now, revision: v.revision + 1 };
       const archivingProduction = v.stage === 'production';
       if (archivingProduction && !hasRole(principal.role, 'approver')) {
-        throw new Forbidden('archiving the production version needs the approver role');
+        throw forbidden('archiving the production version needs the approver role');
       }
       const ops: WriteOp[] = [
         {
@@ -613,7 +607,7 @@ export class Registry {
     toVersion?: string,
     comment = '',
   ): Promise<ModelVersion> {
-    if (!hasRole(principal.role, 'approver')) throw new Forbidden('rollback needs the approver role');
+    if (!hasRole(principal.role, 'approver')) throw forbidden('rollback needs the approver role');
     let target = toVersion;
     if (target === undefined) {
       const model = await this.getModel(name);
@@ -622,7 +616,7 @@ export class Registry {
         (c) => c.previous !== undefined && c.previous !== model.productionVersion,
       )?.previous;
       if (!target) {
-        throw new Conflict(`model ${name} has no previous production version to roll back to`, {
+        throw conflict(`model ${name} has no previous production version to roll back to`, {
           model: name,
         });
       }
@@ -661,28 +655,28 @@ export class Registry {
       const model = await this.getModel(name);
       const v = await this.getVersion(name, version);
       if (model.productionVersion === version) {
-        throw new Conflict(`version ${version} is already in production`, { version });
+        throw conflict(`version ${version} is already in production`, { version });
       }
       // The lifecycle is checked before the role, so a wrong move is explained as such to anyone.
       if (action === 'promote') assertMoveAllowed(v.stage, 'production');
       else if (v.stage === 'archived') {
-        throw new Conflict(`version ${version} is archived; move it to staging before rolling back to it`);
+        throw conflict(`version ${version} is archived; move it to staging before rolling back to it`);
       }
       if (!hasRole(principal.role, 'approver')) {
-        throw new Forbidden('moving a version to production needs the approver role');
+        throw forbidden('moving a version to production needs the approver role');
       }
       if (v.status !== 'ready') {
-        throw new Conflict(`version ${version} is ${v.status}; it cannot serve production`, {
+        throw conflict(`version ${version} is ${v.status}; it cannot serve production`, {
           status: v.status,
         });
       }
       if (v.approval?.decision !== 'approved') {
-        throw new Conflict(`version ${version} needs an approval before production`, {
+        throw conflict(`version ${version} needs an approval before production`, {
           approval: v.approval?.decision ?? 'none',
         });
       }
       if (model.requireValidation && v.validation?.passed !== true) {
-        throw new Conflict(`model ${name} requires a passing validation report before production`, {
+        throw conflict(`model ${name} requires a passing validation report before production`, {
           validation: v.validation ? 'failed' : 'none',
         });
       }
@@ -786,7 +780,7 @@ export class Registry {
       try {
         return await attempt();
       } catch (err) {
-        if (!(err instanceof ConcurrentModification) || i >= MAX_ATTEMPTS) throw err;
+        if (!isConcurrentModification(err) || i >= MAX_ATTEMPTS) throw err;
       }
     }
   }
@@ -961,7 +955,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export function decodeBase64Strict(text: string): Uint8Array {
   const compact = text.replace(/\s+/g, '');
   if (compact.length === 0 || !BASE64.test(compact)) {
-    throw new ValidationFailed('artifact.base64 is not valid base64', { field: 'artifact.base64' });
+    throw validationFailed('artifact.base64 is not valid base64', { field: 'artifact.base64' });
   }
   return Uint8Array.from(Buffer.from(compact, 'base64'));
 }

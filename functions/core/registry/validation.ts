@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { encodeInstances } from '../kernel/encode.js';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import {
   type Decoded,
@@ -167,12 +167,12 @@ export async function validateModel(input: ValidateModelInput): Promise<Validati
   const ranAt = (input.clock ?? (() => new Date()))().toISOString();
   const rows = request.dataset.instances.length;
   if (rows === 0 || rows > MAX_VALIDATION_ROWS) {
-    throw new ValidationFailed(`the validation set needs 1 to ${MAX_VALIDATION_ROWS} rows`, {
+    throw validationFailed(`the validation set needs 1 to ${MAX_VALIDATION_ROWS} rows`, {
       field: 'dataset.instances',
     });
   }
   if (request.dataset.labels.length !== rows) {
-    throw new ValidationFailed(`${request.dataset.labels.length} labels for ${rows} instances`, {
+    throw validationFailed(`${request.dataset.labels.length} labels for ${rows} instances`, {
       field: 'dataset.labels',
     });
   }
@@ -312,7 +312,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
       kind: 'regression',
       values: labels.map((l, i) => {
         if (typeof l !== 'number' || !Number.isFinite(l)) {
-          throw new ValidationFailed(`label ${i} must be a number for a regression model`, {
+          throw validationFailed(`label ${i} must be a number for a regression model`, {
             field: 'dataset.labels',
             row: i,
           });
@@ -323,7 +323,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
   }
   const classes = schema.classes ?? (schema.kind === 'binary' ? [0, 1] : null);
   if (schema.kind === 'binary' && classes && classes.length !== 2) {
-    throw new ValidationFailed(`a binary model has 2 classes, the output schema lists ${classes.length}`, {
+    throw validationFailed(`a binary model has 2 classes, the output schema lists ${classes.length}`, {
       field: 'outputSchema.classes',
     });
   }
@@ -334,7 +334,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
         let idx = classes.indexOf(l);
         if (idx < 0) idx = classes.findIndex((c) => String(c) === String(l));
         if (idx < 0) {
-          throw new ValidationFailed(`label ${i} (${JSON.stringify(l)}) is not one of the model's classes`, {
+          throw validationFailed(`label ${i} (${JSON.stringify(l)}) is not one of the model's classes`, {
             field: 'dataset.labels',
             row: i,
             classes,
@@ -345,13 +345,10 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
       // Without declared classes, labels are column indices of the probability output.
       const n = typeof l === 'number' ? l : Number(l);
       if (!Number.isInteger(n) || n < 0) {
-        throw new ValidationFailed(
-          `label ${i} must be a class index (the output schema declares no classes)`,
-          {
-            field: 'dataset.labels',
-            row: i,
-          },
-        );
+        throw validationFailed(`label ${i} must be a class index (the output schema declares no classes)`, {
+          field: 'dataset.labels',
+          row: i,
+        });
       }
       return n;
     }),
@@ -489,7 +486,7 @@ function computeMetrics(decoded: Decoded, targets: Targets, schema: OutputSchema
   const k = decoded.probabilities[0]?.length ?? 0;
   targets.indices.forEach((idx, i) => {
     if (idx >= k) {
-      throw new ValidationFailed(`label ${i} (${idx}) is not a class index of a model with ${k} classes`, {
+      throw validationFailed(`label ${i} (${idx}) is not a class index of a model with ${k} classes`, {
         field: 'dataset.labels',
         row: i,
       });

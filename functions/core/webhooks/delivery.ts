@@ -16,7 +16,7 @@
  */
 
 import type { Clock } from '../kernel/clock.js';
-import { ValidationFailed } from '../kernel/errors.js';
+import { isDomainError } from '../kernel/errors.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
 import type { DeliveryLog, DeliveryQueue, HttpPoster, WebhookStore } from './ports.js';
 import { classifyStatus, MAX_ATTEMPTS, retryDelaySeconds } from './retry.js';
@@ -89,7 +89,7 @@ export class WebhookDeliverer {
       url = assertAllowedUrl(webhook.url, { allowInsecure: this.deps.allowInsecure ?? false }, 'url');
       await this.deps.checkAddress?.(url);
     } catch (err) {
-      if (!(err instanceof ValidationFailed)) throw err;
+      if (!isDomainError(err, 'validation_failed')) throw err;
       return this.finish(message, { kind: 'failed', failure: 'url_refused', attempt, error: err.message });
     }
 
