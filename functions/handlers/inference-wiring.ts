@@ -16,7 +16,7 @@ import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
-import { artifactStore, type Env, envValue, makeLogger, registryService, registryStore } from './shared.js';
+import { artifactStore, type Env, envValue, makeLogger, registryServices, registryStore } from './shared.js';
 
 export const inferenceLogger = makeLogger('inference');
 
@@ -51,7 +51,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const metrics = servingMetricsFor(env);
   const service = new InferenceService({
     store,
-    registry: registryService(env, store, artifacts),
+    registry: registryServices(env, store, artifacts),
     models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
     endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
     capture,

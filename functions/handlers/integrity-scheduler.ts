@@ -6,7 +6,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { ScheduledEvent } from 'aws-lambda';
 import { sqsClient } from '../adapters/aws-clients.js';
 import { QUEUES } from '../contract/resources.js';
-import { productionVersions } from '../core/registry/service.js';
+import { productionVersions } from '../core/registry/models.js';
 import { type Env, envValue, makeLogger, registryReader } from './shared.js';
 
 const logger = makeLogger('integrity-scheduler');

@@ -7,13 +7,13 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
 import { isDomainError } from '../core/kernel/errors.js';
-import { type Env, makeLogger, registryService } from './shared.js';
+import { type Env, makeLogger, registryServices } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
 const Message = z.object({ model: z.string(), version: z.string() });
 
 export function buildIntegrityWorker(env: Env = process.env) {
-  const registry = registryService(env);
+  const registry = registryServices(env);
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
@@ -26,7 +26,7 @@ export function buildIntegrityWorker(env: Env = process.env) {
         continue;
       }
       try {
-        const res = await registry.verifyArtifact(SYSTEM_PRINCIPAL, target.model, target.version);
+        const res = await registry.artifacts.verify(SYSTEM_PRINCIPAL, target.model, target.version);
         logger.info('artifact verified', { ...target, sha256: res.sha256 });
       } catch (err) {
         if (isDomainError(err)) {

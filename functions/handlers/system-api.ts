@@ -15,7 +15,7 @@ import {
   lambdaEntry,
   makeLogger,
   modes,
-  registryService,
+  registryServices,
   registryStore,
 } from './shared.js';
 
@@ -23,7 +23,7 @@ const logger = makeLogger('system');
 
 export function buildSystemApi(env: Env = process.env): ProxyHandler {
   const audit = registryStore(env);
-  const registry = registryService(env, audit);
+  const registry = registryServices(env, audit);
   const db = dynamoClient();
   const s3 = s3Client();
   const sqs = sqsClient();
@@ -43,8 +43,8 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
     ]);
     const artifacts: Record<string, unknown>[] = [];
     if (probes.every((p) => p.ok)) {
-      for await (const { model, version } of registry.productionVersions()) {
-        artifacts.push({ model, version, ...(await registry.checkArtifact(model, version)) });
+      for await (const { model, version } of registry.artifacts.productionVersions()) {
+        artifacts.push({ model, version, ...(await registry.artifacts.check(model, version)) });
       }
     }
     const healthy = probes.every((p) => p.ok) && artifacts.every((a) => a.ok === true);
@@ -71,7 +71,7 @@ export function buildSystemApi(env: Env = process.env): ProxyHandler {
       metrics: operation({
         handle: async () =>
           new TextBody(
-            await prometheusText({ registry, predictions }),
+            await prometheusText({ models: registry.models, predictions }),
             'text/plain; version=0.0.4; charset=utf-8',
           ),
       }),

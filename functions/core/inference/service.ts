@@ -74,16 +74,18 @@ export interface PredictOutput {
 
 export interface InferenceDeps {
   readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>;
-  /** Records failures: verifyArtifact makes a mismatching version unusable, with its audit event. */
+  /** Records failures: verifying makes a mismatching version unusable, with its audit event. */
   readonly registry: {
-    verifyArtifact(principal: Principal, name: string, version: string): Promise<unknown>;
-    recordServingFailure(
-      principal: Principal,
-      name: string,
-      version: string,
-      reason: string,
-      servedBy?: string,
-    ): Promise<void>;
+    readonly artifacts: { verify(principal: Principal, name: string, version: string): Promise<unknown> };
+    readonly lifecycle: {
+      recordServingFailure(
+        principal: Principal,
+        name: string,
+        version: string,
+        reason: string,
+        servedBy?: string,
+      ): Promise<void>;
+    };
   };
   readonly models: ModelCache;
   readonly endpoints?: EndpointInvoker;
@@ -498,9 +500,11 @@ export class InferenceService {
     } catch (err) {
       if (err instanceof ArtifactIntegrityError) {
         this.deps.metrics.integrityFailure(v.model, v.version);
-        // verifyArtifact re-reads the object, marks the version unusable and writes the audit
-        // event; it throws IntegrityFailed, which is the expected outcome here.
-        await this.deps.registry.verifyArtifact(SERVING_PRINCIPAL, v.model, v.version).catch(() => undefined);
+        // verify re-reads the object, marks the version unusable and writes the audit event; it
+        // throws integrity_failed, which is the expected outcome here.
+        await this.deps.registry.artifacts
+          .verify(SERVING_PRINCIPAL, v.model, v.version)
+          .catch(() => undefined);
         this.versions.delete(`${v.model}@${v.version}`);
         this.broken.set(sessionKey(v), this.deps.clock.now().getTime() + BROKEN_RETRY_MS);
         throw new ServingFailure(
@@ -511,7 +515,7 @@ export class InferenceService {
       }
       if (err instanceof ModelLoadError) {
         this.broken.set(sessionKey(v), this.deps.clock.now().getTime() + BROKEN_RETRY_MS);
-        await this.deps.registry
+        await this.deps.registry.lifecycle
           .recordServingFailure(SERVING_PRINCIPAL, v.model, v.version, err.message)
           .catch(() => undefined);
         throw new ServingFailure(`version ${v.version} could not be loaded: ${err.message}`, v, 'load');
