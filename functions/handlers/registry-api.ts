@@ -2,7 +2,7 @@
 
 import type { z } from 'zod';
 import type { ModelRunner } from '../core/kernel/runner.js';
-import type { ValidationRequest } from '../core/registry/validation.js';
+import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {

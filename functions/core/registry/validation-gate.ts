@@ -8,7 +8,8 @@ import type { ModelRunner } from '../kernel/runner.js';
 import type { Lifecycle } from './lifecycle.js';
 import { type RegistryRecords, sha256Hex } from './records.js';
 import type { ModelVersion } from './types.js';
-import { type ValidationReport, type ValidationRequest, validateModel } from './validation.js';
+import { validateModel } from './validation.js';
+import type { ValidationReport, ValidationRequest } from './validation-report.js';
 
 export class ValidationGate {
   constructor(

@@ -6,12 +6,11 @@ import type {
   ModelRunner,
   TensorInfo,
 } from '../../../functions/core/kernel/runner.js';
+import { quantile, validateModel } from '../../../functions/core/registry/validation.js';
 import {
-  quantile,
   type ValidationReport,
   ValidationRequest,
-  validateModel,
-} from '../../../functions/core/registry/validation.js';
+} from '../../../functions/core/registry/validation-report.js';
 import { domainError } from '../../support/expect-code.js';
 
 /** An in-memory model: `compute` maps one row to its outputs; the clock advances by `cost`. */
