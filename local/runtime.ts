@@ -351,19 +351,19 @@ async function seedDemo(
 ) {
   const { makeDemoModel } = await import('../functions/core/training/demo.js');
   const demo = makeDemoModel();
-  const registry = shared.registryService(env);
-  if (await registry.getModel(demo.name).catch(() => undefined)) return;
+  const registry = shared.registryServices(env);
+  if (await registry.models.get(demo.name).catch(() => undefined)) return;
   const datasetKey = `datasets/${demo.name}/train.csv`;
   await shared
     .artifactStore(env)
     .put(datasetKey, new TextEncoder().encode(demo.datasetCsv), demo.dataset.sha256);
   const bucket = env[BUCKETS.artifacts.env];
-  await registry.createModel(SYSTEM_PRINCIPAL, {
+  await registry.models.create(SYSTEM_PRINCIPAL, {
     name: demo.name,
     description: demo.description,
     tags: demo.tags,
   });
-  await registry.registerVersion(SYSTEM_PRINCIPAL, demo.name, {
+  await registry.artifacts.register(SYSTEM_PRINCIPAL, demo.name, {
     version: demo.version,
     artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
     framework: 'onnx',

@@ -6,8 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
+import { isDomainError } from '../../functions/core/kernel/errors.js';
 import { compareColumns, type MetricRecord } from '../../functions/core/stats/compare.js';
-import { StatsInputError } from '../../functions/core/stats/errors.js';
 
 class BadInput extends Error {}
 
@@ -63,7 +63,7 @@ async function compareFiles(files: readonly string[]): Promise<Record<string, Me
         c.current as (string | number | null)[],
       );
     } catch (err) {
-      if (err instanceof BadInput || err instanceof StatsInputError) {
+      if (err instanceof BadInput || isDomainError(err, 'validation_failed')) {
         throw new BadInput(`${file}: ${err.message}`);
       }
       throw err;

@@ -3,7 +3,7 @@
  * input: decoding checks its shape and that it belongs to the same listing (same partition), so a
  * forged cursor is a 400, never a DynamoDB error.
  */
-import { ValidationFailed } from '../core/kernel/errors.js';
+import { validationFailed } from '../core/kernel/errors.js';
 
 export type Key = Record<string, string>;
 
@@ -18,7 +18,7 @@ export function decodeCursor(
   expect: Key = {},
 ): Key | undefined {
   if (cursor === undefined) return undefined;
-  const bad = () => new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
+  const bad = () => validationFailed('cursor is not valid for this listing', { field: 'cursor' });
   if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
   let parsed: unknown;
   try {

@@ -9,8 +9,9 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ValidationFailed } from '../core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { type DomainError, validationFailed } from '../core/kernel/errors.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -33,8 +34,8 @@ export function auditPut(table: string, audit: AuditEvent): TransactItem {
   };
 }
 
-export function invalidCursor(): ValidationFailed {
-  return new ValidationFailed('cursor is not valid for this listing', { field: 'cursor' });
+export function invalidCursor(): DomainError {
+  return validationFailed('cursor is not valid for this listing', { field: 'cursor' });
 }
 
 /** An item without the attributes that only index it. */

@@ -7,8 +7,9 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ApiKeyRecord, KeyStore } from '../core/auth/api-keys.js';
-import { Conflict } from '../core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { conflict } from '../core/kernel/errors.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { auditPut } from './dynamo-common.js';
 
@@ -41,7 +42,7 @@ export class DynamoKeyStore implements KeyStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException) throw new Conflict('key id collision; retry');
+      if (err instanceof TransactionCanceledException) throw conflict('key id collision; retry');
       throw err;
     }
   }

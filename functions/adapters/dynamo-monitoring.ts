@@ -14,11 +14,12 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/kernel/errors.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { concurrentModification } from '../core/kernel/errors.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
 import { auditPut, queryPage } from './dynamo-common.js';
 
 const modelPk = (name: string) => `MODEL#${name}`;
@@ -281,8 +282,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException)
-        throw new ConcurrentModification('the alert is not open');
+      if (err instanceof TransactionCanceledException) throw concurrentModification('the alert is not open');
       throw err;
     }
   }

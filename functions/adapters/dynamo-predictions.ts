@@ -74,7 +74,7 @@ import type {
   HourAggregate,
   PredictionStore,
 } from '../core/inference/ports.js';
-import type { Clock } from '../core/registry/ports.js';
+import type { Clock } from '../core/kernel/clock.js';
 import type { TransactItem } from './dynamo-common.js';
 import { statsPk, statsUpdate, toAggregate } from './dynamo-hour-stats.js';
 import {

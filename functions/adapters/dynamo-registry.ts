@@ -10,7 +10,9 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/kernel/errors.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { concurrentModification } from '../core/kernel/errors.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type {
   AuditQuery,
   AuditReader,
@@ -19,14 +21,7 @@ import type {
   WriteOp,
 } from '../core/registry/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
-import type {
-  AuditEvent,
-  Model,
-  ModelVersion,
-  Page,
-  PageRequest,
-  ProductionChange,
-} from '../core/registry/types.js';
+import type { Model, ModelVersion, ProductionChange } from '../core/registry/types.js';
 import { AUDIT_FEED, auditPartition, auditPut, queryPage, type TransactItem } from './dynamo-common.js';
 
 export interface DynamoRegistryTables {
@@ -71,7 +66,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
         const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
         const raced = reasons.some((r) => r.Code === 'TransactionConflict');
         if (failed.length > 0 || raced) {
-          throw new ConcurrentModification(undefined, { failedOps: failed.map((i) => ops[i]?.kind) });
+          throw concurrentModification(undefined, { failedOps: failed.map((i) => ops[i]?.kind) });
         }
       }
       throw err;

@@ -1,8 +1,8 @@
 /** ModeStore on the settings table: one item per setting, written with its audit event. */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModification } from '../core/kernel/errors.js';
-import type { AuditEvent } from '../core/registry/types.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { concurrentModification } from '../core/kernel/errors.js';
 import type { ModeState, ModeStore } from '../core/system/modes.js';
 import { auditPut } from './dynamo-common.js';
 
@@ -43,7 +43,7 @@ export class DynamoModeStore implements ModeStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException) throw new ConcurrentModification();
+      if (err instanceof TransactionCanceledException) throw concurrentModification();
       throw err;
     }
   }

@@ -17,8 +17,9 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { Conflict } from '../core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../core/registry/types.js';
+import type { AuditEvent } from '../core/kernel/audit.js';
+import { conflict } from '../core/kernel/errors.js';
+import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { DeliveryLog, WebhookStore } from '../core/webhooks/ports.js';
 import type { DeliveryRecord, Webhook } from '../core/webhooks/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -80,7 +81,7 @@ export class DynamoWebhookStore implements WebhookStore {
         }),
       );
     } catch (err) {
-      if (err instanceof TransactionCanceledException) throw new Conflict('webhook id collision; retry');
+      if (err instanceof TransactionCanceledException) throw conflict('webhook id collision; retry');
       throw err;
     }
   }

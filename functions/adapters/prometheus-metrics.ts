@@ -6,7 +6,7 @@
 import { Gauge, Registry } from 'prom-client';
 import type { PredictionStore } from '../core/inference/ports.js';
 import { summarize, type VersionStats } from '../core/inference/stats.js';
-import type { Registry as ModelRegistry } from '../core/registry/service.js';
+import type { Models } from '../core/registry/models.js';
 import { servingRegistry } from './serving-metrics.js';
 
 const WINDOW_MS = 24 * 3600_000;
@@ -14,7 +14,7 @@ const WINDOW_MS = 24 * 3600_000;
 const MAX_MODELS = 200;
 
 export async function prometheusText(deps: {
-  readonly registry: Pick<ModelRegistry, 'listModels'>;
+  readonly models: Pick<Models, 'list'>;
   readonly predictions: Pick<PredictionStore, 'aggregates'>;
   readonly now?: () => Date;
 }): Promise<string> {
@@ -41,7 +41,7 @@ export async function prometheusText(deps: {
   let cursor: string | undefined;
   let seen = 0;
   do {
-    const page = await deps.registry.listModels({ limit: 50, cursor });
+    const page = await deps.models.list({ limit: 50, cursor });
     for (const model of page.items) {
       if (seen++ >= MAX_MODELS) break;
       const aggregates = await store.aggregates(model.name, from, new Date(now.getTime() + 3600_000));

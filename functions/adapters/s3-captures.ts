@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ValidationFailed } from '../core/kernel/errors.js';
+import { validationFailed } from '../core/kernel/errors.js';
 import type {
   CapturedRow,
   CapturePartition,
@@ -150,10 +150,10 @@ export class S3Captures implements CaptureSource, DocumentStore {
   /** `s3://<bucket>/<key>` (the deployment's bucket): CSV with a header row, or JSON lines. */
   private async *datasetRows(uri: string): AsyncIterable<Record<string, unknown>> {
     const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-    if (!m) throw new ValidationFailed('datasetUri must be s3://<bucket>/<key>', { field: 'datasetUri' });
+    if (!m) throw validationFailed('datasetUri must be s3://<bucket>/<key>', { field: 'datasetUri' });
     const [, bucket, key] = m as unknown as [string, string, string];
     if (bucket !== this.bucket) {
-      throw new ValidationFailed(`datasets are read from the deployment's bucket ${this.bucket}`, {
+      throw validationFailed(`datasets are read from the deployment's bucket ${this.bucket}`, {
         field: 'datasetUri',
       });
     }
@@ -161,7 +161,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
     try {
       body = (await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
     } catch (err) {
-      if (isMissing(err)) throw new ValidationFailed(`no dataset at ${uri}`, { field: 'datasetUri' });
+      if (isMissing(err)) throw validationFailed(`no dataset at ${uri}`, { field: 'datasetUri' });
       throw err;
     }
     const gz = key.endsWith('.gz');
@@ -188,10 +188,10 @@ export class S3Captures implements CaptureSource, DocumentStore {
         try {
           row = JSON.parse(line);
         } catch {
-          throw new ValidationFailed(`line ${n} of ${uri} is not JSON`, { field: 'datasetUri', line: n });
+          throw validationFailed(`line ${n} of ${uri} is not JSON`, { field: 'datasetUri', line: n });
         }
         if (typeof row !== 'object' || row === null || Array.isArray(row)) {
-          throw new ValidationFailed(`line ${n} of ${uri} is not a JSON object`, {
+          throw validationFailed(`line ${n} of ${uri} is not a JSON object`, {
             field: 'datasetUri',
             line: n,
           });
@@ -199,7 +199,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
         yield row as Record<string, unknown>;
       }
     } else {
-      throw new ValidationFailed('datasets are .csv or .jsonl files (optionally .gz)', {
+      throw validationFailed('datasets are .csv or .jsonl files (optionally .gz)', {
         field: 'datasetUri',
       });
     }

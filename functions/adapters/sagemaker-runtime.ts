@@ -19,7 +19,7 @@ import {
   EndpointModelError,
   EndpointUnavailable,
 } from '../core/inference/ports.js';
-import { PayloadTooLarge } from '../core/kernel/errors.js';
+import { isDomainError, payloadTooLarge } from '../core/kernel/errors.js';
 import type { ClientOverrides } from './aws-clients.js';
 
 /** SageMaker's InvokeEndpoint request (and response) payload limit: 6 MB. */
@@ -101,7 +101,7 @@ export class SageMakerEndpointInvoker implements EndpointInvoker {
     const body = JSON.stringify({ instances: rows });
     const bytes = Buffer.byteLength(body);
     if (bytes > SAGEMAKER_MAX_PAYLOAD_BYTES) {
-      throw new PayloadTooLarge(
+      throw payloadTooLarge(
         `the request for SageMaker endpoint ${endpointName} is ${bytes} bytes; InvokeEndpoint accepts at most ${SAGEMAKER_MAX_PAYLOAD_BYTES}`,
         { ...details, limitBytes: SAGEMAKER_MAX_PAYLOAD_BYTES, bytes },
       );
@@ -202,7 +202,7 @@ export function mapSageMakerError(error: unknown, endpoint: string): Error {
   if (
     error instanceof EndpointModelError ||
     error instanceof EndpointUnavailable ||
-    error instanceof PayloadTooLarge
+    isDomainError(error, 'payload_too_large')
   ) {
     return error;
   }
@@ -248,7 +248,7 @@ export function mapSageMakerError(error: unknown, endpoint: string): Error {
     });
   }
   if (status === 413) {
-    return new PayloadTooLarge(`SageMaker refused the request to endpoint ${endpoint} as too large`, {
+    return payloadTooLarge(`SageMaker refused the request to endpoint ${endpoint} as too large`, {
       ...details,
       limitBytes: SAGEMAKER_MAX_PAYLOAD_BYTES,
     });

@@ -1,6 +1,6 @@
 /** Clock and id generator for composition roots. */
 import { monotonicFactory } from 'ulid';
-import type { Clock, IdGenerator } from '../core/registry/ports.js';
+import type { Clock, IdGenerator } from '../core/kernel/clock.js';
 
 export const systemClock: Clock = { now: () => new Date() };
 

@@ -8,7 +8,7 @@ import { withUsageIdentifier } from '../adapters/usage-plans.js';
 import type { ApiKeys } from '../core/auth/api-keys.js';
 import type { Principal } from '../core/auth/principal.js';
 import type { Tokens } from '../core/auth/tokens.js';
-import { DomainError, Unauthorized } from '../core/kernel/errors.js';
+import { isDomainError, unauthorized } from '../core/kernel/errors.js';
 import { authorizerEntry, lambdaHandler } from './entry.js';
 import { type Env, keyReader, makeLogger, tokens } from './shared.js';
 
@@ -37,7 +37,7 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
     const authorization = header(event, 'authorization');
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
-      if (!m) throw new Unauthorized();
+      if (!m) throw unauthorized();
       const principal = await jwt.verify(m[1]!);
       // A token lives at most an hour, but its key's revocation ends it on the next request.
       await keys.assertActive(principal.id);
@@ -50,7 +50,7 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
       const principal = await authenticate(event);
       return allowAll(event.methodArn, principal);
     } catch (err) {
-      if (!(err instanceof DomainError)) logger.error('authorizer failed', { error: err as Error });
+      if (!isDomainError(err)) logger.error('authorizer failed', { error: err as Error });
       // API Gateway turns exactly this message into a 401 (gateway response UNAUTHORIZED).
       throw new Error('Unauthorized');
     }

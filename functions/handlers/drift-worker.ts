@@ -4,7 +4,7 @@
  * model is gone) is logged and dropped; anything else is retried through SQS and ends in the DLQ.
  */
 import { DriftMessage } from '../contract/messages.js';
-import { DomainError } from '../core/kernel/errors.js';
+import { isDomainError } from '../core/kernel/errors.js';
 import { lambdaHandler, queueEntry } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { type Env, makeLogger } from './shared.js';
@@ -28,7 +28,7 @@ export function createHandler(env: Env = process.env) {
           alertId: report.alertId,
         });
       } catch (err) {
-        if (!(err instanceof DomainError) || err.code === 'unavailable') {
+        if (!isDomainError(err) || err.code === 'unavailable') {
           logger.error('drift check failed; will retry', { model: msg.model, error: err as Error });
           throw err;
         }

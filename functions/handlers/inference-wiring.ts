@@ -22,7 +22,7 @@ import {
   envValue,
   makeLogger,
   predictionStore,
-  registryService,
+  registryServices,
   registryStore,
 } from './shared.js';
 
@@ -59,7 +59,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const metrics = servingMetricsFor(env);
   const service = new InferenceService({
     store,
-    registry: registryService(env, store, artifacts),
+    registry: registryServices(env, store, artifacts),
     models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
     endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
     capture,

@@ -6,7 +6,7 @@ import { sqsClient } from '../adapters/aws-clients.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import type { IntegrityMessage } from '../contract/messages.js';
 import { QUEUES } from '../contract/resources.js';
-import { productionVersions } from '../core/registry/service.js';
+import { productionVersions } from '../core/registry/models.js';
 import { lambdaHandler, scheduleEntry } from './entry.js';
 import { type Env, envValue, makeLogger, registryReader } from './shared.js';
 

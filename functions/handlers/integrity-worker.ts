@@ -5,24 +5,24 @@
  */
 import { IntegrityMessage } from '../contract/messages.js';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
-import { DomainError } from '../core/kernel/errors.js';
+import { isDomainError } from '../core/kernel/errors.js';
 import { lambdaHandler, queueEntry } from './entry.js';
-import { type Env, makeLogger, registryService } from './shared.js';
+import { type Env, makeLogger, registryServices } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
 
 export function createHandler(env: Env = process.env) {
-  const registry = registryService(env);
+  const registry = registryServices(env);
   return queueEntry({
     logger,
     schema: IntegrityMessage,
     name: 'integrity',
     handle: async (target) => {
       try {
-        const res = await registry.verifyArtifact(SYSTEM_PRINCIPAL, target.model, target.version);
+        const res = await registry.artifacts.verify(SYSTEM_PRINCIPAL, target.model, target.version);
         logger.info('artifact verified', { ...target, sha256: res.sha256 });
       } catch (err) {
-        if (!(err instanceof DomainError)) {
+        if (!isDomainError(err)) {
           logger.error('artifact check errored; will retry', { ...target, error: err as Error });
           throw err;
         }

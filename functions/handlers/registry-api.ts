@@ -1,9 +1,8 @@
-/** Lambda entry for the model registry routes: parse → call the Registry → map. */
+/** Lambda entry for the model registry routes: parse → call a registry service → map. */
 
 import type { z } from 'zod';
 import type { ModelRunner } from '../core/kernel/runner.js';
-import type { Stage } from '../core/registry/types.js';
-import type { ValidationRequest } from '../core/registry/validation.js';
+import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {
@@ -21,7 +20,7 @@ import type {
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
-import { type Env, idempotencyLayer, makeLogger, modes, registryService } from './shared.js';
+import { type Env, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;
@@ -30,7 +29,7 @@ type Page = z.infer<typeof PageQuery>;
 const logger = makeLogger('registry');
 
 export function buildRegistryApi(env: Env = process.env): ProxyHandler {
-  const registry = registryService(env);
+  const registry = registryServices(env);
   let runner: ModelRunner | undefined;
 
   return createApiHandler(
@@ -38,96 +37,85 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
     {
       createModel: operation<unknown, unknown, z.infer<typeof CreateModelBody>>({
         ...CONTRACT.createModel,
-        handle: async ({ principal, body }) => modelView(await registry.createModel(principal, body)),
+        handle: async ({ principal, body }) => modelView(await registry.models.create(principal, body)),
       }),
       listModels: operation<unknown, Page>({
         ...CONTRACT.listModels,
         handle: async ({ query }) => {
-          const page = await registry.listModels(query);
+          const page = await registry.models.list(query);
           return { items: page.items.map(modelView), nextCursor: page.nextCursor ?? null };
         },
       }),
       getModel: operation<Name>({
         ...CONTRACT.getModel,
         handle: async ({ params }) => {
-          const model = await registry.getModel(params.name);
-          const versionsByStage: Record<Stage, string[]> = {
-            draft: [],
-            testing: [],
-            staging: [],
-            production: [],
-            archived: [],
-          };
-          let cursor: string | undefined;
-          // A model's versions are few (hundreds at most); list them all for the overview.
-          do {
-            const page = await registry.listVersions(params.name, { limit: 100, cursor });
-            for (const v of page.items) versionsByStage[v.stage].push(v.version);
-            cursor = page.nextCursor;
-          } while (cursor);
-          return {
-            ...modelView(model),
-            versionsByStage,
-            aliases: { production: model.productionVersion ?? null, latest: model.latestVersion ?? null },
-          };
+          const { model, versionsByStage, aliases } = await registry.models.overview(params.name);
+          return { ...modelView(model), versionsByStage, aliases };
         },
       }),
       updateModel: operation<Name, unknown, z.infer<typeof UpdateModelBody>>({
         ...CONTRACT.updateModel,
         handle: async ({ principal, params, body }) =>
-          modelView(await registry.updateModel(principal, params.name, body)),
+          modelView(await registry.models.update(principal, params.name, body)),
       }),
       registerVersion: operation<Name, unknown, z.infer<typeof RegisterVersionBody>>({
         ...CONTRACT.registerVersion,
         handle: async ({ principal, params, body }) => {
-          const { version, upload } = await registry.registerVersion(principal, params.name, body);
+          const { version, upload } = await registry.artifacts.register(principal, params.name, body);
           return { ...versionView(version), upload: upload ?? null };
         },
       }),
       listVersions: operation<Name, z.infer<typeof ListVersionsQuery>>({
         ...CONTRACT.listVersions,
         handle: async ({ params, query }) => {
-          const page = await registry.listVersions(params.name, query);
+          const page = await registry.models.listVersions(params.name, query);
           return { items: page.items.map(versionView), nextCursor: page.nextCursor ?? null };
         },
       }),
       getVersion: operation<NameVersion>({
         ...CONTRACT.getVersion,
-        handle: async ({ params }) => versionView(await registry.getVersion(params.name, params.version)),
+        handle: async ({ params }) =>
+          versionView(await registry.models.getVersion(params.name, params.version)),
       }),
       completeUpload: operation<NameVersion>({
         ...CONTRACT.completeUpload,
         handle: async ({ principal, params }) =>
-          versionView(await registry.completeUpload(principal, params.name, params.version)),
+          versionView(await registry.artifacts.completeUpload(principal, params.name, params.version)),
       }),
       getArtifactUrl: operation<NameVersion>({
         ...CONTRACT.getArtifactUrl,
-        handle: ({ params }) => registry.artifactUrl(params.name, params.version),
+        handle: ({ params }) => registry.artifacts.downloadUrl(params.name, params.version),
       }),
       verifyArtifact: operation<NameVersion>({
         ...CONTRACT.verifyArtifact,
-        handle: ({ principal, params }) => registry.verifyArtifact(principal, params.name, params.version),
+        handle: ({ principal, params }) => registry.artifacts.verify(principal, params.name, params.version),
       }),
       validateVersion: operation<NameVersion, unknown, ValidationRequest>({
         ...CONTRACT.validateVersion,
         handle: async ({ principal, params, body }) => {
           // Loaded on first use: only validation needs the native runtime (a Lambda layer on AWS).
           runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner();
-          return registry.validate(principal, params.name, params.version, body, runner);
+          return registry.validation.validate(principal, params.name, params.version, body, runner);
         },
       }),
       transitionVersion: operation<NameVersion, unknown, z.infer<typeof TransitionBody>>({
         ...CONTRACT.transitionVersion,
         handle: async ({ principal, params, body }) =>
           versionView(
-            await registry.transition(principal, params.name, params.version, body.stage, body.comment),
+            await registry.lifecycle.transition(
+              principal,
+              params.name,
+              params.version,
+              body.stage,
+              body.comment,
+            ),
           ),
       }),
       decideApproval: operation<NameVersion, unknown, z.infer<typeof ApprovalBody>>({
         ...CONTRACT.decideApproval,
         handle: async ({ principal, params, body }) =>
           versionView(
-            await registry.decideApproval(
+            await registry.lifecycle.decideApproval(
               principal,
               params.name,
               params.version,
@@ -139,18 +127,20 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
       rollback: operation<Name, unknown, z.infer<typeof RollbackBody>>({
         ...CONTRACT.rollback,
         handle: async ({ principal, params, body }) =>
-          versionView(await registry.rollback(principal, params.name, body.toVersion, body.comment)),
+          versionView(
+            await registry.lifecycle.rollback(principal, params.name, body.toVersion, body.comment),
+          ),
       }),
       productionHistory: operation<Name, Page>({
         ...CONTRACT.productionHistory,
         handle: async ({ params, query }) => {
-          const page = await registry.productionHistory(params.name, query);
+          const page = await registry.lifecycle.productionHistory(params.name, query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
       compareVersions: operation<Name, z.infer<typeof CompareQuery>>({
         ...CONTRACT.compareVersions,
-        handle: ({ params, query }) => registry.compare(params.name, query.a, query.b),
+        handle: ({ params, query }) => registry.comparison.compare(params.name, query.a, query.b),
       }),
     },
     { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },

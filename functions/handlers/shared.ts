@@ -17,7 +17,7 @@ import { usagePlanFromEnv } from '../adapters/usage-plans.js';
 import { BUCKETS, SECRETS, TABLES } from '../contract/resources.js';
 import { ApiKeys } from '../core/auth/api-keys.js';
 import { Tokens } from '../core/auth/tokens.js';
-import { Registry } from '../core/registry/service.js';
+import { type RegistryServices, registryServices as servicesOver } from '../core/registry/services.js';
 import { Modes } from '../core/system/modes.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -49,12 +49,12 @@ export function artifactStore(env: Env): S3ArtifactStore {
 }
 
 /** `store`: pass one already built for the same environment, so a handler keeps one client. */
-export function registryService(
+export function registryServices(
   env: Env,
   store: DynamoRegistryStore = registryStore(env),
   artifacts: S3ArtifactStore = artifactStore(env),
-): Registry {
-  return new Registry({
+): RegistryServices {
+  return servicesOver({
     store,
     artifacts,
     clock: systemClock,

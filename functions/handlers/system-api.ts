@@ -17,7 +17,7 @@ import {
   makeLogger,
   modes,
   predictionStore,
-  registryService,
+  registryServices,
   registryStore,
 } from './shared.js';
 
@@ -41,10 +41,10 @@ function healthProbes(env: Env): AwsHealthProbes {
 
 function buildSystemApi(env: Env): ProxyHandler {
   const audit = registryStore(env);
-  const registry = registryService(env, audit);
+  const registry = registryServices(env, audit);
   const mode = modes(env);
   const predictions = predictionStore(env);
-  const health = new Health({ probes: healthProbes(env), artifacts: registry, clock: systemClock });
+  const health = new Health({ probes: healthProbes(env), artifacts: registry.artifacts, clock: systemClock });
 
   return createApiHandler(
     'system',
@@ -60,7 +60,7 @@ function buildSystemApi(env: Env): ProxyHandler {
       metrics: operation({
         handle: async () =>
           new TextBody(
-            await prometheusText({ registry, predictions }),
+            await prometheusText({ models: registry.models, predictions }),
             'text/plain; version=0.0.4; charset=utf-8',
           ),
       }),

@@ -13,11 +13,11 @@ import { ROUTES, type Route } from '../contract/routes.js';
 import type { Principal } from '../core/auth/principal.js';
 import { hasRole, isRole } from '../core/auth/roles.js';
 import {
-  Forbidden,
-  NotFound,
-  PayloadTooLarge,
-  Unauthorized,
-  ValidationFailed,
+  forbidden,
+  notFound,
+  payloadTooLarge,
+  unauthorized,
+  validationFailed,
 } from '../core/kernel/errors.js';
 import { mapError } from './errors.js';
 
@@ -96,9 +96,9 @@ export function createApiHandler<F extends FunctionId>(
     const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? 'unknown';
     const route = routes.find((r) => r.method === event.httpMethod && r.path === event.resource);
     try {
-      if (!route) throw new NotFound(`no route ${event.httpMethod} ${event.path}`);
+      if (!route) throw notFound(`no route ${event.httpMethod} ${event.path}`);
       const operation = ops[route.operationId];
-      if (!operation) throw new NotFound(`no route ${event.httpMethod} ${event.path}`);
+      if (!operation) throw notFound(`no route ${event.httpMethod} ${event.path}`);
       const principal = authorize(route, event);
       if (MUTATING.has(route.method) && !('duringMaintenance' in route && route.duringMaintenance)) {
         await options.writeGate?.assertWritable();
@@ -120,9 +120,7 @@ export function createApiHandler<F extends FunctionId>(
       let result: ApiResult;
       if (idempotencyKey !== undefined && MUTATING.has(route.method) && options.idempotency) {
         if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-          throw new ValidationFailed(
-            'idempotency-key must be 1-128 printable ASCII characters without spaces',
-          );
+          throw validationFailed('idempotency-key must be 1-128 printable ASCII characters without spaces');
         }
         result = await runIdempotent(options.idempotency, context, {
           key: `${principal.id}:${route.operationId}:${idempotencyKey}`,
@@ -137,7 +135,7 @@ export function createApiHandler<F extends FunctionId>(
         response.body.length > MAX_RESPONSE_BYTES / 4 &&
         Buffer.byteLength(response.body) > MAX_RESPONSE_BYTES
       ) {
-        throw new PayloadTooLarge(
+        throw payloadTooLarge(
           `the answer would exceed the ${MAX_RESPONSE_BYTES}-byte response limit; ask for less at a time (e.g. fewer instances)`,
           { limit: MAX_RESPONSE_BYTES },
         );
@@ -202,9 +200,9 @@ function authorize(route: Route, event: APIGatewayProxyEvent): Principal {
   const ctx = (event.requestContext?.authorizer ?? {}) as Record<string, unknown>;
   const id = ctx.principalId;
   const role = ctx.role;
-  if (typeof id !== 'string' || !isRole(role)) throw new Unauthorized();
+  if (typeof id !== 'string' || !isRole(role)) throw unauthorized();
   if (!hasRole(role, route.role)) {
-    throw new Forbidden(`this needs the ${route.role} role; the caller has ${role}`, {
+    throw forbidden(`this needs the ${route.role} role; the caller has ${role}`, {
       required: route.role,
       role,
     });
@@ -223,13 +221,13 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
-    throw new PayloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes`, {
+    throw payloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes`, {
       limit: MAX_BODY_BYTES,
     });
   }
   const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new ValidationFailed('request bodies must be JSON: send content-type: application/json', {
+    throw validationFailed('request bodies must be JSON: send content-type: application/json', {
       contentType: type || null,
     });
   }
@@ -237,12 +235,12 @@ function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>)
   if (raw.length > MAX_JSON_DEPTH && nestingDepth(raw) > MAX_JSON_DEPTH) {
     // Deep structures are never legitimate here and make recursive code (JSON.stringify, zod)
     // exhaust the stack: refused before anything walks them.
-    throw new ValidationFailed(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+    throw validationFailed(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   try {
     return JSON.parse(raw);
   } catch {
-    throw new ValidationFailed('the request body is not valid JSON');
+    throw validationFailed('the request body is not valid JSON');
   }
 }
 
@@ -272,7 +270,7 @@ function rejectUnexpectedBody(body: unknown): undefined {
   const emptyObject =
     typeof body === 'object' && body !== null && !Array.isArray(body) && Object.keys(body).length === 0;
   if (body !== undefined && !emptyObject) {
-    throw new ValidationFailed('this route takes no request body');
+    throw validationFailed('this route takes no request body');
   }
   return undefined;
 }

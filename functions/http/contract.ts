@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { OperationId } from '../contract/routes.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
-import { ValidationRequest } from '../core/registry/validation.js';
+import { ValidationRequest } from '../core/registry/validation-report.js';
 import {
   AckBody,
   AlertParams,

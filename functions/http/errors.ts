@@ -8,7 +8,7 @@ import {
   IdempotencyValidationError,
 } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
-import { DomainError, type ErrorCode } from '../core/kernel/errors.js';
+import { type ErrorCode, isDomainError } from '../core/kernel/errors.js';
 
 export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
   validation_failed: 400,
@@ -45,7 +45,7 @@ export function errorBody(code: ErrorCode | 'internal', message: string, details
 }
 
 export function mapError(err: unknown, requestId: string): MappedError {
-  if (err instanceof DomainError) {
+  if (isDomainError(err)) {
     return {
       status: STATUS_BY_CODE[err.code],
       body: errorBody(err.code, err.message, err.details),

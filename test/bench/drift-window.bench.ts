@@ -19,7 +19,7 @@ import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { ulids } from '../../functions/adapters/system.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
-import { Registry } from '../../functions/core/registry/service.js';
+import { registryServices } from '../../functions/core/registry/services.js';
 import { seededRandom } from '../support/random.js';
 import { startStandins } from '../support/standins.js';
 
@@ -64,15 +64,15 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
       registry: aws.resources.tables.registry,
       audit: aws.resources.tables.audit,
     });
-    const registry = new Registry({
+    const registry = registryServices({
       store: registryStore,
       artifacts: new S3ArtifactStore(s3, bucket),
       clock: { now: () => new Date() },
       ids: ulids,
     });
-    await registry.createModel(SYSTEM_PRINCIPAL, { name: 'bench' });
+    await registry.models.create(SYSTEM_PRINCIPAL, { name: 'bench' });
     const features = ['f1', 'f2', 'f3', 'f4', 'f5'];
-    await registry.registerVersion(SYSTEM_PRINCIPAL, 'bench', {
+    await registry.artifacts.register(SYSTEM_PRINCIPAL, 'bench', {
       version: '1.0.0',
       artifact: { base64: Buffer.from('bench').toString('base64') },
       framework: 'onnx',

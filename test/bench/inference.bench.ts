@@ -220,7 +220,7 @@ async function warmBench(serval: ServalProcess): Promise<void> {
   try {
     const shared = await import('../../functions/handlers/shared.js');
     const { buildInferenceApi } = await import('../../functions/handlers/inference-api.js');
-    const registry = shared.registryService(env);
+    const registry = shared.registryServices(env);
     // What the Lambda entry (createHandler) runs per request; outside Lambda it leaves the capture
     // buffer to flush in the background, and `flush` lets the measurement charge that work too.
     const { api, flush } = buildInferenceApi(functionEnv('inference', env));
@@ -228,8 +228,8 @@ async function warmBench(serval: ServalProcess): Promise<void> {
     const rng = createRng(7);
     for (const c of cases()) {
       const model = c.name.split(' ')[0] as string;
-      await registry.createModel(SYSTEM_PRINCIPAL, { name: model });
-      await registry.registerVersion(SYSTEM_PRINCIPAL, model, {
+      await registry.models.create(SYSTEM_PRINCIPAL, { name: model });
+      await registry.artifacts.register(SYSTEM_PRINCIPAL, model, {
         version: '1.0.0',
         artifact: { base64: Buffer.from(c.onnx).toString('base64') },
         framework: 'onnx',

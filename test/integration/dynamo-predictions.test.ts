@@ -24,7 +24,7 @@ import type {
   CapturedPrediction,
   HourAggregate,
 } from '../../functions/core/inference/ports.js';
-import type { Clock } from '../../functions/core/registry/ports.js';
+import type { Clock } from '../../functions/core/kernel/clock.js';
 import { MemoryPredictionStore } from '../support/memory-predictions.js';
 import { type Standins, startStandins } from '../support/standins.js';
 

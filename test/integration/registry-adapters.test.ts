@@ -12,8 +12,9 @@ import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js
 import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
 import { ulids } from '../../functions/adapters/system.js';
 import { ApiKeys } from '../../functions/core/auth/api-keys.js';
-import { ConcurrentModification, type DomainError } from '../../functions/core/kernel/errors.js';
-import type { AuditEvent, Model, ModelVersion } from '../../functions/core/registry/types.js';
+import type { AuditEvent } from '../../functions/core/kernel/audit.js';
+import { type DomainError, isConcurrentModification } from '../../functions/core/kernel/errors.js';
+import type { Model, ModelVersion } from '../../functions/core/registry/types.js';
 import { type Standins, startStandins } from '../support/standins.js';
 
 let aws: Standins;
@@ -110,7 +111,7 @@ describe('DynamoRegistryStore', () => {
         { kind: 'audit', item: audit('A2', 'm1') },
       ]),
     );
-    expect(dup).toBeInstanceOf(ConcurrentModification);
+    expect(isConcurrentModification(dup)).toBe(true);
     expect((dup as DomainError).details).toEqual({ failedOps: ['model'] });
 
     // A stale revision aborts the whole transaction: the version and the audit event are not written.
@@ -121,7 +122,7 @@ describe('DynamoRegistryStore', () => {
         { kind: 'audit', item: audit('A3', 'm1') },
       ]),
     );
-    expect(stale).toBeInstanceOf(ConcurrentModification);
+    expect(isConcurrentModification(stale)).toBe(true);
     expect(await store.getVersion('m1', '1.0.0')).toBeUndefined();
     const events = await store.list({ model: 'm1', limit: 10 });
     expect(events.items.map((e) => e.id)).toEqual(['A1']);
@@ -149,7 +150,7 @@ describe('DynamoRegistryStore', () => {
     const won = attempts.filter((a) => a.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const a of attempts) {
-      if (a.status === 'rejected') expect(a.reason).toBeInstanceOf(ConcurrentModification);
+      if (a.status === 'rejected') expect(isConcurrentModification(a.reason)).toBe(true);
     }
     expect((await store.list({ model: 'm2', limit: 50 })).items).toHaveLength(1);
   });

@@ -18,13 +18,14 @@ import {
   sagemakerRuntimeClient,
 } from '../../functions/adapters/sagemaker-runtime.js';
 import { EndpointModelError, EndpointUnavailable } from '../../functions/core/inference/ports.js';
-import { PayloadTooLarge } from '../../functions/core/kernel/errors.js';
+import type { DomainError } from '../../functions/core/kernel/errors.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,
   softmaxRegressionOnnx,
 } from '../../functions/core/onnx/models.js';
 import { type LocalSageMaker, startLocalSageMaker } from '../../local/services/sagemaker.js';
+import { domainError } from '../support/expect-code.js';
 
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-secret-not-real' };
@@ -295,9 +296,9 @@ describe('SageMakerEndpointInvoker against the local SageMaker runtime', () => {
     const bytes = Buffer.byteLength(JSON.stringify({ instances: rows }));
     expect(bytes).toBeGreaterThan(SAGEMAKER_MAX_PAYLOAD_BYTES);
     const error = await failure(invoker({ client }).invoke('churn-logistic', rows));
-    expect(error).toBeInstanceOf(PayloadTooLarge);
-    expect((error as PayloadTooLarge).code).toBe('payload_too_large');
-    expect((error as PayloadTooLarge).details).toMatchObject({ limitBytes: 6_291_456, bytes });
+    expect(error).toEqual(domainError('payload_too_large'));
+    expect((error as DomainError).code).toBe('payload_too_large');
+    expect((error as DomainError).details).toMatchObject({ limitBytes: 6_291_456, bytes });
     expect(counter.attempts).toBe(0);
   });
 
@@ -473,6 +474,6 @@ describe('mapSageMakerError', () => {
         Object.assign(new Error('x'), { name: 'Unknown', $metadata: { httpStatusCode: 413 } }),
         'ep',
       ),
-    ).toBeInstanceOf(PayloadTooLarge);
+    ).toEqual(domainError('payload_too_large'));
   });
 });

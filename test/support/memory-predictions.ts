@@ -23,7 +23,7 @@ import type {
   HourAggregate,
   PredictionStore,
 } from '../../functions/core/inference/ports.js';
-import type { Clock } from '../../functions/core/registry/ports.js';
+import type { Clock } from '../../functions/core/kernel/clock.js';
 
 export interface StoredPrediction extends CapturedPrediction {
   readonly hourStart: string;

@@ -4,13 +4,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.js';
-import { ConcurrentModification } from '../../functions/core/kernel/errors.js';
+import type { AuditEvent } from '../../functions/core/kernel/audit.js';
+import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
+import { concurrentModification } from '../../functions/core/kernel/errors.js';
+import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
 import type {
   ArtifactStore,
   AuditQuery,
   AuditReader,
-  Clock,
-  IdGenerator,
   PresignedRequest,
   RegistryStore,
   StoredObject,
@@ -18,14 +19,7 @@ import type {
   WriteOp,
 } from '../../functions/core/registry/ports.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
-import type {
-  AuditEvent,
-  Model,
-  ModelVersion,
-  Page,
-  PageRequest,
-  ProductionChange,
-} from '../../functions/core/registry/types.js';
+import type { Model, ModelVersion, ProductionChange } from '../../functions/core/registry/types.js';
 
 function paginate<T>(all: T[], page: PageRequest): Page<T> {
   const start = page.cursor ? Number(page.cursor) : 0;
@@ -53,9 +47,9 @@ export class MemoryRegistryStore implements RegistryStore, AuditReader {
         op.kind === 'model'
           ? this.models.get(op.item.name)
           : this.versions.get(`${op.item.model}@${op.item.version}`);
-      if (op.ifAbsent && existing) throw new ConcurrentModification();
+      if (op.ifAbsent && existing) throw concurrentModification();
       if (op.expectRevision !== undefined && existing?.revision !== op.expectRevision) {
-        throw new ConcurrentModification();
+        throw concurrentModification();
       }
     }
     this.commits++;

@@ -5,9 +5,11 @@
  */
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
-import { Conflict, NotFound, Unauthorized, ValidationFailed } from '../kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
+import { conflict, notFound, unauthorized, validationFailed } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { Principal } from './principal.js';
 import type { Role } from './roles.js';
 
@@ -46,8 +48,8 @@ export interface UsagePlanPort {
 export interface KeyDeps {
   readonly store: KeyStore;
   readonly usagePlan?: UsagePlanPort;
-  readonly clock: { now(): Date };
-  readonly ids: { next(): string };
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
 }
 
 const KEY_PATTERN = /^svl_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
@@ -65,7 +67,7 @@ export class ApiKeys {
   ): Promise<{ key: string; record: ApiKeyView }> {
     const now = this.deps.clock.now();
     if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now.getTime()) {
-      throw new ValidationFailed('expiresAt must be in the future', { field: 'expiresAt' });
+      throw validationFailed('expiresAt must be in the future', { field: 'expiresAt' });
     }
     const keyId = this.deps.ids.next();
     // Enrolled before the key is stored, so a stored key always has its usage identifier; a
@@ -91,19 +93,19 @@ export class ApiKeys {
   /** Resolves a presented key to its principal, or throws Unauthorized without saying why. */
   async authenticate(presented: string | undefined): Promise<Principal> {
     const m = presented ? KEY_PATTERN.exec(presented.trim()) : null;
-    if (!m) throw new Unauthorized();
+    if (!m) throw unauthorized();
     const record = await this.deps.store.get(m[1]!);
     const expected = Buffer.from(record?.hash ?? '0'.repeat(64), 'hex');
     const actual = Buffer.from(hashSecret(m[2]!), 'hex');
     const match = timingSafeEqual(expected, actual);
-    if (!record || !match || this.status(record) !== 'active') throw new Unauthorized();
+    if (!record || !match || this.status(record) !== 'active') throw unauthorized();
     return { id: record.keyId, name: record.name, role: record.role, via: 'key' };
   }
 
   /** A principal from a verified token is only as good as its key: revoked or expired keys end it. */
   async assertActive(keyId: string): Promise<void> {
     const record = await this.deps.store.get(keyId);
-    if (!record || this.status(record) !== 'active') throw new Unauthorized();
+    if (!record || this.status(record) !== 'active') throw unauthorized();
   }
 
   async list(page: PageRequest): Promise<Page<ApiKeyView>> {
@@ -113,8 +115,8 @@ export class ApiKeys {
 
   async revoke(principal: Principal, keyId: string): Promise<ApiKeyView> {
     const record = await this.deps.store.get(keyId);
-    if (!record) throw new NotFound(`API key ${keyId} does not exist`, { keyId });
-    if (record.revokedAt) throw new Conflict(`API key ${keyId} is already revoked`, { keyId });
+    if (!record) throw notFound(`API key ${keyId} does not exist`, { keyId });
+    if (record.revokedAt) throw conflict(`API key ${keyId} is already revoked`, { keyId });
     const at = this.deps.clock.now().toISOString();
     const done = await this.deps.store.revoke(
       keyId,
@@ -122,7 +124,7 @@ export class ApiKeys {
       principal.id,
       this.audit(principal, 'key.revoke', keyId, {}),
     );
-    if (!done) throw new Conflict(`API key ${keyId} is already revoked`, { keyId });
+    if (!done) throw conflict(`API key ${keyId} is already revoked`, { keyId });
     await this.deps.usagePlan?.withdraw(keyId);
     return this.view({ ...record, revokedAt: at, revokedBy: principal.id });
   }

@@ -5,7 +5,8 @@
  * The algorithm is pinned on verification, and exp/iat/iss/aud are required.
  */
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { Forbidden, Unauthorized } from '../kernel/errors.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
+import { forbidden, unauthorized } from '../kernel/errors.js';
 import type { Principal } from './principal.js';
 import { isRole } from './roles.js';
 
@@ -45,15 +46,15 @@ export class Tokens {
   constructor(
     private readonly deps: {
       readonly keys: SigningKeySource;
-      readonly clock: { now(): Date };
-      readonly ids: { next(): string };
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
     },
   ) {}
 
   async issue(principal: Principal, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS): Promise<IssuedToken> {
     if (principal.via === 'jwt') {
       // Otherwise a token could renew itself forever, outliving the revocation of its key.
-      throw new Forbidden('tokens are issued in exchange for an API key, not for another token');
+      throw forbidden('tokens are issued in exchange for an API key, not for another token');
     }
     const ttl = Math.min(Math.max(Math.floor(ttlSeconds), 60), MAX_TOKEN_TTL_SECONDS);
     const { current } = await this.deps.keys.signingKeys();
@@ -86,8 +87,8 @@ export class Tokens {
           currentDate: now,
         });
         if ((payload.iat ?? 0) > now.getTime() / 1000 + CLOCK_SKEW_SECONDS)
-          throw new Unauthorized('token issued in the future');
-        if (typeof payload.sub !== 'string' || !isRole(payload.role)) throw new Unauthorized();
+          throw unauthorized('token issued in the future');
+        if (typeof payload.sub !== 'string' || !isRole(payload.role)) throw unauthorized();
         return {
           id: payload.sub,
           name: typeof payload.name === 'string' ? payload.name : payload.sub,
@@ -97,9 +98,9 @@ export class Tokens {
       } catch (err) {
         // A bad signature may be a token from before a rotation: try the previous secret.
         if (err instanceof errors.JWSSignatureVerificationFailed) continue;
-        throw new Unauthorized();
+        throw unauthorized();
       }
     }
-    throw new Unauthorized();
+    throw unauthorized();
   }
 }

@@ -3,7 +3,7 @@
  * and the endpoint's answer is read back against the version's output schema.
  */
 import { encodeInstances } from '../kernel/encode.js';
-import { ModelFailed, Unavailable, Unsupported } from '../kernel/errors.js';
+import { modelFailed, unavailable, unsupported } from '../kernel/errors.js';
 import { classLabel } from '../kernel/outputs.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { IdBlockSource } from './ids.js';
@@ -25,11 +25,9 @@ export async function serveOnEndpoint(
 ): Promise<Served> {
   const { inputSchema, outputSchema: schema } = requireSchemas(v);
   if (input.explain) {
-    throw new Unsupported(
-      `version ${v.version} runs on a SageMaker endpoint; explanations need an ONNX version`,
-    );
+    throw unsupported(`version ${v.version} runs on a SageMaker endpoint; explanations need an ONNX version`);
   }
-  if (!endpoints) throw new Unavailable('SageMaker delegation is not configured here');
+  if (!endpoints) throw unavailable('SageMaker delegation is not configured here');
   const f = inputSchema.features.length;
   const rows = input.instances.length;
   const batch = encodeInstances(input.instances, inputSchema);
@@ -40,13 +38,13 @@ export async function serveOnEndpoint(
     answer = await endpoints.invoke(endpoint, matrix);
   } catch (err) {
     if (err instanceof EndpointModelError) {
-      throw new ModelFailed(`endpoint ${endpoint} failed: ${err.message}`, {
+      throw modelFailed(`endpoint ${endpoint} failed: ${err.message}`, {
         ...err.details,
         version: v.version,
       });
     }
     if (err instanceof EndpointUnavailable) {
-      throw new Unavailable(`endpoint ${endpoint} is unavailable (${err.reason}): ${err.message}`, {
+      throw unavailable(`endpoint ${endpoint} is unavailable (${err.reason}): ${err.message}`, {
         ...err.details,
         reason: err.reason,
         version: v.version,

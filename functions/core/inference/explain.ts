@@ -5,7 +5,7 @@
  * space, where the model is linear. These are also the exact Shapley values of a linear model with
  * independent features, which is why Kernel SHAP (planned for other models) agrees with them.
  */
-import { Unsupported } from '../kernel/errors.js';
+import { unsupported } from '../kernel/errors.js';
 import type { InputSchema } from '../kernel/model-io.js';
 import { readFloatInitializers, readOnnxModel } from '../onnx/reader.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -33,7 +33,7 @@ const EXPLAINABLE = ['linear-regression', 'logistic-regression'] as const;
 export function linearForm(bytes: Uint8Array, features: number): LinearForm {
   const kind = readOnnxModel(bytes).metadata['serval.kind'];
   if (!EXPLAINABLE.includes(kind as (typeof EXPLAINABLE)[number])) {
-    throw new Unsupported(
+    throw unsupported(
       `explanations are exact for linear and logistic regression models; this model is ${
         kind ? `a ${kind}` : 'not one written by Serval'
       }. Attributions for other models (Kernel SHAP) are not available yet`,
@@ -44,7 +44,7 @@ export function linearForm(bytes: Uint8Array, features: number): LinearForm {
   const w = init.get('coefficients');
   const b = init.get('intercept');
   if (!w || !b || w.values.length !== features || b.values.length !== 1) {
-    throw new Unsupported('the model does not carry the coefficients of a linear model of its inputs', {
+    throw unsupported('the model does not carry the coefficients of a linear model of its inputs', {
       modelKind: kind,
     });
   }
@@ -73,7 +73,7 @@ export function featureMeans(v: Pick<ModelVersion, 'params' | 'version'>, schema
     means.length !== names.length ||
     !means.every((m) => typeof m === 'number' && Number.isFinite(m))
   ) {
-    throw new Unsupported(
+    throw unsupported(
       `version ${v.version} has no training means to measure attributions from: register it with params.featureMeans (one number per feature, or an object keyed by feature name)`,
       { field: 'params.featureMeans', features: names },
     );

@@ -5,6 +5,7 @@
  * and rows of one request sort in request order.
  */
 import { randomBytes } from 'node:crypto';
+import type { Clock } from '../kernel/clock.js';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 /** 15 bits: three base-32 digits. */
@@ -40,7 +41,7 @@ export class RandomIdBlocks implements IdBlockSource {
   private pool = Buffer.alloc(0);
   private offset = 0;
 
-  constructor(private readonly clock: { now(): Date } = { now: () => new Date() }) {}
+  constructor(private readonly clock: Clock = { now: () => new Date() }) {}
 
   block(): PredictionIdBlock {
     let t = this.clock.now().getTime();

@@ -2,7 +2,7 @@
  * What a predict call asks for and gets back, and the checks a request passes before anything is
  * loaded or run.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import type { ModelVersion } from '../registry/types.js';
 import type { Explanation } from './explain.js';
@@ -41,7 +41,7 @@ export interface Served {
 
 export function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; outputSchema: OutputSchema } {
   if (!v.inputSchema || !v.outputSchema) {
-    throw new ValidationFailed(
+    throw validationFailed(
       `version ${v.version} of ${v.model} has no input and output schema, so it cannot serve predictions`,
       { model: v.model, version: v.version },
     );
@@ -50,10 +50,9 @@ export function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; out
 }
 
 export function checkSize(n: number): void {
-  if (n === 0)
-    throw new ValidationFailed('instances must hold at least one instance', { field: 'instances' });
+  if (n === 0) throw validationFailed('instances must hold at least one instance', { field: 'instances' });
   if (n > MAX_INSTANCES) {
-    throw new ValidationFailed(`at most ${MAX_INSTANCES} instances per request; split the batch`, {
+    throw validationFailed(`at most ${MAX_INSTANCES} instances per request; split the batch`, {
       field: 'instances',
       limit: MAX_INSTANCES,
       given: n,

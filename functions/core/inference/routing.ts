@@ -6,7 +6,7 @@
  * prediction would cost far more than the prediction itself. A promotion is therefore served by
  * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
  */
-import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import { conflict, notFound, validationFailed } from '../kernel/errors.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Model, ModelVersion } from '../registry/types.js';
 import type { PredictInput } from './predict-request.js';
@@ -40,7 +40,7 @@ export class VersionRouter {
 
   async route(name: string, input: Pick<PredictInput, 'version' | 'alias'>): Promise<Route> {
     if (input.version !== undefined && input.alias !== undefined) {
-      throw new ValidationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
+      throw validationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
     }
     const model = await this.model(name);
     let target: string | undefined;
@@ -49,7 +49,7 @@ export class VersionRouter {
     else target = model.productionVersion;
     if (target === undefined) {
       const alias = input.alias ?? 'production';
-      throw new Conflict(
+      throw conflict(
         alias === 'production'
           ? `model ${name} has no production version; name a version or promote one`
           : `model ${name} has no versions yet`,
@@ -57,14 +57,13 @@ export class VersionRouter {
       );
     }
     const version = await this.version(name, target);
-    if (!version)
-      throw new NotFound(`model ${name} has no version ${target}`, { model: name, version: target });
+    if (!version) throw notFound(`model ${name} has no version ${target}`, { model: name, version: target });
     return { model, version, pinned: input.version !== undefined };
   }
 
   async model(name: string): Promise<Model> {
     const model = await this.cached(this.models, name, () => this.store.getModel(name));
-    if (!model) throw new NotFound(`model ${name} does not exist`, { model: name });
+    if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     return model;
   }
 

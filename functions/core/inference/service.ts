@@ -8,11 +8,11 @@ import type { Principal } from '../auth/principal.js';
 import { encodeInstances } from '../kernel/encode.js';
 import {
   DomainError,
-  IntegrityFailed,
-  ModelFailed,
-  Unavailable,
-  Unsupported,
-  ValidationFailed,
+  integrityFailed,
+  isDomainError,
+  modelFailed,
+  unsupported,
+  validationFailed,
 } from '../kernel/errors.js';
 import type { OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
@@ -43,16 +43,18 @@ export const SERVING_PRINCIPAL: Principal = { id: 'system:inference', name: 'inf
 
 export interface InferenceDeps {
   readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>;
-  /** Records failures: verifyArtifact makes a mismatching version unusable, with its audit event. */
+  /** Records failures: verifying makes a mismatching version unusable, with its audit event. */
   readonly registry: {
-    verifyArtifact(principal: Principal, name: string, version: string): Promise<unknown>;
-    recordServingFailure(
-      principal: Principal,
-      name: string,
-      version: string,
-      reason: string,
-      servedBy?: string,
-    ): Promise<void>;
+    readonly artifacts: { verify(principal: Principal, name: string, version: string): Promise<unknown> };
+    readonly lifecycle: {
+      recordServingFailure(
+        principal: Principal,
+        name: string,
+        version: string,
+        reason: string,
+        servedBy?: string,
+      ): Promise<void>;
+    };
   };
   readonly models: ModelCache;
   readonly endpoints?: EndpointInvoker;
@@ -125,7 +127,7 @@ export class InferenceService {
     const route = await this.router.route(name, input);
     const v = route.version;
     if (v.runtime.type !== 'lambda') {
-      throw new Unsupported(
+      throw unsupported(
         `version ${v.version} runs on a SageMaker endpoint; exact explanations need the model's weights, which only ONNX versions served here expose`,
         { runtime: v.runtime.type },
       );
@@ -138,7 +140,7 @@ export class InferenceService {
       sm = this.deps.models.peek(v) ?? (await this.session(v));
     } catch (err) {
       if (err instanceof ServingFailure) {
-        throw new IntegrityFailed(`${err.message}; explanations come from the named version only`, {
+        throw integrityFailed(`${err.message}; explanations come from the named version only`, {
           model: name,
           version: v.version,
         });
@@ -165,7 +167,7 @@ export class InferenceService {
     const to = query.to ? new Date(query.to) : this.deps.clock.now();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - 24 * 3600_000);
     if (from.getTime() >= to.getTime()) {
-      throw new ValidationFailed('from must be before to (to defaults to now)', {
+      throw validationFailed('from must be before to (to defaults to now)', {
         from: from.toISOString(),
         to: to.toISOString(),
       });
@@ -200,7 +202,7 @@ export class InferenceService {
         ? await this.router.fallbackFor(route.model, failing, (v) => this.isBroken(v))
         : undefined;
       if (!replacement) {
-        throw new IntegrityFailed(
+        throw integrityFailed(
           `${err.message}; ${
             route.pinned
               ? 'the request named this version, so no other version answers'
@@ -244,7 +246,7 @@ export class InferenceService {
       );
     } catch (err) {
       if (err instanceof ModelRunError) {
-        throw new ModelFailed(`the model failed on this batch: ${err.message}`, { version: v.version });
+        throw modelFailed(`the model failed on this batch: ${err.message}`, { version: v.version });
       }
       throw err;
     }
@@ -259,7 +261,7 @@ export class InferenceService {
       }
     } catch (err) {
       if (err instanceof OutputShapeError) {
-        throw new ModelFailed(`the model answered in a shape its schema does not describe: ${err.message}`, {
+        throw modelFailed(`the model answered in a shape its schema does not describe: ${err.message}`, {
           version: v.version,
         });
       }
@@ -288,9 +290,11 @@ export class InferenceService {
     } catch (err) {
       if (err instanceof ArtifactIntegrityError) {
         this.deps.metrics.integrityFailure(v.model, v.version);
-        // verifyArtifact re-reads the object, marks the version unusable and writes the audit
-        // event; it throws IntegrityFailed, which is the expected outcome here.
-        await this.deps.registry.verifyArtifact(SERVING_PRINCIPAL, v.model, v.version).catch(() => undefined);
+        // verify re-reads the object, marks the version unusable and writes the audit event; it
+        // throws integrity_failed, which is the expected outcome here.
+        await this.deps.registry.artifacts
+          .verify(SERVING_PRINCIPAL, v.model, v.version)
+          .catch(() => undefined);
         this.router.forget(v);
         this.broken.set(sessionKey(v), this.deps.clock.now().getTime() + BROKEN_RETRY_MS);
         throw new ServingFailure(
@@ -301,7 +305,7 @@ export class InferenceService {
       }
       if (err instanceof ModelLoadError) {
         this.broken.set(sessionKey(v), this.deps.clock.now().getTime() + BROKEN_RETRY_MS);
-        await this.deps.registry
+        await this.deps.registry.lifecycle
           .recordServingFailure(SERVING_PRINCIPAL, v.model, v.version, err.message)
           .catch(() => undefined);
         throw new ServingFailure(`version ${v.version} could not be loaded: ${err.message}`, v, 'load');
@@ -369,15 +373,15 @@ export class InferenceService {
 /** Failures of ours or of the model, counted as serving errors (client mistakes are not). */
 function isServerSide(err: unknown): boolean {
   return (
-    err instanceof ModelFailed ||
-    err instanceof IntegrityFailed ||
-    err instanceof Unavailable ||
+    isDomainError(err, 'model_error') ||
+    isDomainError(err, 'integrity_failed') ||
+    isDomainError(err, 'unavailable') ||
     // Anything that is not a domain error is a fault of ours (an SDK or network error carries a
     // `code` of its own, which must not pass for a client mistake).
-    !(err instanceof DomainError)
+    !isDomainError(err)
   );
 }
 
 function errorCode(err: unknown): string {
-  return err instanceof DomainError ? err.code : 'internal';
+  return isDomainError(err) ? err.code : 'internal';
 }

@@ -5,7 +5,7 @@
  * elsewhere) is a different key, so a stale session can never answer for new bytes.
  */
 import { createHash } from 'node:crypto';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { type OutputPlan, planOutputs } from '../kernel/outputs.js';
 import { type LoadedModel, ModelLoadError, type ModelRunner } from '../kernel/runner.js';
@@ -86,7 +86,7 @@ export class ModelCache {
 
   private async load(key: string, v: ModelVersion): Promise<ServingModel> {
     if (!v.inputSchema || !v.outputSchema) {
-      throw new ValidationFailed(
+      throw validationFailed(
         `version ${v.version} of ${v.model} has no input and output schema, so it cannot serve predictions`,
         { model: v.model, version: v.version },
       );

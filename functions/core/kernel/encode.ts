@@ -4,7 +4,7 @@
  * name. Categorical features are sent as one of their `categories` (encoded as its index) or as
  * that index itself, since a positional `number[]` row can only carry the index.
  */
-import { ValidationFailed } from './errors.js';
+import { type DomainError, validationFailed } from './errors.js';
 import type { Feature, InputSchema } from './model-io.js';
 
 export type InstanceValue = number | string | boolean | null;
@@ -23,17 +23,23 @@ export type InstanceErrorReason =
   | 'below_min'
   | 'above_max';
 
-/** One instance does not fit the input schema. `instance` is its 0-based index in the request. */
-export class InstanceError extends ValidationFailed {
-  constructor(
-    message: string,
-    readonly instance: number,
-    /** The offending feature, or null when the instance as a whole is wrong. */
-    readonly feature: string | null,
-    readonly reason: InstanceErrorReason,
-  ) {
-    super(message, { instance, feature, reason });
-  }
+export interface InstanceErrorDetails {
+  /** The instance's 0-based index in the request. */
+  readonly instance: number;
+  /** The offending feature, or null when the instance as a whole is wrong. */
+  readonly feature: string | null;
+  readonly reason: InstanceErrorReason;
+}
+
+/** One instance does not fit the input schema: a validation failure whose details say where and why. */
+export function instanceError(
+  message: string,
+  instance: number,
+  feature: string | null,
+  reason: InstanceErrorReason,
+): DomainError {
+  const details: InstanceErrorDetails = { instance, feature, reason };
+  return validationFailed(message, { ...details });
 }
 
 /** float32's largest finite value; anything beyond would reach the model as ±Infinity. */
@@ -52,7 +58,7 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
     const base = i * f;
     if (Array.isArray(instance)) {
       if (instance.length !== f) {
-        throw new InstanceError(
+        throw instanceError(
           `instance ${i} has ${instance.length} values; the model takes ${f} features`,
           i,
           null,
@@ -66,7 +72,7 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
       const record = instance as Record<string, unknown>;
       for (const key of Object.keys(record)) {
         if (!index.has(key)) {
-          throw new InstanceError(
+          throw instanceError(
             `instance ${i} has an unknown feature "${clip(key)}"`,
             i,
             clip(key),
@@ -78,7 +84,7 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
         const feat = features[j] as Feature;
         const present = Object.hasOwn(record, feat.name);
         if (!present && !feat.nullable) {
-          throw new InstanceError(
+          throw instanceError(
             `instance ${i} is missing feature "${feat.name}"`,
             i,
             feat.name,
@@ -88,7 +94,7 @@ export function encodeInstances(instances: readonly unknown[], inputSchema: Inpu
         out[base + j] = encodeValue(present ? record[feat.name] : null, feat, categoryIndex[j] ?? null, i);
       }
     } else {
-      throw new InstanceError(
+      throw instanceError(
         `instance ${i} must be an array of feature values or an object keyed by feature name`,
         i,
         null,
@@ -130,14 +136,14 @@ function encodeValue(
   const name = feat.name;
   if (value === null || value === undefined) {
     if (feat.nullable) return Number.NaN;
-    throw new InstanceError(`instance ${i}: feature "${name}" may not be null`, i, name, 'null_not_allowed');
+    throw instanceError(`instance ${i}: feature "${name}" may not be null`, i, name, 'null_not_allowed');
   }
   let v: number;
   if (feat.type === 'category') {
     if (typeof value === 'string') {
       const idx = categories?.get(value);
       if (idx === undefined) {
-        throw new InstanceError(
+        throw instanceError(
           `instance ${i}: "${clip(value)}" is not a category of feature "${name}"`,
           i,
           name,
@@ -152,7 +158,7 @@ function encodeValue(
       value < 0 ||
       (categories && value >= categories.size)
     ) {
-      throw new InstanceError(
+      throw instanceError(
         categories
           ? `instance ${i}: feature "${name}" must be one of its categories or an index 0..${categories.size - 1}`
           : `instance ${i}: feature "${name}" must be a category index (a non-negative integer)`,
@@ -166,10 +172,9 @@ function encodeValue(
     // JSON booleans are a common way to send a 0/1 flag; anything else must already be a number.
     if (typeof value === 'boolean') v = value ? 1 : 0;
     else if (typeof value === 'number') v = value;
-    else
-      throw new InstanceError(`instance ${i}: feature "${name}" must be a number`, i, name, 'not_a_number');
+    else throw instanceError(`instance ${i}: feature "${name}" must be a number`, i, name, 'not_a_number');
     if (!Number.isFinite(v) || Math.abs(v) > FLOAT32_MAX) {
-      throw new InstanceError(
+      throw instanceError(
         `instance ${i}: feature "${name}" must be a finite float32 number`,
         i,
         name,
@@ -177,16 +182,11 @@ function encodeValue(
       );
     }
     if (feat.type === 'int' && !Number.isInteger(v)) {
-      throw new InstanceError(
-        `instance ${i}: feature "${name}" must be an integer`,
-        i,
-        name,
-        'not_an_integer',
-      );
+      throw instanceError(`instance ${i}: feature "${name}" must be an integer`, i, name, 'not_an_integer');
     }
   }
   if (feat.min !== undefined && v < feat.min) {
-    throw new InstanceError(
+    throw instanceError(
       `instance ${i}: feature "${name}" is below its minimum ${feat.min}`,
       i,
       name,
@@ -194,7 +194,7 @@ function encodeValue(
     );
   }
   if (feat.max !== undefined && v > feat.max) {
-    throw new InstanceError(
+    throw instanceError(
       `instance ${i}: feature "${name}" is above its maximum ${feat.max}`,
       i,
       name,

@@ -1,6 +1,6 @@
 /**
- * Typed domain errors. Each carries the API error code; functions/http/errors.ts maps codes to
- * HTTP statuses in one table, so the core never thinks in status codes.
+ * Typed domain errors: one class, told apart by the API error code it carries. The core never
+ * thinks in status codes; functions/http/errors.ts maps each code to one once.
  */
 export const ERROR_CODES = [
   'not_found',
@@ -20,84 +20,75 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type ErrorDetails = Record<string, unknown>;
 
 export class DomainError extends Error {
+  override readonly name = 'DomainError';
+
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetails = {},
+    /**
+     * Set only by concurrentModification(). A separate flag rather than a code of its own,
+     * because a client must see an ordinary conflict while the core must still tell the two
+     * apart (it retries one and reports the other).
+     */
+    readonly concurrent = false,
   ) {
     super(message);
-    this.name = new.target.name;
   }
 }
 
-export class NotFound extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('not_found', message, details);
-  }
+/** True when err is a DomainError (with this code, when one is given). */
+export function isDomainError(err: unknown, code?: ErrorCode): err is DomainError {
+  return err instanceof DomainError && (code === undefined || err.code === code);
 }
 
-export class Conflict extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('conflict', message, details);
-  }
-}
+export const notFound = (message: string, details?: ErrorDetails) =>
+  new DomainError('not_found', message, details);
 
-export class ValidationFailed extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('validation_failed', message, details);
-  }
-}
+export const conflict = (message: string, details?: ErrorDetails) =>
+  new DomainError('conflict', message, details);
 
-export class Forbidden extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('forbidden', message, details);
-  }
-}
+export const validationFailed = (message: string, details?: ErrorDetails) =>
+  new DomainError('validation_failed', message, details);
 
-export class Unauthorized extends DomainError {
-  constructor(message = 'a valid API key (x-api-key) or bearer token is required', details?: ErrorDetails) {
-    super('unauthorized', message, details);
-  }
-}
+export const forbidden = (message: string, details?: ErrorDetails) =>
+  new DomainError('forbidden', message, details);
 
-export class IntegrityFailed extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('integrity_failed', message, details);
-  }
-}
+export const unauthorized = (
+  message = 'a valid API key (x-api-key) or bearer token is required',
+  details?: ErrorDetails,
+) => new DomainError('unauthorized', message, details);
 
-export class PayloadTooLarge extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('payload_too_large', message, details);
-  }
-}
+export const rateLimited = (message: string, details?: ErrorDetails) =>
+  new DomainError('rate_limited', message, details);
+
+export const integrityFailed = (message: string, details?: ErrorDetails) =>
+  new DomainError('integrity_failed', message, details);
+
+export const payloadTooLarge = (message: string, details?: ErrorDetails) =>
+  new DomainError('payload_too_large', message, details);
 
 /** A valid request this model cannot serve (e.g. exact explanations of a non-linear model). */
-export class Unsupported extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('unsupported', message, details);
-  }
-}
+export const unsupported = (message: string, details?: ErrorDetails) =>
+  new DomainError('unsupported', message, details);
 
 /** The model itself failed on a valid request (e.g. a SageMaker endpoint's ModelError): not the client's fault. */
-export class ModelFailed extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('model_error', message, details);
-  }
-}
+export const modelFailed = (message: string, details?: ErrorDetails) =>
+  new DomainError('model_error', message, details);
 
-export class Unavailable extends DomainError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('unavailable', message, details);
-  }
-}
+export const unavailable = (message: string, details?: ErrorDetails) =>
+  new DomainError('unavailable', message, details);
 
 /**
  * Raised by a store when an optimistic-concurrency condition failed: someone else changed the
- * item between our read and our write. The core decides whether to retry or report a Conflict.
+ * item between our read and our write. The core decides whether to retry or report a conflict;
+ * if it escapes, the client sees a 'conflict'.
  */
-export class ConcurrentModification extends DomainError {
-  constructor(message = 'the resource was changed by a concurrent request; retry', details?: ErrorDetails) {
-    super('conflict', message, details);
-  }
+export const concurrentModification = (
+  message = 'the resource was changed by a concurrent request; retry',
+  details?: ErrorDetails,
+) => new DomainError('conflict', message, details, true);
+
+export function isConcurrentModification(err: unknown): err is DomainError {
+  return err instanceof DomainError && err.concurrent;
 }

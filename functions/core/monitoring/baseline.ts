@@ -6,7 +6,7 @@
  * (profile-schema.ts).
  */
 import { createHash } from 'node:crypto';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema } from '../kernel/model-io.js';
 import { prepareNumeric } from '../stats/samples.js';
 import {
@@ -315,8 +315,8 @@ export function buildBaseline(input: BuildBaselineInput): BaselineProfile {
   const { defs, columns, n } = input.inputSchema
     ? collectWithSchema(input.rows, input.inputSchema, reservoir)
     : collectInferred(input.rows, reservoir);
-  if (n === 0) throw new ValidationFailed('a baseline needs at least one row');
-  if (defs.length === 0) throw new ValidationFailed('the rows have no features');
+  if (n === 0) throw validationFailed('a baseline needs at least one row');
+  if (defs.length === 0) throw validationFailed('the rows have no features');
   const sampleRows = reservoir.indices();
   const features: FeatureProfile[] = defs.map((d, j) => {
     const col = columns[j]!;

@@ -13,7 +13,7 @@
  *   (chi-square or z below 1000 reference rows) — give the raw-row results.
  * Both modes end in the same dataset verdict, severity and recommendation as driftReport.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import {
   adjustPValues,
   DEFAULT_THRESHOLDS,
@@ -33,7 +33,6 @@ import {
   twoProportionZ,
   validateThreshold,
 } from '../stats/drift-report.js';
-import { StatsInputError } from '../stats/errors.js';
 import { categoricalSketchMetrics, numericSketchMetrics } from '../stats/sketch-metrics.js';
 import { type BaselineProfile, type FeatureProfile, referenceSample } from './baseline.js';
 import type { MonitoringPolicy } from './policy.js';
@@ -172,7 +171,7 @@ function sketchFeature(f: FeatureProfile, window: WindowSketch, policy: Monitori
   const p = policy.features[f.name];
   if (f.kind === 'numerical') {
     const ref = f.sketch!;
-    if (cur.kind !== 'numeric') throw new ValidationFailed(`${f.name}: the window sketch is not numeric`);
+    if (cur.kind !== 'numeric') throw validationFailed(`${f.name}: the window sketch is not numeric`);
     let test: DriftTest;
     let threshold: number;
     let note: string | undefined;
@@ -215,15 +214,14 @@ function sketchFeature(f: FeatureProfile, window: WindowSketch, policy: Monitori
     };
   }
   const ref = f.sketch;
-  if (cur.kind !== 'categorical')
-    throw new ValidationFailed(`${f.name}: the window sketch is not categorical`);
+  if (cur.kind !== 'categorical') throw validationFailed(`${f.name}: the window sketch is not categorical`);
   // Category counts are exact, so Evidently's default (decided on the full reference, like the
   // exact mode) needs no compromise here.
   const test: DriftTest =
     p?.test ??
     defaultTest('categorical', ref.n, new Set([...Object.keys(ref.counts), ...Object.keys(cur.counts)]).size);
   if (test === 'ks' || test === 'wasserstein') {
-    throw new StatsInputError(`${f.name}: test '${test}' needs a numerical feature`, {
+    throw validationFailed(`${f.name}: test '${test}' needs a numerical feature`, {
       feature: f.name,
       test,
     });
@@ -262,7 +260,7 @@ function sketchReport(
   const raw: SketchResult[] = [];
   for (const f of features) {
     const cur = window.features[f.name];
-    if (!cur) throw new ValidationFailed(`the window sketch has no "${f.name}"`, { feature: f.name });
+    if (!cur) throw validationFailed(`the window sketch has no "${f.name}"`, { feature: f.name });
     if (cur.n === 0) {
       untested.push({ name: f.name, reason: 'no non-null values in the window' });
       continue;
@@ -306,7 +304,7 @@ export function runDriftCheck(input: DriftCheckInput): DriftCheckResult {
   const rows = window.rows;
   const layoutId = window.layoutId;
   if (layoutId !== baseline.layoutId) {
-    throw new ValidationFailed('the window was built on another baseline layout', {
+    throw validationFailed('the window was built on another baseline layout', {
       expected: baseline.layoutId,
       got: layoutId,
     });

@@ -1,5 +1,7 @@
 /** What the monitoring service needs from the outside world; adapters implement these. */
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+
+import type { AuditEvent } from '../kernel/audit.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { MonitoringPolicy } from './policy.js';
 
 /** A stored baseline: the pointer kept in the table; the profile itself is a JSON object in S3. */

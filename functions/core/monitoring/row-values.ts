@@ -2,7 +2,7 @@
  * Reading feature values out of rows, by the rules predict encodes instances with, so a baseline
  * and a window read the same row as the same values.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { FeatureKind } from '../stats/drift-report.js';
 
 /** An object keyed by feature name, or an array in the input schema's feature order. */
@@ -31,7 +31,7 @@ export function numericValue(v: unknown, feature: string, row: number): number |
     if (Number.isNaN(v)) return null;
     if (Number.isFinite(v)) return v;
   } else if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new ValidationFailed(
+  throw validationFailed(
     `row ${row}: feature "${feature}" must be a finite number or null, got ${describe(v)}`,
     {
       row,
@@ -58,7 +58,7 @@ export function categoricalValue(
     return String(v);
   }
   if (typeof v === 'boolean') return String(v);
-  throw new ValidationFailed(
+  throw validationFailed(
     `row ${row}: feature "${feature}" must be a string, number, boolean or null, got ${describe(v)}`,
     { row, feature },
   );
@@ -78,13 +78,13 @@ export function rawValue(
 ): unknown {
   if (Array.isArray(row)) {
     if (!positional) {
-      throw new ValidationFailed(
+      throw validationFailed(
         `row ${rowIndex} is an array: array rows need an input schema for the feature order; send objects keyed by feature name`,
         { row: rowIndex },
       );
     }
     if (row.length !== featureCount) {
-      throw new ValidationFailed(
+      throw validationFailed(
         `row ${rowIndex} has ${row.length} values, the input schema has ${featureCount} features`,
         { row: rowIndex },
       );
@@ -92,7 +92,7 @@ export function rawValue(
     return row[index];
   }
   if (typeof row !== 'object' || row === null) {
-    throw new ValidationFailed(`row ${rowIndex} must be an object or an array`, { row: rowIndex });
+    throw validationFailed(`row ${rowIndex} must be an object or an array`, { row: rowIndex });
   }
   return Object.hasOwn(row, name) ? (row as Record<string, unknown>)[name] : undefined;
 }

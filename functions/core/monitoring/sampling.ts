@@ -3,7 +3,7 @@
  * reservoir, so a rebuilt baseline holds the same ones) and how its numbers are stored.
  */
 import { Buffer } from 'node:buffer';
-import { IntegrityFailed, ValidationFailed } from '../kernel/errors.js';
+import { integrityFailed, validationFailed } from '../kernel/errors.js';
 
 /** mulberry32: small, fast, and plenty for choosing rows. */
 function rng(seed: number): () => number {
@@ -39,8 +39,7 @@ export class Reservoir {
     readonly size: number,
     seed: number,
   ) {
-    if (!Number.isInteger(size) || size < 1)
-      throw new ValidationFailed(`maxSample must be a positive integer`);
+    if (!Number.isInteger(size) || size < 1) throw validationFailed(`maxSample must be a positive integer`);
     this.random = rng(seed);
   }
 
@@ -67,7 +66,7 @@ export function encodeFloat64(values: ArrayLike<number>): string {
 
 export function decodeFloat64(base64: string): Float64Array {
   const buf = Buffer.from(base64, 'base64');
-  if (buf.length % 8 !== 0) throw new IntegrityFailed('sample is not a whole number of float64 values');
+  if (buf.length % 8 !== 0) throw integrityFailed('sample is not a whole number of float64 values');
   const out = new Float64Array(buf.length / 8);
   for (let i = 0; i < out.length; i++) out[i] = buf.readDoubleLE(i * 8);
   return out;

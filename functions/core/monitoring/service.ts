@@ -7,10 +7,12 @@
  */
 
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
-import { ConcurrentModification, Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
+import { conflict, isConcurrentModification, notFound, validationFailed } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegistryStore } from '../registry/ports.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { alertForCheck } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
@@ -42,8 +44,8 @@ export interface MonitoringDeps {
   readonly datasets: DatasetSource;
   readonly registry: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listVersions'>;
   readonly events?: EventPublisher;
-  readonly clock: { now(): Date };
-  readonly ids: { next(): string };
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
 }
 
 export interface BaselineInput {
@@ -59,11 +61,11 @@ export class MonitoringService {
 
   async putBaseline(principal: Principal, model: string, input: BaselineInput): Promise<BaselineRef> {
     const m = await this.deps.registry.getModel(model);
-    if (!m) throw new NotFound(`model ${model} does not exist`, { model });
+    if (!m) throw notFound(`model ${model} does not exist`, { model });
     const version = input.version ?? m.productionVersion ?? m.latestVersion;
-    if (!version) throw new Conflict(`model ${model} has no versions; register one first`);
+    if (!version) throw conflict(`model ${model} has no versions; register one first`);
     const v = await this.deps.registry.getVersion(model, version);
-    if (!v) throw new NotFound(`version ${version} of model ${model} does not exist`, { model, version });
+    if (!v) throw notFound(`version ${version} of model ${model} does not exist`, { model, version });
 
     let rows: Row[];
     let source: string;
@@ -74,7 +76,7 @@ export class MonitoringService {
       rows = [];
       for await (const row of this.deps.datasets.rows(input.datasetUri!)) {
         if (rows.length >= MAX_BASELINE_ROWS) {
-          throw new ValidationFailed(
+          throw validationFailed(
             `baselines are built from at most ${MAX_BASELINE_ROWS} rows; sample the dataset`,
             {
               field: 'datasetUri',
@@ -83,7 +85,7 @@ export class MonitoringService {
         }
         rows.push(row);
       }
-      if (rows.length === 0) throw new ValidationFailed(`the dataset ${input.datasetUri} has no rows`);
+      if (rows.length === 0) throw validationFailed(`the dataset ${input.datasetUri} has no rows`);
       source = input.datasetUri!;
     }
     const createdAt = this.now();
@@ -128,12 +130,12 @@ export class MonitoringService {
   ): Promise<{ ref: BaselineRef; profile: BaselineProfile }> {
     const ref = await this.deps.store.latestBaseline(model, version);
     if (!ref) {
-      throw new NotFound(`model ${model} has no baseline${version ? ` for version ${version}` : ''}`, {
+      throw notFound(`model ${model} has no baseline${version ? ` for version ${version}` : ''}`, {
         model,
       });
     }
     const json = await this.deps.docs.getJson(ref.profileKey);
-    if (json === undefined) throw new NotFound(`the profile of baseline ${ref.id} is missing from storage`);
+    if (json === undefined) throw notFound(`the profile of baseline ${ref.id} is missing from storage`);
     return { ref, profile: parseBaselineProfile(json) };
   }
 
@@ -169,7 +171,7 @@ export class MonitoringService {
       (m?.productionVersion ? await this.deps.store.latestBaseline(model, m.productionVersion) : undefined) ??
       (await this.deps.store.latestBaseline(model));
     if (!baselineRef) {
-      throw new Conflict(`model ${model} has no baseline; PUT /v1/models/${model}/baseline first`, { model });
+      throw conflict(`model ${model} has no baseline; PUT /v1/models/${model}/baseline first`, { model });
     }
     const { profile } = await this.getBaseline(model, baselineRef.version);
     const policy = (await this.deps.store.getPolicy(model)) ?? DEFAULT_POLICY;
@@ -284,8 +286,8 @@ export class MonitoringService {
 
   async ackAlert(principal: Principal, id: string, comment?: string): Promise<AlertRecord> {
     const alert = await this.deps.store.getAlert(id);
-    if (!alert) throw new NotFound(`alert ${id} does not exist`, { alertId: id });
-    if (alert.status !== 'open') throw new Conflict(`alert ${id} is already acknowledged`, { alertId: id });
+    if (!alert) throw notFound(`alert ${id} does not exist`, { alertId: id });
+    if (alert.status !== 'open') throw conflict(`alert ${id} is already acknowledged`, { alertId: id });
     const at = this.now();
     try {
       await this.deps.store.ackAlert(
@@ -300,7 +302,7 @@ export class MonitoringService {
         }),
       );
     } catch (err) {
-      if (err instanceof ConcurrentModification) throw new Conflict(`alert ${id} is already acknowledged`);
+      if (isConcurrentModification(err)) throw conflict(`alert ${id} is already acknowledged`);
       throw err;
     }
     return { ...alert, status: 'acknowledged', acknowledgedBy: principal.id, acknowledgedAt: at };
@@ -371,7 +373,7 @@ export class MonitoringService {
 
   private async requireModel(model: string): Promise<void> {
     if (!(await this.deps.registry.getModel(model)))
-      throw new NotFound(`model ${model} does not exist`, { model });
+      throw notFound(`model ${model} does not exist`, { model });
   }
 
   private audit(

@@ -3,7 +3,7 @@
  * failure (the document was written by us, so a bad one is damage, not a client mistake).
  */
 import type { z } from 'zod';
-import { IntegrityFailed } from '../kernel/errors.js';
+import { integrityFailed } from '../kernel/errors.js';
 
 /** Parses `json` (a string or parsed JSON) against `schema`; `what` names the document in errors. */
 export function parseStoredJson<S extends z.ZodType>(json: unknown, schema: S, what: string): z.output<S> {
@@ -12,13 +12,13 @@ export function parseStoredJson<S extends z.ZodType>(json: unknown, schema: S, w
     try {
       data = JSON.parse(json);
     } catch {
-      throw new IntegrityFailed(`${what} is not valid JSON`);
+      throw integrityFailed(`${what} is not valid JSON`);
     }
   }
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new IntegrityFailed(
+    throw integrityFailed(
       `invalid ${what}: ${first ? `${first.path.join('.') || '(root)'}: ${first.message}` : 'unknown'}`,
       {
         issues: parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join('.'), message: i.message })),

@@ -6,7 +6,7 @@
  * hourly, stored next to the captured data) merge in with addSketch.
  */
 import { z } from 'zod';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import {
   type CategoricalSketch,
   categoricalSketch,
@@ -71,7 +71,7 @@ export class WindowAccumulator {
   constructor(baseline: BaselineProfile, exactRowLimit: number | WindowAccumulatorOptions) {
     const limit = typeof exactRowLimit === 'number' ? exactRowLimit : exactRowLimit.exactRowLimit;
     if (!Number.isInteger(limit) || limit < 0) {
-      throw new ValidationFailed(`exactRowLimit must be a non-negative integer, got ${limit}`);
+      throw validationFailed(`exactRowLimit must be a non-negative integer, got ${limit}`);
     }
     this.exactRowLimit = limit;
     this.layoutId = baseline.layoutId;
@@ -142,7 +142,7 @@ export class WindowAccumulator {
   /** Merge a partition's sketch; from then on the window is tested from sketches. */
   addSketch(partial: WindowSketch): void {
     if (partial.layoutId !== this.layoutId) {
-      throw new ValidationFailed(
+      throw validationFailed(
         'the partition sketch was built on another baseline layout; sketch its rows again for this baseline',
         { expected: this.layoutId, got: partial.layoutId },
       );
@@ -150,7 +150,7 @@ export class WindowAccumulator {
     for (const s of this.slots) {
       const p = partial.features[s.def.name];
       if (!p || p.kind !== (s.def.kind === 'numerical' ? 'numeric' : 'categorical')) {
-        throw new ValidationFailed(`the partition sketch lacks a ${s.def.kind} sketch of "${s.def.name}"`, {
+        throw validationFailed(`the partition sketch lacks a ${s.def.kind} sketch of "${s.def.name}"`, {
           feature: s.def.name,
         });
       }
@@ -173,7 +173,7 @@ export class WindowAccumulator {
   /** The raw columns, exact mode only (the check's exact tests read them). */
   columns(): Map<string, WindowColumn> {
     if (this.current !== 'exact')
-      throw new ValidationFailed('the window is in sketch mode: it has no raw columns');
+      throw validationFailed('the window is in sketch mode: it has no raw columns');
     return new Map(
       this.slots.map((s) => [
         s.def.name,
@@ -211,7 +211,7 @@ function merge(
   if (a === null) return b;
   if (a.kind === 'numeric' && b.kind === 'numeric') return mergeNumericSketches(a, b);
   if (a.kind === 'categorical' && b.kind === 'categorical') return mergeCategoricalSketches(a, b);
-  throw new ValidationFailed('cannot merge a numeric sketch with a categorical one');
+  throw validationFailed('cannot merge a numeric sketch with a categorical one');
 }
 
 // -------------------------------------------------------------------------- serialisation

@@ -4,7 +4,7 @@
  * to turn a server into a proxy for its own credentials; on AWS it must also be https.
  */
 import { isIP } from 'node:net';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 
 export interface UrlPolicy {
   /** Schemes accepted besides https (e.g. s3 for dataset locations). */
@@ -61,22 +61,22 @@ export function assertAllowedUrl(text: string, policy: UrlPolicy, field: string)
   try {
     url = new URL(text);
   } catch {
-    throw new ValidationFailed(`${field} is not a URL`, { field });
+    throw validationFailed(`${field} is not a URL`, { field });
   }
   const scheme = url.protocol.replace(/:$/, '');
   const schemes = new Set(['https', ...(policy.schemes ?? []), ...(policy.allowInsecure ? ['http'] : [])]);
   if (!schemes.has(scheme)) {
-    throw new ValidationFailed(`${field} must use ${[...schemes].join(' or ')}, not ${scheme}`, {
+    throw validationFailed(`${field} must use ${[...schemes].join(' or ')}, not ${scheme}`, {
       field,
       scheme,
     });
   }
   if (url.username || url.password) {
-    throw new ValidationFailed(`${field} must not carry credentials`, { field });
+    throw validationFailed(`${field} must not carry credentials`, { field });
   }
   if (scheme === 'http' || scheme === 'https') {
     const why = forbiddenAddress(url.hostname, policy.allowInsecure ?? false);
-    if (why) throw new ValidationFailed(`${field} points at ${why}, which Serval never calls`, { field });
+    if (why) throw validationFailed(`${field} points at ${why}, which Serval never calls`, { field });
   }
   return url;
 }

@@ -8,7 +8,7 @@
  * metadata_props carry `serval.kind`, `serval.task`, and when given `serval.features` and
  * `serval.classes` (JSON arrays), so a file explains itself outside the registry too.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import { ElemType, GraphBuilder } from './graph.js';
 
 export const INPUT_NAME = 'input';
@@ -103,7 +103,7 @@ export function logisticRegressionOnnx(params: LogisticRegressionParams): Uint8A
 
 export function softmaxRegressionOnnx(params: SoftmaxRegressionParams): Uint8Array {
   const [k, f] = checkMatrix(params.weights, 'weights');
-  if (k < 2) throw new ValidationFailed('softmax regression needs at least 2 classes', { field: 'weights' });
+  if (k < 2) throw validationFailed('softmax regression needs at least 2 classes', { field: 'weights' });
   checkVector(params.bias, 'bias', k);
   checkFeatureNames(params.featureNames, f);
   checkClasses(params.classes, k);
@@ -118,18 +118,18 @@ export function softmaxRegressionOnnx(params: SoftmaxRegressionParams): Uint8Arr
 
 export function mlpOnnx(params: MlpParams): Uint8Array {
   const layers = params.layers;
-  if (layers.length === 0) throw new ValidationFailed('an MLP needs at least one layer', { field: 'layers' });
+  if (layers.length === 0) throw validationFailed('an MLP needs at least one layer', { field: 'layers' });
   let width = -1;
   layers.forEach((layer, i) => {
     const [out, inp] = checkMatrix(layer.weights, `layers[${i}].weights`);
     checkVector(layer.bias, `layers[${i}].bias`, out);
     if (i > 0 && inp !== width) {
-      throw new ValidationFailed(`layer ${i} takes ${inp} inputs but layer ${i - 1} has ${width} units`, {
+      throw validationFailed(`layer ${i} takes ${inp} inputs but layer ${i - 1} has ${width} units`, {
         field: `layers[${i}].weights`,
       });
     }
     if (layer.activation === 'softmax' && i !== layers.length - 1) {
-      throw new ValidationFailed('softmax is only allowed on the last layer', {
+      throw validationFailed('softmax is only allowed on the last layer', {
         field: `layers[${i}].activation`,
       });
     }
@@ -139,7 +139,7 @@ export function mlpOnnx(params: MlpParams): Uint8Array {
   checkFeatureNames(params.featureNames, features);
   const head = (layers[layers.length - 1] as DenseLayer).activation;
   if (head === 'sigmoid' && width !== 1) {
-    throw new ValidationFailed('a sigmoid head makes a binary classifier and needs exactly 1 unit', {
+    throw validationFailed('a sigmoid head makes a binary classifier and needs exactly 1 unit', {
       field: `layers[${layers.length - 1}].activation`,
     });
   }
@@ -207,7 +207,7 @@ function modelMeta(kind: ModelKind, task: ModelTask, params: ClassifierOptions) 
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(params.metadata ?? {})) {
     if (key.startsWith('serval.')) {
-      throw new ValidationFailed(`metadata key ${key} is reserved`, { field: `metadata.${key}` });
+      throw validationFailed(`metadata key ${key} is reserved`, { field: `metadata.${key}` });
     }
     metadata[key] = value;
   }
@@ -220,16 +220,16 @@ function modelMeta(kind: ModelKind, task: ModelTask, params: ClassifierOptions) 
 }
 
 function checkFinite(v: number, field: string): void {
-  if (!Number.isFinite(v)) throw new ValidationFailed(`${field} must be a finite number`, { field });
+  if (!Number.isFinite(v)) throw validationFailed(`${field} must be a finite number`, { field });
   // Values past float32's range would silently become ±Infinity in the file.
-  if (Math.abs(v) > 3.4e38) throw new ValidationFailed(`${field} is outside float32 range`, { field });
+  if (Math.abs(v) > 3.4e38) throw validationFailed(`${field} is outside float32 range`, { field });
 }
 
 function checkVector(v: readonly number[], field: string, length?: number): number {
   if (!Array.isArray(v) || v.length === 0)
-    throw new ValidationFailed(`${field} must be a non-empty array`, { field });
+    throw validationFailed(`${field} must be a non-empty array`, { field });
   if (length !== undefined && v.length !== length) {
-    throw new ValidationFailed(`${field} has ${v.length} values, expected ${length}`, { field });
+    throw validationFailed(`${field} has ${v.length} values, expected ${length}`, { field });
   }
   v.forEach((x, i) => {
     checkFinite(x, `${field}[${i}]`);
@@ -239,7 +239,7 @@ function checkVector(v: readonly number[], field: string, length?: number): numb
 
 function checkMatrix(m: readonly (readonly number[])[], field: string): [rows: number, cols: number] {
   if (!Array.isArray(m) || m.length === 0)
-    throw new ValidationFailed(`${field} must be a non-empty matrix`, { field });
+    throw validationFailed(`${field} must be a non-empty matrix`, { field });
   const cols = (m[0] as readonly number[]).length;
   m.forEach((row, i) => {
     checkVector(row, `${field}[${i}]`, cols);
@@ -249,7 +249,7 @@ function checkMatrix(m: readonly (readonly number[])[], field: string): [rows: n
 
 function checkFeatureNames(names: readonly string[] | undefined, f: number): void {
   if (names && names.length !== f) {
-    throw new ValidationFailed(`featureNames has ${names.length} names but the model takes ${f} features`, {
+    throw validationFailed(`featureNames has ${names.length} names but the model takes ${f} features`, {
       field: 'featureNames',
     });
   }
@@ -257,7 +257,7 @@ function checkFeatureNames(names: readonly string[] | undefined, f: number): voi
 
 function checkClasses(classes: readonly (string | number)[] | undefined, k: number): void {
   if (classes && classes.length !== k) {
-    throw new ValidationFailed(`classes has ${classes.length} labels but the model scores ${k}`, {
+    throw validationFailed(`classes has ${classes.length} labels but the model scores ${k}`, {
       field: 'classes',
     });
   }

@@ -2,12 +2,15 @@
  * What the registry needs from the outside world. functions/adapters implements these on
  * DynamoDB and S3; test/support has in-memory versions with the same semantics.
  */
-import type { AuditEvent, Model, ModelVersion, Page, PageRequest, ProductionChange, Stage } from './types.js';
+
+import type { AuditEvent } from '../kernel/audit.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
+import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
 
 /**
  * One write in an atomic commit. `expectRevision` makes the write conditional on the stored
  * item's revision (optimistic concurrency); `ifAbsent` makes it conditional on the item not
- * existing. A failed condition aborts the whole commit with ConcurrentModification (or, for
+ * existing. A failed condition aborts the whole commit with concurrentModification() (or, for
  * ifAbsent, AlreadyExists).
  */
 export type WriteOp =
@@ -77,13 +80,4 @@ export interface PresignedRequest {
   /** Headers the client must send with the upload. */
   readonly headers: Record<string, string>;
   readonly expiresAt: string;
-}
-
-export interface Clock {
-  now(): Date;
-}
-
-export interface IdGenerator {
-  /** A new ULID. */
-  next(): string;
 }

@@ -3,7 +3,7 @@
  * registry version names an immutable artifact, and total ordering keeps "latest" and
  * auto-increment unambiguous.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 
 export const SEMVER_PATTERN = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})$/;
 
@@ -16,7 +16,7 @@ export interface SemVer {
 export function parseSemver(text: string): SemVer {
   const m = SEMVER_PATTERN.exec(text);
   if (!m) {
-    throw new ValidationFailed(
+    throw validationFailed(
       `"${text.slice(0, 64)}" is not a version of the form MAJOR.MINOR.PATCH (e.g. 1.4.0)`,
       {
         field: 'version',

@@ -1,4 +1,4 @@
-import { Conflict } from '../kernel/errors.js';
+import { conflict } from '../kernel/errors.js';
 import type { Stage } from './types.js';
 
 /**
@@ -20,7 +20,7 @@ export function allowedMoves(from: Stage): readonly Stage[] {
 export function assertMoveAllowed(from: Stage, to: Stage): void {
   if (!MOVES[from].includes(to)) {
     const allowed = MOVES[from];
-    throw new Conflict(
+    throw conflict(
       `a version in ${from} cannot move to ${to}; from ${from} it can move to ${allowed.join(' or ')}`,
       { from, to, allowed },
     );

@@ -106,28 +106,3 @@ export interface ProductionChange {
   readonly actor: string;
   readonly comment?: string;
 }
-
-export interface AuditEvent {
-  readonly id: string;
-  readonly at: string;
-  readonly actor: string;
-  readonly actorName: string;
-  readonly action: string;
-  /** Human-readable target: `model/name`, `model/name@1.2.0`, `key/<id>`. */
-  readonly target: string;
-  readonly model?: string;
-  readonly version?: string;
-  readonly before?: unknown;
-  readonly after?: unknown;
-  readonly comment?: string;
-}
-
-export interface Page<T> {
-  readonly items: T[];
-  readonly nextCursor?: string;
-}
-
-export interface PageRequest {
-  readonly limit: number;
-  readonly cursor?: string;
-}

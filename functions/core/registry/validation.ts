@@ -5,11 +5,10 @@
  *
  * A model that fails a check is a report with `passed: false`, not an error; a request whose
  * dataset does not fit the input schema (or whose labels are not classes of the model) is the
- * caller's mistake and throws a ValidationFailed (InstanceError for instances).
+ * caller's mistake and throws a validation_failed error (with the instance's details for instances).
  */
-import { z } from 'zod';
 import { encodeInstances } from '../kernel/encode.js';
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import {
   type Decoded,
@@ -19,134 +18,24 @@ import {
   type OutputPlan,
   planOutputs,
 } from '../kernel/outputs.js';
-import type { LoadedModel, ModelRunner, TensorInfo } from '../kernel/runner.js';
+import type { LoadedModel, ModelRunner } from '../kernel/runner.js';
+import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
 import {
-  type ClassificationMetrics,
-  classificationMetrics,
-  type RegressionMetrics,
-  regressionMetrics,
-} from '../training/metrics.js';
+  DEFAULT_LATENCY_RUNS,
+  type LatencyReport,
+  MAX_VALIDATION_ROWS,
+  type ReportMetrics,
+  type ThresholdResult,
+  type ValidationCheck,
+  type ValidationReport,
+  type ValidationRequest,
+} from './validation-report.js';
 
-export const MAX_VALIDATION_ROWS = 10_000;
-/** Bounds the work of one request whatever its shape (rows × features). */
-export const MAX_VALIDATION_VALUES = 2_000_000;
-export const DEFAULT_LATENCY_RUNS = 50;
 const WARMUP_RUNS = 5;
 /** Stop timing once this much wall time is spent, so a slow model cannot outlive the Lambda. */
 const LATENCY_TIME_CAP_MS = 10_000;
 /** Rows per run when scoring the dataset: large enough to amortise calls, small enough for memory. */
 const SCORING_BATCH = 1024;
-
-const value = z.union([z.number(), z.string().max(256), z.boolean(), z.null()]);
-const atMost = z.object({ max: z.number().nonnegative() }).strict();
-const unitAtLeast = z.object({ min: z.number().min(0).max(1) }).strict();
-
-export const ValidationRequest = z
-  .object({
-    dataset: z
-      .object({
-        instances: z
-          .array(z.union([z.array(value).max(10_000), z.record(z.string().max(128), value)]))
-          .min(1)
-          .max(MAX_VALIDATION_ROWS),
-        labels: z
-          .array(z.union([z.number(), z.string().max(256)]))
-          .min(1)
-          .max(MAX_VALIDATION_ROWS),
-      })
-      .strict()
-      .superRefine((d, ctx) => {
-        if (d.labels.length !== d.instances.length) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['labels'],
-            message: `${d.labels.length} labels for ${d.instances.length} instances`,
-          });
-        }
-        const cells = d.instances.reduce(
-          (s, i) => s + (Array.isArray(i) ? i.length : Object.keys(i).length),
-          0,
-        );
-        if (cells > MAX_VALIDATION_VALUES) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['instances'],
-            message: `at most ${MAX_VALIDATION_VALUES} feature values per request`,
-          });
-        }
-      }),
-    thresholds: z
-      .object({
-        accuracy: unitAtLeast.optional(),
-        precision: unitAtLeast.optional(),
-        recall: unitAtLeast.optional(),
-        f1: unitAtLeast.optional(),
-        auc: unitAtLeast.optional(),
-        logLoss: atMost.optional(),
-        rmse: atMost.optional(),
-        mae: atMost.optional(),
-        r2: z
-          .object({ min: z.number().max(1) })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
-    /** Budget for the 95th percentile of single-row prediction time, in milliseconds. */
-    latencyBudgetMs: z.number().positive().max(60_000).optional(),
-    /** Timed single-row runs (after a short warm-up). */
-    latencyRuns: z.number().int().min(1).max(1000).optional(),
-  })
-  .strict();
-export type ValidationRequest = z.infer<typeof ValidationRequest>;
-
-export type CheckName = 'loads' | 'schema' | 'metrics' | 'latency';
-
-export interface ValidationCheck {
-  readonly name: CheckName;
-  readonly passed: boolean;
-  /** True when an earlier check failed and this one could not run. */
-  readonly skipped: boolean;
-  readonly message: string;
-  readonly details: Record<string, unknown>;
-}
-
-export interface ThresholdResult {
-  readonly metric: string;
-  readonly bound: 'min' | 'max';
-  readonly threshold: number;
-  /** null when the model kind has no such metric (e.g. accuracy of a regressor). */
-  readonly value: number | null;
-  readonly passed: boolean;
-}
-
-export type ReportMetrics =
-  | (ClassificationMetrics & {
-      readonly kind: 'binary' | 'multiclass';
-      readonly classes: readonly (string | number)[];
-    })
-  | (RegressionMetrics & { readonly kind: 'regression' });
-
-export interface LatencyReport {
-  readonly runs: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly maxMs: number;
-  readonly meanMs: number;
-  readonly budgetMs: number | null;
-}
-
-export interface ValidationReport {
-  readonly passed: boolean;
-  readonly checks: readonly ValidationCheck[];
-  readonly metrics: ReportMetrics | null;
-  readonly thresholds: readonly ThresholdResult[];
-  readonly latency: LatencyReport | null;
-  /** The graph's declared inputs and outputs, when it loaded. */
-  readonly model: { readonly inputs: readonly TensorInfo[]; readonly outputs: readonly TensorInfo[] } | null;
-  readonly rows: number;
-  readonly ranAt: string;
-}
 
 export interface ValidateModelInput {
   readonly artifact: Uint8Array;
@@ -167,12 +56,12 @@ export async function validateModel(input: ValidateModelInput): Promise<Validati
   const ranAt = (input.clock ?? (() => new Date()))().toISOString();
   const rows = request.dataset.instances.length;
   if (rows === 0 || rows > MAX_VALIDATION_ROWS) {
-    throw new ValidationFailed(`the validation set needs 1 to ${MAX_VALIDATION_ROWS} rows`, {
+    throw validationFailed(`the validation set needs 1 to ${MAX_VALIDATION_ROWS} rows`, {
       field: 'dataset.instances',
     });
   }
   if (request.dataset.labels.length !== rows) {
-    throw new ValidationFailed(`${request.dataset.labels.length} labels for ${rows} instances`, {
+    throw validationFailed(`${request.dataset.labels.length} labels for ${rows} instances`, {
       field: 'dataset.labels',
     });
   }
@@ -312,7 +201,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
       kind: 'regression',
       values: labels.map((l, i) => {
         if (typeof l !== 'number' || !Number.isFinite(l)) {
-          throw new ValidationFailed(`label ${i} must be a number for a regression model`, {
+          throw validationFailed(`label ${i} must be a number for a regression model`, {
             field: 'dataset.labels',
             row: i,
           });
@@ -323,7 +212,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
   }
   const classes = schema.classes ?? (schema.kind === 'binary' ? [0, 1] : null);
   if (schema.kind === 'binary' && classes && classes.length !== 2) {
-    throw new ValidationFailed(`a binary model has 2 classes, the output schema lists ${classes.length}`, {
+    throw validationFailed(`a binary model has 2 classes, the output schema lists ${classes.length}`, {
       field: 'outputSchema.classes',
     });
   }
@@ -334,7 +223,7 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
         let idx = classes.indexOf(l);
         if (idx < 0) idx = classes.findIndex((c) => String(c) === String(l));
         if (idx < 0) {
-          throw new ValidationFailed(`label ${i} (${JSON.stringify(l)}) is not one of the model's classes`, {
+          throw validationFailed(`label ${i} (${JSON.stringify(l)}) is not one of the model's classes`, {
             field: 'dataset.labels',
             row: i,
             classes,
@@ -345,13 +234,10 @@ function readLabels(labels: readonly (number | string)[], schema: OutputSchema):
       // Without declared classes, labels are column indices of the probability output.
       const n = typeof l === 'number' ? l : Number(l);
       if (!Number.isInteger(n) || n < 0) {
-        throw new ValidationFailed(
-          `label ${i} must be a class index (the output schema declares no classes)`,
-          {
-            field: 'dataset.labels',
-            row: i,
-          },
-        );
+        throw validationFailed(`label ${i} must be a class index (the output schema declares no classes)`, {
+          field: 'dataset.labels',
+          row: i,
+        });
       }
       return n;
     }),
@@ -489,7 +375,7 @@ function computeMetrics(decoded: Decoded, targets: Targets, schema: OutputSchema
   const k = decoded.probabilities[0]?.length ?? 0;
   targets.indices.forEach((idx, i) => {
     if (idx >= k) {
-      throw new ValidationFailed(`label ${i} (${idx}) is not a class index of a model with ${k} classes`, {
+      throw validationFailed(`label ${i} (${idx}) is not a class index of a model with ${k} classes`, {
         field: 'dataset.labels',
         row: i,
       });

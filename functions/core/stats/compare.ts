@@ -2,8 +2,9 @@
  * All metrics of one feature under the snake_case names used by the reference cases and
  * scipy's check.py (test/fixtures/drift/cases, `serval drift compare`).
  */
+
+import { validationFailed } from '../kernel/errors.js';
 import { categoricalMetrics } from './categorical.js';
-import { StatsInputError } from './errors.js';
 import { numericalMetrics } from './numerical.js';
 import type { CategoricalValue, NumericValue } from './samples.js';
 
@@ -62,5 +63,5 @@ export function compareColumns(
       js_distance_raw: m.jsDistanceRaw,
     };
   }
-  throw new StatsInputError(`unknown feature kind '${String(kind)}' (expected numerical or categorical)`);
+  throw validationFailed(`unknown feature kind '${String(kind)}' (expected numerical or categorical)`);
 }

@@ -9,9 +9,9 @@
  * drift = share of drifted features ≥ driftShare (Evidently's `>=`, default 0.5).
  */
 
+import { validationFailed } from '../kernel/errors.js';
 import { binnedMetrics, chiSquareGoodnessOfFit } from './binned.js';
 import { alignCounts } from './categorical.js';
-import { StatsInputError } from './errors.js';
 import { ksAutoPValue, ksStatistic } from './ks.js';
 import {
   binCountsSorted,
@@ -190,7 +190,7 @@ export function defaultTest(kind: FeatureKind, referenceRows: number, distinctVa
 function chooseTest(name: string, p: Prepared, override?: TestOverride): DriftTest {
   if (override?.test) {
     if ((override.test === 'ks' || override.test === 'wasserstein') && p.kind !== 'numerical') {
-      throw new StatsInputError(`${name}: test '${override.test}' needs a numerical feature`, {
+      throw validationFailed(`${name}: test '${override.test}' needs a numerical feature`, {
         feature: name,
         test: override.test,
       });
@@ -211,7 +211,7 @@ export function twoProportionZ(ref: CategoryCounts, cur: CategoryCounts, name: s
   const aligned = alignCounts(ref.counts, cur.counts);
   const k = aligned.categories.length;
   if (k > 2) {
-    throw new StatsInputError(`${name}: the z-test compares two categories, found ${k}`, { feature: name });
+    throw validationFailed(`${name}: the z-test compares two categories, found ${k}`, { feature: name });
   }
   if (k === 1) return { statistic: 0, pValue: 1 };
   const n1 = ref.total;
@@ -345,7 +345,7 @@ export function validateThreshold(name: string, test: DriftTest, threshold: numb
     ? threshold > 0 && threshold < 1
     : Number.isFinite(threshold) && threshold > 0;
   if (!ok) {
-    throw new StatsInputError(`${name}: threshold ${threshold} is out of range for test '${test}'`, {
+    throw validationFailed(`${name}: threshold ${threshold} is out of range for test '${test}'`, {
       feature: name,
       test,
       threshold,
@@ -357,24 +357,22 @@ export function driftReport(
   features: readonly FeatureColumns[],
   options: DriftReportOptions = {},
 ): DriftReport {
-  if (features.length === 0) throw new StatsInputError('no features to compare');
+  if (features.length === 0) throw validationFailed('no features to compare');
   const correction = options.correction ?? 'none';
   const driftShare = options.driftShare ?? 0.5;
   if (!(driftShare > 0 && driftShare <= 1)) {
-    throw new StatsInputError(`driftShare ${driftShare} must be in (0, 1]`);
+    throw validationFailed(`driftShare ${driftShare} must be in (0, 1]`);
   }
   const names = new Set(features.map((f) => f.name));
   for (const [name, o] of Object.entries(options.overrides ?? {})) {
-    if (!names.has(name))
-      throw new StatsInputError(`override for unknown feature '${name}'`, { feature: name });
+    if (!names.has(name)) throw validationFailed(`override for unknown feature '${name}'`, { feature: name });
     if (o.test !== undefined && !(o.test in DEFAULT_THRESHOLDS)) {
-      throw new StatsInputError(`${name}: unknown test '${String(o.test)}'`, { feature: name });
+      throw validationFailed(`${name}: unknown test '${String(o.test)}'`, { feature: name });
     }
   }
   const seen = new Set<string>();
   const raw = features.map((f) => {
-    if (seen.has(f.name))
-      throw new StatsInputError(`duplicate feature name '${f.name}'`, { feature: f.name });
+    if (seen.has(f.name)) throw validationFailed(`duplicate feature name '${f.name}'`, { feature: f.name });
     seen.add(f.name);
     const prepared = prepare(f);
     const override = options.overrides?.[f.name];

@@ -28,7 +28,6 @@ export {
   type Severity,
   type TestOverride,
 } from './drift-report.js';
-export { StatsInputError } from './errors.js';
 export {
   type KsMethod,
   type KsStatistic,

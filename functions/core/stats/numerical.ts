@@ -4,8 +4,9 @@
  * of the reference. Each sample is sorted once; every metric then reads the sorted arrays.
  * Definitions: docs/drift-statistics.md.
  */
+
+import { validationFailed } from '../kernel/errors.js';
 import { type BinnedMetrics, binnedMetrics } from './binned.js';
-import { StatsInputError } from './errors.js';
 import {
   type KsMethod,
   ksAsympPValue,
@@ -124,7 +125,7 @@ export function binCountsColumn(
   let n = 0;
   const bad = (i: number, v: unknown): never => {
     const what = typeof v === 'number' ? 'is infinite' : 'is not a number or null';
-    throw new StatsInputError(`${label}: value at index ${i} ${what}`, { label, index: i });
+    throw validationFailed(`${label}: value at index ${i} ${what}`, { label, index: i });
   };
   if (m <= 9) {
     const e = new Float64Array(9).fill(Number.POSITIVE_INFINITY);
@@ -170,7 +171,7 @@ export function binCountsColumn(
     }
   }
   if (n === 0) {
-    throw new StatsInputError(`${label}: no values left after dropping nulls (${len} rows, all missing)`, {
+    throw validationFailed(`${label}: no values left after dropping nulls (${len} rows, all missing)`, {
       label,
       rows: len,
     });

@@ -3,7 +3,8 @@
  * into one ascending Float64Array (sorted once, then shared by every metric of a feature),
  * categories counted once.
  */
-import { StatsInputError } from './errors.js';
+
+import { validationFailed } from '../kernel/errors.js';
 import { sortFloat64 } from './sort.js';
 
 export type NumericValue = number | null | undefined;
@@ -43,16 +44,16 @@ export function collectNumeric(
     const v = values[i];
     if (v === null || v === undefined) continue;
     if (typeof v !== 'number') {
-      throw new StatsInputError(`${label}: value at index ${i} is not a number or null`, { label, index: i });
+      throw validationFailed(`${label}: value at index ${i} is not a number or null`, { label, index: i });
     }
     if (Number.isNaN(v)) continue;
     if (!Number.isFinite(v)) {
-      throw new StatsInputError(`${label}: value at index ${i} is infinite`, { label, index: i });
+      throw validationFailed(`${label}: value at index ${i} is infinite`, { label, index: i });
     }
     out[k++] = v;
   }
   if (k === 0) {
-    throw new StatsInputError(`${label}: no values left after dropping nulls (${n} rows, all missing)`, {
+    throw validationFailed(`${label}: no values left after dropping nulls (${n} rows, all missing)`, {
       label,
       rows: n,
     });
@@ -69,11 +70,11 @@ function collectFloat64(values: Float64Array, label: string): { values: Float64A
     // v − v is 0 for finite v, NaN for NaN and ±Infinity.
     if (v - v !== 0) {
       if (Number.isNaN(v)) nan++;
-      else throw new StatsInputError(`${label}: value at index ${i} is infinite`, { label, index: i });
+      else throw validationFailed(`${label}: value at index ${i} is infinite`, { label, index: i });
     }
   }
   if (nan === n) {
-    throw new StatsInputError(`${label}: no values left after dropping nulls (${n} rows, all missing)`, {
+    throw validationFailed(`${label}: no values left after dropping nulls (${n} rows, all missing)`, {
       label,
       rows: n,
     });
@@ -109,7 +110,7 @@ export function countCategories(values: ArrayLike<CategoricalValue>, label: stri
       continue;
     }
     if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-      throw new StatsInputError(`${label}: value at index ${i} is not a string, number, boolean or null`, {
+      throw validationFailed(`${label}: value at index ${i} is not a string, number, boolean or null`, {
         label,
         index: i,
       });
@@ -119,7 +120,7 @@ export function countCategories(values: ArrayLike<CategoricalValue>, label: stri
   }
   const total = values.length - dropped;
   if (total === 0) {
-    throw new StatsInputError(
+    throw validationFailed(
       `${label}: no values left after dropping nulls (${values.length} rows, all missing)`,
       { label, rows: values.length },
     );

@@ -3,9 +3,10 @@
  * Wasserstein, PSI and JS for numeric sketches (accuracy against the exact engine:
  * docs/drift-statistics.md), and exact chi-square, PSI and JS for categorical ones.
  */
+
+import { validationFailed } from '../kernel/errors.js';
 import { type BinnedMetrics, binnedMetrics } from './binned.js';
 import { type CategoricalMetrics, categoricalMetricsFromCounts } from './categorical.js';
-import { StatsInputError } from './errors.js';
 import { ksAsympPValue, ksKolmogorovPValue } from './ks.js';
 import { type NumericalDistances, normalisedWasserstein, PSI_QUANTILE_BINS } from './numerical.js';
 import { type CategoricalSketch, type NumericSketch, sameLayout } from './sketch.js';
@@ -157,10 +158,10 @@ function sketchKs(ref: NumericSketch, cur: NumericSketch): { d: number; bound: n
 /** Drift metrics from a reference sketch and a current sketch on the same layout. */
 export function numericSketchMetrics(ref: NumericSketch, cur: NumericSketch): NumericSketchMetrics {
   if (!sameLayout(ref.edges, cur.edges)) {
-    throw new StatsInputError('reference and current sketches use different layouts');
+    throw validationFailed('reference and current sketches use different layouts');
   }
   if (ref.n === 0 || cur.n === 0) {
-    throw new StatsInputError(`sketch is empty (reference n=${ref.n}, current n=${cur.n})`);
+    throw validationFailed(`sketch is empty (reference n=${ref.n}, current n=${cur.n})`);
   }
   const ks = sketchKs(ref, cur);
   const w = sketchWasserstein(ref, cur);
@@ -181,7 +182,7 @@ export function numericSketchMetrics(ref: NumericSketch, cur: NumericSketch): Nu
 /** Exact: chi-square, PSI and JS need only the counts. */
 export function categoricalSketchMetrics(ref: CategoricalSketch, cur: CategoricalSketch): CategoricalMetrics {
   if (ref.n === 0 || cur.n === 0) {
-    throw new StatsInputError(`sketch is empty (reference n=${ref.n}, current n=${cur.n})`);
+    throw validationFailed(`sketch is empty (reference n=${ref.n}, current n=${cur.n})`);
   }
   const toCounts = (s: CategoricalSketch) => ({
     counts: new Map(Object.entries(s.counts)),

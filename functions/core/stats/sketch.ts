@@ -21,7 +21,7 @@
  * Categorical sketch — exact counts per category (merging adds them), so chi-square, PSI and JS
  * from two sketches equal the raw-row values.
  */
-import { StatsInputError } from './errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import {
   asSortedSample,
   type CategoricalValue,
@@ -82,7 +82,7 @@ export function sketchLayout(
   bins = DEFAULT_SKETCH_BINS,
 ): number[] {
   if (!Number.isInteger(bins) || bins < 2)
-    throw new StatsInputError(`sketch bins must be an integer ≥ 2, got ${bins}`);
+    throw validationFailed(`sketch bins must be an integer ≥ 2, got ${bins}`);
   const s = asSortedSample(reference, 'reference').sorted;
   const n = s.length;
   let edges: number[] = [];
@@ -172,7 +172,7 @@ export function numericSketch(values: ArrayLike<NumericValue>, edges: readonly n
         nulls++;
         continue;
       }
-      throw new StatsInputError(`value at index ${i} is not a finite number or null`, { index: i });
+      throw validationFailed(`value at index ${i} is not a finite number or null`, { index: i });
     }
     const k = binner.index(x);
     counts[k]!++;
@@ -205,10 +205,10 @@ export function numericSketch(values: ArrayLike<NumericValue>, edges: readonly n
 }
 
 function validateEdges(edges: readonly number[]): void {
-  if (edges.length === 0) throw new StatsInputError('sketch layout has no edges');
+  if (edges.length === 0) throw validationFailed('sketch layout has no edges');
   for (let i = 0; i < edges.length; i++) {
     if (!Number.isFinite(edges[i]) || (i > 0 && !(edges[i]! > edges[i - 1]!))) {
-      throw new StatsInputError('sketch edges must be finite and strictly ascending');
+      throw validationFailed('sketch edges must be finite and strictly ascending');
     }
   }
 }
@@ -222,7 +222,7 @@ export function sameLayout(a: readonly number[], b: readonly number[]): boolean 
 /** Combine two sketches on the same layout (e.g. hourly windows into a day). */
 export function mergeNumericSketches(a: NumericSketch, b: NumericSketch): NumericSketch {
   if (!sameLayout(a.edges, b.edges)) {
-    throw new StatsInputError('cannot merge numeric sketches built on different layouts');
+    throw validationFailed('cannot merge numeric sketches built on different layouts');
   }
   const n = a.n + b.n;
   // Chan et al.'s pairwise update of mean and M2.
@@ -276,7 +276,7 @@ export function mergeCategoricalSketches(a: CategoricalSketch, b: CategoricalSke
 export function parseSketch(json: string | unknown): NumericSketch | CategoricalSketch {
   const data = typeof json === 'string' ? (JSON.parse(json) as unknown) : json;
   const fail = (why: string): never => {
-    throw new StatsInputError(`invalid sketch: ${why}`);
+    throw validationFailed(`invalid sketch: ${why}`);
   };
   if (typeof data !== 'object' || data === null) return fail('not an object');
   const s = data as Record<string, unknown>;

@@ -23,7 +23,7 @@ export interface HealthProbes {
 /** The registry's side: production versions, and a read-only checksum check of one. */
 export interface ArtifactChecks {
   productionVersions(): AsyncIterable<{ model: string; version: string }>;
-  checkArtifact(model: string, version: string): Promise<{ ok: boolean } & Record<string, unknown>>;
+  check(model: string, version: string): Promise<{ ok: boolean } & Record<string, unknown>>;
 }
 
 export interface HealthReport {
@@ -49,7 +49,7 @@ export class Health {
     const artifacts: Record<string, unknown>[] = [];
     if (reachable) {
       for await (const { model, version } of this.deps.artifacts.productionVersions()) {
-        artifacts.push({ model, version, ...(await this.deps.artifacts.checkArtifact(model, version)) });
+        artifacts.push({ model, version, ...(await this.deps.artifacts.check(model, version)) });
       }
     }
     const healthy = reachable && artifacts.every((a) => a.ok === true);

@@ -6,9 +6,10 @@
  */
 
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
-import { ConcurrentModification, Conflict, Unavailable } from '../kernel/errors.js';
-import type { AuditEvent } from '../registry/types.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
+import { conflict, isConcurrentModification, unavailable } from '../kernel/errors.js';
 
 export const MODES = ['serving', 'training', 'maintenance'] as const;
 export type Mode = (typeof MODES)[number];
@@ -44,8 +45,8 @@ export class Modes {
   constructor(
     private readonly deps: {
       readonly store: ModeStore;
-      readonly clock: { now(): Date };
-      readonly ids: { next(): string };
+      readonly clock: Clock;
+      readonly ids: IdGenerator;
       readonly cacheMs?: number;
     },
   ) {}
@@ -60,7 +61,7 @@ export class Modes {
 
   async set(principal: Principal, mode: Mode, comment = ''): Promise<ModeState> {
     const before = (await this.deps.store.get()) ?? DEFAULT;
-    if (before.mode === mode) throw new Conflict(`Serval is already in ${mode} mode`, { mode });
+    if (before.mode === mode) throw conflict(`Serval is already in ${mode} mode`, { mode });
     const audit = auditEvent(this.deps, principal, 'mode.change', 'system/mode', {
       before: { mode: before.mode },
       after: { mode },
@@ -77,8 +78,8 @@ export class Modes {
     try {
       await this.deps.store.put(after, before.revision, audit);
     } catch (err) {
-      if (err instanceof ConcurrentModification)
-        throw new Conflict('the mode was changed concurrently; read it and retry');
+      if (isConcurrentModification(err))
+        throw conflict('the mode was changed concurrently; read it and retry');
       throw err;
     }
     this.cached = { state: after, at: this.deps.clock.now().getTime() };
@@ -89,7 +90,7 @@ export class Modes {
   async assertWritable(): Promise<void> {
     const state = await this.current();
     if (state.mode === 'maintenance') {
-      throw new Unavailable(
+      throw unavailable(
         'Serval is in maintenance mode: changes are refused until an admin ends it; reads and predictions continue',
         {
           mode: state.mode,

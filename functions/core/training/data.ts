@@ -1,37 +1,37 @@
 /** Input checks shared by the trainers: a rectangular, finite design matrix and matching targets. */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 
 export type Matrix = readonly (readonly number[])[];
 
 export function checkDesign(x: Matrix, y: readonly number[]): number {
   if (!Array.isArray(x) || x.length === 0)
-    throw new ValidationFailed('training needs at least one row', { field: 'x' });
+    throw validationFailed('training needs at least one row', { field: 'x' });
   if (y.length !== x.length) {
-    throw new ValidationFailed(`${x.length} rows but ${y.length} targets`, { field: 'y' });
+    throw validationFailed(`${x.length} rows but ${y.length} targets`, { field: 'y' });
   }
   const f = (x[0] as readonly number[]).length;
-  if (f === 0) throw new ValidationFailed('rows need at least one feature', { field: 'x' });
+  if (f === 0) throw validationFailed('rows need at least one feature', { field: 'x' });
   x.forEach((row, i) => {
     if (row.length !== f)
-      throw new ValidationFailed(`row ${i} has ${row.length} features, expected ${f}`, {
+      throw validationFailed(`row ${i} has ${row.length} features, expected ${f}`, {
         field: 'x',
         row: i,
       });
     for (const v of row) {
       if (!Number.isFinite(v))
-        throw new ValidationFailed(`row ${i} has a non-finite value`, { field: 'x', row: i });
+        throw validationFailed(`row ${i} has a non-finite value`, { field: 'x', row: i });
     }
   });
   y.forEach((v, i) => {
     if (!Number.isFinite(v))
-      throw new ValidationFailed(`target ${i} is not a finite number`, { field: 'y', row: i });
+      throw validationFailed(`target ${i} is not a finite number`, { field: 'y', row: i });
   });
   return f;
 }
 
 export function checkPenalty(l2: number): void {
   if (!(l2 >= 0) || !Number.isFinite(l2))
-    throw new ValidationFailed('l2 must be a finite number ≥ 0', { field: 'l2' });
+    throw validationFailed('l2 must be a finite number ≥ 0', { field: 'l2' });
 }
 
 export function dotRow(w: readonly number[], row: readonly number[]): number {

@@ -4,7 +4,7 @@
  * keeps the system well conditioned when features sit far from zero. Meant for modest feature
  * counts (the solve is cubic in F).
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix } from './data.js';
 import { solveLinear } from './optimize.js';
 
@@ -52,7 +52,7 @@ export function trainLinearRegression(
   }
   const weights = solveLinear(a, b);
   if (!weights) {
-    throw new ValidationFailed(
+    throw validationFailed(
       'the features are collinear (or constant), so least squares has no unique solution; set l2 > 0',
       {
         field: 'x',

@@ -2,7 +2,7 @@
  * Binary logistic regression: minimises the mean log-loss plus (λ/2)‖w‖² (intercept unpenalised)
  * with L-BFGS. λ > 0 keeps the optimum finite when the classes are separable.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix, sigmoid, softplus } from './data.js';
 import { minimizeLbfgs } from './optimize.js';
 
@@ -33,11 +33,11 @@ export function trainLogisticRegression(
   checkPenalty(l2);
   const f = checkDesign(x, y);
   y.forEach((v, i) => {
-    if (v !== 0 && v !== 1) throw new ValidationFailed(`target ${i} must be 0 or 1`, { field: 'y', row: i });
+    if (v !== 0 && v !== 1) throw validationFailed(`target ${i} must be 0 or 1`, { field: 'y', row: i });
   });
   if (!y.includes(0) || !y.includes(1)) {
     // With one class only, the unpenalised intercept would run off to infinity.
-    throw new ValidationFailed('logistic regression needs rows of both classes (0 and 1)', { field: 'y' });
+    throw validationFailed('logistic regression needs rows of both classes (0 and 1)', { field: 'y' });
   }
   const n = x.length;
   const result = minimizeLbfgs(

@@ -3,7 +3,7 @@
  * unpenalised), minimised with L-BFGS. The parameterisation is the symmetric one — a weight row
  * per class — which is what the ONNX writer takes.
  */
-import { ValidationFailed } from '../kernel/errors.js';
+import { validationFailed } from '../kernel/errors.js';
 import { checkDesign, checkPenalty, dotRow, type Matrix, softmax } from './data.js';
 import { minimizeLbfgs } from './optimize.js';
 
@@ -36,7 +36,7 @@ export function trainSoftmaxRegression(
   const f = checkDesign(x, y);
   y.forEach((v, i) => {
     if (!Number.isInteger(v) || v < 0) {
-      throw new ValidationFailed(`target ${i} must be a class index (an integer ≥ 0)`, {
+      throw validationFailed(`target ${i} must be a class index (an integer ≥ 0)`, {
         field: 'y',
         row: i,
       });
@@ -44,11 +44,11 @@ export function trainSoftmaxRegression(
   });
   const k = options.classes ?? y.reduce((m, v) => Math.max(m, v), 0) + 1;
   if (!Number.isInteger(k) || k < 2) {
-    throw new ValidationFailed('softmax regression needs at least 2 classes', { field: 'classes' });
+    throw validationFailed('softmax regression needs at least 2 classes', { field: 'classes' });
   }
   y.forEach((v, i) => {
     if (v >= k)
-      throw new ValidationFailed(`target ${i} must be a class index in 0..${k - 1}`, { field: 'y', row: i });
+      throw validationFailed(`target ${i} must be a class index in 0..${k - 1}`, { field: 'y', row: i });
   });
   const n = x.length;
   const stride = f + 1; // per class: F weights then the intercept

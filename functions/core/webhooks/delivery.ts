@@ -14,9 +14,10 @@
  * lets SQS redeliver the message. Recording the outcome is best-effort and never fails a delivery
  * that was made (that would only cause a duplicate).
  */
-import { ValidationFailed } from '../kernel/errors.js';
+
+import type { Clock } from '../kernel/clock.js';
+import { isDomainError } from '../kernel/errors.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { Clock } from '../registry/ports.js';
 import type { DeliveryLog, DeliveryQueue, HttpPoster, WebhookStore } from './ports.js';
 import { classifyStatus, MAX_ATTEMPTS, retryDelaySeconds } from './retry.js';
 import { deliveryHeaders } from './signing.js';
@@ -88,7 +89,7 @@ export class WebhookDeliverer {
       url = assertAllowedUrl(webhook.url, { allowInsecure: this.deps.allowInsecure ?? false }, 'url');
       await this.deps.checkAddress?.(url);
     } catch (err) {
-      if (!(err instanceof ValidationFailed)) throw err;
+      if (!isDomainError(err, 'validation_failed')) throw err;
       return this.finish(message, { kind: 'failed', failure: 'url_refused', attempt, error: err.message });
     }
 

@@ -1,5 +1,7 @@
 /** What webhooks need from the outside world; functions/adapters implements these. */
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
+
+import type { AuditEvent } from '../kernel/audit.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import type { DeliveryMessage, DeliveryRecord, ServalEvent, Webhook } from './types.js';
 
 export interface WebhookStore {

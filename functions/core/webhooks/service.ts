@@ -8,11 +8,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ServalEventSchema } from '../../contract/messages.js';
 import type { Principal } from '../auth/principal.js';
+import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
-import { Conflict, NotFound, ValidationFailed } from '../kernel/errors.js';
+import type { Clock, IdGenerator } from '../kernel/clock.js';
+import { conflict, notFound, validationFailed } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import type { Clock, IdGenerator } from '../registry/ports.js';
-import type { AuditEvent, Page, PageRequest } from '../registry/types.js';
 import { webhookWants } from './matching.js';
 import type { DeliveryQueue, EventSink, WebhookStore } from './ports.js';
 import {
@@ -79,20 +80,20 @@ export class WebhookService implements EventSink {
     input: CreateWebhookInput,
     options: UrlOptions = {},
   ): Promise<{ webhook: WebhookView; secret: string }> {
-    if (input.url.length > MAX_URL) throw new ValidationFailed('url is too long', { field: 'url' });
+    if (input.url.length > MAX_URL) throw validationFailed('url is too long', { field: 'url' });
     const url = assertAllowedUrl(input.url, { allowInsecure: options.allowInsecure ?? false }, 'url');
     const events = [...new Set(input.events)];
     if (events.length === 0 || events.some((e) => !EVENT_FILTERS.includes(e))) {
-      throw new ValidationFailed(`events must be a non-empty list of ${EVENT_FILTERS.join(', ')}`, {
+      throw validationFailed(`events must be a non-empty list of ${EVENT_FILTERS.join(', ')}`, {
         field: 'events',
       });
     }
     const description = input.description ?? '';
     if (description.length > MAX_DESCRIPTION) {
-      throw new ValidationFailed('description is too long', { field: 'description' });
+      throw validationFailed('description is too long', { field: 'description' });
     }
     if ((await this.countUpTo(MAX_WEBHOOKS)) >= MAX_WEBHOOKS) {
-      throw new Conflict(`at most ${MAX_WEBHOOKS} webhooks; remove one first`, { limit: MAX_WEBHOOKS });
+      throw conflict(`at most ${MAX_WEBHOOKS} webhooks; remove one first`, { limit: MAX_WEBHOOKS });
     }
     const webhook: Webhook = {
       id: this.deps.ids.next(),
@@ -118,18 +119,18 @@ export class WebhookService implements EventSink {
 
   async get(id: string): Promise<WebhookView> {
     const w = await this.deps.store.get(id);
-    if (!w) throw new NotFound(`webhook ${id} does not exist`, { webhookId: id });
+    if (!w) throw notFound(`webhook ${id} does not exist`, { webhookId: id });
     return webhookView(w);
   }
 
   async delete(principal: Principal, id: string): Promise<WebhookView> {
     const w = await this.deps.store.get(id);
-    if (!w) throw new NotFound(`webhook ${id} does not exist`, { webhookId: id });
+    if (!w) throw notFound(`webhook ${id} does not exist`, { webhookId: id });
     const done = await this.deps.store.delete(
       id,
       this.audit(principal, 'webhook.delete', id, { host: hostOf(w.url), events: w.events }),
     );
-    if (!done) throw new NotFound(`webhook ${id} does not exist`, { webhookId: id });
+    if (!done) throw notFound(`webhook ${id} does not exist`, { webhookId: id });
     return webhookView(w);
   }
 

@@ -14,7 +14,7 @@ import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
-import { registryService } from '../../../functions/handlers/shared.js';
+import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localSqsClient } from '../../../local/services/clients.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
@@ -99,9 +99,9 @@ beforeAll(async () => {
   aws = await startStandins();
   restoreEnv = useStandinsEnv(aws);
   sqs = localSqsClient(aws.endpoints.sqs);
-  const registry = registryService(aws.env);
-  await registry.createModel(SYSTEM_PRINCIPAL, { name: 'churn' });
-  await registry.registerVersion(SYSTEM_PRINCIPAL, 'churn', {
+  const registry = registryServices(aws.env);
+  await registry.models.create(SYSTEM_PRINCIPAL, { name: 'churn' });
+  await registry.artifacts.register(SYSTEM_PRINCIPAL, 'churn', {
     version: '1.0.0',
     artifact: {
       base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString('base64'),

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
 import { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import { readOnnxModel } from '../../../functions/core/onnx/reader.js';
-import { ValidationRequest, validateModel } from '../../../functions/core/registry/validation.js';
+import { validateModel } from '../../../functions/core/registry/validation.js';
+import { ValidationRequest } from '../../../functions/core/registry/validation-report.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 
 describe('makeDemoModel', () => {

@@ -7,12 +7,12 @@ import {
   logisticRegressionOnnx,
   softmaxRegressionOnnx,
 } from '../../../functions/core/onnx/models.js';
+import { validateModel } from '../../../functions/core/registry/validation.js';
 import {
   type ValidationCheck,
   type ValidationReport,
   ValidationRequest,
-  validateModel,
-} from '../../../functions/core/registry/validation.js';
+} from '../../../functions/core/registry/validation-report.js';
 
 const runner = new OnnxRuntimeRunner();
 const schema: InputSchema = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../../functions/core/kernel/audit.js';
 import type { DomainError } from '../../../functions/core/kernel/errors.js';
-import type { AuditEvent } from '../../../functions/core/registry/types.js';
 import { type ModeState, type ModeStore, Modes } from '../../../functions/core/system/modes.js';
 
 class MemoryModeStore implements ModeStore {

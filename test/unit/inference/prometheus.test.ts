@@ -43,10 +43,10 @@ describe('prometheusText', () => {
       { predictionId: 'a-0', actual: 'yes' },
       { predictionId: 'a-1', actual: 'yes' },
     ]);
-    const registry = {
-      listModels: async () => ({ items: [{ name: 'churn' }, { name: 'quiet' }] }) as never,
+    const models = {
+      list: async () => ({ items: [{ name: 'churn' }, { name: 'quiet' }] }) as never,
     };
-    const text = await prometheusText({ registry, predictions: store, now: () => NOW });
+    const text = await prometheusText({ models, predictions: store, now: () => NOW });
     const line = (metric: string) =>
       text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes('model="churn"'));
     expect(line('serval_window_requests')).toBe('serval_window_requests{model="churn",version="1.0.0"} 2');

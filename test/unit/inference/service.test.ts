@@ -25,7 +25,8 @@ import {
   logisticRegressionOnnx,
   mlpOnnx,
 } from '../../../functions/core/onnx/models.js';
-import { type RegisterVersionInput, Registry } from '../../../functions/core/registry/service.js';
+import type { RegisterVersionInput } from '../../../functions/core/registry/artifacts.js';
+import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
   CountingIds,
@@ -72,7 +73,7 @@ class FixedIds {
 describe('InferenceService', () => {
   let store: MemoryRegistryStore;
   let artifacts: MemoryArtifactStore;
-  let registry: Registry;
+  let registry: RegistryServices;
   let clock: SteppingClock;
   let captured: CaptureMessage[];
   let metrics: RecordingMetrics;
@@ -83,7 +84,7 @@ describe('InferenceService', () => {
     logisticRegressionOnnx({ weights: w, bias: b, featureNames: FEATURES, classes: ['no', 'yes'] });
 
   async function register(version: string, onnx: Uint8Array, extra: Partial<RegisterVersionInput> = {}) {
-    return registry.registerVersion(alice, 'churn', {
+    return registry.artifacts.register(alice, 'churn', {
       version,
       artifact: { base64: Buffer.from(onnx).toString('base64') },
       framework: 'onnx',
@@ -96,21 +97,21 @@ describe('InferenceService', () => {
   }
 
   async function promote(version: string) {
-    const v = await registry.getVersion('churn', version);
+    const v = await registry.models.getVersion('churn', version);
     if (v.stage === 'draft') {
-      await registry.transition(alice, 'churn', version, 'testing');
-      await registry.transition(alice, 'churn', version, 'staging');
+      await registry.lifecycle.transition(alice, 'churn', version, 'testing');
+      await registry.lifecycle.transition(alice, 'churn', version, 'staging');
     }
-    if (!v.approval) await registry.decideApproval(bob, 'churn', version, 'approved', 'ok');
-    await registry.transition(bob, 'churn', version, 'production');
+    if (!v.approval) await registry.lifecycle.decideApproval(bob, 'churn', version, 'approved', 'ok');
+    await registry.lifecycle.transition(bob, 'churn', version, 'production');
   }
 
   beforeEach(async () => {
     store = new MemoryRegistryStore();
     artifacts = new MemoryArtifactStore();
     clock = new SteppingClock();
-    registry = new Registry({ store, artifacts, clock, ids: new CountingIds() });
-    await registry.createModel(alice, { name: 'churn' });
+    registry = registryServices({ store, artifacts, clock, ids: new CountingIds() });
+    await registry.models.create(alice, { name: 'churn' });
     captured = [];
     metrics = new RecordingMetrics();
     endpoint = { calls: [] };
@@ -224,7 +225,7 @@ describe('InferenceService', () => {
     await register('1.1.0', logistic(W2, B2));
     await promote('1.0.0');
     await promote('1.1.0');
-    const v11 = await registry.getVersion('churn', '1.1.0');
+    const v11 = await registry.models.getVersion('churn', '1.1.0');
     // Someone overwrites the object in the bucket: same key, other bytes.
     artifacts.objects.set(v11.artifact.key, logistic([9, 9, 9], 9));
     const x = [[1, 2, 3]];
@@ -232,7 +233,7 @@ describe('InferenceService', () => {
     expect(out.modelVersion).toBe('1.0.0');
     expect(out.fallbackFrom).toBe('1.1.0');
     expect(out.probabilities?.[0]?.[1]).toBeCloseTo(sigmoid(dot(W1, x[0] as number[]) + B1), 6);
-    expect((await registry.getVersion('churn', '1.1.0')).status).toBe('unusable');
+    expect((await registry.models.getVersion('churn', '1.1.0')).status).toBe('unusable');
     const audit = await store.list({ limit: 50, model: 'churn' });
     expect(audit.items.map((e) => e.action)).toContain('version.integrity_failed');
     expect(metrics.integrity).toEqual(['churn@1.1.0']);
@@ -253,7 +254,7 @@ describe('InferenceService', () => {
   it('refuses without fallback when the model policy forbids it, or nothing earlier exists', async () => {
     await register('1.0.0', logistic(W1, B1));
     await promote('1.0.0');
-    const v = await registry.getVersion('churn', '1.0.0');
+    const v = await registry.models.getVersion('churn', '1.0.0');
     artifacts.objects.set(v.artifact.key, new Uint8Array([1, 2, 3]));
     const err = await expectCode(service.predict('churn', { instances: [[1, 2, 3]] }), 'integrity_failed');
     expect(err.message).toMatch(/no earlier production version/);
@@ -264,9 +265,9 @@ describe('InferenceService', () => {
     });
     expect(metrics.served_.at(-1)).toMatchObject({ outcome: 'error', errorCode: 'integrity_failed' });
 
-    await registry.createModel(alice, { name: 'strict', fallback: false });
+    await registry.models.create(alice, { name: 'strict', fallback: false });
     const reg = (version: string, w: number[]) =>
-      registry.registerVersion(alice, 'strict', {
+      registry.artifacts.register(alice, 'strict', {
         version,
         artifact: { base64: Buffer.from(logistic(w, 0)).toString('base64') },
         framework: 'onnx',
@@ -276,12 +277,12 @@ describe('InferenceService', () => {
       });
     for (const version of ['1.0.0', '2.0.0']) {
       await reg(version, W1);
-      await registry.transition(alice, 'strict', version, 'testing');
-      await registry.transition(alice, 'strict', version, 'staging');
-      await registry.decideApproval(bob, 'strict', version, 'approved', 'ok');
-      await registry.transition(bob, 'strict', version, 'production');
+      await registry.lifecycle.transition(alice, 'strict', version, 'testing');
+      await registry.lifecycle.transition(alice, 'strict', version, 'staging');
+      await registry.lifecycle.decideApproval(bob, 'strict', version, 'approved', 'ok');
+      await registry.lifecycle.transition(bob, 'strict', version, 'production');
     }
-    const v2 = await registry.getVersion('strict', '2.0.0');
+    const v2 = await registry.models.getVersion('strict', '2.0.0');
     artifacts.objects.delete(v2.artifact.key);
     const strict = await expectCode(
       service.predict('strict', { instances: [[1, 2, 3]] }),
@@ -301,7 +302,7 @@ describe('InferenceService', () => {
     const audit = await store.list({ limit: 50, model: 'churn' });
     const failure = audit.items.find((e) => e.action === 'version.serving_failed');
     expect(failure).toMatchObject({ version: '1.1.0', actor: 'system:inference' });
-    expect((await registry.getVersion('churn', '1.1.0')).status).toBe('ready');
+    expect((await registry.models.getVersion('churn', '1.1.0')).status).toBe('ready');
   });
 
   it('explains linear and logistic models exactly, against the training means', async () => {
@@ -332,7 +333,7 @@ describe('InferenceService', () => {
     const withExplain = await service.predict('churn', { instances: x, version: '1.0.0', explain: true });
     expect(withExplain.explanations).toEqual(explanations);
 
-    await registry.registerVersion(alice, 'churn', {
+    await registry.artifacts.register(alice, 'churn', {
       version: '2.0.0',
       artifact: {
         base64: Buffer.from(
@@ -433,7 +434,7 @@ describe('InferenceService', () => {
       service.predict('churn', { instances: new Array(10_001).fill([1, 2, 3]), version: '1.0.0' }),
       'validation_failed',
     );
-    await registry.transition(alice, 'churn', '1.0.0', 'archived');
+    await registry.lifecycle.transition(alice, 'churn', '1.0.0', 'archived');
     clock.advance(ROUTE_CACHE_MS);
     await expectCode(service.predict('churn', { instances: [[1, 2, 3]], version: '1.0.0' }), 'conflict');
   });

@@ -3,7 +3,6 @@
  * kinds from the schema or inferred, row shapes, the reservoir sample, and the stored form.
  */
 import { describe, expect, it } from 'vitest';
-import { IntegrityFailed, ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   type BaselineProfile,
@@ -14,6 +13,7 @@ import {
 } from '../../../functions/core/monitoring/baseline.js';
 import { parseBaselineProfile } from '../../../functions/core/monitoring/profile-schema.js';
 import { decodeFloat64, Reservoir } from '../../../functions/core/monitoring/sampling.js';
+import { domainError } from '../../support/expect-code.js';
 
 const base = { version: '1.0.0', createdAt: '2024-05-01T00:00:00.000Z' };
 
@@ -147,16 +147,16 @@ describe('kinds and row shapes', () => {
   });
 
   it('rejects arrays without a schema, arrays of the wrong length and non-finite numbers', () => {
-    expect(() => buildBaseline({ ...base, rows: [[1, 2]] })).toThrow(ValidationFailed);
+    expect(() => buildBaseline({ ...base, rows: [[1, 2]] })).toThrow(domainError('validation_failed'));
     expect(() => buildBaseline({ ...base, rows: [[1, 2]] })).toThrow(/input schema/);
     expect(() => buildBaseline({ ...base, inputSchema: schema, rows: [[1, 'pro']] })).toThrow(/3 features/);
     expect(() =>
       buildBaseline({ ...base, inputSchema: schema, rows: [{ age: Infinity, plan: 'pro', score: 1 }] }),
-    ).toThrow(ValidationFailed);
+    ).toThrow(domainError('validation_failed'));
     expect(() => buildBaseline({ ...base, inputSchema: schema, rows: [{ age: '3', plan: 'pro' }] })).toThrow(
       /"age" must be a finite number/,
     );
-    expect(() => buildBaseline({ ...base, rows: [] })).toThrow(ValidationFailed);
+    expect(() => buildBaseline({ ...base, rows: [] })).toThrow(domainError('validation_failed'));
   });
 });
 
@@ -230,15 +230,15 @@ describe('stored form', () => {
     const json = JSON.parse(JSON.stringify(profile));
     const edges = JSON.parse(JSON.stringify(json));
     edges.features[0].sketch.edges[3] += 1e-9;
-    expect(() => parseBaselineProfile(edges)).toThrow(IntegrityFailed);
+    expect(() => parseBaselineProfile(edges)).toThrow(domainError('integrity_failed'));
     const kind = JSON.parse(JSON.stringify(json));
     kind.features[1].kind = 'numerical';
-    expect(() => parseBaselineProfile(kind)).toThrow(IntegrityFailed);
+    expect(() => parseBaselineProfile(kind)).toThrow(domainError('integrity_failed'));
     const sample = JSON.parse(JSON.stringify(json));
     sample.features[0].sample = 'AAAA';
     expect(() => parseBaselineProfile(sample)).toThrow(/whole float64/);
-    expect(() => parseBaselineProfile('{"profileVersion": 1')).toThrow(IntegrityFailed);
-    expect(() => parseBaselineProfile({ ...json, extra: 1 })).toThrow(IntegrityFailed);
+    expect(() => parseBaselineProfile('{"profileVersion": 1')).toThrow(domainError('integrity_failed'));
+    expect(() => parseBaselineProfile({ ...json, extra: 1 })).toThrow(domainError('integrity_failed'));
   });
 
   it('stays compact: the numeric sketch is bounded by its bins, the sample ~11 characters a value', () => {

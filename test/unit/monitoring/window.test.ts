@@ -4,7 +4,6 @@
  * same result as one accumulator over all the rows.
  */
 import { describe, expect, it } from 'vitest';
-import { IntegrityFailed, ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import { type BaselineProfile, buildBaseline } from '../../../functions/core/monitoring/baseline.js';
 import {
   parseWindowSketch,
@@ -17,6 +16,7 @@ import {
   type NumericSketch,
   numericSketch,
 } from '../../../functions/core/stats/sketch.js';
+import { domainError } from '../../support/expect-code.js';
 import { generator } from '../../support/sketch-scenarios.js';
 
 const base = { version: '1.0.0', createdAt: '2024-05-01T00:00:00.000Z' };
@@ -69,7 +69,7 @@ describe('exact and sketch mode', () => {
     w.add(rows[1000]!);
     expect([w.mode, w.rows]).toEqual(['sketch', 1001]);
     expect(w.bufferedRows).toBeLessThan(SKETCH_CHUNK_ROWS);
-    expect(() => w.columns()).toThrow(ValidationFailed);
+    expect(() => w.columns()).toThrow(domainError('validation_failed'));
     // The sketch is the stats engine's sketch of all rows on the baseline's layout.
     const s = w.toSketch();
     const direct = numericSketch(
@@ -159,7 +159,7 @@ describe('rows', () => {
   it('leaves the window unchanged when a row is rejected', () => {
     const w = new WindowAccumulator(baseline, 100);
     w.add({ x: 1, k: 'a' });
-    expect(() => w.add({ x: 'NaN?', k: 'b' })).toThrow(ValidationFailed);
+    expect(() => w.add({ x: 'NaN?', k: 'b' })).toThrow(domainError('validation_failed'));
     expect(w.rows).toBe(1);
     expect(w.columns().get('k')).toEqual(['a']);
   });
@@ -224,11 +224,11 @@ describe('partition sketches', () => {
     });
     const json = JSON.parse(JSON.stringify(w.toSketch()));
     expect(parseWindowSketch(json)).toEqual(w.toSketch());
-    expect(() => parseWindowSketch({ ...json, rows: 21 })).toThrow(IntegrityFailed);
-    expect(() => parseWindowSketch({ ...json, layoutId: 'x' })).toThrow(IntegrityFailed);
+    expect(() => parseWindowSketch({ ...json, rows: 21 })).toThrow(domainError('integrity_failed'));
+    expect(() => parseWindowSketch({ ...json, layoutId: 'x' })).toThrow(domainError('integrity_failed'));
     const bad = JSON.parse(JSON.stringify(json));
     bad.features.x.counts[3] += 1;
     expect(() => parseWindowSketch(bad)).toThrow(/invalid window sketch/);
-    expect(() => parseWindowSketch('not json')).toThrow(IntegrityFailed);
+    expect(() => parseWindowSketch('not json')).toThrow(domainError('integrity_failed'));
   });
 });

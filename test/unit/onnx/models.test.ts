@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import {
   linearRegressionOnnx,
   logisticRegressionOnnx,
@@ -7,6 +7,7 @@ import {
   softmaxRegressionOnnx,
 } from '../../../functions/core/onnx/models.js';
 import { OnnxFormatError, readOnnxModel } from '../../../functions/core/onnx/reader.js';
+import { domainError } from '../../support/expect-code.js';
 
 describe('ONNX writers (structure; numerics are checked against onnxruntime in test/integration/onnx)', () => {
   it('writes ir_version 8, opset 17 and the serval metadata', () => {
@@ -148,9 +149,9 @@ describe('ONNX writers (structure; numerics are checked against onnxruntime in t
       write();
       expect.unreachable('should have thrown');
     } catch (err) {
-      expect(err).toBeInstanceOf(ValidationFailed);
-      expect((err as ValidationFailed).code).toBe('validation_failed');
-      expect((err as ValidationFailed).details.field).toBe(field);
+      expect(err).toEqual(domainError('validation_failed'));
+      expect((err as DomainError).code).toBe('validation_failed');
+      expect((err as DomainError).details.field).toBe(field);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { Registry } from '../../../functions/core/registry/service.js';
+import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
 import { STAGES, type Stage } from '../../../functions/core/registry/types.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
@@ -22,17 +22,17 @@ const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('h
 describe('Registry', () => {
   let store: MemoryRegistryStore;
   let artifacts: MemoryArtifactStore;
-  let registry: Registry;
+  let registry: RegistryServices;
 
   beforeEach(async () => {
     store = new MemoryRegistryStore();
     artifacts = new MemoryArtifactStore();
-    registry = new Registry({ store, artifacts, clock: new SteppingClock(), ids: new CountingIds() });
-    await registry.createModel(alice, { name: 'churn', description: 'd', tags: { team: 'x' } });
+    registry = registryServices({ store, artifacts, clock: new SteppingClock(), ids: new CountingIds() });
+    await registry.models.create(alice, { name: 'churn', description: 'd', tags: { team: 'x' } });
   });
 
   const register = (content = 'model-bytes', version?: string) =>
-    registry.registerVersion(alice, 'churn', {
+    registry.artifacts.register(alice, 'churn', {
       version,
       artifact: { base64: b64(content) },
       framework: 'onnx',
@@ -43,13 +43,13 @@ describe('Registry', () => {
   /** Registers a version and walks it to staging with Bob's approval. */
   async function staged(version: string, content = `bytes-${version}`) {
     await register(content, version);
-    await registry.transition(alice, 'churn', version, 'testing');
-    await registry.transition(alice, 'churn', version, 'staging');
-    await registry.decideApproval(bob, 'churn', version, 'approved', 'looks good');
+    await registry.lifecycle.transition(alice, 'churn', version, 'testing');
+    await registry.lifecycle.transition(alice, 'churn', version, 'staging');
+    await registry.lifecycle.decideApproval(bob, 'churn', version, 'approved', 'looks good');
   }
 
   it('refuses a second model with the same name', async () => {
-    await expectCode(registry.createModel(alice, { name: 'churn' }), 'conflict');
+    await expectCode(registry.models.create(alice, { name: 'churn' }), 'conflict');
   });
 
   it('stores an inline artifact with its SHA-256 and numbers versions automatically', async () => {
@@ -63,7 +63,7 @@ describe('Registry', () => {
     const explicit = await register('ghi', '4.2.7');
     expect(explicit.version.version).toBe('4.2.7');
     expect((await register('jkl')).version.version).toBe('4.3.0');
-    expect((await registry.getModel('churn')).versionCount).toBe(4);
+    expect((await registry.models.get('churn')).versionCount).toBe(4);
   });
 
   it('refuses a duplicate version and leaves the first artifact untouched', async () => {
@@ -75,7 +75,7 @@ describe('Registry', () => {
 
   it('rejects a declared sha256 that does not match the inline bytes, storing nothing', async () => {
     await expectCode(
-      registry.registerVersion(alice, 'churn', {
+      registry.artifacts.register(alice, 'churn', {
         artifact: { base64: b64('abc') },
         sha256: sha('abd'),
         framework: 'onnx',
@@ -90,7 +90,7 @@ describe('Registry', () => {
   it('rejects base64 that does not decode exactly', async () => {
     for (const bad of ['abc', 'ab$=', '====', '']) {
       await expectCode(
-        registry.registerVersion(alice, 'churn', {
+        registry.artifacts.register(alice, 'churn', {
           artifact: { base64: bad },
           framework: 'onnx',
           runtime: { type: 'lambda' },
@@ -101,7 +101,7 @@ describe('Registry', () => {
   });
 
   it('completes a presigned upload only when the stored bytes hash to the declared sha256', async () => {
-    const good = await registry.registerVersion(alice, 'churn', {
+    const good = await registry.artifacts.register(alice, 'churn', {
       artifact: { upload: true },
       sha256: sha('uploaded'),
       framework: 'onnx',
@@ -109,21 +109,24 @@ describe('Registry', () => {
     });
     expect(good.version.status).toBe('pending');
     expect(good.upload?.headers['x-amz-meta-sha256']).toBe(sha('uploaded'));
-    await expectCode(registry.completeUpload(alice, 'churn', '1.0.0'), 'conflict'); // nothing uploaded yet
+    await expectCode(registry.artifacts.completeUpload(alice, 'churn', '1.0.0'), 'conflict'); // nothing uploaded yet
     await artifacts.put(good.version.artifact.key, bytes('uploaded'));
-    expect((await registry.completeUpload(alice, 'churn', '1.0.0')).status).toBe('ready');
+    expect((await registry.artifacts.completeUpload(alice, 'churn', '1.0.0')).status).toBe('ready');
 
-    const bad = await registry.registerVersion(alice, 'churn', {
+    const bad = await registry.artifacts.register(alice, 'churn', {
       artifact: { upload: true },
       sha256: sha('declared'),
       framework: 'onnx',
       runtime: { type: 'lambda' },
     });
     await artifacts.put(bad.version.artifact.key, bytes('something else'));
-    const err = await expectCode(registry.completeUpload(alice, 'churn', '1.1.0'), 'integrity_failed');
+    const err = await expectCode(
+      registry.artifacts.completeUpload(alice, 'churn', '1.1.0'),
+      'integrity_failed',
+    );
     expect(err.details).toMatchObject({ expected: sha('declared'), actual: sha('something else') });
-    expect((await registry.getVersion('churn', '1.1.0')).status).toBe('unusable');
-    await expectCode(registry.transition(alice, 'churn', '1.1.0', 'testing'), 'conflict');
+    expect((await registry.models.getVersion('churn', '1.1.0')).status).toBe('unusable');
+    await expectCode(registry.lifecycle.transition(alice, 'churn', '1.1.0', 'testing'), 'conflict');
   });
 
   it('refuses dataset locations Serval must never fetch', async () => {
@@ -133,7 +136,7 @@ describe('Registry', () => {
       'file:///etc/passwd',
     ]) {
       await expectCode(
-        registry.registerVersion(alice, 'churn', {
+        registry.artifacts.register(alice, 'churn', {
           artifact: { base64: b64('x') },
           framework: 'onnx',
           runtime: { type: 'lambda' },
@@ -142,7 +145,7 @@ describe('Registry', () => {
         'validation_failed',
       );
     }
-    const ok = await registry.registerVersion(alice, 'churn', {
+    const ok = await registry.artifacts.register(alice, 'churn', {
       artifact: { base64: b64('x') },
       framework: 'onnx',
       runtime: { type: 'lambda' },
@@ -153,7 +156,7 @@ describe('Registry', () => {
 
   it('requires sha256 for presigned uploads', async () => {
     await expectCode(
-      registry.registerVersion(alice, 'churn', {
+      registry.artifacts.register(alice, 'churn', {
         artifact: { upload: true },
         framework: 'onnx',
         runtime: { type: 'lambda' },
@@ -185,10 +188,10 @@ describe('Registry', () => {
         n++;
         const version = `1.${n}.0`;
         await register(`b-${version}`, version);
-        await registry.decideApproval(bob, 'churn', version, 'approved', '');
-        for (const step of pathTo[from]) await registry.transition(carol, 'churn', version, step);
-        expect((await registry.getVersion('churn', version)).stage).toBe(from);
-        const attempt = registry.transition(carol, 'churn', version, to);
+        await registry.lifecycle.decideApproval(bob, 'churn', version, 'approved', '');
+        for (const step of pathTo[from]) await registry.lifecycle.transition(carol, 'churn', version, step);
+        expect((await registry.models.getVersion('churn', version)).stage).toBe(from);
+        const attempt = registry.lifecycle.transition(carol, 'churn', version, to);
         if (allowed[from].includes(to)) {
           expect((await attempt).stage).toBe(to);
         } else {
@@ -202,54 +205,63 @@ describe('Registry', () => {
 
   it('never lets the registrant approve their own version', async () => {
     const selfRegistered: Principal = { id: 'dave', name: 'Dave', role: 'approver' };
-    await registry.registerVersion(selfRegistered, 'churn', {
+    await registry.artifacts.register(selfRegistered, 'churn', {
       artifact: { base64: b64('x') },
       framework: 'onnx',
       runtime: { type: 'lambda' },
     });
-    await expectCode(registry.decideApproval(selfRegistered, 'churn', '1.0.0', 'approved', ''), 'forbidden');
-    await expectCode(registry.decideApproval(alice, 'churn', '1.0.0', 'approved', ''), 'forbidden'); // role
-    expect((await registry.decideApproval(bob, 'churn', '1.0.0', 'approved', 'ok')).approval?.by).toBe('bob');
+    await expectCode(
+      registry.lifecycle.decideApproval(selfRegistered, 'churn', '1.0.0', 'approved', ''),
+      'forbidden',
+    );
+    await expectCode(registry.lifecycle.decideApproval(alice, 'churn', '1.0.0', 'approved', ''), 'forbidden'); // role
+    expect(
+      (await registry.lifecycle.decideApproval(bob, 'churn', '1.0.0', 'approved', 'ok')).approval?.by,
+    ).toBe('bob');
   });
 
   it('needs an approver and an approval for production', async () => {
     await register('a', '1.0.0');
-    await registry.transition(alice, 'churn', '1.0.0', 'testing');
-    await registry.transition(alice, 'churn', '1.0.0', 'staging');
-    await expectCode(registry.transition(alice, 'churn', '1.0.0', 'production'), 'forbidden');
-    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
-    await registry.decideApproval(bob, 'churn', '1.0.0', 'rejected', 'no');
-    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
-    await registry.decideApproval(carol, 'churn', '1.0.0', 'approved', 'yes');
-    expect((await registry.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe('production');
+    await registry.lifecycle.transition(alice, 'churn', '1.0.0', 'testing');
+    await registry.lifecycle.transition(alice, 'churn', '1.0.0', 'staging');
+    await expectCode(registry.lifecycle.transition(alice, 'churn', '1.0.0', 'production'), 'forbidden');
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.lifecycle.decideApproval(bob, 'churn', '1.0.0', 'rejected', 'no');
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.lifecycle.decideApproval(carol, 'churn', '1.0.0', 'approved', 'yes');
+    expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
+      'production',
+    );
   });
 
   it('demands a passing validation report when the model asks for one', async () => {
-    await registry.updateModel(alice, 'churn', { requireValidation: true });
+    await registry.models.update(alice, 'churn', { requireValidation: true });
     await staged('1.0.0');
-    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
-    await registry.recordValidation(alice, 'churn', '1.0.0', { passed: false });
-    await expectCode(registry.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
-    await registry.recordValidation(alice, 'churn', '1.0.0', { passed: true });
-    expect((await registry.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe('production');
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.validation.record(alice, 'churn', '1.0.0', { passed: false });
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await registry.validation.record(alice, 'churn', '1.0.0', { passed: true });
+    expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
+      'production',
+    );
   });
 
   it('demotes the previous production version in the same commit, and rolls back', async () => {
     await staged('1.0.0');
     await staged('2.0.0');
-    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
     const commitsBefore = store.commits;
-    await registry.transition(bob, 'churn', '2.0.0', 'production', 'better auc');
+    await registry.lifecycle.transition(bob, 'churn', '2.0.0', 'production', 'better auc');
     expect(store.commits).toBe(commitsBefore + 1);
-    expect((await registry.getVersion('churn', '1.0.0')).stage).toBe('staging');
-    expect((await registry.getModel('churn')).productionVersion).toBe('2.0.0');
+    expect((await registry.models.getVersion('churn', '1.0.0')).stage).toBe('staging');
+    expect((await registry.models.get('churn')).productionVersion).toBe('2.0.0');
 
-    const back = await registry.rollback(bob, 'churn');
+    const back = await registry.lifecycle.rollback(bob, 'churn');
     expect(back.version).toBe('1.0.0');
-    expect((await registry.getVersion('churn', '2.0.0')).stage).toBe('staging');
-    expect((await registry.getModel('churn')).productionVersion).toBe('1.0.0');
+    expect((await registry.models.getVersion('churn', '2.0.0')).stage).toBe('staging');
+    expect((await registry.models.get('churn')).productionVersion).toBe('1.0.0');
 
-    const history = await registry.productionHistory('churn', { limit: 10 });
+    const history = await registry.lifecycle.productionHistory('churn', { limit: 10 });
     expect(history.items.map((c) => [c.action, c.version, c.previous])).toEqual([
       ['rollback', '1.0.0', '2.0.0'],
       ['promote', '2.0.0', '1.0.0'],
@@ -260,16 +272,16 @@ describe('Registry', () => {
 
   it('has nothing to roll back to without an earlier production version', async () => {
     await staged('1.0.0');
-    await registry.transition(bob, 'churn', '1.0.0', 'production');
-    await expectCode(registry.rollback(bob, 'churn'), 'conflict');
-    await expectCode(registry.rollback(alice, 'churn', '1.0.0'), 'forbidden');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    await expectCode(registry.lifecycle.rollback(bob, 'churn'), 'conflict');
+    await expectCode(registry.lifecycle.rollback(alice, 'churn', '1.0.0'), 'forbidden');
   });
 
   it('keeps one production version when two promotions race', async () => {
     await staged('1.0.0');
     await staged('2.0.0');
     await staged('3.0.0');
-    await registry.transition(bob, 'churn', '1.0.0', 'production');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
     // Interleave: both promotions read the model before either commits.
     let release!: () => void;
     const gate = new Promise<void>((r) => {
@@ -284,41 +296,41 @@ describe('Registry', () => {
       }
     };
     const results = await Promise.allSettled([
-      registry.transition(bob, 'churn', '2.0.0', 'production'),
-      registry.transition(carol, 'churn', '3.0.0', 'production'),
+      registry.lifecycle.transition(bob, 'churn', '2.0.0', 'production'),
+      registry.lifecycle.transition(carol, 'churn', '3.0.0', 'production'),
     ]);
     store.beforeCommit = undefined;
     // The loser retries after the winner, so both succeed in sequence; the invariant holds.
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
     const production = [...store.versions.values()].filter((v) => v.stage === 'production');
     expect(production).toHaveLength(1);
-    expect((await registry.getModel('churn')).productionVersion).toBe(production[0]!.version);
+    expect((await registry.models.get('churn')).productionVersion).toBe(production[0]!.version);
     const promotes = store.audits.filter((a) => a.action === 'version.promote');
     expect(promotes).toHaveLength(3);
   });
 
   it('archiving the production version clears the production pointer', async () => {
     await staged('1.0.0');
-    await registry.transition(bob, 'churn', '1.0.0', 'production');
-    await expectCode(registry.transition(alice, 'churn', '1.0.0', 'archived'), 'forbidden');
-    await registry.transition(bob, 'churn', '1.0.0', 'archived');
-    expect((await registry.getModel('churn')).productionVersion).toBeUndefined();
-    expect((await registry.transition(alice, 'churn', '1.0.0', 'staging')).stage).toBe('staging');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    await expectCode(registry.lifecycle.transition(alice, 'churn', '1.0.0', 'archived'), 'forbidden');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'archived');
+    expect((await registry.models.get('churn')).productionVersion).toBeUndefined();
+    expect((await registry.lifecycle.transition(alice, 'churn', '1.0.0', 'staging')).stage).toBe('staging');
   });
 
   it('marks a version unusable when its stored bytes change', async () => {
     const { version } = await register('pristine');
-    expect((await registry.verifyArtifact(alice, 'churn', '1.0.0')).sha256).toBe(sha('pristine'));
+    expect((await registry.artifacts.verify(alice, 'churn', '1.0.0')).sha256).toBe(sha('pristine'));
     artifacts.objects.set(version.artifact.key, bytes('tampered'));
-    const err = await expectCode(registry.verifyArtifact(alice, 'churn', '1.0.0'), 'integrity_failed');
+    const err = await expectCode(registry.artifacts.verify(alice, 'churn', '1.0.0'), 'integrity_failed');
     expect(err.details).toMatchObject({ expected: sha('pristine'), actual: sha('tampered') });
-    expect((await registry.getVersion('churn', '1.0.0')).status).toBe('unusable');
-    await expectCode(registry.artifactUrl('churn', '1.0.0'), 'conflict');
+    expect((await registry.models.getVersion('churn', '1.0.0')).status).toBe('unusable');
+    await expectCode(registry.artifacts.downloadUrl('churn', '1.0.0'), 'conflict');
     expect(store.audits.some((a) => a.action === 'version.integrity_failed')).toBe(true);
   });
 
   it('compares metrics, params, schema and lineage', async () => {
-    await registry.registerVersion(alice, 'churn', {
+    await registry.artifacts.register(alice, 'churn', {
       version: '1.0.0',
       artifact: { base64: b64('a') },
       framework: 'onnx',
@@ -332,7 +344,7 @@ describe('Registry', () => {
         ],
       },
     });
-    await registry.registerVersion(alice, 'churn', {
+    await registry.artifacts.register(alice, 'churn', {
       version: '1.1.0',
       parent: '1.0.0',
       artifact: { base64: b64('b') },
@@ -347,7 +359,7 @@ describe('Registry', () => {
         ],
       },
     });
-    const c = await registry.compare('churn', '1.0.0', '1.1.0');
+    const c = await registry.comparison.compare('churn', '1.0.0', '1.1.0');
     expect(c.metrics.auc?.delta).toBeCloseTo(0.04, 12);
     expect(c.metrics.auc?.relativeDelta).toBeCloseTo(0.05, 12);
     expect(c.metrics.loss).toEqual({ a: 0.5, b: undefined });
@@ -366,8 +378,8 @@ describe('Registry', () => {
   it('writes one audit event for every mutation', async () => {
     const before = store.audits.length;
     await staged('1.0.0'); // register, testing, staging, approval
-    await registry.transition(bob, 'churn', '1.0.0', 'production');
-    await registry.updateModel(alice, 'churn', { description: 'new' });
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    await registry.models.update(alice, 'churn', { description: 'new' });
     expect(store.audits.slice(before).map((a) => a.action)).toEqual([
       'version.register',
       'version.transition',
@@ -387,9 +399,9 @@ describe('Registry', () => {
   });
 
   it('reports unknown models and versions as not found', async () => {
-    await expectCode(registry.getModel('nope'), 'not_found');
-    await expectCode(registry.getVersion('nope', '1.0.0'), 'not_found');
-    await expectCode(registry.getVersion('churn', '9.9.9'), 'not_found');
-    await expectCode(registry.getVersion('churn', '1.0'), 'validation_failed');
+    await expectCode(registry.models.get('nope'), 'not_found');
+    await expectCode(registry.models.getVersion('nope', '1.0.0'), 'not_found');
+    await expectCode(registry.models.getVersion('churn', '9.9.9'), 'not_found');
+    await expectCode(registry.models.getVersion('churn', '1.0'), 'validation_failed');
   });
 });

@@ -9,7 +9,7 @@ import {
   driftReport,
   type FeatureColumns,
 } from '../../../functions/core/stats/drift-report.js';
-import { StatsInputError } from '../../../functions/core/stats/errors.js';
+import { domainError } from '../../support/expect-code.js';
 
 const range = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => i + offset);
 const repeat = <T>(value: T, n: number): T[] => Array.from({ length: n }, () => value);
@@ -138,7 +138,9 @@ describe('driftReport', () => {
   });
 
   it('rejects impossible overrides and inputs with a typed error', () => {
-    expect(() => driftReport([colour], { overrides: { colour: { test: 'ks' } } })).toThrow(StatsInputError);
+    expect(() => driftReport([colour], { overrides: { colour: { test: 'ks' } } })).toThrow(
+      domainError('validation_failed'),
+    );
     expect(() => driftReport([stable], { overrides: { stable: { threshold: 1.5 } } })).toThrow(
       /out of range/,
     );
@@ -148,7 +150,7 @@ describe('driftReport', () => {
     expect(() => driftReport([stable], { overrides: { stable: { test: 'anderson' as 'ks' } } })).toThrow(
       /unknown test/,
     );
-    expect(() => driftReport([])).toThrow(StatsInputError);
+    expect(() => driftReport([])).toThrow(domainError('validation_failed'));
     expect(() => driftReport([stable, stable])).toThrow(/duplicate/);
     expect(() => driftReport([{ name: 'empty', reference: [null, null], current: [1] }])).toThrow(
       /no values left/,

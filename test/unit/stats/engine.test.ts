@@ -3,9 +3,9 @@
  * worked out here (or brute-force enumeration), never from the engine itself.
  */
 import { describe, expect, it } from 'vitest';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import { chiSquareGoodnessOfFit, jsDistance } from '../../../functions/core/stats/binned.js';
 import { categoricalMetrics } from '../../../functions/core/stats/categorical.js';
-import { StatsInputError } from '../../../functions/core/stats/errors.js';
 import {
   durbinCdf,
   gcd,
@@ -31,6 +31,7 @@ import {
   logGamma,
   normalTwoSidedP,
 } from '../../../functions/core/stats/special.js';
+import { domainError } from '../../support/expect-code.js';
 
 function close(actual: number, expected: number, rtol: number, atol = 0): void {
   const diff = Math.abs(actual - expected);
@@ -44,19 +45,19 @@ const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => i + f
 
 describe('input validation', () => {
   it('rejects an empty sample with a typed validation error', () => {
-    expect(() => numericalMetrics([], [1, 2])).toThrow(StatsInputError);
+    expect(() => numericalMetrics([], [1, 2])).toThrow(domainError('validation_failed'));
     try {
       numericalMetrics([1, 2], []);
     } catch (err) {
-      expect(err).toBeInstanceOf(StatsInputError);
-      expect((err as StatsInputError).code).toBe('validation_failed');
+      expect(err).toEqual(domainError('validation_failed'));
+      expect((err as DomainError).code).toBe('validation_failed');
       expect((err as Error).message).toMatch(/current/);
     }
   });
 
   it('rejects a column that is all nulls/NaN after dropping them', () => {
     expect(() => numericalMetrics([null, Number.NaN, null], [1])).toThrow(/no values left/);
-    expect(() => categoricalMetrics(['a'], [null, null])).toThrow(StatsInputError);
+    expect(() => categoricalMetrics(['a'], [null, null])).toThrow(domainError('validation_failed'));
   });
 
   it('drops nulls and NaN before anything else', () => {

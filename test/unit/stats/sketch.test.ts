@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { categoricalMetrics } from '../../../functions/core/stats/categorical.js';
-import { StatsInputError } from '../../../functions/core/stats/errors.js';
 import {
   categoricalSketch,
   mergeCategoricalSketches,
@@ -20,6 +19,7 @@ import {
   categoricalSketchMetrics,
   numericSketchMetrics,
 } from '../../../functions/core/stats/sketch-metrics.js';
+import { domainError } from '../../support/expect-code.js';
 import { compare, generator, SCENARIOS } from '../../support/sketch-scenarios.js';
 import { agrees, caseFiles, loadCase } from './tolerances.js';
 
@@ -63,7 +63,7 @@ describe('numeric sketch: merging and serialisation', () => {
     expect(parseSketch(text)).toEqual(whole);
     expect(parseSketch(JSON.stringify(numericSketch([null], layout)))).toMatchObject({ n: 0 });
     expect(() => parseSketch(JSON.stringify({ ...whole, counts: whole.counts.slice(1) }))).toThrow(
-      StatsInputError,
+      domainError('validation_failed'),
     );
     expect(() => parseSketch(JSON.stringify({ ...whole, n: whole.n + 1 }))).toThrow(/add up/);
     expect(() => parseSketch(JSON.stringify({ ...whole, version: 99 }))).toThrow(/version/);
@@ -76,7 +76,7 @@ describe('numeric sketch: merging and serialisation', () => {
     const other = numericSketch([1, 2, 3], sketchLayout([0, 5, 10]));
     expect(() => mergeNumericSketches(a, other)).toThrow(/different layouts/);
     expect(() => numericSketchMetrics(a, other)).toThrow(/different layouts/);
-    expect(() => sketchLayout([1, 2], 1)).toThrow(StatsInputError);
+    expect(() => sketchLayout([1, 2], 1)).toThrow(domainError('validation_failed'));
   });
 });
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { encodeInstances, InstanceError } from '../../../functions/core/kernel/encode.js';
+import { encodeInstances, type InstanceErrorDetails } from '../../../functions/core/kernel/encode.js';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
+import { domainError } from '../../support/expect-code.js';
 
 const schema: InputSchema = {
   features: [
@@ -10,14 +12,16 @@ const schema: InputSchema = {
   ],
 };
 
-function errorOf(fn: () => unknown): InstanceError {
+/** The instance error fn throws, with its details typed as an instance error's. */
+function errorOf(fn: () => unknown): DomainError & InstanceErrorDetails {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(InstanceError);
-    return err as InstanceError;
+    expect(err).toEqual(domainError('validation_failed'));
+    const e = err as DomainError;
+    return Object.assign(e, e.details as unknown as InstanceErrorDetails);
   }
-  throw new Error('expected an InstanceError');
+  throw new Error('expected an instance error');
 }
 
 describe('encodeInstances', () => {

@@ -1,6 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InstanceError } from '../../../functions/core/kernel/encode.js';
-import { ValidationFailed } from '../../../functions/core/kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import type {
   LoadedModel,
@@ -8,12 +6,12 @@ import type {
   ModelRunner,
   TensorInfo,
 } from '../../../functions/core/kernel/runner.js';
+import { quantile, validateModel } from '../../../functions/core/registry/validation.js';
 import {
-  quantile,
   type ValidationReport,
   ValidationRequest,
-  validateModel,
-} from '../../../functions/core/registry/validation.js';
+} from '../../../functions/core/registry/validation-report.js';
+import { domainError } from '../../support/expect-code.js';
 
 /** An in-memory model: `compute` maps one row to its outputs; the clock advances by `cost`. */
 interface FakeSpec {
@@ -491,8 +489,8 @@ describe('validateModel with a fake runner', () => {
       const err = await run(runner, { dataset: { instances: [[1, 0], [1]], labels: ['yes', 'no'] } }).catch(
         (e) => e,
       );
-      expect(err).toBeInstanceOf(InstanceError);
-      expect(err).toMatchObject({ instance: 1, reason: 'wrong_length' });
+      expect(err).toEqual(domainError('validation_failed'));
+      expect(err).toMatchObject({ details: { instance: 1, reason: 'wrong_length' } });
       expect(runner.loads).toBe(0);
     });
 
@@ -500,7 +498,7 @@ describe('validateModel with a fake runner', () => {
       const runner = new FakeRunner({});
       await expect(
         run(runner, { dataset: { instances: [[1, 0]], labels: ['x'] } }, twoFeatures, { kind: 'regression' }),
-      ).rejects.toBeInstanceOf(ValidationFailed);
+      ).rejects.toThrow(domainError('validation_failed'));
     });
 
     it('class indices beyond the model’s classes (no classes declared)', async () => {

@@ -1,8 +1,9 @@
 /** WebhookService and WebhookDeliverer against in-memory ports: the rules without a network. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { Conflict, NotFound, ValidationFailed } from '../../../functions/core/kernel/errors.js';
-import type { AuditEvent, Page, PageRequest } from '../../../functions/core/registry/types.js';
+import type { AuditEvent } from '../../../functions/core/kernel/audit.js';
+import { validationFailed } from '../../../functions/core/kernel/errors.js';
+import type { Page, PageRequest } from '../../../functions/core/kernel/paging.js';
 import { WebhookDeliverer } from '../../../functions/core/webhooks/delivery.js';
 import type {
   DeliveryLog,
@@ -24,6 +25,7 @@ import type {
   ServalEvent,
   Webhook,
 } from '../../../functions/core/webhooks/types.js';
+import { domainError } from '../../support/expect-code.js';
 
 class MemoryWebhooks implements WebhookStore {
   readonly items = new Map<string, Webhook>();
@@ -130,8 +132,8 @@ describe('WebhookService', () => {
       `https://example.com/${'x'.repeat(2100)}`,
     ];
     for (const url of refused) {
-      await expect(service.create(admin, { url, events: ['*'] }), url).rejects.toBeInstanceOf(
-        ValidationFailed,
+      await expect(service.create(admin, { url, events: ['*'] }), url).rejects.toThrow(
+        domainError('validation_failed'),
       );
     }
     // Locally http and loopback are fine, link-local and metadata never.
@@ -146,24 +148,24 @@ describe('WebhookService', () => {
       await expect(
         service.create(admin, { url, events: ['*'] }, { allowInsecure: true }),
         url,
-      ).rejects.toBeInstanceOf(ValidationFailed);
+      ).rejects.toThrow(domainError('validation_failed'));
     }
   });
 
   it('refuses empty or unknown event filters', async () => {
-    await expect(service.create(admin, { url: 'https://e.com/', events: [] })).rejects.toBeInstanceOf(
-      ValidationFailed,
+    await expect(service.create(admin, { url: 'https://e.com/', events: [] })).rejects.toThrow(
+      domainError('validation_failed'),
     );
     await expect(
       service.create(admin, { url: 'https://e.com/', events: ['alerts' as never] }),
-    ).rejects.toBeInstanceOf(ValidationFailed);
+    ).rejects.toThrow(domainError('validation_failed'));
   });
 
   it(`bounds the fan-out at ${MAX_WEBHOOKS} webhooks`, async () => {
     for (let i = 0; i < MAX_WEBHOOKS; i++)
       await service.create(admin, { url: `https://e.com/${i}`, events: ['*'] });
-    await expect(service.create(admin, { url: 'https://e.com/x', events: ['*'] })).rejects.toBeInstanceOf(
-      Conflict,
+    await expect(service.create(admin, { url: 'https://e.com/x', events: ['*'] })).rejects.toThrow(
+      domainError('conflict'),
     );
   });
 
@@ -171,8 +173,8 @@ describe('WebhookService', () => {
     const { webhook } = await service.create(admin, { url: 'https://e.com/h', events: ['*'] });
     await service.delete(admin, webhook.id);
     expect(store.audit.at(-1)).toMatchObject({ action: 'webhook.delete', after: { host: 'e.com' } });
-    await expect(service.delete(admin, webhook.id)).rejects.toBeInstanceOf(NotFound);
-    await expect(service.get(webhook.id)).rejects.toBeInstanceOf(NotFound);
+    await expect(service.delete(admin, webhook.id)).rejects.toThrow(domainError('not_found'));
+    await expect(service.get(webhook.id)).rejects.toThrow(domainError('not_found'));
   });
 
   it('dispatches one delivery per matching active webhook, with stable delivery ids', async () => {
@@ -363,7 +365,7 @@ describe('WebhookDeliverer', () => {
     // A name resolving to a forbidden address is refused by the address check.
     store.items.set(webhook.id, webhook);
     const check = async () => {
-      throw new ValidationFailed('url points at a link-local (metadata) address');
+      throw validationFailed('url points at a link-local (metadata) address');
     };
     const res2 = await deliverer(() => 200, { checkAddress: check }).deliver(message());
     expect(res2.outcome).toMatchObject({ kind: 'failed', failure: 'url_refused' });

@@ -1,0 +1,238 @@
+/**
+ * A version's way through the stages: approval, transitions, promotion to production and
+ * rollback, and the records of what went wrong with a version (unusable, failed to serve).
+ */
+import type { Principal } from '../auth/principal.js';
+import { hasRole } from '../auth/roles.js';
+import { conflict, forbidden } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
+import type { WriteOp } from './ports.js';
+import type { RegistryRecords } from './records.js';
+import { assertMoveAllowed } from './stages.js';
+import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
+
+type ProductionAction = 'promote' | 'rollback';
+
+export class Lifecycle {
+  constructor(private readonly records: RegistryRecords) {}
+
+  async decideApproval(
+    principal: Principal,
+    name: string,
+    version: string,
+    decision: 'approved' | 'rejected',
+    comment: string,
+  ): Promise<ModelVersion> {
+    if (!hasRole(principal.role, 'approver')) throw forbidden('approving needs the approver role');
+    const v = await this.records.getVersion(name, version);
+    return this.records.updateVersion(principal, v, `version.${decision}`, (cur) => {
+      if (cur.createdBy === principal.id) {
+        throw forbidden('the principal that registered a version cannot approve or reject it (four eyes)', {
+          registeredBy: cur.createdBy,
+        });
+      }
+      if (cur.stage === 'production' || cur.stage === 'archived') {
+        throw conflict(`a version in ${cur.stage} cannot be approved or rejected`, { stage: cur.stage });
+      }
+      if (cur.status !== 'ready')
+        throw conflict(`version ${version} is ${cur.status}`, { status: cur.status });
+      return {
+        ...cur,
+        approval: { decision, by: principal.id, byName: principal.name, comment, at: this.records.now() },
+      };
+    });
+  }
+
+  async transition(
+    principal: Principal,
+    name: string,
+    version: string,
+    to: Stage,
+    comment = '',
+  ): Promise<ModelVersion> {
+    if (to === 'production') return this.promote(principal, name, version, 'promote', comment);
+    return this.records.retrying(async () => {
+      const model = await this.records.getModel(name);
+      const v = await this.records.getVersion(name, version);
+      assertMoveAllowed(v.stage, to);
+      if (to !== 'archived' && v.status !== 'ready') {
+        throw conflict(`version ${version} is ${v.status}; only ready versions move forward`, {
+          status: v.status,
+        });
+      }
+      const now = this.records.now();
+      const after: ModelVersion = { ...v, stage: to, updatedAt: now, revision: v.revision + 1 };
+      const archivingProduction = v.stage === 'production';
+      if (archivingProduction && !hasRole(principal.role, 'approver')) {
+        throw forbidden('archiving the production version needs the approver role');
+      }
+      const ops: WriteOp[] = [
+        {
+          kind: 'model',
+          item: {
+            ...model,
+            productionVersion: archivingProduction ? undefined : model.productionVersion,
+            updatedAt: now,
+            revision: model.revision + 1,
+          },
+          expectRevision: model.revision,
+        },
+        { kind: 'version', item: after, expectRevision: v.revision },
+        this.records.audit(principal, 'version.transition', {
+          model: name,
+          version,
+          before: { stage: v.stage },
+          after: { stage: to },
+          comment,
+        }),
+      ];
+      if (archivingProduction) {
+        ops.push(this.records.productionChange(principal, name, 'archive', undefined, version, comment));
+      }
+      await this.records.store.commit(ops);
+      return after;
+    });
+  }
+
+  /** Rolls production back to the version that was production before (or to `toVersion`). */
+  async rollback(
+    principal: Principal,
+    name: string,
+    toVersion?: string,
+    comment = '',
+  ): Promise<ModelVersion> {
+    if (!hasRole(principal.role, 'approver')) throw forbidden('rollback needs the approver role');
+    const target = toVersion ?? (await this.previousProduction(name));
+    return this.promote(principal, name, target, 'rollback', comment);
+  }
+
+  async productionHistory(name: string, page: PageRequest): Promise<Page<ProductionChange>> {
+    await this.records.getModel(name);
+    return this.records.store.listProductionChanges(name, page);
+  }
+
+  /**
+   * Records that serving a version failed for a reason other than its checksum (which
+   * markUnusable records): e.g. the runtime could not load it, and whether another version
+   * answered instead.
+   */
+  async recordServingFailure(
+    principal: Principal,
+    name: string,
+    version: string,
+    reason: string,
+    servedBy?: string,
+  ): Promise<void> {
+    await this.records.store.commit([
+      this.records.audit(principal, 'version.serving_failed', {
+        model: name,
+        version,
+        after: { reason, servedBy: servedBy ?? null },
+      }),
+    ]);
+  }
+
+  /** The artifact failed a checksum check: the version may never serve or be promoted again. */
+  async markUnusable(principal: Principal, v: ModelVersion, reason: string, actual: string): Promise<void> {
+    await this.records.updateVersion(principal, v, 'version.integrity_failed', (cur) => ({
+      ...cur,
+      status: 'unusable',
+      unusableReason: `${reason} (expected ${cur.artifact.sha256}, found ${actual})`,
+    }));
+  }
+
+  /** Makes `version` the one production version, moving the previous one back to staging. */
+  private promote(
+    principal: Principal,
+    name: string,
+    version: string,
+    action: ProductionAction,
+    comment: string,
+  ): Promise<ModelVersion> {
+    return this.records.retrying(async () => {
+      const model = await this.records.getModel(name);
+      const v = await this.records.getVersion(name, version);
+      assertPromotable(principal, model, v, action);
+      const now = this.records.now();
+      const after: ModelVersion = { ...v, stage: 'production', updatedAt: now, revision: v.revision + 1 };
+      const previous = model.productionVersion;
+      await this.records.store.commit([
+        {
+          kind: 'model',
+          item: { ...model, productionVersion: version, updatedAt: now, revision: model.revision + 1 },
+          expectRevision: model.revision,
+        },
+        { kind: 'version', item: after, expectRevision: v.revision },
+        ...(previous === undefined ? [] : [await this.backToStaging(name, previous, now)]),
+        this.records.productionChange(principal, name, action, version, previous, comment),
+        this.records.audit(principal, action === 'promote' ? 'version.promote' : 'model.rollback', {
+          model: name,
+          version,
+          before: { productionVersion: previous ?? null, stage: v.stage },
+          after: { productionVersion: version },
+          comment,
+        }),
+      ]);
+      return after;
+    });
+  }
+
+  /** The write that returns the outgoing production version to staging. */
+  private async backToStaging(name: string, version: string, now: string): Promise<WriteOp> {
+    const prev = await this.records.getVersion(name, version);
+    return {
+      kind: 'version',
+      item: { ...prev, stage: 'staging', updatedAt: now, revision: prev.revision + 1 },
+      expectRevision: prev.revision,
+    };
+  }
+
+  /** The most recent earlier production version that is not production now. */
+  private async previousProduction(name: string): Promise<string> {
+    const model = await this.records.getModel(name);
+    const history = await this.records.store.listProductionChanges(name, { limit: 50 });
+    const target = history.items.find(
+      (c) => c.previous !== undefined && c.previous !== model.productionVersion,
+    )?.previous;
+    if (!target) {
+      throw conflict(`model ${name} has no previous production version to roll back to`, { model: name });
+    }
+    return target;
+  }
+}
+
+/**
+ * The rules for production, in the order their refusals are reported: the lifecycle before the
+ * role, so a wrong move is explained as such to anyone; then the version's readiness, its
+ * approval, and the model's validation policy.
+ */
+function assertPromotable(
+  principal: Principal,
+  model: Model,
+  v: ModelVersion,
+  action: ProductionAction,
+): void {
+  if (model.productionVersion === v.version) {
+    throw conflict(`version ${v.version} is already in production`, { version: v.version });
+  }
+  if (action === 'promote') assertMoveAllowed(v.stage, 'production');
+  else if (v.stage === 'archived') {
+    throw conflict(`version ${v.version} is archived; move it to staging before rolling back to it`);
+  }
+  if (!hasRole(principal.role, 'approver')) {
+    throw forbidden('moving a version to production needs the approver role');
+  }
+  if (v.status !== 'ready') {
+    throw conflict(`version ${v.version} is ${v.status}; it cannot serve production`, { status: v.status });
+  }
+  if (v.approval?.decision !== 'approved') {
+    throw conflict(`version ${v.version} needs an approval before production`, {
+      approval: v.approval?.decision ?? 'none',
+    });
+  }
+  if (model.requireValidation && v.validation?.passed !== true) {
+    throw conflict(`model ${model.name} requires a passing validation report before production`, {
+      validation: v.validation ? 'failed' : 'none',
+    });
+  }
+}

@@ -1,0 +1,149 @@
+/** Models and the reading of their versions: create, read, list, update, and a model's overview. */
+import type { Principal } from '../auth/principal.js';
+import { conflict, isConcurrentModification } from '../kernel/errors.js';
+import type { Page, PageRequest } from '../kernel/paging.js';
+import type { RegistryStore } from './ports.js';
+import type { RegistryRecords } from './records.js';
+import { type Model, type ModelVersion, STAGES, type Stage, type Tags } from './types.js';
+
+export interface CreateModelInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly tags?: Tags;
+  readonly requireValidation?: boolean;
+  readonly fallback?: boolean;
+}
+
+export interface UpdateModelInput {
+  readonly description?: string;
+  readonly tags?: Tags;
+  readonly requireValidation?: boolean;
+  readonly fallback?: boolean;
+}
+
+/** A model with its versions grouped by stage and the versions its aliases point at. */
+export interface ModelOverview {
+  readonly model: Model;
+  readonly versionsByStage: Record<Stage, string[]>;
+  readonly aliases: { readonly production: string | null; readonly latest: string | null };
+}
+
+export class Models {
+  constructor(private readonly records: RegistryRecords) {}
+
+  async create(principal: Principal, input: CreateModelInput): Promise<Model> {
+    const now = this.records.now();
+    const model: Model = {
+      name: input.name,
+      description: input.description ?? '',
+      tags: input.tags ?? {},
+      createdAt: now,
+      createdBy: principal.id,
+      updatedAt: now,
+      versionCount: 0,
+      requireValidation: input.requireValidation ?? false,
+      fallback: input.fallback ?? true,
+      revision: 1,
+    };
+    try {
+      await this.records.store.commit([
+        { kind: 'model', item: model, ifAbsent: true },
+        this.records.audit(principal, 'model.create', { model: model.name, after: publicModel(model) }),
+      ]);
+    } catch (err) {
+      if (isConcurrentModification(err)) {
+        throw conflict(`model ${input.name} already exists`, { model: input.name });
+      }
+      throw err;
+    }
+    return model;
+  }
+
+  get(name: string): Promise<Model> {
+    return this.records.getModel(name);
+  }
+
+  list(page: PageRequest): Promise<Page<Model>> {
+    return this.records.store.listModels(page);
+  }
+
+  async update(principal: Principal, name: string, input: UpdateModelInput): Promise<Model> {
+    return this.records.retrying(async () => {
+      const before = await this.records.getModel(name);
+      const after: Model = {
+        ...before,
+        description: input.description ?? before.description,
+        tags: input.tags ?? before.tags,
+        requireValidation: input.requireValidation ?? before.requireValidation,
+        fallback: input.fallback ?? before.fallback ?? true,
+        updatedAt: this.records.now(),
+        revision: before.revision + 1,
+      };
+      await this.records.store.commit([
+        { kind: 'model', item: after, expectRevision: before.revision },
+        this.records.audit(principal, 'model.update', {
+          model: name,
+          before: publicModel(before),
+          after: publicModel(after),
+        }),
+      ]);
+      return after;
+    });
+  }
+
+  async overview(name: string): Promise<ModelOverview> {
+    const model = await this.records.getModel(name);
+    const versionsByStage = Object.fromEntries(STAGES.map((s) => [s, [] as string[]])) as Record<
+      Stage,
+      string[]
+    >;
+    for await (const v of this.allVersions(name)) versionsByStage[v.stage].push(v.version);
+    return {
+      model,
+      versionsByStage,
+      aliases: { production: model.productionVersion ?? null, latest: model.latestVersion ?? null },
+    };
+  }
+
+  getVersion(name: string, version: string): Promise<ModelVersion> {
+    return this.records.getVersion(name, version);
+  }
+
+  async listVersions(name: string, query: PageRequest & { stage?: Stage }): Promise<Page<ModelVersion>> {
+    await this.records.getModel(name);
+    return this.records.store.listVersions(name, query);
+  }
+
+  /** Every version of a model, page by page: a model's versions are few (hundreds at most). */
+  private async *allVersions(name: string): AsyncGenerator<ModelVersion> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listVersions(name, { limit: 100, cursor });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+}
+
+/** Every model's production version, reading only the registry (no artifacts, no audit). */
+export async function* productionVersions(
+  store: Pick<RegistryStore, 'listModels'>,
+): AsyncGenerator<{ model: string; version: string }> {
+  let cursor: string | undefined;
+  do {
+    const page = await store.listModels({ limit: 100, cursor });
+    for (const m of page.items) {
+      if (m.productionVersion) yield { model: m.name, version: m.productionVersion };
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
+function publicModel(m: Model): Record<string, unknown> {
+  return {
+    description: m.description,
+    tags: m.tags,
+    requireValidation: m.requireValidation,
+    fallback: m.fallback ?? true,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The registry's services over one set of dependencies. Each service owns one concern; they
+ * share the reads and the write discipline of RegistryRecords.
+ */
+import { Artifacts } from './artifacts.js';
+import { Comparison } from './compare.js';
+import { Lifecycle } from './lifecycle.js';
+import { Models } from './models.js';
+import { type RegistryDeps, RegistryRecords } from './records.js';
+import { ValidationGate } from './validation-gate.js';
+
+export interface RegistryServices {
+  readonly models: Models;
+  readonly artifacts: Artifacts;
+  readonly lifecycle: Lifecycle;
+  readonly validation: ValidationGate;
+  readonly comparison: Comparison;
+}
+
+export function registryServices(deps: RegistryDeps): RegistryServices {
+  const records = new RegistryRecords(deps);
+  const lifecycle = new Lifecycle(records);
+  return {
+    models: new Models(records),
+    artifacts: new Artifacts(records, lifecycle),
+    lifecycle,
+    validation: new ValidationGate(records, lifecycle),
+    comparison: new Comparison(records),
+  };
+}

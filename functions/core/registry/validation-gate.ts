@@ -1,0 +1,82 @@
+/**
+ * The validation gate: runs the validation report on a version's stored artifact and records
+ * its summary on the version, where a model's `requireValidation` policy looks for it.
+ */
+import type { Principal } from '../auth/principal.js';
+import { conflict, integrityFailed } from '../kernel/errors.js';
+import type { ModelRunner } from '../kernel/runner.js';
+import type { Lifecycle } from './lifecycle.js';
+import { type RegistryRecords, sha256Hex } from './records.js';
+import type { ModelVersion } from './types.js';
+import { validateModel } from './validation.js';
+import type { ValidationReport, ValidationRequest } from './validation-report.js';
+
+export class ValidationGate {
+  constructor(
+    private readonly records: RegistryRecords,
+    private readonly lifecycle: Pick<Lifecycle, 'markUnusable'>,
+  ) {}
+
+  /** Checks the artifact's SHA-256 first: a report on other bytes than the registered ones would be worthless. */
+  async validate(
+    principal: Principal,
+    name: string,
+    version: string,
+    request: ValidationRequest,
+    runner: ModelRunner,
+  ): Promise<ValidationReport> {
+    const v = await this.records.getVersion(name, version);
+    if (v.status !== 'ready') throw conflict(`version ${version} is ${v.status}`, { status: v.status });
+    if (v.framework !== 'onnx') {
+      throw conflict('validation runs ONNX artifacts; this version is served by a SageMaker endpoint', {
+        framework: v.framework,
+      });
+    }
+    if (!v.inputSchema || !v.outputSchema) {
+      throw conflict('validation needs the inputSchema and outputSchema the version was registered with', {
+        inputSchema: Boolean(v.inputSchema),
+        outputSchema: Boolean(v.outputSchema),
+      });
+    }
+    const bytes = await this.records.deps.artifacts.get(v.artifact.key);
+    const actual = bytes ? await sha256Hex(bytes) : 'missing';
+    if (actual !== v.artifact.sha256) {
+      await this.lifecycle.markUnusable(
+        principal,
+        v,
+        'stored artifact does not match its recorded sha256',
+        actual,
+      );
+      throw integrityFailed(
+        'the stored artifact does not match its recorded sha256; the version is unusable',
+        {
+          expected: v.artifact.sha256,
+          actual,
+        },
+      );
+    }
+    const report = await validateModel({
+      artifact: bytes!,
+      inputSchema: v.inputSchema,
+      outputSchema: v.outputSchema,
+      request,
+      runner,
+    });
+    await this.record(principal, name, version, report as unknown as { passed: boolean });
+    return report;
+  }
+
+  /** Records a report that ran elsewhere. */
+  async record(
+    principal: Principal,
+    name: string,
+    version: string,
+    report: { passed: boolean; [k: string]: unknown },
+  ): Promise<ModelVersion> {
+    const v = await this.records.getVersion(name, version);
+    return this.records.updateVersion(principal, v, 'version.validate', (cur) => ({
+      ...cur,
+      validation: { passed: report.passed, ranAt: this.records.now(), by: principal.id, report },
+    }));
+  }
+}
