@@ -7,7 +7,7 @@
 
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../../functions/adapters/dynamo-predictions.js';
 import type {
@@ -25,8 +25,9 @@ import {
   requestTotals,
 } from '../../functions/core/inference/stats.js';
 import type { Clock } from '../../functions/core/registry/ports.js';
+import { standinsForFile } from '../support/lifecycle.js';
 import { MemoryPredictionStore } from '../support/memory-predictions.js';
-import { type Standins, startStandins } from '../support/standins.js';
+import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 let db: DynamoDBDocumentClient;
@@ -159,18 +160,13 @@ async function only(s: DynamoPredictionStore, model: string, hour = 10): Promise
   return s.aggregates(model, new Date(H(hour)), new Date(H(hour + 1)));
 }
 
-beforeAll(async () => {
-  aws = await startStandins();
-  for (const k of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
-    process.env[k] = aws.env[k];
-  }
-  db = documentClient();
-  table = aws.resources.tables.predictions;
-}, 120_000);
-
-afterAll(async () => {
-  db?.destroy();
-  await aws?.stop();
+standinsForFile({
+  setup: (started) => {
+    aws = started;
+    db = documentClient();
+    table = aws.resources.tables.predictions;
+  },
+  teardown: () => db?.destroy(),
 });
 
 describe('record and aggregates', () => {
