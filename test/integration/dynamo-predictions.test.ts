@@ -67,6 +67,15 @@ function crashing(
   });
 }
 
+/** A worker that dies at its first `command` while recording `batch`. */
+async function dieDuring(command: string, clock: Clock, b: CaptureBatch): Promise<void> {
+  const dying = store(
+    clock,
+    crashing(db, (name) => name === command),
+  );
+  await expect(dying.record(b)).rejects.toThrow('worker died');
+}
+
 /**
  * A client whose first `n` TransactWriteItems are cancelled as DynamoDB cancels a transaction that
  * collides with another on the same item (DynamoDB Local serialises transactions instead).
@@ -265,11 +274,7 @@ describe('record and aggregates', () => {
   it('a worker that died after claiming: the message waits out the lease, then is written and counted once', async () => {
     const clock = new TestClock();
     const b = batch('crash-claim', { rows: 60 });
-    const dying = store(
-      clock,
-      crashing(db, (name) => name === 'BatchWriteCommand'),
-    );
-    await expect(dying.record(b)).rejects.toThrow('worker died');
+    await dieDuring('BatchWriteCommand', clock, b);
     expect(
       (await s0().feedback([{ predictionId: b.predictions[59]!.predictionId, actual: 1 }]))[0]!.status,
     ).toBe('unknown');
@@ -296,11 +301,7 @@ describe('record and aggregates', () => {
   it('a worker that died before committing: feedback joined meanwhile survives the takeover', async () => {
     const clock = new TestClock();
     const b = batch('crash-commit', { rows: 30 });
-    const dying = store(
-      clock,
-      crashing(db, (name) => name === 'TransactWriteCommand'),
-    );
-    await expect(dying.record(b)).rejects.toThrow('worker died');
+    await dieDuring('TransactWriteCommand', clock, b);
     // The predictions were written, so feedback can join (and is counted) before the request is.
     const early = b.predictions.slice(0, 3).map((p) => ({ predictionId: p.predictionId, actual: 'late' }));
     expect((await s0().feedback(early)).map((r) => r.status)).toEqual(['joined', 'joined', 'joined']);
