@@ -1,13 +1,19 @@
 /**
  * What every DynamoDB adapter shares: the audit event as a transaction item (audit events are
- * written in the same transaction as the change they record), and one paginated query whose
- * cursor is checked before DynamoDB sees it.
+ * written in the same transaction as the change they record), the consistent read of one item,
+ * writes and transactions whose conditions may fail, and one paginated query whose cursor is
+ * checked before DynamoDB sees it.
  */
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
+  type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteCommand,
   type TransactWriteCommandInput,
+  type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
 import { type DomainError, validationFailed } from '../core/kernel/errors.js';
@@ -15,6 +21,7 @@ import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type Item = Record<string, unknown>;
 
 /** The audit table's partition: a model's events under its name, everything else under SYSTEM. */
 export function auditPartition(model?: string): string {
@@ -25,13 +32,30 @@ export function auditPartition(model?: string): string {
 export const AUDIT_FEED = 'ALL';
 
 export function auditPut(table: string, audit: AuditEvent): TransactItem {
+  return putIfAbsent(table, {
+    ...audit,
+    pk: auditPartition(audit.model),
+    sk: `${audit.at}#${audit.id}`,
+    feed: AUDIT_FEED,
+  });
+}
+
+/** A transaction item that creates `item` and fails if an item with its key (`attr`) exists. */
+export function putIfAbsent(table: string, item: Item, attr = 'pk'): TransactItem {
   return {
     Put: {
       TableName: table,
-      Item: { ...audit, pk: auditPartition(audit.model), sk: `${audit.at}#${audit.id}`, feed: AUDIT_FEED },
-      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: item,
+      ConditionExpression: 'attribute_not_exists(#key)',
+      ExpressionAttributeNames: { '#key': attr },
     },
   };
+}
+
+/** The audit table a store writes to; a store built without it can only read. */
+export function auditTableOf(tables: { readonly audit?: string }, store = 'store'): string {
+  if (!tables.audit) throw new Error(`this ${store} was built without the audit table; it can only read`);
+  return tables.audit;
 }
 
 export function invalidCursor(): DomainError {
@@ -39,8 +63,67 @@ export function invalidCursor(): DomainError {
 }
 
 /** An item without the attributes that only index it. */
-export function withoutKeys<T>(item: Record<string, unknown>, keys: ReadonlySet<string>): T {
+export function withoutKeys<T>(item: Item, keys: ReadonlySet<string>): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !keys.has(k))) as T;
+}
+
+/** One item (as the caller knows it to be), read with strong consistency; undefined when there is none. */
+export async function getItem<T = Item>(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: Item,
+): Promise<T | undefined> {
+  const res = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+  return res.Item as T | undefined;
+}
+
+/** One item without the attributes that only index it, read with strong consistency. */
+export async function getWithoutKeys<T>(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: Item,
+  keys: ReadonlySet<string>,
+): Promise<T | undefined> {
+  const item = await getItem(db, table, key);
+  return item ? withoutKeys<T>(item, keys) : undefined;
+}
+
+/** A put or update with a condition: true when written, false when the condition failed. */
+export async function sendIf(
+  db: DynamoDBDocumentClient,
+  command: PutCommand | UpdateCommand,
+): Promise<boolean> {
+  try {
+    // Both command types answer with an output the caller does not need.
+    await db.send(command as PutCommand);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
+  }
+}
+
+/**
+ * A transaction whose conditions may fail: true when committed, false when DynamoDB cancelled it
+ * and `refused` agrees that the cancellation is the expected refusal (by default, any is).
+ */
+export async function transactIf(
+  db: DynamoDBDocumentClient,
+  items: TransactItem[],
+  refused: (err: TransactionCanceledException) => boolean = () => true,
+): Promise<boolean> {
+  try {
+    await db.send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (err) {
+    if (err instanceof TransactionCanceledException && refused(err)) return false;
+    throw err;
+  }
+}
+
+/** The cancellation reason codes of a cancelled transaction, one per item. */
+export function cancellationCodes(err: TransactionCanceledException): (string | undefined)[] {
+  return (err.CancellationReasons ?? []).map((r) => r.Code);
 }
 
 export interface PageQuery<T> {
@@ -50,7 +133,7 @@ export interface PageQuery<T> {
   readonly expect?: Record<string, string>;
   /** The shape of the cursor's sort key in this listing. */
   readonly sortKeyPattern?: RegExp;
-  readonly map: (item: Record<string, unknown>) => T;
+  readonly map: (item: Item) => T;
 }
 
 export async function queryPage<T>(
@@ -69,4 +152,56 @@ export async function queryPage<T>(
     if (start && (err as Error).name === 'ValidationException') throw invalidCursor();
     throw err;
   }
+}
+
+/** A listing's cursor: the key attributes it holds, the partition it must stay in, its sort key's shape. */
+export type Cursor = Omit<PageQuery<unknown>, 'map'>;
+
+/** One listing: its query (without the page) and the cursor that stays in it. */
+export interface Listing {
+  readonly input: QueryCommandInput;
+  readonly cursor: Cursor;
+}
+
+/** The items of one kind listed through gsi1 (`gsi1pk` = `listing`). */
+export function gsi1Listing(table: string, listing: string, newestFirst = false): Listing {
+  return {
+    input: {
+      TableName: table,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': listing },
+      ...(newestFirst ? { ScanIndexForward: false } : {}),
+    },
+    cursor: { cursorAttrs: ['pk', 'sk', 'gsi1pk', 'gsi1sk'], expect: { gsi1pk: listing } },
+  };
+}
+
+/** The items of partition `pk` whose sort key starts with `prefix`, read with strong consistency. */
+export function prefixListing(table: string, pk: string, prefix: string, newestFirst = false): Listing {
+  const literal = prefix.replace(/[.*+?^$(){}|[\]\\]/g, '\\$&');
+  return {
+    input: {
+      TableName: table,
+      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+      ExpressionAttributeValues: { ':p': pk, ':s': prefix },
+      ConsistentRead: true,
+      ...(newestFirst ? { ScanIndexForward: false } : {}),
+    },
+    cursor: {
+      cursorAttrs: ['pk', 'sk'],
+      expect: { pk },
+      sortKeyPattern: new RegExp(`^${literal}`),
+    },
+  };
+}
+
+/** One page of a listing, its items without the attributes that only index them. */
+export function queryWithoutKeys<T>(
+  db: DynamoDBDocumentClient,
+  keys: ReadonlySet<string>,
+  listing: Listing,
+  page: PageRequest,
+): Promise<Page<T>> {
+  return queryPage(db, listing.input, page, { ...listing.cursor, map: (i) => withoutKeys<T>(i, keys) });
 }

@@ -4,13 +4,10 @@
  * last scheduled check. Alerts live under `ALERT#<id>` and are listed through gsi1; their id is
  * derived from the model, window and baseline, so the conditional put is what deduplicates them.
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
-  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -20,14 +17,22 @@ import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
-import { auditPut, queryPage } from './dynamo-common.js';
+import {
+  auditPut,
+  auditTableOf,
+  getItem,
+  getWithoutKeys,
+  gsi1Listing,
+  prefixListing,
+  queryWithoutKeys,
+  sendIf,
+  transactIf,
+  withoutKeys,
+} from './dynamo-common.js';
 
 const modelPk = (name: string) => `MODEL#${name}`;
+const alertKey = (id: string) => ({ pk: `ALERT#${id}`, sk: 'ALERT' });
 const KEY_ATTRS = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
-
-function strip<T>(item: Record<string, unknown>): T {
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !KEY_ATTRS.has(k))) as T;
-}
 
 export class DynamoMonitoringStore implements MonitoringStore {
   constructor(
@@ -36,18 +41,15 @@ export class DynamoMonitoringStore implements MonitoringStore {
   ) {}
 
   async getPolicy(model: string): Promise<MonitoringPolicy | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.monitoring,
-        Key: { pk: modelPk(model), sk: 'POLICY' },
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? (strip<{ policy: MonitoringPolicy }>(res.Item).policy as MonitoringPolicy) : undefined;
+    const item = await getItem<{ policy: MonitoringPolicy }>(this.db, this.tables.monitoring, {
+      pk: modelPk(model),
+      sk: 'POLICY',
+    });
+    return item?.policy;
   }
 
   async putPolicy(model: string, policy: MonitoringPolicy, audit: AuditEvent): Promise<void> {
-    if (!this.tables.audit) throw new Error('this monitoring store was built without the audit table');
+    const auditTable = auditTableOf(this.tables, 'monitoring store');
     await this.db.send(
       new TransactWriteCommand({
         TransactItems: [
@@ -65,38 +67,19 @@ export class DynamoMonitoringStore implements MonitoringStore {
               },
             },
           },
-          auditPut(this.tables.audit, audit),
+          auditPut(auditTable, audit),
         ],
       }),
     );
   }
 
   async listPolicies(page: PageRequest): Promise<Page<{ model: string; policy: MonitoringPolicy }>> {
-    return this.query(
-      {
-        TableName: this.tables.monitoring,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': 'POLICIES' },
-      },
-      page,
-      ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
-      { gsi1pk: 'POLICIES' },
-    );
+    return queryWithoutKeys(this.db, KEY_ATTRS, gsi1Listing(this.tables.monitoring, 'POLICIES'), page);
   }
 
   async putBaseline(ref: BaselineRef): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tables.monitoring,
-        Item: {
-          ...ref,
-          pk: modelPk(ref.model),
-          sk: `BASELINE#${semverSortKey(ref.version)}#${ref.createdAt}#${ref.id}`,
-          type: 'baseline',
-        },
-      }),
-    );
+    const sk = `BASELINE#${semverSortKey(ref.version)}#${ref.createdAt}#${ref.id}`;
+    await this.put({ ...ref, pk: modelPk(ref.model), sk, type: 'baseline' });
   }
 
   async latestBaseline(model: string, version?: string): Promise<BaselineRef | undefined> {
@@ -114,109 +97,72 @@ export class DynamoMonitoringStore implements MonitoringStore {
       }),
     );
     const item = res.Items?.[0];
-    return item ? strip<BaselineRef>(item) : undefined;
+    return item ? withoutKeys<BaselineRef>(item, KEY_ATTRS) : undefined;
   }
 
   async putReport(report: ReportRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tables.monitoring,
-        Item: {
-          ...report,
-          pk: modelPk(report.model),
-          sk: `REPORT#${report.window.to}#${report.id}`,
-          type: 'report',
-        },
-      }),
-    );
+    await this.put({
+      ...report,
+      pk: modelPk(report.model),
+      sk: `REPORT#${report.window.to}#${report.id}`,
+      type: 'report',
+    });
   }
 
   async listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>> {
-    return this.query(
-      {
-        TableName: this.tables.monitoring,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':p': modelPk(model), ':s': 'REPORT#' },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      },
-      page,
-      ['pk', 'sk'],
-      { pk: modelPk(model) },
-      /^REPORT#/,
-    );
+    const listing = prefixListing(this.tables.monitoring, modelPk(model), 'REPORT#', true);
+    return queryWithoutKeys(this.db, KEY_ATTRS, listing, page);
   }
 
   async lastScheduledCheck(model: string): Promise<string | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.monitoring,
-        Key: { pk: modelPk(model), sk: 'LASTCHECK' },
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item?.at as string | undefined;
+    const item = await getItem<{ at?: string }>(this.db, this.tables.monitoring, {
+      pk: modelPk(model),
+      sk: 'LASTCHECK',
+    });
+    return item?.at;
   }
 
   /** Claims a scheduled slot: only one scheduler run can move the time forward past `notAfter`. */
   async claimScheduledCheck(model: string, at: string, notAfter: string): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tables.monitoring,
-          Key: { pk: modelPk(model), sk: 'LASTCHECK' },
-          UpdateExpression: 'SET #at = :at',
-          ConditionExpression: 'attribute_not_exists(#at) OR #at <= :notAfter',
-          ExpressionAttributeNames: { '#at': 'at' },
-          ExpressionAttributeValues: { ':at': at, ':notAfter': notAfter },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return sendIf(
+      this.db,
+      new UpdateCommand({
+        TableName: this.tables.monitoring,
+        Key: { pk: modelPk(model), sk: 'LASTCHECK' },
+        UpdateExpression: 'SET #at = :at',
+        ConditionExpression: 'attribute_not_exists(#at) OR #at <= :notAfter',
+        ExpressionAttributeNames: { '#at': 'at' },
+        ExpressionAttributeValues: { ':at': at, ':notAfter': notAfter },
+      }),
+    );
   }
 
   async putAlertOnce(alert: AlertRecord): Promise<boolean> {
-    try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tables.monitoring,
-          Item: {
-            ...alert,
-            pk: `ALERT#${alert.id}`,
-            sk: 'ALERT',
-            gsi1pk: 'ALERTS',
-            gsi1sk: `${alert.createdAt}#${alert.id}`,
-            type: 'alert',
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
-      throw err;
-    }
+    return sendIf(
+      this.db,
+      new PutCommand({
+        TableName: this.tables.monitoring,
+        Item: {
+          ...alert,
+          ...alertKey(alert.id),
+          gsi1pk: 'ALERTS',
+          gsi1sk: `${alert.createdAt}#${alert.id}`,
+          type: 'alert',
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
   }
 
   async getAlert(id: string): Promise<AlertRecord | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.monitoring,
-        Key: { pk: `ALERT#${id}`, sk: 'ALERT' },
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? strip<AlertRecord>(res.Item) : undefined;
+    return getWithoutKeys<AlertRecord>(this.db, this.tables.monitoring, alertKey(id), KEY_ATTRS);
   }
 
   async markAlertPublished(id: string): Promise<void> {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tables.monitoring,
-        Key: { pk: `ALERT#${id}`, sk: 'ALERT' },
+        Key: alertKey(id),
         UpdateExpression: 'SET published = :t',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':t': true },
@@ -227,13 +173,8 @@ export class DynamoMonitoringStore implements MonitoringStore {
   async listAlerts(
     query: PageRequest & { model?: string; status?: 'open' | 'acknowledged' },
   ): Promise<Page<AlertRecord>> {
-    const input: QueryCommandInput = {
-      TableName: this.tables.monitoring,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': 'ALERTS' },
-      ScanIndexForward: false,
-    };
+    const listing = gsi1Listing(this.tables.monitoring, 'ALERTS', true);
+    const input = listing.input;
     const filters: string[] = [];
     if (query.model) {
       filters.push('model = :m');
@@ -245,7 +186,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
       input.ExpressionAttributeValues![':st'] = query.status;
     }
     if (filters.length) input.FilterExpression = filters.join(' AND ');
-    return this.query(input, query, ['pk', 'sk', 'gsi1pk', 'gsi1sk'], { gsi1pk: 'ALERTS' });
+    return queryWithoutKeys(this.db, KEY_ATTRS, listing, query);
   }
 
   async ackAlert(
@@ -255,45 +196,29 @@ export class DynamoMonitoringStore implements MonitoringStore {
     comment: string | undefined,
     audit: AuditEvent,
   ): Promise<void> {
-    if (!this.tables.audit) throw new Error('this monitoring store was built without the audit table');
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tables.monitoring,
-                Key: { pk: `ALERT#${id}`, sk: 'ALERT' },
-                UpdateExpression:
-                  'SET #status = :ack, acknowledgedBy = :by, acknowledgedAt = :at, ackComment = :c',
-                ConditionExpression: 'attribute_exists(pk) AND #status = :open',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':ack': 'acknowledged',
-                  ':open': 'open',
-                  ':by': by,
-                  ':at': at,
-                  ':c': comment ?? '',
-                },
-              },
-            },
-            auditPut(this.tables.audit, audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      if (err instanceof TransactionCanceledException) throw concurrentModification('the alert is not open');
-      throw err;
-    }
+    const acked = await transactIf(this.db, [
+      {
+        Update: {
+          TableName: this.tables.monitoring,
+          Key: alertKey(id),
+          UpdateExpression: 'SET #status = :ack, acknowledgedBy = :by, acknowledgedAt = :at, ackComment = :c',
+          ConditionExpression: 'attribute_exists(pk) AND #status = :open',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':ack': 'acknowledged',
+            ':open': 'open',
+            ':by': by,
+            ':at': at,
+            ':c': comment ?? '',
+          },
+        },
+      },
+      auditPut(auditTableOf(this.tables, 'monitoring store'), audit),
+    ]);
+    if (!acked) throw concurrentModification('the alert is not open');
   }
 
-  private query<T>(
-    input: QueryCommandInput,
-    page: PageRequest,
-    cursorAttrs: readonly string[],
-    expect: Record<string, string>,
-    sortKeyPattern?: RegExp,
-  ): Promise<Page<T>> {
-    return queryPage(this.db, input, page, { cursorAttrs, expect, sortKeyPattern, map: (i) => strip<T>(i) });
+  private async put(item: Record<string, unknown>): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: this.tables.monitoring, Item: item }));
   }
 }

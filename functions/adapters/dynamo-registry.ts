@@ -6,7 +6,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   type QueryCommandInput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -22,7 +21,19 @@ import type {
 } from '../core/registry/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
 import type { Model, ModelVersion, ProductionChange } from '../core/registry/types.js';
-import { AUDIT_FEED, auditPartition, auditPut, queryPage, type TransactItem } from './dynamo-common.js';
+import {
+  AUDIT_FEED,
+  auditPartition,
+  auditPut,
+  auditTableOf,
+  getWithoutKeys,
+  gsi1Listing,
+  type Listing,
+  prefixListing,
+  putIfAbsent,
+  queryWithoutKeys,
+  type TransactItem,
+} from './dynamo-common.js';
 
 export interface DynamoRegistryTables {
   readonly registry: string;
@@ -37,13 +48,7 @@ const auditPk = auditPartition;
 /** Audit sort keys: `<ISO time>#<ULID>`. */
 const AUDIT_SK = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9A-HJKMNP-TV-Z]{26}$/;
 
-const KEY_ATTRS = ['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'feed'];
-
-function strip<T>(item: Record<string, unknown>): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) if (!KEY_ATTRS.includes(k)) out[k] = v;
-  return out as T;
-}
+const KEY_ATTRS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk', 'feed']);
 
 export class DynamoRegistryStore implements RegistryStore, AuditReader {
   constructor(
@@ -52,8 +57,7 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
   ) {}
 
   private get auditTable(): string {
-    if (!this.tables.audit) throw new Error('this registry store was built without the audit table');
-    return this.tables.audit;
+    return auditTableOf(this.tables, 'registry store');
   }
 
   async commit(ops: readonly WriteOp[]): Promise<void> {
@@ -110,87 +114,56 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
           },
         };
       case 'productionChange':
-        return {
-          Put: {
-            TableName: this.tables.registry,
-            Item: {
-              ...op.item,
-              pk: modelPk(op.item.model),
-              sk: `PROD#${op.item.at}#${op.item.id}`,
-              type: 'production',
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        };
+        return putIfAbsent(this.tables.registry, {
+          ...op.item,
+          pk: modelPk(op.item.model),
+          sk: `PROD#${op.item.at}#${op.item.id}`,
+          type: 'production',
+        });
       case 'audit':
         return auditPut(this.auditTable, op.item);
     }
   }
 
   async getModel(name: string): Promise<Model | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.registry,
-        Key: { pk: modelPk(name), sk: MODEL_SK },
-        ConsistentRead: true,
-      }),
+    return getWithoutKeys<Model>(
+      this.db,
+      this.tables.registry,
+      { pk: modelPk(name), sk: MODEL_SK },
+      KEY_ATTRS,
     );
-    return res.Item ? strip<Model>(res.Item) : undefined;
   }
 
   async listModels(page: PageRequest): Promise<Page<Model>> {
-    return this.query<Model>(
-      {
-        TableName: this.tables.registry,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': 'MODELS' },
-      },
-      page,
-      ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
-      { gsi1pk: 'MODELS' },
-    );
+    return this.query<Model>(gsi1Listing(this.tables.registry, 'MODELS'), page);
   }
 
   async getVersion(model: string, version: string): Promise<ModelVersion | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.registry,
-        Key: { pk: modelPk(model), sk: versionSk(version) },
-        ConsistentRead: true,
-      }),
+    return getWithoutKeys<ModelVersion>(
+      this.db,
+      this.tables.registry,
+      { pk: modelPk(model), sk: versionSk(version) },
+      KEY_ATTRS,
     );
-    return res.Item ? strip<ModelVersion>(res.Item) : undefined;
   }
 
   async listVersions(model: string, query: VersionQuery): Promise<Page<ModelVersion>> {
-    const input: QueryCommandInput = {
-      TableName: this.tables.registry,
-      KeyConditionExpression: 'pk = :p AND begins_with(sk, :v)',
-      ExpressionAttributeValues: { ':p': modelPk(model), ':v': 'VERSION#' },
-      ConsistentRead: true,
-    };
+    const listing = prefixListing(this.tables.registry, modelPk(model), 'VERSION#');
     if (query.stage) {
-      input.FilterExpression = '#stage = :stage';
-      input.ExpressionAttributeNames = { '#stage': 'stage' };
-      input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':stage': query.stage };
+      listing.input.FilterExpression = '#stage = :stage';
+      listing.input.ExpressionAttributeNames = { '#stage': 'stage' };
+      listing.input.ExpressionAttributeValues = {
+        ...listing.input.ExpressionAttributeValues,
+        ':stage': query.stage,
+      };
     }
-    return this.query<ModelVersion>(input, query, ['pk', 'sk'], { pk: modelPk(model) }, /^VERSION#/);
+    return this.query<ModelVersion>(listing, query);
   }
 
   async listProductionChanges(model: string, page: PageRequest): Promise<Page<ProductionChange>> {
     return this.query<ProductionChange>(
-      {
-        TableName: this.tables.registry,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':p': modelPk(model), ':s': 'PROD#' },
-        ScanIndexForward: false,
-        ConsistentRead: true,
-      },
+      prefixListing(this.tables.registry, modelPk(model), 'PROD#', true),
       page,
-      ['pk', 'sk'],
-      { pk: modelPk(model) },
-      /^PROD#/,
     );
   }
 
@@ -234,16 +207,13 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
       input.FilterExpression = 'actor = :a';
       input.ExpressionAttributeValues = { ...input.ExpressionAttributeValues, ':a': query.actor };
     }
-    return this.query<AuditEvent>(input, query, cursorAttrs, expect, AUDIT_SK);
+    return this.query<AuditEvent>(
+      { input, cursor: { cursorAttrs, expect, sortKeyPattern: AUDIT_SK } },
+      query,
+    );
   }
 
-  private query<T>(
-    input: QueryCommandInput,
-    page: PageRequest,
-    cursorAttrs: readonly string[],
-    expect: Record<string, string>,
-    sortKeyPattern?: RegExp,
-  ): Promise<Page<T>> {
-    return queryPage(this.db, input, page, { cursorAttrs, expect, sortKeyPattern, map: (i) => strip<T>(i) });
+  private query<T>(listing: Listing, page: PageRequest): Promise<Page<T>> {
+    return queryWithoutKeys<T>(this.db, KEY_ATTRS, listing, page);
   }
 }

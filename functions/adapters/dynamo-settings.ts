@@ -1,10 +1,9 @@
 /** ModeStore on the settings table: one item per setting, written with its audit event. */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
 import { concurrentModification } from '../core/kernel/errors.js';
 import type { ModeState, ModeStore } from '../core/system/modes.js';
-import { auditPut } from './dynamo-common.js';
+import { auditPut, auditTableOf, getItem, putIfAbsent, transactIf } from './dynamo-common.js';
 
 const MODE_KEY = { name: 'mode' };
 
@@ -15,36 +14,27 @@ export class DynamoModeStore implements ModeStore {
   ) {}
 
   async get(): Promise<ModeState | undefined> {
-    const res = await this.db.send(
-      new GetCommand({ TableName: this.tables.settings, Key: MODE_KEY, ConsistentRead: true }),
-    );
-    if (!res.Item) return undefined;
-    const { name: _name, ...state } = res.Item;
-    return state as ModeState;
+    const item = await getItem<ModeState & typeof MODE_KEY>(this.db, this.tables.settings, MODE_KEY);
+    if (!item) return undefined;
+    const { name: _name, ...state } = item;
+    return state;
   }
 
   async put(state: ModeState, expectRevision: number, audit: AuditEvent): Promise<void> {
-    if (!this.tables.audit) throw new Error('this settings store was built without the audit table');
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.settings,
-                Item: { ...state, ...MODE_KEY },
-                ConditionExpression: expectRevision === 0 ? 'attribute_not_exists(#n)' : '#r = :expected',
-                ExpressionAttributeNames: expectRevision === 0 ? { '#n': 'name' } : { '#r': 'revision' },
-                ExpressionAttributeValues: expectRevision === 0 ? undefined : { ':expected': expectRevision },
-              },
+    const auditTable = auditTableOf(this.tables, 'settings store');
+    const item = { ...state, ...MODE_KEY };
+    const write =
+      expectRevision === 0
+        ? putIfAbsent(this.tables.settings, item, 'name')
+        : {
+            Put: {
+              TableName: this.tables.settings,
+              Item: item,
+              ConditionExpression: '#r = :expected',
+              ExpressionAttributeNames: { '#r': 'revision' },
+              ExpressionAttributeValues: { ':expected': expectRevision },
             },
-            auditPut(this.tables.audit, audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      if (err instanceof TransactionCanceledException) throw concurrentModification();
-      throw err;
-    }
+          };
+    if (!(await transactIf(this.db, [write, auditPut(auditTable, audit)]))) throw concurrentModification();
   }
 }

@@ -9,21 +9,23 @@
  * on AWS the table is encrypted at rest with KMS, and only the functions bound to it (BINDINGS)
  * can read it.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '../core/kernel/audit.js';
 import { conflict } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { DeliveryLog, WebhookStore } from '../core/webhooks/ports.js';
 import type { DeliveryRecord, Webhook } from '../core/webhooks/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { auditPut } from './dynamo-common.js';
+import {
+  auditPut,
+  auditTableOf,
+  cancellationCodes,
+  getWithoutKeys,
+  gsi1Listing,
+  prefixListing,
+  putIfAbsent,
+  queryWithoutKeys,
+  transactIf,
+} from './dynamo-common.js';
 
 export interface DynamoWebhookTables {
   readonly monitoring: string;
@@ -37,14 +39,9 @@ const DELIVERY_PREFIX = 'DELIVERY#';
 const webhookPk = (id: string) => `WEBHOOK#${id}`;
 const deliverySk = (d: Pick<DeliveryRecord, 'eventAt' | 'deliveryId'>) =>
   `${DELIVERY_PREFIX}${d.eventAt}#${d.deliveryId}`;
+const webhookKey = (id: string) => ({ pk: webhookPk(id), sk: WEBHOOK_SK });
 
 const KEY_ATTRS = new Set(['pk', 'sk', 'type', 'gsi1pk', 'gsi1sk']);
-
-function strip<T>(item: Record<string, unknown>): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) if (!KEY_ATTRS.has(k)) out[k] = v;
-  return out as T;
-}
 
 export class DynamoWebhookStore implements WebhookStore {
   constructor(
@@ -52,90 +49,45 @@ export class DynamoWebhookStore implements WebhookStore {
     private readonly tables: DynamoWebhookTables,
   ) {}
 
-  private auditTable(): string {
-    if (!this.tables.audit) throw new Error('this store was built without the audit table; it can only read');
-    return this.tables.audit;
-  }
-
   async create(webhook: Webhook, audit: AuditEvent): Promise<void> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tables.monitoring,
-                Item: {
-                  ...webhook,
-                  pk: webhookPk(webhook.id),
-                  sk: WEBHOOK_SK,
-                  type: 'webhook',
-                  gsi1pk: LISTING,
-                  gsi1sk: `${webhook.createdAt}#${webhook.id}`,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            auditPut(this.auditTable(), audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      if (err instanceof TransactionCanceledException) throw conflict('webhook id collision; retry');
-      throw err;
-    }
+    const item = {
+      ...webhook,
+      ...webhookKey(webhook.id),
+      type: 'webhook',
+      gsi1pk: LISTING,
+      gsi1sk: `${webhook.createdAt}#${webhook.id}`,
+    };
+    const written = await transactIf(this.db, [
+      putIfAbsent(this.tables.monitoring, item),
+      auditPut(auditTableOf(this.tables), audit),
+    ]);
+    if (!written) throw conflict('webhook id collision; retry');
   }
 
   async get(id: string): Promise<Webhook | undefined> {
-    const res = await this.db.send(
-      new GetCommand({
-        TableName: this.tables.monitoring,
-        Key: { pk: webhookPk(id), sk: WEBHOOK_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return res.Item ? strip<Webhook>(res.Item) : undefined;
+    return getWithoutKeys<Webhook>(this.db, this.tables.monitoring, webhookKey(id), KEY_ATTRS);
   }
 
   async list(page: PageRequest): Promise<Page<Webhook>> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.monitoring,
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': LISTING },
-        Limit: page.limit,
-        ExclusiveStartKey: decodeCursor(page.cursor, ['pk', 'sk', 'gsi1pk', 'gsi1sk'], { gsi1pk: LISTING }),
-      }),
-    );
-    return {
-      items: (res.Items ?? []).map((i) => strip<Webhook>(i)),
-      nextCursor: encodeCursor(res.LastEvaluatedKey),
-    };
+    return queryWithoutKeys(this.db, KEY_ATTRS, gsi1Listing(this.tables.monitoring, LISTING), page);
   }
 
   async delete(id: string, audit: AuditEvent): Promise<boolean> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tables.monitoring,
-                Key: { pk: webhookPk(id), sk: WEBHOOK_SK },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            },
-            auditPut(this.auditTable(), audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      if (err instanceof TransactionCanceledException) {
-        if (err.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
-      }
-      throw err;
-    }
+    const deleted = await transactIf(
+      this.db,
+      [
+        {
+          Delete: {
+            TableName: this.tables.monitoring,
+            Key: webhookKey(id),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        auditPut(auditTableOf(this.tables), audit),
+      ],
+      (err) => cancellationCodes(err)[0] === 'ConditionalCheckFailed',
+    );
+    if (!deleted) return false;
     await this.purgeDeliveries(id);
     return true;
   }
@@ -171,60 +123,39 @@ export class DynamoWebhookStore implements WebhookStore {
   }
 
   async record(delivery: DeliveryRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.tables.monitoring,
-                Key: { pk: webhookPk(delivery.webhookId), sk: WEBHOOK_SK },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
+    // The webhook is gone, or a later attempt was recorded already: nothing to record.
+    await transactIf(
+      this.db,
+      [
+        {
+          ConditionCheck: {
+            TableName: this.tables.monitoring,
+            Key: webhookKey(delivery.webhookId),
+            ConditionExpression: 'attribute_exists(pk)',
+          },
+        },
+        {
+          Put: {
+            TableName: this.tables.monitoring,
+            Item: {
+              ...delivery,
+              pk: webhookPk(delivery.webhookId),
+              sk: deliverySk(delivery),
+              type: 'delivery',
             },
-            {
-              Put: {
-                TableName: this.tables.monitoring,
-                Item: {
-                  ...delivery,
-                  pk: webhookPk(delivery.webhookId),
-                  sk: deliverySk(delivery),
-                  type: 'delivery',
-                },
-                // An SQS duplicate of an earlier attempt must not overwrite a later outcome.
-                ConditionExpression: 'attribute_not_exists(pk) OR attempts <= :n',
-                ExpressionAttributeValues: { ':n': delivery.attempts },
-              },
-            },
-          ],
-        }),
-      );
-    } catch (err) {
-      // The webhook is gone, or a later attempt was recorded already: nothing to record.
-      if (err instanceof TransactionCanceledException) {
-        const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
-        if (codes.includes('ConditionalCheckFailed')) return;
-      }
-      throw err;
-    }
+            // An SQS duplicate of an earlier attempt must not overwrite a later outcome.
+            ConditionExpression: 'attribute_not_exists(pk) OR attempts <= :n',
+            ExpressionAttributeValues: { ':n': delivery.attempts },
+          },
+        },
+      ],
+      (err) => cancellationCodes(err).includes('ConditionalCheckFailed'),
+    );
   }
 
   async listDeliveries(webhookId: string, page: PageRequest): Promise<Page<DeliveryRecord>> {
-    const res = await this.db.send(
-      new QueryCommand({
-        TableName: this.tables.monitoring,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :d)',
-        ExpressionAttributeValues: { ':p': webhookPk(webhookId), ':d': DELIVERY_PREFIX },
-        ScanIndexForward: false,
-        Limit: page.limit,
-        ExclusiveStartKey: decodeCursor(page.cursor, ['pk', 'sk'], { pk: webhookPk(webhookId) }),
-        ConsistentRead: true,
-      }),
-    );
-    return {
-      items: (res.Items ?? []).map((i) => strip<DeliveryRecord>(i)),
-      nextCursor: encodeCursor(res.LastEvaluatedKey),
-    };
+    const listing = prefixListing(this.tables.monitoring, webhookPk(webhookId), DELIVERY_PREFIX, true);
+    return queryWithoutKeys(this.db, KEY_ATTRS, listing, page);
   }
 
   /** DeliveryLog's view of this store (its `list` is per webhook). */

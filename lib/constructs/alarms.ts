@@ -78,6 +78,13 @@ export class Alarms extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     };
+    // Counts: anything at all in one period; no data means nothing happened.
+    const anyRule = {
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    };
 
     const dlqAlarms = {} as Record<QueueKey, Alarm>;
     for (const [key, pair] of Object.entries(props.queues) as [QueueKey, QueuePair][]) {
@@ -85,11 +92,8 @@ export class Alarms extends Construct {
         .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' })
         .createAlarm(this, `${key}DlqNotEmpty`, {
           alarmDescription: `Messages in the ${key} dead-letter queue: a worker gave up on them.`,
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
           // SQS publishes no datapoint for an idle queue; no data means nothing arrived.
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+          ...anyRule,
         });
       notify(alarm);
       dlqAlarms[key] = alarm;
@@ -102,10 +106,7 @@ export class Alarms extends Construct {
         .metricErrors({ period: Duration.minutes(5), statistic: 'Sum' })
         .createAlarm(this, `${fnId}Errors`, {
           alarmDescription: `The ${fnId} function failed (an uncaught error, timeout or crash).`,
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
+          ...anyRule,
         });
       notify(alarm);
       errorAlarms[fnId] = alarm;

@@ -178,15 +178,10 @@ export const TABLE_ACTIONS: Record<TableMode, readonly string[]> = {
  */
 export function bindTable(fn: ServalFunction, table: ITable, def: TableDef, mode: TableMode): void {
   fn.addEnvironment(def.env, table.tableName);
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...TABLE_ACTIONS[mode]],
-      resources: [
-        table.tableArn,
-        ...def.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`),
-      ],
-    }),
+  allow(
+    fn,
+    [...TABLE_ACTIONS[mode]],
+    [table.tableArn, ...def.globalIndexes.map((index) => `${table.tableArn}/index/${index.name}`)],
   );
 }
 
@@ -207,18 +202,10 @@ export const BUCKET_OBJECT_ACTIONS: Record<BucketMode, readonly string[]> = {
  */
 export function bindBucket(fn: ServalFunction, bucket: IBucket, def: BucketDef, mode: BucketMode): void {
   fn.addEnvironment(def.env, bucket.bucketName);
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...BUCKET_OBJECT_ACTIONS[mode]],
-      resources: [bucket.arnForObjects('*')],
-    }),
-  );
+  allow(fn, [...BUCKET_OBJECT_ACTIONS[mode]], [bucket.arnForObjects('*')]);
   // ListBucket turns a missing object into 404 (NoSuchKey) instead of 403, which the handlers
   // need to tell "not uploaded yet" from "not allowed"; HeadBucket (health probe) needs it too.
-  fn.addToRolePolicy(
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }),
-  );
+  allow(fn, ['s3:ListBucket'], [bucket.bucketArn]);
   Validations.of(fn.role!).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/*]`,
     reason:
@@ -240,13 +227,12 @@ export function bindQueue(
   env = def.env,
 ): void {
   fn.addEnvironment(env, queue.queueUrl);
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: mode === 'send' ? ['sqs:SendMessage'] : ['sqs:GetQueueAttributes'],
-      resources: [queue.queueArn],
-    }),
-  );
+  allow(fn, mode === 'send' ? ['sqs:SendMessage'] : ['sqs:GetQueueAttributes'], [queue.queueArn]);
+}
+
+/** Adds an Allow statement for `actions` on `resources` to the function's role. */
+function allow(fn: ServalFunction, actions: string[], resources: string[]): void {
+  fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
 }
 
 /** The logical id cdk-nag prints inside `<...>` for a resource's attributes. */
@@ -259,19 +245,11 @@ function logicalIdOf(resource: IBucket | ITable | IQueue): string {
 /** Lets the function read the secret's value and sets `def.env` to its ARN. */
 export function bindSecret(fn: ServalFunction, secret: ISecret, def: SecretDef): void {
   fn.addEnvironment(def.env, secret.secretArn);
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-      resources: [secret.secretArn],
-    }),
-  );
+  allow(fn, ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], [secret.secretArn]);
 }
 
 /** Lets the function publish to the topic and sets `def.env` to its ARN. */
 export function bindTopic(fn: ServalFunction, topic: ITopic, def: TopicDef): void {
   fn.addEnvironment(def.env, topic.topicArn);
-  fn.addToRolePolicy(
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [topic.topicArn] }),
-  );
+  allow(fn, ['sns:Publish'], [topic.topicArn]);
 }

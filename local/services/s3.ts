@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { LOCAL_HOST } from '../ports.js';
+import { localService } from './server.js';
 
 export interface S3LocalOptions {
   /** Keep objects under `<dataDir>/s3`; omit for a fresh temporary directory removed by stop(). */
@@ -44,22 +45,14 @@ export async function startS3Local(options: S3LocalOptions = {}): Promise<S3Loca
     vhostBuckets: false,
   });
   const address = await server.run();
-  let stopping: Promise<void> | undefined;
-  return {
-    endpoint: `http://${LOCAL_HOST}:${address.port}`,
-    port: address.port,
-    directory,
-    stop() {
-      stopping ??= (async () => {
-        const closed = server.close();
-        // Keep-alive sockets of SDK clients would otherwise hold close() open until they time out.
-        server.httpServer?.closeAllConnections();
-        await closed;
-        if (temporary) await rm(directory, { recursive: true, force: true });
-      })();
-      return stopping;
-    },
-  };
+  const service = localService(address.port, async () => {
+    const closed = server.close();
+    // Keep-alive sockets of SDK clients would otherwise hold close() open until they time out.
+    server.httpServer?.closeAllConnections();
+    await closed;
+    if (temporary) await rm(directory, { recursive: true, force: true });
+  });
+  return { ...service, directory };
 }
 
 let desChecked = false;

@@ -24,6 +24,7 @@ import { OnnxRuntimeRunner } from '../../functions/adapters/onnx-runner.js';
 import type { LoadedModel, ModelOutputs, OutputTensor } from '../../functions/core/kernel/runner.js';
 import { LOCAL_HOST } from '../ports.js';
 import { LOCAL_REGION } from './clients.js';
+import { closeServer, listeningPort, localService } from './server.js';
 
 /** SageMaker's InvokeEndpoint payload limit: 6 MB (6,291,456 bytes). */
 export const SAGEMAKER_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -81,27 +82,12 @@ export async function startLocalSageMaker(options: LocalSageMakerOptions): Promi
       resolve();
     });
   });
-  const address = server.address();
-  if (!address || typeof address === 'string') {
-    server.close();
-    throw new Error('The local SageMaker server did not report its port.');
-  }
-  let stopping: Promise<void> | undefined;
-  return {
-    endpoint: `http://${LOCAL_HOST}:${address.port}`,
-    port: address.port,
-    directory,
-    stop() {
-      stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive sockets of SDK clients (and requests held by delayMs) would hold close() open.
-        server.closeAllConnections();
-        await closed;
-        await models.releaseAll();
-      })();
-      return stopping;
-    },
-  };
+  const service = localService(listeningPort(server, 'SageMaker'), async () => {
+    // Also drops requests held by delayMs; a server already closed is fine.
+    await closeServer(server).catch(() => {});
+    await models.releaseAll();
+  });
+  return { ...service, directory };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { createSqsServer } from 'local-aws-sqs';
 import { LOCAL_HOST } from '../ports.js';
 import { LOCAL_REGION } from './clients.js';
+import { closeServer, listeningPort, localService } from './server.js';
 
 export interface SqsLocalOptions {
   /** Port to listen on; one the OS picks when omitted. */
@@ -31,22 +32,6 @@ export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<SqsL
     // tests that tidy up after themselves.
     emulateQueueCreationLifecycle: false,
   });
-  const address = server.address();
-  if (!address || typeof address === 'string') {
-    server.close();
-    throw new Error('The local SQS server did not report its port.');
-  }
-  let stopping: Promise<void> | undefined;
-  return {
-    endpoint: `http://${LOCAL_HOST}:${address.port}`,
-    port: address.port,
-    stop() {
-      stopping ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // Long polls (up to 20 s) would otherwise hold close() open.
-        server.closeAllConnections();
-      });
-      return stopping;
-    },
-  };
+  // Long polls (up to 20 s) would otherwise hold close() open: closeServer drops them.
+  return localService(listeningPort(server, 'SQS'), () => closeServer(server));
 }

@@ -10,7 +10,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { DynamoMonitoringStore } from '../../functions/adapters/dynamo-monitoring.js';
 import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
@@ -20,8 +20,9 @@ import { ulids } from '../../functions/adapters/system.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
 import { registryServices } from '../../functions/core/registry/services.js';
+import { localS3Client } from '../../local/services/clients.js';
 import { seededRandom } from '../support/random.js';
-import { startStandins } from '../support/standins.js';
+import { startStandins, useStandinsEnv } from '../support/standins.js';
 
 const HOUR = 3600_000;
 
@@ -38,26 +39,8 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
   const perHour = Math.ceil(total / hours);
   const aws = await startStandins();
   try {
-    for (const k of [
-      'AWS_ENDPOINT_URL_DYNAMODB',
-      'AWS_ENDPOINT_URL_S3',
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-    ]) {
-      process.env[k] = aws.env[k];
-    }
-    const s3 = new S3Client({
-      endpoint: aws.endpoints.s3,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: aws.env.AWS_ACCESS_KEY_ID!,
-        secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY!,
-      },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    useStandinsEnv(aws);
+    const s3 = localS3Client(aws.endpoints.s3);
     const bucket = aws.resources.buckets.artifacts;
     const db = documentClient();
     const registryStore = new DynamoRegistryStore(db, {

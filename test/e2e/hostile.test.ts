@@ -705,32 +705,15 @@ describe('hostile input', () => {
   //    control characters in headers, raw UTF-8 in the request line, no Host, > 16 KiB of headers →
   //    431, bad request lines) gets Node's bare `400 Bad Request` with an empty body: the local
   //    gateway has no `clientError` handler.
-  it('never answers 5xx', () => {
+  it.each([
+    ['never answers 5xx', 'status-5xx'],
+    ['refuses every malformed request (no 2xx or 3xx)', 'accepted'],
+    ['answers every refusal with the JSON error shape', 'no-error-shape'],
+    ['answers every request (no dropped connections or timeouts)', 'no-answer'],
+    ['leaks no stack trace, internal path, AWS error or key in any body', 'leak'],
+  ] as const)('%s', (_title, kind) => {
     ran();
-    expect(findings.filter((f) => f.kind === 'status-5xx').length, describeFindings('status-5xx')).toBe(0);
-  });
-
-  it('refuses every malformed request (no 2xx or 3xx)', () => {
-    ran();
-    expect(findings.filter((f) => f.kind === 'accepted').length, describeFindings('accepted')).toBe(0);
-  });
-
-  it('answers every refusal with the JSON error shape', () => {
-    ran();
-    expect(
-      findings.filter((f) => f.kind === 'no-error-shape').length,
-      describeFindings('no-error-shape'),
-    ).toBe(0);
-  });
-
-  it('answers every request (no dropped connections or timeouts)', () => {
-    ran();
-    expect(findings.filter((f) => f.kind === 'no-answer').length, describeFindings('no-answer')).toBe(0);
-  });
-
-  it('leaks no stack trace, internal path, AWS error or key in any body', () => {
-    ran();
-    expect(findings.filter((f) => f.kind === 'leak').length, describeFindings('leak')).toBe(0);
+    expect(findings.filter((f) => f.kind === kind).length, describeFindings(kind)).toBe(0);
   });
 
   it('is healthy afterwards', async () => {

@@ -9,9 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
-import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
+import { servalForFile } from '../support/lifecycle.js';
+import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
 let admin: ReturnType<typeof apiClient>;
@@ -67,19 +68,15 @@ async function registerAndPromote(model: string, version: string, onnx: Uint8Arr
   expect(p.status, p.text).toBe(200);
 }
 
-beforeAll(async () => {
-  serval = await startServal();
-  admin = apiClient(serval.url, serval.adminKey);
-  scientist = await key('scientist');
-  approver = await key('approver');
-  predictor = await key('predictor');
-  ({ s3, bucket } = localS3(serval.dataDir));
-  expect((await scientist('POST', '/v1/models', { name: 'churn' })).status).toBe(201);
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await serval?.stop();
+servalForFile({
+  setup: async (local) => {
+    ({ serval, s3, bucket } = local);
+    admin = apiClient(serval.url, serval.adminKey);
+    scientist = await key('scientist');
+    approver = await key('approver');
+    predictor = await key('predictor');
+    expect((await scientist('POST', '/v1/models', { name: 'churn' })).status).toBe(201);
+  },
 });
 
 describe('inference over HTTP', () => {

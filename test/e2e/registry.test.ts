@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
-import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
+import { servalForFile } from '../support/lifecycle.js';
+import { apiClient, type ServalProcess } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -40,21 +41,18 @@ async function objectKeyOf(model: string, version: string): Promise<string> {
   return key;
 }
 
-beforeAll(async () => {
+servalForFile({
   // Schedules run 2000x faster: the hourly integrity sweep fires every 1.8 s.
-  serval = await startServal({ env: { SERVAL_SCHEDULE_SCALE: '0.0005' } });
-  admin = apiClient(serval.url, serval.adminKey);
-  anonymous = apiClient(serval.url);
-  alice = await keyFor('scientist', 'alice');
-  bob = await keyFor('approver', 'bob');
-  carol = await keyFor('approver', 'carol');
-  viewer = await keyFor('viewer', 'val');
-  ({ s3, bucket } = localS3(serval.dataDir));
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await serval?.stop();
+  options: { env: { SERVAL_SCHEDULE_SCALE: '0.0005' } },
+  setup: async (local) => {
+    ({ serval, s3, bucket } = local);
+    admin = apiClient(serval.url, serval.adminKey);
+    anonymous = apiClient(serval.url);
+    alice = await keyFor('scientist', 'alice');
+    bob = await keyFor('approver', 'bob');
+    carol = await keyFor('approver', 'carol');
+    viewer = await keyFor('viewer', 'val');
+  },
 });
 
 describe('registry over HTTP', () => {

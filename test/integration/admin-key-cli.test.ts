@@ -1,19 +1,18 @@
 /** `serval admin-key` creates a working admin key in a deployment's tables (DynamoDB Local here). */
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { DynamoKeyStore } from '../../functions/adapters/dynamo-keys.js';
 import { ApiKeys } from '../../functions/core/auth/api-keys.js';
-import { type Standins, startStandins } from '../support/standins.js';
+import { standinsForFile } from '../support/lifecycle.js';
+import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 
-beforeAll(async () => {
-  aws = await startStandins();
-}, 120_000);
-
-afterAll(async () => {
-  await aws?.stop();
+standinsForFile({
+  setup: (started) => {
+    aws = started;
+  },
 });
 
 describe('serval admin-key', () => {
@@ -34,14 +33,6 @@ describe('serval admin-key', () => {
     expect(res.status, res.stderr).toBe(0);
     const key = res.stdout.trim().split('\n').at(-1)!;
     expect(key).toMatch(/^svl_/);
-    for (const k of [
-      'AWS_ENDPOINT_URL_DYNAMODB',
-      'AWS_REGION',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-    ]) {
-      process.env[k] = aws.env[k];
-    }
     const keys = new ApiKeys({
       store: new DynamoKeyStore(documentClient(), { keys: aws.resources.tables.keys }),
       clock: { now: () => new Date() },

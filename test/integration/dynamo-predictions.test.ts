@@ -7,7 +7,7 @@
 
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { CaptureInProgress, DynamoPredictionStore } from '../../functions/adapters/dynamo-predictions.js';
 import {
@@ -25,8 +25,9 @@ import type {
   HourAggregate,
 } from '../../functions/core/inference/ports.js';
 import type { Clock } from '../../functions/core/kernel/clock.js';
+import { standinsForFile } from '../support/lifecycle.js';
 import { MemoryPredictionStore } from '../support/memory-predictions.js';
-import { type Standins, startStandins } from '../support/standins.js';
+import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 let db: DynamoDBDocumentClient;
@@ -64,6 +65,15 @@ function crashing(
       };
     },
   });
+}
+
+/** A worker that dies at its first `command` while recording `batch`. */
+async function dieDuring(command: string, clock: Clock, b: CaptureBatch): Promise<void> {
+  const dying = store(
+    clock,
+    crashing(db, (name) => name === command),
+  );
+  await expect(dying.record(b)).rejects.toThrow('worker died');
 }
 
 /**
@@ -159,18 +169,13 @@ async function only(s: DynamoPredictionStore, model: string, hour = 10): Promise
   return s.aggregates(model, new Date(H(hour)), new Date(H(hour + 1)));
 }
 
-beforeAll(async () => {
-  aws = await startStandins();
-  for (const k of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']) {
-    process.env[k] = aws.env[k];
-  }
-  db = documentClient();
-  table = aws.resources.tables.predictions;
-}, 120_000);
-
-afterAll(async () => {
-  db?.destroy();
-  await aws?.stop();
+standinsForFile({
+  setup: (started) => {
+    aws = started;
+    db = documentClient();
+    table = aws.resources.tables.predictions;
+  },
+  teardown: () => db?.destroy(),
 });
 
 describe('record and aggregates', () => {
@@ -269,11 +274,7 @@ describe('record and aggregates', () => {
   it('a worker that died after claiming: the message waits out the lease, then is written and counted once', async () => {
     const clock = new TestClock();
     const b = batch('crash-claim', { rows: 60 });
-    const dying = store(
-      clock,
-      crashing(db, (name) => name === 'BatchWriteCommand'),
-    );
-    await expect(dying.record(b)).rejects.toThrow('worker died');
+    await dieDuring('BatchWriteCommand', clock, b);
     expect(
       (await s0().feedback([{ predictionId: b.predictions[59]!.predictionId, actual: 1 }]))[0]!.status,
     ).toBe('unknown');
@@ -300,11 +301,7 @@ describe('record and aggregates', () => {
   it('a worker that died before committing: feedback joined meanwhile survives the takeover', async () => {
     const clock = new TestClock();
     const b = batch('crash-commit', { rows: 30 });
-    const dying = store(
-      clock,
-      crashing(db, (name) => name === 'TransactWriteCommand'),
-    );
-    await expect(dying.record(b)).rejects.toThrow('worker died');
+    await dieDuring('TransactWriteCommand', clock, b);
     // The predictions were written, so feedback can join (and is counted) before the request is.
     const early = b.predictions.slice(0, 3).map((p) => ({ predictionId: p.predictionId, actual: 'late' }));
     expect((await s0().feedback(early)).map((r) => r.status)).toEqual(['joined', 'joined', 'joined']);

@@ -4,8 +4,8 @@
  * transaction must leave nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { DynamoKeyStore } from '../../functions/adapters/dynamo-keys.js';
 import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
@@ -15,7 +15,9 @@ import { ApiKeys } from '../../functions/core/auth/api-keys.js';
 import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import { type DomainError, isConcurrentModification } from '../../functions/core/kernel/errors.js';
 import type { Model, ModelVersion } from '../../functions/core/registry/types.js';
-import { type Standins, startStandins } from '../support/standins.js';
+import { localS3Client } from '../../local/services/clients.js';
+import { standinsForFile } from '../support/lifecycle.js';
+import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 let store: DynamoRegistryStore;
@@ -69,34 +71,18 @@ async function codeOf(p: Promise<unknown>): Promise<unknown> {
   );
 }
 
-beforeAll(async () => {
-  aws = await startStandins();
-  for (const k of [
-    'AWS_ENDPOINT_URL_DYNAMODB',
-    'AWS_ENDPOINT_URL_S3',
-    'AWS_REGION',
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-  ]) {
-    process.env[k] = aws.env[k];
-  }
-  store = new DynamoRegistryStore(documentClient(), {
-    registry: aws.resources.tables.registry,
-    audit: aws.resources.tables.audit,
-  });
-  s3 = new S3Client({
-    endpoint: aws.endpoints.s3,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: aws.env.AWS_ACCESS_KEY_ID!, secretAccessKey: aws.env.AWS_SECRET_ACCESS_KEY! },
-  });
-  const { s3Client } = await import('../../functions/adapters/aws-clients.js');
-  artifacts = new S3ArtifactStore(s3Client(), aws.resources.buckets.artifacts);
-}, 120_000);
-
-afterAll(async () => {
-  s3?.destroy();
-  await aws?.stop();
+standinsForFile({
+  setup: async (started) => {
+    aws = started;
+    store = new DynamoRegistryStore(documentClient(), {
+      registry: aws.resources.tables.registry,
+      audit: aws.resources.tables.audit,
+    });
+    s3 = localS3Client(aws.endpoints.s3);
+    const { s3Client } = await import('../../functions/adapters/aws-clients.js');
+    artifacts = new S3ArtifactStore(s3Client(), aws.resources.buckets.artifacts);
+  },
+  teardown: () => s3?.destroy(),
 });
 
 describe('DynamoRegistryStore', () => {

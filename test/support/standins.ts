@@ -7,8 +7,7 @@
  * file (beforeAll) and stop them in afterAll.
  */
 import { randomBytes } from 'node:crypto';
-import type { LocalEndpoints, LocalResources } from '../../local/provision.js';
-import { startLocalAws } from '../../local/services/index.js';
+import { type LocalAws, startLocalAws } from '../../local/services/index.js';
 
 export interface StandinsOptions {
   /**
@@ -20,15 +19,9 @@ export interface StandinsOptions {
   readonly prefix?: string;
 }
 
-export interface Standins {
-  readonly endpoints: LocalEndpoints;
-  readonly resources: LocalResources;
-  /** AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS}, AWS_REGION, dummy credentials and every resource variable. */
-  readonly env: Record<string, string>;
+/** The started stand-ins (see LocalAws) and the prefix of their resource names. */
+export interface Standins extends LocalAws {
   readonly prefix: string;
-  /** Process id of DynamoDB Local's JVM. */
-  readonly dynamodbPid: number;
-  stop(): Promise<void>;
 }
 
 export async function startStandins(options: StandinsOptions = {}): Promise<Standins> {

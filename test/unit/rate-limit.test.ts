@@ -37,29 +37,13 @@ describe('TokenBucket', () => {
     expect(b.tokens(60_000)).toBe(10);
   });
 
-  it('a refused take costs nothing', () => {
-    const b = new TokenBucket(2, 1, 0);
-    expect(b.take(0)).toBe(0);
-    expect(b.take(0)).toBe(500);
-    expect(b.take(100)).toBe(400);
-    expect(b.take(499)).toBe(1);
-    expect(b.take(500)).toBe(0);
-  });
-
-  it('fractional rates: 0.5/s means a token every 2 s', () => {
-    const b = new TokenBucket(0.5, 1, 0);
-    expect(b.take(0)).toBe(0);
-    expect(b.take(0)).toBe(2000);
-    expect(b.take(1000)).toBe(1000);
-    expect(b.take(2000)).toBe(0);
-  });
-
-  it('a clock stepping backwards mints no tokens', () => {
-    const b = new TokenBucket(10, 1, 1000);
-    expect(b.take(1000)).toBe(0);
-    expect(b.take(500)).toBe(100);
-    expect(b.take(1050)).toBe(50);
-    expect(b.take(1100)).toBe(0);
+  it.each([
+    ['a refused take costs nothing', [2, 1, 0], [0, 0, 100, 499, 500], [0, 500, 400, 1, 0]],
+    ['fractional rates: 0.5/s means a token every 2 s', [0.5, 1, 0], [0, 0, 1000, 2000], [0, 2000, 1000, 0]],
+    ['a clock stepping backwards mints no tokens', [10, 1, 1000], [1000, 500, 1050, 1100], [0, 100, 50, 0]],
+  ] as const)('%s', (_name, [rate, burst, start], at, waits) => {
+    const b = new TokenBucket(rate, burst, start);
+    expect(at.map((t) => b.take(t))).toEqual(waits);
   });
 
   it.each([

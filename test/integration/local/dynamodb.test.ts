@@ -7,15 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/ports.js';
 import { localDynamoClient } from '../../../local/services/clients.js';
 import { checkJava, JAVA_REQUIRED_MESSAGE, startDynamoDbLocal } from '../../../local/services/dynamodb.js';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+import { processAlive } from '../../support/processes.js';
 
 let scratch: string;
 

@@ -204,14 +204,7 @@ describe('the SQS event source', () => {
 
   it('stops promptly in the middle of a long poll', async () => {
     const queue = await queueWithDlq(30, 3);
-    const poller = startQueuePoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 10,
-      waitTimeSeconds: 20,
-      handler: async () => {},
-    });
+    const poller = poll(queue, async () => {});
     await sleep(200);
     const started = Date.now();
     await poller.stop();

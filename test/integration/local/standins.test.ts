@@ -12,16 +12,8 @@ import { documentClient, s3Client, sqsClient } from '../../../functions/adapters
 import { BUCKETS, QUEUES, TABLES } from '../../../functions/contract/resources.js';
 import { provision } from '../../../local/provision.js';
 import { LOCAL_CREDENTIALS, localDynamoClient } from '../../../local/services/clients.js';
+import { processAlive } from '../../support/processes.js';
 import { type Standins, startStandins } from '../../support/standins.js';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 describe('the local AWS stand-ins', () => {
   let standins: Standins;

@@ -18,17 +18,20 @@ class MemoryModeStore implements ModeStore {
   }
 }
 
+/** A clock that stands still until a test moves `t` (milliseconds since the epoch). */
+const manualClock = () => ({
+  t: 0,
+  now() {
+    return new Date(this.t);
+  },
+});
+
 const admin = { id: 'root', name: 'root', role: 'admin' as const };
 
 describe('Modes', () => {
   it('starts in serving, refuses changes only in maintenance, and audits every change', async () => {
     const store = new MemoryModeStore();
-    const clock = {
-      t: 0,
-      now() {
-        return new Date(this.t);
-      },
-    };
+    const clock = manualClock();
     const modes = new Modes({ store, clock, ids: { next: () => 'id' } });
     expect((await modes.current()).mode).toBe('serving');
     await modes.assertWritable();
@@ -54,12 +57,7 @@ describe('Modes', () => {
 
   it('reads the stored mode at most once per cache period', async () => {
     const store = new MemoryModeStore();
-    const clock = {
-      t: 0,
-      now() {
-        return new Date(this.t);
-      },
-    };
+    const clock = manualClock();
     const modes = new Modes({ store, clock, ids: { next: () => 'id' }, cacheMs: 2000 });
     await modes.current();
     await modes.current();

@@ -190,25 +190,18 @@ describe('capture records', () => {
   it('turns a message into S3 rows keyed by feature name, and a batch with confidences', () => {
     const m = message();
     const rows = captureRows(m);
+    const row = (predictionId: string, instance: object, prediction: string, probabilities: number[]) => ({
+      predictionId,
+      at: m.at,
+      version: '1.0.0',
+      instance,
+      prediction,
+      probabilities,
+      latencyMs: 1.5,
+    });
     expect(rows).toEqual([
-      {
-        predictionId: '01JB0000000000000000000000',
-        at: m.at,
-        version: '1.0.0',
-        instance: { a: 1, b: 2 },
-        prediction: 'yes',
-        probabilities: [0.1, 0.9],
-        latencyMs: 1.5,
-      },
-      {
-        predictionId: '01JB0000000000000000000001',
-        at: m.at,
-        version: '1.0.0',
-        instance: { a: 3, b: 4 },
-        prediction: 'no',
-        probabilities: [0.7, 0.3],
-        latencyMs: 1.5,
-      },
+      row('01JB0000000000000000000000', { a: 1, b: 2 }, 'yes', [0.1, 0.9]),
+      row('01JB0000000000000000000001', { a: 3, b: 4 }, 'no', [0.7, 0.3]),
     ]);
     const batch = toCaptureBatch(m);
     expect(batch.hourStart).toBe('2026-11-23T10:00:00.000Z');

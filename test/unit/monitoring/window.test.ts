@@ -17,6 +17,7 @@ import {
   numericSketch,
 } from '../../../functions/core/stats/sketch.js';
 import { domainError } from '../../support/expect-code.js';
+import { expectSameNumericSketch } from '../../support/expect-sketch.js';
 import { generator } from '../../support/sketch-scenarios.js';
 
 const base = { version: '1.0.0', createdAt: '2024-05-01T00:00:00.000Z' };
@@ -41,15 +42,7 @@ function numeric(s: WindowSketch, name = 'x'): NumericSketch {
 function expectSameSketch(a: WindowSketch, b: WindowSketch): void {
   expect(a.rows).toBe(b.rows);
   expect(a.layoutId).toBe(b.layoutId);
-  const x = numeric(a);
-  const y = numeric(b);
-  expect(x.counts).toEqual(y.counts);
-  expect([x.n, x.nulls, x.min, x.max]).toEqual([y.n, y.nulls, y.min, y.max]);
-  x.sums.forEach((s, i) => {
-    expect(Math.abs(s - y.sums[i]!)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(s)));
-  });
-  expect(Math.abs(x.mean - y.mean)).toBeLessThan(1e-12);
-  expect(Math.abs(x.m2 - y.m2) / y.m2).toBeLessThan(1e-12);
+  expectSameNumericSketch(numeric(a), numeric(b));
   expect(a.features.k).toEqual(b.features.k);
 }
 

@@ -73,22 +73,17 @@ describe('ONNX writers (structure; numerics are checked against onnxruntime in t
   });
 
   it('is deterministic: the same parameters give the same bytes', () => {
-    const a = softmaxRegressionOnnx({
+    const params = {
       weights: [
         [1, 2],
         [3, 4],
       ],
       bias: [0.5, -0.5],
       classes: ['x', 'y'],
-    });
-    const b = softmaxRegressionOnnx({
-      weights: [
-        [1, 2],
-        [3, 4],
-      ],
-      bias: [0.5, -0.5],
-      classes: ['x', 'y'],
-    });
+    };
+    // Two separate but equal parameter objects.
+    const a = softmaxRegressionOnnx(structuredClone(params));
+    const b = softmaxRegressionOnnx(structuredClone(params));
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
   });
 

@@ -87,17 +87,19 @@ describe('Registry', () => {
     expect(store.versions.size).toBe(0);
   });
 
+  /** Registering a version whose only fault is its artifact reference is refused as invalid. */
+  const expectArtifactRefused = (artifact: { base64: string } | { upload: true }) =>
+    expectCode(
+      registry.artifacts.register(alice, 'churn', {
+        artifact,
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      }),
+      'validation_failed',
+    );
+
   it('rejects base64 that does not decode exactly', async () => {
-    for (const bad of ['abc', 'ab$=', '====', '']) {
-      await expectCode(
-        registry.artifacts.register(alice, 'churn', {
-          artifact: { base64: bad },
-          framework: 'onnx',
-          runtime: { type: 'lambda' },
-        }),
-        'validation_failed',
-      );
-    }
+    for (const bad of ['abc', 'ab$=', '====', '']) await expectArtifactRefused({ base64: bad });
   });
 
   it('completes a presigned upload only when the stored bytes hash to the declared sha256', async () => {
@@ -155,14 +157,7 @@ describe('Registry', () => {
   });
 
   it('requires sha256 for presigned uploads', async () => {
-    await expectCode(
-      registry.artifacts.register(alice, 'churn', {
-        artifact: { upload: true },
-        framework: 'onnx',
-        runtime: { type: 'lambda' },
-      }),
-      'validation_failed',
-    );
+    await expectArtifactRefused({ upload: true });
   });
 
   it('allows exactly the moves of the lifecycle and names the allowed ones otherwise', async () => {

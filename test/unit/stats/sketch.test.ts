@@ -20,6 +20,7 @@ import {
   numericSketchMetrics,
 } from '../../../functions/core/stats/sketch-metrics.js';
 import { domainError } from '../../support/expect-code.js';
+import { expectSameNumericSketch } from '../../support/expect-sketch.js';
 import { compare, generator, SCENARIOS } from '../../support/sketch-scenarios.js';
 import { agrees, caseFiles, loadCase } from './tolerances.js';
 
@@ -32,30 +33,20 @@ describe('numeric sketch: merging and serialisation', () => {
   ) as [NumericSketch, NumericSketch, NumericSketch];
   const whole = numericSketch(values, layout);
 
-  function expectSame(x: NumericSketch, y: NumericSketch): void {
-    expect(x.counts).toEqual(y.counts);
-    expect([x.n, x.nulls, x.min, x.max]).toEqual([y.n, y.nulls, y.min, y.max]);
-    x.sums.forEach((s, i) => {
-      expect(Math.abs(s - y.sums[i]!)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(s)));
-    });
-    expect(Math.abs(x.mean - y.mean)).toBeLessThan(1e-12);
-    expect(Math.abs(x.m2 - y.m2) / y.m2).toBeLessThan(1e-12);
-  }
-
   it('is associative and commutative, and merging parts equals sketching the whole', () => {
-    expectSame(
+    expectSameNumericSketch(
       mergeNumericSketches(mergeNumericSketches(a, b), c),
       mergeNumericSketches(a, mergeNumericSketches(b, c)),
     );
-    expectSame(mergeNumericSketches(a, b), mergeNumericSketches(b, a));
-    expectSame(mergeNumericSketches(mergeNumericSketches(c, a), b), whole);
+    expectSameNumericSketch(mergeNumericSketches(a, b), mergeNumericSketches(b, a));
+    expectSameNumericSketch(mergeNumericSketches(mergeNumericSketches(c, a), b), whole);
     expect(whole.nulls).toBe(values.filter((v) => v === null).length);
   });
 
   it('merges with an empty window', () => {
     const empty = numericSketch([null, null], layout);
     expect(empty).toMatchObject({ n: 0, nulls: 2, min: null, max: null });
-    expectSame(mergeNumericSketches(empty, a), { ...a, nulls: a.nulls + 2 });
+    expectSameNumericSketch(mergeNumericSketches(empty, a), { ...a, nulls: a.nulls + 2 });
   });
 
   it('round-trips through JSON and rejects malformed sketches', () => {

@@ -107,6 +107,9 @@ const dataset = {
 const artifact = new Uint8Array([1, 2, 3]);
 const fixedClock = () => new Date('2026-01-02T03:04:05.000Z');
 
+/** Instances with only feature `a` set (what thresholdOnA reads). */
+const onA = (...as: number[]) => as.map((a) => [a, 0]);
+
 async function run(
   runner: FakeRunner,
   request: unknown,
@@ -181,45 +184,15 @@ describe('validateModel with a fake runner', () => {
 
   it('matches numeric labels to string classes and back ("1" ~ 1)', async () => {
     const runner = new FakeRunner({ outputs: probOut, compute: thresholdOnA });
-    const report = await run(
-      runner,
-      {
-        dataset: {
-          instances: [
-            [1, 0],
-            [-1, 0],
-          ],
-          labels: ['1', 0],
-        },
-      },
-      twoFeatures,
-      {
-        kind: 'binary',
-        classes: [0, 1],
-      },
-    );
+    const dataset = { instances: onA(1, -1), labels: ['1', 0] };
+    const report = await run(runner, { dataset }, twoFeatures, { kind: 'binary', classes: [0, 1] });
     expect((report.metrics as { accuracy: number }).accuracy).toBe(1);
   });
 
   it('defaults binary classes to [0, 1] with 1 positive', async () => {
     const runner = new FakeRunner({ outputs: probOut, compute: thresholdOnA });
-    const report = await run(
-      runner,
-      {
-        dataset: {
-          instances: [
-            [1, 0],
-            [-1, 0],
-            [2, 0],
-          ],
-          labels: [1, 0, 0],
-        },
-      },
-      twoFeatures,
-      {
-        kind: 'binary',
-      },
-    );
+    const dataset = { instances: onA(1, -1, 2), labels: [1, 0, 0] };
+    const report = await run(runner, { dataset }, twoFeatures, { kind: 'binary' });
     const m = report.metrics as { precision: number; recall: number; positiveClass: number };
     expect(m.positiveClass).toBe(1);
     expect(m.precision).toBe(0.5); // predicted positive: rows 0 and 2, one right
