@@ -171,7 +171,9 @@ export function reallocate(allocation: Allocation, weights: readonly VariantWeig
   checkWeights(variants.map((name) => ({ name, weight: target.get(name) ?? 0 })));
   const slots = [...allocation.slots];
   const held: number[][] = variants.map(() => []);
-  slots.forEach((v, s) => held[v]!.push(s));
+  slots.forEach((v, s) => {
+    held[v]!.push(s);
+  });
   const freed: number[] = [];
   variants.forEach((name, v) => {
     const want = target.get(name) ?? 0;
