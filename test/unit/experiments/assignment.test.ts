@@ -169,7 +169,7 @@ describe('reallocation keeps subjects where it can', () => {
             for (let b = 0; b < BUCKETS; b++) if (before[b] !== after[b]) moved++;
             const minimum = 100 * old.reduce((s, w, i) => s + Math.max(0, w - ws[i]!), 0);
             expect(moved).toBe(minimum);
-            names.forEach((name, v) => {
+            names.forEach((_name, v) => {
               const had = a.slots.flatMap((x, s) => (x === v ? [s] : []));
               const has = next.slots.flatMap((x, s) => (x === v ? [s] : []));
               if (ws[v]! >= old[v]!) expect(had.every((s) => next.slots[s] === v)).toBe(true);
