@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,drift,window picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,drift,window,experiments picks some.
  */
 import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
+import { runExperimentsBench } from './experiments.bench.js';
 import { runInferenceBench } from './inference.bench.js';
 
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
@@ -20,4 +21,10 @@ if (wanted('drift')) {
 if (wanted('window')) {
   console.log('\n== drift check over a captured window (SERVAL_BENCH_WINDOW_ROWS, default 10,000,000) ==');
   await runDriftWindowBench();
+}
+if (wanted('experiments')) {
+  console.log(
+    '\n== experiment assignment vs string-building baseline and SHA-256 (same subjects, same run) ==',
+  );
+  await runExperimentsBench();
 }
