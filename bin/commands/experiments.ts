@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseCase, runCase } from '../../functions/core/experiments/cases.js';
-import { ExperimentInputError } from '../../functions/core/experiments/errors.js';
+import { isDomainError } from '../../functions/core/kernel/errors.js';
 
 class BadInput extends Error {}
 
@@ -34,7 +34,7 @@ async function compareFiles(files: readonly string[]): Promise<Record<string, un
       if (Object.hasOwn(out, c.name)) throw new BadInput(`duplicate case name "${c.name}"`);
       out[c.name] = runCase(c);
     } catch (err) {
-      if (err instanceof BadInput || err instanceof ExperimentInputError) {
+      if (err instanceof BadInput || isDomainError(err, 'validation_failed')) {
         throw new BadInput(`${file}: ${err.message}`);
       }
       throw err;

@@ -3,8 +3,10 @@
  * → a result with the same keys and nesting as the case's `expected`. Used by
  * `serval experiments compare` and the reference tests; other keys of a case are ignored.
  */
+
+import { validationFailed } from '../kernel/errors.js';
 import { benjaminiHochberg, bonferroni } from './adjust.js';
-import { check, ExperimentInputError } from './errors.js';
+import { check } from './errors.js';
 import { compareMeans, compareProportions, compareWithControl } from './fixed.js';
 import { checkMsprtParams, type MsprtParams, msprtObserve, msprtStart } from './msprt.js';
 
@@ -60,7 +62,7 @@ interface Arm {
   readonly [k: string]: unknown;
 }
 
-/** Runs one case; throws ExperimentInputError on malformed input. */
+/** Runs one case; throws validation_failed on malformed input. */
 export function runCase(c: ExperimentCase): Record<string, unknown> {
   const params = c.params ?? {};
   switch (c.kind) {
@@ -120,6 +122,6 @@ export function runCase(c: ExperimentCase): Record<string, unknown> {
       return { bonferroni: bonferroni(ps), bh: benjaminiHochberg(ps) };
     }
     default:
-      throw new ExperimentInputError(`unknown kind ${String((c as { kind: unknown }).kind)}`);
+      throw validationFailed(`unknown kind ${String((c as { kind: unknown }).kind)}`);
   }
 }

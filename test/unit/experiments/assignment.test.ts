@@ -19,8 +19,8 @@ import {
   reallocate,
   variantOfBucket,
 } from '../../../functions/core/experiments/assignment.js';
-import { ExperimentInputError } from '../../../functions/core/experiments/errors.js';
 import { sampleRatioMismatch } from '../../../functions/core/experiments/srm.js';
+import { domainError } from '../../support/expect-code.js';
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
 
@@ -107,13 +107,13 @@ describe('buckets and variants', () => {
   });
 
   it('weights must be integers summing to 100', () => {
-    expect(() => initialAllocation([{ name: 'a', weight: 99 }])).toThrow(ExperimentInputError);
+    expect(() => initialAllocation([{ name: 'a', weight: 99 }])).toThrow(domainError('validation_failed'));
     expect(() =>
       initialAllocation([
         { name: 'a', weight: 50.5 },
         { name: 'b', weight: 49.5 },
       ]),
-    ).toThrow(ExperimentInputError);
+    ).toThrow(domainError('validation_failed'));
   });
 });
 

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { benjaminiHochberg, bonferroni, holm } from '../../../functions/core/experiments/adjust.js';
-import { ExperimentInputError } from '../../../functions/core/experiments/errors.js';
 import { compareMeans, compareProportions } from '../../../functions/core/experiments/fixed.js';
 import {
   type MsprtParams,
@@ -16,6 +15,7 @@ import {
   summarize,
 } from '../../../functions/core/experiments/msprt.js';
 import { sampleRatioMismatch } from '../../../functions/core/experiments/srm.js';
+import { domainError } from '../../support/expect-code.js';
 import { loadCase } from './reference.js';
 
 const close = (a: number, e: number, rtol = 1e-12) => Math.abs(a - e) <= rtol * Math.abs(e) + 1e-300;
@@ -55,8 +55,8 @@ describe('multiple-testing adjustments', () => {
   });
 
   it('rejects p-values outside [0, 1]', () => {
-    expect(() => holm([0.1, 1.5])).toThrow(ExperimentInputError);
-    expect(() => benjaminiHochberg([Number.NaN])).toThrow(ExperimentInputError);
+    expect(() => holm([0.1, 1.5])).toThrow(domainError('validation_failed'));
+    expect(() => benjaminiHochberg([Number.NaN])).toThrow(domainError('validation_failed'));
   });
 });
 
@@ -145,7 +145,7 @@ describe('mSPRT running state', () => {
       expect(s.p_value).toBeLessThanOrEqual(prev);
       prev = s.p_value;
     }
-    expect(() => msprtObserve(msprtStart(), p, [1], [1, 0])).toThrow(ExperimentInputError);
+    expect(() => msprtObserve(msprtStart(), p, [1], [1, 0])).toThrow(domainError('validation_failed'));
   });
 });
 
@@ -173,6 +173,6 @@ describe('sample-ratio mismatch', () => {
     expect(sampleRatioMismatch([500, 500, 0], [50, 50, 0]).df).toBe(1);
     expect(sampleRatioMismatch([500, 500, 1], [50, 50, 0])).toMatchObject({ p_value: 0, ok: false });
     expect(sampleRatioMismatch([0, 0], [50, 50])).toMatchObject({ p_value: null, ok: true });
-    expect(() => sampleRatioMismatch([1, 2], [50])).toThrow(ExperimentInputError);
+    expect(() => sampleRatioMismatch([1, 2], [50])).toThrow(domainError('validation_failed'));
   });
 });
