@@ -7,7 +7,8 @@
  *
  * The order of the core modules, lowest first. kernel: types and ports everyone shares; stats,
  * onnx, net: self-contained engines on the kernel; training builds ONNX models; auth: principals
- * and keys; registry: models and versions, guarded by roles; inference serves registry versions;
+ * and keys; registry: models and versions, guarded by roles; experiments: the statistics and
+ * assignment that split traffic between versions; inference serves registry versions;
  * monitoring watches what inference captured; webhooks tell the outside world about all of it;
  * system (operating modes) sits on top.
  */
@@ -23,6 +24,7 @@ const CORE_ORDER = [
   'training',
   'auth',
   'registry',
+  'experiments',
   'inference',
   'monitoring',
   'webhooks',
