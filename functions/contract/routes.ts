@@ -231,6 +231,22 @@ export const ROUTES = [
     summary: 'Re-promote the previous (or a named) production version',
   },
   {
+    method: 'PUT',
+    path: '/v1/models/{name}/aliases/{alias}',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'setAlias',
+    summary: 'Point a named alias (champion, challenger…) at a version; production and latest are managed',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/models/{name}/aliases/{alias}',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'deleteAlias',
+    summary: 'Remove a named alias',
+  },
+  {
     method: 'GET',
     path: '/v1/models/{name}/production-history',
     role: 'viewer',

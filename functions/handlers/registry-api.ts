@@ -6,6 +6,8 @@ import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {
+  AliasBody,
+  AliasParams,
   ApprovalBody,
   CompareQuery,
   CreateModelBody,
@@ -130,6 +132,20 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           versionView(
             await registry.lifecycle.rollback(principal, params.name, body.toVersion, body.comment),
           ),
+      }),
+      setAlias: operation<z.infer<typeof AliasParams>, unknown, z.infer<typeof AliasBody>>({
+        ...CONTRACT.setAlias,
+        handle: async ({ principal, params, body }) => ({
+          model: params.name,
+          aliases: await registry.aliases.set(principal, params.name, params.alias, body.version),
+        }),
+      }),
+      deleteAlias: operation<z.infer<typeof AliasParams>>({
+        ...CONTRACT.deleteAlias,
+        handle: async ({ principal, params }) => ({
+          model: params.name,
+          aliases: await registry.aliases.remove(principal, params.name, params.alias),
+        }),
       }),
       productionHistory: operation<Name, Page>({
         ...CONTRACT.productionHistory,

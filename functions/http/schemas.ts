@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ROLES } from '../core/auth/roles.js';
 import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';
+import { ALIAS_PATTERN } from '../core/registry/aliases.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 import { STAGES } from '../core/registry/types.js';
 import { MODES } from '../core/system/modes.js';
@@ -111,6 +112,12 @@ export const ApprovalBody = z.strictObject({
   comment: Comment.default(''),
 });
 
+const AliasName = z
+  .string()
+  .regex(ALIAS_PATTERN, 'an alias is a lower-case letter, then up to 62 letters, digits, - or _');
+export const AliasParams = z.object({ name: ModelName, alias: AliasName });
+export const AliasBody = z.strictObject({ version: Version });
+
 export const RollbackBody = z.strictObject({ toVersion: Version.optional(), comment: Comment.optional() });
 
 export const CompareQuery = z.object({ a: Version, b: Version });
@@ -208,7 +215,9 @@ const Instances = z
 export const PredictBody = z.strictObject({
   instances: Instances,
   version: Version.optional().describe('serve exactly this version (no fallback)'),
-  alias: z.enum(['production', 'latest']).optional().describe('default: production'),
+  alias: AliasName.optional().describe(
+    'serve the version an alias points at: production (default), latest, or one set with PUT …/aliases/{alias}',
+  ),
   subject: z
     .string()
     .min(1)

@@ -1,4 +1,5 @@
 /** What the API shows of domain objects: storage keys and concurrency counters stay inside. */
+import { aliasesOf } from '../core/registry/aliases.js';
 import type { Model, ModelVersion } from '../core/registry/types.js';
 
 export function modelView(m: Model) {
@@ -8,6 +9,7 @@ export function modelView(m: Model) {
     tags: m.tags,
     productionVersion: m.productionVersion ?? null,
     latestVersion: m.latestVersion ?? null,
+    aliases: aliasesOf(m),
     versionCount: m.versionCount,
     requireValidation: m.requireValidation,
     fallback: m.fallback ?? true,

@@ -177,6 +177,44 @@ describe('inference over HTTP', () => {
     });
   });
 
+  it('serves any alias a scientist points at a version; production stays with promotion', async () => {
+    // Runs after the promotion test: churn has 1.0.0 and 1.1.0, and 1.1.0 is production.
+    const x = [1, 2, 3];
+    const set = await scientist('PUT', '/v1/models/churn/aliases/challenger', { version: '1.0.0' });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body.aliases).toEqual({ challenger: '1.0.0', production: '1.1.0', latest: '1.1.0' });
+    const model = await predictor('GET', '/v1/models/churn');
+    expect(model.body.aliases).toEqual({ challenger: '1.0.0', production: '1.1.0', latest: '1.1.0' });
+
+    const byAlias = await until('the alias to be served', async () => {
+      const r = await predictor('POST', '/v1/models/churn/predict', { alias: 'challenger', instances: [x] });
+      return r.status === 200 ? r : undefined;
+    });
+    expect(byAlias.body.modelVersion).toBe('1.0.0');
+    expect(byAlias.body.probabilities[0][1]).toBeCloseTo(sigmoid(dot(W1, x) + B1), 6);
+    const byProduction = await predictor('POST', '/v1/models/churn/predict', { instances: [x] });
+    expect(byProduction.body.modelVersion).toBe('1.1.0');
+
+    expect((await predictor('PUT', '/v1/models/churn/aliases/challenger', { version: '1.1.0' })).status).toBe(
+      403,
+    );
+    const managed = await scientist('PUT', '/v1/models/churn/aliases/production', { version: '1.0.0' });
+    expect(managed.status).toBe(400);
+    expect(managed.body.error.message).toMatch(/promotion/);
+
+    const audit = await admin('GET', '/v1/audit?model=churn&limit=50');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('alias.set');
+
+    const del = await scientist('DELETE', '/v1/models/churn/aliases/challenger');
+    expect(del.status, del.text).toBe(200);
+    expect(del.body.aliases).toEqual({ production: '1.1.0', latest: '1.1.0' });
+    const gone = await until('the removed alias to stop serving', async () => {
+      const r = await predictor('POST', '/v1/models/churn/predict', { alias: 'challenger', instances: [x] });
+      return r.status === 404 ? r : undefined;
+    });
+    expect(gone.body.error.message).toBe('model churn has no alias challenger');
+  });
+
   it('answers from the previous production version when production fails its checksum', async () => {
     expect((await scientist('POST', '/v1/models', { name: 'fraud' })).status).toBe(201);
     const logistic = (w: number[], b: number) =>

@@ -8,13 +8,12 @@ import type { ModelVersion } from '../registry/types.js';
 import type { Explanation } from './explain.js';
 
 export const MAX_INSTANCES = 10_000;
-export const ALIASES = ['production', 'latest'] as const;
-export type Alias = (typeof ALIASES)[number];
 
 export interface PredictInput {
   readonly instances: readonly unknown[];
   readonly version?: string;
-  readonly alias?: Alias;
+  /** production (default), latest, or an alias set on the model (core/registry/aliases.ts). */
+  readonly alias?: string;
   /** Sticky-assignment key for experiments; until experiments exist, routing ignores it. */
   readonly subject?: string;
   readonly explain?: boolean;

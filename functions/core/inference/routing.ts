@@ -7,6 +7,7 @@
  * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
  */
 import { conflict, notFound, validationFailed } from '../kernel/errors.js';
+import { aliasTarget, isManagedAlias } from '../registry/aliases.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { Model, ModelVersion } from '../registry/types.js';
 import type { PredictInput } from './predict-request.js';
@@ -43,22 +44,23 @@ export class VersionRouter {
       throw validationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
     }
     const model = await this.model(name);
-    let target: string | undefined;
-    if (input.version !== undefined) target = input.version;
-    else if (input.alias === 'latest') target = model.latestVersion;
-    else target = model.productionVersion;
+    const alias = input.alias ?? 'production';
+    const target = input.version ?? aliasTarget(model, alias);
     if (target === undefined) {
-      const alias = input.alias ?? 'production';
-      throw conflict(
-        alias === 'production'
-          ? `model ${name} has no production version; name a version or promote one`
-          : `model ${name} has no versions yet`,
-        { model: name, alias },
-      );
+      if (alias === 'production') {
+        throw conflict(`model ${name} has no production version; name a version or promote one`, {
+          model: name,
+          alias,
+        });
+      }
+      if (alias === 'latest') throw conflict(`model ${name} has no versions yet`, { model: name, alias });
+      throw notFound(`model ${name} has no alias ${alias}`, { model: name, alias });
     }
     const version = await this.version(name, target);
     if (!version) throw notFound(`model ${name} has no version ${target}`, { model: name, version: target });
-    return { model, version, pinned: input.version !== undefined };
+    // Production falls back to the previous production version; a version named by the caller,
+    // or by an alias a person set, answers as itself or not at all.
+    return { model, version, pinned: input.version !== undefined || !isManagedAlias(alias) };
   }
 
   async model(name: string): Promise<Model> {

@@ -2,6 +2,7 @@
 import type { Principal } from '../auth/principal.js';
 import { conflict, isConcurrentModification } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
+import { type AliasMap, aliasesOf } from './aliases.js';
 import type { RegistryStore } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { type Model, type ModelVersion, STAGES, type Stage, type Tags } from './types.js';
@@ -25,7 +26,7 @@ export interface UpdateModelInput {
 export interface ModelOverview {
   readonly model: Model;
   readonly versionsByStage: Record<Stage, string[]>;
-  readonly aliases: { readonly production: string | null; readonly latest: string | null };
+  readonly aliases: AliasMap;
 }
 
 export class Models {
@@ -101,7 +102,7 @@ export class Models {
     return {
       model,
       versionsByStage,
-      aliases: { production: model.productionVersion ?? null, latest: model.latestVersion ?? null },
+      aliases: aliasesOf(model),
     };
   }
 

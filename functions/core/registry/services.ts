@@ -2,6 +2,7 @@
  * The registry's services over one set of dependencies. Each service owns one concern; they
  * share the reads and the write discipline of RegistryRecords.
  */
+import { Aliases } from './aliases.js';
 import { Artifacts } from './artifacts.js';
 import { Comparison } from './compare.js';
 import { Lifecycle } from './lifecycle.js';
@@ -11,6 +12,7 @@ import { ValidationGate } from './validation-gate.js';
 
 export interface RegistryServices {
   readonly models: Models;
+  readonly aliases: Aliases;
   readonly artifacts: Artifacts;
   readonly lifecycle: Lifecycle;
   readonly validation: ValidationGate;
@@ -22,6 +24,7 @@ export function registryServices(deps: RegistryDeps): RegistryServices {
   const lifecycle = new Lifecycle(records);
   return {
     models: new Models(records),
+    aliases: new Aliases(records),
     artifacts: new Artifacts(records, lifecycle),
     lifecycle,
     validation: new ValidationGate(records, lifecycle),

@@ -22,6 +22,8 @@ export interface Model {
   readonly productionVersion?: string;
   /** Highest registered version; the base for auto-increment. */
   readonly latestVersion?: string;
+  /** Named pointers set by people (core/registry/aliases.ts); production and latest are above. */
+  readonly aliases?: Readonly<Record<string, string>>;
   readonly versionCount: number;
   /** When true, production needs a passing validation report. */
   readonly requireValidation: boolean;
