@@ -297,8 +297,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       onError: (id, err) => log(`warning: schedule ${id}: ${(err as Error).message}`),
     });
     cleanups.push(() => scheduler.stop());
-    for (const s of Object.values(SCHEDULES)) {
-      log(`schedule  ${s.id.padEnd(19)} every ${s.rateMinutes} min → ${s.target}`);
+    for (const [key, s] of Object.entries(SCHEDULES)) {
+      log(
+        `schedule  ${s.id.padEnd(19)} ${describePeriod(scheduler.periods[key]!, s.rateMinutes)} → ${s.target}`,
+      );
     }
 
     writeFileSync(
@@ -416,4 +418,15 @@ export function functionEnv(fn: FunctionId, all: Record<string, string>): Record
 
 function localNameOf(queueUrl: string): string {
   return queueUrl.split('/').pop() ?? queueUrl;
+}
+
+/**
+ * A schedule's period as it will really fire: with SERVAL_SCHEDULE_SCALE the hourly sweep may run
+ * every few seconds, and the banner must say so rather than repeat the AWS rate.
+ */
+export function describePeriod(periodMs: number, rateMinutes: number): string {
+  if (periodMs === rateMinutes * 60_000) return `every ${rateMinutes} min`;
+  const scaled =
+    periodMs >= 60_000 ? `${+(periodMs / 60_000).toFixed(2)} min` : `${+(periodMs / 1000).toFixed(2)} s`;
+  return `every ${scaled} (${rateMinutes} min on AWS, scaled)`;
 }

@@ -56,6 +56,15 @@ servalForFile({
 });
 
 describe('registry over HTTP', () => {
+  it('prints the schedules at the rate they really fire when scaled', () => {
+    expect(serval.output()).toContain(
+      'IntegritySweep      every 1.8 s (60 min on AWS, scaled) → integrityScheduler',
+    );
+    expect(serval.output()).toContain(
+      'DriftSweep          every 0.45 s (15 min on AWS, scaled) → driftScheduler',
+    );
+  });
+
   it('needs a credential and the right role', async () => {
     expect((await anonymous('GET', '/v1/models')).status).toBe(401);
     expect((await apiClient(serval.url, 'svl_nonsense')('GET', '/v1/models')).status).toBe(401);
