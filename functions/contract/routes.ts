@@ -293,7 +293,7 @@ export const ROUTES = [
     role: 'viewer',
     fn: 'monitoring',
     operationId: 'listDriftReports',
-    summary: 'Drift reports, newest first',
+    summary: 'Drift reports, the latest window first (reports of one window: newest first)',
   },
   {
     method: 'PUT',
