@@ -19,6 +19,7 @@ import type {
   WriteOp,
 } from '../../functions/core/registry/ports.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
+import { type RegistryServices, registryServices } from '../../functions/core/registry/services.js';
 import type { Model, ModelVersion, ProductionChange } from '../../functions/core/registry/types.js';
 
 function paginate<T>(all: T[], page: PageRequest): Page<T> {
@@ -178,4 +179,22 @@ export class CountingIds implements IdGenerator {
   next() {
     return `01J${String(++this.n).padStart(23, '0')}`;
   }
+}
+
+/** The registry's services over in-memory stores, a stepping clock and counting ids. */
+export function memoryRegistry(): {
+  store: MemoryRegistryStore;
+  artifacts: MemoryArtifactStore;
+  clock: SteppingClock;
+  registry: RegistryServices;
+} {
+  const store = new MemoryRegistryStore();
+  const artifacts = new MemoryArtifactStore();
+  const clock = new SteppingClock();
+  return {
+    store,
+    artifacts,
+    clock,
+    registry: registryServices({ store, artifacts, clock, ids: new CountingIds() }),
+  };
 }

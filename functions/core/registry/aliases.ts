@@ -71,54 +71,30 @@ export class Aliases {
         status: target.status,
       });
     }
-    return this.records.retrying(async () => {
-      const before = await this.records.getModel(name);
+    const after = await this.records.updateModel(principal, name, 'alias.set', (before) => {
       const previous = before.aliases?.[alias];
-      if (previous === version) return aliasesOf(before);
-      const after: Model = {
-        ...before,
-        aliases: { ...(before.aliases ?? {}), [alias]: version },
-        updatedAt: this.records.now(),
-        revision: before.revision + 1,
+      if (previous === version) return undefined;
+      return {
+        model: { aliases: { ...(before.aliases ?? {}), [alias]: version } },
+        audit: { version, before: { alias, version: previous ?? null }, after: { alias, version } },
       };
-      await this.records.store.commit([
-        { kind: 'model', item: after, expectRevision: before.revision },
-        this.records.audit(principal, 'alias.set', {
-          model: name,
-          version,
-          before: { alias, version: previous ?? null },
-          after: { alias, version },
-        }),
-      ]);
-      return aliasesOf(after);
     });
+    return aliasesOf(after);
   }
 
   async remove(principal: Principal, name: string, alias: string): Promise<AliasMap> {
     checkSettable(alias);
-    return this.records.retrying(async () => {
-      const before = await this.records.getModel(name);
+    const after = await this.records.updateModel(principal, name, 'alias.delete', (before) => {
       const previous = before.aliases?.[alias];
       if (previous === undefined) {
         throw notFound(`model ${name} has no alias ${alias}`, { model: name, alias });
       }
       const { [alias]: _removed, ...rest } = before.aliases ?? {};
-      const after: Model = {
-        ...before,
-        aliases: rest,
-        updatedAt: this.records.now(),
-        revision: before.revision + 1,
+      return {
+        model: { aliases: rest },
+        audit: { version: previous, before: { alias, version: previous }, after: null },
       };
-      await this.records.store.commit([
-        { kind: 'model', item: after, expectRevision: before.revision },
-        this.records.audit(principal, 'alias.delete', {
-          model: name,
-          version: previous,
-          before: { alias, version: previous },
-          after: null,
-        }),
-      ]);
-      return aliasesOf(after);
     });
+    return aliasesOf(after);
   }
 }

@@ -68,27 +68,15 @@ export class Models {
     return this.records.store.listModels(page);
   }
 
-  async update(principal: Principal, name: string, input: UpdateModelInput): Promise<Model> {
-    return this.records.retrying(async () => {
-      const before = await this.records.getModel(name);
-      const after: Model = {
-        ...before,
+  update(principal: Principal, name: string, input: UpdateModelInput): Promise<Model> {
+    return this.records.updateModel(principal, name, 'model.update', (before) => {
+      const model = {
         description: input.description ?? before.description,
         tags: input.tags ?? before.tags,
         requireValidation: input.requireValidation ?? before.requireValidation,
         fallback: input.fallback ?? before.fallback ?? true,
-        updatedAt: this.records.now(),
-        revision: before.revision + 1,
       };
-      await this.records.store.commit([
-        { kind: 'model', item: after, expectRevision: before.revision },
-        this.records.audit(principal, 'model.update', {
-          model: name,
-          before: publicModel(before),
-          after: publicModel(after),
-        }),
-      ]);
-      return after;
+      return { model, audit: { before: publicModel(before), after: publicModel({ ...before, ...model }) } };
     });
   }
 

@@ -103,6 +103,35 @@ export class RegistryRecords {
     });
   }
 
+  /**
+   * Read-modify-write of a model under its revision, retried on races. `change` sees the fresh
+   * model and returns its changed fields with the audit fields to record, or undefined when there
+   * is nothing to change (nothing is written or audited then).
+   */
+  async updateModel(
+    principal: Principal,
+    name: string,
+    action: string,
+    change: (current: Model) => { readonly model: Partial<Model>; readonly audit: AuditFields } | undefined,
+  ): Promise<Model> {
+    return this.retrying(async () => {
+      const before = await this.getModel(name);
+      const changed = change(before);
+      if (!changed) return before;
+      const after: Model = {
+        ...before,
+        ...changed.model,
+        updatedAt: this.now(),
+        revision: before.revision + 1,
+      };
+      await this.deps.store.commit([
+        { kind: 'model', item: after, expectRevision: before.revision },
+        this.audit(principal, action, { model: name, ...changed.audit }),
+      ]);
+      return after;
+    });
+  }
+
   /** The audit event of a change, as the write that commits it with the change. */
   audit(principal: Principal, action: string, e: AuditFields): WriteOp {
     const target = e.target ?? (e.model ? `model/${e.model}${e.version ? `@${e.version}` : ''}` : 'system');

@@ -26,13 +26,13 @@ import {
   mlpOnnx,
 } from '../../../functions/core/onnx/models.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/artifacts.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
+  type MemoryArtifactStore,
+  type MemoryRegistryStore,
+  memoryRegistry,
+  type SteppingClock,
 } from '../../support/memory-stores.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
@@ -107,10 +107,7 @@ describe('InferenceService', () => {
   }
 
   beforeEach(async () => {
-    store = new MemoryRegistryStore();
-    artifacts = new MemoryArtifactStore();
-    clock = new SteppingClock();
-    registry = registryServices({ store, artifacts, clock, ids: new CountingIds() });
+    ({ store, artifacts, clock, registry } = memoryRegistry());
     await registry.models.create(alice, { name: 'churn' });
     captured = [];
     metrics = new RecordingMetrics();

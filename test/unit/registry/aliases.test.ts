@@ -1,14 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
 import { aliasTarget } from '../../../functions/core/registry/aliases.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
-import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
-} from '../../support/memory-stores.js';
+import { type MemoryRegistryStore, memoryRegistry } from '../../support/memory-stores.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -18,13 +13,7 @@ describe('aliases', () => {
   let registry: RegistryServices;
 
   beforeEach(async () => {
-    store = new MemoryRegistryStore();
-    registry = registryServices({
-      store,
-      artifacts: new MemoryArtifactStore(),
-      clock: new SteppingClock(),
-      ids: new CountingIds(),
-    });
+    ({ store, registry } = memoryRegistry());
     await registry.models.create(alice, { name: 'churn' });
     for (const [version, content] of [
       ['1.0.0', 'a'],

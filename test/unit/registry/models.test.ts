@@ -1,29 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
-import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
-} from '../../support/memory-stores.js';
+import { memoryRegistry } from '../../support/memory-stores.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
 
 function services() {
-  const store = new MemoryRegistryStore();
-  const registry = registryServices({
-    store,
-    artifacts: new MemoryArtifactStore(),
-    clock: new SteppingClock(),
-    ids: new CountingIds(),
-  });
+  const { store, registry } = memoryRegistry();
   return { store, registry };
 }
 
-const register = (registry: ReturnType<typeof registryServices>, version: string) =>
+const register = (registry: RegistryServices, version: string) =>
   registry.artifacts.register(alice, 'churn', {
     version,
     artifact: { base64: Buffer.from(`bytes-${version}`).toString('base64') },

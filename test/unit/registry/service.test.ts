@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { STAGES, type Stage } from '../../../functions/core/registry/types.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
+  type MemoryArtifactStore,
+  type MemoryRegistryStore,
+  memoryRegistry,
 } from '../../support/memory-stores.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
@@ -25,9 +24,7 @@ describe('Registry', () => {
   let registry: RegistryServices;
 
   beforeEach(async () => {
-    store = new MemoryRegistryStore();
-    artifacts = new MemoryArtifactStore();
-    registry = registryServices({ store, artifacts, clock: new SteppingClock(), ids: new CountingIds() });
+    ({ store, artifacts, registry } = memoryRegistry());
     await registry.models.create(alice, { name: 'churn', description: 'd', tags: { team: 'x' } });
   });
 
