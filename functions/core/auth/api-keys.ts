@@ -90,7 +90,7 @@ export class ApiKeys {
     return { key: `svl_${keyId}_${secret}`, record: this.view(record) };
   }
 
-  /** Resolves a presented key to its principal, or throws Unauthorized without saying why. */
+  /** Resolves a presented key to its principal, or throws unauthorized without saying why. */
   async authenticate(presented: string | undefined): Promise<Principal> {
     const m = presented ? KEY_PATTERN.exec(presented.trim()) : null;
     if (!m) throw unauthorized();

@@ -71,7 +71,7 @@ export class Tokens {
     return { token, expiresAt: new Date((now + ttl) * 1000).toISOString(), role: principal.role };
   }
 
-  /** The principal a token names; Unauthorized for anything not signed by us, expired or malformed. */
+  /** The principal a token names; unauthorized for anything not signed by us, expired or malformed. */
   async verify(token: string): Promise<Principal> {
     const { current, previous } = await this.deps.keys.signingKeys();
     const now = this.deps.clock.now();

@@ -54,7 +54,7 @@ export class ModelCache {
   /**
    * The session for a version. Concurrent callers share one load; a failed load is not cached,
    * so the next request tries again (after the registry has been told). Rejects with
-   * ArtifactIntegrityError, ModelLoadError or ValidationFailed (no usable schema).
+   * ArtifactIntegrityError, ModelLoadError or validation_failed (no usable schema).
    */
   get(v: ModelVersion): Promise<ServingModel> {
     const key = sessionKey(v);

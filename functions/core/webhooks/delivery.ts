@@ -36,7 +36,7 @@ export interface DelivererDeps {
   readonly random?: () => number;
   /**
    * Optional: refuse a host whose name now resolves to a forbidden address (throws
-   * ValidationFailed). Note that the HTTP client resolves again, so this narrows, but does not
+   * validation_failed). Note that the HTTP client resolves again, so this narrows, but does not
    * close, a DNS-rebinding window.
    */
   readonly checkAddress?: (url: URL) => Promise<void>;
