@@ -4,13 +4,14 @@
  * t interval. All differences are treatment − control. A value that is undefined (0/0, x/0) is
  * `null`, never NaN or Infinity, so results serialise as the reference set expects.
  */
-import { check } from './errors.js';
+
 import {
   normalTwoSidedP,
   normalUpperQuantile,
   studentTwoSidedP,
   studentTwoSidedQuantile,
-} from './special.js';
+} from '../stats/special.js';
+import { check } from './errors.js';
 
 export interface BinaryArm {
   readonly n: number;
