@@ -62,36 +62,36 @@ interface Arm {
   readonly [k: string]: unknown;
 }
 
+/**
+ * A fixed-horizon case: every non-control variant against the control at the case's ci_level;
+ * `arm` picks the summary statistics (the engine checks them).
+ */
+function fixedComparisons<S, R>(
+  c: ExperimentCase,
+  params: Record<string, unknown>,
+  compare: (control: S, treatment: S, level: number) => R,
+  arm: (variant: Arm) => S,
+): { comparisons: Record<string, R> } {
+  const level = ciLevel(params);
+  const arms = list(c.input, 'variants') as unknown as Arm[];
+  return { comparisons: compareWithControl(arms, (ctl, trt) => compare(arm(ctl), arm(trt), level)) };
+}
+
 /** Runs one case; throws validation_failed on malformed input. */
 export function runCase(c: ExperimentCase): Record<string, unknown> {
   const params = c.params ?? {};
   switch (c.kind) {
-    case 'fixed_binary': {
-      const level = ciLevel(params);
-      const arms = list(c.input, 'variants') as unknown as Arm[];
-      return {
-        comparisons: compareWithControl(arms, (ctl, trt) =>
-          compareProportions(
-            { n: ctl.n as number, successes: ctl.successes as number },
-            { n: trt.n as number, successes: trt.successes as number },
-            level,
-          ),
-        ),
-      };
-    }
-    case 'fixed_continuous': {
-      const level = ciLevel(params);
-      const arms = list(c.input, 'variants') as unknown as Arm[];
-      return {
-        comparisons: compareWithControl(arms, (ctl, trt) =>
-          compareMeans(
-            { n: ctl.n as number, mean: ctl.mean as number, variance: ctl.variance as number },
-            { n: trt.n as number, mean: trt.mean as number, variance: trt.variance as number },
-            level,
-          ),
-        ),
-      };
-    }
+    case 'fixed_binary':
+      return fixedComparisons(c, params, compareProportions, (a) => ({
+        n: a.n as number,
+        successes: a.successes as number,
+      }));
+    case 'fixed_continuous':
+      return fixedComparisons(c, params, compareMeans, (a) => ({
+        n: a.n as number,
+        mean: a.mean as number,
+        variance: a.variance as number,
+      }));
     case 'msprt_stream': {
       const p = params as unknown as MsprtParams;
       checkMsprtParams(p);

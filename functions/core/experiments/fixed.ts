@@ -4,13 +4,14 @@
  * t interval. All differences are treatment − control. A value that is undefined (0/0, x/0) is
  * `null`, never NaN or Infinity, so results serialise as the reference set expects.
  */
-import { check } from './errors.js';
+
 import {
   normalTwoSidedP,
   normalUpperQuantile,
   studentTwoSidedP,
   studentTwoSidedQuantile,
-} from './special.js';
+} from '../stats/special.js';
+import { check } from './errors.js';
 
 export interface BinaryArm {
   readonly n: number;
@@ -47,8 +48,21 @@ export interface WelchComparison {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-function checkLevel(ciLevel: number): void {
+/** Checks both arms (control first, so its error wins) and the interval level. */
+function checkInputs<A>(
+  checkArm: (arm: A, label: string) => void,
+  control: A,
+  treatment: A,
+  ciLevel: number,
+): void {
+  checkArm(control, 'control');
+  checkArm(treatment, 'treatment');
   check(ciLevel > 0 && ciLevel < 1, `ci_level must be in (0, 1), got ${ciLevel}`);
+}
+
+/** diff ± q·se, the two-sided interval at the quantile q of the level. */
+function interval(diff: number, q: number, se: number): { ci_lower: number; ci_upper: number } {
+  return { ci_lower: diff - q * se, ci_upper: diff + q * se };
 }
 
 function checkBinary(arm: BinaryArm, label: string): void {
@@ -71,9 +85,7 @@ export function compareProportions(
   treatment: BinaryArm,
   ciLevel = 0.95,
 ): ProportionComparison {
-  checkBinary(control, 'control');
-  checkBinary(treatment, 'treatment');
-  checkLevel(ciLevel);
+  checkInputs(checkBinary, control, treatment, ciLevel);
   const pc = control.successes / control.n;
   const pt = treatment.successes / treatment.n;
   const diff = pt - pc;
@@ -87,8 +99,7 @@ export function compareProportions(
     lift: pc > 0 ? pt / pc - 1 : null,
     z,
     p_value: z === null ? null : normalTwoSidedP(z),
-    ci_lower: diff - q * seWald,
-    ci_upper: diff + q * seWald,
+    ...interval(diff, q, seWald),
   };
 }
 
@@ -98,9 +109,7 @@ export function compareMeans(
   treatment: ContinuousArm,
   ciLevel = 0.95,
 ): WelchComparison {
-  checkContinuous(control, 'control');
-  checkContinuous(treatment, 'treatment');
-  checkLevel(ciLevel);
+  checkInputs(checkContinuous, control, treatment, ciLevel);
   const a = treatment.variance / treatment.n;
   const b = control.variance / control.n;
   const diff = treatment.mean - control.mean;
@@ -114,8 +123,7 @@ export function compareMeans(
     t: finiteOrNull(t),
     df,
     p_value: studentTwoSidedP(t, df),
-    ci_lower: diff - q * se,
-    ci_upper: diff + q * se,
+    ...interval(diff, q, se),
   };
 }
 

@@ -4,8 +4,9 @@
  * A mismatch means the assignment or the logging is broken, and the experiment's results should
  * not be trusted, whatever their p-values say.
  */
+
+import { chiSquareSf } from '../stats/special.js';
 import { check } from './errors.js';
-import { chiSquareSf } from './special.js';
 
 export interface SrmResult {
   readonly chi2: number;

@@ -3,25 +3,13 @@
  * its JSON checked against the cases' expected values in TypeScript (the same comparison
  * check.py makes), and bad input → exit code 2 with one line on stderr.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDir, serval } from '../../support/serval-cli.js';
 import { CASES_DIR, caseFiles, loadCase, mismatches } from './reference.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'serval-exp-cli-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function serval(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/serval.js', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
+const tmp = scratchDir('serval-exp-cli-');
 
 describe('serval experiments compare', () => {
   it('prints one JSON object that agrees with every case', () => {

@@ -4,12 +4,13 @@
  * |a − e| ≤ rtol·scale (scale = |e|, or the larger |bound| of the expected interval for CI
  * bounds); an expected null agrees only with null; rejection batch/n must be equal.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { caseDirectory, type Tolerance, withinTolerance } from '../../support/reference-set.js';
 
-export const CASES_DIR = fileURLToPath(new URL('../../fixtures/experiments/cases/', import.meta.url));
+const cases = caseDirectory(new URL('../../fixtures/experiments/cases/', import.meta.url));
 
-const TOLERANCES: Readonly<Record<string, readonly [rtol: number, atol: number] | null>> = {
+export const CASES_DIR = cases.dir;
+
+const TOLERANCES: Readonly<Record<string, Tolerance>> = {
   p_value: [1e-9, 1e-12],
   p_values: [1e-9, 1e-12],
   bonferroni: [1e-9, 1e-12],
@@ -33,24 +34,16 @@ export interface ReferenceCase {
   readonly expected: Record<string, unknown>;
 }
 
-export function caseFiles(): string[] {
-  return readdirSync(CASES_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-}
+export const caseFiles = cases.files;
 
 export function loadCase(file: string): ReferenceCase {
-  return JSON.parse(readFileSync(`${CASES_DIR}${file}`, 'utf8')) as ReferenceCase;
+  return cases.read(file) as ReferenceCase;
 }
 
+// An expected null (an undefined statistic) agrees only with null, whatever the metric.
 function leafAgrees(metric: string, actual: unknown, expected: unknown, scale: number): boolean {
   if (expected === null) return actual === null;
-  const tol = TOLERANCES[metric];
-  if (tol === undefined) throw new Error(`no tolerance for metric ${metric}`);
-  if (tol === null) return actual === expected;
-  if (typeof actual !== 'number' || typeof expected !== 'number' || !Number.isFinite(actual)) return false;
-  const d = Math.abs(actual - expected);
-  return d <= tol[1] || d <= tol[0] * scale;
+  return withinTolerance(TOLERANCES, metric, actual, expected, scale);
 }
 
 /** Every disagreement between a result and a case's `expected`, as "path: got …, expected …". */

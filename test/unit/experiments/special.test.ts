@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import * as experiments from '../../../functions/core/experiments/index.js';
+import * as stats from '../../../functions/core/stats/special.js';
 import {
   betaIncReg,
   chiSquareSf,
@@ -12,7 +14,7 @@ import {
   normalUpperQuantile,
   studentTwoSidedP,
   studentTwoSidedQuantile,
-} from '../../../functions/core/experiments/special.js';
+} from '../../../functions/core/stats/special.js';
 
 const ref = JSON.parse(
   readFileSync(new URL('../../fixtures/experiments/special/special.json', import.meta.url), 'utf8'),
@@ -104,5 +106,23 @@ describe('closed forms', () => {
     expect(studentTwoSidedP(Number.POSITIVE_INFINITY, 5)).toBe(0);
     expect(studentTwoSidedP(1, 0)).toBeNaN();
     expect(chiSquareSf(0, 3)).toBe(1);
+  });
+});
+
+describe('one implementation for drift and experiments', () => {
+  it('the experiments surface re-exports the stats functions themselves, not a copy', () => {
+    const pairs = [
+      [experiments.logGamma, stats.logGamma],
+      [experiments.gammaQ, stats.gammaQ],
+      [experiments.chiSquareSf, stats.chiSquareSf],
+      [experiments.normalTwoSidedP, stats.normalTwoSidedP],
+      [experiments.betaIncReg, stats.betaIncReg],
+      [experiments.studentTwoSidedP, stats.studentTwoSidedP],
+      [experiments.studentTwoSidedQuantile, stats.studentTwoSidedQuantile],
+    ] as const;
+    for (const [fromExperiments, fromStats] of pairs) expect(fromExperiments).toBe(fromStats);
+    // The shared χ² tail treats a non-positive df as a bad argument, like the t functions do;
+    // both callers (binned.ts, srm.ts) answer df 0 themselves before calling it.
+    expect(chiSquareSf(3, 0)).toBeNaN();
   });
 });

@@ -2,25 +2,13 @@
  * `serval drift compare` end to end: the real CLI in a child process, its JSON output checked
  * against the fixtures' scipy values, and bad input → exit code 2 with a one-line message.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { scratchDir, serval } from '../../support/serval-cli.js';
 import { agrees, CASES_DIR, loadCase } from './tolerances.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'serval-drift-cli-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function serval(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/serval.js', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-}
+const tmp = scratchDir('serval-drift-cli-');
 
 describe('serval drift compare', () => {
   it('prints one JSON object whose values agree with the scipy fixtures', () => {

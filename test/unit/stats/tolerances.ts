@@ -2,10 +2,9 @@
  * Tolerances of the drift reference set (test/fixtures/drift/cases, generated with numpy 1.24.2 /
  * scipy 1.10.1): pass if |a − e| ≤ atol or |a − e| ≤ rtol·|e|; `null` = exact equality.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { caseDirectory, type Tolerance, withinTolerance } from '../../support/reference-set.js';
 
-export const TOLERANCES: Readonly<Record<string, readonly [rtol: number, atol: number] | null>> = {
+export const TOLERANCES: Readonly<Record<string, Tolerance>> = {
   ks_statistic: [0, 1e-12],
   ks_pvalue_auto: [1e-6, 1e-9],
   ks_pvalue_asymp: [1e-6, 1e-9],
@@ -22,13 +21,7 @@ export const TOLERANCES: Readonly<Record<string, readonly [rtol: number, atol: n
 };
 
 export function agrees(metric: string, actual: unknown, expected: unknown): boolean {
-  const tol = TOLERANCES[metric];
-  if (tol === undefined) throw new Error(`no tolerance for metric ${metric}`);
-  if (tol === null) return actual === expected;
-  if (typeof actual !== 'number' || typeof expected !== 'number' || !Number.isFinite(actual)) return false;
-  const [rtol, atol] = tol;
-  const diff = Math.abs(actual - expected);
-  return diff <= atol || diff <= rtol * Math.abs(expected);
+  return withinTolerance(TOLERANCES, metric, actual, expected);
 }
 
 export interface ReferenceCase {
@@ -40,15 +33,12 @@ export interface ReferenceCase {
   readonly expected: Record<string, number | string>;
 }
 
-export const CASES_DIR = fileURLToPath(new URL('../../fixtures/drift/cases/', import.meta.url));
+const cases = caseDirectory(new URL('../../fixtures/drift/cases/', import.meta.url));
 
-export function caseFiles(): string[] {
-  return readdirSync(CASES_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .sort();
-}
+export const CASES_DIR = cases.dir;
+
+export const caseFiles = cases.files;
 
 export function loadCase(file: string): ReferenceCase {
-  const data = JSON.parse(readFileSync(`${CASES_DIR}${file}`, 'utf8')) as Omit<ReferenceCase, 'file'>;
-  return { ...data, file };
+  return { ...(cases.read(file) as Omit<ReferenceCase, 'file'>), file };
 }
