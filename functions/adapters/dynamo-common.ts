@@ -194,7 +194,9 @@ export async function queryFilteredPage<T>(
       if (!keep(value)) continue;
       items.push(value);
       if (items.length === page.limit) {
-        const last = i === raw.length - 1 && !res.LastEvaluatedKey;
+        // Nothing after it in what was read, and nothing left to read: the listing ends here.
+        const last =
+          !res.LastEvaluatedKey && raw.slice(i + 1).every((r) => !keep(withoutKeys<T>(r, keys)));
         return {
           items,
           nextCursor: last
