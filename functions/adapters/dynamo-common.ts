@@ -11,6 +11,7 @@ import {
   type PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   type UpdateCommand,
@@ -151,6 +152,62 @@ export async function queryPage<T>(
     // A well-formed cursor can still fall outside the query's key range (e.g. before `since`).
     if (start && (err as Error).name === 'ValidationException') throw invalidCursor();
     throw err;
+  }
+}
+
+/**
+ * One page of a listing filtered in code. DynamoDB's Limit counts items before any filter, so a
+ * filtered query page can come back short or empty while more matches follow; instead this reads
+ * on until `limit` items pass `keep`, the listing ends, or `maxScanned` items were read. The
+ * cursor is the key of the last item returned (not DynamoDB's LastEvaluatedKey, which may lie
+ * past matches left unreturned), so the next page starts right after it and nothing is skipped.
+ * Only when `maxScanned` runs out is a page short: its cursor then resumes where the reading
+ * stopped, still skipping nothing.
+ */
+export async function queryFilteredPage<T>(
+  db: DynamoDBDocumentClient,
+  keys: ReadonlySet<string>,
+  listing: Listing,
+  page: PageRequest,
+  keep: (item: T) => boolean,
+  maxScanned = 2000,
+): Promise<Page<T>> {
+  const { cursorAttrs, expect, sortKeyPattern } = listing.cursor;
+  let start: Item | undefined = decodeCursor(page.cursor, cursorAttrs, expect);
+  if (start && sortKeyPattern && !sortKeyPattern.test(String(start.sk ?? ''))) throw invalidCursor();
+  const items: T[] = [];
+  let scanned = 0;
+  for (;;) {
+    let res: QueryCommandOutput;
+    try {
+      res = await db.send(
+        new QueryCommand({ ...listing.input, Limit: Math.max(page.limit, 100), ExclusiveStartKey: start }),
+      );
+    } catch (err) {
+      if (page.cursor && start && (err as Error).name === 'ValidationException') throw invalidCursor();
+      throw err;
+    }
+    const raw = res.Items ?? [];
+    for (const [i, item] of raw.entries()) {
+      scanned++;
+      const value = withoutKeys<T>(item, keys);
+      if (!keep(value)) continue;
+      items.push(value);
+      if (items.length === page.limit) {
+        // Nothing after it in what was read, and nothing left to read: the listing ends here.
+        const last =
+          !res.LastEvaluatedKey && raw.slice(i + 1).every((r) => !keep(withoutKeys<T>(r, keys)));
+        return {
+          items,
+          nextCursor: last
+            ? undefined
+            : encodeCursor(Object.fromEntries(cursorAttrs.map((a) => [a, item[a]]))),
+        };
+      }
+    }
+    if (!res.LastEvaluatedKey) return { items };
+    start = res.LastEvaluatedKey;
+    if (scanned >= maxScanned) return { items, nextCursor: encodeCursor(start) };
   }
 }
 

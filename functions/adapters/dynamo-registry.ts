@@ -12,9 +12,14 @@ import {
 import type { AuditEvent } from '../core/kernel/audit.js';
 import { concurrentModification } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
+import { notDeleted } from '../core/registry/deletion.js';
+import { matchesModelQuery } from '../core/registry/models.js';
 import type {
   AuditQuery,
   AuditReader,
+  ExpiredUpload,
+  ModelQuery,
+  ReadOptions,
   RegistryStore,
   VersionQuery,
   WriteOp,
@@ -31,6 +36,7 @@ import {
   type Listing,
   prefixListing,
   putIfAbsent,
+  queryFilteredPage,
   queryWithoutKeys,
   type TransactItem,
 } from './dynamo-common.js';
@@ -45,6 +51,16 @@ const MODEL_SK = '#MODEL';
 const modelPk = (name: string) => `MODEL#${name}`;
 const versionSk = (version: string) => `VERSION#${semverSortKey(version)}`;
 const auditPk = auditPartition;
+/**
+ * Pending uploads in gsi1, ordered by deadline: a sparse index (only pending, undeleted versions
+ * carry the attributes), so the integrity sweep finds the expired ones without reading the rest.
+ */
+const PENDING_LISTING = 'PENDING_UPLOADS';
+
+function pendingIndex(v: ModelVersion): Record<string, string> {
+  if (v.status !== 'pending' || v.deleted || v.uploadExpiresAt === undefined) return {};
+  return { gsi1pk: PENDING_LISTING, gsi1sk: `${v.uploadExpiresAt}#${v.model}#${v.version}` };
+}
 /** Audit sort keys: `<ISO time>#<ULID>`. */
 const AUDIT_SK = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z#[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -109,7 +125,13 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
         return {
           Put: {
             TableName: this.tables.registry,
-            Item: { ...op.item, pk: modelPk(op.item.model), sk: versionSk(op.item.version), type: 'version' },
+            Item: {
+              ...op.item,
+              pk: modelPk(op.item.model),
+              sk: versionSk(op.item.version),
+              type: 'version',
+              ...pendingIndex(op.item),
+            },
             ...condition({}),
           },
         };
@@ -125,39 +147,73 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
     }
   }
 
-  async getModel(name: string): Promise<Model | undefined> {
-    return getWithoutKeys<Model>(
+  async getModel(name: string, options: ReadOptions = {}): Promise<Model | undefined> {
+    const model = await getWithoutKeys<Model>(
       this.db,
       this.tables.registry,
       { pk: modelPk(name), sk: MODEL_SK },
       KEY_ATTRS,
     );
+    return options.includeDeleted ? model : notDeleted(model);
   }
 
-  async listModels(page: PageRequest): Promise<Page<Model>> {
-    return this.query<Model>(gsi1Listing(this.tables.registry, 'MODELS'), page);
+  async listModels(query: ModelQuery): Promise<Page<Model>> {
+    return queryFilteredPage<Model>(
+      this.db,
+      KEY_ATTRS,
+      gsi1Listing(this.tables.registry, 'MODELS'),
+      query,
+      (m) => matchesModelQuery(m, query),
+    );
   }
 
-  async getVersion(model: string, version: string): Promise<ModelVersion | undefined> {
-    return getWithoutKeys<ModelVersion>(
+  async getVersion(
+    model: string,
+    version: string,
+    options: ReadOptions = {},
+  ): Promise<ModelVersion | undefined> {
+    const item = await getWithoutKeys<ModelVersion>(
       this.db,
       this.tables.registry,
       { pk: modelPk(model), sk: versionSk(version) },
       KEY_ATTRS,
     );
+    return options.includeDeleted ? item : notDeleted(item);
   }
 
   async listVersions(model: string, query: VersionQuery): Promise<Page<ModelVersion>> {
-    const listing = prefixListing(this.tables.registry, modelPk(model), 'VERSION#');
-    if (query.stage) {
-      listing.input.FilterExpression = '#stage = :stage';
-      listing.input.ExpressionAttributeNames = { '#stage': 'stage' };
-      listing.input.ExpressionAttributeValues = {
-        ...listing.input.ExpressionAttributeValues,
-        ':stage': query.stage,
-      };
-    }
-    return this.query<ModelVersion>(listing, query);
+    return queryFilteredPage<ModelVersion>(
+      this.db,
+      KEY_ATTRS,
+      prefixListing(this.tables.registry, modelPk(model), 'VERSION#'),
+      query,
+      (v) => !v.deleted && (!query.stage || v.stage === query.stage),
+    );
+  }
+
+  async listExpiredUploads(before: string, page: PageRequest): Promise<Page<ExpiredUpload>> {
+    const listing: Listing = {
+      input: {
+        TableName: this.tables.registry,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p AND gsi1sk < :before',
+        ExpressionAttributeValues: { ':p': PENDING_LISTING, ':before': before },
+      },
+      cursor: {
+        cursorAttrs: ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+        expect: { gsi1pk: PENDING_LISTING },
+        sortKeyPattern: /^VERSION#/,
+      },
+    };
+    const found = await this.query<ModelVersion>(listing, page);
+    return {
+      items: found.items.map((v) => ({
+        model: v.model,
+        version: v.version,
+        uploadExpiresAt: v.uploadExpiresAt ?? '',
+      })),
+      nextCursor: found.nextCursor,
+    };
   }
 
   async listProductionChanges(model: string, page: PageRequest): Promise<Page<ProductionChange>> {

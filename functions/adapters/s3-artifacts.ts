@@ -9,10 +9,12 @@ import {
   GetObjectCommand,
   NoSuchKey,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DELETED_ARTIFACT_TAG } from '../contract/resources.js';
 import type { ArtifactStore, PresignedRequest, StoredObject } from '../core/registry/ports.js';
 
 function isMissing(err: unknown): boolean {
@@ -90,5 +92,19 @@ export class S3ArtifactStore implements ArtifactStore {
 
   async delete(key: string): Promise<void> {
     await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async release(key: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Tagging: { TagSet: [{ Key: DELETED_ARTIFACT_TAG.key, Value: DELETED_ARTIFACT_TAG.value }] },
+        }),
+      );
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
   }
 }

@@ -7,8 +7,15 @@
 import { z } from 'zod';
 import type { QueueId } from './resources.js';
 
-/** One production artifact whose SHA-256 the integrity worker recomputes. */
-export const IntegrityMessage = z.object({ model: z.string(), version: z.string() });
+/**
+ * One version for the integrity worker: a production artifact whose SHA-256 it recomputes, or
+ * (`action: "expire"`) a pending version whose upload deadline passed, which it deletes.
+ */
+export const IntegrityMessage = z.object({
+  model: z.string(),
+  version: z.string(),
+  action: z.literal('expire').optional(),
+});
 export type IntegrityMessage = z.infer<typeof IntegrityMessage>;
 
 /**

@@ -129,6 +129,14 @@ export const BUCKETS = {
   artifacts: { id: 'Artifacts', env: 'SERVAL_BUCKET_ARTIFACTS' },
 } as const satisfies Record<string, BucketDef>;
 
+/**
+ * The object tag that hands a deleted version's artifact (or an abandoned upload) to the
+ * artifacts bucket's lifecycle rule (lib/constructs/storage.ts), which removes it after
+ * DELETED_ARTIFACT_RETENTION_DAYS. The local S3 server has no lifecycle: there the tag stays.
+ */
+export const DELETED_ARTIFACT_TAG = { key: 'serval-deleted', value: 'true' } as const;
+export const DELETED_ARTIFACT_RETENTION_DAYS = 30;
+
 export interface SecretDef {
   readonly id: string;
   /** Variable carrying the secret's location: its ARN on AWS, a file:// URL locally. */
@@ -330,7 +338,11 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   authorizer: { tables: { keys: 'read' }, secrets: { jwt: 'read' } },
   integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
   // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
-  integrityWorker: { tables: { registry: 'readWrite', audit: 'readWrite' }, buckets: { artifacts: 'read' } },
+  // Writes the artifacts bucket only to tag the object of an expired upload for the lifecycle rule.
+  integrityWorker: {
+    tables: { registry: 'readWrite', audit: 'readWrite' },
+    buckets: { artifacts: 'readWrite' },
+  },
   // Baselines and on-demand checks read captured windows and datasets; alerts fan out to webhooks.
   monitoring: {
     tables: {

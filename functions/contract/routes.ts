@@ -131,7 +131,7 @@ export const ROUTES = [
     role: 'viewer',
     fn: 'registry',
     operationId: 'listModels',
-    summary: 'List models',
+    summary: 'List models, filtered by ?q= (name or description) and ?tag=key:value',
   },
   {
     method: 'GET',
@@ -148,6 +148,15 @@ export const ROUTES = [
     fn: 'registry',
     operationId: 'updateModel',
     summary: 'Update description and tags',
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/models/{name}',
+    role: 'admin',
+    fn: 'registry',
+    operationId: 'deleteModel',
+    summary:
+      'Soft-delete a model (refused while it has a production version); audit kept, artifacts removed after the retention period',
   },
   {
     method: 'POST',
@@ -172,6 +181,31 @@ export const ROUTES = [
     fn: 'registry',
     operationId: 'getVersion',
     summary: 'One version with metadata, stage, approval, checksum',
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/models/{name}/versions/{version}',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'updateVersion',
+    summary: "Change a version's description and tags (everything else about a version is immutable)",
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/models/{name}/versions/{version}',
+    role: 'admin',
+    fn: 'registry',
+    operationId: 'deleteVersion',
+    summary:
+      'Soft-delete a version (refused while in production); audit kept, artifact removed after the retention period',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/upload-url',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'newUploadUrl',
+    summary: 'A fresh presigned upload URL for a pending version (e.g. after a failed completion)',
   },
   {
     method: 'POST',

@@ -1,11 +1,13 @@
 /**
- * Scheduled (EventBridge): enqueues every production artifact for a checksum check, one message
- * each, so a slow or failing check never holds up the others and retries go through SQS.
+ * Scheduled (EventBridge): enqueues every production artifact for a checksum check, and every
+ * pending version whose upload deadline has passed for deletion, one message each, so a slow or
+ * failing one never holds up the others and retries go through SQS.
  */
 import { sqsClient } from '../adapters/aws-clients.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import type { IntegrityMessage } from '../contract/messages.js';
 import { QUEUES } from '../contract/resources.js';
+import { expiredUploads } from '../core/registry/deletion.js';
 import { productionVersions } from '../core/registry/models.js';
 import { lambdaHandler, scheduleEntry } from './entry.js';
 import { type Env, envValue, makeLogger, registryReader } from './shared.js';
@@ -22,8 +24,12 @@ export function createHandler(env: Env = process.env) {
   return scheduleEntry(logger, async () => {
     const targets: IntegrityMessage[] = [];
     for await (const pv of productionVersions(store)) targets.push(pv);
+    const verify = targets.length;
+    for await (const up of expiredUploads(store, new Date().toISOString())) {
+      targets.push({ model: up.model, version: up.version, action: 'expire' });
+    }
     const enqueued = await queue.send(targets);
-    logger.info('integrity sweep enqueued', { enqueued });
+    logger.info('integrity sweep enqueued', { enqueued, verify, expire: targets.length - verify });
     return { enqueued };
   });
 }

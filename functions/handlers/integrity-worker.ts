@@ -1,5 +1,5 @@
 /**
- * SQS worker: recomputes each artifact's SHA-256. A mismatch is a result, not a failure: the
+ * SQS worker: deletes pending versions whose upload expired, and recomputes each artifact's SHA-256. A mismatch is a result, not a failure: the
  * registry marks the version unusable and audits it, and the message is done. Only errors that a
  * retry may cure (a store unreachable) are reported as batch item failures.
  */
@@ -18,6 +18,12 @@ export function createHandler(env: Env = process.env) {
     schema: IntegrityMessage,
     name: 'integrity',
     handle: async (target) => {
+      if (target.action === 'expire') {
+        // Re-checked with a strong read: a version completed since the sweep is left alone.
+        const expired = await registry.deletions.expireUpload(SYSTEM_PRINCIPAL, target.model, target.version);
+        logger.info(expired ? 'expired upload deleted' : 'upload no longer expired', target);
+        return;
+      }
       try {
         const res = await registry.artifacts.verify(SYSTEM_PRINCIPAL, target.model, target.version);
         logger.info('artifact verified', { ...target, sha256: res.sha256 });

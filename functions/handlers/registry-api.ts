@@ -11,6 +11,7 @@ import type {
   ApprovalBody,
   CompareQuery,
   CreateModelBody,
+  ListModelsQuery,
   ListVersionsQuery,
   NameParams,
   PageQuery,
@@ -18,6 +19,7 @@ import type {
   RollbackBody,
   TransitionBody,
   UpdateModelBody,
+  UpdateVersionBody,
   VersionParams,
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
@@ -41,10 +43,11 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
         ...CONTRACT.createModel,
         handle: async ({ principal, body }) => modelView(await registry.models.create(principal, body)),
       }),
-      listModels: operation<unknown, Page>({
+      listModels: operation<unknown, z.infer<typeof ListModelsQuery>>({
         ...CONTRACT.listModels,
         handle: async ({ query }) => {
-          const page = await registry.models.list(query);
+          const { tag, ...rest } = query;
+          const page = await registry.models.list({ ...rest, tags: tag });
           return { items: page.items.map(modelView), nextCursor: page.nextCursor ?? null };
         },
       }),
@@ -78,6 +81,31 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
         ...CONTRACT.getVersion,
         handle: async ({ params }) =>
           versionView(await registry.models.getVersion(params.name, params.version)),
+      }),
+      updateVersion: operation<NameVersion, unknown, z.infer<typeof UpdateVersionBody>>({
+        ...CONTRACT.updateVersion,
+        handle: async ({ principal, params, body }) =>
+          versionView(await registry.models.updateVersion(principal, params.name, params.version, body)),
+      }),
+      deleteModel: operation<Name>({
+        ...CONTRACT.deleteModel,
+        handle: ({ principal, params }) => registry.deletions.deleteModel(principal, params.name),
+      }),
+      deleteVersion: operation<NameVersion>({
+        ...CONTRACT.deleteVersion,
+        handle: ({ principal, params }) =>
+          registry.deletions.deleteVersion(principal, params.name, params.version),
+      }),
+      newUploadUrl: operation<NameVersion>({
+        ...CONTRACT.newUploadUrl,
+        handle: async ({ principal, params }) => {
+          const { version, upload } = await registry.artifacts.uploadUrl(
+            principal,
+            params.name,
+            params.version,
+          );
+          return { ...versionView(version), upload };
+        },
       }),
       completeUpload: operation<NameVersion>({
         ...CONTRACT.completeUpload,

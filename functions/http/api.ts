@@ -108,7 +108,7 @@ export function createApiHandler<F extends FunctionId>(
       const request: ApiRequest<unknown, unknown, unknown> = {
         principal,
         params: parse(operation.params, event.pathParameters ?? {}),
-        query: parse(operation.query, event.queryStringParameters ?? {}),
+        query: parse(operation.query, queryOf(event)),
         // Only an absent body means {}; a JSON null is a body, and a wrong one.
         body: operation.body
           ? operation.body.parse(body === undefined ? {} : body)
@@ -273,6 +273,19 @@ function rejectUnexpectedBody(body: unknown): undefined {
     throw validationFailed('this route takes no request body');
   }
   return undefined;
+}
+
+/**
+ * The query string, with a repeated parameter as the array of its values: API Gateway's
+ * single-value map keeps only the last one, which would silently drop a repeated filter.
+ */
+function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) out[k] = v;
+  for (const [k, vs] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    if (vs && vs.length > 1) out[k] = vs;
+  }
+  return out;
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown): T {

@@ -105,6 +105,27 @@ export const RegisterVersionBody = z
 
 export const ListVersionsQuery = PageQuery.extend({ stage: z.enum(STAGES).optional() });
 
+const TagFilter = z
+  .string()
+  .max(400)
+  .regex(/^[^:]{1,128}:[\s\S]{0,256}$/, 'a tag filter is key:value (the first ":" separates them)')
+  .transform((t) => {
+    const at = t.indexOf(':');
+    return { key: t.slice(0, at), value: t.slice(at + 1) };
+  });
+
+export const ListModelsQuery = PageQuery.extend({
+  q: z.string().min(1).max(256).optional().describe('case-insensitive substring of the name or description'),
+  tag: z
+    .union([TagFilter.transform((t) => [t]), z.array(TagFilter).min(1).max(10)])
+    .optional()
+    .describe('key:value; repeat it for several tags, all of which must match'),
+});
+
+export const UpdateVersionBody = z
+  .strictObject({ description: Description.optional(), tags: Tags.optional() })
+  .refine((b) => Object.keys(b).length > 0, 'nothing to update: give description or tags');
+
 export const TransitionBody = z.strictObject({ stage: z.enum(STAGES), comment: Comment.optional() });
 
 export const ApprovalBody = z.strictObject({

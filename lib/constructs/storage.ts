@@ -20,6 +20,8 @@ import { Construct } from 'constructs';
 import {
   BUCKETS,
   type BucketDef,
+  DELETED_ARTIFACT_RETENTION_DAYS,
+  DELETED_ARTIFACT_TAG,
   DLQ_SUFFIX,
   type KeyDef,
   QUEUES,
@@ -56,6 +58,11 @@ export interface StorageProps {
   readonly accessLogExpirationDays?: number;
   /** Days captured predictions (`captures/` in the artifacts bucket) are kept (default 400). */
   readonly captureRetentionDays?: number;
+  /**
+   * Days the artifact of a deleted version (or an abandoned upload) is kept after the registry
+   * tags it (default DELETED_ARTIFACT_RETENTION_DAYS), so a mistaken deletion can be recovered.
+   */
+  readonly deletedArtifactRetentionDays?: number;
 }
 
 /** Where the capture worker writes predictions (and drift checks their sketches) in the artifacts bucket. */
@@ -186,6 +193,20 @@ export class Storage extends Construct {
           expiration: Duration.days(captureRetentionDays(props)),
           noncurrentVersionExpiration: Duration.days(1),
         },
+        // Deleted versions' artifacts: the registry tags them (core/registry/deletion.ts) rather
+        // than deleting them, so they outlive a mistaken deletion by the retention period. As
+        // for captures, the hidden (still tagged) version goes a day after it became noncurrent.
+        {
+          id: 'ExpireDeletedArtifacts',
+          tagFilters: { [DELETED_ARTIFACT_TAG.key]: DELETED_ARTIFACT_TAG.value },
+          expiration: Duration.days(
+            wholeDays(
+              'deletedArtifactRetentionDays',
+              props.deletedArtifactRetentionDays ?? DELETED_ARTIFACT_RETENTION_DAYS,
+            ),
+          ),
+          noncurrentVersionExpiration: Duration.days(1),
+        },
       ],
       cors:
         origins && origins.length > 0
@@ -222,9 +243,12 @@ export class Storage extends Construct {
 }
 
 function captureRetentionDays(props: StorageProps): number {
-  const days = props.captureRetentionDays ?? DEFAULT_CAPTURE_RETENTION_DAYS;
+  return wholeDays('captureRetentionDays', props.captureRetentionDays ?? DEFAULT_CAPTURE_RETENTION_DAYS);
+}
+
+function wholeDays(prop: string, days: number): number {
   if (!Number.isInteger(days) || days < 1) {
-    throw new Error(`captureRetentionDays must be a whole number of days (>= 1), got ${days}`);
+    throw new Error(`${prop} must be a whole number of days (>= 1), got ${days}`);
   }
   return days;
 }

@@ -4,8 +4,14 @@
  * operator or an attacker with bucket access could.
  */
 import { createHash } from 'node:crypto';
-import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectTaggingCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { DELETED_ARTIFACT_TAG } from '../../functions/contract/resources.js';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
@@ -129,11 +135,13 @@ describe('registry over HTTP', () => {
     const downloaded = new Uint8Array(await (await fetch(link.body.url)).arrayBuffer());
     expect(sha(downloaded)).toBe(sha(bytes));
 
-    // An upload that does not match its declaration leaves the version unusable.
+    // An upload that does not match its declaration is refused, and the version stays pending:
+    // the failed attempt is recorded, and the right bytes (through a fresh URL) complete it.
     const liar = await alice('POST', '/v1/models/churn/versions', {
       artifact: { upload: true },
       sha256: sha('what I promised'),
     });
+    expect(liar.body.uploadExpiresAt).toEqual(expect.any(String));
     await fetch(liar.body.upload.url, {
       method: 'PUT',
       headers: liar.body.upload.headers,
@@ -143,12 +151,38 @@ describe('registry over HTTP', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({
       code: 'integrity_failed',
-      details: { expected: sha('what I promised'), actual: sha('what I sent') },
+      details: { expected: sha('what I promised'), actual: sha('what I sent'), failedUploads: 1 },
     });
-    expect((await viewer('GET', '/v1/models/churn/versions/1.2.0')).body.status).toBe('unusable');
+    const failed = (await viewer('GET', '/v1/models/churn/versions/1.2.0')).body;
+    expect(failed).toMatchObject({ status: 'pending', failedUploads: 1 });
+    expect(failed.lastFailedUpload).toMatchObject({ sha256: sha('what I sent'), size: 11 });
     expect(
       (await alice('POST', '/v1/models/churn/versions/1.2.0/transition', { stage: 'testing' })).status,
     ).toBe(409);
+    const fresh = await alice('POST', '/v1/models/churn/versions/1.2.0/upload-url');
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.upload.url).not.toBe(liar.body.upload.url);
+    const retry = await fetch(fresh.body.upload.url, {
+      method: 'PUT',
+      headers: fresh.body.upload.headers,
+      body: 'what I promised',
+    });
+    expect(retry.status).toBe(200);
+    const completed = await alice('POST', '/v1/models/churn/versions/1.2.0/complete');
+    expect(completed.status).toBe(200);
+    expect(completed.body).toMatchObject({ status: 'ready', failedUploads: 1, uploadExpiresAt: null });
+    // Completed and verified: immutable from here on.
+    expect((await alice('POST', '/v1/models/churn/versions/1.2.0/complete')).status).toBe(409);
+    expect((await alice('POST', '/v1/models/churn/versions/1.2.0/upload-url')).status).toBe(409);
+    const actions = (await viewer('GET', '/v1/audit?model=churn&limit=100')).body.items
+      .filter((e: { version?: string }) => e.version === '1.2.0')
+      .map((e: { action: string }) => e.action);
+    expect(actions).toEqual([
+      'version.complete',
+      'version.upload_url',
+      'version.upload_failed',
+      'version.register',
+    ]);
   });
 
   it('walks the lifecycle with four eyes, promotes, demotes and rolls back', async () => {
@@ -441,6 +475,102 @@ describe('registry over HTTP', () => {
     expect(
       doc.body.paths['/v1/models'].post.requestBody.content['application/json'].schema.properties.name,
     ).toBeDefined();
+  });
+
+  it('filters models, edits a version, and soft-deletes versions and models (never production)', async () => {
+    for (const [name, description, tags] of [
+      ['hk-one', 'Scores LEADS', { team: 'growth' }],
+      ['hk-three', 'leads, second try', { team: 'growth', tier: 'gold' }],
+      ['hk-two', 'fraud rules', { team: 'risk' }],
+    ] as const) {
+      expect((await alice('POST', '/v1/models', { name, description, tags })).status).toBe(201);
+    }
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const q = `/v1/models?q=leads&limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page: { body: { items: { name: string }[]; nextCursor: string | null } } = await viewer('GET', q);
+      pages.push(page.body.items.map((m) => m.name));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(pages.flat()).toEqual(['hk-one', 'hk-three']);
+    expect(pages.slice(0, 2)).toEqual([['hk-one'], ['hk-three']]);
+    const gold = await viewer('GET', '/v1/models?tag=team:growth&tag=tier:gold');
+    expect(gold.body.items.map((m: { name: string }) => m.name)).toEqual(['hk-three']);
+    expect(
+      (await viewer('GET', '/v1/models?tag=team:risk')).body.items.map((m: { name: string }) => m.name),
+    ).toEqual(['hk-two']);
+    expect((await viewer('GET', '/v1/models?tag=no-colon')).status).toBe(400);
+
+    // A version's description and tags change; nothing else does.
+    await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: b64('hk-one-1') } });
+    const patched = await alice('PATCH', '/v1/models/hk-one/versions/1.0.0', {
+      description: 'first cut',
+      tags: { dataset: 'q3' },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ description: 'first cut', tags: { dataset: 'q3' }, stage: 'draft' });
+    expect((await alice('PATCH', '/v1/models/hk-one/versions/1.0.0', { stage: 'production' })).status).toBe(
+      400,
+    );
+    expect((await alice('PATCH', '/v1/models/hk-one/versions/1.0.0', {})).status).toBe(400);
+    const edit = (await viewer('GET', '/v1/audit?model=hk-one&limit=10')).body.items[0];
+    expect(edit).toMatchObject({
+      action: 'version.update',
+      before: { description: '', tags: {} },
+      after: { description: 'first cut', tags: { dataset: 'q3' } },
+    });
+
+    // Deleting a version: admin only; gone for reads, its audit trail kept, its artifact tagged.
+    const key = await objectKeyOf('hk-one', '1.0.0');
+    expect((await alice('DELETE', '/v1/models/hk-one/versions/1.0.0')).status).toBe(403);
+    expect((await bob('DELETE', '/v1/models/hk-one/versions/1.0.0')).status).toBe(403);
+    const gone = await admin('DELETE', '/v1/models/hk-one/versions/1.0.0');
+    expect(gone.status).toBe(200);
+    expect(gone.body).toMatchObject({
+      version: '1.0.0',
+      deleted: { reason: 'deleted' },
+      artifacts: { released: 1 },
+    });
+    expect((await viewer('GET', '/v1/models/hk-one/versions/1.0.0')).status).toBe(404);
+    expect((await admin('DELETE', '/v1/models/hk-one/versions/1.0.0')).status).toBe(404);
+    expect((await viewer('GET', '/v1/models/hk-one')).body).toMatchObject({
+      versionCount: 0,
+      latestVersion: null,
+    });
+    const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+    expect(tagging.TagSet).toEqual([{ Key: DELETED_ARTIFACT_TAG.key, Value: DELETED_ARTIFACT_TAG.value }]);
+    const trail = (await viewer('GET', '/v1/audit?model=hk-one&limit=10')).body.items.map(
+      (e: { action: string }) => e.action,
+    );
+    expect(trail.slice(0, 3)).toEqual(['version.delete', 'version.update', 'version.register']);
+    // Its number is not reused.
+    expect(
+      (await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: b64('x') } })).body.version,
+    ).toBe('1.1.0');
+
+    // Production blocks deleting the version and the model, until it is archived.
+    await alice('POST', '/v1/models/hk-two/versions', { artifact: { base64: b64('hk-two-1') } });
+    for (const stage of ['testing', 'staging']) {
+      await alice('POST', '/v1/models/hk-two/versions/1.0.0/transition', { stage });
+    }
+    await bob('POST', '/v1/models/hk-two/versions/1.0.0/approval', { decision: 'approved', comment: 'ok' });
+    expect(
+      (await bob('POST', '/v1/models/hk-two/versions/1.0.0/transition', { stage: 'production' })).status,
+    ).toBe(200);
+    expect((await admin('DELETE', '/v1/models/hk-two/versions/1.0.0')).status).toBe(409);
+    const blocked = await admin('DELETE', '/v1/models/hk-two');
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.error.details).toMatchObject({ productionVersion: '1.0.0' });
+    await bob('POST', '/v1/models/hk-two/versions/1.0.0/transition', { stage: 'archived' });
+    expect((await admin('DELETE', '/v1/models/hk-two')).status).toBe(200);
+    expect((await viewer('GET', '/v1/models/hk-two')).status).toBe(404);
+    expect((await viewer('GET', '/v1/models/hk-two/versions/1.0.0')).status).toBe(404);
+    expect((await viewer('GET', '/v1/models?tag=team:risk')).body.items).toEqual([]);
+    expect((await alice('POST', '/v1/models', { name: 'hk-two' })).status).toBe(409);
+    expect((await viewer('GET', '/v1/audit?model=hk-two&limit=1')).body.items[0]).toMatchObject({
+      action: 'model.delete',
+    });
   });
 });
 

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE_PLAN_ENV } from '../../functions/contract/limits.js';
 import {
   BUCKETS,
+  DELETED_ARTIFACT_RETENTION_DAYS,
+  DELETED_ARTIFACT_TAG,
   dlqEnv,
   FUNCTIONS,
   type FunctionId,
@@ -91,7 +93,7 @@ const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'read
   auth: {},
   authorizer: {},
   integrityScheduler: {},
-  integrityWorker: { artifacts: 'read' },
+  integrityWorker: { artifacts: 'readWrite' },
   monitoring: { artifacts: 'readWrite' },
   driftScheduler: {},
   driftWorker: { artifacts: 'readWrite' },
@@ -981,10 +983,23 @@ describe('inference', () => {
       NoncurrentVersionExpiration: { NoncurrentDays: 1 },
       Status: 'Enabled',
     });
-    // Nothing else in the bucket expires: artifacts are kept for as long as the registry needs them.
+    // Nothing else in the bucket expires but what the registry tagged as deleted (next test):
+    // artifacts are kept for as long as the registry needs them.
     expect(
       rules.filter((r) => r.ExpirationInDays !== undefined || r.NoncurrentVersionExpiration),
-    ).toHaveLength(1);
+    ).toHaveLength(2);
+  });
+
+  it(`artifacts the registry tags ${DELETED_ARTIFACT_TAG.key}=${DELETED_ARTIFACT_TAG.value} expire after ${DELETED_ARTIFACT_RETENTION_DAYS} days, whatever their prefix`, () => {
+    const bucket = resources[logicalId(stack.storage.buckets.artifacts)]!;
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: Record<string, unknown>[] }).Rules;
+    expect(rules).toContainEqual({
+      Id: 'ExpireDeletedArtifacts',
+      TagFilters: [{ Key: DELETED_ARTIFACT_TAG.key, Value: DELETED_ARTIFACT_TAG.value }],
+      ExpirationInDays: DELETED_ARTIFACT_RETENTION_DAYS,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    });
   });
 
   it('the capture DLQ has its own alarm', () => {

@@ -4,16 +4,23 @@
  * transaction must leave nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { DynamoKeyStore } from '../../functions/adapters/dynamo-keys.js';
 import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
 import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
 import { ulids } from '../../functions/adapters/system.js';
+import { DELETED_ARTIFACT_TAG } from '../../functions/contract/resources.js';
 import { ApiKeys } from '../../functions/core/auth/api-keys.js';
 import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import { type DomainError, isConcurrentModification } from '../../functions/core/kernel/errors.js';
+import type { ModelQuery } from '../../functions/core/registry/ports.js';
 import type { Model, ModelVersion } from '../../functions/core/registry/types.js';
 import { localS3Client } from '../../local/services/clients.js';
 import { standinsForFile } from '../support/lifecycle.js';
@@ -178,6 +185,112 @@ describe('DynamoRegistryStore', () => {
   });
 });
 
+describe('DynamoRegistryStore housekeeping', () => {
+  /**
+   * Every page of a filtered listing, checking that every page but the last is full. The last
+   * may be empty: when a page fills up before the listing's end, only reading on could tell.
+   */
+  async function allPages(query: Omit<ModelQuery, 'cursor'>): Promise<string[][]> {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listModels({ ...query, cursor });
+      if (page.nextCursor) expect(page.items).toHaveLength(query.limit);
+      pages.push(page.items.map((m) => m.name));
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (pages.length > 1 && pages.at(-1)!.length === 0) pages.pop();
+    return pages;
+  }
+
+  it('fills filtered model pages across DynamoDB pages, skipping nothing and hiding deleted models', async () => {
+    // 130 models (more than one DynamoDB read of 100), matches scattered, one deleted match.
+    const matches = new Set([5, 60, 61, 62, 101, 125, 129]);
+    for (let i = 0; i < 130; i++) {
+      const name = `hk-${String(i).padStart(3, '0')}`;
+      const item: Model = {
+        ...model(name),
+        description: matches.has(i) ? `has a NeedLe in it` : 'plain',
+        tags: matches.has(i) ? { team: 'red', tier: i % 2 ? 'gold' : 'tin' } : { team: 'blue' },
+        ...(i === 101 ? { deleted: { at: '2026-01-02T00:00:00.000Z', by: 'root', reason: 'deleted' } } : {}),
+      };
+      await store.commit([{ kind: 'model', item, ifAbsent: true }]);
+    }
+    const expected = ['hk-005', 'hk-060', 'hk-061', 'hk-062', 'hk-125', 'hk-129'];
+    expect(await allPages({ limit: 2, q: 'needle' })).toEqual([
+      ['hk-005', 'hk-060'],
+      ['hk-061', 'hk-062'],
+      ['hk-125', 'hk-129'],
+    ]);
+    expect((await allPages({ limit: 4, tags: [{ key: 'team', value: 'red' }] })).flat()).toEqual(expected);
+    expect(
+      await allPages({
+        limit: 10,
+        q: 'hk-1',
+        tags: [
+          { key: 'team', value: 'red' },
+          { key: 'tier', value: 'gold' },
+        ],
+      }),
+    ).toEqual([['hk-125', 'hk-129']]);
+    expect(await allPages({ limit: 5, q: 'nowhere' })).toEqual([[]]);
+    // Unfiltered, the deleted model is still hidden and pages stay full.
+    const all = (await allPages({ limit: 25 })).flat().filter((n) => n.startsWith('hk-'));
+    expect(all).toHaveLength(129);
+    expect(all).not.toContain('hk-101');
+    expect(await store.getModel('hk-101')).toBeUndefined();
+    expect((await store.getModel('hk-101', { includeDeleted: true }))?.deleted?.by).toBe('root');
+  });
+
+  it('hides deleted versions and lists expired pending uploads through a sparse index', async () => {
+    await store.commit([{ kind: 'model', item: model('hk-v'), ifAbsent: true }]);
+    const pending = (v: string, expires: string): ModelVersion => ({
+      ...version('hk-v', v),
+      status: 'pending',
+      uploadExpiresAt: expires,
+    });
+    await store.commit([
+      { kind: 'version', item: pending('1.0.0', '2026-01-01T00:00:00.000Z'), ifAbsent: true },
+    ]);
+    await store.commit([
+      { kind: 'version', item: pending('1.1.0', '2026-01-05T00:00:00.000Z'), ifAbsent: true },
+    ]);
+    await store.commit([
+      { kind: 'version', item: pending('1.2.0', '2026-01-02T00:00:00.000Z'), ifAbsent: true },
+    ]);
+    const expired = async () =>
+      (await store.listExpiredUploads('2026-01-03T00:00:00.000Z', { limit: 10 })).items
+        .filter((e) => e.model === 'hk-v')
+        .map((e) => e.version);
+    expect(await expired()).toEqual(['1.0.0', '1.2.0']);
+    // Completed: out of the index.
+    await store.commit([
+      {
+        kind: 'version',
+        item: { ...pending('1.0.0', 'x'), status: 'ready', revision: 2 },
+        expectRevision: 1,
+      },
+    ]);
+    // Deleted: out of the index and out of every read.
+    const deleted = {
+      ...pending('1.2.0', '2026-01-02T00:00:00.000Z'),
+      deleted: { at: '2026-01-03T00:00:00.000Z', by: 'system', reason: 'upload expired' as const },
+      revision: 2,
+    };
+    await store.commit([{ kind: 'version', item: deleted, expectRevision: 1 }]);
+    expect(await expired()).toEqual([]);
+    expect(await store.getVersion('hk-v', '1.2.0')).toBeUndefined();
+    expect((await store.getVersion('hk-v', '1.2.0', { includeDeleted: true }))?.deleted?.reason).toBe(
+      'upload expired',
+    );
+    const listed = await store.listVersions('hk-v', { limit: 1 });
+    expect(listed.items.map((v) => v.version)).toEqual(['1.0.0']);
+    const next = await store.listVersions('hk-v', { limit: 1, cursor: listed.nextCursor });
+    expect(next.items.map((v) => v.version)).toEqual(['1.1.0']);
+    expect(next.nextCursor).toBeUndefined();
+  });
+});
+
 describe('DynamoKeyStore with ApiKeys', () => {
   it('stores only a hash, authenticates, and revokes exactly once', async () => {
     const keyStore = new DynamoKeyStore(documentClient(), {
@@ -238,5 +351,15 @@ describe('S3ArtifactStore', () => {
     expect(await artifacts.digest('t/presigned')).toEqual({ sha256: sha, size: 7 });
     const url = await artifacts.presignGet('t/presigned', 60);
     expect(await (await fetch(url)).text()).toBe('payload');
+  });
+
+  it('releases an object to the lifecycle rule by tagging it, and shrugs at a missing one', async () => {
+    await artifacts.put('t/released', new Uint8Array([1, 2, 3]), 'a'.repeat(64));
+    await artifacts.release('t/released');
+    const tags = await s3.send(
+      new GetObjectTaggingCommand({ Bucket: aws.resources.buckets.artifacts, Key: 't/released' }),
+    );
+    expect(tags.TagSet).toEqual([{ Key: DELETED_ARTIFACT_TAG.key, Value: DELETED_ARTIFACT_TAG.value }]);
+    await artifacts.release('t/never-uploaded');
   });
 });

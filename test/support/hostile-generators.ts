@@ -116,6 +116,7 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   createKey: { name: 'string', role: 'enum', expiresAt: 'string' },
   createModel: { name: 'string', description: 'string', tags: 'record', requireValidation: 'bool' },
   updateModel: { description: 'string', tags: 'record', requireValidation: 'bool' },
+  updateVersion: { description: 'string', tags: 'record' },
   registerVersion: {
     version: 'string',
     artifact: 'object',
@@ -575,6 +576,7 @@ export function hostileSuite(world: World): HostileSuite {
     createKey: { name: 'hostile-key', role: 'viewer' },
     createModel: { name: 'hostile-model', description: 'should never exist' },
     updateModel: { description: 'defaced' },
+    updateVersion: { description: 'defaced', tags: { owner: 'mallory' } },
     registerVersion: { artifact: { base64: b64('hostile artifact') }, metrics: { auc: 0.5 } },
     validateVersion: world.validateBody,
     transitionVersion: { stage: 'archived', comment: 'hostile' },
@@ -602,6 +604,11 @@ export function hostileSuite(world: World): HostileSuite {
     listVersions: { name: 'churn' },
     getVersion: { name: 'churn', version: '1.0.0' },
     completeUpload: { name: world.pending.model, version: world.pending.version },
+    newUploadUrl: { name: world.pending.model, version: world.pending.version },
+    updateVersion: { name: 'churn', version: '1.1.0' },
+    // churn's production version (1.0.0): even a request that got through would be refused.
+    deleteModel: { name: 'churn' },
+    deleteVersion: { name: 'churn', version: '1.0.0' },
     getArtifactUrl: { name: 'churn', version: '1.0.0' },
     verifyArtifact: { name: 'churn', version: '1.0.0' },
     validateVersion: { name: 'iris-demo', version: '1.0.0' },

@@ -8,11 +8,16 @@ import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
 import { concurrentModification } from '../../functions/core/kernel/errors.js';
 import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
+import { notDeleted } from '../../functions/core/registry/deletion.js';
+import { matchesModelQuery } from '../../functions/core/registry/models.js';
 import type {
   ArtifactStore,
   AuditQuery,
   AuditReader,
+  ExpiredUpload,
+  ModelQuery,
   PresignedRequest,
+  ReadOptions,
   RegistryStore,
   StoredObject,
   VersionQuery,
@@ -63,25 +68,36 @@ export class MemoryRegistryStore implements RegistryStore, AuditReader {
     }
   }
 
-  async getModel(name: string) {
+  async getModel(name: string, options: ReadOptions = {}) {
     const m = this.models.get(name);
-    return m && clone(m);
+    return m && clone(options.includeDeleted ? m : notDeleted(m));
   }
 
-  async listModels(page: PageRequest) {
-    return paginate([...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).map(clone), page);
+  async listModels(q: ModelQuery) {
+    const all = [...this.models.values()]
+      .filter((m) => matchesModelQuery(m, q))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    return paginate(all.map(clone), q);
   }
 
-  async getVersion(model: string, version: string) {
+  async getVersion(model: string, version: string, options: ReadOptions = {}) {
     const v = this.versions.get(`${model}@${version}`);
-    return v && clone(v);
+    return v && clone(options.includeDeleted ? v : notDeleted(v));
   }
 
   async listVersions(model: string, q: VersionQuery) {
     const all = [...this.versions.values()]
-      .filter((v) => v.model === model && (!q.stage || v.stage === q.stage))
+      .filter((v) => v.model === model && !v.deleted && (!q.stage || v.stage === q.stage))
       .sort((a, b) => compareSemver(a.version, b.version));
     return paginate(all.map(clone), q);
+  }
+
+  async listExpiredUploads(before: string, page: PageRequest): Promise<Page<ExpiredUpload>> {
+    const all = [...this.versions.values()]
+      .filter((v) => v.status === 'pending' && !v.deleted && v.uploadExpiresAt && v.uploadExpiresAt < before)
+      .map((v) => ({ model: v.model, version: v.version, uploadExpiresAt: v.uploadExpiresAt! }))
+      .sort((a, b) => a.uploadExpiresAt.localeCompare(b.uploadExpiresAt));
+    return paginate(all, page);
   }
 
   async listProductionChanges(model: string, page: PageRequest) {
@@ -133,6 +149,13 @@ export class MemoryArtifactStore implements ArtifactStore {
 
   async delete(key: string) {
     this.objects.delete(key);
+  }
+
+  /** Keys handed to the lifecycle rule (tagged, on S3). */
+  readonly released = new Set<string>();
+
+  async release(key: string) {
+    this.released.add(key);
   }
 }
 

@@ -15,6 +15,12 @@ import type { DatasetRef, Framework, Model, ModelVersion, RuntimeTarget, Tags } 
 
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
+/**
+ * How long a pending version waits for its upload to be completed. Until then a failed completion
+ * can be retried (with the same URL while it lasts, or a fresh one from …/upload-url); after it
+ * completion is refused and the integrity sweep deletes the version (Deletions.expireUpload).
+ */
+export const PENDING_UPLOAD_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 export type ArtifactInput = { readonly base64: string } | { readonly upload: true };
 
@@ -64,12 +70,13 @@ export class Artifacts {
     return this.records.retrying(() => this.commitVersion(principal, name, input, artifact, uploadId));
   }
 
-  /** Recomputes the SHA-256 of an uploaded artifact and makes the version usable, or unusable. */
+  /**
+   * Recomputes the SHA-256 of an uploaded artifact and makes the version ready. Bytes that do not
+   * match are recorded (and audited) as a failed attempt and the version stays pending: only a
+   * completed, verified version is immutable, so a bad upload does not burn the version number.
+   */
   async completeUpload(principal: Principal, name: string, version: string): Promise<ModelVersion> {
-    const v = await this.records.getVersion(name, version);
-    if (v.status !== 'pending') {
-      throw conflict(`version ${version} is ${v.status}, not waiting for an upload`, { status: v.status });
-    }
+    const v = this.assertUploadOpen(await this.records.getVersion(name, version));
     const stored = await this.records.deps.artifacts.digest(v.artifact.key);
     if (!stored) {
       throw conflict('no artifact has been uploaded yet; PUT it to the presigned URL first', {
@@ -78,29 +85,85 @@ export class Artifacts {
       });
     }
     if (stored.sha256 !== v.artifact.sha256) {
-      await this.lifecycle.markUnusable(
-        principal,
-        v,
-        'uploaded artifact does not match the declared sha256',
-        stored.sha256,
-      );
+      const failed = await this.records.updateVersion(principal, v, 'version.upload_failed', (cur) => {
+        // The key is compared so that a fresh upload URL issued meanwhile is not blamed for these bytes.
+        if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
+          throw conflict(`version ${version} changed while its upload was checked; complete it again`);
+        }
+        return {
+          ...cur,
+          failedUploads: (cur.failedUploads ?? 0) + 1,
+          lastFailedUpload: { at: this.records.now(), sha256: stored.sha256, size: stored.size },
+        };
+      });
       throw integrityFailed(
-        'the uploaded artifact does not match the declared sha256; the version is unusable',
+        'the uploaded artifact does not match the declared sha256; the version stays pending: ' +
+          'upload the right bytes (POST …/upload-url for a fresh URL) and complete it again',
         {
           expected: v.artifact.sha256,
           actual: stored.sha256,
+          failedUploads: failed.failedUploads,
+          uploadExpiresAt: failed.uploadExpiresAt ?? null,
         },
       );
     }
     return this.records.updateVersion(principal, v, 'version.complete', (cur) => {
-      if (cur.status !== 'pending') throw conflict(`version ${version} is ${cur.status}`);
+      if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
+        throw conflict(`version ${version} changed while its upload was checked; complete it again`);
+      }
+      const { uploadExpiresAt: _done, ...rest } = cur;
       return {
-        ...cur,
+        ...rest,
         status: 'ready',
         artifact: { ...cur.artifact, size: stored.size },
         lastVerifiedAt: this.records.now(),
       };
     });
+  }
+
+  /**
+   * A fresh presigned upload for a pending version. Each URL writes its own object key (the
+   * version is switched to it), so bytes still arriving at an older URL can never be mistaken
+   * for this upload; the older object is handed to the lifecycle rule.
+   */
+  async uploadUrl(
+    principal: Principal,
+    name: string,
+    version: string,
+  ): Promise<{ version: ModelVersion; upload: PresignedRequest }> {
+    const first = this.assertUploadOpen(await this.records.getVersion(name, version));
+    const key = `models/${name}/${version}/${this.records.deps.ids.next()}`;
+    let previousKey = first.artifact.key;
+    const after = await this.records.updateVersion(principal, first, 'version.upload_url', (cur) => {
+      this.assertUploadOpen(cur);
+      previousKey = cur.artifact.key;
+      return { ...cur, artifact: { ...cur.artifact, key } };
+    });
+    await this.records.deps.artifacts.release(previousKey).catch(() => undefined);
+    return { version: after, upload: await this.presignUpload(after) };
+  }
+
+  /** A pending version whose upload may still be completed; anything else is a conflict. */
+  private assertUploadOpen(v: ModelVersion): ModelVersion {
+    if (v.status !== 'pending') {
+      throw conflict(`version ${v.version} is ${v.status}, not waiting for an upload`, { status: v.status });
+    }
+    if (v.uploadExpiresAt !== undefined && v.uploadExpiresAt <= this.records.now()) {
+      throw conflict(
+        `the upload of version ${v.version} expired at ${v.uploadExpiresAt}; register a new version`,
+        { status: v.status, uploadExpiresAt: v.uploadExpiresAt },
+      );
+    }
+    return v;
+  }
+
+  /** A presigned PUT that lasts UPLOAD_URL_TTL_SECONDS, or less when the version expires sooner. */
+  private presignUpload(v: ModelVersion): Promise<PresignedRequest> {
+    const untilExpiry = v.uploadExpiresAt
+      ? Math.floor((Date.parse(v.uploadExpiresAt) - this.records.deps.clock.now().getTime()) / 1000)
+      : UPLOAD_URL_TTL_SECONDS;
+    const ttl = Math.max(1, Math.min(UPLOAD_URL_TTL_SECONDS, untilExpiry));
+    return this.records.deps.artifacts.presignPut(v.artifact.key, v.artifact.sha256, ttl);
   }
 
   /** Recomputes the stored artifact's SHA-256; a mismatch makes the version unusable for good. */
@@ -228,7 +291,7 @@ export class Artifacts {
   ): Promise<RegisterResult> {
     const { bytes, sha256 } = artifact;
     const current = await this.records.getModel(name);
-    const version = input.version ?? nextVersion(current.latestVersion);
+    const version = input.version ?? nextVersion(current.highestVersion ?? current.latestVersion);
     const key = `models/${name}/${version}/${uploadId}`;
     const now = this.records.now();
     const item = newVersion(principal, input, {
@@ -238,11 +301,17 @@ export class Artifacts {
       artifact: { key, sha256, size: bytes?.byteLength },
       now,
     });
+    const pending: ModelVersion = bytes
+      ? item
+      : {
+          ...item,
+          uploadExpiresAt: new Date(Date.parse(now) + PENDING_UPLOAD_TTL_SECONDS * 1000).toISOString(),
+        };
     if (bytes) await this.records.deps.artifacts.put(key, bytes, sha256);
     try {
       await this.records.store.commit([
         { kind: 'model', item: withVersionAdded(current, version, now), expectRevision: current.revision },
-        { kind: 'version', item, ifAbsent: true },
+        { kind: 'version', item: pending, ifAbsent: true },
         this.records.audit(principal, 'version.register', {
           model: name,
           version,
@@ -253,22 +322,22 @@ export class Artifacts {
       if (bytes) await this.records.deps.artifacts.delete(key).catch(() => undefined);
       // An explicit version that now exists is a real conflict; an auto-numbered one that lost a
       // race is retried with the next number.
-      if (
-        input.version !== undefined &&
-        isConcurrentModification(err) &&
-        (await this.records.store.getVersion(name, version))
-      ) {
-        throw conflict(`version ${version} of model ${name} already exists; versions are immutable`, {
-          model: name,
-          version,
-        });
+      const existing =
+        input.version !== undefined && isConcurrentModification(err)
+          ? await this.records.store.getVersion(name, version, { includeDeleted: true })
+          : undefined;
+      if (existing) {
+        throw conflict(
+          existing.deleted
+            ? `version ${version} of model ${name} was deleted; a deleted version's number is not reused`
+            : `version ${version} of model ${name} already exists; versions are immutable`,
+          { model: name, version },
+        );
       }
       throw err;
     }
-    const upload = bytes
-      ? undefined
-      : await this.records.deps.artifacts.presignPut(key, sha256, UPLOAD_URL_TTL_SECONDS);
-    return { version: item, upload };
+    const upload = bytes ? undefined : await this.presignUpload(pending);
+    return { version: pending, upload };
   }
 }
 
@@ -318,15 +387,13 @@ function newVersion(
   };
 }
 
-/** The model after a version is added: one more version, and the highest number as latest. */
+/** The model after a version is added: one more version, and the highest numbers updated. */
 function withVersionAdded(current: Model, version: string, now: string): Model {
-  const latest =
-    current.latestVersion && compareSemver(current.latestVersion, version) > 0
-      ? current.latestVersion
-      : version;
+  const higher = (a: string | undefined) => (a && compareSemver(a, version) > 0 ? a : version);
   return {
     ...current,
-    latestVersion: latest,
+    latestVersion: higher(current.latestVersion),
+    highestVersion: higher(current.highestVersion ?? current.latestVersion),
     versionCount: current.versionCount + 1,
     updatedAt: now,
     revision: current.revision + 1,

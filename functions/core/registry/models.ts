@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import { conflict, isConcurrentModification } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import { type AliasMap, aliasesOf } from './aliases.js';
-import type { RegistryStore } from './ports.js';
+import type { ModelQuery, RegistryStore } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { type Model, type ModelVersion, STAGES, type Stage, type Tags } from './types.js';
 
@@ -13,6 +13,12 @@ export interface CreateModelInput {
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
   readonly fallback?: boolean;
+}
+
+/** What PATCH may change on a version; everything else about a version is immutable. */
+export interface UpdateVersionInput {
+  readonly description?: string;
+  readonly tags?: Tags;
 }
 
 export interface UpdateModelInput {
@@ -53,7 +59,13 @@ export class Models {
       ]);
     } catch (err) {
       if (isConcurrentModification(err)) {
-        throw conflict(`model ${input.name} already exists`, { model: input.name });
+        const existing = await this.records.store.getModel(input.name, { includeDeleted: true });
+        throw conflict(
+          existing?.deleted
+            ? `model ${input.name} was deleted; its name stays taken so its audit trail names one model`
+            : `model ${input.name} already exists`,
+          { model: input.name },
+        );
       }
       throw err;
     }
@@ -64,8 +76,9 @@ export class Models {
     return this.records.getModel(name);
   }
 
-  list(page: PageRequest): Promise<Page<Model>> {
-    return this.records.store.listModels(page);
+  /** Models matching the query (matchesModelQuery), by name. */
+  list(query: ModelQuery): Promise<Page<Model>> {
+    return this.records.store.listModels(query);
   }
 
   update(principal: Principal, name: string, input: UpdateModelInput): Promise<Model> {
@@ -98,6 +111,21 @@ export class Models {
     return this.records.getVersion(name, version);
   }
 
+  /** Changes a version's description and tags, audited with before and after. */
+  async updateVersion(
+    principal: Principal,
+    name: string,
+    version: string,
+    input: UpdateVersionInput,
+  ): Promise<ModelVersion> {
+    const v = await this.records.getVersion(name, version);
+    return this.records.updateVersion(principal, v, 'version.update', (cur) => ({
+      ...cur,
+      description: input.description ?? cur.description,
+      tags: input.tags ?? cur.tags,
+    }));
+  }
+
   async listVersions(name: string, query: PageRequest & { stage?: Stage }): Promise<Page<ModelVersion>> {
     await this.records.getModel(name);
     return this.records.store.listVersions(name, query);
@@ -126,6 +154,22 @@ export async function* productionVersions(
     }
     cursor = page.nextCursor;
   } while (cursor);
+}
+
+/**
+ * Whether a model belongs in a listing: not deleted, `q` a case-insensitive substring of its name
+ * or description, and every tag filter among its tags. Both stores page with it, so a page is
+ * filled with matches rather than cut short by them.
+ */
+export function matchesModelQuery(m: Model, query: Pick<ModelQuery, 'q' | 'tags'>): boolean {
+  if (m.deleted) return false;
+  if (query.q) {
+    const needle = query.q.toLowerCase();
+    if (!m.name.toLowerCase().includes(needle) && !m.description.toLowerCase().includes(needle)) {
+      return false;
+    }
+  }
+  return (query.tags ?? []).every((t) => Object.hasOwn(m.tags, t.key) && m.tags[t.key] === t.value);
 }
 
 function publicModel(m: Model): Record<string, unknown> {

@@ -33,6 +33,31 @@ export interface VersionQuery extends PageRequest {
   readonly stage?: Stage;
 }
 
+export interface TagFilter {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** Filters of the model listing; a page holds up to `limit` models that match (matchesModelQuery). */
+export interface ModelQuery extends PageRequest {
+  /** Case-insensitive substring of the name or the description. */
+  readonly q?: string;
+  /** Every pair must be among the model's tags. */
+  readonly tags?: readonly TagFilter[];
+}
+
+export interface ReadOptions {
+  /** Also return a soft-deleted item (deletion itself, and telling a deleted name apart). */
+  readonly includeDeleted?: boolean;
+}
+
+/** A pending version whose upload deadline has passed. */
+export interface ExpiredUpload {
+  readonly model: string;
+  readonly version: string;
+  readonly uploadExpiresAt: string;
+}
+
 export interface AuditQuery extends PageRequest {
   readonly model?: string;
   readonly actor?: string;
@@ -40,14 +65,21 @@ export interface AuditQuery extends PageRequest {
   readonly since?: string;
 }
 
+/**
+ * Soft-deleted models and versions are invisible to every read unless `includeDeleted` is asked
+ * for, so the services built on this port (inference, monitoring…) never see them.
+ */
 export interface RegistryStore {
   /** Applies every op or none (a DynamoDB transaction on AWS). */
   commit(ops: readonly WriteOp[]): Promise<void>;
-  getModel(name: string): Promise<Model | undefined>;
-  listModels(page: PageRequest): Promise<Page<Model>>;
-  getVersion(model: string, version: string): Promise<ModelVersion | undefined>;
+  getModel(name: string, options?: ReadOptions): Promise<Model | undefined>;
+  /** Models by name; pages are full (up to `limit` matches) unless the listing ends. */
+  listModels(query: ModelQuery): Promise<Page<Model>>;
+  getVersion(model: string, version: string, options?: ReadOptions): Promise<ModelVersion | undefined>;
   /** Versions in ascending version order. */
   listVersions(model: string, query: VersionQuery): Promise<Page<ModelVersion>>;
+  /** Pending versions (not deleted) whose upload deadline is before `before`, earliest first. */
+  listExpiredUploads(before: string, page: PageRequest): Promise<Page<ExpiredUpload>>;
   /** Newest first. */
   listProductionChanges(model: string, page: PageRequest): Promise<Page<ProductionChange>>;
 }
@@ -72,6 +104,11 @@ export interface ArtifactStore {
   presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest>;
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
   delete(key: string): Promise<void>;
+  /**
+   * Hands a deleted version's object to the bucket's lifecycle rule, which removes it after the
+   * retention period (an object tag on S3). A missing object is not an error.
+   */
+  release(key: string): Promise<void>;
 }
 
 export interface PresignedRequest {

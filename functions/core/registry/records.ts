@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { isConcurrentModification, notFound } from '../kernel/errors.js';
+import type { DeletionGuard } from './deletion.js';
 import type { ArtifactStore, RegistryStore, WriteOp } from './ports.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
@@ -20,6 +21,8 @@ export interface RegistryDeps {
   readonly ids: IdGenerator;
   /** Where dataset locations may point; s3:// and https:// (plus http:// locally). */
   readonly allowInsecureUrls?: boolean;
+  /** What outside the registry may refuse a deletion (experiments: a running experiment). */
+  readonly deletionGuards?: readonly DeletionGuard[];
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */
@@ -51,12 +54,15 @@ export class RegistryRecords {
     return model;
   }
 
+  /** A version of a model that exists: a deleted model's versions are gone with it. */
   async getVersion(name: string, version: string): Promise<ModelVersion> {
     parseSemver(version);
-    const item = await this.deps.store.getVersion(name, version);
+    const [item, model] = await Promise.all([
+      this.deps.store.getVersion(name, version),
+      this.deps.store.getModel(name),
+    ]);
+    if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     if (!item) {
-      if (!(await this.deps.store.getModel(name)))
-        throw notFound(`model ${name} does not exist`, { model: name });
       throw notFound(`version ${version} of model ${name} does not exist`, { model: name, version });
     }
     return item;
@@ -196,6 +202,11 @@ function diffView(
     'validation',
     'unusableReason',
     'lastVerifiedAt',
+    'failedUploads',
+    'lastFailedUpload',
+    'description',
+    'tags',
+    'deleted',
   ] as const) {
     if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) {
       const value = src[k];

@@ -5,6 +5,7 @@
 import { Aliases } from './aliases.js';
 import { Artifacts } from './artifacts.js';
 import { Comparison } from './compare.js';
+import { Deletions } from './deletion.js';
 import { Lifecycle } from './lifecycle.js';
 import { Models } from './models.js';
 import { type RegistryDeps, RegistryRecords } from './records.js';
@@ -17,6 +18,7 @@ export interface RegistryServices {
   readonly lifecycle: Lifecycle;
   readonly validation: ValidationGate;
   readonly comparison: Comparison;
+  readonly deletions: Deletions;
 }
 
 export function registryServices(deps: RegistryDeps): RegistryServices {
@@ -29,5 +31,6 @@ export function registryServices(deps: RegistryDeps): RegistryServices {
     lifecycle,
     validation: new ValidationGate(records, lifecycle),
     comparison: new Comparison(records),
+    deletions: new Deletions(records),
   };
 }

@@ -4,12 +4,24 @@ export const STAGES = ['draft', 'testing', 'staging', 'production', 'archived'] 
 export type Stage = (typeof STAGES)[number];
 
 /**
- * pending: waiting for a presigned upload to be completed; ready: artifact verified;
- * unusable: the artifact failed a checksum check and may never serve or be promoted.
+ * pending: waiting for a presigned upload to be completed (a failed completion leaves it pending,
+ * so the right bytes can be uploaded again until it expires); ready: artifact verified;
+ * unusable: a verified artifact later failed a checksum check and may never serve or be promoted.
  */
 export type VersionStatus = 'pending' | 'ready' | 'unusable';
 
 export type Tags = Record<string, string>;
+
+/**
+ * A soft delete: the item stays (with its audit trail and its number, which is never reused) but
+ * every read and listing treats it as gone; its artifact is tagged for the bucket's lifecycle rule.
+ */
+export interface Deletion {
+  readonly at: string;
+  readonly by: string;
+  /** 'deleted' by a person, or 'upload expired' by the integrity sweep. */
+  readonly reason: 'deleted' | 'upload expired';
+}
 
 export interface Model {
   readonly name: string;
@@ -20,10 +32,17 @@ export interface Model {
   readonly updatedAt: string;
   /** The one production version, if any. Changed only together with the versions' stages. */
   readonly productionVersion?: string;
-  /** Highest registered version; the base for auto-increment. */
+  /** Highest version that is not deleted (what the alias `latest` names). */
   readonly latestVersion?: string;
+  /**
+   * Highest version ever registered, deleted ones included: the base for auto-increment, so a
+   * deleted number is never handed out again. Absent on models stored before deletion existed
+   * (latestVersion was the same then).
+   */
+  readonly highestVersion?: string;
   /** Named pointers set by people (core/registry/aliases.ts); production and latest are above. */
   readonly aliases?: Readonly<Record<string, string>>;
+  /** Versions that are not deleted. */
   readonly versionCount: number;
   /** When true, production needs a passing validation report. */
   readonly requireValidation: boolean;
@@ -32,6 +51,7 @@ export interface Model {
    * production version instead (default true; absent on models stored before it existed).
    */
   readonly fallback?: boolean;
+  readonly deleted?: Deletion;
   /** Optimistic-concurrency counter: every write of the model or its stages increments it. */
   readonly revision: number;
 }
@@ -93,6 +113,12 @@ export interface ModelVersion {
   /** Why the version became unusable. */
   readonly unusableReason?: string;
   readonly lastVerifiedAt?: string;
+  /** A pending version's deadline: after it the upload can no longer be completed, and the sweep deletes it. */
+  readonly uploadExpiresAt?: string;
+  /** Completions of a pending upload whose bytes did not match the declared SHA-256. */
+  readonly failedUploads?: number;
+  readonly lastFailedUpload?: { readonly at: string; readonly sha256: string; readonly size: number };
+  readonly deleted?: Deletion;
   readonly revision: number;
 }
 

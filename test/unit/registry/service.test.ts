@@ -124,8 +124,24 @@ describe('Registry', () => {
       'integrity_failed',
     );
     expect(err.details).toMatchObject({ expected: sha('declared'), actual: sha('something else') });
-    expect((await registry.models.getVersion('churn', '1.1.0')).status).toBe('unusable');
+    // A failed completion does not burn the version: it stays pending, the attempt recorded.
+    const failed = await registry.models.getVersion('churn', '1.1.0');
+    expect(failed).toMatchObject({ status: 'pending', failedUploads: 1 });
+    expect(failed.lastFailedUpload?.sha256).toBe(sha('something else'));
     await expectCode(registry.lifecycle.transition(alice, 'churn', '1.1.0', 'testing'), 'conflict');
+    const audit = store.audits.find((a) => a.action === 'version.upload_failed')!;
+    expect(audit).toMatchObject({
+      actor: 'alice',
+      version: '1.1.0',
+      before: {},
+      after: { failedUploads: 1 },
+    });
+    // The right bytes, uploaded again to the same URL, complete it.
+    await artifacts.put(bad.version.artifact.key, bytes('declared'));
+    const done = await registry.artifacts.completeUpload(alice, 'churn', '1.1.0');
+    expect(done).toMatchObject({ status: 'ready', failedUploads: 1 });
+    expect(done.uploadExpiresAt).toBeUndefined();
+    await registry.lifecycle.transition(alice, 'churn', '1.1.0', 'testing');
   });
 
   it('refuses dataset locations Serval must never fetch', async () => {
