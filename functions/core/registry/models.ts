@@ -13,6 +13,7 @@ export interface CreateModelInput {
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
   readonly fallback?: boolean;
+  readonly allowUnservableProduction?: boolean;
 }
 
 export interface UpdateModelInput {
@@ -20,6 +21,7 @@ export interface UpdateModelInput {
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
   readonly fallback?: boolean;
+  readonly allowUnservableProduction?: boolean;
 }
 
 /** A model with its versions grouped by stage and the versions its aliases point at. */
@@ -44,6 +46,7 @@ export class Models {
       versionCount: 0,
       requireValidation: input.requireValidation ?? false,
       fallback: input.fallback ?? true,
+      allowUnservableProduction: input.allowUnservableProduction ?? false,
       revision: 1,
     };
     try {
@@ -77,6 +80,8 @@ export class Models {
         tags: input.tags ?? before.tags,
         requireValidation: input.requireValidation ?? before.requireValidation,
         fallback: input.fallback ?? before.fallback ?? true,
+        allowUnservableProduction:
+          input.allowUnservableProduction ?? before.allowUnservableProduction ?? false,
         updatedAt: this.records.now(),
         revision: before.revision + 1,
       };
@@ -146,5 +151,6 @@ function publicModel(m: Model): Record<string, unknown> {
     tags: m.tags,
     requireValidation: m.requireValidation,
     fallback: m.fallback ?? true,
+    allowUnservableProduction: m.allowUnservableProduction ?? false,
   };
 }

@@ -9,9 +9,10 @@ import {
   MemoryRegistryStore,
   SteppingClock,
 } from '../../support/memory-stores.js';
+import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const b64 = (s: string) => Buffer.from(s).toString('base64');
+const b64 = tinyOnnxBase64;
 
 describe('aliases', () => {
   let store: MemoryRegistryStore;

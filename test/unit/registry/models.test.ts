@@ -8,6 +8,7 @@ import {
   MemoryRegistryStore,
   SteppingClock,
 } from '../../support/memory-stores.js';
+import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
@@ -26,7 +27,7 @@ function services() {
 const register = (registry: ReturnType<typeof registryServices>, version: string) =>
   registry.artifacts.register(alice, 'churn', {
     version,
-    artifact: { base64: Buffer.from(`bytes-${version}`).toString('base64') },
+    artifact: { base64: tinyOnnxBase64(`bytes-${version}`) },
     framework: 'onnx',
     runtime: { type: 'lambda' },
   });
