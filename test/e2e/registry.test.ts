@@ -8,12 +8,13 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
+import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
+import { tinyOnnx, tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { apiClient, type ServalProcess } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 let serval: ServalProcess;
 let admin: ReturnType<typeof apiClient>;
@@ -78,7 +79,7 @@ describe('registry over HTTP', () => {
     expect(dup.body.error.code).toBe('conflict');
 
     const inline = await alice('POST', '/v1/models/churn/versions', {
-      artifact: { base64: b64('model-one') },
+      artifact: { base64: tinyOnnxBase64('model-one', 1) },
       metrics: { auc: 0.81 },
       params: { lr: 0.1 },
       inputSchema: { features: [{ name: 'tenure', type: 'float' }] },
@@ -88,11 +89,12 @@ describe('registry over HTTP', () => {
       version: '1.0.0',
       status: 'ready',
       stage: 'draft',
-      sha256: sha('model-one'),
+      sha256: sha(tinyOnnx('model-one', 1)),
     });
 
     // Large artifacts: presigned PUT, then complete verifies the stored bytes.
-    const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) % 251);
+    // A real ONNX file (the registry reads its graph on completion), padded to 3 MiB.
+    const bytes = linearRegressionOnnx({ weights: [1], bias: 0, docString: 'x'.repeat(3 * 1024 * 1024) });
     const reg = await alice('POST', '/v1/models/churn/versions', {
       artifact: { upload: true },
       sha256: sha(bytes),
@@ -189,7 +191,10 @@ describe('registry over HTTP', () => {
     await alice('POST', '/v1/models', { name: 'race' });
     const versions = ['1.0.0', '2.0.0', '3.0.0', '4.0.0'];
     for (const v of versions) {
-      await alice('POST', '/v1/models/race/versions', { version: v, artifact: { base64: b64(`race-${v}`) } });
+      await alice('POST', '/v1/models/race/versions', {
+        version: v,
+        artifact: { base64: tinyOnnxBase64(`race-${v}`) },
+      });
       await alice('POST', `/v1/models/race/versions/${v}/transition`, { stage: 'testing' });
       await alice('POST', `/v1/models/race/versions/${v}/transition`, { stage: 'staging' });
       await bob('POST', `/v1/models/race/versions/${v}/approval`, { decision: 'approved' });

@@ -1,16 +1,18 @@
 /**
  * Small real ONNX artifacts for tests that need the registry to accept bytes but do not care
  * what the model computes: each tag gives different bytes (so a different SHA-256), and every
- * one is a 3-feature linear regression the registry reads (schema f0, f1, f2 → regression).
+ * one is a linear regression (3 features unless told) the registry reads (schema f0, f1, f2 → regression).
  */
 import { ElemType, GraphBuilder } from '../../functions/core/onnx/graph.js';
 import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
 
-export function tinyOnnx(tag: string): Uint8Array {
-  return linearRegressionOnnx({ weights: [1, 2, 3], bias: 0, docString: `test artifact ${tag}` });
+export function tinyOnnx(tag: string, features = 3): Uint8Array {
+  const weights = Array.from({ length: features }, (_, i) => i + 1);
+  return linearRegressionOnnx({ weights, bias: 0, docString: `test artifact ${tag}` });
 }
 
-export const tinyOnnxBase64 = (tag: string): string => Buffer.from(tinyOnnx(tag)).toString('base64');
+export const tinyOnnxBase64 = (tag: string, features = 3): string =>
+  Buffer.from(tinyOnnx(tag, features)).toString('base64');
 
 /**
  * A well-formed ONNX file onnxruntime refuses to load (its one node is an operator that does not
