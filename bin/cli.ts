@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { adminKeyCommand } from './commands/admin-key.js';
+import { demoModelCommand } from './commands/demo-model.js';
 import { driftCommand } from './commands/drift.js';
 import { experimentsCommand } from './commands/experiments.js';
 import { jwtCommand } from './commands/jwt.js';
@@ -10,5 +11,6 @@ program.addCommand(driftCommand());
 program.addCommand(experimentsCommand());
 program.addCommand(jwtCommand());
 program.addCommand(adminKeyCommand());
+program.addCommand(demoModelCommand());
 
 await program.parseAsync(process.argv);

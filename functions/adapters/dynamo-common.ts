@@ -195,8 +195,7 @@ export async function queryFilteredPage<T>(
       items.push(value);
       if (items.length === page.limit) {
         // Nothing after it in what was read, and nothing left to read: the listing ends here.
-        const last =
-          !res.LastEvaluatedKey && raw.slice(i + 1).every((r) => !keep(withoutKeys<T>(r, keys)));
+        const last = !res.LastEvaluatedKey && raw.slice(i + 1).every((r) => !keep(withoutKeys<T>(r, keys)));
         return {
           items,
           nextCursor: last

@@ -18,6 +18,7 @@ export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
   conflict: 409,
   payload_too_large: 413,
   integrity_failed: 422,
+  invalid_model: 422,
   unsupported: 422,
   rate_limited: 429,
   internal: 500,

@@ -51,6 +51,10 @@ export const CreateModelBody = z.strictObject({
     .boolean()
     .optional()
     .describe('serve the previous production version when production fails its checksum (default true)'),
+  allowUnservableProduction: z
+    .boolean()
+    .optional()
+    .describe('let a version without a usable schema or loadable artifact reach production (default false)'),
 });
 
 export const UpdateModelBody = z
@@ -59,10 +63,11 @@ export const UpdateModelBody = z
     tags: Tags.optional(),
     requireValidation: z.boolean().optional(),
     fallback: z.boolean().optional(),
+    allowUnservableProduction: z.boolean().optional(),
   })
   .refine(
     (b) => Object.keys(b).length > 0,
-    'nothing to update: give description, tags, requireValidation or fallback',
+    'nothing to update: give description, tags, requireValidation, fallback or allowUnservableProduction',
   );
 
 const Runtime = z.discriminatedUnion('type', [

@@ -21,6 +21,7 @@ import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
 import { registryServices } from '../../functions/core/registry/services.js';
 import { localS3Client } from '../../local/services/clients.js';
+import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { seededRandom } from '../support/random.js';
 import { startStandins, useStandinsEnv } from '../support/standins.js';
 
@@ -57,7 +58,7 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
     const features = ['f1', 'f2', 'f3', 'f4', 'f5'];
     await registry.artifacts.register(SYSTEM_PRINCIPAL, 'bench', {
       version: '1.0.0',
-      artifact: { base64: Buffer.from('bench').toString('base64') },
+      artifact: { base64: tinyOnnxBase64('bench', 5) },
       framework: 'onnx',
       runtime: { type: 'lambda' },
       inputSchema: { features: features.map((name) => ({ name, type: 'float' as const })) },

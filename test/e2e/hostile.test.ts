@@ -34,6 +34,7 @@ import {
   PLAN,
   type World,
 } from '../support/hostile-generators.js';
+import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { type ApiResponse, apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20_251_123);
@@ -41,7 +42,6 @@ const CONCURRENCY = 16;
 const MIN_REQUESTS = 10_000;
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 /** The secret of `svl_<id>_<secret>` (the secret may itself contain "_"). */
 const secretOf = (key: string) => key.split('_').slice(2).join('_');
 
@@ -535,7 +535,7 @@ async function seed(): Promise<World> {
   );
   await must(
     alice('POST', '/v1/models/churn/versions', {
-      artifact: { base64: b64('churn-one') },
+      artifact: { base64: tinyOnnxBase64('churn-one', 1) },
       metrics: { auc: 0.81 },
       params: { lr: 0.1 },
       inputSchema: { features: [{ name: 'tenure', type: 'float' }] },
@@ -544,7 +544,7 @@ async function seed(): Promise<World> {
   );
   await must(
     alice('POST', '/v1/models/churn/versions', {
-      artifact: { base64: b64('churn-two') },
+      artifact: { base64: tinyOnnxBase64('churn-two') },
       parent: '1.0.0',
       metrics: { auc: 0.84 },
       params: { lr: 0.05 },
@@ -571,10 +571,13 @@ async function seed(): Promise<World> {
 
   await must(alice('POST', '/v1/models', { name: 'fraud', requireValidation: true }), 201);
   await must(
-    alice('POST', '/v1/models/fraud/versions', { version: '2.0.0', artifact: { base64: b64('f2') } }),
+    alice('POST', '/v1/models/fraud/versions', {
+      version: '2.0.0',
+      artifact: { base64: tinyOnnxBase64('f2') },
+    }),
     201,
   );
-  await must(alice('POST', '/v1/models/fraud/versions', { artifact: { base64: b64('f3') } }), 201);
+  await must(alice('POST', '/v1/models/fraud/versions', { artifact: { base64: tinyOnnxBase64('f3') } }), 201);
   await move(alice, 'fraud', '2.0.0', 'testing');
   await decide(bob, 'fraud', '2.0.0', 'rejected');
   await move(alice, 'fraud', '2.1.0', 'archived');

@@ -14,12 +14,13 @@ import { describe, expect, it } from 'vitest';
 import { DELETED_ARTIFACT_TAG } from '../../functions/contract/resources.js';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
+import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
+import { tinyOnnx, tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { apiClient, type ServalProcess } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 let serval: ServalProcess;
 let admin: ReturnType<typeof apiClient>;
@@ -93,7 +94,7 @@ describe('registry over HTTP', () => {
     expect(dup.body.error.code).toBe('conflict');
 
     const inline = await alice('POST', '/v1/models/churn/versions', {
-      artifact: { base64: b64('model-one') },
+      artifact: { base64: tinyOnnxBase64('model-one', 1) },
       metrics: { auc: 0.81 },
       params: { lr: 0.1 },
       inputSchema: { features: [{ name: 'tenure', type: 'float' }] },
@@ -103,11 +104,12 @@ describe('registry over HTTP', () => {
       version: '1.0.0',
       status: 'ready',
       stage: 'draft',
-      sha256: sha('model-one'),
+      sha256: sha(tinyOnnx('model-one', 1)),
     });
 
     // Large artifacts: presigned PUT, then complete verifies the stored bytes.
-    const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7919) % 251);
+    // A real ONNX file (the registry reads its graph on completion), padded to 3 MiB.
+    const bytes = linearRegressionOnnx({ weights: [1], bias: 0, docString: 'x'.repeat(3 * 1024 * 1024) });
     const reg = await alice('POST', '/v1/models/churn/versions', {
       artifact: { upload: true },
       sha256: sha(bytes),
@@ -137,9 +139,10 @@ describe('registry over HTTP', () => {
 
     // An upload that does not match its declaration is refused, and the version stays pending:
     // the failed attempt is recorded, and the right bytes (through a fresh URL) complete it.
+    const promised = tinyOnnx('what I promised');
     const liar = await alice('POST', '/v1/models/churn/versions', {
       artifact: { upload: true },
-      sha256: sha('what I promised'),
+      sha256: sha(promised),
     });
     expect(liar.body.uploadExpiresAt).toEqual(expect.any(String));
     await fetch(liar.body.upload.url, {
@@ -151,7 +154,7 @@ describe('registry over HTTP', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({
       code: 'integrity_failed',
-      details: { expected: sha('what I promised'), actual: sha('what I sent'), failedUploads: 1 },
+      details: { expected: sha(promised), actual: sha('what I sent'), failedUploads: 1 },
     });
     const failed = (await viewer('GET', '/v1/models/churn/versions/1.2.0')).body;
     expect(failed).toMatchObject({ status: 'pending', failedUploads: 1 });
@@ -165,7 +168,7 @@ describe('registry over HTTP', () => {
     const retry = await fetch(fresh.body.upload.url, {
       method: 'PUT',
       headers: fresh.body.upload.headers,
-      body: 'what I promised',
+      body: promised,
     });
     expect(retry.status).toBe(200);
     const completed = await alice('POST', '/v1/models/churn/versions/1.2.0/complete');
@@ -232,7 +235,10 @@ describe('registry over HTTP', () => {
     await alice('POST', '/v1/models', { name: 'race' });
     const versions = ['1.0.0', '2.0.0', '3.0.0', '4.0.0'];
     for (const v of versions) {
-      await alice('POST', '/v1/models/race/versions', { version: v, artifact: { base64: b64(`race-${v}`) } });
+      await alice('POST', '/v1/models/race/versions', {
+        version: v,
+        artifact: { base64: tinyOnnxBase64(`race-${v}`) },
+      });
       await alice('POST', `/v1/models/race/versions/${v}/transition`, { stage: 'testing' });
       await alice('POST', `/v1/models/race/versions/${v}/transition`, { stage: 'staging' });
       await bob('POST', `/v1/models/race/versions/${v}/approval`, { decision: 'approved' });
@@ -503,7 +509,7 @@ describe('registry over HTTP', () => {
     expect((await viewer('GET', '/v1/models?tag=no-colon')).status).toBe(400);
 
     // A version's description and tags change; nothing else does.
-    await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: b64('hk-one-1') } });
+    await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: tinyOnnxBase64('hk-one-1') } });
     const patched = await alice('PATCH', '/v1/models/hk-one/versions/1.0.0', {
       description: 'first cut',
       tags: { dataset: 'q3' },
@@ -546,11 +552,12 @@ describe('registry over HTTP', () => {
     expect(trail.slice(0, 3)).toEqual(['version.delete', 'version.update', 'version.register']);
     // Its number is not reused.
     expect(
-      (await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: b64('x') } })).body.version,
+      (await alice('POST', '/v1/models/hk-one/versions', { artifact: { base64: tinyOnnxBase64('x') } })).body
+        .version,
     ).toBe('1.1.0');
 
     // Production blocks deleting the version and the model, until it is archived.
-    await alice('POST', '/v1/models/hk-two/versions', { artifact: { base64: b64('hk-two-1') } });
+    await alice('POST', '/v1/models/hk-two/versions', { artifact: { base64: tinyOnnxBase64('hk-two-1') } });
     for (const stage of ['testing', 'staging']) {
       await alice('POST', '/v1/models/hk-two/versions/1.0.0/transition', { stage });
     }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../local/ports.js';
+import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { apiClient, startProcess, startServal } from '../support/serval-process.js';
 
 function javaProcessesUsing(dir: string): number[] {
@@ -70,7 +71,7 @@ describe('npm start', () => {
     expect(
       (
         await api('POST', '/v1/models/keepme/versions', {
-          artifact: { base64: Buffer.from('w').toString('base64') },
+          artifact: { base64: tinyOnnxBase64('w') },
         })
       ).status,
     ).toBe(201);

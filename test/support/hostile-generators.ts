@@ -12,6 +12,7 @@ import { ROUTES, type Route } from '../../functions/contract/routes.js';
 import { hasRole, ROLES, type Role } from '../../functions/core/auth/roles.js';
 import { MAX_BODY_BYTES } from '../../functions/http/api.js';
 import { GATEWAY_MAX_BODY_BYTES } from '../../local/gateway.js';
+import { tinyOnnxBase64 } from './onnx-fixtures.js';
 
 export const CATEGORIES = [
   'broken-json',
@@ -114,8 +115,21 @@ type Kind = 'string' | 'enum' | 'bool' | 'number' | 'int' | 'record' | 'object' 
  */
 const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   createKey: { name: 'string', role: 'enum', expiresAt: 'string' },
-  createModel: { name: 'string', description: 'string', tags: 'record', requireValidation: 'bool' },
-  updateModel: { description: 'string', tags: 'record', requireValidation: 'bool' },
+  createModel: {
+    name: 'string',
+    description: 'string',
+    tags: 'record',
+    requireValidation: 'bool',
+    fallback: 'bool',
+    allowUnservableProduction: 'bool',
+  },
+  updateModel: {
+    description: 'string',
+    tags: 'record',
+    requireValidation: 'bool',
+    fallback: 'bool',
+    allowUnservableProduction: 'bool',
+  },
   updateVersion: { description: 'string', tags: 'record' },
   registerVersion: {
     version: 'string',
@@ -577,7 +591,7 @@ export function hostileSuite(world: World): HostileSuite {
     createModel: { name: 'hostile-model', description: 'should never exist' },
     updateModel: { description: 'defaced' },
     updateVersion: { description: 'defaced', tags: { owner: 'mallory' } },
-    registerVersion: { artifact: { base64: b64('hostile artifact') }, metrics: { auc: 0.5 } },
+    registerVersion: { artifact: { base64: tinyOnnxBase64('hostile artifact') }, metrics: { auc: 0.5 } },
     validateVersion: world.validateBody,
     transitionVersion: { stage: 'archived', comment: 'hostile' },
     decideApproval: { decision: 'approved', comment: 'hostile' },
@@ -1214,10 +1228,12 @@ export function hostileSuite(world: World): HostileSuite {
       createModel: [
         { body: { name: '@N@' }, huge: 'any' },
         { body: { name: 'hostile-n', requireValidation: '@N@' }, huge: 'any' },
+        { body: { name: 'hostile-n', allowUnservableProduction: '@N@' }, huge: 'any' },
         { body: { name: 'hostile-n', description: '@N@' }, huge: 'any' },
       ],
       updateModel: [
         { body: { requireValidation: '@N@' }, huge: 'any' },
+        { body: { allowUnservableProduction: '@N@' }, huge: 'any' },
         { body: { description: '@N@' }, huge: 'any' },
         { body: { tags: { a: '@N@' } }, huge: 'any' },
       ],

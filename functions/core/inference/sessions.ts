@@ -9,6 +9,7 @@ import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { type OutputPlan, planOutputs } from '../kernel/outputs.js';
 import { type LoadedModel, ModelLoadError, type ModelRunner } from '../kernel/runner.js';
+import { servableBytes } from '../onnx/signature.js';
 import type { ArtifactStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 
@@ -101,7 +102,7 @@ export class ModelCache {
         actual,
       );
     }
-    const model = await this.deps.runner.load(bytes);
+    const model = await this.deps.runner.load(servableBytes(bytes));
     const planned = planOutputs(model.outputs, v.outputSchema);
     if (!planned.ok) {
       await model.release().catch(() => undefined);

@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unavailable',
   'integrity_failed',
+  'invalid_model',
   'model_error',
   'unsupported',
 ] as const;
@@ -67,6 +68,10 @@ export const integrityFailed = (message: string, details?: ErrorDetails) =>
 
 export const payloadTooLarge = (message: string, details?: ErrorDetails) =>
   new DomainError('payload_too_large', message, details);
+
+/** The artifact is not a model Serval can read (e.g. bytes that are not ONNX). */
+export const invalidModel = (message: string, details?: ErrorDetails) =>
+  new DomainError('invalid_model', message, details);
 
 /** A valid request this model cannot serve (e.g. exact explanations of a non-linear model). */
 export const unsupported = (message: string, details?: ErrorDetails) =>

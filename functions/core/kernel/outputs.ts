@@ -3,16 +3,21 @@
  * checks the plan can be made) and prediction (which applies it), so both read a model the same
  * way. A regressor's prediction is its one float output; a classifier's is the argmax of its
  * probability output (ties → the lower class index, like ONNX ArgMax), mapped to `classes`.
+ * A binary classifier may instead give one column [N, 1] (or [N]) holding P(class 1), as a
+ * sigmoid head exported from PyTorch does; it is served as the two columns [1 − p, p].
  */
 import type { OutputSchema } from './model-io.js';
-import type { ModelOutputs, OutputData, TensorDim, TensorInfo } from './runner.js';
+import type { ModelOutputs, OutputData, OutputTensor, TensorDim, TensorInfo } from './runner.js';
 
 export type OutputPlan =
   | { readonly kind: 'regression'; readonly output: string }
   | {
       readonly kind: 'binary' | 'multiclass';
       readonly probabilities: string;
-      /** Expected number of probability columns, when the schema or the graph fixes it. */
+      /**
+       * Expected number of probability columns, when the schema or the graph fixes it; 1 for a
+       * binary model whose single column is P(class 1).
+       */
       readonly columns: number | null;
     };
 
@@ -59,6 +64,15 @@ export function planOutputs(outputs: readonly TensorInfo[], schema: OutputSchema
     return want === null ? (last as number) >= 2 : last === want;
   });
   const chosen = PROBABILITY_NAMES.map((n) => fits.find((o) => o.name === n)).find(Boolean) ?? fits[0];
+  if (!chosen && schema.kind === 'binary') {
+    const single = outputs.find(
+      (o) =>
+        isFloatTensor(o) &&
+        o.dims !== null &&
+        (o.dims.length === 1 || (o.dims.length === 2 && o.dims[1] === 1)),
+    );
+    if (single) return { ok: true, plan: { kind: 'binary', probabilities: single.name, columns: 1 } };
+  }
   if (!chosen) {
     const cols = want === null ? 'K ≥ 2' : String(want);
     return {
@@ -112,6 +126,7 @@ export function decodeOutputs(outputs: ModelOutputs, plan: OutputPlan, rows: num
   }
   const t = outputs[plan.probabilities];
   if (!t) throw new OutputShapeError(`the model did not return output ${plan.probabilities}`);
+  if (plan.columns === 1) return decodeSingleColumn(t, plan.probabilities, rows);
   const k = t.dims[1];
   if (
     t.dims.length !== 2 ||
@@ -136,6 +151,28 @@ export function decodeOutputs(outputs: ModelOutputs, plan: OutputPlan, rows: num
     classIndex.push(best);
   }
   return { kind: plan.kind, classIndex, probabilities };
+}
+
+function decodeSingleColumn(t: OutputTensor, name: string, rows: number): DecodedClassification {
+  if (t.dims[0] !== rows || !(t.dims.length === 1 || (t.dims.length === 2 && t.dims[1] === 1))) {
+    throw new OutputShapeError(`output ${name} has shape [${t.dims}], expected [${rows}, 1] or [${rows}]`);
+  }
+  const p = toNumbers(t.data);
+  const probabilities: number[][] = [];
+  const classIndex: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const p1 = p[r] as number;
+    // A logit or a score would pass for a probability and give nonsense answers: refuse it.
+    if (!(p1 >= 0 && p1 <= 1)) {
+      throw new OutputShapeError(
+        `output ${name} gave ${p1} for row ${r}; a single-column binary output must be P(class 1) in [0, 1] (add a sigmoid)`,
+      );
+    }
+    probabilities.push([1 - p1, p1]);
+    // Ties go to class 0, as ArgMax over [1 − p, p] would.
+    classIndex.push(p1 > 0.5 ? 1 : 0);
+  }
+  return { kind: 'binary', classIndex, probabilities };
 }
 
 function toNumbers(data: OutputData): number[] {

@@ -29,13 +29,19 @@ export type Dim = number | string;
 export type Attribute =
   | { readonly type: 'int'; readonly value: number }
   | { readonly type: 'float'; readonly value: number }
-  | { readonly type: 'ints'; readonly value: readonly number[] };
+  | { readonly type: 'ints'; readonly value: readonly number[] }
+  | { readonly type: 'strings'; readonly value: readonly string[] };
+
+/** The classic-ML operator set (ZipMap, LabelEncoder, …) that scikit-learn exports use. */
+export const ML_DOMAIN = 'ai.onnx.ml';
+const ML_OPSET_VERSION = 3;
 
 interface NodeSpec {
   readonly op: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly name: string;
+  readonly domain: string;
   readonly attributes: Readonly<Record<string, Attribute>>;
 }
 
@@ -50,11 +56,14 @@ interface ValueSpec {
   readonly name: string;
   readonly type: ElemType;
   readonly dims: readonly Dim[];
+  /** A sequence of maps from `type` to float (scikit-learn's ZipMap output) instead of a tensor. */
+  readonly mapKey?: typeof ElemType.INT64 | typeof ElemType.STRING;
 }
 
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_INTS = 7;
+const ATTR_STRINGS = 8;
 
 export class GraphBuilder {
   private readonly nodes: NodeSpec[] = [];
@@ -80,6 +89,11 @@ export class GraphBuilder {
     this.outputs.push({ name, type, dims });
   }
 
+  /** An output typed seq(map(key, float)), as ZipMap produces. */
+  mapSequenceOutput(name: string, key: typeof ElemType.INT64 | typeof ElemType.STRING): void {
+    this.outputs.push({ name, type: ElemType.FLOAT, dims: [], mapKey: key });
+  }
+
   floats(name: string, dims: readonly number[], values: ArrayLike<number>): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== values.length)
@@ -103,9 +117,17 @@ export class GraphBuilder {
     inputs: readonly string[],
     outputs: readonly string[],
     attributes: Readonly<Record<string, Attribute>> = {},
+    domain = '',
   ): string {
     for (const o of outputs) this.claim(o);
-    this.nodes.push({ op, inputs, outputs, attributes, name: `${op.toLowerCase()}_${this.nodes.length}` });
+    this.nodes.push({
+      op,
+      inputs,
+      outputs,
+      attributes,
+      domain,
+      name: `${op.toLowerCase()}_${this.nodes.length}`,
+    });
     return outputs[0] as string;
   }
 
@@ -122,6 +144,12 @@ export class GraphBuilder {
       o.string(1, '');
       o.int(2, OPSET_VERSION);
     });
+    if (this.nodes.some((n) => n.domain === ML_DOMAIN)) {
+      w.message(8, (o) => {
+        o.string(1, ML_DOMAIN);
+        o.int(2, ML_OPSET_VERSION);
+      });
+    }
     for (const [key, value] of Object.entries(meta.metadata ?? {})) {
       w.message(14, (e) => {
         e.string(1, key);
@@ -138,6 +166,7 @@ export class GraphBuilder {
         for (const o of n.outputs) m.string(2, o);
         m.string(3, n.name);
         m.string(4, n.op);
+        if (n.domain) m.string(7, n.domain);
         for (const [name, attr] of Object.entries(n.attributes))
           m.message(5, (a) => encodeAttribute(a, name, attr));
       });
@@ -181,11 +210,30 @@ function encodeAttribute(a: ProtoWriter, name: string, attr: Attribute): void {
       // onnx.proto is proto2 without [packed=true] here, so each element is its own field.
       for (const v of attr.value) a.int(8, v);
       break;
+    case 'strings':
+      a.int(20, ATTR_STRINGS);
+      for (const v of attr.value) a.string(9, v);
+      break;
   }
 }
 
 function encodeValueInfo(m: ProtoWriter, v: ValueSpec): void {
   m.string(1, v.name);
+  const key = v.mapKey;
+  if (key !== undefined) {
+    // TypeProto: sequence_type = 4 { elem_type = 1 }, map_type = 5 { key_type = 1, value_type = 2 }.
+    m.message(2, (type) =>
+      type.message(4, (seq) =>
+        seq.message(1, (elem) =>
+          elem.message(5, (map) => {
+            map.int(1, key);
+            map.message(2, (value) => value.message(1, (tensor) => tensor.int(1, v.type)));
+          }),
+        ),
+      ),
+    );
+    return;
+  }
   m.message(2, (type) =>
     type.message(1, (tensor) => {
       tensor.int(1, v.type);

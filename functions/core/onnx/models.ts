@@ -9,7 +9,7 @@
  * `serval.classes` (JSON arrays), so a file explains itself outside the registry too.
  */
 import { validationFailed } from '../kernel/errors.js';
-import { ElemType, GraphBuilder } from './graph.js';
+import { type Attribute, ElemType, GraphBuilder, ML_DOMAIN } from './graph.js';
 
 export const INPUT_NAME = 'input';
 export const BATCH_DIM = 'N';
@@ -177,6 +177,96 @@ export function mlpOnnx(params: MlpParams): Uint8Array {
     g.output('y', ElemType.FLOAT, [BATCH_DIM, width]);
   }
   return g.encode(modelMeta('mlp', task, params));
+}
+
+export interface ForeignBinaryParams {
+  readonly weights: readonly number[];
+  readonly bias: number;
+}
+
+/**
+ * A binary logistic model shaped the way a PyTorch export of `sigmoid(linear(x))` is: input
+ * `input` [N, F], one output `output` float [N, 1] holding P(class 1), and no metadata at all.
+ */
+export function torchSigmoidOnnx(params: ForeignBinaryParams): Uint8Array {
+  const f = checkVector(params.weights, 'weights');
+  checkFinite(params.bias, 'bias');
+  const g = new GraphBuilder('main_graph');
+  const x = g.input(INPUT_NAME, ElemType.FLOAT, [BATCH_DIM, f]);
+  const w = g.floats('linear.weight', [1, f], params.weights);
+  const b = g.floats('linear.bias', [1], [params.bias]);
+  const logit = g.node('Gemm', [x, w, b], ['logit'], { transB: { type: 'int', value: 1 } });
+  g.node('Sigmoid', [logit], ['output']);
+  g.output('output', ElemType.FLOAT, [BATCH_DIM, 1]);
+  return g.encode({ producerName: 'pytorch', producerVersion: '2.3.0' });
+}
+
+export interface SklearnBinaryParams extends ForeignBinaryParams {
+  /** The two class labels, as scikit-learn's `classes_` holds them. */
+  readonly classes: readonly [string, string] | readonly [number, number];
+  /** skl2onnx's default: probabilities as a sequence of {class: p} maps rather than a tensor. */
+  readonly zipmap: boolean;
+}
+
+/**
+ * A binary classifier shaped the way skl2onnx exports a LogisticRegression: input
+ * `float_input` [N, F]; `output_label` [N] (int64 or string class labels) and
+ * `output_probability`, either a float tensor [N, 2] (`zipmap: false`) or a sequence of maps
+ * class → probability (ZipMap). Built from standard operators plus ai.onnx.ml's LabelEncoder and
+ * ZipMap, so onnxruntime runs it as it runs a real skl2onnx file.
+ */
+export function sklearnBinaryOnnx(params: SklearnBinaryParams): Uint8Array {
+  const f = checkVector(params.weights, 'weights');
+  checkFinite(params.bias, 'bias');
+  checkClasses(params.classes, 2);
+  const strings = typeof params.classes[0] === 'string';
+  const g = new GraphBuilder('ONNX(LogisticRegression)');
+  const x = g.input('float_input', ElemType.FLOAT, [BATCH_DIM, f]);
+  const w = g.floats('coef', [f, 1], params.weights);
+  const b = g.floats('intercept', [1], [params.bias]);
+  const logit = g.node('Gemm', [x, w, b], ['logit']);
+  const p1 = g.node('Sigmoid', [logit], ['p_positive']);
+  const one = g.floats('one', [1], [1]);
+  const p0 = g.node('Sub', [one, p1], ['p_negative']);
+  g.node('Concat', [p0, p1], ['probabilities'], { axis: { type: 'int', value: 1 } });
+  const index = g.node('ArgMax', ['probabilities'], ['label_index'], {
+    axis: { type: 'int', value: 1 },
+    keepdims: { type: 'int', value: 0 },
+  });
+  if (strings) {
+    g.node(
+      'LabelEncoder',
+      [index],
+      ['output_label'],
+      {
+        keys_int64s: { type: 'ints', value: [0, 1] },
+        values_strings: { type: 'strings', value: params.classes.map(String) },
+      },
+      ML_DOMAIN,
+    );
+    g.output('output_label', ElemType.STRING, [BATCH_DIM]);
+  } else {
+    const table = g.int64s('classes', [2], params.classes as readonly number[]);
+    g.node('Gather', [table, index], ['output_label'], { axis: { type: 'int', value: 0 } });
+    g.output('output_label', ElemType.INT64, [BATCH_DIM]);
+  }
+  if (params.zipmap) {
+    const labels: Attribute = strings
+      ? { type: 'strings', value: params.classes.map(String) }
+      : { type: 'ints', value: params.classes as readonly number[] };
+    g.node(
+      'ZipMap',
+      ['probabilities'],
+      ['output_probability'],
+      { [strings ? 'classlabels_strings' : 'classlabels_int64s']: labels },
+      ML_DOMAIN,
+    );
+    g.mapSequenceOutput('output_probability', strings ? ElemType.STRING : ElemType.INT64);
+  } else {
+    g.node('Identity', ['probabilities'], ['output_probability']);
+    g.output('output_probability', ElemType.FLOAT, [BATCH_DIM, 2]);
+  }
+  return g.encode({ producerName: 'skl2onnx', producerVersion: '1.17.0', domain: 'ai.onnx' });
 }
 
 /** [N, 1] logit → probabilities [N, 2] = [1 − σ, σ] and label = argmax. */

@@ -14,6 +14,24 @@ export interface OnnxValueInfo {
   readonly dims: readonly (number | string | null)[] | null;
 }
 
+/** A node's attribute, as far as Serval reads them: numbers, strings and their lists. */
+export type OnnxAttribute =
+  | { readonly type: 'int'; readonly value: number }
+  | { readonly type: 'float'; readonly value: number }
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'ints'; readonly value: readonly number[] }
+  | { readonly type: 'strings'; readonly value: readonly string[] }
+  | { readonly type: 'other' };
+
+export interface OnnxNode {
+  readonly op: string;
+  /** '' (or 'ai.onnx') for the standard operators, 'ai.onnx.ml' for the classic-ML ones. */
+  readonly domain: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attributes: Readonly<Record<string, OnnxAttribute>>;
+}
+
 export interface OnnxModelInfo {
   readonly irVersion: number;
   readonly opsets: readonly { readonly domain: string; readonly version: number }[];
@@ -24,6 +42,8 @@ export interface OnnxModelInfo {
   readonly graphName: string;
   readonly inputs: readonly OnnxValueInfo[];
   readonly outputs: readonly OnnxValueInfo[];
+  /** The graph's nodes in file order (subgraphs of If/Loop are not descended into). */
+  readonly nodes: readonly OnnxNode[];
 }
 
 export class OnnxFormatError extends Error {
@@ -100,8 +120,10 @@ function decodeModel(bytes: Uint8Array): OnnxModelInfo {
   const inputs: OnnxValueInfo[] = [];
   const outputs: OnnxValueInfo[] = [];
   const initializers = new Set<string>();
+  const nodes: OnnxNode[] = [];
   for (const { field, data } of readFields(graph)) {
-    if (field === 2) graphName = fieldString(data);
+    if (field === 1) nodes.push(decodeNode(fieldBytes(data)));
+    else if (field === 2) graphName = fieldString(data);
     else if (field === 5) {
       for (const f of readFields(fieldBytes(data))) if (f.field === 8) initializers.add(fieldString(f.data));
     } else if (field === 11) inputs.push(decodeValueInfo(fieldBytes(data)));
@@ -118,7 +140,74 @@ function decodeModel(bytes: Uint8Array): OnnxModelInfo {
     // Before IR 4 initializers had to be listed among the inputs too; they are not fed by callers.
     inputs: inputs.filter((i) => !initializers.has(i.name)),
     outputs,
+    nodes,
   };
+}
+
+function decodeNode(bytes: Uint8Array): OnnxNode {
+  const inputs: string[] = [];
+  const outputs: string[] = [];
+  let op = '';
+  let domain = '';
+  const attributes: Record<string, OnnxAttribute> = {};
+  for (const { field, data } of readFields(bytes)) {
+    if (field === 1) inputs.push(fieldString(data));
+    else if (field === 2) outputs.push(fieldString(data));
+    else if (field === 4) op = fieldString(data);
+    else if (field === 7) domain = fieldString(data);
+    else if (field === 5) {
+      const [name, attr] = decodeAttribute(fieldBytes(data));
+      attributes[name] = attr;
+    }
+  }
+  return { op, domain, inputs, outputs, attributes };
+}
+
+const ATTR_FLOAT = 1;
+const ATTR_INT = 2;
+const ATTR_STRING = 3;
+const ATTR_INTS = 7;
+const ATTR_STRINGS = 8;
+
+function decodeAttribute(bytes: Uint8Array): [string, OnnxAttribute] {
+  let name = '';
+  let type = 0;
+  let f = 0;
+  let i = 0;
+  let s = '';
+  const ints: number[] = [];
+  const strings: string[] = [];
+  for (const { field, data } of readFields(bytes)) {
+    if (field === 1) name = fieldString(data);
+    else if (field === 20) type = Number(fieldInt(data));
+    else if (field === 2 && data.wire === 'fixed32') {
+      f = new DataView(data.value.buffer, data.value.byteOffset, 4).getFloat32(0, true);
+    } else if (field === 3) i = Number(fieldInt(data));
+    else if (field === 4) s = bytesText(fieldBytes(data));
+    else if (field === 8) {
+      // Writers differ: proto2 repeats the field, packed writers put every value in one.
+      if (data.wire === 'varint') ints.push(Number(fieldInt(data)));
+      else ints.push(...readPackedVarints(fieldBytes(data)).map((v) => Number(BigInt.asIntN(64, BigInt(v)))));
+    } else if (field === 9) strings.push(bytesText(fieldBytes(data)));
+  }
+  const attr: OnnxAttribute =
+    type === ATTR_INT
+      ? { type: 'int', value: i }
+      : type === ATTR_FLOAT
+        ? { type: 'float', value: f }
+        : type === ATTR_STRING
+          ? { type: 'string', value: s }
+          : type === ATTR_INTS
+            ? { type: 'ints', value: ints }
+            : type === ATTR_STRINGS
+              ? { type: 'strings', value: strings }
+              : { type: 'other' };
+  return [name, attr];
+}
+
+/** Attribute strings are bytes in ONNX; labels are UTF-8 in practice, and shown lossily if not. */
+function bytesText(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8').decode(bytes);
 }
 
 function decodeValueInfo(bytes: Uint8Array): OnnxValueInfo {

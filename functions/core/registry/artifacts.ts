@@ -3,9 +3,16 @@
  * completing an upload, verifying and checking the stored SHA-256, and download URLs.
  */
 import type { Principal } from '../auth/principal.js';
-import { conflict, integrityFailed, isConcurrentModification, validationFailed } from '../kernel/errors.js';
+import {
+  conflict,
+  integrityFailed,
+  isConcurrentModification,
+  isDomainError,
+  validationFailed,
+} from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
+import { type GraphSummary, readGraph, resolveSchemas, summarize } from '../onnx/signature.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
@@ -56,7 +63,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export class Artifacts {
   constructor(
     private readonly records: RegistryRecords,
-    private readonly lifecycle: Pick<Lifecycle, 'markUnusable'>,
+    private readonly lifecycle: Pick<Lifecycle, 'markUnusable' | 'markInvalid'>,
   ) {}
 
   async register(principal: Principal, name: string, input: RegisterVersionInput): Promise<RegisterResult> {
@@ -64,10 +71,14 @@ export class Artifacts {
     await this.records.getModel(name);
     await this.checkParent(name, input.parent);
     const artifact = await resolveArtifact(input);
+    const read =
+      artifact.bytes && input.framework === 'onnx' ? readArtifact(artifact.bytes, input) : undefined;
     // Each upload gets its own object key, so a retried or conflicting registration can never
     // overwrite the bytes of a version that already exists.
     const uploadId = this.records.deps.ids.next();
-    return this.records.retrying(() => this.commitVersion(principal, name, input, artifact, uploadId));
+    return this.records.retrying(() =>
+      this.commitVersion(principal, name, read ? { ...input, ...read } : input, artifact, uploadId),
+    );
   }
 
   /**
@@ -107,6 +118,7 @@ export class Artifacts {
         },
       );
     }
+    const read = v.framework === 'onnx' ? await this.readUploaded(principal, v) : undefined;
     return this.records.updateVersion(principal, v, 'version.complete', (cur) => {
       if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
         throw conflict(`version ${version} changed while its upload was checked; complete it again`);
@@ -114,6 +126,7 @@ export class Artifacts {
       const { uploadExpiresAt: _done, ...rest } = cur;
       return {
         ...rest,
+        ...read,
         status: 'ready',
         artifact: { ...cur.artifact, size: stored.size },
         lastVerifiedAt: this.records.now(),
@@ -164,6 +177,26 @@ export class Artifacts {
       : UPLOAD_URL_TTL_SECONDS;
     const ttl = Math.max(1, Math.min(UPLOAD_URL_TTL_SECONDS, untilExpiry));
     return this.records.deps.artifacts.presignPut(v.artifact.key, v.artifact.sha256, ttl);
+  }
+
+  /**
+   * Reads the graph of a completed upload. Its checksum matched, so these bytes are the version's
+   * for good: a file that is not a model, or that contradicts the declared schema, leaves the
+   * version unusable and the caller must register again.
+   */
+  private async readUploaded(principal: Principal, v: ModelVersion): Promise<ArtifactReading> {
+    const bytes = await this.records.deps.artifacts.get(v.artifact.key);
+    if (!bytes) throw conflict('the uploaded artifact disappeared before it could be read; retry', {});
+    try {
+      return readArtifact(bytes, v);
+    } catch (err) {
+      if (isDomainError(err) && (err.code === 'invalid_model' || err.code === 'validation_failed')) {
+        await this.lifecycle.markInvalid(principal, v, err.message);
+        if (err.code === 'invalid_model') throw err;
+        throw validationFailed(`${err.message}; the version is unusable, register it again`, err.details);
+      }
+      throw err;
+    }
   }
 
   /** Recomputes the stored artifact's SHA-256; a mismatch makes the version unusable for good. */
@@ -285,7 +318,7 @@ export class Artifacts {
   private async commitVersion(
     principal: Principal,
     name: string,
-    input: RegisterVersionInput,
+    input: RegisterVersionInput & Partial<ArtifactReading>,
     artifact: ResolvedArtifact,
     uploadId: string,
   ): Promise<RegisterResult> {
@@ -341,6 +374,32 @@ export class Artifacts {
   }
 }
 
+/** What registration learns from an ONNX artifact's graph, recorded on the version. */
+interface ArtifactReading {
+  readonly inputSchema: InputSchema;
+  readonly outputSchema: OutputSchema;
+  readonly graph: GraphSummary;
+  readonly derivedSchemas?: readonly ('inputSchema' | 'outputSchema')[];
+}
+
+/**
+ * Reads the graph and settles the schemas: declared ones must fit it, missing ones are derived.
+ * Throws invalid_model for bytes that are not ONNX and validation_failed for a schema mismatch.
+ */
+function readArtifact(
+  bytes: Uint8Array,
+  declared: { readonly inputSchema?: InputSchema; readonly outputSchema?: OutputSchema },
+): ArtifactReading {
+  const info = readGraph(bytes);
+  const { inputSchema, outputSchema, derived } = resolveSchemas(bytes, info, declared);
+  return {
+    inputSchema,
+    outputSchema,
+    graph: summarize(info),
+    ...(derived.length > 0 ? { derivedSchemas: derived } : {}),
+  };
+}
+
 async function resolveArtifact(input: RegisterVersionInput): Promise<ResolvedArtifact> {
   if ('base64' in input.artifact) {
     const bytes = decodeBase64Strict(input.artifact.base64);
@@ -363,7 +422,7 @@ async function resolveArtifact(input: RegisterVersionInput): Promise<ResolvedArt
 
 function newVersion(
   principal: Principal,
-  input: RegisterVersionInput,
+  input: RegisterVersionInput & Partial<ArtifactReading>,
   at: Pick<ModelVersion, 'model' | 'version' | 'status' | 'artifact'> & { readonly now: string },
 ): ModelVersion {
   const { now, ...identity } = at;
@@ -374,6 +433,8 @@ function newVersion(
     runtime: input.runtime,
     inputSchema: input.inputSchema,
     outputSchema: input.outputSchema,
+    ...(input.graph ? { graph: input.graph } : {}),
+    ...(input.derivedSchemas ? { derivedSchemas: input.derivedSchemas } : {}),
     metrics: input.metrics ?? {},
     params: input.params ?? {},
     dataset: input.dataset,

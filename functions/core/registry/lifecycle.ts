@@ -141,6 +141,15 @@ export class Lifecycle {
     }));
   }
 
+  /** The artifact is not a model that can serve with its schema: the version is unusable for good. */
+  async markInvalid(principal: Principal, v: ModelVersion, reason: string): Promise<void> {
+    await this.records.updateVersion(principal, v, 'version.invalid_model', (cur) => ({
+      ...cur,
+      status: 'unusable',
+      unusableReason: reason,
+    }));
+  }
+
   /** Makes `version` the one production version, moving the previous one back to staging. */
   private promote(
     principal: Principal,
@@ -225,6 +234,13 @@ function assertPromotable(
   if (v.status !== 'ready') {
     throw conflict(`version ${v.version} is ${v.status}; it cannot serve production`, { status: v.status });
   }
+  const unservable = model.allowUnservableProduction ? null : servingProblem(v);
+  if (unservable) {
+    throw conflict(
+      `version ${v.version} cannot serve predictions: ${unservable}. Production refuses it unless the model's allowUnservableProduction is true`,
+      { version: v.version, reason: unservable, allowUnservableProduction: false },
+    );
+  }
   if (v.approval?.decision !== 'approved') {
     throw conflict(`version ${v.version} needs an approval before production`, {
       approval: v.approval?.decision ?? 'none',
@@ -235,4 +251,34 @@ function assertPromotable(
       validation: v.validation ? 'failed' : 'none',
     });
   }
+}
+
+/**
+ * Why a version could not answer a prediction, or null when it can: serving needs both schemas,
+ * and an ONNX artifact read as a model (at registration, or loaded by a validation run) that did
+ * not fail to load in its latest validation.
+ */
+export function servingProblem(v: ModelVersion): string | null {
+  if (!v.inputSchema || !v.outputSchema) {
+    return 'it has no input and output schema (declare them, or register an ONNX graph they can be derived from)';
+  }
+  if (v.framework !== 'onnx') return null;
+  const loads = loadCheck(v);
+  if (loads === false) return 'its latest validation report says the artifact does not load';
+  if (!v.graph && loads !== true) {
+    return 'its artifact has never been read as an ONNX model (it predates that check); validate it to load it once';
+  }
+  return null;
+}
+
+/** The `loads` check of the version's latest validation report: passed, failed, or not run. */
+function loadCheck(v: ModelVersion): boolean | null {
+  const checks = v.validation?.report.checks;
+  if (!Array.isArray(checks)) return null;
+  const loads = checks.find(
+    (c): c is { name: string; passed: boolean; skipped?: boolean } =>
+      typeof c === 'object' && c !== null && (c as { name?: unknown }).name === 'loads',
+  );
+  if (!loads || loads.skipped) return null;
+  return loads.passed === true;
 }

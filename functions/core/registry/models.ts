@@ -13,6 +13,7 @@ export interface CreateModelInput {
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
   readonly fallback?: boolean;
+  readonly allowUnservableProduction?: boolean;
 }
 
 /** What PATCH may change on a version; everything else about a version is immutable. */
@@ -26,6 +27,7 @@ export interface UpdateModelInput {
   readonly tags?: Tags;
   readonly requireValidation?: boolean;
   readonly fallback?: boolean;
+  readonly allowUnservableProduction?: boolean;
 }
 
 /** A model with its versions grouped by stage and the versions its aliases point at. */
@@ -50,6 +52,7 @@ export class Models {
       versionCount: 0,
       requireValidation: input.requireValidation ?? false,
       fallback: input.fallback ?? true,
+      allowUnservableProduction: input.allowUnservableProduction ?? false,
       revision: 1,
     };
     try {
@@ -88,6 +91,8 @@ export class Models {
         tags: input.tags ?? before.tags,
         requireValidation: input.requireValidation ?? before.requireValidation,
         fallback: input.fallback ?? before.fallback ?? true,
+        allowUnservableProduction:
+          input.allowUnservableProduction ?? before.allowUnservableProduction ?? false,
       };
       return { model, audit: { before: publicModel(before), after: publicModel({ ...before, ...model }) } };
     });
@@ -178,5 +183,6 @@ function publicModel(m: Model): Record<string, unknown> {
     tags: m.tags,
     requireValidation: m.requireValidation,
     fallback: m.fallback ?? true,
+    allowUnservableProduction: m.allowUnservableProduction ?? false,
   };
 }

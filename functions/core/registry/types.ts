@@ -1,4 +1,5 @@
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
+import type { GraphSummary } from '../onnx/signature.js';
 
 export const STAGES = ['draft', 'testing', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -52,6 +53,11 @@ export interface Model {
    */
   readonly fallback?: boolean;
   readonly deleted?: Deletion;
+  /**
+   * When true, a version that cannot serve (no usable schema, or an artifact never read as a
+   * model) may still be promoted to production. Default false (absent on older models).
+   */
+  readonly allowUnservableProduction?: boolean;
   /** Optimistic-concurrency counter: every write of the model or its stages increments it. */
   readonly revision: number;
 }
@@ -98,6 +104,14 @@ export interface ModelVersion {
   readonly runtime: RuntimeTarget;
   readonly inputSchema?: InputSchema;
   readonly outputSchema?: OutputSchema;
+  /**
+   * The ONNX graph as read when the artifact was registered or its upload completed (inputs,
+   * outputs, opsets, producer). Absent for SageMaker-framework versions, pending uploads, and
+   * versions registered before Serval read graphs.
+   */
+  readonly graph?: GraphSummary;
+  /** Which schemas Serval derived from the graph because none was declared. */
+  readonly derivedSchemas?: readonly ('inputSchema' | 'outputSchema')[];
   readonly metrics: Record<string, number>;
   readonly params: Record<string, unknown>;
   readonly dataset?: DatasetRef;

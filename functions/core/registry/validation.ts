@@ -10,15 +10,9 @@
 import { encodeInstances } from '../kernel/encode.js';
 import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
-import {
-  type Decoded,
-  decodeOutputs,
-  describe,
-  expectedColumns,
-  type OutputPlan,
-  planOutputs,
-} from '../kernel/outputs.js';
+import { type Decoded, decodeOutputs, expectedColumns, type OutputPlan } from '../kernel/outputs.js';
 import type { LoadedModel, ModelRunner } from '../kernel/runner.js';
+import { matchSchemas, servableBytes } from '../onnx/signature.js';
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
 import {
   DEFAULT_LATENCY_RUNS,
@@ -99,7 +93,7 @@ export async function validateModel(input: ValidateModelInput): Promise<Validati
 
   let model: LoadedModel;
   try {
-    model = await runner.load(input.artifact);
+    model = await runner.load(servableBytes(input.artifact));
   } catch (err) {
     checks.push({
       name: 'loads',
@@ -249,50 +243,14 @@ type SchemaResult =
   | { ok: false; check: ValidationCheck };
 
 function checkSchema(model: LoadedModel, inputSchema: InputSchema, outputSchema: OutputSchema): SchemaResult {
-  const problems: string[] = [];
-  const notes: string[] = [];
   const features = inputSchema.features.length;
-  const input = inputSchema.tensor
-    ? model.inputs.find((i) => i.name === inputSchema.tensor)
-    : model.inputs[0];
-  let batchRows: number | null = null;
-  if (!input) {
-    problems.push(
-      inputSchema.tensor
-        ? `the model has no input named ${inputSchema.tensor}; its inputs are ${describe(model.inputs)}`
-        : 'the model declares no inputs',
-    );
-  } else {
-    if (model.inputs.length > 1) {
-      problems.push(
-        `the model takes ${model.inputs.length} inputs (${describe(model.inputs)}); Serval feeds one`,
-      );
-    }
-    if (input.type !== 'float32' && input.type !== 'float64') {
-      problems.push(`input ${input.name} is ${input.type}; Serval feeds float32 (or float64) features`);
-    }
-    if (input.dims === null) {
-      notes.push(`input ${input.name} declares no shape`);
-    } else if (input.dims.length !== 2) {
-      problems.push(`input ${input.name} has rank ${input.dims.length}; expected [N, ${features}]`);
-    } else {
-      const [batch, width] = input.dims;
-      if (typeof width === 'number' && width !== features) {
-        problems.push(`input ${input.name} takes ${width} features but the input schema lists ${features}`);
-      } else if (typeof width !== 'number') {
-        notes.push(`input ${input.name} has a dynamic feature dimension`);
-      }
-      if (typeof batch === 'number') {
-        if (batch === 1) batchRows = 1;
-        else
-          problems.push(
-            `input ${input.name} has a fixed batch dimension ${batch}; export it as dynamic (or 1)`,
-          );
-      }
-    }
-  }
-  const planned = planOutputs(model.outputs, outputSchema);
-  if (!planned.ok) problems.push(planned.reason);
+  const { problems, notes, input, plan, batchRows } = matchSchemas(
+    model.inputs,
+    model.outputs,
+    inputSchema,
+    outputSchema,
+  );
+  const planned = plan ? { ok: true as const, plan } : { ok: false as const };
   const details = {
     input: input ? input.name : null,
     features,

@@ -34,6 +34,7 @@ import {
   memoryRegistry,
   type SteppingClock,
 } from '../../support/memory-stores.js';
+import { unloadableOnnx } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
@@ -291,8 +292,8 @@ describe('InferenceService', () => {
   it('records a version that checks out but cannot be loaded, and falls back', async () => {
     await register('1.0.0', logistic(W1, B1));
     await promote('1.0.0');
-    // Valid checksum, but not a model onnxruntime can run.
-    await register('1.1.0', new TextEncoder().encode('not an onnx model'));
+    // Valid checksum and a readable graph, but not a model onnxruntime can run.
+    await register('1.1.0', unloadableOnnx());
     await promote('1.1.0');
     const out = await service.predict('churn', { instances: [[1, 2, 3]] });
     expect(out).toMatchObject({ modelVersion: '1.0.0', fallbackFrom: '1.1.0' });
@@ -437,7 +438,7 @@ describe('InferenceService', () => {
   });
 
   it('checks instances before loading anything: a malformed request to a broken version changes nothing', async () => {
-    await register('1.0.0', new TextEncoder().encode('not an onnx model'));
+    await register('1.0.0', unloadableOnnx());
     const before = (await store.list({ limit: 50, model: 'churn' })).items.length;
     await expectCode(
       service.predict('churn', { instances: [[1, 'x', 3]], version: '1.0.0' }),

@@ -4,9 +4,10 @@ import { aliasTarget } from '../../../functions/core/registry/aliases.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import { type MemoryRegistryStore, memoryRegistry } from '../../support/memory-stores.js';
+import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const b64 = (s: string) => Buffer.from(s).toString('base64');
+const b64 = tinyOnnxBase64;
 
 describe('aliases', () => {
   let store: MemoryRegistryStore;

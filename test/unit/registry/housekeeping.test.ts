@@ -16,14 +16,15 @@ import {
   MemoryRegistryStore,
   SteppingClock,
 } from '../../support/memory-stores.js';
+import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
 const root: Principal = { id: 'root', name: 'Root', role: 'admin' };
 
-const bytes = (s: string) => new TextEncoder().encode(s);
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+// Artifacts are read as ONNX graphs at registration and completion: each tag is a real tiny model.
+const bytes = (tag: string) => tinyOnnx(tag);
+const sha = (tag: string) => createHash('sha256').update(tinyOnnx(tag)).digest('hex');
 
 describe('registry housekeeping', () => {
   let store: MemoryRegistryStore;
@@ -54,7 +55,7 @@ describe('registry housekeeping', () => {
   const register = (content: string, version?: string) =>
     registry.artifacts.register(alice, 'churn', {
       version,
-      artifact: { base64: b64(content) },
+      artifact: { base64: tinyOnnxBase64(content) },
       framework: 'onnx',
       runtime: { type: 'lambda' },
     });
@@ -159,7 +160,7 @@ describe('registry housekeeping', () => {
       // A deleted parent is not a parent.
       await expectCode(
         registry.artifacts.register(alice, 'churn', {
-          artifact: { base64: b64('d') },
+          artifact: { base64: tinyOnnxBase64('d') },
           framework: 'onnx',
           runtime: { type: 'lambda' },
           parent: '1.1.0',

@@ -3,6 +3,7 @@ import type { Principal } from '../../../functions/core/auth/principal.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import { memoryRegistry } from '../../support/memory-stores.js';
+import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
@@ -15,7 +16,7 @@ function services() {
 const register = (registry: RegistryServices, version: string) =>
   registry.artifacts.register(alice, 'churn', {
     version,
-    artifact: { base64: Buffer.from(`bytes-${version}`).toString('base64') },
+    artifact: { base64: tinyOnnxBase64(`bytes-${version}`) },
     framework: 'onnx',
     runtime: { type: 'lambda' },
   });

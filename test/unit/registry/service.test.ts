@@ -9,14 +9,19 @@ import {
   type MemoryRegistryStore,
   memoryRegistry,
 } from '../../support/memory-stores.js';
+import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
 const carol: Principal = { id: 'carol', name: 'Carol', role: 'approver' };
 
-const bytes = (s: string) => new TextEncoder().encode(s);
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
+// Tags stand for distinct real ONNX artifacts: the registry reads every artifact's graph.
+const bytes = (s: string) => tinyOnnx(s);
+const b64 = (s: string) => tinyOnnxBase64(s);
+const sha = (s: string | Uint8Array) =>
+  createHash('sha256')
+    .update(typeof s === 'string' ? tinyOnnx(s) : s)
+    .digest('hex');
 
 describe('Registry', () => {
   let store: MemoryRegistryStore;
@@ -349,6 +354,7 @@ describe('Registry', () => {
         features: [
           { name: 'age', type: 'int' },
           { name: 'plan', type: 'category', categories: ['a'] },
+          { name: 'spend', type: 'float' },
         ],
       },
     });
@@ -364,6 +370,7 @@ describe('Registry', () => {
         features: [
           { name: 'age', type: 'float' },
           { name: 'tenure', type: 'int' },
+          { name: 'spend', type: 'float' },
         ],
       },
     });
