@@ -81,7 +81,7 @@ export class ApiKeys {
       hash: hashSecret(secret),
       createdAt: now.toISOString(),
       createdBy: principal.id,
-      expiresAt: input.expiresAt,
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
     };
     await this.deps.store.create(
       record,
