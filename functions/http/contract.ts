@@ -21,6 +21,7 @@ import {
   DriftCheckBody,
   ExplainBody,
   FeedbackBody,
+  HealthDetailedQuery,
   KeyParams,
   ListVersionsQuery,
   ModeBody,
@@ -57,7 +58,7 @@ export interface OperationSchemas {
 
 export const CONTRACT = {
   health: {},
-  healthDetailed: {},
+  healthDetailed: { query: HealthDetailedQuery },
   openapi: {},
   getMode: {},
   setMode: { body: ModeBody },

@@ -53,11 +53,13 @@ describe('health probes against a stalled endpoint', () => {
       artifacts: {
         async *productionVersions() {},
         check: async () => ({ ok: true }),
+        lastVerification: async () => ({ status: 'ready' }),
       },
       clock: { now: () => new Date() },
+      maxVerificationAgeMs: 3_600_000,
     });
     const started = performance.now();
-    const report = await health.detailed();
+    const report = await health.detailed({ id: 'v', name: 'v', role: 'viewer' });
     const elapsed = performance.now() - started;
     expect(accepted).toBeGreaterThan(0); // the request did reach the stalled server
     expect(report.status).toBe('degraded');

@@ -167,6 +167,15 @@ export class Artifacts {
     };
   }
 
+  /** What the last verification left on a version: its status (a mismatch makes it unusable) and when. */
+  async lastVerification(
+    name: string,
+    version: string,
+  ): Promise<{ status: string; lastVerifiedAt?: string }> {
+    const v = await this.records.getVersion(name, version);
+    return { status: v.status, ...(v.lastVerifiedAt ? { lastVerifiedAt: v.lastVerifiedAt } : {}) };
+  }
+
   async downloadUrl(
     name: string,
     version: string,
