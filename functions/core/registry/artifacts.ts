@@ -240,13 +240,15 @@ export class Artifacts {
     const version = input.version ?? nextVersion(current.latestVersion);
     const key = `models/${name}/${version}/${uploadId}`;
     const now = this.records.now();
-    const item = newVersion(principal, input, {
+    const registered = newVersion(principal, input, {
       model: name,
       version,
       status: bytes ? 'ready' : 'pending',
       artifact: { key, sha256, size: bytes?.byteLength },
       now,
     });
+    // Inline bytes are hashed here as they are stored: that is a verification, as complete() is.
+    const item = bytes ? { ...registered, lastVerifiedAt: now } : registered;
     if (bytes) await this.records.deps.artifacts.put(key, bytes, sha256);
     try {
       await this.records.store.commit([
