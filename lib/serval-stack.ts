@@ -67,6 +67,11 @@ export interface ServalStackProps extends StackProps {
   readonly sagemakerEndpoints?: readonly string[];
   /** Days captured predictions are kept under `captures/` in the artifacts bucket (default 400). */
   readonly captureRetentionDays?: number;
+  /**
+   * Webhook receivers on private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)
+   * accepted: for receivers inside the VPC. Default false (docs/security.md).
+   */
+  readonly webhookAllowPrivate?: boolean;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // API Gateway's integration timeout: longer is wasted.
@@ -137,6 +142,11 @@ export class ServalStack extends Stack {
     this.functions = functions;
     this.wire();
     bindSageMakerEndpoints(functions.inference, props.sagemakerEndpoints ?? []);
+    if (props.webhookAllowPrivate) {
+      // Both places that judge a webhook URL: registration (monitoring) and delivery (worker).
+      functions.monitoring.addEnvironment('SERVAL_WEBHOOK_ALLOW_PRIVATE', 'true');
+      functions.webhookWorker.addEnvironment('SERVAL_WEBHOOK_ALLOW_PRIVATE', 'true');
+    }
 
     this.api = new ServalApi(this, 'Http', {
       functions,
@@ -244,6 +254,7 @@ export class ServalStack extends Stack {
         .map((e) => e.trim())
         .filter((e) => e !== ''),
       captureRetentionDays: captureDays,
+      webhookAllowPrivate: bool('webhookAllowPrivate'),
     };
   }
 }

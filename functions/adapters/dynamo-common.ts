@@ -261,3 +261,36 @@ export function queryWithoutKeys<T>(
 ): Promise<Page<T>> {
   return queryPage(db, listing.input, page, { ...listing.cursor, map: (i) => withoutKeys<T>(i, keys) });
 }
+
+/** DynamoDB numbers: magnitudes from 1e-130 to just under 1e126, and no NaN or infinities. */
+export const DYNAMO_MIN_MAGNITUDE = 1e-130;
+// 9.99…e125 with more nines is the double 1e126, which DynamoDB refuses.
+export const DYNAMO_MAX_MAGNITUDE = 9.99999999999999e125;
+/** Paths listed in `clampedNumbers`: enough to say which statistics, not a second copy of the item. */
+const MAX_CLAMPED_PATHS = 50;
+
+/**
+ * A copy of `value` whose every number DynamoDB can store, and the paths of those it had to
+ * change. A statistic is written as the nearest storable number — below 1e-130 as 0 (a p-value of
+ * drift too strong to tell apart from certainty), beyond the maximum as ± the maximum, NaN and
+ * infinities as null — because refusing the whole write would lose the report, and with it the
+ * alert the strongest drift should raise.
+ */
+export function storableNumbers<T>(value: T): { value: T; clamped: string[] } {
+  const clamped: string[] = [];
+  const walk = (v: unknown, path: string): unknown => {
+    if (typeof v === 'number') {
+      const a = Math.abs(v);
+      if (v === 0 || (a >= DYNAMO_MIN_MAGNITUDE && a <= DYNAMO_MAX_MAGNITUDE)) return v;
+      if (clamped.length < MAX_CLAMPED_PATHS) clamped.push(path);
+      if (!Number.isFinite(v)) return Number.isNaN(v) ? null : Math.sign(v) * DYNAMO_MAX_MAGNITUDE;
+      return a < DYNAMO_MIN_MAGNITUDE ? 0 : Math.sign(v) * DYNAMO_MAX_MAGNITUDE;
+    }
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`));
+    if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, path ? `${path}.${k}` : k)]));
+    }
+    return v;
+  };
+  return { value: walk(value, '') as T, clamped };
+}

@@ -26,6 +26,7 @@ import {
   prefixListing,
   queryWithoutKeys,
   sendIf,
+  storableNumbers,
   transactIf,
   withoutKeys,
 } from './dynamo-common.js';
@@ -33,6 +34,12 @@ import {
 const modelPk = (name: string) => `MODEL#${name}`;
 const alertKey = (id: string) => ({ pk: `ALERT#${id}`, sk: 'ALERT' });
 const KEY_ATTRS = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type']);
+
+/** Reports and alerts carry statistics: stored as DynamoDB can hold them, flagged where changed. */
+function storable<T extends object>(record: T): T & { clampedNumbers?: string[] } {
+  const { value, clamped } = storableNumbers(record);
+  return clamped.length ? { ...value, clampedNumbers: clamped } : value;
+}
 
 export class DynamoMonitoringStore implements MonitoringStore {
   constructor(
@@ -102,7 +109,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
 
   async putReport(report: ReportRecord): Promise<void> {
     await this.put({
-      ...report,
+      ...storable(report),
       pk: modelPk(report.model),
       sk: `REPORT#${report.window.to}#${report.id}`,
       type: 'report',
@@ -143,7 +150,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
       new PutCommand({
         TableName: this.tables.monitoring,
         Item: {
-          ...alert,
+          ...storable(alert),
           ...alertKey(alert.id),
           gsi1pk: 'ALERTS',
           gsi1sk: `${alert.createdAt}#${alert.id}`,

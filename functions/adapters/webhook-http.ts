@@ -9,7 +9,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { assertAllowedUrl } from '../core/net/url-policy.js';
+import { assertAllowedUrl, type UrlPolicy } from '../core/net/url-policy.js';
 import type { HttpPoster } from '../core/webhooks/ports.js';
 import { ATTEMPT_TIMEOUT_MS } from '../core/webhooks/retry.js';
 
@@ -31,16 +31,23 @@ export function fetchPoster(timeoutMs: number = ATTEMPT_TIMEOUT_MS): HttpPoster 
   };
 }
 
-/** Refuses a host name that resolves to an address the URL policy forbids (e.g. 169.254.169.254). */
-export function dnsAddressCheck(allowInsecure: boolean): (url: URL) => Promise<void> {
+/**
+ * Refuses a host name that resolves to an address the URL policy forbids (169.254.169.254, a
+ * private address without the opt-in, …). `resolve` replaces the system resolver in tests.
+ */
+export function dnsAddressCheck(
+  policy: UrlPolicy,
+  resolve: (host: string) => Promise<readonly { address: string; family: number }[]> = (host) =>
+    lookup(host, { all: true, verbatim: true }),
+): (url: URL) => Promise<void> {
   return async (url) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) !== 0) return; // literal addresses were checked with the URL itself
     // A failed lookup is a network error like any other: fetch will fail and the attempt retried.
-    const addresses = await lookup(host, { all: true, verbatim: true }).catch(() => []);
+    const addresses = await resolve(host).catch(() => []);
     for (const { address, family } of addresses) {
       const literal = family === 6 ? `[${address}]` : address;
-      assertAllowedUrl(`${url.protocol}//${literal}/`, { allowInsecure }, 'url');
+      assertAllowedUrl(`${url.protocol}//${literal}/`, policy, 'url');
     }
   };
 }

@@ -38,7 +38,8 @@ export const ROUTES = [
     role: 'viewer',
     fn: 'system',
     operationId: 'healthDetailed',
-    summary: 'Each store reachable, every production artifact checksum verified, queue depths',
+    summary:
+      "Each store reachable, queue depths, and the integrity sweep's last result per production artifact (admins: ?recheck=true)",
   },
   {
     method: 'GET',

@@ -38,10 +38,10 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
     if (authorization !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
       if (!m) throw unauthorized();
-      const principal = await jwt.verify(m[1]!);
-      // A token lives at most an hour, but its key's revocation ends it on the next request.
-      await keys.assertActive(principal.id);
-      return principal;
+      const claimed = await jwt.verify(m[1]!);
+      // A token lives at most an hour, but its key's revocation ends it on the next request, and
+      // the key record read for that decides the role too.
+      return keys.principalOf(claimed.id);
     }
     return keys.authenticate(header(event, 'x-api-key'));
   }

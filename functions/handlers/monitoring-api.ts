@@ -17,7 +17,7 @@ import type {
 import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
-import { allowInsecureUrls, webhookService } from './webhooks-wiring.js';
+import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
 type Name = z.infer<typeof NameParams>;
@@ -78,9 +78,7 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       createWebhook: operation<unknown, unknown, z.infer<typeof WebhookBody>>({
         ...CONTRACT.createWebhook,
         handle: async ({ principal, body }) => {
-          const { webhook, secret } = await webhooks.create(principal, body, {
-            allowInsecure: allowInsecureUrls(env),
-          });
+          const { webhook, secret } = await webhooks.create(principal, body, webhookUrlPolicy(env));
           return { ...webhook, secret, notice: 'store this signing secret now: it is shown once' };
         },
       }),

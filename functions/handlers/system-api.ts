@@ -4,12 +4,12 @@ import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { AwsHealthProbes } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { systemClock } from '../adapters/system.js';
-import { BUCKETS, dlqEnv, QUEUES, TABLES } from '../contract/resources.js';
+import { BUCKETS, dlqEnv, QUEUES, SCHEDULES, TABLES } from '../contract/resources.js';
 import { Health } from '../core/system/health.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
-import type { AuditQuery, ModeBody } from '../http/schemas.js';
+import type { AuditQuery, HealthDetailedQuery, ModeBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import {
   type Env,
@@ -44,13 +44,22 @@ function buildSystemApi(env: Env): ProxyHandler {
   const registry = registryServices(env, audit);
   const mode = modes(env);
   const predictions = predictionStore(env);
-  const health = new Health({ probes: healthProbes(env), artifacts: registry.artifacts, clock: systemClock });
+  const health = new Health({
+    probes: healthProbes(env),
+    artifacts: registry.artifacts,
+    clock: systemClock,
+    // Three sweeps missed: the sweep has stopped, and its last results no longer vouch for anything.
+    maxVerificationAgeMs: 3 * SCHEDULES.integrity.rateMinutes * 60_000,
+  });
 
   return createApiHandler(
     'system',
     {
       health: operation({ handle: async () => ({ status: 'ok' }) }),
-      healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: () => health.detailed() }),
+      healthDetailed: operation<unknown, z.infer<typeof HealthDetailedQuery>>({
+        ...CONTRACT.healthDetailed,
+        handle: ({ principal, query }) => health.detailed(principal, { recheck: query.recheck }),
+      }),
       openapi: operation({ handle: async () => openApiDocument() }),
       getMode: operation({ handle: () => mode.current() }),
       setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({

@@ -14,7 +14,7 @@ import { type DeliveryResult, WebhookDeliverer } from '../core/webhooks/delivery
 import type { HttpPoster } from '../core/webhooks/ports.js';
 import { lambdaHandler, queueEntry } from './entry.js';
 import { type Env, makeLogger } from './shared.js';
-import { allowInsecureUrls, backoffScale, deliveryQueue, webhookStore } from './webhooks-wiring.js';
+import { backoffScale, deliveryQueue, webhookStore, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('webhook-worker');
 
@@ -27,7 +27,7 @@ export interface WebhookWorkerOptions {
 }
 
 export function createHandler(env: Env = process.env, options: WebhookWorkerOptions = {}) {
-  const allowInsecure = allowInsecureUrls(env);
+  const urlPolicy = webhookUrlPolicy(env);
   const store = webhookStore(env);
   const deliverer = new WebhookDeliverer({
     store,
@@ -35,10 +35,10 @@ export function createHandler(env: Env = process.env, options: WebhookWorkerOpti
     queue: deliveryQueue(env),
     http: options.http ?? fetchPoster(options.timeoutMs),
     clock: systemClock,
-    allowInsecure,
+    urlPolicy,
     backoffScale: backoffScale(env),
     random: options.random,
-    checkAddress: dnsAddressCheck(allowInsecure),
+    checkAddress: dnsAddressCheck(urlPolicy),
   });
   return queueEntry({
     logger,

@@ -6,6 +6,7 @@
  * Environment: SERVAL_TABLE_MONITORING (required), SERVAL_TABLE_AUDIT (to create/delete),
  * SERVAL_QUEUE_WEBHOOKS (to dispatch or retry), SERVAL_TOPIC_ALERTS (optional, AWS: alert events
  * also go to this SNS topic), SERVAL_STAGE (`local` allows http:// and loopback webhook URLs),
+ * SERVAL_WEBHOOK_ALLOW_PRIVATE (`true`: receivers on private addresses, e.g. inside the VPC),
  * SERVAL_WEBHOOK_BACKOFF_SCALE (optional, tests: multiplies retry delays).
  */
 
@@ -15,15 +16,29 @@ import { type SnsPublishClient, snsEventsFromEnv } from '../adapters/sns-events.
 import { SqsDeliveryQueue } from '../adapters/sqs-delivery-queue.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { QUEUES, TABLES } from '../contract/resources.js';
+import type { UrlPolicy } from '../core/net/url-policy.js';
 import type { EventSink } from '../core/webhooks/ports.js';
 import { EventPublisher, WebhookService } from '../core/webhooks/service.js';
 import { type Env, envValue } from './shared.js';
 
 export const BACKOFF_SCALE_ENV = 'SERVAL_WEBHOOK_BACKOFF_SCALE';
+export const ALLOW_PRIVATE_ENV = 'SERVAL_WEBHOOK_ALLOW_PRIVATE';
 
 /** Only the local runtime (SERVAL_STAGE=local) accepts http:// and loopback webhook URLs. */
 export function allowInsecureUrls(env: Env): boolean {
   return env.SERVAL_STAGE === 'local';
+}
+
+/**
+ * Where webhooks may point: http:// and loopback only locally; private ranges only when the
+ * deployment says its receivers live there (SERVAL_WEBHOOK_ALLOW_PRIVATE=true, docs/webhooks.md).
+ */
+export function webhookUrlPolicy(env: Env): UrlPolicy {
+  const raw = env[ALLOW_PRIVATE_ENV];
+  if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false') {
+    throw new Error(`${ALLOW_PRIVATE_ENV} must be true or false, not ${JSON.stringify(raw)}`);
+  }
+  return { allowInsecure: allowInsecureUrls(env), allowPrivate: raw === 'true' };
 }
 
 /** SERVAL_WEBHOOK_BACKOFF_SCALE as a number >= 0; 1 when unset. */
@@ -49,7 +64,7 @@ export function deliveryQueue(env: Env): SqsDeliveryQueue {
 }
 
 /**
- * The webhook service of the monitoring API. Pass `{ allowInsecure: allowInsecureUrls(env) }`
+ * The webhook service of the monitoring API. Pass `webhookUrlPolicy(env)`
  * to create(). Needs the monitoring table, the webhooks queue and (to create/delete) the audit table.
  */
 export function webhookService(env: Env): WebhookService {

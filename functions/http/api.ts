@@ -13,6 +13,7 @@ import { ROUTES, type Route } from '../contract/routes.js';
 import type { Principal } from '../core/auth/principal.js';
 import { hasRole, isRole } from '../core/auth/roles.js';
 import {
+  conflict,
   forbidden,
   notFound,
   payloadTooLarge,
@@ -57,6 +58,8 @@ export interface Operation<P = unknown, Q = unknown, B = unknown> {
   readonly body?: z.ZodType<B>;
   /** Status of a successful answer (default 200). */
   readonly status?: number;
+  /** Answer fields holding a secret shown once: never cached for idempotent replays (contract.ts). */
+  readonly secretFields?: readonly string[];
   handle(req: ApiRequest<P, Q, B>): Promise<unknown>;
 }
 
@@ -122,11 +125,24 @@ export function createApiHandler<F extends FunctionId>(
         if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
           throw validationFailed('idempotency-key must be 1-128 printable ASCII characters without spaces');
         }
-        result = await runIdempotent(options.idempotency, context, {
+        const ran: { result?: ApiResult } = {};
+        const stored = await runIdempotent(options.idempotency, context, {
           key: `${principal.id}:${route.operationId}:${idempotencyKey}`,
           payload: { params: request.params, query: request.query, body: request.body },
-          run: () => execute(operation, request),
+          run: async () => {
+            ran.result = await execute(operation, request);
+            return storable(ran.result, operation.secretFields);
+          },
         });
+        if (ran.result) result = ran.result;
+        else if (operation.secretFields?.length) {
+          // The first answer carried a secret that was shown once and kept nowhere: say what was
+          // done instead of repeating the work (a second key) or the secret (a leak).
+          throw conflict(
+            `this idempotency-key was already used for this request; its answer held a secret (${operation.secretFields.join(', ')}) that is shown only once and is not repeated`,
+            { answer: stored.body },
+          );
+        } else result = stored;
       } else {
         result = await execute(operation, request);
       }
@@ -170,6 +186,18 @@ async function execute(
 ): Promise<ApiResult> {
   const body = await operation.handle(request);
   return { status: operation.status ?? 200, body };
+}
+
+/**
+ * The answer as the idempotency table keeps it: as JSON would carry it (no undefined values,
+ * which the table's marshalling refuses), without the fields that hold a secret.
+ */
+function storable(result: ApiResult, secretFields: readonly string[] | undefined): ApiResult {
+  const json = JSON.parse(JSON.stringify(result)) as ApiResult;
+  if (!secretFields?.length || typeof json.body !== 'object' || json.body === null) return json;
+  const body = { ...(json.body as Record<string, unknown>) };
+  for (const field of secretFields) delete body[field];
+  return { ...json, body };
 }
 
 function runIdempotent(

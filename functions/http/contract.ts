@@ -21,6 +21,7 @@ import {
   DriftCheckBody,
   ExplainBody,
   FeedbackBody,
+  HealthDetailedQuery,
   KeyParams,
   ListModelsQuery,
   ListVersionsQuery,
@@ -49,17 +50,23 @@ export interface OperationSchemas {
   readonly status?: number;
   /** Content type of a successful answer when it is not JSON. */
   readonly produces?: string;
+  /**
+   * Top-level answer fields holding a secret shown once (an API key, a token, a signing secret).
+   * They are never written to the idempotency table, and a replay of the request answers 409
+   * instead of handing the secret out again (functions/http/api.ts).
+   */
+  readonly secretFields?: readonly string[];
 }
 
 export const CONTRACT = {
   health: {},
-  healthDetailed: {},
+  healthDetailed: { query: HealthDetailedQuery },
   openapi: {},
   getMode: {},
   setMode: { body: ModeBody },
   listAudit: { query: AuditQuery },
-  issueToken: { body: TokenBody },
-  createKey: { body: CreateKeyBody, status: 201 },
+  issueToken: { body: TokenBody, secretFields: ['token'] },
+  createKey: { body: CreateKeyBody, status: 201, secretFields: ['key'] },
   listKeys: { query: PageQuery },
   revokeKey: { params: KeyParams },
   createModel: { body: CreateModelBody, status: 201 },
@@ -92,7 +99,7 @@ export const CONTRACT = {
   getPolicy: { params: NameParams },
   listAlerts: { query: AlertsQuery },
   ackAlert: { params: AlertParams, body: AckBody },
-  createWebhook: { body: WebhookBody, status: 201 },
+  createWebhook: { body: WebhookBody, status: 201, secretFields: ['secret'] },
   listWebhooks: { query: PageQuery },
   deleteWebhook: { params: WebhookParams },
   metrics: { produces: 'text/plain; version=0.0.4' },

@@ -148,6 +148,14 @@ export const RollbackBody = z.strictObject({ toVersion: Version.optional(), comm
 
 export const CompareQuery = z.object({ a: Version, b: Version });
 
+export const HealthDetailedQuery = z.strictObject({
+  /** Admins only: recompute every production artifact's checksum instead of the sweep's results. */
+  recheck: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
+});
+
 export const AuditQuery = PageQuery.extend({
   model: ModelName.optional(),
   actor: z.string().min(1).max(128).optional(),

@@ -205,4 +205,49 @@ describe('drift pipeline', () => {
     const audit = await admin('GET', '/v1/audit?model=iris-demo&limit=50');
     expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('alert.ack');
   });
+
+  it('stores the report and raises the alert for drift so strong that its p-values underflow', async () => {
+    // Issue 18: p-values below DynamoDB's smallest number (1e-130) made the report write fail
+    // with a 500 before the alert was raised, so the strongest drift raised nothing.
+    // KS, a p-value test (Evidently would pick Wasserstein for this 2,000-row reference).
+    const policy = await admin('PUT', '/v1/models/iris-demo/policy', {
+      features: { petal_length: { test: 'ks' } },
+    });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    const captures = new S3Captures(s3, bucket);
+    const from = new Date(Date.UTC(2026, 0, 6, 10));
+    await captures.writeCaptures(
+      'iris-demo',
+      rows(500, [0, 0, 1000, 0], 777).map((instance, i) => ({
+        at: new Date(from.getTime() + i * 3_000).toISOString(),
+        version: '1.0.0',
+        instance,
+      })),
+      'far',
+    );
+    const res = await admin('POST', '/v1/models/iris-demo/drift/check', {
+      from: from.toISOString(),
+      to: new Date(from.getTime() + 3600_000).toISOString(),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ rows: 500, mode: 'exact' });
+    expect(res.body.alertId).toEqual(expect.any(String));
+    const petal = res.body.result.report.features.find((f: { name: string }) => f.name === 'petal_length');
+    expect(petal.test).toBe('ks');
+    expect(petal).toMatchObject({ drifted: true });
+    expect(petal.pValue).toBeLessThan(1e-130);
+    // The stored report holds the p-value as 0, saying so, and the alert is listed.
+    const reports = await admin('GET', '/v1/models/iris-demo/drift?limit=100');
+    const stored = reports.body.items.find((r: { id: string }) => r.id === res.body.id);
+    expect(stored).toMatchObject({ id: res.body.id, alertId: res.body.alertId });
+    const index = res.body.result.report.features.indexOf(petal);
+    expect(stored.clampedNumbers).toContain(`result.report.features[${index}].pValue`);
+    expect(stored.result.report.features[index]).toMatchObject({
+      name: 'petal_length',
+      pValue: 0,
+      drifted: true,
+    });
+    const alerts = await admin('GET', '/v1/alerts?model=iris-demo&status=open');
+    expect(alerts.body.items.map((a: { id: string }) => a.id)).toContain(res.body.alertId);
+  });
 });

@@ -295,11 +295,17 @@ describe('registry over HTTP', () => {
     await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: await objectKeyOf('churn', '1.0.0'), Body: 'evil' }),
     );
-    const detailed = await viewer('GET', '/v1/health/detailed');
-    expect(detailed.body.status).toBe('degraded');
+    // A viewer is served the sweep's recorded results and cannot force a re-check; an admin can.
+    const served = await viewer('GET', '/v1/health/detailed');
+    expect(served.status).toBe(200);
+    expect(served.body.artifactsFrom).toBe('sweep');
+    expect((await viewer('GET', '/v1/health/detailed?recheck=true')).status).toBe(403);
+    const detailed = await admin('GET', '/v1/health/detailed?recheck=true');
+    expect(detailed.body).toMatchObject({ status: 'degraded', artifactsFrom: 'recheck' });
     expect(detailed.body.productionArtifacts).toContainEqual(
       expect.objectContaining({ model: 'churn', version: '1.0.0', ok: false, actual: sha('evil') }),
     );
+    expect((await admin('GET', '/v1/health/detailed?recheck=true')).status).toBe(429);
     const deadline = Date.now() + 20_000;
     let status = 'ready';
     while (status !== 'unusable' && Date.now() < deadline) {
@@ -307,6 +313,12 @@ describe('registry over HTTP', () => {
       status = (await viewer('GET', '/v1/models/churn/versions/1.0.0')).body.status;
     }
     expect(status).toBe('unusable');
+    // Once the sweep has recorded it, every viewer sees it.
+    const afterSweep = await viewer('GET', '/v1/health/detailed');
+    expect(afterSweep.body.status).toBe('degraded');
+    expect(afterSweep.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'churn', version: '1.0.0', ok: false, status: 'unusable' }),
+    );
     const audit = await viewer('GET', '/v1/audit?actor=system&limit=50');
     expect(audit.body.items).toContainEqual(
       expect.objectContaining({ action: 'version.integrity_failed', model: 'churn', version: '1.0.0' }),

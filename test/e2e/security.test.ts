@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
@@ -166,6 +167,62 @@ describe('operating modes', () => {
       'serving',
       'maintenance',
     ]);
+  });
+});
+
+describe('idempotency and secrets', () => {
+  /** Everything in the idempotency table, as text. */
+  async function idempotencyTable(): Promise<string> {
+    const e = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));
+    const db = new DynamoDBClient({
+      endpoint: e.endpoints.dynamodb,
+      region: e.region,
+      credentials: e.credentials,
+    });
+    const res = await db.send(new ScanCommand({ TableName: e.tables.idempotency }));
+    db.destroy();
+    return JSON.stringify(res.Items ?? []);
+  }
+
+  it('creates a key with an idempotency-key and no expiry, keeps no secret, and replays without it', async () => {
+    const headers = { 'idempotency-key': 'mint-key-1' };
+    const first = await admin('POST', '/v1/auth/keys', { name: 'idem-key', role: 'viewer' }, headers);
+    expect(first.status).toBe(201);
+    issued.push(first.body.key);
+    expect((await apiClient(serval.url, first.body.key)('GET', '/v1/models')).status).toBe(200);
+    const again = await admin('POST', '/v1/auth/keys', { name: 'idem-key', role: 'viewer' }, headers);
+    expect(again.status).toBe(409);
+    expect(again.body.error.details.answer).toMatchObject({ keyId: first.body.keyId, name: 'idem-key' });
+    expect(again.text).not.toContain(first.body.key.slice(31));
+    // The replay did not create a second key either.
+    const keys = await admin('GET', '/v1/auth/keys?limit=100');
+    expect(keys.body.items.filter((k: { name: string }) => k.name === 'idem-key')).toHaveLength(1);
+
+    const viewer = apiClient(serval.url, first.body.key);
+    const tokenHeaders = { 'idempotency-key': 'mint-token-1' };
+    const token = await viewer('POST', '/v1/auth/token', {}, tokenHeaders);
+    expect(token.status).toBe(200);
+    issued.push(token.body.token);
+    const tokenAgain = await viewer('POST', '/v1/auth/token', {}, tokenHeaders);
+    expect(tokenAgain.status).toBe(409);
+    expect(tokenAgain.text).not.toContain(token.body.token);
+
+    const hook = await admin(
+      'POST',
+      '/v1/webhooks',
+      { url: 'http://127.0.0.1:9/idem', events: ['*'] },
+      { 'idempotency-key': 'hook-1' },
+    );
+    expect(hook.status).toBe(201);
+    expect((await admin('DELETE', `/v1/webhooks/${hook.body.id}`)).status).toBe(200);
+
+    const table = await idempotencyTable();
+    // The records are there, with what they answered minus the secrets.
+    expect(table).toContain(first.body.keyId);
+    expect(table).toContain(hook.body.id);
+    for (const secret of [first.body.key, first.body.key.slice(31), token.body.token, hook.body.secret]) {
+      expect(table.includes(secret), `${String(secret).slice(0, 12)}… in the idempotency table`).toBe(false);
+    }
   });
 });
 

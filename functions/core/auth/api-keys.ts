@@ -81,7 +81,7 @@ export class ApiKeys {
       hash: hashSecret(secret),
       createdAt: now.toISOString(),
       createdBy: principal.id,
-      expiresAt: input.expiresAt,
+      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
     };
     await this.deps.store.create(
       record,
@@ -102,10 +102,15 @@ export class ApiKeys {
     return { id: record.keyId, name: record.name, role: record.role, via: 'key' };
   }
 
-  /** A principal from a verified token is only as good as its key: revoked or expired keys end it. */
-  async assertActive(keyId: string): Promise<void> {
+  /**
+   * The principal behind a verified token, as its key stands now: a revoked or expired key ends
+   * the token, and the role is the key's current one, never the one written into the token (a
+   * token is a cache of the key, not a grant of its own).
+   */
+  async principalOf(keyId: string): Promise<Principal> {
     const record = await this.deps.store.get(keyId);
     if (!record || this.status(record) !== 'active') throw unauthorized();
+    return { id: record.keyId, name: record.name, role: record.role, via: 'jwt' };
   }
 
   async list(page: PageRequest): Promise<Page<ApiKeyView>> {

@@ -88,6 +88,10 @@ export class Tokens {
         });
         if ((payload.iat ?? 0) > now.getTime() / 1000 + CLOCK_SKEW_SECONDS)
           throw unauthorized('token issued in the future');
+        // issue() never signs a longer lifetime, so such a token was made with a leaked secret or
+        // by a bug: refuse it outright rather than honour it until maxTokenAge catches up.
+        if ((payload.exp ?? 0) - (payload.iat ?? 0) > MAX_TOKEN_TTL_SECONDS)
+          throw unauthorized('token lifetime exceeds the maximum');
         if (typeof payload.sub !== 'string' || !isRole(payload.role)) throw unauthorized();
         return {
           id: payload.sub,

@@ -263,6 +263,13 @@ function collectWithSchema(
 }
 
 /**
+ * Features a baseline may infer from rows without an input schema. Each one costs a profile, a
+ * sketch and a column per window, and a body of one-key rows with a new key each would otherwise
+ * make thousands of them out of a few hundred kilobytes.
+ */
+export const MAX_INFERRED_FEATURES = 1_000;
+
+/**
  * Without a schema the features are the union of the rows' keys (in order of first appearance,
  * missing → null), and a feature is numerical when every non-null value is a number — the rule
  * the drift report infers kinds by.
@@ -271,38 +278,51 @@ function collectInferred(
   rows: Iterable<Row>,
   reservoir: Reservoir,
 ): { defs: FeatureDef[]; columns: Column[]; n: number } {
-  const names: string[] = [];
-  const raw = new Map<string, unknown[]>();
+  // Sparse while reading: each feature keeps the rows that have it, and the gaps become nulls at
+  // the end. Padding every column on every row would cost rows × features.
+  const seen = new Map<string, { rows: number[]; values: unknown[] }>();
   let n = 0;
   for (const row of rows) {
     // Arrays cannot be read without a feature order: rawValue says so.
     if (Array.isArray(row) || typeof row !== 'object' || row === null) rawValue(row, '', 0, 0, false, n);
     for (const [k, v] of Object.entries(row as Record<string, unknown>)) {
-      let col = raw.get(k);
+      let col = seen.get(k);
       if (!col) {
-        col = new Array<unknown>(n).fill(null);
-        raw.set(k, col);
-        names.push(k);
+        if (seen.size >= MAX_INFERRED_FEATURES) {
+          throw validationFailed(
+            `row ${n} brings feature ${seen.size + 1}: a baseline without an input schema infers at most ${MAX_INFERRED_FEATURES} features; declare an input schema or send fewer distinct keys`,
+            { row: n, limit: MAX_INFERRED_FEATURES },
+          );
+        }
+        col = { rows: [], values: [] };
+        seen.set(k, col);
       }
-      col.push(v);
+      col.rows.push(n);
+      col.values.push(v);
     }
     n++;
-    for (const col of raw.values()) if (col.length < n) col.push(null);
     reservoir.offer();
   }
   const defs: FeatureDef[] = [];
   const columns: Column[] = [];
-  for (const name of names) {
-    const col = raw.get(name)!;
-    const numeric = col.every((v) => v === null || v === undefined || typeof v === 'number');
+  for (const [name, col] of seen) {
+    const numeric = col.values.every((v) => v === null || v === undefined || typeof v === 'number');
     if (numeric) {
+      const values = new Array<number>(n).fill(Number.NaN);
+      col.rows.forEach((r, j) => {
+        values[r] = numericValue(col.values[j], name, r) ?? Number.NaN;
+      });
       defs.push({ name, kind: 'numerical' });
-      columns.push({ kind: 'numerical', values: col.map((v, i) => numericValue(v, name, i) ?? Number.NaN) });
+      columns.push({ kind: 'numerical', values });
     } else {
+      const values = new Array<string | null>(n).fill(null);
+      col.rows.forEach((r, j) => {
+        values[r] = categoricalValue(col.values[j], name, r);
+      });
       defs.push({ name, kind: 'categorical' });
-      columns.push({ kind: 'categorical', values: col.map((v, i) => categoricalValue(v, name, i)) });
+      columns.push({ kind: 'categorical', values });
     }
-    raw.delete(name);
+    seen.delete(name);
   }
   return { defs, columns, n };
 }

@@ -34,6 +34,11 @@ export interface ReportRecord {
   readonly alertId?: string;
   /** The full check result (features, tests, statistics, recommendation). */
   readonly result: Record<string, unknown>;
+  /**
+   * Stored reports only: paths of numbers the table could not hold as computed and holds as the
+   * nearest it can (a p-value below 1e-130 as 0; docs/monitoring.md).
+   */
+  readonly clampedNumbers?: readonly string[];
 }
 
 export interface AlertRecord {
@@ -51,6 +56,8 @@ export interface AlertRecord {
   readonly acknowledgedAt?: string;
   /** False until the alert event went out (webhooks, SNS); a redelivered check publishes it then. */
   readonly published?: boolean;
+  /** As on ReportRecord: numbers stored as the nearest the table can hold. */
+  readonly clampedNumbers?: readonly string[];
 }
 
 export interface MonitoringStore {

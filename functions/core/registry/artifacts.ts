@@ -263,6 +263,15 @@ export class Artifacts {
     };
   }
 
+  /** What the last verification left on a version: its status (a mismatch makes it unusable) and when. */
+  async lastVerification(
+    name: string,
+    version: string,
+  ): Promise<{ status: string; lastVerifiedAt?: string }> {
+    const v = await this.records.getVersion(name, version);
+    return { status: v.status, ...(v.lastVerifiedAt ? { lastVerifiedAt: v.lastVerifiedAt } : {}) };
+  }
+
   async downloadUrl(
     name: string,
     version: string,
@@ -327,13 +336,15 @@ export class Artifacts {
     const version = input.version ?? nextVersion(current.highestVersion ?? current.latestVersion);
     const key = `models/${name}/${version}/${uploadId}`;
     const now = this.records.now();
-    const item = newVersion(principal, input, {
+    const registered = newVersion(principal, input, {
       model: name,
       version,
       status: bytes ? 'ready' : 'pending',
       artifact: { key, sha256, size: bytes?.byteLength },
       now,
     });
+    // Inline bytes are hashed here as they are stored: that is a verification, as complete() is.
+    const item = bytes ? { ...registered, lastVerifiedAt: now } : registered;
     const pending: ModelVersion = bytes
       ? item
       : {

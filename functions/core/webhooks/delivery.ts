@@ -17,7 +17,7 @@
 
 import type { Clock } from '../kernel/clock.js';
 import { isDomainError } from '../kernel/errors.js';
-import { assertAllowedUrl } from '../net/url-policy.js';
+import { assertAllowedUrl, type UrlPolicy } from '../net/url-policy.js';
 import type { DeliveryLog, DeliveryQueue, HttpPoster, WebhookStore } from './ports.js';
 import { classifyStatus, MAX_ATTEMPTS, retryDelaySeconds } from './retry.js';
 import { deliveryHeaders } from './signing.js';
@@ -29,8 +29,8 @@ export interface DelivererDeps {
   readonly queue: DeliveryQueue;
   readonly http: HttpPoster;
   readonly clock: Clock;
-  /** http:// and loopback allowed (local runtime only). */
-  readonly allowInsecure?: boolean;
+  /** Where webhooks may point (http:// and loopback locally; private ranges by opt-in). */
+  readonly urlPolicy?: Pick<UrlPolicy, 'allowInsecure' | 'allowPrivate'>;
   /** Multiplies retry delays (tests); default 1. */
   readonly backoffScale?: number;
   readonly random?: () => number;
@@ -86,7 +86,7 @@ export class WebhookDeliverer {
 
     let url: URL;
     try {
-      url = assertAllowedUrl(webhook.url, { allowInsecure: this.deps.allowInsecure ?? false }, 'url');
+      url = assertAllowedUrl(webhook.url, this.deps.urlPolicy ?? {}, 'url');
       await this.deps.checkAddress?.(url);
     } catch (err) {
       if (!isDomainError(err, 'validation_failed')) throw err;

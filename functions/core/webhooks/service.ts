@@ -13,7 +13,7 @@ import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { conflict, notFound, validationFailed } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
-import { assertAllowedUrl } from '../net/url-policy.js';
+import { assertAllowedUrl, type UrlPolicy } from '../net/url-policy.js';
 import { webhookWants } from './matching.js';
 import type { DeliveryQueue, EventSink, WebhookStore } from './ports.js';
 import {
@@ -47,10 +47,8 @@ export interface CreateWebhookInput {
   readonly description?: string;
 }
 
-export interface UrlOptions {
-  /** The local runtime accepts http:// and loopback hosts; AWS does not. */
-  readonly allowInsecure?: boolean;
-}
+/** Where a webhook may point (core/net/url-policy.ts): the deployment's webhookUrlPolicy. */
+export type UrlOptions = Pick<UrlPolicy, 'allowInsecure' | 'allowPrivate'>;
 
 /** Deterministic per (event, webhook): retries and a re-dispatched event keep the delivery id. */
 export function deliveryIdOf(eventId: string, webhookId: string): string {
@@ -81,7 +79,7 @@ export class WebhookService implements EventSink {
     options: UrlOptions = {},
   ): Promise<{ webhook: WebhookView; secret: string }> {
     if (input.url.length > MAX_URL) throw validationFailed('url is too long', { field: 'url' });
-    const url = assertAllowedUrl(input.url, { allowInsecure: options.allowInsecure ?? false }, 'url');
+    const url = assertAllowedUrl(input.url, options, 'url');
     const events = [...new Set(input.events)];
     if (events.length === 0 || events.some((e) => !EVENT_FILTERS.includes(e))) {
       throw validationFailed(`events must be a non-empty list of ${EVENT_FILTERS.join(', ')}`, {

@@ -94,4 +94,12 @@ describe('Tokens', () => {
     ];
     for (const t of bad) expect(await code(tokens.verify(t)), t.slice(0, 40)).toBe('unauthorized');
   });
+
+  it('refuses a correctly signed token whose exp − iat exceeds the maximum lifetime', async () => {
+    const { tokens } = service({ current: A });
+    const now = Math.floor(Date.parse('2026-06-01T12:00:00Z') / 1000);
+    expect((await tokens.verify(await forge(A, { exp: now + 3600 }))).id).toBeTruthy();
+    expect(await code(tokens.verify(await forge(A, { exp: now + 3601 })))).toBe('unauthorized');
+    expect(await code(tokens.verify(await forge(A, { exp: now + 10 * 365 * 86400 })))).toBe('unauthorized');
+  });
 });

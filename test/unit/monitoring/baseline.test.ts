@@ -3,11 +3,13 @@
  * kinds from the schema or inferred, row shapes, the reservoir sample, and the stored form.
  */
 import { describe, expect, it } from 'vitest';
+import type { DomainError } from '../../../functions/core/kernel/errors.js';
 import type { InputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   type BaselineProfile,
   buildBaseline,
   type CategoricalFeatureProfile,
+  MAX_INFERRED_FEATURES,
   type NumericalFeatureProfile,
   referenceSample,
 } from '../../../functions/core/monitoring/baseline.js';
@@ -144,6 +146,32 @@ describe('kinds and row shapes', () => {
     // A key first seen late is null in the rows before it.
     expect(numerical(p, 'later').summary).toMatchObject({ count: 1, nulls: 2 });
     expect(p.featureOrder).toBe('inferred');
+  });
+
+  it('refuses more than MAX_INFERRED_FEATURES distinct keys without a schema (issue 18: 8,000 one-key rows)', () => {
+    const hostile = Array.from({ length: 8_000 }, (_, i) => ({ [`k${i}`]: 1 }));
+    let err: unknown;
+    try {
+      buildBaseline({ ...base, rows: hostile });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toEqual(domainError('validation_failed'));
+    expect((err as DomainError).details).toEqual({
+      row: MAX_INFERRED_FEATURES,
+      limit: MAX_INFERRED_FEATURES,
+    });
+    expect((err as DomainError).message).toMatch(/at most 1000 features/);
+    // At the limit, every key is a feature, null in every row but its own.
+    const atLimit = buildBaseline({ ...base, rows: hostile.slice(0, MAX_INFERRED_FEATURES) });
+    expect(atLimit.features).toHaveLength(MAX_INFERRED_FEATURES);
+    expect(numerical(atLimit, 'k999').summary).toMatchObject({ count: 1, nulls: 999, mean: 1 });
+  });
+
+  it('names the row of a bad value in a key first seen late', () => {
+    expect(() => buildBaseline({ ...base, rows: [{ a: 1 }, { a: 2 }, { a: 3, b: Infinity }] })).toThrow(
+      /row 2: feature "b"/,
+    );
   });
 
   it('rejects arrays without a schema, arrays of the wrong length and non-finite numbers', () => {

@@ -360,7 +360,7 @@ describe('WebhookDeliverer', () => {
 
   it('re-checks the URL at delivery time', async () => {
     store.items.set(webhook.id, { ...webhook, url: 'http://169.254.169.254/latest/meta-data/' });
-    const res = await deliverer(() => 200, { allowInsecure: true }).deliver(message());
+    const res = await deliverer(() => 200, { urlPolicy: { allowInsecure: true } }).deliver(message());
     expect(res.outcome).toMatchObject({ kind: 'failed', failure: 'url_refused' });
     // A name resolving to a forbidden address is refused by the address check.
     store.items.set(webhook.id, webhook);

@@ -59,14 +59,42 @@ describe('fetchPoster', () => {
 describe('dnsAddressCheck', () => {
   it('refuses a name that resolves to a forbidden address', async () => {
     // localhost resolves to loopback, forbidden on AWS.
-    await expect(dnsAddressCheck(false)(new URL('https://localhost/x'))).rejects.toThrow(
+    await expect(dnsAddressCheck({})(new URL('https://localhost/x'))).rejects.toThrow(
       domainError('validation_failed'),
     );
-    await expect(dnsAddressCheck(true)(new URL('http://localhost/x'))).resolves.toBeUndefined();
+    await expect(
+      dnsAddressCheck({ allowInsecure: true })(new URL('http://localhost/x')),
+    ).resolves.toBeUndefined();
   });
 
   it('leaves literal addresses (already checked) and unresolvable names (fetch fails, retried) alone', async () => {
-    await expect(dnsAddressCheck(false)(new URL('https://127.0.0.1/'))).resolves.toBeUndefined();
-    await expect(dnsAddressCheck(false)(new URL('https://no-such-host.invalid/'))).resolves.toBeUndefined();
+    await expect(dnsAddressCheck({})(new URL('https://127.0.0.1/'))).resolves.toBeUndefined();
+    await expect(dnsAddressCheck({})(new URL('https://no-such-host.invalid/'))).resolves.toBeUndefined();
+  });
+
+  it('refuses names resolving to private or IPv4-embedding addresses unless private targets are allowed', async () => {
+    const resolvesTo = (address: string, family: number) => async () => [{ address, family }];
+    const url = new URL('https://hooks.example.com/x');
+    for (const [address, family] of [
+      ['10.0.0.5', 4],
+      ['172.20.1.1', 4],
+      ['192.168.1.1', 4],
+      ['100.64.0.1', 4],
+      ['fd12::1', 6],
+      ['::ffff:0:a9fe:a9fe', 6],
+      ['64:ff9b::a9fe:a9fe', 6],
+      ['::169.254.169.254', 6],
+    ] as const) {
+      await expect(dnsAddressCheck({}, resolvesTo(address, family))(url), address).rejects.toThrow(
+        domainError('validation_failed'),
+      );
+    }
+    await expect(
+      dnsAddressCheck({ allowPrivate: true }, resolvesTo('10.0.0.5', 4))(url),
+    ).resolves.toBeUndefined();
+    // The opt-in covers private networks, never the metadata service.
+    await expect(
+      dnsAddressCheck({ allowPrivate: true }, resolvesTo('64:ff9b::a9fe:a9fe', 6))(url),
+    ).rejects.toThrow(domainError('validation_failed'));
   });
 });
