@@ -6,6 +6,7 @@ import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, dlqEnv, QUEUES, TABLES } from '../contract/resources.js';
 import { Health } from '../core/system/health.js';
+import { describeMode } from '../core/system/modes.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
@@ -52,10 +53,11 @@ function buildSystemApi(env: Env): ProxyHandler {
       health: operation({ handle: async () => ({ status: 'ok' }) }),
       healthDetailed: operation({ ...CONTRACT.healthDetailed, handle: () => health.detailed() }),
       openapi: operation({ handle: async () => openApiDocument() }),
-      getMode: operation({ handle: () => mode.current() }),
+      getMode: operation({ handle: async () => describeMode(await mode.current()) }),
       setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
         ...CONTRACT.setMode,
-        handle: ({ principal, body }) => mode.set(principal, body.mode, body.comment),
+        handle: async ({ principal, body }) =>
+          describeMode(await mode.set(principal, body.mode, body.comment)),
       }),
       metrics: operation({
         handle: async () =>
