@@ -33,7 +33,7 @@ export function versionView(v: ModelVersion) {
     outputSchema: v.outputSchema ?? null,
     metrics: v.metrics,
     params: v.params,
-    dataset: v.dataset ?? null,
+    dataset: v.dataset ? { ...v.dataset, verified: v.dataset.verified ?? false } : null,
     parent: v.parent ?? null,
     tags: v.tags,
     description: v.description,

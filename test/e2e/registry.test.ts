@@ -324,6 +324,36 @@ describe('registry over HTTP', () => {
     expect(promoted.body.validation.passed).toBe(true);
   });
 
+  it("computes a dataset's SHA-256 when it is in Serval's bucket and says whether it was verified", async () => {
+    const demo = makeDemoModel();
+    const uri = `s3://${bucket}/datasets/iris-demo/train.csv`;
+    const seeded = await viewer('GET', '/v1/models/iris-demo/versions/1.0.0');
+    expect(seeded.body.dataset).toMatchObject({ uri, sha256: sha(demo.datasetCsv), verified: true });
+
+    const register = (dataset: Record<string, unknown>) =>
+      alice('POST', '/v1/models/iris-demo/versions', {
+        artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
+        dataset,
+      });
+    const wrong = await register({ uri, sha256: sha('not the dataset') });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error).toMatchObject({
+      code: 'integrity_failed',
+      details: { expected: sha('not the dataset'), actual: sha(demo.datasetCsv) },
+    });
+    expect((await register({ uri: `s3://${bucket}/datasets/iris-demo/missing.csv` })).status).toBe(400);
+    const computed = await register({ uri });
+    expect(computed.status).toBe(201);
+    expect(computed.body.dataset).toEqual({ uri, sha256: sha(demo.datasetCsv), verified: true });
+    const external = await register({ uri: 's3://someone-elses-bucket/train.csv', sha256: sha('claim') });
+    expect(external.status).toBe(201);
+    expect(external.body.dataset).toEqual({
+      uri: 's3://someone-elses-bucket/train.csv',
+      sha256: sha('claim'),
+      verified: false,
+    });
+  });
+
   it('replays an idempotent POST and refuses a reused key with another body', async () => {
     const headers = { 'idempotency-key': 'create-fraud-1' };
     const first = await alice('POST', '/v1/models', { name: 'fraud' }, headers);

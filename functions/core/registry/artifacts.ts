@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { conflict, integrityFailed, isConcurrentModification, validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
+import { verifiedDataset } from './datasets.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
@@ -58,10 +59,13 @@ export class Artifacts {
     await this.records.getModel(name);
     await this.checkParent(name, input.parent);
     const artifact = await resolveArtifact(input);
+    const dataset = await verifiedDataset(this.records.deps.artifacts, input.dataset);
     // Each upload gets its own object key, so a retried or conflicting registration can never
     // overwrite the bytes of a version that already exists.
     const uploadId = this.records.deps.ids.next();
-    return this.records.retrying(() => this.commitVersion(principal, name, input, artifact, uploadId));
+    return this.records.retrying(() =>
+      this.commitVersion(principal, name, { ...input, dataset }, artifact, uploadId),
+    );
   }
 
   /** Recomputes the SHA-256 of an uploaded artifact and makes the version usable, or unusable. */

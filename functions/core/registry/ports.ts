@@ -72,6 +72,11 @@ export interface ArtifactStore {
   presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest>;
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
   delete(key: string): Promise<void>;
+  /**
+   * The key of an object this store holds named by `uri` (`s3://<its bucket>/<key>`), or
+   * undefined when the URI points anywhere else.
+   */
+  keyOf(uri: string): string | undefined;
 }
 
 export interface PresignedRequest {
