@@ -5,6 +5,7 @@ import { AwsHealthProbes } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, dlqEnv, QUEUES, TABLES } from '../contract/resources.js';
+import { rollbackCandidate } from '../core/registry/lifecycle.js';
 import { Health } from '../core/system/health.js';
 import { describeMode } from '../core/system/modes.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
@@ -45,7 +46,15 @@ function buildSystemApi(env: Env): ProxyHandler {
   const registry = registryServices(env, audit);
   const mode = modes(env);
   const predictions = predictionStore(env);
-  const health = new Health({ probes: healthProbes(env), artifacts: registry.artifacts, clock: systemClock });
+  const health = new Health({
+    probes: healthProbes(env),
+    artifacts: {
+      productionVersions: () => registry.artifacts.productionVersions(),
+      check: (model, version) => registry.artifacts.check(model, version),
+      rollbackTarget: (model) => rollbackCandidate(audit, model),
+    },
+    clock: systemClock,
+  });
 
   return createApiHandler(
     'system',

@@ -243,13 +243,33 @@ describe('registry over HTTP', () => {
     expect((await viewer('GET', '/v1/models/churn/versions/1.1.0/artifact')).status).toBe(409);
 
     // Production 1.0.0 is tampered with; nobody calls verify: the hourly sweep (scaled) finds it.
+    // So is race's production, which has an earlier production version to roll back to.
     await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: await objectKeyOf('churn', '1.0.0'), Body: 'evil' }),
     );
+    const race = (await viewer('GET', '/v1/models/race')).body.productionVersion as string;
+    const raceHistory = (await viewer('GET', '/v1/models/race/production-history?limit=100')).body.items;
+    const raceBack = raceHistory.find(
+      (c: { previous?: string }) => c.previous !== undefined && c.previous !== race,
+    ).previous as string;
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: await objectKeyOf('race', race), Body: 'evil' }),
+    );
     const detailed = await viewer('GET', '/v1/health/detailed');
     expect(detailed.body.status).toBe('degraded');
+    // churn's only earlier production version (1.1.0) is unusable: nothing to roll back to.
     expect(detailed.body.productionArtifacts).toContainEqual(
-      expect.objectContaining({ model: 'churn', version: '1.0.0', ok: false, actual: sha('evil') }),
+      expect.objectContaining({
+        model: 'churn',
+        version: '1.0.0',
+        ok: false,
+        actual: sha('evil'),
+        suggestedRollback: null,
+      }),
+    );
+    const rollback = { method: 'POST', path: '/v1/models/race/rollback', body: { toVersion: raceBack } };
+    expect(detailed.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'race', version: race, ok: false, suggestedRollback: rollback }),
     );
     const deadline = Date.now() + 20_000;
     let status = 'ready';
@@ -261,6 +281,24 @@ describe('registry over HTTP', () => {
     const audit = await viewer('GET', '/v1/audit?actor=system&limit=50');
     expect(audit.body.items).toContainEqual(
       expect.objectContaining({ action: 'version.integrity_failed', model: 'churn', version: '1.0.0' }),
+    );
+    // The sweep raised one alert per corrupt production version, with the rollback to run.
+    let alerts: { kind: string; severity: string; details: Record<string, unknown> }[] = [];
+    while (alerts.length === 0 && Date.now() < deadline) {
+      alerts = (await viewer('GET', '/v1/alerts?model=race')).body.items;
+      if (alerts.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        kind: 'integrity',
+        severity: 'critical',
+        details: expect.objectContaining({ version: race, suggestedRollback: rollback }),
+      }),
+    ]);
+    // The health check still names the rollback once the sweep has marked the version unusable.
+    const after = await viewer('GET', '/v1/health/detailed');
+    expect(after.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'race', status: 'unusable', suggestedRollback: rollback }),
     );
   });
 

@@ -9,6 +9,7 @@ import type { Principal } from '../auth/principal.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { isConcurrentModification, notFound } from '../kernel/errors.js';
+import { type EventLog, type LifecycleEventSink, publishingStore } from './events.js';
 import type { ArtifactStore, RegistryStore, WriteOp } from './ports.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
@@ -20,6 +21,10 @@ export interface RegistryDeps {
   readonly ids: IdGenerator;
   /** Where dataset locations may point; s3:// and https:// (plus http:// locally). */
   readonly allowInsecureUrls?: boolean;
+  /** Where lifecycle events go after each committed change (none: not announced). */
+  readonly events?: LifecycleEventSink;
+  /** Hears of events that could not be published. */
+  readonly log?: EventLog;
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */
@@ -35,10 +40,11 @@ export interface AuditFields {
 }
 
 export class RegistryRecords {
-  constructor(readonly deps: RegistryDeps) {}
+  /** The store to commit through: with an event sink, it announces each committed change. */
+  readonly store: RegistryStore;
 
-  get store(): RegistryStore {
-    return this.deps.store;
+  constructor(readonly deps: RegistryDeps) {
+    this.store = deps.events ? publishingStore(deps.store, deps.events, deps.log) : deps.store;
   }
 
   now(): string {
@@ -89,7 +95,7 @@ export class RegistryRecords {
       current = undefined;
       const changed = change(v);
       const after: ModelVersion = { ...changed, updatedAt: this.now(), revision: v.revision + 1 };
-      await this.deps.store.commit([
+      await this.store.commit([
         { kind: 'version', item: after, expectRevision: v.revision },
         this.audit(principal, action, {
           model: v.model,

@@ -1,6 +1,8 @@
 /**
  * The detailed health check (GET /v1/health/detailed): every store and queue reachable, and —
  * only then, since each check reads S3 — every production artifact still matching its checksum.
+ * A production pointer whose artifact fails (corrupt, or already marked unusable by the sweep)
+ * comes with the rollback to run, naming the version.
  */
 
 /** One store or queue's answer to a probe. */
@@ -24,6 +26,8 @@ export interface HealthProbes {
 export interface ArtifactChecks {
   productionVersions(): AsyncIterable<{ model: string; version: string }>;
   check(model: string, version: string): Promise<{ ok: boolean } & Record<string, unknown>>;
+  /** The version a rollback should take production to (core/registry/lifecycle.ts rollbackCandidate). */
+  rollbackTarget?(model: string): Promise<string | undefined>;
 }
 
 export interface HealthReport {
@@ -49,7 +53,8 @@ export class Health {
     const artifacts: Record<string, unknown>[] = [];
     if (reachable) {
       for await (const { model, version } of this.deps.artifacts.productionVersions()) {
-        artifacts.push({ model, version, ...(await this.deps.artifacts.check(model, version)) });
+        const check = await this.deps.artifacts.check(model, version);
+        artifacts.push({ model, version, ...check, ...(check.ok ? {} : await this.rollback(model)) });
       }
     }
     const healthy = reachable && artifacts.every((a) => a.ok === true);
@@ -59,6 +64,16 @@ export class Health {
       queues: probes.filter((p) => p.kind === 'sqs'),
       productionArtifacts: artifacts,
       checkedAt: this.deps.clock.now().toISOString(),
+    };
+  }
+
+  /** What to do about a corrupt production artifact: roll back, to a named version, if one can serve. */
+  private async rollback(model: string): Promise<{ suggestedRollback: Record<string, unknown> | null }> {
+    const to = await this.deps.artifacts.rollbackTarget?.(model);
+    return {
+      suggestedRollback: to
+        ? { method: 'POST', path: `/v1/models/${model}/rollback`, body: { toVersion: to } }
+        : null,
     };
   }
 }
