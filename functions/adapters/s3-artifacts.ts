@@ -107,4 +107,10 @@ export class S3ArtifactStore implements ArtifactStore {
       if (!isMissing(err)) throw err;
     }
   }
+
+  keyOf(uri: string): string | undefined {
+    // A plain prefix match: URL parsing would lower-case or re-encode parts of a key.
+    const prefix = `s3://${this.bucket}/`;
+    return uri.startsWith(prefix) && uri.length > prefix.length ? uri.slice(prefix.length) : undefined;
+  }
 }

@@ -1,7 +1,10 @@
 /**
  * Publishes events to an SNS topic (on AWS: the alerts topic whose ARN arrives in
  * SERVAL_TOPIC_ALERTS), so operators can subscribe e-mail, chat or a queue without Serval
- * knowing. By default only alert events go to the topic; lifecycle events go to webhooks only.
+ * knowing. By default the topic gets what an operator must hear of: alerts, and the lifecycle
+ * events that change or threaten what production serves (SNS_EVENT_TYPES); the rest of the
+ * lifecycle (registrations, approvals, stage moves…) goes to webhooks only, so an e-mail
+ * subscription stays worth reading.
  * The message is the event envelope as JSON (the same body webhooks receive), with an
  * `eventType` message attribute for subscription filter policies.
  */
@@ -17,8 +20,16 @@ export interface SnsPublishClient {
   send(command: PublishCommand): Promise<PublishCommandOutput>;
 }
 
+/** Lifecycle event types that go to the topic besides alert.* (see docs/webhooks.md). */
+export const SNS_EVENT_TYPES: readonly string[] = [
+  'version.promoted',
+  'version.rolled_back',
+  'version.integrity_failed',
+  'version.serving_failed',
+];
+
 export interface SnsEventsOptions {
-  /** Which event types go to the topic; default: alert.* only. */
+  /** Which event types go to the topic; default: alert.* and SNS_EVENT_TYPES. */
   readonly accepts?: (type: string) => boolean;
 }
 
@@ -48,7 +59,7 @@ export class SnsEventPublisher implements EventSink {
     private readonly topicArn: string,
     options: SnsEventsOptions = {},
   ) {
-    this.accepts = options.accepts ?? ((type) => type.startsWith('alert.'));
+    this.accepts = options.accepts ?? ((type) => type.startsWith('alert.') || SNS_EVENT_TYPES.includes(type));
   }
 
   async publish(event: ServalEvent): Promise<void> {

@@ -326,9 +326,18 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       captures: { queue: 'depth', dlq: 'depth' },
     },
   },
+  // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
   registry: {
-    tables: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+    tables: {
+      registry: 'readWrite',
+      audit: 'readWrite',
+      idempotency: 'readWrite',
+      settings: 'read',
+      monitoring: 'read',
+    },
     buckets: { artifacts: 'readWrite' },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
   auth: {
     tables: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
@@ -338,10 +347,13 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   authorizer: { tables: { keys: 'read' }, secrets: { jwt: 'read' } },
   integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
   // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
-  // Writes the artifacts bucket only to tag the object of an expired upload for the lifecycle rule.
+  // Writes the artifacts bucket only to tag the object of an expired upload for the lifecycle rule;
+  // a mismatch also raises an alert (monitoring table) and goes out as an event (webhooks, SNS).
   integrityWorker: {
-    tables: { registry: 'readWrite', audit: 'readWrite' },
+    tables: { registry: 'readWrite', audit: 'readWrite', monitoring: 'readWrite' },
     buckets: { artifacts: 'readWrite' },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
   // Baselines and on-demand checks read captured windows and datasets; alerts fan out to webhooks.
   monitoring: {
@@ -366,13 +378,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   },
   webhookWorker: { tables: { monitoring: 'readWrite' }, queues: { webhooks: { queue: 'send' } } },
   // The hot path reads the registry (cached) and the artifact; it writes to the registry only when
-  // an artifact fails its checksum (the version becomes unusable, with its audit event), and to the
+  // an artifact fails its checksum or a fallback answers (with their audit events), and to the
   // predictions table for feedback. SageMaker InvokeEndpoint is granted per configured endpoint by
   // the stack, not here: endpoints are not Serval resources.
+  // A corrupt artifact or a fallback also raises an alert (monitoring table) and an event
+  // (webhooks, SNS), off the hot path: only when a version fails.
   inference: {
-    tables: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite' },
+    tables: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
     buckets: { artifacts: 'read' },
-    queues: { captures: { queue: 'send' } },
+    queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
   captureWorker: { tables: { predictions: 'readWrite' }, buckets: { artifacts: 'readWrite' } },
 };

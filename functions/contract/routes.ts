@@ -55,7 +55,8 @@ export const ROUTES = [
     role: 'viewer',
     fn: 'system',
     operationId: 'getMode',
-    summary: 'The operating mode: serving, training or maintenance',
+    summary:
+      'The operating mode (serving, training or maintenance) and what it means: changes accepted, retraining always / if the model policy allows / never',
   },
   {
     method: 'PUT',

@@ -16,6 +16,7 @@ import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
+import { lifecycleEvents } from './registry-events.js';
 import {
   artifactStore,
   type Env,
@@ -59,7 +60,12 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const metrics = servingMetricsFor(env);
   const service = new InferenceService({
     store,
-    registry: registryServices(env, store, artifacts),
+    registry: registryServices(
+      env,
+      store,
+      artifacts,
+      lifecycleEvents(env, inferenceLogger, { alerts: true }),
+    ),
     models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
     endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
     capture,

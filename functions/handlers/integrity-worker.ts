@@ -1,18 +1,26 @@
 /**
- * SQS worker: deletes pending versions whose upload expired, and recomputes each artifact's SHA-256. A mismatch is a result, not a failure: the
- * registry marks the version unusable and audits it, and the message is done. Only errors that a
- * retry may cure (a store unreachable) are reported as batch item failures.
+ * SQS worker: deletes pending versions whose upload expired, and recomputes each artifact's
+ * SHA-256. A mismatch is a result, not a failure: the registry marks the version unusable and
+ * audits it, the `version.integrity_failed` event goes out with its alert (deduplicated per
+ * version), and the message is done. Only errors that a retry may cure (a store unreachable) are
+ * reported as batch item failures.
  */
 import { IntegrityMessage } from '../contract/messages.js';
 import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
 import { isDomainError } from '../core/kernel/errors.js';
 import { lambdaHandler, queueEntry } from './entry.js';
+import { lifecycleEvents } from './registry-events.js';
 import { type Env, makeLogger, registryServices } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
 
 export function createHandler(env: Env = process.env) {
-  const registry = registryServices(env);
+  const registry = registryServices(
+    env,
+    undefined,
+    undefined,
+    lifecycleEvents(env, logger, { alerts: true }),
+  );
   return queueEntry({
     logger,
     schema: IntegrityMessage,

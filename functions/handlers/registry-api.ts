@@ -24,6 +24,7 @@ import type {
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
+import { lifecycleEvents } from './registry-events.js';
 import { type Env, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
@@ -33,7 +34,7 @@ type Page = z.infer<typeof PageQuery>;
 const logger = makeLogger('registry');
 
 export function buildRegistryApi(env: Env = process.env): ProxyHandler {
-  const registry = registryServices(env);
+  const registry = registryServices(env, undefined, undefined, lifecycleEvents(env, logger));
   let runner: ModelRunner | undefined;
 
   return createApiHandler(

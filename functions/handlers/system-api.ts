@@ -5,7 +5,9 @@ import { AwsHealthProbes } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, dlqEnv, QUEUES, SCHEDULES, TABLES } from '../contract/resources.js';
+import { rollbackCandidate } from '../core/registry/lifecycle.js';
 import { Health } from '../core/system/health.js';
+import { describeMode } from '../core/system/modes.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
@@ -46,7 +48,12 @@ function buildSystemApi(env: Env): ProxyHandler {
   const predictions = predictionStore(env);
   const health = new Health({
     probes: healthProbes(env),
-    artifacts: registry.artifacts,
+    artifacts: {
+      productionVersions: () => registry.artifacts.productionVersions(),
+      check: (model, version) => registry.artifacts.check(model, version),
+      lastVerification: (model, version) => registry.artifacts.lastVerification(model, version),
+      rollbackTarget: (model) => rollbackCandidate(audit, model),
+    },
     clock: systemClock,
     // Three sweeps missed: the sweep has stopped, and its last results no longer vouch for anything.
     maxVerificationAgeMs: 3 * SCHEDULES.integrity.rateMinutes * 60_000,
@@ -61,10 +68,11 @@ function buildSystemApi(env: Env): ProxyHandler {
         handle: ({ principal, query }) => health.detailed(principal, { recheck: query.recheck }),
       }),
       openapi: operation({ handle: async () => openApiDocument() }),
-      getMode: operation({ handle: () => mode.current() }),
+      getMode: operation({ handle: async () => describeMode(await mode.current()) }),
       setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
         ...CONTRACT.setMode,
-        handle: ({ principal, body }) => mode.set(principal, body.mode, body.comment),
+        handle: async ({ principal, body }) =>
+          describeMode(await mode.set(principal, body.mode, body.comment)),
       }),
       metrics: operation({
         handle: async () =>

@@ -1,13 +1,13 @@
 /**
  * Composition of webhooks and event publishing from a function's environment, for the monitoring
  * API (register/list/delete webhooks), the functions that raise events (the drift worker's
- * alerts; registry lifecycle events later) and the webhook worker.
+ * alerts; the registry's lifecycle events, see registry-events.ts) and the webhook worker.
  *
  * Environment: SERVAL_TABLE_MONITORING (required), SERVAL_TABLE_AUDIT (to create/delete),
- * SERVAL_QUEUE_WEBHOOKS (to dispatch or retry), SERVAL_TOPIC_ALERTS (optional, AWS: alert events
- * also go to this SNS topic), SERVAL_STAGE (`local` allows http:// and loopback webhook URLs),
- * SERVAL_WEBHOOK_ALLOW_PRIVATE (`true`: receivers on private addresses, e.g. inside the VPC),
- * SERVAL_WEBHOOK_BACKOFF_SCALE (optional, tests: multiplies retry delays).
+ * SERVAL_QUEUE_WEBHOOKS (to dispatch or retry), SERVAL_TOPIC_ALERTS (optional, AWS: alert and
+ * production-affecting lifecycle events also go to this SNS topic), SERVAL_STAGE (`local` allows
+ * http:// and loopback webhook URLs), SERVAL_WEBHOOK_ALLOW_PRIVATE (`true`: receivers on private
+ * addresses, e.g. inside the VPC), SERVAL_WEBHOOK_BACKOFF_SCALE (optional, tests: multiplies retry delays).
  */
 
 import { documentClient, sqsClient } from '../adapters/aws-clients.js';
@@ -78,7 +78,7 @@ export function webhookService(env: Env): WebhookService {
 
 /**
  * Where events go: every matching webhook, and — when SERVAL_TOPIC_ALERTS is set — the SNS
- * topic (alert events only). publish() rejects if any sink failed; publishing the same event
+ * topic (alerts and the lifecycle events of SNS_EVENT_TYPES). publish() rejects if any sink failed; publishing the same event
  * again is safe (deliveries are keyed by event id).
  */
 export function eventPublisher(env: Env, options: { sns?: SnsPublishClient } = {}): EventPublisher {

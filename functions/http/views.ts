@@ -36,7 +36,7 @@ export function versionView(v: ModelVersion) {
     graph: v.graph ?? null,
     metrics: v.metrics,
     params: v.params,
-    dataset: v.dataset ?? null,
+    dataset: v.dataset ? { ...v.dataset, verified: v.dataset.verified ?? false } : null,
     parent: v.parent ?? null,
     tags: v.tags,
     description: v.description,

@@ -14,6 +14,7 @@ import { normals } from '../support/random.js';
 import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
 interface Delivery {
+  path: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -45,7 +46,7 @@ beforeAll(async () => {
       body += c;
     });
     req.on('end', () => {
-      deliveries.push({ headers: req.headers, body });
+      deliveries.push({ path: req.url ?? '', headers: req.headers, body });
       res.writeHead(204).end();
     });
   });
@@ -249,5 +250,65 @@ describe('drift pipeline', () => {
     });
     const alerts = await admin('GET', '/v1/alerts?model=iris-demo&status=open');
     expect(alerts.body.items.map((a: { id: string }) => a.id)).toContain(res.body.alertId);
+  });
+});
+
+describe('lifecycle events', () => {
+  it('reach a receiver subscribed to *: registered, moved, approved, promoted, rolled back', async () => {
+    const hook = await admin('POST', '/v1/webhooks', { url: `${receiverUrl}/all`, events: ['*'] });
+    expect(hook.status).toBe(201);
+    const approverKey = await admin('POST', '/v1/auth/keys', { name: 'approver', role: 'approver' });
+    const approver = apiClient(serval.url, approverKey.body.key);
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    expect((await admin('POST', '/v1/models', { name: 'announced' })).status).toBe(201);
+    for (const version of ['1.0.0', '2.0.0']) {
+      const reg = await admin('POST', '/v1/models/announced/versions', {
+        version,
+        artifact: { base64: b64(`bytes-${version}`) },
+      });
+      expect(reg.status).toBe(201);
+      for (const stage of ['testing', 'staging']) {
+        await admin('POST', `/v1/models/announced/versions/${version}/transition`, { stage });
+      }
+      await approver('POST', `/v1/models/announced/versions/${version}/approval`, { decision: 'approved' });
+      const promoted = await approver('POST', `/v1/models/announced/versions/${version}/transition`, {
+        stage: 'production',
+      });
+      expect(promoted.status).toBe(200);
+    }
+    expect((await approver('POST', '/v1/models/announced/rollback', {})).status).toBe(200);
+
+    const expected = [
+      'model.created',
+      'version.registered',
+      'version.stage_changed',
+      'version.approved',
+      'version.promoted',
+      'version.rolled_back',
+    ];
+    const events = await until('the lifecycle deliveries', async () => {
+      const got = deliveries
+        .filter((d) => d.path === '/hooks/serval/all')
+        .map((d) => JSON.parse(d.body) as { id: string; type: string; data: Record<string, unknown> })
+        .filter((e) => e.data.model === 'announced');
+      return expected.every((t) => got.some((e) => e.type === t)) ? got : undefined;
+    });
+    const rolledBack = events.find((e) => e.type === 'version.rolled_back')!;
+    expect(rolledBack.data).toMatchObject({
+      version: '1.0.0',
+      before: { productionVersion: '2.0.0' },
+      after: { productionVersion: '1.0.0' },
+    });
+    // The event is the audit event's announcement: the same id is in the audit feed.
+    const audit = await admin('GET', '/v1/audit?model=announced&limit=100');
+    expect(audit.body.items.map((a: { id: string }) => a.id)).toContain(rolledBack.id);
+    const d = deliveries.find((x) => x.path === '/hooks/serval/all')!;
+    expect(verifySignature(hook.body.secret, d.headers['x-serval-signature'] as string, d.body)).toBe(true);
+    // The alert-only receiver got none of them.
+    expect(
+      deliveries
+        .filter((x) => x.path === '/hooks/serval')
+        .every((x) => x.headers['x-serval-event'] === 'alert.raised'),
+    ).toBe(true);
   });
 });

@@ -244,6 +244,26 @@ describe('inference over HTTP', () => {
     expect(pinned.body.error.code).toBe('integrity_failed');
     const health = await admin('GET', '/v1/health/detailed');
     expect(health.body.status).toBe('degraded');
+    // One alert for the corrupt production artifact and one for the fallback, each naming the
+    // rollback to 1.0.0; more requests add none.
+    await predictor('POST', '/v1/models/fraud/predict', { instances: [x] });
+    const alerts = (await admin('GET', '/v1/alerts?model=fraud')).body.items as {
+      kind: string;
+      severity: string;
+      details: Record<string, unknown>;
+    }[];
+    const rollback = { method: 'POST', path: '/v1/models/fraud/rollback', body: { toVersion: '1.0.0' } };
+    expect(alerts.map((a) => a.kind).sort()).toEqual(['fallback', 'integrity']);
+    expect(alerts.find((a) => a.kind === 'integrity')).toMatchObject({
+      severity: 'critical',
+      details: { version: '2.0.0', suggestedRollback: rollback },
+    });
+    expect(alerts.find((a) => a.kind === 'fallback')).toMatchObject({
+      details: { version: '2.0.0', servedBy: '1.0.0', suggestedRollback: rollback },
+    });
+    expect(health.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'fraud', version: '2.0.0', ok: false, suggestedRollback: rollback }),
+    );
   }, 60_000);
 
   it('routes a SageMaker version through InvokeEndpoint to the stand-in', async () => {

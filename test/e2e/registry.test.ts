@@ -292,8 +292,17 @@ describe('registry over HTTP', () => {
     expect((await viewer('GET', '/v1/models/churn/versions/1.1.0/artifact')).status).toBe(409);
 
     // Production 1.0.0 is tampered with; nobody calls verify: the hourly sweep (scaled) finds it.
+    // So is race's production, which has an earlier production version to roll back to.
     await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: await objectKeyOf('churn', '1.0.0'), Body: 'evil' }),
+    );
+    const race = (await viewer('GET', '/v1/models/race')).body.productionVersion as string;
+    const raceHistory = (await viewer('GET', '/v1/models/race/production-history?limit=100')).body.items;
+    const raceBack = raceHistory.find(
+      (c: { previous?: string }) => c.previous !== undefined && c.previous !== race,
+    ).previous as string;
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: await objectKeyOf('race', race), Body: 'evil' }),
     );
     // A viewer is served the sweep's recorded results and cannot force a re-check; an admin can.
     const served = await viewer('GET', '/v1/health/detailed');
@@ -302,8 +311,19 @@ describe('registry over HTTP', () => {
     expect((await viewer('GET', '/v1/health/detailed?recheck=true')).status).toBe(403);
     const detailed = await admin('GET', '/v1/health/detailed?recheck=true');
     expect(detailed.body).toMatchObject({ status: 'degraded', artifactsFrom: 'recheck' });
+    // churn's only earlier production version (1.1.0) is unusable: nothing to roll back to.
     expect(detailed.body.productionArtifacts).toContainEqual(
-      expect.objectContaining({ model: 'churn', version: '1.0.0', ok: false, actual: sha('evil') }),
+      expect.objectContaining({
+        model: 'churn',
+        version: '1.0.0',
+        ok: false,
+        actual: sha('evil'),
+        suggestedRollback: null,
+      }),
+    );
+    const rollback = { method: 'POST', path: '/v1/models/race/rollback', body: { toVersion: raceBack } };
+    expect(detailed.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'race', version: race, ok: false, suggestedRollback: rollback }),
     );
     expect((await admin('GET', '/v1/health/detailed?recheck=true')).status).toBe(429);
     const deadline = Date.now() + 20_000;
@@ -322,6 +342,24 @@ describe('registry over HTTP', () => {
     const audit = await viewer('GET', '/v1/audit?actor=system&limit=50');
     expect(audit.body.items).toContainEqual(
       expect.objectContaining({ action: 'version.integrity_failed', model: 'churn', version: '1.0.0' }),
+    );
+    // The sweep raised one alert per corrupt production version, with the rollback to run.
+    let alerts: { kind: string; severity: string; details: Record<string, unknown> }[] = [];
+    while (alerts.length === 0 && Date.now() < deadline) {
+      alerts = (await viewer('GET', '/v1/alerts?model=race')).body.items;
+      if (alerts.length === 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(alerts).toEqual([
+      expect.objectContaining({
+        kind: 'integrity',
+        severity: 'critical',
+        details: expect.objectContaining({ version: race, suggestedRollback: rollback }),
+      }),
+    ]);
+    // The health check still names the rollback once the sweep has marked the version unusable.
+    const after = await viewer('GET', '/v1/health/detailed');
+    expect(after.body.productionArtifacts).toContainEqual(
+      expect.objectContaining({ model: 'race', status: 'unusable', suggestedRollback: rollback }),
     );
   });
 
@@ -383,6 +421,36 @@ describe('registry over HTTP', () => {
     });
     expect(promoted.status).toBe(200);
     expect(promoted.body.validation.passed).toBe(true);
+  });
+
+  it("computes a dataset's SHA-256 when it is in Serval's bucket and says whether it was verified", async () => {
+    const demo = makeDemoModel();
+    const uri = `s3://${bucket}/datasets/iris-demo/train.csv`;
+    const seeded = await viewer('GET', '/v1/models/iris-demo/versions/1.0.0');
+    expect(seeded.body.dataset).toMatchObject({ uri, sha256: sha(demo.datasetCsv), verified: true });
+
+    const register = (dataset: Record<string, unknown>) =>
+      alice('POST', '/v1/models/iris-demo/versions', {
+        artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
+        dataset,
+      });
+    const wrong = await register({ uri, sha256: sha('not the dataset') });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.error).toMatchObject({
+      code: 'integrity_failed',
+      details: { expected: sha('not the dataset'), actual: sha(demo.datasetCsv) },
+    });
+    expect((await register({ uri: `s3://${bucket}/datasets/iris-demo/missing.csv` })).status).toBe(400);
+    const computed = await register({ uri });
+    expect(computed.status).toBe(201);
+    expect(computed.body.dataset).toEqual({ uri, sha256: sha(demo.datasetCsv), verified: true });
+    const external = await register({ uri: 's3://someone-elses-bucket/train.csv', sha256: sha('claim') });
+    expect(external.status).toBe(201);
+    expect(external.body.dataset).toEqual({
+      uri: 's3://someone-elses-bucket/train.csv',
+      sha256: sha('claim'),
+      verified: false,
+    });
   });
 
   it('replays an idempotent POST and refuses a reused key with another body', async () => {

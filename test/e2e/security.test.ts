@@ -168,6 +168,21 @@ describe('operating modes', () => {
       'maintenance',
     ]);
   });
+
+  it('GET /v1/mode says what the mode means: training runs retraining and keeps changes open', async () => {
+    const serving = await admin('GET', '/v1/mode');
+    expect(serving.body).toMatchObject({ mode: 'serving', changes: true, retraining: 'if_policy_allows' });
+    expect(serving.body.description).toMatch(/paused unless the model policy allows/);
+    const set = await admin('PUT', '/v1/mode', { mode: 'training', comment: 'nightly retrain' });
+    expect(set.body).toMatchObject({ mode: 'training', changes: true, retraining: 'always' });
+    try {
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect((await admin('GET', '/v1/mode')).body).toMatchObject({ mode: 'training', retraining: 'always' });
+      expect((await admin('POST', '/v1/models', { name: 'trained-in-training-mode' })).status).toBe(201);
+    } finally {
+      expect((await admin('PUT', '/v1/mode', { mode: 'serving' })).status).toBe(200);
+    }
+  });
 });
 
 describe('idempotency and secrets', () => {

@@ -67,11 +67,19 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     // The serving aggregates behind GET /v1/metrics.
     predictions: 'read',
   },
-  registry: { registry: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+  // Monitoring read: the webhook subscriptions its lifecycle events go to.
+  registry: {
+    registry: 'readWrite',
+    audit: 'readWrite',
+    idempotency: 'readWrite',
+    settings: 'read',
+    monitoring: 'read',
+  },
   auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
   authorizer: { keys: 'read' },
   integrityScheduler: { registry: 'read' },
-  integrityWorker: { registry: 'readWrite', audit: 'readWrite' },
+  // A corrupt artifact raises an alert: monitoring read/write.
+  integrityWorker: { registry: 'readWrite', audit: 'readWrite', monitoring: 'readWrite' },
   monitoring: {
     registry: 'read',
     monitoring: 'readWrite',
@@ -82,9 +90,9 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   driftScheduler: { registry: 'read', monitoring: 'read' },
   driftWorker: { registry: 'read', monitoring: 'readWrite' },
   webhookWorker: { monitoring: 'readWrite' },
-  // Writes the registry only to mark a version whose artifact fails its checksum (and audit it);
-  // writes feedback to the predictions table.
-  inference: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite' },
+  // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
+  // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.
+  inference: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
   captureWorker: { predictions: 'readWrite' },
 };
 const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
@@ -519,11 +527,13 @@ describe('least privilege', () => {
     });
   });
 
-  it('only the monitoring API and the drift worker publish alerts, to the encrypted alerts topic', () => {
+  it('only the functions that raise alerts or lifecycle events publish, to the encrypted alerts topic', () => {
     const topicId = logicalId(stack.storage.topics.alerts);
     for (const fn of FN_IDS) {
       const publishes = fnStatements(fn).some((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
-      expect(publishes, fn).toBe(fn === 'monitoring' || fn === 'driftWorker');
+      expect(publishes, fn).toBe(
+        ['monitoring', 'driftWorker', 'registry', 'integrityWorker', 'inference'].includes(fn),
+      );
       const statements = fnStatements(fn).filter((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
       for (const st of statements) expect(actionsOf(st)).toEqual(['sns:Publish']);
       const env =
@@ -597,7 +607,11 @@ describe('least privilege', () => {
   it.each([
     // queue, who sends, who consumes (written out here, independently of BINDINGS)
     ['drift', ['driftScheduler'], 'driftWorker'],
-    ['webhooks', ['monitoring', 'driftWorker', 'webhookWorker'], 'webhookWorker'],
+    [
+      'webhooks',
+      ['monitoring', 'driftWorker', 'webhookWorker', 'registry', 'integrityWorker', 'inference'],
+      'webhookWorker',
+    ],
     ['captures', ['inference'], 'captureWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',

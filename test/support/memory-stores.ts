@@ -121,6 +121,13 @@ export class MemoryRegistryStore implements RegistryStore, AuditReader {
 export class MemoryArtifactStore implements ArtifactStore {
   readonly objects = new Map<string, Uint8Array>();
 
+  constructor(readonly bucket = 'serval-artifacts') {}
+
+  keyOf(uri: string): string | undefined {
+    const prefix = `s3://${this.bucket}/`;
+    return uri.startsWith(prefix) && uri.length > prefix.length ? uri.slice(prefix.length) : undefined;
+  }
+
   async put(key: string, bytes: Uint8Array) {
     this.objects.set(key, Uint8Array.from(bytes));
   }

@@ -71,6 +71,7 @@ export interface InferenceDeps {
 export class InferenceService {
   private readonly router: VersionRouter;
   private readonly broken = new Map<string, number>();
+  private readonly fallbacksRecorded = new Set<string>();
   private readonly forms = new WeakMap<ServingModel, LinearForm>();
   private readonly featureNames = new WeakMap<object, readonly string[]>();
   private readonly timer: () => number;
@@ -218,9 +219,33 @@ export class InferenceService {
         failed: failing.version,
         servedBy: replacement.version,
       });
+      await this.recordFallback(route.model.name, failing.version, replacement.version, err.message);
       const served = await this.serve(route.model.name, replacement, input);
       return { ...served, output: { ...served.output, fallbackFrom: failing.version } };
     }
+  }
+
+  /**
+   * Records (audit, lifecycle event, alert) that another version answered for a failing one —
+   * once per pair and container: every request while it lasts would bury the audit feed, and the
+   * alert is deduplicated per pair anyway.
+   */
+  private async recordFallback(
+    model: string,
+    failing: string,
+    servedBy: string,
+    reason: string,
+  ): Promise<void> {
+    const key = `${model}@${failing}>${servedBy}`;
+    if (this.fallbacksRecorded.has(key)) return;
+    if (this.fallbacksRecorded.size >= 1000) this.fallbacksRecorded.clear();
+    this.fallbacksRecorded.add(key);
+    await this.deps.registry.lifecycle
+      .recordServingFailure(SERVING_PRINCIPAL, model, failing, `fallback: ${reason}`, servedBy)
+      .catch((error: unknown) => {
+        this.fallbacksRecorded.delete(key);
+        this.deps.log?.warn('fallback not recorded', { model, failing, servedBy, error: String(error) });
+      });
   }
 
   private isBroken(v: ModelVersion): boolean {

@@ -131,3 +131,109 @@ export function alertForCheck(input: AlertForCheckInput): Alert | undefined {
     createdAt: result.checkedAt,
   };
 }
+
+/** Alerts that are not about drift: a corrupt artifact, or production answered by a fallback. */
+export type OperationalAlertKind = 'integrity' | 'fallback';
+
+export interface OperationalAlert {
+  readonly id: string;
+  readonly kind: OperationalAlertKind;
+  readonly model: string;
+  readonly version: string;
+  readonly severity: Severity;
+  readonly action: AlertAction;
+  readonly title: string;
+  readonly recommendation: string;
+  readonly details: Record<string, unknown>;
+}
+
+/** What a lifecycle event says (core/registry/events.ts), as far as alerts read it. */
+export interface LifecycleEventLike {
+  readonly id: string;
+  readonly type: string;
+  readonly at: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** The model's production state when the event is handled. */
+export interface ProductionState {
+  readonly productionVersion?: string;
+  /** Where a rollback would take production (core/registry/lifecycle.ts rollbackCandidate). */
+  readonly rollbackTo?: string;
+}
+
+/** One id per (model, kind, version[, serving version]): the version's failure is one incident. */
+function operationalId(parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('|'), 'utf8').digest('hex').slice(0, 32);
+}
+
+function rollbackAdvice(model: string, rollbackTo: string | undefined): Record<string, unknown> | null {
+  return rollbackTo
+    ? { method: 'POST', path: `/v1/models/${model}/rollback`, body: { toVersion: rollbackTo } }
+    : null;
+}
+
+/**
+ * The alert a lifecycle event calls for, if any: `version.integrity_failed` (critical when the
+ * version is production, with the rollback to suggest), or `version.serving_failed` where
+ * another version answered instead (a fallback).
+ */
+export function alertForLifecycleEvent(
+  event: LifecycleEventLike,
+  production: ProductionState,
+): OperationalAlert | undefined {
+  const model = typeof event.data.model === 'string' ? event.data.model : undefined;
+  const version = typeof event.data.version === 'string' ? event.data.version : undefined;
+  if (!model || !version) return undefined;
+  const after = (event.data.after ?? {}) as Record<string, unknown>;
+  const isProduction = production.productionVersion === version;
+  const rollback = isProduction ? rollbackAdvice(model, production.rollbackTo) : null;
+  if (event.type === 'version.integrity_failed') {
+    return {
+      id: operationalId([model, 'integrity', version]),
+      kind: 'integrity',
+      model,
+      version,
+      severity: isProduction ? 'critical' : 'high',
+      action: isProduction ? 'rollback' : 'investigate',
+      title: `${model}: version ${version}${isProduction ? ' (production)' : ''} failed its integrity check`,
+      recommendation: isProduction
+        ? production.rollbackTo
+          ? `Production's artifact is corrupt; requests fall back where the model allows it. Roll back: POST /v1/models/${model}/rollback {"toVersion":"${production.rollbackTo}"}, then find out how the stored bytes changed.`
+          : `Production's artifact is corrupt and there is no earlier production version to roll back to: register a good artifact as a new version and promote it.`
+        : `The version can never serve or be promoted again; register the artifact again as a new version and find out how the stored bytes changed.`,
+      details: {
+        eventId: event.id,
+        actor: event.data.actor ?? null,
+        unusableReason: after.unusableReason ?? null,
+        production: isProduction,
+        productionVersion: production.productionVersion ?? null,
+        suggestedRollback: rollback,
+      },
+    };
+  }
+  if (event.type === 'version.serving_failed' && typeof after.servedBy === 'string') {
+    const servedBy = after.servedBy;
+    return {
+      id: operationalId([model, 'fallback', version, servedBy]),
+      kind: 'fallback',
+      model,
+      version,
+      severity: 'high',
+      action: 'rollback',
+      title: `${model}: version ${version} cannot serve; version ${servedBy} answers instead`,
+      recommendation: rollback
+        ? `Requests are served by the fallback ${servedBy}. Make it official: POST /v1/models/${model}/rollback {"toVersion":"${production.rollbackTo}"}, then investigate ${version}.`
+        : `Requests are served by the fallback ${servedBy}; investigate ${version}.`,
+      details: {
+        eventId: event.id,
+        reason: after.reason ?? null,
+        servedBy,
+        production: isProduction,
+        productionVersion: production.productionVersion ?? null,
+        suggestedRollback: rollback,
+      },
+    };
+  }
+  return undefined;
+}

@@ -43,13 +43,17 @@ export interface ReportRecord {
 
 export interface AlertRecord {
   readonly id: string;
+  /** `drift` (absent on alerts stored before kinds existed), `integrity` or `fallback`. */
+  readonly kind?: 'drift' | 'integrity' | 'fallback';
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';
   readonly severity: string;
   readonly title: string;
   readonly recommendation: string;
+  /** The drift report behind the alert; for integrity and fallback alerts, the audit event's id. */
   readonly reportId: string;
+  /** The checked window; for integrity and fallback alerts, the instant of the failure. */
   readonly window: { readonly from: string; readonly to: string };
   readonly details: Record<string, unknown>;
   readonly acknowledgedBy?: string;

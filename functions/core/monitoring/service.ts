@@ -12,8 +12,9 @@ import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { conflict, isConcurrentModification, notFound, validationFailed } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
+import { rollbackCandidate } from '../registry/lifecycle.js';
 import type { RegistryStore } from '../registry/ports.js';
-import { alertForCheck } from './alerts.js';
+import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
 import { DEFAULT_POLICY, type MonitoringPolicy } from './policy.js';
@@ -42,7 +43,10 @@ export interface MonitoringDeps {
   readonly docs: DocumentStore;
   readonly captures: CaptureSource;
   readonly datasets: DatasetSource;
-  readonly registry: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listVersions'>;
+  readonly registry: Pick<
+    RegistryStore,
+    'getModel' | 'getVersion' | 'listVersions' | 'listProductionChanges'
+  >;
   readonly events?: EventPublisher;
   readonly clock: Clock;
   readonly ids: IdGenerator;
@@ -214,6 +218,7 @@ export class MonitoringService {
     if (alert) {
       const record: AlertRecord = {
         id: alert.id,
+        kind: 'drift',
         model,
         createdAt: now.toISOString(),
         status: 'open',
@@ -225,23 +230,62 @@ export class MonitoringService {
         details: alert as unknown as Record<string, unknown>,
       };
       // The id is derived from model, window and baseline: a re-run or a redelivered message
-      // finds it taken and raises nothing new — but publishes it if an earlier attempt stored the
-      // alert and then failed to publish (delivery ids derive from the event id, so a receiver
-      // that did get it can tell the repeat).
-      const created = await this.deps.store.putAlertOnce({ ...record, published: false });
-      const stored = created ? record : await this.deps.store.getAlert(record.id);
-      if (created || stored?.published === false) {
-        const alertView = { ...(stored ?? record), published: undefined };
-        await this.deps.events?.publish({
-          id: record.id,
-          type: 'alert.raised',
-          at: (stored ?? record).createdAt,
-          data: { alert: alertView, report: { id, window: report.window, severity: report.severity } },
-        });
-        await this.deps.store.markAlertPublished(record.id);
-      }
+      // finds it taken and raises nothing new.
+      await this.raise(record, { report: { id, window: report.window, severity: report.severity } });
     }
     return report;
+  }
+
+  /**
+   * Raises the alert a registry lifecycle event calls for (a corrupt artifact, a fallback), once
+   * per incident: the id is derived from the model, the kind and the version(s).
+   */
+  async raiseForLifecycleEvent(event: LifecycleEventLike): Promise<AlertRecord | undefined> {
+    const model = typeof event.data.model === 'string' ? event.data.model : undefined;
+    if (!model || !['version.integrity_failed', 'version.serving_failed'].includes(event.type)) {
+      return undefined;
+    }
+    const m = await this.deps.registry.getModel(model);
+    const alert = alertForLifecycleEvent(event, {
+      productionVersion: m?.productionVersion,
+      rollbackTo: m?.productionVersion ? await rollbackCandidate(this.deps.registry, model) : undefined,
+    });
+    if (!alert) return undefined;
+    const record: AlertRecord = {
+      id: alert.id,
+      kind: alert.kind,
+      model,
+      createdAt: event.at,
+      status: 'open',
+      severity: alert.severity,
+      title: alert.title,
+      recommendation: alert.recommendation,
+      reportId: event.id,
+      window: { from: event.at, to: event.at },
+      details: { ...alert.details, version: alert.version, action: alert.action },
+    };
+    return this.raise(record, {});
+  }
+
+  /**
+   * Stores an alert unless its id is taken, and publishes it. A taken id raises nothing new, but
+   * publishes the alert if an earlier attempt stored it and then failed to publish (delivery ids
+   * derive from the event id, so a receiver that did get it can tell the repeat).
+   */
+  private async raise(record: AlertRecord, data: Record<string, unknown>): Promise<AlertRecord> {
+    const created = await this.deps.store.putAlertOnce({ ...record, published: false });
+    const stored = created ? record : await this.deps.store.getAlert(record.id);
+    if (created || stored?.published === false) {
+      const alertView = { ...(stored ?? record), published: undefined };
+      await this.deps.events?.publish({
+        id: record.id,
+        type: 'alert.raised',
+        at: (stored ?? record).createdAt,
+        data: { alert: alertView, ...data },
+      });
+      await this.deps.store.markAlertPublished(record.id);
+    }
+    return stored ?? record;
   }
 
   listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>> {

@@ -13,6 +13,7 @@ import {
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
 import { type GraphSummary, readGraph, resolveSchemas, summarize } from '../onnx/signature.js';
+import { verifiedDataset } from './datasets.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
@@ -73,11 +74,12 @@ export class Artifacts {
     const artifact = await resolveArtifact(input);
     const read =
       artifact.bytes && input.framework === 'onnx' ? readArtifact(artifact.bytes, input) : undefined;
+    const dataset = await verifiedDataset(this.records.deps.artifacts, input.dataset);
     // Each upload gets its own object key, so a retried or conflicting registration can never
     // overwrite the bytes of a version that already exists.
     const uploadId = this.records.deps.ids.next();
     return this.records.retrying(() =>
-      this.commitVersion(principal, name, read ? { ...input, ...read } : input, artifact, uploadId),
+      this.commitVersion(principal, name, { ...input, ...read, dataset }, artifact, uploadId),
     );
   }
 

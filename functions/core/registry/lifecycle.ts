@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
 import { conflict, forbidden } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
-import type { WriteOp } from './ports.js';
+import type { RegistryStore, WriteOp } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { assertMoveAllowed } from './stages.js';
 import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
@@ -200,14 +200,42 @@ export class Lifecycle {
   private async previousProduction(name: string): Promise<string> {
     const model = await this.records.getModel(name);
     const history = await this.records.store.listProductionChanges(name, { limit: 50 });
-    const target = history.items.find(
-      (c) => c.previous !== undefined && c.previous !== model.productionVersion,
-    )?.previous;
+    const target = previousProductionIn(history.items, model.productionVersion);
     if (!target) {
       throw conflict(`model ${name} has no previous production version to roll back to`, { model: name });
     }
     return target;
   }
+}
+
+function previousProductionIn(
+  history: readonly ProductionChange[],
+  current: string | undefined,
+): string | undefined {
+  return history.find((c) => c.previous !== undefined && c.previous !== current)?.previous;
+}
+
+/**
+ * The version to suggest rolling production back to (alerts, health): the version a rollback
+ * without `toVersion` would pick, if a rollback to it would be accepted (ready, not archived),
+ * else the next earlier production version that would be.
+ */
+export async function rollbackCandidate(
+  store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>,
+  name: string,
+): Promise<string | undefined> {
+  const model = await store.getModel(name);
+  if (!model) return undefined;
+  const history = (await store.listProductionChanges(name, { limit: 50 })).items;
+  const tried = new Set<string>();
+  for (const c of history) {
+    const candidate = c.previous;
+    if (candidate === undefined || candidate === model.productionVersion || tried.has(candidate)) continue;
+    tried.add(candidate);
+    const v = await store.getVersion(name, candidate);
+    if (v && v.status === 'ready' && v.stage !== 'archived') return candidate;
+  }
+  return undefined;
 }
 
 /**

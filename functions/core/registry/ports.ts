@@ -109,6 +109,12 @@ export interface ArtifactStore {
    * retention period (an object tag on S3). A missing object is not an error.
    */
   release(key: string): Promise<void>;
+
+  /**
+   * The key of an object this store holds named by `uri` (`s3://<its bucket>/<key>`), or
+   * undefined when the URI points anywhere else.
+   */
+  keyOf(uri: string): string | undefined;
 }
 
 export interface PresignedRequest {

@@ -10,6 +10,7 @@ import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { isConcurrentModification, notFound } from '../kernel/errors.js';
 import type { DeletionGuard } from './deletion.js';
+import { type EventLog, type LifecycleEventSink, publishingStore } from './events.js';
 import type { ArtifactStore, RegistryStore, WriteOp } from './ports.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
@@ -23,6 +24,10 @@ export interface RegistryDeps {
   readonly allowInsecureUrls?: boolean;
   /** What outside the registry may refuse a deletion (experiments: a running experiment). */
   readonly deletionGuards?: readonly DeletionGuard[];
+  /** Where lifecycle events go after each committed change (none: not announced). */
+  readonly events?: LifecycleEventSink;
+  /** Hears of events that could not be published. */
+  readonly log?: EventLog;
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */
@@ -38,10 +43,11 @@ export interface AuditFields {
 }
 
 export class RegistryRecords {
-  constructor(readonly deps: RegistryDeps) {}
+  /** The store to commit through: with an event sink, it announces each committed change. */
+  readonly store: RegistryStore;
 
-  get store(): RegistryStore {
-    return this.deps.store;
+  constructor(readonly deps: RegistryDeps) {
+    this.store = deps.events ? publishingStore(deps.store, deps.events, deps.log) : deps.store;
   }
 
   now(): string {
@@ -49,7 +55,7 @@ export class RegistryRecords {
   }
 
   async getModel(name: string): Promise<Model> {
-    const model = await this.deps.store.getModel(name);
+    const model = await this.store.getModel(name);
     if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     return model;
   }
@@ -58,8 +64,8 @@ export class RegistryRecords {
   async getVersion(name: string, version: string): Promise<ModelVersion> {
     parseSemver(version);
     const [item, model] = await Promise.all([
-      this.deps.store.getVersion(name, version),
-      this.deps.store.getModel(name),
+      this.store.getVersion(name, version),
+      this.store.getModel(name),
     ]);
     if (!model) throw notFound(`model ${name} does not exist`, { model: name });
     if (!item) {
@@ -95,7 +101,7 @@ export class RegistryRecords {
       current = undefined;
       const changed = change(v);
       const after: ModelVersion = { ...changed, updatedAt: this.now(), revision: v.revision + 1 };
-      await this.deps.store.commit([
+      await this.store.commit([
         { kind: 'version', item: after, expectRevision: v.revision },
         this.audit(principal, action, {
           model: v.model,
@@ -130,7 +136,7 @@ export class RegistryRecords {
         updatedAt: this.now(),
         revision: before.revision + 1,
       };
-      await this.deps.store.commit([
+      await this.store.commit([
         { kind: 'model', item: after, expectRevision: before.revision },
         this.audit(principal, action, { model: name, ...changed.audit }),
       ]);
@@ -181,7 +187,7 @@ export class RegistryRecords {
     let parent = v.parent;
     while (parent && chain.length < 50 && !chain.includes(parent)) {
       chain.push(parent);
-      parent = (await this.deps.store.getVersion(name, parent))?.parent;
+      parent = (await this.store.getVersion(name, parent))?.parent;
     }
     return chain;
   }

@@ -73,6 +73,11 @@ export interface DatasetRef {
   readonly uri: string;
   readonly sha256?: string;
   readonly rows?: number;
+  /**
+   * True when Serval computed `sha256` from the stored dataset itself (a dataset in its own
+   * artifacts bucket); false or absent when it is the registrant's claim.
+   */
+  readonly verified?: boolean;
 }
 
 export type Framework = 'onnx' | 'sagemaker';

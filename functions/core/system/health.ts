@@ -6,6 +6,8 @@
  * `lastVerifiedAt`, and a mismatch marks the version unusable), with its age: re-hashing every
  * production artifact on each call would let any viewer make Serval read the whole production
  * set from S3 as often as they like. An admin may force a re-check, at most once a minute.
+ * A production pointer whose artifact fails (corrupt, marked unusable, or not verified lately)
+ * comes with the rollback to run, naming the version.
  */
 
 import type { Principal } from '../auth/principal.js';
@@ -36,6 +38,8 @@ export interface ArtifactChecks {
   check(model: string, version: string): Promise<{ ok: boolean } & Record<string, unknown>>;
   /** What the last verification (sweep, upload or verify call) left on the version. */
   lastVerification(model: string, version: string): Promise<{ status: string; lastVerifiedAt?: string }>;
+  /** The version a rollback should take production to (core/registry/lifecycle.ts rollbackCandidate). */
+  rollbackTarget?(model: string): Promise<string | undefined>;
 }
 
 export interface HealthReport {
@@ -85,13 +89,10 @@ export class Health {
     const artifacts: Record<string, unknown>[] = [];
     if (reachable) {
       for await (const { model, version } of this.deps.artifacts.productionVersions()) {
-        artifacts.push({
-          model,
-          version,
-          ...(options.recheck
-            ? await this.deps.artifacts.check(model, version)
-            : await this.recorded(model, version, now)),
-        });
+        const found = options.recheck
+          ? await this.deps.artifacts.check(model, version)
+          : await this.recorded(model, version, now);
+        artifacts.push({ model, version, ...found, ...(found.ok ? {} : await this.rollback(model)) });
       }
     }
     const healthy = reachable && artifacts.every((a) => a.ok === true);
@@ -116,6 +117,16 @@ export class Health {
       lastVerifiedAt: lastVerifiedAt ?? null,
       ageSeconds: ageMs === undefined ? null : Math.max(0, Math.round(ageMs / 1000)),
       stale,
+    };
+  }
+
+  /** What to do about a corrupt production artifact: roll back, to a named version, if one can serve. */
+  private async rollback(model: string): Promise<{ suggestedRollback: Record<string, unknown> | null }> {
+    const to = await this.deps.artifacts.rollbackTarget?.(model);
+    return {
+      suggestedRollback: to
+        ? { method: 'POST', path: `/v1/models/${model}/rollback`, body: { toVersion: to } }
+        : null,
     };
   }
 }

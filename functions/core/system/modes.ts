@@ -1,8 +1,9 @@
 /**
- * Operating modes. `serving` is normal operation; `training` additionally lets retraining jobs
- * run; `maintenance` freezes every change (mutating routes answer 503) while reads and
- * predictions go on. The mode is shared by all functions through one stored item, read with a
- * short cache.
+ * Operating modes. `serving` is normal operation, in which retraining jobs are paused unless a
+ * model's policy lets them run while serving; `training` lets every retraining job run;
+ * `maintenance` freezes every change (mutating routes answer 503) and so stops retraining too,
+ * while reads and predictions go on. The mode is shared by all functions through one stored
+ * item, read with a short cache.
  */
 
 import type { Principal } from '../auth/principal.js';
@@ -13,6 +14,58 @@ import { conflict, isConcurrentModification, unavailable } from '../kernel/error
 
 export const MODES = ['serving', 'training', 'maintenance'] as const;
 export type Mode = (typeof MODES)[number];
+
+/** What a model's policy says about retraining (the retraining worker reads it from the model). */
+export interface RetrainPolicy {
+  /** Retraining of this model may run in `serving` mode too, not only in `training`. */
+  readonly allowInServing?: boolean;
+}
+
+/** Whether retraining jobs may run, and in `serving` mode, on whose say. */
+export type RetrainRule = 'always' | 'if_policy_allows' | 'never';
+
+/**
+ * The meaning of each mode, as GET /v1/mode shows it. Retraining registers versions, so it is a
+ * change: maintenance refuses it like any other; serving pauses it (jobs wait, they are not
+ * dropped) so retraining's load and its new versions come only when an operator asks for them,
+ * unless a model's policy opts in.
+ */
+export const MODE_MEANING: Readonly<
+  Record<Mode, { readonly changes: boolean; readonly retraining: RetrainRule; readonly description: string }>
+> = {
+  serving: {
+    changes: true,
+    retraining: 'if_policy_allows',
+    description:
+      'normal operation; retraining jobs are paused unless the model policy allows retraining while serving',
+  },
+  training: {
+    changes: true,
+    retraining: 'always',
+    description: 'normal operation, and retraining jobs run for every model',
+  },
+  maintenance: {
+    changes: false,
+    retraining: 'never',
+    description: 'changes are refused (503) and retraining jobs are paused; reads and predictions go on',
+  },
+};
+
+/**
+ * The hook the retraining worker calls before starting (or resuming) a job for a model: false
+ * means leave the job queued until the mode changes.
+ */
+export function mayRunTraining(mode: Mode, policy: RetrainPolicy = {}): boolean {
+  const rule = MODE_MEANING[mode].retraining;
+  return rule === 'always' || (rule === 'if_policy_allows' && policy.allowInServing === true);
+}
+
+export type DescribedMode = ModeState & (typeof MODE_MEANING)[Mode];
+
+/** A mode state with what the mode means (GET and PUT /v1/mode answer this). */
+export function describeMode(state: ModeState): DescribedMode {
+  return { ...state, ...MODE_MEANING[state.mode] };
+}
 
 export interface ModeState {
   readonly mode: Mode;
@@ -57,6 +110,11 @@ export class Modes {
     const state = (await this.deps.store.get()) ?? DEFAULT;
     this.cached = { state, at: now };
     return state;
+  }
+
+  /** mayRunTraining() under the current mode. */
+  async allowsTraining(policy: RetrainPolicy = {}): Promise<boolean> {
+    return mayRunTraining((await this.current()).mode, policy);
   }
 
   async set(principal: Principal, mode: Mode, comment = ''): Promise<ModeState> {

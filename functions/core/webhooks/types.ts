@@ -1,21 +1,23 @@
 /**
- * Webhooks and the events they receive. The event envelope is deliberately general: alerts today,
- * registry lifecycle events (a version promoted, rolled back) later, all with the same shape and
- * the same signature, so a receiver written once keeps working as event types are added.
+ * Webhooks and the events they receive. The event envelope is deliberately general: alerts and
+ * registry lifecycle events (a version registered, promoted, rolled back…) share the same shape
+ * and the same signature, so a receiver written once keeps working as event types are added.
  */
+
+import { LIFECYCLE_EVENT_TYPES } from '../registry/events.js';
 
 /** What a webhook subscribes to: alert events, lifecycle (version.* / model.*) events, or all. */
 export const EVENT_FILTERS = ['alert', 'lifecycle', '*'] as const;
 export type EventFilter = (typeof EVENT_FILTERS)[number];
 
-/** Event types Serval emits (or will); receivers must ignore types they do not know. */
-export const KNOWN_EVENT_TYPES = [
-  'alert.raised',
-  'version.promoted',
-  'version.rolled_back',
-  'version.stage_changed',
-] as const;
-export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
+/** Event types the monitoring service raises. */
+export const ALERT_EVENT_TYPES = ['alert.raised'] as const;
+
+/**
+ * Every event type Serval emits: docs/webhooks.md lists exactly these (test/unit/webhooks holds
+ * the two together). Receivers must ignore types they do not know: more may come.
+ */
+export const KNOWN_EVENT_TYPES: readonly string[] = [...ALERT_EVENT_TYPES, ...LIFECYCLE_EVENT_TYPES];
 
 /**
  * The envelope of every event, and exactly the JSON body a webhook receives. `id` identifies the

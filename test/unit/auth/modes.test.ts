@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../../functions/core/kernel/audit.js';
 import type { DomainError } from '../../../functions/core/kernel/errors.js';
-import { type ModeState, type ModeStore, Modes } from '../../../functions/core/system/modes.js';
+import {
+  describeMode,
+  type ModeState,
+  type ModeStore,
+  Modes,
+  mayRunTraining,
+} from '../../../functions/core/system/modes.js';
 
 class MemoryModeStore implements ModeStore {
   state?: ModeState;
@@ -67,5 +73,32 @@ describe('Modes', () => {
     expect((await modes.current()).mode).toBe('serving'); // another function changed it; not seen yet
     clock.t += 1;
     expect((await modes.current()).mode).toBe('maintenance');
+  });
+});
+
+describe('mayRunTraining', () => {
+  it('runs retraining in training mode, in serving only when the model policy allows, never in maintenance', () => {
+    expect(mayRunTraining('training')).toBe(true);
+    expect(mayRunTraining('training', { allowInServing: false })).toBe(true);
+    expect(mayRunTraining('serving')).toBe(false);
+    expect(mayRunTraining('serving', { allowInServing: false })).toBe(false);
+    expect(mayRunTraining('serving', { allowInServing: true })).toBe(true);
+    expect(mayRunTraining('maintenance')).toBe(false);
+    expect(mayRunTraining('maintenance', { allowInServing: true })).toBe(false);
+  });
+
+  it('follows the mode the Modes service reads, and describes each mode by the same rule', async () => {
+    const store = new MemoryModeStore();
+    const modes = new Modes({ store, clock: manualClock(), ids: { next: () => 'id' }, cacheMs: 0 });
+    expect(await modes.allowsTraining()).toBe(false);
+    await modes.set(admin, 'training');
+    expect(await modes.allowsTraining()).toBe(true);
+    const described = describeMode(await modes.current());
+    expect(described).toMatchObject({ mode: 'training', changes: true, retraining: 'always' });
+    expect(describeMode({ ...described, mode: 'serving' }).retraining).toBe('if_policy_allows');
+    expect(describeMode({ ...described, mode: 'maintenance' })).toMatchObject({
+      changes: false,
+      retraining: 'never',
+    });
   });
 });

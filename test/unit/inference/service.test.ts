@@ -241,6 +241,12 @@ describe('InferenceService', () => {
     const again = await service.predict('churn', { instances: x });
     expect(again).toMatchObject({ modelVersion: '1.0.0', fallbackFrom: '1.1.0' });
     expect(metrics.integrity).toHaveLength(1);
+    // The fallback is recorded once (audit, and so its lifecycle event and alert), not per request.
+    const fallbacks = (await store.list({ limit: 50, model: 'churn' })).items.filter(
+      (e) => e.action === 'version.serving_failed',
+    );
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toMatchObject({ version: '1.1.0', after: { servedBy: '1.0.0' } });
     // A request naming the bad version gets the refusal itself.
     const pinned = await expectCode(
       service.predict('churn', { instances: x, version: '1.1.0' }),

@@ -3,6 +3,7 @@
  * whatever the number of runs, and an alert whose publication failed is published by the next run.
  */
 import { describe, expect, it } from 'vitest';
+import { SYSTEM_PRINCIPAL as SYSTEM } from '../../../functions/core/auth/principal.js';
 import { DEFAULT_POLICY, type MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
 import type {
   AlertRecord,
@@ -13,7 +14,13 @@ import type {
   ReportRecord,
 } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
-import { CountingIds, MemoryRegistryStore, SteppingClock } from '../../support/memory-stores.js';
+import { registryServices } from '../../../functions/core/registry/services.js';
+import {
+  CountingIds,
+  MemoryArtifactStore,
+  MemoryRegistryStore,
+  SteppingClock,
+} from '../../support/memory-stores.js';
 
 class MemoryMonitoringStore implements MonitoringStore {
   policies = new Map<string, MonitoringPolicy>();
@@ -192,5 +199,107 @@ describe('MonitoringService alerts', () => {
     expect(report.mode).toBe('exact'); // 500 rows are below the exact limit
     const sketch = docs.get(`2026-03-01T10:00:00.000Z/${report.baselineId}`) as { rows: number } | undefined;
     expect(sketch?.rows).toBe(500);
+  });
+});
+
+describe('MonitoringService operational alerts', () => {
+  const alice = { id: 'alice', name: 'Alice', role: 'scientist' as const };
+  const bob = { id: 'bob', name: 'Bob', role: 'approver' as const };
+
+  /** A registry whose lifecycle events reach the monitoring service, as the handlers wire them. */
+  async function wired() {
+    const registryStore = new MemoryRegistryStore();
+    const artifacts = new MemoryArtifactStore();
+    const store = new MemoryMonitoringStore();
+    const published: { id: string; type: string; data: Record<string, unknown> }[] = [];
+    const none = async () => {
+      throw new Error('not used');
+    };
+    const monitoring = new MonitoringService({
+      store,
+      docs: { putJson: none, getJson: none },
+      captures: { partitions: none, rows: async function* () {}, sketchKey: () => '' },
+      datasets: { rows: async function* () {} },
+      registry: registryStore,
+      events: { publish: async (e) => void published.push(e) },
+      clock: new SteppingClock(),
+      ids: new CountingIds(),
+    });
+    const registry = registryServices({
+      store: registryStore,
+      artifacts,
+      clock: new SteppingClock(),
+      ids: new CountingIds(),
+      events: { publish: async (e) => void (await monitoring.raiseForLifecycleEvent(e)) },
+    });
+    await registry.models.create(alice, { name: 'churn' });
+    for (const version of ['1.0.0', '2.0.0']) {
+      await registry.artifacts.register(alice, 'churn', {
+        version,
+        artifact: { base64: Buffer.from(`bytes-${version}`).toString('base64') },
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      });
+      await registry.lifecycle.transition(alice, 'churn', version, 'testing');
+      await registry.lifecycle.transition(alice, 'churn', version, 'staging');
+      await registry.lifecycle.decideApproval(bob, 'churn', version, 'approved', 'ok');
+      await registry.lifecycle.transition(bob, 'churn', version, 'production');
+    }
+    return { registry, registryStore, artifacts, store, published };
+  }
+
+  it('raises one critical alert naming the rollback when the production artifact is corrupt', async () => {
+    const { registry, registryStore, artifacts, store, published } = await wired();
+    const v2 = await registryStore.getVersion('churn', '2.0.0');
+    artifacts.objects.set(v2!.artifact.key, new TextEncoder().encode('tampered'));
+    await registry.artifacts.verify(SYSTEM, 'churn', '2.0.0').catch(() => undefined);
+    // A second finding of the same corruption (another sweep, inference) raises nothing new.
+    await registry.lifecycle.recordServingFailure(SYSTEM, 'churn', '2.0.0', 'still corrupt');
+    const alerts = [...store.alerts.values()];
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      kind: 'integrity',
+      model: 'churn',
+      severity: 'critical',
+      title: 'churn: version 2.0.0 (production) failed its integrity check',
+      details: {
+        version: '2.0.0',
+        production: true,
+        productionVersion: '2.0.0',
+        suggestedRollback: {
+          method: 'POST',
+          path: '/v1/models/churn/rollback',
+          body: { toVersion: '1.0.0' },
+        },
+      },
+    });
+    expect(alerts[0]!.recommendation).toContain('POST /v1/models/churn/rollback {"toVersion":"1.0.0"}');
+    expect(published.map((e) => e.type)).toEqual(['alert.raised']);
+    // Same incident again (a redelivered message): the id is taken, nothing is published twice.
+    const audit = registryStore.audits.find((a) => a.action === 'version.integrity_failed')!;
+    await registry.lifecycle.markUnusable(
+      SYSTEM,
+      (await registryStore.getVersion('churn', '2.0.0'))!,
+      'again',
+      'x',
+    );
+    expect(store.alerts.size).toBe(1);
+    expect(published).toHaveLength(1);
+    expect(alerts[0]!.reportId).toBe(audit.id);
+  });
+
+  it('raises one alert per fallback pair, and none for a failure nobody answered for', async () => {
+    const { registry, store } = await wired();
+    await registry.lifecycle.recordServingFailure(SYSTEM, 'churn', '2.0.0', 'would not load');
+    expect(store.alerts.size).toBe(0);
+    await registry.lifecycle.recordServingFailure(SYSTEM, 'churn', '2.0.0', 'would not load', '1.0.0');
+    await registry.lifecycle.recordServingFailure(SYSTEM, 'churn', '2.0.0', 'would not load', '1.0.0');
+    const alerts = [...store.alerts.values()];
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({
+      kind: 'fallback',
+      severity: 'high',
+      details: { servedBy: '1.0.0', suggestedRollback: { body: { toVersion: '1.0.0' } } },
+    });
   });
 });

@@ -174,6 +174,38 @@ describe('Registry', () => {
     expect(ok.version.dataset?.uri).toBe('s3://data/train.csv');
   });
 
+  it('computes the SHA-256 of a dataset in its own bucket, refuses a wrong one, and trusts no other', async () => {
+    const csv = bytes('a,b\n1,2\n');
+    await artifacts.put('datasets/churn/train.csv', csv);
+    const withDataset = (dataset: { uri: string; sha256?: string }) =>
+      registry.artifacts.register(alice, 'churn', {
+        artifact: { base64: b64('x') },
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+        dataset,
+      });
+    const own = 's3://serval-artifacts/datasets/churn/train.csv';
+    const computed = await withDataset({ uri: own });
+    expect(computed.version.dataset).toEqual({ uri: own, sha256: sha(csv), verified: true });
+    const confirmed = await withDataset({ uri: own, sha256: sha(csv) });
+    expect(confirmed.version.dataset?.verified).toBe(true);
+    const wrong = await withDataset({ uri: own, sha256: sha('other') }).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({
+      code: 'integrity_failed',
+      details: { field: 'dataset.sha256', expected: sha('other'), actual: sha(csv) },
+    });
+    await expectCode(withDataset({ uri: 's3://serval-artifacts/datasets/none.csv' }), 'validation_failed');
+    const external = await withDataset({ uri: 's3://elsewhere/train.csv', sha256: sha('claimed') });
+    expect(external.version.dataset).toEqual({
+      uri: 's3://elsewhere/train.csv',
+      sha256: sha('claimed'),
+      verified: false,
+    });
+    expect(await store.getVersion('churn', computed.version.version)).toMatchObject({
+      dataset: { verified: true },
+    });
+  });
+
   it('requires sha256 for presigned uploads', async () => {
     await expectArtifactRefused({ upload: true });
   });

@@ -40,13 +40,22 @@ describe('SNS event publisher', () => {
     });
   });
 
-  it('leaves lifecycle events to webhooks unless told otherwise', async () => {
+  it('sends production-changing lifecycle events and leaves the rest to webhooks unless told otherwise', async () => {
     const { client, sent } = fake();
-    const lifecycle = { ...alert, type: 'version.promoted' };
-    await new SnsEventPublisher(client, 'arn:x').publish(lifecycle);
+    const routine = { ...alert, type: 'version.registered' };
+    await new SnsEventPublisher(client, 'arn:x').publish(routine);
     expect(sent).toHaveLength(0);
-    await new SnsEventPublisher(client, 'arn:x', { accepts: () => true }).publish(lifecycle);
+    await new SnsEventPublisher(client, 'arn:x', { accepts: () => true }).publish(routine);
     expect(sent).toHaveLength(1);
+    for (const type of ['version.promoted', 'version.rolled_back', 'version.integrity_failed']) {
+      await new SnsEventPublisher(client, 'arn:x').publish({ ...alert, type });
+    }
+    expect(sent.map((c) => c.input.MessageAttributes?.eventType?.StringValue)).toEqual([
+      'version.registered',
+      'version.promoted',
+      'version.rolled_back',
+      'version.integrity_failed',
+    ]);
   });
 
   it('takes the model and title from the alert record when the data nests it', () => {
