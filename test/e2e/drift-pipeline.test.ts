@@ -10,6 +10,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { verifySignature } from '../../functions/core/webhooks/signing.js';
+import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { normals } from '../support/random.js';
 import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
@@ -259,12 +260,11 @@ describe('lifecycle events', () => {
     expect(hook.status).toBe(201);
     const approverKey = await admin('POST', '/v1/auth/keys', { name: 'approver', role: 'approver' });
     const approver = apiClient(serval.url, approverKey.body.key);
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
     expect((await admin('POST', '/v1/models', { name: 'announced' })).status).toBe(201);
     for (const version of ['1.0.0', '2.0.0']) {
       const reg = await admin('POST', '/v1/models/announced/versions', {
         version,
-        artifact: { base64: b64(`bytes-${version}`) },
+        artifact: { base64: tinyOnnxBase64(`bytes-${version}`) },
       });
       expect(reg.status).toBe(201);
       for (const stage of ['testing', 'staging']) {

@@ -21,6 +21,7 @@ import {
   MemoryRegistryStore,
   SteppingClock,
 } from '../../support/memory-stores.js';
+import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 
 class MemoryMonitoringStore implements MonitoringStore {
   policies = new Map<string, MonitoringPolicy>();
@@ -236,7 +237,7 @@ describe('MonitoringService operational alerts', () => {
     for (const version of ['1.0.0', '2.0.0']) {
       await registry.artifacts.register(alice, 'churn', {
         version,
-        artifact: { base64: Buffer.from(`bytes-${version}`).toString('base64') },
+        artifact: { base64: tinyOnnxBase64(`bytes-${version}`) },
         framework: 'onnx',
         runtime: { type: 'lambda' },
       });
