@@ -48,6 +48,10 @@ async function objectKeyOf(model: string, version: string): Promise<string> {
   return key;
 }
 
+/** PUTs bytes to a presigned upload the way a client must: to its URL, with its headers. */
+const putUpload = (upload: { url: string; headers: Record<string, string> }, body: string | Uint8Array) =>
+  fetch(upload.url, { method: 'PUT', headers: upload.headers, body });
+
 servalForFile({
   // Schedules run 2000x faster: the hourly integrity sweep fires every 1.8 s.
   options: { env: { SERVAL_SCHEDULE_SCALE: '0.0005' } },
@@ -121,11 +125,7 @@ describe('registry over HTTP', () => {
     expect(reg.body.status).toBe('pending');
     const early = await alice('POST', '/v1/models/churn/versions/1.1.0/complete');
     expect(early.status).toBe(409);
-    const put = await fetch(reg.body.upload.url, {
-      method: 'PUT',
-      headers: reg.body.upload.headers,
-      body: bytes,
-    });
+    const put = await putUpload(reg.body.upload, bytes);
     expect(put.status).toBe(200);
     const done = await alice('POST', '/v1/models/churn/versions/1.1.0/complete');
     expect(done.status).toBe(200);
@@ -145,11 +145,7 @@ describe('registry over HTTP', () => {
       sha256: sha(promised),
     });
     expect(liar.body.uploadExpiresAt).toEqual(expect.any(String));
-    await fetch(liar.body.upload.url, {
-      method: 'PUT',
-      headers: liar.body.upload.headers,
-      body: 'what I sent',
-    });
+    await putUpload(liar.body.upload, 'what I sent');
     const refused = await alice('POST', '/v1/models/churn/versions/1.2.0/complete');
     expect(refused.status).toBe(422);
     expect(refused.body.error).toMatchObject({
@@ -165,11 +161,7 @@ describe('registry over HTTP', () => {
     const fresh = await alice('POST', '/v1/models/churn/versions/1.2.0/upload-url');
     expect(fresh.status).toBe(200);
     expect(fresh.body.upload.url).not.toBe(liar.body.upload.url);
-    const retry = await fetch(fresh.body.upload.url, {
-      method: 'PUT',
-      headers: fresh.body.upload.headers,
-      body: promised,
-    });
+    const retry = await putUpload(fresh.body.upload, promised);
     expect(retry.status).toBe(200);
     const completed = await alice('POST', '/v1/models/churn/versions/1.2.0/complete');
     expect(completed.status).toBe(200);

@@ -23,6 +23,7 @@ import type {
   VersionQuery,
   WriteOp,
 } from '../../functions/core/registry/ports.js';
+import type { RegistryDeps } from '../../functions/core/registry/records.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
 import { type RegistryServices, registryServices } from '../../functions/core/registry/services.js';
 import type { Model, ModelVersion, ProductionChange } from '../../functions/core/registry/types.js';
@@ -212,7 +213,7 @@ export class CountingIds implements IdGenerator {
 }
 
 /** The registry's services over in-memory stores, a stepping clock and counting ids. */
-export function memoryRegistry(): {
+export function memoryRegistry(extra: Partial<Omit<RegistryDeps, 'store' | 'artifacts' | 'clock'>> = {}): {
   store: MemoryRegistryStore;
   artifacts: MemoryArtifactStore;
   clock: SteppingClock;
@@ -225,6 +226,6 @@ export function memoryRegistry(): {
     store,
     artifacts,
     clock,
-    registry: registryServices({ store, artifacts, clock, ids: new CountingIds() }),
+    registry: registryServices({ store, artifacts, clock, ids: new CountingIds(), ...extra }),
   };
 }

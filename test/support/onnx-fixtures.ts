@@ -3,6 +3,7 @@
  * what the model computes: each tag gives different bytes (so a different SHA-256), and every
  * one is a linear regression (3 features unless told) the registry reads (schema f0, f1, f2 → regression).
  */
+import { createHash } from 'node:crypto';
 import { ElemType, GraphBuilder } from '../../functions/core/onnx/graph.js';
 import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
 
@@ -13,6 +14,17 @@ export function tinyOnnx(tag: string, features = 3): Uint8Array {
 
 export const tinyOnnxBase64 = (tag: string, features = 3): string =>
   Buffer.from(tinyOnnx(tag, features)).toString('base64');
+
+/** A registration by presigned upload of these bytes (declared SHA-256), as an ONNX Lambda version. */
+export function uploadRegistration(bytes: Uint8Array, version?: string) {
+  return {
+    version,
+    artifact: { upload: true as const },
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    framework: 'onnx' as const,
+    runtime: { type: 'lambda' as const },
+  };
+}
 
 /**
  * A well-formed ONNX file onnxruntime refuses to load (its one node is an operator that does not

@@ -7,7 +7,6 @@
 import type { Principal } from '../auth/principal.js';
 import { encodeInstances } from '../kernel/encode.js';
 import {
-  DomainError,
   integrityFailed,
   isDomainError,
   modelFailed,

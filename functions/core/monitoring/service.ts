@@ -11,7 +11,7 @@ import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { conflict, isConcurrentModification, notFound, validationFailed } from '../kernel/errors.js';
-import type { Page, PageRequest } from '../kernel/paging.js';
+import { allItems, type Page, type PageRequest } from '../kernel/paging.js';
 import { rollbackCandidate } from '../registry/lifecycle.js';
 import type { RegistryStore } from '../registry/ports.js';
 import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
@@ -363,13 +363,9 @@ export class MonitoringService {
     to: Date,
     now: Date,
   ): Promise<WindowAccumulator> {
-    const versions: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.registry.listVersions(model, { limit: 100, cursor });
-      versions.push(...page.items.map((v) => v.version));
-      cursor = page.nextCursor;
-    } while (cursor);
+    const versions = (await allItems((page) => this.deps.registry.listVersions(model, page))).map(
+      (v) => v.version,
+    );
     const partitions = await this.deps.captures.partitions(model, versions, from, to);
     const complete = (p: CapturePartition) => {
       const start = Date.parse(p.hourStart);

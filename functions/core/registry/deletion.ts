@@ -10,8 +10,10 @@
  * that are not deleted, latestVersion is the highest of them, and aliases pointing at a deleted
  * version are removed with it.
  */
+
 import type { Principal } from '../auth/principal.js';
 import { conflict } from '../kernel/errors.js';
+import { allItems, everyItem } from '../kernel/paging.js';
 import type { ExpiredUpload, RegistryStore } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { compareSemver } from './semver.js';
@@ -86,13 +88,8 @@ export class Deletions {
       return deleted;
     });
     // The model is gone for every reader now; its versions' artifacts follow it out of the bucket.
-    const keys: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.records.store.listVersions(name, { limit: 100, cursor });
-      keys.push(...page.items.map((v) => v.artifact.key));
-      cursor = page.nextCursor;
-    } while (cursor);
+    const versions = await allItems((page) => this.records.store.listVersions(name, page));
+    const keys = versions.map((v) => v.artifact.key);
     return { model: name, deleted, artifacts: await this.release(keys) };
   }
 
@@ -165,14 +162,9 @@ export class Deletions {
   /** The highest version other than `except` that is not deleted (versions are listed in order). */
   private async highestOther(name: string, except: string): Promise<string | undefined> {
     let best: string | undefined;
-    let cursor: string | undefined;
-    do {
-      const page = await this.records.store.listVersions(name, { limit: 100, cursor });
-      for (const v of page.items) {
-        if (v.version !== except && (!best || compareSemver(v.version, best) > 0)) best = v.version;
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+    for await (const v of everyItem((page) => this.records.store.listVersions(name, page))) {
+      if (v.version !== except && (!best || compareSemver(v.version, best) > 0)) best = v.version;
+    }
     return best;
   }
 
@@ -184,16 +176,11 @@ export class Deletions {
 }
 
 /** Every pending version whose upload deadline is before `now`, for the integrity sweep. */
-export async function* expiredUploads(
+export function expiredUploads(
   store: Pick<RegistryStore, 'listExpiredUploads'>,
   now: string,
 ): AsyncGenerator<ExpiredUpload> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.listExpiredUploads(now, { limit: 100, cursor });
-    yield* page.items;
-    cursor = page.nextCursor;
-  } while (cursor);
+  return everyItem((page) => store.listExpiredUploads(now, page));
 }
 
 /** The item, unless it is soft-deleted: what every store read returns by default. */

@@ -1,7 +1,7 @@
 /** Models and the reading of their versions: create, read, list, update, and a model's overview. */
 import type { Principal } from '../auth/principal.js';
 import { conflict, isConcurrentModification } from '../kernel/errors.js';
-import type { Page, PageRequest } from '../kernel/paging.js';
+import { everyItem, type Page, type PageRequest } from '../kernel/paging.js';
 import { type AliasMap, aliasesOf } from './aliases.js';
 import type { ModelQuery, RegistryStore } from './ports.js';
 import type { RegistryRecords } from './records.js';
@@ -137,13 +137,8 @@ export class Models {
   }
 
   /** Every version of a model, page by page: a model's versions are few (hundreds at most). */
-  private async *allVersions(name: string): AsyncGenerator<ModelVersion> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.listVersions(name, { limit: 100, cursor });
-      yield* page.items;
-      cursor = page.nextCursor;
-    } while (cursor);
+  private allVersions(name: string): AsyncGenerator<ModelVersion> {
+    return everyItem((page) => this.listVersions(name, page));
   }
 }
 
@@ -151,14 +146,9 @@ export class Models {
 export async function* productionVersions(
   store: Pick<RegistryStore, 'listModels'>,
 ): AsyncGenerator<{ model: string; version: string }> {
-  let cursor: string | undefined;
-  do {
-    const page = await store.listModels({ limit: 100, cursor });
-    for (const m of page.items) {
-      if (m.productionVersion) yield { model: m.name, version: m.productionVersion };
-    }
-    cursor = page.nextCursor;
-  } while (cursor);
+  for await (const m of everyItem((page) => store.listModels(page))) {
+    if (m.productionVersion) yield { model: m.name, version: m.productionVersion };
+  }
 }
 
 /**

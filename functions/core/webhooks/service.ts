@@ -12,7 +12,7 @@ import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { conflict, notFound, validationFailed } from '../kernel/errors.js';
-import type { Page, PageRequest } from '../kernel/paging.js';
+import { allItems, everyItem, type Page, type PageRequest } from '../kernel/paging.js';
 import { assertAllowedUrl, type UrlPolicy } from '../net/url-policy.js';
 import { webhookWants } from './matching.js';
 import type { DeliveryQueue, EventSink, WebhookStore } from './ports.js';
@@ -143,13 +143,9 @@ export class WebhookService implements EventSink {
     if (Buffer.byteLength(JSON.stringify(event), 'utf8') > MAX_EVENT_BYTES) {
       throw new Error(`event ${event.id} is larger than ${MAX_EVENT_BYTES} bytes of JSON`);
     }
-    const targets: Webhook[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list({ limit: 100, cursor });
-      targets.push(...page.items.filter((w) => webhookWants(w, event)));
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    const targets = (await allItems((page) => this.deps.store.list(page))).filter((w) =>
+      webhookWants(w, event),
+    );
     const messages = targets.map((w) => ({
       message: { deliveryId: deliveryIdOf(event.id, w.id), webhookId: w.id, event, attempt: 1 },
       delaySeconds: 0,
@@ -165,12 +161,9 @@ export class WebhookService implements EventSink {
 
   private async countUpTo(limit: number): Promise<number> {
     let n = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.deps.store.list({ limit: 100, cursor });
-      n += page.items.length;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined && n < limit);
+    for await (const _ of everyItem((page) => this.deps.store.list(page))) {
+      if (++n >= limit) break;
+    }
     return n;
   }
 

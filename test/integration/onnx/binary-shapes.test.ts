@@ -7,7 +7,6 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { PredictionIdBlock } from '../../../functions/core/inference/ids.js';
 import { InferenceService } from '../../../functions/core/inference/service.js';
 import { ModelCache } from '../../../functions/core/inference/sessions.js';
@@ -16,17 +15,10 @@ import {
   sklearnBinaryOnnx,
   torchSigmoidOnnx,
 } from '../../../functions/core/onnx/models.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { validateModel } from '../../../functions/core/registry/validation.js';
-import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
-} from '../../support/memory-stores.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
+import { memoryRegistry } from '../../support/memory-stores.js';
+import { alice, bob } from '../../support/principals.js';
 
 const W = [0.5, -1.25, 2];
 const B = -0.3;
@@ -84,10 +76,9 @@ describe('binary classifier output shapes, served by onnxruntime', () => {
   let service: InferenceService;
 
   beforeEach(async () => {
-    const store = new MemoryRegistryStore();
-    const artifacts = new MemoryArtifactStore();
-    const clock = new SteppingClock();
-    registry = registryServices({ store, artifacts, clock, ids: new CountingIds() });
+    const rig = memoryRegistry();
+    registry = rig.registry;
+    const { store, artifacts, clock } = rig;
     await registry.models.create(alice, { name: 'churn' });
     service = new InferenceService({
       store,

@@ -5,7 +5,6 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { PredictionIdBlock } from '../../../functions/core/inference/ids.js';
 import {
   type CaptureMessage,
@@ -35,9 +34,7 @@ import {
   type SteppingClock,
 } from '../../support/memory-stores.js';
 import { unloadableOnnx } from '../../support/onnx-fixtures.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
+import { alice, bob } from '../../support/principals.js';
 
 const FEATURES = ['a', 'b', 'c'];
 const inputSchema: InputSchema = { features: FEATURES.map((name) => ({ name, type: 'float' as const })) };

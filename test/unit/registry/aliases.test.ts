@@ -1,12 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { aliasTarget } from '../../../functions/core/registry/aliases.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import { type MemoryRegistryStore, memoryRegistry } from '../../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
+import { alice } from '../../support/principals.js';
 
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const b64 = tinyOnnxBase64;
 
 describe('aliases', () => {

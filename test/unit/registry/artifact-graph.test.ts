@@ -5,21 +5,18 @@
  */
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { linearRegressionOnnx, logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import type { ModelVersion } from '../../../functions/core/registry/types.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
+  type MemoryArtifactStore,
+  type MemoryRegistryStore,
+  memoryRegistry,
 } from '../../support/memory-stores.js';
 import { tinyOnnx } from '../../support/onnx-fixtures.js';
+import { alice, bob } from '../../support/principals.js';
 
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -29,9 +26,7 @@ describe('registry: reading ONNX artifacts', () => {
   let registry: RegistryServices;
 
   beforeEach(async () => {
-    store = new MemoryRegistryStore();
-    artifacts = new MemoryArtifactStore();
-    registry = registryServices({ store, artifacts, clock: new SteppingClock(), ids: new CountingIds() });
+    ({ store, artifacts, registry } = memoryRegistry());
     await registry.models.create(alice, { name: 'churn' });
   });
 

@@ -1,38 +1,19 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ServalEventSchema } from '../../../functions/contract/messages.js';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { PENDING_UPLOAD_TTL_SECONDS } from '../../../functions/core/registry/artifacts.js';
 import {
   LIFECYCLE_EVENT_TYPES,
   type LifecycleEvent,
   type LifecycleEventSink,
 } from '../../../functions/core/registry/events.js';
-import { registryServices } from '../../../functions/core/registry/services.js';
 import { KNOWN_EVENT_TYPES } from '../../../functions/core/webhooks/types.js';
-import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
-} from '../../support/memory-stores.js';
-import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
-const admin: Principal = { id: 'root', name: 'Root', role: 'admin' };
-const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+import { memoryRegistry } from '../../support/memory-stores.js';
+import { tinyOnnx, tinyOnnxBase64, uploadRegistration } from '../../support/onnx-fixtures.js';
+import { alice, bob, root } from '../../support/principals.js';
 
 function setup(sink: LifecycleEventSink, warnings: string[] = []) {
-  const store = new MemoryRegistryStore();
-  const artifacts = new MemoryArtifactStore();
-  const clock = new SteppingClock();
-  const registry = registryServices({
-    store,
-    artifacts,
-    clock,
-    ids: new CountingIds(),
+  const { store, artifacts, clock, registry } = memoryRegistry({
     events: sink,
     log: { warn: (message) => warnings.push(message) },
   });
@@ -73,13 +54,7 @@ describe('lifecycle events', () => {
     await registry.lifecycle.decideApproval(bob, 'churn', '3.0.0', 'rejected', 'no');
     await registry.validation.record(alice, 'churn', '3.0.0', { passed: true });
     const upload = (version: string, bytes: Uint8Array) =>
-      registry.artifacts.register(alice, 'churn', {
-        version,
-        artifact: { upload: true },
-        sha256: sha(bytes),
-        framework: 'onnx',
-        runtime: { type: 'lambda' },
-      });
+      registry.artifacts.register(alice, 'churn', uploadRegistration(bytes, version));
     await upload('4.0.0', tinyOnnx('uploaded'));
     const pending = await store.getVersion('churn', '4.0.0');
     await artifacts.put(pending!.artifact.key, new TextEncoder().encode('not what was declared'));
@@ -92,12 +67,12 @@ describe('lifecycle events', () => {
     await artifacts.put((await store.getVersion('churn', '4.1.0'))!.artifact.key, junk);
     await registry.artifacts.completeUpload(alice, 'churn', '4.1.0').catch(() => undefined);
     await registry.models.updateVersion(alice, 'churn', '4.0.0', { description: 'second upload' });
-    await registry.deletions.deleteVersion(admin, 'churn', '4.0.0');
+    await registry.deletions.deleteVersion(root, 'churn', '4.0.0');
     await upload('4.2.0', tinyOnnx('abandoned'));
     clock.advance(PENDING_UPLOAD_TTL_SECONDS * 1000);
-    expect(await registry.deletions.expireUpload(admin, 'churn', '4.2.0')).toBe(true);
+    expect(await registry.deletions.expireUpload(root, 'churn', '4.2.0')).toBe(true);
     await registry.models.create(alice, { name: 'old' });
-    await registry.deletions.deleteModel(admin, 'old');
+    await registry.deletions.deleteModel(root, 'old');
     await registry.lifecycle.recordServingFailure(bob, 'churn', '1.0.0', 'load failed', '2.0.0');
     const v3 = await store.getVersion('churn', '3.0.0');
     await artifacts.put(v3!.artifact.key, new TextEncoder().encode('tampered'));

@@ -4,23 +4,19 @@
  */
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import { PENDING_UPLOAD_TTL_SECONDS } from '../../../functions/core/registry/artifacts.js';
 import type { DeletionGuard } from '../../../functions/core/registry/deletion.js';
 import { expiredUploads } from '../../../functions/core/registry/deletion.js';
-import { type RegistryServices, registryServices } from '../../../functions/core/registry/services.js';
+import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
-  CountingIds,
-  MemoryArtifactStore,
-  MemoryRegistryStore,
-  SteppingClock,
+  type MemoryArtifactStore,
+  type MemoryRegistryStore,
+  memoryRegistry,
+  type SteppingClock,
 } from '../../support/memory-stores.js';
-import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
-const root: Principal = { id: 'root', name: 'Root', role: 'admin' };
+import { tinyOnnx, tinyOnnxBase64, uploadRegistration } from '../../support/onnx-fixtures.js';
+import { alice, bob, root } from '../../support/principals.js';
 
 // Artifacts are read as ONNX graphs at registration and completion: each tag is a real tiny model.
 const bytes = (tag: string) => tinyOnnx(tag);
@@ -34,17 +30,10 @@ describe('registry housekeeping', () => {
   let guards: DeletionGuard[];
 
   beforeEach(async () => {
-    store = new MemoryRegistryStore();
-    artifacts = new MemoryArtifactStore();
-    clock = new SteppingClock();
     guards = [];
-    registry = registryServices({
-      store,
-      artifacts,
-      clock,
-      ids: new CountingIds(),
+    ({ store, artifacts, clock, registry } = memoryRegistry({
       deletionGuards: [(t) => Promise.all(guards.map((g) => g(t))).then((r) => r.find(Boolean))],
-    });
+    }));
     await registry.models.create(alice, {
       name: 'churn',
       description: 'Predicts churn',
@@ -60,13 +49,7 @@ describe('registry housekeeping', () => {
       runtime: { type: 'lambda' },
     });
   const registerUpload = (declared: string, version?: string) =>
-    registry.artifacts.register(alice, 'churn', {
-      version,
-      artifact: { upload: true },
-      sha256: sha(declared),
-      framework: 'onnx',
-      runtime: { type: 'lambda' },
-    });
+    registry.artifacts.register(alice, 'churn', uploadRegistration(tinyOnnx(declared), version));
 
   async function toProduction(version: string) {
     await register(`bytes-${version}`, version);

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '../../../functions/core/auth/principal.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import { memoryRegistry } from '../../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
+import { alice, bob } from '../../support/principals.js';
 
 function services() {
   const { store, registry } = memoryRegistry();

@@ -10,10 +10,7 @@ import {
   memoryRegistry,
 } from '../../support/memory-stores.js';
 import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
-const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
-const carol: Principal = { id: 'carol', name: 'Carol', role: 'approver' };
+import { alice, bob, carol } from '../../support/principals.js';
 
 // Tags stand for distinct real ONNX artifacts: the registry reads every artifact's graph.
 const bytes = (s: string) => tinyOnnx(s);
