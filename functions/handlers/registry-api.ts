@@ -131,29 +131,13 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
       }),
       transitionVersion: operation<NameVersion, unknown, z.infer<typeof TransitionBody>>({
         ...CONTRACT.transitionVersion,
-        handle: async ({ principal, params, body }) =>
-          versionView(
-            await registry.lifecycle.transition(
-              principal,
-              params.name,
-              params.version,
-              body.stage,
-              body.comment,
-            ),
-          ),
+        handle: async ({ principal, params: { name, version }, body: { stage, comment } }) =>
+          versionView(await registry.lifecycle.transition(principal, name, version, stage, comment)),
       }),
       decideApproval: operation<NameVersion, unknown, z.infer<typeof ApprovalBody>>({
         ...CONTRACT.decideApproval,
-        handle: async ({ principal, params, body }) =>
-          versionView(
-            await registry.lifecycle.decideApproval(
-              principal,
-              params.name,
-              params.version,
-              body.decision,
-              body.comment,
-            ),
-          ),
+        handle: async ({ principal, params: { name, version }, body: { decision, comment } }) =>
+          versionView(await registry.lifecycle.decideApproval(principal, name, version, decision, comment)),
       }),
       rollback: operation<Name, unknown, z.infer<typeof RollbackBody>>({
         ...CONTRACT.rollback,
