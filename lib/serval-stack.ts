@@ -72,6 +72,11 @@ export interface ServalStackProps extends StackProps {
    * accepted: for receivers inside the VPC. Default false (docs/security.md).
    */
   readonly webhookAllowPrivate?: boolean;
+  /**
+   * Reserved concurrency per function, over DEFAULT_RESERVED_CONCURRENCY; `null` leaves a
+   * function unreserved (it then shares the account's unreserved pool).
+   */
+  readonly reservedConcurrency?: Partial<Record<FunctionId, number | null>>;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // API Gateway's integration timeout: longer is wasted.
@@ -98,6 +103,35 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   inference: { memorySize: 1769, timeout: API_TIMEOUT },
   captureWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.captures.visibilityTimeoutSeconds) },
 };
+
+/**
+ * Reserved concurrency per function: a ceiling, so one runaway function (a retry storm, a flood
+ * of captures, a loop of webhooks) cannot take the account's whole concurrency from the others,
+ * and a floor, as the same amount is kept for it. The API functions follow the stage's default
+ * throttle (100 requests in a burst): the authorizer runs before each of them and inference is
+ * the hot path; the others are far lighter. Workers are capped lower, and their SQS event source
+ * mappings never poll with more concurrency than is reserved (lib/constructs/workers.ts), so a
+ * throttled batch is not counted as a failed receive. Schedulers run one sweep at a time. The sum
+ * (282) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
+ */
+export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
+  system: 10,
+  registry: 20,
+  auth: 10,
+  authorizer: 100,
+  integrityScheduler: 1,
+  integrityWorker: 5,
+  monitoring: 10,
+  driftScheduler: 1,
+  // 3 GB each: five windows at once is already 15 GB of drift checks.
+  driftWorker: 5,
+  webhookWorker: 10,
+  inference: 100,
+  captureWorker: 10,
+};
+
+/** SQS event source mappings refuse a maximum concurrency below 2. */
+const MIN_EVENT_SOURCE_CONCURRENCY = 2;
 
 /**
  * Functions that load onnxruntime-node, which comes from the layer (native, so not bundled):
@@ -128,12 +162,21 @@ export class ServalStack extends Stack {
     });
     this.onnxRuntime = new OnnxRuntimeLayer(this, 'OnnxRuntime', { architecture: FUNCTION_ARCHITECTURE });
 
+    const reserved = { ...DEFAULT_RESERVED_CONCURRENCY, ...props.reservedConcurrency };
     const functions = {} as Record<FunctionId, ServalFunction>;
     for (const fnId of Object.keys(FUNCTIONS) as FunctionId[]) {
+      const concurrency = reserved[fnId];
+      const worker = Object.values(QUEUES).some((q) => q.worker === fnId);
+      if (concurrency !== null && worker && concurrency < MIN_EVENT_SOURCE_CONCURRENCY) {
+        throw new Error(
+          `reserved concurrency of ${fnId} must be at least ${MIN_EVENT_SOURCE_CONCURRENCY} (its queue's event source polls with at least that), got ${concurrency}`,
+        );
+      }
       functions[fnId] = new ServalFunction(this, pascal(fnId), {
         fn: fnId,
         stage: props.stage,
         ...SIZING[fnId],
+        reservedConcurrentExecutions: concurrency ?? undefined,
         logRetention: props.logRetention,
         retainLogs: retainData,
         moduleLayers: ONNXRUNTIME_FUNCTIONS.includes(fnId) ? [this.onnxRuntime] : undefined,
@@ -160,7 +203,7 @@ export class ServalStack extends Stack {
     // administration gives each key one (SERVAL_USAGE_PLAN_ID; docs/deploy.md, "Rate limits").
     this.api.bindUsagePlan(functions.authorizer, 'identify');
     this.api.bindUsagePlan(functions.auth, 'enroll');
-    this.workers = new Workers(this, 'Workers', { functions, queues: this.storage.queues });
+    this.workers = new Workers(this, 'Workers', { functions, queues: this.storage.queues, reserved });
     this.alarms = new Alarms(this, 'Alarms', {
       functions,
       queues: this.storage.queues,
@@ -229,6 +272,7 @@ export class ServalStack extends Stack {
     const origins = str('artifactCorsOrigins');
     const endpoints = str('sagemakerEndpoints');
     const captureDays = num('captureRetentionDays');
+    const concurrency = str('reservedConcurrency');
     if (captureDays !== undefined && !Number.isInteger(captureDays)) {
       throw new Error(
         `context serval:captureRetentionDays must be a whole number of days, got ${captureDays}`,
@@ -255,8 +299,41 @@ export class ServalStack extends Stack {
         .filter((e) => e !== ''),
       captureRetentionDays: captureDays,
       webhookAllowPrivate: bool('webhookAllowPrivate'),
+      reservedConcurrency: concurrency === undefined ? undefined : parseReservedConcurrency(concurrency),
     };
   }
+}
+
+/**
+ * `serval:reservedConcurrency`: `fn=n` pairs, comma-separated (`inference=200,captureWorker=20`);
+ * `fn=none` leaves a function unreserved, and `none` alone every function (accounts whose
+ * concurrency limit is too small to reserve anything).
+ */
+export function parseReservedConcurrency(value: string): Partial<Record<FunctionId, number | null>> {
+  const fail = (why: string): never => {
+    throw new Error(`context serval:reservedConcurrency: ${why} (expected fn=n,fn=none,... or none)`);
+  };
+  const out: Partial<Record<FunctionId, number | null>> = {};
+  if (value.trim() === 'none') {
+    for (const fn of Object.keys(FUNCTIONS) as FunctionId[]) out[fn] = null;
+    return out;
+  }
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const [fn, n, extra] = pair.split('=').map((p) => p.trim());
+    if (fn === undefined || n === undefined || extra !== undefined) fail(`"${pair}" is not fn=n`);
+    if (!Object.hasOwn(FUNCTIONS, fn!)) fail(`unknown function "${fn}"`);
+    if (n === 'none') {
+      out[fn as FunctionId] = null;
+      continue;
+    }
+    const count = Number(n);
+    if (!Number.isInteger(count) || count < 1) fail(`${fn}=${n} is not a whole number of at least 1`);
+    out[fn as FunctionId] = count;
+  }
+  return out;
 }
 
 function entries<K extends string, V>(record: Partial<Record<K, V>> | undefined): [K, V][] {

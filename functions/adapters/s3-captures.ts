@@ -11,6 +11,12 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  ARTIFACT_PREFIXES,
+  CAPTURE_FILE_SUFFIX,
+  JSON_SUFFIX,
+  SKETCH_DIR,
+} from '../contract/artifact-keys.js';
 import { validationFailed } from '../core/kernel/errors.js';
 import type {
   CapturedRow,
@@ -45,7 +51,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
   ) {}
 
   static prefix(model: string): string {
-    return `captures/${model}/`;
+    return `${ARTIFACT_PREFIXES.captures}${model}/`;
   }
 
   async partitions(
@@ -59,9 +65,13 @@ export class S3Captures implements CaptureSource, DocumentStore {
       const versionPrefix = `${S3Captures.prefix(model)}${version}/`;
       for (let t = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS; t < to.getTime(); t += HOUR_MS) {
         const { date, hour } = hourPath(new Date(t));
-        const keys = (await this.listKeys(`${versionPrefix}${date}/${hour}/`)).filter((k) =>
-          k.endsWith('.jsonl.gz'),
-        );
+        const hourPrefix = `${versionPrefix}${date}/${hour}/`;
+        // Only files directly in the hour: a sketch writer may write below it (SKETCH_DIR), and
+        // nothing it writes may count as captured data.
+        const keys = (await this.listKeys(hourPrefix)).filter((k) => {
+          const name = k.slice(hourPrefix.length);
+          return !name.includes('/') && name.endsWith(CAPTURE_FILE_SUFFIX);
+        });
         if (keys.length) out.push({ version, hourStart: new Date(t).toISOString(), keys });
       }
     }
@@ -90,7 +100,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
 
   sketchKey(model: string, partition: CapturePartition, baselineId: string): string {
     const { date, hour } = hourPath(new Date(partition.hourStart));
-    return `${S3Captures.prefix(model)}${partition.version}/${date}/${hour}/_sketches/${baselineId}.json`;
+    return `${S3Captures.prefix(model)}${partition.version}/${date}/${hour}/${SKETCH_DIR}${baselineId}${JSON_SUFFIX}`;
   }
 
   /** Writes records as capture files (one per version and hour): what the capture worker does. */
@@ -102,7 +112,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
     const groups = new Map<string, string[]>();
     for (const r of records) {
       const { date, hour } = hourPath(new Date(r.at));
-      const key = `${S3Captures.prefix(model)}${r.version}/${date}/${hour}/${fileId}.jsonl.gz`;
+      const key = `${S3Captures.prefix(model)}${r.version}/${date}/${hour}/${fileId}${CAPTURE_FILE_SUFFIX}`;
       const group = groups.get(key) ?? [];
       group.push(JSON.stringify(r));
       groups.set(key, group);
@@ -154,6 +164,13 @@ export class S3Captures implements CaptureSource, DocumentStore {
     const [, bucket, key] = m as unknown as [string, string, string];
     if (bucket !== this.bucket) {
       throw validationFailed(`datasets are read from the deployment's bucket ${this.bucket}`, {
+        field: 'datasetUri',
+      });
+    }
+    // Reading is granted under datasets/ only: a baseline cannot be built from an artifact or
+    // from captured predictions, whoever asks.
+    if (!key.startsWith(ARTIFACT_PREFIXES.datasets)) {
+      throw validationFailed(`datasets are read from ${ARTIFACT_PREFIXES.datasets} in ${this.bucket}`, {
         field: 'datasetUri',
       });
     }

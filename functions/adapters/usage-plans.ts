@@ -17,7 +17,7 @@ import {
   GetApiKeysCommand,
   type GetApiKeysCommandOutput,
 } from '@aws-sdk/client-api-gateway';
-import { USAGE_PLAN_ENV } from '../contract/limits.js';
+import { USAGE_PLAN_ENV, USAGE_PLAN_TAG } from '../contract/limits.js';
 import type { UsagePlanPort } from '../core/auth/api-keys.js';
 
 const PREFIX = 'serval-usage-';
@@ -66,8 +66,9 @@ export class ApiGatewayUsagePlan implements UsagePlanPort {
             value: name,
             enabled: true,
             description: `Serval key ${keyId}: usage identifier for plan ${this.usagePlanId} (not a credential)`,
-            // Usage identifiers outlive a deleted stack; these tags find the ones it left.
-            tags: { 'serval:keyId': keyId, 'serval:usagePlanId': this.usagePlanId },
+            // Usage identifiers outlive a deleted stack; these tags find the ones it left. The plan
+            // tag is also what IAM lets this function create and delete (USAGE_PLAN_TAG).
+            tags: { 'serval:keyId': keyId, [USAGE_PLAN_TAG]: this.usagePlanId },
           }),
         )) as CreateApiKeyCommandOutput;
         apiKeyId = created.id;

@@ -30,3 +30,10 @@ export const DEFAULT_QUOTA: QuotaLimits = { limit: 100_000, period: 'DAY' };
  * locally, where local/rate-limit.ts enforces the limits instead.
  */
 export const USAGE_PLAN_ENV = 'SERVAL_USAGE_PLAN_ID';
+
+/**
+ * The tag, valued with the usage plan id, on every API Gateway key created for a Serval key. Key
+ * administration may create keys only with it and delete only keys that carry it (IAM tag
+ * conditions, lib/constructs/api.ts), so it cannot touch any other API key in the region.
+ */
+export const USAGE_PLAN_TAG = 'serval:usagePlanId';

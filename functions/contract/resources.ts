@@ -1,3 +1,5 @@
+import { ARTIFACT_KEY_PATTERNS as KEYS } from './artifact-keys.js';
+
 /**
  * The one description of Serval's stateful resources. The CDK stacks (lib/constructs) and the
  * local runtime (local/provision.ts) both build from this file, so key schemas, indexes, queues
@@ -281,15 +283,38 @@ export type QueueId = keyof typeof QUEUES;
 export type SecretId = keyof typeof SECRETS;
 export type TopicId = keyof typeof TOPICS;
 
-/** describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes. */
-export type TableMode = 'describe' | 'read' | 'readWrite';
-export type BucketMode = 'read' | 'readWrite';
+/**
+ * describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes.
+ * append: PutItem only, for the audit table: every audit write is a conditional put that fails if
+ * the item exists (functions/adapters/dynamo-common.ts auditPut), and without UpdateItem or
+ * DeleteItem a function cannot change or remove an event. readAppend: read and append.
+ */
+export type TableMode = 'describe' | 'read' | 'append' | 'readAppend' | 'readWrite';
+/**
+ * What a function may do with the objects matching a key pattern: read (GetObject, and presigned
+ * GETs), write (PutObject, and presigned PUTs), delete (DeleteObject: on the versioned bucket, a
+ * delete marker), tag (PutObjectTagging: hands an object to the expiry lifecycle rule).
+ */
+export type ObjectAccess = 'read' | 'write' | 'delete' | 'tag';
+
+export interface BucketBinding {
+  /**
+   * Object key patterns (IAM wildcards: functions/contract/artifact-keys.ts) and the access
+   * granted on each. Nothing outside them: a function never gets the whole bucket.
+   */
+  readonly objects: Readonly<Record<string, readonly ObjectAccess[]>>;
+  /**
+   * s3:ListBucket on the bucket: listings (captured hours), HeadBucket (health probe), and a 404
+   * instead of a 403 for a missing object, which readers need to tell a missing object from a refusal.
+   */
+  readonly list: boolean;
+}
 /** send: SendMessage; depth: GetQueueAttributes (health). Consumption comes from the event source. */
 export type QueueMode = 'send' | 'depth';
 
 export interface FunctionBindings {
   readonly tables?: Partial<Record<TableId, TableMode>>;
-  readonly buckets?: Partial<Record<BucketId, BucketMode>>;
+  readonly buckets?: Partial<Record<BucketId, BucketBinding>>;
   /** A queue, and optionally its dead-letter queue (env `<queue env>_DLQ`). */
   readonly queues?: Partial<Record<QueueId, { readonly queue?: QueueMode; readonly dlq?: QueueMode }>>;
   /** Secrets the function reads (GetSecretValue). */
@@ -310,7 +335,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   system: {
     tables: {
       registry: 'read',
-      audit: 'readWrite',
+      audit: 'readAppend',
       keys: 'describe',
       idempotency: 'describe',
       settings: 'readWrite',
@@ -318,7 +343,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       // GET /v1/metrics renders the hourly serving aggregates.
       predictions: 'read',
     },
-    buckets: { artifacts: 'read' },
+    // HeadBucket only (health probe): system reads no object.
+    buckets: { artifacts: { objects: {}, list: true } },
     queues: {
       integrity: { queue: 'depth', dlq: 'depth' },
       drift: { queue: 'depth', dlq: 'depth' },
@@ -330,49 +356,73 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   registry: {
     tables: {
       registry: 'readWrite',
-      audit: 'readWrite',
+      audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
       monitoring: 'read',
     },
-    buckets: { artifacts: 'readWrite' },
+    // Artifacts (stored, presigned, removed after a failed commit, tagged for expiry on deletion);
+    // datasets only read, to compute the SHA-256 a version records.
+    buckets: {
+      artifacts: {
+        objects: { [KEYS.models]: ['read', 'write', 'delete', 'tag'], [KEYS.datasets]: ['read'] },
+        list: true,
+      },
+    },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   auth: {
-    tables: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+    tables: { keys: 'readWrite', audit: 'append', idempotency: 'readWrite', settings: 'read' },
     secrets: { jwt: 'read' },
   },
   // Runs on every request with whatever credential the caller sent: may look keys up, never change them.
   authorizer: { tables: { keys: 'read' }, secrets: { jwt: 'read' } },
   integrityScheduler: { tables: { registry: 'read' }, queues: { integrity: { queue: 'send' } } },
   // Marks a mismatching version unusable and audits it; consumes its queue via the event source.
-  // Writes the artifacts bucket only to tag the object of an expired upload for the lifecycle rule;
-  // a mismatch also raises an alert (monitoring table) and goes out as an event (webhooks, SNS).
+  // Reads artifacts to hash them; writes nothing but the tag that hands an expired upload's object
+  // to the lifecycle rule. A mismatch also raises an alert (monitoring table) and goes out as an
+  // event (webhooks, SNS).
   integrityWorker: {
-    tables: { registry: 'readWrite', audit: 'readWrite', monitoring: 'readWrite' },
-    buckets: { artifacts: 'readWrite' },
+    tables: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
+    buckets: { artifacts: { objects: { [KEYS.models]: ['read', 'tag'] }, list: true } },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   // Baselines and on-demand checks read captured windows and datasets; alerts fan out to webhooks.
+  // Writes baseline profiles and the sketches of the hours it checks, never captured data.
   monitoring: {
     tables: {
       registry: 'read',
       monitoring: 'readWrite',
-      audit: 'readWrite',
+      audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
     },
-    buckets: { artifacts: 'readWrite' },
+    buckets: {
+      artifacts: {
+        objects: {
+          [KEYS.baselines]: ['read', 'write'],
+          [KEYS.captures]: ['read'],
+          [KEYS.sketches]: ['write'],
+          [KEYS.datasets]: ['read'],
+        },
+        list: true,
+      },
+    },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   driftScheduler: { tables: { registry: 'read', monitoring: 'read' }, queues: { drift: { queue: 'send' } } },
-  // Writes window sketches next to the captured data, reports and alerts.
+  // Writes window sketches next to the captured data (never the data), reports and alerts.
   driftWorker: {
     tables: { registry: 'read', monitoring: 'readWrite' },
-    buckets: { artifacts: 'readWrite' },
+    buckets: {
+      artifacts: {
+        objects: { [KEYS.baselines]: ['read'], [KEYS.captures]: ['read'], [KEYS.sketches]: ['write'] },
+        list: true,
+      },
+    },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
@@ -384,12 +434,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // A corrupt artifact or a fallback also raises an alert (monitoring table) and an event
   // (webhooks, SNS), off the hot path: only when a version fails.
   inference: {
-    tables: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
-    buckets: { artifacts: 'read' },
+    tables: { registry: 'readWrite', audit: 'append', predictions: 'readWrite', monitoring: 'readWrite' },
+    buckets: { artifacts: { objects: { [KEYS.models]: ['read'] }, list: true } },
     queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
-  captureWorker: { tables: { predictions: 'readWrite' }, buckets: { artifacts: 'readWrite' } },
+  // Writes capture files only: it reads nothing back, so needs no listing either.
+  captureWorker: {
+    tables: { predictions: 'readWrite' },
+    buckets: { artifacts: { objects: { [KEYS.captureFiles]: ['write'] }, list: false } },
+  },
 };
 
 /** Environment variable carrying a queue's dead-letter queue URL. */

@@ -55,16 +55,29 @@ export const DEFAULT_QUOTA: QuotaProps = {
 /**
  * The API Gateway control-plane actions the key administration function needs to give each
  * Serval key its usage identifier (functions/adapters/usage-plans.ts), by resource path:
- * GetApiKeys and CreateApiKey on the collection, DeleteApiKey on a key (ids are assigned by API
- * Gateway at runtime), CreateUsagePlanKey on this plan's keys only.
+ * CreateUsagePlanKey on this plan's keys only; CreateApiKey only with this plan's tag, and
+ * DeleteApiKey only on a key carrying it (ids are assigned by API Gateway at runtime, so the path
+ * is a wildcard and the tag is what scopes it); GetApiKeys on the collection, which IAM cannot
+ * narrow: a listing is one request on `/apikeys`, and it returns names and ids (the values only on
+ * request, and they are derived from Serval key ids, not secrets).
  */
-export function usagePlanEnrollmentGrants(
-  usagePlanId: string,
-): ReadonlyArray<{ action: string; path: string }> {
+export function usagePlanEnrollmentGrants(usagePlanId: string): ReadonlyArray<{
+  action: string;
+  path: string;
+  condition?: Record<string, Record<string, string>>;
+}> {
   return [
     { action: 'apigateway:GET', path: '/apikeys' },
-    { action: 'apigateway:POST', path: '/apikeys' },
-    { action: 'apigateway:DELETE', path: '/apikeys/*' },
+    {
+      action: 'apigateway:POST',
+      path: '/apikeys',
+      condition: { StringEquals: { [`aws:RequestTag/${limits.USAGE_PLAN_TAG}`]: usagePlanId } },
+    },
+    {
+      action: 'apigateway:DELETE',
+      path: '/apikeys/*',
+      condition: { StringEquals: { [`aws:ResourceTag/${limits.USAGE_PLAN_TAG}`]: usagePlanId } },
+    },
     { action: 'apigateway:POST', path: `/usageplans/${usagePlanId}/keys` },
   ];
 }
@@ -293,12 +306,15 @@ export class ServalApi extends Construct {
   bindUsagePlan(fn: ServalFunction, mode: 'identify' | 'enroll'): void {
     fn.addEnvironment(limits.USAGE_PLAN_ENV, this.usagePlan.usagePlanId);
     if (mode !== 'enroll') return;
-    const byAction = new Map<string, string[]>();
-    for (const { action, path } of usagePlanEnrollmentGrants(this.usagePlan.usagePlanId)) {
-      byAction.set(action, [...(byAction.get(action) ?? []), apigatewayArn(this, path)]);
-    }
-    for (const [action, resources] of byAction) {
-      fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: [action], resources }));
+    for (const { action, path, condition } of usagePlanEnrollmentGrants(this.usagePlan.usagePlanId)) {
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: [action],
+          resources: [apigatewayArn(this, path)],
+          conditions: condition,
+        }),
+      );
     }
     // cdk-nag names the resource as rendered: tokens in an environment-agnostic stack, literal
     // values when the CLI supplies a region (it defaults to us-east-1 without any configuration).
@@ -309,7 +325,8 @@ export class ServalApi extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:${partition}:apigateway:${region}::/apikeys/*]`,
       reason:
         'Revoking a Serval key deletes its API Gateway usage identifier, whose id API Gateway assigns ' +
-        'when the key is created at runtime; the statement allows apigateway:DELETE only, on API keys only.',
+        'when the key is created at runtime; the statement allows apigateway:DELETE only, on API keys ' +
+        'only, and only on those tagged with this usage plan.',
     });
   }
 

@@ -19,10 +19,11 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  type BucketBinding,
   type BucketDef,
-  type BucketMode,
   FUNCTIONS,
   type FunctionId,
+  type ObjectAccess,
   type QueueDef,
   type QueueMode,
   type SecretDef,
@@ -31,7 +32,7 @@ import {
   type TopicDef,
 } from '../../functions/contract/resources.js';
 
-export type { BucketMode, QueueMode, TableMode };
+export type { BucketBinding, ObjectAccess, QueueMode, TableMode };
 
 /** Repository root: entries in FUNCTIONS and the lock file are relative to it. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,6 +64,8 @@ export interface ServalFunctionProps {
   readonly retainLogs?: boolean;
   /** Layers whose packages the handler imports (e.g. native onnxruntime-node); none by default. */
   readonly moduleLayers?: readonly ModuleLayer[];
+  /** Reserved concurrency; none (the account's unreserved pool) by default. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class ServalFunction extends NodejsFunction {
@@ -99,6 +102,7 @@ export class ServalFunction extends NodejsFunction {
       logGroup,
       tracing: Tracing.ACTIVE,
       layers: props.moduleLayers?.map((m) => m.layer),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         SERVAL_STAGE: props.stage,
         NODE_OPTIONS: '--enable-source-maps',
@@ -164,10 +168,18 @@ const TABLE_WRITE = [
   'dynamodb:BatchWriteItem',
 ];
 
-/** The actions each table mode grants (exported so tests can pin them). */
+/**
+ * The actions each table mode grants (exported so tests can pin them). 'append' is PutItem
+ * alone: no UpdateItem or DeleteItem, and no BatchWriteItem either, whose DeleteRequests would
+ * remove items. IAM cannot require the put's `attribute_not_exists` condition (no condition key
+ * sees a ConditionExpression), so a PutItem could still replace an item whose key it knows; the
+ * code always sends the condition (docs/security.md, "Least privilege").
+ */
 export const TABLE_ACTIONS: Record<TableMode, readonly string[]> = {
   describe: ['dynamodb:DescribeTable'],
   read: TABLE_READ,
+  append: ['dynamodb:PutItem'],
+  readAppend: [...TABLE_READ, 'dynamodb:PutItem'],
   readWrite: [...TABLE_READ, ...TABLE_WRITE],
 };
 
@@ -185,33 +197,58 @@ export function bindTable(fn: ServalFunction, table: ITable, def: TableDef, mode
   );
 }
 
-/** The object actions each bucket mode grants (exported so tests can pin them). */
-export const BUCKET_OBJECT_ACTIONS: Record<BucketMode, readonly string[]> = {
+/**
+ * The S3 actions of each object access (exported so tests can pin them). Presigned URLs are
+ * signed with the function's credentials, so 'write' is also what lets a browser PUT to a URL the
+ * registry hands out, and 'read' a GET. 'delete' lets the registry remove bytes it stored for a
+ * registration that then failed to commit: the bucket is versioned, so a delete only adds a
+ * delete marker; permanently removing a version (s3:DeleteObjectVersion) is granted to no one.
+ */
+export const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
   read: ['s3:GetObject'],
-  // DeleteObject lets the registry remove bytes it stored for a registration that then failed to
-  // commit. The bucket is versioned, so a delete only adds a delete marker; permanently removing a
-  // version (s3:DeleteObjectVersion) is not granted to anyone.
-  readWrite: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+  write: ['s3:PutObject'],
+  delete: ['s3:DeleteObject'],
+  tag: ['s3:PutObjectTagging'],
 };
 
 /**
- * Grants object access to the bucket and sets `def.env` to its name. Presigned URLs are signed
- * with the function's credentials, so 'readWrite' is also what lets a browser PUT to a URL the
- * registry hands out. Explicit actions rather than bucket.grantRead*, whose `s3:GetObject*`,
- * `s3:List*`, `s3:DeleteObject*` would grant more than Serval uses.
+ * Grants object access per key pattern of the binding, and ListBucket when asked, and sets
+ * `def.env` to the bucket name. Explicit actions rather than bucket.grantRead*, whose
+ * `s3:GetObject*`, `s3:List*`, `s3:DeleteObject*` on every object would grant more than Serval
+ * uses, and where Serval uses it.
  */
-export function bindBucket(fn: ServalFunction, bucket: IBucket, def: BucketDef, mode: BucketMode): void {
+export function bindBucket(
+  fn: ServalFunction,
+  bucket: IBucket,
+  def: BucketDef,
+  binding: BucketBinding,
+): void {
   fn.addEnvironment(def.env, bucket.bucketName);
-  allow(fn, [...BUCKET_OBJECT_ACTIONS[mode]], [bucket.arnForObjects('*')]);
-  // ListBucket turns a missing object into 404 (NoSuchKey) instead of 403, which the handlers
-  // need to tell "not uploaded yet" from "not allowed"; HeadBucket (health probe) needs it too.
-  allow(fn, ['s3:ListBucket'], [bucket.bucketArn]);
-  Validations.of(fn.role!).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/*]`,
-    reason:
-      'Object keys of the artifacts bucket are model/version paths chosen at runtime; the grant is ' +
-      'limited to objects of this one bucket and to the actions listed.',
-  });
+  const patternsByActions = new Map<string, string[]>();
+  for (const [pattern, accesses] of Object.entries(binding.objects)) {
+    const actions = [...new Set(accesses.flatMap((a) => OBJECT_ACTIONS[a]))].sort().join(',');
+    patternsByActions.set(actions, [...(patternsByActions.get(actions) ?? []), pattern]);
+  }
+  for (const [actions, patterns] of patternsByActions) {
+    allow(
+      fn,
+      actions.split(','),
+      patterns.map((p) => bucket.arnForObjects(p)),
+    );
+  }
+  if (binding.list) allow(fn, ['s3:ListBucket'], [bucket.bucketArn]);
+  const patterns = Object.keys(binding.objects);
+  if (patterns.length === 0) return;
+  const role = Validations.of(fn.role!);
+  for (const pattern of patterns) {
+    role.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${pattern}]`,
+      reason:
+        'Object keys under this prefix are model/version/time paths chosen at runtime; the grant is ' +
+        'limited to this key pattern of the one bucket (functions/contract/artifact-keys.ts) and ' +
+        'to the actions listed.',
+    });
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ARTIFACT_PREFIXES } from '../../functions/contract/artifact-keys.js';
 import {
   BUCKETS,
   type BucketDef,
@@ -66,7 +67,7 @@ export interface StorageProps {
 }
 
 /** Where the capture worker writes predictions (and drift checks their sketches) in the artifacts bucket. */
-export const CAPTURES_PREFIX = 'captures/';
+export const CAPTURES_PREFIX = ARTIFACT_PREFIXES.captures;
 export const DEFAULT_CAPTURE_RETENTION_DAYS = 400;
 
 export class Storage extends Construct {

@@ -15,6 +15,8 @@ import type { QueueKey, QueuePair } from './storage.js';
 export interface WorkersProps {
   readonly functions: Readonly<Record<FunctionId, ServalFunction>>;
   readonly queues: Readonly<Record<QueueKey, QueuePair>>;
+  /** Reserved concurrency per function (null: none); a worker's poller stays within it. */
+  readonly reserved?: Readonly<Partial<Record<FunctionId, number | null>>>;
 }
 
 export class Workers extends Construct {
@@ -25,9 +27,14 @@ export class Workers extends Construct {
 
     for (const key of Object.keys(QUEUES) as QueueKey[]) {
       const def = QUEUES[key];
+      const reserved = props.reserved?.[def.worker] ?? undefined;
       props.functions[def.worker].addEventSource(
         new SqsEventSource(props.queues[key].queue, {
           batchSize: def.batchSize,
+          // Polling with more concurrency than is reserved gets invocations throttled; a
+          // throttled batch goes back to the queue with its receive count raised, and so towards
+          // the dead-letter queue without the worker ever having seen it.
+          maxConcurrency: reserved,
           // A worker reports the messages it failed; only those are retried (and eventually
           // dead-lettered), not the whole batch.
           reportBatchItemFailures: true,

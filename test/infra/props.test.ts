@@ -68,9 +68,37 @@ describe('propsFromContext', () => {
     ['serval:quotaPeriod', 'YEAR'],
     ['serval:logRetentionDays', '2'],
     ['serval:captureRetentionDays', '1.5'],
+    ['serval:reservedConcurrency', 'inference'],
+    ['serval:reservedConcurrency', 'inference=0'],
+    ['serval:reservedConcurrency', 'inference=2.5'],
+    ['serval:reservedConcurrency', 'nobody=5'],
   ])('rejects %s=%s', (key, value) => {
     expect(() => propsOf({ [key]: value })).toThrow(key);
   });
+
+  it('reads reserved concurrency as fn=n pairs, fn=none, or none for every function', () => {
+    expect(
+      propsOf({ 'serval:reservedConcurrency': 'inference=300, captureWorker=none' }).reservedConcurrency,
+    ).toEqual({ inference: 300, captureWorker: null });
+    const none = propsOf({ 'serval:reservedConcurrency': 'none' }).reservedConcurrency ?? {};
+    expect(Object.keys(none).length).toBe(12);
+    expect(Object.values(none).every((v) => v === null)).toBe(true);
+  });
+});
+
+it('the stack refuses a queue worker reserved below what its event source polls with', () => {
+  const t = testApp({ bundle: false });
+  try {
+    expect(
+      () =>
+        new ServalStack(t.app, 'ServalBadConcurrency', {
+          stage: 'dev',
+          reservedConcurrency: { driftWorker: 1 },
+        }),
+    ).toThrow('driftWorker');
+  } finally {
+    t.cleanup();
+  }
 });
 
 it.each(['fraud_xl', '-leading', 'a'.repeat(64)])(
@@ -106,6 +134,7 @@ describe('non-default props', () => {
       artifactCorsOrigins: ['https://dashboard.example'],
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
       captureRetentionDays: 30,
+      reservedConcurrency: { inference: 300, captureWorker: null, driftWorker: 2 },
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources;
@@ -205,6 +234,23 @@ describe('non-default props', () => {
     const env = (resources[inferenceFn]!.Properties.Environment as { Variables: Record<string, unknown> })
       .Variables;
     expect(env[SAGEMAKER_ENDPOINTS_ENV]).toBe('fraud-xl,Churn-GPU');
+  });
+
+  it('reserved concurrency overrides reach the functions and the worker event sources; null reserves none', () => {
+    const fns = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    const byDescription = (prefix: string) =>
+      fns.find((f) => String(f.Properties.Description).startsWith(`Serval ${prefix}:`))!.Properties;
+    expect(byDescription('inference').ReservedConcurrentExecutions).toBe(300);
+    expect(byDescription('captureWorker')).not.toHaveProperty('ReservedConcurrentExecutions');
+    expect(byDescription('driftWorker').ReservedConcurrentExecutions).toBe(2);
+    // Defaults stay for the others.
+    expect(byDescription('registry').ReservedConcurrentExecutions).toBe(20);
+    const scaling = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map((m) => m.Properties.ScalingConfig);
+    expect(scaling).toContainEqual({ MaximumConcurrency: 2 });
+    // The capture worker, unreserved, polls without a cap.
+    expect(scaling.filter((c) => c === undefined)).toHaveLength(1);
   });
 
   it('captures expire after the configured number of days', () => {

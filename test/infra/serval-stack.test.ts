@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyMatches } from '../../functions/contract/artifact-keys.js';
 import { USAGE_PLAN_ENV } from '../../functions/contract/limits.js';
 import {
   BUCKETS,
@@ -29,7 +30,6 @@ import { DEFAULT_QUOTA, DEFAULT_THROTTLE, gatewayErrorTemplate } from '../../lib
 import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
 import { TABLE_ACTIONS, type TableMode } from '../../lib/constructs/serval-function.js';
 import {
-  type BucketKey,
   CAPTURES_PREFIX,
   DEFAULT_CAPTURE_RETENTION_DAYS,
   type QueueKey,
@@ -59,7 +59,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   // Settings holds the operating mode: system changes it (with its audit event), others read it.
   system: {
     registry: 'read',
-    audit: 'readWrite',
+    // The audit feed (GET /v1/audit), and the mode change's event: never an update or delete.
+    audit: 'readAppend',
     keys: 'describe',
     idempotency: 'describe',
     settings: 'readWrite',
@@ -70,20 +71,20 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   // Monitoring read: the webhook subscriptions its lifecycle events go to.
   registry: {
     registry: 'readWrite',
-    audit: 'readWrite',
+    audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
     monitoring: 'read',
   },
-  auth: { keys: 'readWrite', audit: 'readWrite', idempotency: 'readWrite', settings: 'read' },
+  auth: { keys: 'readWrite', audit: 'append', idempotency: 'readWrite', settings: 'read' },
   authorizer: { keys: 'read' },
   integrityScheduler: { registry: 'read' },
   // A corrupt artifact raises an alert: monitoring read/write.
-  integrityWorker: { registry: 'readWrite', audit: 'readWrite', monitoring: 'readWrite' },
+  integrityWorker: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
   monitoring: {
     registry: 'read',
     monitoring: 'readWrite',
-    audit: 'readWrite',
+    audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
   },
@@ -92,22 +93,47 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
   // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.
-  inference: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
+  inference: { registry: 'readWrite', audit: 'append', predictions: 'readWrite', monitoring: 'readWrite' },
   captureWorker: { predictions: 'readWrite' },
 };
-const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
-  system: { artifacts: 'read' },
-  registry: { artifacts: 'readWrite' },
-  auth: {},
-  authorizer: {},
-  integrityScheduler: {},
-  integrityWorker: { artifacts: 'readWrite' },
-  monitoring: { artifacts: 'readWrite' },
-  driftScheduler: {},
-  driftWorker: { artifacts: 'readWrite' },
-  webhookWorker: {},
-  inference: { artifacts: 'read' },
-  captureWorker: { artifacts: 'readWrite' },
+/**
+ * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
+ * written out from the keys each function's code builds (functions/adapters/s3-*.ts, core
+ * registry and monitoring), independently of BINDINGS.
+ */
+const GET = 's3:GetObject';
+const PUT = 's3:PutObject';
+const DELETE = 's3:DeleteObject';
+const TAG = 's3:PutObjectTagging';
+const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; list: boolean } | undefined> = {
+  // HeadBucket (health) only.
+  system: { objects: {}, list: true },
+  registry: {
+    objects: { 'models/*': [DELETE, GET, PUT, TAG], 'datasets/*': [GET] },
+    list: true,
+  },
+  auth: undefined,
+  authorizer: undefined,
+  integrityScheduler: undefined,
+  // Hashes artifacts; tags an expired upload's object for the lifecycle rule.
+  integrityWorker: { objects: { 'models/*': [GET, TAG] }, list: true },
+  monitoring: {
+    objects: {
+      'baselines/*.json': [GET, PUT],
+      'captures/*': [GET],
+      'captures/*/_sketches/*.json': [PUT],
+      'datasets/*': [GET],
+    },
+    list: true,
+  },
+  driftScheduler: undefined,
+  driftWorker: {
+    objects: { 'baselines/*.json': [GET], 'captures/*': [GET], 'captures/*/_sketches/*.json': [PUT] },
+    list: true,
+  },
+  webhookWorker: undefined,
+  inference: { objects: { 'models/*': [GET] }, list: true },
+  captureWorker: { objects: { 'captures/*.jsonl.gz': [PUT] }, list: false },
 };
 
 /**
@@ -132,6 +158,18 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   webhookWorker: {},
   inference: {},
   captureWorker: {},
+};
+
+/**
+ * The condition on each API key grant of the auth function: creation only with the plan's tag,
+ * deletion only of keys carrying it, so no other API key in the region can be touched. `<plan>`
+ * is the usage plan's id.
+ */
+const APIGATEWAY_CONDITIONS: Record<string, unknown> = {
+  'apigateway:GET /apikeys': undefined,
+  'apigateway:POST /apikeys': { StringEquals: { 'aws:RequestTag/serval:usagePlanId': '<plan>' } },
+  'apigateway:DELETE /apikeys/*': { StringEquals: { 'aws:ResourceTag/serval:usagePlanId': '<plan>' } },
+  'apigateway:POST /usageplans/<plan>/keys': undefined,
 };
 
 /** Functions that load onnxruntime-node, and so get the layer (written out independently). */
@@ -388,6 +426,44 @@ describe('functions', () => {
     expect(existsSync(join(asset, 'index.mjs.map'))).toBe(true);
   });
 
+  it('every function has its reserved concurrency, and together they leave the unreserved 100 of a 1000 limit', () => {
+    // Written out independently of DEFAULT_RESERVED_CONCURRENCY.
+    const expected: Record<FunctionId, number> = {
+      system: 10,
+      registry: 20,
+      auth: 10,
+      authorizer: 100,
+      integrityScheduler: 1,
+      integrityWorker: 5,
+      monitoring: 10,
+      driftScheduler: 1,
+      driftWorker: 5,
+      webhookWorker: 10,
+      inference: 100,
+      captureWorker: 10,
+    };
+    const actual = Object.fromEntries(
+      FN_IDS.map((fn) => [
+        fn,
+        resources[logicalId(stack.functions[fn])]!.Properties.ReservedConcurrentExecutions,
+      ]),
+    );
+    expect(actual).toEqual(expected);
+    expect(Object.values(expected).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(900);
+  });
+
+  it("each queue's event source polls with no more concurrency than its worker has reserved", () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    for (const def of Object.values(QUEUES)) {
+      const fnId = logicalId(stack.functions[def.worker]);
+      const mapping = mappings.find(([, m]) => refersTo(m.Properties.FunctionName, fnId));
+      expect(mapping, def.id).toBeDefined();
+      expect(mapping![1].Properties.ScalingConfig, def.id).toEqual({
+        MaximumConcurrency: resources[fnId]!.Properties.ReservedConcurrentExecutions,
+      });
+    }
+  });
+
   it('every function log group has a retention', () => {
     for (const fn of FN_IDS) {
       const group = resources[logicalId(stack.functions[fn].logGroup)]!;
@@ -469,8 +545,8 @@ describe('least privilege', () => {
     const allowed = [
       's3:GetObject',
       's3:PutObject',
-      's3:AbortMultipartUpload',
       's3:DeleteObject',
+      's3:PutObjectTagging',
       's3:ListBucket',
     ];
     for (const fn of FN_IDS) {
@@ -555,30 +631,103 @@ describe('least privilege', () => {
     ).not.toHaveProperty(TABLES.keys.env);
   });
 
-  it.each(FN_IDS)('%s has exactly the declared access to each bucket', (fn) => {
-    for (const [key, def] of Object.entries(BUCKETS) as [BucketKey, (typeof BUCKETS)[BucketKey]][]) {
-      const bucketId = logicalId(stack.storage.buckets[key]);
-      const mode = BUCKET_ACCESS[fn][key];
-      const expected = {
-        read: ['s3:GetObject', 's3:ListBucket'],
-        readWrite: [
-          's3:AbortMultipartUpload',
-          's3:DeleteObject',
-          's3:GetObject',
-          's3:ListBucket',
-          's3:PutObject',
-        ],
-      };
-      expect([...actionsOn(fnStatements(fn), bucketId)].sort(), `${fn} on ${key}`).toEqual(
-        mode ? expected[mode] : [],
-      );
-      const env = (
-        resources[logicalId(stack.functions[fn])]!.Properties.Environment as {
-          Variables: Record<string, unknown>;
+  /** `<bucket ARN>/<pattern>` as rendered, back to `<pattern>`; undefined for anything else. */
+  function objectPattern(resource: unknown, bucketId: string): string | undefined {
+    const m = new RegExp(`^<${bucketId}\\.Arn>/(.+)$`).exec(render(resource));
+    return m?.[1];
+  }
+
+  it.each(FN_IDS)('%s has exactly the declared access to each key pattern of the bucket', (fn) => {
+    const bucketId = logicalId(stack.storage.buckets.artifacts);
+    const granted: Record<string, string[]> = {};
+    let list = false;
+    for (const s of fnStatements(fn)) {
+      if (s.Effect !== 'Allow') continue;
+      for (const r of resourcesOf(s)) {
+        if (!refersTo(r, bucketId)) continue;
+        if (render(r) === `<${bucketId}.Arn>`) {
+          expect(actionsOf(s), `${fn} on the bucket itself`).toEqual(['s3:ListBucket']);
+          list = true;
+          continue;
         }
-      ).Variables;
-      expect(def.env in env, `${fn} env ${def.env}`).toBe(Boolean(mode));
+        const pattern = objectPattern(r, bucketId);
+        expect(pattern, `${fn}: ${render(r)}`).toBeDefined();
+        granted[pattern!] = [...new Set([...(granted[pattern!] ?? []), ...actionsOf(s)])].sort();
+      }
     }
+    const expected = BUCKET_ACCESS[fn];
+    expect({ objects: granted, list }, fn).toEqual(
+      expected ? { objects: expected.objects, list: expected.list } : { objects: {}, list: false },
+    );
+    expect(BUCKETS.artifacts.env in fnEnv(fn), `${fn} env`).toBe(expected !== undefined);
+  });
+
+  it('model artifacts: only the registry writes, deletes or tags them; the integrity worker tags them too', () => {
+    const bucketId = logicalId(stack.storage.buckets.artifacts);
+    for (const fn of FN_IDS) {
+      const onModels = fnStatements(fn)
+        .filter((s) =>
+          resourcesOf(s).some((r) => /\/(models\/\*|\*)$/.test(render(r)) && refersTo(r, bucketId)),
+        )
+        .flatMap(actionsOf);
+      const writes = onModels.filter((a) => a !== GET);
+      expect(writes.sort(), fn).toEqual(
+        fn === 'registry' ? [DELETE, PUT, TAG] : fn === 'integrityWorker' ? [TAG] : [],
+      );
+    }
+    // Nobody is granted a pattern that spans the whole bucket.
+    for (const fn of FN_IDS) {
+      for (const r of fnStatements(fn).flatMap(resourcesOf)) {
+        if (refersTo(r, bucketId)) expect(render(r), fn).not.toMatch(/\.Arn>\/\*$/);
+      }
+    }
+  });
+
+  it('the capture worker writes capture files only, and nothing it writes can be a sketch; sketch writers cannot write capture files', () => {
+    const bucketId = logicalId(stack.storage.buckets.artifacts);
+    const writePatterns = (fn: FunctionId) =>
+      fnStatements(fn)
+        .filter((s) => actionsOf(s).includes(PUT))
+        .flatMap(resourcesOf)
+        .filter((r) => refersTo(r, bucketId))
+        .map((r) => objectPattern(r, bucketId)!);
+    const sketch = 'captures/churn/1.0.0/2024-05-01/13/_sketches/01HBASELINE.json';
+    const capture = 'captures/churn/1.0.0/2024-05-01/13/01HMESSAGE.jsonl.gz';
+    const planted = 'captures/churn/1.0.0/2024-05-01/13/_sketches/01HFAKE.jsonl.gz';
+    expect(writePatterns('captureWorker').some((p) => keyMatches(p, capture))).toBe(true);
+    expect(writePatterns('captureWorker').some((p) => keyMatches(p, sketch))).toBe(false);
+    expect(writePatterns('captureWorker').some((p) => keyMatches(p, 'models/churn/1.0.0/01HART'))).toBe(
+      false,
+    );
+    for (const fn of ['monitoring', 'driftWorker'] as const) {
+      expect(
+        writePatterns(fn).some((p) => keyMatches(p, sketch)),
+        fn,
+      ).toBe(true);
+      expect(
+        writePatterns(fn).some((p) => keyMatches(p, capture)),
+        fn,
+      ).toBe(false);
+      expect(
+        writePatterns(fn).some((p) => keyMatches(p, planted)),
+        fn,
+      ).toBe(false);
+    }
+  });
+
+  it('the audit trail is append-only: no function may update, delete or batch-write audit items', () => {
+    const auditId = logicalId(stack.storage.tables.audit);
+    const writers: FunctionId[] = [];
+    for (const fn of FN_IDS) {
+      const actions = actionsOn(fnStatements(fn), auditId);
+      for (const forbidden of ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+        expect(actions.has(forbidden), `${fn} ${forbidden}`).toBe(false);
+      }
+      if (actions.has('dynamodb:PutItem')) writers.push(fn);
+    }
+    expect(writers.sort()).toEqual(
+      ['auth', 'inference', 'integrityWorker', 'monitoring', 'registry', 'system'].sort(),
+    );
   });
 
   it('queue access: the scheduler sends, system reads depths, the worker consumes, nobody else', () => {
@@ -660,11 +809,16 @@ describe('usage plan access', () => {
       const actions = actionsOf(s).filter((a) => a.startsWith('apigateway:'));
       if (actions.length === 0) continue;
       expect(s.Effect).toBe('Allow');
-      expect(s.Condition).toBeUndefined();
+      const planId = logicalId(stack.api.usagePlan);
+      const condition =
+        s.Condition === undefined
+          ? undefined
+          : JSON.parse(JSON.stringify(s.Condition).replaceAll(JSON.stringify({ Ref: planId }), '"<plan>"'));
       for (const action of actions) {
         for (const r of resourcesOf(s)) {
           const path = apigatewayPath(r);
           expect(path, `${fn} ${action} on ${JSON.stringify(r)}`).toBeDefined();
+          expect(condition, `${fn} ${action} ${path}`).toEqual(APIGATEWAY_CONDITIONS[`${action} ${path}`]);
           granted[action] = [...(granted[action] ?? []), path!].sort();
         }
       }
@@ -919,16 +1073,11 @@ describe('inference', () => {
   const IMPORTS_ORT =
     /from\s*"onnxruntime-node"|import\(\s*"onnxruntime-node"\s*\)|require\(\s*"onnxruntime-node"\s*\)/;
 
-  it('sizing: inference 1 GB with the API timeout, the capture worker 512 MB within its queue; no reserved concurrency', () => {
+  it('sizing: inference 1 GB with the API timeout, the capture worker 512 MB within its queue', () => {
     const inference = resources[logicalId(stack.functions.inference)]!.Properties;
     expect([inference.MemorySize, inference.Timeout]).toEqual([1769, 29]);
     const worker = resources[logicalId(stack.functions.captureWorker)]!.Properties;
     expect([worker.MemorySize, worker.Timeout]).toEqual([512, QUEUES.captures.visibilityTimeoutSeconds / 6]);
-    for (const fn of FN_IDS) {
-      expect(resources[logicalId(stack.functions[fn])]!.Properties, fn).not.toHaveProperty(
-        'ReservedConcurrentExecutions',
-      );
-    }
   });
 
   it('one onnxruntime layer: nodejs22.x on arm64, with the linux/arm64 binaries only', () => {

@@ -37,6 +37,8 @@ const CORE_ORDER = [
  * and routes are deployment wiring the core must not know.
  */
 const CONTRACT_FOR_CORE = [
+  // The artifacts bucket's key layout: users upload datasets under it and read captures by it.
+  'functions/contract/artifact-keys.ts',
   'functions/contract/roles.ts',
   'functions/contract/limits.ts',
   'functions/contract/messages.ts',

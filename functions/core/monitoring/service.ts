@@ -6,6 +6,7 @@
  * large windows read summaries instead of rows.
  */
 
+import { ARTIFACT_PREFIXES, JSON_SUFFIX } from '../../contract/artifact-keys.js';
 import type { Principal } from '../auth/principal.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
@@ -103,7 +104,7 @@ export class MonitoringService {
       maxSample: BASELINE_SAMPLE,
     });
     const id = this.deps.ids.next();
-    const profileKey = `baselines/${model}/${version}/${id}.json`;
+    const profileKey = `${ARTIFACT_PREFIXES.baselines}${model}/${version}/${id}${JSON_SUFFIX}`;
     await this.deps.docs.putJson(profileKey, profile);
     const ref: BaselineRef = {
       id,

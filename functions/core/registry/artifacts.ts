@@ -2,6 +2,7 @@
  * A version's artifact: registering a version with its bytes (inline, or by presigned upload),
  * completing an upload, verifying and checking the stored SHA-256, and download URLs.
  */
+import { ARTIFACT_PREFIXES } from '../../contract/artifact-keys.js';
 import type { Principal } from '../auth/principal.js';
 import {
   conflict,
@@ -147,7 +148,7 @@ export class Artifacts {
     version: string,
   ): Promise<{ version: ModelVersion; upload: PresignedRequest }> {
     const first = this.assertUploadOpen(await this.records.getVersion(name, version));
-    const key = `models/${name}/${version}/${this.records.deps.ids.next()}`;
+    const key = `${ARTIFACT_PREFIXES.models}${name}/${version}/${this.records.deps.ids.next()}`;
     let previousKey = first.artifact.key;
     const after = await this.records.updateVersion(principal, first, 'version.upload_url', (cur) => {
       this.assertUploadOpen(cur);
@@ -336,7 +337,7 @@ export class Artifacts {
     const { bytes, sha256 } = artifact;
     const current = await this.records.getModel(name);
     const version = input.version ?? nextVersion(current.highestVersion ?? current.latestVersion);
-    const key = `models/${name}/${version}/${uploadId}`;
+    const key = `${ARTIFACT_PREFIXES.models}${name}/${version}/${uploadId}`;
     const now = this.records.now();
     const registered = newVersion(principal, input, {
       model: name,

@@ -5,6 +5,7 @@
  * Datasets elsewhere cannot be read (no credentials, and no fetching of arbitrary locations), so
  * their digest stays the caller's claim and `verified` is false.
  */
+import { ARTIFACT_PREFIXES } from '../../contract/artifact-keys.js';
 import { integrityFailed, validationFailed } from '../kernel/errors.js';
 import type { ArtifactStore } from './ports.js';
 import type { DatasetRef } from './types.js';
@@ -16,6 +17,14 @@ export async function verifiedDataset(
   if (!dataset) return undefined;
   const key = artifacts.keyOf(dataset.uri);
   if (key === undefined) return { ...dataset, verified: false };
+  // Serval reads its bucket's datasets under datasets/ only (the registry's grant): a version
+  // cannot name a model artifact or captured predictions as its dataset and learn their digest.
+  if (!key.startsWith(ARTIFACT_PREFIXES.datasets)) {
+    throw validationFailed(
+      `datasets in the artifacts bucket are read from ${ARTIFACT_PREFIXES.datasets} only`,
+      { field: 'dataset.uri' },
+    );
+  }
   const stored = await artifacts.digest(key);
   if (!stored) {
     throw validationFailed(`dataset ${dataset.uri} does not exist in the artifacts bucket`, {
