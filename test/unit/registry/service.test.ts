@@ -322,6 +322,23 @@ describe('Registry', () => {
     await expectCode(registry.lifecycle.rollback(alice, 'churn', '1.0.0'), 'forbidden');
   });
 
+  it('rolls back only to a version that has been in production: a draft approved by someone else is refused', async () => {
+    await staged('1.0.0');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    await register('sneaky', '3.0.0');
+    await registry.lifecycle.decideApproval(carol, 'churn', '3.0.0', 'approved', 'lgtm');
+    const refused = await expectCode(registry.lifecycle.rollback(bob, 'churn', '3.0.0'), 'conflict');
+    expect(refused.details).toMatchObject({ version: '3.0.0' });
+    expect((await registry.models.get('churn')).productionVersion).toBe('1.0.0');
+    expect((await registry.models.getVersion('churn', '3.0.0')).stage).toBe('draft');
+
+    // A version that was production once is a legitimate target, named or not.
+    await staged('2.0.0');
+    await registry.lifecycle.transition(bob, 'churn', '2.0.0', 'production');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    expect((await registry.lifecycle.rollback(bob, 'churn', '2.0.0')).stage).toBe('production');
+  });
+
   it('keeps one production version when two promotions race', async () => {
     await staged('1.0.0');
     await staged('2.0.0');
