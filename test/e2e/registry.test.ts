@@ -15,6 +15,7 @@ import { DELETED_ARTIFACT_TAG } from '../../functions/contract/resources.js';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
+import { GATE_FIELDS } from '../../functions/core/registry/models.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
 import { tinyOnnx, tinyOnnxBase64 } from '../support/onnx-fixtures.js';
@@ -403,15 +404,45 @@ describe('registry over HTTP', () => {
     });
     expect(wrongShape.status).toBe(400);
 
-    expect((await alice('PATCH', '/v1/models/iris-demo', { requireValidation: true })).status).toBe(200);
+    // The gates are the admin's: a scientist can neither switch validation on or off nor set what
+    // a passing report must show, and the attempt is audited.
+    const refused = await alice('PATCH', '/v1/models/iris-demo', { requireValidation: true });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.details).toMatchObject({ fields: ['requireValidation'], needs: 'admin' });
+    expect((await alice('PATCH', '/v1/models/iris-demo', { minValidationRows: 2 })).status).toBe(403);
+    const refusal = await viewer('GET', '/v1/audit?model=iris-demo&limit=1');
+    expect(refusal.body.items[0]).toMatchObject({
+      action: 'model.gate_change_refused',
+      before: { minValidationRows: null },
+      after: { minValidationRows: 2 },
+    });
+    const gated = await admin('PATCH', '/v1/models/iris-demo', {
+      requireValidation: true,
+      minValidationRows: demo.holdout.labels.length,
+      requiredThresholds: { accuracy: { min: 0.9 } },
+    });
+    expect(gated.status).toBe(200);
+    expect(gated.body).toMatchObject({
+      requireValidation: true,
+      minValidationRows: demo.holdout.labels.length,
+      requiredThresholds: { accuracy: { min: 0.9 } },
+    });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'testing' });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'staging' });
     await bob('POST', '/v1/models/iris-demo/versions/1.0.0/approval', { decision: 'approved' });
-    const blocked = await bob('POST', '/v1/models/iris-demo/versions/1.0.0/transition', {
-      stage: 'production',
-    });
+    const promote = () =>
+      bob('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'production' });
+    const blocked = await promote();
     expect(blocked.status).toBe(409);
     expect(blocked.body.error.message).toContain('validation');
+    // One row and no thresholds: the report passes its own checks, but not the model's policy.
+    const oneRow = await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
+      dataset: { instances: demo.holdout.instances.slice(0, 1), labels: demo.holdout.labels.slice(0, 1) },
+    });
+    expect(oneRow.body.passed).toBe(true);
+    const tooSmall = await promote();
+    expect(tooSmall.status).toBe(409);
+    expect(tooSmall.body.error.details).toMatchObject({ validation: 'too_few_rows', rows: 1 });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
       dataset: demo.holdout,
       thresholds: { accuracy: { min: 0.9 } },
@@ -697,5 +728,47 @@ describe('the route table is the access policy', () => {
       }
     }
     expect(checked).toBe(ROUTES.filter((r) => r.role !== 'none').length * ROLES.length);
+  });
+
+  it('lets only admins change the promotion gates of a model (PATCH /v1/models/{name})', async () => {
+    const clients = Object.fromEntries(
+      await Promise.all(ROLES.map(async (role) => [role, await keyFor(role, `gates-${role}`)] as const)),
+    );
+    expect((await admin('POST', '/v1/models', { name: 'gatewalk', requireValidation: true })).status).toBe(
+      201,
+    );
+    const loosen: Record<(typeof GATE_FIELDS)[number], unknown> = {
+      requireValidation: false,
+      allowUnservableProduction: true,
+      minValidationRows: 1,
+      requiredThresholds: { accuracy: { min: 0 } },
+    };
+    const reset = {
+      requireValidation: true,
+      allowUnservableProduction: false,
+      minValidationRows: null,
+      requiredThresholds: null,
+    };
+    for (const field of GATE_FIELDS) {
+      for (const role of ROLES) {
+        const res = await clients[role]!('PATCH', '/v1/models/gatewalk', { [field]: loosen[field] });
+        const label = `${field} as ${role}`;
+        if (role === 'admin') {
+          expect(res.status, label).toBe(200);
+          expect(res.body[field], label).toEqual(loosen[field]);
+          expect((await admin('PATCH', '/v1/models/gatewalk', reset)).status).toBe(200);
+        } else expect(res.status, label).toBe(403);
+      }
+    }
+    // Not a gate: a scientist still edits the description and the fallback.
+    expect(
+      (await clients.scientist!('PATCH', '/v1/models/gatewalk', { description: 'd', fallback: false }))
+        .status,
+    ).toBe(200);
+    // Creating a model with a gate already open is the admin's too.
+    expect(
+      (await clients.scientist!('POST', '/v1/models', { name: 'gateopen', allowUnservableProduction: true }))
+        .status,
+    ).toBe(403);
   });
 });

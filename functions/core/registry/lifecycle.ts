@@ -10,6 +10,7 @@ import type { RegistryStore, WriteOp } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { assertMoveAllowed } from './stages.js';
 import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
+import { validationShortfall } from './validation-gate.js';
 
 type ProductionAction = 'promote' | 'rollback';
 
@@ -297,10 +298,12 @@ function assertPromotable(
       approval: v.approval?.decision ?? 'none',
     });
   }
-  if (model.requireValidation && v.validation?.passed !== true) {
-    throw conflict(`model ${model.name} requires a passing validation report before production`, {
-      validation: v.validation ? 'failed' : 'none',
-    });
+  const shortfall = validationShortfall(model, v);
+  if (shortfall) {
+    throw conflict(
+      `model ${model.name} requires a passing validation report before production: ${shortfall.message}`,
+      shortfall.details,
+    );
   }
 }
 

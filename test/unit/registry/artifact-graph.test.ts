@@ -20,6 +20,7 @@ import { tinyOnnx } from '../../support/onnx-fixtures.js';
 
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
+const dana: Principal = { id: 'dana', name: 'Dana', role: 'admin' };
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -208,7 +209,7 @@ describe('registry: reading ONNX artifacts', () => {
     );
     expect(old.message).toMatch(/never been read as an ONNX model/);
 
-    await registry.models.update(alice, 'churn', { allowUnservableProduction: true });
+    await registry.models.update(dana, 'churn', { allowUnservableProduction: true });
     expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
       'production',
     );

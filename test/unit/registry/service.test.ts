@@ -14,6 +14,7 @@ import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 const alice: Principal = { id: 'alice', name: 'Alice', role: 'scientist' };
 const bob: Principal = { id: 'bob', name: 'Bob', role: 'approver' };
 const carol: Principal = { id: 'carol', name: 'Carol', role: 'approver' };
+const dana: Principal = { id: 'dana', name: 'Dana', role: 'admin' };
 
 // Tags stand for distinct real ONNX artifacts: the registry reads every artifact's graph.
 const bytes = (s: string) => tinyOnnx(s);
@@ -280,7 +281,7 @@ describe('Registry', () => {
   });
 
   it('demands a passing validation report when the model asks for one', async () => {
-    await registry.models.update(alice, 'churn', { requireValidation: true });
+    await registry.models.update(dana, 'churn', { requireValidation: true });
     await staged('1.0.0');
     await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
     await registry.validation.record(alice, 'churn', '1.0.0', { passed: false });
@@ -289,6 +290,83 @@ describe('Registry', () => {
     expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
       'production',
     );
+  });
+
+  it('lets only an admin change the promotion gates, and audits a refused attempt', async () => {
+    await registry.models.update(dana, 'churn', { requireValidation: true });
+    for (const who of [alice, bob]) {
+      for (const change of [
+        { requireValidation: false },
+        { allowUnservableProduction: true },
+        { minValidationRows: 100 },
+        { requiredThresholds: { accuracy: { min: 0.9 } } },
+      ]) {
+        const err = await expectCode(registry.models.update(who, 'churn', change), 'forbidden');
+        expect(err.details).toMatchObject({ fields: Object.keys(change), needs: 'admin' });
+      }
+    }
+    const model = await registry.models.get('churn');
+    expect(model).toMatchObject({ requireValidation: true, allowUnservableProduction: false });
+    expect(model.minValidationRows).toBeUndefined();
+    const refusals = store.audits.filter((a) => a.action === 'model.gate_change_refused');
+    expect(refusals).toHaveLength(8);
+    expect(refusals[0]).toMatchObject({
+      actor: 'alice',
+      before: { requireValidation: true },
+      after: { requireValidation: false },
+    });
+    // Naming a gate with its current value, or changing what is not a gate, is fine.
+    await registry.models.update(alice, 'churn', { requireValidation: true, fallback: false });
+    expect((await registry.models.get('churn')).fallback).toBe(false);
+    // A scientist's new model may start stricter than the defaults, never looser.
+    await registry.models.create(alice, { name: 'strict', requireValidation: true, minValidationRows: 50 });
+    await expectCode(
+      registry.models.create(alice, { name: 'loose', allowUnservableProduction: true }),
+      'forbidden',
+    );
+    // The admin sets and removes them.
+    await registry.models.update(dana, 'churn', { minValidationRows: 100, requireValidation: false });
+    await registry.models.update(dana, 'churn', { minValidationRows: null });
+    expect(await registry.models.get('churn')).toMatchObject({ requireValidation: false });
+    expect((await registry.models.get('churn')).minValidationRows).toBeUndefined();
+  });
+
+  it("counts a report for promotion only when it meets the model's minimum rows and required thresholds", async () => {
+    await registry.models.update(dana, 'churn', {
+      requireValidation: true,
+      minValidationRows: 100,
+      requiredThresholds: { accuracy: { min: 0.9 }, logLoss: { max: 0.3 } },
+    });
+    await staged('1.0.0');
+    const promote = () => registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    // The attack: a report on one row with no thresholds passes its own checks.
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 1,
+      metrics: { accuracy: 1, logLoss: 0.01 },
+      thresholds: [],
+    });
+    const tooSmall = await expectCode(promote(), 'conflict');
+    expect(tooSmall.details).toMatchObject({ validation: 'too_few_rows', rows: 1, minValidationRows: 100 });
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 500,
+      metrics: { accuracy: 0.85, logLoss: 0.2 },
+    });
+    const missed = await expectCode(promote(), 'conflict');
+    expect(missed.details).toMatchObject({
+      validation: 'thresholds_missed',
+      thresholds: [{ metric: 'accuracy', bound: 'min', threshold: 0.9, value: 0.85, passed: false }],
+    });
+    // A report without the metric does not meet a bound on it.
+    await registry.validation.record(alice, 'churn', '1.0.0', { passed: true, rows: 500, metrics: {} });
+    await expectCode(promote(), 'conflict');
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 500,
+      metrics: { accuracy: 0.93, logLoss: 0.2 },
+    });
+    expect((await promote()).stage).toBe('production');
   });
 
   it('demotes the previous production version in the same commit, and rolls back', async () => {
