@@ -187,11 +187,20 @@ export function bindTable(fn: ServalFunction, table: ITable, def: TableDef, mode
 
 /** The object actions each bucket mode grants (exported so tests can pin them). */
 export const BUCKET_OBJECT_ACTIONS: Record<BucketMode, readonly string[]> = {
-  read: ['s3:GetObject'],
+  // GetObjectVersion: artifacts are read at the object version their SHA-256 was verified on.
+  read: ['s3:GetObject', 's3:GetObjectVersion'],
   // DeleteObject lets the registry remove bytes it stored for a registration that then failed to
   // commit. The bucket is versioned, so a delete only adds a delete marker; permanently removing a
-  // version (s3:DeleteObjectVersion) is not granted to anyone.
-  readWrite: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+  // version (s3:DeleteObjectVersion) is not granted to anyone. PutObjectTagging hands deleted and
+  // superseded artifacts to the bucket's lifecycle rule (ArtifactStore.release).
+  readWrite: [
+    's3:GetObject',
+    's3:GetObjectVersion',
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:AbortMultipartUpload',
+    's3:DeleteObject',
+  ],
 };
 
 /**

@@ -189,6 +189,50 @@ describe('registry over HTTP', () => {
     ]);
   });
 
+  it('keeps serving the verified bytes when the presigned URL is used again after promotion', async () => {
+    expect((await alice('POST', '/v1/models', { name: 'dropbox' })).status).toBe(201);
+    const original = linearRegressionOnnx({ weights: [2], bias: 1 });
+    const replacement = linearRegressionOnnx({ weights: [0], bias: -100 });
+    const reg = await alice('POST', '/v1/models/dropbox/versions', {
+      artifact: { upload: true },
+      sha256: sha(original),
+    });
+    expect(reg.status).toBe(201);
+    const { url, headers } = reg.body.upload;
+    expect((await fetch(url, { method: 'PUT', headers, body: original })).status).toBe(200);
+    expect((await alice('POST', '/v1/models/dropbox/versions/1.0.0/complete')).status).toBe(200);
+    for (const stage of ['testing', 'staging']) {
+      await alice('POST', '/v1/models/dropbox/versions/1.0.0/transition', { stage });
+    }
+    await bob('POST', '/v1/models/dropbox/versions/1.0.0/approval', { decision: 'approved', comment: 'ok' });
+    const promoted = await bob('POST', '/v1/models/dropbox/versions/1.0.0/transition', {
+      stage: 'production',
+    });
+    expect(promoted.status).toBe(200);
+    const predict = () => admin('POST', '/v1/models/dropbox/predict', { instances: [[3]] });
+    expect((await predict()).body.predictions).toEqual([7]);
+
+    // The attack: the URL is still valid, and s3rver honours neither If-None-Match nor the
+    // checksum (S3 would refuse this PUT with 412 or 400). It can only reach the upload's drop box.
+    const again = await fetch(url, { method: 'PUT', headers, body: replacement });
+    expect(again.status).toBe(200);
+    expect((await alice('POST', '/v1/models/dropbox/versions/1.0.0/complete')).status).toBe(409);
+
+    const verified = await carol('POST', '/v1/models/dropbox/versions/1.0.0/verify');
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ ok: true, sha256: sha(original) });
+    expect((await viewer('GET', '/v1/models/dropbox/versions/1.0.0')).body.status).toBe('ready');
+    const prediction = await predict();
+    expect(prediction.body).toMatchObject({ modelVersion: '1.0.0', predictions: [7] });
+    const link = await viewer('GET', '/v1/models/dropbox/versions/1.0.0/artifact');
+    const downloaded = new Uint8Array(await (await fetch(link.body.url)).arrayBuffer());
+    expect(sha(downloaded)).toBe(sha(original));
+    const audit = await viewer('GET', '/v1/audit?model=dropbox&limit=100');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).not.toContain(
+      'version.integrity_failed',
+    );
+  });
+
   it('walks the lifecycle with four eyes, promotes, demotes and rolls back', async () => {
     const t = (who: typeof alice, v: string, stage: string) =>
       who('POST', `/v1/models/churn/versions/${v}/transition`, { stage, comment: `to ${stage}` });
@@ -507,7 +551,7 @@ describe('registry over HTTP', () => {
       names.push(...page.body.items.map((m) => m.name));
       cursor = page.body.nextCursor;
     } while (cursor);
-    expect(names).toEqual(['churn', 'fraud', 'iris-demo', 'race']);
+    expect(names).toEqual(['churn', 'dropbox', 'fraud', 'iris-demo', 'race']);
     const forged = Buffer.from(
       JSON.stringify({ pk: 'MODEL#x', sk: '#MODEL', gsi1pk: 'OTHER', gsi1sk: 'x' }),
     ).toString('base64url');

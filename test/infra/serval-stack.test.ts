@@ -468,7 +468,9 @@ describe('least privilege', () => {
   it('nobody may permanently delete an artifact version or change bucket settings', () => {
     const allowed = [
       's3:GetObject',
+      's3:GetObjectVersion',
       's3:PutObject',
+      's3:PutObjectTagging',
       's3:AbortMultipartUpload',
       's3:DeleteObject',
       's3:ListBucket',
@@ -560,13 +562,15 @@ describe('least privilege', () => {
       const bucketId = logicalId(stack.storage.buckets[key]);
       const mode = BUCKET_ACCESS[fn][key];
       const expected = {
-        read: ['s3:GetObject', 's3:ListBucket'],
+        read: ['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket'],
         readWrite: [
           's3:AbortMultipartUpload',
           's3:DeleteObject',
           's3:GetObject',
+          's3:GetObjectVersion',
           's3:ListBucket',
           's3:PutObject',
+          's3:PutObjectTagging',
         ],
       };
       expect([...actionsOn(fnStatements(fn), bucketId)].sort(), `${fn} on ${key}`).toEqual(

@@ -72,10 +72,21 @@ export interface Model {
 }
 
 export interface ArtifactRef {
+  /**
+   * Pending: the upload key its presigned URL writes (under `uploads/`). Ready: a key under
+   * `models/` that Serval wrote itself (inline bytes, or the completed upload copied there) and
+   * never issued a URL for.
+   */
   readonly key: string;
   /** Lower-case hex SHA-256: declared (pending) or verified (ready). */
   readonly sha256: string;
   readonly size?: number;
+  /**
+   * The S3 object version the SHA-256 was verified on (versioned bucket); every read, download
+   * and verification uses it, so later writes to the key change nothing Serval serves. Absent
+   * where the store has no versions (s3rver) and on versions stored before pinning.
+   */
+  readonly versionId?: string;
 }
 
 export interface DatasetRef {

@@ -38,7 +38,7 @@ export class ValidationGate {
         outputSchema: Boolean(v.outputSchema),
       });
     }
-    const bytes = await this.records.deps.artifacts.get(v.artifact.key);
+    const bytes = await this.records.deps.artifacts.get(v.artifact.key, v.artifact.versionId);
     const actual = bytes ? await sha256Hex(bytes) : 'missing';
     if (actual !== v.artifact.sha256) {
       await this.lifecycle.markUnusable(

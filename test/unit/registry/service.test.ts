@@ -105,6 +105,44 @@ describe('Registry', () => {
     for (const bad of ['abc', 'ab$=', '====', '']) await expectArtifactRefused({ base64: bad });
   });
 
+  it.each([
+    ['a store that cannot refuse the second write (s3rver)', false],
+    ['a versioned store (S3)', true],
+  ])(
+    'keeps serving the verified bytes when the upload URL writes again after promotion: %s',
+    async (_name, versioned) => {
+      ({ store, artifacts, registry } = memoryRegistry({ versionedArtifacts: versioned }));
+      await registry.models.create(alice, { name: 'churn' });
+      const reg = await registry.artifacts.register(alice, 'churn', {
+        artifact: { upload: true },
+        sha256: sha('original'),
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      });
+      const url = reg.upload!.url;
+      await artifacts.putViaUrl(url, bytes('original'));
+      const done = await registry.artifacts.completeUpload(alice, 'churn', '1.0.0');
+      // The verified artifact is a copy at a key no URL names, pinned to its object version.
+      expect(url).not.toContain(done.artifact.key);
+      expect(done.artifact.versionId).toEqual(versioned ? expect.any(String) : undefined);
+      for (const stage of ['testing', 'staging'] as const) {
+        await registry.lifecycle.transition(alice, 'churn', '1.0.0', stage);
+      }
+      await registry.lifecycle.decideApproval(bob, 'churn', '1.0.0', 'approved', 'ok');
+      await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+
+      await artifacts.putViaUrl(url, bytes('replacement'));
+      await expectCode(registry.artifacts.completeUpload(alice, 'churn', '1.0.0'), 'conflict');
+      expect(await registry.artifacts.verify(carol, 'churn', '1.0.0')).toMatchObject({
+        ok: true,
+        sha256: sha('original'),
+      });
+      const v = await registry.models.getVersion('churn', '1.0.0');
+      expect(v.status).toBe('ready');
+      expect(await artifacts.get(v.artifact.key, v.artifact.versionId)).toEqual(bytes('original'));
+    },
+  );
+
   it('completes a presigned upload only when the stored bytes hash to the declared sha256', async () => {
     const good = await registry.artifacts.register(alice, 'churn', {
       artifact: { upload: true },
