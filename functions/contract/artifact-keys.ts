@@ -9,8 +9,13 @@
  */
 
 export const ARTIFACT_PREFIXES = {
-  /** `models/<name>/<version>/<id>`: registered artifacts (and presigned uploads of them). */
+  /** `models/<name>/<version>/<id>`: registered artifacts; no presigned URL is ever issued here. */
   models: 'models/',
+  /**
+   * `uploads/<name>/<version>/<id>`: the drop box of presigned uploads. Completion copies a
+   * verified upload under models/, so a URL still valid afterwards cannot touch what serves.
+   */
+  uploads: 'uploads/',
   /** Training and reference datasets, uploaded by users; Serval only reads them. */
   datasets: 'datasets/',
   /** `captures/<model>/<version>/<YYYY-MM-DD>/<HH>/<id>.jsonl.gz`: captured predictions. */
@@ -36,6 +41,7 @@ export const JSON_SUFFIX = '.json';
  */
 export const ARTIFACT_KEY_PATTERNS = {
   models: `${ARTIFACT_PREFIXES.models}*`,
+  uploads: `${ARTIFACT_PREFIXES.uploads}*`,
   datasets: `${ARTIFACT_PREFIXES.datasets}*`,
   captureFiles: `${ARTIFACT_PREFIXES.captures}*${CAPTURE_FILE_SUFFIX}`,
   /** Everything under captures/: the capture files and the sketches beside them. */

@@ -361,11 +361,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       settings: 'read',
       monitoring: 'read',
     },
-    // Artifacts (stored, presigned, removed after a failed commit, tagged for expiry on deletion);
-    // datasets only read, to compute the SHA-256 a version records.
+    // Artifacts (stored, copied in from the upload drop box, removed after a failed commit, tagged
+    // for expiry on deletion); uploads (presigned PUTs, read and tagged at completion); datasets
+    // only read, to compute the SHA-256 a version records.
     buckets: {
       artifacts: {
-        objects: { [KEYS.models]: ['read', 'write', 'delete', 'tag'], [KEYS.datasets]: ['read'] },
+        objects: {
+          [KEYS.models]: ['read', 'write', 'delete', 'tag'],
+          [KEYS.uploads]: ['read', 'write', 'delete', 'tag'],
+          [KEYS.datasets]: ['read'],
+        },
         list: true,
       },
     },
@@ -385,7 +390,9 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // event (webhooks, SNS).
   integrityWorker: {
     tables: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
-    buckets: { artifacts: { objects: { [KEYS.models]: ['read', 'tag'] }, list: true } },
+    buckets: {
+      artifacts: { objects: { [KEYS.models]: ['read', 'tag'], [KEYS.uploads]: ['tag'] }, list: true },
+    },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },

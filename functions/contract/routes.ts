@@ -149,7 +149,8 @@ export const ROUTES = [
     role: 'scientist',
     fn: 'registry',
     operationId: 'updateModel',
-    summary: 'Update description and tags',
+    summary:
+      'Update description, tags and fallback; the promotion gates (requireValidation, allowUnservableProduction, minValidationRows, requiredThresholds) need the admin role',
   },
   {
     method: 'DELETE',
@@ -264,7 +265,7 @@ export const ROUTES = [
     role: 'approver',
     fn: 'registry',
     operationId: 'rollback',
-    summary: 'Re-promote the previous (or a named) production version',
+    summary: 'Re-promote the previous production version, or a named one that has been in production before',
   },
   {
     method: 'PUT',

@@ -8,6 +8,7 @@ import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';
 import { ALIAS_PATTERN } from '../core/registry/aliases.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 import { STAGES } from '../core/registry/types.js';
+import { MAX_VALIDATION_ROWS, Thresholds } from '../core/registry/validation-report.js';
 import { MODES } from '../core/system/modes.js';
 
 export const MODEL_NAME = /^[a-z0-9][a-z0-9-_.]{0,63}$/;
@@ -42,11 +43,26 @@ export const NameParams = z.object({ name: ModelName });
 export const VersionParams = z.object({ name: ModelName, version: Version });
 export const KeyParams = z.object({ keyId: Ulid });
 
+const MinValidationRows = z
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_VALIDATION_ROWS)
+  .describe('the fewest rows a validation report needs to count for promotion (admin to change)');
+const RequiredThresholds = Thresholds.describe(
+  'bounds on metrics a validation report must meet to count for promotion (admin to change)',
+);
+const RequireValidation = z
+  .boolean()
+  .describe('production needs a passing validation report (admin to change after creation)');
+
 export const CreateModelBody = z.strictObject({
   name: ModelName,
   description: Description.optional(),
   tags: Tags.optional(),
-  requireValidation: z.boolean().optional(),
+  requireValidation: RequireValidation.optional(),
+  minValidationRows: MinValidationRows.optional(),
+  requiredThresholds: RequiredThresholds.optional(),
   fallback: z
     .boolean()
     .optional()
@@ -54,20 +70,24 @@ export const CreateModelBody = z.strictObject({
   allowUnservableProduction: z
     .boolean()
     .optional()
-    .describe('let a version without a usable schema or loadable artifact reach production (default false)'),
+    .describe(
+      'let a version without a usable schema or loadable artifact reach production (default false; admin only)',
+    ),
 });
 
 export const UpdateModelBody = z
   .strictObject({
     description: Description.optional(),
     tags: Tags.optional(),
-    requireValidation: z.boolean().optional(),
+    requireValidation: RequireValidation.optional(),
     fallback: z.boolean().optional(),
-    allowUnservableProduction: z.boolean().optional(),
+    allowUnservableProduction: z.boolean().optional().describe('admin only'),
+    minValidationRows: MinValidationRows.nullable().optional(),
+    requiredThresholds: RequiredThresholds.nullable().optional(),
   })
   .refine(
     (b) => Object.keys(b).length > 0,
-    'nothing to update: give description, tags, requireValidation, fallback or allowUnservableProduction',
+    'nothing to update: give description, tags, requireValidation, fallback, allowUnservableProduction, minValidationRows or requiredThresholds',
   );
 
 const Runtime = z.discriminatedUnion('type', [

@@ -14,6 +14,8 @@ export function modelView(m: Model) {
     requireValidation: m.requireValidation,
     fallback: m.fallback ?? true,
     allowUnservableProduction: m.allowUnservableProduction ?? false,
+    minValidationRows: m.minValidationRows ?? null,
+    requiredThresholds: m.requiredThresholds ?? null,
     createdAt: m.createdAt,
     createdBy: m.createdBy,
     updatedAt: m.updatedAt,

@@ -205,7 +205,8 @@ export function bindTable(fn: ServalFunction, table: ITable, def: TableDef, mode
  * delete marker; permanently removing a version (s3:DeleteObjectVersion) is granted to no one.
  */
 export const OBJECT_ACTIONS: Record<ObjectAccess, readonly string[]> = {
-  read: ['s3:GetObject'],
+  // GetObjectVersion: artifacts are read at the object version their SHA-256 was verified on.
+  read: ['s3:GetObject', 's3:GetObjectVersion'],
   write: ['s3:PutObject'],
   delete: ['s3:DeleteObject'],
   tag: ['s3:PutObjectTagging'],

@@ -15,6 +15,7 @@ import { DELETED_ARTIFACT_TAG } from '../../functions/contract/resources.js';
 import { ROUTES } from '../../functions/contract/routes.js';
 import { hasRole, ROLES } from '../../functions/core/auth/roles.js';
 import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
+import { GATE_FIELDS } from '../../functions/core/registry/models.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
 import { tinyOnnx, tinyOnnxBase64 } from '../support/onnx-fixtures.js';
@@ -178,6 +179,50 @@ describe('registry over HTTP', () => {
       'version.upload_failed',
       'version.register',
     ]);
+  });
+
+  it('keeps serving the verified bytes when the presigned URL is used again after promotion', async () => {
+    expect((await alice('POST', '/v1/models', { name: 'dropbox' })).status).toBe(201);
+    const original = linearRegressionOnnx({ weights: [2], bias: 1 });
+    const replacement = linearRegressionOnnx({ weights: [0], bias: -100 });
+    const reg = await alice('POST', '/v1/models/dropbox/versions', {
+      artifact: { upload: true },
+      sha256: sha(original),
+    });
+    expect(reg.status).toBe(201);
+    const { url, headers } = reg.body.upload;
+    expect((await fetch(url, { method: 'PUT', headers, body: original })).status).toBe(200);
+    expect((await alice('POST', '/v1/models/dropbox/versions/1.0.0/complete')).status).toBe(200);
+    for (const stage of ['testing', 'staging']) {
+      await alice('POST', '/v1/models/dropbox/versions/1.0.0/transition', { stage });
+    }
+    await bob('POST', '/v1/models/dropbox/versions/1.0.0/approval', { decision: 'approved', comment: 'ok' });
+    const promoted = await bob('POST', '/v1/models/dropbox/versions/1.0.0/transition', {
+      stage: 'production',
+    });
+    expect(promoted.status).toBe(200);
+    const predict = () => admin('POST', '/v1/models/dropbox/predict', { instances: [[3]] });
+    expect((await predict()).body.predictions).toEqual([7]);
+
+    // The attack: the URL is still valid, and s3rver honours neither If-None-Match nor the
+    // checksum (S3 would refuse this PUT with 412 or 400). It can only reach the upload's drop box.
+    const again = await fetch(url, { method: 'PUT', headers, body: replacement });
+    expect(again.status).toBe(200);
+    expect((await alice('POST', '/v1/models/dropbox/versions/1.0.0/complete')).status).toBe(409);
+
+    const verified = await carol('POST', '/v1/models/dropbox/versions/1.0.0/verify');
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ ok: true, sha256: sha(original) });
+    expect((await viewer('GET', '/v1/models/dropbox/versions/1.0.0')).body.status).toBe('ready');
+    const prediction = await predict();
+    expect(prediction.body).toMatchObject({ modelVersion: '1.0.0', predictions: [7] });
+    const link = await viewer('GET', '/v1/models/dropbox/versions/1.0.0/artifact');
+    const downloaded = new Uint8Array(await (await fetch(link.body.url)).arrayBuffer());
+    expect(sha(downloaded)).toBe(sha(original));
+    const audit = await viewer('GET', '/v1/audit?model=dropbox&limit=100');
+    expect(audit.body.items.map((e: { action: string }) => e.action)).not.toContain(
+      'version.integrity_failed',
+    );
   });
 
   it('walks the lifecycle with four eyes, promotes, demotes and rolls back', async () => {
@@ -395,15 +440,45 @@ describe('registry over HTTP', () => {
     });
     expect(wrongShape.status).toBe(400);
 
-    expect((await alice('PATCH', '/v1/models/iris-demo', { requireValidation: true })).status).toBe(200);
+    // The gates are the admin's: a scientist can neither switch validation on or off nor set what
+    // a passing report must show, and the attempt is audited.
+    const refused = await alice('PATCH', '/v1/models/iris-demo', { requireValidation: true });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.details).toMatchObject({ fields: ['requireValidation'], needs: 'admin' });
+    expect((await alice('PATCH', '/v1/models/iris-demo', { minValidationRows: 2 })).status).toBe(403);
+    const refusal = await viewer('GET', '/v1/audit?model=iris-demo&limit=1');
+    expect(refusal.body.items[0]).toMatchObject({
+      action: 'model.gate_change_refused',
+      before: { minValidationRows: null },
+      after: { minValidationRows: 2 },
+    });
+    const gated = await admin('PATCH', '/v1/models/iris-demo', {
+      requireValidation: true,
+      minValidationRows: demo.holdout.labels.length,
+      requiredThresholds: { accuracy: { min: 0.9 } },
+    });
+    expect(gated.status).toBe(200);
+    expect(gated.body).toMatchObject({
+      requireValidation: true,
+      minValidationRows: demo.holdout.labels.length,
+      requiredThresholds: { accuracy: { min: 0.9 } },
+    });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'testing' });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'staging' });
     await bob('POST', '/v1/models/iris-demo/versions/1.0.0/approval', { decision: 'approved' });
-    const blocked = await bob('POST', '/v1/models/iris-demo/versions/1.0.0/transition', {
-      stage: 'production',
-    });
+    const promote = () =>
+      bob('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'production' });
+    const blocked = await promote();
     expect(blocked.status).toBe(409);
     expect(blocked.body.error.message).toContain('validation');
+    // One row and no thresholds: the report passes its own checks, but not the model's policy.
+    const oneRow = await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
+      dataset: { instances: demo.holdout.instances.slice(0, 1), labels: demo.holdout.labels.slice(0, 1) },
+    });
+    expect(oneRow.body.passed).toBe(true);
+    const tooSmall = await promote();
+    expect(tooSmall.status).toBe(409);
+    expect(tooSmall.body.error.details).toMatchObject({ validation: 'too_few_rows', rows: 1 });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
       dataset: demo.holdout,
       thresholds: { accuracy: { min: 0.9 } },
@@ -468,7 +543,7 @@ describe('registry over HTTP', () => {
       names.push(...page.body.items.map((m) => m.name));
       cursor = page.body.nextCursor;
     } while (cursor);
-    expect(names).toEqual(['churn', 'fraud', 'iris-demo', 'race']);
+    expect(names).toEqual(['churn', 'dropbox', 'fraud', 'iris-demo', 'race']);
     const forged = Buffer.from(
       JSON.stringify({ pk: 'MODEL#x', sk: '#MODEL', gsi1pk: 'OTHER', gsi1sk: 'x' }),
     ).toString('base64url');
@@ -689,5 +764,47 @@ describe('the route table is the access policy', () => {
       }
     }
     expect(checked).toBe(ROUTES.filter((r) => r.role !== 'none').length * ROLES.length);
+  });
+
+  it('lets only admins change the promotion gates of a model (PATCH /v1/models/{name})', async () => {
+    const clients = Object.fromEntries(
+      await Promise.all(ROLES.map(async (role) => [role, await keyFor(role, `gates-${role}`)] as const)),
+    );
+    expect((await admin('POST', '/v1/models', { name: 'gatewalk', requireValidation: true })).status).toBe(
+      201,
+    );
+    const loosen: Record<(typeof GATE_FIELDS)[number], unknown> = {
+      requireValidation: false,
+      allowUnservableProduction: true,
+      minValidationRows: 1,
+      requiredThresholds: { accuracy: { min: 0 } },
+    };
+    const reset = {
+      requireValidation: true,
+      allowUnservableProduction: false,
+      minValidationRows: null,
+      requiredThresholds: null,
+    };
+    for (const field of GATE_FIELDS) {
+      for (const role of ROLES) {
+        const res = await clients[role]!('PATCH', '/v1/models/gatewalk', { [field]: loosen[field] });
+        const label = `${field} as ${role}`;
+        if (role === 'admin') {
+          expect(res.status, label).toBe(200);
+          expect(res.body[field], label).toEqual(loosen[field]);
+          expect((await admin('PATCH', '/v1/models/gatewalk', reset)).status).toBe(200);
+        } else expect(res.status, label).toBe(403);
+      }
+    }
+    // Not a gate: a scientist still edits the description and the fallback.
+    expect(
+      (await clients.scientist!('PATCH', '/v1/models/gatewalk', { description: 'd', fallback: false }))
+        .status,
+    ).toBe(200);
+    // Creating a model with a gate already open is the admin's too.
+    expect(
+      (await clients.scientist!('POST', '/v1/models', { name: 'gateopen', allowUnservableProduction: true }))
+        .status,
+    ).toBe(403);
   });
 });

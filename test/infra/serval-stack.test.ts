@@ -102,6 +102,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
  * registry and monitoring), independently of BINDINGS.
  */
 const GET = 's3:GetObject';
+/** Artifacts are read at the object version their SHA-256 was verified on. */
+const GET_VERSION = 's3:GetObjectVersion';
 const PUT = 's3:PutObject';
 const DELETE = 's3:DeleteObject';
 const TAG = 's3:PutObjectTagging';
@@ -109,30 +111,38 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   // HeadBucket (health) only.
   system: { objects: {}, list: true },
   registry: {
-    objects: { 'models/*': [DELETE, GET, PUT, TAG], 'datasets/*': [GET] },
+    objects: {
+      'models/*': [DELETE, GET, GET_VERSION, PUT, TAG],
+      'uploads/*': [DELETE, GET, GET_VERSION, PUT, TAG],
+      'datasets/*': [GET, GET_VERSION],
+    },
     list: true,
   },
   auth: undefined,
   authorizer: undefined,
   integrityScheduler: undefined,
   // Hashes artifacts; tags an expired upload's object for the lifecycle rule.
-  integrityWorker: { objects: { 'models/*': [GET, TAG] }, list: true },
+  integrityWorker: { objects: { 'models/*': [GET, GET_VERSION, TAG], 'uploads/*': [TAG] }, list: true },
   monitoring: {
     objects: {
-      'baselines/*.json': [GET, PUT],
-      'captures/*': [GET],
+      'baselines/*.json': [GET, GET_VERSION, PUT],
+      'captures/*': [GET, GET_VERSION],
       'captures/*/_sketches/*.json': [PUT],
-      'datasets/*': [GET],
+      'datasets/*': [GET, GET_VERSION],
     },
     list: true,
   },
   driftScheduler: undefined,
   driftWorker: {
-    objects: { 'baselines/*.json': [GET], 'captures/*': [GET], 'captures/*/_sketches/*.json': [PUT] },
+    objects: {
+      'baselines/*.json': [GET, GET_VERSION],
+      'captures/*': [GET, GET_VERSION],
+      'captures/*/_sketches/*.json': [PUT],
+    },
     list: true,
   },
   webhookWorker: undefined,
-  inference: { objects: { 'models/*': [GET] }, list: true },
+  inference: { objects: { 'models/*': [GET, GET_VERSION] }, list: true },
   captureWorker: { objects: { 'captures/*.jsonl.gz': [PUT] }, list: false },
 };
 
@@ -544,6 +554,7 @@ describe('least privilege', () => {
   it('nobody may permanently delete an artifact version or change bucket settings', () => {
     const allowed = [
       's3:GetObject',
+      's3:GetObjectVersion',
       's3:PutObject',
       's3:DeleteObject',
       's3:PutObjectTagging',
@@ -670,8 +681,8 @@ describe('least privilege', () => {
           resourcesOf(s).some((r) => /\/(models\/\*|\*)$/.test(render(r)) && refersTo(r, bucketId)),
         )
         .flatMap(actionsOf);
-      const writes = onModels.filter((a) => a !== GET);
-      expect(writes.sort(), fn).toEqual(
+      const writes = onModels.filter((a) => a !== GET && a !== GET_VERSION);
+      expect([...new Set(writes)].sort(), fn).toEqual(
         fn === 'registry' ? [DELETE, PUT, TAG] : fn === 'integrityWorker' ? [TAG] : [],
       );
     }

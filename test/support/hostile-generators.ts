@@ -108,7 +108,19 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const INSTANCE_ROUTES = new Set<OperationId>(['predict', 'explain']);
 
 /** `label`: a string or a finite number (feedback's `actual`). */
-type Kind = 'string' | 'enum' | 'bool' | 'number' | 'int' | 'record' | 'object' | 'array' | 'label';
+/** `intOrNull`, `objectOrNull`: fields where null is a valid value (PATCH clears them with it). */
+type Kind =
+  | 'string'
+  | 'enum'
+  | 'bool'
+  | 'number'
+  | 'int'
+  | 'intOrNull'
+  | 'record'
+  | 'object'
+  | 'objectOrNull'
+  | 'array'
+  | 'label';
 /**
  * Field types of each request body (functions/http/schemas.ts, ValidationRequest). Feedback's
  * body is an array: its fields are those of an item, and corruptions go into the first item.
@@ -122,6 +134,8 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
     requireValidation: 'bool',
     fallback: 'bool',
     allowUnservableProduction: 'bool',
+    minValidationRows: 'int',
+    requiredThresholds: 'object',
   },
   updateModel: {
     description: 'string',
@@ -129,6 +143,8 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
     requireValidation: 'bool',
     fallback: 'bool',
     allowUnservableProduction: 'bool',
+    minValidationRows: 'intOrNull',
+    requiredThresholds: 'objectOrNull',
   },
   updateVersion: { description: 'string', tags: 'record' },
   registerVersion: {
@@ -940,9 +956,13 @@ export function hostileSuite(world: World): HostileSuite {
         return fc.oneof(str, bool, nul, arr, obj);
       case 'int':
         return fc.oneof(str, bool, nul, arr, obj, pick([1.5, 0.1, -0.5]));
+      case 'intOrNull':
+        return fc.oneof(str, bool, arr, obj, pick([1.5, 0.1, -0.5]));
       case 'record':
       case 'object':
         return fc.oneof(num, str, bool, nul, arr);
+      case 'objectOrNull':
+        return fc.oneof(num, str, bool, arr);
       case 'array':
         return fc.oneof(num, str, bool, nul, obj);
       case 'label':
@@ -1230,10 +1250,15 @@ export function hostileSuite(world: World): HostileSuite {
         { body: { name: 'hostile-n', requireValidation: '@N@' }, huge: 'any' },
         { body: { name: 'hostile-n', allowUnservableProduction: '@N@' }, huge: 'any' },
         { body: { name: 'hostile-n', description: '@N@' }, huge: 'any' },
+        { body: { name: 'hostile-n', minValidationRows: '@N@' }, huge: 'any' },
+        // ±Infinity: a minimum accuracy must lie in [0, 1]
+        { body: { name: 'hostile-n', requiredThresholds: { accuracy: { min: '@N@' } } }, huge: 'overflow' },
       ],
       updateModel: [
         { body: { requireValidation: '@N@' }, huge: 'any' },
         { body: { allowUnservableProduction: '@N@' }, huge: 'any' },
+        { body: { minValidationRows: '@N@' }, huge: 'any' },
+        { body: { requiredThresholds: { accuracy: { min: '@N@' } } }, huge: 'overflow' },
         { body: { description: '@N@' }, huge: 'any' },
         { body: { tags: { a: '@N@' } }, huge: 'any' },
       ],

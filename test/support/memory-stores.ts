@@ -22,6 +22,7 @@ import type {
   StoredObject,
   VersionQuery,
   WriteOp,
+  WrittenObject,
 } from '../../functions/core/registry/ports.js';
 import type { RegistryDeps } from '../../functions/core/registry/records.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
@@ -119,27 +120,60 @@ export class MemoryRegistryStore implements RegistryStore, AuditReader {
   }
 }
 
+/**
+ * Unversioned by default, like s3rver: `objects` holds what each key holds now (tests tamper
+ * with it directly). With `versioned`, every write also keeps an object version, as S3 does in
+ * the artifacts bucket, and reads naming a version get exactly it.
+ */
 export class MemoryArtifactStore implements ArtifactStore {
   readonly objects = new Map<string, Uint8Array>();
+  /** `${key}#${versionId}` → bytes, when versioned. */
+  readonly versions = new Map<string, Uint8Array>();
+  private written = 0;
 
-  constructor(readonly bucket = 'serval-artifacts') {}
+  constructor(
+    readonly bucket = 'serval-artifacts',
+    readonly options: { readonly versioned?: boolean } = {},
+  ) {}
+
+  private write(key: string, bytes: Uint8Array): WrittenObject {
+    this.objects.set(key, Uint8Array.from(bytes));
+    if (!this.options.versioned) return {};
+    const versionId = `v${++this.written}`;
+    this.versions.set(`${key}#${versionId}`, Uint8Array.from(bytes));
+    return { versionId };
+  }
+
+  private read(key: string, versionId?: string): Uint8Array | undefined {
+    return versionId === undefined ? this.objects.get(key) : this.versions.get(`${key}#${versionId}`);
+  }
+
+  /** A client's PUT to a URL from presignPut (no conditional write or checksum, as s3rver). */
+  async putViaUrl(url: string, bytes: Uint8Array): Promise<void> {
+    this.write(url.replace(/^memory:\/\/put\//, ''), bytes);
+  }
 
   keyOf(uri: string): string | undefined {
     const prefix = `s3://${this.bucket}/`;
     return uri.startsWith(prefix) && uri.length > prefix.length ? uri.slice(prefix.length) : undefined;
   }
 
-  async put(key: string, bytes: Uint8Array) {
-    this.objects.set(key, Uint8Array.from(bytes));
+  async put(key: string, bytes: Uint8Array): Promise<WrittenObject> {
+    return this.write(key, bytes);
   }
 
-  async digest(key: string): Promise<StoredObject | undefined> {
-    const b = this.objects.get(key);
+  async copy(from: string, to: string): Promise<WrittenObject | undefined> {
+    const b = this.objects.get(from);
+    return b && this.write(to, b);
+  }
+
+  async digest(key: string, versionId?: string): Promise<StoredObject | undefined> {
+    const b = this.read(key, versionId);
     return b && { sha256: createHash('sha256').update(b).digest('hex'), size: b.byteLength };
   }
 
-  async get(key: string) {
-    return this.objects.get(key);
+  async get(key: string, versionId?: string) {
+    return this.read(key, versionId);
   }
 
   async presignPut(key: string, sha256: string, expiresIn: number): Promise<PresignedRequest> {
@@ -151,8 +185,8 @@ export class MemoryArtifactStore implements ArtifactStore {
     };
   }
 
-  async presignGet(key: string) {
-    return `memory://get/${key}`;
+  async presignGet(key: string, _ttl?: number, versionId?: string) {
+    return `memory://get/${key}${versionId ? `?versionId=${versionId}` : ''}`;
   }
 
   async delete(key: string) {
@@ -213,14 +247,17 @@ export class CountingIds implements IdGenerator {
 }
 
 /** The registry's services over in-memory stores, a stepping clock and counting ids. */
-export function memoryRegistry(extra: Partial<Omit<RegistryDeps, 'store' | 'artifacts' | 'clock'>> = {}): {
+export function memoryRegistry(
+  extra: Partial<Omit<RegistryDeps, 'store' | 'artifacts' | 'clock'>> = {},
+  options: { readonly versionedArtifacts?: boolean } = {},
+): {
   store: MemoryRegistryStore;
   artifacts: MemoryArtifactStore;
   clock: SteppingClock;
   registry: RegistryServices;
 } {
   const store = new MemoryRegistryStore();
-  const artifacts = new MemoryArtifactStore();
+  const artifacts = new MemoryArtifactStore(undefined, { versioned: options.versionedArtifacts });
   const clock = new SteppingClock();
   return {
     store,

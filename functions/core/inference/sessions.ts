@@ -92,7 +92,7 @@ export class ModelCache {
         { model: v.model, version: v.version },
       );
     }
-    const bytes = await this.deps.artifacts.get(v.artifact.key);
+    const bytes = await this.deps.artifacts.get(v.artifact.key, v.artifact.versionId);
     if (!bytes) throw new ArtifactIntegrityError('the stored artifact is missing', v.artifact.sha256, null);
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== v.artifact.sha256) {

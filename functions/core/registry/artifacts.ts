@@ -20,7 +20,15 @@ import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
 import { type RegistryRecords, sha256Hex } from './records.js';
 import { compareSemver, nextVersion, parseSemver } from './semver.js';
-import type { DatasetRef, Framework, Model, ModelVersion, RuntimeTarget, Tags } from './types.js';
+import type {
+  ArtifactRef,
+  DatasetRef,
+  Framework,
+  Model,
+  ModelVersion,
+  RuntimeTarget,
+  Tags,
+} from './types.js';
 
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
@@ -88,53 +96,81 @@ export class Artifacts {
    * Recomputes the SHA-256 of an uploaded artifact and makes the version ready. Bytes that do not
    * match are recorded (and audited) as a failed attempt and the version stays pending: only a
    * completed, verified version is immutable, so a bad upload does not burn the version number.
+   *
+   * The presigned URL outlives completion (up to UPLOAD_URL_TTL_SECONDS), and not every store can
+   * refuse a second write to it (S3 does: the URL is signed with `If-None-Match: *` and the
+   * checksum; s3rver does not). So the upload key is only a drop box: completion copies it to a
+   * key under models/ that no URL was ever issued for, verifies the copy, pins its object
+   * version, and the version reads that copy from then on. A later PUT to the URL writes only
+   * the drop box, which nothing reads.
    */
   async completeUpload(principal: Principal, name: string, version: string): Promise<ModelVersion> {
     const v = this.assertUploadOpen(await this.records.getVersion(name, version));
-    const stored = await this.records.deps.artifacts.digest(v.artifact.key);
-    if (!stored) {
+    const store = this.records.deps.artifacts;
+    const key = `models/${name}/${version}/${this.records.deps.ids.next()}`;
+    const written = await store.copy(v.artifact.key, key);
+    if (!written) {
       throw conflict('no artifact has been uploaded yet; PUT it to the presigned URL first', {
         model: name,
         version,
       });
     }
-    if (stored.sha256 !== v.artifact.sha256) {
-      const failed = await this.records.updateVersion(principal, v, 'version.upload_failed', (cur) => {
-        // The key is compared so that a fresh upload URL issued meanwhile is not blamed for these bytes.
+    let completed = false;
+    try {
+      const stored = await store.digest(key, written.versionId);
+      if (!stored) throw conflict('the uploaded artifact disappeared before it could be read; retry', {});
+      if (stored.sha256 !== v.artifact.sha256) throw await this.failedUpload(principal, v, stored);
+      const artifact = { ...v.artifact, key, size: stored.size, ...written };
+      const read = v.framework === 'onnx' ? await this.readUploaded(principal, v, artifact) : undefined;
+      const done = await this.records.updateVersion(principal, v, 'version.complete', (cur) => {
         if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
           throw conflict(`version ${version} changed while its upload was checked; complete it again`);
         }
+        const { uploadExpiresAt: _done, ...rest } = cur;
         return {
-          ...cur,
-          failedUploads: (cur.failedUploads ?? 0) + 1,
-          lastFailedUpload: { at: this.records.now(), sha256: stored.sha256, size: stored.size },
+          ...rest,
+          ...read,
+          status: 'ready',
+          artifact: { ...cur.artifact, key, size: stored.size, ...written },
+          lastVerifiedAt: this.records.now(),
         };
       });
-      throw integrityFailed(
-        'the uploaded artifact does not match the declared sha256; the version stays pending: ' +
-          'upload the right bytes (POST …/upload-url for a fresh URL) and complete it again',
-        {
-          expected: v.artifact.sha256,
-          actual: stored.sha256,
-          failedUploads: failed.failedUploads,
-          uploadExpiresAt: failed.uploadExpiresAt ?? null,
-        },
-      );
+      completed = true;
+      // The drop box goes to the lifecycle rule; on S3 its URL can no longer write it (412).
+      await store.release(v.artifact.key).catch(() => undefined);
+      return done;
+    } finally {
+      if (!completed) await store.delete(key).catch(() => undefined);
     }
-    const read = v.framework === 'onnx' ? await this.readUploaded(principal, v) : undefined;
-    return this.records.updateVersion(principal, v, 'version.complete', (cur) => {
+  }
+
+  /** Records an upload whose bytes do not match the declared SHA-256; returns the error to throw. */
+  private async failedUpload(
+    principal: Principal,
+    v: ModelVersion,
+    stored: { readonly sha256: string; readonly size: number },
+  ): Promise<Error> {
+    const failed = await this.records.updateVersion(principal, v, 'version.upload_failed', (cur) => {
+      // The key is compared so that a fresh upload URL issued meanwhile is not blamed for these bytes.
       if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
-        throw conflict(`version ${version} changed while its upload was checked; complete it again`);
+        throw conflict(`version ${v.version} changed while its upload was checked; complete it again`);
       }
-      const { uploadExpiresAt: _done, ...rest } = cur;
       return {
-        ...rest,
-        ...read,
-        status: 'ready',
-        artifact: { ...cur.artifact, size: stored.size },
-        lastVerifiedAt: this.records.now(),
+        ...cur,
+        failedUploads: (cur.failedUploads ?? 0) + 1,
+        lastFailedUpload: { at: this.records.now(), sha256: stored.sha256, size: stored.size },
       };
     });
+    return integrityFailed(
+      'the uploaded artifact does not match the declared sha256; the version stays pending: ' +
+        'upload the right bytes (POST …/upload-url for a fresh URL) and complete it again',
+      {
+        expected: v.artifact.sha256,
+        actual: stored.sha256,
+        failedUploads: failed.failedUploads,
+        uploadExpiresAt: failed.uploadExpiresAt ?? null,
+      },
+    );
   }
 
   /**
@@ -148,7 +184,7 @@ export class Artifacts {
     version: string,
   ): Promise<{ version: ModelVersion; upload: PresignedRequest }> {
     const first = this.assertUploadOpen(await this.records.getVersion(name, version));
-    const key = `${ARTIFACT_PREFIXES.models}${name}/${version}/${this.records.deps.ids.next()}`;
+    const key = `${ARTIFACT_PREFIXES.uploads}${name}/${version}/${this.records.deps.ids.next()}`;
     let previousKey = first.artifact.key;
     const after = await this.records.updateVersion(principal, first, 'version.upload_url', (cur) => {
       this.assertUploadOpen(cur);
@@ -187,8 +223,12 @@ export class Artifacts {
    * for good: a file that is not a model, or that contradicts the declared schema, leaves the
    * version unusable and the caller must register again.
    */
-  private async readUploaded(principal: Principal, v: ModelVersion): Promise<ArtifactReading> {
-    const bytes = await this.records.deps.artifacts.get(v.artifact.key);
+  private async readUploaded(
+    principal: Principal,
+    v: ModelVersion,
+    copy: ArtifactRef,
+  ): Promise<ArtifactReading> {
+    const bytes = await this.records.deps.artifacts.get(copy.key, copy.versionId);
     if (!bytes) throw conflict('the uploaded artifact disappeared before it could be read; retry', {});
     try {
       return readArtifact(bytes, v);
@@ -210,7 +250,7 @@ export class Artifacts {
   ): Promise<{ ok: true; sha256: string; size: number; verifiedAt: string }> {
     const v = await this.records.getVersion(name, version);
     if (v.status === 'pending') throw conflict(`version ${version} has no completed upload yet`);
-    const stored = await this.records.deps.artifacts.digest(v.artifact.key);
+    const stored = await this.records.deps.artifacts.digest(v.artifact.key, v.artifact.versionId);
     const actual = stored?.sha256 ?? 'missing';
     if (!stored || stored.sha256 !== v.artifact.sha256) {
       if (v.status !== 'unusable') {
@@ -257,7 +297,7 @@ export class Artifacts {
     version: string,
   ): Promise<{ ok: boolean; expected: string; actual: string | null; status: string }> {
     const v = await this.records.getVersion(name, version);
-    const stored = await this.records.deps.artifacts.digest(v.artifact.key);
+    const stored = await this.records.deps.artifacts.digest(v.artifact.key, v.artifact.versionId);
     return {
       ok: stored?.sha256 === v.artifact.sha256 && v.status === 'ready',
       expected: v.artifact.sha256,
@@ -285,7 +325,11 @@ export class Artifacts {
         status: v.status,
       });
     }
-    const url = await this.records.deps.artifacts.presignGet(v.artifact.key, DOWNLOAD_URL_TTL_SECONDS);
+    const url = await this.records.deps.artifacts.presignGet(
+      v.artifact.key,
+      DOWNLOAD_URL_TTL_SECONDS,
+      v.artifact.versionId,
+    );
     const expiresAt = new Date(
       this.records.deps.clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000,
     ).toISOString();
@@ -337,13 +381,16 @@ export class Artifacts {
     const { bytes, sha256 } = artifact;
     const current = await this.records.getModel(name);
     const version = input.version ?? nextVersion(current.highestVersion ?? current.latestVersion);
-    const key = `${ARTIFACT_PREFIXES.models}${name}/${version}/${uploadId}`;
+    // Inline bytes are written by Serval itself; an upload gets a key of its own under uploads/,
+    // which completion copies from (completeUpload).
+    const key = `${bytes ? ARTIFACT_PREFIXES.models : ARTIFACT_PREFIXES.uploads}${name}/${version}/${uploadId}`;
     const now = this.records.now();
+    const written = bytes ? await this.records.deps.artifacts.put(key, bytes, sha256) : {};
     const registered = newVersion(principal, input, {
       model: name,
       version,
       status: bytes ? 'ready' : 'pending',
-      artifact: { key, sha256, size: bytes?.byteLength },
+      artifact: { key, sha256, size: bytes?.byteLength, ...written },
       now,
     });
     // Inline bytes are hashed here as they are stored: that is a verification, as complete() is.
@@ -354,7 +401,6 @@ export class Artifacts {
           ...item,
           uploadExpiresAt: new Date(Date.parse(now) + PENDING_UPLOAD_TTL_SECONDS * 1000).toISOString(),
         };
-    if (bytes) await this.records.deps.artifacts.put(key, bytes, sha256);
     try {
       await this.records.store.commit([
         { kind: 'model', item: withVersionAdded(current, version, now), expectRevision: current.revision },

@@ -10,6 +10,7 @@ import type { RegistryStore, WriteOp } from './ports.js';
 import type { RegistryRecords } from './records.js';
 import { assertMoveAllowed } from './stages.js';
 import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
+import { validationShortfall } from './validation-gate.js';
 
 type ProductionAction = 'promote' | 'rollback';
 
@@ -94,7 +95,10 @@ export class Lifecycle {
     });
   }
 
-  /** Rolls production back to the version that was production before (or to `toVersion`). */
+  /**
+   * Rolls production back to the version that was production before, or to `toVersion`, which
+   * must have been in production before.
+   */
   async rollback(
     principal: Principal,
     name: string,
@@ -102,8 +106,28 @@ export class Lifecycle {
     comment = '',
   ): Promise<ModelVersion> {
     if (!hasRole(principal.role, 'approver')) throw forbidden('rollback needs the approver role');
+    if (toVersion !== undefined) await this.assertWasProduction(name, toVersion);
     const target = toVersion ?? (await this.previousProduction(name));
     return this.promote(principal, name, target, 'rollback', comment);
+  }
+
+  /**
+   * A rollback returns to a version production has already run; anything else would skip the
+   * stages (a draft approved by someone else could go straight to production). The production
+   * history is append-only, so a version found in it stays a legitimate target.
+   */
+  private async assertWasProduction(name: string, version: string): Promise<void> {
+    await this.records.getModel(name);
+    let cursor: string | undefined;
+    do {
+      const page = await this.records.store.listProductionChanges(name, { limit: 100, cursor });
+      if (page.items.some((c) => c.version === version || c.previous === version)) return;
+      cursor = page.nextCursor;
+    } while (cursor);
+    throw conflict(
+      `version ${version} has never been in production; a rollback only returns to an earlier production version (promote it through the stages instead)`,
+      { version },
+    );
   }
 
   async productionHistory(name: string, page: PageRequest): Promise<Page<ProductionChange>> {
@@ -274,10 +298,12 @@ function assertPromotable(
       approval: v.approval?.decision ?? 'none',
     });
   }
-  if (model.requireValidation && v.validation?.passed !== true) {
-    throw conflict(`model ${model.name} requires a passing validation report before production`, {
-      validation: v.validation ? 'failed' : 'none',
-    });
+  const shortfall = validationShortfall(model, v);
+  if (shortfall) {
+    throw conflict(
+      `model ${model.name} requires a passing validation report before production: ${shortfall.message}`,
+      shortfall.details,
+    );
   }
 }
 

@@ -94,15 +94,30 @@ export interface StoredObject {
   readonly size: number;
 }
 
+/** The object version a write created: S3's VersionId in a versioned bucket, absent elsewhere. */
+export interface WrittenObject {
+  readonly versionId?: string;
+}
+
+/**
+ * `versionId`, where a method takes one, reads that version of the object rather than whatever
+ * the key holds now: a version's artifact is pinned to the object version it was verified as.
+ */
 export interface ArtifactStore {
-  /** Stores bytes with their SHA-256 in the object's metadata. */
-  put(key: string, bytes: Uint8Array, sha256: string): Promise<void>;
+  /** Stores bytes with their SHA-256 in the object's metadata (S3 also checks them against it). */
+  put(key: string, bytes: Uint8Array, sha256: string): Promise<WrittenObject>;
   /** Streams the stored object and computes its SHA-256; undefined when there is no object. */
-  digest(key: string): Promise<StoredObject | undefined>;
+  digest(key: string, versionId?: string): Promise<StoredObject | undefined>;
   /** Reads the whole object (for loading a model); undefined when there is no object. */
-  get(key: string): Promise<Uint8Array | undefined>;
+  get(key: string, versionId?: string): Promise<Uint8Array | undefined>;
+  /** Copies the object at `from` to `to` inside the store; undefined when `from` has no object. */
+  copy(from: string, to: string): Promise<WrittenObject | undefined>;
+  /**
+   * A URL that writes `key` once, with exactly the bytes whose SHA-256 is `sha256`, where the
+   * store can enforce it (S3: a conditional write and a checksum, both signed into the URL).
+   */
   presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest>;
-  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  presignGet(key: string, expiresInSeconds: number, versionId?: string): Promise<string>;
   delete(key: string): Promise<void>;
   /**
    * Hands a deleted version's object to the bucket's lifecycle rule, which removes it after the

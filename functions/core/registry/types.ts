@@ -1,5 +1,6 @@
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import type { GraphSummary } from '../onnx/signature.js';
+import type { Thresholds } from './validation-report.js';
 
 export const STAGES = ['draft', 'testing', 'staging', 'production', 'archived'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -45,8 +46,16 @@ export interface Model {
   readonly aliases?: Readonly<Record<string, string>>;
   /** Versions that are not deleted. */
   readonly versionCount: number;
-  /** When true, production needs a passing validation report. */
+  /**
+   * When true, production needs a passing validation report that meets `minValidationRows` and
+   * `requiredThresholds`. This and the other promotion gates change only with the admin role
+   * (GATE_FIELDS in models.ts).
+   */
   readonly requireValidation: boolean;
+  /** The fewest validation rows a report needs to count for promotion (absent: any number). */
+  readonly minValidationRows?: number;
+  /** Bounds on the report's metrics that a report needs to count for promotion (absent: none). */
+  readonly requiredThresholds?: Thresholds;
   /**
    * When production's artifact fails its checksum or cannot be loaded, serve the previous
    * production version instead (default true; absent on models stored before it existed).
@@ -63,10 +72,21 @@ export interface Model {
 }
 
 export interface ArtifactRef {
+  /**
+   * Pending: the upload key its presigned URL writes (under `uploads/`). Ready: a key under
+   * `models/` that Serval wrote itself (inline bytes, or the completed upload copied there) and
+   * never issued a URL for.
+   */
   readonly key: string;
   /** Lower-case hex SHA-256: declared (pending) or verified (ready). */
   readonly sha256: string;
   readonly size?: number;
+  /**
+   * The S3 object version the SHA-256 was verified on (versioned bucket); every read, download
+   * and verification uses it, so later writes to the key change nothing Serval serves. Absent
+   * where the store has no versions (s3rver) and on versions stored before pinning.
+   */
+  readonly versionId?: string;
 }
 
 export interface DatasetRef {

@@ -7,8 +7,8 @@ import { conflict, integrityFailed } from '../kernel/errors.js';
 import type { ModelRunner } from '../kernel/runner.js';
 import type { Lifecycle } from './lifecycle.js';
 import { type RegistryRecords, sha256Hex } from './records.js';
-import type { ModelVersion } from './types.js';
-import { validateModel } from './validation.js';
+import type { Model, ModelVersion } from './types.js';
+import { judgeThresholds, thresholdText, validateModel } from './validation.js';
 import type { ValidationReport, ValidationRequest } from './validation-report.js';
 
 export class ValidationGate {
@@ -38,7 +38,7 @@ export class ValidationGate {
         outputSchema: Boolean(v.outputSchema),
       });
     }
-    const bytes = await this.records.deps.artifacts.get(v.artifact.key);
+    const bytes = await this.records.deps.artifacts.get(v.artifact.key, v.artifact.versionId);
     const actual = bytes ? await sha256Hex(bytes) : 'missing';
     if (actual !== v.artifact.sha256) {
       await this.lifecycle.markUnusable(
@@ -79,4 +79,48 @@ export class ValidationGate {
       validation: { passed: report.passed, ranAt: this.records.now(), by: principal.id, report },
     }));
   }
+}
+
+/** Why a version's validation does not satisfy the model's policy for production, if it does not. */
+export interface ValidationShortfall {
+  readonly message: string;
+  readonly details: Record<string, unknown>;
+}
+
+/**
+ * Whether the version's latest report lets it reach production under the model's policy: with
+ * `requireValidation`, it must have passed, on at least `minValidationRows` rows, with every
+ * `requiredThresholds` bound met by its metrics. The report's own thresholds are the caller's
+ * choice, so they are not what decides: a report on one row with no thresholds passes its own
+ * checks but not a policy that asks for more.
+ */
+export function validationShortfall(
+  model: Pick<Model, 'requireValidation' | 'minValidationRows' | 'requiredThresholds'>,
+  v: Pick<ModelVersion, 'validation'>,
+): ValidationShortfall | null {
+  if (!model.requireValidation) return null;
+  const validation = v.validation;
+  if (!validation) return { message: 'no validation report', details: { validation: 'none' } };
+  if (validation.passed !== true) {
+    return { message: 'its latest validation report failed', details: { validation: 'failed' } };
+  }
+  const report = validation.report;
+  const rows = typeof report.rows === 'number' ? report.rows : null;
+  if (model.minValidationRows !== undefined && (rows === null || rows < model.minValidationRows)) {
+    return {
+      message: `its latest validation report ran on ${rows ?? 'an unknown number of'} rows; the model requires at least ${model.minValidationRows}`,
+      details: { validation: 'too_few_rows', rows, minValidationRows: model.minValidationRows },
+    };
+  }
+  const required = model.requiredThresholds ?? {};
+  const metrics =
+    report.metrics && typeof report.metrics === 'object' ? (report.metrics as Record<string, unknown>) : null;
+  const missed = judgeThresholds(metrics, required).filter((t) => !t.passed);
+  if (missed.length > 0) {
+    return {
+      message: `its latest validation report misses the model's required thresholds: ${missed.map(thresholdText).join('; ')}`,
+      details: { validation: 'thresholds_missed', thresholds: missed },
+    };
+  }
+  return null;
 }

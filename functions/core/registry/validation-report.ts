@@ -15,6 +15,28 @@ const value = z.union([z.number(), z.string().max(256), z.boolean(), z.null()]);
 const atMost = z.object({ max: z.number().nonnegative() }).strict();
 const unitAtLeast = z.object({ min: z.number().min(0).max(1) }).strict();
 
+/**
+ * Bounds on a report's metrics: a validation request's thresholds, and a model's
+ * `requiredThresholds` (the bounds a report must meet to count for promotion).
+ */
+export const Thresholds = z
+  .object({
+    accuracy: unitAtLeast.optional(),
+    precision: unitAtLeast.optional(),
+    recall: unitAtLeast.optional(),
+    f1: unitAtLeast.optional(),
+    auc: unitAtLeast.optional(),
+    logLoss: atMost.optional(),
+    rmse: atMost.optional(),
+    mae: atMost.optional(),
+    r2: z
+      .object({ min: z.number().max(1) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type Thresholds = z.infer<typeof Thresholds>;
+
 export const ValidationRequest = z
   .object({
     dataset: z
@@ -49,23 +71,7 @@ export const ValidationRequest = z
           });
         }
       }),
-    thresholds: z
-      .object({
-        accuracy: unitAtLeast.optional(),
-        precision: unitAtLeast.optional(),
-        recall: unitAtLeast.optional(),
-        f1: unitAtLeast.optional(),
-        auc: unitAtLeast.optional(),
-        logLoss: atMost.optional(),
-        rmse: atMost.optional(),
-        mae: atMost.optional(),
-        r2: z
-          .object({ min: z.number().max(1) })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .optional(),
+    thresholds: Thresholds.optional(),
     /** Budget for the 95th percentile of single-row prediction time, in milliseconds. */
     latencyBudgetMs: z.number().positive().max(60_000).optional(),
     /** Timed single-row runs (after a short warm-up). */

@@ -20,6 +20,7 @@ import {
   MAX_VALIDATION_ROWS,
   type ReportMetrics,
   type ThresholdResult,
+  type Thresholds,
   type ValidationCheck,
   type ValidationReport,
   type ValidationRequest,
@@ -365,16 +366,20 @@ const THRESHOLD_BOUNDS: Record<string, 'min' | 'max'> = {
   r2: 'min',
 };
 
-function judgeThresholds(
-  metrics: ReportMetrics,
-  thresholds: NonNullable<ValidationRequest['thresholds']>,
+/**
+ * Each threshold against the metrics: a metric the metrics lack (accuracy of a regressor, or a
+ * report without metrics) misses its threshold.
+ */
+export function judgeThresholds(
+  metrics: ReportMetrics | Record<string, unknown> | null,
+  thresholds: Thresholds,
 ): ThresholdResult[] {
   const results: ThresholdResult[] = [];
   for (const [metric, spec] of Object.entries(thresholds)) {
     if (!spec) continue;
     const bound = THRESHOLD_BOUNDS[metric] as 'min' | 'max';
     const threshold = 'min' in spec ? spec.min : spec.max;
-    const raw = (metrics as unknown as Record<string, unknown>)[metric];
+    const raw = metrics ? (metrics as Record<string, unknown>)[metric] : undefined;
     const value = typeof raw === 'number' ? raw : null;
     const passed = value !== null && (bound === 'min' ? value >= threshold : value <= threshold);
     results.push({ metric, bound, threshold, value, passed });
@@ -382,7 +387,7 @@ function judgeThresholds(
   return results;
 }
 
-function thresholdText(t: ThresholdResult): string {
+export function thresholdText(t: ThresholdResult): string {
   if (t.value === null) return `${t.metric} is not available for this model`;
   return `${t.metric} ${fmt(t.value)} ${t.bound === 'min' ? '<' : '>'} ${t.threshold}`;
 }

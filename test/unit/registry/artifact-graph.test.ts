@@ -17,6 +17,7 @@ import {
 import { tinyOnnx } from '../../support/onnx-fixtures.js';
 import { alice, bob } from '../../support/principals.js';
 
+const dana: typeof alice = { id: 'dana', name: 'Dana', role: 'admin' };
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -203,7 +204,7 @@ describe('registry: reading ONNX artifacts', () => {
     );
     expect(old.message).toMatch(/never been read as an ONNX model/);
 
-    await registry.models.update(alice, 'churn', { allowUnservableProduction: true });
+    await registry.models.update(dana, 'churn', { allowUnservableProduction: true });
     expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
       'production',
     );

@@ -12,6 +12,8 @@ import {
 import { tinyOnnx, tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
 import { alice, bob, carol } from '../../support/principals.js';
 
+const dana: typeof alice = { id: 'dana', name: 'Dana', role: 'admin' };
+
 // Tags stand for distinct real ONNX artifacts: the registry reads every artifact's graph.
 const bytes = (s: string) => tinyOnnx(s);
 const b64 = (s: string) => tinyOnnxBase64(s);
@@ -100,6 +102,44 @@ describe('Registry', () => {
   it('rejects base64 that does not decode exactly', async () => {
     for (const bad of ['abc', 'ab$=', '====', '']) await expectArtifactRefused({ base64: bad });
   });
+
+  it.each([
+    ['a store that cannot refuse the second write (s3rver)', false],
+    ['a versioned store (S3)', true],
+  ])(
+    'keeps serving the verified bytes when the upload URL writes again after promotion: %s',
+    async (_name, versioned) => {
+      ({ store, artifacts, registry } = memoryRegistry({}, { versionedArtifacts: versioned }));
+      await registry.models.create(alice, { name: 'churn' });
+      const reg = await registry.artifacts.register(alice, 'churn', {
+        artifact: { upload: true },
+        sha256: sha('original'),
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+      });
+      const url = reg.upload!.url;
+      await artifacts.putViaUrl(url, bytes('original'));
+      const done = await registry.artifacts.completeUpload(alice, 'churn', '1.0.0');
+      // The verified artifact is a copy at a key no URL names, pinned to its object version.
+      expect(url).not.toContain(done.artifact.key);
+      expect(done.artifact.versionId).toEqual(versioned ? expect.any(String) : undefined);
+      for (const stage of ['testing', 'staging'] as const) {
+        await registry.lifecycle.transition(alice, 'churn', '1.0.0', stage);
+      }
+      await registry.lifecycle.decideApproval(bob, 'churn', '1.0.0', 'approved', 'ok');
+      await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+
+      await artifacts.putViaUrl(url, bytes('replacement'));
+      await expectCode(registry.artifacts.completeUpload(alice, 'churn', '1.0.0'), 'conflict');
+      expect(await registry.artifacts.verify(carol, 'churn', '1.0.0')).toMatchObject({
+        ok: true,
+        sha256: sha('original'),
+      });
+      const v = await registry.models.getVersion('churn', '1.0.0');
+      expect(v.status).toBe('ready');
+      expect(await artifacts.get(v.artifact.key, v.artifact.versionId)).toEqual(bytes('original'));
+    },
+  );
 
   it('completes a presigned upload only when the stored bytes hash to the declared sha256', async () => {
     const good = await registry.artifacts.register(alice, 'churn', {
@@ -277,7 +317,7 @@ describe('Registry', () => {
   });
 
   it('demands a passing validation report when the model asks for one', async () => {
-    await registry.models.update(alice, 'churn', { requireValidation: true });
+    await registry.models.update(dana, 'churn', { requireValidation: true });
     await staged('1.0.0');
     await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
     await registry.validation.record(alice, 'churn', '1.0.0', { passed: false });
@@ -286,6 +326,83 @@ describe('Registry', () => {
     expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
       'production',
     );
+  });
+
+  it('lets only an admin change the promotion gates, and audits a refused attempt', async () => {
+    await registry.models.update(dana, 'churn', { requireValidation: true });
+    for (const who of [alice, bob]) {
+      for (const change of [
+        { requireValidation: false },
+        { allowUnservableProduction: true },
+        { minValidationRows: 100 },
+        { requiredThresholds: { accuracy: { min: 0.9 } } },
+      ]) {
+        const err = await expectCode(registry.models.update(who, 'churn', change), 'forbidden');
+        expect(err.details).toMatchObject({ fields: Object.keys(change), needs: 'admin' });
+      }
+    }
+    const model = await registry.models.get('churn');
+    expect(model).toMatchObject({ requireValidation: true, allowUnservableProduction: false });
+    expect(model.minValidationRows).toBeUndefined();
+    const refusals = store.audits.filter((a) => a.action === 'model.gate_change_refused');
+    expect(refusals).toHaveLength(8);
+    expect(refusals[0]).toMatchObject({
+      actor: 'alice',
+      before: { requireValidation: true },
+      after: { requireValidation: false },
+    });
+    // Naming a gate with its current value, or changing what is not a gate, is fine.
+    await registry.models.update(alice, 'churn', { requireValidation: true, fallback: false });
+    expect((await registry.models.get('churn')).fallback).toBe(false);
+    // A scientist's new model may start stricter than the defaults, never looser.
+    await registry.models.create(alice, { name: 'strict', requireValidation: true, minValidationRows: 50 });
+    await expectCode(
+      registry.models.create(alice, { name: 'loose', allowUnservableProduction: true }),
+      'forbidden',
+    );
+    // The admin sets and removes them.
+    await registry.models.update(dana, 'churn', { minValidationRows: 100, requireValidation: false });
+    await registry.models.update(dana, 'churn', { minValidationRows: null });
+    expect(await registry.models.get('churn')).toMatchObject({ requireValidation: false });
+    expect((await registry.models.get('churn')).minValidationRows).toBeUndefined();
+  });
+
+  it("counts a report for promotion only when it meets the model's minimum rows and required thresholds", async () => {
+    await registry.models.update(dana, 'churn', {
+      requireValidation: true,
+      minValidationRows: 100,
+      requiredThresholds: { accuracy: { min: 0.9 }, logLoss: { max: 0.3 } },
+    });
+    await staged('1.0.0');
+    const promote = () => registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    // The attack: a report on one row with no thresholds passes its own checks.
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 1,
+      metrics: { accuracy: 1, logLoss: 0.01 },
+      thresholds: [],
+    });
+    const tooSmall = await expectCode(promote(), 'conflict');
+    expect(tooSmall.details).toMatchObject({ validation: 'too_few_rows', rows: 1, minValidationRows: 100 });
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 500,
+      metrics: { accuracy: 0.85, logLoss: 0.2 },
+    });
+    const missed = await expectCode(promote(), 'conflict');
+    expect(missed.details).toMatchObject({
+      validation: 'thresholds_missed',
+      thresholds: [{ metric: 'accuracy', bound: 'min', threshold: 0.9, value: 0.85, passed: false }],
+    });
+    // A report without the metric does not meet a bound on it.
+    await registry.validation.record(alice, 'churn', '1.0.0', { passed: true, rows: 500, metrics: {} });
+    await expectCode(promote(), 'conflict');
+    await registry.validation.record(alice, 'churn', '1.0.0', {
+      passed: true,
+      rows: 500,
+      metrics: { accuracy: 0.93, logLoss: 0.2 },
+    });
+    expect((await promote()).stage).toBe('production');
   });
 
   it('demotes the previous production version in the same commit, and rolls back', async () => {
@@ -317,6 +434,23 @@ describe('Registry', () => {
     await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
     await expectCode(registry.lifecycle.rollback(bob, 'churn'), 'conflict');
     await expectCode(registry.lifecycle.rollback(alice, 'churn', '1.0.0'), 'forbidden');
+  });
+
+  it('rolls back only to a version that has been in production: a draft approved by someone else is refused', async () => {
+    await staged('1.0.0');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    await register('sneaky', '3.0.0');
+    await registry.lifecycle.decideApproval(carol, 'churn', '3.0.0', 'approved', 'lgtm');
+    const refused = await expectCode(registry.lifecycle.rollback(bob, 'churn', '3.0.0'), 'conflict');
+    expect(refused.details).toMatchObject({ version: '3.0.0' });
+    expect((await registry.models.get('churn')).productionVersion).toBe('1.0.0');
+    expect((await registry.models.getVersion('churn', '3.0.0')).stage).toBe('draft');
+
+    // A version that was production once is a legitimate target, named or not.
+    await staged('2.0.0');
+    await registry.lifecycle.transition(bob, 'churn', '2.0.0', 'production');
+    await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production');
+    expect((await registry.lifecycle.rollback(bob, 'churn', '2.0.0')).stage).toBe('production');
   });
 
   it('keeps one production version when two promotions race', async () => {
