@@ -1,12 +1,17 @@
 /**
  * `npm start`: the whole Serval platform on this machine. Prints one line per service, the API
- * URL and the bootstrap admin key; Ctrl-C (or SIGTERM) stops everything it started.
+ * URL and the bootstrap admin key; Ctrl-C (or SIGTERM, or SIGHUP) stops everything it started.
+ *
+ * The npm script execs node (no `sh` in between that would swallow npm's SIGTERM), and the process
+ * also stops when whoever started it goes away without a signal (npm killed with SIGKILL): it is
+ * then re-parented, which it notices within a second.
  */
 import { join } from 'node:path';
 import { StartupError, startRuntime } from '../local/runtime.js';
 
 const port = Number(process.env.SERVAL_PORT ?? 3000);
 const dataDir = process.env.SERVAL_DATA_DIR ?? '.serval';
+const drainMs = process.env.SERVAL_STOP_DRAIN_MS;
 
 function fail(message: string): never {
   process.stderr.write(`serval: ${message}\n`);
@@ -15,6 +20,21 @@ function fail(message: string): never {
 
 if (!Number.isInteger(port) || port < 0 || port > 65535)
   fail(`SERVAL_PORT must be a port number, not "${process.env.SERVAL_PORT}".`);
+if (drainMs !== undefined && !(Number(drainMs) >= 0))
+  fail(`SERVAL_STOP_DRAIN_MS must be a number of milliseconds, not "${drainMs}".`);
+
+const parent = process.ppid;
+let shutdown: (reason: string, code?: number) => void = (reason) => {
+  // A signal during start-up: nothing is fully up yet; the JVM dies with us (its stdin closes).
+  process.stderr.write(`serval: stopped during start-up (${reason})\n`);
+  process.exit(1);
+};
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGHUP', () => shutdown('SIGHUP'));
+setInterval(() => {
+  if (process.ppid !== parent) shutdown('the process that started Serval has exited');
+}, 1000).unref();
 
 const started = Date.now();
 console.log(`Serval — starting the local platform (data: ${dataDir})`);
@@ -24,6 +44,11 @@ try {
     port,
     log: (line) => console.log(`  ${line}`),
     scheduleScale: process.env.SERVAL_SCHEDULE_SCALE ? Number(process.env.SERVAL_SCHEDULE_SCALE) : undefined,
+    stopDrainMs: drainMs === undefined ? undefined : Number(drainMs),
+    onFatal: (message) => {
+      process.stderr.write(`serval: ${message}\n`);
+      shutdown('fatal', 1);
+    },
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log('');
@@ -39,16 +64,20 @@ try {
   console.log('Press Ctrl-C to stop.');
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
+  shutdown = (reason, code = 0) => {
+    if (stopping) {
+      // A second Ctrl-C: the user does not want to wait; the JVM still dies with us.
+      if (reason === 'SIGINT' || reason === 'SIGTERM') process.exit(130);
+      return;
+    }
     stopping = true;
-    console.log(`\nServal stopping (${signal})…`);
-    await runtime.stop();
-    console.log('Serval stopped.');
-    process.exit(0);
+    const t0 = Date.now();
+    console.log(`\nServal stopping (${reason})…`);
+    void runtime.stop().finally(() => {
+      console.log(`Serval stopped in ${((Date.now() - t0) / 1000).toFixed(1)} s.`);
+      process.exit(code);
+    });
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 } catch (err) {
   if (err instanceof StartupError) fail(err.message);
   process.stderr.write(`serval: could not start: ${(err as Error).message}\n`);

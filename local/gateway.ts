@@ -131,11 +131,44 @@ function queryMaps(url: URL) {
   return { single, multi };
 }
 
+/** Gateways being stopped: their connections close after the response in progress. */
+const draining = new WeakSet<http.Server>();
+
+/**
+ * Stops taking connections and lets the requests in progress finish (each connection closes after
+ * its response), for at most `graceMs`; then cuts what is left. Resolves with whether all finished.
+ */
+export function closeGateway(server: http.Server, graceMs: number): Promise<boolean> {
+  draining.add(server);
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      server.closeAllConnections();
+      resolve(true);
+      return;
+    }
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve(false);
+    }, graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    server.closeIdleConnections();
+  });
+}
+
 export function createGateway(options: GatewayOptions): http.Server {
   const stage = options.stage ?? 'local';
   // Node's own Host check answers with an empty body; the handler refuses such requests itself.
   const server = http.createServer({ requireHostHeader: false }, async (req, res) => {
     const requestId = randomUUID();
+    // While stopping, a keep-alive connection must not wait idle for its next request: close() would
+    // wait for it, and the client would send that request into a closing socket.
+    res.once('finish', () => {
+      if (draining.has(server)) setImmediate(() => server.closeIdleConnections());
+    });
+    if (draining.has(server)) res.setHeader('connection', 'close');
     try {
       if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
         req.resume();
@@ -216,8 +249,20 @@ export function createGateway(options: GatewayOptions): http.Server {
             return;
           }
           authorizerContext = { principalId: result.principalId, ...(result.context ?? {}) };
-        } catch {
-          send(res, 401, errorBody('unauthorized', unauthorizedMessage(headers)));
+        } catch (err) {
+          // Only 'Unauthorized' means a bad credential; anything else is AUTHORIZER_FAILURE, which
+          // the stack answers with 503 + Retry-After (lib/constructs/api.ts): the caller should
+          // retry, not conclude its key is bad.
+          if ((err as Error)?.message === 'Unauthorized') {
+            send(res, 401, errorBody('unauthorized', unauthorizedMessage(headers)));
+          } else {
+            send(
+              res,
+              503,
+              errorBody('unavailable', 'the credential could not be checked right now; retry shortly'),
+              { 'retry-after': '1' },
+            );
+          }
           return;
         }
       }

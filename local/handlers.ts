@@ -16,6 +16,11 @@ export interface HandlerTable {
   readonly authorizer: Authorizer;
   readonly queue: Partial<Record<FunctionId, SqsWorkerHandler>>;
   readonly schedule: Partial<Record<FunctionId, ScheduledHandler>>;
+  /**
+   * What handlers hold back to send after the answer (the inference capture buffer): a handler
+   * with a `flush()` property has it listed here, and the runtime runs them all on stop.
+   */
+  readonly flushes: readonly (() => Promise<void>)[];
 }
 
 /** Imports a handler module from its repository-relative entry (the runtime runs under tsx). */
@@ -34,6 +39,7 @@ export async function loadHandlers(
   const queue: Partial<Record<FunctionId, SqsWorkerHandler>> = {};
   const schedule: Partial<Record<FunctionId, ScheduledHandler>> = {};
   const authorizers: Authorizer[] = [];
+  const flushes: (() => Promise<void>)[] = [];
   for (const [i, id] of ids.entries()) {
     const def = functions[id];
     const create = (modules[i] as { createHandler?: unknown } | undefined)?.createHandler;
@@ -41,6 +47,10 @@ export async function loadHandlers(
       throw new Error(`function ${id}: ${def.entry} does not export createHandler(env)`);
     }
     const handler = create(envFor(id));
+    const flush = (handler as { flush?: unknown }).flush;
+    if (typeof flush === 'function') {
+      flushes.push(() => Promise.resolve(flush.call(handler)).then(() => undefined));
+    }
     if (def.kind === 'api') api[id] = handler;
     else if (def.kind === 'authorizer') authorizers.push(handler);
     else if (def.kind === 'queue') queue[id] = handler;
@@ -50,5 +60,5 @@ export async function loadHandlers(
   if (!authorizer || authorizers.length > 1) {
     throw new Error(`FUNCTIONS must define exactly one authorizer, not ${authorizers.length}`);
   }
-  return { api, authorizer, queue, schedule };
+  return { api, authorizer, queue, schedule, flushes };
 }

@@ -17,6 +17,7 @@ import {
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   BINDINGS,
   BUCKETS,
@@ -30,12 +31,20 @@ import {
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
-import { createGateway } from './gateway.js';
+import { closeGateway, createGateway } from './gateway.js';
 import { loadHandlers } from './handlers.js';
-import { LOCAL_HOST, reservePort } from './ports.js';
+import { exposedListeners, LOCAL_HOST, reservePort } from './ports.js';
+import {
+  type NamedQueue,
+  PENDING_FILE,
+  queueDepths,
+  restoreQueuedMessages,
+  saveQueuedMessages,
+} from './queue-persistence.js';
 import { rateLimiterFromEnv } from './rate-limit.js';
 import { type Scheduler, startScheduler } from './scheduler.js';
 import { localSqsClient } from './services/clients.js';
+import { dynamoDbProcessesUsing } from './services/dynamodb.js';
 import { type LocalAws, startLocalAws } from './services/index.js';
 
 export const MANIFEST = 'serval.json';
@@ -49,7 +58,29 @@ export interface RuntimeOptions {
   readonly log?: (line: string) => void;
   /** Multiplier for schedule intervals (tests fire them fast). */
   readonly scheduleScale?: number;
+  /**
+   * Something the runtime cannot recover from while running (DynamoDB Local keeps dying), in one
+   * sentence; the caller should stop() and exit. Default: logged.
+   */
+  readonly onFatal?: (message: string) => void;
+  /**
+   * How long stop() waits for the workers to empty the queues before saving what is left to the
+   * data directory (SERVAL_STOP_DRAIN_MS; default 3 s).
+   */
+  readonly stopDrainMs?: number;
 }
+
+/**
+ * Stop's budget: requests in progress, the capture buffer, the queues, then the workers' last
+ * invocations, all within STOP_BUDGET_MS; stopping the stand-ins afterwards takes well under a
+ * second, so the whole stop stays within 10 s.
+ */
+const STOP_BUDGET_MS = 8_500;
+const STOP_HTTP_GRACE_MS = 4_000;
+const STOP_FLUSH_MS = 1_000;
+const STOP_DRAIN_MS = 3_000;
+/** Kept for the workers' last invocations whatever the drain took. */
+const STOP_WORKERS_MIN_MS = 1_500;
 
 export interface Runtime {
   readonly url: string;
@@ -114,7 +145,12 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** One runtime per data directory: a second start would corrupt DynamoDB Local's files. */
+/**
+ * One runtime per data directory: a second start would corrupt DynamoDB Local's files. A stale
+ * lock (its holder is dead) is not enough to go ahead: the holder's JVM may have outlived it (an
+ * older Serval, a `kill -9` before children died with their parent), and a second JVM on the same
+ * files corrupts them just the same.
+ */
 function takeLock(dataDir: string): () => void {
   const lockPath = join(dataDir, 'serval.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -122,7 +158,16 @@ function takeLock(dataDir: string): () => void {
       const fd = openSync(lockPath, 'wx');
       writeFileSync(fd, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
       closeSync(fd);
-      return () => rmSync(lockPath, { force: true });
+      const release = () => rmSync(lockPath, { force: true });
+      const dbPath = join(dataDir, 'dynamodb');
+      const jvms = dynamoDbProcessesUsing(dbPath);
+      if (jvms.length > 0) {
+        release();
+        throw new StartupError(
+          `A DynamoDB Local left over from an earlier Serval (process ${jvms.join(', ')}) still uses ${dbPath}; stop it (kill ${jvms.join(' ')}) and start again, as two databases on the same files corrupt them.`,
+        );
+      }
+      return release;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       let holder: { pid?: number; url?: string } = {};
@@ -196,15 +241,28 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     cleanups.push(() => heldPort?.release());
     let aws: LocalAws;
+    let stopping = false;
+    const fatal = (message: string) => {
+      if (stopping) return;
+      log(`error: ${message}`);
+      options.onFatal?.(message);
+    };
     try {
-      aws = await startLocalAws({ dataDir, prefix: manifest.prefix });
+      aws = await startLocalAws({
+        dataDir,
+        prefix: manifest.prefix,
+        onWarning: (message) => log(`warning: ${message}`),
+        superviseDynamoDb: { onRestart: (line) => log(`dynamodb  ${line}`), onGiveUp: fatal },
+      });
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
     cleanups.push(() => aws.stop());
     log(`dynamodb  DynamoDB Local      ${aws.endpoints.dynamodb}  (data: ${join(dataDir, 'dynamodb')})`);
     log(`s3        s3rver              ${aws.endpoints.s3}  (data: ${join(dataDir, 's3')})`);
-    log(`sqs       local-aws-sqs       ${aws.endpoints.sqs}  (in memory)`);
+    log(
+      `sqs       local-aws-sqs       ${aws.endpoints.sqs}  (in memory; what is queued at stop is kept in ${join(dataDir, PENDING_FILE)})`,
+    );
     log(
       `sagemaker runtime stand-in    ${aws.endpoints.sagemaker}  (endpoint X = ${join(aws.sagemakerDir, 'X.onnx')})`,
     );
@@ -258,9 +316,26 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const url = `http://${LOCAL_HOST}:${port}`;
     updateLock(dataDir, url);
     log(`api       API Gateway (local) ${url}/v1`);
+    checkLoopbackOnly([process.pid, aws.dynamodbPid], log);
 
     const sqs = localSqsClient(aws.endpoints.sqs);
     cleanups.push(() => sqs.destroy());
+    const namedQueues: NamedQueue[] = (Object.keys(QUEUES) as (keyof typeof QUEUES)[]).flatMap((id) => [
+      { name: id, url: aws.resources.queues[id].url },
+      { name: `${id}-dlq`, url: aws.resources.queues[id].dlqUrl },
+    ]);
+    try {
+      const { restored, dropped } = await restoreQueuedMessages(sqs, namedQueues, dataDir);
+      const total = Object.values(restored).reduce((a, b) => a + b, 0);
+      if (total > 0 || dropped > 0) {
+        log(
+          `sqs       re-sent ${total} message(s) saved at the last stop (${describeCounts(restored)})${dropped ? `; ${dropped} for queues that no longer exist dropped` : ''}`,
+        );
+      }
+    } catch (err) {
+      throw new StartupError((err as Error).message);
+    }
+    const pollerClient = uncancellableReceives(sqs);
     const pollers: QueuePoller[] = [];
     for (const [id, def] of Object.entries(QUEUES) as [
       keyof typeof QUEUES,
@@ -271,7 +346,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const q = aws.resources.queues[id];
       pollers.push(
         startQueuePoller({
-          client: sqs,
+          client: pollerClient,
+          waitTimeSeconds: POLL_WAIT_SECONDS,
           queueUrl: q.url,
           queueArn: q.arn,
           batchSize: def.batchSize,
@@ -323,6 +399,52 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       )}\n`,
     );
 
+    /**
+     * The order matters: no new requests, then the ones in progress finish (their captures join
+     * the buffer), the buffer goes to the queue, the workers get a bounded chance to empty the
+     * queues, and only once they have stopped is what is left saved for the next start.
+     */
+    const drainAndSave = async () => {
+      stopping = true;
+      const started = Date.now();
+      const finished = await closeGateway(server, STOP_HTTP_GRACE_MS);
+      if (!finished) log('warning: requests still running after the grace period were cut');
+      await within(STOP_FLUSH_MS, Promise.all(handlers.flushes.map((f) => f())));
+      const mains = namedQueues.filter((q) => !q.name.endsWith('-dlq'));
+      const budgetEnd = started + STOP_BUDGET_MS;
+      const drainMs = options.stopDrainMs ?? STOP_DRAIN_MS;
+      const deadline = Math.min(Date.now() + drainMs, budgetEnd - STOP_WORKERS_MIN_MS);
+      while (Date.now() < deadline) {
+        const depths = await queueDepths(sqs, mains).catch(() => undefined);
+        if (depths && Object.values(depths).every((d) => d.visible + d.inFlight === 0)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // A worker in the middle of a batch finishes it, so its messages are deleted, not stranded
+      // invisible where the save below cannot reach them.
+      await within(
+        Math.max(STOP_WORKERS_MIN_MS, budgetEnd - Date.now()),
+        Promise.all([scheduler.stop(), ...pollers.map((p) => p.stop())]),
+      );
+      try {
+        const { saved, unreachable } = await saveQueuedMessages(sqs, namedQueues, dataDir);
+        const total = Object.values(saved).reduce((a, b) => a + b, 0);
+        const lost = Object.values(unreachable).reduce((a, b) => a + b, 0);
+        log(
+          total > 0
+            ? `sqs       ${total} message(s) still queued (${describeCounts(saved)}) saved to ${join(dataDir, PENDING_FILE)}; the next start sends them again`
+            : 'sqs       every queue is empty',
+        );
+        if (lost > 0) {
+          log(
+            `warning: ${lost} message(s) held by a failed worker invocation could not be saved (${describeCounts(unreachable)})`,
+          );
+        }
+      } catch (err) {
+        log(`warning: queued messages could not be saved: ${(err as Error).message}`);
+      }
+      log(`stopping the stand-ins (${((Date.now() - started) / 1000).toFixed(1)} s so far)`);
+    };
+
     let stopped: Promise<void> | undefined;
     return {
       url,
@@ -332,7 +454,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       aws,
       fireSchedule: (id) => scheduler.fireNow(SCHEDULES[id].id),
       stop: () => {
-        stopped ??= cleanup();
+        stopped ??= drainAndSave()
+          .catch((err) => log(`warning: stop: ${(err as Error).message}`))
+          .then(cleanup);
         return stopped;
       },
     };
@@ -415,6 +539,73 @@ export function functionEnv(fn: FunctionId, all: Record<string, string>): Record
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+/**
+ * The workers' long polls, short so a stop waits for them at most this long (see
+ * uncancellableReceives); idle, that is one receive a second per queue, in-process.
+ */
+const POLL_WAIT_SECONDS = 1;
+
+/**
+ * The pollers' SQS client, whose receives a poller's stop does not cut short. A long poll the
+ * server has already answered would take its messages with it when cut: invisible for the
+ * visibility timeout, beyond the reach of the save at stop, and gone when the process exits.
+ * Left to run out (POLL_WAIT_SECONDS), the receive returns its messages and the poller handles
+ * them before it stops.
+ */
+function uncancellableReceives(client: SQSClient): SQSClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) =>
+        target.send(
+          command,
+          command instanceof ReceiveMessageCommand ? { ...options, abortSignal: undefined } : options,
+        );
+    },
+  });
+}
+
+/** Resolves when `work` does or after `ms`, whichever is first; stop must not hang on one step. */
+function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((ok) => {
+      timer = setTimeout(ok, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function describeCounts(counts: Record<string, number>): string {
+  return (
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .map(([name, n]) => `${name}: ${n}`)
+      .join(', ') || 'none'
+  );
+}
+
+/**
+ * Every stand-in accepts any credentials, so none may be reachable from the network. They are all
+ * told to bind 127.0.0.1; this checks what the kernel says they did (the runtime's own sockets and
+ * the JVM's), so a stand-in that ignores its host option cannot go unnoticed.
+ */
+function checkLoopbackOnly(pids: number[], log: (l: string) => void): void {
+  const exposed = exposedListeners(pids);
+  if (exposed === undefined) {
+    log('warning: cannot check that the stand-ins listen on 127.0.0.1 only (no /proc on this system)');
+    return;
+  }
+  if (exposed.length === 0) return;
+  const where = exposed.map((l) => `${l.address}:${l.port} (process ${l.pid})`).join(', ');
+  const message = `A stand-in listens beyond 127.0.0.1 on ${where}, where anyone on the network could use it with any credentials; install a JDK (javac) so DynamoDB Local can be bound to 127.0.0.1, or set SERVAL_ALLOW_EXPOSED_STANDINS=1 to run anyway.`;
+  if (process.env.SERVAL_ALLOW_EXPOSED_STANDINS === '1') log(`WARNING: ${message}`);
+  else throw new StartupError(message);
 }
 
 function localNameOf(queueUrl: string): string {

@@ -87,3 +87,26 @@ export class AwsHealthProbes implements HealthProbes {
     ]);
   }
 }
+
+/**
+ * Liveness for GET /v1/health: whether the key store answers, since every authenticated call needs
+ * it. One DescribeTable per `cacheMs` at most, however often the public route is polled, and a
+ * short deadline so a hung store answers 503 quickly.
+ */
+export function keyStoreLiveness(
+  db: DynamoDBClient,
+  table: string,
+  {
+    cacheMs = 2_000,
+    timeoutMs = 1_500,
+    now = Date.now,
+  }: { cacheMs?: number; timeoutMs?: number; now?: () => number } = {},
+): () => Promise<ProbeResult> {
+  let last: { at: number; result: Promise<ProbeResult> } | undefined;
+  return () => {
+    if (!last || now() - last.at >= cacheMs) {
+      last = { at: now(), result: probeTable(db, 'table:keys', table, timeoutMs) };
+    }
+    return last.result;
+  };
+}

@@ -32,7 +32,20 @@ function allowAll(methodArn: string, principal: Principal): APIGatewayAuthorizer
   };
 }
 
-export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
+/**
+ * Thrown when the credential could not be checked (the key store unreachable): API Gateway answers
+ * any error other than 'Unauthorized' with its AUTHORIZER_FAILURE response (503 + Retry-After,
+ * lib/constructs/api.ts), and the local gateway does the same. A 401 here would tell every client
+ * its key is bad, and some would throw the key away.
+ */
+export const STORE_UNAVAILABLE = 'the key store is unreachable; retry shortly';
+
+/** At most one log line per this interval while the store is down, not one stack per request. */
+const OUTAGE_LOG_INTERVAL_MS = 10_000;
+
+export function buildAuthorizer(keys: ApiKeys, jwt: Tokens, now: () => number = Date.now) {
+  let lastLogged = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
   async function authenticate(event: APIGatewayRequestAuthorizerEvent): Promise<Principal> {
     const authorization = header(event, 'authorization');
     if (authorization !== undefined) {
@@ -50,9 +63,17 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens) {
       const principal = await authenticate(event);
       return allowAll(event.methodArn, principal);
     } catch (err) {
-      if (!isDomainError(err)) logger.error('authorizer failed', { error: err as Error });
       // API Gateway turns exactly this message into a 401 (gateway response UNAUTHORIZED).
-      throw new Error('Unauthorized');
+      if (isDomainError(err)) throw new Error('Unauthorized');
+      if (now() - lastLogged >= OUTAGE_LOG_INTERVAL_MS) {
+        logger.error('authorizer could not check the credential', {
+          error: err as Error,
+          ...(suppressed > 0 ? { sameFailuresSinceLastLog: suppressed } : {}),
+        });
+        lastLogged = now();
+        suppressed = 0;
+      } else suppressed++;
+      throw new Error(STORE_UNAVAILABLE, { cause: err });
     }
   };
 }

@@ -79,9 +79,13 @@ export async function createLambdaHandler(env: Env = process.env) {
   return inferenceEntry(env, inference, extension);
 }
 
-/** The entry without Lambda's extension (tests, the local runtime): same behaviour otherwise. */
+/**
+ * The entry without Lambda's extension (tests, the local runtime): same behaviour otherwise. It
+ * carries `flush`, which the local runtime calls on stop so the last captures reach the queue.
+ */
 export function createHandler(env: Env = process.env) {
-  return inferenceEntry(env, buildInferenceApi(env), undefined);
+  const inference = buildInferenceApi(env);
+  return Object.assign(inferenceEntry(env, inference, undefined), { flush: inference.flush });
 }
 
 function inferenceEntry(

@@ -1,10 +1,11 @@
 /** Lambda entry for health, audit and the OpenAPI document. */
 import type { z } from 'zod';
 import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
-import { AwsHealthProbes } from '../adapters/health.js';
+import { AwsHealthProbes, keyStoreLiveness } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, dlqEnv, QUEUES, SCHEDULES, TABLES } from '../contract/resources.js';
+import { unavailable } from '../core/kernel/errors.js';
 import { rollbackCandidate } from '../core/registry/lifecycle.js';
 import { Health } from '../core/system/health.js';
 import { describeMode } from '../core/system/modes.js';
@@ -46,6 +47,7 @@ function buildSystemApi(env: Env): ProxyHandler {
   const registry = registryServices(env, audit);
   const mode = modes(env);
   const predictions = predictionStore(env);
+  const liveness = keyStoreLiveness(dynamoClient(), envValue(env, TABLES.keys.env));
   const health = new Health({
     probes: healthProbes(env),
     artifacts: {
@@ -62,7 +64,21 @@ function buildSystemApi(env: Env): ProxyHandler {
   return createApiHandler(
     'system',
     {
-      health: operation({ handle: async () => ({ status: 'ok' }) }),
+      // Not just "the function runs": without the key store every authenticated call fails, and a
+      // health check that says ok meanwhile sends load balancers and operators the wrong way.
+      health: operation({
+        handle: async () => {
+          const probe = await liveness();
+          if (!probe.ok) {
+            throw unavailable('the key store is unreachable; authenticated calls fail until it is back', {
+              store: probe.name,
+              error: probe.error,
+              retryAfterSeconds: 2,
+            });
+          }
+          return { status: 'ok' };
+        },
+      }),
       healthDetailed: operation<unknown, z.infer<typeof HealthDetailedQuery>>({
         ...CONTRACT.healthDetailed,
         handle: ({ principal, query }) => health.detailed(principal, { recheck: query.recheck }),

@@ -110,6 +110,9 @@ const GATEWAY_ERRORS: ReadonlyArray<{
   { type: ResponseType.INVALID_API_KEY, status: '403', code: 'forbidden' },
   { type: ResponseType.THROTTLED, status: '429', code: 'rate_limited', retryAfter: true },
   { type: ResponseType.QUOTA_EXCEEDED, status: '429', code: 'rate_limited', retryAfter: true },
+  // The authorizer failed rather than refused (the key store unreachable): a client should retry,
+  // not conclude its key is bad, so not 401, and not a bare 500 either.
+  { type: ResponseType.AUTHORIZER_FAILURE, status: '503', code: 'unavailable', retryAfter: true },
   // API Gateway answers an unknown path or method with 403 "Missing Authentication Token";
   // clients should see a plain 404.
   { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, status: '404', code: 'not_found' },

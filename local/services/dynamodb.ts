@@ -2,13 +2,21 @@
  * DynamoDB Local — AWS's own emulator — as a child process. It is the only local DynamoDB with
  * transactions, which the registry needs; the price is a JVM (Java 17+) and a few seconds of
  * start-up.
+ *
+ * The JVM runs through LoopbackDynamoDB.java, which binds 127.0.0.1 only (the jar has no option
+ * for it and listens on every interface) and exits when the pipe on its stdin closes, so it dies
+ * with Node however Node dies. The launcher is compiled once into the user's cache (javac), or run
+ * from source where there is no javac; where neither works the bare jar runs and `loopback` is false.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { homedir } from 'node:os';
+import { basename, delimiter, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { freePort, LOCAL_HOST } from '../ports.js';
 import { localDynamoClient } from './clients.js';
@@ -22,6 +30,8 @@ export interface DynamoDbLocalOptions {
   readonly java?: string;
   /** How long to wait for the first successful ListTables. Default 60 s. */
   readonly readyTimeoutMs?: number;
+  /** Told when the loopback launcher could not run and the bare jar (every interface) runs instead. */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface DynamoDbLocal {
@@ -30,6 +40,10 @@ export interface DynamoDbLocal {
   readonly port: number;
   /** Process id of the JVM (tests check it is gone after stop). */
   readonly pid: number;
+  /** False when the bare jar runs: then it listens on every interface and may outlive Node. */
+  readonly loopback: boolean;
+  /** Settles when the JVM exits, whether stop() ended it or not (the runtime restarts a dead one). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stopped: boolean }>;
   /** Terminates the JVM (SIGTERM, then SIGKILL after `graceMs`, default 5 s) and waits for its exit. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -91,12 +105,66 @@ type Exit = { code: number | null; signal: NodeJS.Signals | null; error?: Error 
 /** The JVM could not bind its port (someone else took it). */
 class PortTakenError extends Error {}
 
+/** The launcher failed where the bare jar would not have (no compiler module, say). */
+class LauncherError extends Error {}
+
+const LAUNCHER_CLASS = 'LoopbackDynamoDB';
+const LAUNCHER_SOURCE = fileURLToPath(new URL(`./${LAUNCHER_CLASS}.java`, import.meta.url));
+
+type Launch = { readonly args: readonly string[]; readonly loopback: boolean };
+
+/**
+ * The launcher compiled into `~/.cache/serval` (keyed by its source and the emulator's version), so
+ * only the first start pays javac's two seconds; without javac, the JVM compiles it from source on
+ * every start (about a second more).
+ */
+async function launcher(dir: string, java: string): Promise<Launch> {
+  const jar = join(dir, 'DynamoDBLocal.jar');
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const hash = createHash('sha256').update(source).update(basename(dir)).digest('hex').slice(0, 16);
+  const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const classes = join(cacheRoot, 'serval', 'dynamodb-launcher', hash);
+  const compiled = { args: ['-cp', `${jar}${delimiter}${classes}`, LAUNCHER_CLASS], loopback: true };
+  if (existsSync(join(classes, `${LAUNCHER_CLASS}.class`))) return compiled;
+  const javac = java === 'java' ? 'javac' : join(dirname(java), 'javac');
+  const scratch = `${classes}.${process.pid}.tmp`;
+  try {
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
+    await new Promise<void>((resolve, reject) =>
+      execFile(javac, ['-cp', jar, '-d', scratch, LAUNCHER_SOURCE], { timeout: 60_000 }, (error) =>
+        error ? reject(error) : resolve(),
+      ),
+    );
+    // Atomic, so a concurrent start never sees half a class; whoever renames second finds it there.
+    await rename(scratch, classes).catch(() => undefined);
+    if (existsSync(join(classes, `${LAUNCHER_CLASS}.class`))) return compiled;
+  } catch {
+    // No javac (a JRE), or an unwritable cache: the JVM compiles the source itself.
+  } finally {
+    await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
+  }
+  return { args: ['-cp', jar, LAUNCHER_SOURCE], loopback: true };
+}
+
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  const java = options.java ?? 'java';
+  const dir = dynamoDbLocalDir();
+  let launch: Launch =
+    process.env.SERVAL_DYNAMODB_LAUNCHER === 'jar'
+      ? { args: ['-jar', join(dir, 'DynamoDBLocal.jar')], loopback: false }
+      : await launcher(dir, java);
   // A port from freePort() can be taken by someone else before the JVM binds it; then try another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(options, options.port ?? (await freePort()));
+      return await startOnce(options, options.port ?? (await freePort()), launch);
     } catch (error) {
+      if (error instanceof LauncherError && launch.loopback) {
+        options.onWarning?.(
+          `DynamoDB Local's loopback launcher could not run (${error.message}); running the bare jar, which listens on every interface and may outlive a crash`,
+        );
+        launch = { args: ['-jar', join(dir, 'DynamoDBLocal.jar')], loopback: false };
+        continue;
+      }
       if (!(error instanceof PortTakenError)) throw error;
       if (options.port !== undefined) {
         throw new Error(
@@ -109,14 +177,17 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   }
 }
 
-async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<DynamoDbLocal> {
+async function startOnce(
+  options: DynamoDbLocalOptions,
+  port: number,
+  launch: Launch,
+): Promise<DynamoDbLocal> {
   const java = options.java ?? 'java';
   const dir = dynamoDbLocalDir();
   const args = [
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     ...JVM_FLAGS,
-    '-jar',
-    join(dir, 'DynamoDBLocal.jar'),
+    ...launch.args,
     '-port',
     String(port),
     '-sharedDb',
@@ -134,7 +205,9 @@ async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<D
   const javaOk = checkJava(java);
   javaOk.catch(() => {});
 
-  const child = spawn(java, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is the lifeline: the launcher exits when it closes (see LoopbackDynamoDB.java).
+  const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => {});
   let output = '';
   const keepTail = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
@@ -186,10 +259,31 @@ async function startOnce(options: DynamoDbLocalOptions, port: number): Promise<D
     });
   } catch (error) {
     await stop(1000);
+    if (launch.loopback && !(error instanceof PortTakenError) && isLauncherFailure(output)) {
+      throw new LauncherError(lastLine(output));
+    }
     throw error;
   }
   if (child.pid === undefined) throw new Error('DynamoDB Local started without a process id.');
-  return { endpoint, port, pid: child.pid, stop };
+  return {
+    endpoint,
+    port,
+    pid: child.pid,
+    loopback: launch.loopback,
+    exited: exited.then((e) => ({ code: e.code, signal: e.signal, stopped: stopping !== undefined })),
+    stop,
+  };
+}
+
+/** What the JVM says when it cannot compile or find the launcher (a JRE without jdk.compiler, say). */
+function isLauncherFailure(output: string): boolean {
+  return /LoopbackDynamoDB|jdk\.compiler|compilation failed|NoSuchFieldException|ClassCastException/.test(
+    output,
+  );
+}
+
+function lastLine(output: string): string {
+  return output.trim().split('\n').at(-1)?.slice(0, 200) ?? 'no output';
 }
 
 async function waitUntilReady(watch: {
@@ -235,4 +329,44 @@ async function waitUntilReady(watch: {
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * Process ids of DynamoDB Local JVMs whose `-dbPath` is `dbPath` (any user's we can see), from
+ * /proc, or from `ps` where there is no /proc. A start must not run a second JVM on the same
+ * files: two writers corrupt the database.
+ */
+export function dynamoDbProcessesUsing(dbPath: string): number[] {
+  const uses = (args: readonly string[]) =>
+    args.some((a) => a.includes('DynamoDBLocal') || a.includes(LAUNCHER_CLASS)) &&
+    args.some((a, i) => a === '-dbPath' && args[i + 1] === dbPath);
+  const pids: number[] = [];
+  let entries: string[] | undefined;
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    entries = undefined;
+  }
+  if (entries) {
+    for (const entry of entries) {
+      if (Number(entry) === process.pid) continue;
+      try {
+        const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+        if (uses(args)) pids.push(Number(entry));
+      } catch {
+        // ended while we looked, or not readable
+      }
+    }
+    return pids;
+  }
+  try {
+    const out = execFileSync('ps', ['-ww', '-eo', 'pid=,args='], { encoding: 'utf8', timeout: 5000 });
+    for (const line of out.split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m && uses(m[2]!.split(/\s+/))) pids.push(Number(m[1]));
+    }
+  } catch {
+    // no ps either: nothing we can check
+  }
+  return pids;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalEndpoints, type LocalResources, provision, resourceEnv } from '../provision.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './clients.js';
-import { startDynamoDbLocal } from './dynamodb.js';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb.js';
 import { startS3Local } from './s3.js';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.js';
 import { startSqsLocal } from './sqs.js';
@@ -30,6 +30,17 @@ export interface LocalAwsOptions {
     readonly sqs?: number;
     readonly sagemaker?: number;
   };
+  /** Warnings worth a line of their own (the JVM running without its loopback launcher). */
+  readonly onWarning?: (message: string) => void;
+  /**
+   * Restart DynamoDB Local (same port, same files) when its JVM dies while the rest runs: without
+   * it every call that needs a table fails until a restart. More than 3 deaths in a minute, or a
+   * restart that fails, is reported to `onGiveUp` instead (one sentence).
+   */
+  readonly superviseDynamoDb?: {
+    readonly onRestart: (line: string) => void;
+    readonly onGiveUp: (message: string) => void;
+  };
 }
 
 /** The stand-ins' URLs: the provisioned services plus the SageMaker runtime stand-in. */
@@ -47,8 +58,10 @@ export interface LocalAws {
    * resource's variable from functions/contract/resources.ts.
    */
   readonly env: Record<string, string>;
-  /** Process id of DynamoDB Local's JVM. */
+  /** Process id of DynamoDB Local's JVM (the current one, after a restart). */
   readonly dynamodbPid: number;
+  /** False when DynamoDB Local runs as the bare jar, listening on every interface. */
+  readonly dynamodbLoopback: boolean;
   /** Where the SageMaker stand-in looks for `<EndpointName>.onnx` (and fault files). */
   readonly sagemakerDir: string;
   /** Stops them all and waits for them; safe to call more than once. */
@@ -57,16 +70,25 @@ export interface LocalAws {
 
 export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws> {
   const started = await Promise.allSettled([
-    startDynamoDbLocal({ dataDir: options.dataDir, port: options.ports?.dynamodb }),
+    startDynamoDbLocal({
+      dataDir: options.dataDir,
+      port: options.ports?.dynamodb,
+      onWarning: options.onWarning,
+    }),
     startS3Local({ dataDir: options.dataDir, port: options.ports?.s3 }),
     startSqsLocal({ port: options.ports?.sqs }),
     startSageMakerIn(options.dataDir, options.ports?.sagemaker),
   ] as const);
   const [dynamodb, s3, sqs, sagemaker] = started;
-  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const running: { stop(): Promise<void> }[] = started.flatMap((s) =>
+    s.status === 'fulfilled' && s !== dynamodb ? [s.value] : [],
+  );
+  let ddb: DynamoDbLocal | undefined = dynamodb.status === 'fulfilled' ? dynamodb.value : undefined;
   let stopping: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= Promise.allSettled(running.map((service) => service.stop())).then(() => undefined);
+    stopping ??= Promise.allSettled(
+      [...running, ...(ddb ? [ddb] : [])].map((service) => service.stop()),
+    ).then(() => undefined);
     return stopping;
   };
   if (
@@ -93,11 +115,53 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     await stop();
     throw error;
   }
+  const supervisor = options.superviseDynamoDb;
+  const deaths: number[] = [];
+  const watch = (service: DynamoDbLocal) => {
+    void service.exited.then(async (exit) => {
+      if (exit.stopped || stopping || !supervisor) return;
+      const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths[0]! < now - 60_000) deaths.shift();
+      if (deaths.length > 3) {
+        supervisor.onGiveUp(
+          `DynamoDB Local died ${deaths.length} times within a minute (last: ${how}), so Serval stops; look for a full disk or memory pressure and start again.`,
+        );
+        return;
+      }
+      supervisor.onRestart(
+        `DynamoDB Local (pid ${service.pid}) died (${how}); restarting it on port ${service.port}`,
+      );
+      try {
+        const next = await startDynamoDbLocal({
+          dataDir: options.dataDir,
+          port: service.port,
+          onWarning: options.onWarning,
+        });
+        if (stopping) {
+          await next.stop();
+          return;
+        }
+        ddb = next;
+        watch(next);
+        supervisor.onRestart(`DynamoDB Local is back (pid ${next.pid}, port ${next.port})`);
+      } catch (error) {
+        supervisor.onGiveUp(
+          `DynamoDB Local died (${how}) and could not be restarted, so Serval stops: ${(error as Error).message}`,
+        );
+      }
+    });
+  };
+  watch(dynamodb.value);
   return {
     endpoints,
     resources,
     env: localAwsEnv(endpoints, resources),
-    dynamodbPid: dynamodb.value.pid,
+    get dynamodbPid() {
+      return ddb?.pid ?? dynamodb.value.pid;
+    },
+    dynamodbLoopback: dynamodb.value.loopback,
     sagemakerDir: sagemaker.value.directory,
     stop,
   };

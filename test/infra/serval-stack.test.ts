@@ -939,6 +939,7 @@ describe('HTTP API', () => {
     ['INVALID_API_KEY', 'forbidden', '403'],
     ['THROTTLED', 'rate_limited', '429'],
     ['QUOTA_EXCEEDED', 'rate_limited', '429'],
+    ['AUTHORIZER_FAILURE', 'unavailable', '503'],
     ['MISSING_AUTHENTICATION_TOKEN', 'not_found', '404'],
     ['DEFAULT_4XX', 'validation_failed', undefined],
     ['DEFAULT_5XX', 'unavailable', undefined],
@@ -955,7 +956,7 @@ describe('HTTP API', () => {
     expect(JSON.parse(body.replace('$context.error.messageString', '"Unauthorized"'))).toEqual({
       error: { code, message: 'Unauthorized', details: {} },
     });
-    if (code === 'rate_limited')
+    if (code === 'rate_limited' || type === 'AUTHORIZER_FAILURE')
       expect(p.ResponseParameters).toHaveProperty(['gatewayresponse.header.Retry-After']);
   });
 

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../../functions/core/auth/api-keys.js';
 import { MAX_TOKEN_TTL_SECONDS, Tokens } from '../../../functions/core/auth/tokens.js';
-import { buildAuthorizer } from '../../../functions/handlers/authorizer.js';
+import { buildAuthorizer, STORE_UNAVAILABLE } from '../../../functions/handlers/authorizer.js';
 import { CountingIds, MemoryKeyStore, SteppingClock } from '../../support/memory-stores.js';
 
 const SECRET = 's'.repeat(40);
@@ -83,5 +83,21 @@ describe('authorizer', () => {
     const { token } = await tokens.issue({ id: record.keyId, name: 'ci', role: 'scientist', via: 'key' });
     await keys.revoke(root, record.keyId);
     await expect(call({ authorization: `Bearer ${token}` })).rejects.toThrow('Unauthorized');
+  });
+
+  it('says the store is unreachable, not that the key is bad, when the key store fails', async () => {
+    const { store, keys, call } = setup();
+    const { key } = await keys.create(root, { name: 'ops', role: 'admin' });
+    const down = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { name: 'TimeoutError' });
+    store.get = async () => {
+      throw down;
+    };
+    const failure = await call({ 'x-api-key': key }).catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(Error);
+    // Anything but exactly 'Unauthorized' is AUTHORIZER_FAILURE (503), not a 401.
+    expect((failure as Error).message).toBe(STORE_UNAVAILABLE);
+    expect((failure as Error).message).not.toBe('Unauthorized');
+    // A malformed key is refused before the store is asked: still a plain 401.
+    await expect(call({ 'x-api-key': 'nonsense' })).rejects.toThrow(/^Unauthorized$/);
   });
 });
