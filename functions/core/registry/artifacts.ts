@@ -11,24 +11,23 @@ import {
   isDomainError,
   validationFailed,
 } from '../kernel/errors.js';
-import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import { type GraphSummary, readGraph, resolveSchemas, summarize } from '../onnx/signature.js';
 import { verifiedDataset } from './datasets.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
-import { type RegistryRecords, sha256Hex } from './records.js';
-import { compareSemver, nextVersion, parseSemver } from './semver.js';
-import type {
-  ArtifactRef,
-  DatasetRef,
-  Framework,
-  Model,
-  ModelVersion,
-  RuntimeTarget,
-  Tags,
-} from './types.js';
+import type { RegistryRecords } from './records.js';
+import {
+  type ArtifactReading,
+  newVersion,
+  type RegisterVersionInput,
+  type ResolvedArtifact,
+  readArtifact,
+  resolveArtifact,
+  withVersionAdded,
+} from './registration.js';
+import { nextVersion, parseSemver } from './semver.js';
+import type { ArtifactRef, ModelVersion } from './types.js';
 
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
@@ -39,33 +38,9 @@ export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
  */
 export const PENDING_UPLOAD_TTL_SECONDS = 7 * 24 * 60 * 60;
 
-export type ArtifactInput = { readonly base64: string } | { readonly upload: true };
-
-export interface RegisterVersionInput {
-  readonly version?: string;
-  readonly artifact: ArtifactInput;
-  readonly sha256?: string;
-  readonly framework: Framework;
-  readonly runtime: RuntimeTarget;
-  readonly inputSchema?: InputSchema;
-  readonly outputSchema?: OutputSchema;
-  readonly metrics?: Record<string, number>;
-  readonly params?: Record<string, unknown>;
-  readonly dataset?: DatasetRef;
-  readonly parent?: string;
-  readonly tags?: Tags;
-  readonly description?: string;
-}
-
 export interface RegisterResult {
   readonly version: ModelVersion;
   readonly upload?: PresignedRequest;
-}
-
-/** The artifact of a registration: inline bytes with their digest, or the digest an upload must match. */
-interface ResolvedArtifact {
-  readonly bytes?: Uint8Array;
-  readonly sha256: string;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -432,102 +407,4 @@ export class Artifacts {
     const upload = bytes ? undefined : await this.presignUpload(pending);
     return { version: pending, upload };
   }
-}
-
-/** What registration learns from an ONNX artifact's graph, recorded on the version. */
-interface ArtifactReading {
-  readonly inputSchema: InputSchema;
-  readonly outputSchema: OutputSchema;
-  readonly graph: GraphSummary;
-  readonly derivedSchemas?: readonly ('inputSchema' | 'outputSchema')[];
-}
-
-/**
- * Reads the graph and settles the schemas: declared ones must fit it, missing ones are derived.
- * Throws invalid_model for bytes that are not ONNX and validation_failed for a schema mismatch.
- */
-function readArtifact(
-  bytes: Uint8Array,
-  declared: { readonly inputSchema?: InputSchema; readonly outputSchema?: OutputSchema },
-): ArtifactReading {
-  const info = readGraph(bytes);
-  const { inputSchema, outputSchema, derived } = resolveSchemas(bytes, info, declared);
-  return {
-    inputSchema,
-    outputSchema,
-    graph: summarize(info),
-    ...(derived.length > 0 ? { derivedSchemas: derived } : {}),
-  };
-}
-
-async function resolveArtifact(input: RegisterVersionInput): Promise<ResolvedArtifact> {
-  if ('base64' in input.artifact) {
-    const bytes = decodeBase64Strict(input.artifact.base64);
-    const sha256 = await sha256Hex(bytes);
-    if (input.sha256 !== undefined && input.sha256 !== sha256) {
-      throw integrityFailed('the artifact does not match the declared sha256', {
-        expected: input.sha256,
-        actual: sha256,
-      });
-    }
-    return { bytes, sha256 };
-  }
-  if (input.sha256 === undefined) {
-    throw validationFailed('sha256 is required with artifact.upload, so the upload can be verified', {
-      field: 'sha256',
-    });
-  }
-  return { sha256: input.sha256 };
-}
-
-function newVersion(
-  principal: Principal,
-  input: RegisterVersionInput & Partial<ArtifactReading>,
-  at: Pick<ModelVersion, 'model' | 'version' | 'status' | 'artifact'> & { readonly now: string },
-): ModelVersion {
-  const { now, ...identity } = at;
-  return {
-    ...identity,
-    stage: 'draft',
-    framework: input.framework,
-    runtime: input.runtime,
-    inputSchema: input.inputSchema,
-    outputSchema: input.outputSchema,
-    ...(input.graph ? { graph: input.graph } : {}),
-    ...(input.derivedSchemas ? { derivedSchemas: input.derivedSchemas } : {}),
-    metrics: input.metrics ?? {},
-    params: input.params ?? {},
-    dataset: input.dataset,
-    parent: input.parent,
-    tags: input.tags ?? {},
-    description: input.description ?? '',
-    createdAt: now,
-    createdBy: principal.id,
-    updatedAt: now,
-    revision: 1,
-  };
-}
-
-/** The model after a version is added: one more version, and the highest numbers updated. */
-function withVersionAdded(current: Model, version: string, now: string): Model {
-  const higher = (a: string | undefined) => (a && compareSemver(a, version) > 0 ? a : version);
-  return {
-    ...current,
-    latestVersion: higher(current.latestVersion),
-    highestVersion: higher(current.highestVersion ?? current.latestVersion),
-    versionCount: current.versionCount + 1,
-    updatedAt: now,
-    revision: current.revision + 1,
-  };
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Node's decoder silently skips invalid characters; an artifact must decode exactly or not at all. */
-export function decodeBase64Strict(text: string): Uint8Array {
-  const compact = text.replace(/\s+/g, '');
-  if (compact.length === 0 || !BASE64.test(compact)) {
-    throw validationFailed('artifact.base64 is not valid base64', { field: 'artifact.base64' });
-  }
-  return Uint8Array.from(Buffer.from(compact, 'base64'));
 }

@@ -24,7 +24,7 @@ import {
   logisticRegressionOnnx,
   mlpOnnx,
 } from '../../../functions/core/onnx/models.js';
-import type { RegisterVersionInput } from '../../../functions/core/registry/artifacts.js';
+import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
