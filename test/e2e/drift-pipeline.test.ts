@@ -65,6 +65,23 @@ afterAll(async () => {
   receiver?.close();
 });
 
+/** Writes rows as one hour of captured predictions (one every 3 s) and checks that hour on demand. */
+async function checkCapturedHour(from: Date, instances: number[][], fileId: string) {
+  await new S3Captures(s3, bucket).writeCaptures(
+    'iris-demo',
+    instances.map((instance, i) => ({
+      at: new Date(from.getTime() + i * 3_000).toISOString(),
+      version: '1.0.0',
+      instance,
+    })),
+    fileId,
+  );
+  return admin('POST', '/v1/models/iris-demo/drift/check', {
+    from: from.toISOString(),
+    to: new Date(from.getTime() + 3600_000).toISOString(),
+  });
+}
+
 describe('drift pipeline', () => {
   let secret: string;
   let alertId: string;
@@ -179,21 +196,11 @@ describe('drift pipeline', () => {
   });
 
   it('reports no drift for a window like the reference', async () => {
-    const captures = new S3Captures(s3, bucket);
-    const from = new Date(Date.UTC(2026, 0, 5, 10));
-    await captures.writeCaptures(
-      'iris-demo',
-      rows(800, [0, 0, 0, 0], 555).map((instance, i) => ({
-        at: new Date(from.getTime() + i * 3_000).toISOString(),
-        version: '1.0.0',
-        instance,
-      })),
+    const res = await checkCapturedHour(
+      new Date(Date.UTC(2026, 0, 5, 10)),
+      rows(800, [0, 0, 0, 0], 555),
       'quiet',
     );
-    const res = await admin('POST', '/v1/models/iris-demo/drift/check', {
-      from: from.toISOString(),
-      to: new Date(from.getTime() + 3600_000).toISOString(),
-    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ rows: 800, datasetDrift: false });
     expect(res.body.alertId).toBeUndefined();
@@ -216,21 +223,11 @@ describe('drift pipeline', () => {
       features: { petal_length: { test: 'ks' } },
     });
     expect(policy.status, JSON.stringify(policy.body)).toBe(200);
-    const captures = new S3Captures(s3, bucket);
-    const from = new Date(Date.UTC(2026, 0, 6, 10));
-    await captures.writeCaptures(
-      'iris-demo',
-      rows(500, [0, 0, 1000, 0], 777).map((instance, i) => ({
-        at: new Date(from.getTime() + i * 3_000).toISOString(),
-        version: '1.0.0',
-        instance,
-      })),
+    const res = await checkCapturedHour(
+      new Date(Date.UTC(2026, 0, 6, 10)),
+      rows(500, [0, 0, 1000, 0], 777),
       'far',
     );
-    const res = await admin('POST', '/v1/models/iris-demo/drift/check', {
-      from: from.toISOString(),
-      to: new Date(from.getTime() + 3600_000).toISOString(),
-    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ rows: 500, mode: 'exact' });
     expect(res.body.alertId).toEqual(expect.any(String));

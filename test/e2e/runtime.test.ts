@@ -257,7 +257,7 @@ describe('npm start', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'serval-rt-'));
     const port = await freePort();
     // No time to drain: whatever is queued at stop must be saved and sent again at the next start.
-    const npm = startNpm(dataDir, port, { SERVAL_STOP_DRAIN_MS: '0' });
+    const npm = startProcess({ dataDir, port, env: { SERVAL_STOP_DRAIN_MS: '0' }, via: 'npm' });
     let node: number | undefined;
     try {
       await waitFor(npm, 'npm start to be ready', async () =>
@@ -389,33 +389,6 @@ function listenersOn(port: number): string[] {
     }
   }
   return out;
-}
-
-/** `npm start` itself, as a user runs it: npm, then whatever its script runs. */
-function startNpm(
-  dataDir: string,
-  port: number,
-  env: Record<string, string>,
-): { child: ChildProcess; output: () => string } {
-  const child = spawn('npm', ['start'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      SERVAL_PORT: String(port),
-      SERVAL_DATA_DIR: dataDir,
-      npm_config_update_notifier: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  return { child, output: () => out };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface StartOptions {
   readonly port?: number;
   readonly env?: Record<string, string>;
   readonly timeoutMs?: number;
+  /** `npm`: through `npm start`, as a user runs it (npm, then whatever its script runs). */
+  readonly via?: 'node' | 'npm';
 }
 
 export function startProcess(options: StartOptions & { port: number; dataDir: string }): {
@@ -32,12 +34,17 @@ export function startProcess(options: StartOptions & { port: number; dataDir: st
   output: () => string;
   exited: Promise<number | null>;
 } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/serval-local.ts'], {
+  const [command, args] =
+    options.via === 'npm'
+      ? ['npm', ['start']]
+      : [process.execPath, ['--import', 'tsx', 'bin/serval-local.ts']];
+  const child = spawn(command, args, {
     cwd: process.cwd(),
     env: {
       ...process.env,
       SERVAL_PORT: String(options.port),
       SERVAL_DATA_DIR: options.dataDir,
+      npm_config_update_notifier: 'false',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

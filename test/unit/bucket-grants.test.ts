@@ -9,9 +9,11 @@ import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { keyMatches } from '../../functions/contract/artifact-keys.js';
 import { BINDINGS, type FunctionId, type ObjectAccess } from '../../functions/contract/resources.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
+import type { RegistryServices } from '../../functions/core/registry/services.js';
 import { expectCode } from '../support/expect-code.js';
 import { CountingIds, memoryRegistry, SteppingClock } from '../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
+import { root } from '../support/principals.js';
 
 const FNS = Object.keys(BINDINGS) as FunctionId[];
 
@@ -42,16 +44,20 @@ function recordingS3(listed: string[] = []) {
   return { client: client as never, sent };
 }
 
+/** A model `churn` with one inline version: the registry's writes the tests below look at. */
+async function withOneVersion(registry: RegistryServices): Promise<void> {
+  await registry.models.create(root, { name: 'churn', description: 'd', tags: {} });
+  await registry.artifacts.register(root, 'churn', {
+    artifact: { base64: tinyOnnxBase64('a') },
+    framework: 'onnx',
+    runtime: { type: 'lambda' },
+  });
+}
+
 describe('bucket grants cover exactly the keys each function writes', () => {
   it('model artifacts: the registry writes, deletes and tags them; inference and the integrity worker read them', async () => {
     const { artifacts, registry } = memoryRegistry();
-    const alice = { id: 'alice', name: 'Alice', role: 'admin' as const };
-    await registry.models.create(alice, { name: 'churn', description: 'd', tags: {} });
-    await registry.artifacts.register(alice, 'churn', {
-      artifact: { base64: tinyOnnxBase64('a') },
-      framework: 'onnx',
-      runtime: { type: 'lambda' },
-    });
+    await withOneVersion(registry);
     const [key] = [...artifacts.objects.keys()];
     expect(key).toBeDefined();
     expect(granted('write', key!)).toEqual(['registry']);
@@ -105,13 +111,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
 
   it('baseline profiles: monitoring writes them, the drift worker reads them', async () => {
     const { store, registry } = memoryRegistry();
-    const alice = { id: 'alice', name: 'Alice', role: 'admin' as const };
-    await registry.models.create(alice, { name: 'churn', description: 'd', tags: {} });
-    await registry.artifacts.register(alice, 'churn', {
-      artifact: { base64: tinyOnnxBase64('a') },
-      framework: 'onnx',
-      runtime: { type: 'lambda' },
-    });
+    await withOneVersion(registry);
     const written: string[] = [];
     const none = async () => {
       throw new Error('not used');
@@ -129,7 +129,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
       clock: new SteppingClock(),
       ids: new CountingIds(),
     });
-    await service.putBaseline(alice, 'churn', {
+    await service.putBaseline(root, 'churn', {
       rows: [
         [1, 2, 3],
         [2, 3, 4],
