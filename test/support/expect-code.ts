@@ -22,3 +22,13 @@ export function domainError(code: ErrorCode, details?: Record<string, unknown>) 
     ...(details ? { details: expect.objectContaining(details) } : {}),
   });
 }
+
+/** Asserts a validation report ran all four checks, in order, and every one passed. */
+export function expectEveryCheckPassed(checks: readonly { name: string; passed: boolean }[]): void {
+  expect(checks.map((c) => [c.name, c.passed])).toEqual([
+    ['loads', true],
+    ['schema', true],
+    ['metrics', true],
+    ['latency', true],
+  ]);
+}
