@@ -283,7 +283,8 @@ export type TopicId = keyof typeof TOPICS;
 
 /** describe: DescribeTable only (health probes); read: items and indexes; readWrite: and writes. */
 export type TableMode = 'describe' | 'read' | 'readWrite';
-export type BucketMode = 'read' | 'readWrite';
+/** readWriteCaptures: read, and write capture objects (captures/*) only: the inference's spill. */
+export type BucketMode = 'read' | 'readWrite' | 'readWriteCaptures';
 /** send: SendMessage; depth: GetQueueAttributes (health). Consumption comes from the event source. */
 export type QueueMode = 'send' | 'depth';
 
@@ -383,14 +384,26 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // the stack, not here: endpoints are not Serval resources.
   // A corrupt artifact or a fallback also raises an alert (monitoring table) and an event
   // (webhooks, SNS), off the hot path: only when a version fails.
+  // When the capture queue fails, captures are written as the capture worker would (S3 captures/
+  // and the predictions table): the spill (docs/inference.md, "Capture").
   inference: {
     tables: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
-    buckets: { artifacts: 'read' },
+    buckets: { artifacts: 'readWriteCaptures' },
     queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   captureWorker: { tables: { predictions: 'readWrite' }, buckets: { artifacts: 'readWrite' } },
 };
+
+/**
+ * The serving metrics' CloudWatch names (embedded metric format, functions/adapters/
+ * serving-metrics.ts) that alarms watch. capturesLost is published with the service dimension only.
+ */
+export const SERVING_METRICS = {
+  namespace: 'Serval',
+  service: 'serval-inference',
+  capturesLost: 'CapturesLost',
+} as const;
 
 /** Environment variable carrying a queue's dead-letter queue URL. */
 export function dlqEnv(queueEnv: string): string {

@@ -192,7 +192,12 @@ export const BUCKET_OBJECT_ACTIONS: Record<BucketMode, readonly string[]> = {
   // commit. The bucket is versioned, so a delete only adds a delete marker; permanently removing a
   // version (s3:DeleteObjectVersion) is not granted to anyone.
   readWrite: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+  // Writes go to CAPTURE_OBJECTS only (bindBucket): model artifacts stay read-only.
+  readWriteCaptures: ['s3:GetObject'],
 };
+
+/** What 'readWriteCaptures' may write: the capture objects of the artifacts bucket. */
+export const CAPTURE_OBJECTS = 'captures/*';
 
 /**
  * Grants object access to the bucket and sets `def.env` to its name. Presigned URLs are signed
@@ -203,6 +208,7 @@ export const BUCKET_OBJECT_ACTIONS: Record<BucketMode, readonly string[]> = {
 export function bindBucket(fn: ServalFunction, bucket: IBucket, def: BucketDef, mode: BucketMode): void {
   fn.addEnvironment(def.env, bucket.bucketName);
   allow(fn, [...BUCKET_OBJECT_ACTIONS[mode]], [bucket.arnForObjects('*')]);
+  if (mode === 'readWriteCaptures') allow(fn, ['s3:PutObject'], [bucket.arnForObjects(CAPTURE_OBJECTS)]);
   // ListBucket turns a missing object into 404 (NoSuchKey) instead of 403, which the handlers
   // need to tell "not uploaded yet" from "not allowed"; HeadBucket (health probe) needs it too.
   allow(fn, ['s3:ListBucket'], [bucket.bucketArn]);

@@ -20,6 +20,7 @@ import {
   QUEUES,
   SCHEDULES,
   SECRETS,
+  SERVING_METRICS,
   TABLES,
   type TableDef,
   TOPICS,
@@ -95,7 +96,10 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   inference: { registry: 'readWrite', audit: 'readWrite', predictions: 'readWrite', monitoring: 'readWrite' },
   captureWorker: { predictions: 'readWrite' },
 };
-const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'readWrite'>>> = {
+const BUCKET_ACCESS: Record<
+  FunctionId,
+  Partial<Record<BucketKey, 'read' | 'readWrite' | 'readWriteCaptures'>>
+> = {
   system: { artifacts: 'read' },
   registry: { artifacts: 'readWrite' },
   auth: {},
@@ -106,7 +110,7 @@ const BUCKET_ACCESS: Record<FunctionId, Partial<Record<BucketKey, 'read' | 'read
   driftScheduler: {},
   driftWorker: { artifacts: 'readWrite' },
   webhookWorker: {},
-  inference: { artifacts: 'read' },
+  inference: { artifacts: 'readWriteCaptures' },
   captureWorker: { artifacts: 'readWrite' },
 };
 
@@ -568,6 +572,7 @@ describe('least privilege', () => {
           's3:ListBucket',
           's3:PutObject',
         ],
+        readWriteCaptures: ['s3:GetObject', 's3:ListBucket', 's3:PutObject'],
       };
       expect([...actionsOn(fnStatements(fn), bucketId)].sort(), `${fn} on ${key}`).toEqual(
         mode ? expected[mode] : [],
@@ -579,6 +584,14 @@ describe('least privilege', () => {
       ).Variables;
       expect(def.env in env, `${fn} env ${def.env}`).toBe(Boolean(mode));
     }
+  });
+
+  it('inference writes only capture objects (its spill), never model artifacts', () => {
+    const bucketId = logicalId(stack.storage.buckets.artifacts);
+    const puts = fnStatements('inference').filter(
+      (s) => actionsOf(s).includes('s3:PutObject') && resourcesOf(s).some((r) => refersTo(r, bucketId)),
+    );
+    expect(puts.flatMap((s) => resourcesOf(s).map(render))).toEqual([`<${bucketId}.Arn>/captures/*`]);
   });
 
   it('queue access: the scheduler sends, system reads depths, the worker consumes, nobody else', () => {
@@ -1021,6 +1034,19 @@ describe('inference', () => {
     const alarm = resources[logicalId(stack.alarms.dlqAlarms.captures)]!;
     expect(alarm.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
     expect(refersTo(alarm.Properties.Dimensions, dlqId)).toBe(true);
+    expect(refersTo(alarm.Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
+  });
+
+  it('an alarm fires on any lost capture (the metric the inference publishes when it gives captures up)', () => {
+    const alarm = resources[logicalId(stack.alarms.capturesLostAlarm)]!;
+    expect(alarm.Properties).toMatchObject({
+      Namespace: SERVING_METRICS.namespace,
+      MetricName: SERVING_METRICS.capturesLost,
+      Dimensions: [{ Name: 'service', Value: SERVING_METRICS.service }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(refersTo(alarm.Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
   });
 
