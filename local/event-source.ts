@@ -1,6 +1,9 @@
 /**
  * Lambda's SQS event source mapping, locally: long-poll a queue, hand each batch to the worker
- * handler as a real SQSEvent, and delete what succeeded. ReportBatchItemFailures semantics:
+ * handler as a real SQSEvent, and delete what succeeded. Like Lambda, which scales pollers up
+ * while a queue has a backlog, several batches are in flight at once (`concurrency`, default
+ * DEFAULT_CONCURRENCY, or the function's reserved concurrency): one loop at a time drained a
+ * capture backlog of 5,800 messages in about 40 minutes. ReportBatchItemFailures semantics:
  * messages named in `batchItemFailures` stay in the queue; a handler that throws (or answers with
  * an identifier that is not in the batch, which Lambda treats the same way) fails the whole batch.
  * Failed messages reappear after the visibility timeout, and SQS's own redrive policy moves them
@@ -36,6 +39,11 @@ export interface QueuePollerOptions {
    * failed delete. Default: console.error.
    */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Batches in flight at once, as Lambda's concurrent invocations of one function; the
+   * function's reserved concurrency where it has one. Default DEFAULT_CONCURRENCY.
+   */
+  readonly concurrency?: number;
   /** For the Lambda context handed to the handler. */
   readonly functionName?: string;
   readonly timeoutSeconds?: number;
@@ -48,6 +56,8 @@ export interface QueuePoller {
 
 /** Pause after a failed receive so an unreachable SQS is not hammered. */
 const RECEIVE_RETRY_MS = 1000;
+/** Batches in flight per queue locally, where a function declares no reserved concurrency. */
+export const DEFAULT_CONCURRENCY = 4;
 
 export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const { client, queueUrl, queueArn, handler } = options;
@@ -56,6 +66,8 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const onError = options.onError ?? ((error: unknown) => console.error(`[sqs ${queueArn}]`, error));
   const region = queueArn.split(':')[3] ?? 'us-east-1';
   const abort = new AbortController();
+
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
 
   const loop = async (): Promise<void> => {
     while (!abort.signal.aborted) {
@@ -98,12 +110,15 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   };
 
   /**
-   * Long-polls for one message, then tops the batch up without waiting. SQS answers a long poll
-   * as soon as it has any message, but local-aws-sqs holds it open until it has MaxNumberOfMessages
-   * or the wait ends — a lone message would sit there for the full wait, and one whose visibility
+   * While there is a backlog, one receive of a whole batch without waiting. Otherwise long-polls
+   * for one message, then tops the batch up without waiting: SQS answers a long poll as soon as
+   * it has any message, but local-aws-sqs holds it open until it has MaxNumberOfMessages or the
+   * wait ends — a lone message would sit there for the full wait, and one whose visibility
    * timeout lapses meanwhile comes back twice in the same answer. This way both deliver at once.
    */
   const receiveBatch = async (): Promise<Message[]> => {
+    const ready = await receive(maxMessages, 0);
+    if (ready.length > 0) return ready;
     const first = await receive(1, waitTimeSeconds);
     if (first.length === 0 || maxMessages === 1) return first;
     let rest: Message[] = [];
@@ -166,7 +181,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     }
   };
 
-  const running = loop();
+  const running = Promise.all(Array.from({ length: concurrency }, () => loop()));
   return {
     async stop() {
       abort.abort();

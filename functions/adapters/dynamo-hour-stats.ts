@@ -136,5 +136,6 @@ export function toAggregate(model: string, item: Record<string, unknown>): HourA
       errorSum: num('fbErrorSum'),
       confusion,
     },
+    ...(num('lostPredictions') ? { lostPredictions: num('lostPredictions') } : {}),
   };
 }

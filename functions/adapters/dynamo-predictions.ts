@@ -57,6 +57,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
   type AggregateTotals,
@@ -64,6 +65,7 @@ import {
   feedbackTotals,
   HOUR_MS,
   hourStartOf,
+  mergeAggregates,
   requestTotals,
 } from '../core/inference/aggregates.js';
 import type {
@@ -113,6 +115,8 @@ type Item = Record<string, unknown>;
 const SINGLE_TRANSACTION_MAX = 1;
 const BATCH_SIZE = 25;
 const PUT_CONCURRENCY = 16;
+/** Hour items one group may add to: with the marker, a commit transaction stays within 100 items. */
+const MAX_GROUP_HOURS = 90;
 
 const predKey = (id: string) => ({ pk: `PRED#${id}`, sk: 'P' });
 const capKey = (id: string) => ({ pk: `CAP#${id}`, sk: 'C' });
@@ -135,16 +139,57 @@ export class DynamoPredictionStore implements PredictionStore {
   }
 
   async record(batch: CaptureBatch): Promise<void> {
-    const hourStart = hourStartOf(batch.hourStart);
+    return this.recordGroup(batch.messageId, [batch]);
+  }
+
+  /**
+   * Records several capture messages as one unit under one marker (CAP#<groupId>): their
+   * predictions, and one ADD per hour item they touch. The capture worker records each queue body
+   * (hundreds of capture messages) this way: a transaction per capture message kept it at about a
+   * hundred requests a second. groupId must be a function of the messages (captureGroupId), so
+   * that whichever path delivers the same group again (a redelivery, or the inference's spill
+   * after a send that SQS accepted late) finds the marker and counts nothing twice.
+   */
+  async recordGroup(groupId: string, batches: readonly CaptureBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const first = batches[0] as CaptureBatch;
     const now = this.clock.now();
     const expiresAt = Math.floor(now.getTime() / 1000) + this.ttlSeconds;
-    const preds = batch.predictions.map((p) => this.predictionItem(p, batch.messageId, hourStart, expiresAt));
-    const stats = statsUpdate(this.table, batch.model, batch.version, hourStart, requestTotals(batch));
+    const preds: Item[] = [];
+    const hours = new Map<
+      string,
+      { model: string; version: string; hourStart: string; totals: AggregateTotals[] }
+    >();
+    for (const batch of batches) {
+      const hourStart = hourStartOf(batch.hourStart);
+      for (const p of batch.predictions)
+        preds.push(this.predictionItem(p, batch.messageId, hourStart, expiresAt));
+      const key = `${batch.model}\u0000${hourStart}\u0000${batch.version}`;
+      let hour = hours.get(key);
+      if (!hour) {
+        hour = { model: batch.model, version: batch.version, hourStart, totals: [] };
+        hours.set(key, hour);
+      }
+      hour.totals.push(requestTotals(batch));
+    }
+    if (hours.size > MAX_GROUP_HOURS) {
+      // A transaction holds at most 100 items: a group spanning that many hour items (never one
+      // queue body in practice) is recorded in deterministic slices instead.
+      const slices: CaptureBatch[][] = [];
+      for (let i = 0; i < batches.length; i += MAX_GROUP_HOURS)
+        slices.push(batches.slice(i, i + MAX_GROUP_HOURS));
+      for (const [i, slice] of slices.entries()) await this.recordGroup(`${groupId}.${i}`, slice);
+      return;
+    }
+    const stats = [...hours.values()].map((h) =>
+      statsUpdate(this.table, h.model, h.version, h.hourStart, mergeAggregates(h.totals)),
+    );
     const marker: Item = {
-      ...capKey(batch.messageId),
-      model: batch.model,
-      version: batch.version,
-      hourStart,
+      ...capKey(groupId),
+      model: first.model,
+      version: first.version,
+      hourStart: hourStartOf(first.hourStart),
+      messages: batches.length,
       rows: preds.length,
       claimedAt: now.toISOString(),
       expiresAt,
@@ -160,7 +205,7 @@ export class DynamoPredictionStore implements PredictionStore {
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
-          { Update: stats },
+          ...stats.map((Update): TransactItem => ({ Update })),
           ...preds.map((Item): TransactItem => ({ Put: { TableName: this.table, Item } })),
         ]);
       } catch (err) {
@@ -183,11 +228,11 @@ export class DynamoPredictionStore implements PredictionStore {
       );
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const old = await this.oldMarker(err, batch.messageId);
+      const old = await this.oldMarker(err, groupId);
       if (!old || old.state === 'done') return;
       const claimedAt = Date.parse(String(old.claimedAt));
       const leftMs = claimedAt + this.leaseMs - now.getTime();
-      if (leftMs > 0) throw new CaptureInProgress(batch.messageId, Math.ceil(leftMs / 1000));
+      if (leftMs > 0) throw new CaptureInProgress(groupId, Math.ceil(leftMs / 1000));
       fresh = false;
     }
 
@@ -201,19 +246,43 @@ export class DynamoPredictionStore implements PredictionStore {
         {
           Update: {
             TableName: this.table,
-            Key: capKey(batch.messageId),
+            Key: capKey(groupId),
             UpdateExpression: 'SET #state = :done',
             ConditionExpression: '#state = :writing',
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: { ':done': 'done', ':writing': 'writing' },
           },
         },
-        { Update: stats },
+        ...stats.map((Update): TransactItem => ({ Update })),
       ]);
     } catch (err) {
       if (cancelledByCondition(err, 0)) return; // another delivery committed it
       throw err;
     }
+  }
+
+  /**
+   * Adds predictions the capture path gave up on to their hour's lostPredictions, so the model's
+   * stats show them as answered but not captured. One attempt, no retry: an ADD whose answer was
+   * lost may have been applied, and counting a loss twice would be as wrong as not at all.
+   */
+  async recordLost(model: string, version: string, hourStart: string, predictions: number): Promise<void> {
+    if (predictions <= 0) return;
+    const hour = hourStartOf(hourStart);
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: statsPk(model), sk: `${hour}#${version}` },
+        UpdateExpression: 'SET #model = :model, #version = :version, #hourStart = :hour ADD #lost :n',
+        ExpressionAttributeNames: {
+          '#model': 'model',
+          '#version': 'version',
+          '#hourStart': 'hourStart',
+          '#lost': 'lostPredictions',
+        },
+        ExpressionAttributeValues: { ':model': model, ':version': version, ':hour': hour, ':n': predictions },
+      }),
+    );
   }
 
   async feedback(items: readonly FeedbackItem[]): Promise<FeedbackResult[]> {

@@ -6,6 +6,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Counter, Histogram, Registry } from 'prom-client';
+import { SERVING_METRICS } from '../contract/resources.js';
 import type { ServedRequest, ServingMetrics } from '../core/inference/ports.js';
 
 /** The process-wide Prometheus registry of serving metrics (rendered by GET /v1/metrics). */
@@ -45,6 +46,13 @@ const integrity = new Counter({
   registers: [servingRegistry],
 });
 
+const capturesLost = new Counter({
+  name: 'serval_captures_lost_total',
+  help: 'Answered predictions whose capture was given up (neither the queue nor the spill took it)',
+  labelNames: ['model', 'version'] as const,
+  registers: [servingRegistry],
+});
+
 interface Children {
   readonly ok: ReturnType<typeof requests.labels>;
   readonly error: ReturnType<typeof requests.labels>;
@@ -80,6 +88,10 @@ export class PrometheusServingMetrics implements ServingMetrics {
   integrityFailure(model: string, version: string): void {
     integrity.inc({ model, version });
   }
+
+  capturesLost(model: string, version: string, predictions: number): void {
+    capturesLost.inc({ model, version }, predictions);
+  }
 }
 
 /**
@@ -94,8 +106,8 @@ export class EmfServingMetrics implements ServingMetrics {
 
   constructor(options: { namespace?: string; serviceName?: string; deferred?: boolean } = {}) {
     this.metrics = new Metrics({
-      namespace: options.namespace ?? 'Serval',
-      serviceName: options.serviceName ?? 'serval-inference',
+      namespace: options.namespace ?? SERVING_METRICS.namespace,
+      serviceName: options.serviceName ?? SERVING_METRICS.service,
     });
     this.deferred = options.deferred ?? false;
   }
@@ -132,6 +144,19 @@ export class EmfServingMetrics implements ServingMetrics {
     try {
       this.metrics.addDimensions({ model, version });
       this.metrics.addMetric('IntegrityFailures', MetricUnit.Count, 1);
+      this.metrics.publishStoredMetrics();
+    } catch {
+      // as above
+    }
+  }
+
+  /**
+   * Published without the model and version dimensions (only the service's), so that one alarm
+   * (lib/constructs/alarms.ts, CapturesLost) covers every model; the log line names them.
+   */
+  capturesLost(_model: string, _version: string, predictions: number): void {
+    try {
+      this.metrics.addMetric(SERVING_METRICS.capturesLost, MetricUnit.Count, predictions);
       this.metrics.publishStoredMetrics();
     } catch {
       // as above

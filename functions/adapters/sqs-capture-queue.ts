@@ -24,9 +24,16 @@ export class SqsCaptureQueue implements CaptureQueue {
   async send(messages: readonly CaptureMessage[]): Promise<void> {
     // Packed and encoded here rather than through a typed QueueSender: many capture messages
     // share one SQS message (see CaptureQueueBody in functions/contract/messages.ts).
-    const bodies = pack(messages.flatMap((m) => serialise(m))).map(encodeBody);
-    await this.sender.sendBodies(bodies.map((body) => ({ body })));
+    await this.sender.sendBodies(captureBodies(messages).map((json) => ({ body: encodeBody(json) })));
   }
+}
+
+/**
+ * The JSON bodies a send of these messages puts on the queue, in order. The spill groups a batch
+ * the same way, which is what lets the worker recognise a group that arrived both ways.
+ */
+export function captureBodies(messages: readonly CaptureMessage[]): string[] {
+  return pack(messages.flatMap((m) => serialise(m)));
 }
 
 /** Marks a body that is base64 of raw DEFLATE of the JSON (JSON bodies start with [ or {). */

@@ -440,9 +440,14 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // the stack, not here: endpoints are not Serval resources.
   // A corrupt artifact or a fallback also raises an alert (monitoring table) and an event
   // (webhooks, SNS), off the hot path: only when a version fails.
+  // When the capture queue fails, captures are written as the capture worker would (S3 captures/
+  // and the predictions table): the spill (docs/inference.md, "Capture").
   inference: {
     tables: { registry: 'readWrite', audit: 'append', predictions: 'readWrite', monitoring: 'readWrite' },
-    buckets: { artifacts: { objects: { [KEYS.models]: ['read'] }, list: true } },
+    // Reads model artifacts; writes capture files only when the capture queue fails (the spill).
+    buckets: {
+      artifacts: { objects: { [KEYS.models]: ['read'], [KEYS.captureFiles]: ['write'] }, list: true },
+    },
     queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
@@ -452,6 +457,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     buckets: { artifacts: { objects: { [KEYS.captureFiles]: ['write'] }, list: false } },
   },
 };
+
+/**
+ * The serving metrics' CloudWatch names (embedded metric format, functions/adapters/
+ * serving-metrics.ts) that alarms watch. capturesLost is published with the service dimension only.
+ */
+export const SERVING_METRICS = {
+  namespace: 'Serval',
+  service: 'serval-inference',
+  capturesLost: 'CapturesLost',
+} as const;
 
 /** Environment variable carrying a queue's dead-letter queue URL. */
 export function dlqEnv(queueEnv: string): string {

@@ -3,17 +3,20 @@
  * capture queue, metrics and the predictions store, built once per container from the environment.
  */
 
-import { sqsClient } from '../adapters/aws-clients.js';
+import { s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { CaptureRecorder } from '../adapters/capture-recorder.js';
 import type { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
+import { S3Captures } from '../adapters/s3-captures.js';
 import { SageMakerEndpointInvoker } from '../adapters/sagemaker-runtime.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
-import { QUEUES } from '../contract/resources.js';
+import { BUCKETS, QUEUES } from '../contract/resources.js';
+import { hourStartOf } from '../core/inference/aggregates.js';
 import { CaptureBuffer } from '../core/inference/capture.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
-import type { ServingMetrics } from '../core/inference/ports.js';
+import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
 import { lifecycleEvents } from './registry-events.js';
@@ -50,14 +53,23 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const store = registryStore(env);
   // One S3 client for the registry's integrity checks and the sessions' artifact reads.
   const artifacts = artifactStore(env);
+  const metrics = servingMetricsFor(env);
+  const predictions = predictionStore(env);
+  // The spill: what the queue does not take is recorded as the capture worker would record it.
+  const recorder = new CaptureRecorder(
+    new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
+    predictions,
+  );
   const capture = new CaptureBuffer(new SqsCaptureQueue(sqsClient(), envValue(env, QUEUES.captures.env)), {
+    spill: (messages) => recorder.spill(messages),
+    // Once per failed round: while the queue is down, rounds go to the spill without a word.
     onError: (err, messages) =>
-      inferenceLogger.warn('capture messages not sent yet; kept for the next flush', {
+      inferenceLogger.warn('capture messages not queued; written straight to the store instead', {
         messages,
         error: err as Error,
       }),
+    onLost: (messages) => reportLost(messages, metrics, predictions),
   });
-  const metrics = servingMetricsFor(env);
   const service = new InferenceService({
     store,
     registry: registryServices(
@@ -75,6 +87,40 @@ export function inferenceWiring(env: Env): InferenceWiring {
     routeCacheMs: env.SERVAL_ROUTE_CACHE_MS === undefined ? undefined : Number(env.SERVAL_ROUTE_CACHE_MS),
     log: { warn: (message, extra) => inferenceLogger.warn(message, extra ?? {}) },
   });
-  const predictions = predictionStore(env);
   return { service, capture, predictions, metrics };
+}
+
+/**
+ * Captures given up: an error log, the CapturesLost metric (and its alarm), and each hour's
+ * lostPredictions, so the model's stats show them as answered but not captured.
+ */
+function reportLost(
+  messages: readonly CaptureMessage[],
+  metrics: ServingMetrics,
+  predictions: Pick<DynamoPredictionStore, 'recordLost'>,
+): void {
+  const hours = new Map<string, { model: string; version: string; hourStart: string; rows: number }>();
+  for (const m of messages) {
+    const rows = m.outcome === 'ok' ? (m.predictionIds?.length ?? 0) : 0;
+    if (rows === 0) continue;
+    const hourStart = hourStartOf(m.at);
+    const key = `${m.model}\u0000${m.version}\u0000${hourStart}`;
+    const hour = hours.get(key) ?? { model: m.model, version: m.version, hourStart, rows: 0 };
+    hour.rows += rows;
+    hours.set(key, hour);
+  }
+  for (const h of hours.values()) {
+    inferenceLogger.error('captured predictions lost: neither the queue nor the spill took them', {
+      model: h.model,
+      version: h.version,
+      hourStart: h.hourStart,
+      predictions: h.rows,
+    });
+    metrics.capturesLost?.(h.model, h.version, h.rows);
+    predictions
+      .recordLost(h.model, h.version, h.hourStart, h.rows)
+      .catch((err: unknown) =>
+        inferenceLogger.error('could not count lost captures in the stats', { ...h, error: err as Error }),
+      );
+  }
 }

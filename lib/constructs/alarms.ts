@@ -5,14 +5,20 @@
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Stage } from 'aws-cdk-lib/aws-apigateway';
-import { type Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  type Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import type { FunctionId } from '../../functions/contract/resources.js';
+import { type FunctionId, SERVING_METRICS } from '../../functions/contract/resources.js';
 import type { ServalFunction } from './serval-function.js';
 import type { QueueKey, QueuePair } from './storage.js';
 
@@ -39,6 +45,7 @@ export class Alarms extends Construct {
   readonly errorAlarms: Record<FunctionId, Alarm>;
   readonly errorRateAlarms: Partial<Record<FunctionId, Alarm>> = {};
   readonly apiServerErrorAlarm?: Alarm;
+  readonly capturesLostAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
@@ -133,6 +140,21 @@ export class Alarms extends Construct {
       notify(alarm);
       this.errorRateAlarms[fnId] = alarm;
     }
+
+    // Answered predictions whose capture neither the queue nor the spill took: they are missing
+    // from drift windows and feedback joins (the stats count them as lost).
+    this.capturesLostAlarm = new Metric({
+      namespace: SERVING_METRICS.namespace,
+      metricName: SERVING_METRICS.capturesLost,
+      dimensionsMap: { service: SERVING_METRICS.service },
+      period: Duration.minutes(5),
+      statistic: 'Sum',
+    }).createAlarm(this, 'CapturesLost', {
+      alarmDescription:
+        'Captured predictions were lost: neither the capture queue nor the spill to S3 took them.',
+      ...anyRule,
+    });
+    notify(this.capturesLostAlarm);
 
     if (props.apiStage) {
       // 5XXError is 0 or 1 per request, so its Average is the share of requests that failed.

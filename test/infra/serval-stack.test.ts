@@ -21,6 +21,7 @@ import {
   QUEUES,
   SCHEDULES,
   SECRETS,
+  SERVING_METRICS,
   TABLES,
   type TableDef,
   TOPICS,
@@ -142,7 +143,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
     list: true,
   },
   webhookWorker: undefined,
-  inference: { objects: { 'models/*': [GET, GET_VERSION] }, list: true },
+  // Reads model artifacts; spills capture files when the capture queue fails.
+  inference: { objects: { 'models/*': [GET, GET_VERSION], 'captures/*.jsonl.gz': [PUT] }, list: true },
   captureWorker: { objects: { 'captures/*.jsonl.gz': [PUT] }, list: false },
 };
 
@@ -741,6 +743,14 @@ describe('least privilege', () => {
     );
   });
 
+  it('inference writes only capture objects (its spill), never model artifacts', () => {
+    const bucketId = logicalId(stack.storage.buckets.artifacts);
+    const puts = fnStatements('inference').filter(
+      (s) => actionsOf(s).includes('s3:PutObject') && resourcesOf(s).some((r) => refersTo(r, bucketId)),
+    );
+    expect(puts.flatMap((s) => resourcesOf(s).map(render))).toEqual([`<${bucketId}.Arn>/captures/*.jsonl.gz`]);
+  });
+
   it('queue access: the scheduler sends, system reads depths, the worker consumes, nobody else', () => {
     const { queue, dlq } = stack.storage.queues.integrity;
     const [qId, dlqId] = [logicalId(queue), logicalId(dlq)];
@@ -1182,6 +1192,19 @@ describe('inference', () => {
     const alarm = resources[logicalId(stack.alarms.dlqAlarms.captures)]!;
     expect(alarm.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
     expect(refersTo(alarm.Properties.Dimensions, dlqId)).toBe(true);
+    expect(refersTo(alarm.Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
+  });
+
+  it('an alarm fires on any lost capture (the metric the inference publishes when it gives captures up)', () => {
+    const alarm = resources[logicalId(stack.alarms.capturesLostAlarm)]!;
+    expect(alarm.Properties).toMatchObject({
+      Namespace: SERVING_METRICS.namespace,
+      MetricName: SERVING_METRICS.capturesLost,
+      Dimensions: [{ Name: 'service', Value: SERVING_METRICS.service }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
     expect(refersTo(alarm.Properties.AlarmActions, logicalId(stack.alarms.topic))).toBe(true);
   });
 

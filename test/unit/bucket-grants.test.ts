@@ -66,7 +66,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     expect(granted('read', key!)).toEqual(['inference', 'integrityWorker', 'registry']);
   });
 
-  it('capture files: only the capture worker writes them; drift checks read them', async () => {
+  it('capture files: the capture worker writes them (inference too, when the queue fails); drift checks read them', async () => {
     const { client, sent } = recordingS3();
     const captures = new S3Captures(client, 'serval-artifacts');
     const keys = await captures.writeCaptures(
@@ -76,7 +76,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     );
     expect(sent.map((s) => s.key)).toEqual(keys);
     for (const key of keys) {
-      expect(granted('write', key)).toEqual(['captureWorker']);
+      expect(granted('write', key)).toEqual(['captureWorker', 'inference']);
       expect(granted('read', key)).toEqual(['driftWorker', 'monitoring']);
       expect(granted('delete', key)).toEqual([]);
     }

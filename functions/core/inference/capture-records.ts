@@ -3,6 +3,7 @@
  * prediction, in the shape drift checks read ({predictionId, at, version, instance, prediction,
  * …}, instance keyed by feature name), and the CaptureBatch counted into the aggregates.
  */
+import { createHash } from 'node:crypto';
 import { hourStartOf } from './aggregates.js';
 import type { CaptureBatch, CapturedPrediction, CaptureMessage } from './ports.js';
 
@@ -70,4 +71,16 @@ export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
     predictions,
     ...((m.part ?? 0) > 0 ? { countsRequest: false } : {}),
   };
+}
+
+/**
+ * The id under which a group of capture messages (one queue body) is stored and counted: a
+ * function of their ids, so the worker's redelivery and the inference's spill of the same group
+ * write the same S3 objects and find the same marker, and nothing is counted or stored twice.
+ */
+export function captureGroupId(messageIds: readonly string[]): string {
+  if (messageIds.length === 1 && /^[A-Za-z0-9._-]{1,128}$/.test(messageIds[0] as string)) {
+    return messageIds[0] as string;
+  }
+  return `g-${createHash('sha256').update(messageIds.join('\n')).digest('hex').slice(0, 32)}`;
 }

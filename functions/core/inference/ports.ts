@@ -141,6 +141,11 @@ export interface HourAggregate {
     /** Classification: `${JSON.stringify(actual)}|${JSON.stringify(predicted)}` → count. */
     readonly confusion: Readonly<Record<string, number>>;
   };
+  /**
+   * Predictions answered in this hour that the capture path gave up on (neither the queue nor the
+   * spill took them): answered = predictions + lostPredictions. Absent: none known.
+   */
+  readonly lostPredictions?: number;
 }
 
 export interface PredictionStore {
@@ -204,6 +209,8 @@ export interface ServingMetrics {
   /** Must not throw and must be cheap: called on the hot path. */
   served(r: ServedRequest): void;
   integrityFailure(model: string, version: string): void;
+  /** Captured predictions the capture path gave up on (neither queue nor spill took them). */
+  capturesLost?(model: string, version: string, predictions: number): void;
   /** Emits what `served` only recorded; called once the answer is out (Lambda: after it). */
   flush?(): void;
 }

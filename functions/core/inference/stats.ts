@@ -37,6 +37,17 @@ export interface VersionStats {
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number } | null;
   readonly meanConfidence: number | null;
   readonly feedback: FeedbackStats | null;
+  /**
+   * Capture completeness: predictions answered (captured + lost) against those captured (in S3
+   * and counted here). Predictions still on their way to the store count in neither.
+   */
+  readonly capture: {
+    readonly answered: number;
+    readonly captured: number;
+    readonly lost: number;
+    /** captured / answered; null without answered predictions. */
+    readonly completeness: number | null;
+  };
 }
 
 export interface StatsReport {
@@ -80,6 +91,8 @@ function versionStats(
   options: ClassificationOptions,
 ): VersionStats {
   const t = mergeAggregates(aggregates);
+  const lost = aggregates.reduce((sum, a) => sum + (a.lostPredictions ?? 0), 0);
+  const answered = t.predictions + lost;
   const hours = aggregates.map((a) => a.hourStart).sort();
   const first = hours[0];
   const last = hours[hours.length - 1];
@@ -112,6 +125,12 @@ function versionStats(
             ...(regression ? { regression } : {}),
           }
         : null,
+    capture: {
+      answered,
+      captured: t.predictions,
+      lost,
+      completeness: answered > 0 ? t.predictions / answered : null,
+    },
   };
 }
 

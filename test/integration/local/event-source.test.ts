@@ -4,12 +4,18 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QueuePoller, type SqsWorkerHandler, startQueuePoller } from '../../../local/event-source.js';
+import {
+  DEFAULT_CONCURRENCY,
+  type QueuePoller,
+  type SqsWorkerHandler,
+  startQueuePoller,
+} from '../../../local/event-source.js';
 import { localSqsClient } from '../../../local/services/clients.js';
 import { type SqsLocal, startSqsLocal } from '../../../local/services/sqs.js';
 
@@ -92,6 +98,35 @@ function poll(
 }
 
 describe('the SQS event source', () => {
+  it('drains a backlog with several batches in flight, as Lambda scales its pollers', async () => {
+    const queue = await queueWithDlq(30, 3);
+    for (let i = 0; i < 40; i += 10) {
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: `m${i + j}` })),
+        }),
+      );
+    }
+    let inFlight = 0;
+    let most = 0;
+    const seen = new Set<string>();
+    const started = Date.now();
+    const poller = poll(queue, async (event) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await sleep(300);
+      for (const r of event.Records) seen.add(r.body);
+      inFlight--;
+    });
+    await waitFor(() => seen.size === 40);
+    const tookMs = Date.now() - started;
+    await poller.stop();
+    expect(most).toBe(DEFAULT_CONCURRENCY);
+    // Four batches of 300 ms one after another would take 1.2 s at the least.
+    expect(tookMs).toBeLessThan(1000);
+  });
+
   it('delivers a Lambda-shaped SQSEvent and deletes a batch that succeeded', async () => {
     const queue = await queueWithDlq(30, 3);
     await sqs.send(

@@ -411,6 +411,17 @@ describe('merging and the report', () => {
     expect(mergeAggregates([])).toEqual(emptyTotals());
   });
 
+  it('reports capture completeness: captured against answered (captured + lost)', () => {
+    const captured = { ...hour('1.0.0', '2026-03-01T10:00:00.000Z', { ...emptyTotals(), predictions: 90 }) };
+    const withLoss = {
+      ...hour('1.0.0', '2026-03-01T11:00:00.000Z', { ...emptyTotals(), predictions: 60 }),
+      lostPredictions: 50,
+    };
+    const s = summarize([captured, withLoss], { groupByVersion: true });
+    expect(s.total.capture).toEqual({ answered: 200, captured: 150, lost: 50, completeness: 0.75 });
+    expect(s.versions?.[0]?.capture.completeness).toBe(0.75);
+  });
+
   it('is null-safe without requests or feedback', () => {
     const empty = summarize([]);
     expect(empty.total).toEqual({
@@ -424,6 +435,7 @@ describe('merging and the report', () => {
       latencyMs: null,
       meanConfidence: null,
       feedback: null,
+      capture: { answered: 0, captured: 0, lost: 0, completeness: null },
     });
     expect(empty.from).toBeNull();
     // Feedback arrived for an hour whose requests are counted elsewhere: no NaN anywhere.

@@ -1,0 +1,43 @@
+/**
+ * What becomes of one group of capture messages (a queue body): gzip JSON lines in S3, one object
+ * per model, version and hour named by the group's id, then the group counted into the serving
+ * aggregates under one marker (DynamoPredictionStore.recordGroup). The capture worker records
+ * what the queue delivers; the inference function records what it could not queue (the spill),
+ * grouped exactly as the queue would have carried it, so a group that arrives both ways
+ * overwrites the same objects and is counted once.
+ */
+import { captureGroupId, captureRows, toCaptureBatch } from '../core/inference/capture-records.js';
+import type { CaptureMessage } from '../core/inference/ports.js';
+import type { DynamoPredictionStore } from './dynamo-predictions.js';
+import type { S3Captures } from './s3-captures.js';
+import { captureBodies } from './sqs-capture-queue.js';
+
+export class CaptureRecorder {
+  constructor(
+    private readonly captures: Pick<S3Captures, 'writeCaptures'>,
+    private readonly store: Pick<DynamoPredictionStore, 'recordGroup'>,
+  ) {}
+
+  /** One queue body's messages. S3 first: a failure before the count leaves nothing counted. */
+  async record(messages: readonly CaptureMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const groupId = captureGroupId(messages.map((m) => m.id));
+    const byModel = new Map<string, ReturnType<typeof captureRows>>();
+    for (const m of messages) {
+      const rows = captureRows(m);
+      if (rows.length === 0) continue;
+      const into = byModel.get(m.model);
+      if (into) into.push(...rows);
+      else byModel.set(m.model, rows);
+    }
+    await Promise.all([...byModel].map(([model, rows]) => this.captures.writeCaptures(model, rows, groupId)));
+    await this.store.recordGroup(groupId, messages.map(toCaptureBatch));
+  }
+
+  /** A batch the queue did not take, recorded body by body as the queue would have carried it. */
+  async spill(messages: readonly CaptureMessage[]): Promise<void> {
+    for (const body of captureBodies(messages)) {
+      await this.record(JSON.parse(body) as CaptureMessage[]);
+    }
+  }
+}
