@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,drift,window,experiments picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments picks some.
  */
+import { runCapturesBench } from './captures.bench.js';
 import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
@@ -13,6 +14,12 @@ const wanted = (name: string) => !only || only.includes(name);
 if (wanted('inference')) {
   console.log('== inference vs its unavoidable minimum (same model, same inputs, same run) ==');
   await runInferenceBench();
+}
+if (wanted('captures')) {
+  console.log(
+    '\n== capture path: backlog drain vs bare receive+delete, capture lag and stalls under traffic ==',
+  );
+  await runCapturesBench();
 }
 if (wanted('drift')) {
   console.log('\n== drift statistics engine vs scipy (same data, same run) ==');

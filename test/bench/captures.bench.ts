@@ -1,0 +1,242 @@
+/**
+ * The capture path after the answer, against the local stand-ins (DynamoDB Local, s3rver, local
+ * SQS), each number next to a baseline from the same run:
+ *
+ * 1. Backlog drain: a queue pre-filled with capture messages, packed as the inference sends them,
+ *    drained by the real capture worker through the local SQS event source, in capture messages
+ *    per second; baseline: bare ReceiveMessage + DeleteMessageBatch of the same queue bodies.
+ * 2. Capture lag under steady traffic: predicts through the real handler at a fixed rate while the
+ *    worker runs; lag = time from an answer until its prediction is counted in the model's stats
+ *    (the worker writes S3 before it counts). Also the slowest of a light probe request (stats)
+ *    issued every 100 ms meanwhile, against its median: the periodic stall.
+ *
+ * SERVAL_BENCH_CAPTURE_BACKLOG (default 5,000 requests), SERVAL_BENCH_CAPTURE_RPS (default 300),
+ * SERVAL_BENCH_CAPTURE_SECONDS (default 15); bounded, local only.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+} from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import { SqsCaptureQueue } from '../../functions/adapters/sqs-capture-queue.js';
+import { QUEUES } from '../../functions/contract/resources.js';
+import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
+import type { CaptureMessage } from '../../functions/core/inference/ports.js';
+import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
+import { createHandler as createWorker } from '../../functions/handlers/capture-worker.js';
+import { buildInferenceApi } from '../../functions/handlers/inference-api.js';
+import { predictionStore, registryServices } from '../../functions/handlers/shared.js';
+import { startQueuePoller } from '../../local/event-source.js';
+import { functionEnv } from '../../local/runtime.js';
+import { localSqsClient } from '../../local/services/clients.js';
+import { startStandins, useStandinsEnv } from '../support/standins.js';
+
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+function message(i: number, model: string): CaptureMessage {
+  return {
+    v: 1,
+    id: `bench-${model}-${i}`,
+    model,
+    version: '1.0.0',
+    at: new Date().toISOString(),
+    latencyMs: 1,
+    outcome: 'ok',
+    kind: 'binary',
+    features: ['a', 'b', 'c'],
+    predictionIds: [`p-${model}-${i}`],
+    instances: [[i % 7, 2, 3]],
+    predictions: ['stay'],
+    probabilities: [[0.6, 0.4]],
+  };
+}
+
+function predictEvent(i: number, path = 'predict'): APIGatewayProxyEvent {
+  const isPredict = path === 'predict';
+  return {
+    resource: `/v1/models/{name}/${path}`,
+    path: `/v1/models/churn/${path}`,
+    httpMethod: isPredict ? 'POST' : 'GET',
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { name: 'churn' },
+    stageVariables: null,
+    requestContext: {
+      requestId: `r${i}`,
+      authorizer: { principalId: 'key-1', role: 'admin', name: 'bench', via: 'key' },
+    } as unknown as APIGatewayProxyEvent['requestContext'],
+    body: isPredict ? JSON.stringify({ version: '1.0.0', instances: [[i % 7, 2, 3]] }) : null,
+    isBase64Encoded: false,
+  };
+}
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+
+export async function runCapturesBench(): Promise<void> {
+  const aws = await startStandins();
+  const restore = useStandinsEnv(aws);
+  const sqs = localSqsClient(aws.endpoints.sqs);
+  const queueUrl = aws.env[QUEUES.captures.env] as string;
+  const depth = async () =>
+    Number(
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages'],
+          }),
+        )
+      ).Attributes?.ApproximateNumberOfMessages,
+    );
+  const fill = async (n: number, model: string) => {
+    const queue = new SqsCaptureQueue(sqs, queueUrl);
+    for (let i = 0; i < n; i += 200) {
+      await queue.send(Array.from({ length: Math.min(200, n - i) }, (_, j) => message(i + j, model)));
+    }
+    return depth();
+  };
+  try {
+    const registry = registryServices(aws.env);
+    await registry.models.create(SYSTEM_PRINCIPAL, { name: 'churn' });
+    await registry.artifacts.register(SYSTEM_PRINCIPAL, 'churn', {
+      version: '1.0.0',
+      artifact: {
+        base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString(
+          'base64',
+        ),
+      },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      inputSchema: { features: ['a', 'b', 'c'].map((name) => ({ name, type: 'float' as const })) },
+      outputSchema: { kind: 'binary', classes: ['stay', 'leave'] },
+    });
+    const worker = createWorker(functionEnv('captureWorker', aws.env));
+    const backlog = num('SERVAL_BENCH_CAPTURE_BACKLOG', 5_000);
+
+    // 1a. baseline: receive + delete only
+    const bodies = await fill(backlog, 'baseline');
+    let t0 = performance.now();
+    for (;;) {
+      const res = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      if (!res.Messages?.length) break;
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: res.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+    }
+    const baseline = backlog / ((performance.now() - t0) / 1000);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl })).catch(() => {});
+
+    // 1b. the worker through the event source
+    // A model of its own, so that what is left of it cannot pass for traffic in part 2.
+    await fill(backlog, 'backlog');
+    t0 = performance.now();
+    const poller = startQueuePoller({
+      client: sqs,
+      queueUrl,
+      queueArn: `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop()}`,
+      batchSize: 10,
+      handler: worker,
+      functionName: 'captureWorker',
+      onError: (e) => console.error('worker', e),
+    });
+    const store = predictionStore(aws.env);
+    const counted = async (model = 'churn') => {
+      const hours = await store.aggregates(
+        model,
+        new Date(Date.now() - 2 * 3600_000),
+        new Date(Date.now() + 3600_000),
+      );
+      return hours.reduce((s, h) => s + h.predictions, 0);
+    };
+    // Bounded: a worker slower than 5 minutes for the backlog is reported at what it managed.
+    const deadline = Date.now() + 5 * 60_000;
+    while ((await counted('backlog')) < backlog && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const drained = (await counted('backlog')) / ((performance.now() - t0) / 1000);
+    console.log(
+      `backlog of ${backlog} capture messages (${bodies} queue bodies): worker drains ${drained.toFixed(0)} msg/s; ` +
+        `bare receive+delete ${baseline.toFixed(0)} msg/s (ratio ${(drained / baseline).toFixed(2)})`,
+    );
+
+    // 2. lag under steady traffic
+    const inference = buildInferenceApi(functionEnv('inference', aws.env));
+    const rps = num('SERVAL_BENCH_CAPTURE_RPS', 300);
+    const seconds = num('SERVAL_BENCH_CAPTURE_SECONDS', 15);
+    const base = await counted();
+    const answeredAt: number[] = [];
+    const probes: number[] = [];
+    const lags: number[] = [];
+    let stop = false;
+    let done = false;
+    const probe = (async () => {
+      while (!stop) {
+        const s = performance.now();
+        await inference.api(predictEvent(0, 'stats'), { awsRequestId: 'probe' } as Context);
+        probes.push(performance.now() - s);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // The k-th answer's lag: from its answer until the count first reached k (answers are
+    // counted in about the order they were given; per-row timing would need a read per row).
+    const sampler = (async () => {
+      const end = Date.now() + (seconds + 300) * 1000;
+      while (Date.now() < end) {
+        const c = (await counted()) - base;
+        const now = performance.now();
+        for (let k = lags.length; k < Math.min(c, answeredAt.length); k++)
+          lags.push(now - (answeredAt[k] as number));
+        if (done && lags.length >= answeredAt.length) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const started = performance.now();
+    let sent = 0;
+    while (performance.now() - started < seconds * 1000) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rps);
+      const calls: Promise<unknown>[] = [];
+      for (; sent < due; sent++) {
+        calls.push(
+          inference.api(predictEvent(sent), { awsRequestId: `r${sent}` } as Context).then(() => {
+            answeredAt.push(performance.now());
+          }),
+        );
+      }
+      await Promise.all(calls);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    stop = true;
+    await probe;
+    await inference.flush();
+    done = true;
+    await sampler;
+    const sorted = answeredAt;
+    await poller.stop();
+    console.log(
+      `steady ${rps} req/s for ${seconds} s (${sorted.length} answered, ${lags.length} counted): capture lag ` +
+        `p50 ${(quantile(lags, 0.5) / 1000).toFixed(2)} s, p99 ${(quantile(lags, 0.99) / 1000).toFixed(2)} s, max ` +
+        `${(Math.max(...lags) / 1000).toFixed(2)} s`,
+    );
+    console.log(
+      `stats probe every 100 ms meanwhile: median ${quantile(probes, 0.5).toFixed(0)} ms, p99 ` +
+        `${quantile(probes, 0.99).toFixed(0)} ms, max ${Math.max(...probes).toFixed(0)} ms (stall = max vs median)`,
+    );
+  } finally {
+    sqs.destroy();
+    restore();
+    await aws.stop();
+  }
+}
