@@ -748,7 +748,9 @@ describe('least privilege', () => {
     const puts = fnStatements('inference').filter(
       (s) => actionsOf(s).includes('s3:PutObject') && resourcesOf(s).some((r) => refersTo(r, bucketId)),
     );
-    expect(puts.flatMap((s) => resourcesOf(s).map(render))).toEqual([`<${bucketId}.Arn>/captures/*.jsonl.gz`]);
+    expect(puts.flatMap((s) => resourcesOf(s).map(render))).toEqual([
+      `<${bucketId}.Arn>/captures/*.jsonl.gz`,
+    ]);
   });
 
   it('queue access: the scheduler sends, system reads depths, the worker consumes, nobody else', () => {
