@@ -20,18 +20,17 @@ import {
   PurgeQueueCommand,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { SqsCaptureQueue } from '../../functions/adapters/sqs-capture-queue.js';
 import { QUEUES } from '../../functions/contract/resources.js';
-import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { CaptureMessage } from '../../functions/core/inference/ports.js';
-import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { createHandler as createWorker } from '../../functions/handlers/capture-worker.js';
 import { buildInferenceApi } from '../../functions/handlers/inference-api.js';
 import { predictionStore, registryServices } from '../../functions/handlers/shared.js';
 import { startQueuePoller } from '../../local/event-source.js';
 import { functionEnv } from '../../local/runtime.js';
 import { localSqsClient } from '../../local/services/clients.js';
+import { churnEvent, registerChurn } from '../support/churn-rig.js';
 import { startStandins, useStandinsEnv } from '../support/standins.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -54,26 +53,12 @@ function message(i: number, model: string): CaptureMessage {
   };
 }
 
-function predictEvent(i: number, path = 'predict'): APIGatewayProxyEvent {
-  const isPredict = path === 'predict';
-  return {
-    resource: `/v1/models/{name}/${path}`,
-    path: `/v1/models/churn/${path}`,
-    httpMethod: isPredict ? 'POST' : 'GET',
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { name: 'churn' },
-    stageVariables: null,
-    requestContext: {
-      requestId: `r${i}`,
-      authorizer: { principalId: 'key-1', role: 'admin', name: 'bench', via: 'key' },
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-    body: isPredict ? JSON.stringify({ version: '1.0.0', instances: [[i % 7, 2, 3]] }) : null,
-    isBase64Encoded: false,
-  };
-}
+const predictEvent = (i: number, path = 'predict') =>
+  churnEvent(`r${i}`, {
+    path,
+    role: 'admin',
+    body: path === 'predict' ? { version: '1.0.0', instances: [[i % 7, 2, 3]] } : undefined,
+  });
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -105,19 +90,7 @@ export async function runCapturesBench(): Promise<void> {
   };
   try {
     const registry = registryServices(aws.env);
-    await registry.models.create(SYSTEM_PRINCIPAL, { name: 'churn' });
-    await registry.artifacts.register(SYSTEM_PRINCIPAL, 'churn', {
-      version: '1.0.0',
-      artifact: {
-        base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString(
-          'base64',
-        ),
-      },
-      framework: 'onnx',
-      runtime: { type: 'lambda' },
-      inputSchema: { features: ['a', 'b', 'c'].map((name) => ({ name, type: 'float' as const })) },
-      outputSchema: { kind: 'binary', classes: ['stay', 'leave'] },
-    });
+    await registerChurn(registry);
     const worker = createWorker(functionEnv('captureWorker', aws.env));
     const backlog = num('SERVAL_BENCH_CAPTURE_BACKLOG', 5_000);
 

@@ -5,7 +5,7 @@
  * gracefully, a SIGKILL takes the JVM along, a dead JVM is restarted, and nothing listens beyond
  * 127.0.0.1.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,

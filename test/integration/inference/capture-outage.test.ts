@@ -10,16 +10,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent, Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUCKETS, QUEUES } from '../../../functions/contract/resources.js';
-import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
-import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { createHandler as createWorker } from '../../../functions/handlers/capture-worker.js';
 import { buildInferenceApi } from '../../../functions/handlers/inference-api.js';
 import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localS3Client, localSqsClient } from '../../../local/services/clients.js';
+import { churnEvent, registerChurn } from '../../support/churn-rig.js';
 import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
 
 let aws: Standins;
@@ -71,25 +70,8 @@ async function flakyProxy(
   };
 }
 
-function predictEvent(i: number): APIGatewayProxyEvent {
-  return {
-    resource: '/v1/models/{name}/predict',
-    path: '/v1/models/churn/predict',
-    httpMethod: 'POST',
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { name: 'churn' },
-    stageVariables: null,
-    requestContext: {
-      requestId: `r${i}`,
-      authorizer: { principalId: 'key-1', role: 'predictor', name: 'ci', via: 'key' },
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-    body: JSON.stringify({ version: '1.0.0', instances: [[i % 7, 2, 3]] }),
-    isBase64Encoded: false,
-  };
-}
+const predictEvent = (i: number) =>
+  churnEvent(`r${i}`, { body: { version: '1.0.0', instances: [[i % 7, 2, 3]] } });
 
 /** What Lambda's event source would do: every queued capture through the real worker. */
 async function drainQueue(): Promise<void> {
@@ -148,17 +130,7 @@ beforeAll(async () => {
   restoreEnv = useStandinsEnv(aws);
   sqs = localSqsClient(aws.endpoints.sqs);
   const registry = registryServices(aws.env);
-  await registry.models.create(SYSTEM_PRINCIPAL, { name: 'churn' });
-  await registry.artifacts.register(SYSTEM_PRINCIPAL, 'churn', {
-    version: '1.0.0',
-    artifact: {
-      base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString('base64'),
-    },
-    framework: 'onnx',
-    runtime: { type: 'lambda' },
-    inputSchema: { features: ['a', 'b', 'c'].map((name) => ({ name, type: 'float' as const })) },
-    outputSchema: { kind: 'binary', classes: ['stay', 'leave'] },
-  });
+  await registerChurn(registry);
 }, 60_000);
 
 afterAll(async () => {

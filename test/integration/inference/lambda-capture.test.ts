@@ -6,44 +6,24 @@
  * buffer is sent before answering, as the only safe choice.
  */
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '../../../functions/adapters/sqs-capture-queue.js';
 import { QUEUES } from '../../../functions/contract/resources.js';
-import { SYSTEM_PRINCIPAL } from '../../../functions/core/auth/principal.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
-import { logisticRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
 import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localSqsClient } from '../../../local/services/clients.js';
+import { churnEvent, registerChurn } from '../../support/churn-rig.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
 import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
 
 let aws: Standins;
 let sqs: SQSClient;
 let restoreEnv: (() => void) | undefined;
-const FEATURES = ['a', 'b', 'c'];
 
-function predictEvent(requestId: string): APIGatewayProxyEvent {
-  return {
-    resource: '/v1/models/{name}/predict',
-    path: '/v1/models/churn/predict',
-    httpMethod: 'POST',
-    headers: { 'content-type': 'application/json' },
-    multiValueHeaders: {},
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { name: 'churn' },
-    stageVariables: null,
-    requestContext: {
-      requestId,
-      authorizer: { principalId: 'key-1', role: 'predictor', name: 'ci', via: 'key' },
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-    body: JSON.stringify({ version: '1.0.0', instances: [[1, 2, 3]] }),
-    isBase64Encoded: false,
-  };
-}
+const predictEvent = (requestId: string) =>
+  churnEvent(requestId, { body: { version: '1.0.0', instances: [[1, 2, 3]] } });
 
 /** Capture messages now in the queue (the capture worker is not running in this test). */
 async function queued(): Promise<CaptureMessage[]> {
@@ -100,17 +80,7 @@ beforeAll(async () => {
   restoreEnv = useStandinsEnv(aws);
   sqs = localSqsClient(aws.endpoints.sqs);
   const registry = registryServices(aws.env);
-  await registry.models.create(SYSTEM_PRINCIPAL, { name: 'churn' });
-  await registry.artifacts.register(SYSTEM_PRINCIPAL, 'churn', {
-    version: '1.0.0',
-    artifact: {
-      base64: Buffer.from(logisticRegressionOnnx({ weights: [0.5, -0.25, 0.1], bias: 0 })).toString('base64'),
-    },
-    framework: 'onnx',
-    runtime: { type: 'lambda' },
-    inputSchema: { features: FEATURES.map((name) => ({ name, type: 'float' as const })) },
-    outputSchema: { kind: 'binary', classes: ['stay', 'leave'] },
-  });
+  await registerChurn(registry);
 }, 60_000);
 
 afterAll(async () => {
