@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BUCKETS, QUEUES } from '../../../functions/contract/resources.js';
 import { createHandler as createWorker } from '../../../functions/handlers/capture-worker.js';
 import { buildInferenceApi } from '../../../functions/handlers/inference-api.js';
@@ -19,11 +19,11 @@ import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { localS3Client, localSqsClient } from '../../../local/services/clients.js';
 import { churnEvent, registerChurn } from '../../support/churn-rig.js';
-import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
+import { standinsForFile } from '../../support/lifecycle.js';
+import type { Standins } from '../../support/standins.js';
 
 let aws: Standins;
 let sqs: SQSClient;
-let restoreEnv: (() => void) | undefined;
 
 type Mode = 'up' | 'stall' | 'refuse';
 
@@ -125,18 +125,13 @@ async function capturedIds(): Promise<string[]> {
   return ids;
 }
 
-beforeAll(async () => {
-  aws = await startStandins();
-  restoreEnv = useStandinsEnv(aws);
-  sqs = localSqsClient(aws.endpoints.sqs);
-  const registry = registryServices(aws.env);
-  await registerChurn(registry);
-}, 60_000);
-
-afterAll(async () => {
-  sqs?.destroy();
-  restoreEnv?.();
-  await aws?.stop();
+standinsForFile({
+  setup: async (standins) => {
+    aws = standins;
+    sqs = localSqsClient(aws.endpoints.sqs);
+    await registerChurn(registryServices(aws.env));
+  },
+  teardown: () => sqs?.destroy(),
 });
 
 describe('captures while the queue is away', () => {

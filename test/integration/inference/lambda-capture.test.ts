@@ -6,7 +6,7 @@
  * buffer is sent before answering, as the only safe choice.
  */
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody } from '../../../functions/adapters/sqs-capture-queue.js';
 import { QUEUES } from '../../../functions/contract/resources.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
@@ -16,11 +16,11 @@ import { functionEnv } from '../../../local/runtime.js';
 import { localSqsClient } from '../../../local/services/clients.js';
 import { churnEvent, registerChurn } from '../../support/churn-rig.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
-import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
+import { standinsForFile } from '../../support/lifecycle.js';
+import type { Standins } from '../../support/standins.js';
 
 let aws: Standins;
 let sqs: SQSClient;
-let restoreEnv: (() => void) | undefined;
 
 const predictEvent = (requestId: string) =>
   churnEvent(requestId, { body: { version: '1.0.0', instances: [[1, 2, 3]] } });
@@ -75,18 +75,13 @@ function lambdaEnv(runtimeApi: RuntimeApiStandin): Record<string, string> {
   };
 }
 
-beforeAll(async () => {
-  aws = await startStandins();
-  restoreEnv = useStandinsEnv(aws);
-  sqs = localSqsClient(aws.endpoints.sqs);
-  const registry = registryServices(aws.env);
-  await registerChurn(registry);
-}, 60_000);
-
-afterAll(async () => {
-  sqs?.destroy();
-  restoreEnv?.();
-  await aws?.stop();
+standinsForFile({
+  setup: async (standins) => {
+    aws = standins;
+    sqs = localSqsClient(aws.endpoints.sqs);
+    await registerChurn(registryServices(aws.env));
+  },
+  teardown: () => sqs?.destroy(),
 });
 
 describe('capture on Lambda', () => {
