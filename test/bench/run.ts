@@ -11,27 +11,35 @@ import { runInferenceBench } from './inference.bench.js';
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
 const wanted = (name: string) => !only || only.includes(name);
 
-if (wanted('inference')) {
-  console.log('== inference vs its unavoidable minimum (same model, same inputs, same run) ==');
-  await runInferenceBench();
-}
-if (wanted('captures')) {
-  console.log(
-    '\n== capture path: backlog drain vs bare receive+delete, capture lag and stalls under traffic ==',
-  );
-  await runCapturesBench();
-}
-if (wanted('drift')) {
-  console.log('\n== drift statistics engine vs scipy (same data, same run) ==');
-  await runDriftBench();
-}
-if (wanted('window')) {
-  console.log('\n== drift check over a captured window (SERVAL_BENCH_WINDOW_ROWS, default 10,000,000) ==');
-  await runDriftWindowBench();
-}
-if (wanted('experiments')) {
-  console.log(
-    '\n== experiment assignment vs string-building baseline and SHA-256 (same subjects, same run) ==',
-  );
-  await runExperimentsBench();
+/** Each bench with the heading it prints: a name in SERVAL_BENCH runs only those. */
+const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = [
+  [
+    'inference',
+    'inference vs its unavoidable minimum (same model, same inputs, same run)',
+    runInferenceBench,
+  ],
+  [
+    'captures',
+    'capture path: backlog drain vs bare receive+delete, capture lag and stalls under traffic',
+    runCapturesBench,
+  ],
+  ['drift', 'drift statistics engine vs scipy (same data, same run)', runDriftBench],
+  [
+    'window',
+    'drift check over a captured window (SERVAL_BENCH_WINDOW_ROWS, default 10,000,000)',
+    runDriftWindowBench,
+  ],
+  [
+    'experiments',
+    'experiment assignment vs string-building baseline and SHA-256 (same subjects, same run)',
+    runExperimentsBench,
+  ],
+];
+
+let first = true;
+for (const [name, heading, run] of BENCHES) {
+  if (!wanted(name)) continue;
+  console.log(`${first ? '' : '\n'}== ${heading} ==`);
+  first = false;
+  await run();
 }
