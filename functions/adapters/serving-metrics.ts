@@ -12,20 +12,22 @@ import type { ServedRequest, ServingMetrics } from '../core/inference/ports.js';
 /** The process-wide Prometheus registry of serving metrics (rendered by GET /v1/metrics). */
 export const servingRegistry = new Registry();
 
+/** A counter in the serving registry. */
+function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [servingRegistry] });
+}
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const requests = new Counter({
-  name: 'serval_prediction_requests_total',
-  help: 'Predict requests served, by model, version, runtime and outcome',
-  labelNames: ['model', 'version', 'runtime', 'outcome'] as const,
-  registers: [servingRegistry],
-});
-const predictions = new Counter({
-  name: 'serval_predictions_total',
-  help: 'Predictions served (rows across requests)',
-  labelNames: ['model', 'version'] as const,
-  registers: [servingRegistry],
-});
+const requests = counter(
+  'serval_prediction_requests_total',
+  'Predict requests served, by model, version, runtime and outcome',
+  ['model', 'version', 'runtime', 'outcome'] as const,
+);
+const predictions = counter('serval_predictions_total', 'Predictions served (rows across requests)', [
+  'model',
+  'version',
+] as const);
 const latency = new Histogram({
   name: 'serval_prediction_latency_seconds',
   help: 'Server-side time to answer a predict request',
@@ -33,25 +35,22 @@ const latency = new Histogram({
   buckets: LATENCY_BUCKETS,
   registers: [servingRegistry],
 });
-const fallbacks = new Counter({
-  name: 'serval_prediction_fallbacks_total',
-  help: 'Requests answered by a fallback version because the routed one failed',
-  labelNames: ['model'] as const,
-  registers: [servingRegistry],
-});
-const integrity = new Counter({
-  name: 'serval_integrity_failures_total',
-  help: 'Artifacts refused at load time because their SHA-256 did not match',
-  labelNames: ['model', 'version'] as const,
-  registers: [servingRegistry],
-});
+const fallbacks = counter(
+  'serval_prediction_fallbacks_total',
+  'Requests answered by a fallback version because the routed one failed',
+  ['model'] as const,
+);
+const integrity = counter(
+  'serval_integrity_failures_total',
+  'Artifacts refused at load time because their SHA-256 did not match',
+  ['model', 'version'] as const,
+);
 
-const capturesLost = new Counter({
-  name: 'serval_captures_lost_total',
-  help: 'Answered predictions whose capture was given up (neither the queue nor the spill took it)',
-  labelNames: ['model', 'version'] as const,
-  registers: [servingRegistry],
-});
+const capturesLost = counter(
+  'serval_captures_lost_total',
+  'Answered predictions whose capture was given up (neither the queue nor the spill took it)',
+  ['model', 'version'] as const,
+);
 
 interface Children {
   readonly ok: ReturnType<typeof requests.labels>;
