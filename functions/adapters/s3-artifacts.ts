@@ -36,6 +36,16 @@ function isMissing(err: unknown): boolean {
   );
 }
 
+/** What `read` gives, or undefined when S3 says the object (or that version of it) is not there. */
+async function unlessMissing<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
 export class S3ArtifactStore implements ArtifactStore {
   constructor(
     private readonly s3: S3Client,
@@ -57,8 +67,8 @@ export class S3ArtifactStore implements ArtifactStore {
     return res.VersionId ? { versionId: res.VersionId } : {};
   }
 
-  async copy(from: string, to: string): Promise<WrittenObject | undefined> {
-    try {
+  copy(from: string, to: string): Promise<WrittenObject | undefined> {
+    return unlessMissing(async () => {
       const res = await this.s3.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
@@ -69,14 +79,11 @@ export class S3ArtifactStore implements ArtifactStore {
         }),
       );
       return res.VersionId ? { versionId: res.VersionId } : {};
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    });
   }
 
-  async digest(key: string, versionId?: string): Promise<StoredObject | undefined> {
-    try {
+  digest(key: string, versionId?: string): Promise<StoredObject | undefined> {
+    return unlessMissing(async () => {
       const res = await this.s3.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
       );
@@ -87,22 +94,16 @@ export class S3ArtifactStore implements ArtifactStore {
         size += (chunk as Buffer).length;
       }
       return { sha256: hash.digest('hex'), size };
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+    });
   }
 
-  async get(key: string, versionId?: string): Promise<Uint8Array | undefined> {
-    try {
+  get(key: string, versionId?: string): Promise<Uint8Array | undefined> {
+    return unlessMissing(async () => {
       const res = await this.s3.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }),
       );
-      return await res.Body!.transformToByteArray();
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
+      return res.Body!.transformToByteArray();
+    });
   }
 
   async presignPut(key: string, sha256: string, expiresInSeconds: number): Promise<PresignedRequest> {
