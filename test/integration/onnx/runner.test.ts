@@ -55,6 +55,15 @@ const softmax = (z: number[]) => {
 };
 const argmax = (v: number[]) => v.indexOf(Math.max(...v));
 
+/** A graph that returns its input: one `x` of this element type, shape [N, 2]. */
+function identityOnnx(name: string, type: ElemType): Uint8Array {
+  const g = new GraphBuilder(name);
+  g.input('x', type, ['N', 2]);
+  g.node('Identity', ['x'], ['out']);
+  g.output('out', type, ['N', 2]);
+  return g.encode({});
+}
+
 describe('onnxruntime adapter running Serval-written models', () => {
   it('linear regression: y = w·x + b, as [N, 1]', async () => {
     const w = [0.5, -1.25, 2];
@@ -213,11 +222,7 @@ describe('onnxruntime adapter running Serval-written models', () => {
   });
 
   it('feeds a float64 input as doubles', async () => {
-    const g = new GraphBuilder('double_identity');
-    g.input('x', ElemType.DOUBLE, ['N', 2]);
-    g.node('Identity', ['x'], ['out']);
-    g.output('out', ElemType.DOUBLE, ['N', 2]);
-    const model = await runner.load(g.encode({}));
+    const model = await runner.load(identityOnnx('double_identity', ElemType.DOUBLE));
     expect(model.inputs[0]?.type).toBe('float64');
     const out = await model.run(Float32Array.from([0.5, -2]), 1, 2);
     expect(out.out?.data).toBeInstanceOf(Float64Array);
@@ -291,12 +296,9 @@ describe('onnxruntime adapter running Serval-written models', () => {
 
   it('refuses a run the graph itself rejects, on either path', async () => {
     // Declared [N, 2]: a batch of 3 features passes our own checks and fails inside onnxruntime.
-    const g = new GraphBuilder('fixed_width');
-    g.input('x', ElemType.FLOAT, ['N', 2]);
-    g.node('Identity', ['x'], ['out']);
-    g.output('out', ElemType.FLOAT, ['N', 2]);
+    const bytes = identityOnnx('fixed_width', ElemType.FLOAT);
     for (const r of [runner, new OnnxRuntimeRunner({ direct: false })]) {
-      const model = await r.load(g.encode({}));
+      const model = await r.load(bytes);
       await expect(model.run(Float32Array.from([1, 2, 3]), 1, 3)).rejects.toBeInstanceOf(ModelRunError);
       await model.release();
     }
