@@ -7,6 +7,7 @@
  * file (beforeAll) and stop them in afterAll.
  */
 import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type LocalAws, startLocalAws } from '../../local/services/index.js';
 
 export interface StandinsOptions {
@@ -47,4 +48,16 @@ export function useStandinsEnv(standins: Pick<Standins, 'env'>): () => void {
       else process.env[k] = v;
     }
   };
+}
+
+/** Creates an on-demand table keyed by one string attribute (hash key only). */
+export async function createHashKeyTable(client: DynamoDBClient, table: string, key: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: key, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }],
+    }),
+  );
 }

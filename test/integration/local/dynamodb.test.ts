@@ -2,12 +2,13 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../local/ports.js';
 import { localDynamoClient } from '../../../local/services/clients.js';
 import { checkJava, JAVA_REQUIRED_MESSAGE, startDynamoDbLocal } from '../../../local/services/dynamodb.js';
 import { processAlive } from '../../support/processes.js';
+import { createHashKeyTable } from '../../support/standins.js';
 
 let scratch: string;
 
@@ -36,14 +37,7 @@ describe('DynamoDB Local', () => {
     const dataDir = join(scratch, 'data');
     const first = await startDynamoDbLocal({ dataDir });
     const client = localDynamoClient(first.endpoint);
-    await client.send(
-      new CreateTableCommand({
-        TableName: 'persisted',
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      }),
-    );
+    await createHashKeyTable(client, 'persisted', 'pk');
     await client.send(
       new PutItemCommand({ TableName: 'persisted', Item: { pk: { S: 'a' }, v: { N: '42' } } }),
     );

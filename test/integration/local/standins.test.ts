@@ -13,7 +13,7 @@ import { BUCKETS, QUEUES, TABLES } from '../../../functions/contract/resources.j
 import { provision } from '../../../local/provision.js';
 import { LOCAL_CREDENTIALS, localDynamoClient } from '../../../local/services/clients.js';
 import { processAlive } from '../../support/processes.js';
-import { type Standins, startStandins } from '../../support/standins.js';
+import { createHashKeyTable, type Standins, startStandins } from '../../support/standins.js';
 
 describe('the local AWS stand-ins', () => {
   let standins: Standins;
@@ -191,14 +191,7 @@ describe('the local AWS stand-ins', () => {
           ],
         }),
       );
-      await client.send(
-        new CreateTableCommand({
-          TableName: 'bad-registry',
-          BillingMode: 'PAY_PER_REQUEST',
-          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-        }),
-      );
+      await createHashKeyTable(client, 'bad-registry', 'id');
 
       await provision(standins.endpoints, 'old');
       const { Table } = await client.send(new DescribeTableCommand({ TableName: 'old-registry' }));
