@@ -6,6 +6,8 @@
  * prediction would cost far more than the prediction itself. A promotion is therefore served by
  * the first request after the cache expires, at most ROUTE_CACHE_MS later (docs/inference.md).
  */
+
+import type { Clock } from '../kernel/clock.js';
 import { conflict, notFound, validationFailed } from '../kernel/errors.js';
 import { aliasTarget, isManagedAlias } from '../registry/aliases.js';
 import type { RegistryStore } from '../registry/ports.js';
@@ -35,7 +37,7 @@ export class VersionRouter {
 
   constructor(
     private readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>,
-    private readonly clock: { now(): Date },
+    private readonly clock: Clock,
     private readonly ttl: number = ROUTE_CACHE_MS,
   ) {}
 

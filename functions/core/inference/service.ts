@@ -5,6 +5,7 @@
  * metrics behind without waiting on them.
  */
 import type { Principal } from '../auth/principal.js';
+import type { Clock } from '../kernel/clock.js';
 import { encodeInstances } from '../kernel/encode.js';
 import {
   integrityFailed,
@@ -60,7 +61,7 @@ export interface InferenceDeps {
   readonly capture: { add(message: CaptureMessage): void };
   readonly metrics: ServingMetrics;
   readonly ids: IdBlockSource;
-  readonly clock: { now(): Date };
+  readonly clock: Clock;
   /** Monotonic milliseconds (performance.now). */
   readonly timer?: () => number;
   readonly routeCacheMs?: number;

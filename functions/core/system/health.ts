@@ -12,6 +12,7 @@
 
 import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
+import type { Clock } from '../kernel/clock.js';
 import { forbidden, rateLimited } from '../kernel/errors.js';
 
 /** One store or queue's answer to a probe. */
@@ -62,7 +63,7 @@ export class Health {
     private readonly deps: {
       readonly probes: HealthProbes;
       readonly artifacts: ArtifactChecks;
-      readonly clock: { now(): Date };
+      readonly clock: Clock;
       /** A verification older than this counts as stale and makes the answer degraded. */
       readonly maxVerificationAgeMs: number;
     },
