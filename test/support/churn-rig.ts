@@ -3,11 +3,16 @@
  * regression over features a, b, c, registered as 1.0.0, and the API Gateway proxy events that
  * call it as the gateway would after the authorizer.
  */
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { Role } from '../../functions/core/auth/roles.js';
 import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
 import type { RegistryServices } from '../../functions/core/registry/services.js';
+import { registryServices } from '../../functions/handlers/shared.js';
+import { localSqsClient } from '../../local/services/clients.js';
+import { standinsForFile } from './lifecycle.js';
+import type { Standins } from './standins.js';
 
 export const CHURN_FEATURES = ['a', 'b', 'c'];
 
@@ -49,4 +54,20 @@ export function churnEvent(
     body: options.body === undefined ? null : JSON.stringify(options.body),
     isBase64Encoded: false,
   };
+}
+
+/**
+ * The file's stand-ins with `churn` registered, and an SQS client on them (closed after the
+ * file); `ready` receives both once they exist.
+ */
+export function churnStandinsForFile(ready: (aws: Standins, sqs: SQSClient) => void): void {
+  let sqs: SQSClient | undefined;
+  standinsForFile({
+    setup: async (aws) => {
+      sqs = localSqsClient(aws.endpoints.sqs);
+      await registerChurn(registryServices(aws.env));
+      ready(aws, sqs);
+    },
+    teardown: () => sqs?.destroy(),
+  });
 }

@@ -15,11 +15,9 @@ import { describe, expect, it } from 'vitest';
 import { BUCKETS, QUEUES } from '../../../functions/contract/resources.js';
 import { createHandler as createWorker } from '../../../functions/handlers/capture-worker.js';
 import { buildInferenceApi } from '../../../functions/handlers/inference-api.js';
-import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
-import { localS3Client, localSqsClient } from '../../../local/services/clients.js';
-import { churnEvent, registerChurn } from '../../support/churn-rig.js';
-import { standinsForFile } from '../../support/lifecycle.js';
+import { localS3Client } from '../../../local/services/clients.js';
+import { churnEvent, churnStandinsForFile } from '../../support/churn-rig.js';
 import type { Standins } from '../../support/standins.js';
 
 let aws: Standins;
@@ -125,13 +123,9 @@ async function capturedIds(): Promise<string[]> {
   return ids;
 }
 
-standinsForFile({
-  setup: async (standins) => {
-    aws = standins;
-    sqs = localSqsClient(aws.endpoints.sqs);
-    await registerChurn(registryServices(aws.env));
-  },
-  teardown: () => sqs?.destroy(),
+churnStandinsForFile((standins, client) => {
+  aws = standins;
+  sqs = client;
 });
 
 describe('captures while the queue is away', () => {

@@ -11,12 +11,9 @@ import { decodeBody } from '../../../functions/adapters/sqs-capture-queue.js';
 import { QUEUES } from '../../../functions/contract/resources.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
-import { registryServices } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
-import { localSqsClient } from '../../../local/services/clients.js';
-import { churnEvent, registerChurn } from '../../support/churn-rig.js';
+import { churnEvent, churnStandinsForFile } from '../../support/churn-rig.js';
 import { type RuntimeApiStandin, startRuntimeApi } from '../../support/lambda-runtime-api.js';
-import { standinsForFile } from '../../support/lifecycle.js';
 import type { Standins } from '../../support/standins.js';
 
 let aws: Standins;
@@ -75,13 +72,9 @@ function lambdaEnv(runtimeApi: RuntimeApiStandin): Record<string, string> {
   };
 }
 
-standinsForFile({
-  setup: async (standins) => {
-    aws = standins;
-    sqs = localSqsClient(aws.endpoints.sqs);
-    await registerChurn(registryServices(aws.env));
-  },
-  teardown: () => sqs?.destroy(),
+churnStandinsForFile((standins, client) => {
+  aws = standins;
+  sqs = client;
 });
 
 describe('capture on Lambda', () => {
