@@ -1,7 +1,6 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
-import type { CaptureBuffer } from '../core/inference/capture.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
@@ -11,12 +10,7 @@ import type { Env } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 
-export function buildInferenceApi(env: Env = process.env): {
-  api: ProxyHandler;
-  flush(): Promise<void>;
-  /** The capture buffer's counters: sent, spilled, dropped. */
-  capture: Pick<CaptureBuffer, 'sent' | 'spilled' | 'dropped'>;
-} {
+export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
   const { service, capture, predictions, metrics } = inferenceWiring(env);
   const api = createApiHandler(
     'inference',
@@ -53,7 +47,6 @@ export function buildInferenceApi(env: Env = process.env): {
   );
   return {
     api,
-    capture,
     // What may wait until the answer is out: deferred metric records and the capture buffer.
     flush: () => {
       metrics.flush?.();

@@ -188,8 +188,6 @@ export const CreateKeyBody = z.strictObject({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const EmptyBody = z.strictObject({});
-
 export const TokenBody = z.strictObject({
   /** Lifetime in seconds (60–3600, default 900). */
   ttlSeconds: z.number().int().min(60).max(3600).optional(),

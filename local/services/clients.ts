@@ -7,10 +7,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
-import { sagemakerRuntimeClient } from '../../functions/adapters/sagemaker-runtime.js';
 
 /**
  * The one key pair every stand-in accepts. s3rver verifies SigV4 signatures against its built-in
@@ -32,8 +30,4 @@ export function localS3Client(endpoint: string): S3Client {
 
 export function localSqsClient(endpoint: string): SQSClient {
   return sqsClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-}
-
-export function localSageMakerRuntimeClient(endpoint: string): SageMakerRuntimeClient {
-  return sagemakerRuntimeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 }

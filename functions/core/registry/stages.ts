@@ -13,10 +13,6 @@ const MOVES: Record<Stage, readonly Stage[]> = {
   archived: ['staging'],
 };
 
-export function allowedMoves(from: Stage): readonly Stage[] {
-  return MOVES[from];
-}
-
 export function assertMoveAllowed(from: Stage, to: Stage): void {
   if (!MOVES[from].includes(to)) {
     const allowed = MOVES[from];

@@ -191,12 +191,3 @@ export class EventPublisher implements EventSink {
     if (errors.length > 0) throw new AggregateError(errors, `event ${event.id} was not published everywhere`);
   }
 }
-
-/** A new event with a fresh id (use a deterministic id instead where the event has one, e.g. an alert). */
-export function newEvent(
-  type: string,
-  data: Record<string, unknown>,
-  deps: { readonly clock: Clock; readonly ids: IdGenerator },
-): ServalEvent {
-  return { id: deps.ids.next(), type, at: deps.clock.now().toISOString(), data };
-}
