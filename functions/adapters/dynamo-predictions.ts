@@ -10,7 +10,7 @@
  *                               state ('writing' | 'done'), claimedAt, expiresAt.
  *   STATS#<model> / '<hourStart>#<version>'
  *                               model, version, hourStart and atomic counters: requests, errors,
- *                               predictions, l<i> (latency bucket i, core/inference/latency-histogram.ts),
+ *                               predictions, l<i> (latency bucket i, core/kernel/latency-histogram.ts),
  *                               confidenceSum, confidenceCount, fbCount, fbAbsErrorSum,
  *                               fbSquaredErrorSum, fbErrorSum, and one counter per confusion pair:
  *                               `c:<key>` with key = confusionKey(actual, predicted), or, when the

@@ -18,13 +18,13 @@ import {
   requestTotals,
 } from '../../functions/core/inference/aggregates.js';
 import { classificationMetrics } from '../../functions/core/inference/feedback-metrics.js';
-import { latencyBucket } from '../../functions/core/inference/latency-histogram.js';
 import type {
   CaptureBatch,
   CapturedPrediction,
   HourAggregate,
 } from '../../functions/core/inference/ports.js';
 import type { Clock } from '../../functions/core/kernel/clock.js';
+import { latencyBucket } from '../../functions/core/kernel/latency-histogram.js';
 import { standinsForFile } from '../support/lifecycle.js';
 import { MemoryPredictionStore } from '../support/memory-predictions.js';
 import type { Standins } from '../support/standins.js';

@@ -17,7 +17,11 @@ export {
 export * from './adjust.js';
 export * from './assignment.js';
 export * from './cases.js';
+export * from './definition.js';
 export * from './errors.js';
 export * from './fixed.js';
 export * from './msprt.js';
+export * from './ports.js';
+export * from './results.js';
+export * from './service.js';
 export * from './srm.js';

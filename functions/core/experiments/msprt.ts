@@ -183,3 +183,37 @@ export function msprtObserve(
 ): { state: MsprtState; look: MsprtLook } {
   return msprtUpdate(state, params, summarize(control), summarize(treatment));
 }
+
+/**
+ * The mSPRT statistic from two arms' summaries with any counts, for analyses that read running
+ * aggregates rather than paired batches (the experiments' results). With σ̂² the variance of the
+ * estimated difference δ̂ = mean_t − mean_c − θ0:
+ *
+ *   Λ = √(σ̂² / (σ̂² + τ²)) · exp(τ² δ̂² / (2 σ̂² (σ̂² + τ²)))
+ *
+ * which is msprtUpdate's formula with V/n replaced by σ̂² (equal counts n: σ̂² = V/n gives exactly
+ * the paired statistic). σ̂² is p̄(1 − p̄)(1/n_c + 1/n_t) with the pooled rate p̄ for binary data
+ * (so an arm that is all 0 or all 1 still has a variance), s_c²/n_c + s_t²/n_t otherwise.
+ * Returns this look's p = min(1, 1/Λ); the caller keeps the running minimum over looks.
+ */
+export function msprtLookFromSummaries(
+  control: { readonly n: number; readonly mean: number; readonly variance: number },
+  treatment: { readonly n: number; readonly mean: number; readonly variance: number },
+  options: { readonly tau2: number; readonly binary: boolean; readonly theta0?: number },
+): { delta: number; variance: number | null; p_value: number } {
+  check(Number.isFinite(options.tau2) && options.tau2 > 0, 'tau2 must be a finite number > 0');
+  const delta = treatment.mean - control.mean - (options.theta0 ?? 0);
+  if (control.n < 1 || treatment.n < 1) return { delta, variance: null, p_value: 1 };
+  let s2: number;
+  if (options.binary) {
+    const pooled = (control.mean * control.n + treatment.mean * treatment.n) / (control.n + treatment.n);
+    s2 = pooled * (1 - pooled) * (1 / control.n + 1 / treatment.n);
+  } else {
+    if (control.n < 2 || treatment.n < 2) return { delta, variance: null, p_value: 1 };
+    s2 = control.variance / control.n + treatment.variance / treatment.n;
+  }
+  if (!(s2 > 0)) return { delta, variance: null, p_value: 1 };
+  const t2 = options.tau2;
+  const logLambda = 0.5 * Math.log(s2 / (s2 + t2)) + (t2 * delta * delta) / (2 * s2 * (s2 + t2));
+  return { delta, variance: s2, p_value: Math.min(1, Math.exp(-logLambda)) };
+}

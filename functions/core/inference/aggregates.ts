@@ -6,7 +6,7 @@
  * (test/support/memory-predictions.ts) both count through requestTotals/feedbackTotals, so they
  * agree on what is counted.
  */
-import { type LatencyHistogram, latencyBucket } from './latency-histogram.js';
+import { type LatencyHistogram, latencyBucket } from '../kernel/latency-histogram.js';
 import type { CaptureBatch, CapturedPrediction, HourAggregate } from './ports.js';
 
 /** An hour's counts without its key: what requests and feedback add, and what merging sums. */

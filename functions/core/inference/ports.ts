@@ -119,7 +119,7 @@ export interface FeedbackResult {
   readonly version?: string;
 }
 
-/** Counts of one model version in one UTC hour. Latency buckets: see core/inference/latency-histogram.ts. */
+/** Counts of one model version in one UTC hour. Latency buckets: see core/kernel/latency-histogram.ts. */
 export interface HourAggregate {
   readonly model: string;
   readonly version: string;

@@ -2,6 +2,8 @@
  * The report of GET /v1/models/{name}/stats from the hourly aggregates: latency quantiles, error
  * rate, confidence, and accuracy/precision/recall/F1 or MAE/RMSE from feedback.
  */
+
+import { histogramQuantile } from '../kernel/latency-histogram.js';
 import { HOUR_MS, mergeAggregates } from './aggregates.js';
 import {
   byCodeUnit,
@@ -11,7 +13,6 @@ import {
   type RegressionMetrics,
   regressionMetrics,
 } from './feedback-metrics.js';
-import { histogramQuantile } from './latency-histogram.js';
 import type { HourAggregate } from './ports.js';
 
 export interface FeedbackStats {

@@ -19,6 +19,8 @@ import {
   classificationMetrics,
   regressionMetrics,
 } from '../../../functions/core/inference/feedback-metrics.js';
+import type { CapturedPrediction, HourAggregate } from '../../../functions/core/inference/ports.js';
+import { summarize } from '../../../functions/core/inference/stats.js';
 import {
   bucketRange,
   histogramQuantile,
@@ -27,9 +29,7 @@ import {
   LATENCY_LAST_BUCKET,
   LATENCY_MAX_MS,
   latencyBucket,
-} from '../../../functions/core/inference/latency-histogram.js';
-import type { CapturedPrediction, HourAggregate } from '../../../functions/core/inference/ports.js';
-import { summarize } from '../../../functions/core/inference/stats.js';
+} from '../../../functions/core/kernel/latency-histogram.js';
 import { seededRandom } from '../../support/random.js';
 
 const SQRT_GAMMA = Math.sqrt(LATENCY_GAMMA);
