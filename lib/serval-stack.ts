@@ -102,6 +102,9 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   // (functions/adapters/onnx-runner.ts), so a second vCPU would sit idle.
   inference: { memorySize: 1769, timeout: API_TIMEOUT },
   captureWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.captures.visibilityTimeoutSeconds) },
+  experiments: { memorySize: 1024, timeout: API_TIMEOUT },
+  experimentsScheduler: { memorySize: 256, timeout: Duration.minutes(2) },
+  experimentsWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.experiments.visibilityTimeoutSeconds) },
 };
 
 /**
@@ -112,7 +115,7 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
  * the hot path; the others are far lighter. Workers are capped lower, and their SQS event source
  * mappings never poll with more concurrency than is reserved (lib/constructs/workers.ts), so a
  * throttled batch is not counted as a failed receive. Schedulers run one sweep at a time. The sum
- * (282) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
+ * (298) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
  */
 export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   system: 10,
@@ -128,6 +131,9 @@ export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   webhookWorker: 10,
   inference: 100,
   captureWorker: 10,
+  experiments: 10,
+  experimentsScheduler: 1,
+  experimentsWorker: 5,
 };
 
 /** SQS event source mappings refuse a maximum concurrency below 2. */

@@ -60,6 +60,14 @@ export const CaptureMessageSchema = z
     model: z.string().min(1).max(64),
     version: z.string().min(1).max(64),
     variant: z.string().max(64).optional(),
+    /** Set when a running experiment routed the request (with variant). */
+    experimentId: z.string().max(64).optional(),
+    /** The allocation epoch the request was assigned under (SRM counts per epoch). */
+    epoch: z.number().int().nonnegative().optional(),
+    /** The subject the request was assigned by; absent: assigned at random. */
+    subject: z.string().max(256).optional(),
+    /** A shadow variant's copy: never returned to the client. */
+    shadow: z.boolean().optional(),
     at: z.iso.datetime({ offset: true }),
     latencyMs: z.number().finite().nonnegative(),
     outcome: z.enum(['ok', 'error']),
@@ -94,12 +102,17 @@ export const CaptureQueueBody = z.unknown().transform((json) => {
 });
 export type CaptureQueueBody = z.output<typeof CaptureQueueBody>;
 
+/** One scheduled analysis of a running experiment. */
+export const ExperimentMessage = z.object({ experimentId: z.string().min(1).max(64), at: z.iso.datetime() });
+export type ExperimentMessage = z.infer<typeof ExperimentMessage>;
+
 /** What each queue's worker reads from one message body (after JSON.parse). */
 export const QUEUE_MESSAGES = {
   integrity: IntegrityMessage,
   drift: DriftMessage,
   webhooks: DeliveryMessageSchema,
   captures: CaptureQueueBody,
+  experiments: ExperimentMessage,
 } as const satisfies Record<QueueId, z.ZodType>;
 
 /** What a producer sends to queue Q, one message per SQS message. */

@@ -117,6 +117,22 @@ export const TABLES = {
     globalIndexes: [],
     ttlAttribute: 'expiresAt',
   },
+  // Experiments. EXP#<id> (sk 'DEF'): the definition, state, allocation and outcome, listed through
+  // gsi1 (EXPERIMENTS, by id: newest first). EXP#<id> (sk 'AGG#<variant>#<metric>'): running sums
+  // per variant and metric, kept with atomic ADDs. EXP#<id> (sk 'KEY#<key>'): marks an observation
+  // key (outcome event id, capture message, feedback, subject) as counted; expires with expiresAt.
+  // EXP#<id> (sk 'SNAP#<time>'): results snapshots of the analysis runs. RUNNING#<model> (sk 'R'):
+  // the model's running slot, taken and released in the same transaction as the state change.
+  experiments: {
+    id: 'Experiments',
+    env: 'SERVAL_TABLE_EXPERIMENTS',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      { name: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' } },
+    ],
+    ttlAttribute: 'expiresAt',
+  },
   idempotency: {
     id: 'Idempotency',
     env: 'SERVAL_TABLE_IDEMPOTENCY',
@@ -226,6 +242,21 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/capture-worker.ts',
     description: 'writes captured predictions to S3 and counts them into the serving aggregates',
   },
+  experiments: {
+    kind: 'api',
+    entry: 'functions/handlers/experiments-api.ts',
+    description: 'A/B/n, canary and shadow experiments: definitions, state, outcome events, results',
+  },
+  experimentsScheduler: {
+    kind: 'schedule',
+    entry: 'functions/handlers/experiments-scheduler.ts',
+    description: 'enqueues an analysis of every running experiment',
+  },
+  experimentsWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/experiments-worker.ts',
+    description: 'analyses a running experiment: results snapshot; canary advance, roll back or promote',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -269,12 +300,23 @@ export const QUEUES = {
     batchSize: 10,
     worker: 'captureWorker',
   },
+  // One message per running experiment per analysis run (the schedule's minute).
+  experiments: {
+    id: 'Experiments',
+    env: 'SERVAL_QUEUE_EXPERIMENTS',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 3,
+    batchSize: 10,
+    worker: 'experimentsWorker',
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const SCHEDULES = {
   integrity: { id: 'IntegritySweep', rateMinutes: 60, target: 'integrityScheduler' },
   // Every 15 minutes the scheduler enqueues the models whose policy interval (default 60 min) is due.
   drift: { id: 'DriftSweep', rateMinutes: 15, target: 'driftScheduler' },
+  // Every minute each running experiment is analysed: a results snapshot, and a canary's step.
+  experiments: { id: 'ExperimentAnalysis', rateMinutes: 1, target: 'experimentsScheduler' },
 } as const satisfies Record<string, ScheduleDef>;
 
 export type TableId = keyof typeof TABLES;
@@ -342,6 +384,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       monitoring: 'describe',
       // GET /v1/metrics renders the hourly serving aggregates.
       predictions: 'read',
+      experiments: 'describe',
     },
     // HeadBucket only (health probe): system reads no object.
     buckets: { artifacts: { objects: {}, list: true } },
@@ -350,9 +393,11 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       drift: { queue: 'depth', dlq: 'depth' },
       webhooks: { queue: 'depth', dlq: 'depth' },
       captures: { queue: 'depth', dlq: 'depth' },
+      experiments: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
+  // Reads experiments to refuse deleting a version a running experiment serves.
   registry: {
     tables: {
       registry: 'readWrite',
@@ -360,6 +405,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       idempotency: 'readWrite',
       settings: 'read',
       monitoring: 'read',
+      experiments: 'read',
     },
     // Artifacts (stored, copied in from the upload drop box, removed after a failed commit, tagged
     // for expiry on deletion); uploads (presigned PUTs, read and tagged at completion); datasets
@@ -442,8 +488,16 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // (webhooks, SNS), off the hot path: only when a version fails.
   // When the capture queue fails, captures are written as the capture worker would (S3 captures/
   // and the predictions table): the spill (docs/inference.md, "Capture").
+  // Experiments: the running experiment of a model (cached) routes requests to variants; feedback
+  // counts accuracy into the experiment's aggregates.
   inference: {
-    tables: { registry: 'readWrite', audit: 'append', predictions: 'readWrite', monitoring: 'readWrite' },
+    tables: {
+      registry: 'readWrite',
+      audit: 'append',
+      predictions: 'readWrite',
+      monitoring: 'readWrite',
+      experiments: 'readWrite',
+    },
     // Reads model artifacts; writes capture files only when the capture queue fails (the spill).
     buckets: {
       artifacts: { objects: { [KEYS.models]: ['read'], [KEYS.captureFiles]: ['write'] }, list: true },
@@ -452,9 +506,30 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     topics: { alerts: 'publish' },
   },
   // Writes capture files only: it reads nothing back, so needs no listing either.
+  // Counts served requests of a running experiment (exposures, errors, latency) into its aggregates.
   captureWorker: {
-    tables: { predictions: 'readWrite' },
+    tables: { predictions: 'readWrite', experiments: 'readWrite' },
     buckets: { artifacts: { objects: { [KEYS.captureFiles]: ['write'] }, list: false } },
+  },
+  // Conclude may promote the winner (registry, audit); lifecycle events go out to webhooks and SNS.
+  experiments: {
+    tables: {
+      experiments: 'readWrite',
+      registry: 'readWrite',
+      audit: 'append',
+      idempotency: 'readWrite',
+      settings: 'read',
+      monitoring: 'read',
+    },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
+  },
+  experimentsScheduler: { tables: { experiments: 'read' }, queues: { experiments: { queue: 'send' } } },
+  // Advances, rolls back (with an alert) and promotes canaries (registry, audit).
+  experimentsWorker: {
+    tables: { experiments: 'readWrite', registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
 };
 

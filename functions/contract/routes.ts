@@ -426,6 +426,97 @@ export const ROUTES = [
     summary:
       'Serving statistics per version over a window: requests, error rate, latency percentiles, confidence, and accuracy/precision/recall/F1 from feedback',
   },
+  // Experiments
+  {
+    method: 'POST',
+    path: '/v1/experiments',
+    role: 'scientist',
+    fn: 'experiments',
+    operationId: 'createExperiment',
+    summary: 'Create an A/B/n, canary or shadow experiment over registered versions (state draft)',
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments',
+    role: 'viewer',
+    fn: 'experiments',
+    operationId: 'listExperiments',
+    summary: 'Experiments, newest first; ?model=&state=',
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments/{experimentId}',
+    role: 'viewer',
+    fn: 'experiments',
+    operationId: 'getExperiment',
+    summary: 'Definition, state, current weights (slot table) and outcome',
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/experiments/{experimentId}',
+    role: 'scientist',
+    fn: 'experiments',
+    operationId: 'setExperimentWeights',
+    summary: 'New weights of an A/B experiment, moving as few subjects as possible',
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/{experimentId}/start',
+    role: 'scientist',
+    fn: 'experiments',
+    operationId: 'startExperiment',
+    summary:
+      'Start or resume: predictions for the model are served by the variants (one running experiment per model)',
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/{experimentId}/pause',
+    role: 'scientist',
+    fn: 'experiments',
+    operationId: 'pauseExperiment',
+    summary: 'Pause: production serves again; results and events are kept',
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/{experimentId}/conclude',
+    role: 'scientist',
+    fn: 'experiments',
+    operationId: 'concludeExperiment',
+    summary: 'Conclude; with promote, the winner (or a named variant) is promoted under the registry rules',
+  },
+  {
+    method: 'POST',
+    path: '/v1/experiments/{experimentId}/events',
+    role: 'predictor',
+    fn: 'experiments',
+    operationId: 'recordExperimentEvents',
+    summary: 'Outcome events [{eventId, subject, metric, value}]; a replayed eventId counts once',
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments/{experimentId}/assignment',
+    role: 'viewer',
+    fn: 'experiments',
+    operationId: 'getExperimentAssignment',
+    summary: 'The variant of a subject (?subject=), computed without enrolling it',
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments/{experimentId}/results',
+    role: 'viewer',
+    fn: 'experiments',
+    operationId: 'getExperimentResults',
+    summary:
+      'Per variant n, mean, CI; per comparison diff, lift, p-values (fixed, always-valid, adjusted); SRM; decision',
+  },
+  {
+    method: 'GET',
+    path: '/v1/experiments/{experimentId}/history',
+    role: 'viewer',
+    fn: 'experiments',
+    operationId: 'listExperimentSnapshots',
+    summary: 'Results kept by each scheduled analysis, oldest first',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

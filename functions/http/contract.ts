@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { OperationId } from '../contract/routes.js';
+import { CreateExperimentBody } from '../core/experiments/definition.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
 import { ValidationRequest } from '../core/registry/validation-report.js';
 import {
@@ -13,12 +14,17 @@ import {
   AliasBody,
   AliasParams,
   ApprovalBody,
+  AssignmentQuery,
   AuditQuery,
   BaselineBody,
   CompareQuery,
+  ConcludeBody,
   CreateKeyBody,
   CreateModelBody,
   DriftCheckBody,
+  ExperimentParams,
+  ExperimentStateBody,
+  ExperimentsQuery,
   ExplainBody,
   FeedbackBody,
   HealthDetailedQuery,
@@ -27,6 +33,7 @@ import {
   ListVersionsQuery,
   ModeBody,
   NameParams,
+  OutcomeEventsBody,
   PageQuery,
   PredictBody,
   RegisterVersionBody,
@@ -40,6 +47,7 @@ import {
   VersionParams,
   WebhookBody,
   WebhookParams,
+  WeightsBody,
 } from './schemas.js';
 
 export interface OperationSchemas {
@@ -107,4 +115,15 @@ export const CONTRACT = {
   explain: { params: NameParams, body: ExplainBody },
   feedback: { body: FeedbackBody },
   stats: { params: NameParams, query: StatsQuery },
+  createExperiment: { body: CreateExperimentBody, status: 201 },
+  listExperiments: { query: ExperimentsQuery },
+  getExperiment: { params: ExperimentParams },
+  setExperimentWeights: { params: ExperimentParams, body: WeightsBody },
+  startExperiment: { params: ExperimentParams, body: ExperimentStateBody },
+  pauseExperiment: { params: ExperimentParams, body: ExperimentStateBody },
+  concludeExperiment: { params: ExperimentParams, body: ConcludeBody },
+  recordExperimentEvents: { params: ExperimentParams, body: OutcomeEventsBody },
+  getExperimentAssignment: { params: ExperimentParams, query: AssignmentQuery },
+  getExperimentResults: { params: ExperimentParams },
+  listExperimentSnapshots: { params: ExperimentParams, query: PageQuery },
 } as const satisfies Record<OperationId, OperationSchemas>;

@@ -301,3 +301,50 @@ export const StatsQuery = z
     version: Version.optional(),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
+
+// ---- Experiments ---------------------------------------------------------------------------
+
+export const ExperimentParams = z.object({ experimentId: Ulid });
+
+export const ExperimentsQuery = PageQuery.extend({
+  model: ModelName.optional(),
+  state: z.enum(['draft', 'running', 'paused', 'concluded']).optional(),
+});
+
+export const ExperimentStateBody = z.strictObject({ comment: Comment.optional() });
+
+export const ConcludeBody = z.strictObject({
+  promote: z
+    .boolean()
+    .optional()
+    .describe('promote the winner (or `variant`) to production under the registry rules'),
+  variant: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('conclude with this variant chosen, whatever the results say'),
+  comment: Comment.optional(),
+});
+
+export const WeightsBody = z.strictObject({
+  weights: z
+    .array(z.strictObject({ name: z.string().min(1).max(64), weight: z.number().int().min(0).max(100) }))
+    .min(1)
+    .max(10),
+  comment: Comment.optional(),
+});
+
+export const OutcomeEventsBody = z
+  .array(
+    z.strictObject({
+      eventId: z.string().min(1).max(128).describe('replaying an eventId counts it once'),
+      subject: z.string().min(1).max(256),
+      metric: z.string().min(1).max(64),
+      value: z.number().finite(),
+    }),
+  )
+  .min(1, 'give at least one {eventId, subject, metric, value}')
+  .max(500, 'at most 500 events per request');
+
+export const AssignmentQuery = z.object({ subject: z.string().min(1).max(256) });

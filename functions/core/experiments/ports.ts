@@ -3,6 +3,7 @@
  * implements the store on DynamoDB; test/support/memory-stores.ts has an in-memory one with the
  * same semantics.
  */
+import type { Principal } from '../auth/principal.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { Experiment, ExperimentState } from './definition.js';
@@ -100,8 +101,11 @@ export interface VariantVersion {
 export interface ExperimentRegistry {
   getModel(name: string): Promise<{ readonly name: string; readonly productionVersion?: string } | undefined>;
   getVersion(model: string, version: string): Promise<VariantVersion | undefined>;
-  /** Promotes through the registry's rules (approval, validation gate); throws their errors. */
-  promote(model: string, version: string, comment: string): Promise<void>;
+  /**
+   * Promotes through the registry's rules (role, approval, validation gate) as `principal`;
+   * throws their errors.
+   */
+  promote(principal: Principal, model: string, version: string, comment: string): Promise<void>;
 }
 
 /** Alerts (monitoring) and events (webhooks, SNS) of experiments; both best effort for the caller. */

@@ -205,6 +205,7 @@ export class ExperimentService {
       const model = await this.deps.registry.getModel(e.model);
       if (model?.productionVersion !== v.version) {
         await this.deps.registry.promote(
+          principal,
           e.model,
           v.version,
           `experiment ${e.id} (${e.name}) concluded: ${chosen} won`,
@@ -468,6 +469,7 @@ export class ExperimentService {
     }
     try {
       await this.deps.registry.promote(
+        ANALYSIS_PRINCIPAL,
         e.model,
         canary.version,
         `canary experiment ${e.id} completed its ramp`,
