@@ -31,13 +31,18 @@ function close(actual: unknown, expected: unknown, path = ''): void {
   if (typeof expected === 'number') {
     expect(typeof actual, path).toBe('number');
     const tol = 1e-12 * Math.max(1, Math.abs(expected));
-    expect(Math.abs((actual as number) - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(tol);
+    expect(Math.abs((actual as number) - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+      tol,
+    );
   } else if (Array.isArray(expected)) {
     expect(Array.isArray(actual), path).toBe(true);
     expect((actual as unknown[]).length, path).toBe(expected.length);
-    expected.forEach((e, i) => close((actual as unknown[])[i], e, `${path}[${i}]`));
+    expected.forEach((e, i) => {
+      close((actual as unknown[])[i], e, `${path}[${i}]`);
+    });
   } else if (expected !== null && typeof expected === 'object') {
-    for (const [k, e] of Object.entries(expected)) close((actual as Record<string, unknown>)[k], e, `${path}.${k}`);
+    for (const [k, e] of Object.entries(expected))
+      close((actual as Record<string, unknown>)[k], e, `${path}.${k}`);
   } else {
     expect(actual, path).toEqual(expected);
   }
@@ -84,6 +89,12 @@ describe('by hand', () => {
     expect(m.rocAuc).toBeNull();
     expect(m.logLoss).toBeNull();
     expect(m.accuracy).toBe(0.5);
-    expect(m.confusion).toEqual({ labels: ['a', 'b'], matrix: [[1, 0], [1, 0]] });
+    expect(m.confusion).toEqual({
+      labels: ['a', 'b'],
+      matrix: [
+        [1, 0],
+        [1, 0],
+      ],
+    });
   });
 });
