@@ -78,11 +78,13 @@ export const VariantInput = z.strictObject({
 export const CanaryInput = z.strictObject({
   /** The canary's weight at each step, increasing, ending at 100. */
   steps: z.array(z.number().int().min(1).max(100)).min(1).max(20).default([5, 25, 50, 100]),
-  /** Minutes a step runs (with enough samples) before the next one. */
+  /**
+   * Minutes a step runs (with enough samples) before the next one; fractions allowed. 0 advances
+   * as soon as every guardrail has its minimum sample and holds.
+   */
   bakeMinutes: z
     .number()
-    .int()
-    .min(1)
+    .min(0)
     .max(7 * 24 * 60)
     .default(10),
   /**

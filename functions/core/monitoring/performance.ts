@@ -150,7 +150,11 @@ export function binaryAuc(scores: readonly number[], positive: readonly boolean[
   return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
-function rocAuc(rows: readonly LabelledClass[], classes: readonly string[], positive?: string): number | null {
+function rocAuc(
+  rows: readonly LabelledClass[],
+  classes: readonly string[],
+  positive?: string,
+): number | null {
   if (classes.length === 2) {
     const pos = positive ?? classes[1]!;
     const column = classes.indexOf(pos);
