@@ -24,6 +24,7 @@ import type {
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
+import { experimentDeletionGuard } from './experiments-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { type Env, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
@@ -34,7 +35,10 @@ type Page = z.infer<typeof PageQuery>;
 const logger = makeLogger('registry');
 
 export function buildRegistryApi(env: Env = process.env): ProxyHandler {
-  const registry = registryServices(env, undefined, undefined, lifecycleEvents(env, logger));
+  const registry = registryServices(env, undefined, undefined, {
+    ...lifecycleEvents(env, logger),
+    deletionGuards: [experimentDeletionGuard(env)],
+  });
   let runner: ModelRunner | undefined;
 
   return createApiHandler(

@@ -17,6 +17,7 @@ import { usagePlanFromEnv } from '../adapters/usage-plans.js';
 import { BUCKETS, SECRETS, TABLES } from '../contract/resources.js';
 import { ApiKeys } from '../core/auth/api-keys.js';
 import { Tokens } from '../core/auth/tokens.js';
+import type { ArtifactStore } from '../core/registry/ports.js';
 import type { RegistryDeps } from '../core/registry/records.js';
 import { type RegistryServices, registryServices as servicesOver } from '../core/registry/services.js';
 import { Modes } from '../core/system/modes.js';
@@ -52,13 +53,13 @@ export function artifactStore(env: Env): S3ArtifactStore {
 /**
  * `store`: pass one already built for the same environment, so a handler keeps one client.
  * `announce`: where lifecycle events go (registry-events.ts builds it); without it, changes are
- * audited but not announced.
+ * audited but not announced. `deletionGuards`: what outside the registry refuses deletions.
  */
 export function registryServices(
   env: Env,
   store: DynamoRegistryStore = registryStore(env),
-  artifacts: S3ArtifactStore = artifactStore(env),
-  announce: Pick<RegistryDeps, 'events' | 'log'> = {},
+  artifacts: ArtifactStore = artifactStore(env),
+  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards'> = {},
 ): RegistryServices {
   return servicesOver({
     store,

@@ -1,4 +1,5 @@
 /** What the API shows of domain objects: storage keys and concurrency counters stay inside. */
+import type { Experiment } from '../core/experiments/definition.js';
 import { aliasesOf } from '../core/registry/aliases.js';
 import type { Model, ModelVersion } from '../core/registry/types.js';
 
@@ -55,4 +56,25 @@ export function versionView(v: ModelVersion) {
     createdBy: v.createdBy,
     updatedAt: v.updatedAt,
   };
+}
+
+/**
+ * An experiment as stored, with its current weights (variant → percentage) read from the
+ * allocation; the allocation stays, since clients reproduce assignment from it. The revision and
+ * the running minima of the p-values (pMin, shown through the results) stay inside.
+ */
+export function experimentView(e: Experiment) {
+  const { revision: _revision, pMin: _pMin, ...shown } = e;
+  const counts = new Map<string, number>();
+  for (const slot of e.allocation.slots) {
+    const name = e.allocation.variants[slot]!;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return { ...shown, weights: Object.fromEntries(e.variants.map((v) => [v.name, counts.get(v.name) ?? 0])) };
+}
+
+/** Results without the running minima the service keeps for itself (pMin). */
+export function resultsView<T extends { readonly pMin?: unknown }>(results: T): Omit<T, 'pMin'> {
+  const { pMin: _pMin, ...rest } = results;
+  return rest;
 }

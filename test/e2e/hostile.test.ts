@@ -121,6 +121,7 @@ async function apiState() {
     audit,
     auditCount: audit.length,
     keys: await listAll(admin, '/v1/auth/keys'),
+    experiments: await listAll(admin, '/v1/experiments'),
     mode: { status: mode.status, body: mode.body },
     metrics: { status: metrics.status, text: metrics.text },
   };
@@ -582,6 +583,20 @@ async function seed(): Promise<World> {
   await decide(bob, 'fraud', '2.0.0', 'rejected');
   await move(alice, 'fraud', '2.1.0', 'archived');
 
+  const experiment = await must(
+    alice('POST', '/v1/experiments', {
+      name: 'seeded',
+      model: 'churn',
+      variants: [
+        { version: '1.0.0', weight: 50, control: true },
+        { version: '1.1.0', weight: 50 },
+      ],
+      metric: { name: 'converted', kind: 'binary', goal: 'maximize' },
+    }),
+    201,
+  );
+  await must(alice('POST', `/v1/experiments/${experiment.id}/start`, {}), 200);
+
   const cursorOf = async (path: string) => {
     const body = await must(admin('GET', path), 200);
     if (!body.nextCursor) throw new Error(`seeding: ${path} has no second page`);
@@ -611,6 +626,7 @@ async function seed(): Promise<World> {
     validateBody: {
       dataset: { instances: demo.holdout.instances.slice(0, 20), labels: demo.holdout.labels.slice(0, 20) },
     },
+    experimentId: experiment.id as string,
     tokens,
   };
 }

@@ -71,6 +71,8 @@ export interface World {
   readonly cursors: Readonly<Record<CursorSource, string>>;
   /** A body the validate route would accept for iris-demo@1.0.0. */
   readonly validateBody: { dataset: { instances: number[][]; labels: (string | number)[] } };
+  /** A running A/B experiment on churn (1.0.0 against 1.1.0, outcome metric `converted`). */
+  readonly experimentId: string;
   /** Real short-lived JWTs (POST /v1/auth/token); `revoked` was issued to a key revoked since. */
   readonly tokens: { readonly scientist: string; readonly approver: string; readonly revoked: string };
 }
@@ -171,6 +173,26 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   predict: { instances: 'array', version: 'string', alias: 'enum', subject: 'string', explain: 'bool' },
   explain: { instances: 'array', version: 'string', alias: 'enum', subject: 'string' },
   feedback: { predictionId: 'string', actual: 'label' },
+  createExperiment: {
+    name: 'string',
+    description: 'string',
+    model: 'string',
+    kind: 'enum',
+    variants: 'array',
+    metric: 'object',
+    guardrails: 'array',
+    minSamples: 'int',
+    maxSamples: 'int',
+    alpha: 'number',
+    adjustment: 'enum',
+    tau2: 'number',
+    canary: 'object',
+  },
+  setExperimentWeights: { weights: 'array', comment: 'string' },
+  startExperiment: { comment: 'string' },
+  pauseExperiment: { comment: 'string' },
+  concludeExperiment: { promote: 'bool', variant: 'string', comment: 'string' },
+  recordExperimentEvents: { eventId: 'string', subject: 'string', metric: 'string', value: 'number' },
 };
 /**
  * Fields whose values are narrowly constrained strings (names, versions, enums, hashes, dates).
@@ -625,6 +647,24 @@ export function hostileSuite(world: World): HostileSuite {
     explain: { version: IRIS_VERSION, instances: [IRIS_ROW] },
     // A well-formed id no prediction has: a valid body would be answered 200 ("unknown").
     feedback: [{ predictionId: UNKNOWN_PREDICTION, actual: 'versicolor' }],
+    createExperiment: {
+      name: 'hostile experiment',
+      model: 'churn',
+      variants: [
+        { version: '1.0.0', weight: 50 },
+        { version: '1.1.0', weight: 50 },
+      ],
+    },
+    setExperimentWeights: {
+      weights: [
+        { name: '1.0.0', weight: 100 },
+        { name: '1.1.0', weight: 0 },
+      ],
+    },
+    startExperiment: { comment: 'hostile' },
+    pauseExperiment: { comment: 'hostile' },
+    concludeExperiment: { comment: 'hostile' },
+    recordExperimentEvents: [{ eventId: 'hostile', subject: 'mallory', metric: 'converted', value: 1 }],
   };
   const paramsOf: Partial<Record<OperationId, Record<string, string>>> = {
     revokeKey: { keyId: world.liveKeyId },
@@ -660,6 +700,15 @@ export function hostileSuite(world: World): HostileSuite {
     predict: { name: 'iris-demo' },
     explain: { name: 'iris-demo' },
     stats: { name: 'iris-demo' },
+    getExperiment: { experimentId: world.experimentId },
+    setExperimentWeights: { experimentId: world.experimentId },
+    startExperiment: { experimentId: world.experimentId },
+    pauseExperiment: { experimentId: world.experimentId },
+    concludeExperiment: { experimentId: world.experimentId },
+    recordExperimentEvents: { experimentId: world.experimentId },
+    getExperimentAssignment: { experimentId: world.experimentId },
+    getExperimentResults: { experimentId: world.experimentId },
+    listExperimentSnapshots: { experimentId: world.experimentId },
   };
   const queryOf: Partial<Record<OperationId, Record<string, string>>> = {
     listAudit: { limit: '5' },
@@ -672,6 +721,9 @@ export function hostileSuite(world: World): HostileSuite {
     listAlerts: { limit: '5' },
     listWebhooks: { limit: '5' },
     stats: { from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z' },
+    listExperiments: { limit: '5', model: 'churn' },
+    getExperimentAssignment: { subject: 'user-1' },
+    listExperimentSnapshots: { limit: '5' },
   };
   const target = (r: Route): Target => ({
     route: r,

@@ -122,7 +122,10 @@ export class MemoryExperimentStore implements ExperimentStore {
   }
 
   async listSnapshots(experimentId: string, page: PageRequest): Promise<Page<ResultsSnapshot>> {
-    const all = this.snapshots.filter((s) => s.experimentId === experimentId);
+    // Oldest first, as DynamoDB sorts SNAP#<at> keys, whatever order the runs stored them in.
+    const all = this.snapshots
+      .filter((s) => s.experimentId === experimentId)
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     const start = page.cursor ? Number(page.cursor) : 0;
     const items = all.slice(start, start + page.limit);
     return { items, ...(start + page.limit < all.length ? { nextCursor: String(start + page.limit) } : {}) };

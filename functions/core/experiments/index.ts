@@ -19,6 +19,7 @@ export * from './assignment.js';
 export * from './cases.js';
 export * from './definition.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './fixed.js';
 export * from './msprt.js';
 export * from './ports.js';

@@ -26,6 +26,7 @@ import {
   outcomeMetrics,
   type Variant,
 } from './definition.js';
+import type { ExperimentEventType } from './events.js';
 import type {
   ExperimentNotices,
   ExperimentQuery,
@@ -604,7 +605,11 @@ export class ExperimentService {
     return auditEvent(this.deps, principal, action, `experiment/${e.id}`, { model: e.model, ...extra });
   }
 
-  private async notify(type: string, e: Experiment, extra: Record<string, unknown> = {}): Promise<void> {
+  private async notify(
+    type: ExperimentEventType,
+    e: Experiment,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.safely(() =>
       this.deps.notices?.event(type, {
         experimentId: e.id,

@@ -43,8 +43,8 @@ export interface ReportRecord {
 
 export interface AlertRecord {
   readonly id: string;
-  /** `drift` (absent on alerts stored before kinds existed), `integrity` or `fallback`. */
-  readonly kind?: 'drift' | 'integrity' | 'fallback';
+  /** `drift` (absent on alerts stored before kinds existed), `integrity`, `fallback` or `experiment`. */
+  readonly kind?: 'drift' | 'integrity' | 'fallback' | 'experiment';
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';

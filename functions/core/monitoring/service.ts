@@ -6,6 +6,7 @@
  * large windows read summaries instead of rows.
  */
 
+import { createHash } from 'node:crypto';
 import { ARTIFACT_PREFIXES, JSON_SUFFIX } from '../../contract/artifact-keys.js';
 import type { Principal } from '../auth/principal.js';
 import type { AuditEvent } from '../kernel/audit.js';
@@ -266,6 +267,41 @@ export class MonitoringService {
       details: { ...alert.details, version: alert.version, action: alert.action },
     };
     return this.raise(record, {});
+  }
+
+  /**
+   * Raises an alert another part of Serval found (experiments: a canary rolled back), once per
+   * `key`: the same incident reported again (a redelivered analysis) raises nothing new.
+   */
+  async raiseOperationalAlert(input: {
+    readonly kind: 'experiment';
+    readonly key: string;
+    readonly model: string;
+    readonly severity: string;
+    readonly title: string;
+    readonly recommendation: string;
+    readonly details: Record<string, unknown>;
+  }): Promise<AlertRecord> {
+    const at = this.deps.clock.now().toISOString();
+    return this.raise(
+      {
+        id: createHash('sha256')
+          .update([input.model, input.kind, input.key].join('|'), 'utf8')
+          .digest('hex')
+          .slice(0, 32),
+        kind: input.kind,
+        model: input.model,
+        createdAt: at,
+        status: 'open',
+        severity: input.severity,
+        title: input.title,
+        recommendation: input.recommendation,
+        reportId: input.key,
+        window: { from: at, to: at },
+        details: input.details,
+      },
+      {},
+    );
   }
 
   /**

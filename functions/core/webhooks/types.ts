@@ -4,6 +4,7 @@
  * and the same signature, so a receiver written once keeps working as event types are added.
  */
 
+import { EXPERIMENT_EVENT_TYPES } from '../experiments/events.js';
 import { LIFECYCLE_EVENT_TYPES } from '../registry/events.js';
 
 /** What a webhook subscribes to: alert events, lifecycle (version.* / model.*) events, or all. */
@@ -17,7 +18,11 @@ export const ALERT_EVENT_TYPES = ['alert.raised'] as const;
  * Every event type Serval emits: docs/webhooks.md lists exactly these (test/unit/webhooks holds
  * the two together). Receivers must ignore types they do not know: more may come.
  */
-export const KNOWN_EVENT_TYPES: readonly string[] = [...ALERT_EVENT_TYPES, ...LIFECYCLE_EVENT_TYPES];
+export const KNOWN_EVENT_TYPES: readonly string[] = [
+  ...ALERT_EVENT_TYPES,
+  ...LIFECYCLE_EVENT_TYPES,
+  ...EXPERIMENT_EVENT_TYPES,
+];
 
 /**
  * The envelope of every event, and exactly the JSON body a webhook receives. `id` identifies the

@@ -246,8 +246,29 @@ describe('MonitoringService operational alerts', () => {
       await registry.lifecycle.decideApproval(bob, 'churn', version, 'approved', 'ok');
       await registry.lifecycle.transition(bob, 'churn', version, 'production');
     }
-    return { registry, registryStore, artifacts, store, published };
+    return { registry, registryStore, artifacts, store, published, monitoring };
   }
+
+  it('raises an experiment alert once per experiment, and publishes it', async () => {
+    const { monitoring, store, published } = await wired();
+    const raise = () =>
+      monitoring.raiseOperationalAlert({
+        kind: 'experiment',
+        key: '01EXPERIMENT',
+        model: 'churn',
+        severity: 'high',
+        title: 'canary 2.0.0 of churn rolled back',
+        recommendation: 'guardrail error_rate failed',
+        details: { experimentId: '01EXPERIMENT' },
+      });
+    const first = await raise();
+    const again = await raise();
+    expect(again.id).toBe(first.id);
+    expect(first).toMatchObject({ kind: 'experiment', model: 'churn', severity: 'high', status: 'open' });
+    const alerts = [...store.alerts.values()].filter((a) => a.kind === 'experiment');
+    expect(alerts).toHaveLength(1);
+    expect(published.filter((e) => e.type === 'alert.raised' && e.id === first.id)).toHaveLength(1);
+  });
 
   it('raises one critical alert naming the rollback when the production artifact is corrupt', async () => {
     const { registry, registryStore, artifacts, store, published } = await wired();

@@ -1,0 +1,101 @@
+/** Lambda entry for experiments: definitions and state, assignment, outcome events, results. */
+import type { z } from 'zod';
+import type { CreateExperiment } from '../core/experiments/definition.js';
+import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { CONTRACT } from '../http/contract.js';
+import type {
+  AssignmentQuery,
+  ConcludeBody,
+  ExperimentParams,
+  ExperimentStateBody,
+  ExperimentsQuery,
+  OutcomeEventsBody,
+  PageQuery,
+  WeightsBody,
+} from '../http/schemas.js';
+import { experimentView, resultsView } from '../http/views.js';
+import { apiEntry, lambdaHandler } from './entry.js';
+import { experimentService } from './experiments-wiring.js';
+import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+
+const logger = makeLogger('experiments');
+type Id = z.infer<typeof ExperimentParams>;
+type StateBody = z.infer<typeof ExperimentStateBody>;
+
+export function buildExperimentsApi(env: Env = process.env): ProxyHandler {
+  const experiments = experimentService(env, logger);
+  return createApiHandler(
+    'experiments',
+    {
+      createExperiment: operation<unknown, unknown, CreateExperiment>({
+        ...CONTRACT.createExperiment,
+        handle: async ({ principal, body }) => experimentView(await experiments.create(principal, body)),
+      }),
+      listExperiments: operation<unknown, z.infer<typeof ExperimentsQuery>>({
+        ...CONTRACT.listExperiments,
+        handle: async ({ query }) => {
+          const page = await experiments.list(query);
+          return { items: page.items.map(experimentView), nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      getExperiment: operation<Id>({
+        ...CONTRACT.getExperiment,
+        handle: async ({ params }) => experimentView(await experiments.get(params.experimentId)),
+      }),
+      setExperimentWeights: operation<Id, unknown, z.infer<typeof WeightsBody>>({
+        ...CONTRACT.setExperimentWeights,
+        handle: async ({ principal, params, body }) =>
+          experimentView(
+            await experiments.setWeights(principal, params.experimentId, body.weights, body.comment),
+          ),
+      }),
+      startExperiment: operation<Id, unknown, StateBody>({
+        ...CONTRACT.startExperiment,
+        handle: async ({ principal, params, body }) =>
+          experimentView(await experiments.start(principal, params.experimentId, body.comment)),
+      }),
+      pauseExperiment: operation<Id, unknown, StateBody>({
+        ...CONTRACT.pauseExperiment,
+        handle: async ({ principal, params, body }) =>
+          experimentView(await experiments.pause(principal, params.experimentId, body.comment)),
+      }),
+      concludeExperiment: operation<Id, unknown, z.infer<typeof ConcludeBody>>({
+        ...CONTRACT.concludeExperiment,
+        handle: async ({ principal, params, body }) => {
+          const { experiment, results } = await experiments.conclude(principal, params.experimentId, body);
+          return { experiment: experimentView(experiment), results: resultsView(results) };
+        },
+      }),
+      recordExperimentEvents: operation<Id, unknown, z.infer<typeof OutcomeEventsBody>>({
+        ...CONTRACT.recordExperimentEvents,
+        handle: ({ params, body }) => experiments.recordEvents(params.experimentId, body),
+      }),
+      getExperimentAssignment: operation<Id, z.infer<typeof AssignmentQuery>>({
+        ...CONTRACT.getExperimentAssignment,
+        handle: ({ params, query }) => experiments.assignment(params.experimentId, query.subject),
+      }),
+      getExperimentResults: operation<Id>({
+        ...CONTRACT.getExperimentResults,
+        handle: async ({ params }) => resultsView(await experiments.results(params.experimentId)),
+      }),
+      listExperimentSnapshots: operation<Id, z.infer<typeof PageQuery>>({
+        ...CONTRACT.listExperimentSnapshots,
+        handle: async ({ params, query }) => {
+          const page = await experiments.history(params.experimentId, query);
+          return {
+            items: page.items.map((s) => ({ ...s, results: resultsView(s.results) })),
+            nextCursor: page.nextCursor ?? null,
+          };
+        },
+      }),
+    },
+    { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },
+  );
+}
+
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return apiEntry(logger, buildExperimentsApi(env));
+}
+
+export const handler = await lambdaHandler(createHandler);
