@@ -41,7 +41,7 @@ function rig(options: { production?: string; refusePromotion?: string } = {}) {
     registry: {
       getModel: async (name) => (name === 'churn' ? model : undefined),
       getVersion: async (_m, v) => versions.get(v),
-      promote: async (_m, v) => {
+      promote: async (_p, _m, v) => {
         if (refuse) throw conflict(refuse);
         promoted.push(v);
         model.productionVersion = v;
