@@ -1,6 +1,6 @@
 /**
- * The CLI's HTTP client of a Serval API: the base URL from SERVAL_URL (what `npm start` prints, or
- * the stack's ApiUrl output) and the key from SERVAL_API_KEY (sent as x-api-key). An answer that
+ * The CLI's HTTP client of a Serval API: the base URL from SERVAL_URL (the API URL `npm start`
+ * prints, with or without its /v1, or the stack's ApiUrl output) and the key from SERVAL_API_KEY (sent as x-api-key). An answer that
  * is not 2xx becomes an ApiError carrying the API's own `{error: {code, message}}`.
  */
 
@@ -28,10 +28,12 @@ export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
     throw new CliError(`${URL_ENV} is not set: give the API's base URL (e.g. http://127.0.0.1:3000)`, 2);
   let root: URL;
   try {
-    root = new URL(base.endsWith('/') ? base : `${base}/`);
+    root = new URL(base);
   } catch {
     throw new CliError(`${URL_ENV} is not a URL: ${base}`, 2);
   }
+  // `npm start` prints the API as …/v1, the stack's ApiUrl output stops before v1/: take either.
+  root.pathname = `${root.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}/`;
   const key = env[KEY_ENV];
   return {
     async request(method, path, body) {

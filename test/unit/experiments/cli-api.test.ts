@@ -136,7 +136,11 @@ describe('serval experiments (API commands)', () => {
   it('results --json prints the body as it came', async () => {
     const { experiment, results } = await realAnswers();
     answers[`GET /v1/experiments/${experiment.id}/results`] = [200, results];
-    const run = await cli('results', experiment.id, '--json');
+    // SERVAL_URL as `npm start` prints it, ending in /v1.
+    const run = await servalAsync(['experiments', 'results', experiment.id, '--json'], {
+      SERVAL_URL: `${url}/v1/`,
+    });
+    expect(requests.map((r) => r.url)).toEqual([`/v1/experiments/${experiment.id}/results`]);
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(JSON.parse(JSON.stringify(results)));
   });
