@@ -300,9 +300,11 @@ export const QUEUES = {
     batchSize: 10,
     worker: 'captureWorker',
   },
-  // One message per running experiment per analysis run (the schedule's minute).
+  // One message per running experiment per analysis run (the schedule's minute). Not
+  // 'Experiments': tables and queues are siblings in the stack's Storage construct, and that id
+  // is the table's.
   experiments: {
-    id: 'Experiments',
+    id: 'ExperimentAnalysis',
     env: 'SERVAL_QUEUE_EXPERIMENTS',
     visibilityTimeoutSeconds: 180,
     maxReceiveCount: 3,

@@ -81,7 +81,7 @@ describe('propsFromContext', () => {
       propsOf({ 'serval:reservedConcurrency': 'inference=300, captureWorker=none' }).reservedConcurrency,
     ).toEqual({ inference: 300, captureWorker: null });
     const none = propsOf({ 'serval:reservedConcurrency': 'none' }).reservedConcurrency ?? {};
-    expect(Object.keys(none).length).toBe(12);
+    expect(Object.keys(none).length).toBe(15);
     expect(Object.values(none).every((v) => v === null)).toBe(true);
   });
 });

@@ -68,14 +68,17 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     monitoring: 'describe',
     // The serving aggregates behind GET /v1/metrics.
     predictions: 'read',
+    experiments: 'describe',
   },
-  // Monitoring read: the webhook subscriptions its lifecycle events go to.
+  // Monitoring read: the webhook subscriptions its lifecycle events go to. Experiments read: a
+  // version a running experiment serves is not deleted.
   registry: {
     registry: 'readWrite',
     audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
     monitoring: 'read',
+    experiments: 'read',
   },
   auth: { keys: 'readWrite', audit: 'append', idempotency: 'readWrite', settings: 'read' },
   authorizer: { keys: 'read' },
@@ -94,8 +97,33 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
   // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.
-  inference: { registry: 'readWrite', audit: 'append', predictions: 'readWrite', monitoring: 'readWrite' },
-  captureWorker: { predictions: 'readWrite' },
+  // Experiments: routes requests to the running experiment's variants; feedback counts into its aggregates.
+  inference: {
+    registry: 'readWrite',
+    audit: 'append',
+    predictions: 'readWrite',
+    monitoring: 'readWrite',
+    experiments: 'readWrite',
+  },
+  // Counts a running experiment's served requests (exposures, errors, latency) into its aggregates.
+  captureWorker: { predictions: 'readWrite', experiments: 'readWrite' },
+  // Conclude may promote the winner: the registry (and its audit event); webhook subscriptions read.
+  experiments: {
+    experiments: 'readWrite',
+    registry: 'readWrite',
+    audit: 'append',
+    idempotency: 'readWrite',
+    settings: 'read',
+    monitoring: 'read',
+  },
+  experimentsScheduler: { experiments: 'read' },
+  // Advances, rolls back (raising an alert) and promotes canaries.
+  experimentsWorker: {
+    experiments: 'readWrite',
+    registry: 'readWrite',
+    audit: 'append',
+    monitoring: 'readWrite',
+  },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -146,6 +174,9 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   // Reads model artifacts; spills capture files when the capture queue fails.
   inference: { objects: { 'models/*': [GET, GET_VERSION], 'captures/*.jsonl.gz': [PUT] }, list: true },
   captureWorker: { objects: { 'captures/*.jsonl.gz': [PUT] }, list: false },
+  experiments: undefined,
+  experimentsScheduler: undefined,
+  experimentsWorker: undefined,
 };
 
 /**
@@ -170,6 +201,9 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   webhookWorker: {},
   inference: {},
   captureWorker: {},
+  experiments: {},
+  experimentsScheduler: {},
+  experimentsWorker: {},
 };
 
 /**
@@ -453,6 +487,9 @@ describe('functions', () => {
       webhookWorker: 10,
       inference: 100,
       captureWorker: 10,
+      experiments: 10,
+      experimentsScheduler: 1,
+      experimentsWorker: 5,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -621,7 +658,15 @@ describe('least privilege', () => {
     for (const fn of FN_IDS) {
       const publishes = fnStatements(fn).some((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
       expect(publishes, fn).toBe(
-        ['monitoring', 'driftWorker', 'registry', 'integrityWorker', 'inference'].includes(fn),
+        [
+          'monitoring',
+          'driftWorker',
+          'registry',
+          'integrityWorker',
+          'inference',
+          'experiments',
+          'experimentsWorker',
+        ].includes(fn),
       );
       const statements = fnStatements(fn).filter((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
       for (const st of statements) expect(actionsOf(st)).toEqual(['sns:Publish']);
@@ -739,7 +784,16 @@ describe('least privilege', () => {
       if (actions.has('dynamodb:PutItem')) writers.push(fn);
     }
     expect(writers.sort()).toEqual(
-      ['auth', 'inference', 'integrityWorker', 'monitoring', 'registry', 'system'].sort(),
+      [
+        'auth',
+        'inference',
+        'integrityWorker',
+        'monitoring',
+        'registry',
+        'system',
+        'experiments',
+        'experimentsWorker',
+      ].sort(),
     );
   });
 
@@ -781,10 +835,20 @@ describe('least privilege', () => {
     ['drift', ['driftScheduler'], 'driftWorker'],
     [
       'webhooks',
-      ['monitoring', 'driftWorker', 'webhookWorker', 'registry', 'integrityWorker', 'inference'],
+      [
+        'monitoring',
+        'driftWorker',
+        'webhookWorker',
+        'registry',
+        'integrityWorker',
+        'inference',
+        'experiments',
+        'experimentsWorker',
+      ],
       'webhookWorker',
     ],
     ['captures', ['inference'], 'captureWorker'],
+    ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

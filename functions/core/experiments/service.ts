@@ -361,6 +361,9 @@ export class ExperimentService {
     const e = await this.get(id);
     const now = this.deps.clock.now();
     const results = analyze(e, await this.deps.store.aggregates(id), now);
+    // A message that arrives after the experiment concluded: its results are final, and a
+    // snapshot taken now would add a point after the end to the results over time.
+    if (e.state === 'concluded') return { results, action: 'none' };
     await this.deps.store.putSnapshot({
       experimentId: id,
       at: results.computedAt,
