@@ -45,8 +45,9 @@ function rig() {
   const written: string[] = [];
   const recorder = new CaptureRecorder(
     {
-      writeCaptures: async (_model: string, rows: readonly { predictionId: string }[]) => {
-        written.push(...rows.map((r) => r.predictionId));
+      writeCaptures: async (_model: string, rows: readonly Record<string, unknown>[]) => {
+        written.push(...rows.map((r) => String(r.predictionId)));
+        return [];
       },
     },
     {
