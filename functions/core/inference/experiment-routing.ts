@@ -24,8 +24,20 @@ export interface ExperimentRoute {
   readonly shadow?: Variant;
 }
 
+/**
+ * An experiment prepared for the hot path: its assigner and one route per allocation index, built
+ * once per experiment and epoch, so assigning a request allocates nothing.
+ */
+interface Compiled {
+  readonly experiment: ServingExperiment;
+  readonly pick: (subject: string) => number;
+  /** By allocation variant index; undefined where the allocation names an unknown variant. */
+  readonly routes: readonly (ExperimentRoute | undefined)[];
+  readonly shadow?: ExperimentRoute;
+}
+
 interface Entry {
-  readonly value: ServingExperiment | undefined;
+  readonly value: Compiled | undefined;
   readonly at: number;
 }
 
@@ -38,9 +50,9 @@ export interface ExperimentRouterOptions {
 
 export class ExperimentRouter {
   private readonly cache = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<ServingExperiment | undefined>>();
-  /** One compiled assigner per experiment id and epoch (the allocation changes only with the epoch). */
-  private readonly assigners = new Map<string, (subject: string) => number>();
+  private readonly loading = new Map<string, Promise<Compiled | undefined>>();
+  /** One compiled form per experiment id and epoch (the allocation changes only with the epoch). */
+  private readonly compiled = new Map<string, Compiled>();
   private readonly ttl: number;
   private readonly random: () => number;
 
@@ -53,49 +65,62 @@ export class ExperimentRouter {
     this.random = options.random ?? Math.random;
   }
 
-  /** The variant for a request to `model`, or undefined: serve as usual. */
-  async route(model: string, subject: string | undefined): Promise<ExperimentRoute | undefined> {
-    const e = await this.running(model);
-    if (!e) return undefined;
+  /**
+   * The variant for a request to `model`, or undefined: serve as usual. Synchronous while the
+   * cached read is fresh (nearly always): an await per request costs more than the assignment.
+   */
+  route(
+    model: string,
+    subject: string | undefined,
+  ): ExperimentRoute | undefined | Promise<ExperimentRoute | undefined> {
+    const hit = this.cache.get(model);
+    if (hit && this.clock.now().getTime() - hit.at < this.ttl) return this.pick(hit.value, subject);
+    return this.running(model).then((c) => this.pick(c, subject));
+  }
+
+  private pick(c: Compiled | undefined, subject: string | undefined): ExperimentRoute | undefined {
+    if (!c) return undefined;
+    if (c.shadow) return c.shadow;
+    const index =
+      subject !== undefined
+        ? c.pick(subject)
+        : c.experiment.allocation.slots[Math.min(SLOTS - 1, Math.floor(this.random() * SLOTS))]!;
+    return c.routes[index];
+  }
+
+  private compile(e: ServingExperiment): Compiled | undefined {
+    const key = `${e.id}#${e.epoch}`;
+    const known = this.compiled.get(key);
+    if (known) return known;
     const control = e.variants.find((v) => v.control);
+    let c: Compiled | undefined;
     if (e.kind === 'shadow') {
       const shadow = e.variants.find((v) => !v.control);
-      return control && shadow ? { experiment: e, variant: control, shadow } : undefined;
-    }
-    const index = subject !== undefined ? this.assignerOf(e)(subject) : this.randomIndex(e);
-    const name = e.allocation.variants[index];
-    const variant = e.variants.find((v) => v.name === name);
-    if (!variant) {
-      this.options.log?.warn('experiment allocation names an unknown variant; serving production', {
-        experimentId: e.id,
-        variant: name,
+      c =
+        control && shadow
+          ? { experiment: e, pick: () => 0, routes: [], shadow: { experiment: e, variant: control, shadow } }
+          : undefined;
+    } else {
+      const routes = e.allocation.variants.map((name) => {
+        const variant = e.variants.find((v) => v.name === name);
+        if (!variant) {
+          this.options.log?.warn('experiment allocation names an unknown variant; serving production', {
+            experimentId: e.id,
+            variant: name,
+          });
+        }
+        return variant ? { experiment: e, variant } : undefined;
       });
-      return undefined;
+      c = { experiment: e, pick: assigner(e.allocation, e.seed), routes };
     }
-    return { experiment: e, variant };
+    // Few experiments run per container; dropping them all now and then bounds the map.
+    if (this.compiled.size >= 64) this.compiled.clear();
+    if (c) this.compiled.set(key, c);
+    return c;
   }
 
-  private randomIndex(e: ServingExperiment): number {
-    const slot = Math.min(SLOTS - 1, Math.floor(this.random() * SLOTS));
-    return e.allocation.slots[slot]!;
-  }
-
-  private assignerOf(e: ServingExperiment): (subject: string) => number {
-    const key = `${e.id}#${e.epoch}`;
-    let pick = this.assigners.get(key);
-    if (!pick) {
-      // Few experiments run per container; dropping them all now and then bounds the map.
-      if (this.assigners.size >= 64) this.assigners.clear();
-      pick = assigner(e.allocation, e.seed);
-      this.assigners.set(key, pick);
-    }
-    return pick;
-  }
-
-  private async running(model: string): Promise<ServingExperiment | undefined> {
+  private async running(model: string): Promise<Compiled | undefined> {
     const now = this.clock.now().getTime();
-    const hit = this.cache.get(model);
-    if (hit && now - hit.at < this.ttl) return hit.value;
     // Concurrent requests after expiry share one read.
     let pending = this.loading.get(model);
     if (!pending) {
@@ -108,7 +133,8 @@ export class ExperimentRouter {
           });
           return undefined;
         })
-        .then((value) => {
+        .then((e) => {
+          const value = e ? this.compile(e) : undefined;
           this.cache.set(model, { value, at: now });
           return value;
         })
