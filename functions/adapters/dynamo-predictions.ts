@@ -3,7 +3,7 @@
  * (functions/contract/resources.ts, TABLES.predictions).
  *
  * Items:
- *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, at, hourStart, kind,
+ *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, experimentId?, at, hourStart, kind,
  *                               predicted, confidence?, messageId, expiresAt; after feedback also
  *                               actual and feedbackAt.
  *   CAP#<messageId> / 'C'       the capture message's marker: model, version, hourStart, rows,
@@ -336,6 +336,7 @@ export class DynamoPredictionStore implements PredictionStore {
       expiresAt,
     };
     if (p.variant !== undefined) item.variant = p.variant;
+    if (p.experimentId !== undefined) item.experimentId = p.experimentId;
     if (typeof p.confidence === 'number' && Number.isFinite(p.confidence)) item.confidence = p.confidence;
     return item;
   }
@@ -349,7 +350,27 @@ export class DynamoPredictionStore implements PredictionStore {
     if (!pred) return { predictionId, status: 'unknown' };
     const model = String(pred.model);
     const version = String(pred.version);
-    if (pred.actual !== undefined) return { predictionId, status: 'duplicate', model, version };
+    const experiment = (actual: string | number) =>
+      typeof pred.experimentId === 'string' && typeof pred.variant === 'string'
+        ? {
+            experiment: {
+              id: pred.experimentId,
+              variant: pred.variant,
+              kind: pred.kind as CapturedPrediction['kind'],
+              predicted: pred.predicted as string | number,
+              actual,
+            },
+          }
+        : {};
+    if (pred.actual !== undefined) {
+      return {
+        predictionId,
+        status: 'duplicate',
+        model,
+        version,
+        ...experiment(pred.actual as string | number),
+      };
+    }
     const totals: AggregateTotals = {
       ...emptyTotals(),
       feedback: feedbackTotals(
@@ -373,7 +394,7 @@ export class DynamoPredictionStore implements PredictionStore {
         },
         { Update: statsUpdate(this.table, model, version, hourStart, totals) },
       ]);
-      return { predictionId, status: 'joined', model, version };
+      return { predictionId, status: 'joined', model, version, ...experiment(item.actual) };
     } catch (err) {
       const reason = conditionFailure(err, 0);
       if (reason) {

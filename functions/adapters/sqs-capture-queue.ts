@@ -106,6 +106,8 @@ export function serialise(m: CaptureMessage): string[] {
       instances: slice(m.instances),
       predictions: slice(m.predictions),
       probabilities: slice(m.probabilities),
+      agreement: slice(m.agreement),
+      scoreDiff: slice(m.scoreDiff),
       part: i === 0 ? base : base + from,
     };
     parts.push(...serialise(piece));

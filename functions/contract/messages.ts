@@ -68,6 +68,10 @@ export const CaptureMessageSchema = z
     subject: z.string().max(256).optional(),
     /** A shadow variant's copy: never returned to the client. */
     shadow: z.boolean().optional(),
+    /** Shadow only, per row: 1 when the shadow's answer equals the control's, else 0. */
+    agreement: z.array(z.number().min(0).max(1)).optional(),
+    /** Shadow only, per row: |difference| of the scores (probability of the control's class, or value). */
+    scoreDiff: z.array(z.number().finite().nonnegative()).optional(),
     at: z.iso.datetime({ offset: true }),
     latencyMs: z.number().finite().nonnegative(),
     outcome: z.enum(['ok', 'error']),
@@ -82,7 +86,13 @@ export const CaptureMessageSchema = z
   })
   .refine((m) => {
     const n = m.predictionIds?.length ?? 0;
-    return m.outcome !== 'ok' || (m.predictions?.length === n && (!m.instances || m.instances.length === n));
+    return (
+      m.outcome !== 'ok' ||
+      (m.predictions?.length === n &&
+        (!m.instances || m.instances.length === n) &&
+        (!m.agreement || m.agreement.length === n) &&
+        (!m.scoreDiff || m.scoreDiff.length === n))
+    );
   });
 export type CaptureMessageBody = z.infer<typeof CaptureMessageSchema>;
 

@@ -2,7 +2,8 @@
  * SQS worker for captured predictions. The queue packs many capture messages into one SQS
  * message; each such body becomes gzip JSON lines in S3 under captures/<model>/<version>/<date>/
  * <hour>/ — the layout drift checks read — and is counted into the hourly serving aggregates as
- * one group, once (functions/adapters/capture-recorder.ts). One S3 object and a few DynamoDB
+ * one group, once, and an experiment's requests into its variants' metrics (functions/adapters/
+ * capture-recorder.ts). One S3 object and a few DynamoDB
  * calls per body, not per capture message: per message, the worker kept up with about a hundred
  * requests a second and captures landed minutes after the answer.
  * Malformed messages are dropped (a retry cannot fix them); store failures are retried through
@@ -16,6 +17,7 @@ import { decodeBody } from '../adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../contract/messages.js';
 import { BUCKETS } from '../contract/resources.js';
 import { lambdaHandler, queueEntry } from './entry.js';
+import { experimentStoreFor } from './serving-experiments.js';
 import { type Env, envValue, makeLogger, predictionStore } from './shared.js';
 
 const logger = makeLogger('capture-worker');
@@ -24,6 +26,7 @@ export function createHandler(env: Env = process.env) {
   const recorder = new CaptureRecorder(
     new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
     predictionStore(env),
+    experimentStoreFor(env),
   );
   return queueEntry({
     logger,

@@ -1,6 +1,7 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
+import { recordFeedback } from '../core/inference/feedback.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
@@ -11,7 +12,7 @@ import type { Env } from './shared.js';
 type Name = z.infer<typeof NameParams>;
 
 export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
-  const { service, capture, predictions, metrics } = inferenceWiring(env);
+  const { service, capture, predictions, metrics, experiments } = inferenceWiring(env);
   const api = createApiHandler(
     'inference',
     {
@@ -25,16 +26,7 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
       }),
       feedback: operation<unknown, unknown, z.infer<typeof FeedbackBody>>({
         ...CONTRACT.feedback,
-        handle: async ({ body }) => {
-          const results = await predictions.feedback(body);
-          const count = (s: string) => results.filter((r) => r.status === s).length;
-          return {
-            joined: count('joined'),
-            duplicate: count('duplicate'),
-            unknown: count('unknown'),
-            results,
-          };
-        },
+        handle: ({ body }) => recordFeedback(predictions, experiments, body),
       }),
       stats: operation<Name, z.infer<typeof StatsQuery>>({
         ...CONTRACT.stats,
@@ -47,10 +39,12 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
   );
   return {
     api,
-    // What may wait until the answer is out: deferred metric records and the capture buffer.
-    flush: () => {
+    // What may wait until the answer is out: deferred metric records, shadow runs (whose
+    // captures join the buffer) and the capture buffer.
+    flush: async () => {
       metrics.flush?.();
-      return capture.flush();
+      await service.flushDeferred();
+      await capture.flush();
     },
   };
 }

@@ -13,13 +13,16 @@ import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, QUEUES } from '../contract/resources.js';
+import type { ExperimentStore } from '../core/experiments/ports.js';
 import { hourStartOf } from '../core/inference/aggregates.js';
 import { CaptureBuffer } from '../core/inference/capture.js';
+import { DeferredWork } from '../core/inference/deferred.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
 import { lifecycleEvents } from './registry-events.js';
+import { experimentReader, experimentStoreFor } from './serving-experiments.js';
 import {
   artifactStore,
   type Env,
@@ -37,6 +40,8 @@ export interface InferenceWiring {
   readonly capture: CaptureBuffer;
   readonly predictions: DynamoPredictionStore;
   readonly metrics: ServingMetrics;
+  /** Where feedback counts an experiment's accuracy. */
+  readonly experiments: Pick<ExperimentStore, 'observe'>;
 }
 
 /** Endpoints this deployment may invoke (SERVAL_SAGEMAKER_ENDPOINTS, comma-separated); unset: any. */
@@ -55,10 +60,12 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const artifacts = artifactStore(env);
   const metrics = servingMetricsFor(env);
   const predictions = predictionStore(env);
+  const experiments = experimentStoreFor(env);
   // The spill: what the queue does not take is recorded as the capture worker would record it.
   const recorder = new CaptureRecorder(
     new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
     predictions,
+    experiments,
   );
   const capture = new CaptureBuffer(new SqsCaptureQueue(sqsClient(), envValue(env, QUEUES.captures.env)), {
     spill: (messages) => recorder.spill(messages),
@@ -85,9 +92,16 @@ export function inferenceWiring(env: Env): InferenceWiring {
     ids: new RandomIdBlocks(systemClock),
     clock: systemClock,
     routeCacheMs: env.SERVAL_ROUTE_CACHE_MS === undefined ? undefined : Number(env.SERVAL_ROUTE_CACHE_MS),
+    experiments: experimentReader(experiments),
+    // In Lambda shadow runs wait for the post-response flush (or, without the extension, run
+    // before the answer like capture does); elsewhere a timer runs them once the answer is out.
+    deferred: new DeferredWork({
+      ...(env.AWS_LAMBDA_FUNCTION_NAME ? {} : { autoFlushMs: 10 }),
+      onDropped: (dropped) => inferenceLogger.warn('shadow runs dropped: too many pending', { dropped }),
+    }),
     log: { warn: (message, extra) => inferenceLogger.warn(message, extra ?? {}) },
   });
-  return { service, capture, predictions, metrics };
+  return { service, capture, predictions, metrics, experiments };
 }
 
 /**

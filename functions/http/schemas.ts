@@ -275,7 +275,9 @@ export const PredictBody = z.strictObject({
     .min(1)
     .max(256)
     .optional()
-    .describe('sticky-assignment key for experiments (reserved: experiments are not built yet)'),
+    .describe(
+      "sticky-assignment key of the model's running experiment: the same subject gets the same variant (without it, a random variant by the weights)",
+    ),
   explain: z.boolean().optional().describe('add exact attributions (linear and logistic models)'),
 });
 

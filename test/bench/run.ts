@@ -31,7 +31,7 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
   ],
   [
     'experiments',
-    'experiment assignment vs string-building baseline and SHA-256 (same subjects, same run)',
+    'experiment assignment vs string-building baseline and SHA-256, and predict with vs without a running experiment (same run)',
     runExperimentsBench,
   ],
 ];

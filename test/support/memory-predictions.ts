@@ -69,11 +69,23 @@ export class MemoryPredictionStore implements PredictionStore {
       const p = this.predictions.get(predictionId);
       if (!p) return { predictionId, status: 'unknown' };
       const who = { predictionId, model: p.model, version: p.version };
-      if (p.actual !== undefined) return { ...who, status: 'duplicate' };
+      const experiment = (stands: string | number) =>
+        p.experimentId !== undefined && p.variant !== undefined
+          ? {
+              experiment: {
+                id: p.experimentId,
+                variant: p.variant,
+                kind: p.kind,
+                predicted: p.predicted,
+                actual: stands,
+              },
+            }
+          : {};
+      if (p.actual !== undefined) return { ...who, status: 'duplicate', ...experiment(p.actual) };
       const totals = feedbackTotals(p, actual); // throws before anything is stored
       this.predictions.set(predictionId, { ...p, actual, feedbackAt: this.clock.now().toISOString() });
       this.add(p.model, p.version, p.hourStart, { ...emptyTotals(), feedback: totals });
-      return { ...who, status: 'joined' };
+      return { ...who, status: 'joined', ...experiment(actual) };
     });
   }
 

@@ -5,6 +5,7 @@
  * Adapters: functions/adapters/sagemaker-runtime.ts, sqs-capture-queue.ts, dynamo-predictions.ts,
  * serving-metrics.ts; test/support/memory-stores.ts has in-memory versions.
  */
+import type { ServingExperiment } from '../experiments/definition.js';
 import type { OutputSchema } from '../kernel/model-io.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ export interface CapturedPrediction {
   readonly model: string;
   readonly version: string;
   readonly variant?: string;
+  /** The experiment whose variant served it: feedback counts its accuracy there. */
+  readonly experimentId?: string;
   /** ISO time the request was served. */
   readonly at: string;
   readonly kind: OutputSchema['kind'];
@@ -117,6 +120,18 @@ export interface FeedbackResult {
   readonly status: FeedbackStatus;
   readonly model?: string;
   readonly version?: string;
+  /**
+   * What the experiment's accuracy needs (not part of the HTTP answer): set on `joined` and, when
+   * the store knows the stored label, on `duplicate`, for predictions an experiment's variant
+   * served. `actual` is the label that stands (the first one).
+   */
+  readonly experiment?: {
+    readonly id: string;
+    readonly variant: string;
+    readonly kind: OutputSchema['kind'];
+    readonly predicted: string | number;
+    readonly actual: string | number;
+  };
 }
 
 /** Counts of one model version in one UTC hour. Latency buckets: see core/kernel/latency-histogram.ts. */
@@ -168,6 +183,21 @@ export interface CaptureMessage {
   readonly model: string;
   readonly version: string;
   readonly variant?: string;
+  /** Set (with variant and epoch) when a running experiment routed the request. */
+  readonly experimentId?: string;
+  /** The allocation epoch it was assigned under: exposures are counted per epoch. */
+  readonly epoch?: number;
+  /** The subject it was assigned by; absent: assigned at random (the request is its own unit). */
+  readonly subject?: string;
+  /** A shadow variant's copy of a request: never returned, and not a served request. */
+  readonly shadow?: boolean;
+  /** Shadow only, per row: 1 when the shadow's answer equals the control's, else 0. */
+  readonly agreement?: readonly number[];
+  /**
+   * Shadow only, per row: |difference| of the probabilities the two give the control's predicted
+   * class, or of the values (regression). Absent when either answered without probabilities.
+   */
+  readonly scoreDiff?: readonly number[];
   readonly at: string;
   readonly latencyMs: number;
   readonly outcome: 'ok' | 'error';
@@ -184,6 +214,18 @@ export interface CaptureMessage {
    * Only part 0 counts as a request (latency, request count); every part carries predictions.
    */
   readonly part?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Experiments
+
+/**
+ * The model's running experiment, as serving needs it (functions/handlers/inference-wiring.ts
+ * reads it from the experiments store). Read through a short cache; a failed read serves
+ * production.
+ */
+export interface ExperimentReader {
+  running(model: string): Promise<ServingExperiment | undefined>;
 }
 
 export interface CaptureQueue {

@@ -14,7 +14,10 @@ export interface PredictInput {
   readonly version?: string;
   /** production (default), latest, or an alias set on the model (core/registry/aliases.ts). */
   readonly alias?: string;
-  /** Sticky-assignment key for experiments; until experiments exist, routing ignores it. */
+  /**
+   * Sticky-assignment key of the running experiment: the same subject gets the same variant
+   * (core/experiments/assignment.ts). Without it, a request is assigned at random by the weights.
+   */
   readonly subject?: string;
   readonly explain?: boolean;
 }
@@ -29,6 +32,9 @@ export interface PredictOutput {
   readonly explanations?: Explanation[];
   /** Set when the routed version failed and this one answered instead. */
   readonly fallbackFrom?: string;
+  /** Set when the model's running experiment routed the request: its id and the variant served. */
+  readonly experimentId?: string;
+  readonly variant?: string;
 }
 
 /** An answer and the version that gave it, with the output schema its capture record needs. */

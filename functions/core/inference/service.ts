@@ -1,8 +1,9 @@
 /**
- * Serving predictions: which version answers (routing.ts), running it (onnxruntime in-process,
- * or a SageMaker endpoint), falling back to the previous production version when production's
- * artifact fails its checksum or cannot be loaded, and leaving a capture record and serving
- * metrics behind without waiting on them.
+ * Serving predictions: which version answers (routing.ts, or the running experiment's variant:
+ * experiment-routing.ts), running it (onnxruntime in-process, or a SageMaker endpoint), falling
+ * back to the previous production version when production's artifact fails its checksum or cannot
+ * be loaded, and leaving a capture record and serving metrics behind without waiting on them.
+ * A shadow experiment's variant runs on a copy of the request after the answer is out.
  */
 import type { Principal } from '../auth/principal.js';
 import type { Clock } from '../kernel/clock.js';
@@ -19,10 +20,18 @@ import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.j
 import { ModelLoadError, ModelRunError } from '../kernel/runner.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
+import { DeferredWork } from './deferred.js';
 import { serveOnEndpoint } from './endpoint-serving.js';
+import { type ExperimentRoute, ExperimentRouter } from './experiment-routing.js';
 import { type Explanation, explainRows, featureMeans, type LinearForm, linearForm } from './explain.js';
 import type { IdBlockSource } from './ids.js';
-import type { CaptureMessage, EndpointInvoker, PredictionStore, ServingMetrics } from './ports.js';
+import type {
+  CaptureMessage,
+  EndpointInvoker,
+  ExperimentReader,
+  PredictionStore,
+  ServingMetrics,
+} from './ports.js';
 import {
   checkSize,
   type PredictInput,
@@ -65,11 +74,22 @@ export interface InferenceDeps {
   /** Monotonic milliseconds (performance.now). */
   readonly timer?: () => number;
   readonly routeCacheMs?: number;
+  /** The running experiments; without it, every request is served as if none ran. */
+  readonly experiments?: ExperimentReader;
+  /** Uniform in [0, 1): assigns requests without a subject (tests make it deterministic). */
+  readonly random?: () => number;
+  /**
+   * Where shadow runs wait for the answer to be out; flushDeferred() runs them. Default: a
+   * DeferredWork that also runs them by itself 10 ms later.
+   */
+  readonly deferred?: DeferredWork;
   readonly log?: { warn(message: string, extra?: Record<string, unknown>): void };
 }
 
 export class InferenceService {
   private readonly router: VersionRouter;
+  private readonly experimentRouter: ExperimentRouter | undefined;
+  private readonly deferred: DeferredWork;
   private readonly broken = new Map<string, number>();
   private readonly fallbacksRecorded = new Set<string>();
   private readonly forms = new WeakMap<ServingModel, LinearForm>();
@@ -79,19 +99,52 @@ export class InferenceService {
   constructor(private readonly deps: InferenceDeps) {
     this.timer = deps.timer ?? (() => performance.now());
     this.router = new VersionRouter(deps.store, deps.clock, deps.routeCacheMs);
+    this.experimentRouter = deps.experiments
+      ? new ExperimentRouter(deps.experiments, deps.clock, {
+          ...(deps.routeCacheMs !== undefined ? { ttl: deps.routeCacheMs } : {}),
+          ...(deps.random ? { random: deps.random } : {}),
+          ...(deps.log ? { log: deps.log } : {}),
+        })
+      : undefined;
+    this.deferred =
+      deps.deferred ??
+      new DeferredWork({
+        autoFlushMs: 10,
+        onDropped: (dropped) => deps.log?.warn('shadow runs dropped: too many pending', { dropped }),
+      });
+  }
+
+  /** Runs the work deferred past the answers (shadow runs); their captures are then in the buffer. */
+  flushDeferred(): Promise<void> {
+    return this.deferred.flush();
   }
 
   async predict(name: string, input: PredictInput): Promise<PredictOutput> {
     const started = this.timer();
     checkSize(input.instances.length);
-    const route = await this.router.route(name, input);
+    let experiment = this.experimentFor(name, input);
+    // Awaited only when the cached read expired: an await per request is measurable here.
+    if (experiment instanceof Promise) experiment = await experiment;
+    let route = experiment && !experiment.shadow ? await this.variantRoute(name, experiment) : undefined;
+    // A variant whose version cannot be read serves nothing: production answers, untagged.
+    if (experiment && !experiment.shadow && !route) experiment = undefined;
+    route ??= await this.router.route(name, input);
+    const tag = experiment ? experimentTag(experiment, experiment.variant.name, input.subject) : undefined;
     let version = route.version;
     try {
       const served = await this.serveWithFallback(route, input);
       version = served.version;
       const latencyMs = this.timer() - started;
-      this.record(served.output, input.instances, latencyMs, served.version, served.schema);
-      return served.output;
+      // serve() built this answer for this request alone: adding to it costs less than a copy.
+      const output: PredictOutput = tag
+        ? Object.assign(served.output, { experimentId: tag.experimentId, variant: tag.variant })
+        : served.output;
+      this.record(output, input.instances, latencyMs, served.version, served.schema, tag);
+      if (experiment?.shadow) {
+        const shadow = experiment.shadow;
+        this.deferred.add(() => this.runShadow(name, experiment, shadow, input, { ...served, output }));
+      }
+      return output;
     } catch (err) {
       if (isServerSide(err)) {
         const code = errorCode(err);
@@ -114,9 +167,104 @@ export class InferenceService {
           latencyMs: this.timer() - started,
           outcome: 'error',
           errorCode: code,
+          ...tag,
         });
       }
       throw err;
+    }
+  }
+
+  // ---- experiments ----------------------------------------------------------------------
+
+  /** The running experiment's route for a request that names neither a version nor an alias. */
+  private experimentFor(
+    name: string,
+    input: PredictInput,
+  ): ExperimentRoute | undefined | Promise<ExperimentRoute | undefined> {
+    if (!this.experimentRouter || input.version !== undefined || input.alias !== undefined) return undefined;
+    return this.experimentRouter.route(name, input.subject);
+  }
+
+  /**
+   * The variant's version, pinned: a variant answers as itself or fails, so a canary's failures
+   * count against it instead of being hidden by a fallback. (A shadow's control answers as
+   * production always does: routing decides, fallback included.)
+   */
+  private async variantRoute(name: string, e: ExperimentRoute): Promise<Route | undefined> {
+    const model = await this.router.model(name);
+    const version = await this.router.version(name, e.variant.version);
+    if (!version) {
+      this.deps.log?.warn('experiment variant version not found; serving production', {
+        model: name,
+        experimentId: e.experiment.id,
+        variant: e.variant.name,
+        version: e.variant.version,
+      });
+      return undefined;
+    }
+    return { model, version, pinned: true };
+  }
+
+  /**
+   * The shadow variant on a copy of the request, after the answer: its output is captured
+   * (shadow: true, with per-row agreement and score difference against what the client got) and
+   * never returned. Its failures are captured as the shadow's errors and logged, nothing more.
+   */
+  private async runShadow(
+    name: string,
+    e: ExperimentRoute,
+    shadow: NonNullable<ExperimentRoute['shadow']>,
+    input: PredictInput,
+    control: Served,
+  ): Promise<void> {
+    const started = this.timer();
+    const tag = { ...experimentTag(e, shadow.name, input.subject), shadow: true };
+    try {
+      const v = await this.router.version(name, shadow.version);
+      if (!v)
+        throw validationFailed(`shadow version ${shadow.version} does not exist`, {
+          version: shadow.version,
+        });
+      assertServable(v, true);
+      const served = await this.serve(name, v, { instances: input.instances });
+      const latencyMs = this.timer() - started;
+      const compared = compareAnswers(control, served);
+      this.deps.capture.add({
+        v: 1,
+        id: served.output.predictionIds[0] as string,
+        model: name,
+        version: v.version,
+        at: this.deps.clock.now().toISOString(),
+        latencyMs,
+        outcome: 'ok',
+        kind: served.schema.kind,
+        features: v.inputSchema ? this.names(v.inputSchema) : undefined,
+        predictionIds: served.output.predictionIds,
+        instances: input.instances,
+        predictions: served.output.predictions,
+        ...(served.output.probabilities ? { probabilities: served.output.probabilities } : {}),
+        ...tag,
+        agreement: compared.agreement,
+        ...(compared.scoreDiff ? { scoreDiff: compared.scoreDiff } : {}),
+      });
+    } catch (err) {
+      this.deps.log?.warn('shadow run failed', {
+        model: name,
+        experimentId: e.experiment.id,
+        variant: shadow.name,
+        error: String(err),
+      });
+      this.deps.capture.add({
+        v: 1,
+        id: this.deps.ids.block().id(0),
+        model: name,
+        version: shadow.version,
+        at: this.deps.clock.now().toISOString(),
+        latencyMs: this.timer() - started,
+        outcome: 'error',
+        errorCode: err instanceof ServingFailure ? 'integrity_failed' : errorCode(err),
+        ...tag,
+      });
     }
   }
 
@@ -366,6 +514,7 @@ export class InferenceService {
     latencyMs: number,
     v: ModelVersion,
     schema: OutputSchema,
+    tag?: ExperimentTag,
   ): void {
     this.deps.metrics.served({
       model: out.model,
@@ -377,7 +526,7 @@ export class InferenceService {
       fallback: out.fallbackFrom !== undefined,
     });
     // References only: the buffer serialises later, off the response path.
-    this.deps.capture.add({
+    const message: CaptureMessage = {
       v: 1,
       id: out.predictionIds[0] as string,
       model: out.model,
@@ -391,8 +540,79 @@ export class InferenceService {
       instances,
       predictions: out.predictions,
       ...(out.probabilities ? { probabilities: out.probabilities } : {}),
-    });
+    };
+    this.deps.capture.add(tag ? Object.assign(message, tag) : message);
   }
+}
+
+/** What a capture message of an experiment's request carries. */
+interface ExperimentTag {
+  readonly experimentId: string;
+  readonly variant: string;
+  readonly epoch: number;
+  readonly subject?: string;
+}
+
+function experimentTag(e: ExperimentRoute, variant: string, subject: string | undefined): ExperimentTag {
+  // Not a conditional spread: this runs per request, and a spread is a runtime call.
+  const tag: { -readonly [K in keyof ExperimentTag]: ExperimentTag[K] } = {
+    experimentId: e.experiment.id,
+    variant,
+    epoch: e.experiment.epoch,
+  };
+  if (subject !== undefined) tag.subject = subject;
+  return tag;
+}
+
+/**
+ * Per row, whether the shadow agrees with the control (same label; regression: values equal to
+ * 1e-9 relative) and how far apart their scores are: the probabilities both give the control's
+ * predicted class, or the values. scoreDiff is absent when a classifier answered without
+ * probabilities (an endpoint that returns class indices).
+ */
+export function compareAnswers(
+  control: Pick<Served, 'output' | 'schema'>,
+  shadow: Pick<Served, 'output' | 'schema'>,
+): { agreement: number[]; scoreDiff?: number[] } {
+  const c = control.output;
+  const s = shadow.output;
+  const rows = c.predictions.length;
+  const agreement: number[] = new Array(rows);
+  if (control.schema.kind === 'regression' && shadow.schema.kind === 'regression') {
+    const scoreDiff: number[] = new Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const a = Number(c.predictions[i]);
+      const b = Number(s.predictions[i]);
+      const d = Math.abs(a - b);
+      agreement[i] = d <= 1e-9 * Math.max(1, Math.abs(a)) ? 1 : 0;
+      scoreDiff[i] = Number.isFinite(d) ? d : Number.MAX_VALUE;
+    }
+    return { agreement, scoreDiff };
+  }
+  for (let i = 0; i < rows; i++) {
+    agreement[i] = JSON.stringify(c.predictions[i]) === JSON.stringify(s.predictions[i]) ? 1 : 0;
+  }
+  if (!c.probabilities || !s.probabilities) return { agreement };
+  const scoreDiff: number[] = new Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const pc = c.probabilities[i]!;
+    const ps = s.probabilities[i]!;
+    const k = classIndex(control.schema, c.predictions[i]!, pc);
+    const label = c.predictions[i]!;
+    const classes = shadow.schema.classes;
+    // The same class in the shadow's schema: by label when it names its classes, else by position.
+    const j = classes ? classes.findIndex((x) => JSON.stringify(x) === JSON.stringify(label)) : k;
+    scoreDiff[i] = Math.abs((pc[k] ?? 0) - (j >= 0 ? (ps[j] ?? 0) : 0));
+  }
+  return { agreement, scoreDiff };
+}
+
+function classIndex(schema: OutputSchema, label: string | number, probabilities: readonly number[]): number {
+  const named = schema.classes?.findIndex((x) => JSON.stringify(x) === JSON.stringify(label)) ?? -1;
+  if (named >= 0) return named;
+  let best = 0;
+  for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
+  return best;
 }
 
 /** Failures of ours or of the model, counted as serving errors (client mistakes are not). */

@@ -10,6 +10,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { createHandler } from '../../../functions/handlers/capture-worker.js';
+import { experimentStoreFor } from '../../../functions/handlers/serving-experiments.js';
 import { predictionStore } from '../../../functions/handlers/shared.js';
 import { functionEnv } from '../../../local/runtime.js';
 import { type Standins, startStandins, useStandinsEnv } from '../../support/standins.js';
@@ -74,5 +75,34 @@ describe('the capture worker', () => {
     );
     expect(hours.reduce((s, h) => s + h.predictions, 0)).toBe(300);
     expect(hours.reduce((s, h) => s + h.requests, 0)).toBe(300);
+  });
+
+  it("counts an experiment's requests into it once over redeliveries", async () => {
+    const worker = createHandler(functionEnv('captureWorker', aws.env));
+    const experimentId = `exp-${Date.now()}`;
+    const tagged = (i: number): CaptureMessage => ({
+      ...message(1000 + i),
+      experimentId,
+      variant: i % 2 ? 'treatment' : 'control',
+      epoch: 0,
+      subject: `s-${i}`,
+    });
+    const body = JSON.stringify([tagged(0), tagged(1)]);
+    const event = {
+      Records: [{ messageId: 'sqs-2', receiptHandle: 'r', body, attributes: {}, messageAttributes: {} }],
+    } as unknown as SQSEvent;
+    for (let delivery = 0; delivery < 2; delivery++) {
+      const out = (await worker(event, {} as Context)) as { batchItemFailures?: unknown[] } | undefined;
+      expect(out?.batchItemFailures ?? []).toEqual([]);
+    }
+    // Every key the worker observed is taken: observing them again adds nothing.
+    const again = await experimentStoreFor(aws.env).observe(
+      experimentId,
+      ['cap:m-1000', 'cap:m-1001', 'subj:0:s-0', 'subj:0:s-1'].map((key) => ({
+        key,
+        contributions: [{ variant: 'control', metric: 'error_rate', value: 0 }],
+      })),
+    );
+    expect(again).toEqual({ accepted: 0, duplicates: 4 });
   });
 });
