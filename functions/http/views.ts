@@ -61,10 +61,10 @@ export function versionView(v: ModelVersion) {
 /**
  * An experiment as stored, with its current weights (variant → percentage) read from the
  * allocation; the allocation stays, since clients reproduce assignment from it. The revision and
- * the running minima of the p-values (pMin, shown through the results) stay inside.
+ * the running minima of the p-values (sequential, shown through the results) stay inside.
  */
 export function experimentView(e: Experiment) {
-  const { revision: _revision, pMin: _pMin, ...shown } = e;
+  const { revision: _revision, sequential: _pMin, ...shown } = e;
   const counts = new Map<string, number>();
   for (const slot of e.allocation.slots) {
     const name = e.allocation.variants[slot]!;
@@ -73,8 +73,8 @@ export function experimentView(e: Experiment) {
   return { ...shown, weights: Object.fromEntries(e.variants.map((v) => [v.name, counts.get(v.name) ?? 0])) };
 }
 
-/** Results without the running minima the service keeps for itself (pMin). */
-export function resultsView<T extends { readonly pMin?: unknown }>(results: T): Omit<T, 'pMin'> {
-  const { pMin: _pMin, ...rest } = results;
+/** Results without the running minima the service keeps for itself (sequential). */
+export function resultsView<T extends { readonly sequential?: unknown }>(results: T): Omit<T, 'sequential'> {
+  const { sequential: _pMin, ...rest } = results;
   return rest;
 }

@@ -204,7 +204,7 @@ describe('experiments over HTTP', () => {
     const res = await viewer('GET', `/v1/experiments/${expId}/results`);
     expect(res.status).toBe(200);
     const r = res.body;
-    expect(r.pMin).toBeUndefined();
+    expect(r.sequential).toBeUndefined();
     expect(r).toMatchObject({
       experimentId: expId,
       model: 'shop',
@@ -312,7 +312,7 @@ describe('experiments over HTTP', () => {
       outcome: { result: 'winner', variant: 'treat' },
     });
     expect(concluded.body.results).toMatchObject({ state: 'concluded', experimentId: expId });
-    expect(concluded.body.results.pMin).toBeUndefined();
+    expect(concluded.body.results.sequential).toBeUndefined();
     expect((await alice('POST', `/v1/experiments/${expId}/start`, {})).status).toBe(409);
     const events = await predictor('POST', `/v1/experiments/${expId}/events`, [
       { eventId: 'late', subject: 's', metric: 'converted', value: 1 },

@@ -63,7 +63,7 @@ function experiment(model: string, extra: Partial<Experiment> = {}): Experiment 
       { name: 'b', weight: 50 },
     ]),
     epoch: 0,
-    pMin: {},
+    sequential: {},
     createdAt: now,
     createdBy: 'alice',
     updatedAt: now,
@@ -329,9 +329,9 @@ describe('DynamoExperimentStore specifics', () => {
 
   it('stores tiny p-values as the nearest number DynamoDB holds', async () => {
     const store = dynamo.store();
-    const e = experiment(newModel(), { pMin: { 'b/converted': 1e-200 } });
+    const e = experiment(newModel(), { sequential: { 'b/converted': 1e-200 } });
     await store.create(e, audit(e, 'experiment.created'));
-    expect((await store.get(e.id))?.pMin).toEqual({ 'b/converted': 0 });
+    expect((await store.get(e.id))?.sequential).toEqual({ 'b/converted': 0 });
   });
 
   it('cannot change an experiment without the audit table', async () => {

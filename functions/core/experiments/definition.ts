@@ -174,10 +174,14 @@ export interface Experiment {
   /** Bumped at every weight change: exposures (the SRM counts) are kept per epoch. */
   readonly epoch: number;
   /**
-   * Smallest always-valid p-value seen so far per comparison key (`variant/metric`): the
-   * always-valid p-value never increases (it is a running minimum over looks).
+   * The state of the sequential tests, kept by the analysis runs (results.ts):
+   * - `<variant>/<metric>`: the smallest always-valid p-value so far (it never increases);
+   * - `tau2:<variant>/<metric>`: the default mixing variance τ², fixed at the first look where
+   *   both arms have minSamples (the always-valid guarantee needs τ² fixed before it is used);
+   * - `p99:<variant>`: the control's p99 latency bucket, fixed likewise, so the latency
+   *   guardrail tests one threshold throughout.
    */
-  readonly pMin: Readonly<Record<string, number>>;
+  readonly sequential: Readonly<Record<string, number>>;
   readonly outcome?: ExperimentOutcome;
   readonly createdAt: string;
   readonly createdBy: string;

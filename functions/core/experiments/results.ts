@@ -2,7 +2,7 @@
  * An experiment's results from its running aggregates: per variant n, mean and CI; per treatment
  * and metric the difference with the control, lift, the fixed-horizon p-value, the always-valid
  * (mSPRT) p-value and its multiple-testing adjustment; sample-ratio mismatch; guardrails; and the
- * decision. Pure: the service reads the aggregates and stores what changes (pMin, snapshots).
+ * decision. Pure: the service reads the aggregates and stores what changes (sequential, snapshots).
  *
  * Decisions use the adjusted always-valid p-values, so results may be looked at at any time
  * without inflating the false-positive rate (docs/experiments.md, "Reading results").
@@ -122,7 +122,7 @@ export interface Results {
   readonly winner?: string;
   readonly reason: string;
   /** The updated running minima of the always-valid p-values (stored by the service). */
-  readonly pMin: Record<string, number>;
+  readonly sequential: Record<string, number>;
 }
 
 /** Exposure counts are kept per allocation epoch: SRM compares them with that epoch's weights. */
@@ -156,18 +156,21 @@ export function armSummary(agg: MetricAggregate | undefined, binary: boolean): A
   return { n, mean, variance, ci: [mean - half, mean + half] };
 }
 
-/** Default τ²: 0.01 × the pooled per-observation variance (plausible effects around 0.1 σ). */
-function tau2For(e: Experiment, c: ArmSummary, t: ArmSummary, binary: boolean): number {
-  if (e.tau2 !== undefined) return e.tau2;
+/**
+ * Default τ²: 0.01 × the pooled per-observation variance (plausible effects around 0.1 σ), or
+ * undefined while it cannot be chosen yet. A binary metric's variance is floored at that of a 5 %
+ * rate, so a guardrail whose arms have had no error yet (p̄ = 0) still gets a usable τ²; a
+ * continuous metric without any spread yet waits for one.
+ */
+function defaultTau2(c: ArmSummary, t: ArmSummary, binary: boolean): number | undefined {
   const n = c.n + t.n;
-  let pooled: number;
   if (binary) {
     const p = n > 0 ? ((c.mean ?? 0) * c.n + (t.mean ?? 0) * t.n) / n : 0.5;
-    pooled = p * (1 - p);
-  } else {
-    pooled = n > 2 ? (c.variance * Math.max(0, c.n - 1) + t.variance * Math.max(0, t.n - 1)) / (n - 2) : 0;
+    return 0.01 * Math.max(p * (1 - p), 0.05 * 0.95);
   }
-  return Math.max(0.01 * pooled, 1e-12);
+  const pooled =
+    n > 2 ? (c.variance * Math.max(0, c.n - 1) + t.variance * Math.max(0, t.n - 1)) / (n - 2) : 0;
+  return pooled > 0 ? 0.01 * pooled : undefined;
 }
 
 function adjust(method: Adjustment, p: readonly number[]): number[] {
@@ -184,9 +187,14 @@ interface Pair {
   readonly key: string;
 }
 
+/**
+ * The always-valid p-value of one comparison: this look's mSPRT p-value, and the running minimum
+ * over looks. With the default τ², nothing is claimed (p = 1) until both arms have minSamples;
+ * τ² is then fixed from that look's data and kept (`tau2:<key>`), as the guarantee requires.
+ */
 function alwaysValid(
   e: Experiment,
-  pMin: Record<string, number>,
+  sequential: Record<string, number>,
   variant: string,
   metric: string,
   c: ArmSummary,
@@ -194,16 +202,21 @@ function alwaysValid(
   binary: boolean,
 ): Pair {
   const key = `${variant}/${metric}`;
+  let tau2 = e.tau2 ?? sequential[`tau2:${key}`];
+  if (tau2 === undefined && c.n >= e.minSamples && t.n >= e.minSamples) {
+    tau2 = defaultTau2(c, t, binary);
+    if (tau2 !== undefined) sequential[`tau2:${key}`] = tau2;
+  }
   const look =
-    c.mean === null || t.mean === null
+    c.mean === null || t.mean === null || tau2 === undefined
       ? { p_value: 1 }
       : msprtLookFromSummaries(
           { n: c.n, mean: c.mean, variance: c.variance },
           { n: t.n, mean: t.mean, variance: t.variance },
-          { tau2: tau2For(e, c, t, binary), binary },
+          { tau2, binary },
         );
-  const p = Math.min(pMin[key] ?? 1, look.p_value);
-  pMin[key] = p;
+  const p = Math.min(sequential[key] ?? 1, look.p_value);
+  sequential[key] = p;
   return { c, t, p, key };
 }
 
@@ -261,7 +274,10 @@ function p99Bucket(hist: LatencyHistogram | undefined): number | null {
     .sort((a, b) => a[0] - b[0]);
   const n = buckets.reduce((s, [, c]) => s + c, 0);
   if (n === 0) return null;
-  const k = Math.max(1, Math.ceil(0.99 * n));
+  // As histogramQuantile ranks: q·n rounded when it is an integer up to rounding error.
+  const qn = 0.99 * n;
+  const rounded = Math.round(qn);
+  const k = Math.max(1, Math.abs(qn - rounded) <= 1e-9 * Math.max(1, qn) ? rounded : Math.ceil(qn));
   let seen = 0;
   for (const [i, c] of buckets) {
     seen += c;
@@ -272,7 +288,7 @@ function p99Bucket(hist: LatencyHistogram | undefined): number | null {
 
 function guardrail(
   e: Experiment,
-  pMin: Record<string, number>,
+  sequential: Record<string, number>,
   variant: string,
   metric: string,
   goal: MetricDef['goal'],
@@ -280,7 +296,7 @@ function guardrail(
   t: ArmSummary,
   binary: boolean,
 ): GuardrailResult {
-  const { p } = alwaysValid(e, pMin, variant, metric, c, t, binary);
+  const { p } = alwaysValid(e, sequential, variant, metric, c, t, binary);
   const decided = c.n >= e.minSamples && t.n >= e.minSamples;
   const diff = c.mean !== null && t.mean !== null ? t.mean - c.mean : 0;
   const failed = decided && p < e.alpha && diff !== 0 && !better(goal, diff);
@@ -305,10 +321,10 @@ function guardrail(
 
 /**
  * Results of `e` from its aggregates. `now` is the computation time. Does not change `e`; the
- * returned pMin holds the new running minima.
+ * returned sequential holds the new running minima.
  */
 export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Date): Results {
-  const pMin: Record<string, number> = { ...e.pMin };
+  const sequential: Record<string, number> = { ...e.sequential };
   const control = controlOf(e);
   const treatments = e.variants.filter((v) => !v.control && !(e.kind === 'shadow'));
   const weights = new Map(allocationWeights(e.allocation).map((w) => [w.name, w.weight]));
@@ -348,7 +364,7 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
       findAgg(aggs, control.name, e.metric.name),
       findAgg(aggs, t.name, e.metric.name),
     );
-    const av = alwaysValid(e, pMin, t.name, e.metric.name, cPrimary, tPrimary, primaryBinary);
+    const av = alwaysValid(e, sequential, t.name, e.metric.name, cPrimary, tPrimary, primaryBinary);
     return { t, tPrimary, fixed, av };
   });
   const adjusted = adjust(
@@ -374,7 +390,7 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
     guardrails.push(
       guardrail(
         e,
-        pMin,
+        sequential,
         t.name,
         'error_rate',
         'minimize',
@@ -385,7 +401,13 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
     );
     if (e.kind === 'canary' && e.canary?.latencyGuardrail !== false) {
       const ch = findAgg(aggs, control.name, 'latency_ms')?.histogram;
-      const threshold = p99Bucket(ch);
+      // The threshold is fixed at the first look where the control has minSamples requests.
+      let threshold: number | null = sequential[`p99:${t.name}`] ?? null;
+      if (threshold === null) {
+        threshold = p99Bucket(ch);
+        const controlRequests = Object.values(ch ?? {}).reduce((sum, c) => sum + c, 0);
+        if (threshold !== null && controlRequests >= e.minSamples) sequential[`p99:${t.name}`] = threshold;
+      }
       if (threshold !== null) {
         const cs = slowShare(ch, threshold);
         const ts = slowShare(findAgg(aggs, t.name, 'latency_ms')?.histogram, threshold);
@@ -399,7 +421,7 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
         guardrails.push(
           guardrail(
             e,
-            pMin,
+            sequential,
             t.name,
             SLOW_SHARE,
             'minimize',
@@ -412,7 +434,16 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
     }
     for (const g of e.guardrails) {
       guardrails.push(
-        guardrail(e, pMin, t.name, g.name, g.goal, arm(control, g.name), arm(t, g.name), g.kind === 'binary'),
+        guardrail(
+          e,
+          sequential,
+          t.name,
+          g.name,
+          g.goal,
+          arm(control, g.name),
+          arm(t, g.name),
+          g.kind === 'binary',
+        ),
       );
     }
   }
@@ -475,7 +506,7 @@ export function analyze(e: Experiment, aggs: readonly MetricAggregate[], now: Da
     decision,
     ...(winner !== undefined ? { winner } : {}),
     reason,
-    pMin,
+    sequential,
   };
 }
 
@@ -492,11 +523,8 @@ function decide(
   srmP: number | null,
 ): { decision: Decision; winner?: string; reason: string } {
   if (e.outcome?.result === 'rolled_back') {
-    return {
-      decision: 'rolled_back',
-      ...(e.outcome.variant ? { winner: e.outcome.variant } : {}),
-      reason: e.outcome.reason,
-    };
+    // The control keeps the traffic: it is what won.
+    return { decision: 'rolled_back', winner: controlOf(e).name, reason: e.outcome.reason };
   }
   if (!srmOk) {
     return {
@@ -508,7 +536,7 @@ function decide(
     return { decision: 'continue', reason: 'a shadow run compares outputs; it has no winner (see shadow)' };
   }
   if (e.kind === 'canary') {
-    if (e.outcome?.result === 'promoted') {
+    if (e.outcome?.result === 'promoted' || e.outcome?.result === 'winner') {
       return { decision: 'winner', winner: e.outcome.variant!, reason: e.outcome.reason };
     }
     const failed = guardrails.find((g) => g.failed);

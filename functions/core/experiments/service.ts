@@ -98,7 +98,7 @@ export class ExperimentService {
       seed: id,
       allocation: initialAllocation(weights),
       epoch: 0,
-      pMin: {},
+      sequential: {},
       createdAt: now,
       createdBy: principal.id,
       updatedAt: now,
@@ -136,12 +136,12 @@ export class ExperimentService {
         });
       }
       for (const v of e.variants) await this.assertVariantVersion(e.model, v);
-      if (e.kind === 'canary') {
+      if (e.kind !== 'ab') {
         const model = await this.deps.registry.getModel(e.model);
         const control = controlOf(e);
         if (model?.productionVersion !== control.version) {
           throw conflict(
-            `a canary's control must be the production version (${model?.productionVersion ?? 'none'}), not ${control.version}`,
+            `a ${e.kind}'s control must be the production version (${model?.productionVersion ?? 'none'}), not ${control.version}`,
             { production: model?.productionVersion ?? null, control: control.version },
           );
         }
@@ -151,8 +151,9 @@ export class ExperimentService {
         ...e,
         state: 'running',
         startedAt: e.startedAt ?? now,
-        ...(e.kind === 'canary' && !e.canaryProgress
-          ? { canaryProgress: { step: 0, stepStartedAt: now } }
+        // A resumed canary bakes its step again from now: paused time is not bake time.
+        ...(e.kind === 'canary'
+          ? { canaryProgress: { ...(e.canaryProgress ?? { step: 0 }), stepStartedAt: now } }
           : {}),
       };
     });
@@ -242,7 +243,13 @@ export class ExperimentService {
         if (cur.state !== 'running' && cur.state !== 'paused') {
           throw conflict(`experiment ${id} is ${cur.state}`, { state: cur.state });
         }
-        return { ...cur, state: 'concluded', concludedAt: outcome.at, outcome, pMin: results.pMin };
+        return {
+          ...cur,
+          state: 'concluded',
+          concludedAt: outcome.at,
+          outcome,
+          sequential: results.sequential,
+        };
       },
     );
     await this.notify('experiment.concluded', experiment);
@@ -414,7 +421,7 @@ export class ExperimentService {
         epoch: cur.epoch + 1,
         concludedAt: outcome.at,
         outcome,
-        pMin: results.pMin,
+        sequential: results.sequential,
       }),
     );
     await this.safely(() =>
@@ -453,7 +460,7 @@ export class ExperimentService {
         ]),
         epoch: cur.epoch + 1,
         canaryProgress: { step, stepStartedAt: this.now() },
-        pMin: results.pMin,
+        sequential: results.sequential,
       }),
     );
     await this.notify('experiment.advanced', after, { weight });
@@ -492,7 +499,7 @@ export class ExperimentService {
           async (cur) => ({
             ...cur,
             canaryProgress: { ...cur.canaryProgress!, waitingFor },
-            pMin: results.pMin,
+            sequential: results.sequential,
           }),
         );
       }
@@ -534,17 +541,20 @@ export class ExperimentService {
         state: 'concluded',
         concludedAt: outcome.at,
         outcome,
-        pMin: results.pMin,
+        sequential: results.sequential,
       }),
     );
     await this.notify('experiment.concluded', after);
   }
 
   private async savePMin(e: Experiment, results: Results): Promise<void> {
-    const changed = Object.entries(results.pMin).some(([k, p]) => e.pMin[k] !== p);
+    const changed = Object.entries(results.sequential).some(([k, p]) => e.sequential[k] !== p);
     if (!changed) return;
     try {
-      await this.deps.store.update({ ...e, pMin: results.pMin, revision: e.revision + 1 }, e.revision);
+      await this.deps.store.update(
+        { ...e, sequential: results.sequential, revision: e.revision + 1 },
+        e.revision,
+      );
     } catch (err) {
       // A person changed the experiment meanwhile: the next run keeps the minima.
       if (!isConcurrentModification(err)) throw err;

@@ -125,9 +125,9 @@ export class InferenceService {
     let experiment = this.experimentFor(name, input);
     // Awaited only when the cached read expired: an await per request is measurable here.
     if (experiment instanceof Promise) experiment = await experiment;
-    let route = experiment && !experiment.shadow ? await this.variantRoute(name, experiment) : undefined;
+    let route = experiment ? await this.variantRoute(name, experiment) : undefined;
     // A variant whose version cannot be read serves nothing: production answers, untagged.
-    if (experiment && !experiment.shadow && !route) experiment = undefined;
+    if (experiment && !route) experiment = undefined;
     route ??= await this.router.route(name, input);
     const tag = experiment ? experimentTag(experiment, experiment.variant.name, input.subject) : undefined;
     let version = route.version;
@@ -187,8 +187,10 @@ export class InferenceService {
 
   /**
    * The variant's version, pinned: a variant answers as itself or fails, so a canary's failures
-   * count against it instead of being hidden by a fallback. (A shadow's control answers as
-   * production always does: routing decides, fallback included.)
+   * count against it instead of being hidden by a fallback. A shadow's control is the production
+   * version (start() requires it) and answers as production does, fallback included; it is named
+   * here rather than read through the production route so that the answer and its `variant` agree
+   * even while the route cache still holds an earlier production.
    */
   private async variantRoute(name: string, e: ExperimentRoute): Promise<Route | undefined> {
     const model = await this.router.model(name);
@@ -202,7 +204,7 @@ export class InferenceService {
       });
       return undefined;
     }
-    return { model, version, pinned: true };
+    return { model, version, pinned: !e.shadow };
   }
 
   /**

@@ -391,3 +391,76 @@ describe('canary', () => {
     await expect(service.start(alice, e.id)).rejects.toMatchObject({ code: 'conflict' });
   });
 });
+
+describe('sequential state and lifecycle details', () => {
+  it('claims nothing before minSamples, then fixes τ² at the first such analysis and keeps it', async () => {
+    const { service } = rig();
+    const e = await service.create(alice, ab({ minSamples: 100 }));
+    await service.start(alice, e.id);
+    await feed(service, e.id, { '1.0.0': 0.1, '1.1.0': 0.4 }, 60);
+    const early = await service.results(e.id);
+    expect(early.comparisons[0]!.alwaysValidPValue).toBe(1);
+    expect(early.comparisons[0]!.pValue).toBeLessThan(0.05); // the fixed-horizon test sees it
+    await feed(service, e.id, { '1.0.0': 0.1, '1.1.0': 0.4 }, 150);
+    await service.analyzeRun(e.id);
+    const fixed = (await service.get(e.id)).sequential['tau2:1.1.0/converted'];
+    expect(fixed).toBeGreaterThan(0);
+    // More data with another spread: τ² stays what it was fixed at.
+    await feed(service, e.id, { '1.0.0': 0.5, '1.1.0': 0.5 }, 400);
+    await service.analyzeRun(e.id);
+    expect((await service.get(e.id)).sequential['tau2:1.1.0/converted']).toBe(fixed);
+  });
+
+  it('a rolled-back canary names the control as what won; promote:false concludes with a winner', async () => {
+    const { service, store, clock } = rig();
+    const e = await service.create(
+      alice,
+      canary({
+        canary: { steps: [50, 100], bakeMinutes: 0, promote: false },
+      } as Partial<CreateExperimentBody>),
+    );
+    await service.start(alice, e.id);
+    await serve(service, store, e.id, '1.0.0', 60, 0);
+    await serve(service, store, e.id, '1.1.0', 60, 0);
+    clock.advance(1);
+    expect((await service.analyzeRun(e.id)).action).toBe('advance');
+    await serve(service, store, e.id, '1.1.0', 60, 0, 500);
+    expect((await service.analyzeRun(e.id)).action).toBe('promote');
+    const r = await service.results(e.id);
+    expect(r.decision).toBe('winner');
+    expect(r.winner).toBe('1.1.0');
+    expect((await service.get(e.id)).outcome!.result).toBe('winner');
+
+    const bad = await service.create(alice, canary({ name: 'bad' }));
+    await service.start(alice, bad.id);
+    await serve(service, store, bad.id, '1.0.0', 100, 0);
+    await serve(service, store, bad.id, '1.1.0', 100, 0.6);
+    expect((await service.analyzeRun(bad.id)).action).toBe('rollback');
+    const rolled = await service.results(bad.id);
+    expect(rolled.decision).toBe('rolled_back');
+    expect(rolled.winner).toBe('1.0.0');
+  });
+
+  it('a resumed canary bakes its step again; a shadow starts only with production as its control', async () => {
+    const { service, clock } = rig();
+    const e = await service.create(alice, canary());
+    await service.start(alice, e.id);
+    clock.advance(60 * 60_000);
+    await service.pause(alice, e.id);
+    const resumed = await service.start(alice, e.id);
+    expect(Date.parse(resumed.canaryProgress!.stepStartedAt)).toBeGreaterThan(
+      Date.parse(e.createdAt) + 60 * 60_000,
+    );
+    await service.conclude(alice, e.id);
+    const shadow = await service.create(
+      alice,
+      Schema.parse({
+        name: 's',
+        model: 'churn',
+        kind: 'shadow',
+        variants: [{ version: '1.1.0', control: true }, { version: '1.2.0' }],
+      }),
+    );
+    await expect(service.start(alice, shadow.id)).rejects.toMatchObject({ code: 'conflict' });
+  });
+});
