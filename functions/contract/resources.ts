@@ -502,7 +502,11 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     },
     // Reads model artifacts; writes capture files only when the capture queue fails (the spill).
     buckets: {
-      artifacts: { objects: { [KEYS.models]: ['read'], [KEYS.captureFiles]: ['write'] }, list: true },
+      // Baselines: the default background rows of explanations.
+      artifacts: {
+        objects: { [KEYS.models]: ['read'], [KEYS.captureFiles]: ['write'], [KEYS.baselines]: ['read'] },
+        list: true,
+      },
     },
     queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },

@@ -100,6 +100,12 @@ export function inferenceWiring(env: Env): InferenceWiring {
       onDropped: (dropped) => inferenceLogger.warn('shadow runs dropped: too many pending', { dropped }),
     }),
     log: { warn: (message, extra) => inferenceLogger.warn(message, extra ?? {}) },
+    backgrounds: {
+      // Imported on the first explanation: the monitoring store and profile parser stay off the
+      // prediction path's cold start.
+      rows: async (model, version, limit) =>
+        (await import('./explain-background.js')).baselineBackgrounds(env).rows(model, version, limit),
+    },
   });
   return { service, capture, predictions, metrics, experiments };
 }

@@ -281,7 +281,36 @@ export const PredictBody = z.strictObject({
   explain: z.boolean().optional().describe('add exact attributions (linear and logistic models)'),
 });
 
-export const ExplainBody = PredictBody.omit({ explain: true });
+export const ExplainBody = PredictBody.omit({ explain: true }).extend({
+  background: z
+    .array(z.unknown())
+    .min(1)
+    .max(100, 'at most 100 background rows (shap summarises larger backgrounds to about 100)')
+    .optional()
+    .describe(
+      'rows the features missing from a coalition are taken from (default: a sample of the baseline)',
+    ),
+  nsamples: z
+    .number()
+    .int()
+    .min(10)
+    .max(100_000)
+    .optional()
+    .describe("coalitions to evaluate (default shap's 2·features + 2048; all of them when fewer exist)"),
+  output: z
+    .enum(['probability', 'logit', 'raw'])
+    .optional()
+    .describe(
+      'what is explained: the predicted class probability (default for classifiers), its log-odds, or the raw output',
+    ),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional()
+    .describe('seed of the coalition sampling'),
+});
 
 const PredictionId = z.string().regex(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/, 'prediction ids are ULIDs');
 

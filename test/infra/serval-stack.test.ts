@@ -171,8 +171,16 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
     list: true,
   },
   webhookWorker: undefined,
-  // Reads model artifacts; spills capture files when the capture queue fails.
-  inference: { objects: { 'models/*': [GET, GET_VERSION], 'captures/*.jsonl.gz': [PUT] }, list: true },
+  // Reads model artifacts and baselines (explanations' background); spills capture files when
+  // the capture queue fails.
+  inference: {
+    objects: {
+      'models/*': [GET, GET_VERSION],
+      'captures/*.jsonl.gz': [PUT],
+      'baselines/*.json': [GET, GET_VERSION],
+    },
+    list: true,
+  },
   captureWorker: { objects: { 'captures/*.jsonl.gz': [PUT] }, list: false },
   experiments: undefined,
   experimentsScheduler: undefined,

@@ -25,6 +25,15 @@ export interface Explanation {
   /** f(x) = base + Σ attributions. */
   readonly value: number;
   readonly attributions: Record<string, number>;
+  /**
+   * The same in the form every explanation has (shap-explain.ts): the closed form of a linear
+   * model, baseValue = base, values = attributions, prediction = value, output `logit` or `raw`.
+   */
+  readonly method: 'linear';
+  readonly output: 'logit' | 'raw';
+  readonly baseValue: number;
+  readonly values: Record<string, number>;
+  readonly prediction: number;
 }
 
 const EXPLAINABLE = ['linear-regression', 'logistic-regression'] as const;
@@ -54,6 +63,12 @@ export function linearForm(bytes: Uint8Array, features: number): LinearForm {
     weights: w.values,
     bias: b.values[0] as number,
   };
+}
+
+/** Whether the version carries usable training means (params.featureMeans). */
+export function hasFeatureMeans(v: Pick<ModelVersion, 'params'>): boolean {
+  const given = v.params.featureMeans;
+  return given !== undefined && given !== null && typeof given === 'object';
 }
 
 /**
@@ -100,7 +115,17 @@ export function explainRows(
       attributions[features[j] as string] = a;
       value += a;
     }
-    out.push({ space: form.space, base, value, attributions });
+    out.push({
+      space: form.space,
+      base,
+      value,
+      attributions,
+      method: 'linear',
+      output: form.space === 'logit' ? 'logit' : 'raw',
+      baseValue: base,
+      values: attributions,
+      prediction: value,
+    });
   }
   return out;
 }

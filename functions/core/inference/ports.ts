@@ -256,3 +256,12 @@ export interface ServingMetrics {
   /** Emits what `served` only recorded; called once the answer is out (Lambda: after it). */
   flush?(): void;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Explanations
+
+/** Background rows for explanations: a sample of the model's baseline, as instances. */
+export interface BackgroundSource {
+  /** Up to `limit` rows (objects keyed by feature name); undefined when the model has no baseline. */
+  rows(model: string, version: string, limit: number): Promise<readonly unknown[] | undefined>;
+}

@@ -15,7 +15,7 @@ import {
   unsupported,
   validationFailed,
 } from '../kernel/errors.js';
-import type { OutputSchema } from '../kernel/model-io.js';
+import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
 import { ModelLoadError, ModelRunError } from '../kernel/runner.js';
 import type { RegistryStore } from '../registry/ports.js';
@@ -23,9 +23,18 @@ import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
 import { serveOnEndpoint } from './endpoint-serving.js';
 import { type ExperimentRoute, ExperimentRouter } from './experiment-routing.js';
-import { type Explanation, explainRows, featureMeans, type LinearForm, linearForm } from './explain.js';
+import {
+  type Explanation,
+  explainRows,
+  featureMeans,
+  hasFeatureMeans,
+  type LinearForm,
+  linearForm,
+} from './explain.js';
 import type { IdBlockSource } from './ids.js';
+import { defaultSamples } from './kernel-shap.js';
 import type {
+  BackgroundSource,
   CaptureMessage,
   EndpointInvoker,
   ExperimentReader,
@@ -42,6 +51,7 @@ import {
 import { type Route, VersionRouter } from './routing.js';
 import { assertServable, ServingFailure } from './serving-failure.js';
 import { ArtifactIntegrityError, type ModelCache, type ServingModel, sessionKey } from './sessions.js';
+import { MAX_BACKGROUND, type ShapExplanation, type ShapOutput, shapExplain } from './shap-explain.js';
 import { type StatsReport, summarize } from './stats.js';
 
 /** How long a version that failed to load is not tried again (its failure is already recorded). */
@@ -84,6 +94,18 @@ export interface InferenceDeps {
    */
   readonly deferred?: DeferredWork;
   readonly log?: { warn(message: string, extra?: Record<string, unknown>): void };
+  /** Default background rows of explanations: a sample of the model's baseline. */
+  readonly backgrounds?: BackgroundSource;
+}
+
+/** Model rows one explain request may run (instances × coalitions × background rows). */
+export const MAX_EXPLAIN_ROWS = 5_000_000;
+
+export interface ExplainInput extends Omit<PredictInput, 'explain'> {
+  readonly background?: readonly unknown[];
+  readonly nsamples?: number;
+  readonly output?: ShapOutput;
+  readonly seed?: number;
 }
 
 export class InferenceService {
@@ -92,7 +114,7 @@ export class InferenceService {
   private readonly deferred: DeferredWork;
   private readonly broken = new Map<string, number>();
   private readonly fallbacksRecorded = new Set<string>();
-  private readonly forms = new WeakMap<ServingModel, LinearForm>();
+  private readonly forms = new WeakMap<ServingModel, LinearForm | null>();
   private readonly featureNames = new WeakMap<object, readonly string[]>();
   private readonly timer: () => number;
 
@@ -270,21 +292,29 @@ export class InferenceService {
     }
   }
 
+  /**
+   * Attributions per instance. Linear and logistic models written by Serval get their closed form
+   * (against params.featureMeans) unless another output or a background is asked for; every other
+   * ONNX model, or such a request, gets Kernel SHAP (shap-explain.ts) against the background given,
+   * else a sample of the model's baseline, else the training means.
+   */
   async explain(
     name: string,
-    input: Omit<PredictInput, 'explain'>,
-  ): Promise<{ model: string; modelVersion: string; explanations: Explanation[] }> {
+    input: ExplainInput,
+  ): Promise<{ model: string; modelVersion: string; explanations: (Explanation | ShapExplanation)[] }> {
     checkSize(input.instances.length);
     const route = await this.router.route(name, input);
     const v = route.version;
     if (v.runtime.type !== 'lambda') {
       throw unsupported(
-        `version ${v.version} runs on a SageMaker endpoint; exact explanations need the model's weights, which only ONNX versions served here expose`,
+        `version ${v.version} runs on a SageMaker endpoint; explanations run the model thousands of times per instance, which only ONNX versions served here do`,
         { runtime: v.runtime.type },
       );
     }
     // Instances are checked before anything is loaded: a malformed request changes nothing.
-    const batch = encodeInstances(input.instances, requireSchemas(v).inputSchema);
+    const schema = requireSchemas(v).inputSchema;
+    const batch = encodeInstances(input.instances, schema);
+    const given = input.background ? encodeInstances(input.background, schema) : undefined;
     let sm: ServingModel;
     try {
       assertServable(v, route.pinned);
@@ -298,11 +328,63 @@ export class InferenceService {
       }
       throw err;
     }
-    return {
-      model: name,
-      modelVersion: v.version,
-      explanations: this.explanations(v, sm, batch, input.instances.length),
-    };
+    const rows = input.instances.length;
+    const form = this.linearFormOf(sm);
+    const closedForm =
+      form !== null &&
+      given === undefined &&
+      input.nsamples === undefined &&
+      (input.output === undefined || input.output === (form.space === 'logit' ? 'logit' : 'raw')) &&
+      hasFeatureMeans(v);
+    if (closedForm)
+      return { model: name, modelVersion: v.version, explanations: this.explanations(v, sm, batch, rows) };
+    const background = given ?? (await this.background(name, v, schema));
+    const features = schema.features.length;
+    const coalitions = Math.min(2 ** Math.min(features, 30) - 2, input.nsamples ?? defaultSamples(features));
+    const cost = rows * (coalitions + 1) * (background.length / features);
+    if (cost > MAX_EXPLAIN_ROWS) {
+      throw validationFailed(
+        `this request would run the model on ${cost} rows (instances × coalitions × background rows); the limit is ${MAX_EXPLAIN_ROWS}: send fewer instances, fewer background rows or a smaller nsamples`,
+        { rows: cost, limit: MAX_EXPLAIN_ROWS },
+      );
+    }
+    try {
+      const explanations = await shapExplain(sm, batch, rows, background, {
+        ...(input.output !== undefined ? { output: input.output } : {}),
+        ...(input.nsamples !== undefined ? { nsamples: input.nsamples } : {}),
+        ...(input.seed !== undefined ? { seed: input.seed } : {}),
+      });
+      return { model: name, modelVersion: v.version, explanations };
+    } catch (err) {
+      if (err instanceof ModelRunError || err instanceof OutputShapeError) {
+        throw modelFailed(`the model failed while being explained: ${err.message}`, { version: v.version });
+      }
+      throw err;
+    }
+  }
+
+  /** A linear model's weights, or null for any other model (read once per session). */
+  private linearFormOf(sm: ServingModel): LinearForm | null {
+    if (this.forms.has(sm)) return this.forms.get(sm)!;
+    let form: LinearForm | null = null;
+    try {
+      form = linearForm(sm.bytes, sm.inputSchema.features.length);
+    } catch (err) {
+      if (!isDomainError(err, 'unsupported')) throw err;
+    }
+    this.forms.set(sm, form);
+    return form;
+  }
+
+  /** The default background: a sample of the baseline, else the training means as one row. */
+  private async background(name: string, v: ModelVersion, schema: InputSchema): Promise<Float32Array> {
+    const rows = await this.deps.backgrounds?.rows(name, v.version, MAX_BACKGROUND);
+    if (rows && rows.length > 0) return encodeInstances(rows, schema);
+    if (hasFeatureMeans(v)) return Float32Array.from(featureMeans(v, schema));
+    throw validationFailed(
+      `model ${name} has no baseline and version ${v.version} no params.featureMeans to explain against: send background rows`,
+      { field: 'background' },
+    );
   }
 
   /**
@@ -490,11 +572,8 @@ export class InferenceService {
   }
 
   private explanations(v: ModelVersion, sm: ServingModel, batch: Float32Array, rows: number): Explanation[] {
-    let form = this.forms.get(sm);
-    if (!form) {
-      form = linearForm(sm.bytes, sm.inputSchema.features.length);
-      this.forms.set(sm, form);
-    }
+    // Predictions with `explain: true` are answered in the closed form only (it costs nothing).
+    const form = this.linearFormOf(sm) ?? linearForm(sm.bytes, sm.inputSchema.features.length);
     const means = featureMeans(v, sm.inputSchema);
     return explainRows(form, batch, rows, this.names(sm.inputSchema), means);
   }

@@ -364,3 +364,18 @@ export function featureDefs(profile: BaselineProfile): FeatureDef[] {
       : { name: f.name, kind: f.kind },
   );
 }
+
+/**
+ * Background rows for explanations from a baseline's reference sample: up to `limit` rows, row j
+ * taking each feature's sampled value at the same relative position j/limit. The samples are
+ * taken from the same reference rows, so a row keeps the features' joint values where no value is
+ * missing (a feature with missing values drops them and shifts by a few rows).
+ */
+export function backgroundRows(profile: BaselineProfile, limit: number): Record<string, number | string>[] {
+  const columns = profile.features.map((f) => ({ name: f.name, values: referenceSample(f) }));
+  const n = Math.min(limit, ...columns.map((c) => c.values.length));
+  if (!(n > 0)) return [];
+  return Array.from({ length: n }, (_, j) =>
+    Object.fromEntries(columns.map((c) => [c.name, c.values[Math.floor((j * c.values.length) / n)]!])),
+  );
+}

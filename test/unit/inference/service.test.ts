@@ -5,6 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
+import type { Explanation } from '../../../functions/core/inference/explain.js';
 import { PredictionIdBlock } from '../../../functions/core/inference/ids.js';
 import {
   type CaptureMessage,
@@ -18,6 +19,7 @@ import {
 import { ROUTE_CACHE_MS } from '../../../functions/core/inference/routing.js';
 import { InferenceService } from '../../../functions/core/inference/service.js';
 import { ModelCache } from '../../../functions/core/inference/sessions.js';
+import type { ShapExplanation } from '../../../functions/core/inference/shap-explain.js';
 import type { InputSchema, OutputSchema } from '../../../functions/core/kernel/model-io.js';
 import {
   linearRegressionOnnx,
@@ -312,7 +314,8 @@ describe('InferenceService', () => {
       [1, 2, 3],
       [0, -1, 4],
     ];
-    const { explanations } = await service.explain('churn', { instances: x, version: '1.0.0' });
+    const explanations = (await service.explain('churn', { instances: x, version: '1.0.0' }))
+      .explanations as Explanation[];
     explanations.forEach((e, r) => {
       const row = x[r] as number[];
       expect(e.space).toBe('logit');
@@ -353,10 +356,15 @@ describe('InferenceService', () => {
       base: 4 + 0 + 2 + 6,
       value: 4 + 1 + 2 + 3,
       attributions: { a: 1, b: 0, c: -3 },
+      method: 'linear',
+      output: 'raw',
+      baseValue: 4 + 0 + 2 + 6,
+      values: { a: 1, b: 0, c: -3 },
+      prediction: 4 + 1 + 2 + 3,
     });
   });
 
-  it('answers 422 for models it cannot explain exactly, or without training means', async () => {
+  it('explains any other ONNX model by Kernel SHAP; asks for a background when it has none', async () => {
     const mlp = mlpOnnx({
       layers: [
         {
@@ -379,17 +387,48 @@ describe('InferenceService', () => {
       classes: ['no', 'yes'],
     });
     await register('1.0.0', mlp);
-    const err = await expectCode(
-      service.explain('churn', { instances: [[1, 2, 3]], version: '1.0.0' }),
-      'unsupported',
-    );
-    expect(err.message).toMatch(/linear and logistic regression.*mlp.*Kernel SHAP/s);
+    // Three features: every coalition is evaluated, so these are exact Shapley values; the
+    // background is the training means (one row), the explained output the predicted class.
+    const shap = (await service.explain('churn', { instances: [[1, 2, 3]], version: '1.0.0' }))
+      .explanations[0] as ShapExplanation;
+    expect(shap).toMatchObject({ method: 'exact', output: 'probability', coalitions: 6 });
+    const sum = Object.values(shap.values).reduce((a, b) => a + b, 0);
+    expect(shap.baseValue + sum).toBeCloseTo(shap.prediction, 9);
+    const predicted = await service.predict('churn', { instances: [[1, 2, 3]], version: '1.0.0' });
+    expect(shap.class).toBe(predicted.predictions[0]);
+    expect(shap.prediction).toBeCloseTo(Math.max(...predicted.probabilities![0]!), 6);
+    // A logistic model asked for probabilities leaves the closed form (which is in log-odds).
     await register('1.1.0', logistic(W1, B1), { params: {} });
-    const means = await expectCode(
+    const none = await expectCode(
       service.explain('churn', { instances: [[1, 2, 3]], version: '1.1.0' }),
-      'unsupported',
+      'validation_failed',
     );
-    expect(means.details).toMatchObject({ field: 'params.featureMeans' });
+    expect(none.details).toMatchObject({ field: 'background' });
+    const withBackground = await service.explain('churn', {
+      instances: [[1, 2, 3]],
+      version: '1.1.0',
+      background: [
+        [0, 0, 0],
+        [1, 1, 1],
+      ],
+      output: 'logit',
+    });
+    const logit = withBackground.explanations[0] as ShapExplanation;
+    // Logistic in log-odds is linear: Shapley values are w_j (x_j − mean of the background).
+    const w = W1.map(f32);
+    FEATURES.forEach((f, j) => {
+      expect(logit.values[f]).toBeCloseTo((w[j] as number) * ([1, 2, 3][j]! - 0.5), 5);
+    });
+    // Too much work for one request (8000 × 7 × 100 rows) is refused before anything runs.
+    await expectCode(
+      service.explain('churn', {
+        instances: Array.from({ length: 8000 }, () => [1, 2, 3]),
+        version: '1.1.0',
+        background: Array.from({ length: 100 }, () => [0, 0, 0]),
+        nsamples: 100,
+      }),
+      'validation_failed',
+    );
   });
 
   it('delegates SageMaker versions and maps endpoint failures to model_error and unavailable', async () => {
