@@ -79,7 +79,7 @@ describe('quality report listing', () => {
     const rest = await store.listQualityReports('q', { limit: 2, cursor: first.nextCursor });
     expect([...first.items, ...rest.items].map((r) => r.id)).toEqual(['01B', '01C', '01A']);
     expect(rest.nextCursor).toBeUndefined();
-    expect((await store.listReports('q', {})).items.map((r) => r.id)).toEqual(['D1']);
+    expect((await store.listReports('q', { limit: 10 })).items.map((r) => r.id)).toEqual(['D1']);
     // The stored record reads back as written.
     expect(first.items[0]).toEqual(quality('01B', '2026-01-03T00:00:00Z', '2026-01-03T01:00:00Z'));
   });
