@@ -344,7 +344,12 @@ describe('quality and volume policy', () => {
     expect(p.volume).toEqual({ enabled: true, z: 3.5, p: 0.001, minHistory: 7, historyDays: 28 });
   });
 
-  it('rejects thresholds outside their range', () => {
+  it('takes thresholds in their range and rejects the others', () => {
+    const ok = MonitoringPolicy.safeParse({
+      quality: { maxMissingIncrease: 0.2, failOnColumns: false },
+      volume: { minHistory: 3, historyDays: 14, z: 5 },
+    });
+    expect(ok.success && ok.data.quality).toMatchObject({ maxMissingIncrease: 0.2, maxOutOfRangeRate: 0.01 });
     expect(MonitoringPolicy.safeParse({ quality: { maxMissingIncrease: 2 } }).success).toBe(false);
     expect(MonitoringPolicy.safeParse({ quality: { unknown: 1 } }).success).toBe(false);
     expect(MonitoringPolicy.safeParse({ volume: { minHistory: 30 } }).success).toBe(false);
