@@ -1,7 +1,7 @@
 /**
  * Monitoring state on the monitoring table. Per model (`MODEL#<name>`): the policy, baseline
- * pointers (the profiles themselves are JSON objects in S3), drift reports and the time of the
- * last scheduled check. Alerts live under `ALERT#<id>` and are listed through gsi1; their id is
+ * pointers (the profiles themselves are JSON objects in S3), drift and quality reports and the
+ * time of the last scheduled check. Alerts live under `ALERT#<id>` and are listed through gsi1; their id is
  * derived from the model, window and baseline, so the conditional put is what deduplicates them.
  */
 import {
@@ -15,7 +15,13 @@ import type { AuditEvent } from '../core/kernel/audit.js';
 import { concurrentModification } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
-import type { AlertRecord, BaselineRef, MonitoringStore, ReportRecord } from '../core/monitoring/ports.js';
+import type {
+  AlertRecord,
+  BaselineRef,
+  MonitoringStore,
+  QualityRecord,
+  ReportRecord,
+} from '../core/monitoring/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
 import {
   auditPut,
@@ -118,6 +124,21 @@ export class DynamoMonitoringStore implements MonitoringStore {
 
   async listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>> {
     const listing = prefixListing(this.tables.monitoring, modelPk(model), 'REPORT#', true);
+    return queryWithoutKeys(this.db, KEY_ATTRS, listing, page);
+  }
+
+  async putQualityReport(report: QualityRecord): Promise<void> {
+    // Keyed like drift reports: by window end, so the listing is a time series of windows.
+    await this.put({
+      ...storable(report),
+      pk: modelPk(report.model),
+      sk: `QUALITY#${report.window.to}#${report.id}`,
+      type: 'quality',
+    });
+  }
+
+  async listQualityReports(model: string, page: PageRequest): Promise<Page<QualityRecord>> {
+    const listing = prefixListing(this.tables.monitoring, modelPk(model), 'QUALITY#', true);
     return queryWithoutKeys(this.db, KEY_ATTRS, listing, page);
   }
 

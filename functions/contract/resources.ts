@@ -453,6 +453,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
+      // The hourly serving counts prediction volume is judged from (docs/quality.md).
+      predictions: 'read',
     },
     buckets: {
       artifacts: {
@@ -471,7 +473,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   driftScheduler: { tables: { registry: 'read', monitoring: 'read' }, queues: { drift: { queue: 'send' } } },
   // Writes window sketches next to the captured data (never the data), reports and alerts.
   driftWorker: {
-    tables: { registry: 'read', monitoring: 'readWrite' },
+    // predictions: the hourly serving counts prediction volume is judged from.
+    tables: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
     buckets: {
       artifacts: {
         objects: { [KEYS.baselines]: ['read'], [KEYS.captures]: ['read'], [KEYS.sketches]: ['write'] },

@@ -333,6 +333,15 @@ export const ROUTES = [
     summary: 'Drift reports, the latest window first (reports of one window: newest first)',
   },
   {
+    method: 'GET',
+    path: '/v1/models/{name}/quality',
+    role: 'viewer',
+    fn: 'monitoring',
+    operationId: 'listQualityReports',
+    summary:
+      "Data-quality reports per window (missing values, types, ranges, new categories, columns) with the hour's prediction volume",
+  },
+  {
     method: 'PUT',
     path: '/v1/models/{name}/policy',
     role: 'admin',

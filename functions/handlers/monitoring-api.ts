@@ -56,6 +56,13 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
+      listQualityReports: operation<Name, Page>({
+        ...CONTRACT.listQualityReports,
+        handle: async ({ params, query }) => {
+          const page = await monitoring.listQualityReports(params.name, query);
+          return { items: page.items, nextCursor: page.nextCursor ?? null };
+        },
+      }),
       putPolicy: operation<Name, unknown, MonitoringPolicy>({
         ...CONTRACT.putPolicy,
         handle: ({ principal, params, body }) => monitoring.putPolicy(principal, params.name, body),

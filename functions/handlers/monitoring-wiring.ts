@@ -6,7 +6,7 @@ import { S3Captures } from '../adapters/s3-captures.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, TABLES } from '../contract/resources.js';
 import { MonitoringService } from '../core/monitoring/service.js';
-import { type Env, envValue, registryReader } from './shared.js';
+import { type Env, envValue, predictionStore, registryReader } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';
 
 export function monitoringStore(env: Env): DynamoMonitoringStore {
@@ -30,6 +30,8 @@ export function monitoringService(env: Env, options: { events?: boolean } = {}):
     datasets: s3?.datasets() ?? { rows: missing },
     registry: registryReader(env),
     events: options.events === false ? undefined : eventPublisher(env),
+    // Volume is judged from the serving counts; a function not bound to them reports it unavailable.
+    serving: env[TABLES.predictions.env] ? predictionStore(env) : undefined,
     clock: systemClock,
     ids: ulids,
   });

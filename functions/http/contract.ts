@@ -103,6 +103,7 @@ export const CONTRACT = {
   getBaseline: { params: NameParams, query: z.object({ version: Version.optional() }) },
   checkDrift: { params: NameParams, body: DriftCheckBody },
   listDriftReports: { params: NameParams, query: PageQuery },
+  listQualityReports: { params: NameParams, query: PageQuery },
   putPolicy: { params: NameParams, body: MonitoringPolicy },
   getPolicy: { params: NameParams },
   listAlerts: { query: AlertsQuery },

@@ -85,15 +85,17 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   integrityScheduler: { registry: 'read' },
   // A corrupt artifact raises an alert: monitoring read/write.
   integrityWorker: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
+  // Predictions read: the serving counts prediction volume is judged from.
   monitoring: {
     registry: 'read',
     monitoring: 'readWrite',
     audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
+    predictions: 'read',
   },
   driftScheduler: { registry: 'read', monitoring: 'read' },
-  driftWorker: { registry: 'read', monitoring: 'readWrite' },
+  driftWorker: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
   // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.

@@ -4,6 +4,7 @@
  * functions/core/stats/drift-report.ts); every field can be set per model.
  */
 import { z } from 'zod';
+import { DEFAULT_QUALITY_THRESHOLDS, DEFAULT_VOLUME_THRESHOLDS } from './quality.js';
 
 export const DRIFT_TESTS = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
 
@@ -15,6 +16,35 @@ export const FeaturePolicy = z.strictObject({
   /** Leave the feature out of drift checks. */
   ignore: z.boolean().optional(),
 });
+
+/** Data-quality thresholds (docs/quality.md): rates are shares of the window's rows. */
+export const QualityPolicy = z.strictObject({
+  /** Missing rate above the baseline's by more than this (absolute) is a violation. */
+  maxMissingIncrease: z.number().min(0).max(1).default(DEFAULT_QUALITY_THRESHOLDS.maxMissingIncrease),
+  maxTypeMismatchRate: z.number().min(0).max(1).default(DEFAULT_QUALITY_THRESHOLDS.maxTypeMismatchRate),
+  maxOutOfRangeRate: z.number().min(0).max(1).default(DEFAULT_QUALITY_THRESHOLDS.maxOutOfRangeRate),
+  maxUnseenCategoryRate: z.number().min(0).max(1).default(DEFAULT_QUALITY_THRESHOLDS.maxUnseenCategoryRate),
+  /** Missing and extra columns are violations. */
+  failOnColumns: z.boolean().default(DEFAULT_QUALITY_THRESHOLDS.failOnColumns),
+});
+
+/** Hourly prediction volume against the same hour on earlier days (docs/quality.md). */
+export const VolumePolicy = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** |robust z| at or beyond which a count can be anomalous. */
+    z: z.number().positive().max(100).default(DEFAULT_VOLUME_THRESHOLDS.z),
+    /** Poisson tail probability below which a count can be anomalous. */
+    p: z.number().gt(0).max(0.5).default(DEFAULT_VOLUME_THRESHOLDS.p),
+    /** Earlier days with traffic at that hour needed before volume is judged. */
+    minHistory: z.number().int().min(1).max(90).default(DEFAULT_VOLUME_THRESHOLDS.minHistory),
+    /** Days looked back for the same hour. */
+    historyDays: z.number().int().min(1).max(90).default(28),
+  })
+  .refine((v) => v.minHistory <= v.historyDays, {
+    message: 'minHistory cannot exceed historyDays',
+    path: ['minHistory'],
+  });
 
 export const MonitoringPolicy = z.strictObject({
   /** Scheduled checks on (manual checks always work). */
@@ -49,9 +79,14 @@ export const MonitoringPolicy = z.strictObject({
     .record(z.string().min(1).max(128), FeaturePolicy)
     .refine((f) => Object.keys(f).length <= 1000, 'at most 1000 feature overrides')
     .default({}),
+  // prefault: an absent object is parsed, so its own defaults are filled in.
+  quality: QualityPolicy.prefault({}),
+  volume: VolumePolicy.prefault({}),
 });
 
 export type FeaturePolicy = z.infer<typeof FeaturePolicy>;
 export type MonitoringPolicy = z.infer<typeof MonitoringPolicy>;
+export type QualityPolicy = z.infer<typeof QualityPolicy>;
+export type VolumePolicy = z.infer<typeof VolumePolicy>;
 
 export const DEFAULT_POLICY: MonitoringPolicy = MonitoringPolicy.parse({});

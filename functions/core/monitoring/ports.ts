@@ -1,8 +1,10 @@
 /** What the monitoring service needs from the outside world; adapters implement these. */
 
+import type { PredictionStore } from '../inference/ports.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { MonitoringPolicy } from './policy.js';
+import type { QualityReport, VolumeCheck } from './quality.js';
 
 /** A stored baseline: the pointer kept in the table; the profile itself is a JSON object in S3. */
 export interface BaselineRef {
@@ -32,6 +34,8 @@ export interface ReportRecord {
   readonly datasetDrift: boolean;
   readonly severity: string;
   readonly alertId?: string;
+  /** The data-quality report of the same window (GET /v1/models/{name}/quality). */
+  readonly qualityReportId?: string;
   /** The full check result (features, tests, statistics, recommendation). */
   readonly result: Record<string, unknown>;
   /**
@@ -41,19 +45,66 @@ export interface ReportRecord {
   readonly clampedNumbers?: readonly string[];
 }
 
+/** Prediction volume of one hour against the same hour on earlier days (scheduled checks only). */
+export interface VolumeRecord {
+  /** 'disabled' by the policy; 'unavailable' when the serving counts cannot be read here. */
+  readonly status: 'ok' | 'disabled' | 'unavailable';
+  readonly reason?: string;
+  /** The hour judged: the last complete one before the check. */
+  readonly hourStart?: string;
+  /** Predictions answered in the same hour on earlier days since the model first served, oldest first. */
+  readonly history?: number[];
+  readonly check?: VolumeCheck;
+  readonly alertId?: string;
+}
+
+/** A window's data-quality report (docs/quality.md), stored per check like drift reports. */
+export interface QualityRecord {
+  readonly id: string;
+  readonly model: string;
+  readonly createdAt: string;
+  readonly trigger: 'schedule' | 'manual';
+  readonly window: { readonly from: string; readonly to: string };
+  readonly baselineId: string;
+  readonly baselineVersion: string;
+  /** 'skipped': fewer rows than the policy's minRows; counted, but not judged. */
+  readonly status: 'ok' | 'skipped';
+  readonly reason?: string;
+  readonly rows: number;
+  readonly violationCount: number;
+  /** 'high' with a type mismatch, a missing column or a malformed row; 'medium' with others. */
+  readonly severity: 'none' | 'medium' | 'high';
+  readonly alertId?: string;
+  /** The drift report of the same check. */
+  readonly driftReportId: string;
+  readonly report: QualityReport;
+  readonly volume: VolumeRecord;
+  /** As on ReportRecord: numbers stored as the nearest the table can hold. */
+  readonly clampedNumbers?: readonly string[];
+}
+
 export interface AlertRecord {
   readonly id: string;
-  /** `drift` (absent on alerts stored before kinds existed), `integrity`, `fallback` or `experiment`. */
-  readonly kind?: 'drift' | 'integrity' | 'fallback' | 'experiment';
+  /**
+   * `drift` (absent on alerts stored before kinds existed), `quality` or `volume` (the checks of
+   * docs/quality.md), `integrity`, `fallback` or `experiment`.
+   */
+  readonly kind?: 'drift' | 'quality' | 'volume' | 'integrity' | 'fallback' | 'experiment';
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';
   readonly severity: string;
   readonly title: string;
   readonly recommendation: string;
-  /** The drift report behind the alert; for integrity and fallback alerts, the audit event's id. */
+  /**
+   * The drift report behind the alert; for quality and volume alerts, the quality report's; for
+   * integrity and fallback alerts, the audit event's id.
+   */
   readonly reportId: string;
-  /** The checked window; for integrity and fallback alerts, the instant of the failure. */
+  /**
+   * The checked window; for volume alerts, the hour judged; for integrity and fallback alerts, the
+   * instant of the failure.
+   */
   readonly window: { readonly from: string; readonly to: string };
   readonly details: Record<string, unknown>;
   readonly acknowledgedBy?: string;
@@ -73,6 +124,9 @@ export interface MonitoringStore {
   latestBaseline(model: string, version?: string): Promise<BaselineRef | undefined>;
   putReport(report: ReportRecord): Promise<void>;
   listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>>;
+  putQualityReport(report: QualityRecord): Promise<void>;
+  /** The latest window first, reports of one window newest first (as listReports). */
+  listQualityReports(model: string, page: PageRequest): Promise<Page<QualityRecord>>;
   lastScheduledCheck(model: string): Promise<string | undefined>;
   /** Sets the last scheduled check to `at` only if it is unset or not after `notAfter`. */
   claimScheduledCheck(model: string, at: string, notAfter: string): Promise<boolean>;
@@ -120,6 +174,9 @@ export interface CaptureSource {
 export interface DatasetSource {
   rows(uri: string): AsyncIterable<Record<string, unknown>>;
 }
+
+/** The hourly serving aggregates the capture path keeps (counts of served predictions). */
+export type ServingCounts = Pick<PredictionStore, 'aggregates'>;
 
 /** Where alert and lifecycle events go (webhooks, SNS). */
 export interface EventPublisher {

@@ -12,14 +12,20 @@
  * - unseen category (categorical): a value the baseline never saw; above `maxUnseenCategoryRate`.
  * Per window: missing columns (a baseline feature absent from every row, object rows only) and
  * extra columns (a key of some row that is not a baseline feature), each a violation when
- * `failOnColumns` is on.
+ * `failOnColumns` is on; malformed rows (not an object, nor an array of the schema's length) are
+ * always a violation, since no feature of theirs can be read.
+ * The checks count (QualityAccumulator), then judge (qualityReport): counts of hours add up to the
+ * counts of a window, so a window can be checked from the stored counts of its hours.
  *
  * Volume: the count of one hour against the counts of the same hour of day on earlier days. The
  * robust z-score (x − median) / (1.4826 · MAD) and a Poisson tail at the median both have to agree
  * for an anomaly, so neither a flat history (MAD = 0) nor a tiny count raises one alone.
  */
+import { z } from 'zod';
+import { validationFailed } from '../kernel/errors.js';
 import { gammaQ } from '../stats/special.js';
 import type { BaselineProfile, FeatureProfile } from './baseline.js';
+import { parseStoredJson } from './stored-json.js';
 
 export interface QualityThresholds {
   readonly maxMissingIncrease: number;
@@ -43,7 +49,8 @@ export type QualityCheck =
   | 'out_of_range'
   | 'unseen_category'
   | 'missing_column'
-  | 'extra_column';
+  | 'extra_column'
+  | 'malformed_row';
 
 export interface FeatureQuality {
   readonly name: string;
@@ -71,9 +78,13 @@ export interface QualityViolation {
 
 export interface QualityReport {
   readonly rows: number;
+  /** Rows no feature could be read from (counted in `rows`, not in the features' rates). */
+  readonly malformedRows: number;
   readonly features: FeatureQuality[];
   readonly missingColumns: string[];
   readonly extraColumns: string[];
+  /** More extra columns than MAX_EXTRA_COLUMNS appeared; only the first are named. */
+  readonly extraColumnsTruncated?: true;
   readonly violations: QualityViolation[];
   readonly thresholds: QualityThresholds;
 }
@@ -87,35 +98,126 @@ function fmt(x: number): string {
   return `${Number((x * 100).toPrecision(3))} %`;
 }
 
-/** Checks a window of input rows (objects keyed by feature, or arrays in schema order). */
-export function dataQuality(
-  profile: BaselineProfile,
-  rows: readonly Row[],
-  thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
-): QualityReport {
-  const names = profile.features.map((f) => f.name);
-  const known = new Set(names);
-  const present = new Set<string>();
-  const extra = new Set<string>();
-  let objectRows = 0;
-  const counters = profile.features.map(() => ({
-    missing: 0,
-    mismatch: 0,
-    outOfRange: 0,
-    unseen: new Map<string, number>(),
-  }));
-  for (const row of rows) {
+export const QUALITY_COUNTS_VERSION = 1;
+/**
+ * Distinct unseen categories kept by name per feature, and extra column names per window: past
+ * these the rows are still counted (the rates stay exact), only the names are not kept, so a
+ * feature flooded with garbage ids cannot grow a window's counts without bound.
+ */
+export const MAX_UNSEEN_NAMES = 1000;
+export const MAX_EXTRA_COLUMNS = 100;
+
+export interface FeatureQualityCounts {
+  readonly missing: number;
+  readonly mismatch: number;
+  readonly outOfRange: number;
+  /** Unseen category → rows, for up to MAX_UNSEEN_NAMES names. */
+  readonly unseen: Readonly<Record<string, number>>;
+  /** Rows with an unseen category whose name was not kept. */
+  readonly unseenUnnamed: number;
+}
+
+/**
+ * What a window's quality report is computed from: counts only, so the counts of two parts of a
+ * window (hours) add up to the counts of the whole, and thresholds are applied at report time.
+ */
+export interface QualityCounts {
+  readonly version: number;
+  /** The baseline the counts were taken against (BaselineProfile.layoutId). */
+  readonly layoutId: string;
+  readonly rows: number;
+  /** Rows given as objects (only those can miss or add a column). */
+  readonly objectRows: number;
+  /** Rows no feature could be read from: not an object or array, or an array of the wrong length. */
+  readonly malformedRows: number;
+  /** Baseline features present as a key in at least one object row. */
+  readonly present: readonly string[];
+  /** Extra column → object rows that have it, for up to MAX_EXTRA_COLUMNS columns. */
+  readonly extra: Readonly<Record<string, number>>;
+  readonly extraTruncated: boolean;
+  readonly features: Readonly<Record<string, FeatureQualityCounts>>;
+}
+
+interface MutableFeatureCounts {
+  missing: number;
+  mismatch: number;
+  outOfRange: number;
+  unseen: Map<string, number>;
+  unseenUnnamed: number;
+}
+
+/** Names are kept for people to read: a 10 kB garbage value is kept by its first 100 characters. */
+export const MAX_NAME_LENGTH = 100;
+const clip = (name: string) => (name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name);
+
+function addTo(map: Map<string, number>, key: string, k: number, cap: number): boolean {
+  const had = map.get(key);
+  if (had === undefined && map.size >= cap) return false;
+  map.set(key, (had ?? 0) + k);
+  return true;
+}
+
+/**
+ * Counts a window's rows one at a time (a window is streamed, never held). `add` also returns the
+ * row as the drift check should read it: a value of the wrong type is counted here and passed on
+ * as missing, so one bad value does not stop the drift check of the whole window.
+ */
+export class QualityAccumulator {
+  private readonly profile: BaselineProfile;
+  private readonly known: Map<string, number>;
+  private readonly present = new Set<string>();
+  private readonly extra = new Map<string, number>();
+  private extraTruncated = false;
+  private readonly counters: MutableFeatureCounts[];
+  private count = 0;
+  private objectRows = 0;
+  private malformed = 0;
+
+  constructor(profile: BaselineProfile) {
+    this.profile = profile;
+    this.known = new Map(profile.features.map((f, i) => [f.name, i]));
+    this.counters = profile.features.map(() => ({
+      missing: 0,
+      mismatch: 0,
+      outOfRange: 0,
+      unseen: new Map<string, number>(),
+      unseenUnnamed: 0,
+    }));
+  }
+
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Counts one row; returns it as drift should read it, or null when no feature can be read. */
+  add(row: unknown): Row | null {
+    this.count++;
+    const features = this.profile.features;
     const positional = Array.isArray(row);
+    if (
+      positional
+        ? this.profile.featureOrder !== 'schema' || row.length !== features.length
+        : typeof row !== 'object' || row === null
+    ) {
+      this.malformed++;
+      return null;
+    }
+    const record = row as Record<string, unknown>;
     if (!positional) {
-      objectRows++;
-      for (const key of Object.keys(row)) {
-        if (known.has(key)) present.add(key);
-        else extra.add(key);
+      this.objectRows++;
+      for (const key of Object.keys(record)) {
+        if (this.known.has(key)) this.present.add(key);
+        else if (!addTo(this.extra, clip(key), 1, MAX_EXTRA_COLUMNS)) this.extraTruncated = true;
       }
     }
-    profile.features.forEach((f, i) => {
-      const v = positional ? (row as readonly unknown[])[i] : (row as Record<string, unknown>)[f.name];
-      const c = counters[i]!;
+    const mismatched: number[] = [];
+    features.forEach((f, i) => {
+      const v = positional
+        ? (row as readonly unknown[])[i]
+        : Object.hasOwn(record, f.name)
+          ? record[f.name]
+          : undefined;
+      const c = this.counters[i]!;
       if (isMissing(v)) {
         c.missing++;
         return;
@@ -124,28 +226,138 @@ export function dataQuality(
         const x = typeof v === 'boolean' ? (v ? 1 : 0) : v;
         if (typeof x !== 'number' || !Number.isFinite(x)) {
           c.mismatch++;
+          mismatched.push(i);
           return;
         }
         const { min, max } = f.summary;
         if ((min !== null && x < min) || (max !== null && x > max)) c.outOfRange++;
         return;
       }
-      if (typeof v === 'object') {
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
         c.mismatch++;
+        mismatched.push(i);
         return;
       }
       let name = String(v);
       if (typeof v === 'number' && f.categories && Number.isInteger(v) && v >= 0 && v < f.categories.length) {
         name = f.categories[v]!;
       }
-      if (!(name in f.sketch.counts)) c.unseen.set(name, (c.unseen.get(name) ?? 0) + 1);
+      // hasOwn: a category called "constructor" is not in every object's prototype chain.
+      if (!Object.hasOwn(f.sketch.counts, name) && !addTo(c.unseen, clip(name), 1, MAX_UNSEEN_NAMES)) {
+        c.unseenUnnamed++;
+      }
+    });
+    if (mismatched.length === 0) return row as Row;
+    if (positional) {
+      const copy = [...(row as readonly unknown[])];
+      for (const i of mismatched) copy[i] = null;
+      return copy;
+    }
+    const copy = { ...record };
+    for (const i of mismatched) copy[features[i]!.name] = null;
+    return copy;
+  }
+
+  /** Adds the counts of another part of the window (an hour counted earlier). */
+  addCounts(counts: QualityCounts): void {
+    if (counts.layoutId !== this.profile.layoutId) {
+      throw validationFailed('the quality counts were taken against another baseline', {
+        expected: this.profile.layoutId,
+        got: counts.layoutId,
+      });
+    }
+    this.count += counts.rows;
+    this.objectRows += counts.objectRows;
+    this.malformed += counts.malformedRows;
+    for (const name of counts.present) if (this.known.has(name)) this.present.add(name);
+    for (const [k, n] of Object.entries(counts.extra)) {
+      if (!addTo(this.extra, k, n, MAX_EXTRA_COLUMNS)) this.extraTruncated = true;
+    }
+    if (counts.extraTruncated) this.extraTruncated = true;
+    this.profile.features.forEach((f, i) => {
+      const p = counts.features[f.name];
+      if (!p) return;
+      const c = this.counters[i]!;
+      c.missing += p.missing;
+      c.mismatch += p.mismatch;
+      c.outOfRange += p.outOfRange;
+      c.unseenUnnamed += p.unseenUnnamed;
+      for (const [k, n] of Object.entries(p.unseen)) {
+        if (!addTo(c.unseen, k, n, MAX_UNSEEN_NAMES)) c.unseenUnnamed += n;
+      }
     });
   }
-  const n = rows.length;
+
+  counts(): QualityCounts {
+    const features: Record<string, FeatureQualityCounts> = {};
+    this.profile.features.forEach((f, i) => {
+      const c = this.counters[i]!;
+      features[f.name] = {
+        missing: c.missing,
+        mismatch: c.mismatch,
+        outOfRange: c.outOfRange,
+        unseen: Object.fromEntries(c.unseen),
+        unseenUnnamed: c.unseenUnnamed,
+      };
+    });
+    return {
+      version: QUALITY_COUNTS_VERSION,
+      layoutId: this.profile.layoutId,
+      rows: this.count,
+      objectRows: this.objectRows,
+      malformedRows: this.malformed,
+      present: [...this.present].sort(),
+      extra: Object.fromEntries(this.extra),
+      extraTruncated: this.extraTruncated,
+      features,
+    };
+  }
+
+  report(thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS): QualityReport {
+    return qualityReport(this.profile, this.counts(), thresholds);
+  }
+}
+
+/** Checks a window of input rows (objects keyed by feature, or arrays in schema order). */
+export function dataQuality(
+  profile: BaselineProfile,
+  rows: readonly Row[],
+  thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+): QualityReport {
+  const acc = new QualityAccumulator(profile);
+  for (const row of rows) acc.add(row);
+  return acc.report(thresholds);
+}
+
+/** The report of a window's counts under thresholds. */
+export function qualityReport(
+  profile: BaselineProfile,
+  counts: QualityCounts,
+  thresholds: QualityThresholds = DEFAULT_QUALITY_THRESHOLDS,
+): QualityReport {
+  const names = profile.features.map((f) => f.name);
+  // Feature rates are over the rows features could be read from.
+  const n = counts.rows - counts.malformedRows;
   const share = (k: number) => (n > 0 ? k / n : 0);
   const violations: QualityViolation[] = [];
-  const features: FeatureQuality[] = profile.features.map((f, i) => {
-    const c = counters[i]!;
+  if (counts.malformedRows > 0) {
+    const rate = counts.rows > 0 ? counts.malformedRows / counts.rows : 0;
+    violations.push({
+      check: 'malformed_row',
+      feature: '*',
+      observed: rate,
+      threshold: 0,
+      message: `${counts.malformedRows} rows (${fmt(rate)}) are neither an object nor an array of ${names.length} values`,
+    });
+  }
+  const features: FeatureQuality[] = profile.features.map((f) => {
+    const c = counts.features[f.name] ?? {
+      missing: 0,
+      mismatch: 0,
+      outOfRange: 0,
+      unseen: {},
+      unseenUnnamed: 0,
+    };
     // The summary's count is of non-null values.
     const total = f.summary.count + f.summary.nulls;
     const baselineMissingRate = total > 0 ? f.summary.nulls / total : 0;
@@ -191,9 +403,10 @@ export function dataQuality(
         range: { min: f.summary.min, max: f.summary.max },
       };
     }
-    const unseenCount = [...c.unseen.values()].reduce((s, k) => s + k, 0);
+    const named = Object.entries(c.unseen);
+    const unseenCount = named.reduce((s, [, k]) => s + k, c.unseenUnnamed);
     const unseenCategoryRate = share(unseenCount);
-    const unseenCategories = [...c.unseen.entries()]
+    const unseenCategories = named
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, 10)
       .map(([k]) => k);
@@ -203,7 +416,7 @@ export function dataQuality(
         feature: f.name,
         observed: unseenCategoryRate,
         threshold: thresholds.maxUnseenCategoryRate,
-        message: `${f.name} has categories the baseline never saw (${unseenCategories.join(', ')}) in ${fmt(unseenCategoryRate)} of rows`,
+        message: `${f.name} has categories the baseline never saw (${unseenCategories.join(', ')}${c.unseenUnnamed > 0 ? ', …' : ''}) in ${fmt(unseenCategoryRate)} of rows`,
       });
     }
     return {
@@ -217,8 +430,9 @@ export function dataQuality(
       unseenCategories,
     };
   });
-  const missingColumns = objectRows > 0 ? names.filter((x) => !present.has(x)) : [];
-  const extraColumns = [...extra].sort();
+  const present = new Set(counts.present);
+  const missingColumns = counts.objectRows > 0 ? names.filter((x) => !present.has(x)) : [];
+  const extraColumns = Object.keys(counts.extra).sort();
   if (thresholds.failOnColumns) {
     for (const col of missingColumns) {
       violations.push({
@@ -230,16 +444,51 @@ export function dataQuality(
       });
     }
     for (const col of extraColumns) {
+      const rate = counts.objectRows > 0 ? counts.extra[col]! / counts.objectRows : 0;
       violations.push({
         check: 'extra_column',
         feature: col,
-        observed: 1,
+        observed: rate,
         threshold: 0,
-        message: `column ${col} is not a feature of the baseline`,
+        message: `column ${col} is not a feature of the baseline (in ${fmt(rate)} of object rows)`,
       });
     }
   }
-  return { rows: n, features, missingColumns, extraColumns, violations, thresholds };
+  return {
+    rows: counts.rows,
+    malformedRows: counts.malformedRows,
+    features,
+    missingColumns,
+    extraColumns,
+    ...(counts.extraTruncated ? { extraColumnsTruncated: true } : {}),
+    violations,
+    thresholds,
+  };
+}
+
+const FeatureCountsSchema = z.strictObject({
+  missing: z.number().int().min(0),
+  mismatch: z.number().int().min(0),
+  outOfRange: z.number().int().min(0),
+  unseen: z.record(z.string(), z.number().int().min(1)),
+  unseenUnnamed: z.number().int().min(0),
+});
+
+const QualityCountsSchema = z.strictObject({
+  version: z.literal(QUALITY_COUNTS_VERSION),
+  layoutId: z.string().min(1),
+  rows: z.number().int().min(0),
+  objectRows: z.number().int().min(0),
+  malformedRows: z.number().int().min(0),
+  present: z.array(z.string()),
+  extra: z.record(z.string(), z.number().int().min(1)),
+  extraTruncated: z.boolean(),
+  features: z.record(z.string(), FeatureCountsSchema),
+});
+
+/** Validates quality counts read back from storage (a string or parsed JSON). */
+export function parseQualityCounts(json: unknown): QualityCounts {
+  return parseStoredJson(json, QualityCountsSchema, 'quality counts');
 }
 
 export interface VolumeThresholds {

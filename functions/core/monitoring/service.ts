@@ -3,7 +3,9 @@
  * The same check runs on demand (API) and on schedule (worker). A check streams the window: rows
  * go into a WindowAccumulator that stays exact for small windows and turns into sketches past the
  * policy's limit; each complete hour's sketch is stored next to its data, so later checks over
- * large windows read summaries instead of rows.
+ * large windows read summaries instead of rows. The same pass counts the window's data quality
+ * (QualityAccumulator), whose hourly counts are stored beside the sketches for the same reason;
+ * scheduled checks also judge the last complete hour's prediction volume (docs/quality.md).
  */
 
 import { createHash } from 'node:crypto';
@@ -19,7 +21,7 @@ import type { RegistryStore } from '../registry/ports.js';
 import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
-import { DEFAULT_POLICY, type MonitoringPolicy } from './policy.js';
+import { DEFAULT_POLICY, MonitoringPolicy } from './policy.js';
 import type {
   AlertRecord,
   BaselineRef,
@@ -29,13 +31,24 @@ import type {
   DocumentStore,
   EventPublisher,
   MonitoringStore,
+  QualityRecord,
   ReportRecord,
+  ServingCounts,
+  VolumeRecord,
 } from './ports.js';
 import { parseBaselineProfile } from './profile-schema.js';
+import { parseQualityCounts, QualityAccumulator, type QualityCounts, volumeAnomaly } from './quality.js';
+import { alertForQuality, alertForVolume, qualitySeverity } from './quality-alerts.js';
 import type { Row } from './row-values.js';
 import { parseWindowSketch, WindowAccumulator } from './window.js';
 
 const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+/**
+ * An hour's volume is judged only once it ended this long before the check: captures reach the
+ * serving counts through a queue, seconds to a minute after the request.
+ */
+export const VOLUME_SETTLE_MS = 5 * 60_000;
 /** Baselines are built in memory from at most this many rows (the profile keeps a sample). */
 export const MAX_BASELINE_ROWS = 1_000_000;
 export const BASELINE_SAMPLE = 20_000;
@@ -50,6 +63,8 @@ export interface MonitoringDeps {
     'getModel' | 'getVersion' | 'listVersions' | 'listProductionChanges'
   >;
   readonly events?: EventPublisher;
+  /** The serving counts volume is judged from; without them volume is reported unavailable. */
+  readonly serving?: ServingCounts;
   readonly clock: Clock;
   readonly ids: IdGenerator;
 }
@@ -149,7 +164,7 @@ export class MonitoringService {
 
   async getPolicy(model: string): Promise<MonitoringPolicy> {
     await this.requireModel(model);
-    return (await this.deps.store.getPolicy(model)) ?? DEFAULT_POLICY;
+    return this.policyOf(model);
   }
 
   async putPolicy(principal: Principal, model: string, policy: MonitoringPolicy): Promise<MonitoringPolicy> {
@@ -180,11 +195,11 @@ export class MonitoringService {
       throw conflict(`model ${model} has no baseline; PUT /v1/models/${model}/baseline first`, { model });
     }
     const { profile } = await this.getBaseline(model, baselineRef.version);
-    const policy = (await this.deps.store.getPolicy(model)) ?? DEFAULT_POLICY;
+    const policy = await this.policyOf(model);
     const from = new Date(range.from);
     const to = new Date(range.to);
     const now = this.deps.clock.now();
-    const window = await this.accumulate(model, baselineRef.id, profile, policy, from, to, now);
+    const { window, quality } = await this.accumulate(model, baselineRef.id, profile, policy, from, to, now);
 
     const result: DriftCheckResult = runDriftCheck({
       baseline: profile,
@@ -194,6 +209,7 @@ export class MonitoringService {
       now: now.toISOString(),
     });
     const id = this.deps.ids.next();
+    const qualityId = this.deps.ids.next();
     const alert = alertForCheck({
       model,
       result,
@@ -214,6 +230,7 @@ export class MonitoringService {
       datasetDrift: result.report?.datasetDrift ?? false,
       severity: result.report?.severity ?? 'low',
       alertId: alert?.id,
+      qualityReportId: qualityId,
       result: result as unknown as Record<string, unknown>,
     };
     await this.deps.store.putReport(report);
@@ -235,7 +252,161 @@ export class MonitoringService {
       // finds it taken and raises nothing new.
       await this.raise(record, { report: { id, window: report.window, severity: report.severity } });
     }
+    await this.checkQuality({
+      id: qualityId,
+      model,
+      driftReport: report,
+      quality,
+      policy,
+      trigger,
+      to,
+      now,
+    });
     return report;
+  }
+
+  /** Stores the window's quality report (with the hour's volume) and raises their alerts. */
+  private async checkQuality(c: {
+    id: string;
+    model: string;
+    driftReport: ReportRecord;
+    quality: QualityAccumulator;
+    policy: MonitoringPolicy;
+    trigger: 'manual' | 'schedule';
+    to: Date;
+    now: Date;
+  }): Promise<QualityRecord> {
+    const { id, model, driftReport, policy } = c;
+    const report = c.quality.report(policy.quality);
+    // A window too small to test drift on is too small for its rates to mean much either: its
+    // counts are stored, but nothing is judged.
+    const skipped = report.rows < policy.minRows;
+    const judged = skipped ? { ...report, violations: [] } : report;
+    const alert = skipped
+      ? undefined
+      : alertForQuality({ model, window: driftReport.window, baselineId: driftReport.baselineId, report });
+    const volume = await this.volume(model, policy, c.trigger, c.to);
+    const volumeAlert =
+      volume.status === 'ok' && volume.check && volume.hourStart
+        ? alertForVolume({
+            model,
+            hourStart: volume.hourStart,
+            check: volume.check,
+            history: volume.history ?? [],
+          })
+        : undefined;
+    const record: QualityRecord = {
+      id,
+      model,
+      createdAt: c.now.toISOString(),
+      trigger: c.trigger,
+      window: driftReport.window,
+      baselineId: driftReport.baselineId,
+      baselineVersion: driftReport.baselineVersion,
+      status: skipped ? 'skipped' : 'ok',
+      ...(skipped
+        ? { reason: `${report.rows} rows in the window, fewer than the policy's minRows (${policy.minRows})` }
+        : {}),
+      rows: report.rows,
+      violationCount: judged.violations.length,
+      severity: qualitySeverity(judged),
+      alertId: alert?.id,
+      driftReportId: driftReport.id,
+      report: judged,
+      volume: volumeAlert ? { ...volume, alertId: volumeAlert.id } : volume,
+    };
+    await this.deps.store.putQualityReport(record);
+    const at = c.now.toISOString();
+    if (alert) {
+      await this.raise(
+        {
+          id: alert.id,
+          kind: 'quality',
+          model,
+          createdAt: at,
+          status: 'open',
+          severity: alert.severity,
+          title: alert.title,
+          recommendation: alert.recommendation,
+          reportId: id,
+          window: record.window,
+          details: alert.details,
+        },
+        { qualityReport: { id, window: record.window, severity: record.severity } },
+      );
+    }
+    if (volumeAlert && volume.hourStart) {
+      const hour = {
+        from: volume.hourStart,
+        to: new Date(Date.parse(volume.hourStart) + HOUR_MS).toISOString(),
+      };
+      await this.raise(
+        {
+          id: volumeAlert.id,
+          kind: 'volume',
+          model,
+          createdAt: at,
+          status: 'open',
+          severity: volumeAlert.severity,
+          title: volumeAlert.title,
+          recommendation: volumeAlert.recommendation,
+          reportId: id,
+          window: hour,
+          details: volumeAlert.details,
+        },
+        { qualityReport: { id, window: record.window } },
+      );
+    }
+    return record;
+  }
+
+  /**
+   * The last complete hour's predictions against the same hour on earlier days. Scheduled checks
+   * only: the hour is the one before the check, which a manual check over an old window is not
+   * about. Days before the model's first served hour in the look-back are not history: a model
+   * deployed last week has no zero-traffic past.
+   */
+  private async volume(
+    model: string,
+    policy: MonitoringPolicy,
+    trigger: 'manual' | 'schedule',
+    to: Date,
+  ): Promise<VolumeRecord> {
+    if (!policy.volume.enabled) return { status: 'disabled', reason: 'volume checks are off in the policy' };
+    if (trigger !== 'schedule') {
+      return { status: 'disabled', reason: 'volume is judged by scheduled checks only' };
+    }
+    const serving = this.deps.serving;
+    if (!serving) return { status: 'unavailable', reason: 'the serving counts cannot be read here' };
+    const end = Math.floor((to.getTime() - VOLUME_SETTLE_MS) / HOUR_MS) * HOUR_MS;
+    const start = end - HOUR_MS;
+    const days = policy.volume.historyDays;
+    const aggregates = await serving.aggregates(model, new Date(start - days * DAY_MS), new Date(end));
+    const byHour = new Map<number, number>();
+    let first = Number.POSITIVE_INFINITY;
+    for (const a of aggregates) {
+      const t = Date.parse(a.hourStart);
+      // Answered predictions: those the capture path lost were served all the same.
+      const n = a.predictions + (a.lostPredictions ?? 0);
+      byHour.set(t, (byHour.get(t) ?? 0) + n);
+      if (n > 0 || a.requests > 0) first = Math.min(first, t);
+    }
+    const history: number[] = [];
+    for (let d = days; d >= 1; d--) {
+      const t = start - d * DAY_MS;
+      if (t >= first) history.push(byHour.get(t) ?? 0);
+    }
+    const count = byHour.get(start) ?? 0;
+    const check = volumeAnomaly(count, history, {
+      z: policy.volume.z,
+      p: policy.volume.p,
+      minHistory: policy.volume.minHistory,
+    });
+    return { status: 'ok', hourStart: new Date(start).toISOString(), history, check };
+  }
+
+  listQualityReports(model: string, page: PageRequest): Promise<Page<QualityRecord>> {
+    return this.requireModel(model).then(() => this.deps.store.listQualityReports(model, page));
   }
 
   /**
@@ -399,7 +570,7 @@ export class MonitoringService {
     from: Date,
     to: Date,
     now: Date,
-  ): Promise<WindowAccumulator> {
+  ): Promise<{ window: WindowAccumulator; quality: QualityAccumulator }> {
     const versions = (await allItems((page) => this.deps.registry.listVersions(model, page))).map(
       (v) => v.version,
     );
@@ -409,43 +580,69 @@ export class MonitoringService {
       return start >= from.getTime() && start + HOUR_MS <= to.getTime() && start + HOUR_MS <= now.getTime();
     };
     // Sketches already stored for whole hours: when they alone exceed the exact limit, the window
-    // is tested through sketches anyway, so those hours are not read again.
-    const stored = new Map<CapturePartition, ReturnType<typeof parseWindowSketch>>();
+    // is tested through sketches anyway, so those hours are not read again. An hour counts as
+    // stored only with its quality counts too (hours sketched before quality checks existed are
+    // read once more), so the quality report always covers the whole window.
+    const qualityKey = (p: CapturePartition) =>
+      this.deps.captures.sketchKey(model, p, `${baselineId}.quality`);
+    const stored = new Map<
+      CapturePartition,
+      { sketch: ReturnType<typeof parseWindowSketch>; quality: QualityCounts }
+    >();
     for (const p of partitions.filter(complete)) {
       const json = await this.deps.docs.getJson(this.deps.captures.sketchKey(model, p, baselineId));
-      if (json !== undefined) {
-        try {
-          const sketch = parseWindowSketch(json);
-          if (sketch.layoutId === profile.layoutId) stored.set(p, sketch);
-        } catch {
-          // an unreadable sketch is recomputed from the rows below
+      if (json === undefined) continue;
+      const counts = await this.deps.docs.getJson(qualityKey(p));
+      if (counts === undefined) continue;
+      try {
+        const sketch = parseWindowSketch(json);
+        const quality = parseQualityCounts(counts);
+        if (sketch.layoutId === profile.layoutId && quality.layoutId === profile.layoutId) {
+          stored.set(p, { sketch, quality });
         }
+      } catch {
+        // an unreadable sketch or count is recomputed from the rows below
       }
     }
-    const storedRows = [...stored.values()].reduce((n, s) => n + s.rows, 0);
+    const storedRows = [...stored.values()].reduce((n, s) => n + s.sketch.rows, 0);
     const useStored = storedRows > policy.exactRowLimit;
 
     const window = new WindowAccumulator(profile, { exactRowLimit: policy.exactRowLimit });
+    const quality = new QualityAccumulator(profile);
     for (const p of partitions) {
-      const sketch = useStored ? stored.get(p) : undefined;
-      if (sketch) {
-        window.addSketch(sketch);
+      const kept = useStored ? stored.get(p) : undefined;
+      if (kept) {
+        window.addSketch(kept.sketch);
+        quality.addCounts(kept.quality);
         continue;
       }
       // A complete hour read now is also summarised on its own, for the next checks.
-      const hour =
-        complete(p) && !stored.has(p) ? new WindowAccumulator(profile, { exactRowLimit: 0 }) : undefined;
+      const summarise = complete(p) && !stored.has(p);
+      const hour = summarise ? new WindowAccumulator(profile, { exactRowLimit: 0 }) : undefined;
+      const hourQuality = summarise ? new QualityAccumulator(profile) : undefined;
       for await (const row of this.deps.captures.rows(p)) {
         const t = Date.parse(row.at);
         if (!(t >= from.getTime() && t < to.getTime())) continue;
-        window.add(row.instance as Row);
-        hour?.add(row.instance as Row);
+        // Quality sees the row as sent; drift reads it with wrong-typed values as missing, and
+        // not at all when no feature can be read from it.
+        const readable = quality.add(row.instance);
+        hourQuality?.add(row.instance);
+        if (readable === null) continue;
+        window.add(readable);
+        hour?.add(readable);
       }
-      if (hour && hour.rows > 0) {
+      if (hour && hourQuality && hourQuality.rows > 0) {
         await this.deps.docs.putJson(this.deps.captures.sketchKey(model, p, baselineId), hour.toSketch());
+        await this.deps.docs.putJson(qualityKey(p), hourQuality.counts());
       }
     }
-    return window;
+    return { window, quality };
+  }
+
+  /** The stored policy with defaults filled for fields added since it was written. */
+  private async policyOf(model: string): Promise<MonitoringPolicy> {
+    const stored = await this.deps.store.getPolicy(model);
+    return stored ? MonitoringPolicy.parse(stored) : DEFAULT_POLICY;
   }
 
   private async requireModel(model: string): Promise<void> {

@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildBaseline } from '../../../functions/core/monitoring/baseline.js';
-import { dataQuality, poissonCdf, volumeAnomaly } from '../../../functions/core/monitoring/quality.js';
+import {
+  dataQuality,
+  parseQualityCounts,
+  poissonCdf,
+  QualityAccumulator,
+  volumeAnomaly,
+} from '../../../functions/core/monitoring/quality.js';
 import { seededRandom } from '../../support/random.js';
 
 const g = seededRandom(11);
@@ -41,6 +47,45 @@ describe('data quality', () => {
     });
     expect(r.features.find((f) => f.name === 'plan')!.unseenCategories).toEqual(['enterprise']);
     expect(r.extraColumns).toEqual(['coupon']);
+  });
+
+  it('a category named like an Object.prototype property is still unseen', () => {
+    const r = dataQuality(
+      profile,
+      Array.from({ length: 10 }, () => ({ age: 30, plan: 'constructor', income: 5000 })),
+    );
+    expect(r.features.find((f) => f.name === 'plan')!.unseenCategories).toEqual(['constructor']);
+  });
+
+  it('counts of parts of a window add up to the counts of the whole', () => {
+    const rows = Array.from({ length: 90 }, (_, i) => ({
+      age: i % 7 === 0 ? 'x' : 20 + (i % 60),
+      plan: i % 11 === 0 ? `new-${i % 4}` : 'pro',
+      ...(i % 5 === 0 ? { extra: 1 } : { income: 2000 }),
+    }));
+    const whole = new QualityAccumulator(profile);
+    const a = new QualityAccumulator(profile);
+    const b = new QualityAccumulator(profile);
+    rows.forEach((r, i) => {
+      whole.add(r);
+      (i < 40 ? a : b).add(r);
+    });
+    const merged = new QualityAccumulator(profile);
+    merged.addCounts(parseQualityCounts(JSON.stringify(a.counts())));
+    merged.addCounts(parseQualityCounts(JSON.stringify(b.counts())));
+    expect(merged.report()).toEqual(whole.report());
+    expect(whole.report().violations.length).toBeGreaterThan(0);
+  });
+
+  it('passes wrong-typed values on to drift as missing, and malformed rows not at all', () => {
+    const acc = new QualityAccumulator(profile);
+    expect(acc.add({ age: 'x', plan: { a: 1 }, income: 3 })).toEqual({ age: null, plan: null, income: 3 });
+    const fine = { age: 30, plan: 'pro', income: 3 };
+    expect(acc.add(fine)).toBe(fine);
+    expect(acc.add('nope')).toBeNull();
+    // Array rows need a baseline in schema order; this one was inferred from objects.
+    expect(acc.add([30, 'pro', 3])).toBeNull();
+    expect(acc.report().malformedRows).toBe(2);
   });
 
   it('a column absent from every row is a missing column', () => {

@@ -4,17 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SYSTEM_PRINCIPAL as SYSTEM } from '../../../functions/core/auth/principal.js';
-import { DEFAULT_POLICY, type MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
-import type {
-  AlertRecord,
-  BaselineRef,
-  CapturedRow,
-  CapturePartition,
-  MonitoringStore,
-  ReportRecord,
-} from '../../../functions/core/monitoring/ports.js';
+import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
+import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { registryServices } from '../../../functions/core/registry/services.js';
+import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
 import {
   CountingIds,
   MemoryArtifactStore,
@@ -22,55 +16,6 @@ import {
   SteppingClock,
 } from '../../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-class MemoryMonitoringStore implements MonitoringStore {
-  policies = new Map<string, MonitoringPolicy>();
-  baselines: BaselineRef[] = [];
-  reports: ReportRecord[] = [];
-  alerts = new Map<string, AlertRecord>();
-  async getPolicy(m: string) {
-    return this.policies.get(m);
-  }
-  async putPolicy(m: string, p: MonitoringPolicy) {
-    this.policies.set(m, p);
-  }
-  async listPolicies() {
-    return { items: [...this.policies].map(([model, policy]) => ({ model, policy })) };
-  }
-  async putBaseline(ref: BaselineRef) {
-    this.baselines.push(ref);
-  }
-  async latestBaseline(m: string, v?: string) {
-    return this.baselines.filter((b) => b.model === m && (!v || b.version === v)).at(-1);
-  }
-  async putReport(r: ReportRecord) {
-    this.reports.push(r);
-  }
-  async listReports() {
-    return { items: [...this.reports].reverse() };
-  }
-  async lastScheduledCheck() {
-    return undefined;
-  }
-  async claimScheduledCheck() {
-    return true;
-  }
-  async putAlertOnce(a: AlertRecord) {
-    if (this.alerts.has(a.id)) return false;
-    this.alerts.set(a.id, a);
-    return true;
-  }
-  async getAlert(id: string) {
-    return this.alerts.get(id);
-  }
-  async markAlertPublished(id: string) {
-    this.alerts.set(id, { ...this.alerts.get(id)!, published: true });
-  }
-  async listAlerts() {
-    return { items: [...this.alerts.values()] };
-  }
-  async ackAlert() {}
-}
 
 function normals(n: number, mean: number, seed: number): number[] {
   let s = seed;
@@ -176,8 +121,10 @@ describe('MonitoringService alerts', () => {
     expect(first).toMatchObject({ status: 'ok', rows: 500, datasetDrift: true });
     const second = await service.check('m', range, 'manual');
     expect(second.alertId).toBe(first.alertId);
-    expect(store.alerts.size).toBe(1);
-    expect(published).toEqual([first.alertId]);
+    // The shifted window is also out of the baseline's range: one quality alert beside it.
+    expect([...store.alerts.values()].map((a) => a.kind).sort()).toEqual(['drift', 'quality']);
+    expect(published.filter((id) => store.alerts.get(id)?.kind === 'drift')).toEqual([first.alertId]);
+    expect(published).toHaveLength(2);
     expect(store.reports).toHaveLength(2);
   });
 
@@ -188,10 +135,12 @@ describe('MonitoringService alerts', () => {
     const [alert] = [...store.alerts.values()];
     expect(alert?.published).toBe(false);
     await service.check('m', range, 'schedule'); // the redelivered message
-    expect(published).toEqual([alert!.id]);
+    expect(published[0]).toBe(alert!.id);
     expect(store.alerts.get(alert!.id)?.published).toBe(true);
     await service.check('m', range, 'schedule');
-    expect(published).toHaveLength(1);
+    // The drift alert and the window's quality alert, each once.
+    expect(published).toHaveLength(2);
+    expect(new Set(published).size).toBe(2);
   });
 
   it('tests a small window exactly and stores the sketch of each complete hour for later checks', async () => {
