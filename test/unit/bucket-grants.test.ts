@@ -109,7 +109,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     expect(partitions.flatMap((p) => p.keys)).toEqual([`${hour}real.jsonl.gz`]);
   });
 
-  it('baseline profiles: monitoring writes them, the drift worker reads them', async () => {
+  it('baseline profiles: monitoring writes them, the drift worker and inference (explanations) read them', async () => {
     const { store, registry } = memoryRegistry();
     await withOneVersion(registry);
     const written: string[] = [];
@@ -138,7 +138,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     });
     expect(written).toHaveLength(1);
     expect(granted('write', written[0]!)).toEqual(['monitoring']);
-    expect(granted('read', written[0]!)).toEqual(['driftWorker', 'monitoring']);
+    expect(granted('read', written[0]!)).toEqual(['driftWorker', 'inference', 'monitoring']);
   });
 });
 
