@@ -165,8 +165,12 @@ describe('drift pipeline', () => {
     alertId = report.alertId;
 
     // The shifted petals are also out of the baseline's range: the window's quality alert
-    // (docs/quality.md) is raised beside the drift alert, each once.
-    const alerts = await admin('GET', '/v1/alerts?model=iris-demo');
+    // (docs/quality.md) is raised beside the drift alert, each once. The check stores its drift
+    // report before it has raised the quality alert: wait for both.
+    const alerts = await until('the drift and the quality alert', async () => {
+      const res = await admin('GET', '/v1/alerts?model=iris-demo');
+      return res.body.items.length >= 2 ? res : undefined;
+    });
     expect(alerts.body.items.map((a: { kind: string }) => a.kind).sort()).toEqual(['drift', 'quality']);
     const drift = alerts.body.items.find((a: { kind: string }) => a.kind === 'drift');
     expect(drift).toMatchObject({ id: alertId, status: 'open' });

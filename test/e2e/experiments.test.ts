@@ -224,10 +224,13 @@ describe('canaries over HTTP', () => {
     expect(alert.title).toMatch(/2\.0\.0.*rolled back/);
     expect(alert.details.experimentId).toBe(id);
     expect(await production()).toBe('1.1.0');
+    // Serving reads the running experiment through its 1 s cache: within it the canary is gone.
+    await new Promise((r) => setTimeout(r, 1_100));
     for (let i = 0; i < 10; i++) {
       const res = await predictor('POST', '/v1/models/shop/predict', { instances: [instance(i)] });
       expect(res.status).toBe(200);
       expect(res.body.modelVersion).toBe('1.1.0');
+      expect(res.body.experimentId).toBeUndefined();
     }
   }, 120_000);
 

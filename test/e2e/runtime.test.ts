@@ -69,6 +69,7 @@ describe('npm start', () => {
     expect(endpoints.endpoints.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(Object.keys(endpoints.tables).sort()).toEqual([
       'audit',
+      'experiments',
       'idempotency',
       'keys',
       'monitoring',
