@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain picks some.
  */
 import { runCapturesBench } from './captures.bench.js';
 import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
+import { runExplainBench } from './explain.bench.js';
 import { runInferenceBench } from './inference.bench.js';
 
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
@@ -34,6 +35,7 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     'experiment assignment vs string-building baseline and SHA-256, and predict with vs without a running experiment (same run)',
     runExperimentsBench,
   ],
+  ['explain', 'Kernel SHAP explanations vs the model run they need, and sampled vs exact', runExplainBench],
 ];
 
 let first = true;

@@ -9,9 +9,12 @@
  * so that v(∅) = E_b f(b) is the base value and base + Σ φ_i = v(N) = f(x) (efficiency).
  *
  * With 2^M − 2 coalitions no more than the sample budget, every coalition is evaluated and the
- * values are the exact Shapley values of v. Beyond, coalitions are sampled from the Shapley
- * kernel's distribution over sizes (p(s) ∝ (M − 1) / (s (M − s))), each with its complement
- * (paired sampling), and φ solves the kernel-weighted least squares problem under the constraint
+ * values are the exact Shapley values of v. Beyond, coalitions are chosen as shap's
+ * KernelExplainer chooses them: coalition sizes are taken in pairs (s, M − s) from the outside in,
+ * each pair enumerated whole while the budget covers its share of the Shapley kernel's weight
+ * (w(s) ∝ (M − 1) / (s (M − s)) per size), and the rest of the budget is sampled from the remaining
+ * sizes by that weight, each coalition with its complement; a coalition drawn again adds to its
+ * weight. φ solves the kernel-weighted least squares problem under the constraint
  * Σ φ_i = f(x) − base, which keeps efficiency exact. The budget defaults to shap's 2M + 2048.
  *
  * All coalitions × background rows of one instance go to the model as ONE batch: the cost is one
@@ -52,31 +55,36 @@ export async function kernelShap(
   if (!Number.isInteger(b) || b < 1) throw new RangeError('background must hold whole rows of the features');
   const budget = options.nsamples ?? defaultSamples(m);
   const exact = m <= 30 && 2 ** m - 2 <= budget;
-  const masks = exact ? allMasks(m) : sampledMasks(m, budget, options.seed ?? 0);
-  // Rows: the full coalition (x itself, once), then for each mask (the empty one first) B rows.
-  const count = masks.length + 1;
-  const inputs = new Float32Array((1 + count * b) * m);
+  const chosen = exact ? { masks: allMasks(m), weights: null } : shapMasks(m, budget, options.seed ?? 0);
+  const masks = chosen.masks;
+  // Rows: x itself, then B rows per coalition (the empty one first): the background rows with the
+  // coalition's features overwritten by x's, copied block by block.
+  const all: Uint8Array[] = [new Uint8Array(m), ...masks];
+  const inputs = new Float32Array((1 + all.length * b) * m);
   inputs.set(x, 0);
   let row = 1;
-  const all: Uint8Array[] = [new Uint8Array(m), ...masks];
   for (const mask of all) {
-    for (let j = 0; j < b; j++, row++) {
-      const base = row * m;
-      const bg = j * m;
-      for (let i = 0; i < m; i++) inputs[base + i] = mask[i] ? x[i]! : background[bg + i]!;
+    const start = row * m;
+    inputs.set(background, start);
+    for (let i = 0; i < m; i++) {
+      if (!mask[i]) continue;
+      const xi = x[i]!;
+      for (let j = 0, at = start + i; j < b; j++, at += m) inputs[at] = xi;
     }
+    row += b;
   }
   const out = await model(inputs, row);
   const prediction = Number(out[0]);
-  const v = all.map((_, k) => {
-    let s = 0;
-    for (let j = 0; j < b; j++) s += Number(out[1 + k * b + j]);
-    return s / b;
-  });
+  const v = new Float64Array(all.length);
+  for (let k = 0, at = 1; k < all.length; k++) {
+    let sum = 0;
+    for (let j = 0; j < b; j++, at++) sum += Number(out[at]);
+    v[k] = sum / b;
+  }
   const baseValue = v[0]!;
   const values = exact
-    ? exactShapley(m, masks, v.slice(1), baseValue, prediction)
-    : weightedSolve(m, masks, v.slice(1), baseValue, prediction);
+    ? exactShapley(m, masks, v.subarray(1), baseValue, prediction)
+    : weightedSolve(m, masks, chosen.weights!, v.subarray(1), baseValue, prediction);
   return { baseValue, values, prediction, exact, coalitions: masks.length };
 }
 
@@ -100,7 +108,7 @@ function logFactorial(n: number): number {
 function exactShapley(
   m: number,
   masks: readonly Uint8Array[],
-  v: readonly number[],
+  v: ArrayLike<number>,
   empty: number,
   full: number,
 ): number[] {
@@ -136,43 +144,117 @@ function popcount(c: number): number {
   return n;
 }
 
-/** Coalitions drawn by the kernel's size distribution, each followed by its complement. */
-function sampledMasks(m: number, budget: number, seed: number): Uint8Array[] {
-  const rng = createRng(seed);
-  const sizes = Array.from({ length: m - 1 }, (_, k) => k + 1);
-  const w = sizes.map((s) => (m - 1) / (s * (m - s)));
-  const total = w.reduce((a, c) => a + c, 0);
-  const masks: Uint8Array[] = [];
-  const pairs = Math.max(1, Math.floor(budget / 2));
-  for (let p = 0; p < pairs; p++) {
-    let u = rng.next() * total;
-    let s = sizes[sizes.length - 1]!;
-    for (let k = 0; k < sizes.length; k++) {
-      u -= w[k]!;
-      if (u <= 0) {
-        s = sizes[k]!;
-        break;
-      }
-    }
-    const order = rng.permutation(m);
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+/** Every subset of {0..m−1} of size s, as masks, in lexicographic order. */
+function* subsetsOfSize(m: number, s: number): Generator<Uint8Array> {
+  const idx = Array.from({ length: s }, (_, k) => k);
+  for (;;) {
     const mask = new Uint8Array(m);
-    for (let k = 0; k < s; k++) mask[order[k]!] = 1;
-    masks.push(
-      mask,
-      mask.map((z) => 1 - z),
-    );
+    for (const k of idx) mask[k] = 1;
+    yield mask;
+    let k = s - 1;
+    while (k >= 0 && idx[k] === m - s + k) k--;
+    if (k < 0) return;
+    idx[k]!++;
+    for (let l = k + 1; l < s; l++) idx[l] = idx[l - 1]! + 1;
   }
-  return masks;
 }
 
 /**
- * min Σ_k (v_k − base − z_k·φ)² over φ with Σφ = full − base (coalitions sampled with the kernel's
- * probabilities, so equal weights), by eliminating the last feature: φ_M = Δ − Σ_{i<M} φ_i.
+ * shap's coalition choice (KernelExplainer): sizes in pairs (s, M − s) from the outside in,
+ * enumerated while the budget covers their kernel weight, then sampling by weight for the rest;
+ * returns the coalitions and their kernel weights (summing to 1).
+ */
+function shapMasks(m: number, budget: number, seed: number): { masks: Uint8Array[]; weights: number[] } {
+  const rng = createRng(seed);
+  const sizes = Math.ceil((m - 1) / 2);
+  const paired = Math.floor((m - 1) / 2);
+  const weight = Array.from(
+    { length: sizes },
+    (_, k) => ((m - 1) / ((k + 1) * (m - k - 1))) * (k < paired ? 2 : 1),
+  );
+  const total = weight.reduce((a, c) => a + c, 0);
+  for (let k = 0; k < sizes; k++) weight[k]! /= total;
+
+  const masks: Uint8Array[] = [];
+  const weights: number[] = [];
+  let left = budget;
+  let full = 0;
+  const remaining = [...weight];
+  for (let size = 1; size <= sizes; size++) {
+    const isPaired = size <= paired;
+    const count = binomial(m, size) * (isPaired ? 2 : 1);
+    if ((left * remaining[size - 1]!) / count < 1 - 1e-8) break;
+    full++;
+    left -= count;
+    if (remaining[size - 1]! < 1) {
+      const scale = 1 - remaining[size - 1]!;
+      for (let k = 0; k < sizes; k++) remaining[k]! /= scale;
+    }
+    const w = weight[size - 1]! / binomial(m, size) / (isPaired ? 2 : 1);
+    for (const mask of subsetsOfSize(m, size)) {
+      masks.push(mask);
+      weights.push(w);
+      if (isPaired) {
+        masks.push(mask.map((z) => 1 - z));
+        weights.push(w);
+      }
+    }
+  }
+  if (full === sizes || left <= 0) return { masks, weights };
+
+  // Sampling the sizes not enumerated, by their kernel weight; a pair counts two samples.
+  const fixed = masks.length;
+  const draw = weight.slice(full).map((w, k) => (full + k < paired ? w / 2 : w));
+  const drawTotal = draw.reduce((a, c) => a + c, 0);
+  const seen = new Map<string, number>();
+  for (let attempts = 0; left > 0 && attempts < 4 * budget; attempts++) {
+    let u = rng.next() * drawTotal;
+    let k = 0;
+    while (k < draw.length - 1 && u >= draw[k]!) u -= draw[k++]!;
+    const size = full + k + 1;
+    const order = rng.permutation(m);
+    const mask = new Uint8Array(m);
+    for (let q = 0; q < size; q++) mask[order[q]!] = 1;
+    const key = mask.join('');
+    const at = seen.get(key);
+    const isPaired = size <= paired;
+    if (at === undefined) {
+      seen.set(key, masks.length);
+      masks.push(mask);
+      weights.push(1);
+      left--;
+      if (left > 0 && isPaired) {
+        masks.push(mask.map((z) => 1 - z));
+        weights.push(1);
+        left--;
+      }
+    } else {
+      weights[at]!++;
+      if (isPaired && at + 1 < masks.length) weights[at + 1]!++;
+    }
+  }
+  // The sampled coalitions share the kernel weight the enumerated sizes left.
+  const leftWeight = weight.slice(full).reduce((a, c) => a + c, 0);
+  const sampled = weights.slice(fixed).reduce((a, c) => a + c, 0);
+  for (let q = fixed; q < weights.length; q++) weights[q] = (weights[q]! * leftWeight) / sampled;
+  return { masks, weights };
+}
+
+/**
+ * min Σ_k w_k (v_k − base − z_k·φ)² over φ with Σφ = full − base, by eliminating the last
+ * feature: φ_M = Δ − Σ_{i<M} φ_i.
  */
 function weightedSolve(
   m: number,
   masks: readonly Uint8Array[],
-  v: readonly number[],
+  weights: readonly number[],
+  v: ArrayLike<number>,
   base: number,
   full: number,
 ): number[] {
@@ -181,28 +263,30 @@ function weightedSolve(
   const a = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   const rhs = new Array<number>(n).fill(0);
   masks.forEach((z, k) => {
+    const w = weights[k]!;
     const last = z[m - 1]!;
     // y − last·Δ = Σ_{i<M} (z_i − last) φ_i
     const y = v[k]! - base - last * delta;
     for (let i = 0; i < n; i++) {
       const xi = z[i]! - last;
       if (xi === 0) continue;
-      rhs[i]! += xi * y;
+      rhs[i]! += w * xi * y;
       for (let j = 0; j < n; j++) {
         const xj = z[j]! - last;
-        if (xj !== 0) a[i]![j]! += xi * xj;
+        if (xj !== 0) a[i]![j]! += w * xi * xj;
       }
     }
   });
   const phi = solve(a, rhs);
-  const lastPhi = delta - phi.reduce((s, p) => s + p, 0);
+  const lastPhi = delta - phi.reduce((acc, p) => acc + p, 0);
   return [...phi, lastPhi];
 }
 
 /** Gaussian elimination with partial pivoting; a tiny ridge keeps unidentified features at 0. */
 function solve(a: number[][], b: number[]): number[] {
   const n = b.length;
-  const mat = a.map((row, i) => [...row.map((x, j) => (i === j ? x + 1e-10 : x)), b[i]!]);
+  const ridge = 1e-12 * Math.max(1e-300, a.reduce((t, row, i) => t + row[i]!, 0) / Math.max(1, n));
+  const mat = a.map((row, i) => [...row.map((x, j) => (i === j ? x + ridge : x)), b[i]!]);
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(mat[r]![c]!) > Math.abs(mat[p]![c]!)) p = r;

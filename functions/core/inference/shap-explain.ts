@@ -36,18 +36,37 @@ const logit = (p: number): number => {
   return Math.log(q / (1 - q));
 };
 
-/** The model as kernel SHAP sees it: one number per row, for class `column` (or the value). */
+/**
+ * The model as kernel SHAP sees it: one number per row, for class `column` (or the value). A
+ * probability output of shape [rows, K] is read in place (an explanation runs ~10⁵ rows: building
+ * decodeOutputs' per-row arrays would cost more than the model); anything else goes through it.
+ */
 function batchModel(sm: ServingModel, column: number | null, output: ShapOutput): BatchModel {
   const features = sm.inputSchema.features.length;
+  const transform = output === 'logit' ? logit : (p: number) => p;
   return async (inputs, rows) => {
     const out = await sm.model.run(inputs, rows, features, sm.inputSchema.tensor, sm.fetch);
+    if (sm.plan.kind !== 'regression' && column !== null) {
+      const t = out[sm.plan.probabilities];
+      const k = t?.dims[1];
+      if (
+        t &&
+        t.dims.length === 2 &&
+        t.dims[0] === rows &&
+        k !== undefined &&
+        k >= 2 &&
+        typeof t.data[0] === 'number'
+      ) {
+        const data = t.data as ArrayLike<number>;
+        const values = new Float64Array(rows);
+        for (let r = 0; r < rows; r++) values[r] = transform(data[r * k + column]!);
+        return values;
+      }
+    }
     const decoded = decodeOutputs(out, sm.plan, rows);
     if (decoded.kind === 'regression') return decoded.values;
     const values = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) {
-      const p = decoded.probabilities[r]![column!]!;
-      values[r] = output === 'logit' ? logit(p) : p;
-    }
+    for (let r = 0; r < rows; r++) values[r] = transform(decoded.probabilities[r]![column!]!);
     return values;
   };
 }
