@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
+import { logisticRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { servalForFile } from '../support/lifecycle.js';
 import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
 
@@ -432,4 +432,121 @@ describe('inference over HTTP', () => {
     expect(seen.size).toBe(10_000);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
   }, 120_000);
+
+  it('explains an MLP with exact Shapley values, equal to those computed here from predictions', async () => {
+    const mlp = mlpOnnx({
+      layers: [
+        {
+          weights: [
+            [0.8, -0.5, 0.3],
+            [-0.2, 0.9, 0.6],
+            [0.4, 0.4, -0.7],
+            [1.1, -0.3, 0.2],
+          ],
+          bias: [0.1, -0.2, 0, 0.3],
+          activation: 'tanh',
+        },
+        {
+          weights: [
+            [1.2, -0.7, 0.5, 0.9],
+            [-0.6, 1.1, -0.4, 0.2],
+          ],
+          bias: [0, 0.1],
+          activation: 'softmax',
+        },
+      ],
+      featureNames: FEATURES,
+      classes: ['no', 'yes'],
+    });
+    expect((await scientist('POST', '/v1/models', { name: 'mlp-explained' })).status).toBe(201);
+    const reg = await scientist('POST', '/v1/models/mlp-explained/versions', {
+      version: '1.0.0',
+      artifact: { base64: b64(mlp) },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      inputSchema,
+      outputSchema: { kind: 'binary', classes: ['no', 'yes'] },
+    });
+    expect(reg.status, reg.text).toBe(201);
+    const x = [0.7, -1.2, 2];
+    const background = [
+      [0, 0, 0],
+      [1, 1, 1],
+      [-1, 0.5, 2],
+    ];
+    const res = await predictor('POST', '/v1/models/mlp-explained/explain', {
+      version: '1.0.0',
+      instances: [x],
+      background,
+    });
+    expect(res.status, res.text).toBe(200);
+    const e = res.body.explanations[0];
+    expect(e).toMatchObject({ method: 'exact', output: 'probability', coalitions: 6 });
+    // v(S) from the predict route: the background rows with S's features taken from x, averaged,
+    // for the class the model predicts for x; φ by the permutation definition.
+    const predicted = await predictor('POST', '/v1/models/mlp-explained/predict', {
+      version: '1.0.0',
+      instances: [x],
+    });
+    const column = ['no', 'yes'].indexOf(predicted.body.predictions[0]);
+    expect(e.class).toBe(predicted.body.predictions[0]);
+    const v = async (set: number[]) => {
+      const rows = background.map((b) => b.map((bj, j) => (set.includes(j) ? x[j]! : bj)));
+      const out = await predictor('POST', '/v1/models/mlp-explained/predict', {
+        version: '1.0.0',
+        instances: rows,
+      });
+      return out.body.probabilities.reduce((s: number, p: number[]) => s + p[column]!, 0) / rows.length;
+    };
+    const perms = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    const phi = [0, 0, 0];
+    for (const p of perms) {
+      const set: number[] = [];
+      for (const j of p) {
+        const before = await v(set);
+        set.push(j);
+        phi[j]! += ((await v(set)) - before) / perms.length;
+      }
+    }
+    FEATURES.forEach((f, j) => {
+      expect(Math.abs(e.values[f] - phi[j]!)).toBeLessThan(1e-6);
+    });
+    const sum = Object.values(e.values as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(Math.abs(e.baseValue + sum - e.prediction)).toBeLessThan(1e-9);
+    expect(e.prediction).toBeCloseTo(predicted.body.probabilities[0][column], 6);
+    // Without a background nor a baseline nor training means: a clear 400.
+    const none = await predictor('POST', '/v1/models/mlp-explained/explain', {
+      version: '1.0.0',
+      instances: [x],
+    });
+    expect(none.status).toBe(400);
+    expect(none.body.error.details).toMatchObject({ field: 'background' });
+    // With a baseline, its sample is the background.
+    const baseline = await scientist('PUT', '/v1/models/mlp-explained/baseline', {
+      version: '1.0.0',
+      rows: Array.from({ length: 200 }, (_, i) => [Math.sin(i), Math.cos(i), (i % 7) / 3]),
+    });
+    expect(baseline.status, baseline.text).toBe(200);
+    const fromBaseline = await predictor('POST', '/v1/models/mlp-explained/explain', {
+      version: '1.0.0',
+      instances: [x],
+    });
+    expect(fromBaseline.status, fromBaseline.text).toBe(200);
+    const b = fromBaseline.body.explanations[0];
+    expect(
+      Math.abs(
+        b.baseValue +
+          Object.values(b.values as Record<string, number>).reduce((a, c) => a + c, 0) -
+          b.prediction,
+      ),
+    ).toBeLessThan(1e-9);
+    expect(b.baseValue).not.toBeCloseTo(e.baseValue, 6);
+  }, 60_000);
 });
