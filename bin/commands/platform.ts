@@ -129,7 +129,10 @@ async function call(
 function act<A extends any[]>(label: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
   return async (...args: A): Promise<void> => {
     try {
-      const out = await run(apiClient(), ...args);
+      // Built on first use: `serval login` runs before there is anything to build it from.
+      let client: ApiClient | undefined;
+      const lazy: ApiClient = { request: (...a) => (client ??= apiClient()).request(...a) };
+      const out = await run(lazy, ...args);
       if (out !== undefined) {
         process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
       }
@@ -423,6 +426,7 @@ export function platformCommands(): Command[] {
       .option('--param <k=v>', 'a path parameter (repeat)', collect, [])
       .option('--query <k=v>', 'a query parameter (repeat)', collect, [])
       .option('--body <file|->', 'the JSON request body, from a file or stdin (-)')
+      .option('--json', 'print the API response body (always so)')
       .action(
         act(
           'api',
@@ -819,11 +823,23 @@ export function platformCommands(): Command[] {
                 ...(o.version ? { version: o.version } : {}),
                 ...(o.alias ? { alias: o.alias } : {}),
               },
-            )) as { version?: string; predictions?: Json[] };
+            )) as {
+              modelVersion?: string;
+              predictions?: unknown[];
+              probabilities?: unknown[];
+              predictionIds?: string[];
+            };
             if (o.json) return r;
-            const preds = r.predictions ?? [];
-            const keys = [...new Set(preds.flatMap((p) => Object.keys(p)))];
-            return `version ${r.version ?? '?'}\n${table([['#', ...keys.map((k) => k.toUpperCase())], ...preds.map((p, i) => [String(i), ...keys.map((k) => (typeof p[k] === 'object' ? JSON.stringify(p[k]) : str(p[k])))])])}`;
+            const cell = (p: unknown) => (typeof p === 'object' && p !== null ? JSON.stringify(p) : str(p));
+            const probs = r.probabilities;
+            const rows = (r.predictions ?? []).map((p, i) => [
+              String(i),
+              cell(p),
+              ...(probs ? [cell(probs[i])] : []),
+              str(r.predictionIds?.[i]),
+            ]);
+            const head = ['#', 'PREDICTION', ...(probs ? ['PROBABILITIES'] : []), 'PREDICTION ID'];
+            return `version ${r.modelVersion ?? '?'}\n${table([head, ...rows])}`;
           },
         ),
       ),
@@ -831,7 +847,7 @@ export function platformCommands(): Command[] {
   out.push(
     new Command('feedback')
       .description('ground truth for served predictions: a JSON file of the feedback body')
-      .requiredOption('--file <file|->', 'e.g. {"items": [{"predictionId": "...", "actual": 1}]}')
+      .requiredOption('--file <file|->', 'a JSON array [{"predictionId": "...", "actual": 1}, ...]')
       .option('--json', 'print the API response body')
       .action(
         act('feedback', async (client, o: { file: string; json?: boolean }) => {
@@ -855,7 +871,7 @@ export function platformCommands(): Command[] {
   mode
     .command('set')
     .argument('<mode>', 'serving, training or maintenance')
-    .option('--reason <text>', 'why (kept in the audit trail)')
+    .option('--comment <text>', 'why (kept in the audit trail)')
     .option('--json', 'print the API response body')
     .action(
       act('mode set', async (client, m: string, o: { reason?: string; json?: boolean }) => {
@@ -1040,19 +1056,19 @@ export function withDriftApiCommands(drift: Command): Command {
     .command('check')
     .description('run a drift check now over a window of captured predictions')
     .argument('<model>')
-    .option('--body <json|@file>', 'the check body (window, version…); default {}')
+    .requiredOption('--from <iso>', 'start of the window of captured predictions')
+    .requiredOption('--to <iso>', 'end of the window (at most 31 days after --from)')
+    .option('--version <version>', 'the version whose captures are checked (default: production)')
     .option('--json', 'print the API response body')
     .action(
-      act('drift check', async (client, name: string, o: { body?: string; json?: boolean }) => {
-        const body =
-          o.body === undefined
-            ? {}
-            : o.body.startsWith('@')
-              ? readJsonArg(o.body.slice(1))
-              : jsonOption(o.body, '--body');
-        const r = (await call(client, 'checkDrift', { name }, {}, body)) as Json;
-        return o.json ? r : renderDrift(r);
-      }),
+      act(
+        'drift check',
+        async (client, name: string, o: { from: string; to: string; version?: string; json?: boolean }) => {
+          const body = { from: o.from, to: o.to, ...(o.version ? { version: o.version } : {}) };
+          const r = (await call(client, 'checkDrift', { name }, {}, body)) as Json;
+          return o.json ? r : renderDrift(r);
+        },
+      ),
     );
   drift
     .command('reports')
