@@ -131,7 +131,12 @@ function act<A extends any[]>(label: string, run: (client: ApiClient, ...args: A
     try {
       // Built on first use: `serval login` runs before there is anything to build it from.
       let client: ApiClient | undefined;
-      const lazy: ApiClient = { request: (...a) => (client ??= apiClient()).request(...a) };
+      const lazy: ApiClient = {
+        request: (...a) => {
+          client ??= apiClient();
+          return client.request(...a);
+        },
+      };
       const out = await run(lazy, ...args);
       if (out !== undefined) {
         process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
