@@ -463,8 +463,6 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.captures]: ['read'],
           [KEYS.sketches]: ['write'],
           [KEYS.datasets]: ['read'],
-          // Models trained elsewhere, imported by URI (docs/import.md).
-          [KEYS.imports]: ['read'],
         },
         list: true,
       },
