@@ -27,6 +27,7 @@ import {
   type ThrottleProps,
 } from './constructs/api.js';
 import {
+  bindImportBuckets,
   bindSageMakerEndpoints,
   checkSageMakerEndpointNames,
   OnnxRuntimeLayer,
@@ -65,6 +66,8 @@ export interface ServalStackProps extends StackProps {
    * for versions served with `runtime.type = "sagemaker"`. Default none: no InvokeEndpoint at all.
    */
   readonly sagemakerEndpoints?: readonly string[];
+  /** Buckets the registry may import models from by s3:// URI (docs/import.md). Default none. */
+  readonly importBuckets?: readonly string[];
   /** Days captured predictions are kept under `captures/` in the artifacts bucket (default 400). */
   readonly captureRetentionDays?: number;
   /**
@@ -191,6 +194,7 @@ export class ServalStack extends Stack {
     this.functions = functions;
     this.wire();
     bindSageMakerEndpoints(functions.inference, props.sagemakerEndpoints ?? []);
+    bindImportBuckets(functions.registry, props.importBuckets ?? []);
     if (props.webhookAllowPrivate) {
       // Both places that judge a webhook URL: registration (monitoring) and delivery (worker).
       functions.monitoring.addEnvironment('SERVAL_WEBHOOK_ALLOW_PRIVATE', 'true');
@@ -277,6 +281,7 @@ export class ServalStack extends Stack {
     }
     const origins = str('artifactCorsOrigins');
     const endpoints = str('sagemakerEndpoints');
+    const imports = str('importBuckets');
     const captureDays = num('captureRetentionDays');
     const concurrency = str('reservedConcurrency');
     if (captureDays !== undefined && !Number.isInteger(captureDays)) {
@@ -304,6 +309,10 @@ export class ServalStack extends Stack {
         .map((e) => e.trim())
         .filter((e) => e !== ''),
       captureRetentionDays: captureDays,
+      importBuckets: imports
+        ?.split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== ''),
       webhookAllowPrivate: bool('webhookAllowPrivate'),
       reservedConcurrency: concurrency === undefined ? undefined : parseReservedConcurrency(concurrency),
     };

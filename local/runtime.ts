@@ -511,6 +511,7 @@ const PASSTHROUGH_ENV = [
   'SERVAL_WEBHOOK_ALLOW_PRIVATE',
   'SERVAL_ROUTE_CACHE_MS',
   'SERVAL_SAGEMAKER_ENDPOINTS',
+  'SERVAL_IMPORT_BUCKETS',
 ];
 
 /** The variables a function receives: its bound resources (BINDINGS) and its stage. */

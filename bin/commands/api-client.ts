@@ -1,11 +1,54 @@
 /**
  * The CLI's HTTP client of a Serval API: the base URL from SERVAL_URL (the API URL `npm start`
- * prints, with or without its /v1, or the stack's ApiUrl output) and the key from SERVAL_API_KEY (sent as x-api-key). An answer that
- * is not 2xx becomes an ApiError carrying the API's own `{error: {code, message}}`.
+ * prints, with or without its /v1, or the stack's ApiUrl output) and the key from SERVAL_API_KEY
+ * (sent as x-api-key); either falls back to the profile `serval login` saved. An answer that is
+ * not 2xx becomes a CliError carrying the API's own `{error: {code, message}}`.
  */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 export const URL_ENV = 'SERVAL_URL';
 export const KEY_ENV = 'SERVAL_API_KEY';
+/** Where the profile lives; default ~/.config/serval/profile.json. */
+export const CONFIG_ENV = 'SERVAL_CONFIG';
+
+export interface Profile {
+  readonly url: string;
+  readonly apiKey?: string;
+}
+
+export function profilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return env[CONFIG_ENV] || join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'serval', 'profile.json');
+}
+
+export function readProfile(env: NodeJS.ProcessEnv = process.env): Partial<Profile> {
+  let text: string;
+  try {
+    text = readFileSync(profilePath(env), 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const p = JSON.parse(text) as Partial<Profile>;
+    return {
+      ...(typeof p.url === 'string' ? { url: p.url } : {}),
+      ...(typeof p.apiKey === 'string' ? { apiKey: p.apiKey } : {}),
+    };
+  } catch {
+    throw new CliError(`${profilePath(env)} is not valid JSON: run serval login again`, 2);
+  }
+}
+
+/** Writes the profile readable by its owner only: it holds an API key. */
+export function writeProfile(profile: Profile, env: NodeJS.ProcessEnv = process.env): string {
+  const path = profilePath(env);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`, { mode: 0o600 });
+  // writeFileSync's mode applies only to a new file; an older profile may have been wider.
+  chmodSync(path, 0o600);
+  return path;
+}
 
 /** A failure the CLI reports on one line of stderr (never a stack trace). */
 export class CliError extends Error {
@@ -23,9 +66,13 @@ export interface ApiClient {
 }
 
 export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
-  const base = env[URL_ENV];
+  const profile = env[URL_ENV] && env[KEY_ENV] ? {} : readProfile(env);
+  const base = env[URL_ENV] || profile.url;
   if (!base)
-    throw new CliError(`${URL_ENV} is not set: give the API's base URL (e.g. http://127.0.0.1:3000)`, 2);
+    throw new CliError(
+      `${URL_ENV} is not set and there is no profile: run serval login, or set ${URL_ENV} (e.g. http://127.0.0.1:3000)`,
+      2,
+    );
   let root: URL;
   try {
     root = new URL(base);
@@ -34,7 +81,8 @@ export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
   }
   // `npm start` prints the API as …/v1, the stack's ApiUrl output stops before v1/: take either.
   root.pathname = `${root.pathname.replace(/\/+$/, '').replace(/\/v1$/, '')}/`;
-  const key = env[KEY_ENV];
+  // The profile's key goes only to the profile's URL, never to another server named by SERVAL_URL.
+  const key = env[KEY_ENV] || (profile.url === base ? profile.apiKey : undefined);
   return {
     async request(method, path, body) {
       const url = new URL(path.replace(/^\//, ''), root);

@@ -18,6 +18,8 @@ export const ARTIFACT_PREFIXES = {
   uploads: 'uploads/',
   /** Training and reference datasets, uploaded by users; Serval only reads them. */
   datasets: 'datasets/',
+  /** Models trained elsewhere, put there by users to be imported (docs/import.md); only read. */
+  imports: 'imports/',
   /** `captures/<model>/<version>/<YYYY-MM-DD>/<HH>/<id>.jsonl.gz`: captured predictions. */
   captures: 'captures/',
   /** `baselines/<model>/<version>/<id>.json`: baseline profiles. */
@@ -43,6 +45,7 @@ export const ARTIFACT_KEY_PATTERNS = {
   models: `${ARTIFACT_PREFIXES.models}*`,
   uploads: `${ARTIFACT_PREFIXES.uploads}*`,
   datasets: `${ARTIFACT_PREFIXES.datasets}*`,
+  imports: `${ARTIFACT_PREFIXES.imports}*`,
   captureFiles: `${ARTIFACT_PREFIXES.captures}*${CAPTURE_FILE_SUFFIX}`,
   /** Everything under captures/: the capture files and the sketches beside them. */
   captures: `${ARTIFACT_PREFIXES.captures}*`,

@@ -418,6 +418,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.models]: ['read', 'write', 'delete', 'tag'],
           [KEYS.uploads]: ['read', 'write', 'delete', 'tag'],
           [KEYS.datasets]: ['read'],
+          // Models trained elsewhere, imported by URI (docs/import.md).
+          [KEYS.imports]: ['read'],
         },
         list: true,
       },

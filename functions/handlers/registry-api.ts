@@ -1,6 +1,9 @@
 /** Lambda entry for the model registry routes: parse → call a registry service → map. */
 
 import type { z } from 'zod';
+import { s3Client } from '../adapters/aws-clients.js';
+import { IMPORT_BUCKETS_ENV, importBuckets, S3ImportObjects } from '../adapters/s3-imports.js';
+import { BUCKETS } from '../contract/resources.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
 import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
@@ -26,7 +29,7 @@ import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentDeletionGuard } from './experiments-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
-import { type Env, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
+import { type Env, envValue, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;
@@ -35,11 +38,20 @@ type Page = z.infer<typeof PageQuery>;
 const logger = makeLogger('registry');
 
 export function buildRegistryApi(env: Env = process.env): ProxyHandler {
+  let runner: ModelRunner | undefined;
+  // Loaded on first use: only validation and imports run models (onnxruntime is a Lambda layer).
+  const loadRunner = async () =>
+    (runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner());
   const registry = registryServices(env, undefined, undefined, {
     ...lifecycleEvents(env, logger),
     deletionGuards: [experimentDeletionGuard(env)],
+    imports: new S3ImportObjects(
+      s3Client(),
+      envValue(env, BUCKETS.artifacts.env),
+      importBuckets(env[IMPORT_BUCKETS_ENV]),
+    ),
+    runner: loadRunner,
   });
-  let runner: ModelRunner | undefined;
 
   return createApiHandler(
     'registry',
@@ -128,9 +140,13 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
       validateVersion: operation<NameVersion, unknown, ValidationRequest>({
         ...CONTRACT.validateVersion,
         handle: async ({ principal, params, body }) => {
-          // Loaded on first use: only validation needs the native runtime (a Lambda layer on AWS).
-          runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner();
-          return registry.validation.validate(principal, params.name, params.version, body, runner);
+          return registry.validation.validate(
+            principal,
+            params.name,
+            params.version,
+            body,
+            await loadRunner(),
+          );
         },
       }),
       transitionVersion: operation<NameVersion, unknown, z.infer<typeof TransitionBody>>({

@@ -7,7 +7,7 @@ import { ROLES } from '../core/auth/roles.js';
 import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';
 import { ALIAS_PATTERN } from '../core/registry/aliases.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
-import { STAGES } from '../core/registry/types.js';
+import { IMPORT_FORMATS, STAGES } from '../core/registry/types.js';
 import { MAX_VALIDATION_ROWS, Thresholds } from '../core/registry/validation-report.js';
 import { MODES } from '../core/system/modes.js';
 
@@ -104,7 +104,23 @@ export const RegisterVersionBody = z
     artifact: z.union([
       z.strictObject({ base64: z.string().min(1) }),
       z.strictObject({ upload: z.literal(true) }),
+      z.strictObject({
+        uri: z
+          .string()
+          .max(2048)
+          .regex(
+            /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/,
+            'an S3 URI: s3://bucket/key (or a directory ending in /)',
+          )
+          .describe('import from S3: an object, or (format mlflow) a directory ending in /'),
+      }),
     ]),
+    format: z
+      .enum(IMPORT_FORMATS)
+      .optional()
+      .describe(
+        'onnx (default), sagemaker-tar (model.tar.gz holding model.onnx) or mlflow (an MLflow model)',
+      ),
     sha256: Sha256.optional(),
     framework: z.enum(['onnx', 'sagemaker']).default('onnx'),
     runtime: Runtime.default({ type: 'lambda' }),

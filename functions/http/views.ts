@@ -40,6 +40,7 @@ export function versionView(v: ModelVersion) {
     metrics: v.metrics,
     params: v.params,
     dataset: v.dataset ? { ...v.dataset, verified: v.dataset.verified ?? false } : null,
+    source: v.source ?? null,
     parent: v.parent ?? null,
     tags: v.tags,
     description: v.description,

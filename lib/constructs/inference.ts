@@ -83,3 +83,25 @@ export function bindSageMakerEndpoints(fn: ServalFunction, endpoints: readonly s
     new PolicyStatement({ effect: Effect.ALLOW, actions: ['sagemaker:InvokeEndpoint'], resources: arns }),
   );
 }
+
+/**
+ * Buckets outside Serval the registry function may import models from (docs/import.md): read on
+ * their objects and listing (an MLflow directory is listed), nothing else. Serval's own bucket
+ * needs no entry: its `imports/` prefix is granted by BINDINGS.
+ */
+export function bindImportBuckets(fn: ServalFunction, buckets: readonly string[]): void {
+  fn.addEnvironment('SERVAL_IMPORT_BUCKETS', buckets.join(','));
+  if (buckets.length === 0) return;
+  const stack = Stack.of(fn);
+  const arn = (b: string) => `arn:${stack.partition}:s3:::${b}`;
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['s3:GetObject'],
+      resources: buckets.map((b) => `${arn(b)}/*`),
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: buckets.map(arn) }),
+  );
+}

@@ -46,6 +46,7 @@ describe('propsFromContext', () => {
         'serval:retainData': 'false',
         'serval:artifactCorsOrigins': 'https://a.example, https://b.example',
         'serval:sagemakerEndpoints': 'fraud-xl, Churn-GPU',
+        'serval:importBuckets': 'ml-out, ,team-models',
         'serval:captureRetentionDays': '30',
       }),
     ).toEqual({
@@ -58,6 +59,7 @@ describe('propsFromContext', () => {
       webAclArn: undefined,
       artifactCorsOrigins: ['https://a.example', 'https://b.example'],
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
+      importBuckets: ['ml-out', 'team-models'],
       captureRetentionDays: 30,
     });
   });
@@ -120,6 +122,8 @@ describe('non-default props', () => {
   let template: Template;
   let resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
   let inferenceRole: string;
+  let registryRole: string;
+  let registryFn: string;
   let inferenceFn: string;
 
   beforeAll(() => {
@@ -133,6 +137,7 @@ describe('non-default props', () => {
       webAclArn: 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/serval/abc',
       artifactCorsOrigins: ['https://dashboard.example'],
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
+      importBuckets: ['ml-out'],
       captureRetentionDays: 30,
       reservedConcurrency: { inference: 300, captureWorker: null, driftWorker: 2 },
     });
@@ -140,6 +145,8 @@ describe('non-default props', () => {
     resources = template.toJSON().Resources;
     inferenceRole = logicalId(stack.functions.inference.role!);
     inferenceFn = logicalId(stack.functions.inference);
+    registryRole = logicalId(stack.functions.registry.role!);
+    registryFn = logicalId(stack.functions.registry);
   });
 
   afterAll(() => t?.cleanup());
@@ -234,6 +241,38 @@ describe('non-default props', () => {
     const env = (resources[inferenceFn]!.Properties.Environment as { Variables: Record<string, unknown> })
       .Variables;
     expect(env[SAGEMAKER_ENDPOINTS_ENV]).toBe('fraud-xl,Churn-GPU');
+  });
+
+  it('the registry may read and list exactly the configured import buckets, nobody else any', () => {
+    const grants = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
+          resourcesOf(s).some((x) => render(x).includes(':s3:::ml-out')),
+        ).map((s) => ({
+          roles: r.Properties.Roles,
+          actions: actionsOf(s),
+          // CDK merges statements with equal actions: only this bucket's resources are asked about.
+          on: resourcesOf(s)
+            .map(render)
+            .filter((x) => x.includes(':s3:::ml-out')),
+        })),
+      );
+    expect(grants.sort((a, b) => a.actions[0]!.localeCompare(b.actions[0]!))).toEqual([
+      {
+        roles: [{ Ref: registryRole }],
+        actions: ['s3:GetObject'],
+        on: ['arn:<AWS::Partition>:s3:::ml-out/*'],
+      },
+      {
+        roles: [{ Ref: registryRole }],
+        actions: ['s3:ListBucket'],
+        on: ['arn:<AWS::Partition>:s3:::ml-out'],
+      },
+    ]);
+    const env = (resources[registryFn]!.Properties.Environment as { Variables: Record<string, unknown> })
+      .Variables;
+    expect(env.SERVAL_IMPORT_BUCKETS).toBe('ml-out');
   });
 
   it('reserved concurrency overrides reach the functions and the worker event sources; null reserves none', () => {

@@ -146,6 +146,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
       'models/*': [DELETE, GET, GET_VERSION, PUT, TAG],
       'uploads/*': [DELETE, GET, GET_VERSION, PUT, TAG],
       'datasets/*': [GET, GET_VERSION],
+      // Models trained elsewhere, imported by s3:// URI (docs/import.md).
+      'imports/*': [GET, GET_VERSION],
     },
     list: true,
   },

@@ -6,19 +6,27 @@ import { ARTIFACT_PREFIXES } from '../../contract/artifact-keys.js';
 import type { Principal } from '../auth/principal.js';
 import {
   conflict,
+  forbidden,
   integrityFailed,
   isConcurrentModification,
   isDomainError,
+  unsupported,
   validationFailed,
 } from '../kernel/errors.js';
+import type { InputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
+import { MAX_UNPACKED_BYTES } from './archive.js';
 import { verifiedDataset } from './datasets.js';
+import { type Imported, type ImportSource, smokeRun, unpackMlflow, unpackObject } from './imports.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
 import type { RegistryRecords } from './records.js';
+import { sha256Hex } from './records.js';
 import {
   type ArtifactReading,
+  decodeBase64Strict,
+  mergeImported,
   newVersion,
   type RegisterVersionInput,
   type ResolvedArtifact,
@@ -51,20 +59,121 @@ export class Artifacts {
     private readonly lifecycle: Pick<Lifecycle, 'markUnusable' | 'markInvalid'>,
   ) {}
 
-  async register(principal: Principal, name: string, input: RegisterVersionInput): Promise<RegisterResult> {
-    this.checkRegistration(input);
+  async register(principal: Principal, name: string, given: RegisterVersionInput): Promise<RegisterResult> {
+    this.checkRegistration(given);
     await this.records.getModel(name);
-    await this.checkParent(name, input.parent);
-    const artifact = await resolveArtifact(input);
+    await this.checkParent(name, given.parent);
+    const imported = await this.imported(given);
+    const input = imported?.input ?? given;
+    const artifact = imported?.artifact ?? (await resolveArtifact(input));
     const read =
       artifact.bytes && input.framework === 'onnx' ? readArtifact(artifact.bytes, input) : undefined;
+    if (imported?.example && artifact.bytes && read) {
+      await this.smokeRun(artifact.bytes, read.inputSchema, imported.example);
+    }
     const dataset = await verifiedDataset(this.records.deps.artifacts, input.dataset);
+    // An upload of an archive is unpacked at completion; until then the version knows its format.
+    const source =
+      imported?.source ??
+      (given.format !== undefined && given.format !== 'onnx' ? { format: given.format } : undefined);
     // Each upload gets its own object key, so a retried or conflicting registration can never
     // overwrite the bytes of a version that already exists.
     const uploadId = this.records.deps.ids.next();
     return this.records.retrying(() =>
-      this.commitVersion(principal, name, { ...input, ...read, dataset }, artifact, uploadId),
+      this.commitVersion(
+        principal,
+        name,
+        { ...input, ...read, dataset, ...(source ? { source } : {}) },
+        artifact,
+        uploadId,
+      ),
     );
+  }
+
+  /**
+   * The ONNX file of an import (an S3 object or directory, or inline archive bytes), with what
+   * the source declares merged under what the caller declared; undefined for a plain ONNX
+   * registration. A declared sha256 is checked against the source object as it was read.
+   */
+  private async imported(input: RegisterVersionInput): Promise<
+    | {
+        input: RegisterVersionInput;
+        artifact: ResolvedArtifact;
+        source: ImportSource;
+        example?: readonly unknown[];
+      }
+    | undefined
+  > {
+    const format = input.format ?? 'onnx';
+    let unpacked: Imported;
+    let source: ImportSource;
+    if ('uri' in input.artifact) {
+      const uri = input.artifact.uri;
+      const objects = this.records.deps.imports;
+      if (!objects) throw unsupported('this deployment does not import from S3 URIs');
+      const refusal = objects.refusal(uri);
+      if (refusal) throw forbidden(refusal, { field: 'artifact.uri' });
+      if (uri.endsWith('/')) {
+        if (format !== 'mlflow') {
+          throw validationFailed('a directory URI (ending in /) is imported as format "mlflow" only', {
+            field: 'artifact.uri',
+          });
+        }
+        if (input.sha256 !== undefined) {
+          throw validationFailed('sha256 names one object; a directory has none', { field: 'sha256' });
+        }
+        const files = await objects.readDirectory(uri, MAX_UNPACKED_BYTES);
+        if (files.size === 0) {
+          throw validationFailed(`nothing under ${uri}`, { field: 'artifact.uri' });
+        }
+        unpacked = unpackMlflow(files);
+        source = { format, uri, files: unpacked.files };
+      } else {
+        const object = await objects.get(uri);
+        if (!object) throw validationFailed(`${uri} does not exist`, { field: 'artifact.uri' });
+        const sha256 = await this.checkedDigest(object.bytes, input.sha256);
+        unpacked = await unpackObject(format, object.bytes);
+        source = {
+          format,
+          uri,
+          sha256,
+          size: object.size,
+          ...(object.etag ? { etag: object.etag } : {}),
+          ...(unpacked.files.length > 0 ? { files: unpacked.files } : {}),
+        };
+      }
+    } else if ('base64' in input.artifact && format !== 'onnx') {
+      const bytes = decodeBase64Strict(input.artifact.base64);
+      const sha256 = await this.checkedDigest(bytes, input.sha256);
+      unpacked = await unpackObject(format, bytes);
+      source = { format, sha256, size: bytes.byteLength, files: unpacked.files };
+    } else {
+      return undefined;
+    }
+    if (unpacked.mlflow && Object.keys(unpacked.mlflow).length > 0)
+      source = { ...source, mlflow: unpacked.mlflow };
+    return {
+      input: mergeImported(input, unpacked),
+      artifact: { bytes: unpacked.onnx, sha256: await sha256Hex(unpacked.onnx) },
+      source,
+      ...(unpacked.example ? { example: unpacked.example } : {}),
+    };
+  }
+
+  private async checkedDigest(bytes: Uint8Array, declared: string | undefined): Promise<string> {
+    const sha256 = await sha256Hex(bytes);
+    if (declared !== undefined && declared !== sha256) {
+      throw integrityFailed('the source object does not match the declared sha256', {
+        expected: declared,
+        actual: sha256,
+      });
+    }
+    return sha256;
+  }
+
+  private async smokeRun(onnx: Uint8Array, schema: InputSchema, example: readonly unknown[]): Promise<void> {
+    const runner = this.records.deps.runner;
+    if (runner) await smokeRun(await runner(), onnx, schema, example);
   }
 
   /**
@@ -95,6 +204,14 @@ export class Artifacts {
       const stored = await store.digest(key, written.versionId);
       if (!stored) throw conflict('the uploaded artifact disappeared before it could be read; retry', {});
       if (stored.sha256 !== v.artifact.sha256) throw await this.failedUpload(principal, v, stored);
+      if (v.source && v.source.format !== 'onnx') {
+        const archive = { ...v.artifact, key, size: stored.size, ...written };
+        const done = await this.completeArchive(principal, v, archive);
+        completed = true;
+        await store.delete(key).catch(() => undefined);
+        await store.release(v.artifact.key).catch(() => undefined);
+        return done;
+      }
       const artifact = { ...v.artifact, key, size: stored.size, ...written };
       const read = v.framework === 'onnx' ? await this.readUploaded(principal, v, artifact) : undefined;
       const done = await this.records.updateVersion(principal, v, 'version.complete', (cur) => {
@@ -116,6 +233,69 @@ export class Artifacts {
       return done;
     } finally {
       if (!completed) await store.delete(key).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Completes the upload of an archive (SageMaker model.tar.gz, MLflow directory packed by the
+   * CLI) whose checksum matched: its ONNX file becomes the version's artifact under a key of its
+   * own, and the archive's digest is kept as the version's source. An archive that holds no
+   * usable model leaves the version unusable, as any completed upload that is not a model does.
+   */
+  private async completeArchive(
+    principal: Principal,
+    v: ModelVersion,
+    archive: ArtifactRef,
+  ): Promise<ModelVersion> {
+    const store = this.records.deps.artifacts;
+    const bytes = await store.get(archive.key, archive.versionId);
+    if (!bytes) throw conflict('the uploaded artifact disappeared before it could be read; retry', {});
+    const format = v.source!.format;
+    let input: RegisterVersionInput;
+    let read: ArtifactReading;
+    let unpacked: Imported;
+    try {
+      unpacked = await unpackObject(format, bytes);
+      input = mergeImported(v as unknown as RegisterVersionInput, unpacked);
+      read = readArtifact(unpacked.onnx, input);
+      if (unpacked.example) await this.smokeRun(unpacked.onnx, read.inputSchema, unpacked.example);
+    } catch (err) {
+      if (isDomainError(err) && (err.code === 'invalid_model' || err.code === 'validation_failed')) {
+        await this.lifecycle.markInvalid(principal, v, err.message);
+      }
+      throw err;
+    }
+    const sha256 = await sha256Hex(unpacked.onnx);
+    const key = `${ARTIFACT_PREFIXES.models}${v.model}/${v.version}/${this.records.deps.ids.next()}`;
+    const written = await store.put(key, unpacked.onnx, sha256);
+    try {
+      return await this.records.updateVersion(principal, v, 'version.complete', (cur) => {
+        if (cur.status !== 'pending' || cur.artifact.key !== v.artifact.key) {
+          throw conflict(`version ${v.version} changed while its upload was checked; complete it again`);
+        }
+        const { uploadExpiresAt: _done, ...rest } = cur;
+        return {
+          ...rest,
+          ...read,
+          metrics: input.metrics ?? {},
+          params: input.params ?? {},
+          status: 'ready',
+          artifact: { key, sha256, size: unpacked.onnx.byteLength, ...written },
+          source: {
+            format,
+            sha256: archive.sha256,
+            ...(archive.size !== undefined ? { size: archive.size } : {}),
+            files: unpacked.files,
+            ...(unpacked.mlflow && Object.keys(unpacked.mlflow).length > 0
+              ? { mlflow: unpacked.mlflow }
+              : {}),
+          },
+          lastVerifiedAt: this.records.now(),
+        };
+      });
+    } catch (err) {
+      await store.delete(key).catch(() => undefined);
+      throw err;
     }
   }
 
@@ -319,6 +499,14 @@ export class Artifacts {
   /** What can be refused before reading anything. */
   private checkRegistration(input: RegisterVersionInput): void {
     if (input.version !== undefined) parseSemver(input.version);
+    if (('uri' in input.artifact || (input.format ?? 'onnx') !== 'onnx') && input.framework !== 'onnx') {
+      throw validationFailed(
+        'an import (artifact.uri or a format) registers an ONNX model: framework "onnx"',
+        {
+          field: 'framework',
+        },
+      );
+    }
     if (input.sha256 !== undefined && !SHA256_HEX.test(input.sha256)) {
       throw validationFailed('sha256 must be 64 lower-case hex characters', { field: 'sha256' });
     }

@@ -132,6 +132,26 @@ export interface ArtifactStore {
   keyOf(uri: string): string | undefined;
 }
 
+/** A source object of an import, with what S3 says about it. */
+export interface ImportObject {
+  readonly bytes: Uint8Array;
+  readonly size: number;
+  readonly etag?: string;
+}
+
+/**
+ * Objects a version may be imported from, named by s3:// URIs: Serval's own bucket under
+ * `imports/`, and the buckets the deployment lists (SERVAL_IMPORT_BUCKETS, docs/import.md).
+ */
+export interface ImportObjects {
+  /** Why `uri` may not be read, or undefined when it may. */
+  refusal(uri: string): string | undefined;
+  /** The object, or undefined when there is none. */
+  get(uri: string): Promise<ImportObject | undefined>;
+  /** Every object under a prefix URI (an MLflow directory), by path relative to it. */
+  readDirectory(uri: string, maxBytes: number): Promise<Map<string, Uint8Array>>;
+}
+
 export interface PresignedRequest {
   readonly url: string;
   readonly method: 'PUT';

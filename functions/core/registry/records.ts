@@ -9,9 +9,10 @@ import type { Principal } from '../auth/principal.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { isConcurrentModification, notFound } from '../kernel/errors.js';
+import type { ModelRunner } from '../kernel/runner.js';
 import type { DeletionGuard } from './deletion.js';
 import { type EventLog, type LifecycleEventSink, publishingStore } from './events.js';
-import type { ArtifactStore, RegistryStore, WriteOp } from './ports.js';
+import type { ArtifactStore, ImportObjects, RegistryStore, WriteOp } from './ports.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
 
@@ -28,6 +29,10 @@ export interface RegistryDeps {
   readonly events?: LifecycleEventSink;
   /** Hears of events that could not be published. */
   readonly log?: EventLog;
+  /** Where versions may be imported from by s3:// URI (none: imports by URI are refused). */
+  readonly imports?: ImportObjects;
+  /** Runs an imported model's input example at registration (none: the smoke run is skipped). */
+  readonly runner?: () => Promise<ModelRunner>;
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */

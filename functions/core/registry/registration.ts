@@ -7,15 +7,31 @@ import type { Principal } from '../auth/principal.js';
 import { integrityFailed, validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { type GraphSummary, readGraph, resolveSchemas, summarize } from '../onnx/signature.js';
+import type { Imported } from './imports.js';
 import { sha256Hex } from './records.js';
 import { compareSemver } from './semver.js';
-import type { DatasetRef, Framework, Model, ModelVersion, RuntimeTarget, Tags } from './types.js';
+import type {
+  DatasetRef,
+  Framework,
+  ImportFormat,
+  ImportSource,
+  Model,
+  ModelVersion,
+  RuntimeTarget,
+  Tags,
+} from './types.js';
 
-export type ArtifactInput = { readonly base64: string } | { readonly upload: true };
+export type ArtifactInput =
+  | { readonly base64: string }
+  | { readonly upload: true }
+  /** An object (or, for MLflow, a directory ending in /) to import: s3://bucket/key. */
+  | { readonly uri: string };
 
 export interface RegisterVersionInput {
   readonly version?: string;
   readonly artifact: ArtifactInput;
+  /** What the artifact is: an ONNX file (default), a SageMaker model.tar.gz, an MLflow model. */
+  readonly format?: ImportFormat;
   readonly sha256?: string;
   readonly framework: Framework;
   readonly runtime: RuntimeTarget;
@@ -62,6 +78,7 @@ export function readArtifact(
 }
 
 export async function resolveArtifact(input: RegisterVersionInput): Promise<ResolvedArtifact> {
+  if ('uri' in input.artifact) throw new Error('an import is resolved by Artifacts.imported');
   if ('base64' in input.artifact) {
     const bytes = decodeBase64Strict(input.artifact.base64);
     const sha256 = await sha256Hex(bytes);
@@ -83,7 +100,7 @@ export async function resolveArtifact(input: RegisterVersionInput): Promise<Reso
 
 export function newVersion(
   principal: Principal,
-  input: RegisterVersionInput & Partial<ArtifactReading>,
+  input: RegisterVersionInput & Partial<ArtifactReading> & { readonly source?: ImportSource },
   at: Pick<ModelVersion, 'model' | 'version' | 'status' | 'artifact'> & { readonly now: string },
 ): ModelVersion {
   const { now, ...identity } = at;
@@ -96,6 +113,7 @@ export function newVersion(
     outputSchema: input.outputSchema,
     ...(input.graph ? { graph: input.graph } : {}),
     ...(input.derivedSchemas ? { derivedSchemas: input.derivedSchemas } : {}),
+    ...(input.source ? { source: input.source } : {}),
     metrics: input.metrics ?? {},
     params: input.params ?? {},
     dataset: input.dataset,
@@ -131,4 +149,20 @@ export function decodeBase64Strict(text: string): Uint8Array {
     throw validationFailed('artifact.base64 is not valid base64', { field: 'artifact.base64' });
   }
   return Uint8Array.from(Buffer.from(compact, 'base64'));
+}
+
+/**
+ * A registration with what an imported model declares: the caller's schemas win over the
+ * signature's, and the caller's metrics and params over the run's, key by key.
+ */
+export function mergeImported(input: RegisterVersionInput, unpacked: Imported): RegisterVersionInput {
+  const inputSchema = input.inputSchema ?? unpacked.inputSchema;
+  const outputSchema = input.outputSchema ?? unpacked.outputSchema;
+  return {
+    ...input,
+    ...(inputSchema ? { inputSchema } : {}),
+    ...(outputSchema ? { outputSchema } : {}),
+    metrics: { ...unpacked.metrics, ...input.metrics },
+    params: { ...unpacked.params, ...input.params },
+  };
 }

@@ -144,6 +144,8 @@ export interface ModelVersion {
   readonly tags: Tags;
   readonly description: string;
   readonly artifact: ArtifactRef;
+  /** Where an imported version came from (an S3 object, a SageMaker or MLflow archive). */
+  readonly source?: ImportSource;
   readonly createdAt: string;
   readonly createdBy: string;
   readonly updatedAt: string;
@@ -172,4 +174,23 @@ export interface ProductionChange {
   readonly previous?: string;
   readonly actor: string;
   readonly comment?: string;
+}
+
+export const IMPORT_FORMATS = ['onnx', 'sagemaker-tar', 'mlflow'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** What a version records about the file it was imported from. */
+export interface ImportSource {
+  readonly format: ImportFormat;
+  /** s3:// URI of the object or MLflow directory; absent for inline bytes and uploads. */
+  readonly uri?: string;
+  /** SHA-256 of the source object (the archive, or the ONNX file); absent for an S3 directory. */
+  readonly sha256?: string;
+  readonly size?: number;
+  /** The S3 ETag of the source object when it was read. */
+  readonly etag?: string;
+  /** Files of an archive or directory that Serval read. */
+  readonly files?: readonly string[];
+  /** MLflow's ids of the model, when the MLmodel file has them. */
+  readonly mlflow?: { readonly runId?: string; readonly modelUuid?: string; readonly version?: string };
 }

@@ -1,0 +1,1123 @@
+/**
+ * The `serval` commands of the HTTP API: one per route of the route table
+ * (functions/contract/routes.ts). Common ones are written by hand with tables for people; the
+ * rest are reached through `serval api <operationId>`, which builds any request from the table.
+ * COMMAND_OF names the command of every operationId, and test/unit/cli/coverage.test.ts checks
+ * each exists, so a new route cannot go without one (its type fails to compile first).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { Command } from 'commander';
+import { type OperationId, ROUTES, type Route } from '../../functions/contract/routes.js';
+import { writeTarGz } from '../../functions/core/registry/archive.js';
+import { IMPORT_FORMATS } from '../../functions/core/registry/types.js';
+import { type ApiClient, apiClient, CliError, KEY_ENV, URL_ENV, writeProfile } from './api-client.js';
+import { table } from './experiments-render.js';
+
+/** The command that serves each operation; `api <op>` where no hand-written one does. */
+export const COMMAND_OF = {
+  health: 'health',
+  healthDetailed: 'health --detailed',
+  openapi: 'api openapi',
+  getMode: 'mode get',
+  setMode: 'mode set',
+  listAudit: 'audit',
+  metrics: 'api metrics',
+  issueToken: 'api issueToken',
+  createKey: 'keys create',
+  listKeys: 'keys list',
+  revokeKey: 'keys revoke',
+  createModel: 'models create',
+  listModels: 'models list',
+  getModel: 'models get',
+  updateModel: 'models update',
+  deleteModel: 'models delete',
+  registerVersion: 'register',
+  listVersions: 'versions list',
+  getVersion: 'versions get',
+  updateVersion: 'api updateVersion',
+  deleteVersion: 'versions delete',
+  newUploadUrl: 'api newUploadUrl',
+  completeUpload: 'api completeUpload',
+  getArtifactUrl: 'versions download-url',
+  verifyArtifact: 'versions verify',
+  validateVersion: 'api validateVersion',
+  transitionVersion: 'transition',
+  decideApproval: 'approve',
+  rollback: 'rollback',
+  setAlias: 'api setAlias',
+  deleteAlias: 'api deleteAlias',
+  productionHistory: 'api productionHistory',
+  compareVersions: 'api compareVersions',
+  putBaseline: 'api putBaseline',
+  getBaseline: 'api getBaseline',
+  checkDrift: 'drift check',
+  listDriftReports: 'drift reports',
+  putPolicy: 'api putPolicy',
+  getPolicy: 'api getPolicy',
+  listAlerts: 'alerts list',
+  ackAlert: 'alerts ack',
+  createWebhook: 'webhooks create',
+  listWebhooks: 'webhooks list',
+  deleteWebhook: 'webhooks delete',
+  predict: 'predict',
+  explain: 'api explain',
+  feedback: 'feedback',
+  stats: 'api stats',
+  createExperiment: 'experiments create',
+  listExperiments: 'experiments list',
+  getExperiment: 'experiments get',
+  setExperimentWeights: 'experiments weights',
+  startExperiment: 'experiments start',
+  pauseExperiment: 'experiments pause',
+  concludeExperiment: 'experiments conclude',
+  recordExperimentEvents: 'experiments events',
+  getExperimentAssignment: 'experiments assignment',
+  getExperimentResults: 'experiments results',
+  listExperimentSnapshots: 'api listExperimentSnapshots',
+} as const satisfies Record<OperationId, string>;
+
+type Json = Record<string, unknown>;
+
+export function routeOf(op: string): Route {
+  const route = ROUTES.find((r) => r.operationId === op);
+  if (!route) {
+    throw new CliError(`no operation ${op}; one of: ${ROUTES.map((r) => r.operationId).join(', ')}`, 2);
+  }
+  return route;
+}
+
+/** The request of an operation: path parameters filled in (each must be given), query appended. */
+export function requestOf(
+  op: string,
+  params: Record<string, string> = {},
+  query: Record<string, string | string[] | undefined> = {},
+): { method: string; path: string } {
+  const route = routeOf(op);
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined)
+      throw new CliError(`${op} needs the path parameter ${name} (--param ${name}=…)`, 2);
+    return encodeURIComponent(value);
+  });
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) q.append(k, one);
+  }
+  return { method: route.method, path: q.size > 0 ? `${path}?${q}` : path };
+}
+
+async function call(
+  client: ApiClient,
+  op: OperationId,
+  params: Record<string, string> = {},
+  query: Record<string, string | string[] | undefined> = {},
+  body?: unknown,
+): Promise<unknown> {
+  const { method, path } = requestOf(op, params, query);
+  return client.request(method, path, body);
+}
+
+/**
+ * An action against the API: prints the text (or, with --json or without a renderer, the JSON),
+ * and turns a CliError into one line on stderr and its exit code.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: commander passes the action's arguments untyped.
+function act<A extends any[]>(label: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      // Built on first use: `serval login` runs before there is anything to build it from.
+      let client: ApiClient | undefined;
+      const lazy: ApiClient = {
+        request: (...a) => {
+          client ??= apiClient();
+          return client.request(...a);
+        },
+      };
+      const out = await run(lazy, ...args);
+      if (out !== undefined) {
+        process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+      }
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      process.stderr.write(`serval ${label}: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+}
+
+const str = (v: unknown) => (v === null || v === undefined || v === '' ? '–' : String(v));
+const items = (page: unknown) => ((page as { items?: Json[] }).items ?? []) as Json[];
+const more = (page: unknown) => {
+  const next = (page as { nextCursor?: string | null }).nextCursor;
+  return next ? `\nmore: --cursor ${next}` : '';
+};
+function listTable(page: unknown, columns: readonly (readonly [string, (r: Json) => unknown])[]): string {
+  const rows = items(page);
+  if (rows.length === 0) return '(none)';
+  return table([columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => str(f(r))))]) + more(page);
+}
+function fields(record: unknown, keys: readonly string[]): string {
+  const r = record as Json;
+  return table(
+    keys.map((k) => [k, typeof r[k] === 'object' && r[k] !== null ? JSON.stringify(r[k]) : str(r[k])]),
+  );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `k=v` pairs (repeatable options) as a record; a repeated key gives a list. */
+export function pairs(list: readonly string[], what: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const p of list) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`${what} ${p}: expected key=value`, 2);
+    const [k, v] = [p.slice(0, eq), p.slice(eq + 1)];
+    const prev = out[k];
+    out[k] = prev === undefined ? v : [...(Array.isArray(prev) ? prev : [prev]), v];
+  }
+  return out;
+}
+
+/** A JSON document from a file, or from stdin for `-`. */
+export function readJsonArg(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new CliError(
+      `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      2,
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${file === '-' ? 'stdin' : file} is not valid JSON (${(err as Error).message})`, 2);
+  }
+}
+
+function jsonOption(value: string, what: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new CliError(`${what} is not valid JSON`, 2);
+  }
+}
+
+const VERSION_COLUMNS = [
+  ['VERSION', (r: Json) => r.version],
+  ['STAGE', (r: Json) => r.stage],
+  ['STATUS', (r: Json) => r.status],
+  ['SHA256', (r: Json) => String(r.sha256 ?? '').slice(0, 12)],
+  ['CREATED', (r: Json) => r.createdAt],
+  ['BY', (r: Json) => r.createdBy],
+] as const;
+const renderVersion = (v: unknown) =>
+  fields(v, [
+    'model',
+    'version',
+    'stage',
+    'status',
+    'framework',
+    'sha256',
+    'size',
+    'metrics',
+    'source',
+    'approval',
+  ]);
+
+/** Progress on stderr, when a person watches it (a TTY) or SERVAL_PROGRESS=1 asks for it. */
+function progress(label: string, total: number): (done: number) => void {
+  const show = process.stderr.isTTY || process.env.SERVAL_PROGRESS === '1';
+  let last = -1;
+  return (done) => {
+    if (!show) return;
+    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
+    if (pct === last) return;
+    last = pct;
+    const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
+    process.stderr.write(`\r${label} [${bar}] ${String(pct).padStart(3)}% ${done}/${total} bytes`);
+    if (done >= total) process.stderr.write('\n');
+  };
+}
+
+/** SHA-256 of a file, streamed (a model may not fit in memory), with progress. */
+export async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const size = statSync(file).size;
+  const hash = createHash('sha256');
+  const tick = progress('hashing  ', size);
+  let done = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    done += (chunk as Buffer).length;
+    tick(done);
+  }
+  if (size === 0) tick(0);
+  return { sha256: hash.digest('hex'), size };
+}
+
+interface Upload {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+}
+
+/** PUTs a file (or bytes) to a presigned URL, streaming it with progress. */
+async function putPresigned(
+  upload: Upload,
+  source: { file: string; size: number } | Uint8Array,
+): Promise<void> {
+  const size = source instanceof Uint8Array ? source.byteLength : source.size;
+  const tick = progress('uploading', size);
+  let done = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      done += chunk.length;
+      tick(done);
+      cb(null, chunk);
+    },
+  });
+  const stream = (
+    source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : createReadStream(source.file)
+  ).pipe(counted);
+  let res: Response;
+  try {
+    res = await fetch(upload.url, {
+      method: upload.method,
+      headers: { ...upload.headers, 'content-length': String(size) },
+      body: Readable.toWeb(stream) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+  } catch (err) {
+    throw new CliError(
+      `the upload failed: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`,
+    );
+  }
+  if (!res.ok) {
+    throw new CliError(
+      `the upload was refused: HTTP ${res.status} ${(await res.text()).trim().slice(0, 200)}`,
+    );
+  }
+}
+
+/** Register with upload:true, PUT the bytes, complete: the registry's upload flow. */
+async function registerUpload(
+  client: ApiClient,
+  model: string,
+  body: Json,
+  source: { file: string } | { bytes: Uint8Array },
+): Promise<unknown> {
+  const digest =
+    'file' in source
+      ? await sha256File(source.file)
+      : { sha256: createHash('sha256').update(source.bytes).digest('hex'), size: source.bytes.byteLength };
+  const pending = (await call(
+    client,
+    'registerVersion',
+    { name: model },
+    {},
+    {
+      ...body,
+      artifact: { upload: true },
+      sha256: digest.sha256,
+    },
+  )) as { version: string; upload: Upload };
+  await putPresigned(
+    pending.upload,
+    'file' in source ? { file: source.file, size: digest.size } : source.bytes,
+  );
+  return call(client, 'completeUpload', { name: model, version: pending.version }, {}, {});
+}
+
+/** Every file under a directory, by path relative to it (an MLflow model directory). */
+async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  let entries: string[];
+  try {
+    entries = (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name));
+  } catch (err) {
+    throw new CliError(
+      `cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      2,
+    );
+  }
+  for (const path of entries.sort())
+    files.set(relative(dir, path).split('\\').join('/'), await readFile(path));
+  return files;
+}
+
+interface RegisterOptions {
+  file?: string;
+  base64File?: string;
+  version?: string;
+  format?: string;
+  inputSchema?: string;
+  outputSchema?: string;
+  metrics?: string;
+  params?: string;
+  description?: string;
+  tag: string[];
+  parent?: string;
+  json?: boolean;
+}
+
+function registerBody(o: RegisterOptions): Json {
+  const readArg = (v: string | undefined, what: string) =>
+    v === undefined ? undefined : v.startsWith('@') ? readJsonArg(v.slice(1)) : jsonOption(v, what);
+  const tags = Object.fromEntries(o.tag.map((t) => t.split(/=(.*)/s).slice(0, 2)));
+  const body: Json = {
+    ...(o.version ? { version: o.version } : {}),
+    ...(o.format ? { format: o.format } : {}),
+    ...(o.inputSchema ? { inputSchema: readArg(o.inputSchema, '--input-schema') } : {}),
+    ...(o.outputSchema ? { outputSchema: readArg(o.outputSchema, '--output-schema') } : {}),
+    ...(o.metrics ? { metrics: readArg(o.metrics, '--metrics') } : {}),
+    ...(o.params ? { params: readArg(o.params, '--params') } : {}),
+    ...(o.description !== undefined ? { description: o.description } : {}),
+    ...(o.parent ? { parent: o.parent } : {}),
+    ...(o.tag.length > 0 ? { tags } : {}),
+  };
+  return body;
+}
+
+function withRegisterOptions(cmd: Command): Command {
+  return cmd
+    .option('--version <semver>', 'the version number (default: the next patch)')
+    .option('--input-schema <json|@file>', 'inputSchema, as JSON or @file.json (default: from the model)')
+    .option('--output-schema <json|@file>', 'outputSchema, as JSON or @file.json')
+    .option('--metrics <json|@file>', 'metrics {name: number}')
+    .option('--params <json|@file>', 'params {name: value}')
+    .option('--description <text>', 'a description')
+    .option('--parent <version>', 'the version this one was derived from')
+    .option('--tag <key=value>', 'a tag (repeat)', collect, [])
+    .option('--json', 'print the API response body');
+}
+
+export function platformCommands(): Command[] {
+  const out: Command[] = [];
+
+  // login
+  out.push(
+    new Command('login')
+      .description(`save the API URL and key to a profile (mode 600); ${URL_ENV}/${KEY_ENV} override it`)
+      .requiredOption('--url <url>', 'the API base URL (e.g. http://127.0.0.1:3000)')
+      .option('--key <key>', `the API key (default: ${KEY_ENV}; - reads it from stdin)`)
+      .action(
+        act('login', async (_c, opts: { url: string; key?: string }) => {
+          const key = opts.key === '-' ? readFileSync(0, 'utf8').trim() : (opts.key ?? process.env[KEY_ENV]);
+          if (!key) throw new CliError(`give --key, or set ${KEY_ENV}`, 2);
+          // The key is checked before it is saved: a typo is found now, not at the next command.
+          const client = apiClient({ ...process.env, [URL_ENV]: opts.url, [KEY_ENV]: key });
+          const mode = (await call(client, 'getMode')) as { mode?: string };
+          const path = writeProfile({ url: opts.url, apiKey: key });
+          return `logged in to ${opts.url} (mode ${mode.mode ?? '?'}); profile saved to ${path}`;
+        }),
+      ),
+  );
+
+  // generic
+  out.push(
+    new Command('api')
+      .description('any operation of the route table by its operationId (serval api --list shows them)')
+      .argument('[operationId]', 'e.g. getBaseline, setAlias, compareVersions')
+      .option('--list', 'list every operationId with its method, path and summary')
+      .option('--param <k=v>', 'a path parameter (repeat)', collect, [])
+      .option('--query <k=v>', 'a query parameter (repeat)', collect, [])
+      .option('--body <file|->', 'the JSON request body, from a file or stdin (-)')
+      .option('--json', 'print the API response body (always so)')
+      .action(
+        act(
+          'api',
+          async (
+            client,
+            op: string | undefined,
+            opts: { list?: boolean; param: string[]; query: string[]; body?: string },
+          ) => {
+            if (opts.list || !op) {
+              return table([
+                ['OPERATION', 'METHOD', 'PATH', 'ROLE', 'COMMAND'],
+                ...ROUTES.map((r) => [
+                  r.operationId,
+                  r.method,
+                  r.path,
+                  r.role,
+                  `serval ${COMMAND_OF[r.operationId]}`,
+                ]),
+              ]);
+            }
+            const { method, path } = requestOf(
+              op,
+              pairs(opts.param, '--param') as Record<string, string>,
+              pairs(opts.query, '--query'),
+            );
+            const body =
+              opts.body !== undefined ? readJsonArg(opts.body) : method === 'POST' ? {} : undefined;
+            return client.request(method, path, body);
+          },
+        ),
+      ),
+  );
+
+  out.push(
+    new Command('health')
+      .description('liveness; --detailed: every store, queue depths and the integrity sweep (viewer)')
+      .option('--detailed', 'the detailed report')
+      .action(
+        act('health', async (client, opts: { detailed?: boolean }) =>
+          call(client, opts.detailed ? 'healthDetailed' : 'health'),
+        ),
+      ),
+  );
+
+  // models
+  const models = new Command('models').description('models of the registry');
+  models
+    .command('list')
+    .description('models, filtered by --q and --tag key:value')
+    .option('--q <text>', 'substring of the name or description')
+    .option('--tag <key:value>', 'a tag that must match (repeat)', collect, [])
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'models list',
+        async (client, o: { q?: string; tag: string[]; limit?: string; cursor?: string; json?: boolean }) => {
+          const page = await call(
+            client,
+            'listModels',
+            {},
+            { q: o.q, tag: o.tag, limit: o.limit, cursor: o.cursor },
+          );
+          return o.json
+            ? page
+            : listTable(page, [
+                ['NAME', (r) => r.name],
+                ['PRODUCTION', (r) => r.productionVersion],
+                ['LATEST', (r) => r.latestVersion],
+                ['VERSIONS', (r) => r.versionCount],
+                ['UPDATED', (r) => r.updatedAt],
+                ['DESCRIPTION', (r) => String(r.description ?? '').slice(0, 40)],
+              ]);
+        },
+      ),
+    );
+  models
+    .command('get')
+    .argument('<name>')
+    .description('a model: versions by stage, aliases, production')
+    .option('--json', 'print the API response body')
+    .action(
+      act('models get', async (client, name: string, o: { json?: boolean }) => {
+        const m = await call(client, 'getModel', { name });
+        return o.json
+          ? m
+          : fields(m, [
+              'name',
+              'description',
+              'productionVersion',
+              'latestVersion',
+              'versionCount',
+              'tags',
+              'aliases',
+              'versionsByStage',
+            ]);
+      }),
+    );
+  models
+    .command('create')
+    .argument('<name>')
+    .description('create a model')
+    .option('--description <text>', 'a description', '')
+    .option('--tag <key=value>', 'a tag (repeat)', collect, [])
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'models create',
+        async (client, name: string, o: { description: string; tag: string[]; json?: boolean }) => {
+          const m = await call(
+            client,
+            'createModel',
+            {},
+            {},
+            { name, description: o.description, tags: pairs(o.tag, '--tag') },
+          );
+          return o.json ? m : `created model ${name}`;
+        },
+      ),
+    );
+  models
+    .command('update')
+    .argument('<name>')
+    .description('update description, tags, fallback and (admin) promotion gates')
+    .requiredOption('--body <json|@file>', 'the PATCH body, e.g. {"description": "..."}')
+    .option('--json', 'print the API response body')
+    .action(
+      act('models update', async (client, name: string, o: { body: string; json?: boolean }) => {
+        const body = o.body.startsWith('@') ? readJsonArg(o.body.slice(1)) : jsonOption(o.body, '--body');
+        const m = await call(client, 'updateModel', { name }, {}, body);
+        return o.json ? m : `updated model ${name}`;
+      }),
+    );
+  models
+    .command('delete')
+    .argument('<name>')
+    .description('soft-delete a model (admin; refused while it has a production version)')
+    .option('--json', 'print the API response body')
+    .action(
+      act('models delete', async (client, name: string, o: { json?: boolean }) => {
+        const r = await call(client, 'deleteModel', { name });
+        return o.json ? r : `deleted model ${name}`;
+      }),
+    );
+  out.push(models);
+
+  // versions
+  const versions = new Command('versions').description('versions of a model');
+  versions
+    .command('list')
+    .argument('<model>')
+    .option('--stage <stage>', 'only this stage')
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'versions list',
+        async (
+          client,
+          name: string,
+          o: { stage?: string; limit?: string; cursor?: string; json?: boolean },
+        ) => {
+          const page = await call(
+            client,
+            'listVersions',
+            { name },
+            { stage: o.stage, limit: o.limit, cursor: o.cursor },
+          );
+          return o.json ? page : listTable(page, VERSION_COLUMNS);
+        },
+      ),
+    );
+  for (const [name, op, verb] of [
+    ['get', 'getVersion', 'one version'],
+    ['verify', 'verifyArtifact', "recompute the stored artifact's SHA-256"],
+    ['download-url', 'getArtifactUrl', 'a presigned download URL'],
+    ['delete', 'deleteVersion', 'soft-delete a version (admin)'],
+  ] as const) {
+    versions
+      .command(name)
+      .argument('<model>')
+      .argument('<version>')
+      .description(verb)
+      .option('--json', 'print the API response body')
+      .action(
+        act(`versions ${name}`, async (client, model: string, version: string, o: { json?: boolean }) => {
+          const r = await call(
+            client,
+            op,
+            { name: model, version },
+            {},
+            op === 'verifyArtifact' ? {} : undefined,
+          );
+          if (o.json) return r;
+          if (op === 'getVersion') return renderVersion(r);
+          if (op === 'getArtifactUrl') return (r as { url: string }).url;
+          if (op === 'deleteVersion') return `deleted ${model}@${version}`;
+          return `ok: ${model}@${version} sha256 ${(r as { sha256: string }).sha256}`;
+        }),
+      );
+  }
+  out.push(versions);
+
+  // register
+  out.push(
+    withRegisterOptions(
+      new Command('register')
+        .description(
+          'register a version: --file uploads through a presigned URL (SHA-256 streamed, progress)',
+        )
+        .argument('<model>')
+        .option('--file <path>', 'the artifact (an .onnx file, or an archive with --format)')
+        .option('--uri <s3uri>', 'import from S3 (see serval import)')
+        .option('--format <format>', `onnx (default), ${IMPORT_FORMATS.slice(1).join(', ')}`),
+    ).action(
+      act('register', async (client, model: string, o: RegisterOptions & { uri?: string }) => {
+        const body = registerBody(o);
+        if (!o.file === !o.uri) throw new CliError('give one of --file <path> or --uri s3://…', 2);
+        const v = o.uri
+          ? await call(client, 'registerVersion', { name: model }, {}, { ...body, artifact: { uri: o.uri } })
+          : await registerUpload(client, model, body, { file: o.file! });
+        return o.json
+          ? v
+          : `registered ${model}@${(v as Json).version} (${(v as Json).status}, sha256 ${(v as Json).sha256})`;
+      }),
+    ),
+  );
+
+  // import
+  const imp = new Command('import').description('register a model trained elsewhere (docs/import.md)');
+  withRegisterOptions(
+    imp
+      .command('mlflow')
+      .description(
+        'an MLflow model directory on this machine (MLmodel with the onnx flavor): packed and uploaded',
+      )
+      .argument('<dir>', 'the model directory, or the run directory holding artifacts/<model>/MLmodel')
+      .requiredOption('--model <name>', 'the Serval model'),
+  ).action(
+    act('import mlflow', async (client, dir: string, o: RegisterOptions & { model: string }) => {
+      const files = await readTree(dir);
+      if (![...files.keys()].some((p) => p === 'MLmodel' || p.endsWith('/MLmodel'))) {
+        throw new CliError(`${dir} holds no MLmodel file: is it an MLflow model directory?`, 2);
+      }
+      const bytes = await writeTarGz(files);
+      const v = await registerUpload(client, o.model, { ...registerBody(o), format: 'mlflow' }, { bytes });
+      return o.json ? v : `imported ${o.model}@${(v as Json).version} from ${dir} (${(v as Json).status})`;
+    }),
+  );
+  withRegisterOptions(
+    imp
+      .command('s3')
+      .description('an object (or an MLflow directory ending in /) in S3, copied into Serval’s bucket')
+      .argument('<uri>', 's3://bucket/key')
+      .requiredOption('--model <name>', 'the Serval model')
+      .option('--format <format>', `onnx (default), ${IMPORT_FORMATS.slice(1).join(', ')}`)
+      .option('--sha256 <hex>', 'the expected SHA-256 of the object'),
+  ).action(
+    act('import s3', async (client, uri: string, o: RegisterOptions & { model: string; sha256?: string }) => {
+      const v = await call(
+        client,
+        'registerVersion',
+        { name: o.model },
+        {},
+        {
+          ...registerBody(o),
+          artifact: { uri },
+          ...(o.sha256 ? { sha256: o.sha256 } : {}),
+        },
+      );
+      return o.json ? v : `imported ${o.model}@${(v as Json).version} from ${uri} (${(v as Json).status})`;
+    }),
+  );
+  out.push(imp);
+
+  // lifecycle
+  for (const decision of ['approve', 'reject'] as const) {
+    out.push(
+      new Command(decision)
+        .description(`${decision} a version for production (approver; never by its registrant)`)
+        .argument('<model>')
+        .argument('<version>')
+        .option('--comment <text>', 'kept in the audit trail', '')
+        .option('--json', 'print the API response body')
+        .action(
+          act(
+            decision,
+            async (client, name: string, version: string, o: { comment: string; json?: boolean }) => {
+              const v = await call(
+                client,
+                'decideApproval',
+                { name, version },
+                {},
+                {
+                  decision: decision === 'approve' ? 'approved' : 'rejected',
+                  comment: o.comment,
+                },
+              );
+              return o.json ? v : `${name}@${version}: ${decision === 'approve' ? 'approved' : 'rejected'}`;
+            },
+          ),
+        ),
+    );
+  }
+  const transition = (name: string, fixed?: string) => {
+    const cmd = new Command(name)
+      .description(
+        fixed ? 'move a version to production (approver, after an approval)' : 'move a version to a stage',
+      )
+      .argument('<model>')
+      .argument('<version>');
+    if (!fixed) cmd.argument('<stage>', 'draft, testing, staging, production or archived');
+    return cmd
+      .option('--comment <text>', 'kept in the audit trail')
+      .option('--json', 'print the API response body')
+      .action(
+        act(name, async (client, model: string, version: string, ...rest: unknown[]) => {
+          const stage = fixed ?? (rest[0] as string);
+          const o = (fixed ? rest[0] : rest[1]) as { comment?: string; json?: boolean };
+          const v = await call(
+            client,
+            'transitionVersion',
+            { name: model, version },
+            {},
+            {
+              stage,
+              ...(o.comment !== undefined ? { comment: o.comment } : {}),
+            },
+          );
+          return o.json ? v : `${model}@${version} is now ${(v as Json).stage}`;
+        }),
+      );
+  };
+  out.push(transition('transition'), transition('promote', 'production'));
+  out.push(
+    new Command('rollback')
+      .description('re-promote the previous production version (or --to one that has been in production)')
+      .argument('<model>')
+      .option('--to <version>', 'the version to return to')
+      .option('--comment <text>', 'kept in the audit trail')
+      .option('--json', 'print the API response body')
+      .action(
+        act(
+          'rollback',
+          async (client, name: string, o: { to?: string; comment?: string; json?: boolean }) => {
+            const v = await call(
+              client,
+              'rollback',
+              { name },
+              {},
+              {
+                ...(o.to ? { toVersion: o.to } : {}),
+                ...(o.comment !== undefined ? { comment: o.comment } : {}),
+              },
+            );
+            return o.json ? v : `${name}: production is ${(v as Json).version}`;
+          },
+        ),
+      ),
+  );
+
+  // serving
+  out.push(
+    new Command('predict')
+      .description('predict instances (production, or --version / --alias)')
+      .argument('<model>')
+      .option('--instances <json|@file|->', 'a JSON array of instances (rows or {feature: value})')
+      .option('--version <version>', 'an explicit version')
+      .option('--alias <alias>', 'an alias (champion, challenger, …)')
+      .option('--json', 'print the API response body')
+      .action(
+        act(
+          'predict',
+          async (
+            client,
+            name: string,
+            o: { instances?: string; version?: string; alias?: string; json?: boolean },
+          ) => {
+            if (!o.instances)
+              throw new CliError("give --instances '[[1,2,3]]' (or @file.json, or - for stdin)", 2);
+            const instances =
+              o.instances === '-' || o.instances.startsWith('@')
+                ? readJsonArg(o.instances === '-' ? '-' : o.instances.slice(1))
+                : jsonOption(o.instances, '--instances');
+            const r = (await call(
+              client,
+              'predict',
+              { name },
+              {},
+              {
+                instances,
+                ...(o.version ? { version: o.version } : {}),
+                ...(o.alias ? { alias: o.alias } : {}),
+              },
+            )) as {
+              modelVersion?: string;
+              predictions?: unknown[];
+              probabilities?: unknown[];
+              predictionIds?: string[];
+            };
+            if (o.json) return r;
+            const cell = (p: unknown) => (typeof p === 'object' && p !== null ? JSON.stringify(p) : str(p));
+            const probs = r.probabilities;
+            const rows = (r.predictions ?? []).map((p, i) => [
+              String(i),
+              cell(p),
+              ...(probs ? [cell(probs[i])] : []),
+              str(r.predictionIds?.[i]),
+            ]);
+            const head = ['#', 'PREDICTION', ...(probs ? ['PROBABILITIES'] : []), 'PREDICTION ID'];
+            return `version ${r.modelVersion ?? '?'}\n${table([head, ...rows])}`;
+          },
+        ),
+      ),
+  );
+  out.push(
+    new Command('feedback')
+      .description('ground truth for served predictions: a JSON file of the feedback body')
+      .requiredOption('--file <file|->', 'a JSON array [{"predictionId": "...", "actual": 1}, ...]')
+      .option('--json', 'print the API response body')
+      .action(
+        act('feedback', async (client, o: { file: string; json?: boolean }) => {
+          const r = await call(client, 'feedback', {}, {}, readJsonArg(o.file));
+          return o.json ? r : fields(r, Object.keys(r as Json));
+        }),
+      ),
+  );
+
+  // system
+  const mode = new Command('mode').description('the operating mode (serving, training, maintenance)');
+  mode
+    .command('get')
+    .option('--json', 'print the API response body')
+    .action(
+      act('mode get', async (client, o: { json?: boolean }) => {
+        const m = await call(client, 'getMode');
+        return o.json ? m : fields(m, Object.keys(m as Json));
+      }),
+    );
+  mode
+    .command('set')
+    .argument('<mode>', 'serving, training or maintenance')
+    .option('--comment <text>', 'why (kept in the audit trail)')
+    .option('--json', 'print the API response body')
+    .action(
+      act('mode set', async (client, m: string, o: { reason?: string; json?: boolean }) => {
+        const r = await call(
+          client,
+          'setMode',
+          {},
+          {},
+          { mode: m, ...(o.reason ? { reason: o.reason } : {}) },
+        );
+        return o.json ? r : `mode: ${(r as Json).mode}`;
+      }),
+    );
+  out.push(mode);
+  out.push(
+    new Command('audit')
+      .description('audit events, newest first')
+      .option('--model <name>', 'only this model')
+      .option('--actor <id>', 'only this actor')
+      .option('--since <iso>', 'at or after this time')
+      .option('--limit <n>', 'at most n')
+      .option('--cursor <cursor>', 'the next page')
+      .option('--json', 'print the API response body')
+      .action(
+        act('audit', async (client, o: Record<string, string | boolean | undefined>) => {
+          const { json, ...q } = o;
+          const page = await call(client, 'listAudit', {}, q as Record<string, string>);
+          return json
+            ? page
+            : listTable(page, [
+                ['AT', (r) => r.at],
+                ['ACTION', (r) => r.action],
+                ['ACTOR', (r) => r.actor],
+                ['MODEL', (r) => r.model],
+                ['VERSION', (r) => r.version],
+              ]);
+        }),
+      ),
+  );
+
+  // keys, webhooks, alerts
+  const keys = new Command('keys').description('API keys (admin)');
+  keys
+    .command('create')
+    .requiredOption('--name <name>', 'a name')
+    .requiredOption('--role <role>', 'viewer, predictor, scientist, approver or admin')
+    .option('--json', 'print the API response body')
+    .action(
+      act('keys create', async (client, o: { name: string; role: string; json?: boolean }) => {
+        const r = (await call(client, 'createKey', {}, {}, { name: o.name, role: o.role })) as Json;
+        return o.json
+          ? r
+          : `created key ${str((r.record as Json | undefined)?.keyId ?? r.keyId)} (${o.role}); shown once:\n${r.key}`;
+      }),
+    );
+  keys
+    .command('list')
+    .option('--json', 'print the API response body')
+    .action(
+      act('keys list', async (client, o: { json?: boolean }) => {
+        const page = await call(client, 'listKeys');
+        return o.json
+          ? page
+          : listTable(page, [
+              ['KEY', (r) => r.keyId],
+              ['NAME', (r) => r.name],
+              ['ROLE', (r) => r.role],
+              ['CREATED', (r) => r.createdAt],
+              ['REVOKED', (r) => r.revokedAt],
+            ]);
+      }),
+    );
+  keys
+    .command('revoke')
+    .argument('<keyId>')
+    .option('--json', 'print the API response body')
+    .action(
+      act('keys revoke', async (client, keyId: string, o: { json?: boolean }) => {
+        const r = await call(client, 'revokeKey', { keyId });
+        return o.json ? r : `revoked ${keyId}`;
+      }),
+    );
+  out.push(keys);
+
+  const webhooks = new Command('webhooks').description(
+    'HTTPS endpoints for alert and lifecycle events (admin)',
+  );
+  webhooks
+    .command('create')
+    .requiredOption('--url <url>', 'the https:// receiver')
+    .option('--event <type>', 'an event type to send (repeat; default all)', collect, [])
+    .option('--json', 'print the API response body')
+    .action(
+      act('webhooks create', async (client, o: { url: string; event: string[]; json?: boolean }) => {
+        const r = (await call(
+          client,
+          'createWebhook',
+          {},
+          {},
+          { url: o.url, ...(o.event.length ? { events: o.event } : {}) },
+        )) as Json;
+        return o.json
+          ? r
+          : `created webhook ${str(r.id ?? r.webhookId)}; signing secret (shown once): ${str(r.secret)}`;
+      }),
+    );
+  webhooks
+    .command('list')
+    .option('--json', 'print the API response body')
+    .action(
+      act('webhooks list', async (client, o: { json?: boolean }) => {
+        const page = await call(client, 'listWebhooks');
+        return o.json
+          ? page
+          : listTable(page, [
+              ['ID', (r) => r.id ?? r.webhookId],
+              ['URL', (r) => r.url],
+              ['EVENTS', (r) => (Array.isArray(r.events) ? r.events.join(',') : r.events)],
+            ]);
+      }),
+    );
+  webhooks
+    .command('delete')
+    .argument('<webhookId>')
+    .option('--json', 'print the API response body')
+    .action(
+      act('webhooks delete', async (client, webhookId: string, o: { json?: boolean }) => {
+        const r = await call(client, 'deleteWebhook', { webhookId });
+        return o.json ? r : `deleted webhook ${webhookId}`;
+      }),
+    );
+  out.push(webhooks);
+
+  const alerts = new Command('alerts').description('alerts (drift, integrity, experiments)');
+  alerts
+    .command('list')
+    .option('--model <name>', 'only this model')
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'alerts list',
+        async (client, o: { model?: string; limit?: string; cursor?: string; json?: boolean }) => {
+          const page = await call(
+            client,
+            'listAlerts',
+            {},
+            { model: o.model, limit: o.limit, cursor: o.cursor },
+          );
+          return o.json
+            ? page
+            : listTable(page, [
+                ['ID', (r) => r.id ?? r.alertId],
+                ['AT', (r) => r.createdAt ?? r.at],
+                ['KIND', (r) => r.kind ?? r.type],
+                ['MODEL', (r) => r.model],
+                ['SEVERITY', (r) => r.severity],
+                ['ACKED', (r) => ((r.acknowledgedAt ?? r.ackedAt) ? 'yes' : 'no')],
+              ]);
+        },
+      ),
+    );
+  alerts
+    .command('ack')
+    .argument('<alertId>')
+    .option('--comment <text>', 'a comment')
+    .option('--json', 'print the API response body')
+    .action(
+      act('alerts ack', async (client, alertId: string, o: { comment?: string; json?: boolean }) => {
+        const r = await call(client, 'ackAlert', { alertId }, {}, o.comment ? { comment: o.comment } : {});
+        return o.json ? r : `acknowledged ${alertId}`;
+      }),
+    );
+  out.push(alerts);
+  return out;
+}
+
+/** `serval drift check|reports`, added beside the statistics engine's `drift compare`. */
+export function withDriftApiCommands(drift: Command): Command {
+  drift
+    .command('check')
+    .description('run a drift check now over a window of captured predictions')
+    .argument('<model>')
+    .requiredOption('--from <iso>', 'start of the window of captured predictions')
+    .requiredOption('--to <iso>', 'end of the window (at most 31 days after --from)')
+    .option('--version <version>', 'the version whose captures are checked (default: production)')
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'drift check',
+        async (client, name: string, o: { from: string; to: string; version?: string; json?: boolean }) => {
+          const body = { from: o.from, to: o.to, ...(o.version ? { version: o.version } : {}) };
+          const r = (await call(client, 'checkDrift', { name }, {}, body)) as Json;
+          return o.json ? r : renderDrift(r);
+        },
+      ),
+    );
+  drift
+    .command('reports')
+    .description('drift reports, the latest window first')
+    .argument('<model>')
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
+    .option('--json', 'print the API response body')
+    .action(
+      act(
+        'drift reports',
+        async (client, name: string, o: { limit?: string; cursor?: string; json?: boolean }) => {
+          const page = await call(client, 'listDriftReports', { name }, { limit: o.limit, cursor: o.cursor });
+          return o.json
+            ? page
+            : listTable(page, [
+                ['ID', (r) => r.id ?? r.reportId],
+                ['VERSION', (r) => r.version],
+                [
+                  'WINDOW',
+                  (r) =>
+                    `${str((r.window as Json | undefined)?.from ?? r.from)} → ${str((r.window as Json | undefined)?.to ?? r.to)}`,
+                ],
+                ['DRIFTED', (r) => ((r.datasetDrift ?? r.drifted) ? 'yes' : 'no')],
+                ['SHARE', (r) => r.driftShare],
+              ]);
+        },
+      ),
+    );
+  return drift;
+}
+
+function renderDrift(r: Json): string {
+  const features = (r.features ?? []) as Json[];
+  const head = `drift report ${str(r.id ?? r.reportId)} of ${str(r.model)}@${str(r.version)}: ${(r.datasetDrift ?? r.drifted) ? 'DRIFT' : 'no drift'} (share ${str(r.driftShare)})`;
+  if (!Array.isArray(features) || features.length === 0) return head;
+  return `${head}\n${table([
+    ['FEATURE', 'TEST', 'STATISTIC', 'P', 'DRIFTED'],
+    ...features.map((f) => [
+      str(f.name ?? f.feature),
+      str(f.test),
+      str(f.statistic),
+      str(f.pValue),
+      f.drifted ? 'yes' : 'no',
+    ]),
+  ])}`;
+}

@@ -1,0 +1,139 @@
+/**
+ * `serval` API commands against a small recording server: what requests they make (the upload
+ * flow of register --file, a profile's key and who it is sent to), and their one-line errors.
+ */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { scratchDir, servalAsync } from '../../support/serval-cli.js';
+
+interface Recorded {
+  method: string;
+  url: string;
+  key: string | undefined;
+  headers: Record<string, unknown>;
+  body: Buffer;
+}
+
+const tmp = scratchDir('serval-cli-unit-');
+const requests: Recorded[] = [];
+let answers: Record<string, [number, unknown]> = {};
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    requests.push({
+      method: req.method!,
+      url: req.url!,
+      key: req.headers['x-api-key'] as string | undefined,
+      headers: req.headers,
+      body: Buffer.concat(chunks),
+    });
+    const [status, answer] = answers[`${req.method} ${req.url!.split('?')[0]}`] ?? [
+      404,
+      { error: { code: 'not_found', message: `model churn does not exist`, details: {} } },
+    ];
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+beforeEach(() => {
+  requests.length = 0;
+  answers = {};
+});
+
+describe('serval API commands', () => {
+  it('register --file: POST with the streamed SHA-256, PUT the exact bytes with the signed headers, complete', async () => {
+    const bytes = Buffer.from('not really onnx, the server here does not care'.repeat(1000));
+    const file = join(tmp, 'm.onnx');
+    writeFileSync(file, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    answers['POST /v1/models/churn/versions'] = [
+      201,
+      {
+        version: '1.0.0',
+        status: 'pending',
+        upload: { url: `${url}/drop/abc?sig=1`, method: 'PUT', headers: { 'x-amz-checksum-sha256': 'c2ln' } },
+      },
+    ];
+    answers['PUT /drop/abc'] = [200, {}];
+    answers['POST /v1/models/churn/versions/1.0.0/complete'] = [
+      200,
+      { version: '1.0.0', status: 'ready', sha256 },
+    ];
+    const run = await servalAsync(
+      ['register', 'churn', '--file', file, '--version', '1.0.0', '--tag', 'team=risk'],
+      {
+        SERVAL_URL: url,
+        SERVAL_API_KEY: 'sk_a',
+      },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe(`registered churn@1.0.0 (ready, sha256 ${sha256})\n`);
+    expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /v1/models/churn/versions',
+      'PUT /drop/abc?sig=1',
+      'POST /v1/models/churn/versions/1.0.0/complete',
+    ]);
+    expect(JSON.parse(requests[0]!.body.toString())).toEqual({
+      version: '1.0.0',
+      tags: { team: 'risk' },
+      artifact: { upload: true },
+      sha256,
+    });
+    // The presigned URL carries its own authority: no API key goes to the storage endpoint.
+    expect(requests[1]!.key).toBeUndefined();
+    expect(requests[1]!.headers['x-amz-checksum-sha256']).toBe('c2ln');
+    expect(requests[1]!.headers['content-length']).toBe(String(bytes.length));
+    expect(requests[1]!.body.equals(bytes)).toBe(true);
+  });
+
+  it("the profile's key goes to the profile's URL only; SERVAL_URL and SERVAL_API_KEY override it", async () => {
+    const config = join(tmp, 'profile.json');
+    writeFileSync(config, JSON.stringify({ url, apiKey: 'sk_profile' }), { mode: 0o600 });
+    answers['GET /v1/mode'] = [200, { mode: 'serving' }];
+    await servalAsync(['mode', 'get'], { SERVAL_CONFIG: config });
+    await servalAsync(['mode', 'get'], { SERVAL_CONFIG: config, SERVAL_API_KEY: 'sk_env' });
+    await servalAsync(['mode', 'get'], { SERVAL_CONFIG: config, SERVAL_URL: `${url}/v1/` });
+    expect(requests.map((r) => r.key)).toEqual(['sk_profile', 'sk_env', undefined]);
+  });
+
+  it("a refusal is the server's message with its code and status on one line, exit 1", async () => {
+    const run = await servalAsync(['versions', 'list', 'churn'], { SERVAL_URL: url, SERVAL_API_KEY: 'sk_a' });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe('serval versions list: model churn does not exist (not_found, HTTP 404)\n');
+  });
+
+  it('models list prints a table; --json the body as it came', async () => {
+    const page = {
+      items: [
+        {
+          name: 'churn',
+          productionVersion: '1.0.0',
+          latestVersion: '1.1.0',
+          versionCount: 2,
+          updatedAt: 't',
+          description: 'd',
+        },
+      ],
+      nextCursor: 'c1',
+    };
+    answers['GET /v1/models'] = [200, page];
+    const env = { SERVAL_URL: url, SERVAL_API_KEY: 'sk_a' };
+    const text = await servalAsync(['models', 'list', '--tag', 'team:risk', '--tag', 'env:prod'], env);
+    expect(text.stdout).toBe(
+      'NAME   PRODUCTION  LATEST  VERSIONS  UPDATED  DESCRIPTION\nchurn  1.0.0       1.1.0   2         t        d\nmore: --cursor c1\n',
+    );
+    expect(requests[0]!.url).toBe('/v1/models?tag=team%3Arisk&tag=env%3Aprod');
+    expect(JSON.parse((await servalAsync(['models', 'list', '--json'], env)).stdout)).toEqual(page);
+  });
+});
