@@ -78,6 +78,7 @@ export const COMMAND_OF = {
   getExperimentAssignment: 'experiments assignment',
   getExperimentResults: 'experiments results',
   listExperimentSnapshots: 'api listExperimentSnapshots',
+  listQualityReports: 'api listQualityReports',
 } as const satisfies Record<OperationId, string>;
 
 type Json = Record<string, unknown>;
