@@ -11,7 +11,7 @@ import {
   defaultSamples,
   kernelShap,
 } from '../../../functions/core/inference/kernel-shap.js';
-import { linearRegressionOnnx, mlpOnnx } from '../../../functions/core/onnx/models.js';
+import { linearRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { seededRandom } from '../../support/random.js';
 
 const g = seededRandom(5);
@@ -98,6 +98,21 @@ describe('Kernel SHAP', () => {
     });
     expect(Math.abs(r.baseValue + r.values.reduce((s, v) => s + v, 0) - r.prediction)).toBeLessThan(1e-9);
     expect(r.prediction).toBeCloseTo((await model(x, 1))[0]!, 6);
+  });
+
+  it('exact for a softmax regression too, against the permutation definition', async () => {
+    const bytes = softmaxRegressionOnnx({ weights: matrix(3, 4), bias: [0.1, -0.2, 0.3] });
+    const session = await ort.InferenceSession.create(bytes);
+    const probabilities = session.outputNames.find((n) => n !== 'label')!;
+    const model = await modelOf(bytes, probabilities, 0, 3);
+    const x = Float32Array.from(matrix(1, 4)[0]!);
+    const background = Float32Array.from(matrix(15, 4).flat());
+    const r = await kernelShap(model, x, background);
+    expect(r.exact).toBe(true);
+    const reference = await permutationShapley(model, x, background);
+    r.values.forEach((v, i) => {
+      expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-6);
+    });
   });
 
   it('a linear model gets its closed form w_i (x_i − mean_i)', async () => {
