@@ -2,6 +2,7 @@
 
 import type { z } from 'zod';
 import type { ModelRunner } from '../core/kernel/runner.js';
+import { datasetFairness } from '../core/monitoring/fairness-report.js';
 import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
@@ -20,11 +21,13 @@ import type {
   TransitionBody,
   UpdateModelBody,
   UpdateVersionBody,
+  VersionFairnessBody,
   VersionParams,
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentDeletionGuard } from './experiments-wiring.js';
+import { openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { type Env, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
@@ -38,6 +41,7 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
   const registry = registryServices(env, undefined, undefined, {
     ...lifecycleEvents(env, logger),
     deletionGuards: [experimentDeletionGuard(env)],
+    alerts: openAlertsReader(env),
   });
   let runner: ModelRunner | undefined;
 
@@ -131,6 +135,13 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           // Loaded on first use: only validation needs the native runtime (a Lambda layer on AWS).
           runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner();
           return registry.validation.validate(principal, params.name, params.version, body, runner);
+        },
+      }),
+      versionFairness: operation<NameVersion, unknown, z.infer<typeof VersionFairnessBody>>({
+        ...CONTRACT.versionFairness,
+        handle: async ({ principal, params, body }) => {
+          runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner();
+          return datasetFairness(registry.validation, principal, params.name, params.version, body, runner);
         },
       }),
       transitionVersion: operation<NameVersion, unknown, z.infer<typeof TransitionBody>>({

@@ -59,7 +59,7 @@ export function registryServices(
   env: Env,
   store: DynamoRegistryStore = registryStore(env),
   artifacts: ArtifactStore = artifactStore(env),
-  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards'> = {},
+  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards' | 'alerts'> = {},
 ): RegistryServices {
   return servicesOver({
     store,

@@ -12,6 +12,7 @@ import { isConcurrentModification, notFound } from '../kernel/errors.js';
 import type { DeletionGuard } from './deletion.js';
 import { type EventLog, type LifecycleEventSink, publishingStore } from './events.js';
 import type { ArtifactStore, RegistryStore, WriteOp } from './ports.js';
+import type { OpenAlert } from './promotion-gate.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
 
@@ -28,6 +29,12 @@ export interface RegistryDeps {
   readonly events?: LifecycleEventSink;
   /** Hears of events that could not be published. */
   readonly log?: EventLog;
+  /**
+   * The model's open alerts, read by the promotion gate when its policy forbids production under
+   * an open high-severity data-quality alert (the monitoring table). Without it such a gate
+   * refuses production: what it cannot check, it does not assume.
+   */
+  readonly alerts?: { openAlerts(model: string): Promise<readonly OpenAlert[]> };
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */
@@ -206,6 +213,7 @@ function diffView(
     'stage',
     'approval',
     'validation',
+    'fairness',
     'unusableReason',
     'lastVerifiedAt',
     'failedUploads',
