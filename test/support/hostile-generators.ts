@@ -636,7 +636,10 @@ export function hostileSuite(world: World): HostileSuite {
     validateVersion: world.validateBody,
     versionFairness: {
       attribute: 'region',
-      dataset: { ...world.validateBody.dataset, groups: world.validateBody.dataset.labels.map((_, i) => i % 2) },
+      dataset: {
+        ...world.validateBody.dataset,
+        groups: world.validateBody.dataset.labels.map((_, i) => i % 2),
+      },
       positive: world.validateBody.dataset.labels[0],
     },
     transitionVersion: { stage: 'archived', comment: 'hostile' },
