@@ -79,6 +79,9 @@ export const COMMAND_OF = {
   getExperimentResults: 'experiments results',
   listExperimentSnapshots: 'api listExperimentSnapshots',
   listQualityReports: 'api listQualityReports',
+  getPerformance: 'api getPerformance',
+  getFairness: 'api getFairness',
+  versionFairness: 'api versionFairness',
 } as const satisfies Record<OperationId, string>;
 
 type Json = Record<string, unknown>;

@@ -4,8 +4,11 @@
  *
  * Items:
  *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, experimentId?, at, hourStart, kind,
- *                               predicted, confidence?, messageId, expiresAt; after feedback also
- *                               actual and feedbackAt.
+ *                               predicted, confidence?, probabilities?, context?, messageId,
+ *                               expiresAt; after feedback also actual, feedbackAt and the keys of
+ *                               the sparse index gsi1: gsi1pk LABELLED#<model>, gsi1sk '<at>#<id>'
+ *                               (a window's labelled rows by prediction time, however late the
+ *                               label: docs/performance.md).
  *   CAP#<messageId> / 'C'       the capture message's marker: model, version, hourStart, rows,
  *                               state ('writing' | 'done'), claimedAt, expiresAt.
  *   STATS#<model> / '<hourStart>#<version>'
@@ -74,6 +77,8 @@ import type {
   FeedbackItem,
   FeedbackResult,
   HourAggregate,
+  LabelledPrediction,
+  LabelledPredictions,
   PredictionStore,
 } from '../core/inference/ports.js';
 import type { Clock } from '../core/kernel/clock.js';
@@ -121,7 +126,9 @@ const MAX_GROUP_HOURS = 90;
 const predKey = (id: string) => ({ pk: `PRED#${id}`, sk: 'P' });
 const capKey = (id: string) => ({ pk: `CAP#${id}`, sk: 'C' });
 
-export class DynamoPredictionStore implements PredictionStore {
+export const labelledPk = (model: string) => `LABELLED#${model}`;
+
+export class DynamoPredictionStore implements PredictionStore, LabelledPredictions {
   private readonly ttlSeconds: number;
   private readonly clock: Clock;
   private readonly leaseMs: number;
@@ -315,6 +322,45 @@ export class DynamoPredictionStore implements PredictionStore {
     return out;
   }
 
+  async labelled(
+    model: string,
+    from: Date,
+    to: Date,
+    options: { readonly version?: string; readonly limit: number },
+  ): Promise<{ rows: LabelledPrediction[]; truncated: boolean }> {
+    // gsi1sk is '<ISO at>#<id>': every key of an instant t sorts after 't', so [from, to) is
+    // BETWEEN 'from' and 'to' (a key at exactly `to` is 'to#…', after 'to').
+    const lo = from.toISOString();
+    const hi = to.toISOString();
+    const rows: LabelledPrediction[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi',
+          ...(options.version
+            ? { FilterExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' } }
+            : {}),
+          ExpressionAttributeValues: {
+            ':pk': labelledPk(model),
+            ':lo': lo,
+            ':hi': hi,
+            ...(options.version ? { ':version': options.version } : {}),
+          },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of res.Items ?? []) {
+        if (rows.length >= options.limit) return { rows, truncated: true };
+        rows.push(labelledRow(item));
+      }
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return { rows, truncated: false };
+  }
+
   // -------------------------------------------------------------------------------------------
 
   private predictionItem(
@@ -338,6 +384,9 @@ export class DynamoPredictionStore implements PredictionStore {
     if (p.variant !== undefined) item.variant = p.variant;
     if (p.experimentId !== undefined) item.experimentId = p.experimentId;
     if (typeof p.confidence === 'number' && Number.isFinite(p.confidence)) item.confidence = p.confidence;
+    // Non-finite probabilities cannot be stored (nor scored): the row keeps its label only.
+    if (p.probabilities && p.probabilities.every(Number.isFinite)) item.probabilities = p.probabilities;
+    if (p.context && Object.keys(p.context).length > 0) item.context = p.context;
     return item;
   }
 
@@ -385,10 +434,21 @@ export class DynamoPredictionStore implements PredictionStore {
           Update: {
             TableName: this.table,
             Key: predKey(predictionId),
-            UpdateExpression: 'SET #actual = :actual, #feedbackAt = :at',
+            UpdateExpression: 'SET #actual = :actual, #feedbackAt = :at, #gsi1pk = :gpk, #gsi1sk = :gsk',
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#actual)',
-            ExpressionAttributeNames: { '#actual': 'actual', '#feedbackAt': 'feedbackAt' },
-            ExpressionAttributeValues: { ':actual': item.actual, ':at': this.clock.now().toISOString() },
+            ExpressionAttributeNames: {
+              '#actual': 'actual',
+              '#feedbackAt': 'feedbackAt',
+              '#gsi1pk': 'gsi1pk',
+              '#gsi1sk': 'gsi1sk',
+            },
+            ExpressionAttributeValues: {
+              ':actual': item.actual,
+              ':at': this.clock.now().toISOString(),
+              // Keyed by when it was predicted, not labelled: a late label counts in its window.
+              ':gpk': labelledPk(model),
+              ':gsk': `${String(pred.at)}#${predictionId}`,
+            },
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           },
         },
@@ -467,6 +527,21 @@ export class DynamoPredictionStore implements PredictionStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+function labelledRow(item: Item): LabelledPrediction {
+  return {
+    predictionId: String(item.predictionId),
+    version: String(item.version),
+    at: String(item.at),
+    kind: item.kind as LabelledPrediction['kind'],
+    predicted: item.predicted as string | number,
+    actual: item.actual as string | number,
+    ...(Array.isArray(item.probabilities) ? { probabilities: item.probabilities as number[] } : {}),
+    ...(item.context && typeof item.context === 'object'
+      ? { context: item.context as LabelledPrediction['context'] }
+      : {}),
+  };
+}
 
 function ceilHour(d: Date): number {
   const t = d.getTime();

@@ -82,7 +82,15 @@ export class S3Captures implements CaptureSource, DocumentStore {
     for (const key of partition.keys) {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       for await (const line of lines(res.Body as Readable, true)) {
-        let record: { at?: unknown; version?: unknown; instance?: unknown };
+        let record: {
+          at?: unknown;
+          version?: unknown;
+          instance?: unknown;
+          predictionId?: unknown;
+          prediction?: unknown;
+          context?: unknown;
+          shadow?: unknown;
+        };
         try {
           record = JSON.parse(line);
         } catch {
@@ -93,6 +101,14 @@ export class S3Captures implements CaptureSource, DocumentStore {
           at: record.at,
           version: typeof record.version === 'string' ? record.version : partition.version,
           instance: record.instance,
+          ...(typeof record.predictionId === 'string' ? { predictionId: record.predictionId } : {}),
+          ...(typeof record.prediction === 'string' || typeof record.prediction === 'number'
+            ? { prediction: record.prediction }
+            : {}),
+          ...(record.context && typeof record.context === 'object' && !Array.isArray(record.context)
+            ? { context: record.context as Record<string, unknown> }
+            : {}),
+          ...(record.shadow === true ? { shadow: true } : {}),
         };
       }
     }

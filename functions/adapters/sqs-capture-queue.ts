@@ -108,6 +108,9 @@ export function serialise(m: CaptureMessage): string[] {
       probabilities: slice(m.probabilities),
       agreement: slice(m.agreement),
       scoreDiff: slice(m.scoreDiff),
+      context: Array.isArray(m.context)
+        ? (slice(m.context as readonly unknown[]) as CaptureMessage['context'])
+        : m.context,
       part: i === 0 ? base : base + from,
     };
     parts.push(...serialise(piece));

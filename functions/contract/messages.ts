@@ -49,6 +49,22 @@ export type DeliveryMessageBody = z.infer<typeof DeliveryMessageSchema>;
 
 const Label = z.union([z.string(), z.number()]);
 
+/** Keys one prediction's context may hold, and the longest key and string value. */
+export const CONTEXT_LIMITS = { keys: 16, keyLength: 64, valueLength: 256 } as const;
+
+/**
+ * What a prediction is about besides its inputs (a sensitive attribute, a region, a channel):
+ * captured with it and never fed to the model, so fairness can be judged on attributes the model
+ * must not see. Flat JSON scalars only, so it stores as-is in DynamoDB and in capture files.
+ */
+export const PredictionContext = z
+  .record(
+    z.string().min(1).max(CONTEXT_LIMITS.keyLength),
+    z.union([z.string().max(CONTEXT_LIMITS.valueLength), z.number().finite(), z.boolean(), z.null()]),
+  )
+  .refine((c) => Object.keys(c).length <= CONTEXT_LIMITS.keys, `at most ${CONTEXT_LIMITS.keys} context keys`);
+export type PredictionContext = z.infer<typeof PredictionContext>;
+
 /**
  * One captured request (or one part of a large one), as the inference function sends it. An
  * `ok` message carries one prediction (and instance, when captured) per prediction id.
@@ -82,6 +98,8 @@ export const CaptureMessageSchema = z
     instances: z.array(z.unknown()).optional(),
     predictions: z.array(Label).optional(),
     probabilities: z.array(z.array(z.number())).optional(),
+    /** One context for every row, or one per row (never fed to the model). */
+    context: z.union([PredictionContext, z.array(PredictionContext)]).optional(),
     part: z.number().int().nonnegative().optional(),
   })
   .refine((m) => {
@@ -90,6 +108,7 @@ export const CaptureMessageSchema = z
       m.outcome !== 'ok' ||
       (m.predictions?.length === n &&
         (!m.instances || m.instances.length === n) &&
+        (!Array.isArray(m.context) || m.context.length === n) &&
         (!m.agreement || m.agreement.length === n) &&
         (!m.scoreDiff || m.scoreDiff.length === n))
     );

@@ -109,12 +109,16 @@ export const TABLES = {
   // STATS#<model> (sk '<hourStart>#<version>'): hourly serving aggregates (counts, latency
   // histogram, confidence, feedback confusion counts), updated with atomic counters.
   // CAP#<messageId> (sk 'C'): marks a capture message as counted, so a redelivery adds nothing.
+  // gsi1 is sparse: only labelled predictions carry its keys (LABELLED#<model>, '<at>#<id>'), set
+  // with the label, so a window's labelled rows are one query by prediction time.
   predictions: {
     id: 'Predictions',
     env: 'SERVAL_TABLE_PREDICTIONS',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
-    globalIndexes: [],
+    globalIndexes: [
+      { name: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' } },
+    ],
     ttlAttribute: 'expiresAt',
   },
   // Experiments. EXP#<id> (sk 'DEF'): the definition, state, allocation and outcome, listed through

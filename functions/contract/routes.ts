@@ -245,6 +245,15 @@ export const ROUTES = [
   },
   {
     method: 'POST',
+    path: '/v1/models/{name}/versions/{version}/fairness',
+    role: 'scientist',
+    fn: 'registry',
+    operationId: 'versionFairness',
+    summary:
+      'Fairness of the version on a dataset (instances, labels, attribute values), stored on the version for the promotion gate',
+  },
+  {
+    method: 'POST',
     path: '/v1/models/{name}/versions/{version}/transition',
     role: 'scientist',
     fn: 'registry',
@@ -340,6 +349,24 @@ export const ROUTES = [
     operationId: 'listQualityReports',
     summary:
       "Data-quality reports per window (missing values, types, ranges, new categories, columns) with the hour's prediction volume",
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/performance',
+    role: 'viewer',
+    fn: 'monitoring',
+    operationId: 'getPerformance',
+    summary:
+      'Metrics from ground truth over a window of prediction time (late labels count in their prediction’s window), with label coverage',
+  },
+  {
+    method: 'GET',
+    path: '/v1/models/{name}/fairness',
+    role: 'viewer',
+    fn: 'monitoring',
+    operationId: 'getFairness',
+    summary:
+      'Group fairness of served decisions by a context attribute: per-group rates, parity and odds differences with bootstrap intervals',
   },
   {
     method: 'PUT',

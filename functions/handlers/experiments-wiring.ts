@@ -18,7 +18,7 @@ import { ExperimentService } from '../core/experiments/service.js';
 import { allItems } from '../core/kernel/paging.js';
 import type { DeletionGuard } from '../core/registry/deletion.js';
 import type { ArtifactStore } from '../core/registry/ports.js';
-import { monitoringService } from './monitoring-wiring.js';
+import { monitoringService, openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { artifactStore, type Env, envValue, makeLogger, registryServices, registryStore } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';
@@ -42,7 +42,11 @@ function registryPort(env: Env, logger: Logger): ExperimentRegistry {
   const store = registryStore(env);
   const artifacts = env[BUCKETS.artifacts.env] ? artifactStore(env) : NO_ARTIFACTS;
   // Promotions announce version.promoted like any other; the registry's rules decide them.
-  const registry = registryServices(env, store, artifacts, lifecycleEvents(env, logger));
+  const registry = registryServices(env, store, artifacts, {
+    ...lifecycleEvents(env, logger),
+    // The promotion gate's quality-alert rule applies to a concluded experiment's winner too.
+    ...(env[TABLES.monitoring.env] ? { alerts: openAlertsReader(env) } : {}),
+  });
   return {
     getModel: (name) => store.getModel(name),
     getVersion: (model, version) => store.getVersion(model, version),

@@ -9,8 +9,10 @@ import type {
   AlertsQuery,
   BaselineBody,
   DriftCheckBody,
+  FairnessQuery,
   NameParams,
   PageQuery,
+  PerformanceQuery,
   WebhookBody,
   WebhookParams,
 } from '../http/schemas.js';
@@ -62,6 +64,14 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
           const page = await monitoring.listQualityReports(params.name, query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
+      }),
+      getPerformance: operation<Name, z.infer<typeof PerformanceQuery>>({
+        ...CONTRACT.getPerformance,
+        handle: ({ params, query }) => monitoring.performance(params.name, query),
+      }),
+      getFairness: operation<Name, z.infer<typeof FairnessQuery>>({
+        ...CONTRACT.getFairness,
+        handle: ({ params, query }) => monitoring.fairness(params.name, query),
       }),
       putPolicy: operation<Name, unknown, MonitoringPolicy>({
         ...CONTRACT.putPolicy,

@@ -5,6 +5,8 @@ import { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, TABLES } from '../contract/resources.js';
+import { allItems } from '../core/kernel/paging.js';
+import type { AlertRecord } from '../core/monitoring/ports.js';
 import { MonitoringService } from '../core/monitoring/service.js';
 import { type Env, envValue, predictionStore, registryReader } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';
@@ -14,6 +16,14 @@ export function monitoringStore(env: Env): DynamoMonitoringStore {
     monitoring: envValue(env, TABLES.monitoring.env),
     audit: env[TABLES.audit.env],
   });
+}
+
+/** The model's open alerts, for the promotion gate (functions bound to the monitoring table). */
+export function openAlertsReader(env: Env): { openAlerts(model: string): Promise<AlertRecord[]> } {
+  const store = monitoringStore(env);
+  return {
+    openAlerts: (model) => allItems((page) => store.listAlerts({ ...page, model, status: 'open' })),
+  };
 }
 
 /** `events`: publish alerts (webhooks, SNS); off for functions that only schedule. */
@@ -32,6 +42,8 @@ export function monitoringService(env: Env, options: { events?: boolean } = {}):
     events: options.events === false ? undefined : eventPublisher(env),
     // Volume is judged from the serving counts; a function not bound to them reports it unavailable.
     serving: env[TABLES.predictions.env] ? predictionStore(env) : undefined,
+    // Performance and degradation read labelled predictions from the same table.
+    labels: env[TABLES.predictions.env] ? predictionStore(env) : undefined,
     clock: systemClock,
     ids: ulids,
   });

@@ -5,6 +5,7 @@ import { s3Client } from '../adapters/aws-clients.js';
 import { IMPORT_BUCKETS_ENV, importBuckets, S3ImportObjects } from '../adapters/s3-imports.js';
 import { BUCKETS } from '../contract/resources.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
+import { datasetFairness } from '../core/monitoring/fairness-report.js';
 import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
@@ -23,11 +24,13 @@ import type {
   TransitionBody,
   UpdateModelBody,
   UpdateVersionBody,
+  VersionFairnessBody,
   VersionParams,
 } from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentDeletionGuard } from './experiments-wiring.js';
+import { openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { type Env, envValue, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
 
@@ -51,6 +54,7 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
       importBuckets(env[IMPORT_BUCKETS_ENV]),
     ),
     runner: loadRunner,
+    alerts: openAlertsReader(env),
   });
 
   return createApiHandler(
@@ -141,6 +145,19 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
         ...CONTRACT.validateVersion,
         handle: async ({ principal, params, body }) => {
           return registry.validation.validate(
+            principal,
+            params.name,
+            params.version,
+            body,
+            await loadRunner(),
+          );
+        },
+      }),
+      versionFairness: operation<NameVersion, unknown, z.infer<typeof VersionFairnessBody>>({
+        ...CONTRACT.versionFairness,
+        handle: async ({ principal, params, body }) => {
+          return datasetFairness(
+            registry.validation,
             principal,
             params.name,
             params.version,

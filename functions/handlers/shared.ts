@@ -59,7 +59,7 @@ export function registryServices(
   env: Env,
   store: DynamoRegistryStore = registryStore(env),
   artifacts: ArtifactStore = artifactStore(env),
-  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards' | 'imports' | 'runner'> = {},
+  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards' | 'imports' | 'runner' | 'alerts'> = {},
 ): RegistryServices {
   return servicesOver({
     store,

@@ -3,9 +3,11 @@
  * generated from them (functions/http/openapi.ts).
  */
 import { z } from 'zod';
+import { PredictionContext } from '../contract/messages.js';
 import { ROLES } from '../core/auth/roles.js';
 import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';
 import { ALIAS_PATTERN } from '../core/registry/aliases.js';
+import { PromotionGate } from '../core/registry/promotion-gate.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 import { IMPORT_FORMATS, STAGES } from '../core/registry/types.js';
 import { MAX_VALIDATION_ROWS, Thresholds } from '../core/registry/validation-report.js';
@@ -52,6 +54,9 @@ const MinValidationRows = z
 const RequiredThresholds = Thresholds.describe(
   'bounds on metrics a validation report must meet to count for promotion (admin to change)',
 );
+const Gate = PromotionGate.describe(
+  'fairness bounds on the reports stored on the version, and no open high-severity quality alert (admin to change)',
+);
 const RequireValidation = z
   .boolean()
   .describe('production needs a passing validation report (admin to change after creation)');
@@ -63,6 +68,7 @@ export const CreateModelBody = z.strictObject({
   requireValidation: RequireValidation.optional(),
   minValidationRows: MinValidationRows.optional(),
   requiredThresholds: RequiredThresholds.optional(),
+  promotionGate: Gate.optional(),
   fallback: z
     .boolean()
     .optional()
@@ -84,10 +90,11 @@ export const UpdateModelBody = z
     allowUnservableProduction: z.boolean().optional().describe('admin only'),
     minValidationRows: MinValidationRows.nullable().optional(),
     requiredThresholds: RequiredThresholds.nullable().optional(),
+    promotionGate: Gate.nullable().optional(),
   })
   .refine(
     (b) => Object.keys(b).length > 0,
-    'nothing to update: give description, tags, requireValidation, fallback, allowUnservableProduction, minValidationRows or requiredThresholds',
+    'nothing to update: give description, tags, requireValidation, fallback, allowUnservableProduction, minValidationRows, requiredThresholds or promotionGate',
   );
 
 const Runtime = z.discriminatedUnion('type', [
@@ -247,6 +254,61 @@ export const DriftCheckBody = z
     path: ['to'],
   });
 
+export const PerformanceQuery = z
+  .object({
+    version: Version.optional().describe('default: the production version, else the latest'),
+    from: IsoTime.optional().describe('window start, by prediction time (default: 24 hours before `to`)'),
+    to: IsoTime.optional().describe('window end (default: now)'),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
+
+export const FairnessQuery = z
+  .object({
+    attribute: z.string().min(1).max(64).describe('the context key whose values are the groups'),
+    version: Version.optional().describe('default: the production version, else the latest'),
+    from: IsoTime.optional().describe('window start, by prediction time (default: 24 hours before `to`)'),
+    to: IsoTime.optional().describe('window end (default: now)'),
+    positive: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("the favourable decision's class (default: a binary model's second class)"),
+    seed: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional()
+      .describe('bootstrap seed (default 0)'),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
+
+const GroupValue = z.union([z.string().max(256), z.number().finite(), z.boolean()]);
+
+export const VersionFairnessBody = z.strictObject({
+  attribute: z.string().min(1).max(64).describe('the name the groups are stored and gated under'),
+  positive: z.union([z.string().min(1).max(256), z.number()]).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .optional(),
+  dataset: z.strictObject({
+    instances: z
+      .array(z.unknown())
+      .min(1)
+      .max(MAX_VALIDATION_ROWS)
+      .describe('rows in the input schema (arrays or objects)'),
+    labels: z
+      .array(z.union([z.string().min(1).max(256), z.number().finite()]))
+      .min(1)
+      .max(MAX_VALIDATION_ROWS),
+    groups: z.array(GroupValue).min(1).max(MAX_VALIDATION_ROWS).describe('the attribute value of each row'),
+  }),
+});
+
 export const AlertsQuery = PageQuery.extend({
   model: ModelName.optional(),
   status: z.enum(['open', 'acknowledged']).optional(),
@@ -295,9 +357,15 @@ export const PredictBody = z.strictObject({
       "sticky-assignment key of the model's running experiment: the same subject gets the same variant (without it, a random variant by the weights)",
     ),
   explain: z.boolean().optional().describe('add exact attributions (linear and logistic models)'),
+  context: z
+    .union([PredictionContext, z.array(PredictionContext).min(1).max(10_000)])
+    .optional()
+    .describe(
+      'captured with the predictions and never fed to the model (e.g. a sensitive attribute for fairness): one object for every instance, or an array with one per instance; flat JSON scalars, at most 16 keys',
+    ),
 });
 
-export const ExplainBody = PredictBody.omit({ explain: true }).extend({
+export const ExplainBody = PredictBody.omit({ explain: true, context: true }).extend({
   background: z
     .array(z.unknown())
     .min(1)

@@ -17,6 +17,7 @@ export function modelView(m: Model) {
     allowUnservableProduction: m.allowUnservableProduction ?? false,
     minValidationRows: m.minValidationRows ?? null,
     requiredThresholds: m.requiredThresholds ?? null,
+    promotionGate: m.promotionGate ?? null,
     createdAt: m.createdAt,
     createdBy: m.createdBy,
     updatedAt: m.updatedAt,
@@ -48,6 +49,24 @@ export function versionView(v: ModelVersion) {
     validation: v.validation
       ? { passed: v.validation.passed, ranAt: v.validation.ranAt, by: v.validation.by }
       : null,
+    // What the approver sees of each stored fairness run: the summaries the gate compares.
+    fairness: Object.fromEntries(
+      Object.entries(v.fairness ?? {}).map(([attribute, f]) => [
+        attribute,
+        {
+          ranAt: f.ranAt,
+          by: f.by,
+          rows: f.report.rows ?? null,
+          positive: f.report.positive ?? null,
+          demographicParityDifference: f.report.demographicParityDifference ?? null,
+          demographicParityRatio: f.report.demographicParityRatio ?? null,
+          equalOpportunityDifference: f.report.equalOpportunityDifference ?? null,
+          equalizedOddsDifference: f.report.equalizedOddsDifference ?? null,
+          fourFifthsRule: f.report.fourFifthsRule ?? null,
+          unreliableGroups: f.report.unreliableGroups ?? [],
+        },
+      ]),
+    ),
     unusableReason: v.unusableReason ?? null,
     lastVerifiedAt: v.lastVerifiedAt ?? null,
     uploadExpiresAt: v.uploadExpiresAt ?? null,

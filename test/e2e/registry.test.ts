@@ -774,12 +774,14 @@ describe('the route table is the access policy', () => {
       allowUnservableProduction: true,
       minValidationRows: 1,
       requiredThresholds: { accuracy: { min: 0 } },
+      promotionGate: { noOpenCriticalQualityAlert: true },
     };
     const reset = {
       requireValidation: true,
       allowUnservableProduction: false,
       minValidationRows: null,
       requiredThresholds: null,
+      promotionGate: null,
     };
     for (const field of GATE_FIELDS) {
       for (const role of ROLES) {

@@ -31,8 +31,17 @@ export function captureRows(m: CaptureMessage): CaptureRow[] {
     instance: named(m.instances?.[i], m.features),
     prediction: m.predictions?.[i] as string | number,
     ...(m.probabilities ? { probabilities: m.probabilities[i] } : {}),
+    ...contextAt(m, i),
     latencyMs: m.latencyMs,
   }));
+}
+
+/** Row i's context: the request's one object, or its i-th. */
+function contextAt(m: CaptureMessage, i: number): { context?: CapturedPrediction['context'] } {
+  const c = m.context;
+  if (c === undefined) return {};
+  const row = Array.isArray(c) ? c[i] : c;
+  return row === undefined ? {} : { context: row as CapturedPrediction['context'] };
 }
 
 /** Positional instances become objects keyed by feature name, as drift checks read them. */
@@ -59,7 +68,8 @@ export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
             at: m.at,
             kind: m.kind ?? 'regression',
             predicted: m.predictions?.[i] as string | number,
-            ...(p?.length ? { confidence: Math.max(...p) } : {}),
+            ...(p?.length ? { confidence: Math.max(...p), probabilities: p } : {}),
+            ...contextAt(m, i),
           };
         })
       : [];

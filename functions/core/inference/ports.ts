@@ -77,6 +77,10 @@ export interface CapturedPrediction {
   readonly predicted: string | number;
   /** Probability of the predicted class (classifiers only). */
   readonly confidence?: number;
+  /** Every class's probability in output-schema order (classifiers that give them). */
+  readonly probabilities?: readonly number[];
+  /** What the request said about this prediction besides its inputs (never fed to the model). */
+  readonly context?: Readonly<Record<string, string | number | boolean | null>>;
 }
 
 /**
@@ -175,6 +179,32 @@ export interface PredictionStore {
   aggregates(model: string, from: Date, to: Date): Promise<HourAggregate[]>;
 }
 
+/** A captured prediction with its label, as performance and fairness read them. */
+export interface LabelledPrediction {
+  readonly predictionId: string;
+  readonly version: string;
+  /** When it was served: the window it counts in, however late its label came. */
+  readonly at: string;
+  readonly kind: OutputSchema['kind'];
+  readonly predicted: string | number;
+  readonly actual: string | number;
+  readonly probabilities?: readonly number[];
+  readonly context?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export interface LabelledPredictions {
+  /**
+   * Labelled predictions of a model served in [from, to), oldest first, at most `limit`
+   * (`truncated` when more exist). Labels land here seconds after feedback (an index).
+   */
+  labelled(
+    model: string,
+    from: Date,
+    to: Date,
+    options: { readonly version?: string; readonly limit: number },
+  ): Promise<{ rows: LabelledPrediction[]; truncated: boolean }>;
+}
+
 /** The wire form of a capture message on the queue (JSON); produced by the inference service. */
 export interface CaptureMessage {
   /** Format version. */
@@ -209,6 +239,10 @@ export interface CaptureMessage {
   readonly instances?: readonly unknown[];
   readonly predictions?: readonly (string | number)[];
   readonly probabilities?: readonly (readonly number[])[];
+  /** The request's context: one object for every row, or one per row (never fed to the model). */
+  readonly context?:
+    | Readonly<Record<string, string | number | boolean | null>>
+    | readonly Readonly<Record<string, string | number | boolean | null>>[];
   /**
    * Set when a request too large for one queue message was split: the part's 0-based index.
    * Only part 0 counts as a request (latency, request count); every part carries predictions.

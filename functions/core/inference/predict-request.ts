@@ -20,7 +20,15 @@ export interface PredictInput {
    */
   readonly subject?: string;
   readonly explain?: boolean;
+  /**
+   * Captured with the predictions and never fed to the model: one object for every instance, or
+   * one per instance (checkContext).
+   */
+  readonly context?: PredictionContext | readonly PredictionContext[];
 }
+
+/** A prediction's context (contract/messages.ts): flat JSON scalars by name. */
+export type PredictionContext = Readonly<Record<string, string | number | boolean | null>>;
 
 export interface PredictOutput {
   readonly model: string;
@@ -52,6 +60,17 @@ export function requireSchemas(v: ModelVersion): { inputSchema: InputSchema; out
     );
   }
   return { inputSchema: v.inputSchema, outputSchema: v.outputSchema };
+}
+
+/** An array of contexts must give one per instance: anything else could not be told apart later. */
+export function checkContext(input: Pick<PredictInput, 'instances' | 'context'>): void {
+  const c = input.context;
+  if (Array.isArray(c) && c.length !== input.instances.length) {
+    throw validationFailed(
+      `context has ${c.length} entries for ${input.instances.length} instances: give one object for all, or one per instance`,
+      { field: 'context', given: c.length, instances: input.instances.length },
+    );
+  }
 }
 
 export function checkSize(n: number): void {

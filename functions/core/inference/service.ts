@@ -42,6 +42,7 @@ import type {
   ServingMetrics,
 } from './ports.js';
 import {
+  checkContext,
   checkSize,
   type PredictInput,
   type PredictOutput,
@@ -144,6 +145,7 @@ export class InferenceService {
   async predict(name: string, input: PredictInput): Promise<PredictOutput> {
     const started = this.timer();
     checkSize(input.instances.length);
+    if (input.context !== undefined) checkContext(input);
     let experiment = this.experimentFor(name, input);
     // Awaited only when the cached read expired: an await per request is measurable here.
     if (experiment instanceof Promise) experiment = await experiment;
@@ -161,7 +163,7 @@ export class InferenceService {
       const output: PredictOutput = tag
         ? Object.assign(served.output, { experimentId: tag.experimentId, variant: tag.variant })
         : served.output;
-      this.record(output, input.instances, latencyMs, served.version, served.schema, tag);
+      this.record(output, input, latencyMs, served.version, served.schema, tag);
       if (experiment?.shadow) {
         const shadow = experiment.shadow;
         this.deferred.add(() => this.runShadow(name, experiment, shadow, input, { ...served, output }));
@@ -591,7 +593,7 @@ export class InferenceService {
 
   private record(
     out: PredictOutput,
-    instances: readonly unknown[],
+    input: PredictInput,
     latencyMs: number,
     v: ModelVersion,
     schema: OutputSchema,
@@ -602,7 +604,7 @@ export class InferenceService {
       version: out.modelVersion,
       outcome: 'ok',
       latencyMs,
-      rows: instances.length,
+      rows: input.instances.length,
       runtime: out.runtime,
       fallback: out.fallbackFrom !== undefined,
     });
@@ -618,10 +620,11 @@ export class InferenceService {
       kind: schema.kind,
       features: v.inputSchema ? this.names(v.inputSchema) : undefined,
       predictionIds: out.predictionIds,
-      instances,
+      instances: input.instances,
       predictions: out.predictions,
       ...(out.probabilities ? { probabilities: out.probabilities } : {}),
     };
+    if (input.context !== undefined) Object.assign(message, { context: input.context });
     this.deps.capture.add(tag ? Object.assign(message, tag) : message);
   }
 }

@@ -46,6 +46,46 @@ export const VolumePolicy = z
     path: ['minHistory'],
   });
 
+const WATCHABLE = [
+  'accuracy',
+  'macroF1',
+  'weightedF1',
+  'macroPrecision',
+  'macroRecall',
+  'rocAuc',
+  'logLoss',
+  'mae',
+  'rmse',
+  'r2',
+  'mape',
+] as const;
+
+/**
+ * Degradation from ground truth (docs/performance.md): a watched metric over the last
+ * windowMinutes of prediction time, once minLabels labels exist, against the version's
+ * registered value (metrics[registeredAs ?? name]) minus (or, for losses and errors, plus) its
+ * tolerance. Nothing is watched until a metric is named.
+ */
+export const PerformancePolicy = z.strictObject({
+  metrics: z
+    .partialRecord(
+      z.enum(WATCHABLE),
+      z.strictObject({
+        tolerance: z.number().min(0).max(1e12),
+        /** The key of the version's registered metrics to compare with (default: the same name). */
+        registeredAs: z.string().min(1).max(128).optional(),
+      }),
+    )
+    .default({}),
+  minLabels: z.number().int().min(1).max(1_000_000).default(100),
+  windowMinutes: z
+    .number()
+    .int()
+    .min(5)
+    .max(31 * 24 * 60)
+    .default(24 * 60),
+});
+
 export const MonitoringPolicy = z.strictObject({
   /** Scheduled checks on (manual checks always work). */
   enabled: z.boolean().default(true),
@@ -82,11 +122,13 @@ export const MonitoringPolicy = z.strictObject({
   // prefault: an absent object is parsed, so its own defaults are filled in.
   quality: QualityPolicy.prefault({}),
   volume: VolumePolicy.prefault({}),
+  performance: PerformancePolicy.prefault({}),
 });
 
 export type FeaturePolicy = z.infer<typeof FeaturePolicy>;
 export type MonitoringPolicy = z.infer<typeof MonitoringPolicy>;
 export type QualityPolicy = z.infer<typeof QualityPolicy>;
 export type VolumePolicy = z.infer<typeof VolumePolicy>;
+export type PerformancePolicy = z.infer<typeof PerformancePolicy>;
 
 export const DEFAULT_POLICY: MonitoringPolicy = MonitoringPolicy.parse({});

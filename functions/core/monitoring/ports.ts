@@ -87,9 +87,9 @@ export interface AlertRecord {
   readonly id: string;
   /**
    * `drift` (absent on alerts stored before kinds existed), `quality` or `volume` (the checks of
-   * docs/quality.md), `integrity`, `fallback` or `experiment`.
+   * docs/quality.md), `performance` (docs/performance.md), `integrity`, `fallback` or `experiment`.
    */
-  readonly kind?: 'drift' | 'quality' | 'volume' | 'integrity' | 'fallback' | 'experiment';
+  readonly kind?: 'drift' | 'quality' | 'volume' | 'integrity' | 'fallback' | 'experiment' | 'performance';
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';
@@ -159,6 +159,12 @@ export interface CapturedRow {
   readonly version: string;
   /** The instance as sent: positional array or object keyed by feature name. */
   readonly instance: unknown;
+  readonly predictionId?: string;
+  readonly prediction?: string | number;
+  /** What the request said about the prediction besides its inputs (fairness reads it). */
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** A shadow variant's copy: never served. */
+  readonly shadow?: boolean;
 }
 
 export interface CaptureSource {

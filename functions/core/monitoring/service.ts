@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { ARTIFACT_PREFIXES, JSON_SUFFIX } from '../../contract/artifact-keys.js';
 import type { Principal } from '../auth/principal.js';
+import type { LabelledPredictions } from '../inference/ports.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
@@ -21,6 +22,15 @@ import type { RegistryStore } from '../registry/ports.js';
 import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
+import { type FairnessQuery, type TrafficFairness, trafficFairness } from './fairness-report.js';
+import {
+  type Degradation,
+  degradation,
+  type PerformanceQuery,
+  type PerformanceReport,
+  performanceAlertId,
+  performanceReport,
+} from './performance-report.js';
 import { DEFAULT_POLICY, MonitoringPolicy } from './policy.js';
 import type {
   AlertRecord,
@@ -65,6 +75,8 @@ export interface MonitoringDeps {
   readonly events?: EventPublisher;
   /** The serving counts volume is judged from; without them volume is reported unavailable. */
   readonly serving?: ServingCounts;
+  /** Labelled predictions by prediction time: performance and its degradation alerts need them. */
+  readonly labels?: LabelledPredictions;
   readonly clock: Clock;
   readonly ids: IdGenerator;
 }
@@ -262,7 +274,84 @@ export class MonitoringService {
       to,
       now,
     });
+    await this.checkPerformance(model, policy, to);
     return report;
+  }
+
+  // ---- performance ----------------------------------------------------------------------
+
+  /** Metrics from ground truth over a window of prediction time (docs/performance.md). */
+  async performance(model: string, query: PerformanceQuery): Promise<PerformanceReport> {
+    return performanceReport(this.performanceDeps(), model, query);
+  }
+
+  /** Group fairness of a version's served decisions over a window (docs/fairness.md). */
+  async fairness(model: string, query: FairnessQuery): Promise<TrafficFairness> {
+    return trafficFairness({ ...this.performanceDeps(), captures: this.deps.captures }, model, query);
+  }
+
+  private performanceDeps() {
+    const labels = this.deps.labels;
+    if (!labels) throw new Error('this function cannot read labelled predictions');
+    return {
+      registry: this.deps.registry,
+      labels,
+      ...(this.deps.serving ? { serving: this.deps.serving } : {}),
+      clock: this.deps.clock,
+    };
+  }
+
+  /**
+   * The degradation check of a drift check: the production (else latest) version's metrics over
+   * the policy's window ending where the check's does, against its registered metrics. One alert
+   * per (model, version, window), like drift alerts.
+   */
+  private async checkPerformance(
+    model: string,
+    policy: MonitoringPolicy,
+    to: Date,
+  ): Promise<Degradation | undefined> {
+    const watched = policy.performance;
+    if (!this.deps.labels || Object.keys(watched.metrics).length === 0) return undefined;
+    const m = await this.deps.registry.getModel(model);
+    const version = m?.productionVersion ?? m?.latestVersion;
+    if (!version) return undefined;
+    const from = new Date(to.getTime() - watched.windowMinutes * 60_000);
+    const report = await this.performance(model, {
+      version,
+      from: from.toISOString(),
+      to: to.toISOString(),
+    });
+    const judged = degradation(report, watched);
+    if (judged.degraded.length === 0) return judged;
+    const worst = judged.degraded
+      .map((d) => `${d.metric} ${fmt(d.observed)} (registered ${fmt(d.registered)}, bound ${fmt(d.bound)})`)
+      .join('; ');
+    await this.raise(
+      {
+        id: performanceAlertId(model, version, report.window.from, report.window.to),
+        kind: 'performance',
+        model,
+        createdAt: this.now(),
+        status: 'open',
+        severity: 'high',
+        title: `${model} ${version}: performance below its registered metrics on ${report.rows} labelled predictions`,
+        recommendation: `${worst}. Compare the window's inputs with the baseline (drift, data quality); if the population changed, retrain on recent labelled data, else roll back to a version that holds up.`,
+        reportId: performanceAlertId(model, version, report.window.from, report.window.to),
+        window: report.window,
+        details: {
+          version,
+          labels: report.rows,
+          minLabels: judged.minLabels,
+          truncated: report.truncated,
+          degraded: judged.degraded,
+          unjudged: judged.unjudged,
+          labelCoverage: report.labelCoverage,
+        },
+      },
+      { performance: { version, window: report.window } },
+    );
+    return judged;
   }
 
   /** Stores the window's quality report (with the hour's volume) and raises their alerts. */
@@ -662,4 +751,8 @@ export class MonitoringService {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+function fmt(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
 }

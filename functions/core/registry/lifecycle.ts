@@ -7,6 +7,7 @@ import { hasRole } from '../auth/roles.js';
 import { conflict, forbidden } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegistryStore, WriteOp } from './ports.js';
+import { gateFailures, type OpenAlert } from './promotion-gate.js';
 import type { RegistryRecords } from './records.js';
 import { assertMoveAllowed } from './stages.js';
 import type { Model, ModelVersion, ProductionChange, Stage } from './types.js';
@@ -174,6 +175,29 @@ export class Lifecycle {
     }));
   }
 
+  /**
+   * The model's open alerts when its gate needs them. Not on rollback: a rollback is how an
+   * incident (often the very alert) is answered, and must not wait for it to be acknowledged.
+   */
+  private async openAlerts(
+    model: Model,
+    action: ProductionAction,
+  ): Promise<readonly OpenAlert[] | undefined> {
+    if (action !== 'promote' || !model.promotionGate?.noOpenCriticalQualityAlert) return undefined;
+    const source = this.records.deps.alerts;
+    if (!source) {
+      return [
+        {
+          id: 'unavailable',
+          kind: 'quality',
+          severity: 'high',
+          title: 'the open alerts cannot be read here, so the quality-alert rule cannot be checked',
+        },
+      ];
+    }
+    return source.openAlerts(model.name);
+  }
+
   /** Makes `version` the one production version, moving the previous one back to staging. */
   private promote(
     principal: Principal,
@@ -185,7 +209,7 @@ export class Lifecycle {
     return this.records.retrying(async () => {
       const model = await this.records.getModel(name);
       const v = await this.records.getVersion(name, version);
-      assertPromotable(principal, model, v, action);
+      assertPromotable(principal, model, v, action, await this.openAlerts(model, action));
       const now = this.records.now();
       const after: ModelVersion = { ...v, stage: 'production', updatedAt: now, revision: v.revision + 1 };
       const previous = model.productionVersion;
@@ -272,6 +296,7 @@ function assertPromotable(
   model: Model,
   v: ModelVersion,
   action: ProductionAction,
+  alerts: readonly OpenAlert[] | undefined,
 ): void {
   if (model.productionVersion === v.version) {
     throw conflict(`version ${v.version} is already in production`, { version: v.version });
@@ -298,11 +323,15 @@ function assertPromotable(
       approval: v.approval?.decision ?? 'none',
     });
   }
-  const shortfall = validationShortfall(model, v);
-  if (shortfall) {
+  const failed = gateFailures(model, v, alerts);
+  if (failed.length > 0) {
+    const validation = failed.find((f) => f.check === 'validation');
     throw conflict(
-      `model ${model.name} requires a passing validation report before production: ${shortfall.message}`,
-      shortfall.details,
+      failed.length === 1 && validation
+        ? `model ${model.name} requires a passing validation report before production: ${validationShortfall(model, v)?.message}`
+        : `version ${v.version} does not pass the promotion gate of model ${model.name}: ${failed.map((f) => f.message).join('; ')}`,
+      // The validation shortfall's own fields stay at the top, as before the other checks existed.
+      { ...(validation?.details ?? {}), failedChecks: failed },
     );
   }
 }

@@ -5,6 +5,7 @@ import { conflict, forbidden, isConcurrentModification } from '../kernel/errors.
 import { everyItem, type Page, type PageRequest } from '../kernel/paging.js';
 import { type AliasMap, aliasesOf } from './aliases.js';
 import type { ModelQuery, RegistryStore } from './ports.js';
+import type { PromotionGate } from './promotion-gate.js';
 import type { RegistryRecords } from './records.js';
 import { type Model, type ModelVersion, STAGES, type Stage, type Tags } from './types.js';
 import type { Thresholds } from './validation-report.js';
@@ -20,6 +21,7 @@ export const GATE_FIELDS = [
   'allowUnservableProduction',
   'minValidationRows',
   'requiredThresholds',
+  'promotionGate',
 ] as const;
 export type GateField = (typeof GATE_FIELDS)[number];
 
@@ -32,6 +34,7 @@ export interface CreateModelInput {
   readonly allowUnservableProduction?: boolean;
   readonly minValidationRows?: number;
   readonly requiredThresholds?: Thresholds;
+  readonly promotionGate?: PromotionGate;
 }
 
 /** What PATCH may change on a version; everything else about a version is immutable. */
@@ -50,6 +53,8 @@ export interface UpdateModelInput {
   readonly minValidationRows?: number | null;
   /** null removes the required thresholds. */
   readonly requiredThresholds?: Thresholds | null;
+  /** null removes the fairness and quality-alert rules. */
+  readonly promotionGate?: PromotionGate | null;
 }
 
 /** A model with its versions grouped by stage and the versions its aliases point at. */
@@ -85,6 +90,7 @@ export class Models {
       allowUnservableProduction: input.allowUnservableProduction ?? false,
       ...(input.minValidationRows !== undefined ? { minValidationRows: input.minValidationRows } : {}),
       ...(input.requiredThresholds !== undefined ? { requiredThresholds: input.requiredThresholds } : {}),
+      ...(input.promotionGate !== undefined ? { promotionGate: input.promotionGate } : {}),
       revision: 1,
     };
     try {
@@ -143,6 +149,7 @@ export class Models {
         ...after,
         minValidationRows: after.minValidationRows,
         requiredThresholds: after.requiredThresholds,
+        promotionGate: after.promotionGate,
       };
       return { model, audit: { before: publicModel(before), after: publicModel(after) } };
     });
@@ -226,12 +233,14 @@ function publicModel(m: Model): Record<string, unknown> {
     allowUnservableProduction: m.allowUnservableProduction ?? false,
     minValidationRows: m.minValidationRows ?? null,
     requiredThresholds: m.requiredThresholds ?? null,
+    promotionGate: m.promotionGate ?? null,
   };
 }
 
 /** The model with an update applied; null removes an optional gate. */
 function withInput(before: Model, input: UpdateModelInput): Model {
-  const { minValidationRows: _rows, requiredThresholds: _thresholds, ...rest } = before;
+  const { minValidationRows: _rows, requiredThresholds: _thresholds, promotionGate: _gate, ...rest } = before;
+  const gate = input.promotionGate === undefined ? before.promotionGate : input.promotionGate;
   const rows = input.minValidationRows === undefined ? before.minValidationRows : input.minValidationRows;
   const thresholds =
     input.requiredThresholds === undefined ? before.requiredThresholds : input.requiredThresholds;
@@ -244,6 +253,7 @@ function withInput(before: Model, input: UpdateModelInput): Model {
     allowUnservableProduction: input.allowUnservableProduction ?? before.allowUnservableProduction ?? false,
     ...(rows != null ? { minValidationRows: rows } : {}),
     ...(thresholds != null ? { requiredThresholds: thresholds } : {}),
+    ...(gate != null ? { promotionGate: gate } : {}),
   };
 }
 

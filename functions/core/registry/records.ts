@@ -13,6 +13,7 @@ import type { ModelRunner } from '../kernel/runner.js';
 import type { DeletionGuard } from './deletion.js';
 import { type EventLog, type LifecycleEventSink, publishingStore } from './events.js';
 import type { ArtifactStore, ImportObjects, RegistryStore, WriteOp } from './ports.js';
+import type { OpenAlert } from './promotion-gate.js';
 import { parseSemver } from './semver.js';
 import type { Model, ModelVersion, ProductionChange } from './types.js';
 
@@ -33,6 +34,12 @@ export interface RegistryDeps {
   readonly imports?: ImportObjects;
   /** Runs an imported model's input example at registration (none: the smoke run is skipped). */
   readonly runner?: () => Promise<ModelRunner>;
+  /**
+   * The model's open alerts, read by the promotion gate when its policy forbids production under
+   * an open high-severity data-quality alert (the monitoring table). Without it such a gate
+   * refuses production: what it cannot check, it does not assume.
+   */
+  readonly alerts?: { openAlerts(model: string): Promise<readonly OpenAlert[]> };
 }
 
 /** Retries of a commit that lost an optimistic-concurrency race before reporting 409. */
@@ -211,6 +218,7 @@ function diffView(
     'stage',
     'approval',
     'validation',
+    'fairness',
     'unusableReason',
     'lastVerifiedAt',
     'failedUploads',

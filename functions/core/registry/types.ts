@@ -1,5 +1,6 @@
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import type { GraphSummary } from '../onnx/signature.js';
+import type { PromotionGate } from './promotion-gate.js';
 import type { Thresholds } from './validation-report.js';
 
 export const STAGES = ['draft', 'testing', 'staging', 'production', 'archived'] as const;
@@ -56,6 +57,8 @@ export interface Model {
   readonly minValidationRows?: number;
   /** Bounds on the report's metrics that a report needs to count for promotion (absent: none). */
   readonly requiredThresholds?: Thresholds;
+  /** Fairness bounds and the quality-alert rule of the promotion gate (promotion-gate.ts). */
+  readonly promotionGate?: PromotionGate;
   /**
    * When production's artifact fails its checksum or cannot be loaded, serve the previous
    * production version instead (default true; absent on models stored before it existed).
@@ -120,6 +123,13 @@ export interface ValidationSummary {
   readonly report: Record<string, unknown>;
 }
 
+/** A fairness run on a dataset (POST …/versions/{v}/fairness), one per attribute: the latest stands. */
+export interface FairnessSummary {
+  readonly ranAt: string;
+  readonly by: string;
+  readonly report: Record<string, unknown>;
+}
+
 export interface ModelVersion {
   readonly model: string;
   readonly version: string;
@@ -151,6 +161,8 @@ export interface ModelVersion {
   readonly updatedAt: string;
   readonly approval?: Approval;
   readonly validation?: ValidationSummary;
+  /** Fairness runs on datasets by attribute, which the promotion gate's fairness rules read. */
+  readonly fairness?: Readonly<Record<string, FairnessSummary>>;
   /** Why the version became unusable. */
   readonly unusableReason?: string;
   readonly lastVerifiedAt?: string;

@@ -8,7 +8,7 @@ import type { ModelRunner } from '../kernel/runner.js';
 import type { Lifecycle } from './lifecycle.js';
 import { type RegistryRecords, sha256Hex } from './records.js';
 import type { Model, ModelVersion } from './types.js';
-import { judgeThresholds, thresholdText, validateModel } from './validation.js';
+import { judgeThresholds, predictDataset, thresholdText, validateModel } from './validation.js';
 import type { ValidationReport, ValidationRequest } from './validation-report.js';
 
 export class ValidationGate {
@@ -25,6 +25,70 @@ export class ValidationGate {
     request: ValidationRequest,
     runner: ModelRunner,
   ): Promise<ValidationReport> {
+    const { v, bytes } = await this.verifiedArtifact(principal, name, version);
+    const report = await validateModel({
+      artifact: bytes,
+      inputSchema: v.inputSchema,
+      outputSchema: v.outputSchema,
+      request,
+      runner,
+    });
+    await this.record(principal, name, version, report as unknown as { passed: boolean });
+    return report;
+  }
+
+  /** The version's answers on a dataset, from its verified artifact (fairness on a dataset). */
+  async predict(
+    principal: Principal,
+    name: string,
+    version: string,
+    instances: readonly unknown[],
+    runner: ModelRunner,
+  ): Promise<{ version: ModelVersion; predictions: (string | number)[] }> {
+    const { v, bytes } = await this.verifiedArtifact(principal, name, version);
+    const predictions = await predictDataset({
+      artifact: bytes,
+      inputSchema: v.inputSchema,
+      outputSchema: v.outputSchema,
+      instances,
+      runner,
+    });
+    return { version: v, predictions };
+  }
+
+  /**
+   * Stores a fairness summary on the version under its attribute (the latest per attribute
+   * stands), audited as version.fairness: the promotion gate's fairness rules read it there.
+   */
+  async recordFairness(
+    principal: Principal,
+    name: string,
+    version: string,
+    attribute: string,
+    summary: Record<string, unknown>,
+  ): Promise<ModelVersion> {
+    const v = await this.records.getVersion(name, version);
+    return this.records.updateVersion(principal, v, 'version.fairness', (cur) => ({
+      ...cur,
+      fairness: {
+        ...cur.fairness,
+        [attribute]: { ranAt: this.records.now(), by: principal.id, report: summary },
+      },
+    }));
+  }
+
+  /**
+   * The version's artifact after its SHA-256 is checked: a report on other bytes than the
+   * registered ones would be worthless.
+   */
+  private async verifiedArtifact(
+    principal: Principal,
+    name: string,
+    version: string,
+  ): Promise<{
+    v: ModelVersion & Required<Pick<ModelVersion, 'inputSchema' | 'outputSchema'>>;
+    bytes: Uint8Array;
+  }> {
     const v = await this.records.getVersion(name, version);
     if (v.status !== 'ready') throw conflict(`version ${version} is ${v.status}`, { status: v.status });
     if (v.framework !== 'onnx') {
@@ -55,15 +119,10 @@ export class ValidationGate {
         },
       );
     }
-    const report = await validateModel({
-      artifact: bytes!,
-      inputSchema: v.inputSchema,
-      outputSchema: v.outputSchema,
-      request,
-      runner,
-    });
-    await this.record(principal, name, version, report as unknown as { passed: boolean });
-    return report;
+    return {
+      v: v as ModelVersion & Required<Pick<ModelVersion, 'inputSchema' | 'outputSchema'>>,
+      bytes: bytes!,
+    };
   }
 
   /** Records a report that ran elsewhere. */

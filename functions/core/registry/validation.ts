@@ -8,9 +8,15 @@
  * caller's mistake and throws a validation_failed error (with the instance's details for instances).
  */
 import { encodeInstances } from '../kernel/encode.js';
-import { validationFailed } from '../kernel/errors.js';
+import { conflict, modelFailed, validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
-import { type Decoded, decodeOutputs, expectedColumns, type OutputPlan } from '../kernel/outputs.js';
+import {
+  classLabel,
+  type Decoded,
+  decodeOutputs,
+  expectedColumns,
+  type OutputPlan,
+} from '../kernel/outputs.js';
 import type { LoadedModel, ModelRunner } from '../kernel/runner.js';
 import { matchSchemas, servableBytes } from '../onnx/signature.js';
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
@@ -179,6 +185,52 @@ export async function validateModel(input: ValidateModelInput): Promise<Validati
       });
     }
     return finish({ model: modelInfo, metrics, thresholds, latency });
+  } finally {
+    await model.release().catch(() => undefined);
+  }
+}
+
+/**
+ * The version's answers on a dataset's instances (labels or values, in order), for judgements
+ * other than validation (fairness on a dataset). An artifact that does not load or match its
+ * schemas is a conflict: there is nothing to judge.
+ */
+export async function predictDataset(input: {
+  readonly artifact: Uint8Array;
+  readonly inputSchema: InputSchema;
+  readonly outputSchema: OutputSchema;
+  readonly instances: readonly unknown[];
+  readonly runner: ModelRunner;
+}): Promise<(string | number)[]> {
+  const { inputSchema, outputSchema } = input;
+  const rows = input.instances.length;
+  const batch = encodeInstances(input.instances, inputSchema);
+  let model: LoadedModel;
+  try {
+    model = await input.runner.load(servableBytes(input.artifact));
+  } catch (err) {
+    throw conflict(`the artifact does not load: ${errorText(err)}`);
+  }
+  try {
+    const schema = checkSchema(model, inputSchema, outputSchema);
+    if (!schema.ok) throw conflict(`the artifact does not match its schemas: ${schema.check.message}`);
+    let decoded: Decoded;
+    try {
+      decoded = await score(
+        model,
+        batch,
+        rows,
+        inputSchema.features.length,
+        schema.inputName,
+        schema.plan,
+        schema.batchRows,
+      );
+    } catch (err) {
+      throw modelFailed(`the model failed on the dataset: ${errorText(err)}`);
+    }
+    return decoded.kind === 'regression'
+      ? decoded.values
+      : decoded.classIndex.map((i) => classLabel(outputSchema, i));
   } finally {
     await model.release().catch(() => undefined);
   }

@@ -298,6 +298,38 @@ describe('capture records', () => {
     expect(toCaptureBatch({ ...m, part: 3 }).countsRequest).toBe(false);
   });
 
+  it('carries the request context to each row and prediction, one for all or one per row, split with them', () => {
+    const shared = message({ context: { region: 'north' } });
+    expect(captureRows(shared).map((r) => r.context)).toEqual([{ region: 'north' }, { region: 'north' }]);
+    const perRow = message({ context: [{ region: 'north' }, { region: 'south', vip: true }] });
+    expect(captureRows(perRow).map((r) => r.context)).toEqual([
+      { region: 'north' },
+      { region: 'south', vip: true },
+    ]);
+    const batch = toCaptureBatch(perRow);
+    expect(batch.predictions.map((p) => [p.context, p.probabilities])).toEqual([
+      [{ region: 'north' }, [0.1, 0.9]],
+      [{ region: 'south', vip: true }, [0.7, 0.3]],
+    ]);
+    // The worker's schema refuses a context array that does not match the rows.
+    expect(parseCaptureBody(JSON.stringify(message({ context: [{ region: 'x' }] }))).messages).toEqual([]);
+    expect(parseCaptureBody(JSON.stringify(perRow)).messages).toEqual([perRow]);
+    // A message split for size keeps each row's own context.
+    const n = 6000;
+    const ids = Array.from({ length: n }, (_, i) => `01JB${String(i).padStart(22, '0')}`);
+    const big = message({
+      predictionIds: ids,
+      instances: ids.map((_, i) => [i + 0.123456789, -i - 0.987654321]),
+      predictions: ids.map(() => 'yes'),
+      context: ids.map((_, i) => ({ i })),
+    });
+    const parts = serialise(big).map((b) => parseCaptureBody(b).messages[0] as CaptureMessage);
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.flatMap((p) => captureRows(p)).map((r) => (r.context as { i: number }).i)).toEqual(
+      ids.map((_, i) => i),
+    );
+  });
+
   it('rejects what Serval did not write', () => {
     const read = (body: string) => parseCaptureBody(body).messages;
     expect(read('nope')).toEqual([]);

@@ -181,6 +181,28 @@ describe('InferenceService', () => {
     expect(metrics.served_.every((s) => s.outcome === 'ok')).toBe(true);
   });
 
+  it('captures the context and never feeds it to the model; refuses one that does not match the instances', async () => {
+    await register('1.0.0', logistic(W1, B1));
+    await promote('1.0.0');
+    const plain = await service.predict('churn', { instances: [[1, 2, 3]] });
+    const context = [{ sex: 'f', age_band: '30-39' }];
+    const withContext = await service.predict('churn', { instances: [[1, 2, 3]], context });
+    expect(withContext.probabilities).toEqual(plain.probabilities);
+    expect((captured[1] as CaptureMessage).context).toEqual(context);
+    const err = await expectCode(
+      service.predict('churn', {
+        instances: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        context,
+      }),
+      'validation_failed',
+    );
+    expect(err.details).toMatchObject({ field: 'context', given: 1, instances: 2 });
+    expect(captured).toHaveLength(2);
+  });
+
   it('routes by explicit version, alias latest, or production, and refuses what cannot route', async () => {
     await expectCode(service.predict('nope', { instances: [[1, 2, 3]] }), 'not_found');
     const none = await expectCode(service.predict('churn', { instances: [[1, 2, 3]] }), 'conflict');
