@@ -20,6 +20,7 @@ export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
   integrity_failed: 422,
   invalid_model: 422,
   unsupported: 422,
+  gate_failed: 422,
   rate_limited: 429,
   internal: 500,
   model_error: 502,

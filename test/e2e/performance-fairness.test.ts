@@ -226,7 +226,8 @@ describe('performance from ground truth, fairness and the promotion gate', () =>
     expect((await admin('PATCH', '/v1/models/loans', gate(0.1))).status).toBe(200);
     await register('1.1.0');
     const noReport = await toProduction('1.1.0');
-    expect(noReport.status).toBe(409);
+    expect(noReport.status).toBe(422);
+    expect(noReport.body.error.code).toBe('gate_failed');
     expect(noReport.body.error.details.failedChecks).toMatchObject([
       { check: 'fairness', details: { reason: 'no_report' } },
     ]);
@@ -246,7 +247,7 @@ describe('performance from ground truth, fairness and the promotion gate', () =>
     expect(version.body.fairness.region.demographicParityDifference.value).toBe(dpd);
 
     const refused = await toProduction('1.1.0');
-    expect(refused.status).toBe(409);
+    expect(refused.status).toBe(422);
     expect(refused.body.error.details.failedChecks).toEqual([
       expect.objectContaining({
         check: 'fairness',

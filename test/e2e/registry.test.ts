@@ -465,7 +465,7 @@ describe('registry over HTTP', () => {
     const promote = () =>
       bob('POST', '/v1/models/iris-demo/versions/1.0.0/transition', { stage: 'production' });
     const blocked = await promote();
-    expect(blocked.status).toBe(409);
+    expect(blocked.status).toBe(422);
     expect(blocked.body.error.message).toContain('validation');
     // One row and no thresholds: the report passes its own checks, but not the model's policy.
     const oneRow = await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
@@ -473,7 +473,7 @@ describe('registry over HTTP', () => {
     });
     expect(oneRow.body.passed).toBe(true);
     const tooSmall = await promote();
-    expect(tooSmall.status).toBe(409);
+    expect(tooSmall.status).toBe(422);
     expect(tooSmall.body.error.details).toMatchObject({ validation: 'too_few_rows', rows: 1 });
     await alice('POST', '/v1/models/iris-demo/versions/1.0.0/validate', {
       dataset: demo.holdout,

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'invalid_model',
   'model_error',
   'unsupported',
+  'gate_failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -78,6 +79,10 @@ export const unsupported = (message: string, details?: ErrorDetails) =>
   new DomainError('unsupported', message, details);
 
 /** The model itself failed on a valid request (e.g. a SageMaker endpoint's ModelError): not the client's fault. */
+/** A version fails its model's promotion gate: every failed check is in `details.failedChecks`. */
+export const gateFailed = (message: string, details?: ErrorDetails) =>
+  new DomainError('gate_failed', message, details);
+
 export const modelFailed = (message: string, details?: ErrorDetails) =>
   new DomainError('model_error', message, details);
 

@@ -4,7 +4,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import { hasRole } from '../auth/roles.js';
-import { conflict, forbidden } from '../kernel/errors.js';
+import { conflict, forbidden, gateFailed } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegistryStore, WriteOp } from './ports.js';
 import { gateFailures, type OpenAlert } from './promotion-gate.js';
@@ -326,7 +326,7 @@ function assertPromotable(
   const failed = gateFailures(model, v, alerts);
   if (failed.length > 0) {
     const validation = failed.find((f) => f.check === 'validation');
-    throw conflict(
+    throw gateFailed(
       failed.length === 1 && validation
         ? `model ${model.name} requires a passing validation report before production: ${validationShortfall(model, v)?.message}`
         : `version ${v.version} does not pass the promotion gate of model ${model.name}: ${failed.map((f) => f.message).join('; ')}`,

@@ -319,9 +319,9 @@ describe('Registry', () => {
   it('demands a passing validation report when the model asks for one', async () => {
     await registry.models.update(dana, 'churn', { requireValidation: true });
     await staged('1.0.0');
-    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'gate_failed');
     await registry.validation.record(alice, 'churn', '1.0.0', { passed: false });
-    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'conflict');
+    await expectCode(registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production'), 'gate_failed');
     await registry.validation.record(alice, 'churn', '1.0.0', { passed: true });
     expect((await registry.lifecycle.transition(bob, 'churn', '1.0.0', 'production')).stage).toBe(
       'production',
@@ -382,21 +382,21 @@ describe('Registry', () => {
       metrics: { accuracy: 1, logLoss: 0.01 },
       thresholds: [],
     });
-    const tooSmall = await expectCode(promote(), 'conflict');
+    const tooSmall = await expectCode(promote(), 'gate_failed');
     expect(tooSmall.details).toMatchObject({ validation: 'too_few_rows', rows: 1, minValidationRows: 100 });
     await registry.validation.record(alice, 'churn', '1.0.0', {
       passed: true,
       rows: 500,
       metrics: { accuracy: 0.85, logLoss: 0.2 },
     });
-    const missed = await expectCode(promote(), 'conflict');
+    const missed = await expectCode(promote(), 'gate_failed');
     expect(missed.details).toMatchObject({
       validation: 'thresholds_missed',
       thresholds: [{ metric: 'accuracy', bound: 'min', threshold: 0.9, value: 0.85, passed: false }],
     });
     // A report without the metric does not meet a bound on it.
     await registry.validation.record(alice, 'churn', '1.0.0', { passed: true, rows: 500, metrics: {} });
-    await expectCode(promote(), 'conflict');
+    await expectCode(promote(), 'gate_failed');
     await registry.validation.record(alice, 'churn', '1.0.0', {
       passed: true,
       rows: 500,
