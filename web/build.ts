@@ -64,7 +64,7 @@ function options(): esbuild.BuildOptions {
     bundle: true,
     format: 'esm',
     target: ['es2022'],
-    minify: true,
+    minify: process.env.SERVAL_WEB_DEBUG !== '1',
     // No source maps in the bundle served to users; `npm run build:web` writes them for debugging.
     sourcemap: false,
     jsx: 'automatic',

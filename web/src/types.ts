@@ -123,3 +123,15 @@ export interface Stats {
   readonly to: string;
   readonly total: ServingWindow;
 }
+
+/**
+ * The stage moves the registry allows (functions/core/registry/stages.ts; a unit test keeps the
+ * two equal), so the dashboard offers only moves that can succeed.
+ */
+export const MOVES: Record<Stage, readonly Stage[]> = {
+  draft: ['testing', 'archived'],
+  testing: ['staging', 'archived'],
+  staging: ['production', 'archived'],
+  production: ['archived'],
+  archived: ['staging'],
+};

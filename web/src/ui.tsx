@@ -157,10 +157,9 @@ export function Chart(props: {
   time?: boolean;
   categories?: readonly string[];
   yLabel?: string;
-  logY?: boolean;
 }) {
   const el = useRef<HTMLDivElement>(null);
-  const { title, x, series, time = true, categories, yLabel, logY } = props;
+  const { title, x, series, time = true, categories, yLabel } = props;
   useEffect(() => {
     const host = el.current;
     if (!host) return;
@@ -170,7 +169,8 @@ export function Chart(props: {
       title,
       width: width(),
       height: 220,
-      scales: { x: { time }, y: logY ? { distr: 3 } : {} },
+      // One point would otherwise get a range of years around it.
+      scales: { x: x.length === 1 && time ? { time, range: [x[0]! - 3600, x[0]! + 3600] } : { time } },
       axes: [
         categories ? { values: (_u, ticks) => ticks.map((t) => categories[t] ?? '') } : {},
         { label: yLabel },
@@ -195,7 +195,15 @@ export function Chart(props: {
       window.removeEventListener('resize', onResize);
       plot.destroy();
     };
-  }, [title, x, series, time, categories, yLabel, logY]);
+  }, [title, x, series, time, categories, yLabel]);
+  // uPlot cannot lay out a scale with no values at all; say so instead of drawing an empty frame.
+  if (!series.some((s) => s.values.some((v) => v !== null && Number.isFinite(v)))) {
+    return (
+      <figure class="chart empty-chart" aria-label={title}>
+        <figcaption>{title}: no data in this range.</figcaption>
+      </figure>
+    );
+  }
   return <figure class="chart" ref={el} aria-label={title} />;
 }
 

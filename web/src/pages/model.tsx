@@ -3,10 +3,10 @@
  * approve/reject, stage moves, rollback and the audit trail. Buttons follow the signed-in role;
  * the server enforces roles regardless.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
-import { type AuditEvent, type Model, type Page, STAGES, type Stage, type Version } from '../types';
+import { type AuditEvent, MOVES, type Model, type Page, STAGES, type Stage, type Version } from '../types';
 import { Empty, ErrorBox, fmt, Loaded, Pager, useAsync, usePaged, when } from '../ui';
 
 export function ModelPage({
@@ -41,7 +41,8 @@ export function ModelPage({
       </Loaded>
       {selected && (
         <VersionDetail
-          key={`${selected}:${changed}`}
+          key={selected}
+          changed={changed}
           name={name}
           version={selected}
           session={session}
@@ -283,12 +284,18 @@ async function lineageOf(name: string, v: Version): Promise<string[]> {
   return chain;
 }
 
-function VersionDetail(props: { name: string; version: string; session: Session; onChange: () => void }) {
+function VersionDetail(props: {
+  name: string;
+  version: string;
+  session: Session;
+  changed: number;
+  onChange: () => void;
+}) {
   const { name, version, session } = props;
   const state = useAsync(async () => {
     const v = await get<Version>(`/models/${enc(name)}/versions/${enc(version)}`);
     return { v, lineage: await lineageOf(name, v) };
-  }, [name, version]);
+  }, [name, version, props.changed]);
   return (
     <section class="card" aria-labelledby="version-heading">
       <h2 id="version-heading">Version {version}</h2>
@@ -404,7 +411,14 @@ function useAction() {
 
 function Lifecycle({ v, session, onChange }: { v: Version; session: Session; onChange: () => void }) {
   const [comment, setComment] = useState('');
-  const [stage, setStage] = useState<Stage>(v.stage === 'production' ? 'archived' : 'production');
+  // Production needs the approver role; a scientist sees only the moves they may make.
+  const stages = MOVES[v.stage].filter((s) => s !== 'production' || can(session, 'approver'));
+  const [stage, setStage] = useState<Stage | undefined>(stages[0]);
+  // After a move the choices change; start again from the first allowed one.
+  useEffect(
+    () => setStage(MOVES[v.stage].filter((s) => s !== 'production' || can(session, 'approver'))[0]),
+    [v.stage],
+  );
   const act = useAction();
   const base = `/models/${enc(v.model)}/versions/${enc(v.version)}`;
   const decide = (decision: 'approved' | 'rejected') =>
@@ -413,8 +427,6 @@ function Lifecycle({ v, session, onChange }: { v: Version; session: Session; onC
       onChange();
       return `Version ${v.version} ${decision}.`;
     });
-  // Production needs the approver role; a scientist sees only the stages they may move to.
-  const stages = STAGES.filter((s) => s !== v.stage && (s !== 'production' || can(session, 'approver')));
   if (!can(session, 'scientist')) {
     return (
       <p class="muted">
@@ -456,7 +468,7 @@ function Lifecycle({ v, session, onChange }: { v: Version; session: Session; onC
         </select>
         <button
           type="button"
-          disabled={act.busy}
+          disabled={act.busy || !stage}
           onClick={() =>
             act.run(async () => {
               await post(`${base}/transition`, { stage, ...(comment ? { comment } : {}) });

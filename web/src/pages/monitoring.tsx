@@ -200,16 +200,19 @@ function DriftCharts({ reports, baseline }: { reports: DriftReport[]; baseline: 
                 series={[{ label: 'statistic', values: stat, color: '#9333ea' }]}
               />
               <Chart
-                title={`${f.name}: p-value over time (log scale)`}
+                title={`${f.name}: −log10 p-value over time (above the threshold line: drift)`}
                 x={x}
-                logY
                 series={[
                   {
-                    label: 'p-value',
-                    values: p.map((v) => (v === null ? null : Math.max(v, 1e-300))),
+                    label: '−log10 p',
+                    values: p.map((v) => (v === null ? null : -Math.log10(Math.max(v, 1e-300)))),
                     color: '#dc2626',
                   },
-                  { label: 'threshold', values: checked.map(() => f.threshold), color: '#64748b' },
+                  {
+                    label: 'threshold',
+                    values: checked.map(() => -Math.log10(f.threshold)),
+                    color: '#64748b',
+                  },
                 ]}
               />
             </div>
