@@ -199,6 +199,8 @@ describe('the dashboard', () => {
     ).toBe(1);
     expect(await bob.getByRole('cell', { name: /yes \(/ }).count()).toBeGreaterThan(0);
     await shot(bob, 'monitoring');
+    // The README's picture: the top of the monitoring page, as a 1280 px window shows it.
+    await bob.screenshot({ path: join(SHOTS, 'readme.png') });
 
     await bob.getByRole('link', { name: 'Alerts' }).click();
     await bob.getByText(/iris-demo: dataset drift/).waitFor();
