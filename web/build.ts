@@ -64,6 +64,7 @@ function options(): esbuild.BuildOptions {
     bundle: true,
     format: 'esm',
     target: ['es2022'],
+    // SERVAL_WEB_DEBUG=1 keeps names readable in browser stack traces.
     minify: process.env.SERVAL_WEB_DEBUG !== '1',
     // No source maps in the bundle served to users; `npm run build:web` writes them for debugging.
     sourcemap: false,
