@@ -53,6 +53,7 @@ try {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log('');
   console.log(`Serval is ready in ${seconds} s`);
+  console.log(`  dashboard  ${runtime.url}/   (sign in with the admin key below)`);
   console.log(`  API        ${runtime.url}/v1   (OpenAPI: ${runtime.url}/v1/openapi.json)`);
   console.log(
     `  admin key  ${runtime.adminKey}   (${runtime.adminKeyCreated ? 'created now' : 'from an earlier start'}; saved in ${join(runtime.dataDir, 'admin-key')})`,

@@ -26,6 +26,7 @@ import {
   ServalApi,
   type ThrottleProps,
 } from './constructs/api.js';
+import { Dashboard } from './constructs/dashboard.js';
 import {
   bindImportBuckets,
   bindSageMakerEndpoints,
@@ -155,6 +156,7 @@ export class ServalStack extends Stack {
   readonly api: ServalApi;
   readonly workers: Workers;
   readonly alarms: Alarms;
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: ServalStackProps) {
     super(scope, id, {
@@ -222,6 +224,15 @@ export class ServalStack extends Stack {
       apiStage: this.api.api.deploymentStage,
     });
 
+    // The dashboard and the API on one CloudFront origin (lib/constructs/dashboard.ts).
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      api: this.api.api,
+      accessLogs: this.storage.accessLogs,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${this.dashboard.distribution.distributionDomainName}/`,
+      description: 'The dashboard; its /v1 is the API on the same origin',
+    });
     new CfnOutput(this, 'ApiUrl', {
       value: this.api.api.url,
       description: 'Base URL; routes start with v1/',

@@ -30,6 +30,8 @@ import {
 } from '../functions/contract/resources.js';
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
+import { buildDashboard } from '../web/build.js';
+import { dashboardResponder } from './dashboard.js';
 import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { closeGateway, createGateway } from './gateway.js';
 import { loadHandlers } from './handlers.js';
@@ -282,9 +284,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const admin = await ensureAdminKey(dataDir, shared.apiKeys(aws.env), log);
     if (admin.created) await seedDemo(shared, aws.env, log);
 
+    // Built in memory at every start (esbuild takes well under a second), so a fresh clone serves
+    // the current dashboard with no build step and nothing built lands in the repository.
+    const dashboard = await buildDashboard().then(dashboardResponder, (err: Error) => {
+      log(`warning: the dashboard did not build (${err.message.split('\n')[0]}); serving the API only`);
+      return undefined;
+    });
+
     const server: Server = createGateway({
       handlers: handlers.api,
       authorizer: handlers.authorizer,
+      fallback: dashboard,
       onError: (err) => log(`error: ${(err as Error).message}`),
       // Per-key limits as the usage plan applies them on AWS; SERVAL_RATE_* (docs/local-runtime.md).
       rateLimiter: rateLimiterFromEnv(process.env),
@@ -316,6 +326,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const url = `http://${LOCAL_HOST}:${port}`;
     updateLock(dataDir, url);
     log(`api       API Gateway (local) ${url}/v1`);
+    if (dashboard) log(`web       dashboard           ${url}/`);
     checkLoopbackOnly([process.pid, aws.dynamodbPid], log);
 
     const sqs = localSqsClient(aws.endpoints.sqs);

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain,dashboard picks some.
  */
 import { runCapturesBench } from './captures.bench.js';
+import { printDashboardBench, runDashboardBench } from './dashboard.bench.js';
 import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
@@ -36,6 +37,11 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     runExperimentsBench,
   ],
   ['explain', 'Kernel SHAP explanations vs the model run they need, and sampled vs exact', runExplainBench],
+  [
+    'dashboard',
+    'dashboard first load in Chromium with 1,000 models and 200 versions in one model',
+    async () => printDashboardBench(await runDashboardBench()),
+  ],
 ];
 
 let first = true;

@@ -1,0 +1,137 @@
+/** The parts of the API's JSON the dashboard reads (functions/http/views.ts has the full shapes). */
+export type Role = 'viewer' | 'predictor' | 'scientist' | 'approver' | 'admin';
+export type Stage = 'draft' | 'testing' | 'staging' | 'production' | 'archived';
+export const STAGES: readonly Stage[] = ['draft', 'testing', 'staging', 'production', 'archived'];
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+export interface Model {
+  readonly name: string;
+  readonly description: string;
+  readonly tags: Record<string, string>;
+  readonly productionVersion: string | null;
+  readonly latestVersion: string | null;
+  readonly versionCount: number;
+  readonly requireValidation: boolean;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  readonly aliases?: Record<string, string | null>;
+  readonly versionsByStage?: Record<Stage, string[]>;
+}
+
+export interface Version {
+  readonly model: string;
+  readonly version: string;
+  readonly stage: Stage;
+  readonly status: string;
+  readonly framework: string;
+  readonly runtime: { type: string; endpointName?: string };
+  readonly sha256: string;
+  readonly size: number | null;
+  readonly inputSchema: { features: { name: string; type: string }[] } | null;
+  readonly outputSchema: { kind: string; classes?: string[] } | null;
+  readonly metrics: Record<string, number>;
+  readonly params: Record<string, unknown>;
+  readonly dataset: { uri: string; sha256?: string; rows?: number; verified: boolean } | null;
+  readonly parent: string | null;
+  readonly tags: Record<string, string>;
+  readonly description: string;
+  readonly approval: { decision: string; by: string; at: string; comment?: string } | null;
+  readonly validation: { passed: boolean; ranAt: string; by: string } | null;
+  readonly unusableReason: string | null;
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: string;
+  readonly actor: string;
+  readonly actorName?: string;
+  readonly action: string;
+  readonly target: string;
+  readonly version?: string;
+  readonly comment?: string;
+}
+
+export interface Alert {
+  readonly id: string;
+  readonly model: string;
+  readonly kind: string;
+  readonly severity: string;
+  readonly title: string;
+  readonly recommendation?: string;
+  readonly status: 'open' | 'acknowledged';
+  readonly createdAt: string;
+  readonly acknowledgedBy?: string;
+  readonly acknowledgedAt?: string;
+}
+
+export interface FeatureDrift {
+  readonly name: string;
+  readonly kind: string;
+  readonly test: string;
+  readonly statistic: number | null;
+  readonly pValue: number | null;
+  readonly threshold: number;
+  readonly drifted: boolean;
+  readonly severity: string;
+}
+
+export interface DriftReport {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly window: { from: string; to: string };
+  readonly status: string;
+  readonly rows: number;
+  readonly datasetDrift: boolean;
+  readonly severity: string;
+  readonly baselineVersion: string;
+  readonly result: {
+    readonly reason?: string;
+    readonly report?: { features: FeatureDrift[]; recommendation: string; driftedCount: number };
+  };
+}
+
+export interface BaselineFeature {
+  readonly name: string;
+  readonly kind: string;
+  readonly summary: {
+    count: number;
+    min?: number;
+    max?: number;
+    mean?: number;
+    quantiles?: Record<string, number>;
+    top?: { value: string; count: number }[];
+  };
+}
+
+export interface ServingWindow {
+  readonly requests: number;
+  readonly errors: number;
+  readonly errorRate: number | null;
+  readonly latencyMs: { p50: number; p95: number; p99: number } | null;
+  readonly feedback: { n?: number; accuracy?: number | null } | null;
+}
+
+export interface Stats {
+  readonly from: string;
+  readonly to: string;
+  readonly total: ServingWindow;
+}
+
+/**
+ * The stage moves the registry allows (functions/core/registry/stages.ts; a unit test keeps the
+ * two equal), so the dashboard offers only moves that can succeed.
+ */
+export const MOVES: Record<Stage, readonly Stage[]> = {
+  draft: ['testing', 'archived'],
+  testing: ['staging', 'archived'],
+  staging: ['production', 'archived'],
+  production: ['archived'],
+  archived: ['staging'],
+};
