@@ -7,6 +7,7 @@
 import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { DASHBOARD_SECURITY_HEADERS, type DashboardFiles } from '../web/build.js';
+import { isApiTarget } from './gateway.js';
 
 interface Prepared {
   readonly body: Buffer;
@@ -31,7 +32,8 @@ export function dashboardResponder(files: DashboardFiles) {
   return (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (pathname === '/v1') return false;
+    // Dot segments are resolved by URL parsing: a target that names the API stays the API's.
+    if (pathname === '/v1' || isApiTarget(req.url ?? '/')) return false;
     let file = prepared.get(pathname);
     // A missing asset is a 404, not the app: a stale index.html naming old bundles must fail
     // visibly rather than load HTML as script.

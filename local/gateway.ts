@@ -184,7 +184,9 @@ export function createGateway(options: GatewayOptions): http.Server {
         return;
       }
       const method = (req.method ?? 'GET').toUpperCase();
-      if (!url.pathname.startsWith('/v1/') && options.fallback?.(req, res)) return;
+      // The raw target decides, not the parsed path: URL parsing resolves dot segments, so
+      // /v1/x/%2e%2e/%2e%2e/… would otherwise leave the API for the dashboard's fallback.
+      if (!isApiTarget(req.url ?? '/') && options.fallback?.(req, res)) return;
       const { match, methods } = matchRoute(method, url.pathname);
       if (!match) {
         // Drain so the client sees the answer instead of a reset connection.
@@ -350,4 +352,9 @@ export function unauthorizedMessage(headers: Readonly<Record<string, string | un
     return 'the bearer token is invalid or expired; exchange an API key for a new one (POST /v1/auth/token)';
   }
   return 'a valid API key (x-api-key) or bearer token is required';
+}
+
+/** Whether a raw request target names the API (`/v1`, `/v1/…`, `/v1?…`), before any normalisation. */
+export function isApiTarget(target: string): boolean {
+  return /^\/v1(?:[/?#]|$)/i.test(target);
 }

@@ -77,7 +77,20 @@ const UPDATE_ATTEMPTS = 3;
 
 const expPk = (id: string) => `EXP#${id}`;
 const runningKey = (model: string) => ({ pk: `RUNNING#${model}`, sk: RUNNING_SK });
-const aggSk = (variant: string, metric: string) => `AGG#${variant}#${metric}`;
+/**
+ * Every request of a running experiment adds to the same few aggregates, and transactions on one
+ * item conflict: each (variant, metric) is spread over AGG_SHARDS items, the group's key choosing
+ * one, and aggregates() adds them up. A shard is `AGG#<variant>#<metric>#<shard>`.
+ */
+const AGG_SHARDS = 16;
+const aggSk = (variant: string, metric: string, shard: number) => `AGG#${variant}#${metric}#${shard}`;
+
+/** FNV-1a of the group key: which shard its contributions go to. */
+function shardOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % AGG_SHARDS;
+}
 /** Latency histogram bucket b of an aggregate item is the number attribute `h<b>`. */
 const HISTOGRAM_ATTR = /^h(\d+)$/;
 
@@ -237,7 +250,7 @@ export class DynamoExperimentStore implements ExperimentStore {
         at: new Date().toISOString(),
         expiresAt: Math.floor(Date.now() / 1000) + this.ttlSeconds,
       }),
-      ...merged.map((m): TransactItem => ({ Update: this.aggUpdate(experimentId, m) })),
+      ...merged.map((m): TransactItem => ({ Update: this.aggUpdate(experimentId, m, shardOf(group.key)) })),
     ];
     for (let attempt = 0; ; attempt++) {
       try {
@@ -254,7 +267,7 @@ export class DynamoExperimentStore implements ExperimentStore {
     }
   }
 
-  private aggUpdate(experimentId: string, m: Merged): NonNullable<TransactItem['Update']> {
+  private aggUpdate(experimentId: string, m: Merged, shard: number): NonNullable<TransactItem['Update']> {
     const names: Record<string, string> = {
       '#variant': 'variant',
       '#metric': 'metric',
@@ -277,7 +290,7 @@ export class DynamoExperimentStore implements ExperimentStore {
     }
     return {
       TableName: this.table,
-      Key: { pk: expPk(experimentId), sk: aggSk(m.variant, m.metric) },
+      Key: { pk: expPk(experimentId), sk: aggSk(m.variant, m.metric, shard) },
       UpdateExpression: `SET #variant = :variant, #metric = :metric ADD ${adds.join(', ')}`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
@@ -293,7 +306,7 @@ export class DynamoExperimentStore implements ExperimentStore {
       for (const item of res.Items ?? []) out.push(toAggregate(item));
       start = res.LastEvaluatedKey;
     } while (start);
-    return out;
+    return sumShards(out);
   }
 
   // ---- snapshots --------------------------------------------------------------------------
@@ -406,7 +419,7 @@ interface Merged {
 function mergeContributions(group: ObservationGroup): Merged[] {
   const byItem = new Map<string, Merged>();
   for (const c of group.contributions) {
-    const id = aggSk(c.variant, c.metric);
+    const id = `${c.variant}\u0000${c.metric}`;
     let m = byItem.get(id);
     if (!m) {
       m = { variant: c.variant, metric: c.metric, n: 0, sum: 0, sumSq: 0, histogram: new Map() };
@@ -444,4 +457,33 @@ function toAggregate(item: Item): MetricAggregate {
     sumSq: num('sumSq'),
     ...(buckets > 0 ? { histogram } : {}),
   };
+}
+
+/** The shards of each (variant, metric) added up into one aggregate. */
+function sumShards(shards: readonly MetricAggregate[]): MetricAggregate[] {
+  const byKey = new Map<
+    string,
+    {
+      variant: string;
+      metric: string;
+      n: number;
+      sum: number;
+      sumSq: number;
+      histogram?: Record<number, number>;
+    }
+  >();
+  for (const a of shards) {
+    const key = `${a.variant}\u0000${a.metric}`;
+    const acc = byKey.get(key) ?? { variant: a.variant, metric: a.metric, n: 0, sum: 0, sumSq: 0 };
+    acc.n += a.n;
+    acc.sum += a.sum;
+    acc.sumSq += a.sumSq;
+    if (a.histogram) {
+      acc.histogram ??= {};
+      for (const [b, c] of Object.entries(a.histogram))
+        acc.histogram[Number(b)] = (acc.histogram[Number(b)] ?? 0) + c;
+    }
+    byKey.set(key, acc);
+  }
+  return [...byKey.values()];
 }

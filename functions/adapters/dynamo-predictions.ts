@@ -385,7 +385,7 @@ export class DynamoPredictionStore implements PredictionStore, LabelledPredictio
     if (p.experimentId !== undefined) item.experimentId = p.experimentId;
     if (typeof p.confidence === 'number' && Number.isFinite(p.confidence)) item.confidence = p.confidence;
     // Non-finite probabilities cannot be stored (nor scored): the row keeps its label only.
-    if (p.probabilities && p.probabilities.every(Number.isFinite)) item.probabilities = p.probabilities;
+    if (p.probabilities?.every(Number.isFinite)) item.probabilities = p.probabilities;
     if (p.context && Object.keys(p.context).length > 0) item.context = p.context;
     return item;
   }
