@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain,training picks some.
  */
 import { runCapturesBench } from './captures.bench.js';
 import { runDriftBench } from './drift.bench.js';
@@ -8,6 +8,7 @@ import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
 import { runExplainBench } from './explain.bench.js';
 import { runInferenceBench } from './inference.bench.js';
+import { runTrainingBench } from './training.bench.js';
 
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
 const wanted = (name: string) => !only || only.includes(name);
@@ -36,6 +37,11 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     runExperimentsBench,
   ],
   ['explain', 'Kernel SHAP explanations vs the model run they need, and sampled vs exact', runExplainBench],
+  [
+    'training',
+    'trainers vs scikit-learn: logistic regression 200k × 20, MLP 50k × 20 (same data, same run)',
+    runTrainingBench,
+  ],
 ];
 
 let first = true;
