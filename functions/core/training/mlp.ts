@@ -674,3 +674,59 @@ export function mlpOnnxLayers(model: MlpModel): DenseLayer[] {
     };
   });
 }
+
+export interface MlpGradient {
+  /** The training objective on these rows as one batch: mean loss + (alpha / 2n)‖W‖². */
+  readonly loss: number;
+  /** Per layer, shaped like the model's. */
+  readonly layers: readonly { readonly weights: Float64Array; readonly bias: Float64Array }[];
+}
+
+/**
+ * The objective and its gradient with all rows as one batch, by the trainer's own forward and
+ * backward passes: what the tests check against finite differences.
+ */
+export function mlpLossAndGradient(
+  model: MlpModel,
+  x: Matrix | DenseMatrix,
+  y: ArrayLike<number>,
+  alpha = 1e-4,
+): MlpGradient {
+  const d = checkDense(x, y);
+  const net = netOf(model);
+  const rows = d.rows;
+  const s = scratch(net.sizes, rows);
+  (s.acts[0] as Float64Array).set(d.data);
+  forward(net, s, rows, model.activation);
+  const last = net.sizes.length - 1;
+  const width = net.sizes[last] as number;
+  const targets = Float64Array.from({ length: rows }, (_, i) => y[i] as number);
+  const idx = Int32Array.from({ length: rows }, (_, i) => i);
+  let loss = headLossAndDelta(
+    model.head,
+    s.acts[last] as Float64Array,
+    s.deltas[last] as Float64Array,
+    targets,
+    idx,
+    0,
+    rows,
+    width,
+  );
+  const grad = new Float64Array(net.params.length);
+  backward(net, s, grad, rows, model.activation);
+  let sq = 0;
+  const layers = model.layers.map((l, i) => {
+    const wo = net.wOff[i] as number;
+    const bo = net.bOff[i] as number;
+    const weights = new Float64Array(l.weights.length);
+    for (let k = 0; k < weights.length; k++) {
+      const w = net.params[wo + k] as number;
+      sq += w * w;
+      weights[k] = ((grad[wo + k] as number) + alpha * w) / rows;
+    }
+    const bias = Float64Array.from({ length: l.bias.length }, (_, k) => (grad[bo + k] as number) / rows);
+    return { weights, bias };
+  });
+  loss += (0.5 * alpha * sq) / rows;
+  return { loss, layers };
+}

@@ -137,12 +137,15 @@ function gridValues(name: string, spec: ParamSpec): ParamValue[] {
     if (num === undefined)
       throw bad(`space.${name}`, `${name}: a float parameter needs step or num to be searched by grid`);
     if (num === 1 || low === high) return [low];
+    // Rounded to 12 significant digits so a log grid from 1e-4 reads 0.001, not 0.0010000000000000002.
     return Array.from({ length: num }, (_, i) =>
       i === num - 1
         ? high
-        : spec.log
-          ? Math.exp(Math.log(low) + ((Math.log(high) - Math.log(low)) * i) / (num - 1))
-          : low + ((high - low) * i) / (num - 1),
+        : +(
+            spec.log
+              ? Math.exp(Math.log(low) + ((Math.log(high) - Math.log(low)) * i) / (num - 1))
+              : low + ((high - low) * i) / (num - 1)
+          ).toPrecision(12),
     );
   }
   const step = spec.step ?? 1;
