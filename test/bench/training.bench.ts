@@ -15,7 +15,8 @@
  * Debian's /usr/bin/python3 with python3-sklearn. Each side's wall time covers the fit only.
  * Reported: time ratio ours/sklearn (goal ≤ 1.5) and held-out log-loss difference ours − sklearn
  * (goal ≤ 1e-3), plus per-epoch times for the MLP, since the two stop after different epoch
- * counts (different seeds give different validation splits and shuffles).
+ * counts (different seeds give different validation splits and shuffles). The logistic fits are
+ * best of three on each side; the MLP fits run once (sklearn's takes ~10 s).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,9 +42,12 @@ def load(name, cols):
     return a.reshape(-1, cols) if cols > 1 else a
 out = {}
 X, y, Xt, yt = load("lr_x", f), load("lr_y", 1), load("lr_xt", f), load("lr_yt", 1)
-t = time.perf_counter()
-m = LogisticRegression(solver="lbfgs", C=1.0, max_iter=1000).fit(X, y)
-out["lr"] = {"seconds": time.perf_counter() - t, "iterations": int(m.n_iter_[0]),
+best = None
+for _ in range(3):
+    t = time.perf_counter()
+    m = LogisticRegression(solver="lbfgs", C=1.0, max_iter=1000).fit(X, y)
+    best = min(best or 1e9, time.perf_counter() - t)
+out["lr"] = {"seconds": best, "iterations": int(m.n_iter_[0]),
              "logLoss": log_loss(yt, m.predict_proba(Xt)[:, 1])}
 X, y, Xt, yt = load("mlp_x", f), load("mlp_y", 1), load("mlp_xt", f), load("mlp_yt", 1)
 t = time.perf_counter()
@@ -53,6 +57,8 @@ m = MLPClassifier(hidden_layer_sizes=(100,), activation="relu", solver="adam", a
                   random_state=0).fit(X, y)
 out["mlp"] = {"seconds": time.perf_counter() - t, "epochs": int(m.n_iter_),
               "logLoss": log_loss(yt, m.predict_proba(Xt)[:, 1])}
+from threadpoolctl import threadpool_info
+out["threads"] = max([p["num_threads"] for p in threadpool_info()] or [1])
 print(json.dumps(out))
 `;
 
@@ -175,12 +181,20 @@ export async function runTrainingBench(
     const sk = JSON.parse(py.stdout.trim().split('\n').pop() as string) as {
       lr: { seconds: number; iterations: number; logLoss: number };
       mlp: { seconds: number; epochs: number; logLoss: number };
+      threads: number;
     };
+    log(`scikit-learn with ${sk.threads} BLAS/OpenMP threads; ours on one thread`);
 
     const rows: TrainingBenchRow[] = [];
-    let t = performance.now();
-    const lrModel = trainLogisticRegression(lr.train, lr.trainY, { l2: 1 / lr.train.rows });
-    const lrSeconds = (performance.now() - t) / 1000;
+    // Best of three on both sides: a logistic fit takes well under a second, where a neighbour's
+    // burst of load on a shared machine shows most.
+    let lrModel = trainLogisticRegression(lr.train, lr.trainY, { l2: 1 / lr.train.rows });
+    let lrSeconds = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const t = performance.now();
+      lrModel = trainLogisticRegression(lr.train, lr.trainY, { l2: 1 / lr.train.rows });
+      lrSeconds = Math.min(lrSeconds, (performance.now() - t) / 1000);
+    }
     const lrProb = new Float64Array(lr.test.rows);
     for (let i = 0; i < lr.test.rows; i++) {
       let z = lrModel.bias;
@@ -200,7 +214,7 @@ export async function runTrainingBench(
       detail: `iterations ours ${lrModel.iterations}, sklearn ${sk.lr.iterations}`,
     });
 
-    t = performance.now();
+    const t = performance.now();
     const mlpModel = trainMlp(mlp.train, mlp.trainY, {
       hiddenLayerSizes: [100],
       alpha: 1e-4,

@@ -185,11 +185,12 @@ export function denseWeightGrad(
       grad[wo + (j + 1) * nin + k] = (grad[wo + (j + 1) * nin + k] as number) + s1;
     }
   }
+  // A last odd unit (a one-unit head, typically) goes row by row: contiguous reads of each row
+  // rather than a column walk across rows.
   for (; j < nout; j++) {
-    for (let k = 0; k < nin; k++) {
-      let s = 0;
-      for (let r = 0; r < rows; r++) s += (d[r * nout + j] as number) * (a[r * nin + k] as number);
-      grad[wo + j * nin + k] = (grad[wo + j * nin + k] as number) + s;
+    for (let r = 0; r < rows; r++) {
+      const dj = d[r * nout + j] as number;
+      if (dj !== 0) axpy(dj, a, r * nin, grad, wo + j * nin, nin);
     }
   }
   for (let r = 0; r < rows; r++) {

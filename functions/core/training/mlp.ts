@@ -467,6 +467,11 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
     }
   };
 
+  // Locals rather than option reads inside the per-parameter loop, which runs once per batch.
+  const { lr, beta1, beta2, alpha } = o;
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
+  const eps = o.epsilon;
   const lossCurve: number[] = [];
   const validationScores: number[] = [];
   let best = Infinity; // best training loss, or −best validation score
@@ -489,22 +494,22 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
       // Adam with sklearn's bias correction folded into the step size; the gradient is the
       // batch mean of the data term plus alpha·W / B (sklearn's scaling of the penalty).
       step++;
-      const lrT = (o.lr * Math.sqrt(1 - o.beta2 ** step)) / (1 - o.beta1 ** step);
+      const lrT = (lr * Math.sqrt(1 - beta2 ** step)) / (1 - beta1 ** step);
       const inv = 1 / rows;
-      const pen = o.alpha * inv;
+      const pen = alpha * inv;
       let sq = 0;
       for (let i = 0; i < p; i++) {
         const w = params[i] as number;
         let g = (grad[i] as number) * inv;
-        if (isWeight[i]) {
+        if (isWeight[i] === 1) {
           sq += w * w;
           g += pen * w;
         }
-        const a = o.beta1 * (m1[i] as number) + (1 - o.beta1) * g;
-        const b = o.beta2 * (m2[i] as number) + (1 - o.beta2) * g * g;
+        const a = beta1 * (m1[i] as number) + c1 * g;
+        const b = beta2 * (m2[i] as number) + c2 * g * g;
         m1[i] = a;
         m2[i] = b;
-        params[i] = w - (lrT * a) / (Math.sqrt(b) + o.epsilon);
+        params[i] = w - (lrT * a) / (Math.sqrt(b) + eps);
       }
       loss += 0.5 * pen * sq;
       epochLoss += loss * rows;
