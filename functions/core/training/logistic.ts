@@ -94,7 +94,7 @@ export function trainLogisticRegression(
         const z = ZB[q] as number;
         const ti = T[i + q] as number;
         const e = Math.exp(-Math.abs(z));
-        loss += (z > 0 ? z : 0) + Math.log1p(e) - ti * z;
+        loss += Math.max(z, 0) + Math.log1p(e) - ti * z;
         const r = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - ti;
         ZB[q] = r;
         gb += r;
@@ -117,7 +117,7 @@ export function trainLogisticRegression(
       const z = b + dot(W, 0, X, off, F);
       const ti = T[i] as number;
       const e = Math.exp(-Math.abs(z));
-      loss += (z > 0 ? z : 0) + Math.log1p(e) - ti * z;
+      loss += Math.max(z, 0) + Math.log1p(e) - ti * z;
       const r = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - ti;
       gb += r;
       axpy(r, X, off, G, 0, F);
