@@ -57,7 +57,11 @@ export function denseForward(
   bo: number,
   out: Float64Array,
   nout: number,
+  relu: boolean,
 ): void {
+  // Zero: Math.max(z, 0) compiles without a branch; relu is fused into the stores so the layer's
+  // outputs are not read and written a second time.
+  const floor = relu ? 0 : -Infinity;
   let r = 0;
   for (; r + 4 <= rows; r += 4) {
     const a0 = r * nin;
@@ -95,22 +99,22 @@ export function denseForward(
       const b0 = w[bo + j] as number;
       const b1 = w[bo + j + 1] as number;
       const o = r * nout + j;
-      out[o] = s00 + b0;
-      out[o + 1] = s01 + b1;
-      out[o + nout] = s10 + b0;
-      out[o + nout + 1] = s11 + b1;
-      out[o + 2 * nout] = s20 + b0;
-      out[o + 2 * nout + 1] = s21 + b1;
-      out[o + 3 * nout] = s30 + b0;
-      out[o + 3 * nout + 1] = s31 + b1;
+      out[o] = Math.max(s00 + b0, floor);
+      out[o + 1] = Math.max(s01 + b1, floor);
+      out[o + nout] = Math.max(s10 + b0, floor);
+      out[o + nout + 1] = Math.max(s11 + b1, floor);
+      out[o + 2 * nout] = Math.max(s20 + b0, floor);
+      out[o + 2 * nout + 1] = Math.max(s21 + b1, floor);
+      out[o + 3 * nout] = Math.max(s30 + b0, floor);
+      out[o + 3 * nout + 1] = Math.max(s31 + b1, floor);
     }
     for (; j < nout; j++) {
       const b0 = w[bo + j] as number;
       const o = r * nout + j;
-      out[o] = b0 + dot(w, wo + j * nin, a, a0, nin);
-      out[o + nout] = b0 + dot(w, wo + j * nin, a, a1, nin);
-      out[o + 2 * nout] = b0 + dot(w, wo + j * nin, a, a2, nin);
-      out[o + 3 * nout] = b0 + dot(w, wo + j * nin, a, a3, nin);
+      out[o] = Math.max(b0 + dot(w, wo + j * nin, a, a0, nin), floor);
+      out[o + nout] = Math.max(b0 + dot(w, wo + j * nin, a, a1, nin), floor);
+      out[o + 2 * nout] = Math.max(b0 + dot(w, wo + j * nin, a, a2, nin), floor);
+      out[o + 3 * nout] = Math.max(b0 + dot(w, wo + j * nin, a, a3, nin), floor);
     }
   }
   for (; r < rows; r++) {

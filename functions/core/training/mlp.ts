@@ -244,6 +244,7 @@ function forward(net: Net, s: Scratch, rows: number, activation: HiddenActivatio
   for (let l = 0; l < layers; l++) {
     const nout = sizes[l + 1] as number;
     const out = s.acts[l + 1] as Float64Array;
+    const hidden = l + 1 < layers;
     denseForward(
       s.acts[l] as Float64Array,
       rows,
@@ -253,12 +254,10 @@ function forward(net: Net, s: Scratch, rows: number, activation: HiddenActivatio
       net.bOff[l] as number,
       out,
       nout,
+      hidden && activation === 'relu',
     );
-    if (l + 1 === layers) break;
-    const m = rows * nout;
-    if (activation === 'relu') {
-      for (let i = 0; i < m; i++) if ((out[i] as number) < 0) out[i] = 0;
-    } else {
+    if (hidden && activation === 'tanh') {
+      const m = rows * nout;
       for (let i = 0; i < m; i++) out[i] = Math.tanh(out[i] as number);
     }
   }
