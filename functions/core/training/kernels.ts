@@ -119,7 +119,7 @@ export function denseForward(
   }
   for (; r < rows; r++) {
     for (let j = 0; j < nout; j++)
-      out[r * nout + j] = (w[bo + j] as number) + dot(w, wo + j * nin, a, r * nin, nin);
+      out[r * nout + j] = Math.max((w[bo + j] as number) + dot(w, wo + j * nin, a, r * nin, nin), floor);
   }
 }
 
