@@ -203,20 +203,40 @@ describe('trainMlp', () => {
 
   it('with early stopping, keeps the weights of the best validation epoch', () => {
     const { x, y } = ring(400, 6);
-    const model = trainMlp(x, y, {
+    const opts = {
       hiddenLayerSizes: [16],
       learningRateInit: 0.01,
       earlyStopping: true,
       nIterNoChange: 5,
       maxIter: 200,
       seed: 2,
-    });
+    };
+    const model = trainMlp(x, y, opts);
     expect(model.converged).toBe(true);
     expect(model.epochs).toBeLessThan(200);
     expect(model.bestValidationScore).toBe(Math.max(...model.validationScores));
-    // The best epoch was more than nIterNoChange epochs before the last one, within tol.
+    // A run cut off right after the best epoch is the same run up to there, so its weights are
+    // that epoch's: the long run must have handed those back, not its last epoch's.
     const bestEpoch = model.validationScores.indexOf(model.bestValidationScore!);
-    expect(model.validationScores.length - 1 - bestEpoch).toBeGreaterThanOrEqual(5);
+    expect(bestEpoch).toBeLessThan(model.epochs - 1);
+    const cut = trainMlp(x, y, { ...opts, maxIter: bestEpoch + 1 });
+    expect(Array.from(model.layers[0]!.weights)).toEqual(Array.from(cut.layers[0]!.weights));
+    expect(Array.from(model.layers[1]!.bias)).toEqual(Array.from(cut.layers[1]!.bias));
+  });
+
+  it('scores a regression’s validation split by R²', () => {
+    const x = matrix(400, 3);
+    const y = x.map((r) => 2 * r[0]! - r[1]! + 1);
+    const model = trainMlp(x, y, {
+      task: 'regression',
+      hiddenLayerSizes: [8],
+      learningRateInit: 0.01,
+      earlyStopping: true,
+      maxIter: 100,
+      seed: 4,
+    });
+    expect(model.validationScores.every((r2) => r2 <= 1)).toBe(true);
+    expect(model.bestValidationScore!).toBeGreaterThan(0.98);
   });
 
   it('uses sklearn defaults: one hidden layer of 100 relu units, sigmoid head for two classes, softmax for more', () => {
