@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain,dashboard picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,captures,drift,window,experiments,explain,dashboard,training picks some.
  */
 import { runCapturesBench } from './captures.bench.js';
 import { printDashboardBench, runDashboardBench } from './dashboard.bench.js';
@@ -9,6 +9,7 @@ import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
 import { runExplainBench } from './explain.bench.js';
 import { runInferenceBench } from './inference.bench.js';
+import { runTrainingBench } from './training.bench.js';
 
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
 const wanted = (name: string) => !only || only.includes(name);
@@ -41,6 +42,11 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     'dashboard',
     'dashboard first load in Chromium with 1,000 models and 200 versions in one model',
     async () => printDashboardBench(await runDashboardBench()),
+  ],
+  [
+    'training',
+    'trainers vs scikit-learn: logistic regression 200k × 20, MLP 50k × 20 (same data, same run)',
+    runTrainingBench,
   ],
 ];
 

@@ -4,7 +4,8 @@
  * per class — which is what the ONNX writer takes.
  */
 import { validationFailed } from '../kernel/errors.js';
-import { checkDesign, checkPenalty, dotRow, type Matrix, softmax } from './data.js';
+import { checkDense, checkPenalty, type DenseMatrix, dotRow, type Matrix, softmax } from './data.js';
+import { axpy, dot } from './kernels.js';
 import { minimizeLbfgs } from './optimize.js';
 
 export interface SoftmaxRegressionOptions {
@@ -27,66 +28,82 @@ export interface SoftmaxRegressionModel {
 
 /** `y` holds class indices 0..K-1. */
 export function trainSoftmaxRegression(
-  x: Matrix,
-  y: readonly number[],
+  x: Matrix | DenseMatrix,
+  y: ArrayLike<number>,
   options: SoftmaxRegressionOptions = {},
 ): SoftmaxRegressionModel {
   const l2 = options.l2 ?? 1e-3;
   checkPenalty(l2);
-  const f = checkDesign(x, y);
-  y.forEach((v, i) => {
+  const design = checkDense(x, y);
+  const n = design.rows;
+  const f = design.cols;
+  let maxLabel = 0;
+  for (let i = 0; i < n; i++) {
+    const v = y[i] as number;
     if (!Number.isInteger(v) || v < 0) {
       throw validationFailed(`target ${i} must be a class index (an integer ≥ 0)`, {
         field: 'y',
         row: i,
       });
     }
-  });
-  const k = options.classes ?? y.reduce((m, v) => Math.max(m, v), 0) + 1;
+    maxLabel = Math.max(maxLabel, v);
+  }
+  const k = options.classes ?? maxLabel + 1;
   if (!Number.isInteger(k) || k < 2) {
     throw validationFailed('softmax regression needs at least 2 classes', { field: 'classes' });
   }
-  y.forEach((v, i) => {
-    if (v >= k)
+  for (let i = 0; i < n; i++) {
+    if ((y[i] as number) >= k)
       throw validationFailed(`target ${i} must be a class index in 0..${k - 1}`, { field: 'y', row: i });
-  });
-  const n = x.length;
+  }
+  const data = design.data;
   const stride = f + 1; // per class: F weights then the intercept
-  const result = minimizeLbfgs(
-    (theta, grad) => {
-      grad.fill(0);
-      let loss = 0;
-      const logits = new Array<number>(k);
-      for (let i = 0; i < n; i++) {
-        const row = x[i] as readonly number[];
-        for (let c = 0; c < k; c++) {
-          const w = theta.slice(c * stride, c * stride + f);
-          logits[c] = dotRow(w, row) + (theta[c * stride + f] as number);
-        }
-        const p = softmax(logits);
-        const t = y[i] as number;
-        loss -= Math.log(Math.max(p[t] as number, Number.MIN_VALUE));
-        for (let c = 0; c < k; c++) {
-          const r = ((p[c] as number) - (c === t ? 1 : 0)) / n;
-          const base = c * stride;
-          for (let j = 0; j < f; j++) grad[base + j] = (grad[base + j] as number) + r * (row[j] as number);
-          grad[base + f] = (grad[base + f] as number) + r;
-        }
-      }
-      loss /= n;
+  const theta = new Float64Array(k * stride);
+  const g = new Float64Array(k * stride);
+  const logits = new Float64Array(k);
+  // One pass over the rows computes the loss and the gradient together (see logistic.ts).
+  const objective = (t: readonly number[], grad: number[]): number => {
+    for (let i = 0; i < theta.length; i++) theta[i] = t[i] as number;
+    g.fill(0);
+    let loss = 0;
+    for (let i = 0, off = 0; i < n; i++, off += f) {
+      let m = -Infinity;
       for (let c = 0; c < k; c++) {
-        for (let j = 0; j < f; j++) {
-          const idx = c * stride + j;
-          const w = theta[idx] as number;
-          loss += 0.5 * l2 * w * w;
-          grad[idx] = (grad[idx] as number) + l2 * w;
-        }
+        const z = (theta[c * stride + f] as number) + dot(theta, c * stride, data, off, f);
+        logits[c] = z;
+        if (z > m) m = z;
       }
-      return loss;
-    },
-    new Array<number>(k * stride).fill(0),
-    { tolerance: options.tolerance ?? 1e-8, maxIterations: options.maxIterations ?? 1000 },
-  );
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        const e = Math.exp((logits[c] as number) - m);
+        logits[c] = e;
+        sum += e;
+      }
+      const target = y[i] as number;
+      loss -= Math.log(Math.max((logits[target] as number) / sum, Number.MIN_VALUE));
+      for (let c = 0; c < k; c++) {
+        const r = (logits[c] as number) / sum - (c === target ? 1 : 0);
+        const base = c * stride;
+        axpy(r, data, off, g, base, f);
+        g[base + f] = (g[base + f] as number) + r;
+      }
+    }
+    loss /= n;
+    for (let c = 0; c < k; c++) {
+      for (let j = 0; j <= f; j++) {
+        const idx = c * stride + j;
+        const w = theta[idx] as number;
+        const penalised = j < f;
+        if (penalised) loss += 0.5 * l2 * w * w;
+        grad[idx] = (g[idx] as number) / n + (penalised ? l2 * w : 0);
+      }
+    }
+    return loss;
+  };
+  const result = minimizeLbfgs(objective, new Array<number>(k * stride).fill(0), {
+    tolerance: options.tolerance ?? 1e-8,
+    maxIterations: options.maxIterations ?? 1000,
+  });
   const weights = Array.from({ length: k }, (_, c) => result.x.slice(c * stride, c * stride + f));
   const bias = Array.from({ length: k }, (_, c) => result.x[c * stride + f] as number);
   return { weights, bias, loss: result.value, iterations: result.iterations, converged: result.converged };
