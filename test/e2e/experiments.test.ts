@@ -279,6 +279,8 @@ describe('a shadow run over HTTP', () => {
     expect(created.status, created.text).toBe(201);
     const id = created.body.id;
     expect((await scientist('POST', `/v1/experiments/${id}/start`, {})).status).toBe(200);
+    // Serving reads the running experiment (and production) through its 1 s cache.
+    await new Promise((r) => setTimeout(r, 1_100));
     for (let i = 0; i < 40; i++) {
       const res = await predictor('POST', '/v1/models/shop/predict', {
         instances: [instance(i), instance(i + 1)],
@@ -288,9 +290,21 @@ describe('a shadow run over HTTP', () => {
       expect(res.body.variant).toBe('1.2.0');
       expect(res.body.predictions).toHaveLength(2);
     }
+    let last: unknown;
     const results = await until('shadow results', async () => {
       const r = (await scientist('GET', `/v1/experiments/${id}/results`)).body;
+      last = r.shadow;
       return r.shadow?.agreement?.n >= 80 ? r : undefined;
+    }).catch((err: Error) => {
+      const problems = serval
+        .output()
+        .split('\n')
+        .filter((l) => /WARN|ERROR/.test(l))
+        .slice(-20)
+        .join('\n');
+      throw new Error(
+        `${err.message.split('\n')[0]}; last shadow results: ${JSON.stringify(last)}\n${problems}`,
+      );
     });
     expect(results.shadow.agreement.mean).toBeGreaterThanOrEqual(0);
     expect(results.shadow.agreement.mean).toBeLessThanOrEqual(1);
