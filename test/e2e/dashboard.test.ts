@@ -197,6 +197,13 @@ describe('the dashboard', () => {
         .locator('canvas')
         .count(),
     ).toBe(1);
+    // The baseline against the window that was checked, per feature.
+    expect(
+      await bob
+        .getByRole('figure', { name: /petal_length: baseline vs latest window/ })
+        .locator('canvas')
+        .count(),
+    ).toBe(1);
     expect(await bob.getByRole('cell', { name: /yes \(/ }).count()).toBeGreaterThan(0);
     await shot(bob, 'monitoring');
     // The README's picture: the top of the monitoring page, as a 1280 px window shows it.

@@ -80,6 +80,20 @@ export interface FeatureDrift {
   readonly threshold: number;
   readonly drifted: boolean;
   readonly severity: string;
+  /** Baseline against window shares (functions/core/monitoring/histograms.ts). */
+  readonly histogram?:
+    | {
+        readonly kind: 'numerical';
+        readonly edges: number[];
+        readonly baseline: number[];
+        readonly current: number[];
+      }
+    | {
+        readonly kind: 'categorical';
+        readonly categories: string[];
+        readonly baseline: number[];
+        readonly current: number[];
+      };
 }
 
 export interface DriftReport {

@@ -35,12 +35,15 @@ import {
 } from '../stats/drift-report.js';
 import { categoricalSketchMetrics, numericSketchMetrics } from '../stats/sketch-metrics.js';
 import { type BaselineProfile, type FeatureProfile, referenceSample } from './baseline.js';
+import { type FeatureHistogram, featureHistogram } from './histograms.js';
 import type { MonitoringPolicy } from './policy.js';
 import { WindowAccumulator, type WindowColumn, type WindowMode, type WindowSketch } from './window.js';
 
 export interface CheckedFeature extends FeatureDrift {
   /** Why the test or its inputs differ from what the policy or Evidently's defaults would give. */
   readonly note?: string;
+  /** Baseline against window distribution (histograms.ts), to draw. */
+  readonly histogram?: FeatureHistogram;
 }
 
 export interface DriftCheckReport extends Omit<DriftReport, 'features'> {
@@ -341,5 +344,20 @@ export function runDriftCheck(input: DriftCheckInput): DriftCheckResult {
   if (!tested.report) {
     return { status: 'skipped', reason: 'no feature could be tested', ...head, untested };
   }
-  return { status: 'ok', ...head, report: tested.report, untested };
+  // Each tested feature's distribution, baseline against window, to be drawn next to its test.
+  const columns = mode === 'exact' ? accumulator!.columns() : undefined;
+  const sketches =
+    mode === 'exact' ? undefined : (accumulator ? accumulator.toSketch() : (window as WindowSketch)).features;
+  const profiles = new Map(features.map((f) => [f.name, f]));
+  const report: DriftCheckReport = {
+    ...tested.report,
+    features: tested.report.features.map((f) => {
+      const profile = profiles.get(f.name);
+      const histogram = profile
+        ? featureHistogram(profile, columns?.get(f.name) ?? sketches?.[f.name])
+        : undefined;
+      return histogram ? { ...f, histogram } : f;
+    }),
+  };
+  return { status: 'ok', ...head, report, untested };
 }

@@ -103,6 +103,16 @@ function CheckNow({ name, onDone }: { name: string; onDone: () => void }) {
  * The baseline's distribution from its quantiles: the mass between two quantiles spread over
  * their interval (the API returns quantiles, not the sketch's bins).
  */
+/** Labels of a drift histogram's bins: open-ended first and last, [a, b) between. */
+function binLabels(edges: readonly number[]): string[] {
+  const f = (v: number) => Number(v.toPrecision(3)).toString();
+  return [
+    `< ${f(edges[0]!)}`,
+    ...edges.slice(1).map((e, i) => `${f(edges[i]!)}–${f(e)}`),
+    `≥ ${f(edges[edges.length - 1]!)}`,
+  ];
+}
+
 function quantileDensity(f: BaselineFeature): { x: number[]; y: number[] } | null {
   const q = f.summary.quantiles;
   if (!q || f.summary.min === undefined || f.summary.max === undefined) return null;
@@ -182,10 +192,23 @@ function DriftCharts({ reports, baseline }: { reports: DriftReport[]; baseline: 
             (r) => r.result.report?.features.find((g) => g.name === f.name)?.pValue ?? null,
           );
           const base = baseline?.find((b) => b.name === f.name);
-          const dens = base ? quantileDensity(base) : null;
+          const dens = base && !f.histogram ? quantileDensity(base) : null;
+          const h = f.histogram;
           return (
             <div class="feature" key={f.name}>
               <h3>{f.name}</h3>
+              {h && (
+                <Chart
+                  title={`${f.name}: baseline vs latest window (share of rows)`}
+                  x={(h.kind === 'numerical' ? h.baseline : h.categories).map((_, i) => i)}
+                  time={false}
+                  categories={h.kind === 'numerical' ? binLabels(h.edges) : h.categories}
+                  series={[
+                    { label: 'baseline', values: h.baseline, color: '#2563eb', bars: true },
+                    { label: 'latest window', values: h.current, color: '#ea580c', bars: true },
+                  ]}
+                />
+              )}
               {dens && (
                 <Chart
                   title={`${f.name}: baseline density`}
@@ -219,10 +242,6 @@ function DriftCharts({ reports, baseline }: { reports: DriftReport[]; baseline: 
           );
         })}
       </div>
-      <p class="muted">
-        The current window's histogram is not shown: the drift API returns each check's statistics, not the
-        window's bins.
-      </p>
     </>
   );
 }
