@@ -55,8 +55,12 @@ try {
   console.log(`Serval is ready in ${seconds} s`);
   console.log(`  dashboard  ${runtime.url}/   (sign in with the admin key below)`);
   console.log(`  API        ${runtime.url}/v1   (OpenAPI: ${runtime.url}/v1/openapi.json)`);
+  // The key is shown whole only to a person at a terminal; output that goes to a file or a pipe
+  // (a log, CI) gets a masked form and where the key is, so no log ever holds it.
+  const keyPath = join(runtime.dataDir, 'admin-key');
+  const shown = process.stdout.isTTY ? runtime.adminKey : maskKey(runtime.adminKey);
   console.log(
-    `  admin key  ${runtime.adminKey}   (${runtime.adminKeyCreated ? 'created now' : 'from an earlier start'}; saved in ${join(runtime.dataDir, 'admin-key')})`,
+    `  admin key  ${shown}   (${runtime.adminKeyCreated ? 'created now' : 'from an earlier start'}; saved in ${keyPath}${process.stdout.isTTY ? '' : '; shown whole only on a terminal'})`,
   );
   console.log(`  endpoints  ${join(runtime.dataDir, 'endpoints.json')}   (stand-in URLs and resource names)`);
   console.log(
@@ -83,4 +87,9 @@ try {
   if (err instanceof StartupError) fail(err.message);
   process.stderr.write(`serval: could not start: ${(err as Error).message}\n`);
   process.exit(1);
+}
+
+/** A key as a log may show it: its first 8 and last 4 characters. */
+function maskKey(key: string): string {
+  return key.length <= 16 ? '…' : `${key.slice(0, 8)}…${key.slice(-4)}`;
 }
