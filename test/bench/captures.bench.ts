@@ -10,8 +10,12 @@
  *    (the worker writes S3 before it counts). Also the slowest of a light probe request (stats)
  *    issued every 100 ms meanwhile, against its median: the periodic stall.
  *
+ * 3. The whole platform under `npm start` with 8 clients: predictions per second, and a light
+ *    probe's slowest answers (the stall seen once every ~11 s under load).
+ *
  * SERVAL_BENCH_CAPTURE_BACKLOG (default 5,000 requests), SERVAL_BENCH_CAPTURE_RPS (default 300),
- * SERVAL_BENCH_CAPTURE_SECONDS (default 15); bounded, local only.
+ * SERVAL_BENCH_CAPTURE_SECONDS (default 15), SERVAL_BENCH_START_SECONDS (default 30); bounded,
+ * local only.
  */
 import { performance } from 'node:perf_hooks';
 import {
@@ -31,6 +35,7 @@ import { startQueuePoller } from '../../local/event-source.js';
 import { functionEnv } from '../../local/runtime.js';
 import { localSqsClient } from '../../local/services/clients.js';
 import { churnEvent, registerChurn } from '../support/churn-rig.js';
+import { apiClient, startServal } from '../support/serval-process.js';
 import { startStandins, useStandinsEnv } from '../support/standins.js';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -211,5 +216,55 @@ export async function runCapturesBench(): Promise<void> {
     sqs.destroy();
     restore();
     await aws.stop();
+  }
+  await runStartLoad();
+}
+
+/**
+ * 3. The whole platform as `npm start` runs it (a child process, its own stand-ins), under 8
+ *    concurrent clients predicting as fast as they get answers (one key each, so the usage plan's
+ *    limit per key does not throttle them), with a light GET every 100 ms meanwhile: its median,
+ *    p99 and max, and the probes slower than 1 s (the periodic 1.4–2.1 s stall once seen).
+ */
+async function runStartLoad(): Promise<void> {
+  const seconds = num('SERVAL_BENCH_START_SECONDS', 30);
+  const serval = await startServal();
+  try {
+    const admin = apiClient(serval.url, serval.adminKey);
+    const clients = [];
+    for (let i = 0; i < 8; i++) {
+      const key = await admin('POST', '/v1/auth/keys', { name: `bench-${i}`, role: 'predictor' });
+      clients.push(apiClient(serval.url, key.body.key));
+    }
+    const end = Date.now() + seconds * 1000;
+    let answered = 0;
+    let refused = 0;
+    const load = clients.map(async (predict) => {
+      while (Date.now() < end) {
+        const r = await predict('POST', '/v1/models/iris-demo/predict', {
+          version: '1.0.0',
+          instances: [[6.1, 2.8, 4.7, 1.2]],
+        });
+        if (r.status === 200) answered++;
+        else refused++;
+      }
+    });
+    const probes: number[] = [];
+    const probe = (async () => {
+      while (Date.now() < end) {
+        const t = performance.now();
+        await admin('GET', '/v1/models/iris-demo');
+        probes.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await Promise.all([...load, probe]);
+    probes.sort((a, b) => a - b);
+    const q = (p: number) => probes[Math.min(probes.length - 1, Math.floor(p * probes.length))]!;
+    console.log(
+      `npm start, 8 clients for ${seconds} s: ${(answered / seconds).toFixed(0)} predictions/s answered (${refused} refused); model GET every 100 ms: median ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${probes.at(-1)!.toFixed(0)} ms, ${probes.filter((p) => p > 1000).length} of ${probes.length} over 1 s`,
+    );
+  } finally {
+    await serval.stop();
   }
 }
