@@ -7,6 +7,7 @@ import type { ApiKeyRecord, KeyStore } from '../../functions/core/auth/api-keys.
 import type { AuditEvent } from '../../functions/core/kernel/audit.js';
 import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
 import { concurrentModification } from '../../functions/core/kernel/errors.js';
+import type { InputSchema } from '../../functions/core/kernel/model-io.js';
 import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
 import { notDeleted } from '../../functions/core/registry/deletion.js';
 import { matchesModelQuery } from '../../functions/core/registry/models.js';
@@ -265,4 +266,51 @@ export function memoryRegistry(
     clock,
     registry: registryServices({ store, artifacts, clock, ids: new CountingIds(), ...extra }),
   };
+}
+
+/**
+ * A registry holding one model `m` with one ready draft version 1.0.0 of the given input schema:
+ * the registry the monitoring service reads, without going through registration.
+ */
+export async function oneVersionRegistry(inputSchema: InputSchema): Promise<MemoryRegistryStore> {
+  const registry = new MemoryRegistryStore();
+  await registry.commit([
+    {
+      kind: 'model',
+      item: {
+        name: 'm',
+        description: '',
+        tags: {},
+        createdAt: '',
+        createdBy: 'p',
+        updatedAt: '',
+        versionCount: 1,
+        latestVersion: '1.0.0',
+        requireValidation: false,
+        revision: 1,
+      },
+    },
+    {
+      kind: 'version',
+      item: {
+        model: 'm',
+        version: '1.0.0',
+        status: 'ready',
+        stage: 'draft',
+        framework: 'onnx',
+        runtime: { type: 'lambda' },
+        metrics: {},
+        params: {},
+        tags: {},
+        description: '',
+        artifact: { key: 'k', sha256: 'x'.repeat(64) },
+        createdAt: '',
+        createdBy: 'p',
+        updatedAt: '',
+        revision: 1,
+        inputSchema,
+      },
+    },
+  ]);
+  return registry;
 }

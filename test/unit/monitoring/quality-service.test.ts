@@ -10,7 +10,7 @@ import type { CapturedRow, CapturePartition } from '../../../functions/core/moni
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
 import { MemoryPredictionStore } from '../../support/memory-predictions.js';
-import { CountingIds, MemoryRegistryStore, SteppingClock } from '../../support/memory-stores.js';
+import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
 import { seededRandom } from '../../support/random.js';
 
 const principal = { id: 'p', name: 'p', role: 'admin' as const };
@@ -26,50 +26,12 @@ function cleanRows(n: number, seed: number): Record<string, unknown>[] {
 
 /** One model with a baseline on age (float) and plan (category); captured rows set per test. */
 async function setup(opts: { now?: string } = {}) {
-  const registry = new MemoryRegistryStore();
-  await registry.commit([
-    {
-      kind: 'model',
-      item: {
-        name: 'm',
-        description: '',
-        tags: {},
-        createdAt: '',
-        createdBy: 'p',
-        updatedAt: '',
-        versionCount: 1,
-        latestVersion: '1.0.0',
-        requireValidation: false,
-        revision: 1,
-      },
-    },
-    {
-      kind: 'version',
-      item: {
-        model: 'm',
-        version: '1.0.0',
-        status: 'ready',
-        stage: 'draft',
-        framework: 'onnx',
-        runtime: { type: 'lambda' },
-        metrics: {},
-        params: {},
-        tags: {},
-        description: '',
-        artifact: { key: 'k', sha256: 'x'.repeat(64) },
-        createdAt: '',
-        createdBy: 'p',
-        updatedAt: '',
-        revision: 1,
-        inputSchema: {
-          features: [
-            { name: 'age', type: 'float' },
-            { name: 'plan', type: 'category', categories: PLANS },
-          ],
-        },
-      },
-    },
-  ]);
+  const registry = await oneVersionRegistry({
+    features: [
+      { name: 'age', type: 'float' },
+      { name: 'plan', type: 'category', categories: PLANS },
+    ],
+  });
   const hours = new Map<string, CapturedRow[]>();
   const reads: string[] = [];
   const docs = new Map<string, unknown>();

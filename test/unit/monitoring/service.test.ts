@@ -13,6 +13,7 @@ import {
   CountingIds,
   MemoryArtifactStore,
   MemoryRegistryStore,
+  oneVersionRegistry,
   SteppingClock,
 } from '../../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
@@ -27,47 +28,9 @@ function normals(n: number, mean: number, seed: number): number[] {
 }
 
 async function setup() {
-  const registry = new MemoryRegistryStore();
+  const registry = await oneVersionRegistry({ features: [{ name: 'x', type: 'float' }] });
   const clock = new SteppingClock(Date.parse('2026-03-01T12:00:00Z'));
   const principal = { id: 'p', name: 'p', role: 'admin' as const };
-  await registry.commit([
-    {
-      kind: 'model',
-      item: {
-        name: 'm',
-        description: '',
-        tags: {},
-        createdAt: '',
-        createdBy: 'p',
-        updatedAt: '',
-        versionCount: 1,
-        latestVersion: '1.0.0',
-        requireValidation: false,
-        revision: 1,
-      },
-    },
-    {
-      kind: 'version',
-      item: {
-        model: 'm',
-        version: '1.0.0',
-        status: 'ready',
-        stage: 'draft',
-        framework: 'onnx',
-        runtime: { type: 'lambda' },
-        metrics: {},
-        params: {},
-        tags: {},
-        description: '',
-        artifact: { key: 'k', sha256: 'x'.repeat(64) },
-        createdAt: '',
-        createdBy: 'p',
-        updatedAt: '',
-        revision: 1,
-        inputSchema: { features: [{ name: 'x', type: 'float' }] },
-      },
-    },
-  ]);
   const docs = new Map<string, unknown>();
   // A shifted window of 500 rows in one hour partition.
   const window: CapturedRow[] = normals(500, 1.5, 7).map((x, i) => ({
