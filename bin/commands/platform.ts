@@ -82,6 +82,10 @@ export const COMMAND_OF = {
   getPerformance: 'api getPerformance',
   getFairness: 'api getFairness',
   versionFairness: 'api versionFairness',
+  retrainModel: 'api retrainModel',
+  listJobs: 'api listJobs',
+  getJob: 'api getJob',
+  cancelJob: 'api cancelJob',
 } as const satisfies Record<OperationId, string>;
 
 type Json = Record<string, unknown>;
