@@ -468,6 +468,7 @@ export class RetrainService {
       parent: parentVersion,
       jobId: job.id,
       trigger: job.trigger,
+      // sha256 of the rows as trained on (features and label, canonical CSV), whatever the file's format.
       dataset: { uri, sha256: data.sha256, rows: data.x.length },
       search: {
         strategy,
@@ -485,7 +486,8 @@ export class RetrainService {
       inputSchema: parent.inputSchema,
       outputSchema: parent.outputSchema,
       parent: parentVersion,
-      dataset: { uri, sha256: data.sha256, rows: data.x.length },
+      // The registry digests the dataset file itself (verified); lineage keeps the digest of the rows.
+      dataset: { uri, rows: data.x.length },
       metrics: {
         cvAccuracyMean: best.score as number,
         cvAccuracyStd: cvStd,
