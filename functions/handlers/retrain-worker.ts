@@ -4,6 +4,7 @@
  * message is retried only when the job store itself could not be reached.
  */
 import { RetrainMessage } from '../contract/messages.js';
+import type { ModelRunner } from '../core/kernel/runner.js';
 import { lambdaHandler, queueEntry } from './entry.js';
 import { retrainService } from './retraining-wiring.js';
 import { type Env, makeLogger } from './shared.js';
@@ -11,7 +12,12 @@ import { type Env, makeLogger } from './shared.js';
 const logger = makeLogger('retrain-worker');
 
 export function createHandler(env: Env = process.env) {
-  const service = retrainService(env);
+  let runner: ModelRunner | undefined;
+  // Loaded on first use, as the registry does: onnxruntime is a Lambda layer of this function.
+  const service = retrainService(env, async () => {
+    runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner();
+    return runner;
+  });
   return queueEntry({
     logger,
     schema: RetrainMessage,

@@ -20,13 +20,14 @@ const unbound = (what: string) => () => {
   throw new Error(`this function is not bound to ${what}`);
 };
 
-function registryPort(env: Env): RetrainRegistry {
+/** Loads the model runner; only the worker has one (onnxruntime is its layer, not the API's). */
+export type RunnerLoader = () => Promise<ModelRunner>;
+
+function registryPort(env: Env, runner?: RunnerLoader): RetrainRegistry {
   const store = registryStore(env);
   const bucketBound = env[BUCKETS.artifacts.env] !== undefined;
-  let runner: ModelRunner | undefined;
-  // onnxruntime is loaded by the worker only: the API never runs a model.
-  const loadRunner = async () =>
-    (runner ??= new (await import('../adapters/onnx-runner.js')).OnnxRuntimeRunner());
+  const loadRunner: RunnerLoader =
+    runner ?? (() => Promise.reject(new Error('this function runs no models (no onnxruntime)')));
   const registry = bucketBound
     ? registryServices(env, store, artifactStore(env), { runner: loadRunner })
     : undefined;
@@ -59,7 +60,7 @@ function registryPort(env: Env): RetrainRegistry {
   };
 }
 
-export function retrainService(env: Env): RetrainService {
+export function retrainService(env: Env, runner?: RunnerLoader): RetrainService {
   const queueUrl = env[QUEUES.retrain.env];
   const sender = queueUrl ? new QueueSender<'retrain'>(sqsClient(), queueUrl, 'retraining jobs') : undefined;
   const queue: JobQueue = {
@@ -75,7 +76,7 @@ export function retrainService(env: Env): RetrainService {
   return new RetrainService({
     store: new DynamoJobStore(documentClient(), envValue(env, TABLES.jobs.env), env[TABLES.audit.env]),
     queue,
-    registry: registryPort(env),
+    registry: registryPort(env, runner),
     rows,
     clock: systemClock,
     ids: ulids,

@@ -251,7 +251,8 @@ const APIGATEWAY_CONDITIONS: Record<string, unknown> = {
 };
 
 /** Functions that load onnxruntime-node, and so get the layer (written out independently). */
-const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry'];
+// The retrain worker runs its candidate and production on held-out rows.
+const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry', 'retrainWorker'];
 
 /** Functions that receive the usage plan id (SERVAL_USAGE_PLAN_ID). */
 const USAGE_PLAN_ENV_FUNCTIONS: readonly FunctionId[] = ['auth', 'authorizer'];
@@ -754,7 +755,7 @@ describe('least privilege', () => {
     expect(BUCKETS.artifacts.env in fnEnv(fn), `${fn} env`).toBe(expected !== undefined);
   });
 
-  it('model artifacts: only the registry writes, deletes or tags them; the integrity worker tags them too', () => {
+  it('model artifacts: only the registry (and the retrain worker, registering its candidate) writes or deletes them; the integrity worker tags them too', () => {
     const bucketId = logicalId(stack.storage.buckets.artifacts);
     for (const fn of FN_IDS) {
       const onModels = fnStatements(fn)
@@ -764,7 +765,13 @@ describe('least privilege', () => {
         .flatMap(actionsOf);
       const writes = onModels.filter((a) => a !== GET && a !== GET_VERSION);
       expect([...new Set(writes)].sort(), fn).toEqual(
-        fn === 'registry' ? [DELETE, PUT, TAG] : fn === 'integrityWorker' ? [TAG] : [],
+        fn === 'registry'
+          ? [DELETE, PUT, TAG]
+          : fn === 'integrityWorker'
+            ? [TAG]
+            : fn === 'retrainWorker'
+              ? [DELETE, PUT]
+              : [],
       );
     }
     // Nobody is granted a pattern that spans the whole bucket.
