@@ -82,10 +82,10 @@ export const COMMAND_OF = {
   getPerformance: 'api getPerformance',
   getFairness: 'api getFairness',
   versionFairness: 'api versionFairness',
-  retrainModel: 'api retrainModel',
-  listJobs: 'api listJobs',
-  getJob: 'api getJob',
-  cancelJob: 'api cancelJob',
+  retrainModel: 'retrain',
+  listJobs: 'jobs list',
+  getJob: 'jobs show',
+  cancelJob: 'jobs cancel',
 } as const satisfies Record<OperationId, string>;
 
 type Json = Record<string, unknown>;
