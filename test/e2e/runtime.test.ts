@@ -71,6 +71,7 @@ describe('npm start', () => {
       'audit',
       'experiments',
       'idempotency',
+      'jobs',
       'keys',
       'monitoring',
       'predictions',
