@@ -198,7 +198,7 @@ export class RetrainService {
     reason: string,
   ): Promise<never> {
     const at = this.now();
-    await this.update(activeId, (j) =>
+    const active = await this.update(activeId, (j) =>
       isActive(j.state)
         ? {
             ...j,
@@ -206,6 +206,22 @@ export class RetrainService {
           }
         : j,
     );
+    if (!isActive(active.state)) {
+      // It ended between the slot read and now: the cooldown it started applies to this request.
+      await this.deps.store.audit(
+        this.audit(
+          principal,
+          'retrain.refused',
+          model,
+          { trigger, endedJobId: activeId },
+          `cooldown: ${reason}`,
+        ),
+      );
+      throw conflict(`model ${model}'s job ${activeId} has just ended; the cooldown applies`, {
+        reason: 'cooldown',
+        jobId: activeId,
+      });
+    }
     await this.deps.store.audit(
       this.audit(principal, 'retrain.duplicate', model, { activeJobId: activeId, trigger }, reason),
     );

@@ -104,6 +104,22 @@ describe('retraining requests', () => {
     expect(store.audits.map((a) => a.action)).toEqual(['retrain.requested', 'retrain.duplicate']);
   });
 
+  it('refuses, without recording it, a request whose active job ends before it is recorded', async () => {
+    const s = service();
+    const job = await s.request(alice, 'iris-demo', { reason: 'first' });
+    // The request reads the slot while the job is active; the job ends before its write.
+    const slot = store.slot.bind(store);
+    store.slot = async (model) => {
+      const read = await slot(model);
+      await s.cancel(bob, job.id);
+      return read;
+    };
+    const err = await expectCode(s.request(alice, 'iris-demo', { reason: 'late' }), 'conflict');
+    expect(err.details).toMatchObject({ reason: 'cooldown', jobId: job.id });
+    expect((await s.get(job.id)).duplicates).toEqual([]);
+    expect(store.audits.at(-1)).toMatchObject({ action: 'retrain.refused' });
+  });
+
   it('refuses a request within the cooldown after the last job, audited with the reason', async () => {
     const s = service();
     const job = await s.request(alice, 'iris-demo', { reason: 'first' });
