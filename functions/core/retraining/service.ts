@@ -406,13 +406,13 @@ export class RetrainService {
     const hy = holdIdx.map((i) => data.y[i] as number);
     if (new Set(ty).size < k) throw validationFailed('the training rows do not hold every class');
 
-    const fit = (x: number[][], y: number[], l2: number) =>
+    const trainOn = (x: number[][], y: number[], l2: number) =>
       trainer === 'logistic'
         ? { kind: 'logistic' as const, m: trainLogisticRegression(x, y, { l2 }) }
         : { kind: 'softmax' as const, m: trainSoftmaxRegression(x, y, { l2, classes: k }) };
-    const proba = (f: ReturnType<typeof fit>, x: number[][]): number[][] =>
+    const proba = (f: ReturnType<typeof trainOn>, x: number[][]): number[][] =>
       f.kind === 'logistic' ? predictLogistic(f.m, x).map((p) => [1 - p, p]) : predictSoftmax(f.m, x);
-    const score = (f: ReturnType<typeof fit>, x: number[][], y: number[]) => {
+    const score = (f: ReturnType<typeof trainOn>, x: number[][], y: number[]) => {
       const p = proba(f, x);
       return classificationMetrics({ actual: y, predicted: p.map(argmax), classes: k, probabilities: p });
     };
@@ -449,7 +449,7 @@ export class RetrainService {
           k: folds,
           seed,
           task: 'classification',
-          fit: (rows) => fit(pick(tx, rows), pick(ty, rows), Number(params.l2)),
+          fit: (rows) => trainOn(pick(tx, rows), pick(ty, rows), Number(params.l2)),
           evaluate: (m, rows) => ({ accuracy: score(m, pick(tx, rows), pick(ty, rows)).accuracy }),
         });
         return { score: cv.mean.accuracy as number, std: cv.std.accuracy as number };
@@ -461,7 +461,7 @@ export class RetrainService {
     if (!best) throw new Error(`every trial failed: ${found.trials.map((t) => t.error).join('; ')}`);
     const l2 = Number(best.params.l2);
 
-    const final = fit(tx, ty, l2);
+    const final = trainOn(tx, ty, l2);
     const holdout = score(final, hx, hy);
     const labels = classes;
     const onnx =
