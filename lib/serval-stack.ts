@@ -109,6 +109,9 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   experiments: { memorySize: 1024, timeout: API_TIMEOUT },
   experimentsScheduler: { memorySize: 256, timeout: Duration.minutes(2) },
   experimentsWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.experiments.visibilityTimeoutSeconds) },
+  retraining: { memorySize: 512, timeout: API_TIMEOUT },
+  // Training is CPU-bound in one thread: one full vCPU (1769 MB) and up to 15 minutes a job.
+  retrainWorker: { memorySize: 1769, timeout: workerTimeout(QUEUES.retrain.visibilityTimeoutSeconds) },
 };
 
 /**
@@ -138,6 +141,9 @@ export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   experiments: 10,
   experimentsScheduler: 1,
   experimentsWorker: 5,
+  retraining: 5,
+  // One job per model at a time anyway; two workers keep a long job from blocking every other model.
+  retrainWorker: 2,
 };
 
 /** SQS event source mappings refuse a maximum concurrency below 2. */
@@ -147,7 +153,8 @@ const MIN_EVENT_SOURCE_CONCURRENCY = 2;
  * Functions that load onnxruntime-node, which comes from the layer (native, so not bundled):
  * inference serves ONNX models, the registry runs validation gates on them.
  */
-const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry'];
+// The retrain worker runs the candidate and production on the held-out rows.
+const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry', 'retrainWorker'];
 
 export class ServalStack extends Stack {
   readonly storage: Storage;

@@ -82,6 +82,10 @@ export const COMMAND_OF = {
   getPerformance: 'api getPerformance',
   getFairness: 'api getFairness',
   versionFairness: 'api versionFairness',
+  retrainModel: 'retrain',
+  listJobs: 'jobs list',
+  getJob: 'jobs show',
+  cancelJob: 'jobs cancel',
 } as const satisfies Record<OperationId, string>;
 
 type Json = Record<string, unknown>;

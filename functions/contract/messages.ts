@@ -135,6 +135,10 @@ export type CaptureQueueBody = z.output<typeof CaptureQueueBody>;
 export const ExperimentMessage = z.object({ experimentId: z.string().min(1).max(64), at: z.iso.datetime() });
 export type ExperimentMessage = z.infer<typeof ExperimentMessage>;
 
+/** One retraining job to run (its id: the job holds everything else). */
+export const RetrainMessage = z.object({ jobId: z.string().min(1).max(64) });
+export type RetrainMessage = z.infer<typeof RetrainMessage>;
+
 /** What each queue's worker reads from one message body (after JSON.parse). */
 export const QUEUE_MESSAGES = {
   integrity: IntegrityMessage,
@@ -142,6 +146,7 @@ export const QUEUE_MESSAGES = {
   webhooks: DeliveryMessageSchema,
   captures: CaptureQueueBody,
   experiments: ExperimentMessage,
+  retrain: RetrainMessage,
 } as const satisfies Record<QueueId, z.ZodType>;
 
 /** What a producer sends to queue Q, one message per SQS message. */

@@ -137,6 +137,19 @@ export const TABLES = {
     ],
     ttlAttribute: 'expiresAt',
   },
+  // Retraining jobs. JOB#<id> (sk 'J'): the job (state, progress, params, lineage of its result,
+  // recent log lines), listed through gsi1 (JOBS, by id: newest first). SLOT#<model> (sk 'S'): the
+  // model's slot (activeJobId while a job is queued or running; releasedAt, for the cooldown),
+  // taken with the job's creation and given back with its end in the same transaction.
+  jobs: {
+    id: 'Jobs',
+    env: 'SERVAL_TABLE_JOBS',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalIndexes: [
+      { name: 'gsi1', partitionKey: { name: 'gsi1pk', type: 'S' }, sortKey: { name: 'gsi1sk', type: 'S' } },
+    ],
+  },
   idempotency: {
     id: 'Idempotency',
     env: 'SERVAL_TABLE_IDEMPOTENCY',
@@ -261,6 +274,16 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/experiments-worker.ts',
     description: 'analyses a running experiment: results snapshot; canary advance, roll back or promote',
   },
+  retraining: {
+    kind: 'api',
+    entry: 'functions/handlers/retraining-api.ts',
+    description: 'retraining requests and jobs: queue, list, show, cancel',
+  },
+  retrainWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/retrain-worker.ts',
+    description: 'runs a retraining job: dataset, seeded split, CV search, candidate registered in staging',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -314,6 +337,16 @@ export const QUEUES = {
     maxReceiveCount: 3,
     batchSize: 10,
     worker: 'experimentsWorker',
+  },
+  // One message per retraining job. A job trains for minutes; the worker's timeout is a sixth of
+  // the visibility timeout, and a redelivery finds the job running or finished and starts nothing.
+  retrain: {
+    id: 'Retrain',
+    env: 'SERVAL_QUEUE_RETRAIN',
+    visibilityTimeoutSeconds: 5400,
+    maxReceiveCount: 3,
+    batchSize: 1,
+    worker: 'retrainWorker',
   },
 } as const satisfies Record<string, QueueDef>;
 
@@ -391,6 +424,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       // GET /v1/metrics renders the hourly serving aggregates.
       predictions: 'read',
       experiments: 'describe',
+      jobs: 'describe',
     },
     // HeadBucket only (health probe): system reads no object.
     buckets: { artifacts: { objects: {}, list: true } },
@@ -400,6 +434,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       webhooks: { queue: 'depth', dlq: 'depth' },
       captures: { queue: 'depth', dlq: 'depth' },
       experiments: { queue: 'depth', dlq: 'depth' },
+      retrain: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
@@ -545,6 +580,28 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     tables: { experiments: 'readWrite', registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
+  },
+  // Requests queue jobs and take the model's slot (jobs), audited; reads models to refuse unknown ones.
+  retraining: {
+    tables: {
+      jobs: 'readWrite',
+      registry: 'read',
+      audit: 'append',
+      idempotency: 'readWrite',
+      settings: 'read',
+    },
+    queues: { retrain: { queue: 'send' } },
+  },
+  // Reads the parent version's dataset, registers the candidate (registry, artifacts, audit) and
+  // runs it and production on the held-out rows (artifacts read).
+  retrainWorker: {
+    tables: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+    buckets: {
+      artifacts: {
+        objects: { [KEYS.models]: ['read', 'write', 'delete'], [KEYS.datasets]: ['read'] },
+        list: true,
+      },
+    },
   },
 };
 

@@ -553,6 +553,40 @@ export const ROUTES = [
     operationId: 'listExperimentSnapshots',
     summary: 'Results kept by each scheduled analysis, oldest first',
   },
+  // Retraining
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/retrain',
+    role: 'scientist',
+    fn: 'retraining',
+    operationId: 'retrainModel',
+    summary:
+      'Queue a retraining job (one active per model, a cooldown after the last; a repeat while one is active is recorded on it and answered 409)',
+  },
+  {
+    method: 'GET',
+    path: '/v1/jobs',
+    role: 'viewer',
+    fn: 'retraining',
+    operationId: 'listJobs',
+    summary: 'Retraining jobs, newest first; ?model=&state=',
+  },
+  {
+    method: 'GET',
+    path: '/v1/jobs/{jobId}',
+    role: 'viewer',
+    fn: 'retraining',
+    operationId: 'getJob',
+    summary: 'A retraining job: state, progress (trial of trials), result version, error, recent log lines',
+  },
+  {
+    method: 'POST',
+    path: '/v1/jobs/{jobId}/cancel',
+    role: 'scientist',
+    fn: 'retraining',
+    operationId: 'cancelJob',
+    summary: 'Cancel a queued job, or stop a running one at its next trial',
+  },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

@@ -463,3 +463,40 @@ export const OutcomeEventsBody = z
   .max(500, 'at most 500 events per request');
 
 export const AssignmentQuery = z.object({ subject: z.string().min(1).max(256) });
+
+// ---- Retraining ----------------------------------------------------------------------------
+
+export const JobParams = z.object({ jobId: Ulid });
+
+export const JobsQuery = PageQuery.extend({
+  model: ModelName.optional(),
+  state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+});
+
+export const RetrainBody = z.strictObject({
+  reason: z.string().min(1).max(1024).describe('why: recorded on the job and in the audit trail'),
+  trainer: z
+    .enum(['logistic', 'softmax'])
+    .optional()
+    .describe('default: logistic for two classes, softmax for more'),
+  params: z
+    .strictObject({
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
+      holdoutFraction: z.number().min(0.05).max(0.5).optional(),
+      folds: z.number().int().min(2).max(10).optional(),
+      margin: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
+  search: z
+    .strictObject({
+      strategy: z.enum(['grid', 'random']).optional(),
+      maxTrials: z.number().int().min(1).max(50).optional(),
+      l2: z.array(z.number().min(0).max(1e6)).min(1).max(50).optional(),
+    })
+    .optional(),
+});

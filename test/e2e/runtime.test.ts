@@ -74,6 +74,7 @@ describe('npm start', () => {
       'audit',
       'experiments',
       'idempotency',
+      'jobs',
       'keys',
       'monitoring',
       'predictions',

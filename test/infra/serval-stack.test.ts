@@ -69,6 +69,7 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     // The serving aggregates behind GET /v1/metrics.
     predictions: 'read',
     experiments: 'describe',
+    jobs: 'describe',
   },
   // Monitoring read: the webhook subscriptions its lifecycle events go to. Experiments read: a
   // version a running experiment serves is not deleted.
@@ -126,6 +127,16 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     audit: 'append',
     monitoring: 'readWrite',
   },
+  // Queues a job and takes the model's slot (jobs), audited; reads the model it is asked about.
+  retraining: {
+    jobs: 'readWrite',
+    registry: 'read',
+    audit: 'append',
+    idempotency: 'readWrite',
+    settings: 'read',
+  },
+  // Runs the job: registers the candidate in staging (registry, audit).
+  retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -189,6 +200,13 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   experiments: undefined,
   experimentsScheduler: undefined,
   experimentsWorker: undefined,
+  retraining: undefined,
+  // Reads the parent's dataset; writes the candidate's artifact (deleted again if its commit fails);
+  // reads artifacts to run the candidate and production on the held-out rows.
+  retrainWorker: {
+    objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
+    list: true,
+  },
 };
 
 /**
@@ -216,6 +234,8 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   experiments: {},
   experimentsScheduler: {},
   experimentsWorker: {},
+  retraining: {},
+  retrainWorker: {},
 };
 
 /**
@@ -231,7 +251,8 @@ const APIGATEWAY_CONDITIONS: Record<string, unknown> = {
 };
 
 /** Functions that load onnxruntime-node, and so get the layer (written out independently). */
-const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry'];
+// The retrain worker runs its candidate and production on held-out rows.
+const ONNXRUNTIME_FUNCTIONS: readonly FunctionId[] = ['inference', 'registry', 'retrainWorker'];
 
 /** Functions that receive the usage plan id (SERVAL_USAGE_PLAN_ID). */
 const USAGE_PLAN_ENV_FUNCTIONS: readonly FunctionId[] = ['auth', 'authorizer'];
@@ -502,6 +523,8 @@ describe('functions', () => {
       experiments: 10,
       experimentsScheduler: 1,
       experimentsWorker: 5,
+      retraining: 5,
+      retrainWorker: 2,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -732,7 +755,7 @@ describe('least privilege', () => {
     expect(BUCKETS.artifacts.env in fnEnv(fn), `${fn} env`).toBe(expected !== undefined);
   });
 
-  it('model artifacts: only the registry writes, deletes or tags them; the integrity worker tags them too', () => {
+  it('model artifacts: only the registry (and the retrain worker, registering its candidate) writes or deletes them; the integrity worker tags them too', () => {
     const bucketId = logicalId(stack.storage.buckets.artifacts);
     for (const fn of FN_IDS) {
       const onModels = fnStatements(fn)
@@ -742,7 +765,13 @@ describe('least privilege', () => {
         .flatMap(actionsOf);
       const writes = onModels.filter((a) => a !== GET && a !== GET_VERSION);
       expect([...new Set(writes)].sort(), fn).toEqual(
-        fn === 'registry' ? [DELETE, PUT, TAG] : fn === 'integrityWorker' ? [TAG] : [],
+        fn === 'registry'
+          ? [DELETE, PUT, TAG]
+          : fn === 'integrityWorker'
+            ? [TAG]
+            : fn === 'retrainWorker'
+              ? [DELETE, PUT]
+              : [],
       );
     }
     // Nobody is granted a pattern that spans the whole bucket.
@@ -805,6 +834,8 @@ describe('least privilege', () => {
         'system',
         'experiments',
         'experimentsWorker',
+        'retraining',
+        'retrainWorker',
       ].sort(),
     );
   });
@@ -861,6 +892,7 @@ describe('least privilege', () => {
     ],
     ['captures', ['inference'], 'captureWorker'],
     ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
+    ['retrain', ['retraining'], 'retrainWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

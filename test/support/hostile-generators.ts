@@ -176,6 +176,7 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   predict: { instances: 'array', version: 'string', alias: 'enum', subject: 'string', explain: 'bool' },
   explain: { instances: 'array', version: 'string', alias: 'enum', subject: 'string' },
   feedback: { predictionId: 'string', actual: 'label' },
+  retrainModel: { reason: 'string', trainer: 'enum', params: 'object', search: 'object' },
   createExperiment: {
     name: 'string',
     description: 'string',
@@ -676,6 +677,7 @@ export function hostileSuite(world: World): HostileSuite {
     pauseExperiment: { comment: 'hostile' },
     concludeExperiment: { comment: 'hostile' },
     recordExperimentEvents: [{ eventId: 'hostile', subject: 'mallory', metric: 'converted', value: 1 }],
+    retrainModel: { reason: 'hostile' },
   };
   const paramsOf: Partial<Record<OperationId, Record<string, string>>> = {
     revokeKey: { keyId: world.liveKeyId },
@@ -724,6 +726,10 @@ export function hostileSuite(world: World): HostileSuite {
     getExperimentAssignment: { experimentId: world.experimentId },
     getExperimentResults: { experimentId: world.experimentId },
     listExperimentSnapshots: { experimentId: world.experimentId },
+    retrainModel: { name: 'churn' },
+    // A well-formed id no job has.
+    getJob: { jobId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
+    cancelJob: { jobId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
   };
   const queryOf: Partial<Record<OperationId, Record<string, string>>> = {
     listAudit: { limit: '5' },
@@ -742,6 +748,7 @@ export function hostileSuite(world: World): HostileSuite {
     listExperiments: { limit: '5', model: 'churn' },
     getExperimentAssignment: { subject: 'user-1' },
     listExperimentSnapshots: { limit: '5' },
+    listJobs: { limit: '5', model: 'churn' },
   };
   const target = (r: Route): Target => ({
     route: r,

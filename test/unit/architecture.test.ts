@@ -9,7 +9,8 @@
  * onnx, net: self-contained engines on the kernel; training builds ONNX models; auth: principals
  * and keys; registry: models and versions, guarded by roles; experiments: the statistics and
  * assignment that split traffic between versions; inference serves registry versions;
- * monitoring watches what inference captured; webhooks tell the outside world about all of it;
+ * monitoring watches what inference captured; retraining trains and registers new versions
+ * (training, registry); webhooks tell the outside world about all of it;
  * system (operating modes) sits on top.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -27,6 +28,7 @@ const CORE_ORDER = [
   'experiments',
   'inference',
   'monitoring',
+  'retraining',
   'webhooks',
   'system',
 ] as const;

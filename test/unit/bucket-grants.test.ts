@@ -55,15 +55,15 @@ async function withOneVersion(registry: RegistryServices): Promise<void> {
 }
 
 describe('bucket grants cover exactly the keys each function writes', () => {
-  it('model artifacts: the registry writes, deletes and tags them; inference and the integrity worker read them', async () => {
+  it('model artifacts: the registry (and the retrain worker, registering its candidate) writes and deletes them; the registry tags them; inference and the integrity worker read them', async () => {
     const { artifacts, registry } = memoryRegistry();
     await withOneVersion(registry);
     const [key] = [...artifacts.objects.keys()];
     expect(key).toBeDefined();
-    expect(granted('write', key!)).toEqual(['registry']);
-    expect(granted('delete', key!)).toEqual(['registry']);
+    expect(granted('write', key!)).toEqual(['registry', 'retrainWorker']);
+    expect(granted('delete', key!)).toEqual(['registry', 'retrainWorker']);
     expect(granted('tag', key!)).toEqual(['integrityWorker', 'registry']);
-    expect(granted('read', key!)).toEqual(['inference', 'integrityWorker', 'registry']);
+    expect(granted('read', key!)).toEqual(['inference', 'integrityWorker', 'registry', 'retrainWorker']);
   });
 
   it('capture files: the capture worker writes them (inference too, when the queue fails); drift checks read them', async () => {
@@ -163,7 +163,7 @@ describe('datasets are read from datasets/ only', () => {
       }),
       'validation_failed',
     );
-    expect(granted('read', 'datasets/churn/train.csv')).toEqual(['monitoring', 'registry']);
+    expect(granted('read', 'datasets/churn/train.csv')).toEqual(['monitoring', 'registry', 'retrainWorker']);
   });
 
   it('a baseline cannot be built from captured predictions or artifacts (400), before reading them', async () => {

@@ -1,0 +1,188 @@
+/**
+ * `serval retrain MODEL --reason …` and `serval jobs list|show|cancel`: the retraining API
+ * (docs/retraining.md) at SERVAL_URL with SERVAL_API_KEY. Text for people, `--json` for the API's
+ * body as it came. A refusal (a job already active, the cooldown) is the API's message on one line
+ * of stderr and exit code 1; a malformed command line exit code 2.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { type ApiClient, apiClient, CliError } from './api-client.js';
+
+interface JobBody {
+  id: string;
+  model: string;
+  state: string;
+  reason: string;
+  trigger: string;
+  progress: { fraction: number; message: string; trial: number; trials: number };
+  resultVersion: string | null;
+  error: string | null;
+  outcome?: string;
+  createdAt: string;
+  duplicates?: { at: string; by: string; trigger: string; reason: string }[];
+  log?: { at: string; message: string }[];
+}
+
+function int(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('not an integer');
+  return n;
+}
+
+function numbers(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.some((v) => !Number.isFinite(v)))
+    throw new InvalidArgumentError('a comma-separated list of numbers');
+  return list;
+}
+
+function api<A extends unknown[]>(name: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const out = await run(apiClient(), ...args);
+      process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      process.stderr.write(`serval ${name}: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+}
+
+const pct = (f: number) => `${Math.round(f * 100)}%`;
+
+export function renderJob(j: JobBody): string {
+  const lines = [
+    `job ${j.id}  ${j.model}  ${j.state}  ${pct(j.progress.fraction)}  ${j.progress.message}`,
+    `  reason: ${j.reason} (${j.trigger})`,
+  ];
+  if (j.progress.trials > 0) lines.push(`  trial ${j.progress.trial} of ${j.progress.trials}`);
+  if (j.resultVersion) lines.push(`  result: ${j.model}@${j.resultVersion}`);
+  if (j.outcome) lines.push(`  outcome: ${j.outcome}`);
+  if (j.error) lines.push(`  error: ${j.error}`);
+  for (const d of j.duplicates ?? [])
+    lines.push(`  also asked: ${d.at} by ${d.by} (${d.trigger}): ${d.reason}`);
+  if (j.log?.length) {
+    lines.push('  log:');
+    for (const l of j.log) lines.push(`    ${l.at}  ${l.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function renderJobs(items: readonly JobBody[], nextCursor?: string | null): string {
+  if (items.length === 0) return 'no jobs';
+  const rows = items.map((j) =>
+    [j.id, j.model, j.state, pct(j.progress.fraction), j.resultVersion ?? '-', j.createdAt].join('  '),
+  );
+  return [...rows, ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n');
+}
+
+interface RetrainOptions {
+  reason: string;
+  trainer?: string;
+  seed?: number;
+  folds?: number;
+  holdout?: number;
+  margin?: number;
+  l2?: number[];
+  maxTrials?: number;
+  json?: boolean;
+}
+
+/** The request body of POST /v1/models/{name}/retrain from the options. */
+export function retrainBody(o: RetrainOptions): Record<string, unknown> {
+  const params = {
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.folds !== undefined ? { folds: o.folds } : {}),
+    ...(o.holdout !== undefined ? { holdoutFraction: o.holdout } : {}),
+    ...(o.margin !== undefined ? { margin: o.margin } : {}),
+  };
+  const search = {
+    ...(o.l2 ? { l2: o.l2 } : {}),
+    ...(o.maxTrials !== undefined ? { maxTrials: o.maxTrials } : {}),
+  };
+  return {
+    reason: o.reason,
+    ...(o.trainer ? { trainer: o.trainer } : {}),
+    ...(Object.keys(params).length ? { params } : {}),
+    ...(Object.keys(search).length ? { search } : {}),
+  };
+}
+
+export function retrainCommand(): Command {
+  return new Command('retrain')
+    .description('queue a retraining job for a model (docs/retraining.md)')
+    .argument('<model>', 'the model')
+    .requiredOption('--reason <text>', 'why: recorded on the job and in the audit trail')
+    .option('--trainer <name>', 'logistic or softmax (default: by the number of classes)')
+    .option('--seed <n>', 'seed of the split, folds and search', int)
+    .option('--folds <n>', 'cross-validation folds', int)
+    .option('--holdout <fraction>', 'held-out fraction', Number)
+    .option('--margin <m>', 'accuracy the candidate must gain over production', Number)
+    .option('--l2 <list>', 'L2 penalties to search, e.g. 0.001,0.01,0.1', numbers)
+    .option('--max-trials <n>', 'at most n trials', int)
+    .option('--json', 'print the API response body')
+    .action(
+      api('retrain', async (client, model: string, opts: RetrainOptions) => {
+        const job = (await client.request(
+          'POST',
+          `/v1/models/${encodeURIComponent(model)}/retrain`,
+          retrainBody(opts),
+        )) as JobBody;
+        return opts.json ? job : renderJob(job);
+      }),
+    );
+}
+
+export function jobsCommand(): Command {
+  const cmd = new Command('jobs').description('retraining jobs: list, show, cancel');
+  cmd
+    .command('list')
+    .description('jobs, newest first')
+    .option('--model <name>', 'only this model')
+    .option('--state <state>', 'queued, running, succeeded, failed or cancelled')
+    .option('--limit <n>', 'at most n', int)
+    .option('--cursor <cursor>', 'the next page')
+    .option('--json', 'print the API response body')
+    .action(
+      api(
+        'jobs list',
+        async (
+          client,
+          opts: { model?: string; state?: string; limit?: number; cursor?: string; json?: boolean },
+        ) => {
+          const q = new URLSearchParams();
+          for (const k of ['model', 'state', 'limit', 'cursor'] as const) {
+            if (opts[k] !== undefined) q.set(k, String(opts[k]));
+          }
+          const page = (await client.request('GET', `/v1/jobs${q.size ? `?${q}` : ''}`)) as {
+            items: JobBody[];
+            nextCursor?: string | null;
+          };
+          return opts.json ? page : renderJobs(page.items ?? [], page.nextCursor);
+        },
+      ),
+    );
+  cmd
+    .command('show')
+    .description('a job: state, progress, result, recent log lines')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the API response body')
+    .action(
+      api('jobs show', async (client, id: string, opts: { json?: boolean }) => {
+        const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
+        return opts.json ? job : renderJob(job);
+      }),
+    );
+  cmd
+    .command('cancel')
+    .description('cancel a queued job, or stop a running one at its next trial')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the API response body')
+    .action(
+      api('jobs cancel', async (client, id: string, opts: { json?: boolean }) => {
+        const job = (await client.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)) as JobBody;
+        return opts.json ? job : renderJob(job);
+      }),
+    );
+  return cmd;
+}

@@ -1,0 +1,60 @@
+/** Lambda entry for retraining: requests (queue a job), jobs (list, show with log lines, cancel). */
+import type { z } from 'zod';
+import type { RetrainJob } from '../core/retraining/jobs.js';
+import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
+import { CONTRACT } from '../http/contract.js';
+import type { JobParams, JobsQuery, NameParams, RetrainBody } from '../http/schemas.js';
+import { apiEntry, lambdaHandler } from './entry.js';
+import { retrainService } from './retraining-wiring.js';
+import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+
+const logger = makeLogger('retraining');
+type Id = z.infer<typeof JobParams>;
+
+/** The job as the API shows it; listings leave out the log lines. */
+function jobView(job: RetrainJob, withLog = true) {
+  const { revision: _revision, log, ...rest } = job;
+  return {
+    ...rest,
+    resultVersion: job.resultVersion ?? null,
+    error: job.error ?? null,
+    ...(withLog ? { log } : {}),
+  };
+}
+
+export function buildRetrainingApi(env: Env = process.env): ProxyHandler {
+  const jobs = retrainService(env);
+  return createApiHandler(
+    'retraining',
+    {
+      retrainModel: operation<z.infer<typeof NameParams>, unknown, z.infer<typeof RetrainBody>>({
+        ...CONTRACT.retrainModel,
+        handle: async ({ principal, params, body }) =>
+          jobView(await jobs.request(principal, params.name, body)),
+      }),
+      listJobs: operation<unknown, z.infer<typeof JobsQuery>>({
+        ...CONTRACT.listJobs,
+        handle: async ({ query }) => {
+          const page = await jobs.list(query);
+          return { items: page.items.map((j) => jobView(j, false)), nextCursor: page.nextCursor ?? null };
+        },
+      }),
+      getJob: operation<Id>({
+        ...CONTRACT.getJob,
+        handle: async ({ params }) => jobView(await jobs.get(params.jobId)),
+      }),
+      cancelJob: operation<Id>({
+        ...CONTRACT.cancelJob,
+        handle: async ({ principal, params }) => jobView(await jobs.cancel(principal, params.jobId)),
+      }),
+    },
+    { logger, idempotency: idempotencyLayer(env), writeGate: modes(env) },
+  );
+}
+
+/** The Lambda entry for a given environment (the local runtime passes each function its own). */
+export function createHandler(env: Env = process.env) {
+  return apiEntry(logger, buildRetrainingApi(env));
+}
+
+export const handler = await lambdaHandler(createHandler);

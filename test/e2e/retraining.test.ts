@@ -1,0 +1,115 @@
+/**
+ * Retraining end to end on the local runtime: a scientist's request for the demo model queues a
+ * job (SQS → retrain worker), which trains on the demo version's dataset in S3 with a CV search
+ * and registers the best candidate in staging with its lineage; a second request while the
+ * first is active is refused (409) and recorded on it; a finished job cannot be cancelled.
+ */
+import { describe, expect, it } from 'vitest';
+import { servalForFile } from '../support/lifecycle.js';
+import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
+
+let serval: ServalProcess;
+let alice: ReturnType<typeof apiClient>; // scientist
+let viewer: ReturnType<typeof apiClient>;
+
+servalForFile({
+  setup: async (local) => {
+    ({ serval } = local);
+    const admin = apiClient(serval.url, serval.adminKey);
+    const key = async (role: string, name: string) => {
+      const res = await admin('POST', '/v1/auth/keys', { name, role });
+      expect(res.status).toBe(201);
+      return apiClient(serval.url, res.body.key);
+    };
+    alice = await key('scientist', 'alice');
+    viewer = await key('viewer', 'val');
+  },
+});
+
+describe('retraining', () => {
+  let jobId: string;
+
+  it('needs the scientist role and an existing model', async () => {
+    expect((await viewer('POST', '/v1/models/iris-demo/retrain', { reason: 'x' })).status).toBe(403);
+    expect((await alice('POST', '/v1/models/no-such-model/retrain', { reason: 'x' })).status).toBe(404);
+    expect((await alice('POST', '/v1/models/iris-demo/retrain', {})).status).toBe(400);
+  });
+
+  it('queues a job, and records a second request while it is active instead of starting another', async () => {
+    const res = await alice('POST', '/v1/models/iris-demo/retrain', {
+      reason: 'weekly refresh',
+      search: { l2: [0.001, 0.01, 0.1] },
+      params: { seed: 7 },
+    });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ model: 'iris-demo', state: 'queued', trigger: 'manual' });
+    jobId = res.body.id;
+    const again = await alice('POST', '/v1/models/iris-demo/retrain', { reason: 'again' });
+    expect(again.status).toBe(409);
+    // Still active: recorded on the job. Already finished (a fast worker): the cooldown refuses it.
+    if (again.body.error.details?.jobId) {
+      expect(again.body.error.details.jobId).toBe(jobId);
+      const job = (await viewer('GET', `/v1/jobs/${jobId}`)).body;
+      expect(job.duplicates).toEqual([expect.objectContaining({ reason: 'again', trigger: 'manual' })]);
+    } else {
+      expect(again.body.error.details).toMatchObject({ reason: 'cooldown' });
+    }
+  });
+
+  it('runs the job to a staging candidate with lineage, CV metrics and a validation report', async () => {
+    const job = await waitFor(
+      serval,
+      'the retraining job to finish',
+      async () => {
+        const res = await viewer('GET', `/v1/jobs/${jobId}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(res.body.state) ? res.body : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(job.error).toBeNull();
+    expect(job).toMatchObject({
+      state: 'succeeded',
+      progress: { fraction: 1, trial: 3, trials: 3 },
+      resultVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+    expect(job.log.some((l: { message: string }) => l.message.startsWith('trial 3/3'))).toBe(true);
+    expect(job.outcome).toMatch(/no production version/);
+
+    const v = (await viewer('GET', `/v1/models/iris-demo/versions/${job.resultVersion}`)).body;
+    expect(v).toMatchObject({ stage: 'staging', status: 'ready', parent: '1.0.0' });
+    expect(v.dataset).toMatchObject({
+      uri: expect.stringMatching(/datasets\/iris-demo\/train\.csv$/),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      rows: 240,
+      verified: true,
+    });
+    expect(v.metrics).toMatchObject({
+      cvAccuracyMean: expect.any(Number),
+      cvAccuracyStd: expect.any(Number),
+    });
+    expect(v.metrics.cvAccuracyMean).toBeGreaterThan(0.6);
+    expect(v.params.lineage).toMatchObject({
+      jobId,
+      trigger: 'manual',
+      parent: '1.0.0',
+      dataset: { rows: 240, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      search: { best: { params: { l2: expect.any(Number) } } },
+    });
+    expect(v.params.lineage.search.trials).toHaveLength(3);
+    // The held-out report is recorded by the job itself (the version view shows its summary).
+    expect(v.validation).toMatchObject({ passed: true, by: `job:${jobId}` });
+
+    const listed = (await viewer('GET', '/v1/jobs?model=iris-demo&state=succeeded')).body;
+    expect(listed.items.map((j: { id: string }) => j.id)).toContain(jobId);
+    const audit = (await viewer('GET', '/v1/audit?model=iris-demo&limit=50')).body.items.map(
+      (a: { action: string }) => a.action,
+    );
+    expect(audit).toEqual(expect.arrayContaining(['retrain.requested', 'retrain.succeeded']));
+  });
+
+  it('refuses to cancel a finished job', async () => {
+    const res = await alice('POST', `/v1/jobs/${jobId}/cancel`);
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('conflict');
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * `serval retrain` and `serval jobs` against a small node:http server that records each request
+ * and answers canned bodies: the requests the CLI makes, what it prints, its exit codes.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { servalAsync } from '../../support/serval-cli.js';
+
+const requests: { method: string; url: string; key?: string; body: unknown }[] = [];
+let answers: Record<string, [number, unknown]> = {};
+let server: Server;
+let url: string;
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : JSON.parse(text);
+}
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    requests.push({ method: req.method!, url: req.url!, key: req.headers['x-api-key'] as string, body });
+    const [status, answer] = answers[`${req.method} ${req.url!.split('?')[0]}`] ?? [
+      404,
+      { error: { code: 'not_found', message: 'no route', details: {} } },
+    ];
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+beforeEach(() => {
+  requests.length = 0;
+  answers = {};
+});
+
+const cli = (...args: string[]) => servalAsync(args, { SERVAL_URL: url, SERVAL_API_KEY: 'sk_test' });
+
+const JOB = {
+  id: '01JOBJOBJOBJOBJOBJOBJOBJOB',
+  model: 'iris-demo',
+  state: 'succeeded',
+  reason: 'weekly',
+  trigger: 'manual',
+  progress: { fraction: 1, message: 'done', trial: 3, trials: 3 },
+  resultVersion: '1.0.1',
+  error: null,
+  outcome: '1.0.1 registered in staging (no production version to compare with)',
+  createdAt: '2026-12-01T10:00:00.000Z',
+  duplicates: [{ at: '2026-12-01T10:00:01.000Z', by: 'bob', trigger: 'manual', reason: 'again' }],
+  log: [{ at: '2026-12-01T10:00:02.000Z', message: 'trial 3/3: l2 0.1' }],
+};
+
+describe('serval retrain / jobs', () => {
+  it('retrain: posts the body built from the options, with the key', async () => {
+    answers['POST /v1/models/iris-demo/retrain'] = [202, { ...JOB, state: 'queued', resultVersion: null }];
+    const run = await cli(
+      'retrain',
+      'iris-demo',
+      '--reason',
+      'weekly',
+      '--l2',
+      '0.01,0.1',
+      '--seed',
+      '3',
+      '--margin',
+      '0.02',
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(requests).toEqual([
+      {
+        method: 'POST',
+        url: '/v1/models/iris-demo/retrain',
+        key: 'sk_test',
+        body: { reason: 'weekly', params: { seed: 3, margin: 0.02 }, search: { l2: [0.01, 0.1] } },
+      },
+    ]);
+    expect(run.stdout).toContain(`job ${JOB.id}  iris-demo  queued`);
+  });
+
+  it('retrain: a refusal is one line on stderr and exit code 1', async () => {
+    answers['POST /v1/models/iris-demo/retrain'] = [
+      409,
+      { error: { code: 'conflict', message: 'model iris-demo has an active retraining job X', details: {} } },
+    ];
+    const run = await cli('retrain', 'iris-demo', '--reason', 'again');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'serval retrain: model iris-demo has an active retraining job X (conflict, HTTP 409)\n',
+    );
+  });
+
+  it('retrain without --reason is a command-line error', async () => {
+    const run = await cli('retrain', 'iris-demo');
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/--reason/);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('jobs show / list / cancel', async () => {
+    answers[`GET /v1/jobs/${JOB.id}`] = [200, JOB];
+    const shown = await cli('jobs', 'show', JOB.id);
+    expect(shown.stdout).toContain('result: iris-demo@1.0.1');
+    expect(shown.stdout).toContain('also asked: 2026-12-01T10:00:01.000Z by bob (manual): again');
+    expect(shown.stdout).toContain('trial 3/3: l2 0.1');
+
+    answers['GET /v1/jobs'] = [200, { items: [JOB], nextCursor: 'c1' }];
+    const listed = await cli('jobs', 'list', '--model', 'iris-demo', '--state', 'succeeded');
+    expect(requests.at(-1)?.url).toBe('/v1/jobs?model=iris-demo&state=succeeded');
+    expect(listed.stdout).toContain(`${JOB.id}  iris-demo  succeeded  100%  1.0.1`);
+    expect(listed.stdout).toContain('more: --cursor c1');
+
+    answers[`POST /v1/jobs/${JOB.id}/cancel`] = [
+      409,
+      { error: { code: 'conflict', message: 'job is succeeded', details: {} } },
+    ];
+    const cancelled = await cli('jobs', 'cancel', JOB.id);
+    expect(cancelled.status).toBe(1);
+    expect(cancelled.stderr).toContain('serval jobs cancel: job is succeeded');
+  });
+});
