@@ -263,7 +263,8 @@ export async function search(options: SearchOptions): Promise<SearchResult> {
           if (!result || typeof result.score !== 'number' || !Number.isFinite(result.score))
             error = `the objective returned a non-finite score (${String(result?.score)})`;
         } catch (err) {
-          error = err instanceof Error ? err.message : String(err);
+          // An error with an empty message must still fail the trial: it has no score to read.
+          error = (err instanceof Error ? err.message || err.name : String(err)) || 'the objective failed';
         }
         done.push({
           id,

@@ -179,6 +179,20 @@ describe('budgets, failures, concurrency', () => {
     expect(result.best!.result).toEqual({ score: 3, epochs: 3 });
   });
 
+  it('a trial that throws an error without a message fails, and the search goes on', async () => {
+    const result = await search({
+      strategy: 'grid',
+      space: { x: { type: 'int', low: 0, high: 2 } },
+      objective: async (p) => {
+        if (p.x === 1) throw new Error('');
+        return { score: p.x as number };
+      },
+    });
+    expect(result.trials.map((t) => t.status)).toEqual(['ok', 'failed', 'ok']);
+    expect(result.trials[1]!.error).toBe('Error');
+    expect(result.best!.params.x).toBe(2);
+  });
+
   it('runs up to `concurrency` trials at once and reports them in launch order', async () => {
     let inFlight = 0;
     let peak = 0;
