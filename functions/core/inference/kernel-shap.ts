@@ -17,8 +17,8 @@
  * weight. φ solves the kernel-weighted least squares problem under the constraint
  * Σ φ_i = f(x) − base, which keeps efficiency exact. The budget defaults to shap's 2M + 2048.
  *
- * All coalitions × background rows of one instance go to the model as ONE batch: the cost is one
- * `session.run`, not one per coalition.
+ * All coalitions × background rows of every instance of a request go to the model as ONE batch:
+ * the cost is one `session.run`, not one per coalition or per instance.
  */
 import { createRng } from '../training/random.js';
 
@@ -50,42 +50,65 @@ export async function kernelShap(
   background: Float32Array,
   options: { readonly nsamples?: number; readonly seed?: number } = {},
 ): Promise<ShapResult> {
-  const m = x.length;
+  return (await kernelShapMany(model, [x], background, options))[0]!;
+}
+
+/**
+ * Explains several instances with ONE model call: every instance's rows (x, then B rows per
+ * coalition) form a block of `blockRows` rows, the blocks one after another; the model is told the
+ * block size, so it can read another output per instance (its predicted class). The same
+ * coalitions serve every instance.
+ */
+export async function kernelShapMany(
+  model: (inputs: Float32Array, rows: number, blockRows: number) => Promise<Float64Array | number[]>,
+  xs: readonly Float32Array[],
+  background: Float32Array,
+  options: { readonly nsamples?: number; readonly seed?: number } = {},
+): Promise<ShapResult[]> {
+  if (xs.length === 0) return [];
+  const m = xs[0]!.length;
   const b = background.length / m;
   if (!Number.isInteger(b) || b < 1) throw new RangeError('background must hold whole rows of the features');
   const budget = options.nsamples ?? defaultSamples(m);
   const exact = m <= 30 && 2 ** m - 2 <= budget;
   const chosen = exact ? { masks: allMasks(m), weights: null } : shapMasks(m, budget, options.seed ?? 0);
   const masks = chosen.masks;
-  // Rows: x itself, then B rows per coalition (the empty one first): the background rows with the
-  // coalition's features overwritten by x's, copied block by block.
   const all: Uint8Array[] = [new Uint8Array(m), ...masks];
-  const inputs = new Float32Array((1 + all.length * b) * m);
-  inputs.set(x, 0);
-  let row = 1;
-  for (const mask of all) {
-    const start = row * m;
-    inputs.set(background, start);
-    for (let i = 0; i < m; i++) {
-      if (!mask[i]) continue;
-      const xi = x[i]!;
-      for (let j = 0, at = start + i; j < b; j++, at += m) inputs[at] = xi;
+  const blockRows = 1 + all.length * b;
+  const inputs = new Float32Array(xs.length * blockRows * m);
+  // Per instance: x itself, then per coalition (the empty one first) the background rows with
+  // the coalition's features overwritten by x's, copied block by block.
+  xs.forEach((x, n) => {
+    let row = n * blockRows;
+    inputs.set(x, row * m);
+    row++;
+    for (const mask of all) {
+      const start = row * m;
+      inputs.set(background, start);
+      for (let i = 0; i < m; i++) {
+        if (!mask[i]) continue;
+        const xi = x[i]!;
+        for (let j = 0, at = start + i; j < b; j++, at += m) inputs[at] = xi;
+      }
+      row += b;
     }
-    row += b;
-  }
-  const out = await model(inputs, row);
-  const prediction = Number(out[0]);
-  const v = new Float64Array(all.length);
-  for (let k = 0, at = 1; k < all.length; k++) {
-    let sum = 0;
-    for (let j = 0; j < b; j++, at++) sum += Number(out[at]);
-    v[k] = sum / b;
-  }
-  const baseValue = v[0]!;
-  const values = exact
-    ? exactShapley(m, masks, v.subarray(1), baseValue, prediction)
-    : weightedSolve(m, masks, chosen.weights!, v.subarray(1), baseValue, prediction);
-  return { baseValue, values, prediction, exact, coalitions: masks.length };
+  });
+  const out = await model(inputs, xs.length * blockRows, blockRows);
+  return xs.map((_, n) => {
+    const first = n * blockRows;
+    const prediction = Number(out[first]);
+    const v = new Float64Array(all.length);
+    for (let k = 0, at = first + 1; k < all.length; k++) {
+      let sum = 0;
+      for (let j = 0; j < b; j++, at++) sum += Number(out[at]);
+      v[k] = sum / b;
+    }
+    const baseValue = v[0]!;
+    const values = exact
+      ? exactShapley(m, masks, v.subarray(1), baseValue, prediction)
+      : weightedSolve(m, masks, chosen.weights!, v.subarray(1), baseValue, prediction);
+    return { baseValue, values, prediction, exact, coalitions: masks.length };
+  });
 }
 
 /** Every coalition except the empty and the full one, as 0/1 masks. */

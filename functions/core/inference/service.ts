@@ -101,6 +101,8 @@ export interface InferenceDeps {
 
 /** Model rows one explain request may run (instances × coalitions × background rows). */
 export const MAX_EXPLAIN_ROWS = 5_000_000;
+/** Input values of that one batch (rows × features float32s: 200 MB). */
+export const MAX_EXPLAIN_VALUES = 50_000_000;
 
 export interface ExplainInput extends Omit<PredictInput, 'explain'> {
   readonly background?: readonly unknown[];
@@ -343,11 +345,12 @@ export class InferenceService {
     const background = given ?? (await this.background(name, v, schema));
     const features = schema.features.length;
     const coalitions = Math.min(2 ** Math.min(features, 30) - 2, input.nsamples ?? defaultSamples(features));
-    const cost = rows * (coalitions + 1) * (background.length / features);
-    if (cost > MAX_EXPLAIN_ROWS) {
+    const cost = rows * (1 + (coalitions + 1) * (background.length / features));
+    // One batch holds every row of the request (rows × features float32s).
+    if (cost > MAX_EXPLAIN_ROWS || cost * features > MAX_EXPLAIN_VALUES) {
       throw validationFailed(
-        `this request would run the model on ${cost} rows (instances × coalitions × background rows); the limit is ${MAX_EXPLAIN_ROWS}: send fewer instances, fewer background rows or a smaller nsamples`,
-        { rows: cost, limit: MAX_EXPLAIN_ROWS },
+        `this request would run the model on ${cost} rows of ${features} features (instances × coalitions × background rows); the limits are ${MAX_EXPLAIN_ROWS} rows and ${MAX_EXPLAIN_VALUES} values: send fewer instances, fewer background rows or a smaller nsamples`,
+        { rows: cost, limit: MAX_EXPLAIN_ROWS, values: cost * features, valueLimit: MAX_EXPLAIN_VALUES },
       );
     }
     try {

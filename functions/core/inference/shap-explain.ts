@@ -10,7 +10,7 @@
  */
 import { validationFailed } from '../kernel/errors.js';
 import { decodeOutputs } from '../kernel/outputs.js';
-import { type BatchModel, kernelShap } from './kernel-shap.js';
+import { kernelShapMany } from './kernel-shap.js';
 import type { ServingModel } from './sessions.js';
 
 export const SHAP_OUTPUTS = ['probability', 'logit', 'raw'] as const;
@@ -37,16 +37,17 @@ const logit = (p: number): number => {
 };
 
 /**
- * The model as kernel SHAP sees it: one number per row, for class `column` (or the value). A
- * probability output of shape [rows, K] is read in place (an explanation runs ~10⁵ rows: building
+ * The model as kernel SHAP sees it: one number per row; rows come in blocks of `blockRows`, one
+ * per instance, and block n reads class `columns[n]` (or the value). A probability output of
+ * shape [rows, K] is read in place (an explanation runs ~10⁵ rows per instance: building
  * decodeOutputs' per-row arrays would cost more than the model); anything else goes through it.
  */
-function batchModel(sm: ServingModel, column: number | null, output: ShapOutput): BatchModel {
+function batchModel(sm: ServingModel, columns: readonly (number | null)[], output: ShapOutput) {
   const features = sm.inputSchema.features.length;
   const transform = output === 'logit' ? logit : (p: number) => p;
-  return async (inputs, rows) => {
+  return async (inputs: Float32Array, rows: number, blockRows: number): Promise<Float64Array | number[]> => {
     const out = await sm.model.run(inputs, rows, features, sm.inputSchema.tensor, sm.fetch);
-    if (sm.plan.kind !== 'regression' && column !== null) {
+    if (sm.plan.kind !== 'regression') {
       const t = out[sm.plan.probabilities];
       const k = t?.dims[1];
       if (
@@ -59,14 +60,17 @@ function batchModel(sm: ServingModel, column: number | null, output: ShapOutput)
       ) {
         const data = t.data as ArrayLike<number>;
         const values = new Float64Array(rows);
-        for (let r = 0; r < rows; r++) values[r] = transform(data[r * k + column]!);
+        for (let r = 0; r < rows; r++)
+          values[r] = transform(data[r * k + columns[Math.floor(r / blockRows)]!]!);
         return values;
       }
     }
     const decoded = decodeOutputs(out, sm.plan, rows);
     if (decoded.kind === 'regression') return decoded.values;
     const values = new Float64Array(rows);
-    for (let r = 0; r < rows; r++) values[r] = transform(decoded.probabilities[r]![column!]!);
+    for (let r = 0; r < rows; r++) {
+      values[r] = transform(decoded.probabilities[r]![columns[Math.floor(r / blockRows)]!]!);
+    }
     return values;
   };
 }
@@ -102,19 +106,19 @@ export async function shapExplain(
     );
     if (decoded.kind !== 'regression') predicted = decoded.classIndex;
   }
-  const explanations: ShapExplanation[] = [];
-  for (let r = 0; r < rows; r++) {
-    const column = predicted ? predicted[r]! : null;
-    const x = batch.subarray(r * features, (r + 1) * features);
-    const result = await kernelShap(batchModel(sm, column, output), x, background, {
-      ...(options.nsamples !== undefined ? { nsamples: options.nsamples } : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    });
+  const columns = Array.from({ length: rows }, (_, r) => (predicted ? predicted[r]! : null));
+  const xs = Array.from({ length: rows }, (_, r) => batch.subarray(r * features, (r + 1) * features));
+  const results = await kernelShapMany(batchModel(sm, columns, output), xs, background, {
+    ...(options.nsamples !== undefined ? { nsamples: options.nsamples } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  });
+  const explanations: ShapExplanation[] = results.map((result, r) => {
+    const column = columns[r]!;
     const cls =
       column !== null && sm.outputSchema.kind !== 'regression'
         ? sm.outputSchema.classes?.[column]
         : undefined;
-    explanations.push({
+    return {
       method: result.exact ? 'exact' : 'kernel',
       output,
       ...(cls !== undefined ? { class: cls } : column !== null ? { class: column } : {}),
@@ -122,7 +126,7 @@ export async function shapExplain(
       values: Object.fromEntries(names.map((n, i) => [n, result.values[i]!])),
       prediction: result.prediction,
       coalitions: result.coalitions,
-    });
-  }
+    };
+  });
   return explanations;
 }

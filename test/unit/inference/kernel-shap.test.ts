@@ -10,6 +10,7 @@ import {
   type BatchModel,
   defaultSamples,
   kernelShap,
+  kernelShapMany,
 } from '../../../functions/core/inference/kernel-shap.js';
 import { linearRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../../../functions/core/onnx/models.js';
 import { seededRandom } from '../../support/random.js';
@@ -113,6 +114,38 @@ describe('Kernel SHAP', () => {
     r.values.forEach((v, i) => {
       expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-6);
     });
+  });
+
+  it('several instances go to the model in one call, each with its own output column', async () => {
+    const bytes = mlp(4, 3);
+    const session = await ort.InferenceSession.create(bytes);
+    const probabilities = session.outputNames.find((n) => n !== 'label')!;
+    const xs = [0, 1, 2].map(() => Float32Array.from(matrix(1, 4)[0]!));
+    const background = Float32Array.from(matrix(5, 4).flat());
+    let calls = 0;
+    const columns = [2, 0, 1];
+    const many = await kernelShapMany(
+      async (inputs, rows, blockRows) => {
+        calls++;
+        const data = (await session.run({ input: new ort.Tensor('float32', inputs, [rows, 4]) }))[
+          probabilities
+        ]!.data as Float32Array;
+        return Float64Array.from(
+          { length: rows },
+          (_, r) => data[r * 3 + columns[Math.floor(r / blockRows)]!]!,
+        );
+      },
+      xs,
+      background,
+    );
+    expect(calls).toBe(1);
+    for (const [n, x] of xs.entries()) {
+      const one = await kernelShap(await modelOf(bytes, probabilities, columns[n]!, 3), x, background);
+      one.values.forEach((v, i) => {
+        expect(Math.abs(v - many[n]!.values[i]!)).toBeLessThan(1e-9);
+      });
+      expect(many[n]!.prediction).toBeCloseTo(one.prediction, 9);
+    }
   });
 
   it('a linear model gets its closed form w_i (x_i − mean_i)', async () => {
