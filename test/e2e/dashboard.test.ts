@@ -88,6 +88,7 @@ describe('the dashboard', () => {
     await page.getByText('Your role (viewer) can read this version').waitFor();
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Roll back' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Retrain' }).count()).toBe(0);
     // Every form control has an accessible name.
     // (evaluated in the page: this project's Node typings have no DOM)
     const unlabelled = await page.evaluate<number>(
@@ -209,6 +210,17 @@ describe('the dashboard', () => {
     // The README's picture: the top of the monitoring page, as a 1280 px window shows it.
     await bob.screenshot({ path: join(SHOTS, 'readme.png') });
 
+    // The same check wrote a data-quality report: values beyond the baseline's range.
+    await bob.getByRole('link', { name: 'iris-demo' }).click();
+    await bob.getByRole('link', { name: 'Quality, performance and fairness →' }).click();
+    await bob.getByRole('heading', { name: 'Quality: iris-demo' }).waitFor();
+    await bob.getByRole('cell', { name: 'out_of_range' }).first().waitFor();
+    await bob.getByText('No labels for this window').waitFor();
+    await bob.getByLabel('Context attribute').fill('region');
+    await bob.getByRole('button', { name: 'Show fairness' }).click();
+    await bob.getByText(/have region in their context/).waitFor();
+    await shot(bob, 'quality');
+
     await bob.getByRole('link', { name: 'Alerts' }).click();
     await bob.getByText(/iris-demo: dataset drift/).waitFor();
     await shot(bob, 'alerts');
@@ -238,6 +250,44 @@ describe('the dashboard', () => {
     await phone.getByText('1.1.0 ← 1.0.0').waitFor();
     await phone.getByRole('heading', { name: 'Audit trail' }).locator('..').getByRole('table').waitFor();
     await shot(phone, 'model-phone');
+    expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await phone.close();
+  }, 90_000);
+
+  it('retrains from the model page and follows the job to its result on the Jobs page', async () => {
+    const bob = await signedIn('approver');
+    await bob.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await bob.getByRole('heading', { name: 'Retraining jobs' }).waitFor();
+    await bob.getByText('No retraining jobs').waitFor();
+    await bob.goto(`${serval.url}/models/iris-demo`);
+    await bob.getByLabel('Retrain: reason (kept on the job and in the audit trail)').fill('drift on petals');
+    await bob.getByRole('button', { name: 'Retrain' }).click();
+    await bob.getByText(/queued: the candidate will be registered in staging/).waitFor();
+    await bob.getByRole('link', { name: 'Follow it on the Jobs page' }).click();
+    // The list re-reads active jobs until they end.
+    await bob.locator('.badge', { hasText: 'succeeded' }).waitFor({ timeout: 60_000 });
+    const job = (await admin('GET', '/v1/jobs?model=iris-demo')).body.items[0];
+    expect(job).toMatchObject({ state: 'succeeded', reason: 'drift on petals' });
+    await bob.getByRole('link', { name: job.resultVersion }).waitFor();
+    expect(await bob.getByRole('button', { name: /^Cancel/ }).count()).toBe(0);
+    await shot(bob, 'jobs');
+    await bob.getByRole('link', { name: job.id }).click();
+    await bob.getByRole('heading', { name: `Job ${job.id}` }).waitFor();
+    // The job's own log, oldest first: its request, then the worker's lines.
+    await bob.locator('ol.log li', { hasText: 'queued by ui-approver (manual): drift on petals' }).waitFor();
+    expect(await bob.locator('ol.log li').count()).toBeGreaterThan(1);
+    await shot(bob, 'job');
+    expect((bob as Page & { errors: string[] }).errors).toEqual([]);
+    await bob.close();
+
+    const phone = await signedIn('viewer', { width: 390, height: 844 });
+    await phone.goto(`${serval.url}/jobs`);
+    await phone.locator('.badge', { hasText: 'succeeded' }).waitFor();
+    await shot(phone, 'jobs-phone');
+    expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await phone.goto(`${serval.url}/models/iris-demo/quality`);
+    await phone.getByRole('cell', { name: 'out_of_range' }).first().waitFor();
+    await shot(phone, 'quality-phone');
     expect(await phone.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await phone.close();
   }, 90_000);

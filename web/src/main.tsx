@@ -6,9 +6,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { loadSession, onSessionChange, type Session, signIn, signOut } from './api';
 import { AlertsPage } from './pages/alerts';
 import { ExperimentPage, ExperimentsPage } from './pages/experiments';
+import { JobPage, JobsPage } from './pages/jobs';
 import { ModelPage } from './pages/model';
 import { ModelsPage } from './pages/models';
 import { MonitoringPage } from './pages/monitoring';
+import { QualityPage } from './pages/quality';
 import { onLinkClick, useLocation } from './router';
 import { ErrorBox } from './ui';
 
@@ -63,12 +65,17 @@ function Page({ session }: { session: Session }) {
   if (parts.length === 0) return <ModelsPage q={query.get('q') ?? ''} />;
   if (parts[0] === 'models' && parts[1]) {
     if (parts[2] === 'monitoring') return <MonitoringPage name={parts[1]} session={session} />;
+    if (parts[2] === 'quality') return <QualityPage name={parts[1]} />;
     return <ModelPage name={parts[1]} selected={query.get('version') ?? undefined} session={session} />;
   }
   if (parts[0] === 'alerts') {
     return (
       <AlertsPage model={query.get('model') ?? ''} status={query.get('status') ?? 'open'} session={session} />
     );
+  }
+  if (parts[0] === 'jobs' && parts[1]) return <JobPage id={parts[1]} session={session} />;
+  if (parts[0] === 'jobs') {
+    return <JobsPage model={query.get('model') ?? ''} state={query.get('state') ?? ''} session={session} />;
   }
   if (parts[0] === 'experiments' && parts[1]) return <ExperimentPage id={parts[1]} />;
   if (parts[0] === 'experiments') {
@@ -108,6 +115,7 @@ function App() {
     ['/', 'Models'],
     ['/alerts', 'Alerts'],
     ['/experiments', 'Experiments'],
+    ['/jobs', 'Jobs'],
   ] as const;
   return (
     <>

@@ -149,3 +149,117 @@ export const MOVES: Record<Stage, readonly Stage[]> = {
   production: ['archived'],
   archived: ['staging'],
 };
+
+export interface QualityViolation {
+  readonly check: string;
+  readonly feature?: string;
+  readonly observed: number;
+  readonly threshold: number;
+  readonly message: string;
+}
+
+/** functions/core/monitoring/quality.ts (docs/quality.md §4). */
+export interface QualityReport {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly trigger: string;
+  readonly window: { from: string; to: string };
+  readonly baselineVersion: string;
+  readonly status: string;
+  readonly rows: number;
+  readonly violationCount: number;
+  readonly severity: string;
+  readonly report?: {
+    readonly rows: number;
+    readonly malformedRows: number;
+    readonly violations: QualityViolation[];
+  };
+  readonly volume?: {
+    readonly status: string;
+    readonly hourStart?: string;
+    readonly check?: { count: number; median: number; anomaly?: string | null; reason?: string };
+  };
+}
+
+export interface Averages {
+  readonly precision: number;
+  readonly recall: number;
+  readonly f1: number;
+}
+
+/** functions/core/monitoring/performance-report.ts (docs/performance.md). */
+export interface Performance {
+  readonly version: string;
+  readonly kind: string;
+  readonly window: { from: string; to: string };
+  readonly rows: number;
+  readonly truncated: boolean;
+  readonly maxRows: number;
+  readonly unreadableLabels: number;
+  readonly labelCoverage: { labelled: number; predictions: number; share: number | null } | null;
+  readonly classification: {
+    readonly accuracy: number;
+    readonly perClass: { label: string; precision: number; recall: number; f1: number; support: number }[];
+    readonly macro: Averages;
+    readonly weighted: Averages;
+    readonly rocAuc: number | null;
+    readonly logLoss: number | null;
+    readonly confusion: { labels: string[]; matrix: number[][] };
+  } | null;
+  readonly regression: { mae: number; rmse: number; r2: number; mape: number } | null;
+  readonly registered: Record<string, number>;
+}
+
+export interface Estimate {
+  readonly value: number | null;
+  readonly ci: readonly [number, number] | null;
+}
+
+/** functions/core/monitoring/fairness-report.ts (docs/fairness.md). */
+export interface Fairness {
+  readonly version: string;
+  readonly attribute: string;
+  readonly positive: string;
+  readonly window: { from: string; to: string };
+  readonly rows: number;
+  readonly labelled: number;
+  readonly withoutAttribute: number;
+  readonly truncated: boolean;
+  readonly report: {
+    readonly groups: {
+      group: string;
+      n: number;
+      selectionRate: number | null;
+      tpr: number | null;
+      fpr: number | null;
+      unreliable: string[];
+    }[];
+    readonly demographicParityDifference: Estimate;
+    readonly demographicParityRatio: Estimate;
+    readonly equalOpportunityDifference: Estimate;
+    readonly equalizedOddsDifference: Estimate;
+    readonly fourFifthsRule: { passed: boolean | null; failing: string[] };
+    readonly unreliableGroups: string[];
+  };
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+
+/** functions/core/retraining/jobs.ts (docs/retraining.md); list items have no log. */
+export interface Job {
+  readonly id: string;
+  readonly model: string;
+  readonly state: JobState;
+  readonly reason: string;
+  readonly trigger: string;
+  readonly requestedBy: { id: string; name: string };
+  readonly progress: { fraction: number; message: string; trial: number; trials: number };
+  readonly resultVersion: string | null;
+  readonly error: string | null;
+  readonly outcome?: string;
+  readonly cancelRequested?: boolean;
+  readonly log?: { at: string; message: string }[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}

@@ -8,6 +8,7 @@ import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
 import { type AuditEvent, MOVES, type Model, type Page, STAGES, type Stage, type Version } from '../types';
 import { Empty, ErrorBox, fmt, Loaded, Pager, useAsync, usePaged, when } from '../ui';
+import { Retrain } from './jobs';
 
 export function ModelPage({
   name,
@@ -97,9 +98,12 @@ function ModelSummary({
       </dl>
       <p class="actions">
         <a href={`/models/${enc(m.name)}/monitoring`}>Monitoring: drift and serving →</a>
+        <a href={`/models/${enc(m.name)}/quality`}>Quality, performance and fairness →</a>
         <a href={`/experiments?model=${enc(m.name)}`}>Experiments →</a>
+        <a href={`/jobs?model=${enc(m.name)}`}>Retraining jobs →</a>
       </p>
       {m.productionVersion && can(session, 'approver') && <Rollback name={m.name} onDone={onChange} />}
+      {can(session, 'scientist') && <Retrain name={m.name} />}
     </div>
   );
 }
