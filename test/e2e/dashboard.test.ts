@@ -192,19 +192,19 @@ describe('the dashboard', () => {
     await bob.getByRole('button', { name: 'Run a drift check now' }).click();
     await bob.getByText(/Checked \d+ rows: drift/).waitFor();
     await bob.locator('figure.chart canvas').first().waitFor();
-    expect(
-      await bob
-        .getByRole('figure', { name: /petal_length: ks statistic over time/ })
-        .locator('canvas')
-        .count(),
-    ).toBe(1);
+    // Charts draw once their data is in: wait for the canvas, then count it.
+    const statChart = bob
+      .getByRole('figure', { name: /petal_length: ks statistic over time/ })
+      .locator('canvas');
+    await statChart.waitFor();
+    expect(await statChart.count()).toBe(1);
     // The baseline against the window that was checked, per feature.
-    expect(
-      await bob
-        .getByRole('figure', { name: /petal_length: baseline vs latest window/ })
-        .locator('canvas')
-        .count(),
-    ).toBe(1);
+    // Charts draw once their data is in: wait for the canvas, then count it.
+    const histChart = bob
+      .getByRole('figure', { name: /petal_length: baseline vs latest window/ })
+      .locator('canvas');
+    await histChart.waitFor();
+    expect(await histChart.count()).toBe(1);
     expect(await bob.getByRole('cell', { name: /yes \(/ }).count()).toBeGreaterThan(0);
     await shot(bob, 'monitoring');
     // The README's picture: the top of the monitoring page, as a 1280 px window shows it.
