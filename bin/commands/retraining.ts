@@ -50,6 +50,9 @@ function api<A extends unknown[]>(name: string, run: (client: ApiClient, ...args
 
 const pct = (f: number) => `${Math.round(f * 100)}%`;
 
+/** A job in one of these states changes no more. */
+const FINAL_STATES = new Set(['succeeded', 'failed', 'cancelled']);
+
 export function renderJob(j: JobBody): string {
   const lines = [
     `job ${j.id}  ${j.model}  ${j.state}  ${pct(j.progress.fraction)}  ${j.progress.message}`,
@@ -134,7 +137,7 @@ export function retrainCommand(): Command {
 }
 
 export function jobsCommand(): Command {
-  const cmd = new Command('jobs').description('retraining jobs: list, show, cancel');
+  const cmd = new Command('jobs').description('retraining jobs: list, show, watch, cancel');
   cmd
     .command('list')
     .description('jobs, newest first')
@@ -171,6 +174,31 @@ export function jobsCommand(): Command {
       api('jobs show', async (client, id: string, opts: { json?: boolean }) => {
         const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
         return opts.json ? job : renderJob(job);
+      }),
+    );
+  cmd
+    .command('watch')
+    .description('follow a job to its end with a progress bar on stderr; exit 0 only if it succeeded')
+    .argument('<id>', 'job id')
+    .option('--interval <seconds>', 'seconds between reads', Number, 1)
+    .option('--json', 'print the final API response body')
+    .action(
+      api('jobs watch', async (client, id: string, opts: { interval: number; json?: boolean }) => {
+        const show = process.stderr.isTTY || process.env.SERVAL_PROGRESS === '1';
+        let last = '';
+        for (;;) {
+          const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
+          const p = job.progress;
+          const line = `${job.state.padEnd(9)} [${'#'.repeat(Math.floor(p.fraction * 20)).padEnd(20, '.')}] ${pct(p.fraction).padStart(4)} trial ${p.trial}/${p.trials} ${p.message}`;
+          if (show && line !== last) process.stderr.write(`\r${line}`);
+          last = line;
+          if (FINAL_STATES.has(job.state)) {
+            if (show) process.stderr.write('\n');
+            if (job.state !== 'succeeded') process.exitCode = 1;
+            return opts.json ? job : renderJob(job);
+          }
+          await new Promise((r) => setTimeout(r, Math.max(0.05, opts.interval) * 1000));
+        }
       }),
     );
   cmd

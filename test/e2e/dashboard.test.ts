@@ -199,7 +199,6 @@ describe('the dashboard', () => {
     await statChart.waitFor();
     expect(await statChart.count()).toBe(1);
     // The baseline against the window that was checked, per feature.
-    // Charts draw once their data is in: wait for the canvas, then count it.
     const histChart = bob
       .getByRole('figure', { name: /petal_length: baseline vs latest window/ })
       .locator('canvas');

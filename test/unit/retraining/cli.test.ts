@@ -57,6 +57,52 @@ const JOB = {
   log: [{ at: '2026-12-01T10:00:02.000Z', message: 'trial 3/3: l2 0.1' }],
 };
 
+describe('serval jobs watch', () => {
+  it('reads the job until it ends, drawing progress, and exits 0 only when it succeeded', async () => {
+    const states = [
+      { ...JOB, state: 'queued', progress: { fraction: 0, message: 'queued', trial: 0, trials: 3 } },
+      { ...JOB, state: 'running', progress: { fraction: 0.5, message: 'trial 2 of 3', trial: 2, trials: 3 } },
+      JOB,
+    ];
+    let reads = 0;
+    const original = server.listeners('request')[0] as (
+      req: IncomingMessage,
+      res: import('node:http').ServerResponse,
+    ) => void;
+    server.removeAllListeners('request');
+    server.on('request', (req, res) => {
+      if (req.url === `/v1/jobs/${JOB.id}`) {
+        const body = states[Math.min(reads++, states.length - 1)];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+        return;
+      }
+      original(req, res);
+    });
+    try {
+      const watched = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
+        SERVAL_URL: url,
+        SERVAL_API_KEY: 'sk_test',
+        SERVAL_PROGRESS: '1',
+      });
+      expect(watched.status).toBe(0);
+      expect(reads).toBe(3);
+      expect(watched.stderr).toContain('running   [##########..........]  50% trial 2/3 trial 2 of 3');
+      expect(watched.stderr).toContain('succeeded [####################] 100% trial 3/3');
+      expect(watched.stdout).toContain('result: iris-demo@1.0.1');
+      reads = 0;
+      states[2] = { ...JOB, state: 'failed', error: 'out of memory' } as unknown as typeof JOB;
+      const failed = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
+        SERVAL_URL: url,
+        SERVAL_API_KEY: 'sk_test',
+      });
+      expect(failed.status).toBe(1);
+    } finally {
+      server.removeAllListeners('request');
+      server.on('request', original);
+    }
+  });
+});
+
 describe('serval retrain / jobs', () => {
   it('retrain: posts the body built from the options, with the key', async () => {
     answers['POST /v1/models/iris-demo/retrain'] = [202, { ...JOB, state: 'queued', resultVersion: null }];
