@@ -4,10 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { recordingApiForFile } from '../../support/recording-api.js';
 import { scratchDir, servalAsync } from '../../support/serval-cli.js';
 
 interface Recorded {
@@ -19,35 +18,20 @@ interface Recorded {
 }
 
 const tmp = scratchDir('serval-cli-unit-');
-const requests: Recorded[] = [];
-let answers: Record<string, [number, unknown]> = {};
-let server: Server;
-let url: string;
-
-beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    requests.push({
-      method: req.method!,
-      url: req.url!,
-      key: req.headers['x-api-key'] as string | undefined,
-      headers: req.headers,
-      body: Buffer.concat(chunks),
-    });
-    const [status, answer] = answers[`${req.method} ${req.url!.split('?')[0]}`] ?? [
-      404,
-      { error: { code: 'not_found', message: `model churn does not exist`, details: {} } },
-    ];
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-beforeEach(() => {
-  requests.length = 0;
-  answers = {};
+const api = recordingApiForFile<Recorded>(
+  (req, raw) => ({
+    method: req.method!,
+    url: req.url!,
+    key: req.headers['x-api-key'] as string | undefined,
+    headers: req.headers,
+    body: raw,
+  }),
+  () => 'model churn does not exist',
+);
+const { requests, answers } = api;
+let url = '';
+beforeAll(() => {
+  url = api.url;
 });
 
 describe('serval API commands', () => {

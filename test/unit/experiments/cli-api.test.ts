@@ -5,16 +5,17 @@
  * tables it prints, and its exit codes and one-line errors.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CreateExperimentBody } from '../../../functions/core/experiments/definition.js';
 import { exposureMetric } from '../../../functions/core/experiments/results.js';
 import { ExperimentService } from '../../../functions/core/experiments/service.js';
 import { MemoryExperimentStore } from '../../support/memory-experiments.js';
 import { CountingIds, SteppingClock } from '../../support/memory-stores.js';
 import { alice } from '../../support/principals.js';
+import { jsonBody, recordingApiForFile } from '../../support/recording-api.js';
 import { scratchDir, servalAsync } from '../../support/serval-cli.js';
 
 interface Recorded {
@@ -25,38 +26,16 @@ interface Recorded {
 }
 
 const tmp = scratchDir('serval-exp-api-cli-');
-const requests: Recorded[] = [];
-/** `METHOD /path` (without the query) → [status, body]. */
-let answers: Record<string, [number, unknown]> = {};
-let server: Server;
-let url: string;
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
-
-beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    requests.push({ method: req.method!, url: req.url!, key: req.headers['x-api-key'] as string, body });
-    const [status, answer] = answers[`${req.method} ${req.url!.split('?')[0]}`] ?? [
-      404,
-      { error: { code: 'not_found', message: `no route ${req.method} ${req.url}`, details: {} } },
-    ];
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-beforeEach(() => {
-  requests.length = 0;
-  answers = {};
+const api = recordingApiForFile<Recorded>((req, raw) => ({
+  method: req.method!,
+  url: req.url!,
+  key: req.headers['x-api-key'] as string,
+  body: jsonBody(raw),
+}));
+const { requests, answers } = api;
+let url = '';
+beforeAll(() => {
+  url = api.url;
 });
 
 const cli = (...args: string[]) =>

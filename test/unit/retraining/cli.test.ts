@@ -2,42 +2,23 @@
  * `serval retrain` and `serval jobs` against a small node:http server that records each request
  * and answers canned bodies: the requests the CLI makes, what it prints, its exit codes.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonBody, recordingApiForFile } from '../../support/recording-api.js';
 import { servalAsync } from '../../support/serval-cli.js';
 
-const requests: { method: string; url: string; key?: string; body: unknown }[] = [];
-let answers: Record<string, [number, unknown]> = {};
-let server: Server;
-let url: string;
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? undefined : JSON.parse(text);
-}
-
-beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    requests.push({ method: req.method!, url: req.url!, key: req.headers['x-api-key'] as string, body });
-    const [status, answer] = answers[`${req.method} ${req.url!.split('?')[0]}`] ?? [
-      404,
-      { error: { code: 'not_found', message: 'no route', details: {} } },
-    ];
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-beforeEach(() => {
-  requests.length = 0;
-  answers = {};
+const api = recordingApiForFile(
+  (req, raw) => ({
+    method: req.method!,
+    url: req.url!,
+    key: req.headers['x-api-key'] as string,
+    body: jsonBody(raw),
+  }),
+  () => 'no route',
+);
+const { requests, answers } = api;
+let url = '';
+beforeAll(() => {
+  url = api.url;
 });
 
 const cli = (...args: string[]) => servalAsync(args, { SERVAL_URL: url, SERVAL_API_KEY: 'sk_test' });
@@ -65,41 +46,24 @@ describe('serval jobs watch', () => {
       JOB,
     ];
     let reads = 0;
-    const original = server.listeners('request')[0] as (
-      req: IncomingMessage,
-      res: import('node:http').ServerResponse,
-    ) => void;
-    server.removeAllListeners('request');
-    server.on('request', (req, res) => {
-      if (req.url === `/v1/jobs/${JOB.id}`) {
-        const body = states[Math.min(reads++, states.length - 1)];
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-        return;
-      }
-      original(req, res);
+    answers[`GET /v1/jobs/${JOB.id}`] = () => [200, states[Math.min(reads++, states.length - 1)]];
+    const watched = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
+      SERVAL_URL: url,
+      SERVAL_API_KEY: 'sk_test',
+      SERVAL_PROGRESS: '1',
     });
-    try {
-      const watched = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
-        SERVAL_URL: url,
-        SERVAL_API_KEY: 'sk_test',
-        SERVAL_PROGRESS: '1',
-      });
-      expect(watched.status).toBe(0);
-      expect(reads).toBe(3);
-      expect(watched.stderr).toContain('running   [##########..........]  50% trial 2/3 trial 2 of 3');
-      expect(watched.stderr).toContain('succeeded [####################] 100% trial 3/3');
-      expect(watched.stdout).toContain('result: iris-demo@1.0.1');
-      reads = 0;
-      states[2] = { ...JOB, state: 'failed', error: 'out of memory' } as unknown as typeof JOB;
-      const failed = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
-        SERVAL_URL: url,
-        SERVAL_API_KEY: 'sk_test',
-      });
-      expect(failed.status).toBe(1);
-    } finally {
-      server.removeAllListeners('request');
-      server.on('request', original);
-    }
+    expect(watched.status).toBe(0);
+    expect(reads).toBe(3);
+    expect(watched.stderr).toContain('running   [##########..........]  50% trial 2/3 trial 2 of 3');
+    expect(watched.stderr).toContain('succeeded [####################] 100% trial 3/3');
+    expect(watched.stdout).toContain('result: iris-demo@1.0.1');
+    reads = 0;
+    states[2] = { ...JOB, state: 'failed', error: 'out of memory' } as unknown as typeof JOB;
+    const failed = await servalAsync(['jobs', 'watch', JOB.id, '--interval', '0.05'], {
+      SERVAL_URL: url,
+      SERVAL_API_KEY: 'sk_test',
+    });
+    expect(failed.status).toBe(1);
   });
 });
 
