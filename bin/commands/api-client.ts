@@ -121,3 +121,48 @@ export function apiClient(env: NodeJS.ProcessEnv = process.env): ApiClient {
     },
   };
 }
+
+/**
+ * An action against the API, for every CLI command: prints the text (or, with --json or without a renderer, the JSON),
+ * and turns a CliError into one line on stderr and its exit code.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: commander passes the action's arguments untyped.
+export function apiAction<A extends any[]>(
+  label: string,
+  run: (client: ApiClient, ...args: A) => Promise<unknown>,
+) {
+  return async (...args: A): Promise<void> => {
+    try {
+      // Built on first use: `serval login` runs before there is anything to build it from.
+      let client: ApiClient | undefined;
+      const lazy: ApiClient = {
+        request: (...a) => {
+          client ??= apiClient();
+          return client.request(...a);
+        },
+      };
+      const out = await run(lazy, ...args);
+      if (out !== undefined) {
+        process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
+      }
+    } catch (err) {
+      if (!(err instanceof CliError)) throw err;
+      process.stderr.write(`serval ${label}: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+}
+
+/** The query of a list command: `?model=…&state=…&limit=…&cursor=…` with what was given, or ''. */
+export function listQuery(opts: {
+  readonly model?: string;
+  readonly state?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}): string {
+  const q = new URLSearchParams();
+  for (const k of ['model', 'state', 'limit', 'cursor'] as const) {
+    if (opts[k] !== undefined) q.set(k, String(opts[k]));
+  }
+  return q.size ? `?${q}` : '';
+}

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { parseCase, runCase } from '../../functions/core/experiments/cases.js';
 import type { Experiment } from '../../functions/core/experiments/definition.js';
 import type { Results } from '../../functions/core/experiments/results.js';
-import { type ApiClient, apiClient, CliError } from './api-client.js';
+import { apiAction, CliError, listQuery } from './api-client.js';
 import { withCompareCommand } from './compare-files.js';
 import { renderExperiment, renderList, renderResults } from './experiments-render.js';
 
@@ -54,7 +54,7 @@ export function experimentsCommand(): Command {
     .option('--bake-minutes <n>', 'canary minutes per step', int)
     .option('--json', 'print the API response body')
     .action(
-      api('create', async (client, opts: CreateOptions) => {
+      apiAction('experiments create', async (client, opts: CreateOptions) => {
         const body = opts.file ? await readJson(opts.file) : createBody(opts);
         const e = await client.request('POST', '/v1/experiments', body);
         return opts.json ? e : renderExperiment(e as Experiment);
@@ -70,17 +70,13 @@ export function experimentsCommand(): Command {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      api(
-        'list',
+      apiAction(
+        'experiments list',
         async (
           client,
           opts: { model?: string; state?: string; limit?: number; cursor?: string; json?: boolean },
         ) => {
-          const q = new URLSearchParams();
-          for (const k of ['model', 'state', 'limit', 'cursor'] as const) {
-            if (opts[k] !== undefined) q.set(k, String(opts[k]));
-          }
-          const page = (await client.request('GET', `/v1/experiments${q.size ? `?${q}` : ''}`)) as {
+          const page = (await client.request('GET', `/v1/experiments${listQuery(opts)}`)) as {
             items: Experiment[];
             nextCursor?: string;
           };
@@ -95,7 +91,7 @@ export function experimentsCommand(): Command {
     .argument('<id>', 'experiment id')
     .option('--json', 'print the API response body')
     .action(
-      api('get', async (client, id: string, opts: { json?: boolean }) => {
+      apiAction('experiments get', async (client, id: string, opts: { json?: boolean }) => {
         const e = await client.request('GET', path(id));
         return opts.json ? e : renderExperiment(e as Experiment);
       }),
@@ -112,10 +108,13 @@ export function experimentsCommand(): Command {
       .option('--comment <text>', 'kept in the audit trail')
       .option('--json', 'print the API response body')
       .action(
-        api(name, async (client, id: string, opts: { comment?: string; json?: boolean }) => {
-          const e = await client.request('POST', path(id, name), comment(opts));
-          return opts.json ? e : renderExperiment(experimentOf(e));
-        }),
+        apiAction(
+          `experiments ${name}`,
+          async (client, id: string, opts: { comment?: string; json?: boolean }) => {
+            const e = await client.request('POST', path(id, name), comment(opts));
+            return opts.json ? e : renderExperiment(experimentOf(e));
+          },
+        ),
       );
   }
 
@@ -130,8 +129,8 @@ export function experimentsCommand(): Command {
     .option('--comment <text>', 'kept in the audit trail')
     .option('--json', 'print the API response body')
     .action(
-      api(
-        'conclude',
+      apiAction(
+        'experiments conclude',
         async (
           client,
           id: string,
@@ -154,7 +153,7 @@ export function experimentsCommand(): Command {
     .argument('<id>', 'experiment id')
     .option('--json', 'print the API response body')
     .action(
-      api('results', async (client, id: string, opts: { json?: boolean }) => {
+      apiAction('experiments results', async (client, id: string, opts: { json?: boolean }) => {
         const r = await client.request('GET', path(id, 'results'));
         return opts.json ? r : renderResults(r as Results);
       }),
@@ -167,21 +166,24 @@ export function experimentsCommand(): Command {
     .requiredOption('--subject <subject>', 'the subject (user id, session, ...)')
     .option('--json', 'print the API response body')
     .action(
-      api('assignment', async (client, id: string, opts: { subject: string; json?: boolean }) => {
-        const a = (await client.request(
-          'GET',
-          `${path(id, 'assignment')}?${new URLSearchParams({ subject: opts.subject })}`,
-        )) as {
-          subject: string;
-          variant: string;
-          version: string;
-          bucket: number;
-          servedBy: string | null;
-        };
-        if (opts.json) return a;
-        const served = a.servedBy ? `served by ${a.servedBy}` : 'not running: production serves';
-        return `${a.subject} → ${a.variant} (version ${a.version}, bucket ${a.bucket}; ${served})`;
-      }),
+      apiAction(
+        'experiments assignment',
+        async (client, id: string, opts: { subject: string; json?: boolean }) => {
+          const a = (await client.request(
+            'GET',
+            `${path(id, 'assignment')}?${new URLSearchParams({ subject: opts.subject })}`,
+          )) as {
+            subject: string;
+            variant: string;
+            version: string;
+            bucket: number;
+            servedBy: string | null;
+          };
+          if (opts.json) return a;
+          const served = a.servedBy ? `served by ${a.servedBy}` : 'not running: production serves';
+          return `${a.subject} → ${a.variant} (version ${a.version}, bucket ${a.bucket}; ${served})`;
+        },
+      ),
     );
 
   cmd
@@ -193,7 +195,7 @@ export function experimentsCommand(): Command {
     .requiredOption('--file <events.json>', 'a JSON array of events')
     .option('--json', 'print the API response bodies')
     .action(
-      api('events', async (client, id: string, opts: { file: string; json?: boolean }) => {
+      apiAction('experiments events', async (client, id: string, opts: { file: string; json?: boolean }) => {
         const events = await readJson(opts.file);
         if (!Array.isArray(events) || events.length === 0) {
           throw new CliError(
@@ -235,8 +237,8 @@ export function experimentsCommand(): Command {
     .option('--comment <text>', 'kept in the audit trail')
     .option('--json', 'print the API response body')
     .action(
-      api(
-        'weights',
+      apiAction(
+        'experiments weights',
         async (client, id: string, pairs: string[], opts: { comment?: string; json?: boolean }) => {
           const weights = pairs.map((p) => {
             const m = /^([^=]+)=(\d+)$/.exec(p);
@@ -356,22 +358,4 @@ async function readJson(file: string): Promise<unknown> {
   } catch (err) {
     throw new CliError(`${file} is not valid JSON (${(err as Error).message})`, 2);
   }
-}
-
-/**
- * An action against the API: builds the client, runs, prints the text (or the JSON), and turns a
- * CliError into one line on stderr and its exit code. Anything else is a bug and is thrown.
- */
-// biome-ignore lint/suspicious/noExplicitAny: commander passes the action's arguments untyped.
-function api<A extends any[]>(name: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      const out = await run(apiClient(), ...args);
-      process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
-    } catch (err) {
-      if (!(err instanceof CliError)) throw err;
-      process.stderr.write(`serval experiments ${name}: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    }
-  };
 }

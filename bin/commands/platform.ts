@@ -14,7 +14,15 @@ import { Command } from 'commander';
 import { type OperationId, ROUTES, type Route } from '../../functions/contract/routes.js';
 import { writeTarGz } from '../../functions/core/registry/archive.js';
 import { IMPORT_FORMATS } from '../../functions/core/registry/types.js';
-import { type ApiClient, apiClient, CliError, KEY_ENV, URL_ENV, writeProfile } from './api-client.js';
+import {
+  type ApiClient,
+  apiAction,
+  apiClient,
+  CliError,
+  KEY_ENV,
+  URL_ENV,
+  writeProfile,
+} from './api-client.js';
 import { table } from './experiments-render.js';
 
 /** The command that serves each operation; `api <op>` where no hand-written one does. */
@@ -127,34 +135,6 @@ async function call(
 ): Promise<unknown> {
   const { method, path } = requestOf(op, params, query);
   return client.request(method, path, body);
-}
-
-/**
- * An action against the API: prints the text (or, with --json or without a renderer, the JSON),
- * and turns a CliError into one line on stderr and its exit code.
- */
-// biome-ignore lint/suspicious/noExplicitAny: commander passes the action's arguments untyped.
-function act<A extends any[]>(label: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      // Built on first use: `serval login` runs before there is anything to build it from.
-      let client: ApiClient | undefined;
-      const lazy: ApiClient = {
-        request: (...a) => {
-          client ??= apiClient();
-          return client.request(...a);
-        },
-      };
-      const out = await run(lazy, ...args);
-      if (out !== undefined) {
-        process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
-      }
-    } catch (err) {
-      if (!(err instanceof CliError)) throw err;
-      process.stderr.write(`serval ${label}: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    }
-  };
 }
 
 const str = (v: unknown) => (v === null || v === undefined || v === '' ? '–' : String(v));
@@ -418,7 +398,7 @@ export function platformCommands(): Command[] {
       .requiredOption('--url <url>', 'the API base URL (e.g. http://127.0.0.1:3000)')
       .option('--key <key>', `the API key (default: ${KEY_ENV}; - reads it from stdin)`)
       .action(
-        act('login', async (_c, opts: { url: string; key?: string }) => {
+        apiAction('login', async (_c, opts: { url: string; key?: string }) => {
           const key = opts.key === '-' ? readFileSync(0, 'utf8').trim() : (opts.key ?? process.env[KEY_ENV]);
           if (!key) throw new CliError(`give --key, or set ${KEY_ENV}`, 2);
           // The key is checked before it is saved: a typo is found now, not at the next command.
@@ -441,7 +421,7 @@ export function platformCommands(): Command[] {
       .option('--body <file|->', 'the JSON request body, from a file or stdin (-)')
       .option('--json', 'print the API response body (always so)')
       .action(
-        act(
+        apiAction(
           'api',
           async (
             client,
@@ -478,7 +458,7 @@ export function platformCommands(): Command[] {
       .description('liveness; --detailed: every store, queue depths and the integrity sweep (viewer)')
       .option('--detailed', 'the detailed report')
       .action(
-        act('health', async (client, opts: { detailed?: boolean }) =>
+        apiAction('health', async (client, opts: { detailed?: boolean }) =>
           call(client, opts.detailed ? 'healthDetailed' : 'health'),
         ),
       ),
@@ -495,7 +475,7 @@ export function platformCommands(): Command[] {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'models list',
         async (client, o: { q?: string; tag: string[]; limit?: string; cursor?: string; json?: boolean }) => {
           const page = await call(
@@ -523,7 +503,7 @@ export function platformCommands(): Command[] {
     .description('a model: versions by stage, aliases, production')
     .option('--json', 'print the API response body')
     .action(
-      act('models get', async (client, name: string, o: { json?: boolean }) => {
+      apiAction('models get', async (client, name: string, o: { json?: boolean }) => {
         const m = await call(client, 'getModel', { name });
         return o.json
           ? m
@@ -547,7 +527,7 @@ export function platformCommands(): Command[] {
     .option('--tag <key=value>', 'a tag (repeat)', collect, [])
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'models create',
         async (client, name: string, o: { description: string; tag: string[]; json?: boolean }) => {
           const m = await call(
@@ -568,7 +548,7 @@ export function platformCommands(): Command[] {
     .requiredOption('--body <json|@file>', 'the PATCH body, e.g. {"description": "..."}')
     .option('--json', 'print the API response body')
     .action(
-      act('models update', async (client, name: string, o: { body: string; json?: boolean }) => {
+      apiAction('models update', async (client, name: string, o: { body: string; json?: boolean }) => {
         const body = o.body.startsWith('@') ? readJsonArg(o.body.slice(1)) : jsonOption(o.body, '--body');
         const m = await call(client, 'updateModel', { name }, {}, body);
         return o.json ? m : `updated model ${name}`;
@@ -580,7 +560,7 @@ export function platformCommands(): Command[] {
     .description('soft-delete a model (admin; refused while it has a production version)')
     .option('--json', 'print the API response body')
     .action(
-      act('models delete', async (client, name: string, o: { json?: boolean }) => {
+      apiAction('models delete', async (client, name: string, o: { json?: boolean }) => {
         const r = await call(client, 'deleteModel', { name });
         return o.json ? r : `deleted model ${name}`;
       }),
@@ -597,7 +577,7 @@ export function platformCommands(): Command[] {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'versions list',
         async (
           client,
@@ -627,20 +607,23 @@ export function platformCommands(): Command[] {
       .description(verb)
       .option('--json', 'print the API response body')
       .action(
-        act(`versions ${name}`, async (client, model: string, version: string, o: { json?: boolean }) => {
-          const r = await call(
-            client,
-            op,
-            { name: model, version },
-            {},
-            op === 'verifyArtifact' ? {} : undefined,
-          );
-          if (o.json) return r;
-          if (op === 'getVersion') return renderVersion(r);
-          if (op === 'getArtifactUrl') return (r as { url: string }).url;
-          if (op === 'deleteVersion') return `deleted ${model}@${version}`;
-          return `ok: ${model}@${version} sha256 ${(r as { sha256: string }).sha256}`;
-        }),
+        apiAction(
+          `versions ${name}`,
+          async (client, model: string, version: string, o: { json?: boolean }) => {
+            const r = await call(
+              client,
+              op,
+              { name: model, version },
+              {},
+              op === 'verifyArtifact' ? {} : undefined,
+            );
+            if (o.json) return r;
+            if (op === 'getVersion') return renderVersion(r);
+            if (op === 'getArtifactUrl') return (r as { url: string }).url;
+            if (op === 'deleteVersion') return `deleted ${model}@${version}`;
+            return `ok: ${model}@${version} sha256 ${(r as { sha256: string }).sha256}`;
+          },
+        ),
       );
   }
   out.push(versions);
@@ -657,7 +640,7 @@ export function platformCommands(): Command[] {
         .option('--uri <s3uri>', 'import from S3 (see serval import)')
         .option('--format <format>', `onnx (default), ${IMPORT_FORMATS.slice(1).join(', ')}`),
     ).action(
-      act('register', async (client, model: string, o: RegisterOptions & { uri?: string }) => {
+      apiAction('register', async (client, model: string, o: RegisterOptions & { uri?: string }) => {
         const body = registerBody(o);
         if (!o.file === !o.uri) throw new CliError('give one of --file <path> or --uri s3://…', 2);
         const v = o.uri
@@ -681,7 +664,7 @@ export function platformCommands(): Command[] {
       .argument('<dir>', 'the model directory, or the run directory holding artifacts/<model>/MLmodel')
       .requiredOption('--model <name>', 'the Serval model'),
   ).action(
-    act('import mlflow', async (client, dir: string, o: RegisterOptions & { model: string }) => {
+    apiAction('import mlflow', async (client, dir: string, o: RegisterOptions & { model: string }) => {
       const files = await readTree(dir);
       if (![...files.keys()].some((p) => p === 'MLmodel' || p.endsWith('/MLmodel'))) {
         throw new CliError(`${dir} holds no MLmodel file: is it an MLflow model directory?`, 2);
@@ -700,20 +683,23 @@ export function platformCommands(): Command[] {
       .option('--format <format>', `onnx (default), ${IMPORT_FORMATS.slice(1).join(', ')}`)
       .option('--sha256 <hex>', 'the expected SHA-256 of the object'),
   ).action(
-    act('import s3', async (client, uri: string, o: RegisterOptions & { model: string; sha256?: string }) => {
-      const v = await call(
-        client,
-        'registerVersion',
-        { name: o.model },
-        {},
-        {
-          ...registerBody(o),
-          artifact: { uri },
-          ...(o.sha256 ? { sha256: o.sha256 } : {}),
-        },
-      );
-      return o.json ? v : `imported ${o.model}@${(v as Json).version} from ${uri} (${(v as Json).status})`;
-    }),
+    apiAction(
+      'import s3',
+      async (client, uri: string, o: RegisterOptions & { model: string; sha256?: string }) => {
+        const v = await call(
+          client,
+          'registerVersion',
+          { name: o.model },
+          {},
+          {
+            ...registerBody(o),
+            artifact: { uri },
+            ...(o.sha256 ? { sha256: o.sha256 } : {}),
+          },
+        );
+        return o.json ? v : `imported ${o.model}@${(v as Json).version} from ${uri} (${(v as Json).status})`;
+      },
+    ),
   );
   out.push(imp);
 
@@ -727,7 +713,7 @@ export function platformCommands(): Command[] {
         .option('--comment <text>', 'kept in the audit trail', '')
         .option('--json', 'print the API response body')
         .action(
-          act(
+          apiAction(
             decision,
             async (client, name: string, version: string, o: { comment: string; json?: boolean }) => {
               const v = await call(
@@ -758,7 +744,7 @@ export function platformCommands(): Command[] {
       .option('--comment <text>', 'kept in the audit trail')
       .option('--json', 'print the API response body')
       .action(
-        act(name, async (client, model: string, version: string, ...rest: unknown[]) => {
+        apiAction(name, async (client, model: string, version: string, ...rest: unknown[]) => {
           const stage = fixed ?? (rest[0] as string);
           const o = (fixed ? rest[0] : rest[1]) as { comment?: string; json?: boolean };
           const v = await call(
@@ -784,7 +770,7 @@ export function platformCommands(): Command[] {
       .option('--comment <text>', 'kept in the audit trail')
       .option('--json', 'print the API response body')
       .action(
-        act(
+        apiAction(
           'rollback',
           async (client, name: string, o: { to?: string; comment?: string; json?: boolean }) => {
             const v = await call(
@@ -813,7 +799,7 @@ export function platformCommands(): Command[] {
       .option('--alias <alias>', 'an alias (champion, challenger, …)')
       .option('--json', 'print the API response body')
       .action(
-        act(
+        apiAction(
           'predict',
           async (
             client,
@@ -863,7 +849,7 @@ export function platformCommands(): Command[] {
       .requiredOption('--file <file|->', 'a JSON array [{"predictionId": "...", "actual": 1}, ...]')
       .option('--json', 'print the API response body')
       .action(
-        act('feedback', async (client, o: { file: string; json?: boolean }) => {
+        apiAction('feedback', async (client, o: { file: string; json?: boolean }) => {
           const r = await call(client, 'feedback', {}, {}, readJsonArg(o.file));
           return o.json ? r : fields(r, Object.keys(r as Json));
         }),
@@ -876,7 +862,7 @@ export function platformCommands(): Command[] {
     .command('get')
     .option('--json', 'print the API response body')
     .action(
-      act('mode get', async (client, o: { json?: boolean }) => {
+      apiAction('mode get', async (client, o: { json?: boolean }) => {
         const m = await call(client, 'getMode');
         return o.json ? m : fields(m, Object.keys(m as Json));
       }),
@@ -887,7 +873,7 @@ export function platformCommands(): Command[] {
     .option('--comment <text>', 'why (kept in the audit trail)')
     .option('--json', 'print the API response body')
     .action(
-      act('mode set', async (client, m: string, o: { reason?: string; json?: boolean }) => {
+      apiAction('mode set', async (client, m: string, o: { reason?: string; json?: boolean }) => {
         const r = await call(
           client,
           'setMode',
@@ -909,7 +895,7 @@ export function platformCommands(): Command[] {
       .option('--cursor <cursor>', 'the next page')
       .option('--json', 'print the API response body')
       .action(
-        act('audit', async (client, o: Record<string, string | boolean | undefined>) => {
+        apiAction('audit', async (client, o: Record<string, string | boolean | undefined>) => {
           const { json, ...q } = o;
           const page = await call(client, 'listAudit', {}, q as Record<string, string>);
           return json
@@ -933,7 +919,7 @@ export function platformCommands(): Command[] {
     .requiredOption('--role <role>', 'viewer, predictor, scientist, approver or admin')
     .option('--json', 'print the API response body')
     .action(
-      act('keys create', async (client, o: { name: string; role: string; json?: boolean }) => {
+      apiAction('keys create', async (client, o: { name: string; role: string; json?: boolean }) => {
         const r = (await call(client, 'createKey', {}, {}, { name: o.name, role: o.role })) as Json;
         return o.json
           ? r
@@ -944,7 +930,7 @@ export function platformCommands(): Command[] {
     .command('list')
     .option('--json', 'print the API response body')
     .action(
-      act('keys list', async (client, o: { json?: boolean }) => {
+      apiAction('keys list', async (client, o: { json?: boolean }) => {
         const page = await call(client, 'listKeys');
         return o.json
           ? page
@@ -962,7 +948,7 @@ export function platformCommands(): Command[] {
     .argument('<keyId>')
     .option('--json', 'print the API response body')
     .action(
-      act('keys revoke', async (client, keyId: string, o: { json?: boolean }) => {
+      apiAction('keys revoke', async (client, keyId: string, o: { json?: boolean }) => {
         const r = await call(client, 'revokeKey', { keyId });
         return o.json ? r : `revoked ${keyId}`;
       }),
@@ -978,7 +964,7 @@ export function platformCommands(): Command[] {
     .option('--event <type>', 'an event type to send (repeat; default all)', collect, [])
     .option('--json', 'print the API response body')
     .action(
-      act('webhooks create', async (client, o: { url: string; event: string[]; json?: boolean }) => {
+      apiAction('webhooks create', async (client, o: { url: string; event: string[]; json?: boolean }) => {
         const r = (await call(
           client,
           'createWebhook',
@@ -995,7 +981,7 @@ export function platformCommands(): Command[] {
     .command('list')
     .option('--json', 'print the API response body')
     .action(
-      act('webhooks list', async (client, o: { json?: boolean }) => {
+      apiAction('webhooks list', async (client, o: { json?: boolean }) => {
         const page = await call(client, 'listWebhooks');
         return o.json
           ? page
@@ -1011,7 +997,7 @@ export function platformCommands(): Command[] {
     .argument('<webhookId>')
     .option('--json', 'print the API response body')
     .action(
-      act('webhooks delete', async (client, webhookId: string, o: { json?: boolean }) => {
+      apiAction('webhooks delete', async (client, webhookId: string, o: { json?: boolean }) => {
         const r = await call(client, 'deleteWebhook', { webhookId });
         return o.json ? r : `deleted webhook ${webhookId}`;
       }),
@@ -1026,7 +1012,7 @@ export function platformCommands(): Command[] {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'alerts list',
         async (client, o: { model?: string; limit?: string; cursor?: string; json?: boolean }) => {
           const page = await call(
@@ -1054,7 +1040,7 @@ export function platformCommands(): Command[] {
     .option('--comment <text>', 'a comment')
     .option('--json', 'print the API response body')
     .action(
-      act('alerts ack', async (client, alertId: string, o: { comment?: string; json?: boolean }) => {
+      apiAction('alerts ack', async (client, alertId: string, o: { comment?: string; json?: boolean }) => {
         const r = await call(client, 'ackAlert', { alertId }, {}, o.comment ? { comment: o.comment } : {});
         return o.json ? r : `acknowledged ${alertId}`;
       }),
@@ -1074,7 +1060,7 @@ export function withDriftApiCommands(drift: Command): Command {
     .option('--version <version>', 'the version whose captures are checked (default: production)')
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'drift check',
         async (client, name: string, o: { from: string; to: string; version?: string; json?: boolean }) => {
           const body = { from: o.from, to: o.to, ...(o.version ? { version: o.version } : {}) };
@@ -1091,7 +1077,7 @@ export function withDriftApiCommands(drift: Command): Command {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      act(
+      apiAction(
         'drift reports',
         async (client, name: string, o: { limit?: string; cursor?: string; json?: boolean }) => {
           const page = await call(client, 'listDriftReports', { name }, { limit: o.limit, cursor: o.cursor });

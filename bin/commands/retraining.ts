@@ -5,7 +5,7 @@
  * of stderr and exit code 1; a malformed command line exit code 2.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { type ApiClient, apiClient, CliError } from './api-client.js';
+import { apiAction, listQuery } from './api-client.js';
 
 interface JobBody {
   id: string;
@@ -33,19 +33,6 @@ function numbers(value: string): number[] {
   if (list.some((v) => !Number.isFinite(v)))
     throw new InvalidArgumentError('a comma-separated list of numbers');
   return list;
-}
-
-function api<A extends unknown[]>(name: string, run: (client: ApiClient, ...args: A) => Promise<unknown>) {
-  return async (...args: A): Promise<void> => {
-    try {
-      const out = await run(apiClient(), ...args);
-      process.stdout.write(typeof out === 'string' ? `${out}\n` : `${JSON.stringify(out, null, 2)}\n`);
-    } catch (err) {
-      if (!(err instanceof CliError)) throw err;
-      process.stderr.write(`serval ${name}: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    }
-  };
 }
 
 const pct = (f: number) => `${Math.round(f * 100)}%`;
@@ -125,7 +112,7 @@ export function retrainCommand(): Command {
     .option('--max-trials <n>', 'at most n trials', int)
     .option('--json', 'print the API response body')
     .action(
-      api('retrain', async (client, model: string, opts: RetrainOptions) => {
+      apiAction('retrain', async (client, model: string, opts: RetrainOptions) => {
         const job = (await client.request(
           'POST',
           `/v1/models/${encodeURIComponent(model)}/retrain`,
@@ -147,17 +134,13 @@ export function jobsCommand(): Command {
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      api(
+      apiAction(
         'jobs list',
         async (
           client,
           opts: { model?: string; state?: string; limit?: number; cursor?: string; json?: boolean },
         ) => {
-          const q = new URLSearchParams();
-          for (const k of ['model', 'state', 'limit', 'cursor'] as const) {
-            if (opts[k] !== undefined) q.set(k, String(opts[k]));
-          }
-          const page = (await client.request('GET', `/v1/jobs${q.size ? `?${q}` : ''}`)) as {
+          const page = (await client.request('GET', `/v1/jobs${listQuery(opts)}`)) as {
             items: JobBody[];
             nextCursor?: string | null;
           };
@@ -171,7 +154,7 @@ export function jobsCommand(): Command {
     .argument('<id>', 'job id')
     .option('--json', 'print the API response body')
     .action(
-      api('jobs show', async (client, id: string, opts: { json?: boolean }) => {
+      apiAction('jobs show', async (client, id: string, opts: { json?: boolean }) => {
         const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
         return opts.json ? job : renderJob(job);
       }),
@@ -183,7 +166,7 @@ export function jobsCommand(): Command {
     .option('--interval <seconds>', 'seconds between reads', Number, 1)
     .option('--json', 'print the final API response body')
     .action(
-      api('jobs watch', async (client, id: string, opts: { interval: number; json?: boolean }) => {
+      apiAction('jobs watch', async (client, id: string, opts: { interval: number; json?: boolean }) => {
         const show = process.stderr.isTTY || process.env.SERVAL_PROGRESS === '1';
         let last = '';
         for (;;) {
@@ -207,7 +190,7 @@ export function jobsCommand(): Command {
     .argument('<id>', 'job id')
     .option('--json', 'print the API response body')
     .action(
-      api('jobs cancel', async (client, id: string, opts: { json?: boolean }) => {
+      apiAction('jobs cancel', async (client, id: string, opts: { json?: boolean }) => {
         const job = (await client.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)) as JobBody;
         return opts.json ? job : renderJob(job);
       }),
