@@ -29,6 +29,36 @@ export function useAsync<T>(load: () => Promise<T>, deps: readonly unknown[]): A
   return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 
+export interface Action {
+  readonly busy: boolean;
+  readonly error: unknown;
+  /** What the last successful run said it did: the string its function returned, if any. */
+  readonly message: string;
+  /** Runs `act`; a failure is kept in `error` for an ErrorBox. */
+  readonly run: (act: () => Promise<unknown>) => Promise<void>;
+}
+
+/** A button's or form's request: busy while it runs (so it is not sent twice), its outcome kept. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [message, setMessage] = useState('');
+  const run = useCallback(async (act: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    setMessage('');
+    try {
+      const said = await act();
+      setMessage(typeof said === 'string' ? said : '');
+    } catch (x) {
+      setError(x);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, message, run };
+}
+
 /** What went wrong and what to do about it, from the API's error codes. */
 export function advice(err: unknown): string {
   if (!(err instanceof ApiError)) {
@@ -217,4 +247,19 @@ export function when(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** A table's header row of column names. */
+export function Head({ columns }: { columns: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
 }

@@ -3,11 +3,11 @@ import { useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
 import type { Alert, Page } from '../types';
-import { Empty, ErrorBox, Loaded, Pager, usePaged, when } from '../ui';
+import { Empty, ErrorBox, Loaded, Pager, useAction, usePaged, when } from '../ui';
 
 export function AlertsPage({ model, status, session }: { model: string; status: string; session: Session }) {
   const [tick, setTick] = useState(0);
-  const [err, setErr] = useState<unknown>();
+  const ack = useAction();
   const { state, page, next, prev } = usePaged(
     (cursor) => get<Page<Alert>>('/alerts', { model, status, cursor, limit: 25 }),
     [model, status, tick],
@@ -38,7 +38,7 @@ export function AlertsPage({ model, status, session }: { model: string; status: 
           </button>
         )}
       </div>
-      {err !== undefined && <ErrorBox error={err} />}
+      {ack.error !== undefined && <ErrorBox error={ack.error} />}
       <Loaded state={state}>
         {(p) =>
           p.items.length === 0 ? (
@@ -64,17 +64,15 @@ export function AlertsPage({ model, status, session }: { model: string; status: 
                     <button
                       type="button"
                       aria-label={`Acknowledge: ${a.title}`}
-                      onClick={async () => {
-                        setErr(undefined);
-                        try {
+                      disabled={ack.busy}
+                      onClick={() =>
+                        ack.run(async () => {
                           await post(`/alerts/${enc(a.id)}/ack`, {
                             comment: 'acknowledged from the dashboard',
                           });
                           setTick((x) => x + 1);
-                        } catch (x) {
-                          setErr(x);
-                        }
-                      }}
+                        })
+                      }
                     >
                       Acknowledge
                     </button>

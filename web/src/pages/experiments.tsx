@@ -2,7 +2,7 @@
 import { get } from '../api';
 import { enc, navigate } from '../router';
 import type { Page } from '../types';
-import { Chart, Empty, fmt, Loaded, Pager, useAsync, usePaged, when } from '../ui';
+import { Chart, Empty, fmt, Head, Loaded, Pager, useAsync, usePaged, when } from '../ui';
 
 interface Experiment {
   id: string;
@@ -90,16 +90,7 @@ export function ExperimentsPage({ model, state: st }: { model: string; state: st
           ) : (
             <div class="scroll">
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Experiment</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Variants</th>
-                    <th scope="col">Created</th>
-                  </tr>
-                </thead>
+                <Head columns={['Experiment', 'Model', 'Kind', 'State', 'Variants', 'Created']} />
                 <tbody>
                   {p.items.map((x) => (
                     <tr key={x.id}>
@@ -190,19 +181,19 @@ function ResultsView({ r }: { r: Results }) {
       )}
       <div class="scroll">
         <table class="compact">
-          <thead>
-            <tr>
-              <th scope="col">Variant</th>
-              <th scope="col">Version</th>
-              <th scope="col">Weight</th>
-              <th scope="col">Exposures</th>
-              <th scope="col">n</th>
-              <th scope="col">Mean</th>
-              <th scope="col">95% CI</th>
-              <th scope="col">Requests</th>
-              <th scope="col">p99 ms</th>
-            </tr>
-          </thead>
+          <Head
+            columns={[
+              'Variant',
+              'Version',
+              'Weight',
+              'Exposures',
+              'n',
+              'Mean',
+              '95% CI',
+              'Requests',
+              'p99 ms',
+            ]}
+          />
           <tbody>
             {r.variants.map((v) => (
               <tr key={v.name}>
@@ -226,18 +217,18 @@ function ResultsView({ r }: { r: Results }) {
       {r.comparisons.length > 0 && (
         <div class="scroll">
           <table class="compact">
-            <thead>
-              <tr>
-                <th scope="col">Treatment</th>
-                <th scope="col">Diff</th>
-                <th scope="col">Lift</th>
-                <th scope="col">CI of diff</th>
-                <th scope="col">p (fixed)</th>
-                <th scope="col">p (always valid)</th>
-                <th scope="col">p (adjusted)</th>
-                <th scope="col">Significant</th>
-              </tr>
-            </thead>
+            <Head
+              columns={[
+                'Treatment',
+                'Diff',
+                'Lift',
+                'CI of diff',
+                'p (fixed)',
+                'p (always valid)',
+                'p (adjusted)',
+                'Significant',
+              ]}
+            />
             <tbody>
               {r.comparisons.map((c) => (
                 <tr key={c.variant}>

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
 import { JOB_STATES, type Job, type Page } from '../types';
-import { Empty, ErrorBox, Loaded, Pager, useAsync, usePaged, when } from '../ui';
+import { Empty, ErrorBox, Head, Loaded, Pager, useAction, useAsync, usePaged, when } from '../ui';
 
 const active = (j: Job) => j.state === 'queued' || j.state === 'running';
 
@@ -33,31 +33,24 @@ function Progress({ job }: { job: Job }) {
 }
 
 function CancelButton({ job, session, onDone }: { job: Job; session: Session; onDone: () => void }) {
-  const [err, setErr] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const cancel = useAction();
   if (!active(job) || !can(session, 'scientist')) return null;
   return (
     <>
       <button
         type="button"
-        disabled={busy || job.cancelRequested}
+        disabled={cancel.busy || job.cancelRequested}
         aria-label={`Cancel job ${job.id}`}
-        onClick={async () => {
-          setBusy(true);
-          setErr(undefined);
-          try {
+        onClick={() =>
+          cancel.run(async () => {
             await post(`/jobs/${enc(job.id)}/cancel`);
             onDone();
-          } catch (x) {
-            setErr(x);
-          } finally {
-            setBusy(false);
-          }
-        }}
+          })
+        }
       >
         {job.cancelRequested ? 'Cancel requested' : 'Cancel'}
       </button>
-      {err !== undefined && <ErrorBox error={err} />}
+      {cancel.error !== undefined && <ErrorBox error={cancel.error} />}
     </>
   );
 }
@@ -123,17 +116,7 @@ export function JobsPage({ model, state, session }: { model: string; state: stri
           ) : (
             <div class="scroll">
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Progress</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">Requested</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
+                <Head columns={['Job', 'Model', 'State', 'Progress', 'Result', 'Requested', 'Actions']} />
                 <tbody>
                   {p.items.map((j) => (
                     <tr key={j.id}>
@@ -257,24 +240,17 @@ export function JobPage({ id, session }: { id: string; session: Session }) {
 /** The model page's Retrain form (scientists and above). */
 export function Retrain({ name }: { name: string }) {
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<unknown>();
+  const retrain = useAction();
   const [queued, setQueued] = useState<Job>();
   return (
     <form
       class="inline"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setErr(undefined);
-        try {
+        return retrain.run(async () => {
           setQueued(await post<Job>(`/models/${enc(name)}/retrain`, { reason: reason.trim() }));
           setReason('');
-        } catch (x) {
-          setErr(x);
-        } finally {
-          setBusy(false);
-        }
+        });
       }}
     >
       <label for="retrain-reason">Retrain: reason (kept on the job and in the audit trail)</label>
@@ -285,7 +261,7 @@ export function Retrain({ name }: { name: string }) {
         placeholder="e.g. drift on petal_length"
         onInput={(e) => setReason((e.target as HTMLInputElement).value)}
       />
-      <button type="submit" disabled={busy || !reason.trim()}>
+      <button type="submit" disabled={retrain.busy || !reason.trim()}>
         Retrain
       </button>
       {queued && (
@@ -294,7 +270,7 @@ export function Retrain({ name }: { name: string }) {
           staging. <a href={`/jobs?model=${enc(name)}`}>Follow it on the Jobs page</a>.
         </span>
       )}
-      {err !== undefined && <ErrorBox error={err} />}
+      {retrain.error !== undefined && <ErrorBox error={retrain.error} />}
     </form>
   );
 }

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
 import { type AuditEvent, MOVES, type Model, type Page, STAGES, type Stage, type Version } from '../types';
-import { Empty, ErrorBox, fmt, Loaded, Pager, useAsync, usePaged, when } from '../ui';
+import { Empty, ErrorBox, fmt, Head, Loaded, Pager, useAction, useAsync, usePaged, when } from '../ui';
 import { Retrain } from './jobs';
 
 export function ModelPage({
@@ -110,17 +110,13 @@ function ModelSummary({
 
 function Rollback({ name, onDone }: { name: string; onDone: () => void }) {
   const [to, setTo] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<unknown>();
-  const [done, setDone] = useState('');
+  const act = useAction();
   return (
     <form
       class="inline"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setErr(undefined);
-        try {
+        return act.run(async () => {
           const r = await post<{ productionVersion?: string; version?: string }>(
             `/models/${enc(name)}/rollback`,
             {
@@ -128,13 +124,9 @@ function Rollback({ name, onDone }: { name: string; onDone: () => void }) {
               comment: 'rolled back from the dashboard',
             },
           );
-          setDone(`Production is now ${r.productionVersion ?? r.version ?? 'the previous version'}.`);
           onDone();
-        } catch (x) {
-          setErr(x);
-        } finally {
-          setBusy(false);
-        }
+          return `Production is now ${r.productionVersion ?? r.version ?? 'the previous version'}.`;
+        });
       }}
     >
       <label for="rollback-to">Roll back to (empty: the previous production version)</label>
@@ -144,11 +136,11 @@ function Rollback({ name, onDone }: { name: string; onDone: () => void }) {
         placeholder="e.g. 1.0.0"
         onInput={(e) => setTo((e.target as HTMLInputElement).value)}
       />
-      <button type="submit" class="danger" disabled={busy}>
+      <button type="submit" class="danger" disabled={act.busy}>
         Roll back
       </button>
-      {done && <span role="status">{done}</span>}
-      {err !== undefined && <ErrorBox error={err} />}
+      {act.message && <span role="status">{act.message}</span>}
+      {act.error !== undefined && <ErrorBox error={act.error} />}
     </form>
   );
 }
@@ -233,16 +225,7 @@ function VersionsTable(props: {
           ) : (
             <div class="scroll">
               <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Version</th>
-                    <th scope="col">Stage</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Approval</th>
-                    <th scope="col">Validation</th>
-                    <th scope="col">Registered</th>
-                  </tr>
-                </thead>
+                <Head columns={['Version', 'Stage', 'Status', 'Approval', 'Validation', 'Registered']} />
                 <tbody>
                   {p.items.map((v) => (
                     <tr key={v.version} aria-selected={v.version === props.selected}>
@@ -391,26 +374,6 @@ function VersionDetail(props: {
       </Loaded>
     </section>
   );
-}
-
-/** Runs an action, shows its result or error; one at a time. */
-function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const [message, setMessage] = useState('');
-  const run = async (fn: () => Promise<string>) => {
-    setBusy(true);
-    setError(undefined);
-    setMessage('');
-    try {
-      setMessage(await fn());
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, message, run };
 }
 
 function Lifecycle({ v, session, onChange }: { v: Version; session: Session; onChange: () => void }) {
@@ -767,14 +730,7 @@ function AuditTrail({ name, changed }: { name: string; changed: number }) {
           ) : (
             <div class="scroll">
               <table class="audit">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">What</th>
-                    <th scope="col">Target</th>
-                  </tr>
-                </thead>
+                <Head columns={['When', 'Who', 'What', 'Target']} />
                 <tbody>
                   {p.items.map((e) => (
                     <tr key={e.id}>

@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { enc, navigate } from '../router';
 import type { Alert, Model, Page } from '../types';
-import { Empty, ErrorBox, Loading, Pager, useAsync, usePaged } from '../ui';
+import { Empty, ErrorBox, Head, Loading, Pager, useAsync, usePaged } from '../ui';
 
 interface Health {
   readonly status: string;
@@ -68,16 +68,7 @@ export function ModelsPage({ q }: { q: string }) {
         <>
           <div class="scroll">
             <table class="models" aria-busy={state.loading}>
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Production</th>
-                  <th scope="col">Latest</th>
-                  <th scope="col">Versions</th>
-                  <th scope="col">Health</th>
-                  <th scope="col">Open alerts</th>
-                </tr>
-              </thead>
+              <Head columns={['Model', 'Production', 'Latest', 'Versions', 'Health', 'Open alerts']} />
               <tbody>
                 {state.data.items.map((m) => {
                   const a = artifact.get(m.name);

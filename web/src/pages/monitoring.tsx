@@ -7,7 +7,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc } from '../router';
 import type { BaselineFeature, DriftReport, Page, ServingWindow, Stats } from '../types';
-import { Chart, Empty, ErrorBox, fmt, Loaded, useAsync, when } from '../ui';
+import { Chart, Empty, ErrorBox, fmt, Head, Loaded, useAction, useAsync, when } from '../ui';
 
 export function MonitoringPage({ name, session }: { name: string; session: Session }) {
   return (
@@ -50,34 +50,24 @@ function Drift({ name, session }: { name: string; session: Session }) {
 
 function CheckNow({ name, onDone }: { name: string; onDone: () => void }) {
   const [hours, setHours] = useState('24');
-  const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<unknown>();
-  const [msg, setMsg] = useState('');
+  const check = useAction();
   return (
     <form
       class="toolbar"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        setErr(undefined);
-        try {
+        return check.run(async () => {
           const to = new Date(Date.now() + 60_000);
           const from = new Date(to.getTime() - Number(hours) * 3600_000);
           const r = await post<DriftReport>(`/models/${enc(name)}/drift/check`, {
             from: from.toISOString(),
             to: to.toISOString(),
           });
-          setMsg(
-            r.status === 'ok'
-              ? `Checked ${r.rows} rows: ${r.datasetDrift ? 'drift' : 'no dataset drift'}.`
-              : `Skipped: ${r.result.reason ?? r.status}`,
-          );
           onDone();
-        } catch (x) {
-          setErr(x);
-        } finally {
-          setBusy(false);
-        }
+          return r.status === 'ok'
+            ? `Checked ${r.rows} rows: ${r.datasetDrift ? 'drift' : 'no dataset drift'}.`
+            : `Skipped: ${r.result.reason ?? r.status}`;
+        });
       }}
     >
       <label for="drift-hours">Check the last</label>
@@ -90,11 +80,11 @@ function CheckNow({ name, onDone }: { name: string; onDone: () => void }) {
         <option value="24">24 hours</option>
         <option value="168">7 days</option>
       </select>
-      <button type="submit" disabled={busy}>
+      <button type="submit" disabled={check.busy}>
         Run a drift check now
       </button>
-      {msg && <span role="status">{msg}</span>}
-      {err !== undefined && <ErrorBox error={err} />}
+      {check.message && <span role="status">{check.message}</span>}
+      {check.error !== undefined && <ErrorBox error={check.error} />}
     </form>
   );
 }
@@ -159,16 +149,7 @@ function DriftCharts({ reports, baseline }: { reports: DriftReport[]; baseline: 
       {latest?.result.report && <p class="advice">{latest.result.report.recommendation}</p>}
       {features.length > 0 && (
         <table class="compact">
-          <thead>
-            <tr>
-              <th scope="col">Feature</th>
-              <th scope="col">Test</th>
-              <th scope="col">Statistic</th>
-              <th scope="col">p-value</th>
-              <th scope="col">Threshold</th>
-              <th scope="col">Drifted</th>
-            </tr>
-          </thead>
+          <Head columns={['Feature', 'Test', 'Statistic', 'p-value', 'Threshold', 'Drifted']} />
           <tbody>
             {features.map((f) => (
               <tr key={f.name}>

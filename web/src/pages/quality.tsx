@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { get } from '../api';
 import { enc } from '../router';
 import type { Estimate, Fairness, Page, Performance, QualityReport } from '../types';
-import { Empty, ErrorBox, fmt, Loaded, Pager, useAsync, usePaged, when } from '../ui';
+import { Empty, ErrorBox, fmt, Head, Loaded, Pager, useAction, useAsync, usePaged, when } from '../ui';
 
 export function QualityPage({ name }: { name: string }) {
   return (
@@ -62,15 +62,7 @@ function DataQuality({ name }: { name: string }) {
                   {r.report && r.report.violations.length > 0 && (
                     <div class="scroll">
                       <table class="compact">
-                        <thead>
-                          <tr>
-                            <th scope="col">Check</th>
-                            <th scope="col">Feature</th>
-                            <th scope="col">Observed</th>
-                            <th scope="col">Threshold</th>
-                            <th scope="col">Message</th>
-                          </tr>
-                        </thead>
+                        <Head columns={['Check', 'Feature', 'Observed', 'Threshold', 'Message']} />
                         <tbody>
                           {r.report.violations.map((v, i) => (
                             <tr key={`${v.check}-${v.feature ?? ''}-${i}`}>
@@ -235,8 +227,7 @@ function est(e: Estimate): string {
 function FairnessCard({ name }: { name: string }) {
   const [attribute, setAttribute] = useState('');
   const [positive, setPositive] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<unknown>();
+  const load = useAction();
   const [result, setResult] = useState<Fairness>();
   return (
     <section class="card" aria-labelledby="fairness-heading">
@@ -247,23 +238,17 @@ function FairnessCard({ name }: { name: string }) {
       </p>
       <form
         class="toolbar"
-        onSubmit={async (e) => {
+        onSubmit={(e) => {
           e.preventDefault();
-          setBusy(true);
-          setErr(undefined);
-          try {
+          setResult(undefined);
+          return load.run(async () => {
             setResult(
               await get<Fairness>(`/models/${enc(name)}/fairness`, {
                 attribute: attribute.trim(),
                 positive: positive.trim(),
               }),
             );
-          } catch (x) {
-            setResult(undefined);
-            setErr(x);
-          } finally {
-            setBusy(false);
-          }
+          });
         }}
       >
         <label for="fairness-attribute">Context attribute</label>
@@ -281,11 +266,11 @@ function FairnessCard({ name }: { name: string }) {
           placeholder="binary: the second class"
           onInput={(e) => setPositive((e.target as HTMLInputElement).value)}
         />
-        <button type="submit" disabled={busy || !attribute.trim()}>
+        <button type="submit" disabled={load.busy || !attribute.trim()}>
           Show fairness
         </button>
       </form>
-      {err !== undefined && <ErrorBox error={err} />}
+      {load.error !== undefined && <ErrorBox error={load.error} />}
       {result && <FairnessView f={result} />}
     </section>
   );
@@ -311,16 +296,7 @@ function FairnessView({ f }: { f: Fairness }) {
       <div class="scroll">
         <table class="compact">
           <caption>Per group ({f.attribute})</caption>
-          <thead>
-            <tr>
-              <th scope="col">Group</th>
-              <th scope="col">n</th>
-              <th scope="col">Selection rate</th>
-              <th scope="col">TPR</th>
-              <th scope="col">FPR</th>
-              <th scope="col">Unreliable (under 30 rows)</th>
-            </tr>
-          </thead>
+          <Head columns={['Group', 'n', 'Selection rate', 'TPR', 'FPR', 'Unreliable (under 30 rows)']} />
           <tbody>
             {r.groups.map((g) => (
               <tr key={g.group}>
