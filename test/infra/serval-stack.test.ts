@@ -94,9 +94,18 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     idempotency: 'readWrite',
     settings: 'read',
     predictions: 'read',
+    // A manual check evaluates the retraining triggers: a job may be queued.
+    jobs: 'readWrite',
   },
   driftScheduler: { registry: 'read', monitoring: 'read' },
-  driftWorker: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
+  // After a check, the retraining triggers: a job may be queued (audited).
+  driftWorker: {
+    registry: 'read',
+    monitoring: 'readWrite',
+    predictions: 'read',
+    jobs: 'readWrite',
+    audit: 'append',
+  },
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
   // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.
@@ -137,6 +146,14 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   },
   // Runs the job: registers the candidate in staging (registry, audit).
   retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+  // Schedule and new-label triggers: policies, labelled predictions, the last job; queues a job.
+  retrainScheduler: {
+    monitoring: 'read',
+    jobs: 'readWrite',
+    registry: 'read',
+    predictions: 'read',
+    audit: 'append',
+  },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -207,6 +224,7 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
     objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
     list: true,
   },
+  retrainScheduler: undefined,
 };
 
 /**
@@ -236,6 +254,7 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   experimentsWorker: {},
   retraining: {},
   retrainWorker: {},
+  retrainScheduler: {},
 };
 
 /**
@@ -525,6 +544,7 @@ describe('functions', () => {
       experimentsWorker: 5,
       retraining: 5,
       retrainWorker: 2,
+      retrainScheduler: 1,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -836,6 +856,9 @@ describe('least privilege', () => {
         'experimentsWorker',
         'retraining',
         'retrainWorker',
+        // The retraining triggers audit their decisions.
+        'driftWorker',
+        'retrainScheduler',
       ].sort(),
     );
   });
@@ -892,7 +915,7 @@ describe('least privilege', () => {
     ],
     ['captures', ['inference'], 'captureWorker'],
     ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
-    ['retrain', ['retraining'], 'retrainWorker'],
+    ['retrain', ['retraining', 'monitoring', 'driftWorker', 'retrainScheduler'], 'retrainWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

@@ -17,6 +17,7 @@ import {
   validationFailed,
 } from '../kernel/errors.js';
 import type { Page } from '../kernel/paging.js';
+import { DEFAULT_POLICY, type RetrainingPolicy } from '../monitoring/policy.js';
 import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../onnx/models.js';
 import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -42,6 +43,7 @@ import {
   TRAINERS,
   type TrainerName,
 } from './jobs.js';
+import { type PromotionPorts, promoteCandidate } from './promotion.js';
 
 export interface RetrainPolicy {
   /** No new job for a model until this long after its last one ended (default 10 min). */
@@ -58,8 +60,10 @@ export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = {
   maxRows: 200_000,
 };
 
+const DEFAULT_RETRAINING: RetrainingPolicy = DEFAULT_POLICY.retraining;
+
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
-const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5, margin: 0.01 } as const;
+const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5 } as const;
 
 export interface RetrainDeps {
   readonly store: JobStore;
@@ -69,6 +73,10 @@ export interface RetrainDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly policy?: Partial<RetrainPolicy>;
+  /** The model's retraining policy (margin, promotion); absent: defaults, the candidate stays in staging. */
+  readonly retrainingPolicy?: (model: string) => Promise<RetrainingPolicy | undefined>;
+  /** What promotion under the policy needs; absent: the candidate stays in staging. */
+  readonly promotion?: PromotionPorts;
 }
 
 export interface RetrainRequest {
@@ -337,7 +345,8 @@ export class RetrainService {
 
   private async finish(
     id: string,
-    end: Pick<RetrainJob, 'state'> & Partial<Pick<RetrainJob, 'error' | 'outcome' | 'resultVersion'>>,
+    end: Pick<RetrainJob, 'state'> &
+      Partial<Pick<RetrainJob, 'error' | 'outcome' | 'resultVersion' | 'promotion'>>,
   ): Promise<RetrainJob> {
     const job = await this.update(
       id,
@@ -374,7 +383,8 @@ export class RetrainService {
     const seed = job.params.seed ?? DEFAULTS.seed;
     const holdoutFraction = job.params.holdoutFraction ?? DEFAULTS.holdoutFraction;
     const folds = job.params.folds ?? DEFAULTS.folds;
-    const margin = job.params.margin ?? DEFAULTS.margin;
+    const retraining = (await this.deps.retrainingPolicy?.(job.model)) ?? DEFAULT_RETRAINING;
+    const margin = job.params.margin ?? retraining.margin;
 
     const model = await registry.getModel(job.model);
     const parentVersion = model.productionVersion ?? model.latestVersion;
@@ -554,12 +564,29 @@ export class RetrainService {
       confusion: holdout.confusion,
       comparison,
     });
-    const outcome = model.productionVersion
+    const judged = model.productionVersion
       ? better
         ? `${candidate.version} beats production ${model.productionVersion} by ${fmt(candidateAccuracy - (comparison.champion as number))} accuracy on ${hy.length} held-out rows; in staging`
         : `${candidate.version} is not better than production ${model.productionVersion} by the margin ${margin} (${fmt(candidateAccuracy)} vs ${fmt(comparison.champion as number)}); kept in staging`
       : `${candidate.version} registered in staging (no production version to compare with)`;
-    return this.finish(job.id, { state: 'succeeded', resultVersion: candidate.version, outcome });
+    const promotion = this.deps.promotion
+      ? await promoteCandidate(this.deps.promotion, retraining, {
+          model: job.model,
+          jobId: job.id,
+          candidate: candidate.version,
+          ...(model.productionVersion ? { production: model.productionVersion } : {}),
+          better,
+          comparison,
+          reason: job.reason,
+        })
+      : undefined;
+    const outcome = promotion ? `${judged}; ${promotion.detail}` : judged;
+    return this.finish(job.id, {
+      state: 'succeeded',
+      resultVersion: candidate.version,
+      outcome,
+      ...(promotion ? { promotion } : {}),
+    });
   }
 
   /** The rows of a dataset as features and class indices, with the SHA-256 of exactly those rows. */
