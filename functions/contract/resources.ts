@@ -614,16 +614,32 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     tables: { monitoring: 'read', jobs: 'readWrite', registry: 'read', predictions: 'read', audit: 'append' },
     queues: { retrain: { queue: 'send' } },
   },
-  // Reads the parent version's dataset, registers the candidate (registry, artifacts, audit) and
-  // runs it and production on the held-out rows (artifacts read).
+  // Reads the parent version's dataset and the captured, labelled predictions of the window
+  // (captures, predictions), writes the training rows and their manifest (datasets), registers the
+  // candidate (registry, artifacts, audit) and runs it and production on the held-out rows. Under
+  // the policy (monitoring): an approval request (alert, webhooks, SNS), a canary (experiments) or
+  // a promotion (registry).
   retrainWorker: {
-    tables: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+    tables: {
+      jobs: 'readWrite',
+      registry: 'readWrite',
+      audit: 'append',
+      monitoring: 'readWrite',
+      predictions: 'read',
+      experiments: 'readWrite',
+    },
     buckets: {
       artifacts: {
-        objects: { [KEYS.models]: ['read', 'write', 'delete'], [KEYS.datasets]: ['read'] },
+        objects: {
+          [KEYS.models]: ['read', 'write', 'delete'],
+          [KEYS.datasets]: ['read', 'write'],
+          [KEYS.captureFiles]: ['read'],
+        },
         list: true,
       },
     },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
 };
 

@@ -144,8 +144,16 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     idempotency: 'readWrite',
     settings: 'read',
   },
-  // Runs the job: registers the candidate in staging (registry, audit).
-  retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+  // Runs the job: registers the candidate in staging (registry, audit); reads labelled predictions
+  // for the dataset; under the policy raises an approval alert, starts a canary or promotes.
+  retrainWorker: {
+    jobs: 'readWrite',
+    registry: 'readWrite',
+    audit: 'append',
+    monitoring: 'readWrite',
+    predictions: 'read',
+    experiments: 'readWrite',
+  },
   // Schedule and new-label triggers: policies, labelled predictions, the last job; queues a job.
   retrainScheduler: {
     monitoring: 'read',
@@ -221,7 +229,12 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   // Reads the parent's dataset; writes the candidate's artifact (deleted again if its commit fails);
   // reads artifacts to run the candidate and production on the held-out rows.
   retrainWorker: {
-    objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
+    objects: {
+      'models/*': [DELETE, GET, GET_VERSION, PUT],
+      // The training rows and their manifest are written next to the datasets users upload.
+      'datasets/*': [GET, GET_VERSION, PUT],
+      'captures/*.jsonl.gz': [GET, GET_VERSION],
+    },
     list: true,
   },
   retrainScheduler: undefined,
@@ -721,6 +734,7 @@ describe('least privilege', () => {
           'inference',
           'experiments',
           'experimentsWorker',
+          'retrainWorker',
         ].includes(fn),
       );
       const statements = fnStatements(fn).filter((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
@@ -910,6 +924,7 @@ describe('least privilege', () => {
         'inference',
         'experiments',
         'experimentsWorker',
+        'retrainWorker',
       ],
       'webhookWorker',
     ],
