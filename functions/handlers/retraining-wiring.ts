@@ -4,6 +4,7 @@
  * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs); SERVAL_BUCKET_ARTIFACTS (the worker:
  * datasets in, candidate artifacts out).
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
 import { S3Captures } from '../adapters/s3-captures.js';
@@ -14,13 +15,22 @@ import { CreateExperimentBody } from '../core/experiments/definition.js';
 import { notFound } from '../core/kernel/errors.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
+import type { DatasetPorts } from '../core/retraining/dataset.js';
 import type { JobQueue, JobStore, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
 import type { PromotionPorts } from '../core/retraining/promotion.js';
 import { RetrainService } from '../core/retraining/service.js';
 import { experimentService } from './experiments-wiring.js';
 import { monitoringService, monitoringStore, openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
-import { artifactStore, type Env, envValue, makeLogger, registryServices, registryStore } from './shared.js';
+import {
+  artifactStore,
+  type Env,
+  envValue,
+  makeLogger,
+  predictionStore,
+  registryServices,
+  registryStore,
+} from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';
 
 const unbound = (what: string) => () => {
@@ -64,6 +74,20 @@ function registryPort(env: Env, runner?: RunnerLoader): RetrainRegistry {
     },
     predict: async (principal, name, version, instances) =>
       (await need().validation.predict(principal, name, version, instances, await loadRunner())).predictions,
+  };
+}
+
+/** Captured labelled predictions in; the training rows and their manifest out (datasets/). */
+function datasetPorts(env: Env, bucket: string): DatasetPorts {
+  return {
+    captures: new S3Captures(s3Client(), bucket),
+    labels: predictionStore(env),
+    put: async (key, body, contentType) => {
+      await s3Client().send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+      return `s3://${bucket}/${key}`;
+    },
   };
 }
 
@@ -137,6 +161,7 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
             return stored ? MonitoringPolicy.parse(stored).retraining : undefined;
           },
           promotion: promotionPorts(env, store),
+          ...(bucket && env[TABLES.predictions.env] ? { dataset: datasetPorts(env, bucket) } : {}),
         }
       : {}),
   });

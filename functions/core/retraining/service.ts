@@ -27,6 +27,7 @@ import { classificationMetrics } from '../training/metrics.js';
 import { createRng } from '../training/random.js';
 import { type ParamSpace, search } from '../training/search.js';
 import { predictSoftmax, trainSoftmaxRegression } from '../training/softmax.js';
+import { buildTrainingSet, type DatasetPorts } from './dataset.js';
 import {
   assertMove,
   isActive,
@@ -75,6 +76,8 @@ export interface RetrainDeps {
   readonly policy?: Partial<RetrainPolicy>;
   /** The model's retraining policy (margin, promotion); absent: defaults, the candidate stays in staging. */
   readonly retrainingPolicy?: (model: string) => Promise<RetrainingPolicy | undefined>;
+  /** Captured labelled rows in, training rows and manifest out; absent: the parent's dataset alone. */
+  readonly dataset?: DatasetPorts;
   /** What promotion under the policy needs; absent: the candidate stays in staging. */
   readonly promotion?: PromotionPorts;
 }
@@ -391,10 +394,28 @@ export class RetrainService {
     if (!parentVersion) throw validationFailed(`model ${job.model} has no version to retrain from`);
     const parent = await registry.getVersion(job.model, parentVersion);
     const { features, classes } = signature(parent);
-    const uri = parent.dataset?.uri;
-    if (!uri) throw validationFailed(`version ${parentVersion} records no dataset to retrain on`);
-
-    const data = await this.load(uri, features, classes);
+    const parentUri = parent.dataset?.uri;
+    const withBaseline = !this.deps.dataset || retraining.dataset.includeBaseline;
+    if (withBaseline && !parentUri)
+      throw validationFailed(`version ${parentVersion} records no dataset to retrain on`);
+    const baseline = withBaseline && parentUri ? await this.load(parentUri, features, classes) : undefined;
+    // With a dataset port, the rows trained on are written to S3 with a manifest, and that file is
+    // what lineage points at; without one, the parent's file as it is.
+    const data = this.deps.dataset
+      ? await buildTrainingSet(this.deps.dataset, {
+          model: job.model,
+          jobId: job.id,
+          features,
+          classes,
+          ...(baseline && parentUri ? { baseline: { uri: parentUri, ...baseline } } : {}),
+          windowDays: retraining.dataset.windowDays,
+          now: this.deps.clock.now(),
+          maxRows: this.policy.maxRows,
+        })
+      : { ...(baseline as NonNullable<typeof baseline>), uri: parentUri as string };
+    const uri = data.uri;
+    if (data.x.length < 10)
+      throw validationFailed(`the training rows (${uri}) are ${data.x.length}; retraining needs at least 10`);
     const k = classes.length;
     const trainer: TrainerName = job.params.trainer ?? (k === 2 ? 'logistic' : 'softmax');
     if (trainer === 'logistic' && k !== 2)
