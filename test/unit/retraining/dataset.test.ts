@@ -98,7 +98,7 @@ describe('the training dataset of a job', () => {
     const job = await service.request(alice, 'iris-demo', { reason: 'x', search: { l2: [0.01] } });
     const done = await service.run(job.id);
     expect(done?.error).toBeUndefined();
-    const lineage = (registered[0]?.params as { lineage: { dataset: Record<string, unknown> } }).lineage;
+    const lineage = (registered[0]!.params as { lineage: { dataset: Record<string, unknown> } }).lineage;
     const key = `datasets/iris-demo/retraining/${job.id}/rows.csv`;
     expect(lineage.dataset).toEqual({
       uri: `s3://b/${key}`,
