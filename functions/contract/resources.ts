@@ -284,6 +284,11 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/retrain-worker.ts',
     description: 'runs a retraining job: dataset, seeded split, CV search, candidate registered in staging',
   },
+  retrainScheduler: {
+    kind: 'schedule',
+    entry: 'functions/handlers/retrain-scheduler.ts',
+    description: 'retraining triggers of the policies: a schedule, enough new labels',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -356,6 +361,8 @@ export const SCHEDULES = {
   drift: { id: 'DriftSweep', rateMinutes: 15, target: 'driftScheduler' },
   // Every minute each running experiment is analysed: a results snapshot, and a canary's step.
   experiments: { id: 'ExperimentAnalysis', rateMinutes: 1, target: 'experimentsScheduler' },
+  // Every 15 minutes the retraining policies' schedule and new-label triggers are evaluated.
+  retrain: { id: 'RetrainSweep', rateMinutes: 15, target: 'retrainScheduler' },
 } as const satisfies Record<string, ScheduleDef>;
 
 export type TableId = keyof typeof TABLES;
@@ -496,6 +503,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       settings: 'read',
       // The hourly serving counts prediction volume is judged from (docs/quality.md).
       predictions: 'read',
+      // A manual check evaluates the drift and degradation triggers too (a job, audited).
+      jobs: 'readWrite',
     },
     buckets: {
       artifacts: {
@@ -508,21 +517,28 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
         list: true,
       },
     },
-    queues: { webhooks: { queue: 'send' } },
+    queues: { webhooks: { queue: 'send' }, retrain: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   driftScheduler: { tables: { registry: 'read', monitoring: 'read' }, queues: { drift: { queue: 'send' } } },
   // Writes window sketches next to the captured data (never the data), reports and alerts.
   driftWorker: {
-    // predictions: the hourly serving counts prediction volume is judged from.
-    tables: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
+    // predictions: the hourly serving counts prediction volume is judged from. jobs, audit and the
+    // retrain queue: the drift and degradation triggers after each check (a job, audited).
+    tables: {
+      registry: 'read',
+      monitoring: 'readWrite',
+      predictions: 'read',
+      jobs: 'readWrite',
+      audit: 'append',
+    },
     buckets: {
       artifacts: {
         objects: { [KEYS.baselines]: ['read'], [KEYS.captures]: ['read'], [KEYS.sketches]: ['write'] },
         list: true,
       },
     },
-    queues: { webhooks: { queue: 'send' } },
+    queues: { webhooks: { queue: 'send' }, retrain: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   webhookWorker: { tables: { monitoring: 'readWrite' }, queues: { webhooks: { queue: 'send' } } },
@@ -592,16 +608,38 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     },
     queues: { retrain: { queue: 'send' } },
   },
-  // Reads the parent version's dataset, registers the candidate (registry, artifacts, audit) and
-  // runs it and production on the held-out rows (artifacts read).
+  // The policies (monitoring), the last job and slot (jobs), labelled predictions (predictions);
+  // a firing trigger queues a job (retrain queue), audited.
+  retrainScheduler: {
+    tables: { monitoring: 'read', jobs: 'readWrite', registry: 'read', predictions: 'read', audit: 'append' },
+    queues: { retrain: { queue: 'send' } },
+  },
+  // Reads the parent version's dataset and the captured, labelled predictions of the window
+  // (captures, predictions), writes the training rows and their manifest (datasets), registers the
+  // candidate (registry, artifacts, audit) and runs it and production on the held-out rows. Under
+  // the policy (monitoring): an approval request (alert, webhooks, SNS), a canary (experiments) or
+  // a promotion (registry).
   retrainWorker: {
-    tables: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+    tables: {
+      jobs: 'readWrite',
+      registry: 'readWrite',
+      audit: 'append',
+      monitoring: 'readWrite',
+      predictions: 'read',
+      experiments: 'readWrite',
+    },
     buckets: {
       artifacts: {
-        objects: { [KEYS.models]: ['read', 'write', 'delete'], [KEYS.datasets]: ['read'] },
+        objects: {
+          [KEYS.models]: ['read', 'write', 'delete'],
+          [KEYS.datasets]: ['read', 'write'],
+          [KEYS.captureFiles]: ['read'],
+        },
         list: true,
       },
     },
+    queues: { webhooks: { queue: 'send' } },
+    topics: { alerts: 'publish' },
   },
 };
 

@@ -7,12 +7,14 @@ import { DriftMessage } from '../contract/messages.js';
 import { isDomainError } from '../core/kernel/errors.js';
 import { lambdaHandler, queueEntry } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
+import { afterDriftCheck, retrainTriggers } from './retrain-triggers-wiring.js';
 import { type Env, makeLogger } from './shared.js';
 
 const logger = makeLogger('drift-worker');
 
 export function createHandler(env: Env = process.env) {
   const monitoring = monitoringService(env);
+  const triggers = retrainTriggers(env);
   return queueEntry({
     logger,
     schema: DriftMessage,
@@ -27,6 +29,7 @@ export function createHandler(env: Env = process.env) {
           datasetDrift: report.datasetDrift,
           alertId: report.alertId,
         });
+        await afterDriftCheck(triggers, msg.model, logger);
       } catch (err) {
         if (!isDomainError(err) || err.code === 'unavailable') {
           logger.error('drift check failed; will retry', { model: msg.model, error: err as Error });

@@ -18,6 +18,7 @@ import type {
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
+import { afterDriftCheck, retrainTriggers } from './retrain-triggers-wiring.js';
 import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
@@ -28,6 +29,7 @@ type Page = z.infer<typeof PageQuery>;
 export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   const monitoring = monitoringService(env);
   const webhooks = webhookService(env);
+  const triggers = retrainTriggers(env);
   return createApiHandler(
     'monitoring',
     {
@@ -48,8 +50,12 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       }),
       checkDrift: operation<Name, unknown, z.infer<typeof DriftCheckBody>>({
         ...CONTRACT.checkDrift,
-        handle: async ({ params, body }) =>
-          monitoring.check(params.name, { from: body.from, to: body.to }, 'manual'),
+        handle: async ({ params, body }) => {
+          const report = await monitoring.check(params.name, { from: body.from, to: body.to }, 'manual');
+          // A checked window is a checked window: the drift trigger counts it like a scheduled one.
+          await afterDriftCheck(triggers, params.name, logger);
+          return report;
+        },
       }),
       listDriftReports: operation<Name, Page>({
         ...CONTRACT.listDriftReports,

@@ -4,17 +4,34 @@
  * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs); SERVAL_BUCKET_ARTIFACTS (the worker:
  * datasets in, candidate artifacts out).
  */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
+import { CreateExperimentBody } from '../core/experiments/definition.js';
 import { notFound } from '../core/kernel/errors.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
-import type { JobQueue, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
+import { MonitoringPolicy } from '../core/monitoring/policy.js';
+import type { DatasetPorts } from '../core/retraining/dataset.js';
+import type { JobQueue, JobStore, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
+import type { PromotionPorts } from '../core/retraining/promotion.js';
 import { RetrainService } from '../core/retraining/service.js';
-import { artifactStore, type Env, envValue, registryServices, registryStore } from './shared.js';
+import { experimentService } from './experiments-wiring.js';
+import { monitoringService, monitoringStore, openAlertsReader } from './monitoring-wiring.js';
+import { lifecycleEvents } from './registry-events.js';
+import {
+  artifactStore,
+  type Env,
+  envValue,
+  makeLogger,
+  predictionStore,
+  registryServices,
+  registryStore,
+} from './shared.js';
+import { eventPublisher } from './webhooks-wiring.js';
 
 const unbound = (what: string) => () => {
   throw new Error(`this function is not bound to ${what}`);
@@ -60,6 +77,60 @@ function registryPort(env: Env, runner?: RunnerLoader): RetrainRegistry {
   };
 }
 
+/** Captured labelled predictions in; the training rows and their manifest out (datasets/). */
+function datasetPorts(env: Env, bucket: string): DatasetPorts {
+  return {
+    captures: new S3Captures(s3Client(), bucket),
+    labels: predictionStore(env),
+    put: async (key, body, contentType) => {
+      await s3Client().send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+      return `s3://${bucket}/${key}`;
+    },
+  };
+}
+
+/** Approval requests (alert, event), canaries (experiments) and promotion (registry) for the worker. */
+function promotionPorts(env: Env, store: JobStore): PromotionPorts {
+  const registry = () =>
+    registryServices(env, registryStore(env), artifactStore(env), {
+      // version.approved / version.promoted go out like any other; the promotion gate reads open alerts.
+      ...lifecycleEvents(env, makeLogger('retrain-worker')),
+      alerts: openAlertsReader(env),
+    });
+  const publisher = eventPublisher(env);
+  return {
+    alert: async (a) => (await monitoringService(env).raiseOperationalAlert({ kind: 'retraining', ...a })).id,
+    event: (type, id, data) => publisher.publish({ id, type, at: systemClock.now().toISOString(), data }),
+    startCanary: async (principal, i) => {
+      const experiments = experimentService(env);
+      const e = await experiments.create(
+        principal,
+        CreateExperimentBody.parse({
+          name: i.name,
+          description: `canary of the retraining candidate ${i.candidate}`,
+          model: i.model,
+          kind: 'canary',
+          variants: [{ version: i.production, control: true }, { version: i.candidate }],
+          ...(i.canary ? { canary: i.canary } : {}),
+        }),
+      );
+      await experiments.start(principal, e.id, 'started by the retraining policy');
+      return e.id;
+    },
+    approve: async (principal, model, version, comment) => {
+      await registry().lifecycle.decideApproval(principal, model, version, 'approved', comment);
+    },
+    promote: async (principal, model, version, comment) => {
+      await registry().lifecycle.transition(principal, model, version, 'production', comment);
+    },
+    audit: (e) => store.audit(e),
+    clock: systemClock,
+    ids: ulids,
+  };
+}
+
 export function retrainService(env: Env, runner?: RunnerLoader): RetrainService {
   const queueUrl = env[QUEUES.retrain.env];
   const sender = queueUrl ? new QueueSender<'retrain'>(sqsClient(), queueUrl, 'retraining jobs') : undefined;
@@ -73,12 +144,25 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   const rows: RowSource = bucket
     ? new S3Captures(s3Client(), bucket).datasets()
     : { rows: unbound('the artifacts bucket') as RowSource['rows'] };
+  const store = new DynamoJobStore(documentClient(), envValue(env, TABLES.jobs.env), env[TABLES.audit.env]);
+  // The worker reads the model's retraining policy and acts on it; the API only queues jobs.
+  const worker = runner !== undefined && env[TABLES.monitoring.env] !== undefined;
   return new RetrainService({
-    store: new DynamoJobStore(documentClient(), envValue(env, TABLES.jobs.env), env[TABLES.audit.env]),
+    store,
     queue,
     registry: registryPort(env, runner),
     rows,
     clock: systemClock,
     ids: ulids,
+    ...(worker
+      ? {
+          retrainingPolicy: async (model: string) => {
+            const stored = await monitoringStore(env).getPolicy(model);
+            return stored ? MonitoringPolicy.parse(stored).retraining : undefined;
+          },
+          promotion: promotionPorts(env, store),
+          ...(bucket && env[TABLES.predictions.env] ? { dataset: datasetPorts(env, bucket) } : {}),
+        }
+      : {}),
   });
 }

@@ -77,8 +77,9 @@ describe('retraining', () => {
 
     const v = (await viewer('GET', `/v1/models/iris-demo/versions/${job.resultVersion}`)).body;
     expect(v).toMatchObject({ stage: 'staging', status: 'ready', parent: '1.0.0' });
+    // The rows trained on (the demo's dataset, no labelled traffic yet), written by the job.
     expect(v.dataset).toMatchObject({
-      uri: expect.stringMatching(/datasets\/iris-demo\/train\.csv$/),
+      uri: expect.stringMatching(new RegExp(`datasets/iris-demo/retraining/${jobId}/rows\\.csv$`)),
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       rows: 240,
       verified: true,

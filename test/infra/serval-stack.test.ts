@@ -94,9 +94,18 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     idempotency: 'readWrite',
     settings: 'read',
     predictions: 'read',
+    // A manual check evaluates the retraining triggers: a job may be queued.
+    jobs: 'readWrite',
   },
   driftScheduler: { registry: 'read', monitoring: 'read' },
-  driftWorker: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
+  // After a check, the retraining triggers: a job may be queued (audited).
+  driftWorker: {
+    registry: 'read',
+    monitoring: 'readWrite',
+    predictions: 'read',
+    jobs: 'readWrite',
+    audit: 'append',
+  },
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
   // audit it), and then raises the alert (monitoring); writes feedback to the predictions table.
@@ -135,8 +144,24 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     idempotency: 'readWrite',
     settings: 'read',
   },
-  // Runs the job: registers the candidate in staging (registry, audit).
-  retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+  // Runs the job: registers the candidate in staging (registry, audit); reads labelled predictions
+  // for the dataset; under the policy raises an approval alert, starts a canary or promotes.
+  retrainWorker: {
+    jobs: 'readWrite',
+    registry: 'readWrite',
+    audit: 'append',
+    monitoring: 'readWrite',
+    predictions: 'read',
+    experiments: 'readWrite',
+  },
+  // Schedule and new-label triggers: policies, labelled predictions, the last job; queues a job.
+  retrainScheduler: {
+    monitoring: 'read',
+    jobs: 'readWrite',
+    registry: 'read',
+    predictions: 'read',
+    audit: 'append',
+  },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -204,9 +229,15 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   // Reads the parent's dataset; writes the candidate's artifact (deleted again if its commit fails);
   // reads artifacts to run the candidate and production on the held-out rows.
   retrainWorker: {
-    objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
+    objects: {
+      'models/*': [DELETE, GET, GET_VERSION, PUT],
+      // The training rows and their manifest are written next to the datasets users upload.
+      'datasets/*': [GET, GET_VERSION, PUT],
+      'captures/*.jsonl.gz': [GET, GET_VERSION],
+    },
     list: true,
   },
+  retrainScheduler: undefined,
 };
 
 /**
@@ -236,6 +267,7 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   experimentsWorker: {},
   retraining: {},
   retrainWorker: {},
+  retrainScheduler: {},
 };
 
 /**
@@ -525,6 +557,7 @@ describe('functions', () => {
       experimentsWorker: 5,
       retraining: 5,
       retrainWorker: 2,
+      retrainScheduler: 1,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -701,6 +734,7 @@ describe('least privilege', () => {
           'inference',
           'experiments',
           'experimentsWorker',
+          'retrainWorker',
         ].includes(fn),
       );
       const statements = fnStatements(fn).filter((s) => resourcesOf(s).some((r) => refersTo(r, topicId)));
@@ -836,6 +870,9 @@ describe('least privilege', () => {
         'experimentsWorker',
         'retraining',
         'retrainWorker',
+        // The retraining triggers audit their decisions.
+        'driftWorker',
+        'retrainScheduler',
       ].sort(),
     );
   });
@@ -887,12 +924,13 @@ describe('least privilege', () => {
         'inference',
         'experiments',
         'experimentsWorker',
+        'retrainWorker',
       ],
       'webhookWorker',
     ],
     ['captures', ['inference'], 'captureWorker'],
     ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
-    ['retrain', ['retraining'], 'retrainWorker'],
+    ['retrain', ['retraining', 'monitoring', 'driftWorker', 'retrainScheduler'], 'retrainWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

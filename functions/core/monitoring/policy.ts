@@ -4,6 +4,7 @@
  * functions/core/stats/drift-report.ts); every field can be set per model.
  */
 import { z } from 'zod';
+import { CanaryInput } from '../experiments/definition.js';
 import { DEFAULT_QUALITY_THRESHOLDS, DEFAULT_VOLUME_THRESHOLDS } from './quality.js';
 
 export const DRIFT_TESTS = ['ks', 'chisquare', 'z', 'wasserstein', 'jensenshannon', 'psi'] as const;
@@ -86,6 +87,59 @@ export const PerformancePolicy = z.strictObject({
     .default(24 * 60),
 });
 
+const SEVERITIES = ['medium', 'high', 'critical'] as const;
+export const PROMOTION_MODES = ['none', 'approval', 'canary', 'auto'] as const;
+
+/**
+ * When retraining starts by itself and what happens to its candidate (docs/retraining.md). Every
+ * trigger is off until set; a person can always POST /retrain.
+ */
+export const RetrainingPolicy = z.strictObject({
+  /** Drift at or above minSeverity in this many consecutive checked windows (one noisy window is not enough). */
+  onDrift: z
+    .strictObject({
+      minSeverity: z.enum(SEVERITIES).default('high'),
+      consecutiveWindows: z.number().int().min(1).max(100).default(3),
+    })
+    .optional(),
+  /** An open performance degradation alert of the model (docs/performance.md). */
+  onDegradation: z.boolean().default(false),
+  /** A job at least this often, whatever the monitoring says. */
+  schedule: z
+    .strictObject({
+      everyHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 366),
+    })
+    .optional(),
+  /** At least this many labelled predictions served since the last job was created. */
+  minNewLabels: z.number().int().min(1).max(10_000_000).optional(),
+  /** No automatic job until this long after the last one ended (a person's request has its own 10 min). */
+  cooldownMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(31 * 24 * 60)
+    .default(60),
+  /** The training rows: the parent's dataset and/or captured predictions labelled in the last windowDays. */
+  dataset: z
+    .strictObject({
+      windowDays: z.number().int().min(0).max(366).default(30),
+      includeBaseline: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** What happens to a candidate that beats production by the margin. */
+  promotion: z.enum(PROMOTION_MODES).default('none'),
+  /** Held-out accuracy the candidate must gain over production (a request's params.margin wins). */
+  margin: z.number().min(0).max(1).default(0.01),
+  /** 'auto' promotes without an approval only when this is set (audited). */
+  waiveApproval: z.boolean().default(false),
+  /** The canary experiment 'canary' starts, as POST /v1/experiments takes it (docs/experiments.md). */
+  canary: CanaryInput.optional(),
+});
+
 export const MonitoringPolicy = z.strictObject({
   /** Scheduled checks on (manual checks always work). */
   enabled: z.boolean().default(true),
@@ -123,6 +177,7 @@ export const MonitoringPolicy = z.strictObject({
   quality: QualityPolicy.prefault({}),
   volume: VolumePolicy.prefault({}),
   performance: PerformancePolicy.prefault({}),
+  retraining: RetrainingPolicy.prefault({}),
 });
 
 export type FeaturePolicy = z.infer<typeof FeaturePolicy>;
@@ -130,5 +185,6 @@ export type MonitoringPolicy = z.infer<typeof MonitoringPolicy>;
 export type QualityPolicy = z.infer<typeof QualityPolicy>;
 export type VolumePolicy = z.infer<typeof VolumePolicy>;
 export type PerformancePolicy = z.infer<typeof PerformancePolicy>;
+export type RetrainingPolicy = z.infer<typeof RetrainingPolicy>;
 
 export const DEFAULT_POLICY: MonitoringPolicy = MonitoringPolicy.parse({});

@@ -89,7 +89,15 @@ export interface AlertRecord {
    * `drift` (absent on alerts stored before kinds existed), `quality` or `volume` (the checks of
    * docs/quality.md), `performance` (docs/performance.md), `integrity`, `fallback` or `experiment`.
    */
-  readonly kind?: 'drift' | 'quality' | 'volume' | 'integrity' | 'fallback' | 'experiment' | 'performance';
+  readonly kind?:
+    | 'drift'
+    | 'quality'
+    | 'volume'
+    | 'integrity'
+    | 'fallback'
+    | 'experiment'
+    | 'performance'
+    | 'retraining';
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';

@@ -534,7 +534,7 @@ export class MonitoringService {
    * `key`: the same incident reported again (a redelivered analysis) raises nothing new.
    */
   async raiseOperationalAlert(input: {
-    readonly kind: 'experiment';
+    readonly kind: 'experiment' | 'retraining';
     readonly key: string;
     readonly model: string;
     readonly severity: string;

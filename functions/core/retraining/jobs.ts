@@ -11,6 +11,7 @@ import { conflict } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegisterVersionInput } from '../registry/registration.js';
 import type { ModelVersion } from '../registry/types.js';
+import type { PromotionOutcome } from './promotion.js';
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -74,6 +75,8 @@ export interface RetrainJob {
   readonly error?: string;
   /** The outcome in one sentence, including whether the candidate beat production. */
   readonly outcome?: string;
+  /** What the retraining policy did with the candidate (approval, canary, promotion). */
+  readonly promotion?: PromotionOutcome;
   readonly cancelRequested?: boolean;
   readonly duplicates: readonly DuplicateTrigger[];
   /** The most recent log lines (at most MAX_LOG_LINES). */

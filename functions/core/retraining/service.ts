@@ -17,6 +17,7 @@ import {
   validationFailed,
 } from '../kernel/errors.js';
 import type { Page } from '../kernel/paging.js';
+import { DEFAULT_POLICY, type RetrainingPolicy } from '../monitoring/policy.js';
 import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../onnx/models.js';
 import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -26,6 +27,7 @@ import { classificationMetrics } from '../training/metrics.js';
 import { createRng } from '../training/random.js';
 import { type ParamSpace, search } from '../training/search.js';
 import { predictSoftmax, trainSoftmaxRegression } from '../training/softmax.js';
+import { buildTrainingSet, type DatasetPorts } from './dataset.js';
 import {
   assertMove,
   isActive,
@@ -42,6 +44,7 @@ import {
   TRAINERS,
   type TrainerName,
 } from './jobs.js';
+import { type PromotionPorts, promoteCandidate } from './promotion.js';
 
 export interface RetrainPolicy {
   /** No new job for a model until this long after its last one ended (default 10 min). */
@@ -58,8 +61,10 @@ export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = {
   maxRows: 200_000,
 };
 
+const DEFAULT_RETRAINING: RetrainingPolicy = DEFAULT_POLICY.retraining;
+
 export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
-const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5, margin: 0.01 } as const;
+const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5 } as const;
 
 export interface RetrainDeps {
   readonly store: JobStore;
@@ -69,6 +74,12 @@ export interface RetrainDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly policy?: Partial<RetrainPolicy>;
+  /** The model's retraining policy (margin, promotion); absent: defaults, the candidate stays in staging. */
+  readonly retrainingPolicy?: (model: string) => Promise<RetrainingPolicy | undefined>;
+  /** Captured labelled rows in, training rows and manifest out; absent: the parent's dataset alone. */
+  readonly dataset?: DatasetPorts;
+  /** What promotion under the policy needs; absent: the candidate stays in staging. */
+  readonly promotion?: PromotionPorts;
 }
 
 export interface RetrainRequest {
@@ -337,7 +348,8 @@ export class RetrainService {
 
   private async finish(
     id: string,
-    end: Pick<RetrainJob, 'state'> & Partial<Pick<RetrainJob, 'error' | 'outcome' | 'resultVersion'>>,
+    end: Pick<RetrainJob, 'state'> &
+      Partial<Pick<RetrainJob, 'error' | 'outcome' | 'resultVersion' | 'promotion'>>,
   ): Promise<RetrainJob> {
     const job = await this.update(
       id,
@@ -374,17 +386,36 @@ export class RetrainService {
     const seed = job.params.seed ?? DEFAULTS.seed;
     const holdoutFraction = job.params.holdoutFraction ?? DEFAULTS.holdoutFraction;
     const folds = job.params.folds ?? DEFAULTS.folds;
-    const margin = job.params.margin ?? DEFAULTS.margin;
+    const retraining = (await this.deps.retrainingPolicy?.(job.model)) ?? DEFAULT_RETRAINING;
+    const margin = job.params.margin ?? retraining.margin;
 
     const model = await registry.getModel(job.model);
     const parentVersion = model.productionVersion ?? model.latestVersion;
     if (!parentVersion) throw validationFailed(`model ${job.model} has no version to retrain from`);
     const parent = await registry.getVersion(job.model, parentVersion);
     const { features, classes } = signature(parent);
-    const uri = parent.dataset?.uri;
-    if (!uri) throw validationFailed(`version ${parentVersion} records no dataset to retrain on`);
-
-    const data = await this.load(uri, features, classes);
+    const parentUri = parent.dataset?.uri;
+    const withBaseline = !this.deps.dataset || retraining.dataset.includeBaseline;
+    if (withBaseline && !parentUri)
+      throw validationFailed(`version ${parentVersion} records no dataset to retrain on`);
+    const baseline = withBaseline && parentUri ? await this.load(parentUri, features, classes) : undefined;
+    // With a dataset port, the rows trained on are written to S3 with a manifest, and that file is
+    // what lineage points at; without one, the parent's file as it is.
+    const data = this.deps.dataset
+      ? await buildTrainingSet(this.deps.dataset, {
+          model: job.model,
+          jobId: job.id,
+          features,
+          classes,
+          ...(baseline && parentUri ? { baseline: { uri: parentUri, ...baseline } } : {}),
+          windowDays: retraining.dataset.windowDays,
+          now: this.deps.clock.now(),
+          maxRows: this.policy.maxRows,
+        })
+      : { ...(baseline as NonNullable<typeof baseline>), uri: parentUri as string };
+    const uri = data.uri;
+    if (data.x.length < 10)
+      throw validationFailed(`the training rows (${uri}) are ${data.x.length}; retraining needs at least 10`);
     const k = classes.length;
     const trainer: TrainerName = job.params.trainer ?? (k === 2 ? 'logistic' : 'softmax');
     if (trainer === 'logistic' && k !== 2)
@@ -554,12 +585,29 @@ export class RetrainService {
       confusion: holdout.confusion,
       comparison,
     });
-    const outcome = model.productionVersion
+    const judged = model.productionVersion
       ? better
         ? `${candidate.version} beats production ${model.productionVersion} by ${fmt(candidateAccuracy - (comparison.champion as number))} accuracy on ${hy.length} held-out rows; in staging`
         : `${candidate.version} is not better than production ${model.productionVersion} by the margin ${margin} (${fmt(candidateAccuracy)} vs ${fmt(comparison.champion as number)}); kept in staging`
       : `${candidate.version} registered in staging (no production version to compare with)`;
-    return this.finish(job.id, { state: 'succeeded', resultVersion: candidate.version, outcome });
+    const promotion = this.deps.promotion
+      ? await promoteCandidate(this.deps.promotion, retraining, {
+          model: job.model,
+          jobId: job.id,
+          candidate: candidate.version,
+          ...(model.productionVersion ? { production: model.productionVersion } : {}),
+          better,
+          comparison,
+          reason: job.reason,
+        })
+      : undefined;
+    const outcome = promotion ? `${judged}; ${promotion.detail}` : judged;
+    return this.finish(job.id, {
+      state: 'succeeded',
+      resultVersion: candidate.version,
+      outcome,
+      ...(promotion ? { promotion } : {}),
+    });
   }
 
   /** The rows of a dataset as features and class indices, with the SHA-256 of exactly those rows. */

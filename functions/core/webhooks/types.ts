@@ -6,6 +6,7 @@
 
 import { EXPERIMENT_EVENT_TYPES } from '../experiments/events.js';
 import { LIFECYCLE_EVENT_TYPES } from '../registry/events.js';
+import { RETRAINING_EVENT_TYPES } from '../retraining/promotion.js';
 
 /** What a webhook subscribes to: alert events, lifecycle (version.* / model.*) events, or all. */
 export const EVENT_FILTERS = ['alert', 'lifecycle', '*'] as const;
@@ -22,6 +23,7 @@ export const KNOWN_EVENT_TYPES: readonly string[] = [
   ...ALERT_EVENT_TYPES,
   ...LIFECYCLE_EVENT_TYPES,
   ...EXPERIMENT_EVENT_TYPES,
+  ...RETRAINING_EVENT_TYPES,
 ];
 
 /**

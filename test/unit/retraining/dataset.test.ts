@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
+import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
+import type { ModelVersion } from '../../../functions/core/registry/types.js';
+import type { DatasetPorts } from '../../../functions/core/retraining/dataset.js';
+import { RetrainService } from '../../../functions/core/retraining/service.js';
+import { makeDemoModel } from '../../../functions/core/training/demo.js';
+import { MemoryJobStore } from '../../support/memory-jobs.js';
+import { alice } from '../../support/principals.js';
+
+const demo = makeDemoModel();
+const [head, ...lines] = demo.datasetCsv.trim().split('\n');
+const cols = (head as string).split(',');
+const ROWS = lines.map((l) =>
+  Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number.isNaN(Number(v)) ? v : Number(v)])),
+);
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+
+/** 30 served predictions with feedback: captured rows (S3) and their labels (predictions table). */
+const captured: CapturedRow[] = ROWS.slice(0, 30).map((r, i) => ({
+  at: new Date(T0 - 3_600_000 + i * 1000).toISOString(),
+  version: '1.0.0',
+  // Half positional, half keyed by feature name, as clients send them.
+  instance: i % 2 ? FEATURES.map((f) => r[f]) : Object.fromEntries(FEATURES.map((f) => [f, r[f]])),
+  predictionId: `p${String(i).padStart(3, '0')}`,
+}));
+
+function setup() {
+  let now = T0;
+  let seq = 0;
+  const store = new MemoryJobStore();
+  const registered: RegisterVersionInput[] = [];
+  const objects = new Map<string, string>();
+  const parent = {
+    model: 'iris-demo',
+    version: '1.0.0',
+    runtime: { type: 'lambda' },
+    inputSchema: demo.inputSchema,
+    outputSchema: demo.outputSchema,
+    dataset: { uri: 's3://b/datasets/iris-demo/train.csv' },
+  } as unknown as ModelVersion;
+  const dataset: DatasetPorts = {
+    captures: {
+      partitions: async () => [
+        { version: '1.0.0', hourStart: new Date(T0 - 3_600_000).toISOString(), keys: ['k'] },
+      ],
+      rows: async function* () {
+        yield* captured;
+      },
+    },
+    labels: {
+      labelled: async () => ({
+        rows: captured.map((c, i) => ({
+          predictionId: c.predictionId as string,
+          version: '1.0.0',
+          at: c.at,
+          kind: 'multiclass' as const,
+          predicted: 'setosa',
+          actual: String(ROWS[i]?.species),
+        })),
+        truncated: false,
+      }),
+    },
+    put: async (key, body) => {
+      objects.set(key, body);
+      return `s3://b/${key}`;
+    },
+  };
+  const service = new RetrainService({
+    store,
+    queue: { send: async () => {} },
+    registry: {
+      getModel: async () => ({ latestVersion: '1.0.0' }),
+      getVersion: async () => parent,
+      registerStaging: async (_p, _n, input) => {
+        registered.push(input);
+        return { ...parent, version: `1.0.${registered.length}`, stage: 'staging' } as ModelVersion;
+      },
+      recordValidation: async () => {},
+      predict: async (_p, _n, _v, instances) => instances.map(() => 'setosa'),
+    },
+    rows: {
+      rows: async function* () {
+        yield* ROWS;
+      },
+    },
+    dataset,
+    clock: { now: () => new Date(now) },
+    ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
+  });
+  return { service, registered, objects, advance: (ms: number) => (now += ms) };
+}
+
+describe('the training dataset of a job', () => {
+  it('is the parent dataset plus captured predictions joined with their labels, written with a manifest', async () => {
+    const { service, registered, objects } = setup();
+    const job = await service.request(alice, 'iris-demo', { reason: 'x', search: { l2: [0.01] } });
+    const done = await service.run(job.id);
+    expect(done?.error).toBeUndefined();
+    const lineage = (registered[0]!.params as { lineage: { dataset: Record<string, unknown> } }).lineage;
+    const key = `datasets/iris-demo/retraining/${job.id}/rows.csv`;
+    expect(lineage.dataset).toEqual({
+      uri: `s3://b/${key}`,
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      rows: ROWS.length + 30,
+    });
+    const csv = objects.get(key) as string;
+    expect(csv.trim().split('\n')).toHaveLength(ROWS.length + 31);
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(csv).digest('hex')).toBe(lineage.dataset.sha256);
+    const manifest = JSON.parse(
+      objects.get(`datasets/iris-demo/retraining/${job.id}/manifest.json`) as string,
+    );
+    expect(manifest).toMatchObject({
+      uri: `s3://b/${key}`,
+      sha256: lineage.dataset.sha256,
+      rows: ROWS.length + 30,
+      sources: { baseline: { rows: ROWS.length }, captured: { rows: 30, unusable: 0 } },
+    });
+  });
+
+  it('gives the same rows, digest and ONNX bytes to two jobs on the same data and seed', async () => {
+    const { service, registered, advance } = setup();
+    for (const reason of ['first', 'second']) {
+      const job = await service.request(alice, 'iris-demo', { reason, search: { l2: [0.01, 0.1] } });
+      expect((await service.run(job.id))?.state).toBe('succeeded');
+      advance(11 * 60_000);
+    }
+    const [a, b] = registered as [RegisterVersionInput, RegisterVersionInput];
+    const lin = (r: RegisterVersionInput) =>
+      (r.params as { lineage: { dataset: { sha256: string } } }).lineage;
+    expect(lin(a).dataset.sha256).toBe(lin(b).dataset.sha256);
+    expect((a.artifact as { base64: string }).base64).toBe((b.artifact as { base64: string }).base64);
+  });
+});
