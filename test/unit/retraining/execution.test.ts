@@ -114,7 +114,8 @@ type Lineage = {
     best: { params: Record<string, unknown> };
   };
 };
-const lineageOf = (i: number) => (registered[i]?.input.params as { lineage: Lineage }).lineage;
+const lineageOf = (i: number) =>
+  ((registered[i] as { input: RegisterVersionInput }).input.params as { lineage: Lineage }).lineage;
 
 describe('trainers and strategies in a job', () => {
   it('trains an MLP with a successive-halving search: rungs on growing rows, the best of the last rung', async () => {
