@@ -284,6 +284,16 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/retrain-worker.ts',
     description: 'runs a retraining job: dataset, seeded split, CV search, candidate registered in staging',
   },
+  trialWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/trial-worker.ts',
+    description: "runs one trial of a retraining job's search (cross-validation of one candidate)",
+  },
+  jobSweeper: {
+    kind: 'schedule',
+    entry: 'functions/handlers/job-sweeper.ts',
+    description: 'resumes retraining jobs whose worker stopped, from their checkpoint (or fails them)',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -348,6 +358,16 @@ export const QUEUES = {
     batchSize: 1,
     worker: 'retrainWorker',
   },
+  // One message per trial of a fanned-out search; many trial workers run at once. A trial is
+  // one candidate's cross-validation (minutes at most); a redelivered trial stores nothing twice.
+  trials: {
+    id: 'Trials',
+    env: 'SERVAL_QUEUE_TRIALS',
+    visibilityTimeoutSeconds: 5400,
+    maxReceiveCount: 3,
+    batchSize: 1,
+    worker: 'trialWorker',
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const SCHEDULES = {
@@ -356,6 +376,8 @@ export const SCHEDULES = {
   drift: { id: 'DriftSweep', rateMinutes: 15, target: 'driftScheduler' },
   // Every minute each running experiment is analysed: a results snapshot, and a canary's step.
   experiments: { id: 'ExperimentAnalysis', rateMinutes: 1, target: 'experimentsScheduler' },
+  // Every 5 minutes running retraining jobs whose heartbeat is stale are resumed or failed.
+  jobSweep: { id: 'RetrainJobSweep', rateMinutes: 5, target: 'jobSweeper' },
 } as const satisfies Record<string, ScheduleDef>;
 
 export type TableId = keyof typeof TABLES;
@@ -435,6 +457,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       captures: { queue: 'depth', dlq: 'depth' },
       experiments: { queue: 'depth', dlq: 'depth' },
       retrain: { queue: 'depth', dlq: 'depth' },
+      trials: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
@@ -594,14 +617,39 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   },
   // Reads the parent version's dataset, registers the candidate (registry, artifacts, audit) and
   // runs it and production on the held-out rows (artifacts read).
+  // Continuations and trial fan-out go back to its own queue and the trials queue; the job's
+  // checkpoint is read and written under jobs/.
   retrainWorker: {
     tables: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
     buckets: {
       artifacts: {
-        objects: { [KEYS.models]: ['read', 'write', 'delete'], [KEYS.datasets]: ['read'] },
+        objects: {
+          [KEYS.models]: ['read', 'write', 'delete'],
+          [KEYS.datasets]: ['read'],
+          [KEYS.jobCheckpoints]: ['read', 'write'],
+        },
         list: true,
       },
     },
+    queues: { retrain: { queue: 'send' }, trials: { queue: 'send' } },
+  },
+  // One trial: the dataset and checkpoint read, the result put in the jobs table, and the
+  // continuation that gathers a complete rung sent to the retrain queue. Registers nothing.
+  trialWorker: {
+    tables: { jobs: 'readWrite', registry: 'read', audit: 'append' },
+    buckets: {
+      artifacts: {
+        objects: { [KEYS.datasets]: ['read'], [KEYS.jobCheckpoints]: ['read'] },
+        list: true,
+      },
+    },
+    queues: { retrain: { queue: 'send' } },
+  },
+  // Lists running jobs, reads checkpoints, sends continuations (or fails a job without one).
+  jobSweeper: {
+    tables: { jobs: 'readWrite', audit: 'append' },
+    buckets: { artifacts: { objects: { [KEYS.jobCheckpoints]: ['read'] }, list: true } },
+    queues: { retrain: { queue: 'send' } },
   },
 };
 

@@ -1,17 +1,22 @@
 /**
  * Composition of retraining from a function's environment, for the retraining API and the
  * retrain worker. Environment: SERVAL_TABLE_JOBS, SERVAL_TABLE_REGISTRY, SERVAL_TABLE_AUDIT;
- * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs); SERVAL_BUCKET_ARTIFACTS (the worker:
- * datasets in, candidate artifacts out).
+ * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs; workers: continuations); SERVAL_QUEUE_TRIALS
+ * (the retrain worker: trials fan out when bound); SERVAL_BUCKET_ARTIFACTS (datasets in, candidate
+ * artifacts and checkpoints out). SERVAL_RETRAIN_STALE_AFTER_MS overrides the heartbeat timeout
+ * (the local runtime's tests kill workers and do not wait 15 minutes).
  */
 import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
+import { DynamoTrialResults } from '../adapters/dynamo-trials.js';
 import { S3Captures } from '../adapters/s3-captures.js';
+import { S3Checkpoints } from '../adapters/s3-checkpoints.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
 import { notFound } from '../core/kernel/errors.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
+import type { ExecutionPorts, TrialQueue } from '../core/retraining/execution.js';
 import type { JobQueue, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
 import { RetrainService } from '../core/retraining/service.js';
 import { artifactStore, type Env, envValue, registryServices, registryStore } from './shared.js';
@@ -73,12 +78,28 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   const rows: RowSource = bucket
     ? new S3Captures(s3Client(), bucket).datasets()
     : { rows: unbound('the artifacts bucket') as RowSource['rows'] };
+  const table = envValue(env, TABLES.jobs.env);
+  const trialsUrl = env[QUEUES.trials.env];
+  const trialSender = trialsUrl
+    ? new QueueSender<'trials'>(sqsClient(), trialsUrl, 'search trials')
+    : undefined;
+  const trials: TrialQueue | undefined = trialSender
+    ? { send: async (messages) => void (await trialSender.send(messages)) }
+    : undefined;
+  const execution: ExecutionPorts = {
+    ...(bucket ? { checkpoints: new S3Checkpoints(s3Client(), bucket) } : {}),
+    results: new DynamoTrialResults(documentClient(), table),
+    ...(trials ? { trials } : {}),
+  };
+  const staleAfterMs = Number(env.SERVAL_RETRAIN_STALE_AFTER_MS);
   return new RetrainService({
-    store: new DynamoJobStore(documentClient(), envValue(env, TABLES.jobs.env), env[TABLES.audit.env]),
+    store: new DynamoJobStore(documentClient(), table, env[TABLES.audit.env]),
     queue,
     registry: registryPort(env, runner),
     rows,
     clock: systemClock,
     ids: ulids,
+    execution,
+    ...(staleAfterMs > 0 ? { policy: { staleAfterMs } } : {}),
   });
 }

@@ -137,6 +137,10 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   },
   // Runs the job: registers the candidate in staging (registry, audit).
   retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+  // One trial: its result put in the jobs table (only if absent), progress on the job.
+  trialWorker: { jobs: 'readWrite', registry: 'read', audit: 'append' },
+  // Resumes or fails stale running jobs.
+  jobSweeper: { jobs: 'readWrite', audit: 'append' },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -204,9 +208,19 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
   // Reads the parent's dataset; writes the candidate's artifact (deleted again if its commit fails);
   // reads artifacts to run the candidate and production on the held-out rows.
   retrainWorker: {
-    objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
+    objects: {
+      'models/*': [DELETE, GET, GET_VERSION, PUT],
+      'datasets/*': [GET, GET_VERSION],
+      // The job's checkpoint.
+      'jobs/*.json': [GET, GET_VERSION, PUT],
+    },
     list: true,
   },
+  trialWorker: {
+    objects: { 'datasets/*': [GET, GET_VERSION], 'jobs/*.json': [GET, GET_VERSION] },
+    list: true,
+  },
+  jobSweeper: { objects: { 'jobs/*.json': [GET, GET_VERSION] }, list: true },
 };
 
 /**
@@ -236,6 +250,8 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   experimentsWorker: {},
   retraining: {},
   retrainWorker: {},
+  trialWorker: {},
+  jobSweeper: {},
 };
 
 /**
@@ -525,6 +541,8 @@ describe('functions', () => {
       experimentsWorker: 5,
       retraining: 5,
       retrainWorker: 2,
+      trialWorker: 10,
+      jobSweeper: 1,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -836,6 +854,8 @@ describe('least privilege', () => {
         'experimentsWorker',
         'retraining',
         'retrainWorker',
+        'trialWorker',
+        'jobSweeper',
       ].sort(),
     );
   });
@@ -892,7 +912,8 @@ describe('least privilege', () => {
     ],
     ['captures', ['inference'], 'captureWorker'],
     ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
-    ['retrain', ['retraining'], 'retrainWorker'],
+    ['retrain', ['retraining', 'retrainWorker', 'trialWorker', 'jobSweeper'], 'retrainWorker'],
+    ['trials', ['retrainWorker'], 'trialWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

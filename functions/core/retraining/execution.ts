@@ -266,6 +266,7 @@ export class JobExecutor {
       );
     }
     let longest = 0;
+    let ran = 0;
     for (;;) {
       cp = await this.merge(cp);
       const rung = cp.rungs[cp.rungs.length - 1] as Rung;
@@ -283,10 +284,13 @@ export class JobExecutor {
           return this.deps.store.get(job.id);
         }
         const index = pending[0] as number;
-        if (budget.remainingMs() < Math.max(this.reserveMs, 2 * longest)) return this.continueLater(job, cp);
+        // At least one trial per invocation, so a budget smaller than the reserve still progresses.
+        if (ran > 0 && budget.remainingMs() < Math.max(this.reserveMs, 2 * longest))
+          return this.continueLater(job, cp);
         const t0 = performance.now();
         const record = await this.runTrial(job, cp, prepared, cp.rungs.length - 1, index);
         longest = Math.max(longest, performance.now() - t0);
+        ran++;
         await this.results.put(job.id, record);
         continue;
       }
@@ -302,7 +306,8 @@ export class JobExecutor {
     if (!cp.best || cp.best.score === null) {
       throw new Error(`every trial failed: ${cp.finished.map((t) => t.error).join('; ')}`);
     }
-    if (budget.remainingMs() < Math.max(this.reserveMs, 2 * longest)) return this.continueLater(job, cp);
+    if (ran > 0 && budget.remainingMs() < Math.max(this.reserveMs, 2 * longest))
+      return this.continueLater(job, cp);
     return this.service.conclude(job, prepared, {
       strategy: cp.strategy,
       space: cp.space,

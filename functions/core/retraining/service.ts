@@ -21,7 +21,7 @@ import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
 import { classificationMetrics } from '../training/metrics.js';
 import { createRng } from '../training/random.js';
-import type { ParamSpace, Params } from '../training/search.js';
+import { gridCandidates, type ParamSpace, type Params } from '../training/search.js';
 import {
   type Budget,
   Cancelled,
@@ -66,6 +66,8 @@ export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = {
 
 export { DEFAULT_L2_GRID } from './trainers.js';
 
+/** Every grid point is a trial (a message, when fanned out): more is a mistake, not a search. */
+const MAX_GRID_TRIALS = 1000;
 const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5, margin: 0.01 } as const;
 
 export interface RetrainDeps {
@@ -173,7 +175,15 @@ export class RetrainService {
       throw validationFailed(`trainer must be one of ${TRAINERS.join(', ')}`, { field: 'trainer' });
     }
     // A space the trainer cannot search is refused now, not after the job has queued.
-    jobSpace(TRAINER_IMPLS[req.trainer ?? 'logistic'], req.search?.space, req.search?.l2);
+    const space = jobSpace(TRAINER_IMPLS[req.trainer ?? 'logistic'], req.search?.space, req.search?.l2);
+    if ((req.search?.strategy ?? 'grid') === 'grid' && gridCandidates(space).length > MAX_GRID_TRIALS) {
+      throw validationFailed(
+        `a grid search tries at most ${MAX_GRID_TRIALS} candidates; use random or halving`,
+        {
+          field: 'search.space',
+        },
+      );
+    }
     await this.deps.registry.getModel(model);
     const slot = await this.deps.store.slot(model);
     if (slot.activeJobId) return this.duplicate(principal, model, slot.activeJobId, trigger, req.reason);

@@ -179,8 +179,8 @@ describe('continuation from a checkpoint', () => {
       search: { l2: [1e-4, 1e-3, 1e-2, 1e-1] },
     });
     sent = [];
-    // An invocation with time for two trials only.
-    let left = 2;
+    // An invocation with time for two trials only (the first runs unasked: one per invocation at least).
+    let left = 1;
     const first = await service().run(job.id, { budget: { remainingMs: () => (left-- > 0 ? 1e9 : 0) } });
     expect(first?.state).toBe('running');
     expect(sent).toEqual([{ jobId: job.id, attempt: 2 }]);
