@@ -65,6 +65,21 @@ function registryPort(env: Env, runner?: RunnerLoader): RetrainRegistry {
   };
 }
 
+function lazyRegistry(make: () => RetrainRegistry): RetrainRegistry {
+  let port: RetrainRegistry | undefined;
+  const get = () => {
+    port ??= make();
+    return port;
+  };
+  return {
+    getModel: (...a) => get().getModel(...a),
+    getVersion: (...a) => get().getVersion(...a),
+    registerStaging: (...a) => get().registerStaging(...a),
+    recordValidation: (...a) => get().recordValidation(...a),
+    predict: (...a) => get().predict(...a),
+  };
+}
+
 export function retrainService(env: Env, runner?: RunnerLoader): RetrainService {
   const queueUrl = env[QUEUES.retrain.env];
   const sender = queueUrl ? new QueueSender<'retrain'>(sqsClient(), queueUrl, 'retraining jobs') : undefined;
@@ -95,7 +110,8 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   return new RetrainService({
     store: new DynamoJobStore(documentClient(), table, env[TABLES.audit.env]),
     queue,
-    registry: registryPort(env, runner),
+    // Built on first use: the job sweeper never touches the registry and is not bound to it.
+    registry: lazyRegistry(() => registryPort(env, runner)),
     rows,
     clock: systemClock,
     ids: ulids,

@@ -92,6 +92,8 @@ export interface Checkpoint {
   readonly space: ParamSpace;
   readonly factor: number;
   readonly rungCount: number;
+  /** Rows a fold trains on: the last rung's resource. */
+  readonly fullResource: number;
   readonly maxTrials: number | null;
   readonly timeBudgetMs: number | null;
   /** Epoch ms the search began: the time budget counts from here across invocations. */
@@ -160,6 +162,7 @@ class MemoryResults implements TrialResultStore {
 
 const DEFAULT_RESERVE_MS = 30_000;
 const MIN_HALVING_ROWS = 30;
+const MAX_HALVING_RUNGS = 3;
 
 export class JobExecutor {
   private readonly checkpoints: CheckpointStore;
@@ -377,9 +380,7 @@ export class JobExecutor {
       .sort((a, b) => (b.score as number) - (a.score as number) || a.id - b.id);
     const keep = ok.slice(0, Math.ceil(ok.length / cp.factor)).map((t) => t.params);
     if (keep.length === 0) return undefined;
-    const max = cp.rungs[0]?.resource ?? 0;
-    const full = Math.round((max as number) * cp.factor ** (cp.rungCount - 1));
-    const resource = Math.max(1, Math.round(full / cp.factor ** (cp.rungCount - 1 - r)));
+    const resource = Math.max(1, Math.round(cp.fullResource / cp.factor ** (cp.rungCount - 1 - r)));
     return { resource, plan: keep, firstId: last.firstId + last.plan.length };
   }
 
@@ -396,8 +397,9 @@ export class JobExecutor {
     let rungCount = 1;
     let planned: number;
     if (strategy === 'halving') {
-      const min = Math.min(full, Math.max(MIN_HALVING_ROWS, Math.ceil(full / factor ** 2)));
-      rungCount = Math.floor(Math.log(full / min) / Math.log(factor) + 1e-9) + 1;
+      // Up to three rungs, fewer when a smaller first rung would train on too few rows.
+      const fit = Math.floor(Math.log(full / MIN_HALVING_ROWS) / Math.log(factor) + 1e-9) + 1;
+      rungCount = Math.max(1, Math.min(MAX_HALVING_RUNGS, fit));
       const count = Math.min(factor ** (rungCount - 1), maxTrials ?? Number.POSITIVE_INFINITY);
       const first = Math.max(1, Math.round(full / factor ** (rungCount - 1)));
       rungs = [{ resource: first, plan: randomCandidates(space, Math.ceil(count), p.seed), firstId: 0 }];
@@ -422,6 +424,7 @@ export class JobExecutor {
       space,
       factor,
       rungCount,
+      fullResource: full,
       maxTrials,
       timeBudgetMs: job.search.timeBudgetMs ?? null,
       startedAt: this.deps.clock.now().getTime(),
