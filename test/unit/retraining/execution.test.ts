@@ -170,6 +170,27 @@ describe('trainers and strategies in a job', () => {
     expect((await s.run(job.id))?.state).toBe('succeeded');
     expect(lineageOf(0).search.trials).toHaveLength(2);
   });
+
+  it('starts no trial once the time budget is spent, counting from the search’s start across invocations', async () => {
+    const s = service();
+    const job = await s.request(alice, 'iris-demo', {
+      reason: 'x',
+      search: { l2: [1e-4, 1e-3, 1e-2, 1e-1, 1], timeBudgetMs: 60_000 },
+    });
+    const save = store.save.bind(store);
+    // Each trial "takes" 25 s of the clock.
+    store.save = async (j, rev, audit) => {
+      if (/^trial \d/.test(j.log.at(-1)?.message ?? '')) now += 25_000;
+      await save(j, rev, audit);
+    };
+    const done = await s.run(job.id);
+    expect(done?.state).toBe('succeeded');
+    expect(lineageOf(0).search.trials).toHaveLength(3);
+    expect(
+      (registered[0]?.input.params as { lineage: { search: { stoppedBy: string } } }).lineage.search
+        .stoppedBy,
+    ).toBe('maxTime');
+  });
 });
 
 describe('continuation from a checkpoint', () => {
