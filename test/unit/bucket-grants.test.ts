@@ -163,7 +163,12 @@ describe('datasets are read from datasets/ only', () => {
       }),
       'validation_failed',
     );
-    expect(granted('read', 'datasets/churn/train.csv')).toEqual(['monitoring', 'registry', 'retrainWorker']);
+    expect(granted('read', 'datasets/churn/train.csv')).toEqual([
+      'monitoring',
+      'registry',
+      'retrainWorker',
+      'trialWorker',
+    ]);
   });
 
   it('a baseline cannot be built from captured predictions or artifacts (400), before reading them', async () => {
