@@ -535,36 +535,43 @@ export class JobExecutor {
     if (!cp || !rung || message.index >= rung.plan.length) return;
     const id = rung.firstId + message.index;
     const before = await this.results.list(job.id);
-    if (before.some((t) => t.id === id)) return;
-    const prepared = await this.service.prepare(job, cp.parentVersion);
-    if (prepared.sha256 !== cp.dataset.sha256) return;
-    const record = await this.evaluate(cp, prepared, message.rung, message.index);
-    if (!(await this.results.put(job.id, record))) return;
+    if (!before.some((t) => t.id === id)) {
+      const prepared = await this.service.prepare(job, cp.parentVersion);
+      if (prepared.sha256 !== cp.dataset.sha256) return;
+      const record = await this.evaluate(cp, prepared, message.rung, message.index);
+      // Another delivery stored it first; that one reports and gathers.
+      if (!(await this.results.put(job.id, record))) return;
+      const done = before.length + 1;
+      const cancelled = await this.service
+        .progress(
+          job.id,
+          {
+            fraction: 0.1 + (0.7 * done) / Math.max(1, cp.planned),
+            message: `trial ${done} of ${cp.planned}`,
+            trial: done,
+            trials: cp.planned,
+          },
+          `trial ${id + 1}/${cp.planned} ${record.status}: ${JSON.stringify(record.params)} score ${record.score ?? record.error}`,
+        )
+        // Progress is best effort under many concurrent trials; the result is what counts.
+        .then(
+          () => false,
+          (err: unknown) => err instanceof Cancelled,
+        );
+      if (cancelled) {
+        await this.stopCancelled(job.id);
+        return;
+      }
+    } else if (cp.rungs.length !== message.rung + 1) {
+      // A redelivery after its rung was gathered: nothing left to do.
+      return;
+    }
+    // Also on a redelivery whose first delivery stored the result but died before this point.
     const all = await this.results.list(job.id);
     const ofRung = all.filter((t) => t.id >= rung.firstId && t.id < rung.firstId + rung.plan.length);
     const expected = rung.plan.filter(
       (_, i) => cp.maxTrials === null || rung.firstId + i < cp.maxTrials,
     ).length;
-    const done = all.length;
-    const latest = await this.service
-      .progress(
-        job.id,
-        {
-          fraction: 0.1 + (0.7 * done) / Math.max(1, cp.planned),
-          message: `trial ${done} of ${cp.planned}`,
-          trial: done,
-          trials: cp.planned,
-        },
-        `trial ${id + 1}/${cp.planned} ${record.status}: ${JSON.stringify(record.params)} score ${record.score ?? record.error}`,
-      )
-      .then(
-        () => false,
-        (err: unknown) => err instanceof Cancelled,
-      );
-    if (latest) {
-      await this.stopCancelled(job.id);
-      return;
-    }
     if (ofRung.length >= expected) {
       const now = await this.deps.store.get(job.id);
       await this.deps.queue.send({ jobId: job.id, attempt: (now?.attempt ?? 1) + 1 });

@@ -245,6 +245,26 @@ describe('trial fan-out', () => {
     expect(registered).toHaveLength(1);
   });
 
+  it('a redelivered last trial sends the gather its first delivery could not', async () => {
+    const job = await service({ fanOut: true }).request(alice, 'iris-demo', {
+      reason: 'x',
+      search: { l2: [1e-3, 1e-2] },
+    });
+    sent = [];
+    await service({ fanOut: true }).run(job.id);
+    await service({ fanOut: true }).runTrial(trialMessages[0]!);
+    const failing = service({ fanOut: true });
+    const queue = (failing as unknown as { deps: { queue: { send: unknown } } }).deps.queue;
+    queue.send = async () => {
+      throw new Error('SQS unavailable');
+    };
+    await expect(failing.runTrial(trialMessages[1]!)).rejects.toThrow(/SQS unavailable/);
+    expect(sent).toEqual([]);
+    await service({ fanOut: true }).runTrial(trialMessages[1]!);
+    expect(sent).toEqual([{ jobId: job.id, attempt: 2 }]);
+    expect((await results.list(job.id)).length).toBe(2);
+  });
+
   it('fans out each halving rung in turn', async () => {
     const s = service({ fanOut: true });
     const job = await s.request(alice, 'iris-demo', {
