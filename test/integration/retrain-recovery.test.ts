@@ -157,7 +157,9 @@ describe('a killed retrain worker', () => {
     expect(stored.map((t) => t.id).sort()).toEqual([0, 1, 2, 3, 4, 5]);
     const version = await registryStore(env).getVersion('iris-demo', done.resultVersion as string);
     expect(version?.stage).toBe('staging');
-    const lineage = (version?.params as { lineage: { search: { trials: unknown[] } } }).lineage;
+    const lineage = (
+      (version as { params: unknown }).params as { lineage: { search: { trials: unknown[] } } }
+    ).lineage;
     expect(lineage.search.trials).toHaveLength(6);
   }, 180_000);
 });

@@ -45,7 +45,8 @@ describe.each([
       const expected = fitted.proba(probe);
       const got = numbers(out.probabilities);
       expect(got).toHaveLength(probe.length * k);
-      got.forEach((p, i) => expect(Math.abs(p - (expected.flat()[i] as number))).toBeLessThan(1e-4));
+      const flat = expected.flat();
+      for (const [i, p] of got.entries()) expect(Math.abs(p - (flat[i] as number))).toBeLessThan(1e-4);
       const argmax = (p: readonly number[]) => p.indexOf(Math.max(...p));
       // The graph answers class indices; the labels travel in its metadata.
       expect(numbers(out.label)).toEqual(expected.map(argmax));
