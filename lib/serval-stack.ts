@@ -113,6 +113,9 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   // Training is CPU-bound in one thread: one full vCPU (1769 MB) and up to 15 minutes a job.
   retrainWorker: { memorySize: 1769, timeout: workerTimeout(QUEUES.retrain.visibilityTimeoutSeconds) },
   retrainScheduler: { memorySize: 256, timeout: Duration.minutes(2) },
+  // One candidate's cross-validation: CPU-bound in one thread, as the retrain worker.
+  trialWorker: { memorySize: 1769, timeout: workerTimeout(QUEUES.trials.visibilityTimeoutSeconds) },
+  jobSweeper: { memorySize: 256, timeout: Duration.minutes(2) },
 };
 
 /**
@@ -123,7 +126,7 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
  * the hot path; the others are far lighter. Workers are capped lower, and their SQS event source
  * mappings never poll with more concurrency than is reserved (lib/constructs/workers.ts), so a
  * throttled batch is not counted as a failed receive. Schedulers run one sweep at a time. The sum
- * (299) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
+ * (310) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
  */
 export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   system: 10,
@@ -146,6 +149,9 @@ export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   // One job per model at a time anyway; two workers keep a long job from blocking every other model.
   retrainWorker: 2,
   retrainScheduler: 1,
+  // A fanned-out search runs this many trials at once.
+  trialWorker: 10,
+  jobSweeper: 1,
 };
 
 /** SQS event source mappings refuse a maximum concurrency below 2. */

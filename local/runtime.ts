@@ -364,6 +364,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           batchSize: def.batchSize,
           handler: worker,
           functionName: `serval-${def.worker}`,
+          // The worker's Lambda timeout (lib/serval-stack.ts workerTimeout), for remaining-time budgets.
+          timeoutSeconds: Math.floor(def.visibilityTimeoutSeconds / 6),
           onError: (err) => log(`warning: worker ${def.worker}: ${(err as Error).message}`),
         }),
       );
@@ -523,6 +525,7 @@ const PASSTHROUGH_ENV = [
   'SERVAL_ROUTE_CACHE_MS',
   'SERVAL_SAGEMAKER_ENDPOINTS',
   'SERVAL_IMPORT_BUCKETS',
+  'SERVAL_RETRAIN_STALE_AFTER_MS',
 ];
 
 /** The variables a function receives: its bound resources (BINDINGS) and its stage. */

@@ -24,6 +24,8 @@ export const ARTIFACT_PREFIXES = {
   captures: 'captures/',
   /** `baselines/<model>/<version>/<id>.json`: baseline profiles. */
   baselines: 'baselines/',
+  /** `jobs/<jobId>/checkpoint.json`: a retraining job's search state, to continue or resume it. */
+  jobs: 'jobs/',
 } as const;
 
 /** Suffix of a capture file: what the capture worker writes and drift checks read as data. */
@@ -51,6 +53,7 @@ export const ARTIFACT_KEY_PATTERNS = {
   captures: `${ARTIFACT_PREFIXES.captures}*`,
   sketches: `${ARTIFACT_PREFIXES.captures}*/${SKETCH_DIR}*${JSON_SUFFIX}`,
   baselines: `${ARTIFACT_PREFIXES.baselines}*${JSON_SUFFIX}`,
+  jobCheckpoints: `${ARTIFACT_PREFIXES.jobs}*${JSON_SUFFIX}`,
 } as const;
 
 /** Whether `key` matches an IAM object key pattern (`*` any run of characters, `?` one). */

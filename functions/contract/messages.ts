@@ -135,9 +135,23 @@ export type CaptureQueueBody = z.output<typeof CaptureQueueBody>;
 export const ExperimentMessage = z.object({ experimentId: z.string().min(1).max(64), at: z.iso.datetime() });
 export type ExperimentMessage = z.infer<typeof ExperimentMessage>;
 
-/** One retraining job to run (its id: the job holds everything else). */
-export const RetrainMessage = z.object({ jobId: z.string().min(1).max(64) });
+/**
+ * One retraining job to run (its id: the job holds everything else), or, with `attempt`, a
+ * continuation of a running one (after a time limit, a fanned-out rung, or a resume).
+ */
+export const RetrainMessage = z.object({
+  jobId: z.string().min(1).max(64),
+  attempt: z.number().int().min(2).max(10_000).optional(),
+});
 export type RetrainMessage = z.infer<typeof RetrainMessage>;
+
+/** One trial of a job's search: the candidate is `rung`'s plan[index] in the job's checkpoint. */
+export const TrialMessage = z.object({
+  jobId: z.string().min(1).max(64),
+  rung: z.number().int().min(0).max(100),
+  index: z.number().int().min(0).max(100_000),
+});
+export type TrialMessage = z.infer<typeof TrialMessage>;
 
 /** What each queue's worker reads from one message body (after JSON.parse). */
 export const QUEUE_MESSAGES = {
@@ -147,6 +161,7 @@ export const QUEUE_MESSAGES = {
   captures: CaptureQueueBody,
   experiments: ExperimentMessage,
   retrain: RetrainMessage,
+  trials: TrialMessage,
 } as const satisfies Record<QueueId, z.ZodType>;
 
 /** What a producer sends to queue Q, one message per SQS message. */

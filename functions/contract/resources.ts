@@ -289,6 +289,16 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/retrain-scheduler.ts',
     description: 'retraining triggers of the policies: a schedule, enough new labels',
   },
+  trialWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/trial-worker.ts',
+    description: "runs one trial of a retraining job's search (cross-validation of one candidate)",
+  },
+  jobSweeper: {
+    kind: 'schedule',
+    entry: 'functions/handlers/job-sweeper.ts',
+    description: 'resumes retraining jobs whose worker stopped, from their checkpoint (or fails them)',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -353,6 +363,16 @@ export const QUEUES = {
     batchSize: 1,
     worker: 'retrainWorker',
   },
+  // One message per trial of a fanned-out search; many trial workers run at once. A trial is
+  // one candidate's cross-validation (minutes at most); a redelivered trial stores nothing twice.
+  trials: {
+    id: 'Trials',
+    env: 'SERVAL_QUEUE_TRIALS',
+    visibilityTimeoutSeconds: 5400,
+    maxReceiveCount: 3,
+    batchSize: 1,
+    worker: 'trialWorker',
+  },
 } as const satisfies Record<string, QueueDef>;
 
 export const SCHEDULES = {
@@ -363,6 +383,8 @@ export const SCHEDULES = {
   experiments: { id: 'ExperimentAnalysis', rateMinutes: 1, target: 'experimentsScheduler' },
   // Every 15 minutes the retraining policies' schedule and new-label triggers are evaluated.
   retrain: { id: 'RetrainSweep', rateMinutes: 15, target: 'retrainScheduler' },
+  // Every 5 minutes running retraining jobs whose heartbeat is stale are resumed or failed.
+  jobSweep: { id: 'RetrainJobSweep', rateMinutes: 5, target: 'jobSweeper' },
 } as const satisfies Record<string, ScheduleDef>;
 
 export type TableId = keyof typeof TABLES;
@@ -442,6 +464,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       captures: { queue: 'depth', dlq: 'depth' },
       experiments: { queue: 'depth', dlq: 'depth' },
       retrain: { queue: 'depth', dlq: 'depth' },
+      trials: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
@@ -618,7 +641,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // (captures, predictions), writes the training rows and their manifest (datasets), registers the
   // candidate (registry, artifacts, audit) and runs it and production on the held-out rows. Under
   // the policy (monitoring): an approval request (alert, webhooks, SNS), a canary (experiments) or
-  // a promotion (registry).
+  // a promotion (registry). Continuations and trial fan-out go back to its own queue and the
+  // trials queue; the job's checkpoint is read and written under jobs/.
   retrainWorker: {
     tables: {
       jobs: 'readWrite',
@@ -634,12 +658,31 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.models]: ['read', 'write', 'delete'],
           [KEYS.datasets]: ['read', 'write'],
           [KEYS.captureFiles]: ['read'],
+          [KEYS.jobCheckpoints]: ['read', 'write'],
         },
         list: true,
       },
     },
-    queues: { webhooks: { queue: 'send' } },
+    queues: { webhooks: { queue: 'send' }, retrain: { queue: 'send' }, trials: { queue: 'send' } },
     topics: { alerts: 'publish' },
+  },
+  // One trial: the dataset and checkpoint read, the result put in the jobs table, and the
+  // continuation that gathers a complete rung sent to the retrain queue. Registers nothing.
+  trialWorker: {
+    tables: { jobs: 'readWrite', registry: 'read', audit: 'append' },
+    buckets: {
+      artifacts: {
+        objects: { [KEYS.datasets]: ['read'], [KEYS.jobCheckpoints]: ['read'] },
+        list: true,
+      },
+    },
+    queues: { retrain: { queue: 'send' } },
+  },
+  // Lists running jobs, reads checkpoints, sends continuations (or fails a job without one).
+  jobSweeper: {
+    tables: { jobs: 'readWrite', audit: 'append' },
+    buckets: { artifacts: { objects: { [KEYS.jobCheckpoints]: ['read'] }, list: true } },
+    queues: { retrain: { queue: 'send' } },
   },
 };
 

@@ -1,13 +1,17 @@
 /**
  * Composition of retraining from a function's environment, for the retraining API and the
  * retrain worker. Environment: SERVAL_TABLE_JOBS, SERVAL_TABLE_REGISTRY, SERVAL_TABLE_AUDIT;
- * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs); SERVAL_BUCKET_ARTIFACTS (the worker:
- * datasets in, candidate artifacts out).
+ * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs; workers: continuations); SERVAL_QUEUE_TRIALS
+ * (the retrain worker: trials fan out when bound); SERVAL_BUCKET_ARTIFACTS (datasets in, candidate
+ * artifacts and checkpoints out). SERVAL_RETRAIN_STALE_AFTER_MS overrides the heartbeat timeout
+ * (the local runtime's tests kill workers and do not wait 15 minutes).
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
+import { DynamoTrialResults } from '../adapters/dynamo-trials.js';
 import { S3Captures } from '../adapters/s3-captures.js';
+import { S3Checkpoints } from '../adapters/s3-checkpoints.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
@@ -16,6 +20,7 @@ import { notFound } from '../core/kernel/errors.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
 import type { DatasetPorts } from '../core/retraining/dataset.js';
+import type { ExecutionPorts, TrialQueue } from '../core/retraining/execution.js';
 import type { JobQueue, JobStore, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
 import type { PromotionPorts } from '../core/retraining/promotion.js';
 import { RetrainService } from '../core/retraining/service.js';
@@ -131,6 +136,21 @@ function promotionPorts(env: Env, store: JobStore): PromotionPorts {
   };
 }
 
+function lazyRegistry(make: () => RetrainRegistry): RetrainRegistry {
+  let port: RetrainRegistry | undefined;
+  const get = () => {
+    port ??= make();
+    return port;
+  };
+  return {
+    getModel: (...a) => get().getModel(...a),
+    getVersion: (...a) => get().getVersion(...a),
+    registerStaging: (...a) => get().registerStaging(...a),
+    recordValidation: (...a) => get().recordValidation(...a),
+    predict: (...a) => get().predict(...a),
+  };
+}
+
 export function retrainService(env: Env, runner?: RunnerLoader): RetrainService {
   const queueUrl = env[QUEUES.retrain.env];
   const sender = queueUrl ? new QueueSender<'retrain'>(sqsClient(), queueUrl, 'retraining jobs') : undefined;
@@ -144,16 +164,33 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   const rows: RowSource = bucket
     ? new S3Captures(s3Client(), bucket).datasets()
     : { rows: unbound('the artifacts bucket') as RowSource['rows'] };
-  const store = new DynamoJobStore(documentClient(), envValue(env, TABLES.jobs.env), env[TABLES.audit.env]);
+  const table = envValue(env, TABLES.jobs.env);
+  const trialsUrl = env[QUEUES.trials.env];
+  const trialSender = trialsUrl
+    ? new QueueSender<'trials'>(sqsClient(), trialsUrl, 'search trials')
+    : undefined;
+  const trials: TrialQueue | undefined = trialSender
+    ? { send: async (messages) => void (await trialSender.send(messages)) }
+    : undefined;
+  const execution: ExecutionPorts = {
+    ...(bucket ? { checkpoints: new S3Checkpoints(s3Client(), bucket) } : {}),
+    results: new DynamoTrialResults(documentClient(), table),
+    ...(trials ? { trials } : {}),
+  };
+  const staleAfterMs = Number(env.SERVAL_RETRAIN_STALE_AFTER_MS);
+  const store = new DynamoJobStore(documentClient(), table, env[TABLES.audit.env]);
   // The worker reads the model's retraining policy and acts on it; the API only queues jobs.
   const worker = runner !== undefined && env[TABLES.monitoring.env] !== undefined;
   return new RetrainService({
     store,
     queue,
-    registry: registryPort(env, runner),
+    // Built on first use: the job sweeper never touches the registry and is not bound to it.
+    registry: lazyRegistry(() => registryPort(env, runner)),
     rows,
     clock: systemClock,
     ids: ulids,
+    execution,
+    ...(staleAfterMs > 0 ? { policy: { staleAfterMs } } : {}),
     ...(worker
       ? {
           retrainingPolicy: async (model: string) => {

@@ -473,10 +473,30 @@ export const JobsQuery = PageQuery.extend({
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });
 
+const SearchParamValue = z.union([z.number(), z.string().max(64), z.boolean()]);
+const SearchParamSpec = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('float'),
+    low: z.number(),
+    high: z.number(),
+    log: z.boolean().optional(),
+    step: z.number().positive().optional(),
+    num: z.number().int().min(1).max(50).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('int'),
+    low: z.number().int(),
+    high: z.number().int(),
+    log: z.boolean().optional(),
+    step: z.number().int().positive().optional(),
+  }),
+  z.strictObject({ type: z.literal('choice'), values: z.array(SearchParamValue).min(1).max(50) }),
+]);
+
 export const RetrainBody = z.strictObject({
   reason: z.string().min(1).max(1024).describe('why: recorded on the job and in the audit trail'),
   trainer: z
-    .enum(['logistic', 'softmax'])
+    .enum(['logistic', 'softmax', 'mlp'])
     .optional()
     .describe('default: logistic for two classes, softmax for more'),
   params: z
@@ -494,9 +514,21 @@ export const RetrainBody = z.strictObject({
     .optional(),
   search: z
     .strictObject({
-      strategy: z.enum(['grid', 'random']).optional(),
-      maxTrials: z.number().int().min(1).max(50).optional(),
+      strategy: z.enum(['grid', 'random', 'halving']).optional(),
+      maxTrials: z.number().int().min(1).max(200).optional(),
+      trials: z.number().int().min(1).max(200).optional(),
+      timeBudgetMs: z.number().int().min(1000).max(86_400_000).optional(),
+      factor: z.number().min(1.5).max(10).optional(),
       l2: z.array(z.number().min(0).max(1e6)).min(1).max(50).optional(),
+      space: z
+        .record(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}$/), SearchParamSpec)
+        .refine((s) => Object.keys(s).length >= 1 && Object.keys(s).length <= 10, {
+          message: 'a space declares 1 to 10 parameters',
+        })
+        .optional()
+        .describe(
+          'parameter name → {type: float|int, low, high, log?, step?, num?} or {type: choice, values}; names depend on the trainer',
+        ),
     })
     .optional(),
 });

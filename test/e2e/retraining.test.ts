@@ -5,6 +5,7 @@
  * first is active is refused (409) and recorded on it; a finished job cannot be cancelled.
  */
 import { describe, expect, it } from 'vitest';
+import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
 import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
 
@@ -112,5 +113,67 @@ describe('retraining', () => {
     const res = await alice('POST', `/v1/jobs/${jobId}/cancel`);
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('conflict');
+  });
+});
+
+describe('retraining with an MLP and a successive-halving search fanned out into trial messages', () => {
+  it('trains, searches rung by rung over the trials queue, and registers the best MLP in staging', async () => {
+    // A second model on the demo's artifact and dataset: iris-demo is in its cooldown by now.
+    const demo = makeDemoModel();
+    const parent = (await viewer('GET', '/v1/models/iris-demo/versions/1.0.0')).body;
+    expect((await alice('POST', '/v1/models', { name: 'iris-mlp' })).status).toBe(201);
+    const reg = await alice('POST', '/v1/models/iris-mlp/versions', {
+      version: '1.0.0',
+      artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
+      framework: 'onnx',
+      runtime: { type: 'lambda' },
+      inputSchema: demo.inputSchema,
+      outputSchema: demo.outputSchema,
+      dataset: { uri: parent.dataset.uri },
+    });
+    expect(reg.status, reg.text).toBe(201);
+
+    const res = await alice('POST', '/v1/models/iris-mlp/retrain', {
+      reason: 'try an MLP',
+      trainer: 'mlp',
+      params: { seed: 3 },
+      search: {
+        strategy: 'halving',
+        factor: 2,
+        space: {
+          hidden: { type: 'choice', values: [4, 8, 16, 32] },
+          alpha: { type: 'float', low: 1e-5, high: 1e-2, log: true },
+        },
+      },
+    });
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.id;
+    const progress = new Set<string>();
+    const job = await waitFor(
+      serval,
+      'the MLP job to finish',
+      async () => {
+        const r = await viewer('GET', `/v1/jobs/${id}`);
+        progress.add(`${r.body.progress.trial}/${r.body.progress.trials}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(r.body.state) ? r.body : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
+    expect(job.error).toBeNull();
+    expect(job.state).toBe('succeeded');
+    // 240 rows, 5 folds: rungs of 4, 2 and 1 candidates on growing rows.
+    expect(job.progress).toMatchObject({ trial: 7, trials: 7 });
+    const messages = job.log.map((l: { message: string }) => l.message);
+    expect(messages.filter((m: string) => /trial messages sent/.test(m))).toHaveLength(3);
+    expect(messages.filter((m: string) => /^trial \d\/7 ok/.test(m))).toHaveLength(7);
+    expect([...progress].some((p) => /^[1-6]\/7$/.test(p))).toBe(true);
+
+    const v = (await viewer('GET', `/v1/models/iris-mlp/versions/${job.resultVersion}`)).body;
+    expect(v).toMatchObject({ stage: 'staging', params: { trainer: 'mlp', hidden: expect.any(Number) } });
+    const trials = v.params.lineage.search.trials as { rung: number; resource: number }[];
+    expect(trials.map((t) => t.rung)).toEqual([0, 0, 0, 0, 1, 1, 2]);
+    expect(trials[0]!.resource).toBeLessThan(trials[6]!.resource);
+    // The candidate is a real ONNX MLP: the job ran it on the held-out rows through onnxruntime.
+    expect(v.validation).toMatchObject({ by: `job:${id}` });
   });
 });

@@ -162,6 +162,10 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     predictions: 'read',
     audit: 'append',
   },
+  // One trial: its result put in the jobs table (only if absent), progress on the job.
+  trialWorker: { jobs: 'readWrite', registry: 'read', audit: 'append' },
+  // Resumes or fails stale running jobs.
+  jobSweeper: { jobs: 'readWrite', audit: 'append' },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -234,10 +238,17 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
       // The training rows and their manifest are written next to the datasets users upload.
       'datasets/*': [GET, GET_VERSION, PUT],
       'captures/*.jsonl.gz': [GET, GET_VERSION],
+      // The job's checkpoint.
+      'jobs/*.json': [GET, GET_VERSION, PUT],
     },
     list: true,
   },
   retrainScheduler: undefined,
+  trialWorker: {
+    objects: { 'datasets/*': [GET, GET_VERSION], 'jobs/*.json': [GET, GET_VERSION] },
+    list: true,
+  },
+  jobSweeper: { objects: { 'jobs/*.json': [GET, GET_VERSION] }, list: true },
 };
 
 /**
@@ -268,6 +279,8 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   retraining: {},
   retrainWorker: {},
   retrainScheduler: {},
+  trialWorker: {},
+  jobSweeper: {},
 };
 
 /**
@@ -558,6 +571,8 @@ describe('functions', () => {
       retraining: 5,
       retrainWorker: 2,
       retrainScheduler: 1,
+      trialWorker: 10,
+      jobSweeper: 1,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -873,6 +888,8 @@ describe('least privilege', () => {
         // The retraining triggers audit their decisions.
         'driftWorker',
         'retrainScheduler',
+        'trialWorker',
+        'jobSweeper',
       ].sort(),
     );
   });
@@ -930,7 +947,20 @@ describe('least privilege', () => {
     ],
     ['captures', ['inference'], 'captureWorker'],
     ['experiments', ['experimentsScheduler'], 'experimentsWorker'],
-    ['retrain', ['retraining', 'monitoring', 'driftWorker', 'retrainScheduler'], 'retrainWorker'],
+    [
+      'retrain',
+      [
+        'retraining',
+        'monitoring',
+        'driftWorker',
+        'retrainScheduler',
+        'retrainWorker',
+        'trialWorker',
+        'jobSweeper',
+      ],
+      'retrainWorker',
+    ],
+    ['trials', ['retrainWorker'], 'trialWorker'],
   ] as const)(
     'queue access to %s: exactly its senders send, its worker consumes, system reads depths',
     (q, senders, worker) => {

@@ -66,7 +66,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     expect(granted('read', key!)).toEqual(['inference', 'integrityWorker', 'registry', 'retrainWorker']);
   });
 
-  it('capture files: the capture worker writes them (inference too, when the queue fails); drift checks read them', async () => {
+  it('capture files: the capture worker writes them (inference too, when the queue fails); drift checks and retraining datasets read them', async () => {
     const { client, sent } = recordingS3();
     const captures = new S3Captures(client, 'serval-artifacts');
     const keys = await captures.writeCaptures(
@@ -77,7 +77,7 @@ describe('bucket grants cover exactly the keys each function writes', () => {
     expect(sent.map((s) => s.key)).toEqual(keys);
     for (const key of keys) {
       expect(granted('write', key)).toEqual(['captureWorker', 'inference']);
-      expect(granted('read', key)).toEqual(['driftWorker', 'monitoring']);
+      expect(granted('read', key)).toEqual(['driftWorker', 'monitoring', 'retrainWorker']);
       expect(granted('delete', key)).toEqual([]);
     }
   });
@@ -163,7 +163,12 @@ describe('datasets are read from datasets/ only', () => {
       }),
       'validation_failed',
     );
-    expect(granted('read', 'datasets/churn/train.csv')).toEqual(['monitoring', 'registry', 'retrainWorker']);
+    expect(granted('read', 'datasets/churn/train.csv')).toEqual([
+      'monitoring',
+      'registry',
+      'retrainWorker',
+      'trialWorker',
+    ]);
   });
 
   it('a baseline cannot be built from captured predictions or artifacts (400), before reading them', async () => {

@@ -81,8 +81,9 @@ export async function buildTrainingSet(ports: DatasetPorts, input: DatasetInput)
     [...features, 'label'].join(','),
     ...x.map((v, i) => [...v, classes[y[i] as number]].join(',')),
   ]
-    .join('\n')
-    .concat('\n');
+    // No final newline: the file's SHA-256 is then the digest the service computes when it reads
+    // these rows back (a continuation, a trial), so a checkpoint recognises its own rows.
+    .join('\n');
   const sha256 = await sha256Hex(new TextEncoder().encode(csv));
   const prefix = `datasets/${input.model}/retraining/${input.jobId}`;
   const uri = await ports.put(`${prefix}/rows.csv`, csv, 'text/csv');

@@ -11,12 +11,13 @@ import { conflict } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
 import type { RegisterVersionInput } from '../registry/registration.js';
 import type { ModelVersion } from '../registry/types.js';
+import type { ParamSpace } from '../training/search.js';
 import type { PromotionOutcome } from './promotion.js';
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];
-export const TRAINERS = ['logistic', 'softmax'] as const;
+export const TRAINERS = ['logistic', 'softmax', 'mlp'] as const;
 export type TrainerName = (typeof TRAINERS)[number];
 
 export interface JobProgress {
@@ -41,10 +42,18 @@ export interface RetrainParams {
 }
 
 export interface SearchRequest {
-  readonly strategy?: 'grid' | 'random';
+  readonly strategy?: 'grid' | 'random' | 'halving';
+  /** Trials started at most (alias `trials`). */
   readonly maxTrials?: number;
-  /** l2 penalties to try; default a log grid 1e-4 … 1. */
+  readonly trials?: number;
+  /** No trial starts after this long since the search began (checkpoints keep the start). */
+  readonly timeBudgetMs?: number;
+  /** l2 penalties to try (logistic, softmax); default a log grid 1e-4 … 1. */
   readonly l2?: readonly number[];
+  /** The declared space (names the trainer knows: functions/core/retraining/trainers.ts). */
+  readonly space?: ParamSpace;
+  /** Successive halving's reduction factor (default 3). */
+  readonly factor?: number;
 }
 
 /** A trigger that fired while the job was active: recorded on it instead of starting another. */
@@ -83,6 +92,12 @@ export interface RetrainJob {
   readonly log: readonly JobLogLine[];
   /** When the worker last wrote progress; a running job whose heartbeat is stale is presumed dead. */
   readonly heartbeatAt?: string;
+  /**
+   * Which invocation may run the job: each one claims attempt n + 1 with a revision-conditioned
+   * write, and a continuation message names the attempt it starts, so a redelivered or stale
+   * message (a lower attempt) starts nothing (functions/core/retraining/execution.ts).
+   */
+  readonly attempt?: number;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly revision: number;
@@ -139,7 +154,8 @@ export interface JobStore {
 }
 
 export interface JobQueue {
-  send(message: { readonly jobId: string }): Promise<void>;
+  /** `attempt`: a continuation of a running job (absent: the first run of a queued one). */
+  send(message: { readonly jobId: string; readonly attempt?: number }): Promise<void>;
 }
 
 /** Rows of a dataset file (CSV with a header or JSON lines), as the monitoring baseline reads them. */

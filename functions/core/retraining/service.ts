@@ -18,16 +18,21 @@ import {
 } from '../kernel/errors.js';
 import type { Page } from '../kernel/paging.js';
 import { DEFAULT_POLICY, type RetrainingPolicy } from '../monitoring/policy.js';
-import { logisticRegressionOnnx, softmaxRegressionOnnx } from '../onnx/models.js';
 import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
-import { crossValidate } from '../training/cv.js';
-import { predictLogistic, trainLogisticRegression } from '../training/logistic.js';
 import { classificationMetrics } from '../training/metrics.js';
 import { createRng } from '../training/random.js';
-import { type ParamSpace, search } from '../training/search.js';
-import { predictSoftmax, trainSoftmaxRegression } from '../training/softmax.js';
+import { gridCandidates, type ParamSpace, type Params } from '../training/search.js';
 import { buildTrainingSet, type DatasetPorts } from './dataset.js';
+import {
+  type Budget,
+  Cancelled,
+  type ExecutionPorts,
+  JobExecutor,
+  type SweepResult,
+  type TrialMessage,
+  type TrialRecord,
+} from './execution.js';
 import {
   assertMove,
   isActive,
@@ -45,6 +50,7 @@ import {
   type TrainerName,
 } from './jobs.js';
 import { type PromotionPorts, promoteCandidate } from './promotion.js';
+import { type Fitted, jobSpace, TRAINER_IMPLS } from './trainers.js';
 
 export interface RetrainPolicy {
   /** No new job for a model until this long after its last one ended (default 10 min). */
@@ -61,10 +67,12 @@ export const DEFAULT_RETRAIN_POLICY: RetrainPolicy = {
   maxRows: 200_000,
 };
 
-const DEFAULT_RETRAINING: RetrainingPolicy = DEFAULT_POLICY.retraining;
+export { DEFAULT_L2_GRID } from './trainers.js';
 
-export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
+/** Every grid point is a trial (a message, when fanned out): more is a mistake, not a search. */
+const MAX_GRID_TRIALS = 1000;
 const DEFAULTS = { seed: 0, holdoutFraction: 0.2, folds: 5 } as const;
+const DEFAULT_RETRAINING: RetrainingPolicy = DEFAULT_POLICY.retraining;
 
 export interface RetrainDeps {
   readonly store: JobStore;
@@ -74,12 +82,51 @@ export interface RetrainDeps {
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly policy?: Partial<RetrainPolicy>;
+  /** Checkpoints, trial results and the trials queue (absent: in memory, trials in process). */
+  readonly execution?: ExecutionPorts;
   /** The model's retraining policy (margin, promotion); absent: defaults, the candidate stays in staging. */
   readonly retrainingPolicy?: (model: string) => Promise<RetrainingPolicy | undefined>;
   /** Captured labelled rows in, training rows and manifest out; absent: the parent's dataset alone. */
   readonly dataset?: DatasetPorts;
   /** What promotion under the policy needs; absent: the candidate stays in staging. */
   readonly promotion?: PromotionPorts;
+}
+
+export interface RunOptions {
+  /** The attempt a continuation message starts (absent: the first run of a queued job). */
+  readonly attempt?: number;
+  /** The invocation's remaining time (Lambda's getRemainingTimeInMillis); unlimited when absent. */
+  readonly budget?: Budget;
+}
+
+/** What a job's search found: every trial, the best, and why it stopped. */
+export interface SearchSummary {
+  readonly strategy: string;
+  readonly space: ParamSpace;
+  readonly trials: readonly TrialRecord[];
+  readonly best: TrialRecord & { readonly params: Params; readonly score: number };
+  readonly stoppedBy: string;
+}
+
+/** A job's parent, rows and seeded split (features and class indices). */
+export interface Prepared {
+  readonly parentVersion: string;
+  readonly parent: ModelVersion;
+  readonly productionVersion?: string;
+  readonly features: string[];
+  readonly classes: string[];
+  readonly uri: string;
+  readonly sha256: string;
+  readonly rows: number;
+  readonly trainer: TrainerName;
+  readonly seed: number;
+  readonly folds: number;
+  readonly holdoutFraction: number;
+  readonly margin: number;
+  readonly tx: number[][];
+  readonly ty: number[];
+  readonly hx: number[][];
+  readonly hy: number[];
 }
 
 export interface RetrainRequest {
@@ -97,21 +144,16 @@ function jobPrincipal(job: RetrainJob): Principal {
 
 const SYSTEM_ACTOR: Actor = { id: 'retrain-worker', name: 'retraining worker' };
 
-/** Thrown between trials once a cancel was requested (search records it as the trial's error). */
-class Cancelled extends Error {
-  constructor() {
-    super('cancelled');
-  }
-}
-
 export class RetrainService {
-  private readonly policy: RetrainPolicy;
+  readonly policy: RetrainPolicy;
+  private readonly executor: JobExecutor;
 
   constructor(private readonly deps: RetrainDeps) {
     this.policy = { ...DEFAULT_RETRAIN_POLICY, ...deps.policy };
+    this.executor = new JobExecutor(this, deps, deps.execution);
   }
 
-  private now(): string {
+  now(): string {
     return this.deps.clock.now().toISOString();
   }
 
@@ -141,6 +183,16 @@ export class RetrainService {
     const trigger = req.trigger ?? 'manual';
     if (req.trainer !== undefined && !TRAINERS.includes(req.trainer)) {
       throw validationFailed(`trainer must be one of ${TRAINERS.join(', ')}`, { field: 'trainer' });
+    }
+    // A space the trainer cannot search is refused now, not after the job has queued.
+    const space = jobSpace(TRAINER_IMPLS[req.trainer ?? 'logistic'], req.search?.space, req.search?.l2);
+    if ((req.search?.strategy ?? 'grid') === 'grid' && gridCandidates(space).length > MAX_GRID_TRIALS) {
+      throw validationFailed(
+        `a grid search tries at most ${MAX_GRID_TRIALS} candidates; use random or halving`,
+        {
+          field: 'search.space',
+        },
+      );
     }
     await this.deps.registry.getModel(model);
     const slot = await this.deps.store.slot(model);
@@ -268,11 +320,7 @@ export class RetrainService {
    * Re-reads the job, applies `change` and writes it conditioned on the revision read, again when
    * another writer (a cancel, a duplicate trigger, progress) got in between.
    */
-  private async update(
-    id: string,
-    change: (j: RetrainJob) => RetrainJob,
-    logLine?: string,
-  ): Promise<RetrainJob> {
+  async update(id: string, change: (j: RetrainJob) => RetrainJob, logLine?: string): Promise<RetrainJob> {
     for (let attempt = 0; ; attempt++) {
       const cur = await this.get(id);
       const changed = change(cur);
@@ -295,46 +343,28 @@ export class RetrainService {
   }
 
   /**
-   * The worker's entry: runs a queued job to its end. A redelivered message finds the job
-   * running or finished and starts nothing; a running job whose worker went silent is failed.
+   * The worker's entry: runs or continues a job (a first run, a continuation after a time limit,
+   * a gather after the trials fanned out, a resume after a dead worker): execution.ts.
    */
-  async run(id: string): Promise<RetrainJob | undefined> {
-    const job = await this.deps.store.get(id);
-    if (!job) return undefined;
-    if (!isActive(job.state)) return job;
-    if (job.state === 'running') {
-      const beat = Date.parse(job.heartbeatAt ?? job.updatedAt);
-      if (this.deps.clock.now().getTime() - beat < this.policy.staleAfterMs) return job;
-      return this.finish(job.id, {
-        state: 'failed',
-        error: `the worker stopped (no progress since ${job.heartbeatAt ?? job.updatedAt}); request a new retrain`,
-      });
-    }
-    let running: RetrainJob;
-    try {
-      running = await this.saveExactly(job, {
-        ...job,
-        state: 'running',
-        heartbeatAt: this.now(),
-        progress: { ...job.progress, message: 'loading the dataset' },
-      });
-    } catch (err) {
-      // Another delivery of the same message started it first.
-      if (isConcurrentModification(err)) return this.deps.store.get(id);
-      throw err;
-    }
-    try {
-      return await this.train(running);
-    } catch (err) {
-      if (err instanceof Cancelled) {
-        return this.finish(id, { state: 'cancelled', outcome: 'cancelled while running' });
-      }
-      return this.finish(id, { state: 'failed', error: (err as Error).message });
-    }
+  run(id: string, options: RunOptions = {}): Promise<RetrainJob | undefined> {
+    return this.executor.step(
+      { jobId: id, ...(options.attempt ? { attempt: options.attempt } : {}) },
+      options.budget,
+    );
+  }
+
+  /** One trial message of a fanned-out search (the trial worker's entry). */
+  runTrial(message: TrialMessage): Promise<void> {
+    return this.executor.trial(message);
+  }
+
+  /** Resumes (or fails) running jobs whose worker stopped writing: the sweeper's entry. */
+  sweep(): Promise<SweepResult> {
+    return this.executor.sweep();
   }
 
   /** Writes `next` only if `cur` is still what is stored: the one write that claims a job. */
-  private async saveExactly(cur: RetrainJob, next: RetrainJob): Promise<RetrainJob> {
+  async saveExactly(cur: RetrainJob, next: RetrainJob): Promise<RetrainJob> {
     const now = this.now();
     const saved = {
       ...next,
@@ -346,7 +376,7 @@ export class RetrainService {
     return saved;
   }
 
-  private async finish(
+  async finish(
     id: string,
     end: Pick<RetrainJob, 'state'> &
       Partial<Pick<RetrainJob, 'error' | 'outcome' | 'resultVersion' | 'promotion'>>,
@@ -376,12 +406,19 @@ export class RetrainService {
   }
 
   /** Progress and heartbeat; throws Cancelled when a cancel was requested meanwhile. */
-  private async progress(id: string, p: RetrainJob['progress'], logLine?: string): Promise<void> {
+  async progress(id: string, p: RetrainJob['progress'], logLine?: string): Promise<RetrainJob> {
     const job = await this.update(id, (j) => ({ ...j, progress: p, heartbeatAt: this.now() }), logLine);
     if (job.cancelRequested) throw new Cancelled();
+    return job;
   }
 
-  private async train(job: RetrainJob): Promise<RetrainJob> {
+  /**
+   * The parent, its dataset's rows and the seeded split: what every step of a job starts from. The
+   * first step builds the training rows (and, with a dataset port, writes them to S3 with a
+   * manifest); a continuation or a trial passes what its checkpoint pinned, and reads exactly
+   * those rows again rather than a window that has moved on.
+   */
+  async prepare(job: RetrainJob, pinned?: { parentVersion: string; datasetUri: string }): Promise<Prepared> {
     const { registry } = this.deps;
     const seed = job.params.seed ?? DEFAULTS.seed;
     const holdoutFraction = job.params.holdoutFraction ?? DEFAULTS.holdoutFraction;
@@ -390,42 +427,19 @@ export class RetrainService {
     const margin = job.params.margin ?? retraining.margin;
 
     const model = await registry.getModel(job.model);
-    const parentVersion = model.productionVersion ?? model.latestVersion;
+    // A continuation keeps the parent its checkpoint names, even if production moved meanwhile.
+    const parentVersion = pinned?.parentVersion ?? model.productionVersion ?? model.latestVersion;
     if (!parentVersion) throw validationFailed(`model ${job.model} has no version to retrain from`);
     const parent = await registry.getVersion(job.model, parentVersion);
     const { features, classes } = signature(parent);
-    const parentUri = parent.dataset?.uri;
-    const withBaseline = !this.deps.dataset || retraining.dataset.includeBaseline;
-    if (withBaseline && !parentUri)
-      throw validationFailed(`version ${parentVersion} records no dataset to retrain on`);
-    const baseline = withBaseline && parentUri ? await this.load(parentUri, features, classes) : undefined;
-    // With a dataset port, the rows trained on are written to S3 with a manifest, and that file is
-    // what lineage points at; without one, the parent's file as it is.
-    const data = this.deps.dataset
-      ? await buildTrainingSet(this.deps.dataset, {
-          model: job.model,
-          jobId: job.id,
-          features,
-          classes,
-          ...(baseline && parentUri ? { baseline: { uri: parentUri, ...baseline } } : {}),
-          windowDays: retraining.dataset.windowDays,
-          now: this.deps.clock.now(),
-          maxRows: this.policy.maxRows,
-        })
-      : { ...(baseline as NonNullable<typeof baseline>), uri: parentUri as string };
+    const data = pinned
+      ? { ...(await this.load(pinned.datasetUri, features, classes)), uri: pinned.datasetUri }
+      : await this.trainingRows(job, parent, features, classes, retraining);
     const uri = data.uri;
-    if (data.x.length < 10)
-      throw validationFailed(`the training rows (${uri}) are ${data.x.length}; retraining needs at least 10`);
     const k = classes.length;
     const trainer: TrainerName = job.params.trainer ?? (k === 2 ? 'logistic' : 'softmax');
     if (trainer === 'logistic' && k !== 2)
       throw validationFailed('logistic needs two classes', { field: 'trainer' });
-    await this.progress(
-      job.id,
-      { fraction: 0.05, message: `loaded ${data.x.length} rows`, trial: 0, trials: 0 },
-      `dataset ${uri}: ${data.x.length} rows, sha256 ${data.sha256}`,
-    );
-
     // The split: a seeded permutation, so the same rows and seed hold out the same rows.
     const order = createRng(seed).permutation(data.x.length);
     const cut = data.x.length - Math.max(1, Math.round(data.x.length * holdoutFraction));
@@ -437,78 +451,64 @@ export class RetrainService {
     const hy = holdIdx.map((i) => data.y[i] as number);
     if (new Set(ty).size < k) throw validationFailed('the training rows do not hold every class');
 
-    const trainOn = (x: number[][], y: number[], l2: number) =>
-      trainer === 'logistic'
-        ? { kind: 'logistic' as const, m: trainLogisticRegression(x, y, { l2 }) }
-        : { kind: 'softmax' as const, m: trainSoftmaxRegression(x, y, { l2, classes: k }) };
-    const proba = (f: ReturnType<typeof trainOn>, x: number[][]): number[][] =>
-      f.kind === 'logistic' ? predictLogistic(f.m, x).map((p) => [1 - p, p]) : predictSoftmax(f.m, x);
-    const score = (f: ReturnType<typeof trainOn>, x: number[][], y: number[]) => {
-      const p = proba(f, x);
-      return classificationMetrics({ actual: y, predicted: p.map(argmax), classes: k, probabilities: p });
-    };
-
-    const grid = job.search.l2 ?? DEFAULT_L2_GRID;
-    const space: ParamSpace = { l2: { type: 'choice', values: [...grid] } };
-    const strategy = job.search.strategy ?? 'grid';
-    const trials = Math.min(job.search.maxTrials ?? grid.length, grid.length);
-    let trial = 0;
-    let stopped = false;
-    const found = await search({
-      strategy,
-      space,
+    return {
+      parentVersion,
+      parent,
+      productionVersion: model.productionVersion,
+      features,
+      classes,
+      uri,
+      sha256: data.sha256,
+      rows: data.x.length,
+      trainer,
       seed,
-      maxTrials: trials,
-      objective: async (params) => {
-        // Once cancelled, the trials search still launches fail at once and write nothing.
-        if (stopped) throw new Cancelled();
-        trial++;
-        await this.progress(
-          job.id,
-          {
-            fraction: 0.1 + (0.7 * (trial - 1)) / trials,
-            message: `trial ${trial} of ${trials}`,
-            trial,
-            trials,
-          },
-          `trial ${trial}/${trials}: l2 ${params.l2}`,
-        ).catch((err: unknown) => {
-          if (err instanceof Cancelled) stopped = true;
-          throw err;
-        });
-        const cv = await crossValidate(ty, {
-          k: folds,
-          seed,
-          task: 'classification',
-          fit: (rows) => trainOn(pick(tx, rows), pick(ty, rows), Number(params.l2)),
-          evaluate: (m, rows) => ({ accuracy: score(m, pick(tx, rows), pick(ty, rows)).accuracy }),
-        });
-        return { score: cv.mean.accuracy as number, std: cv.std.accuracy as number };
-      },
-    });
-    // A cancel during the last trial is seen here; one during an earlier trial made the rest fail fast.
-    if ((await this.get(job.id)).cancelRequested) throw new Cancelled();
-    const best = found.best;
-    if (!best) throw new Error(`every trial failed: ${found.trials.map((t) => t.error).join('; ')}`);
-    const l2 = Number(best.params.l2);
+      folds,
+      holdoutFraction,
+      margin,
+      tx,
+      ty,
+      hx,
+      hy,
+    };
+  }
 
-    const final = trainOn(tx, ty, l2);
+  /**
+   * The best parameters trained on all training rows, exported to ONNX, registered in staging
+   * with the lineage, and judged on the held-out rows against production.
+   */
+  async conclude(job: RetrainJob, p: Prepared, found: SearchSummary): Promise<RetrainJob> {
+    const { registry } = this.deps;
+    const {
+      parentVersion,
+      parent,
+      features,
+      classes,
+      uri,
+      trainer,
+      seed,
+      folds,
+      holdoutFraction,
+      margin,
+      tx,
+      ty,
+      hx,
+      hy,
+    } = p;
+    const model = { productionVersion: p.productionVersion };
+    const data = { sha256: p.sha256, x: { length: p.rows } };
+    const k = classes.length;
+    const { strategy, space, best } = found;
+    const trial = found.trials.length;
+    const trials = found.trials.length;
+    const impl = TRAINER_IMPLS[trainer];
+    const score = (f: Fitted, x: number[][], y: number[]) => {
+      const pr = f.proba(x);
+      return classificationMetrics({ actual: y, predicted: pr.map(argmax), classes: k, probabilities: pr });
+    };
+    const final = impl.fit(tx, ty, best.params, k, seed);
     const holdout = score(final, hx, hy);
     const labels = classes;
-    const onnx =
-      final.kind === 'logistic'
-        ? logisticRegressionOnnx({
-            weights: final.m.weights,
-            bias: final.m.bias,
-            featureNames: features,
-            classes: labels,
-          })
-        : softmaxRegressionOnnx({
-            weights: final.m.weights,
-            bias: final.m.bias,
-            featureNames: features,
-            classes: labels,
-          });
+    const onnx = final.onnx(features, labels);
     await this.progress(job.id, { fraction: 0.85, message: 'registering the candidate', trial, trials });
 
     const lineage = {
@@ -520,11 +520,18 @@ export class RetrainService {
       search: {
         strategy,
         space,
-        trials: found.trials.map((t) => ({ id: t.id, params: t.params, score: t.score, status: t.status })),
+        trials: found.trials.map((t) => ({
+          id: t.id,
+          params: t.params,
+          score: t.score,
+          status: t.status,
+          ...(t.rung !== null ? { rung: t.rung, resource: t.resource } : {}),
+        })),
         best: { trial: best.id, params: best.params, score: best.score },
+        stoppedBy: found.stoppedBy,
       },
     };
-    const cvStd = Number(best.result?.std ?? 0);
+    const cvStd = Number(best.std ?? 0);
     const principal = jobPrincipal(job);
     const candidate = await registry.registerStaging(principal, job.model, {
       artifact: { base64: Buffer.from(onnx).toString('base64') },
@@ -542,7 +549,7 @@ export class RetrainService {
         f1: holdout.f1,
         ...(holdout.logLoss !== null ? { logLoss: holdout.logLoss } : {}),
       },
-      params: { trainer, l2, seed, folds, holdoutFraction, lineage },
+      params: { trainer, ...best.params, seed, folds, holdoutFraction, lineage },
       description: `retrained by job ${job.id}: ${job.reason}`,
     });
 
@@ -591,15 +598,19 @@ export class RetrainService {
         : `${candidate.version} is not better than production ${model.productionVersion} by the margin ${margin} (${fmt(candidateAccuracy)} vs ${fmt(comparison.champion as number)}); kept in staging`
       : `${candidate.version} registered in staging (no production version to compare with)`;
     const promotion = this.deps.promotion
-      ? await promoteCandidate(this.deps.promotion, retraining, {
-          model: job.model,
-          jobId: job.id,
-          candidate: candidate.version,
-          ...(model.productionVersion ? { production: model.productionVersion } : {}),
-          better,
-          comparison,
-          reason: job.reason,
-        })
+      ? await promoteCandidate(
+          this.deps.promotion,
+          (await this.deps.retrainingPolicy?.(job.model)) ?? DEFAULT_RETRAINING,
+          {
+            model: job.model,
+            jobId: job.id,
+            candidate: candidate.version,
+            ...(model.productionVersion ? { production: model.productionVersion } : {}),
+            better,
+            comparison,
+            reason: job.reason,
+          },
+        )
       : undefined;
     const outcome = promotion ? `${judged}; ${promotion.detail}` : judged;
     return this.finish(job.id, {
@@ -608,6 +619,42 @@ export class RetrainService {
       outcome,
       ...(promotion ? { promotion } : {}),
     });
+  }
+
+  /**
+   * A first step's rows: with a dataset port, the parent's rows (if the policy includes them) plus
+   * labelled captures, written to S3 with a manifest whose file lineage then points at; without
+   * one, the parent's dataset file as it is.
+   */
+  private async trainingRows(
+    job: RetrainJob,
+    parent: ModelVersion,
+    features: string[],
+    classes: string[],
+    retraining: RetrainingPolicy,
+  ): Promise<{ x: number[][]; y: number[]; sha256: string; uri: string }> {
+    const parentUri = parent.dataset?.uri;
+    const withBaseline = !this.deps.dataset || retraining.dataset.includeBaseline;
+    if (withBaseline && !parentUri)
+      throw validationFailed(`version ${parent.version} records no dataset to retrain on`);
+    const baseline = withBaseline && parentUri ? await this.load(parentUri, features, classes) : undefined;
+    if (!this.deps.dataset)
+      return { ...(baseline as NonNullable<typeof baseline>), uri: parentUri as string };
+    const data = await buildTrainingSet(this.deps.dataset, {
+      model: job.model,
+      jobId: job.id,
+      features,
+      classes,
+      ...(baseline && parentUri ? { baseline: { uri: parentUri, ...baseline } } : {}),
+      windowDays: retraining.dataset.windowDays,
+      now: this.deps.clock.now(),
+      maxRows: this.policy.maxRows,
+    });
+    if (data.x.length < 10)
+      throw validationFailed(
+        `the training rows (${data.uri}) are ${data.x.length}; retraining needs at least 10`,
+      );
+    return data;
   }
 
   /** The rows of a dataset as features and class indices, with the SHA-256 of exactly those rows. */
@@ -659,10 +706,6 @@ function labelColumn(row: Record<string, unknown>, features: readonly string[]):
   throw validationFailed(
     `the dataset needs one label column besides the features (found ${others.join(', ') || 'none'})`,
   );
-}
-
-function pick<T>(values: readonly T[], rows: readonly number[]): T[] {
-  return rows.map((i) => values[i] as T);
 }
 
 function argmax(p: readonly number[]): number {

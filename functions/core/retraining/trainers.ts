@@ -1,0 +1,137 @@
+/**
+ * The trainers a retraining job can use, behind one shape: a default search space, a fit from
+ * (rows, params, resource), class probabilities, and the ONNX export of a fitted model. The
+ * search's `resource` (successive halving's budget) is the number of training rows a trial fits
+ * on: the rows are already in a seeded random order, so a prefix is a random sample, as
+ * scikit-learn's HalvingGridSearchCV does with n_samples.
+ */
+import { validationFailed } from '../kernel/errors.js';
+import { logisticRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../onnx/models.js';
+import { predictLogistic, trainLogisticRegression } from '../training/logistic.js';
+import { mlpOnnxLayers, predictMlpProba, trainMlp } from '../training/mlp.js';
+import type { ParamSpace, Params } from '../training/search.js';
+import { predictSoftmax, trainSoftmaxRegression } from '../training/softmax.js';
+import type { TrainerName } from './jobs.js';
+
+export interface Fitted {
+  proba(x: number[][]): number[][];
+  onnx(featureNames: readonly string[], classes: readonly string[]): Uint8Array;
+}
+
+export interface Trainer {
+  readonly name: TrainerName;
+  /** Parameter names a declared space may use, with the checks a value must pass. */
+  readonly params: Readonly<Record<string, (v: unknown) => boolean>>;
+  defaultSpace(): ParamSpace;
+  fit(x: number[][], y: number[], params: Params, classes: number, seed: number): Fitted;
+}
+
+export const DEFAULT_L2_GRID = [1e-4, 1e-3, 1e-2, 1e-1, 1] as const;
+
+const nonNegative = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6;
+const positiveInt = (max: number) => (v: unknown) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= max;
+
+const logistic: Trainer = {
+  name: 'logistic',
+  params: { l2: nonNegative },
+  defaultSpace: () => ({ l2: { type: 'choice', values: [...DEFAULT_L2_GRID] } }),
+  fit: (x, y, params) => {
+    const m = trainLogisticRegression(x, y, { l2: Number(params.l2 ?? 1e-4) });
+    return {
+      proba: (rows) => predictLogistic(m, rows).map((p) => [1 - p, p]),
+      onnx: (featureNames, classes) =>
+        logisticRegressionOnnx({ weights: m.weights, bias: m.bias, featureNames, classes }),
+    };
+  },
+};
+
+const softmax: Trainer = {
+  name: 'softmax',
+  params: { l2: nonNegative },
+  defaultSpace: logistic.defaultSpace,
+  fit: (x, y, params, classes) => {
+    const m = trainSoftmaxRegression(x, y, { l2: Number(params.l2 ?? 1e-4), classes });
+    return {
+      proba: (rows) => predictSoftmax(m, rows),
+      onnx: (featureNames, labels) =>
+        softmaxRegressionOnnx({ weights: m.weights, bias: m.bias, featureNames, classes: labels }),
+    };
+  },
+};
+
+/**
+ * One hidden layer of `hidden` units (or two: `hidden2` > 0), Adam, and early stopping on a
+ * held-out tenth of the trial's rows (sklearn's early_stopping), so a trial stops when its
+ * validation score has not improved for `nIterNoChange` epochs.
+ */
+const mlp: Trainer = {
+  name: 'mlp',
+  params: {
+    hidden: positiveInt(512),
+    hidden2: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 512,
+    alpha: nonNegative,
+    learningRateInit: (v) => typeof v === 'number' && v > 0 && v <= 1,
+    activation: (v) => v === 'relu' || v === 'tanh',
+    maxIter: positiveInt(2000),
+    batchSize: positiveInt(10_000),
+  },
+  defaultSpace: () => ({
+    hidden: { type: 'choice', values: [8, 16, 32] },
+    alpha: { type: 'float', low: 1e-5, high: 1e-1, log: true, num: 3 },
+    learningRateInit: { type: 'choice', values: [1e-3, 1e-2] },
+  }),
+  fit: (x, y, params, classes, seed) => {
+    const hidden2 = Number(params.hidden2 ?? 0);
+    const m = trainMlp(x, y, {
+      classes,
+      seed,
+      hiddenLayerSizes: [Number(params.hidden ?? 16), ...(hidden2 > 0 ? [hidden2] : [])],
+      alpha: Number(params.alpha ?? 1e-4),
+      learningRateInit: Number(params.learningRateInit ?? 1e-3),
+      activation: params.activation === 'tanh' ? 'tanh' : 'relu',
+      maxIter: Number(params.maxIter ?? 200),
+      ...(params.batchSize !== undefined ? { batchSize: Number(params.batchSize) } : {}),
+      // Early stopping needs rows to hold out; a tiny rung trains on its loss instead.
+      earlyStopping: x.length >= 50,
+      nIterNoChange: 10,
+    });
+    return {
+      proba: (rows) => predictMlpProba(m, rows),
+      onnx: (featureNames, labels) => mlpOnnx({ layers: mlpOnnxLayers(m), featureNames, classes: labels }),
+    };
+  },
+};
+
+export const TRAINER_IMPLS: Readonly<Record<TrainerName, Trainer>> = { logistic, softmax, mlp };
+
+/** The space a job searches: its declared one (checked against the trainer), else the default. */
+export function jobSpace(
+  trainer: Trainer,
+  declared: ParamSpace | undefined,
+  l2?: readonly number[],
+): ParamSpace {
+  if (l2 && declared) throw validationFailed('give search.l2 or search.space, not both', { field: 'search' });
+  if (l2) {
+    if (!('l2' in trainer.params))
+      throw validationFailed(`trainer ${trainer.name} has no l2 parameter; use search.space`, {
+        field: 'search.l2',
+      });
+    return { l2: { type: 'choice', values: [...l2] } };
+  }
+  if (!declared) return trainer.defaultSpace();
+  for (const [name, spec] of Object.entries(declared)) {
+    const check = trainer.params[name];
+    if (!check)
+      throw validationFailed(
+        `trainer ${trainer.name} has no parameter ${name} (it has ${Object.keys(trainer.params).join(', ')})`,
+        { field: `search.space.${name}` },
+      );
+    const bounds = spec.type === 'choice' ? spec.values : [spec.low, spec.high];
+    if (!bounds.every(check))
+      throw validationFailed(`search.space.${name}: a value is out of range for ${trainer.name}`, {
+        field: `search.space.${name}`,
+      });
+  }
+  return declared;
+}
