@@ -6,6 +6,10 @@
  * The job writes its training rows and manifest to S3, registers a staging candidate whose
  * lineage points at them, and requests approval: a `retraining` alert and a signed
  * `version.candidate_ready` webhook.
+ *
+ * The schedule and new-label triggers through the real path: the EventBridge stand-in fires the
+ * RetrainSweep (scaled to every ~2 s) at the retrain scheduler, which queues one job per model
+ * whose condition holds, and none again on later sweeps.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -13,6 +17,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Captures } from '../../functions/adapters/s3-captures.js';
 import { normals } from '../support/random.js';
+import { IRIS_HOLDOUT, irisModel, jobEnded, labelledTraffic, roleKey } from '../support/retraining.js';
 import { apiClient, localS3, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
@@ -46,7 +51,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', () => ok()));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
-  serval = await startServal();
+  // The 15-minute retrain sweep fires every ~2 s (scheduled drift checks stay off: enabled false).
+  serval = await startServal({ env: { SERVAL_SCHEDULE_SCALE: '0.002' } });
   admin = apiClient(serval.url, serval.adminKey);
   ({ s3, bucket } = localS3(serval.dataDir));
 }, 120_000);
@@ -78,7 +84,8 @@ async function driftedHour(hoursAgo: number) {
   expect(['medium', 'high', 'critical']).toContain(res.body.severity);
 }
 
-const jobs = async () => (await admin('GET', '/v1/jobs?model=iris-demo')).body.items as Record<string, any>[];
+const jobs = async (model = 'iris-demo') =>
+  (await admin('GET', `/v1/jobs?model=${model}`)).body.items as Record<string, any>[];
 
 describe('retraining triggered by persisting drift', () => {
   let jobId: string;
@@ -169,5 +176,75 @@ describe('retraining triggered by persisting drift', () => {
       deliveries.find((d) => d.type === 'version.candidate_ready'),
     );
     expect(ready.data).toMatchObject({ model: 'iris-demo', version: job.resultVersion, jobId });
+  });
+});
+
+describe('retraining triggered by the retrain sweep: a schedule, enough new labels', () => {
+  const sweeps = (n: number) => new Promise((r) => setTimeout(r, n * 1_800));
+
+  it('queues one job for a model whose schedule is due, and none on the next sweeps', async () => {
+    const scientist = await roleKey(serval, 'scientist');
+    const approver = await roleKey(serval, 'approver');
+    await irisModel({ s3, bucket, scientist, approver }, 'iris-sched');
+    const policy = await admin('PUT', '/v1/models/iris-sched/policy', {
+      enabled: false,
+      retraining: { schedule: { everyHours: 24 } },
+    });
+    expect(policy.status, policy.text).toBe(200);
+    const [job] = await waitFor(serval, 'the scheduled job', async () => {
+      const listed = await jobs('iris-sched');
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(job).toMatchObject({ trigger: 'schedule', requestedBy: { id: 'trigger:schedule' } });
+    expect(job!.reason).toMatch(/scheduled every 24 h; the model has never been retrained/);
+    const done = await jobEnded(serval, admin, job!.id);
+    expect(done).toMatchObject({ state: 'succeeded', error: null });
+    await sweeps(3);
+    expect((await jobs('iris-sched')).map((j) => j.id)).toEqual([job!.id]);
+  });
+
+  it('queues one job once a model has minNewLabels labelled predictions, trained on them', async () => {
+    const scientist = await roleKey(serval, 'scientist');
+    const approver = await roleKey(serval, 'approver');
+    const predictor = await roleKey(serval, 'predictor');
+    await irisModel({ s3, bucket, scientist, approver }, 'iris-labels');
+    const policy = await admin('PUT', '/v1/models/iris-labels/policy', {
+      enabled: false,
+      retraining: { minNewLabels: 25 },
+    });
+    expect(policy.status, policy.text).toBe(200);
+    // Below the threshold: sweeps pass, nothing starts.
+    await labelledTraffic(
+      serval,
+      predictor,
+      'iris-labels',
+      '1.0.0',
+      IRIS_HOLDOUT.instances.slice(0, 20),
+      IRIS_HOLDOUT.labels.slice(0, 20),
+    );
+    await sweeps(2);
+    expect(await jobs('iris-labels')).toEqual([]);
+    await labelledTraffic(
+      serval,
+      predictor,
+      'iris-labels',
+      '1.0.0',
+      IRIS_HOLDOUT.instances.slice(20, 30),
+      IRIS_HOLDOUT.labels.slice(20, 30),
+    );
+    const [job] = await waitFor(serval, 'the new-labels job', async () => {
+      const listed = await jobs('iris-labels');
+      return listed.length > 0 ? listed : undefined;
+    });
+    expect(job).toMatchObject({ trigger: 'labels', requestedBy: { id: 'trigger:labels' } });
+    // Labels are counted only as far as the threshold: "25 new", though 30 exist.
+    expect(job!.reason).toMatch(/^25 new labelled predictions since the dataset window began \(policy: 25\)/);
+    const done = await jobEnded(serval, admin, job!.id);
+    expect(done).toMatchObject({ state: 'succeeded', error: null });
+    const v = (await admin('GET', `/v1/models/iris-labels/versions/${done.resultVersion}`)).body;
+    // The demo's 240 rows and the 30 labelled predictions that triggered it.
+    expect(v.params.lineage).toMatchObject({ trigger: 'labels', dataset: { rows: 270 } });
+    await sweeps(3);
+    expect((await jobs('iris-labels')).map((j) => j.id)).toEqual([job!.id]);
   });
 });
