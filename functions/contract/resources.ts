@@ -504,6 +504,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.captures]: ['read'],
           [KEYS.sketches]: ['write'],
           [KEYS.datasets]: ['read'],
+          // Enabling online learning reads the production artifact to check it is a linear model.
+          [KEYS.models]: ['read'],
         },
         list: true,
       },

@@ -1,6 +1,8 @@
 /** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
 import type { z } from 'zod';
+import { unsupported } from '../core/kernel/errors.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
+import { onlineIneligibility } from '../core/online/learner.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {
@@ -18,7 +20,7 @@ import type {
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
-import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+import { artifactStore, type Env, idempotencyLayer, makeLogger, modes, registryReader } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
@@ -75,7 +77,18 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       }),
       putPolicy: operation<Name, unknown, MonitoringPolicy>({
         ...CONTRACT.putPolicy,
-        handle: ({ principal, params, body }) => monitoring.putPolicy(principal, params.name, body),
+        handle: async ({ principal, params, body }) => {
+          if (body.onlineLearning.enabled) {
+            const why = await onlineIneligibility(registryReader(env), artifactStore(env), params.name);
+            if (why) {
+              throw unsupported(`online learning cannot be enabled for ${params.name}: ${why}`, {
+                field: 'onlineLearning.enabled',
+                model: params.name,
+              });
+            }
+          }
+          return monitoring.putPolicy(principal, params.name, body);
+        },
       }),
       getPolicy: operation<Name>({
         ...CONTRACT.getPolicy,

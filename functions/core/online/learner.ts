@@ -129,3 +129,34 @@ export function sgdStep(
     bias: m.bias.map((v, r) => v - scale * (gb[r] as number)),
   };
 }
+
+/**
+ * Why online learning cannot be enabled for a model (no production version, not a linear,
+ * logistic or softmax model), or undefined when it can. Read from the production artifact.
+ */
+export async function onlineIneligibility(
+  registry: {
+    getModel(name: string): Promise<{ readonly productionVersion?: string } | undefined>;
+    getVersion(
+      name: string,
+      version: string,
+    ): Promise<
+      | {
+          readonly framework: string;
+          readonly artifact: { readonly key: string; readonly versionId?: string };
+        }
+      | undefined
+    >;
+  },
+  artifacts: { get(key: string, versionId?: string): Promise<Uint8Array | undefined> },
+  model: string,
+): Promise<string | undefined> {
+  const m = await registry.getModel(model);
+  if (!m?.productionVersion)
+    return 'online learning starts from the production version, and the model has none';
+  const v = await registry.getVersion(model, m.productionVersion);
+  if (v?.framework !== 'onnx') return `production version ${m.productionVersion} is not an ONNX model`;
+  const bytes = await artifacts.get(v.artifact.key, v.artifact.versionId);
+  if (!bytes) return `the artifact of production version ${m.productionVersion} is missing`;
+  return onlineKindOf(bytes).reason;
+}

@@ -100,5 +100,9 @@ export async function learn(input: {
 
 function dedupe(samples: readonly Sample[]): Sample[] {
   const seen = new Set<string>();
-  return samples.filter((s) => (seen.has(s.id) ? false : (seen.add(s.id), true)));
+  return samples.filter((s) => {
+    if (seen.has(s.id)) return false;
+    seen.add(s.id);
+    return true;
+  });
 }

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { OnlineLearningPolicy } from '../../../functions/core/monitoring/policy.js';
-import { onlineKindOf, predictScores, readLinearWeights } from '../../../functions/core/online/learner.js';
+import {
+  onlineIneligibility,
+  onlineKindOf,
+  predictScores,
+  readLinearWeights,
+} from '../../../functions/core/online/learner.js';
 import {
   applySamples,
   isHeldOut,
@@ -181,5 +186,26 @@ describe('online learner', () => {
     const t = applySamples(start(policy), same, policy, new Date());
     expect(t.lastSnapshot?.outcome).toBe('not-better');
     expect(t.snapshotDue).toBeNull();
+  });
+});
+
+describe('who may enable online learning', () => {
+  const registry = (kindBytes: Uint8Array | undefined, production = '1.0.0') => ({
+    registry: {
+      getModel: async () => (production ? { productionVersion: production } : {}),
+      getVersion: async () => ({ framework: 'onnx', artifact: { key: 'models/m/1.0.0/model.onnx' } }),
+    },
+    artifacts: { get: async () => kindBytes },
+  });
+
+  it('accepts a production logistic model and refuses an MLP, a model without production, a missing artifact', async () => {
+    const ok = registry(logistic);
+    expect(await onlineIneligibility(ok.registry, ok.artifacts, 'm')).toBeUndefined();
+    const mlp = registry(mlpOnnx({ layers: [{ weights: [[1, 2]], bias: [0], activation: 'sigmoid' }] }));
+    expect(await onlineIneligibility(mlp.registry, mlp.artifacts, 'm')).toMatch(/is a mlp/);
+    const none = registry(logistic, '');
+    expect(await onlineIneligibility(none.registry, none.artifacts, 'm')).toMatch(/has none/);
+    const gone = registry(undefined);
+    expect(await onlineIneligibility(gone.registry, gone.artifacts, 'm')).toMatch(/missing/);
   });
 });
