@@ -112,6 +112,9 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   retraining: { memorySize: 512, timeout: API_TIMEOUT },
   // Training is CPU-bound in one thread: one full vCPU (1769 MB) and up to 15 minutes a job.
   retrainWorker: { memorySize: 1769, timeout: workerTimeout(QUEUES.retrain.visibilityTimeoutSeconds) },
+  // A message is a few hundred SGD steps on one small state item: light, but the snapshot's
+  // registration parses and writes an ONNX file.
+  onlineWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.online.visibilityTimeoutSeconds) },
 };
 
 /**
@@ -122,7 +125,7 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
  * the hot path; the others are far lighter. Workers are capped lower, and their SQS event source
  * mappings never poll with more concurrency than is reserved (lib/constructs/workers.ts), so a
  * throttled batch is not counted as a failed receive. Schedulers run one sweep at a time. The sum
- * (298) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
+ * (300) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
  */
 export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   system: 10,
@@ -144,6 +147,8 @@ export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   retraining: 5,
   // One job per model at a time anyway; two workers keep a long job from blocking every other model.
   retrainWorker: 2,
+  // Writers of one model serialise on its learner's revision: more workers mostly add conflicts.
+  onlineWorker: 2,
 };
 
 /** SQS event source mappings refuse a maximum concurrency below 2. */

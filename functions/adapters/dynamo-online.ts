@@ -10,24 +10,80 @@
  * learned if it is a captured prediction. The state is gzip-compressed: weights and the held-out
  * rows are numbers that JSON spells out, and an item holds at most 400 KB.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuditEvent } from '../core/kernel/audit.js';
 import { validationFailed } from '../core/kernel/errors.js';
-import type { AppliedSample, CommitResult, OnlineStore } from '../core/online/service.js';
+import type { AppliedSample, CommitResult } from '../core/online/service.js';
 import type { OnlineState } from '../core/online/strategy.js';
-import { type TransactItem, transactIf } from './dynamo-common.js';
+import type { LabelledCapture, OnlineResetStore } from '../core/online/worker.js';
+import { auditPut, type TransactItem, transactIf } from './dynamo-common.js';
+import { backoffMs } from './dynamo-retry.js';
 
 const stateKey = (model: string) => ({ pk: `ONLINE#${model}`, sk: 'S' });
 const predKey = (id: string) => ({ pk: `PRED#${id}`, sk: 'P' });
 /** Under DynamoDB's 400 KB item limit with room for the other attributes. */
 const MAX_STATE_BYTES = 350_000;
 
-export class DynamoOnlineStore implements OnlineStore {
+/** BatchGetItem's limit. */
+const KEYS_PER_BATCH = 100;
+
+export class DynamoOnlineStore implements OnlineResetStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly auditTable?: string,
   ) {}
+
+  /** The captured predictions with these ids that exist: model, stored label and instance. */
+  async labelled(ids: readonly string[]): Promise<LabelledCapture[]> {
+    const out: LabelledCapture[] = [];
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += KEYS_PER_BATCH) {
+      let keys: Record<string, unknown>[] = unique.slice(i, i + KEYS_PER_BATCH).map(predKey);
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(backoffMs(attempt));
+        const res = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: keys,
+                ConsistentRead: true,
+                ProjectionExpression: '#id, #model, #actual, #instance',
+                ExpressionAttributeNames: {
+                  '#id': 'predictionId',
+                  '#model': 'model',
+                  '#actual': 'actual',
+                  '#instance': 'instance',
+                },
+              },
+            },
+          }),
+        );
+        for (const item of res.Responses?.[this.table] ?? []) {
+          out.push({
+            predictionId: String(item.predictionId),
+            model: String(item.model),
+            ...(item.actual !== undefined ? { actual: item.actual as string | number } : {}),
+            ...(typeof item.instance === 'string' ? { instance: item.instance } : {}),
+          });
+        }
+        keys = (res.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    // BatchGetItem answers in any order: keep the order the samples were sent in.
+    const rank = new Map(ids.map((id, i) => [id, i] as const));
+    return out.sort((a, b) => (rank.get(a.predictionId) ?? 0) - (rank.get(b.predictionId) ?? 0));
+  }
 
   async load(model: string): Promise<{ state: OnlineState; rev: number } | undefined> {
     const got = await this.db.send(
@@ -113,5 +169,17 @@ export class DynamoOnlineStore implements OnlineStore {
 
   async remove(model: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: stateKey(model) }));
+  }
+
+  async reset(model: string, audit: AuditEvent): Promise<void> {
+    if (!this.auditTable) throw new Error('this online store was built without the audit table');
+    await this.db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Delete: { TableName: this.table, Key: stateKey(model) } },
+          auditPut(this.auditTable, audit),
+        ],
+      }),
+    );
   }
 }

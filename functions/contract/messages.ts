@@ -139,6 +139,17 @@ export type ExperimentMessage = z.infer<typeof ExperimentMessage>;
 export const RetrainMessage = z.object({ jobId: z.string().min(1).max(64) });
 export type RetrainMessage = z.infer<typeof RetrainMessage>;
 
+/**
+ * Labelled predictions of one model for its online learner (docs/online-learning.md): the ids
+ * only, as the worker reads each prediction's features and its stored label (the first label
+ * stands) from the prediction item, so a feedback retry that sends them again changes nothing.
+ */
+export const OnlineMessage = z.object({
+  model: z.string().min(1).max(64),
+  predictionIds: z.array(z.string().min(1).max(128)).min(1).max(1000),
+});
+export type OnlineMessage = z.infer<typeof OnlineMessage>;
+
 /** What each queue's worker reads from one message body (after JSON.parse). */
 export const QUEUE_MESSAGES = {
   integrity: IntegrityMessage,
@@ -147,6 +158,7 @@ export const QUEUE_MESSAGES = {
   captures: CaptureQueueBody,
   experiments: ExperimentMessage,
   retrain: RetrainMessage,
+  online: OnlineMessage,
 } as const satisfies Record<QueueId, z.ZodType>;
 
 /** What a producer sends to queue Q, one message per SQS message. */

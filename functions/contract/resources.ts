@@ -284,6 +284,11 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/retrain-worker.ts',
     description: 'runs a retraining job: dataset, seeded split, CV search, candidate registered in staging',
   },
+  onlineWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/online-worker.ts',
+    description: 'applies labelled feedback to online learners; registers their snapshots in staging',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -347,6 +352,17 @@ export const QUEUES = {
     maxReceiveCount: 3,
     batchSize: 1,
     worker: 'retrainWorker',
+  },
+  // Labelled feedback for models with online learning on: one message per feedback request and
+  // model. Writers serialise on the learner's revision (conditional writes), so a batch of ten
+  // costs one commit per message, and losers retry within the worker's 30 s.
+  online: {
+    id: 'Online',
+    env: 'SERVAL_QUEUE_ONLINE',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    worker: 'onlineWorker',
   },
 } as const satisfies Record<string, QueueDef>;
 
@@ -435,6 +451,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       captures: { queue: 'depth', dlq: 'depth' },
       experiments: { queue: 'depth', dlq: 'depth' },
       retrain: { queue: 'depth', dlq: 'depth' },
+      online: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
@@ -494,8 +511,9 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
-      // The hourly serving counts prediction volume is judged from (docs/quality.md).
-      predictions: 'read',
+      // The hourly serving counts prediction volume is judged from (docs/quality.md); the online
+      // learner's state item is shown and reset (deleted) there too.
+      predictions: 'readWrite',
     },
     buckets: {
       artifacts: {
@@ -554,7 +572,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
         list: true,
       },
     },
-    queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
+    // online: labelled feedback for models whose policy turns online learning on.
+    queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' }, online: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   // Writes capture files only: it reads nothing back, so needs no listing either.
@@ -604,6 +623,13 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
         list: true,
       },
     },
+  },
+  // Learner state and the per-sample markers (predictions), the policy (monitoring), the
+  // production artifact it starts from and the snapshots it registers in staging (registry,
+  // artifacts, audit).
+  onlineWorker: {
+    tables: { predictions: 'readWrite', monitoring: 'read', registry: 'readWrite', audit: 'append' },
+    buckets: { artifacts: { objects: { [KEYS.models]: ['read', 'write', 'delete'] }, list: true } },
   },
 };
 

@@ -13,6 +13,7 @@ import type {
   DriftCheckBody,
   FairnessQuery,
   NameParams,
+  OnlineResetBody,
   PageQuery,
   PerformanceQuery,
   WebhookBody,
@@ -20,6 +21,7 @@ import type {
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
+import { onlineLearning } from './online-wiring.js';
 import { artifactStore, type Env, idempotencyLayer, makeLogger, modes, registryReader } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
@@ -30,6 +32,7 @@ type Page = z.infer<typeof PageQuery>;
 export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   const monitoring = monitoringService(env);
   const webhooks = webhookService(env);
+  const online = onlineLearning(env);
   return createApiHandler(
     'monitoring',
     {
@@ -93,6 +96,14 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       getPolicy: operation<Name>({
         ...CONTRACT.getPolicy,
         handle: ({ params }) => monitoring.getPolicy(params.name),
+      }),
+      getOnline: operation<Name>({
+        ...CONTRACT.getOnline,
+        handle: ({ params }) => online.describe(params.name),
+      }),
+      resetOnline: operation<Name, unknown, z.infer<typeof OnlineResetBody>>({
+        ...CONTRACT.resetOnline,
+        handle: ({ principal, params, body }) => online.reset(principal, params.name, body.reason),
       }),
       listAlerts: operation<unknown, z.infer<typeof AlertsQuery>>({
         ...CONTRACT.listAlerts,

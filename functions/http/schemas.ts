@@ -473,6 +473,10 @@ export const JobsQuery = PageQuery.extend({
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });
 
+export const OnlineResetBody = z.strictObject({
+  reason: z.string().min(1).max(1024).describe('why: recorded in the audit trail'),
+});
+
 export const RetrainBody = z.strictObject({
   reason: z.string().min(1).max(1024).describe('why: recorded on the job and in the audit trail'),
   trainer: z

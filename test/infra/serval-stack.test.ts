@@ -86,14 +86,15 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   integrityScheduler: { registry: 'read' },
   // A corrupt artifact raises an alert: monitoring read/write.
   integrityWorker: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
-  // Predictions read: the serving counts prediction volume is judged from.
+  // Predictions: the serving counts prediction volume is judged from, and the online learner's
+  // state item (shown, and deleted by a reset).
   monitoring: {
     registry: 'read',
     monitoring: 'readWrite',
     audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
-    predictions: 'read',
+    predictions: 'readWrite',
   },
   driftScheduler: { registry: 'read', monitoring: 'read' },
   driftWorker: { registry: 'read', monitoring: 'readWrite', predictions: 'read' },
@@ -137,6 +138,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   },
   // Runs the job: registers the candidate in staging (registry, audit).
   retrainWorker: { jobs: 'readWrite', registry: 'readWrite', audit: 'append' },
+  // Learner state and sample markers (predictions), the policy, snapshots registered in staging.
+  onlineWorker: { predictions: 'readWrite', monitoring: 'read', registry: 'readWrite', audit: 'append' },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -173,6 +176,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
       'captures/*': [GET, GET_VERSION],
       'captures/*/_sketches/*.json': [PUT],
       'datasets/*': [GET, GET_VERSION],
+      // Enabling online learning reads the production artifact (is it a linear model?).
+      'models/*': [GET, GET_VERSION],
     },
     list: true,
   },
@@ -207,6 +212,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
     objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT], 'datasets/*': [GET, GET_VERSION] },
     list: true,
   },
+  // Reads the production artifact the learner starts from; writes snapshot artifacts.
+  onlineWorker: { objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT] }, list: true },
 };
 
 /**
@@ -236,6 +243,7 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   experimentsWorker: {},
   retraining: {},
   retrainWorker: {},
+  onlineWorker: {},
 };
 
 /**
@@ -525,6 +533,7 @@ describe('functions', () => {
       experimentsWorker: 5,
       retraining: 5,
       retrainWorker: 2,
+      onlineWorker: 2,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [

@@ -52,6 +52,8 @@ export interface OnlineState {
   readonly updates: number;
   /** Samples with an unknown label or unusable features: counted once, not learned. */
   readonly skipped: number;
+  /** Why samples were skipped, with counts (e.g. instance-not-stored, unknown-label). */
+  readonly skippedReasons?: Readonly<Record<string, number>>;
   readonly pending: readonly Example[];
   readonly holdout: readonly HeldOut[];
   readonly lastUpdateAt: string | null;
@@ -78,6 +80,8 @@ export interface Sample {
   /** Features in input order; null when the captured row was not numeric. */
   readonly x: readonly number[] | null;
   readonly actual: string | number;
+  /** Why x is null (shown in the learner's state), e.g. "instance-not-stored". */
+  readonly skip?: string;
 }
 
 export function startState(input: {
@@ -167,7 +171,15 @@ function applyOne(s: OnlineState, sample: Sample, policy: OnlineLearningPolicy, 
   const y = target(s, sample.actual);
   const f = s.features.length;
   if (y === undefined || !sample.x || sample.x.length !== f || !sample.x.every(Number.isFinite)) {
-    return { ...s, samplesSeen: s.samplesSeen + 1, skipped: s.skipped + 1 };
+    const reason =
+      y === undefined ? 'unknown-label' : (sample.skip ?? (sample.x ? 'unusable-features' : 'no-features'));
+    const reasons = s.skippedReasons ?? {};
+    return {
+      ...s,
+      samplesSeen: s.samplesSeen + 1,
+      skipped: s.skipped + 1,
+      skippedReasons: { ...reasons, [reason]: (reasons[reason] ?? 0) + 1 },
+    };
   }
   const ex: Example = { x: sample.x, y };
   if (isHeldOut(sample.id)) {
@@ -299,6 +311,7 @@ export function describeState(s: OnlineState) {
     heldOutRows: s.holdout.length,
     pendingSamples: s.pending.length,
     skipped: s.skipped,
+    skippedReasons: s.skippedReasons ?? {},
     updates: s.updates,
     ...(s.strategy === 'adaptive' ? { triggers: s.triggers, adaptingUntil: s.adaptUntil } : {}),
     lastUpdateAt: s.lastUpdateAt,
