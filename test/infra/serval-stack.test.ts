@@ -764,7 +764,7 @@ describe('least privilege', () => {
     expect(BUCKETS.artifacts.env in fnEnv(fn), `${fn} env`).toBe(expected !== undefined);
   });
 
-  it('model artifacts: only the registry (and the retrain worker, registering its candidate) writes or deletes them; the integrity worker tags them too', () => {
+  it('model artifacts: only the registry (and the retrain and online workers, registering candidates and snapshots) writes or deletes them; the integrity worker tags them too', () => {
     const bucketId = logicalId(stack.storage.buckets.artifacts);
     for (const fn of FN_IDS) {
       const onModels = fnStatements(fn)
@@ -778,7 +778,7 @@ describe('least privilege', () => {
           ? [DELETE, PUT, TAG]
           : fn === 'integrityWorker'
             ? [TAG]
-            : fn === 'retrainWorker'
+            : fn === 'retrainWorker' || fn === 'onlineWorker'
               ? [DELETE, PUT]
               : [],
       );
@@ -845,6 +845,7 @@ describe('least privilege', () => {
         'experimentsWorker',
         'retraining',
         'retrainWorker',
+        'onlineWorker',
       ].sort(),
     );
   });
