@@ -21,11 +21,13 @@ import { standinsForFile } from '../support/lifecycle.js';
 
 let db: DynamoDBDocumentClient;
 let table: string;
+let auditTable: string;
 
 standinsForFile({
   setup: (aws) => {
     db = documentClient();
     table = aws.resources.tables.predictions;
+    auditTable = aws.resources.tables.audit;
   },
 });
 
@@ -129,5 +131,67 @@ describe('online learner state under 50 concurrent feedback streams', () => {
     });
     expect(r.applied).toBe(0);
     expect(r.alreadyApplied).toBe(1);
+  });
+
+  it('reads labelled captures with their stored instance (in the order asked), and resets with an audit event', async () => {
+    const model = 'online-read';
+    const at = new Date().toISOString();
+    const preds = new DynamoPredictionStore(db, table);
+    await preds.recordGroup('g-online-read', [
+      {
+        messageId: 'm-online-read',
+        model,
+        version: '1.0.0',
+        hourStart: `${at.slice(0, 13)}:00:00.000Z`,
+        outcome: 'ok',
+        latencyMs: 1,
+        predictions: [
+          {
+            predictionId: 'or-1',
+            model,
+            version: '1.0.0',
+            at,
+            kind: 'binary',
+            predicted: 0,
+            instance: '[1e+200,2]',
+          },
+          { predictionId: 'or-2', model, version: '1.0.0', at, kind: 'binary', predicted: 1 },
+        ],
+      },
+    ]);
+    await preds.feedback([
+      { predictionId: 'or-2', actual: 0 },
+      { predictionId: 'or-1', actual: 1 },
+    ]);
+    const store = new DynamoOnlineStore(db, table, auditTable);
+    expect(await store.labelled(['or-2', 'never', 'or-1'])).toEqual([
+      { predictionId: 'or-2', model, actual: 0 },
+      { predictionId: 'or-1', model, actual: 1, instance: '[1e+200,2]' },
+    ]);
+    const policy = OnlineLearningPolicy.parse({ enabled: true });
+    const state = startState({
+      model,
+      parentVersion: '1.0.0',
+      classes: [0, 1],
+      features: ['a', 'b'],
+      weights,
+      policy,
+      now: new Date(0),
+    });
+    expect((await store.commit(model, null, state, [])).ok).toBe(true);
+    await store.reset(model, {
+      id: 'a-online-read',
+      at,
+      actor: 'k1',
+      actorName: 'alice',
+      action: 'online.reset',
+      target: `model/${model}`,
+      model,
+    });
+    expect(await store.load(model)).toBeUndefined();
+    const audit = await db.send(
+      new GetCommand({ TableName: auditTable, Key: { pk: `MODEL#${model}`, sk: `${at}#a-online-read` } }),
+    );
+    expect(audit.Item?.action).toBe('online.reset');
   });
 });
