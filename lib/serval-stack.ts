@@ -116,6 +116,9 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   // One candidate's cross-validation: CPU-bound in one thread, as the retrain worker.
   trialWorker: { memorySize: 1769, timeout: workerTimeout(QUEUES.trials.visibilityTimeoutSeconds) },
   jobSweeper: { memorySize: 256, timeout: Duration.minutes(2) },
+  // A message is a few hundred SGD steps on one small state item: light, but the snapshot's
+  // registration parses and writes an ONNX file.
+  onlineWorker: { memorySize: 512, timeout: workerTimeout(QUEUES.online.visibilityTimeoutSeconds) },
 };
 
 /**
@@ -126,7 +129,7 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
  * the hot path; the others are far lighter. Workers are capped lower, and their SQS event source
  * mappings never poll with more concurrency than is reserved (lib/constructs/workers.ts), so a
  * throttled batch is not counted as a failed receive. Schedulers run one sweep at a time. The sum
- * (310) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
+ * (312) leaves the 100 AWS keeps unreserved under the default limit of 1000 per region.
  */
 export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   system: 10,
@@ -152,6 +155,8 @@ export const DEFAULT_RESERVED_CONCURRENCY: Record<FunctionId, number> = {
   // A fanned-out search runs this many trials at once.
   trialWorker: 10,
   jobSweeper: 1,
+  // Writers of one model serialise on its learner's revision: more workers mostly add conflicts.
+  onlineWorker: 2,
 };
 
 /** SQS event source mappings refuse a maximum concurrency below 2. */

@@ -66,6 +66,8 @@ export const COMMAND_OF = {
   listDriftReports: 'drift reports',
   putPolicy: 'api putPolicy',
   getPolicy: 'api getPolicy',
+  getOnline: 'api getOnline',
+  resetOnline: 'api resetOnline',
   listAlerts: 'alerts list',
   ackAlert: 'alerts ack',
   createWebhook: 'webhooks create',

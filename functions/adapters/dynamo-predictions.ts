@@ -4,7 +4,8 @@
  *
  * Items:
  *   PRED#<predictionId> / 'P'   predictionId, model, version, variant?, experimentId?, at, hourStart, kind,
- *                               predicted, confidence?, probabilities?, context?, messageId,
+ *                               predicted, confidence?, probabilities?, context?, instance? (JSON,
+ *                               at most 4 KB: online learning's features), messageId,
  *                               expiresAt; after feedback also actual, feedbackAt and the keys of
  *                               the sparse index gsi1: gsi1pk LABELLED#<model>, gsi1sk '<at>#<id>'
  *                               (a window's labelled rows by prediction time, however late the
@@ -387,6 +388,7 @@ export class DynamoPredictionStore implements PredictionStore, LabelledPredictio
     // Non-finite probabilities cannot be stored (nor scored): the row keeps its label only.
     if (p.probabilities?.every(Number.isFinite)) item.probabilities = p.probabilities;
     if (p.context && Object.keys(p.context).length > 0) item.context = p.context;
+    if (p.instance !== undefined) item.instance = p.instance;
     return item;
   }
 

@@ -152,6 +152,16 @@ export const TrialMessage = z.object({
   index: z.number().int().min(0).max(100_000),
 });
 export type TrialMessage = z.infer<typeof TrialMessage>;
+/**
+ * Labelled predictions of one model for its online learner (docs/online-learning.md): the ids
+ * only, as the worker reads each prediction's features and its stored label (the first label
+ * stands) from the prediction item, so a feedback retry that sends them again changes nothing.
+ */
+export const OnlineMessage = z.object({
+  model: z.string().min(1).max(64),
+  predictionIds: z.array(z.string().min(1).max(128)).min(1).max(1000),
+});
+export type OnlineMessage = z.infer<typeof OnlineMessage>;
 
 /** What each queue's worker reads from one message body (after JSON.parse). */
 export const QUEUE_MESSAGES = {
@@ -162,6 +172,7 @@ export const QUEUE_MESSAGES = {
   experiments: ExperimentMessage,
   retrain: RetrainMessage,
   trials: TrialMessage,
+  online: OnlineMessage,
 } as const satisfies Record<QueueId, z.ZodType>;
 
 /** What a producer sends to queue Q, one message per SQS message. */

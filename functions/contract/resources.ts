@@ -299,6 +299,11 @@ export const FUNCTIONS = {
     entry: 'functions/handlers/job-sweeper.ts',
     description: 'resumes retraining jobs whose worker stopped, from their checkpoint (or fails them)',
   },
+  onlineWorker: {
+    kind: 'queue',
+    entry: 'functions/handlers/online-worker.ts',
+    description: 'applies labelled feedback to online learners; registers their snapshots in staging',
+  },
 } as const satisfies Record<string, FunctionDef>;
 
 export type FunctionId = keyof typeof FUNCTIONS;
@@ -372,6 +377,17 @@ export const QUEUES = {
     maxReceiveCount: 3,
     batchSize: 1,
     worker: 'trialWorker',
+  },
+  // Labelled feedback for models with online learning on: one message per feedback request and
+  // model. Writers serialise on the learner's revision (conditional writes), so a batch of ten
+  // costs one commit per message, and losers retry within the worker's 30 s.
+  online: {
+    id: 'Online',
+    env: 'SERVAL_QUEUE_ONLINE',
+    visibilityTimeoutSeconds: 180,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    worker: 'onlineWorker',
   },
 } as const satisfies Record<string, QueueDef>;
 
@@ -465,6 +481,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       experiments: { queue: 'depth', dlq: 'depth' },
       retrain: { queue: 'depth', dlq: 'depth' },
       trials: { queue: 'depth', dlq: 'depth' },
+      online: { queue: 'depth', dlq: 'depth' },
     },
   },
   // Lifecycle events fan out to the webhooks subscribed in the monitoring table, and to SNS.
@@ -524,8 +541,9 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
-      // The hourly serving counts prediction volume is judged from (docs/quality.md).
-      predictions: 'read',
+      // The hourly serving counts prediction volume is judged from (docs/quality.md); the online
+      // learner's state item is shown and reset (deleted) there too.
+      predictions: 'readWrite',
       // A manual check evaluates the drift and degradation triggers too (a job, audited).
       jobs: 'readWrite',
     },
@@ -536,6 +554,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.captures]: ['read'],
           [KEYS.sketches]: ['write'],
           [KEYS.datasets]: ['read'],
+          // Enabling online learning reads the production artifact to check it is a linear model.
+          [KEYS.models]: ['read'],
         },
         list: true,
       },
@@ -591,7 +611,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
         list: true,
       },
     },
-    queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' } },
+    // online: labelled feedback for models whose policy turns online learning on.
+    queues: { captures: { queue: 'send' }, webhooks: { queue: 'send' }, online: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
   // Writes capture files only: it reads nothing back, so needs no listing either.
@@ -683,6 +704,13 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     tables: { jobs: 'readWrite', audit: 'append' },
     buckets: { artifacts: { objects: { [KEYS.jobCheckpoints]: ['read'] }, list: true } },
     queues: { retrain: { queue: 'send' } },
+  },
+  // Learner state and the per-sample markers (predictions), the policy (monitoring), the
+  // production artifact it starts from and the snapshots it registers in staging (registry,
+  // artifacts, audit).
+  onlineWorker: {
+    tables: { predictions: 'readWrite', monitoring: 'read', registry: 'readWrite', audit: 'append' },
+    buckets: { artifacts: { objects: { [KEYS.models]: ['read', 'write', 'delete'] }, list: true } },
   },
 };
 

@@ -386,6 +386,23 @@ export const ROUTES = [
   },
   {
     method: 'GET',
+    path: '/v1/models/{name}/online',
+    role: 'viewer',
+    fn: 'monitoring',
+    operationId: 'getOnline',
+    summary:
+      'The online learner: strategy, samples seen and skipped, updates, rolling accuracy, detector, last snapshot',
+  },
+  {
+    method: 'POST',
+    path: '/v1/models/{name}/online/reset',
+    role: 'scientist',
+    fn: 'monitoring',
+    operationId: 'resetOnline',
+    summary: 'Discards the online learner (audited); the next labelled sample starts one from production',
+  },
+  {
+    method: 'GET',
     path: '/v1/alerts',
     role: 'viewer',
     fn: 'monitoring',

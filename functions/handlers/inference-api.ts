@@ -7,12 +7,14 @@ import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { inferenceWiring, inferenceLogger as logger } from './inference-wiring.js';
+import { onlineFeedbackSender } from './online-wiring.js';
 import type { Env } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 
 export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
   const { service, capture, predictions, metrics, experiments } = inferenceWiring(env);
+  const online = onlineFeedbackSender(env);
   const api = createApiHandler(
     'inference',
     {
@@ -26,7 +28,13 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
       }),
       feedback: operation<unknown, unknown, z.infer<typeof FeedbackBody>>({
         ...CONTRACT.feedback,
-        handle: ({ body }) => recordFeedback(predictions, experiments, body),
+        handle: async ({ body }) => {
+          const summary = await recordFeedback(predictions, experiments, body);
+          // A failed send fails the request: the labels are stored, and the client's retry
+          // (duplicates, which are sent too) reaches the learner, which applies each sample once.
+          await online?.(summary.results);
+          return summary;
+        },
       }),
       stats: operation<Name, z.infer<typeof StatsQuery>>({
         ...CONTRACT.stats,

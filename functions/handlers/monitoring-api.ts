@@ -1,6 +1,8 @@
 /** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
 import type { z } from 'zod';
+import { unsupported } from '../core/kernel/errors.js';
 import type { MonitoringPolicy } from '../core/monitoring/policy.js';
+import { onlineIneligibility } from '../core/online/learner.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type {
@@ -11,6 +13,7 @@ import type {
   DriftCheckBody,
   FairnessQuery,
   NameParams,
+  OnlineResetBody,
   PageQuery,
   PerformanceQuery,
   WebhookBody,
@@ -18,8 +21,9 @@ import type {
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { monitoringService } from './monitoring-wiring.js';
+import { onlineLearning } from './online-wiring.js';
 import { afterDriftCheck, retrainTriggers } from './retrain-triggers-wiring.js';
-import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+import { artifactStore, type Env, idempotencyLayer, makeLogger, modes, registryReader } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
@@ -30,6 +34,7 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   const monitoring = monitoringService(env);
   const webhooks = webhookService(env);
   const triggers = retrainTriggers(env);
+  const online = onlineLearning(env);
   return createApiHandler(
     'monitoring',
     {
@@ -81,11 +86,30 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
       }),
       putPolicy: operation<Name, unknown, MonitoringPolicy>({
         ...CONTRACT.putPolicy,
-        handle: ({ principal, params, body }) => monitoring.putPolicy(principal, params.name, body),
+        handle: async ({ principal, params, body }) => {
+          if (body.onlineLearning.enabled) {
+            const why = await onlineIneligibility(registryReader(env), artifactStore(env), params.name);
+            if (why) {
+              throw unsupported(`online learning cannot be enabled for ${params.name}: ${why}`, {
+                field: 'onlineLearning.enabled',
+                model: params.name,
+              });
+            }
+          }
+          return monitoring.putPolicy(principal, params.name, body);
+        },
       }),
       getPolicy: operation<Name>({
         ...CONTRACT.getPolicy,
         handle: ({ params }) => monitoring.getPolicy(params.name),
+      }),
+      getOnline: operation<Name>({
+        ...CONTRACT.getOnline,
+        handle: ({ params }) => online.describe(params.name),
+      }),
+      resetOnline: operation<Name, unknown, z.infer<typeof OnlineResetBody>>({
+        ...CONTRACT.resetOnline,
+        handle: ({ principal, params, body }) => online.reset(principal, params.name, body.reason),
       }),
       listAlerts: operation<unknown, z.infer<typeof AlertsQuery>>({
         ...CONTRACT.listAlerts,

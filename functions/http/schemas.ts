@@ -492,6 +492,9 @@ const SearchParamSpec = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('choice'), values: z.array(SearchParamValue).min(1).max(50) }),
 ]);
+export const OnlineResetBody = z.strictObject({
+  reason: z.string().min(1).max(1024).describe('why: recorded in the audit trail'),
+});
 
 export const RetrainBody = z.strictObject({
   reason: z.string().min(1).max(1024).describe('why: recorded on the job and in the audit trail'),

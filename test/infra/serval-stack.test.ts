@@ -86,14 +86,15 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   integrityScheduler: { registry: 'read' },
   // A corrupt artifact raises an alert: monitoring read/write.
   integrityWorker: { registry: 'readWrite', audit: 'append', monitoring: 'readWrite' },
-  // Predictions read: the serving counts prediction volume is judged from.
+  // Predictions: the serving counts prediction volume is judged from, and the online learner's
+  // state item (shown, and deleted by a reset).
   monitoring: {
     registry: 'read',
     monitoring: 'readWrite',
     audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
-    predictions: 'read',
+    predictions: 'readWrite',
     // A manual check evaluates the retraining triggers: a job may be queued.
     jobs: 'readWrite',
   },
@@ -166,6 +167,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
   trialWorker: { jobs: 'readWrite', registry: 'read', audit: 'append' },
   // Resumes or fails stale running jobs.
   jobSweeper: { jobs: 'readWrite', audit: 'append' },
+  // Learner state and sample markers (predictions), the policy, snapshots registered in staging.
+  onlineWorker: { predictions: 'readWrite', monitoring: 'read', registry: 'readWrite', audit: 'append' },
 };
 /**
  * Object actions per key pattern of the artifacts bucket, and whether the function may list it,
@@ -202,6 +205,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
       'captures/*': [GET, GET_VERSION],
       'captures/*/_sketches/*.json': [PUT],
       'datasets/*': [GET, GET_VERSION],
+      // Enabling online learning reads the production artifact (is it a linear model?).
+      'models/*': [GET, GET_VERSION],
     },
     list: true,
   },
@@ -249,6 +254,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
     list: true,
   },
   jobSweeper: { objects: { 'jobs/*.json': [GET, GET_VERSION] }, list: true },
+  // Reads the production artifact the learner starts from; writes snapshot artifacts.
+  onlineWorker: { objects: { 'models/*': [DELETE, GET, GET_VERSION, PUT] }, list: true },
 };
 
 /**
@@ -281,6 +288,7 @@ const APIGATEWAY_ACCESS: Record<FunctionId, Record<string, string[]>> = {
   retrainScheduler: {},
   trialWorker: {},
   jobSweeper: {},
+  onlineWorker: {},
 };
 
 /**
@@ -573,6 +581,7 @@ describe('functions', () => {
       retrainScheduler: 1,
       trialWorker: 10,
       jobSweeper: 1,
+      onlineWorker: 2,
     };
     const actual = Object.fromEntries(
       FN_IDS.map((fn) => [
@@ -804,7 +813,7 @@ describe('least privilege', () => {
     expect(BUCKETS.artifacts.env in fnEnv(fn), `${fn} env`).toBe(expected !== undefined);
   });
 
-  it('model artifacts: only the registry (and the retrain worker, registering its candidate) writes or deletes them; the integrity worker tags them too', () => {
+  it('model artifacts: only the registry (and the retrain and online workers, registering candidates and snapshots) writes or deletes them; the integrity worker tags them too', () => {
     const bucketId = logicalId(stack.storage.buckets.artifacts);
     for (const fn of FN_IDS) {
       const onModels = fnStatements(fn)
@@ -818,7 +827,7 @@ describe('least privilege', () => {
           ? [DELETE, PUT, TAG]
           : fn === 'integrityWorker'
             ? [TAG]
-            : fn === 'retrainWorker'
+            : fn === 'retrainWorker' || fn === 'onlineWorker'
               ? [DELETE, PUT]
               : [],
       );
@@ -890,6 +899,7 @@ describe('least privilege', () => {
         'retrainScheduler',
         'trialWorker',
         'jobSweeper',
+        'onlineWorker',
       ].sort(),
     );
   });

@@ -177,6 +177,7 @@ const BODY_FIELDS: Partial<Record<OperationId, Record<string, Kind>>> = {
   explain: { instances: 'array', version: 'string', alias: 'enum', subject: 'string' },
   feedback: { predictionId: 'string', actual: 'label' },
   retrainModel: { reason: 'string', trainer: 'enum', params: 'object', search: 'object' },
+  resetOnline: { reason: 'string' },
   createExperiment: {
     name: 'string',
     description: 'string',
@@ -678,6 +679,7 @@ export function hostileSuite(world: World): HostileSuite {
     concludeExperiment: { comment: 'hostile' },
     recordExperimentEvents: [{ eventId: 'hostile', subject: 'mallory', metric: 'converted', value: 1 }],
     retrainModel: { reason: 'hostile' },
+    resetOnline: { reason: 'hostile' },
   };
   const paramsOf: Partial<Record<OperationId, Record<string, string>>> = {
     revokeKey: { keyId: world.liveKeyId },
@@ -712,6 +714,8 @@ export function hostileSuite(world: World): HostileSuite {
     getFairness: { name: 'iris-demo' },
     putPolicy: { name: 'iris-demo' },
     getPolicy: { name: 'iris-demo' },
+    getOnline: { name: 'iris-demo' },
+    resetOnline: { name: 'iris-demo' },
     ackAlert: { alertId: '0123456789abcdef0123456789abcdef' },
     deleteWebhook: { webhookId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
     predict: { name: 'iris-demo' },

@@ -10,7 +10,8 @@
  * and keys; registry: models and versions, guarded by roles; experiments: the statistics and
  * assignment that split traffic between versions; inference serves registry versions;
  * monitoring watches what inference captured; retraining trains and registers new versions
- * (training, registry); webhooks tell the outside world about all of it;
+ * (training, registry); online updates a production linear model from feedback and registers
+ * its snapshots (monitoring's policy, registry); webhooks tell the outside world about all of it;
  * system (operating modes) sits on top.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -29,6 +30,7 @@ const CORE_ORDER = [
   'inference',
   'monitoring',
   'retraining',
+  'online',
   'webhooks',
   'system',
 ] as const;

@@ -55,15 +55,22 @@ async function withOneVersion(registry: RegistryServices): Promise<void> {
 }
 
 describe('bucket grants cover exactly the keys each function writes', () => {
-  it('model artifacts: the registry (and the retrain worker, registering its candidate) writes and deletes them; the registry tags them; inference and the integrity worker read them', async () => {
+  it('model artifacts: the registry (and the retrain and online workers, registering candidates and snapshots) writes and deletes them; the registry tags them; inference and the integrity worker read them, and monitoring (enabling online learning checks the kind of the production model)', async () => {
     const { artifacts, registry } = memoryRegistry();
     await withOneVersion(registry);
     const [key] = [...artifacts.objects.keys()];
     expect(key).toBeDefined();
-    expect(granted('write', key!)).toEqual(['registry', 'retrainWorker']);
-    expect(granted('delete', key!)).toEqual(['registry', 'retrainWorker']);
+    expect(granted('write', key!)).toEqual(['onlineWorker', 'registry', 'retrainWorker']);
+    expect(granted('delete', key!)).toEqual(['onlineWorker', 'registry', 'retrainWorker']);
     expect(granted('tag', key!)).toEqual(['integrityWorker', 'registry']);
-    expect(granted('read', key!)).toEqual(['inference', 'integrityWorker', 'registry', 'retrainWorker']);
+    expect(granted('read', key!)).toEqual([
+      'inference',
+      'integrityWorker',
+      'monitoring',
+      'onlineWorker',
+      'registry',
+      'retrainWorker',
+    ]);
   });
 
   it('capture files: the capture worker writes them (inference too, when the queue fails); drift checks and retraining datasets read them', async () => {

@@ -54,11 +54,23 @@ function named(instance: unknown, features: readonly string[] | undefined): unkn
   return out;
 }
 
+/** Instances up to this much JSON are kept on the prediction item (online learning reads them). */
+export const MAX_STORED_INSTANCE_BYTES = 4096;
+
+/** The instance as JSON when small enough to store with the prediction, else undefined. */
+export function storedInstance(instance: unknown): string | undefined {
+  if (instance === undefined) return undefined;
+  const json = JSON.stringify(instance);
+  if (json === undefined || Buffer.byteLength(json, 'utf8') > MAX_STORED_INSTANCE_BYTES) return undefined;
+  return json;
+}
+
 export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
   const predictions: CapturedPrediction[] =
     m.outcome === 'ok' && m.predictionIds
       ? m.predictionIds.map((predictionId, i) => {
           const p = m.probabilities?.[i];
+          const instance = storedInstance(m.instances?.[i]);
           return {
             predictionId,
             model: m.model,
@@ -70,6 +82,7 @@ export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
             predicted: m.predictions?.[i] as string | number,
             ...(p?.length ? { confidence: Math.max(...p), probabilities: p } : {}),
             ...contextAt(m, i),
+            ...(instance !== undefined ? { instance } : {}),
           };
         })
       : [];

@@ -81,6 +81,12 @@ export interface CapturedPrediction {
   readonly probabilities?: readonly number[];
   /** What the request said about this prediction besides its inputs (never fed to the model). */
   readonly context?: Readonly<Record<string, string | number | boolean | null>>;
+  /**
+   * The request's instance as JSON, when it is at most MAX_STORED_INSTANCE_BYTES: online learning
+   * (docs/online-learning.md) reads a labelled prediction's features from here. A string, because
+   * DynamoDB numbers cannot hold every JSON number (1e200) and a failed write would lose the group.
+   */
+  readonly instance?: string;
 }
 
 /**

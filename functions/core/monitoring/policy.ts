@@ -140,6 +140,49 @@ export const RetrainingPolicy = z.strictObject({
   canary: CanaryInput.optional(),
 });
 
+/**
+ * Online learning (docs/online-learning.md): labelled feedback updates an SGD learner started
+ * from the production version's weights; snapshots go to staging, never to production. Off
+ * until `enabled`; only for linear, logistic and softmax regression versions (checked where the
+ * policy is saved, against the production version).
+ */
+export const OnlineLearningPolicy = z.strictObject({
+  enabled: z.boolean().default(false),
+  strategy: z.enum(['incremental', 'minibatch', 'periodic', 'adaptive']).default('incremental'),
+  /** minibatch: samples per update. */
+  batchSize: z.number().int().min(1).max(500).default(32),
+  /** periodic: minutes between updates (buffered samples are applied then). */
+  periodMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
+  learningRate: z.number().gt(0).max(10).default(0.05),
+  l2: z.number().min(0).max(10).default(0),
+  adaptive: z
+    .strictObject({
+      /** Samples in the rolling accuracy window. */
+      window: z.number().int().min(10).max(5000).default(200),
+      /** Update when rolling accuracy falls this far below its best since the last update. */
+      accuracyDrop: z.number().gt(0).max(1).default(0.05),
+      detector: z.literal('adwin').default('adwin'),
+      /** ADWIN's confidence δ: smaller means fewer false alarms and later detection. */
+      delta: z.number().gt(0).max(0.5).default(0.002),
+    })
+    .prefault({}),
+  snapshot: z
+    .strictObject({
+      /** Samples learned between snapshot checks. */
+      everySamples: z.number().int().min(10).max(1_000_000).default(500),
+      /** Reserved held-out rows needed before a snapshot is judged. */
+      minHoldoutRows: z.number().int().min(10).max(500).default(50),
+      /** Accuracy (classifiers) or -RMSE (regression) above production's by at least this. */
+      margin: z.number().min(0).max(1e6).default(0),
+    })
+    .prefault({}),
+});
+
 export const MonitoringPolicy = z.strictObject({
   /** Scheduled checks on (manual checks always work). */
   enabled: z.boolean().default(true),
@@ -178,6 +221,7 @@ export const MonitoringPolicy = z.strictObject({
   volume: VolumePolicy.prefault({}),
   performance: PerformancePolicy.prefault({}),
   retraining: RetrainingPolicy.prefault({}),
+  onlineLearning: OnlineLearningPolicy.prefault({}),
 });
 
 export type FeaturePolicy = z.infer<typeof FeaturePolicy>;
@@ -186,5 +230,6 @@ export type QualityPolicy = z.infer<typeof QualityPolicy>;
 export type VolumePolicy = z.infer<typeof VolumePolicy>;
 export type PerformancePolicy = z.infer<typeof PerformancePolicy>;
 export type RetrainingPolicy = z.infer<typeof RetrainingPolicy>;
+export type OnlineLearningPolicy = z.infer<typeof OnlineLearningPolicy>;
 
 export const DEFAULT_POLICY: MonitoringPolicy = MonitoringPolicy.parse({});

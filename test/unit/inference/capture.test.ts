@@ -11,7 +11,11 @@ import {
 } from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../../../functions/contract/messages.js';
 import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
-import { captureRows, toCaptureBatch } from '../../../functions/core/inference/capture-records.js';
+import {
+  captureRows,
+  MAX_STORED_INSTANCE_BYTES,
+  toCaptureBatch,
+} from '../../../functions/core/inference/capture-records.js';
 import { RandomIdBlocks } from '../../../functions/core/inference/ids.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 
@@ -296,6 +300,17 @@ describe('capture records', () => {
     expect(batch.predictions.map((p) => p.confidence)).toEqual([0.9, 0.7]);
     expect(batch.countsRequest).toBeUndefined();
     expect(toCaptureBatch({ ...m, part: 3 }).countsRequest).toBe(false);
+  });
+
+  it('keeps each instance on its prediction as JSON (online learning reads it), but none over 4 KB', () => {
+    const small = [1e200, -0.5, 2];
+    const big = { text: 'x'.repeat(MAX_STORED_INSTANCE_BYTES) };
+    const batch = toCaptureBatch(message({ instances: [small, big] }));
+    // A string: 1e200 is a JSON number DynamoDB could not store, and would fail the whole group.
+    expect(batch.predictions[0]?.instance).toBe('[1e+200,-0.5,2]');
+    expect(JSON.parse(batch.predictions[0]?.instance as string)).toEqual(small);
+    expect(batch.predictions[1]).not.toHaveProperty('instance');
+    expect(toCaptureBatch(message({ instances: undefined })).predictions[0]).not.toHaveProperty('instance');
   });
 
   it('carries the request context to each row and prediction, one for all or one per row, split with them', () => {
