@@ -6,7 +6,7 @@
  * fire every ~0.6 s, with a short heartbeat timeout) finds the job's heartbeat stale and resumes
  * it from its checkpoint: the trials finished before the kill are not run again, the rest are
  * sent again, and the job succeeds with one staging candidate whose lineage lists every trial
- * once.
+ * once. Then the operating mode's say on a request for the same model, over HTTP.
  */
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,9 +35,9 @@ afterAll(async () => {
   }
 });
 
-async function scientistOf(serval: ServalProcess) {
+async function scientistOf(serval: ServalProcess, name: string) {
   const admin = apiClient(serval.url, serval.adminKey);
-  const res = await admin('POST', '/v1/auth/keys', { name: 'recov-scientist', role: 'scientist' });
+  const res = await admin('POST', '/v1/auth/keys', { name, role: 'scientist' });
   expect(res.status, res.text).toBe(201);
   return apiClient(serval.url, res.body.key);
 }
@@ -50,7 +50,7 @@ describe('a killed worker', () => {
   it('leaves a job that resumes from its checkpoint after a restart and succeeds', async () => {
     const first = await startServal();
     started.push(first);
-    const alice = await scientistOf(first);
+    const alice = await scientistOf(first, 'alice');
     const res = await alice('POST', '/v1/models/iris-demo/retrain', {
       reason: 'recovery e2e',
       trainer: 'mlp',
@@ -114,5 +114,29 @@ describe('a killed worker', () => {
     const staging = (await viewer('GET', '/v1/models/iris-demo/versions?stage=staging')).body;
     const candidates = staging.items.filter((v: { createdBy: string }) => v.createdBy === `job:${jobId}`);
     expect(candidates.map((v: { version: string }) => v.version)).toEqual([job.resultVersion]);
+
+    // The operating mode, over HTTP: in serving mode (the default) a model whose policy keeps
+    // retraining for training mode is refused before the cooldown is even looked at; in training
+    // mode the same request gets as far as the cooldown of the job that just ended.
+    const policy = await viewer('PUT', '/v1/models/iris-demo/policy', {
+      retraining: { allowInServing: false },
+    });
+    expect(policy.status, policy.text).toBe(200);
+    const bob = await scientistOf(second, 'bob');
+    const refused = await bob('POST', '/v1/models/iris-demo/retrain', { reason: 'while serving' });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.error.details).toEqual({
+      reason: 'mode',
+      mode: 'serving',
+      retraining: 'if_policy_allows',
+    });
+    expect((await viewer('PUT', '/v1/mode', { mode: 'training', comment: 'e2e' })).status).toBe(200);
+    // Functions re-read the mode within 2 s.
+    const later = await waitFor(second, 'the training mode to reach the retraining API', async () => {
+      const r = await bob('POST', '/v1/models/iris-demo/retrain', { reason: 'in training mode' });
+      return r.body.error?.details?.reason === 'mode' ? undefined : r;
+    });
+    expect(later.status, later.text).toBe(409);
+    expect(later.body.error.details).toMatchObject({ reason: 'cooldown' });
   }, 300_000);
 });
