@@ -567,13 +567,15 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   // Writes window sketches next to the captured data (never the data), reports and alerts.
   driftWorker: {
     // predictions: the hourly serving counts prediction volume is judged from. jobs, audit and the
-    // retrain queue: the drift and degradation triggers after each check (a job, audited).
+    // retrain queue: the drift and degradation triggers after each check (a job, audited), as far
+    // as the operating mode (settings) allows.
     tables: {
       registry: 'read',
       monitoring: 'readWrite',
       predictions: 'read',
       jobs: 'readWrite',
       audit: 'append',
+      settings: 'read',
     },
     buckets: {
       artifacts: {
@@ -641,7 +643,8 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
     queues: { webhooks: { queue: 'send' } },
     topics: { alerts: 'publish' },
   },
-  // Requests queue jobs and take the model's slot (jobs), audited; reads models to refuse unknown ones.
+  // Requests queue jobs and take the model's slot (jobs), audited; reads models to refuse unknown
+  // ones, and the operating mode (settings) with the model's policy (monitoring) it may depend on.
   retraining: {
     tables: {
       jobs: 'readWrite',
@@ -649,13 +652,21 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
       audit: 'append',
       idempotency: 'readWrite',
       settings: 'read',
+      monitoring: 'read',
     },
     queues: { retrain: { queue: 'send' } },
   },
   // The policies (monitoring), the last job and slot (jobs), labelled predictions (predictions);
-  // a firing trigger queues a job (retrain queue), audited.
+  // a firing trigger queues a job (retrain queue), audited, if the operating mode (settings) allows.
   retrainScheduler: {
-    tables: { monitoring: 'read', jobs: 'readWrite', registry: 'read', predictions: 'read', audit: 'append' },
+    tables: {
+      monitoring: 'read',
+      jobs: 'readWrite',
+      registry: 'read',
+      predictions: 'read',
+      audit: 'append',
+      settings: 'read',
+    },
     queues: { retrain: { queue: 'send' } },
   },
   // Reads the parent version's dataset and the captured, labelled predictions of the window

@@ -23,7 +23,8 @@ import type { DatasetPorts } from '../core/retraining/dataset.js';
 import type { ExecutionPorts, TrialQueue } from '../core/retraining/execution.js';
 import type { JobQueue, JobStore, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
 import type { PromotionPorts } from '../core/retraining/promotion.js';
-import { RetrainService } from '../core/retraining/service.js';
+import { type ModeVerdict, RetrainService } from '../core/retraining/service.js';
+import { MODE_MEANING, mayRunTraining } from '../core/system/modes.js';
 import { experimentService } from './experiments-wiring.js';
 import { monitoringService, monitoringStore, openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
@@ -32,6 +33,7 @@ import {
   type Env,
   envValue,
   makeLogger,
+  modes,
   predictionStore,
   registryServices,
   registryStore,
@@ -178,6 +180,8 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
     ...(trials ? { trials } : {}),
   };
   const staleAfterMs = Number(env.SERVAL_RETRAIN_STALE_AFTER_MS);
+  // Bound where jobs are requested (the API, the triggers); workers run what was already queued.
+  const mode = env[TABLES.settings.env] ? modeVerdict(env) : undefined;
   const store = new DynamoJobStore(documentClient(), table, env[TABLES.audit.env]);
   // The worker reads the model's retraining policy and acts on it; the API only queues jobs.
   const worker = runner !== undefined && env[TABLES.monitoring.env] !== undefined;
@@ -190,6 +194,7 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
     clock: systemClock,
     ids: ulids,
     execution,
+    ...(mode ? { mode } : {}),
     ...(staleAfterMs > 0 ? { policy: { staleAfterMs } } : {}),
     ...(worker
       ? {
@@ -202,4 +207,18 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
         }
       : {}),
   });
+}
+
+/** The operating mode's rule (core/system/modes.ts) applied to the model's retraining policy. */
+function modeVerdict(env: Env): (model: string) => Promise<ModeVerdict> {
+  const current = modes(env);
+  return async (model) => {
+    const { mode } = await current.current();
+    const rule = MODE_MEANING[mode].retraining;
+    if (rule !== 'if_policy_allows') return { mode, retraining: rule, allowed: rule === 'always' };
+    // Only this rule needs the policy; a model without one gets the defaults (allowInServing).
+    const stored = await monitoringStore(env).getPolicy(model);
+    const { allowInServing } = MonitoringPolicy.parse(stored ?? {}).retraining;
+    return { mode, retraining: rule, allowed: mayRunTraining(mode, { allowInServing }) };
+  };
 }

@@ -106,6 +106,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     predictions: 'read',
     jobs: 'readWrite',
     audit: 'append',
+    // The operating mode, before a trigger requests a job.
+    settings: 'read',
   },
   webhookWorker: { monitoring: 'readWrite' },
   // Writes the registry only to mark a version whose artifact fails its checksum or a fallback (and
@@ -144,6 +146,8 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     audit: 'append',
     idempotency: 'readWrite',
     settings: 'read',
+    // The model's retraining policy: whether the operating mode allows a request (allowInServing).
+    monitoring: 'read',
   },
   // Runs the job: registers the candidate in staging (registry, audit); reads labelled predictions
   // for the dataset; under the policy raises an approval alert, starts a canary or promotes.
@@ -162,6 +166,7 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     registry: 'read',
     predictions: 'read',
     audit: 'append',
+    settings: 'read',
   },
   // One trial: its result put in the jobs table (only if absent), progress on the job.
   trialWorker: { jobs: 'readWrite', registry: 'read', audit: 'append' },

@@ -136,6 +136,11 @@ export const RetrainingPolicy = z.strictObject({
   margin: z.number().min(0).max(1).default(0.01),
   /** 'auto' promotes without an approval only when this is set (audited). */
   waiveApproval: z.boolean().default(false),
+  /**
+   * Jobs may be requested in `serving` mode (core/system/modes.ts); false: only in `training`
+   * mode, for a model whose retraining load or new versions must wait for an operator's say.
+   */
+  allowInServing: z.boolean().default(true),
   /** The canary experiment 'canary' starts, as POST /v1/experiments takes it (docs/experiments.md). */
   canary: CanaryInput.optional(),
 });

@@ -595,6 +595,8 @@ export class JobExecutor {
       );
       return 'failed';
     }
+    // A fanned-out rung's results are in the results store until a continuation merges them.
+    const done = new Set([...cp.finished, ...(await this.results.list(job.id))].map((t) => t.id)).size;
     let sent: number | undefined;
     await this.service.update(
       job.id,
@@ -604,7 +606,7 @@ export class JobExecutor {
         // A fresh heartbeat keeps the next sweep from resuming it a second time meanwhile.
         return { ...j, heartbeatAt: this.service.now() };
       },
-      `the worker stopped (no progress since ${since}); resuming from the checkpoint (${cp.finished.length} of ${cp.planned} trials done)`,
+      `the worker stopped (no progress since ${since}); resuming from the checkpoint (${done} of ${cp.planned} trials done)`,
     );
     if (sent === undefined) return 'fresh';
     await this.deps.queue.send({ jobId: job.id, attempt: sent });

@@ -13,6 +13,7 @@ import {
   isConcurrentModification,
   isDomainError,
   notFound,
+  unavailable,
   unsupported,
   validationFailed,
 } from '../kernel/errors.js';
@@ -90,6 +91,15 @@ export interface RetrainDeps {
   readonly dataset?: DatasetPorts;
   /** What promotion under the policy needs; absent: the candidate stays in staging. */
   readonly promotion?: PromotionPorts;
+  /** The operating mode's say on a new job for the model; absent: always allowed. */
+  readonly mode?: (model: string) => Promise<ModeVerdict>;
+}
+
+/** What the operating mode says about retraining a model now (core/system/modes.ts decides). */
+export interface ModeVerdict {
+  readonly mode: string;
+  readonly retraining: 'always' | 'if_policy_allows' | 'never';
+  readonly allowed: boolean;
 }
 
 export interface RunOptions {
@@ -195,6 +205,7 @@ export class RetrainService {
       );
     }
     await this.deps.registry.getModel(model);
+    await this.assertModeAllows(principal, model, trigger, req.reason);
     const slot = await this.deps.store.slot(model);
     if (slot.activeJobId) return this.duplicate(principal, model, slot.activeJobId, trigger, req.reason);
     if (slot.releasedAt) {
@@ -251,6 +262,36 @@ export class RetrainService {
       throw err;
     }
     return job;
+  }
+
+  /**
+   * Refused at request time rather than queued to wait: a trigger re-evaluates its condition at
+   * the next check or sweep anyway, and a person gets an answer now instead of a job that may
+   * sit queued until someone changes the mode.
+   */
+  private async assertModeAllows(principal: Principal, model: string, trigger: string, reason: string) {
+    const verdict = await this.deps.mode?.(model);
+    if (!verdict || verdict.allowed) return;
+    const details = { reason: 'mode', mode: verdict.mode, retraining: verdict.retraining };
+    await this.deps.store.audit(
+      this.audit(
+        principal,
+        'retrain.refused',
+        model,
+        { trigger, ...details },
+        `mode ${verdict.mode}: ${reason}`,
+      ),
+    );
+    if (verdict.retraining === 'never') {
+      throw unavailable(
+        `Serval is in ${verdict.mode} mode: no retraining job starts until an admin ends it`,
+        details,
+      );
+    }
+    throw conflict(
+      `Serval is in ${verdict.mode} mode and ${model}'s retraining policy does not allow retraining while serving (allowInServing: false); an admin can switch to training mode (PUT /v1/mode)`,
+      details,
+    );
   }
 
   private async duplicate(

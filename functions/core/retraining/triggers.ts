@@ -222,8 +222,9 @@ export class RetrainTriggers {
       });
       return { model, decision, jobId: job.id };
     } catch (err) {
-      // Recorded on the active job, or refused by the service's cooldown: both audited there.
-      if (!isDomainError(err, 'conflict')) throw err;
+      // Recorded on the active job, or refused by the service's cooldown or the operating mode
+      // (maintenance answers `unavailable`): all audited there.
+      if (!isDomainError(err, 'conflict') && !isDomainError(err, 'unavailable')) throw err;
       const jobId = typeof err.details?.jobId === 'string' ? err.details.jobId : undefined;
       return { model, decision, ...(jobId ? { jobId } : {}), refused: err.message };
     }

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { ModelVersion } from '../../../functions/core/registry/types.js';
 import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
-import { RetrainService } from '../../../functions/core/retraining/service.js';
+import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
@@ -61,8 +61,9 @@ function registry(): RetrainRegistry {
   };
 }
 
-function service(rows = ROWS) {
+function service(rows = ROWS, mode?: ModeVerdict) {
   return new RetrainService({
+    ...(mode ? { mode: async () => mode } : {}),
     store,
     queue: { send: async (m) => void sent.push(m.jobId) },
     registry: registry(),
@@ -130,6 +131,33 @@ describe('retraining requests', () => {
     expect(store.audits.at(-1)).toMatchObject({ action: 'retrain.refused', comment: 'cooldown: soon' });
     now += 6 * 60_000;
     expect((await s.request(alice, 'iris-demo', { reason: 'later' })).state).toBe('queued');
+  });
+
+  it('refuses every request in a mode that never retrains (503), audited, nothing queued', async () => {
+    const s = service(ROWS, { mode: 'maintenance', retraining: 'never', allowed: false });
+    for (const trigger of ['manual', 'drift']) {
+      const err = await expectCode(
+        s.request(alice, 'iris-demo', { reason: 'drifted', trigger }),
+        'unavailable',
+      );
+      expect(err.details).toEqual({ reason: 'mode', mode: 'maintenance', retraining: 'never' });
+    }
+    expect(sent).toEqual([]);
+    expect((await store.slot('iris-demo')).activeJobId).toBeUndefined();
+    expect(store.audits.map((a) => [a.action, a.comment])).toEqual([
+      ['retrain.refused', 'mode maintenance: drifted'],
+      ['retrain.refused', 'mode maintenance: drifted'],
+    ]);
+  });
+
+  it("refuses a request in serving mode when the model's policy does not allow it (409), queues it when it does", async () => {
+    const refused = service(ROWS, { mode: 'serving', retraining: 'if_policy_allows', allowed: false });
+    const err = await expectCode(refused.request(alice, 'iris-demo', { reason: 'now' }), 'conflict');
+    expect(err.details).toEqual({ reason: 'mode', mode: 'serving', retraining: 'if_policy_allows' });
+    expect(err.message).toMatch(/allowInServing: false/);
+    expect(sent).toEqual([]);
+    const allowed = service(ROWS, { mode: 'serving', retraining: 'if_policy_allows', allowed: true });
+    expect((await allowed.request(alice, 'iris-demo', { reason: 'now' })).state).toBe('queued');
   });
 
   it('cancels a queued job at once; a finished job cannot be cancelled', async () => {

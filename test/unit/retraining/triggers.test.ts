@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
 import type { AlertRecord, ReportRecord } from '../../../functions/core/monitoring/ports.js';
 import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
-import { RetrainService } from '../../../functions/core/retraining/service.js';
+import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
 import { decide, RetrainTriggers } from '../../../functions/core/retraining/triggers.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 
@@ -109,13 +109,14 @@ describe('RetrainTriggers', () => {
     getModel: async () => ({ latestVersion: '1.0.0' }),
   } as unknown as RetrainRegistry;
 
-  function triggers() {
+  function triggers(mode?: ModeVerdict) {
     const deps = {
       clock: { now: () => new Date(now) },
       ids: { next: () => `01ID${String(++seq).padStart(5, '0')}` },
     };
     const retrain = new RetrainService({
       ...deps,
+      ...(mode ? { mode: async () => mode } : {}),
       store,
       queue: { send: async () => {} },
       registry,
@@ -141,6 +142,21 @@ describe('RetrainTriggers', () => {
     labels = 0;
     seq = 0;
     retraining = policy({ onDrift: { minSeverity: 'high', consecutiveWindows: 2 } });
+  });
+
+  it('records a trigger the operating mode refuses, without a job, and fires once the mode allows', async () => {
+    reports = [report(0, 'high'), report(1, 'high')];
+    const refused = await triggers({ mode: 'maintenance', retraining: 'never', allowed: false }).afterCheck(
+      'm',
+    );
+    expect(refused).toMatchObject({
+      decision: { trigger: 'drift' },
+      refused: expect.stringMatching(/maintenance/),
+    });
+    expect((await store.list({ model: 'm', limit: 10 })).items).toEqual([]);
+    expect(store.audits.at(-1)).toMatchObject({ action: 'retrain.refused' });
+    const fired = await triggers({ mode: 'training', retraining: 'always', allowed: true }).afterCheck('m');
+    expect(fired).toMatchObject({ jobId: expect.any(String) });
   });
 
   it('queues one job for persisting drift and records a further drifted window on it', async () => {
