@@ -84,10 +84,17 @@ function condition(policy: RetrainingPolicy, trigger: TriggerName, f: TriggerFac
     case 'labels': {
       const min = policy.minNewLabels;
       if (!min || f.newLabels === undefined || f.newLabels < min) return undefined;
-      return `${f.newLabels} new labelled predictions since ${f.lastJob ? `job ${f.lastJob.id}` : 'the dataset window began'} (policy: ${min})`;
+      const counted = f.newLabels >= min * LABEL_COUNT_FACTOR ? `at least ${f.newLabels}` : `${f.newLabels}`;
+      return `${counted} new labelled predictions since ${f.lastJob ? `job ${f.lastJob.id}` : 'the dataset window began'} (policy: ${min})`;
     }
   }
 }
+
+/**
+ * Labels are counted up to this many times the threshold: enough for the reason to say how many
+ * there are, without paging through a model's whole labelled history on every sweep.
+ */
+export const LABEL_COUNT_FACTOR = 10;
 
 /**
  * Whether one of `triggers` fires (the first whose condition holds, in the given order). Only
@@ -179,7 +186,12 @@ export class RetrainTriggers {
         const from = facts.lastJob
           ? new Date(facts.lastJob.createdAt)
           : new Date(facts.now.getTime() - policy.dataset.windowDays * 86_400_000);
-        newLabels = await this.ports.countLabels(model, from, facts.now, policy.minNewLabels);
+        newLabels = await this.ports.countLabels(
+          model,
+          from,
+          facts.now,
+          policy.minNewLabels * LABEL_COUNT_FACTOR,
+        );
       }
       const o = await this.act(model, policy, { ...facts, newLabels }, ['labels', 'schedule']);
       if (o) out.push(o);

@@ -93,6 +93,9 @@ describe('trigger decisions', () => {
     const labels = policy({ minNewLabels: 500 });
     expect(decide(labels, { now, newLabels: 499 }).action).toBe('none');
     expect(decide(labels, { now, newLabels: 500 })).toMatchObject({ action: 'fire', trigger: 'labels' });
+    // The reason says how many there are, up to the counting cap (10 × the threshold).
+    expect(decide(labels, { now, newLabels: 730 }).reason).toMatch(/^730 new labelled predictions/);
+    expect(decide(labels, { now, newLabels: 5000 }).reason).toMatch(/^at least 5000 new labelled/);
   });
 });
 
