@@ -69,4 +69,20 @@ describe('S3Captures.rows', () => {
       got.push(r);
     expect(got).toEqual([{ at: '2026-03-01T10:00:00.000Z', version: '2.0.0', instance: [1] }]);
   });
+
+  it("reads a capture group's rows from the first object of the partition that holds them", async () => {
+    const lines = (group: string, ids: number[]) =>
+      `${ids.map((i) => JSON.stringify({ ...row(i), group })).join('\n')}\n`;
+    const files = {
+      a: gzipSync(lines('g1', [1, 2]) + lines('g2', [3])),
+      // g1 stored again beside g3 (a body whose count failed, retried with others).
+      b: gzipSync(lines('g3', [4]) + lines('g1', [1, 2])),
+      // Rows without a group (written before groups were named) are all read, as they were.
+      c: gzipSync(`${JSON.stringify(row(5))}\n${JSON.stringify(row(5))}\n`),
+    };
+    const got: string[] = [];
+    const partition = { version: '1.0.0', hourStart: '2026-03-01T10:00:00.000Z', keys: ['a', 'b', 'c'] };
+    for await (const r of captures(files, 5).rows(partition)) got.push(r.predictionId!);
+    expect(got).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p5']);
+  });
 });
