@@ -27,8 +27,9 @@ import type { DynamoPredictionStore } from './dynamo-predictions.js';
 import type { S3Captures } from './s3-captures.js';
 import { captureBodies } from './sqs-capture-queue.js';
 
-/** Bodies of one batch counted at once. */
+/** Bodies of one batch counted at once, and the predictions they may hold together. */
 const COUNT_CONCURRENCY = 8;
+const COUNT_PREDICTIONS_AT_ONCE = 400;
 
 export class CaptureRecorder {
   constructor(
@@ -78,13 +79,22 @@ export class CaptureRecorder {
     const fileId = captureGroupId([...stored].filter((g) => !storedBefore.has(g)));
     await Promise.all([...byModel].map(([model, rows]) => this.captures.writeCaptures(model, rows, fileId)));
     const failures: { index: number; error: unknown }[] = [];
-    let next = 0;
-    // Bodies counted a few at a time: a batch holds up to hundreds, each a few DynamoDB calls,
-    // within the worker's timeout.
-    const lane = async () => {
-      for (let b = next++; b < bodies.length; b = next++) {
-        const messages = bodies[b]!;
-        if (messages.length === 0) continue;
+    // Bodies counted a few at a time (a batch holds up to hundreds, each a few DynamoDB calls,
+    // within the worker's timeout), but a large one alone: each already writes its predictions
+    // 16 requests at a time, and several at once overran their claim leases on a busy table.
+    const running = new Set<Promise<void>>();
+    let inFlight = 0;
+    for (const [b, messages] of bodies.entries()) {
+      if (messages.length === 0) continue;
+      const size = messages.reduce((n, m) => n + (m.predictionIds?.length ?? 0), 0);
+      while (
+        running.size >= COUNT_CONCURRENCY ||
+        (running.size > 0 && inFlight + size > COUNT_PREDICTIONS_AT_ONCE)
+      ) {
+        await Promise.race(running);
+      }
+      inFlight += size;
+      const counting = (async () => {
         try {
           // A shadow copy was never served: no prediction to take feedback, not a request of the model.
           await this.store.recordGroup(groups[b]!, messages.filter((m) => !m.shadow).map(toCaptureBatch));
@@ -93,10 +103,14 @@ export class CaptureRecorder {
           if (this.experiments) await observeCaptures(this.experiments, messages);
         } catch (error) {
           failures.push({ index: b, error });
+        } finally {
+          inFlight -= size;
         }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(COUNT_CONCURRENCY, bodies.length) }, lane));
+      })();
+      running.add(counting);
+      void counting.then(() => running.delete(counting));
+    }
+    await Promise.all(running);
     return failures.sort((x, y) => x.index - y.index);
   }
 

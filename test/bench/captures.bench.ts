@@ -310,11 +310,12 @@ async function captureObjects(
     }
     return { objects: files.length, rows, groups: groups.size };
   };
-  // Until every answered row is captured, or the count stops moving for 10 s (bounded: 3 min).
+  // Until every answered row is captured, or the count stops moving for 30 s (bounded: 3 min; a batch of
+  // hundreds of bodies takes a while to count on a loaded machine).
   let last = scan();
   let still = 0;
   const deadline = Date.now() + 180_000;
-  while (last.rows < expectedRows && still < 10 && Date.now() < deadline) {
+  while (last.rows < expectedRows && still < 30 && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = scan();
     still = now.rows === last.rows ? still + 1 : 0;
