@@ -29,8 +29,16 @@ export interface QueuePollerOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
-  /** Messages per invocation, as in the event source mapping; at most 10 (one receive, no batching window). */
+  /**
+   * Messages per invocation, as in the event source mapping. Up to 10 come from one receive;
+   * more are gathered over maxBatchingWindowSeconds.
+   */
   readonly batchSize: number;
+  /**
+   * Lambda's MaximumBatchingWindowInSeconds: after the first message, keep receiving until
+   * batchSize messages, MAX_BATCH_PAYLOAD_BYTES of bodies, or this many seconds. Default 0.
+   */
+  readonly maxBatchingWindowSeconds?: number;
   readonly handler: SqsWorkerHandler;
   /** Long-poll wait; 20 s (SQS's maximum, and what Lambda uses) by default. */
   readonly waitTimeSeconds?: number;
@@ -56,12 +64,19 @@ export interface QueuePoller {
 
 /** Pause after a failed receive so an unreachable SQS is not hammered. */
 const RECEIVE_RETRY_MS = 1000;
+/** Lambda invokes with at most 6 MB of event: a gathered batch stops growing there. */
+export const MAX_BATCH_PAYLOAD_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+/** Pause between receives that found nothing while a batching window is open. */
+const GATHER_PAUSE_MS = 50;
+
 /** Batches in flight per queue locally, where a function declares no reserved concurrency. */
 export const DEFAULT_CONCURRENCY = 4;
 
 export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const { client, queueUrl, queueArn, handler } = options;
-  const maxMessages = Math.min(Math.max(1, Math.floor(options.batchSize)), 10);
+  const batchSize = Math.max(1, Math.floor(options.batchSize));
+  const maxMessages = Math.min(batchSize, 10);
+  const windowMs = Math.max(0, (options.maxBatchingWindowSeconds ?? 0) * 1000);
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
   const onError = options.onError ?? ((error: unknown) => console.error(`[sqs ${queueArn}]`, error));
   const region = queueArn.split(':')[3] ?? 'us-east-1';
@@ -73,7 +88,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     while (!abort.signal.aborted) {
       let messages: Message[];
       try {
-        messages = await receiveBatch();
+        messages = await gather(await receiveBatch());
       } catch (error) {
         if (abort.signal.aborted) return;
         onError(error);
@@ -131,6 +146,37 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     // A batch never holds one message twice; the latest receipt handle is the one that counts.
     const byId = new Map<string | undefined, Message>();
     for (const message of [...first, ...rest]) byId.set(message.MessageId, message);
+    return [...byId.values()];
+  };
+
+  /** A batch grown, within the batching window, towards batchSize and the payload limit. */
+  const gather = async (first: Message[]): Promise<Message[]> => {
+    if (windowMs === 0 || first.length === 0 || first.length >= batchSize) return first;
+    const byId = new Map<string | undefined, Message>();
+    let bytes = 0;
+    const add = (ms: Message[]) => {
+      for (const m of ms) {
+        if (!byId.has(m.MessageId)) bytes += Buffer.byteLength(m.Body ?? '');
+        byId.set(m.MessageId, m);
+      }
+    };
+    add(first);
+    const deadline = Date.now() + windowMs;
+    while (byId.size < batchSize && bytes < MAX_BATCH_PAYLOAD_BYTES && Date.now() < deadline) {
+      if (abort.signal.aborted) break;
+      let more: Message[] = [];
+      try {
+        more = await receive(Math.min(10, batchSize - byId.size), 0);
+      } catch (error) {
+        // What was gathered is still handed over; the next loop reports a lasting failure.
+        if (abort.signal.aborted) break;
+        onError(error);
+        break;
+      }
+      if (more.length === 0)
+        await sleep(GATHER_PAUSE_MS, undefined, { signal: abort.signal }).catch(() => {});
+      add(more);
+    }
     return [...byId.values()];
   };
 

@@ -362,6 +362,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           queueUrl: q.url,
           queueArn: q.arn,
           batchSize: def.batchSize,
+          maxBatchingWindowSeconds: 'maxBatchingWindowSeconds' in def ? def.maxBatchingWindowSeconds : 0,
           handler: worker,
           functionName: `serval-${def.worker}`,
           // The worker's Lambda timeout (lib/serval-stack.ts workerTimeout), for remaining-time budgets.

@@ -56,6 +56,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -469,6 +471,39 @@ export class DynamoPredictionStore implements PredictionStore, LabelledPredictio
   }
 
   /** The marker a failed claim ran into: from the failure itself, else read back. */
+  /**
+   * The groups among these that are recorded ('done'): their rows are in S3 already, so the
+   * capture worker need not store them again (a redelivery, or a body the inference spilled).
+   */
+  async doneGroups(groupIds: readonly string[]): Promise<Set<string>> {
+    const done = new Set<string>();
+    const unique = [...new Set(groupIds)];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map(capKey);
+      for (let attempt = 0; keys?.length; attempt++) {
+        if (attempt > 0) await sleep(backoffMs(attempt));
+        const res: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.table]: {
+                Keys: keys,
+                ProjectionExpression: 'pk, #s',
+                ExpressionAttributeNames: { '#s': 'state' },
+              },
+            },
+          }),
+        );
+        for (const item of res.Responses?.[this.table] ?? []) {
+          if (item.state === 'done') done.add(String(item.pk).slice('CAP#'.length));
+        }
+        keys = res.UnprocessedKeys?.[this.table]?.Keys;
+        // Unread markers only cost a rewrite of rows that readers skip; do not loop for ever.
+        if (attempt >= MAX_ATTEMPTS) break;
+      }
+    }
+    return done;
+  }
+
   private async oldMarker(
     err: ConditionalCheckFailedException,
     messageId: string,

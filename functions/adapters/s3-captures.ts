@@ -1,7 +1,8 @@
 /**
  * Captured predictions in S3, as gzip JSON lines partitioned by model, version, date and hour:
  * `captures/<model>/<version>/<YYYY-MM-DD>/<HH>/<id>.jsonl.gz`, one object per line
- * `{predictionId, at, version, instance, prediction, …}`. Reads stream object by object and line by
+ * `{predictionId, at, version, instance, prediction, …, group}` (`group`: the capture group the
+ * row was recorded in; rows of a group are read from one object only). Reads stream object by object and line by
  * line, so a window of millions of rows never sits in memory. Partition sketches are stored next to
  * the data (`…/<HH>/_sketches/<baselineId>.json`) and reused by later checks.
  *
@@ -9,6 +10,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -42,6 +44,66 @@ async function* lines(body: Readable, gzipped: boolean): AsyncIterable<string> {
   const input = gzipped ? body.pipe(createGunzip()) : body;
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of rl) if (line.trim() !== '') yield line;
+}
+
+/** The captured rows of one capture file, a few lines at a time. */
+class RowReader {
+  /** The groups met in this file. */
+  readonly groups = new Set<string>();
+
+  constructor(
+    private readonly partitionVersion: string,
+    /** Groups read from earlier files of the partition: their rows here are copies. */
+    private readonly earlier: ReadonlySet<string>,
+  ) {}
+
+  rows(text: string): CapturedRow[] {
+    const out: CapturedRow[] = [];
+    for (const piece of text.split('\n')) {
+      if (piece.includes('\r')) {
+        for (const line of piece.split('\r')) this.push(out, line);
+      } else this.push(out, piece);
+    }
+    return out;
+  }
+
+  private push(out: CapturedRow[], line: string): void {
+    let record: {
+      at?: unknown;
+      version?: unknown;
+      instance?: unknown;
+      predictionId?: unknown;
+      prediction?: unknown;
+      context?: unknown;
+      shadow?: unknown;
+      group?: unknown;
+    };
+    try {
+      record = JSON.parse(line);
+    } catch {
+      return; // a blank or torn line (never written by Serval) is skipped, not fatal for the window
+    }
+    if (record === null || typeof record !== 'object' || typeof record.at !== 'string') return;
+    if (typeof record.group === 'string') {
+      if (this.earlier.has(record.group)) return;
+      this.groups.add(record.group);
+    }
+    // Assigned field by field: object spreads per row were a visible share of a window's profile.
+    const row: { -readonly [K in keyof CapturedRow]: CapturedRow[K] } = {
+      at: record.at,
+      version: typeof record.version === 'string' ? record.version : this.partitionVersion,
+      instance: record.instance,
+    };
+    if (typeof record.predictionId === 'string') row.predictionId = record.predictionId;
+    if (typeof record.prediction === 'string' || typeof record.prediction === 'number') {
+      row.prediction = record.prediction;
+    }
+    if (record.context && typeof record.context === 'object' && !Array.isArray(record.context)) {
+      row.context = record.context as Record<string, unknown>;
+    }
+    if (record.shadow === true) row.shadow = true;
+    out.push(row);
+  }
 }
 
 export class S3Captures implements CaptureSource, DocumentStore {
@@ -79,38 +141,36 @@ export class S3Captures implements CaptureSource, DocumentStore {
   }
 
   async *rows(partition: CapturePartition): AsyncIterable<CapturedRow> {
+    for await (const batch of this.rowBatches(partition)) yield* batch;
+  }
+
+  /**
+   * Rows per decompressed chunk. Lines are split here rather than by readline, whose per-line
+   * async iteration cost more than parsing; the split is readline's (LF, CRLF or a lone CR).
+   * A capture group's rows are read from the first object of the partition that holds them
+   * (keys in listing order): a group stored again in a later object (functions/adapters/
+   * capture-recorder.ts) is skipped there.
+   */
+  async *rowBatches(partition: CapturePartition): AsyncIterable<CapturedRow[]> {
+    const earlier = new Set<string>();
     for (const key of partition.keys) {
       const res = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      for await (const line of lines(res.Body as Readable, true)) {
-        let record: {
-          at?: unknown;
-          version?: unknown;
-          instance?: unknown;
-          predictionId?: unknown;
-          prediction?: unknown;
-          context?: unknown;
-          shadow?: unknown;
-        };
-        try {
-          record = JSON.parse(line);
-        } catch {
-          continue; // a torn line (never written by Serval) is skipped, not fatal for the window
+      const reader = new RowReader(partition.version, earlier);
+      const decoder = new StringDecoder('utf8');
+      let rest = '';
+      for await (const chunk of (res.Body as Readable).pipe(createGunzip())) {
+        const text = rest + decoder.write(chunk as Buffer);
+        const end = text.lastIndexOf('\n');
+        if (end < 0) {
+          rest = text;
+          continue;
         }
-        if (typeof record.at !== 'string') continue;
-        yield {
-          at: record.at,
-          version: typeof record.version === 'string' ? record.version : partition.version,
-          instance: record.instance,
-          ...(typeof record.predictionId === 'string' ? { predictionId: record.predictionId } : {}),
-          ...(typeof record.prediction === 'string' || typeof record.prediction === 'number'
-            ? { prediction: record.prediction }
-            : {}),
-          ...(record.context && typeof record.context === 'object' && !Array.isArray(record.context)
-            ? { context: record.context as Record<string, unknown> }
-            : {}),
-          ...(record.shadow === true ? { shadow: true } : {}),
-        };
+        rest = text.slice(end + 1);
+        yield reader.rows(text.slice(0, end));
       }
+      rest += decoder.end();
+      if (rest !== '') yield reader.rows(rest);
+      for (const g of reader.groups) earlier.add(g);
     }
   }
 

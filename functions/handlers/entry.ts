@@ -111,6 +111,45 @@ export function queueEntry<S extends z.ZodType>(worker: QueueWorker<S>): Entry<S
   );
 }
 
+export interface QueueBatchWorker<S extends z.ZodType> extends Omit<QueueWorker<S>, 'handle' | 'parallel'> {
+  /**
+   * Handles a whole batch's well-formed messages at once. Returns the records to retry; throwing
+   * means "retry them all".
+   */
+  readonly handleAll: (
+    items: readonly { message: z.output<S>; record: SQSRecord }[],
+  ) => Promise<readonly SQSRecord[]>;
+}
+
+/**
+ * queueEntry for a worker that does better with the batch together than record by record (the
+ * capture worker writes one S3 object for all of it): the same partial batch responses, and
+ * malformed bodies dropped the same way.
+ */
+export function queueBatchEntry<S extends z.ZodType>(
+  worker: QueueBatchWorker<S>,
+): Entry<SQSEvent, SQSBatchResponse> {
+  const { logger, schema, name, handleAll } = worker;
+  const decode = worker.decode ?? JSON.parse;
+  return withLoggerContext(logger, async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const items: { message: z.output<S>; record: SQSRecord }[] = [];
+    for (const record of event.Records) {
+      try {
+        items.push({ message: schema.parse(decode(record.body)), record });
+      } catch {
+        logger.error(`malformed ${name} message dropped`, { messageId: record.messageId });
+      }
+    }
+    let failed: readonly SQSRecord[];
+    try {
+      failed = items.length ? await handleAll(items) : [];
+    } catch {
+      failed = items.map((i) => i.record);
+    }
+    return { batchItemFailures: failed.map((r) => ({ itemIdentifier: r.messageId })) };
+  });
+}
+
 /**
  * A module's exported `handler`. On Lambda it is built during init (top-level await), so the
  * first event finds clients and wiring ready. Elsewhere — the local runtime and tests import the

@@ -31,6 +31,8 @@ export class Workers extends Construct {
       props.functions[def.worker].addEventSource(
         new SqsEventSource(props.queues[key].queue, {
           batchSize: def.batchSize,
+          maxBatchingWindow:
+            'maxBatchingWindowSeconds' in def ? Duration.seconds(def.maxBatchingWindowSeconds) : undefined,
           // Polling with more concurrency than is reserved gets invocations throttled; a
           // throttled batch goes back to the queue with its receive count raised, and so towards
           // the dead-letter queue without the worker ever having seen it.

@@ -17,7 +17,10 @@
  * SERVAL_BENCH_CAPTURE_SECONDS (default 15), SERVAL_BENCH_START_SECONDS (default 30); bounded,
  * local only.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { gunzipSync } from 'node:zlib';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -228,6 +231,7 @@ export async function runCapturesBench(): Promise<void> {
  */
 async function runStartLoad(): Promise<void> {
   const seconds = num('SERVAL_BENCH_START_SECONDS', 30);
+  const batch = num('SERVAL_BENCH_START_BATCH', 1);
   const serval = await startServal();
   try {
     const admin = apiClient(serval.url, serval.adminKey);
@@ -243,7 +247,7 @@ async function runStartLoad(): Promise<void> {
       while (Date.now() < end) {
         const r = await predict('POST', '/v1/models/iris-demo/predict', {
           version: '1.0.0',
-          instances: [[6.1, 2.8, 4.7, 1.2]],
+          instances: Array.from({ length: batch }, (_, i) => [6.1, 2.8, 4.7, 1.2 + (i % 10) / 10]),
         });
         if (r.status === 200) answered++;
         else refused++;
@@ -261,10 +265,62 @@ async function runStartLoad(): Promise<void> {
     await Promise.all([...load, probe]);
     probes.sort((a, b) => a - b);
     const q = (p: number) => probes[Math.min(probes.length - 1, Math.floor(p * probes.length))]!;
+    const objects = await captureObjects(serval.dataDir, answered * batch);
     console.log(
-      `npm start, 8 clients for ${seconds} s: ${(answered / seconds).toFixed(0)} predictions/s answered (${refused} refused); model GET every 100 ms: median ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${probes.at(-1)!.toFixed(0)} ms, ${probes.filter((p) => p > 1000).length} of ${probes.length} over 1 s`,
+      `S3 capture objects per 1M predictions (batch ${batch}, ${objects.rows.toLocaleString('en')} rows captured): ` +
+        `${objects.perMillion.toFixed(0)} written; one object per queue body (the worker before) would be ` +
+        `${objects.bodiesPerMillion.toFixed(0)} (ratio ${(objects.perMillion / objects.bodiesPerMillion).toFixed(4)})`,
+    );
+    console.log(
+      `npm start, 8 clients for ${seconds} s, batch ${batch}: ${(answered / seconds).toFixed(0)} requests/s answered (${refused} refused); model GET every 100 ms: median ${q(0.5).toFixed(0)} ms, p99 ${q(0.99).toFixed(0)} ms, max ${probes.at(-1)!.toFixed(0)} ms, ${probes.filter((p) => p > 1000).length} of ${probes.length} over 1 s`,
     );
   } finally {
     await serval.stop();
   }
+}
+
+/**
+ * The capture files `npm start` wrote (read from its S3 stand-in's directory once the rows stop
+ * arriving): objects, rows, and the capture groups (queue bodies) in them — one object per body
+ * is what the worker wrote before it wrote one per batch.
+ */
+async function captureObjects(
+  dataDir: string,
+  expectedRows: number,
+): Promise<{ rows: number; perMillion: number; bodiesPerMillion: number }> {
+  const scan = () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, e.name);
+        if (e.isDirectory()) walk(path);
+        else if (path.includes('/captures/') && e.name.endsWith('.jsonl.gz._S3rver_object')) files.push(path);
+      }
+    };
+    walk(join(dataDir, 's3'));
+    let rows = 0;
+    const groups = new Set<string>();
+    for (const f of files) {
+      for (const line of gunzipSync(readFileSync(f)).toString('utf8').split('\n')) {
+        if (!line) continue;
+        rows++;
+        const g = (JSON.parse(line) as { group?: string }).group;
+        if (g) groups.add(g);
+      }
+    }
+    return { objects: files.length, rows, groups: groups.size };
+  };
+  // Until every answered row is captured, or the count stops moving for 30 s (bounded: 3 min; a batch of
+  // hundreds of bodies takes a while to count on a loaded machine).
+  let last = scan();
+  let still = 0;
+  const deadline = Date.now() + 180_000;
+  while (last.rows < expectedRows && still < 30 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = scan();
+    still = now.rows === last.rows ? still + 1 : 0;
+    last = now;
+  }
+  const m = 1e6 / Math.max(1, last.rows);
+  return { rows: last.rows, perMillion: last.objects * m, bodiesPerMillion: last.groups * m };
 }

@@ -21,6 +21,7 @@ import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { MonitoringService } from '../../functions/core/monitoring/service.js';
 import { registryServices } from '../../functions/core/registry/services.js';
 import { localS3Client } from '../../local/services/clients.js';
+import { profiled } from '../support/cpu-profile.js';
 import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
 import { seededRandom } from '../support/random.js';
 import { startStandins, useStandinsEnv } from '../support/standins.js';
@@ -102,24 +103,34 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
     const partitions = await captures.partitions('bench', ['1.0.0'], new Date(start), new Date(end));
     const rawStart = performance.now();
     let rawRows = 0;
-    for (const p of partitions) {
-      for (const key of p.keys) {
-        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        const rl = createInterface({
-          input: (res.Body as Readable).pipe(createGunzip()),
-          crlfDelay: Number.POSITIVE_INFINITY,
-        });
-        for await (const line of rl) {
-          JSON.parse(line);
-          rawRows++;
+    await profiled(
+      'window-raw-read',
+      async () => {
+        for (const p of partitions) {
+          for (const key of p.keys) {
+            const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            const rl = createInterface({
+              input: (res.Body as Readable).pipe(createGunzip()),
+              crlfDelay: Number.POSITIVE_INFINITY,
+            });
+            for await (const line of rl) {
+              JSON.parse(line);
+              rawRows++;
+            }
+          }
         }
-      }
-    }
+      },
+      log,
+    );
     const rawSeconds = (performance.now() - rawStart) / 1000;
 
     const window = { from: new Date(start).toISOString(), to: new Date(end).toISOString() };
     const first = performance.now();
-    const report = await monitoring.check('bench', window, 'manual');
+    const report = await profiled(
+      'window-first-check',
+      () => monitoring.check('bench', window, 'manual'),
+      log,
+    );
     const firstSeconds = (performance.now() - first) / 1000;
     const peakAfterFirst = peakRssMb();
     const second = performance.now();

@@ -516,6 +516,9 @@ describe('queues', () => {
       const p = mapping![1].Properties;
       expect(p.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       expect(p.BatchSize).toBe(def.batchSize);
+      expect(p.MaximumBatchingWindowInSeconds).toBe(
+        'maxBatchingWindowSeconds' in def ? def.maxBatchingWindowSeconds : undefined,
+      );
       expect(refersTo(p.FunctionName, logicalId(stack.functions[def.worker]))).toBe(true);
       // Lambda refuses a mapping whose function may outlive the message's invisibility.
       const worker = resources[logicalId(stack.functions[def.worker])]!;

@@ -35,6 +35,7 @@ import { DEFAULT_POLICY, MonitoringPolicy } from './policy.js';
 import type {
   AlertRecord,
   BaselineRef,
+  CapturedRow,
   CapturePartition,
   CaptureSource,
   DatasetSource,
@@ -709,20 +710,39 @@ export class MonitoringService {
       const summarise = complete(p) && !stored.has(p);
       const hour = summarise ? new WindowAccumulator(profile, { exactRowLimit: 0 }) : undefined;
       const hourQuality = summarise ? new QualityAccumulator(profile) : undefined;
-      for await (const row of this.deps.captures.rows(p)) {
-        const t = Date.parse(row.at);
-        if (!(t >= from.getTime() && t < to.getTime())) continue;
-        // Quality sees the row as sent; drift reads it with wrong-typed values as missing, and
-        // not at all when no feature can be read from it.
-        const readable = quality.add(row.instance);
-        hourQuality?.add(row.instance);
-        if (readable === null) continue;
-        window.add(readable);
-        hour?.add(readable);
+      // Once the window is sketched anyway, an hour being summarised is added to the window as
+      // its summary, as a later check adds the stored one: each row was sketched and counted
+      // twice (window and hour), which was a third of the first check's profile.
+      const viaHour = hour !== undefined && window.mode === 'sketch';
+      const fromMs = from.getTime();
+      const toMs = to.getTime();
+      for await (const batch of batchesOf(this.deps.captures, p)) {
+        for (const row of batch) {
+          const t = Date.parse(row.at);
+          if (!(t >= fromMs && t < toMs)) continue;
+          // Quality sees the row as sent; drift reads it with wrong-typed values as missing, and
+          // not at all when no feature can be read from it.
+          if (viaHour) {
+            const readable = hourQuality!.add(row.instance);
+            if (readable !== null) hour.add(readable);
+            continue;
+          }
+          const readable = quality.add(row.instance);
+          hourQuality?.add(row.instance);
+          if (readable === null) continue;
+          window.add(readable);
+          hour?.add(readable);
+        }
       }
       if (hour && hourQuality && hourQuality.rows > 0) {
-        await this.deps.docs.putJson(this.deps.captures.sketchKey(model, p, baselineId), hour.toSketch());
-        await this.deps.docs.putJson(qualityKey(p), hourQuality.counts());
+        const sketch = hour.toSketch();
+        const counts = hourQuality.counts();
+        if (viaHour) {
+          if (sketch.rows > 0) window.addSketch(sketch);
+          quality.addCounts(counts);
+        }
+        await this.deps.docs.putJson(this.deps.captures.sketchKey(model, p, baselineId), sketch);
+        await this.deps.docs.putJson(qualityKey(p), counts);
       }
     }
     return { window, quality };
@@ -755,4 +775,16 @@ export class MonitoringService {
 
 function fmt(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+/** A partition's rows in batches, from a source that reads them so, or one at a time. */
+async function* batchesOf(
+  source: CaptureSource,
+  partition: CapturePartition,
+): AsyncIterable<readonly CapturedRow[]> {
+  if (source.rowBatches) {
+    yield* source.rowBatches(partition);
+    return;
+  }
+  for await (const row of source.rows(partition)) yield [row];
 }

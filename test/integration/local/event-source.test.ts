@@ -129,6 +129,41 @@ describe('the SQS event source', () => {
     expect(tookMs).toBeLessThan(1000);
   });
 
+  it('gathers batches past 10 over the batching window, as the event source mapping does', async () => {
+    const queue = await queueWithDlq(30, 3);
+    const batches: number[] = [];
+    const seen = new Set<string>();
+    const poller = startQueuePoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 100,
+      maxBatchingWindowSeconds: 1.5,
+      waitTimeSeconds: 20,
+      handler: async (event) => {
+        batches.push(event.Records.length);
+        for (const r of event.Records) seen.add(r.body);
+      },
+      concurrency: 1,
+    });
+    pollers.push(poller);
+    // 130 messages trickling in over ~0.5 s: a batch of 100 (batchSize), then the rest, which
+    // waits for the window to close instead of leaving in tens.
+    for (let i = 0; i < 130; i += 10) {
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queue.url,
+          Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: `m${i + j}` })),
+        }),
+      );
+      await sleep(40);
+    }
+    await waitFor(() => seen.size === 130);
+    await poller.stop();
+    expect(batches).toEqual([100, 30]);
+    await waitFor(async () => (await depth(queue.url)) === 0);
+  });
+
   it('delivers a Lambda-shaped SQSEvent and deletes a batch that succeeded', async () => {
     const queue = await queueWithDlq(30, 3);
     await sqs.send(

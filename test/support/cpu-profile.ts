@@ -1,0 +1,67 @@
+/**
+ * A CPU profile of one step of a bench, written as a .cpuprofile (Chrome DevTools, speedscope)
+ * when SERVAL_BENCH_PROFILE_DIR is set, and a table of its top frames by self time: the profile
+ * of each path that performance work starts from (docs/performance.md). Unset, it runs the
+ * step alone. The profiler samples this process only: in-process stand-ins (s3rver, local SQS)
+ * are in it, DynamoDB Local (a JVM) is not.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export async function profiled<T>(
+  name: string,
+  step: () => Promise<T>,
+  log: (line: string) => void = console.log,
+): Promise<T> {
+  const dir = process.env.SERVAL_BENCH_PROFILE_DIR;
+  if (!dir) return step();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
+  try {
+    return await step();
+  } finally {
+    const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: Profile };
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    for (const line of topFrames(profile)) log(line);
+  }
+}
+
+/** The frames with the most self time, as a markdown table. */
+export function topFrames(profile: Profile, count = 12): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f) return;
+    const where = f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : '';
+    const key = `${f.functionName || '(anonymous)'}${where}`;
+    const dt = profile.timeDeltas[i] ?? 0;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  return [
+    '| self % | self ms | frame |',
+    '|---:|---:|---|',
+    ...[...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([k, t]) => `| ${((100 * t) / total).toFixed(1)} | ${(t / 1000).toFixed(0)} | ${k} |`),
+  ];
+}
