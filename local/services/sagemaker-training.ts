@@ -185,7 +185,8 @@ export async function startLocalSageMakerTraining(
       await later(step);
       if (stopped()) return;
       moveTo(job, 'Uploading', 'Uploading generated training model');
-      const uri = `${(job.request.OutputDataConfig?.S3OutputPath as string).replace(/\/+$/, '')}/${job.name}/output/model.tar.gz`;
+      const output = String(job.request.OutputDataConfig?.S3OutputPath).replace(/\/+$/, '');
+      const uri = `${output}/${job.name}/output/model.tar.gz`;
       const at = parseS3(uri);
       await s3.send(
         new PutObjectCommand({
