@@ -30,6 +30,7 @@ import { Dashboard } from './constructs/dashboard.js';
 import {
   bindImportBuckets,
   bindSageMakerEndpoints,
+  bindSageMakerTraining,
   checkSageMakerEndpointNames,
   OnnxRuntimeLayer,
 } from './constructs/inference.js';
@@ -69,6 +70,12 @@ export interface ServalStackProps extends StackProps {
   readonly sagemakerEndpoints?: readonly string[];
   /** Buckets the registry may import models from by s3:// URI (docs/import.md). Default none. */
   readonly importBuckets?: readonly string[];
+  /**
+   * The execution role SageMaker training jobs run as (docs/retraining.md "SageMaker training").
+   * Default none: the retrain worker has no SageMaker permission, and a policy that trains there
+   * fails its jobs with AccessDenied.
+   */
+  readonly trainingRoleArn?: string;
   /** Days captured predictions are kept under `captures/` in the artifacts bucket (default 400). */
   readonly captureRetentionDays?: number;
   /**
@@ -217,6 +224,7 @@ export class ServalStack extends Stack {
     this.wire();
     bindSageMakerEndpoints(functions.inference, props.sagemakerEndpoints ?? []);
     bindImportBuckets(functions.registry, props.importBuckets ?? []);
+    bindSageMakerTraining(functions.retrainWorker, props.trainingRoleArn);
     if (props.webhookAllowPrivate) {
       // Both places that judge a webhook URL: registration (monitoring) and delivery (worker).
       functions.monitoring.addEnvironment('SERVAL_WEBHOOK_ALLOW_PRIVATE', 'true');
@@ -313,6 +321,10 @@ export class ServalStack extends Stack {
     const origins = str('artifactCorsOrigins');
     const endpoints = str('sagemakerEndpoints');
     const imports = str('importBuckets');
+    const trainingRole = str('trainingRoleArn');
+    if (trainingRole !== undefined && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(trainingRole)) {
+      throw new Error(`context serval:trainingRoleArn must be an IAM role ARN, got ${trainingRole}`);
+    }
     const captureDays = num('captureRetentionDays');
     const concurrency = str('reservedConcurrency');
     if (captureDays !== undefined && !Number.isInteger(captureDays)) {
@@ -340,6 +352,7 @@ export class ServalStack extends Stack {
         .map((e) => e.trim())
         .filter((e) => e !== ''),
       captureRetentionDays: captureDays,
+      trainingRoleArn: trainingRole,
       importBuckets: imports
         ?.split(',')
         .map((b) => b.trim())

@@ -268,6 +268,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     log(
       `sagemaker runtime stand-in    ${aws.endpoints.sagemaker}  (endpoint X = ${join(aws.sagemakerDir, 'X.onnx')})`,
     );
+    log(
+      `sagemaker training stand-in   ${aws.endpoints.sagemakerTraining}  (training jobs run Serval's own trainer; in memory)`,
+    );
+    // The stand-in checks no role; a policy without its own roleArn passes this one.
+    process.env.SERVAL_TRAINING_ROLE_ARN ??= 'arn:aws:iam::000000000000:role/serval-local-training';
+    process.env.SERVAL_SAGEMAKER_POLL_SECONDS ??= '2';
 
     // The SDK finds the stand-ins through AWS_ENDPOINT_URL_<SERVICE> (process-wide, as a Lambda
     // runtime's environment would be); each function gets only the resource variables of its
@@ -527,6 +533,9 @@ const PASSTHROUGH_ENV = [
   'SERVAL_SAGEMAKER_ENDPOINTS',
   'SERVAL_IMPORT_BUCKETS',
   'SERVAL_RETRAIN_STALE_AFTER_MS',
+  'SERVAL_SAGEMAKER_POLL_SECONDS',
+  'SERVAL_TRAINING_ROLE_ARN',
+  'SERVAL_TRAINING_JOB_PREFIX',
 ];
 
 /** The variables a function receives: its bound resources (BINDINGS) and its stage. */

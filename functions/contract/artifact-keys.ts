@@ -54,6 +54,13 @@ export const ARTIFACT_KEY_PATTERNS = {
   sketches: `${ARTIFACT_PREFIXES.captures}*/${SKETCH_DIR}*${JSON_SUFFIX}`,
   baselines: `${ARTIFACT_PREFIXES.baselines}*${JSON_SUFFIX}`,
   jobCheckpoints: `${ARTIFACT_PREFIXES.jobs}*${JSON_SUFFIX}`,
+  /**
+   * `jobs/<id>/sagemaker/{train/,output/}…`: a SageMaker training job's channel (written by the
+   * worker, read by the training role) and its output (written by the role, read by the worker).
+   */
+  jobTraining: `${ARTIFACT_PREFIXES.jobs}*/sagemaker/*`,
+  jobTrainingInput: `${ARTIFACT_PREFIXES.jobs}*/sagemaker/train/*`,
+  jobTrainingOutput: `${ARTIFACT_PREFIXES.jobs}*/sagemaker/output/*`,
 } as const;
 
 /** Whether `key` matches an IAM object key pattern (`*` any run of characters, `?` one). */

@@ -701,6 +701,7 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
           [KEYS.datasets]: ['read', 'write'],
           [KEYS.captureFiles]: ['read'],
           [KEYS.jobCheckpoints]: ['read', 'write'],
+          [KEYS.jobTraining]: ['read', 'write'],
         },
         list: true,
       },

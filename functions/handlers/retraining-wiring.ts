@@ -4,14 +4,18 @@
  * SERVAL_QUEUE_RETRAIN (the API: requests queue jobs; workers: continuations); SERVAL_QUEUE_TRIALS
  * (the retrain worker: trials fan out when bound); SERVAL_BUCKET_ARTIFACTS (datasets in, candidate
  * artifacts and checkpoints out). SERVAL_RETRAIN_STALE_AFTER_MS overrides the heartbeat timeout
- * (the local runtime's tests kill workers and do not wait 15 minutes).
+ * (the local runtime's tests kill workers and do not wait 15 minutes). SageMaker training (the
+ * worker): SERVAL_TRAINING_ROLE_ARN (the execution role a policy without its own roleArn passes),
+ * SERVAL_TRAINING_JOB_PREFIX (training job names, default `serval`: the IAM grant's prefix),
+ * SERVAL_SAGEMAKER_POLL_SECONDS (between two DescribeTrainingJob calls, default 60).
  */
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
 import { DynamoTrialResults } from '../adapters/dynamo-trials.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { S3Checkpoints } from '../adapters/s3-checkpoints.js';
+import { SageMakerTrainingBackend, sagemakerClient } from '../adapters/sagemaker-training.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';
@@ -23,6 +27,7 @@ import type { DatasetPorts } from '../core/retraining/dataset.js';
 import type { ExecutionPorts, TrialQueue } from '../core/retraining/execution.js';
 import type { JobQueue, JobStore, RetrainRegistry, RowSource } from '../core/retraining/jobs.js';
 import type { PromotionPorts } from '../core/retraining/promotion.js';
+import type { SageMakerPorts } from '../core/retraining/sagemaker-training.js';
 import { type ModeVerdict, RetrainService } from '../core/retraining/service.js';
 import { MODE_MEANING, mayRunTraining } from '../core/system/modes.js';
 import { experimentService } from './experiments-wiring.js';
@@ -98,6 +103,38 @@ function datasetPorts(env: Env, bucket: string): DatasetPorts {
   };
 }
 
+/** SageMaker training jobs: the channel written and the model.tar.gz read in the artifacts bucket. */
+function sagemakerPorts(env: Env, bucket: string): SageMakerPorts {
+  const own = `s3://${bucket}/`;
+  const poll = Number(env.SERVAL_SAGEMAKER_POLL_SECONDS);
+  return {
+    backend: new SageMakerTrainingBackend(sagemakerClient()),
+    put: async (key, body, contentType) => {
+      await s3Client().send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+      );
+      return `${own}${key}`;
+    },
+    get: async (uri) => {
+      // Only the job's own output: the worker's grant covers nothing else.
+      if (!uri.startsWith(`${own}jobs/`)) throw new Error(`${uri} is not under ${own}jobs/`);
+      try {
+        const res = await s3Client().send(
+          new GetObjectCommand({ Bucket: bucket, Key: uri.slice(own.length) }),
+        );
+        return await res.Body?.transformToByteArray();
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchKey') return undefined;
+        throw err;
+      }
+    },
+    bucketUri: own,
+    namePrefix: env.SERVAL_TRAINING_JOB_PREFIX || 'serval',
+    ...(env.SERVAL_TRAINING_ROLE_ARN ? { defaultRoleArn: env.SERVAL_TRAINING_ROLE_ARN } : {}),
+    ...(poll > 0 ? { pollSeconds: poll } : {}),
+  };
+}
+
 /** Approval requests (alert, event), canaries (experiments) and promotion (registry) for the worker. */
 function promotionPorts(env: Env, store: JobStore): PromotionPorts {
   const registry = () =>
@@ -157,9 +194,10 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   const queueUrl = env[QUEUES.retrain.env];
   const sender = queueUrl ? new QueueSender<'retrain'>(sqsClient(), queueUrl, 'retraining jobs') : undefined;
   const queue: JobQueue = {
-    send: async (m) => {
+    send: async (m, o) => {
       if (!sender) unbound('the retrain queue')();
-      await sender?.send([m]);
+      if (o?.delaySeconds) await sender?.sendDelayed([{ message: m, delaySeconds: o.delaySeconds }]);
+      else await sender?.send([m]);
     },
   };
   const bucket = env[BUCKETS.artifacts.env];
@@ -174,17 +212,20 @@ export function retrainService(env: Env, runner?: RunnerLoader): RetrainService 
   const trials: TrialQueue | undefined = trialSender
     ? { send: async (messages) => void (await trialSender.send(messages)) }
     : undefined;
+  // The worker may train on SageMaker (the model's policy decides); the API and sweeper never do.
+  const worker = runner !== undefined && env[TABLES.monitoring.env] !== undefined;
+  const sagemaker = worker && bucket ? { sagemaker: sagemakerPorts(env, bucket) } : {};
   const execution: ExecutionPorts = {
     ...(bucket ? { checkpoints: new S3Checkpoints(s3Client(), bucket) } : {}),
     results: new DynamoTrialResults(documentClient(), table),
     ...(trials ? { trials } : {}),
+    ...sagemaker,
   };
   const staleAfterMs = Number(env.SERVAL_RETRAIN_STALE_AFTER_MS);
   // Bound where jobs are requested (the API, the triggers); workers run what was already queued.
   const mode = env[TABLES.settings.env] ? modeVerdict(env) : undefined;
   const store = new DynamoJobStore(documentClient(), table, env[TABLES.audit.env]);
   // The worker reads the model's retraining policy and acts on it; the API only queues jobs.
-  const worker = runner !== undefined && env[TABLES.monitoring.env] !== undefined;
   return new RetrainService({
     store,
     queue,

@@ -105,3 +105,43 @@ export function bindImportBuckets(fn: ServalFunction, buckets: readonly string[]
     new PolicyStatement({ effect: Effect.ALLOW, actions: ['s3:ListBucket'], resources: buckets.map(arn) }),
   );
 }
+
+/** Training job names start with this; the worker's SageMaker grant covers `training-job/<it>-*`. */
+export const TRAINING_JOB_PREFIX = 'serval';
+
+/**
+ * SageMaker training for the retrain worker (docs/retraining.md "SageMaker training"), only when
+ * the deployment names the execution role training jobs run as (context
+ * serval:trainingRoleArn): Create/Describe/Stop on Serval's own training job names, AddTags for
+ * the tag CreateTrainingJob sets, and iam:PassRole on that role alone, to SageMaker alone. The
+ * role itself (read of `jobs/*\/sagemaker/train/*`, write of `jobs/*\/sagemaker/output/*` in the
+ * artifacts bucket, ECR pull, logs) is the operator's, documented there.
+ */
+export function bindSageMakerTraining(fn: ServalFunction, roleArn: string | undefined): void {
+  if (!roleArn) return;
+  const stack = Stack.of(fn);
+  fn.addEnvironment('SERVAL_TRAINING_ROLE_ARN', roleArn);
+  fn.addEnvironment('SERVAL_TRAINING_JOB_PREFIX', TRAINING_JOB_PREFIX);
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: [
+        'sagemaker:CreateTrainingJob',
+        'sagemaker:DescribeTrainingJob',
+        'sagemaker:StopTrainingJob',
+        'sagemaker:AddTags',
+      ],
+      resources: [
+        `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:training-job/${TRAINING_JOB_PREFIX}-*`,
+      ],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['iam:PassRole'],
+      resources: [roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
+    }),
+  );
+}

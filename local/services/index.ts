@@ -11,6 +11,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from './clients.js';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb.js';
 import { startS3Local } from './s3.js';
 import { type LocalSageMaker, startLocalSageMaker } from './sagemaker.js';
+import { startLocalSageMakerTraining } from './sagemaker-training.js';
 import { startSqsLocal } from './sqs.js';
 
 export interface LocalAwsOptions {
@@ -29,6 +30,7 @@ export interface LocalAwsOptions {
     readonly s3?: number;
     readonly sqs?: number;
     readonly sagemaker?: number;
+    readonly sagemakerTraining?: number;
   };
   /** Warnings worth a line of their own (the JVM running without its loopback launcher). */
   readonly onWarning?: (message: string) => void;
@@ -47,6 +49,8 @@ export interface LocalAwsOptions {
 export interface LocalAwsEndpoints extends LocalEndpoints {
   /** SageMaker runtime (InvokeEndpoint); endpoint X is `<dataDir>/sagemaker/X.onnx`. */
   readonly sagemaker: string;
+  /** SageMaker training jobs (Create/Describe/StopTrainingJob), run by Serval's own trainer. */
+  readonly sagemakerTraining: string;
 }
 
 export interface LocalAws {
@@ -54,7 +58,7 @@ export interface LocalAws {
   readonly resources: LocalResources;
   /**
    * Everything a handler process needs to use the stand-ins through the unchanged SDK clients:
-   * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS,SAGEMAKER_RUNTIME}, AWS_REGION, the stand-ins' credentials and each
+   * AWS_ENDPOINT_URL_{DYNAMODB,S3,SQS,SAGEMAKER_RUNTIME,SAGEMAKER}, AWS_REGION, the stand-ins' credentials and each
    * resource's variable from functions/contract/resources.ts.
    */
   readonly env: Record<string, string>;
@@ -102,11 +106,24 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
     throw failure.reason;
   }
 
+  let training: Awaited<ReturnType<typeof startLocalSageMakerTraining>>;
+  try {
+    // After S3: its training jobs read their channels there and write their model.tar.gz.
+    training = await startLocalSageMakerTraining({
+      s3Endpoint: s3.value.endpoint,
+      port: options.ports?.sagemakerTraining,
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  running.push(training);
   const endpoints: LocalAwsEndpoints = {
     dynamodb: dynamodb.value.endpoint,
     s3: s3.value.endpoint,
     sqs: sqs.value.endpoint,
     sagemaker: sagemaker.value.endpoint,
+    sagemakerTraining: training.endpoint,
   };
   let resources: LocalResources;
   try {
@@ -168,7 +185,7 @@ export async function startLocalAws(options: LocalAwsOptions): Promise<LocalAws>
 }
 
 export function localAwsEnv(
-  endpoints: LocalEndpoints & { readonly sagemaker?: string },
+  endpoints: LocalEndpoints & { readonly sagemaker?: string; readonly sagemakerTraining?: string },
   resources: LocalResources,
 ): Record<string, string> {
   return {
@@ -176,6 +193,7 @@ export function localAwsEnv(
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     ...(endpoints.sagemaker ? { AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: endpoints.sagemaker } : {}),
+    ...(endpoints.sagemakerTraining ? { AWS_ENDPOINT_URL_SAGEMAKER: endpoints.sagemakerTraining } : {}),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,

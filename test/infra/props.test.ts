@@ -21,6 +21,8 @@ import {
   testApp,
 } from './support.js';
 
+const TRAINING_ROLE = 'arn:aws:iam::111111111111:role/serval-training';
+
 const propsOf = (context: Record<string, unknown>) => ServalStack.propsFromContext(new App({ context }).node);
 
 describe('propsFromContext', () => {
@@ -126,6 +128,8 @@ describe('non-default props', () => {
   let registryRole: string;
   let registryFn: string;
   let inferenceFn: string;
+  let retrainRole: string;
+  let retrainFn: string;
 
   beforeAll(() => {
     t = testApp({ bundle: false });
@@ -139,6 +143,7 @@ describe('non-default props', () => {
       artifactCorsOrigins: ['https://dashboard.example'],
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
       importBuckets: ['ml-out'],
+      trainingRoleArn: TRAINING_ROLE,
       captureRetentionDays: 30,
       reservedConcurrency: { inference: 300, captureWorker: null, driftWorker: 2 },
     });
@@ -148,6 +153,8 @@ describe('non-default props', () => {
     inferenceFn = logicalId(stack.functions.inference);
     registryRole = logicalId(stack.functions.registry.role!);
     registryFn = logicalId(stack.functions.registry);
+    retrainRole = logicalId(stack.functions.retrainWorker.role!);
+    retrainFn = logicalId(stack.functions.retrainWorker);
   });
 
   afterAll(() => t?.cleanup());
@@ -226,7 +233,7 @@ describe('non-default props', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) =>
         (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
-          actionsOf(s).some((a) => a.startsWith('sagemaker:')),
+          actionsOf(s).includes('sagemaker:InvokeEndpoint'),
         ).map((s) => ({ roles: r.Properties.Roles, statement: s })),
       );
     expect(sagemaker).toHaveLength(1);
@@ -242,6 +249,43 @@ describe('non-default props', () => {
     const env = (resources[inferenceFn]!.Properties.Environment as { Variables: Record<string, unknown> })
       .Variables;
     expect(env[SAGEMAKER_ENDPOINTS_ENV]).toBe('fraud-xl,Churn-GPU');
+  });
+
+  it('the retrain worker may run training jobs named serval-* and pass exactly the training role, to SageMaker only', () => {
+    const statements = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) =>
+        (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement.filter((s) =>
+          actionsOf(s).some((a) => /^sagemaker:.*TrainingJob$|^iam:PassRole$/.test(a)),
+        ).map((s) => ({ roles: r.Properties.Roles, statement: s })),
+      );
+    expect(statements.map((s) => s.roles)).toEqual([[{ Ref: retrainRole }], [{ Ref: retrainRole }]]);
+    const training = statements.find((s) => actionsOf(s.statement).includes('sagemaker:CreateTrainingJob'))!;
+    expect(actionsOf(training.statement).sort()).toEqual([
+      'sagemaker:AddTags',
+      'sagemaker:CreateTrainingJob',
+      'sagemaker:DescribeTrainingJob',
+      'sagemaker:StopTrainingJob',
+    ]);
+    expect(resourcesOf(training.statement).map(render)).toEqual([
+      'arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/serval-*',
+    ]);
+    const pass = statements.find((s) => actionsOf(s.statement).includes('iam:PassRole'))!;
+    expect(resourcesOf(pass.statement)).toEqual([TRAINING_ROLE]);
+    expect(pass.statement.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' },
+    });
+    const env = (resources[retrainFn]!.Properties.Environment as { Variables: Record<string, unknown> })
+      .Variables;
+    expect(env).toMatchObject({
+      SERVAL_TRAINING_ROLE_ARN: TRAINING_ROLE,
+      SERVAL_TRAINING_JOB_PREFIX: 'serval',
+    });
+  });
+
+  it('refuses a training role that is not a role ARN', () => {
+    expect(() => propsOf({ 'serval:trainingRoleArn': 'serval-training' })).toThrow(/trainingRoleArn/);
+    expect(propsOf({ 'serval:trainingRoleArn': TRAINING_ROLE }).trainingRoleArn).toBe(TRAINING_ROLE);
   });
 
   it('the registry may read and list exactly the configured import buckets, nobody else any', () => {

@@ -250,6 +250,8 @@ const BUCKET_ACCESS: Record<FunctionId, { objects: Record<string, string[]>; lis
       'captures/*.jsonl.gz': [GET, GET_VERSION],
       // The job's checkpoint.
       'jobs/*.json': [GET, GET_VERSION, PUT],
+      // A SageMaker training job's train channel (written) and model.tar.gz (read).
+      'jobs/*/sagemaker/*': [GET, GET_VERSION, PUT],
     },
     list: true,
   },

@@ -87,6 +87,44 @@ export const PerformancePolicy = z.strictObject({
     .default(24 * 60),
 });
 
+/** SageMaker's TrainingJob instance types look like ml.m5.xlarge, ml.g5.2xlarge. */
+const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/**
+ * Training on SageMaker instead of in the retrain worker (docs/retraining.md "SageMaker
+ * training"): the user's algorithm image, its instance and hyperparameters. The limits are
+ * SageMaker's own (CreateTrainingJob), so a policy SageMaker would refuse is refused when set.
+ */
+export const SageMakerTrainingPolicy = z.strictObject({
+  /** The algorithm's ECR image URI. */
+  image: z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[^\s]+$/, 'an image URI has no spaces'),
+  instanceType: z.string().regex(INSTANCE_TYPE, 'an instance type looks like ml.m5.xlarge'),
+  instanceCount: z.number().int().min(1).max(100).default(1),
+  volumeSizeGb: z.number().int().min(1).max(16_384).default(30),
+  /** StoppingCondition.MaxRuntimeInSeconds: SageMaker stops the job after this long. */
+  maxRuntimeSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(28 * 24 * 3600)
+    .default(24 * 3600),
+  /** Passed to the algorithm as they are (SageMaker's HyperParameters: strings, at most 100). */
+  hyperparameters: z
+    .record(z.string().min(1).max(256), z.string().max(2500))
+    .refine((h) => Object.keys(h).length <= 100, 'at most 100 hyperparameters')
+    .default({}),
+  /** The execution role SageMaker assumes; default the deployment's training role. */
+  roleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN')
+    .optional(),
+});
+export type SageMakerTrainingPolicy = z.infer<typeof SageMakerTrainingPolicy>;
+
 const SEVERITIES = ['medium', 'high', 'critical'] as const;
 export const PROMOTION_MODES = ['none', 'approval', 'canary', 'auto'] as const;
 
@@ -143,6 +181,8 @@ export const RetrainingPolicy = z.strictObject({
   allowInServing: z.boolean().default(true),
   /** The canary experiment 'canary' starts, as POST /v1/experiments takes it (docs/experiments.md). */
   canary: CanaryInput.optional(),
+  /** Where the candidate trains: absent, in the retrain worker (search and CV); `sagemaker`, a SageMaker training job. */
+  training: z.strictObject({ sagemaker: SageMakerTrainingPolicy.optional() }).optional(),
 });
 
 /**

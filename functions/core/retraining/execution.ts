@@ -27,6 +27,12 @@ import { crossValidate } from '../training/cv.js';
 import { classificationMetrics } from '../training/metrics.js';
 import { gridCandidates, type ParamSpace, type Params, randomCandidates } from '../training/search.js';
 import { isActive, type JobQueue, type JobStore, type RetrainJob } from './jobs.js';
+import {
+  followOnSageMaker,
+  type SageMakerContext,
+  type SageMakerPorts,
+  startOnSageMaker,
+} from './sagemaker-training.js';
 import type { Prepared, RetrainService } from './service.js';
 import { jobSpace, TRAINER_IMPLS } from './trainers.js';
 
@@ -122,6 +128,8 @@ export interface ExecutionPorts {
   readonly trials?: TrialQueue;
   /** Time kept in hand before starting a trial or the conclusion (default 30 s). */
   readonly reserveMs?: number;
+  /** SageMaker training jobs, for models whose policy trains there (absent: such jobs fail). */
+  readonly sagemaker?: SageMakerPorts;
 }
 
 export interface SweepResult {
@@ -169,6 +177,7 @@ export class JobExecutor {
   private readonly results: TrialResultStore;
   private readonly trials?: TrialQueue;
   private readonly reserveMs: number;
+  private readonly sagemaker?: SageMakerPorts;
 
   constructor(
     private readonly service: RetrainService,
@@ -179,6 +188,20 @@ export class JobExecutor {
     this.results = ports.results ?? new MemoryResults();
     if (ports.trials) this.trials = ports.trials;
     this.reserveMs = ports.reserveMs ?? DEFAULT_RESERVE_MS;
+    if (ports.sagemaker) this.sagemaker = ports.sagemaker;
+  }
+
+  private sagemakerContext(): SageMakerContext {
+    if (!this.sagemaker)
+      throw validationFailed(
+        "the model's retraining policy trains on SageMaker, but this worker is not bound to SageMaker training",
+      );
+    return {
+      service: this.service,
+      queue: this.deps.queue,
+      ports: this.sagemaker,
+      beat: (job, p, line) => this.beat(job, p, line),
+    };
   }
 
   private stale(job: RetrainJob): boolean {
@@ -247,11 +270,18 @@ export class JobExecutor {
 
   /** Runs the job as far as this invocation may: plan, trials (or their fan-out), conclusion. */
   private async advance(job: RetrainJob, budget: Budget): Promise<RetrainJob | undefined> {
+    if (job.training) {
+      // Polls need no rows: only the conclusion reads them again.
+      const policy = (await this.service.retrainingPolicy(job.model)).training?.sagemaker;
+      return followOnSageMaker(this.sagemakerContext(), job, job.training, policy);
+    }
     let cp = await this.checkpoints.read(job.id);
     const prepared = await this.service.prepare(
       job,
       cp ? { parentVersion: cp.parentVersion, datasetUri: cp.dataset.uri } : undefined,
     );
+    if (!cp && prepared.sagemaker)
+      return startOnSageMaker(this.sagemakerContext(), job, prepared, prepared.sagemaker);
     if (!cp) {
       cp = this.plan(job, prepared);
       await this.checkpoints.write(cp);
@@ -588,7 +618,7 @@ export class JobExecutor {
   private async recover(job: RetrainJob): Promise<'resumed' | 'failed' | 'fresh'> {
     const cp = await this.checkpoints.read(job.id);
     const since = job.heartbeatAt ?? job.updatedAt;
-    if (!cp) {
+    if (!cp && !job.training) {
       await this.failIfRunning(
         job.id,
         `the worker stopped (no progress since ${since}) before its first checkpoint; request a new retrain`,
@@ -596,7 +626,9 @@ export class JobExecutor {
       return 'failed';
     }
     // A fanned-out rung's results are in the results store until a continuation merges them.
-    const done = new Set([...cp.finished, ...(await this.results.list(job.id))].map((t) => t.id)).size;
+    const done = cp
+      ? new Set([...cp.finished, ...(await this.results.list(job.id))].map((t) => t.id)).size
+      : 0;
     let sent: number | undefined;
     await this.service.update(
       job.id,
@@ -606,7 +638,9 @@ export class JobExecutor {
         // A fresh heartbeat keeps the next sweep from resuming it a second time meanwhile.
         return { ...j, heartbeatAt: this.service.now() };
       },
-      `the worker stopped (no progress since ${since}); resuming from the checkpoint (${done} of ${cp.planned} trials done)`,
+      cp
+        ? `the worker stopped (no progress since ${since}); resuming from the checkpoint (${done} of ${cp.planned} trials done)`
+        : `the worker stopped (no progress since ${since}); following SageMaker training job ${job.training?.trainingJobName} again`,
     );
     if (sent === undefined) return 'fresh';
     await this.deps.queue.send({ jobId: job.id, attempt: sent });

@@ -98,9 +98,37 @@ export interface RetrainJob {
    * message (a lower attempt) starts nothing (functions/core/retraining/execution.ts).
    */
   readonly attempt?: number;
+  /** Set when the candidate trains outside the worker (a SageMaker training job). */
+  readonly training?: TrainingRun;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly revision: number;
+}
+
+/**
+ * A job's SageMaker training job: its deterministic name, what it runs, and the status last
+ * described. `status: 'Creating'` is written before CreateTrainingJob is called, so a worker
+ * that dies between the two finds the name and creates (or finds) that same training job.
+ */
+export interface TrainingRun {
+  readonly backend: 'sagemaker';
+  readonly trainingJobName: string;
+  readonly image: string;
+  readonly instanceType: string;
+  readonly instanceCount: number;
+  readonly hyperparameters: Readonly<Record<string, string>>;
+  /** The S3 prefix of the `train` channel (train.csv and schema.json). */
+  readonly inputUri: string;
+  /** S3OutputPath: SageMaker writes `<outputUri>/<name>/output/model.tar.gz`. */
+  readonly outputUri: string;
+  /** The parent and the rows the job's split came from: the conclusion re-reads exactly these. */
+  readonly parentVersion: string;
+  readonly dataset: { readonly uri: string; readonly sha256: string; readonly rows: number };
+  readonly status: 'Creating' | 'InProgress' | 'Completed' | 'Failed' | 'Stopping' | 'Stopped';
+  readonly secondaryStatus?: string;
+  readonly failureReason?: string;
+  readonly modelArtifactUri?: string;
+  readonly polls: number;
 }
 
 export const MAX_LOG_LINES = 50;
@@ -154,8 +182,15 @@ export interface JobStore {
 }
 
 export interface JobQueue {
-  /** `attempt`: a continuation of a running job (absent: the first run of a queued one). */
-  send(message: { readonly jobId: string; readonly attempt?: number }): Promise<void>;
+  /**
+   * `attempt`: a continuation of a running job (absent: the first run of a queued one).
+   * `delaySeconds`: made visible only after that long (SQS's DelaySeconds, at most 900): how a job
+   * waiting on a SageMaker training job polls it without holding an invocation.
+   */
+  send(
+    message: { readonly jobId: string; readonly attempt?: number },
+    options?: { readonly delaySeconds?: number },
+  ): Promise<void>;
 }
 
 /** Rows of a dataset file (CSV with a header or JSON lines), as the monitoring baseline reads them. */

@@ -18,7 +18,7 @@ import {
   validationFailed,
 } from '../kernel/errors.js';
 import type { Page } from '../kernel/paging.js';
-import { DEFAULT_POLICY, type RetrainingPolicy } from '../monitoring/policy.js';
+import { DEFAULT_POLICY, type RetrainingPolicy, type SageMakerTrainingPolicy } from '../monitoring/policy.js';
 import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
 import { classificationMetrics } from '../training/metrics.js';
@@ -133,6 +133,8 @@ export interface Prepared {
   readonly folds: number;
   readonly holdoutFraction: number;
   readonly margin: number;
+  /** The policy's SageMaker training job, when the candidate trains there rather than in the worker. */
+  readonly sagemaker?: SageMakerTrainingPolicy;
   readonly tx: number[][];
   readonly ty: number[];
   readonly hx: number[][];
@@ -453,6 +455,11 @@ export class RetrainService {
     return job;
   }
 
+  /** The model's retraining policy (defaults when it has none, or this function reads none). */
+  async retrainingPolicy(model: string): Promise<RetrainingPolicy> {
+    return (await this.deps.retrainingPolicy?.(model)) ?? DEFAULT_RETRAINING;
+  }
+
   /**
    * The parent, its dataset's rows and the seeded split: what every step of a job starts from. The
    * first step builds the training rows (and, with a dataset port, writes them to S3 with a
@@ -506,6 +513,7 @@ export class RetrainService {
       folds,
       holdoutFraction,
       margin,
+      ...(retraining.training?.sagemaker ? { sagemaker: retraining.training.sagemaker } : {}),
       tx,
       ty,
       hx,
@@ -518,38 +526,81 @@ export class RetrainService {
    * with the lineage, and judged on the held-out rows against production.
    */
   async conclude(job: RetrainJob, p: Prepared, found: SearchSummary): Promise<RetrainJob> {
+    const { features, classes, trainer, seed, folds, holdoutFraction, tx, ty, hx, hy } = p;
+    const k = classes.length;
+    const { strategy, space, best } = found;
+    const trials = found.trials.length;
+    const final = TRAINER_IMPLS[trainer].fit(tx, ty, best.params, k, seed);
+    const pr = final.proba(hx);
+    const holdout = classificationMetrics({
+      actual: hy,
+      predicted: pr.map(argmax),
+      classes: k,
+      probabilities: pr,
+    });
+    return this.registerCandidate(job, p, {
+      onnx: final.onnx(features, classes),
+      holdout,
+      trials,
+      metrics: { cvAccuracyMean: best.score as number, cvAccuracyStd: Number(best.std ?? 0) },
+      params: { trainer, ...best.params, seed, folds, holdoutFraction },
+      lineage: {
+        search: {
+          strategy,
+          space,
+          trials: found.trials.map((t) => ({
+            id: t.id,
+            params: t.params,
+            score: t.score,
+            status: t.status,
+            ...(t.rung !== null ? { rung: t.rung, resource: t.resource } : {}),
+          })),
+          best: { trial: best.id, params: best.params, score: best.score },
+          stoppedBy: found.stoppedBy,
+        },
+      },
+    });
+  }
+
+  /**
+   * A candidate trained elsewhere (a SageMaker training job's model.onnx): registered, judged
+   * and promoted exactly as a searched one, its held-out metrics from the registered artifact's
+   * own answers (labels only, so no log loss).
+   */
+  concludeWith(
+    job: RetrainJob,
+    p: Prepared,
+    trained: { onnx: Uint8Array; params: Record<string, unknown>; lineage: Record<string, unknown> },
+  ): Promise<RetrainJob> {
+    return this.registerCandidate(job, p, { ...trained, trials: 0, metrics: {} });
+  }
+
+  /**
+   * Registers the candidate in staging with its lineage, judges it on the held-out rows against
+   * production (both registered artifacts, through the runner), and applies the policy.
+   */
+  private async registerCandidate(
+    job: RetrainJob,
+    p: Prepared,
+    c: {
+      onnx: Uint8Array;
+      /** From the in-memory model; absent: from the registered artifact's answers. */
+      holdout?: ReturnType<typeof classificationMetrics>;
+      trials: number;
+      metrics: Record<string, number>;
+      params: Record<string, unknown>;
+      lineage: Record<string, unknown>;
+    },
+  ): Promise<RetrainJob> {
     const { registry } = this.deps;
-    const {
-      parentVersion,
-      parent,
-      features,
-      classes,
-      uri,
-      trainer,
-      seed,
-      folds,
-      holdoutFraction,
-      margin,
-      tx,
-      ty,
-      hx,
-      hy,
-    } = p;
+    const { parentVersion, parent, classes, uri, seed, folds, holdoutFraction, margin, hx, hy } = p;
     const model = { productionVersion: p.productionVersion };
     const data = { sha256: p.sha256, x: { length: p.rows } };
     const k = classes.length;
-    const { strategy, space, best } = found;
-    const trial = found.trials.length;
-    const trials = found.trials.length;
-    const impl = TRAINER_IMPLS[trainer];
-    const score = (f: Fitted, x: number[][], y: number[]) => {
-      const pr = f.proba(x);
-      return classificationMetrics({ actual: y, predicted: pr.map(argmax), classes: k, probabilities: pr });
-    };
-    const final = impl.fit(tx, ty, best.params, k, seed);
-    const holdout = score(final, hx, hy);
+    const trial = c.trials;
+    const trials = c.trials;
     const labels = classes;
-    const onnx = final.onnx(features, labels);
+    const onnx = c.onnx;
     await this.progress(job.id, { fraction: 0.85, message: 'registering the candidate', trial, trials });
 
     const lineage = {
@@ -558,21 +609,8 @@ export class RetrainService {
       trigger: job.trigger,
       // sha256 of the rows as trained on (features and label, canonical CSV), whatever the file's format.
       dataset: { uri, sha256: data.sha256, rows: data.x.length },
-      search: {
-        strategy,
-        space,
-        trials: found.trials.map((t) => ({
-          id: t.id,
-          params: t.params,
-          score: t.score,
-          status: t.status,
-          ...(t.rung !== null ? { rung: t.rung, resource: t.resource } : {}),
-        })),
-        best: { trial: best.id, params: best.params, score: best.score },
-        stoppedBy: found.stoppedBy,
-      },
+      ...c.lineage,
     };
-    const cvStd = Number(best.std ?? 0);
     const principal = jobPrincipal(job);
     const candidate = await registry.registerStaging(principal, job.model, {
       artifact: { base64: Buffer.from(onnx).toString('base64') },
@@ -583,14 +621,17 @@ export class RetrainService {
       parent: parentVersion,
       // The registry digests the dataset file itself (verified); lineage keeps the digest of the rows.
       dataset: { uri, rows: data.x.length },
-      metrics: {
-        cvAccuracyMean: best.score as number,
-        cvAccuracyStd: cvStd,
-        accuracy: holdout.accuracy,
-        f1: holdout.f1,
-        ...(holdout.logLoss !== null ? { logLoss: holdout.logLoss } : {}),
-      },
-      params: { trainer, ...best.params, seed, folds, holdoutFraction, lineage },
+      ...(c.holdout
+        ? {
+            metrics: {
+              ...c.metrics,
+              accuracy: c.holdout.accuracy,
+              f1: c.holdout.f1,
+              ...(c.holdout.logLoss !== null ? { logLoss: c.holdout.logLoss } : {}),
+            },
+          }
+        : {}),
+      params: { ...c.params, seed, folds, holdoutFraction, lineage },
       description: `retrained by job ${job.id}: ${job.reason}`,
     });
 
@@ -599,7 +640,19 @@ export class RetrainService {
     await this.progress(job.id, { fraction: 0.92, message: 'validating on held-out rows', trial, trials });
     const accuracyOf = (answers: readonly (string | number)[]) =>
       answers.filter((a, i) => String(a) === String(labels[hy[i] as number])).length / hy.length;
-    const candidateAccuracy = accuracyOf(await registry.predict(principal, job.model, candidate.version, hx));
+    const answers = await registry.predict(principal, job.model, candidate.version, hx);
+    const candidateAccuracy = accuracyOf(answers);
+    const holdout =
+      c.holdout ??
+      classificationMetrics({
+        actual: hy,
+        // An answer that is no class of the parent counts as wrong: the class it is not.
+        predicted: answers.map((a, i) => {
+          const at = labels.indexOf(String(a));
+          return at >= 0 ? at : ((hy[i] as number) + 1) % k;
+        }),
+        classes: k,
+      });
     let comparison: Record<string, unknown> = {
       production: null,
       note: 'the model has no production version',
