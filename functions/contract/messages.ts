@@ -141,7 +141,7 @@ export type ExperimentMessage = z.infer<typeof ExperimentMessage>;
  */
 export const RetrainMessage = z.object({
   jobId: z.string().min(1).max(64),
-  attempt: z.number().int().min(2).max(10_000).optional(),
+  attempt: z.number().int().min(2).max(100_000).optional(),
 });
 export type RetrainMessage = z.infer<typeof RetrainMessage>;
 

@@ -4,7 +4,7 @@
  * endpoints the operator names (endpoints are not Serval resources, so they are configured, not
  * created).
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
@@ -144,4 +144,15 @@ export function bindSageMakerTraining(fn: ServalFunction, roleArn: string | unde
       conditions: { StringEquals: { 'iam:PassedToService': 'sagemaker.amazonaws.com' } },
     }),
   );
+  // cdk-nag names the resource as rendered: tokens without an environment, literals with one.
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  Validations.of(fn.role!).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:${partition}:sagemaker:${region}:${account}:training-job/${TRAINING_JOB_PREFIX}-*]`,
+    reason:
+      'Training job names are made at runtime from the retraining job id and attempt, so they are ' +
+      `not known at deploy time; the statement covers only names with Serval's own "${TRAINING_JOB_PREFIX}-" ` +
+      'prefix and only Create, Describe, Stop and AddTags on training jobs.',
+  });
 }

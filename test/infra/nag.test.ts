@@ -126,3 +126,22 @@ describe('cdk-nag AwsSolutions with a concrete environment', () => {
     }
   });
 });
+
+describe('cdk-nag AwsSolutions with SageMaker training enabled', () => {
+  // serval:trainingRoleArn adds the retrain worker's SageMaker grants (training-job/serval-* and
+  // PassRole on that one role): they must be acknowledged or clean like the rest.
+  it('reports no unacknowledged finding when a training role is configured', () => {
+    const app = testApp({ bundle: false });
+    try {
+      const withTraining = new ServalStack(app.app, 'ServalNagTraining', {
+        stage: 'prod',
+        env: { account: '123456789012', region: 'us-east-1' },
+        trainingRoleArn: 'arn:aws:iam::123456789012:role/serval-training',
+      });
+      const r = new AwsSolutionsChecks().validateScope(withTraining);
+      expect(r.violations, describeViolations(r)).toEqual([]);
+    } finally {
+      app.cleanup();
+    }
+  });
+});
