@@ -230,8 +230,6 @@ describe('handler modules', () => {
       };
       expect(typeof mod.handler).toBe('function');
       expect(() => mod.createHandler({})).toThrow(/environment variable SERVAL_\w+ is not set/);
-      // The first import of a module graph (the retraining wiring pulls in experiments, monitoring
-      // and webhooks) takes seconds when the whole suite loads both cores.
-    }, 30_000);
+    });
   }
 });
