@@ -38,6 +38,8 @@ export class CaptureRecorder {
       Partial<Pick<DynamoPredictionStore, 'doneGroups'>>,
     /** Where experiments' requests are counted; without it, nothing is. */
     private readonly experiments?: Pick<ExperimentStore, 'observe'>,
+    /** Whether a model's predictions keep their instances (online learning); without it, none do. */
+    private readonly keepsInstances?: (model: string) => Promise<boolean>,
   ) {}
 
   /** One queue body's messages. S3 first: a failure before the count leaves nothing counted. */
@@ -78,6 +80,11 @@ export class CaptureRecorder {
     // One body alone keeps the name it always had (its group id); several are named by them all.
     const fileId = captureGroupId([...stored].filter((g) => !storedBefore.has(g)));
     await Promise.all([...byModel].map(([model, rows]) => this.captures.writeCaptures(model, rows, fileId)));
+    const keep = new Map<string, boolean>();
+    if (this.keepsInstances) {
+      const models = new Set(bodies.flatMap((messages) => messages.map((m) => m.model)));
+      for (const model of models) keep.set(model, await this.keepsInstances(model));
+    }
     const failures: { index: number; error: unknown }[] = [];
     // Bodies counted a few at a time (a batch holds up to hundreds, each a few DynamoDB calls,
     // within the worker's timeout), but a large one alone: each already writes its predictions
@@ -97,7 +104,10 @@ export class CaptureRecorder {
       const counting = (async () => {
         try {
           // A shadow copy was never served: no prediction to take feedback, not a request of the model.
-          await this.store.recordGroup(groups[b]!, messages.filter((m) => !m.shadow).map(toCaptureBatch));
+          await this.store.recordGroup(
+            groups[b]!,
+            messages.filter((m) => !m.shadow).map((m) => toCaptureBatch(m, keep.get(m.model) ?? false)),
+          );
           // Last: every step before is idempotent, so a retry after a failed count redoes nothing
           // else and the count itself is once-only per key.
           if (this.experiments) await observeCaptures(this.experiments, messages);

@@ -629,8 +629,9 @@ export const BINDINGS: Record<FunctionId, FunctionBindings> = {
   },
   // Writes capture files only: it reads nothing back, so needs no listing either.
   // Counts served requests of a running experiment (exposures, errors, latency) into its aggregates.
+  // Reads policies (monitoring): a model that learns online keeps instances on its predictions.
   captureWorker: {
-    tables: { predictions: 'readWrite', experiments: 'readWrite' },
+    tables: { predictions: 'readWrite', experiments: 'readWrite', monitoring: 'read' },
     buckets: { artifacts: { objects: { [KEYS.captureFiles]: ['write'] }, list: false } },
   },
   // Conclude may promote the winner (registry, audit); lifecycle events go out to webhooks and SNS.

@@ -18,6 +18,7 @@ import { decodeBody } from '../adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../contract/messages.js';
 import { BUCKETS } from '../contract/resources.js';
 import { lambdaHandler, queueBatchEntry } from './entry.js';
+import { instancesKeptFor } from './online-wiring.js';
 import { experimentStoreFor } from './serving-experiments.js';
 import { type Env, envValue, makeLogger, predictionStore } from './shared.js';
 
@@ -28,6 +29,7 @@ export function createHandler(env: Env = process.env) {
     new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
     predictionStore(env),
     experimentStoreFor(env),
+    instancesKeptFor(env),
   );
   const retryReason = (err: unknown, messageId: string) => {
     if (err instanceof CaptureInProgress) {

@@ -21,6 +21,7 @@ import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
+import { instancesKeptFor } from './online-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { experimentReader, experimentStoreFor } from './serving-experiments.js';
 import {
@@ -66,6 +67,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
     new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
     predictions,
     experiments,
+    instancesKeptFor(env),
   );
   const capture = new CaptureBuffer(new SqsCaptureQueue(sqsClient(), envValue(env, QUEUES.captures.env)), {
     spill: (messages) => recorder.spill(messages),

@@ -83,6 +83,28 @@ export function onlineLearning(
 /** How long the feedback path trusts a model's cached policy. */
 export const ONLINE_POLICY_CACHE_MS = 30_000;
 
+/** Whether a model learns online, each answer trusted for ONLINE_POLICY_CACHE_MS. */
+export function onlineEnabled(env: Env, now: () => number = Date.now): (model: string) => Promise<boolean> {
+  const policy = onlinePolicyReader(env);
+  const cache = new Map<string, { enabled: boolean; until: number }>();
+  return async (model) => {
+    const hit = cache.get(model);
+    if (hit && hit.until > now()) return hit.enabled;
+    const on = (await policy(model))?.enabled ?? false;
+    cache.set(model, { enabled: on, until: now() + ONLINE_POLICY_CACHE_MS });
+    return on;
+  };
+}
+
+/**
+ * Where captures are recorded (the capture worker, the inference function's spill): whether a
+ * model's prediction items keep their instances, which only its online learner reads. Unbound to
+ * the monitoring table, none do.
+ */
+export function instancesKeptFor(env: Env): ((model: string) => Promise<boolean>) | undefined {
+  return env[TABLES.monitoring.env] ? onlineEnabled(env) : undefined;
+}
+
 /**
  * The feedback path's side of online learning: labelled predictions of models whose policy turns
  * it on go to the online queue, one message per model. Duplicates go too: the worker reads the
@@ -95,15 +117,7 @@ export function onlineFeedbackSender(
   const url = env[QUEUES.online.env];
   if (!url) return undefined;
   const sender = new QueueSender<'online'>(sqsClient(), url, 'online-learning samples');
-  const policy = onlinePolicyReader(env);
-  const cache = new Map<string, { enabled: boolean; until: number }>();
-  const enabled = async (model: string) => {
-    const hit = cache.get(model);
-    if (hit && hit.until > now()) return hit.enabled;
-    const on = (await policy(model))?.enabled ?? false;
-    cache.set(model, { enabled: on, until: now() + ONLINE_POLICY_CACHE_MS });
-    return on;
-  };
+  const enabled = onlineEnabled(env, now);
   return async (results) => {
     const byModel = new Map<string, string[]>();
     for (const r of results) {

@@ -121,7 +121,7 @@ const TABLE_ACCESS: Record<FunctionId, Partial<Record<TableKey, TableMode>>> = {
     experiments: 'readWrite',
   },
   // Counts a running experiment's served requests (exposures, errors, latency) into its aggregates.
-  captureWorker: { predictions: 'readWrite', experiments: 'readWrite' },
+  captureWorker: { predictions: 'readWrite', experiments: 'readWrite', monitoring: 'read' },
   // Conclude may promote the winner: the registry (and its audit event); webhook subscriptions read.
   experiments: {
     experiments: 'readWrite',

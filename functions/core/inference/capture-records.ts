@@ -65,12 +65,16 @@ export function storedInstance(instance: unknown): string | undefined {
   return json;
 }
 
-export function toCaptureBatch(m: CaptureMessage): CaptureBatch {
+/**
+ * A queue body's predictions as records. `keepInstances`: the model learns online, so each
+ * prediction keeps its instance (small ones) for the learner; other models' items stay small.
+ */
+export function toCaptureBatch(m: CaptureMessage, keepInstances = false): CaptureBatch {
   const predictions: CapturedPrediction[] =
     m.outcome === 'ok' && m.predictionIds
       ? m.predictionIds.map((predictionId, i) => {
           const p = m.probabilities?.[i];
-          const instance = storedInstance(m.instances?.[i]);
+          const instance = keepInstances ? storedInstance(m.instances?.[i]) : undefined;
           return {
             predictionId,
             model: m.model,

@@ -302,15 +302,30 @@ describe('capture records', () => {
     expect(toCaptureBatch({ ...m, part: 3 }).countsRequest).toBe(false);
   });
 
-  it('keeps each instance on its prediction as JSON (online learning reads it), but none over 4 KB', () => {
+  it('keeps no instance on prediction items of a model that does not learn online', () => {
+    const batch = toCaptureBatch(
+      message({
+        instances: [
+          [1, 2],
+          [3, 4],
+        ],
+      }),
+    );
+    expect(batch.predictions).toHaveLength(2);
+    for (const p of batch.predictions) expect(p).not.toHaveProperty('instance');
+  });
+
+  it('keeps each instance on its prediction as JSON when the model learns online, but none over 4 KB', () => {
     const small = [1e200, -0.5, 2];
     const big = { text: 'x'.repeat(MAX_STORED_INSTANCE_BYTES) };
-    const batch = toCaptureBatch(message({ instances: [small, big] }));
+    const batch = toCaptureBatch(message({ instances: [small, big] }), true);
     // A string: 1e200 is a JSON number DynamoDB could not store, and would fail the whole group.
     expect(batch.predictions[0]?.instance).toBe('[1e+200,-0.5,2]');
     expect(JSON.parse(batch.predictions[0]?.instance as string)).toEqual(small);
     expect(batch.predictions[1]).not.toHaveProperty('instance');
-    expect(toCaptureBatch(message({ instances: undefined })).predictions[0]).not.toHaveProperty('instance');
+    expect(toCaptureBatch(message({ instances: undefined }), true).predictions[0]).not.toHaveProperty(
+      'instance',
+    );
   });
 
   it('carries the request context to each row and prediction, one for all or one per row, split with them', () => {
