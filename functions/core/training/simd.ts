@@ -102,20 +102,21 @@ const fma = (acc: number, x: number, y: number): Code => [
 ];
 
 /**
- * forward(a, rows4, nin, w, b, out, nout2, nout, floor): for rows r < rows4 (a multiple of 4) and
- * units j < nout2 (a multiple of 2), out[r][j] = max(b[j] + Σ_k a[r][k] · w[j][k], floor).
+ * forward(a, rows4, nin, w, b, out, nout, floor): for rows r < rows4 (a multiple of 4) and all
+ * units j, out[r][j] = max(b[j] + Σ_k a[r][k] · w[j][k], floor). Units go in pairs; an odd last
+ * unit (a one-unit head) runs as a pair with itself and stores once.
  * Pointers are byte addresses.
  */
 function forwardBody(): { params: number[]; locals: number[]; code: Code } {
-  const [a, rows4, nin, w, b, out, nout2, nout, floor] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const [a, rows4, nin, w, b, out, nout, floor] = [0, 1, 2, 3, 4, 5, 6, 7];
   // i32 locals
   const [r, j, k, rowB, kv, pa0, pa1, pa2, pa3, pw0, pw1, po, outRowB] = [
-    9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
   ];
   // v128 locals: 8 accumulators, 4 inputs, 2 weights
-  const s = [22, 23, 24, 25, 26, 27, 28, 29]; // s[2·row + unit]
-  const x = [30, 31, 32, 33];
-  const v = [34, 35];
+  const s = [21, 22, 23, 24, 25, 26, 27, 28]; // s[2·row + unit]
+  const x = [29, 30, 31, 32];
+  const v = [33, 34];
   const pa = [pa0, pa1, pa2, pa3];
   const step = (load: Code): Code => [
     ...pa.flatMap((p, i) => [...get(p), ...get(k), add, ...load, ...set(x[i] as number)]),
@@ -183,16 +184,24 @@ function forwardBody(): { params: number[]; locals: number[]; code: Code } {
       ...set(pa3),
       ...i32(0),
       ...set(j),
-      ...forLt(j, get(nout2), i32(2), [
+      ...forLt(j, get(nout), i32(2), [
         ...get(w),
         ...get(j),
         ...get(rowB),
         mul,
         add,
         ...set(pw0),
+        // pw1 = j + 1 < nout ? pw0 + rowB : pw0
         ...get(pw0),
         ...get(rowB),
         add,
+        ...get(pw0),
+        ...get(j),
+        ...i32(1),
+        add,
+        ...get(nout),
+        0x48, // i32.lt_s
+        0x1b, // select
         ...set(pw1),
         ...s.flatMap((l) => [...vZero, ...set(l)]),
         ...i32(0),
@@ -210,12 +219,15 @@ function forwardBody(): { params: number[]; locals: number[]; code: Code } {
         mul,
         add,
         ...set(po),
-        ...[0, 1, 2, 3].flatMap((ri) => [0, 1].flatMap((u) => store(ri, u))),
+        ...[0, 1, 2, 3].flatMap((ri) => store(ri, 0)),
+        ...[...get(j), ...i32(1), add, ...get(nout), 0x48, 0x04, 0x40],
+        ...[0, 1, 2, 3].flatMap((ri) => store(ri, 1)),
+        0x0b,
       ]),
     ]),
   ];
   return {
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, F64],
+    params: [I32, I32, I32, I32, I32, I32, I32, F64],
     locals: [...new Array<number>(13).fill(I32), ...new Array<number>(14).fill(V128)],
     code,
   };
@@ -373,13 +385,15 @@ function biasGradBody(): { params: number[]; locals: number[]; code: Code } {
 }
 
 /**
- * inputGrad(d, w, rows, nin2, nin, nout, prev, a, relu): for inputs k < nin2 (a multiple of 2),
- * prev[r][k] = Σ_j d[r][j] · w[j][k] (units in order), zeroed where a[r][k] ≤ 0 when relu ≠ 0.
+ * inputGrad(d, w, rows, nin2, nin, nout, prev, a, relu, addTo): for inputs k < nin2 (a multiple of
+ * 2), prev[r][k] = Σ_j d[r][j] · w[j][k] (units in order, after prev[r][k] itself when addTo ≠ 0),
+ * zeroed where a[r][k] ≤ 0 when relu ≠ 0. With one row it also serves a one-unit layer's weight
+ * gradient: Σ_r d[r] · a[r][k] is the same product with a in the place of w.
  */
 function inputGradBody(): { params: number[]; locals: number[]; code: Code } {
-  const [d, w, rows, nin2, nin, nout, prev, a, relu] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const [r, k, pj, pw, rowB, doutB, pd, pk, kv, dEnd] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
-  const acc = 19;
+  const [d, w, rows, nin2, nin, nout, prev, a, relu, addTo] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const [r, k, pj, pw, rowB, doutB, pd, pk, kv, dEnd] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+  const acc = 20;
   const code: Code = [
     ...get(nin),
     ...i32(8),
@@ -414,7 +428,15 @@ function inputGradBody(): { params: number[]; locals: number[]; code: Code } {
       ...i32(0),
       ...set(k),
       ...forLt(k, get(kv), i32(16), [
+        ...get(prev),
+        ...get(pk),
+        add,
+        ...get(k),
+        add,
+        ...vLoad,
         ...vZero,
+        ...get(addTo),
+        0x1b, // select: prev's value or zero
         ...set(acc),
         ...get(pd),
         ...set(pj),
@@ -459,7 +481,7 @@ function inputGradBody(): { params: number[]; locals: number[]; code: Code } {
     ]),
   ];
   return {
-    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
+    params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
     locals: [...new Array<number>(10).fill(I32), V128],
     code,
   };
@@ -511,7 +533,6 @@ type ForwardFn = (
   w: number,
   b: number,
   out: number,
-  nout2: number,
   nout: number,
   floor: number,
 ) => void;
@@ -526,6 +547,7 @@ type InputGradFn = (
   prev: number,
   a: number,
   relu: number,
+  addTo: number,
 ) => void;
 type WeightGradFn = (
   d: number,
@@ -544,8 +566,13 @@ function wasmModule(): object | null {
   if (compiled !== undefined) return compiled;
   const api = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   const bytes = assemble();
-  compiled = api?.validate(bytes) && process.env.SERVAL_NO_SIMD !== '1' ? new api.Module(bytes) : null;
+  compiled = api?.validate(bytes) ? new api.Module(bytes) : null;
   return compiled;
+}
+
+/** Whether the kernels run as wasm SIMD here (else createArena hands back the plain ones). */
+export function simdAvailable(): boolean {
+  return wasmModule() !== null;
 }
 
 /** The dense-layer kernels the MLP trainer calls; arrays are Float64Arrays, offsets in elements. */
@@ -627,8 +654,7 @@ export function createArena(doubles: number, fallback: DenseKernels): Arena {
         return fallback.forward(a, rows, nin, w, wo, bo, out, nout, relu);
       const floor = relu ? 0 : -Infinity;
       const rows4 = rows - (rows & 3);
-      const nout2 = nout - (nout & 1);
-      if (rows4 > 0 && nout2 > 0)
+      if (rows4 > 0 && nout > 0)
         fwd(
           a.byteOffset,
           rows4,
@@ -636,13 +662,12 @@ export function createArena(doubles: number, fallback: DenseKernels): Arena {
           w.byteOffset + 8 * wo,
           w.byteOffset + 8 * bo,
           out.byteOffset,
-          nout2,
           nout,
           floor,
         );
-      // The ragged edges: a last odd unit for the block's rows, then the last rows' every unit.
-      for (let r = 0; r < rows; r++) {
-        for (let j = r < rows4 ? nout2 : 0; j < nout; j++)
+      // The last rows (fewer than 4).
+      for (let r = rows4; r < rows; r++) {
+        for (let j = 0; j < nout; j++)
           out[r * nout + j] = Math.max((w[bo + j] as number) + dot(w, wo + j * nin, a, r * nin, nin), floor);
       }
     },
@@ -653,8 +678,16 @@ export function createArena(doubles: number, fallback: DenseKernels): Arena {
       const k4 = nin - (nin & 3);
       if (j4 > 0 && k4 > 0)
         wgrad(d.byteOffset, a.byteOffset, rows, nin, nout, grad.byteOffset + 8 * wo, j4, k4);
+      // A one-unit layer (a sigmoid or regression head): d is one contiguous column, and the
+      // weight gradient is inputGrad's product for a single row with a in the weights' place.
+      const nin2 = nin - (nin & 1);
+      const head = nout === 1 && nin2 > 0;
+      if (head) {
+        const g = grad.byteOffset + 8 * wo;
+        igrad(d.byteOffset, a.byteOffset, 1, nin2, nin, rows, g, g, 0, 1);
+      }
       for (let j = 0; j < nout; j++) {
-        const from = j < j4 ? k4 : 0;
+        const from = head ? nin2 : j < j4 ? k4 : 0;
         if (from === nin) continue;
         const go = wo + j * nin;
         if (from === 0) {
@@ -693,6 +726,7 @@ export function createArena(doubles: number, fallback: DenseKernels): Arena {
           prev.byteOffset,
           a.byteOffset,
           relu ? 1 : 0,
+          0,
         );
       for (let k = nin2; k < nin; k++) {
         for (let r = 0; r < rows; r++) {
