@@ -16,7 +16,19 @@
  * Reported: time ratio ours/sklearn (goal ≤ 1.5) and held-out log-loss difference ours − sklearn
  * (goal ≤ 1e-3), plus per-epoch times for the MLP, since the two stop after different epoch
  * counts (different seeds give different validation splits and shuffles). The logistic fits are
- * best of three on each side; the MLP fits run once (sklearn's takes ~10 s).
+ * best of three on each side; the MLP fits run once per side, sklearn's twice: with its default
+ * OpenBLAS threads (2 here, reported) and pinned to 1 by threadpoolctl, ours always on one
+ * thread. SERVAL_BENCH_SCALING=0 skips the scaling part below.
+ *
+ * MLP on the 2-core shared machine, 5 interleaved runs of the old and the new code (load average
+ * 3–4), ratio ours/sklearn as median (range), each run's ratio from the same run:
+ *   before (plain JS kernels, ~229 ms/epoch): vs sklearn on 2 threads total 1.73 (1.03–2.07), per
+ *   epoch 1.56 (0.93–1.86); vs sklearn on 1 thread total 2.25 (2.10–2.28), per epoch 2.03
+ *   (1.90–2.06);
+ *   after (wasm SIMD kernels, simd.ts, ~94 ms/epoch): vs 2 threads total 0.70 (0.41–0.82), per
+ *   epoch 0.63 (0.37–0.74); vs 1 thread total 0.89 (0.82–0.91), per epoch 0.80 (0.74–0.82).
+ * Held-out log loss ours 0.35660 (41 epochs), sklearn 0.35822 (37 epochs) in every run. sklearn
+ * on 2 threads swings most (123–267 ms/epoch): its second thread competes with the other work.
  *
  * Then parallel scaling: 5-fold cross-validation and a 6-trial random search of an MLP (16,000
  * rows per fit, fixed epochs so every fit does the same work), each fit in a worker thread,
