@@ -642,7 +642,7 @@ export function createArena(doubles: number, fallback: DenseKernels): Arena {
   const alloc = (n: number): Float64Array => {
     const size = n + (n & 1);
     if ((used + size) * 8 > buffer.byteLength) throw new RangeError('arena exhausted');
-    // 16-byte aligned starts: whole f64x2 lanes never straddle two buffers' boundaries.
+    // Buffers start 16-byte aligned, so a row that starts a buffer loads as aligned f64x2 pairs.
     const view = new Float64Array(buffer, used * 8, n);
     used += size;
     return view;
