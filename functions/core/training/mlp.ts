@@ -21,6 +21,7 @@ import type { DenseLayer } from '../onnx/models.js';
 import { checkDense, type DenseMatrix, type Matrix, toDense } from './data.js';
 import { denseForward, denseInputGrad, denseWeightGrad } from './kernels.js';
 import { createRng, type Rng } from './random.js';
+import { type Arena, createArena, type DenseKernels } from './simd.js';
 
 export type HiddenActivation = 'relu' | 'tanh';
 export type MlpTask = 'classification' | 'regression';
@@ -188,7 +189,34 @@ interface Net {
   readonly isWeight: Uint8Array;
 }
 
-function buildNet(sizes: readonly number[], activation: HiddenActivation, init: MlpInit, rng: Rng): Net {
+const plainKernels: DenseKernels = {
+  forward: denseForward,
+  weightGrad: denseWeightGrad,
+  inputGrad(d, w, wo, rows, nin, nout, prev, a, relu) {
+    denseInputGrad(d, w, wo, rows, nin, nout, prev);
+    if (relu) for (let i = 0; i < rows * nin; i++) if ((a[i] as number) <= 0) prev[i] = 0;
+  },
+};
+
+/** Parameter count of a net with these layer sizes. */
+function paramCount(sizes: readonly number[]): number {
+  let total = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) total += ((sizes[l] as number) + 1) * (sizes[l + 1] as number);
+  return total;
+}
+
+/** Doubles a Scratch of `rows` rows takes (with the arena's rounding). */
+function scratchSize(sizes: readonly number[], rows: number): number {
+  return sizes.reduce((t, s) => t + 2 * (rows * s + 1), 0);
+}
+
+function buildNet(
+  sizes: readonly number[],
+  activation: HiddenActivation,
+  init: MlpInit,
+  rng: Rng,
+  arena: Arena,
+): Net {
   const wOff: number[] = [];
   const bOff: number[] = [];
   let total = 0;
@@ -198,7 +226,7 @@ function buildNet(sizes: readonly number[], activation: HiddenActivation, init: 
     bOff.push(total);
     total += sizes[l + 1] as number;
   }
-  const params = new Float64Array(total);
+  const params = arena.alloc(total);
   const isWeight = new Uint8Array(total);
   for (let l = 0; l + 1 < sizes.length; l++) {
     const fanIn = sizes[l] as number;
@@ -230,22 +258,22 @@ interface Scratch {
   readonly deltas: Float64Array[];
 }
 
-function scratch(sizes: readonly number[], rows: number): Scratch {
+function scratch(sizes: readonly number[], rows: number, arena: Arena): Scratch {
   return {
-    acts: sizes.map((s) => new Float64Array(rows * s)),
-    deltas: sizes.map((s) => new Float64Array(rows * s)),
+    acts: sizes.map((s) => arena.alloc(rows * s)),
+    deltas: sizes.map((s) => arena.alloc(rows * s)),
   };
 }
 
 /** Forward pass over `rows` rows already in acts[0]; the head is left as raw logits. */
-function forward(net: Net, s: Scratch, rows: number, activation: HiddenActivation): void {
+function forward(net: Net, s: Scratch, rows: number, activation: HiddenActivation, k: DenseKernels): void {
   const { sizes, params } = net;
   const layers = sizes.length - 1;
   for (let l = 0; l < layers; l++) {
     const nout = sizes[l + 1] as number;
     const out = s.acts[l + 1] as Float64Array;
     const hidden = l + 1 < layers;
-    denseForward(
+    k.forward(
       s.acts[l] as Float64Array,
       rows,
       sizes[l] as number,
@@ -351,6 +379,7 @@ function backward(
   grad: Float64Array,
   rows: number,
   activation: HiddenActivation,
+  k: DenseKernels,
 ): void {
   const { sizes, params } = net;
   grad.fill(0);
@@ -360,14 +389,12 @@ function backward(
     const a = s.acts[l] as Float64Array;
     const d = s.deltas[l + 1] as Float64Array;
     const wo = net.wOff[l] as number;
-    denseWeightGrad(d, a, rows, nin, nout, grad, wo, net.bOff[l] as number);
+    k.weightGrad(d, a, rows, nin, nout, grad, wo, net.bOff[l] as number);
     if (l === 0) break;
     const prev = s.deltas[l] as Float64Array;
-    denseInputGrad(d, params, wo, rows, nin, nout, prev);
+    k.inputGrad(d, params, wo, rows, nin, nout, prev, a, activation === 'relu');
     const n = rows * nin;
-    if (activation === 'relu') {
-      for (let i = 0; i < n; i++) if ((a[i] as number) <= 0) prev[i] = 0;
-    } else {
+    if (activation === 'tanh') {
       for (let i = 0; i < n; i++) {
         const v = a[i] as number;
         prev[i] = (prev[i] as number) * (1 - v * v);
@@ -431,7 +458,12 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
   const width = head === 'softmax' ? classes : 1;
   const sizes = [f, ...o.hidden, width];
   const rng = createRng(o.seed);
-  const net = buildNet(sizes, o.activation, o.init, rng);
+  // Parameters, gradient, Adam's moments and the batch scratch share one arena, where the
+  // kernels run as wasm SIMD.
+  const nParams = paramCount(sizes);
+  const arena = createArena(4 * (nParams + 1) + scratchSize(sizes, Math.min(o.batchSize, n)), plainKernels);
+  const kernels = arena.kernels;
+  const net = buildNet(sizes, o.activation, o.init, rng, arena);
 
   let trainIdx: Int32Array;
   let validIdx: Int32Array | null = null;
@@ -448,10 +480,10 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
   }
   const nTrain = trainIdx.length;
   const batch = Math.min(o.batchSize, nTrain);
-  const s = scratch(sizes, batch);
-  const grad = new Float64Array(net.params.length);
-  const m1 = new Float64Array(net.params.length);
-  const m2 = new Float64Array(net.params.length);
+  const s = scratch(sizes, batch, arena);
+  const grad = arena.alloc(nParams);
+  const m1 = arena.alloc(nParams);
+  const m2 = arena.alloc(nParams);
   const data = design.data;
   const input = s.acts[0] as Float64Array;
   const logits = s.acts[sizes.length - 1] as Float64Array;
@@ -487,9 +519,9 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
     for (let start = 0; start < nTrain; start += batch) {
       const rows = Math.min(batch, nTrain - start);
       gather(trainIdx, start, rows);
-      forward(net, s, rows, o.activation);
+      forward(net, s, rows, o.activation, kernels);
       let loss = headLossAndDelta(head, logits, outDelta, targets, trainIdx, start, rows, width);
-      backward(net, s, grad, rows, o.activation);
+      backward(net, s, grad, rows, o.activation, kernels);
       // Adam with sklearn's bias correction folded into the step size; the gradient is the
       // batch mean of the data term plus alpha·W / B (sklearn's scaling of the penalty).
       step++;
@@ -526,7 +558,7 @@ export function trainMlp(x: Matrix | DenseMatrix, y: ArrayLike<number>, options:
       for (let start = 0; start < validIdx.length; start += batch) {
         const rows = Math.min(batch, validIdx.length - start);
         gather(validIdx, start, rows);
-        forward(net, s, rows, o.activation);
+        forward(net, s, rows, o.activation, kernels);
         validationScore(o.task, head, logits, targets, validIdx, start, rows, width, acc);
       }
       let score: number;
@@ -598,7 +630,7 @@ function shuffleInPlace(a: Int32Array, rng: Rng): void {
   }
 }
 
-function netOf(model: MlpModel): Net {
+function netOf(model: MlpModel, arena: Arena): Net {
   const sizes = [model.features, ...model.layers.map((l) => l.outputs)];
   const wOff: number[] = [];
   const bOff: number[] = [];
@@ -609,7 +641,7 @@ function netOf(model: MlpModel): Net {
     bOff.push(total);
     total += l.bias.length;
   }
-  const params = new Float64Array(total);
+  const params = arena.alloc(total);
   model.layers.forEach((l, i) => {
     params.set(l.weights, wOff[i] as number);
     params.set(l.bias, bOff[i] as number);
@@ -625,17 +657,19 @@ export function mlpOutputs(model: MlpModel, x: Matrix | DenseMatrix): Float64Arr
   const d = toDense(x);
   if (d.rows > 0 && d.cols !== model.features)
     throw validationFailed(`rows have ${d.cols} features, the model takes ${model.features}`, { field: 'x' });
-  const net = netOf(model);
-  const width = (net.sizes[net.sizes.length - 1] as number) | 0;
+  const sizes = [model.features, ...model.layers.map((l) => l.outputs)];
   const chunk = 256;
-  const s = scratch(net.sizes, chunk);
+  const arena = createArena(paramCount(sizes) + 1 + scratchSize(sizes, chunk), plainKernels);
+  const net = netOf(model, arena);
+  const width = (net.sizes[net.sizes.length - 1] as number) | 0;
+  const s = scratch(net.sizes, chunk, arena);
   const result = new Float64Array(d.rows * width);
   const input = s.acts[0] as Float64Array;
   const out = s.acts[net.sizes.length - 1] as Float64Array;
   for (let start = 0; start < d.rows; start += chunk) {
     const rows = Math.min(chunk, d.rows - start);
     input.set(d.data.subarray(start * d.cols, (start + rows) * d.cols));
-    forward(net, s, rows, model.activation);
+    forward(net, s, rows, model.activation, arena.kernels);
     applyHead(model.head, out, rows, width);
     result.set(out.subarray(0, rows * width), start * width);
   }
@@ -697,11 +731,13 @@ export function mlpLossAndGradient(
   alpha = 1e-4,
 ): MlpGradient {
   const d = checkDense(x, y);
-  const net = netOf(model);
   const rows = d.rows;
-  const s = scratch(net.sizes, rows);
+  const sizes = [model.features, ...model.layers.map((l) => l.outputs)];
+  const arena = createArena(2 * (paramCount(sizes) + 1) + scratchSize(sizes, rows), plainKernels);
+  const net = netOf(model, arena);
+  const s = scratch(net.sizes, rows, arena);
   (s.acts[0] as Float64Array).set(d.data);
-  forward(net, s, rows, model.activation);
+  forward(net, s, rows, model.activation, arena.kernels);
   const last = net.sizes.length - 1;
   const width = net.sizes[last] as number;
   const targets = Float64Array.from({ length: rows }, (_, i) => y[i] as number);
@@ -716,8 +752,8 @@ export function mlpLossAndGradient(
     rows,
     width,
   );
-  const grad = new Float64Array(net.params.length);
-  backward(net, s, grad, rows, model.activation);
+  const grad = arena.alloc(net.params.length);
+  backward(net, s, grad, rows, model.activation, arena.kernels);
   let sq = 0;
   const layers = model.layers.map((l, i) => {
     const wo = net.wOff[i] as number;
