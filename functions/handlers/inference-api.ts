@@ -1,7 +1,6 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
-import { recordFeedback } from '../core/inference/feedback.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
@@ -26,7 +25,9 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
       }),
       feedback: operation<unknown, unknown, z.infer<typeof FeedbackBody>>({
         ...CONTRACT.feedback,
-        handle: ({ body }) => recordFeedback(predictions, experiments, body),
+        // Imported on the first feedback: its statistics stay off predict's cold start.
+        handle: async ({ body }) =>
+          (await import('../core/inference/feedback.js')).recordFeedback(predictions, experiments, body),
       }),
       stats: operation<Name, z.infer<typeof StatsQuery>>({
         ...CONTRACT.stats,

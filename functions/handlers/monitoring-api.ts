@@ -17,8 +17,9 @@ import type {
   WebhookParams,
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
+import { idempotencyLayer } from './idempotency.js';
 import { monitoringService } from './monitoring-wiring.js';
-import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+import { type Env, makeLogger, modes } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
