@@ -244,7 +244,7 @@ describe('SqsCaptureQueue.send', () => {
         return { Successful: command.input.Entries.map((_, i) => ({ Id: String(i) })), Failed: [] };
       },
     };
-    return { bodies, client: client as never };
+    return { bodies, client };
   }
 
   it('lets the event loop turn while it serialises a large round, and sends the same bodies', async () => {
@@ -258,13 +258,13 @@ describe('SqsCaptureQueue.send', () => {
     let turnsBeforeFirstSend: number | undefined;
     const send = client.send;
     Object.assign(client, {
-      send: (command: never) => {
+      send: (command: Parameters<typeof send>[0]) => {
         turnsBeforeFirstSend ??= turns;
         return send(command);
       },
     });
     try {
-      await new SqsCaptureQueue(client, 'https://queue').send(messages);
+      await new SqsCaptureQueue(client as never, 'https://queue').send(messages);
     } finally {
       clearInterval(ticker);
     }
@@ -274,7 +274,7 @@ describe('SqsCaptureQueue.send', () => {
 
   it('sends a small round without waiting for a turn', async () => {
     const { bodies, client } = fakeSqs();
-    await new SqsCaptureQueue(client, 'https://queue').send([message()]);
+    await new SqsCaptureQueue(client as never, 'https://queue').send([message()]);
     expect(bodies).toEqual([JSON.stringify([message()])]);
   });
 });
