@@ -100,7 +100,10 @@ export class VersionRouter {
 
   private refreshAhead<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>, now: number) {
     let pending = this.refreshing.get(cache);
-    if (!pending) this.refreshing.set(cache, (pending = new Map()));
+    if (!pending) {
+      pending = new Map();
+      this.refreshing.set(cache, pending);
+    }
     if (pending.has(key)) return;
     const reading = load().then(
       (value) => {

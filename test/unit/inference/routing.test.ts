@@ -10,7 +10,12 @@ import type { Model, ModelVersion } from '../../../functions/core/registry/types
 describe('VersionRouter refresh ahead', () => {
   function rig() {
     let t = 0;
-    const clock = { now: () => new Date(t), advance: (ms: number) => void (t += ms) };
+    const clock = {
+      now: () => new Date(t),
+      advance: (ms: number) => {
+        t += ms;
+      },
+    };
     let production = '1.0.0';
     let reads = 0;
     /** While set, reads hang until it is released: a slow DynamoDB. */
@@ -32,7 +37,9 @@ describe('VersionRouter refresh ahead', () => {
     return {
       router,
       clock,
-      promote: (v: string) => void (production = v),
+      promote: (v: string) => {
+        production = v;
+      },
       reads: () => reads,
       hold: () => {
         let release!: () => void;
