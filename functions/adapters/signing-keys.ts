@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SigningKeySource, SigningKeys } from '../core/auth/tokens.js';
 
 export const SIGNING_KEYS_CACHE_MS = 60_000;

@@ -24,9 +24,41 @@ export class SqsCaptureQueue implements CaptureQueue {
   async send(messages: readonly CaptureMessage[]): Promise<void> {
     // Packed and encoded here rather than through a typed QueueSender: many capture messages
     // share one SQS message (see CaptureQueueBody in functions/contract/messages.ts).
-    await this.sender.sendBodies(captureBodies(messages).map((json) => ({ body: encodeBody(json) })));
+    const serialised: string[] = [];
+    let sinceYield = 0;
+    for (const m of messages) {
+      for (const s of serialise(m)) {
+        serialised.push(s);
+        sinceYield += s.length;
+      }
+      // A round of large batches is tens of megabytes of JSON (about 1 ms per 100 kB): in one
+      // go it would hold the event loop for as long, and every request arriving meanwhile would
+      // wait for it (the local runtime, or a Lambda's next invocation behind the extension).
+      // Serialised in slices with a turn of the event loop between them, a request waits for
+      // one slice at most; the work and the bodies are the same.
+      if (sinceYield >= YIELD_EVERY_CHARS) {
+        sinceYield = 0;
+        await nextTurn();
+      }
+    }
+    const bodies: { body: string }[] = [];
+    sinceYield = 0;
+    for (const json of pack(serialised)) {
+      bodies.push({ body: encodeBody(json) });
+      sinceYield += json.length;
+      if (sinceYield >= YIELD_EVERY_CHARS) {
+        sinceYield = 0;
+        await nextTurn();
+      }
+    }
+    await this.sender.sendBodies(bodies);
   }
 }
+
+/** Serialised JSON (UTF-16 characters) between two turns of the event loop during a send. */
+export const YIELD_EVERY_CHARS = 200_000;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * The JSON bodies a send of these messages puts on the queue, in order. The spill groups a batch

@@ -4,7 +4,7 @@
  * messages through these, so the two sides cannot drift apart. Pure data like the rest of the
  * contract: nothing here imports the domain.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { QueueId } from './resources.js';
 
 /**

@@ -4,7 +4,8 @@ import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { CreateKeyBody, KeyParams, PageQuery, TokenBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
-import { apiKeys, type Env, idempotencyLayer, makeLogger, modes, tokens } from './shared.js';
+import { idempotencyLayer } from './idempotency.js';
+import { apiKeys, type Env, makeLogger, modes, tokens } from './shared.js';
 
 const logger = makeLogger('auth');
 

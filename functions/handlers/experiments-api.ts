@@ -16,7 +16,8 @@ import type {
 import { experimentView, resultsView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentService } from './experiments-wiring.js';
-import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+import { idempotencyLayer } from './idempotency.js';
+import { type Env, makeLogger, modes } from './shared.js';
 
 const logger = makeLogger('experiments');
 type Id = z.infer<typeof ExperimentParams>;

@@ -1,7 +1,6 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
-import { recordFeedback } from '../core/inference/feedback.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
@@ -29,6 +28,8 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
       feedback: operation<unknown, unknown, z.infer<typeof FeedbackBody>>({
         ...CONTRACT.feedback,
         handle: async ({ body }) => {
+          // Imported on the first feedback: its statistics stay off predict's cold start.
+          const { recordFeedback } = await import('../core/inference/feedback.js');
           const summary = await recordFeedback(predictions, experiments, body);
           // A failed send fails the request: the labels are stored, and the client's retry
           // (duplicates, which are sent too) reaches the learner, which applies each sample once.

@@ -8,7 +8,6 @@ import { CaptureRecorder } from '../adapters/capture-recorder.js';
 import type { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
 import { S3Captures } from '../adapters/s3-captures.js';
-import { SageMakerEndpointInvoker } from '../adapters/sagemaker-runtime.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
@@ -22,17 +21,8 @@ import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js'
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
 import { instancesKeptFor } from './online-wiring.js';
-import { lifecycleEvents } from './registry-events.js';
 import { experimentReader, experimentStoreFor } from './serving-experiments.js';
-import {
-  artifactStore,
-  type Env,
-  envValue,
-  makeLogger,
-  predictionStore,
-  registryServices,
-  registryStore,
-} from './shared.js';
+import { artifactStore, type Env, envValue, makeLogger, predictionStore, registryStore } from './shared.js';
 
 export const inferenceLogger = makeLogger('inference');
 
@@ -79,16 +69,30 @@ export function inferenceWiring(env: Env): InferenceWiring {
       }),
     onLost: (messages) => reportLost(messages, metrics, predictions),
   });
+  // Built on first use: only a failing version needs the registry's services (and what they
+  // announce to), only a SageMaker-served version the SageMaker client. A Lambda's init then
+  // evaluates neither (a bundle inlines these imports, but runs their modules only when called).
+  const failures = once(async () =>
+    (await import('./inference-failures.js')).failureRecorder(env, store, artifacts, inferenceLogger),
+  );
+  const endpoints = once(
+    async () =>
+      new (await import('../adapters/sagemaker-runtime.js')).SageMakerEndpointInvoker({
+        allowedEndpoints: allowedEndpoints(env),
+      }),
+  );
   const service = new InferenceService({
     store,
-    registry: registryServices(
-      env,
-      store,
-      artifacts,
-      lifecycleEvents(env, inferenceLogger, { alerts: true }),
-    ),
+    registry: {
+      artifacts: { verify: async (...a) => (await failures()).artifacts.verify(...a) },
+      lifecycle: {
+        recordServingFailure: async (...a) => (await failures()).lifecycle.recordServingFailure(...a),
+      },
+    },
     models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
-    endpoints: new SageMakerEndpointInvoker({ allowedEndpoints: allowedEndpoints(env) }),
+    endpoints: {
+      invoke: async (endpointName, rows) => (await endpoints()).invoke(endpointName, rows),
+    },
     capture,
     metrics,
     ids: new RandomIdBlocks(systemClock),
@@ -110,6 +114,18 @@ export function inferenceWiring(env: Env): InferenceWiring {
     },
   });
   return { service, capture, predictions, metrics, experiments };
+}
+
+/** The first call's promise, shared by every later call (a failed one is retried). */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make().catch((err: unknown) => {
+      made = undefined;
+      throw err;
+    });
+    return made;
+  };
 }
 
 /**

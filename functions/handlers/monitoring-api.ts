@@ -20,10 +20,11 @@ import type {
   WebhookParams,
 } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
+import { idempotencyLayer } from './idempotency.js';
 import { monitoringService } from './monitoring-wiring.js';
 import { onlineLearning } from './online-wiring.js';
 import { afterDriftCheck, retrainTriggers } from './retrain-triggers-wiring.js';
-import { artifactStore, type Env, idempotencyLayer, makeLogger, modes, registryReader } from './shared.js';
+import { artifactStore, type Env, makeLogger, modes, registryReader } from './shared.js';
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');

@@ -30,9 +30,10 @@ import type {
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentDeletionGuard } from './experiments-wiring.js';
+import { idempotencyLayer } from './idempotency.js';
 import { openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
-import { type Env, envValue, idempotencyLayer, makeLogger, modes, registryServices } from './shared.js';
+import { type Env, envValue, makeLogger, modes, registryServices } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;

@@ -5,8 +5,9 @@ import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { JobParams, JobsQuery, NameParams, RetrainBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
+import { idempotencyLayer } from './idempotency.js';
 import { retrainService } from './retraining-wiring.js';
-import { type Env, idempotencyLayer, makeLogger, modes } from './shared.js';
+import { type Env, makeLogger, modes } from './shared.js';
 
 const logger = makeLogger('retraining');
 type Id = z.infer<typeof JobParams>;

@@ -3,9 +3,8 @@
  * the environment it is given, so the same module serves on AWS, in the local runtime and in
  * tests (which pass their own environment).
  */
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { documentClient, dynamoClient, s3Client } from '../adapters/aws-clients.js';
+import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { DynamoKeyStore } from '../adapters/dynamo-keys.js';
 import { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { DynamoRegistryStore } from '../adapters/dynamo-registry.js';
@@ -67,13 +66,6 @@ export function registryServices(
     clock: systemClock,
     ids: ulids,
     ...announce,
-  });
-}
-
-export function idempotencyLayer(env: Env): DynamoDBPersistenceLayer {
-  return new DynamoDBPersistenceLayer({
-    tableName: envValue(env, TABLES.idempotency.env),
-    awsSdkV3Client: dynamoClient(),
   });
 }
 

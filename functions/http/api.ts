@@ -3,8 +3,6 @@
  * from the route table, JSON parsing and zod validation, idempotency keys, and error mapping.
  * Handlers declare operations; they never touch raw events.
  */
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
-import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { z } from 'zod';
@@ -79,8 +77,20 @@ export interface ApiOptions {
   readonly logger: Logger;
   /** Refuses changes in maintenance mode; absent: no mode check (tests of the router alone). */
   readonly writeGate?: { assertWritable(): Promise<void> };
-  /** Where idempotency records live (DynamoDB on AWS and locally); absent: keys are ignored. */
-  readonly idempotency?: BasePersistenceLayer;
+  /**
+   * Runs an operation once per idempotency key (functions/http/idempotency.ts, over the DynamoDB
+   * table on AWS and locally); absent: keys are ignored. Passed in rather than imported, so a
+   * function without idempotency (inference) does not load Powertools' idempotency at init.
+   */
+  readonly idempotency?: IdempotentRunner;
+}
+
+/** Stores each key's answer and replays it; a second run of the same key never executes. */
+export interface IdempotentRunner {
+  run(
+    context: Partial<Context> | undefined,
+    input: { key: string; payload: unknown; run: () => Promise<ApiResult> },
+  ): Promise<ApiResult>;
 }
 
 export type ProxyHandler = (
@@ -126,7 +136,7 @@ export function createApiHandler<F extends FunctionId>(
           throw validationFailed('idempotency-key must be 1-128 printable ASCII characters without spaces');
         }
         const ran: { result?: ApiResult } = {};
-        const stored = await runIdempotent(options.idempotency, context, {
+        const stored = await options.idempotency.run(context, {
           key: `${principal.id}:${route.operationId}:${idempotencyKey}`,
           payload: { params: request.params, query: request.query, body: request.body },
           run: async () => {
@@ -198,29 +208,6 @@ function storable(result: ApiResult, secretFields: readonly string[] | undefined
   const body = { ...(json.body as Record<string, unknown>) };
   for (const field of secretFields) delete body[field];
   return { ...json, body };
-}
-
-function runIdempotent(
-  persistenceStore: BasePersistenceLayer,
-  context: Partial<Context> | undefined,
-  input: { key: string; payload: unknown; run: () => Promise<ApiResult> },
-): Promise<ApiResult> {
-  const config = new IdempotencyConfig({
-    eventKeyJmesPath: 'key',
-    payloadValidationJmesPath: 'payload',
-    expiresAfterSeconds: 24 * 3600,
-    throwOnNoIdempotencyKey: true,
-  });
-  if (typeof context?.getRemainingTimeInMillis === 'function')
-    config.registerLambdaContext(context as Context);
-  const idempotent = makeIdempotent(
-    async (record: { key: string; payload: unknown }, run: () => Promise<ApiResult>) => {
-      void record;
-      return run();
-    },
-    { persistenceStore, config },
-  );
-  return idempotent({ key: input.key, payload: input.payload }, input.run);
 }
 
 function authorize(route: Route, event: APIGatewayProxyEvent): Principal {

@@ -2,7 +2,7 @@
  * The request schemas of every operation in the route table. Handlers take their validation from
  * here and the OpenAPI document is generated from here, so the two cannot disagree.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { OperationId } from '../contract/routes.js';
 import { CreateExperimentBody } from '../core/experiments/definition.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';

@@ -3,10 +3,6 @@
  * API's error body. Unknown errors become a generic 500 whose body carries no message, stack or
  * path from inside: details go to the log, keyed by the request id.
  */
-import {
-  IdempotencyAlreadyInProgressError,
-  IdempotencyValidationError,
-} from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
 import { type ErrorCode, isDomainError } from '../core/kernel/errors.js';
 
@@ -62,20 +58,6 @@ export function mapError(err: unknown, requestId: string): MappedError {
     const first = issues[0];
     const message = first ? `${first.path || 'request'}: ${first.message}` : 'the request is not valid';
     return { status: 400, body: errorBody('validation_failed', message, { issues }), internal: false };
-  }
-  if (err instanceof IdempotencyValidationError) {
-    return {
-      status: 409,
-      body: errorBody('conflict', 'this idempotency-key was already used with a different request'),
-      internal: false,
-    };
-  }
-  if (err instanceof IdempotencyAlreadyInProgressError) {
-    return {
-      status: 409,
-      body: errorBody('conflict', 'a request with this idempotency-key is still in progress; retry shortly'),
-      internal: false,
-    };
   }
   return {
     status: 500,

@@ -1,5 +1,5 @@
 /** The OpenAPI 3.1 document, generated from the route table and the request schemas. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTES } from '../contract/routes.js';
 import { CONTRACT, type OperationSchemas } from './contract.js';
 import { STATUS_BY_CODE } from './errors.js';

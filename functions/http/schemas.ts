@@ -2,7 +2,7 @@
  * Request schemas at the edge. Types used by handlers flow from these; the OpenAPI document is
  * generated from them (functions/http/openapi.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PredictionContext } from '../contract/messages.js';
 import { ROLES } from '../core/auth/roles.js';
 import { InputSchema, OutputSchema } from '../core/kernel/model-io.js';

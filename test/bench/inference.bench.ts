@@ -396,6 +396,9 @@ function coldBench(): void {
       '--target=node20',
       '--format=esm',
       '--minify',
+      // As CDK bundles the function (lib/constructs/serval-function.ts): packages' ESM builds
+      // first, so tree-shaking works on them, as in the deployed artifact.
+      '--main-fields=module,main',
       '--external:onnxruntime-node',
       `--outfile=${bundle}`,
       // ESM bundles of CommonJS dependencies need a require.

@@ -10,7 +10,7 @@
  * - `shadow`: the control answers every request (weight 100); the shadow variant (weight 0) gets
  *   a copy of each request after the answer is out, and its output is only captured.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Allocation } from './assignment.js';
 
 export const EXPERIMENT_KINDS = ['ab', 'canary', 'shadow'] as const;

@@ -17,6 +17,15 @@ import { sessionKey } from './sessions.js';
 
 /** How long routing trusts its last read of a model and its versions. */
 export const ROUTE_CACHE_MS = 1_000;
+/**
+ * From this share of ROUTE_CACHE_MS on, a request that finds the entry still fresh also starts
+ * its re-read in the background: under steady traffic the entry is replaced before it expires,
+ * so no request waits for DynamoDB (a read that happens to be slow would otherwise stall the one
+ * request that finds the entry expired: the tail of the latency). Nothing is served staler than
+ * before: a value counts from when its read started, and an expired entry is still re-read on
+ * the request path.
+ */
+export const REFRESH_AHEAD_SHARE = 0.75;
 
 interface Cached<T> {
   readonly value: T;
@@ -34,6 +43,8 @@ export class VersionRouter {
   private readonly models = new Map<string, Cached<Model | undefined>>();
   private readonly versions = new Map<string, Cached<ModelVersion | undefined>>();
   private readonly fallbacks = new Map<string, Cached<ModelVersion | undefined>>();
+  /** Background re-reads under way, by cache and key. */
+  private readonly refreshing = new Map<Map<string, unknown>, Map<string, Promise<unknown>>>();
 
   constructor(
     private readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>,
@@ -78,15 +89,41 @@ export class VersionRouter {
   private async cached<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>): Promise<T> {
     const now = this.clock.now().getTime();
     const hit = cache.get(key);
-    if (hit && now - hit.at < this.ttl) return hit.value;
+    if (hit && now - hit.at < this.ttl) {
+      if (now - hit.at >= this.ttl * REFRESH_AHEAD_SHARE) this.refreshAhead(cache, key, load, now);
+      return hit.value;
+    }
     const value = await load();
     cache.set(key, { value, at: now });
     return value;
   }
 
+  private refreshAhead<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>, now: number) {
+    let pending = this.refreshing.get(cache);
+    if (!pending) {
+      pending = new Map();
+      this.refreshing.set(cache, pending);
+    }
+    if (pending.has(key)) return;
+    const reading = load().then(
+      (value) => {
+        // Unless forget() dropped the entry meanwhile (its next use must read again itself).
+        if (pending.get(key) === reading) cache.set(key, { value, at: now });
+      },
+      // A failed re-read changes nothing: the entry expires and the request path reads again.
+      () => undefined,
+    );
+    pending.set(key, reading);
+    void reading.finally(() => {
+      if (pending.get(key) === reading) pending.delete(key);
+    });
+  }
+
   /** Drops a version read, so its next use sees what the registry now says of it. */
   forget(v: ModelVersion): void {
-    this.versions.delete(`${v.model}@${v.version}`);
+    const key = `${v.model}@${v.version}`;
+    this.versions.delete(key);
+    this.refreshing.get(this.versions)?.delete(key);
   }
 
   /** The newest earlier production version that is ready, other than the failing one. */

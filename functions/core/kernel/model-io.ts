@@ -2,7 +2,7 @@
  * What a model takes and gives, declared when a version is registered. Predict validates
  * instances against `InputSchema`; validation and monitoring read `OutputSchema`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const featureName = z
   .string()

@@ -3,7 +3,7 @@
  * feature, and what counts as dataset drift. Defaults follow Evidently's (see
  * functions/core/stats/drift-report.ts); every field can be set per model.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanaryInput } from '../experiments/definition.js';
 import { DEFAULT_QUALITY_THRESHOLDS, DEFAULT_VOLUME_THRESHOLDS } from './quality.js';
 

@@ -3,7 +3,7 @@
  * about the reference is checked here, including that its layout fingerprint still matches.
  */
 import { Buffer } from 'node:buffer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CategoricalSketch, type NumericSketch, parseSketch } from '../stats/sketch.js';
 import {
   BASELINE_PROFILE_VERSION,

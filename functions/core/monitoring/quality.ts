@@ -21,7 +21,7 @@
  * robust z-score (x − median) / (1.4826 · MAD) and a Poisson tail at the median both have to agree
  * for an anomaly, so neither a flat history (MAD = 0) nor a tiny count raises one alone.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { validationFailed } from '../kernel/errors.js';
 import { gammaQ } from '../stats/special.js';
 import type { BaselineProfile, FeatureProfile } from './baseline.js';

@@ -5,7 +5,7 @@
  * memory is O(features × bins) however long the window is. Sketches of earlier partitions (e.g.
  * hourly, stored next to the captured data) merge in with addSketch.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { validationFailed } from '../kernel/errors.js';
 import {
   type CategoricalSketch,

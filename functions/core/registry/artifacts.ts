@@ -15,9 +15,8 @@ import {
 } from '../kernel/errors.js';
 import type { InputSchema } from '../kernel/model-io.js';
 import { assertAllowedUrl } from '../net/url-policy.js';
-import { MAX_UNPACKED_BYTES } from './archive.js';
 import { verifiedDataset } from './datasets.js';
-import { type Imported, type ImportSource, smokeRun, unpackMlflow, unpackObject } from './imports.js';
+import type { Imported, ImportSource } from './imports.js';
 import type { Lifecycle } from './lifecycle.js';
 import { productionVersions } from './models.js';
 import type { PresignedRequest } from './ports.js';
@@ -36,6 +35,13 @@ import {
 } from './registration.js';
 import { nextVersion, parseSemver } from './semver.js';
 import type { ArtifactRef, ModelVersion } from './types.js';
+
+/**
+ * Import formats (YAML, tar archives) are loaded on the first registration that needs them: every
+ * function that builds the registry services (inference among them, for its failure records)
+ * would otherwise evaluate the YAML parser and tar-stream at init.
+ */
+const importFormats = () => import('./imports.js');
 
 export const UPLOAD_URL_TTL_SECONDS = 15 * 60;
 export const DOWNLOAD_URL_TTL_SECONDS = 5 * 60;
@@ -122,17 +128,17 @@ export class Artifacts {
         if (input.sha256 !== undefined) {
           throw validationFailed('sha256 names one object; a directory has none', { field: 'sha256' });
         }
-        const files = await objects.readDirectory(uri, MAX_UNPACKED_BYTES);
+        const files = await objects.readDirectory(uri, (await import('./archive.js')).MAX_UNPACKED_BYTES);
         if (files.size === 0) {
           throw validationFailed(`nothing under ${uri}`, { field: 'artifact.uri' });
         }
-        unpacked = unpackMlflow(files);
+        unpacked = (await importFormats()).unpackMlflow(files);
         source = { format, uri, files: unpacked.files };
       } else {
         const object = await objects.get(uri);
         if (!object) throw validationFailed(`${uri} does not exist`, { field: 'artifact.uri' });
         const sha256 = await this.checkedDigest(object.bytes, input.sha256);
-        unpacked = await unpackObject(format, object.bytes);
+        unpacked = await (await importFormats()).unpackObject(format, object.bytes);
         source = {
           format,
           uri,
@@ -145,7 +151,7 @@ export class Artifacts {
     } else if ('base64' in input.artifact && format !== 'onnx') {
       const bytes = decodeBase64Strict(input.artifact.base64);
       const sha256 = await this.checkedDigest(bytes, input.sha256);
-      unpacked = await unpackObject(format, bytes);
+      unpacked = await (await importFormats()).unpackObject(format, bytes);
       source = { format, sha256, size: bytes.byteLength, files: unpacked.files };
     } else {
       return undefined;
@@ -173,7 +179,7 @@ export class Artifacts {
 
   private async smokeRun(onnx: Uint8Array, schema: InputSchema, example: readonly unknown[]): Promise<void> {
     const runner = this.records.deps.runner;
-    if (runner) await smokeRun(await runner(), onnx, schema, example);
+    if (runner) await (await importFormats()).smokeRun(await runner(), onnx, schema, example);
   }
 
   /**
@@ -255,7 +261,7 @@ export class Artifacts {
     let read: ArtifactReading;
     let unpacked: Imported;
     try {
-      unpacked = await unpackObject(format, bytes);
+      unpacked = await (await importFormats()).unpackObject(format, bytes);
       input = mergeImported(v as unknown as RegisterVersionInput, unpacked);
       read = readArtifact(unpacked.onnx, input);
       if (unpacked.example) await this.smokeRun(unpacked.onnx, read.inputSchema, unpacked.example);

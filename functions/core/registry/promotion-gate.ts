@@ -5,7 +5,7 @@
  * data-quality alert on the model. Every failed check is reported at once, so one refusal says
  * everything that stands in the way.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Model, ModelVersion } from './types.js';
 import { validationShortfall } from './validation-gate.js';
 

@@ -2,7 +2,7 @@
  * What a validation is asked (the request body of POST /v1/models/{name}/versions/{v}/validate,
  * with its bounds) and what it answers (the report); validation.ts runs it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TensorInfo } from '../kernel/runner.js';
 import type { ClassificationMetrics, RegressionMetrics } from '../training/metrics.js';
 

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
+  captureBodies,
   DEFLATE_PREFIX,
   decodeBody,
   encodeBody,
   MAX_MESSAGE_BYTES,
   pack,
+  SqsCaptureQueue,
   serialise,
 } from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../../../functions/contract/messages.js';
@@ -222,6 +224,62 @@ describe('capture body encoding', () => {
     const bomb = DEFLATE_PREFIX + deflateRawSync(Buffer.alloc(2 * 1024 * 1024, 32)).toString('base64');
     expect(bomb.length).toBeLessThan(10_000);
     expect(() => decodeBody(bomb)).toThrow(/buffer|length|size/i);
+  });
+});
+
+describe('SqsCaptureQueue.send', () => {
+  /** A round of batch-1000 captures: each message about 100 kB of JSON. */
+  const large = (i: number) => {
+    const rows = 1000;
+    return message({
+      id: `01JB${String(i).padStart(22, '0')}`,
+      predictionIds: Array.from({ length: rows }, (_, r) => `01JB${String(i * rows + r).padStart(22, '0')}`),
+      instances: Array.from({ length: rows }, (_, r) => [r * 1.25, r / 3]),
+      predictions: Array.from({ length: rows }, (_, r) => (r % 2 ? 'yes' : 'no')),
+      probabilities: Array.from({ length: rows }, (_, r) => [r / 1001, 1 - r / 1001]),
+    });
+  };
+
+  function fakeSqs() {
+    const bodies: string[] = [];
+    const client = {
+      send: async (command: { input: { Entries: { MessageBody: string }[] } }) => {
+        for (const e of command.input.Entries) bodies.push(e.MessageBody);
+        return { Successful: command.input.Entries.map((_, i) => ({ Id: String(i) })), Failed: [] };
+      },
+    };
+    return { bodies, client };
+  }
+
+  it('lets the event loop turn while it serialises a large round, and sends the same bodies', async () => {
+    const messages = Array.from({ length: 20 }, (_, i) => large(i));
+    expect(messages.reduce((n, m) => n + JSON.stringify(m).length, 0)).toBeGreaterThan(1_000_000);
+    const { bodies, client } = fakeSqs();
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    // Before any body reaches SQS, timers (other requests) had their turns in between: without
+    // the slicing the whole round is one synchronous block and the first send finds turns = 0.
+    let turnsBeforeFirstSend: number | undefined;
+    const send = client.send;
+    Object.assign(client, {
+      send: (command: Parameters<typeof send>[0]) => {
+        turnsBeforeFirstSend ??= turns;
+        return send(command);
+      },
+    });
+    try {
+      await new SqsCaptureQueue(client as never, 'https://queue').send(messages);
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(turnsBeforeFirstSend).toBeGreaterThanOrEqual(2);
+    expect(bodies).toEqual(captureBodies(messages).map(encodeBody));
+  });
+
+  it('sends a small round without waiting for a turn', async () => {
+    const { bodies, client } = fakeSqs();
+    await new SqsCaptureQueue(client as never, 'https://queue').send([message()]);
+    expect(bodies).toEqual([JSON.stringify([message()])]);
   });
 });
 

@@ -1,0 +1,81 @@
+/**
+ * The inference Lambda's cold start: what its bundle evaluates at init. Built as CDK builds it
+ * (lib/constructs/serval-function.ts: ESM, packages' ESM builds first, minified, onnxruntime-node
+ * from the layer), then the import graph is walked from the entry along the imports that run at
+ * init, leaving out dynamic import(): a module reached only that way is inlined in the bundle but
+ * evaluated on its first call. Predict must not pay at init for what only feedback, failures,
+ * SageMaker endpoints, idempotency keys or registrations need.
+ */
+import { build, type Metafile } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ENTRY = 'functions/handlers/inference-api.ts';
+
+let meta: Metafile;
+let bytes: number;
+
+beforeAll(async () => {
+  const out = await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    mainFields: ['module', 'main'],
+    minify: true,
+    external: ['onnxruntime-node'],
+    metafile: true,
+    write: false,
+    outfile: 'inference.mjs',
+    logLevel: 'silent',
+  });
+  meta = out.metafile;
+  bytes = out.outputFiles[0]!.contents.byteLength;
+}, 60_000);
+
+/**
+ * Inputs evaluated when the bundle is imported: reachable from the entry without import(), and
+ * left in the output by tree-shaking.
+ */
+function evaluatedAtInit(): string[] {
+  const kept = Object.values(meta.outputs)[0]!.inputs;
+  const seen = new Set<string>();
+  const entry = Object.keys(meta.inputs).find((p) => p.endsWith(ENTRY))!;
+  const stack = [entry];
+  while (stack.length > 0) {
+    const path = stack.pop()!;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    for (const imp of meta.inputs[path]?.imports ?? []) {
+      if (imp.kind !== 'dynamic-import' && !imp.external) stack.push(imp.path);
+    }
+  }
+  return [...seen].filter((p) => (kept[p]?.bytesInOutput ?? 0) > 0);
+}
+
+describe('inference bundle at init', () => {
+  it.each([
+    ['YAML parser (registry imports)', /node_modules\/yaml\//],
+    ['tar archives (registry imports)', /node_modules\/tar-stream\//],
+    ["Powertools' idempotency (inference takes no keys)", /@aws-lambda-powertools\/(idempotency|jmespath)\//],
+    ['the SageMaker runtime client (only SageMaker-served versions)', /@aws-sdk\/client-sagemaker-runtime\//],
+    ['the SNS client (lifecycle events of failures)', /@aws-sdk\/client-sns\//],
+    ["zod's locales", /node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/],
+    ["the registry's lifecycle events (failure records)", /functions\/handlers\/registry-events\.ts$/],
+    ['feedback', /functions\/core\/inference\/feedback\.ts$/],
+  ])('does not evaluate %s', (_what, pattern) => {
+    expect(evaluatedAtInit().filter((p) => pattern.test(p))).toEqual([]);
+  });
+
+  it('keeps the clients predict needs: DynamoDB, S3 (artifacts) and SQS (capture)', () => {
+    const init = evaluatedAtInit();
+    for (const client of ['client-dynamodb', 'client-s3', 'client-sqs']) {
+      expect(init.some((p) => p.includes(`@aws-sdk/${client}/`))).toBe(true);
+    }
+  });
+
+  it('stays within its size budget', () => {
+    // 1,737 KiB before the cold-start work (zod's whole namespace with every locale, among others).
+    expect(bytes / 1024).toBeLessThan(1400);
+  });
+});
