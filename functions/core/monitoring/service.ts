@@ -88,6 +88,18 @@ export interface BaselineInput {
   readonly datasetUri?: string;
 }
 
+/** An alert another part of Serval raises (a canary rolled back, a retraining candidate ready). */
+export interface OperationalAlert {
+  readonly kind: 'experiment' | 'retraining';
+  /** One alert per key: the same incident reported again raises nothing new. */
+  readonly key: string;
+  readonly model: string;
+  readonly severity: string;
+  readonly title: string;
+  readonly recommendation: string;
+  readonly details: Record<string, unknown>;
+}
+
 export class MonitoringService {
   constructor(private readonly deps: MonitoringDeps) {}
 
@@ -534,15 +546,7 @@ export class MonitoringService {
    * Raises an alert another part of Serval found (experiments: a canary rolled back), once per
    * `key`: the same incident reported again (a redelivered analysis) raises nothing new.
    */
-  async raiseOperationalAlert(input: {
-    readonly kind: 'experiment' | 'retraining';
-    readonly key: string;
-    readonly model: string;
-    readonly severity: string;
-    readonly title: string;
-    readonly recommendation: string;
-    readonly details: Record<string, unknown>;
-  }): Promise<AlertRecord> {
+  async raiseOperationalAlert(input: OperationalAlert): Promise<AlertRecord> {
     const at = this.deps.clock.now().toISOString();
     return this.raise(
       {

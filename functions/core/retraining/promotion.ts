@@ -6,12 +6,14 @@
  * the waiver is the version's approval, recorded under the policy's name and audited. A candidate
  * that is not better than production by the margin stays in staging whatever the policy says.
  */
+
 import type { Principal } from '../auth/principal.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { isDomainError } from '../kernel/errors.js';
 import type { RetrainingPolicy } from '../monitoring/policy.js';
+import type { OperationalAlert } from '../monitoring/service.js';
 
 /** The event approvers subscribe to (a lifecycle event: webhooks with `lifecycle` receive it). */
 export const RETRAINING_EVENT_TYPES = ['version.candidate_ready'] as const;
@@ -46,14 +48,7 @@ export interface CandidateFacts {
 
 export interface PromotionPorts {
   /** Raises a `retraining` alert once per key; returns its id. */
-  alert(a: {
-    readonly key: string;
-    readonly model: string;
-    readonly severity: string;
-    readonly title: string;
-    readonly recommendation: string;
-    readonly details: Record<string, unknown>;
-  }): Promise<string>;
+  alert(a: Omit<OperationalAlert, 'kind'>): Promise<string>;
   event(
     type: (typeof RETRAINING_EVENT_TYPES)[number],
     id: string,
