@@ -4,6 +4,7 @@
  * whose margin is a relative RMSE improvement.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, SageMakerTrainingPolicy } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { ModelVersion } from '../../../functions/core/registry/types.js';
@@ -70,8 +71,18 @@ function registry(): RetrainRegistry {
   };
 }
 
-function service(rows = ROWS, dataset?: DatasetPorts) {
+function service(rows = ROWS, dataset?: DatasetPorts, sagemaker = false) {
   return new RetrainService({
+    ...(sagemaker
+      ? {
+          retrainingPolicy: async () => ({
+            ...DEFAULT_POLICY.retraining,
+            training: {
+              sagemaker: SageMakerTrainingPolicy.parse({ image: 'img', instanceType: 'ml.m5.large' }),
+            },
+          }),
+        }
+      : {}),
     store,
     queue: { send: async () => undefined },
     registry: registry(),
@@ -222,6 +233,16 @@ describe('retraining a regression model', () => {
       service().request(alice, 'houses', { reason: 'x', trainer: 'linear' }),
       'validation_failed',
     );
+  });
+
+  it('fails a job whose policy trains on SageMaker, which is not built for regression', async () => {
+    const s = service(ROWS, undefined, true);
+    const done = await s.run((await s.request(alice, 'houses', { reason: 'x' })).id);
+    expect(done).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/SageMaker training of regression models is not built/),
+    });
+    expect(registered).toHaveLength(0);
   });
 
   it('adds labelled traffic with numeric labels to the rows, counting a non-numeric label as unusable', async () => {
