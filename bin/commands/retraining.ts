@@ -103,11 +103,18 @@ export function retrainCommand(): Command {
     .description('queue a retraining job for a model (docs/retraining.md)')
     .argument('<model>', 'the model')
     .requiredOption('--reason <text>', 'why: recorded on the job and in the audit trail')
-    .option('--trainer <name>', 'logistic or softmax (default: by the number of classes)')
+    .option(
+      '--trainer <name>',
+      'logistic, softmax, mlp or linear (default: by the number of classes; linear for a regression model)',
+    )
     .option('--seed <n>', 'seed of the split, folds and search', int)
     .option('--folds <n>', 'cross-validation folds', int)
     .option('--holdout <fraction>', 'held-out fraction', Number)
-    .option('--margin <m>', 'accuracy the candidate must gain over production', Number)
+    .option(
+      '--margin <m>',
+      'accuracy the candidate must gain over production (a regressor: the fraction its RMSE must drop)',
+      Number,
+    )
     .option('--l2 <list>', 'L2 penalties to search, e.g. 0.001,0.01,0.1', numbers)
     .option('--max-trials <n>', 'at most n trials', int)
     .option('--json', 'print the API response body')

@@ -499,9 +499,11 @@ export const OnlineResetBody = z.strictObject({
 export const RetrainBody = z.strictObject({
   reason: z.string().min(1).max(1024).describe('why: recorded on the job and in the audit trail'),
   trainer: z
-    .enum(['logistic', 'softmax', 'mlp'])
+    .enum(['logistic', 'softmax', 'mlp', 'linear'])
     .optional()
-    .describe('default: logistic for two classes, softmax for more'),
+    .describe(
+      'default: logistic for two classes, softmax for more, linear (ridge) for a regression model; mlp for either',
+    ),
   params: z
     .strictObject({
       seed: z
@@ -512,7 +514,14 @@ export const RetrainBody = z.strictObject({
         .optional(),
       holdoutFraction: z.number().min(0.05).max(0.5).optional(),
       folds: z.number().int().min(2).max(10).optional(),
-      margin: z.number().min(0).max(1).optional(),
+      margin: z
+        .number()
+        .min(0)
+        .max(1)
+        .optional()
+        .describe(
+          'how much better than production the candidate must be: accuracy points for a classifier, the fraction by which its RMSE is lower for a regressor (0.01: 1 %)',
+        ),
     })
     .optional(),
   search: z

@@ -21,8 +21,9 @@ export interface DatasetInput {
   readonly model: string;
   readonly jobId: string;
   readonly features: readonly string[];
+  /** The parent's classes; empty for a regression model, whose labels are numbers. */
   readonly classes: readonly string[];
-  /** The parent's rows (features, class index), already read; absent when the policy leaves them out. */
+  /** The parent's rows (features, class index or value), already read; absent when the policy leaves them out. */
   readonly baseline?: { readonly uri: string; readonly x: number[][]; readonly y: number[] };
   readonly windowDays: number;
   readonly now: Date;
@@ -41,6 +42,16 @@ export interface TrainingSet {
 
 export async function buildTrainingSet(ports: DatasetPorts, input: DatasetInput): Promise<TrainingSet> {
   const { features, classes } = input;
+  const regression = classes.length === 0;
+  // A class index, or a regressor's value; undefined when the label is neither.
+  const labelOf = (actual: string | number): number | undefined => {
+    if (regression) {
+      const v = typeof actual === 'number' ? actual : actual.trim() === '' ? Number.NaN : Number(actual);
+      return Number.isFinite(v) ? v : undefined;
+    }
+    const at = classes.indexOf(String(actual));
+    return at >= 0 ? at : undefined;
+  };
   const x: number[][] = [...(input.baseline?.x ?? [])];
   const y: number[] = [...(input.baseline?.y ?? [])];
   const from = new Date(input.now.getTime() - input.windowDays * 86_400_000);
@@ -61,8 +72,8 @@ export async function buildTrainingSet(ports: DatasetPorts, input: DatasetInput)
           if (!label || row.shadow) continue;
           actual.delete(row.predictionId as string);
           const values = featuresOf(row.instance, features);
-          const cls = classes.indexOf(String(label.actual));
-          if (!values || cls < 0) {
+          const cls = labelOf(label.actual);
+          if (!values || cls === undefined) {
             unusable++;
             continue;
           }
@@ -79,7 +90,7 @@ export async function buildTrainingSet(ports: DatasetPorts, input: DatasetInput)
   }
   const csv = [
     [...features, 'label'].join(','),
-    ...x.map((v, i) => [...v, classes[y[i] as number]].join(',')),
+    ...x.map((v, i) => [...v, regression ? y[i] : classes[y[i] as number]].join(',')),
   ]
     // No final newline: the file's SHA-256 is then the digest the service computes when it reads
     // these rows back (a continuation, a trial), so a checkpoint recognises its own rows.
@@ -94,12 +105,21 @@ export async function buildTrainingSet(ports: DatasetPorts, input: DatasetInput)
       to: input.now.toISOString(),
       windowDays: input.windowDays,
       rows: captured,
-      // Labelled predictions whose inputs could not be read as the features, or whose label is no class.
+      // Labelled predictions whose inputs could not be read as the features, or whose label is no
+      // class (a regressor's: not a number).
       unusable,
       truncated,
     },
   };
-  const manifest = { uri, sha256, rows: x.length, features, classes, label: 'label', sources };
+  const manifest = {
+    uri,
+    sha256,
+    rows: x.length,
+    features,
+    ...(regression ? { task: 'regression' } : { classes }),
+    label: 'label',
+    sources,
+  };
   const manifestUri = await ports.put(
     `${prefix}/manifest.json`,
     JSON.stringify(manifest, null, 2),

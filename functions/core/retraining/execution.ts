@@ -24,7 +24,7 @@
  */
 import { isConcurrentModification, validationFailed } from '../kernel/errors.js';
 import { crossValidate } from '../training/cv.js';
-import { classificationMetrics } from '../training/metrics.js';
+import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
 import { gridCandidates, type ParamSpace, type Params, randomCandidates } from '../training/search.js';
 import { isActive, type JobQueue, type JobStore, type RetrainJob } from './jobs.js';
 import {
@@ -469,7 +469,10 @@ export class JobExecutor {
     };
   }
 
-  /** Stratified k-fold CV of one candidate on the training rows (halving: on a prefix of each fold's rows). */
+  /**
+   * k-fold CV of one candidate on the training rows, stratified for a classifier (halving: on a
+   * prefix of each fold's rows).
+   */
   private async runTrial(
     job: RetrainJob,
     cp: Checkpoint,
@@ -513,30 +516,36 @@ export class JobExecutor {
       resource: rung.resource,
     };
     try {
+      const regression = p.task === 'regression';
       const cv = await crossValidate(p.ty, {
         k: p.folds,
         seed: p.seed,
-        task: 'classification',
+        // Regression: plain k-fold over the shuffled rows (there are no classes to stratify by).
+        task: p.task,
         fit: (rows) => {
           const use = rung.resource === null ? rows : rows.slice(0, rung.resource);
           return trainer.fit(pick(p.tx, use), pick(p.ty, use), params, k, p.seed);
         },
-        evaluate: (m, rows) => {
-          const pr = m.proba(pick(p.tx, rows));
+        evaluate: (m, rows): Record<string, number> => {
+          const x = pick(p.tx, rows);
           const y = pick(p.ty, rows);
+          if (m.task === 'regression') return { rmse: regressionMetrics(y, m.predict(x)).rmse };
+          const pr = m.proba(x);
           const predicted = pr.map(argmax);
           return {
             accuracy: classificationMetrics({ actual: y, predicted, classes: k, probabilities: pr }).accuracy,
           };
         },
       });
-      const score = cv.mean.accuracy as number;
+      // The search maximises: a regressor's score is the negative RMSE (sklearn's
+      // neg_root_mean_squared_error), in the label's units like the champion comparison.
+      const score = regression ? -(cv.mean.rmse as number) : (cv.mean.accuracy as number);
       if (!Number.isFinite(score)) throw new Error(`the trial's score is not finite (${score})`);
       return {
         ...base,
         status: 'ok',
         score,
-        std: Number(cv.std.accuracy ?? 0),
+        std: Number((regression ? cv.std.rmse : cv.std.accuracy) ?? 0),
         durationMs: performance.now() - start,
         error: null,
       };

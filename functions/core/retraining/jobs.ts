@@ -17,7 +17,7 @@ import type { PromotionOutcome } from './promotion.js';
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 export const ACTIVE_STATES: readonly JobState[] = ['queued', 'running'];
-export const TRAINERS = ['logistic', 'softmax', 'mlp'] as const;
+export const TRAINERS = ['logistic', 'softmax', 'mlp', 'linear'] as const;
 export type TrainerName = (typeof TRAINERS)[number];
 
 export interface JobProgress {
@@ -29,7 +29,7 @@ export interface JobProgress {
 
 /** What a request may set; everything else comes from the policy defaults. */
 export interface RetrainParams {
-  /** Default: logistic for two classes, softmax for more. */
+  /** Default: logistic for two classes, softmax for more, linear for a regression model. */
   readonly trainer?: TrainerName;
   /** Seed of the split, the folds and the search: the same rows and seed give the same model. */
   readonly seed?: number;
@@ -37,7 +37,10 @@ export interface RetrainParams {
   readonly holdoutFraction?: number;
   /** Cross-validation folds (default 5). */
   readonly folds?: number;
-  /** How much better (accuracy on the held-out rows) the candidate must be than production (default 0.01). */
+  /**
+   * How much better than production the candidate must be on the held-out rows (default 0.01):
+   * classifiers, in accuracy (0.01 = one point more); regressors, relative RMSE (0.01 = 1 % lower).
+   */
   readonly margin?: number;
 }
 

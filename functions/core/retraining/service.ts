@@ -21,7 +21,12 @@ import type { Page } from '../kernel/paging.js';
 import { DEFAULT_POLICY, type RetrainingPolicy, type SageMakerTrainingPolicy } from '../monitoring/policy.js';
 import { sha256Hex } from '../registry/records.js';
 import type { ModelVersion } from '../registry/types.js';
-import { classificationMetrics } from '../training/metrics.js';
+import {
+  type ClassificationMetrics,
+  classificationMetrics,
+  type RegressionMetrics,
+  regressionMetrics,
+} from '../training/metrics.js';
 import { createRng } from '../training/random.js';
 import { gridCandidates, type ParamSpace, type Params } from '../training/search.js';
 import { buildTrainingSet, type DatasetPorts } from './dataset.js';
@@ -51,7 +56,7 @@ import {
   type TrainerName,
 } from './jobs.js';
 import { type PromotionPorts, promoteCandidate } from './promotion.js';
-import { type Fitted, jobSpace, TRAINER_IMPLS } from './trainers.js';
+import { jobSpace, type Task, TRAINER_IMPLS, trainerFor } from './trainers.js';
 
 export interface RetrainPolicy {
   /** No new job for a model until this long after its last one ended (default 10 min). */
@@ -118,12 +123,14 @@ export interface SearchSummary {
   readonly stoppedBy: string;
 }
 
-/** A job's parent, rows and seeded split (features and class indices). */
+/** A job's parent, rows and seeded split (features, and class indices or a regressor's values). */
 export interface Prepared {
   readonly parentVersion: string;
   readonly parent: ModelVersion;
   readonly productionVersion?: string;
   readonly features: string[];
+  readonly task: Task;
+  /** The parent's classes; empty for a regressor. */
   readonly classes: string[];
   readonly uri: string;
   readonly sha256: string;
@@ -206,7 +213,8 @@ export class RetrainService {
         },
       );
     }
-    await this.deps.registry.getModel(model);
+    const found = await this.deps.registry.getModel(model);
+    if (req.trainer !== undefined) await this.assertTrainerFits(model, found, req.trainer);
     await this.assertModeAllows(principal, model, trigger, req.reason);
     const slot = await this.deps.store.slot(model);
     if (slot.activeJobId) return this.duplicate(principal, model, slot.activeJobId, trigger, req.reason);
@@ -264,6 +272,24 @@ export class RetrainService {
       throw err;
     }
     return job;
+  }
+
+  /**
+   * A trainer that cannot learn the parent's task (logistic for a regressor, linear for a
+   * classifier) is a 400 now rather than a job that fails once it has loaded the rows. A model
+   * without a version to read is left to the job, which says so.
+   */
+  private async assertTrainerFits(
+    model: string,
+    found: { readonly productionVersion?: string; readonly latestVersion?: string },
+    trainer: TrainerName,
+  ) {
+    const version = found.productionVersion ?? found.latestVersion;
+    if (!version) return;
+    const out = (await this.deps.registry.getVersion(model, version)).outputSchema;
+    if (!out) return;
+    const task: Task = out.kind === 'regression' ? 'regression' : 'classification';
+    trainerFor(trainer, task, out.classes?.length ?? 2);
   }
 
   /**
@@ -479,15 +505,17 @@ export class RetrainService {
     const parentVersion = pinned?.parentVersion ?? model.productionVersion ?? model.latestVersion;
     if (!parentVersion) throw validationFailed(`model ${job.model} has no version to retrain from`);
     const parent = await registry.getVersion(job.model, parentVersion);
-    const { features, classes } = signature(parent);
+    const { features, classes, task } = signature(parent);
+    const k = classes.length;
+    const trainer = trainerFor(job.params.trainer, task, k);
+    if (task === 'regression' && retraining.training?.sagemaker && !pinned)
+      throw unsupported(
+        'SageMaker training of regression models is not built; retrain this model in the worker (remove retraining.training.sagemaker)',
+      );
     const data = pinned
       ? { ...(await this.load(pinned.datasetUri, features, classes)), uri: pinned.datasetUri }
       : await this.trainingRows(job, parent, features, classes, retraining);
     const uri = data.uri;
-    const k = classes.length;
-    const trainer: TrainerName = job.params.trainer ?? (k === 2 ? 'logistic' : 'softmax');
-    if (trainer === 'logistic' && k !== 2)
-      throw validationFailed('logistic needs two classes', { field: 'trainer' });
     // The split: a seeded permutation, so the same rows and seed hold out the same rows.
     const order = createRng(seed).permutation(data.x.length);
     const cut = data.x.length - Math.max(1, Math.round(data.x.length * holdoutFraction));
@@ -497,13 +525,15 @@ export class RetrainService {
     const ty = trainIdx.map((i) => data.y[i] as number);
     const hx = holdIdx.map((i) => data.x[i] as number[]);
     const hy = holdIdx.map((i) => data.y[i] as number);
-    if (new Set(ty).size < k) throw validationFailed('the training rows do not hold every class');
+    if (task === 'classification' && new Set(ty).size < k)
+      throw validationFailed('the training rows do not hold every class');
 
     return {
       parentVersion,
       parent,
       productionVersion: model.productionVersion,
       features,
+      task,
       classes,
       uri,
       sha256: data.sha256,
@@ -531,18 +561,28 @@ export class RetrainService {
     const { strategy, space, best } = found;
     const trials = found.trials.length;
     const final = TRAINER_IMPLS[trainer].fit(tx, ty, best.params, k, seed);
-    const pr = final.proba(hx);
-    const holdout = classificationMetrics({
-      actual: hy,
-      predicted: pr.map(argmax),
-      classes: k,
-      probabilities: pr,
-    });
+    let fitted: { onnx: Uint8Array; metrics: Record<string, number>; holdout: Holdout };
+    if (final.task === 'regression') {
+      fitted = {
+        onnx: final.onnx(features),
+        // A trial's score is the negative RMSE (the search maximises); the version reports RMSE.
+        metrics: { cvRmseMean: -(best.score as number), cvRmseStd: Number(best.std ?? 0) },
+        holdout: { task: 'regression', ...regressionMetrics(hy, final.predict(hx)) },
+      };
+    } else {
+      const pr = final.proba(hx);
+      fitted = {
+        onnx: final.onnx(features, classes),
+        metrics: { cvAccuracyMean: best.score as number, cvAccuracyStd: Number(best.std ?? 0) },
+        holdout: {
+          task: 'classification',
+          ...classificationMetrics({ actual: hy, predicted: pr.map(argmax), classes: k, probabilities: pr }),
+        },
+      };
+    }
     return this.registerCandidate(job, p, {
-      onnx: final.onnx(features, classes),
-      holdout,
+      ...fitted,
       trials,
-      metrics: { cvAccuracyMean: best.score as number, cvAccuracyStd: Number(best.std ?? 0) },
       params: { trainer, ...best.params, seed, folds, holdoutFraction },
       lineage: {
         search: {
@@ -585,7 +625,7 @@ export class RetrainService {
     c: {
       onnx: Uint8Array;
       /** From the in-memory model; absent: from the registered artifact's answers. */
-      holdout?: ReturnType<typeof classificationMetrics>;
+      holdout?: Holdout;
       trials: number;
       metrics: Record<string, number>;
       params: Record<string, unknown>;
@@ -593,14 +633,10 @@ export class RetrainService {
     },
   ): Promise<RetrainJob> {
     const { registry } = this.deps;
-    const { parentVersion, parent, classes, uri, seed, folds, holdoutFraction, margin, hx, hy } = p;
-    const model = { productionVersion: p.productionVersion };
-    const data = { sha256: p.sha256, x: { length: p.rows } };
-    const k = classes.length;
+    const { parentVersion, parent, uri, seed, folds, holdoutFraction, hx } = p;
+    const production = p.productionVersion;
     const trial = c.trials;
     const trials = c.trials;
-    const labels = classes;
-    const onnx = c.onnx;
     await this.progress(job.id, { fraction: 0.85, message: 'registering the candidate', trial, trials });
 
     const lineage = {
@@ -608,29 +644,20 @@ export class RetrainService {
       jobId: job.id,
       trigger: job.trigger,
       // sha256 of the rows as trained on (features and label, canonical CSV), whatever the file's format.
-      dataset: { uri, sha256: data.sha256, rows: data.x.length },
+      dataset: { uri, sha256: p.sha256, rows: p.rows },
       ...c.lineage,
     };
     const principal = jobPrincipal(job);
     const candidate = await registry.registerStaging(principal, job.model, {
-      artifact: { base64: Buffer.from(onnx).toString('base64') },
+      artifact: { base64: Buffer.from(c.onnx).toString('base64') },
       framework: 'onnx',
       runtime: parent.runtime,
       inputSchema: parent.inputSchema,
       outputSchema: parent.outputSchema,
       parent: parentVersion,
       // The registry digests the dataset file itself (verified); lineage keeps the digest of the rows.
-      dataset: { uri, rows: data.x.length },
-      ...(c.holdout
-        ? {
-            metrics: {
-              ...c.metrics,
-              accuracy: c.holdout.accuracy,
-              f1: c.holdout.f1,
-              ...(c.holdout.logLoss !== null ? { logLoss: c.holdout.logLoss } : {}),
-            },
-          }
-        : {}),
+      dataset: { uri, rows: p.rows },
+      ...(c.holdout ? { metrics: { ...c.metrics, ...holdoutMetrics(c.holdout) } } : {}),
       params: { ...c.params, seed, folds, holdoutFraction, lineage },
       description: `retrained by job ${job.id}: ${job.reason}`,
     });
@@ -638,59 +665,11 @@ export class RetrainService {
     // The report and the comparison run the registered artifacts, not the in-memory model, on the
     // same held-out rows: what serving would answer.
     await this.progress(job.id, { fraction: 0.92, message: 'validating on held-out rows', trial, trials });
-    const accuracyOf = (answers: readonly (string | number)[]) =>
-      answers.filter((a, i) => String(a) === String(labels[hy[i] as number])).length / hy.length;
     const answers = await registry.predict(principal, job.model, candidate.version, hx);
-    const candidateAccuracy = accuracyOf(answers);
-    const holdout =
-      c.holdout ??
-      classificationMetrics({
-        actual: hy,
-        // An answer that is no class of the parent counts as wrong: the class it is not.
-        predicted: answers.map((a, i) => {
-          const at = labels.indexOf(String(a));
-          return at >= 0 ? at : ((hy[i] as number) + 1) % k;
-        }),
-        classes: k,
-      });
-    let comparison: Record<string, unknown> = {
-      production: null,
-      note: 'the model has no production version',
-    };
-    let better = true;
-    if (model.productionVersion) {
-      const prodAccuracy = accuracyOf(
-        await registry.predict(principal, job.model, model.productionVersion, hx),
-      );
-      better = candidateAccuracy >= prodAccuracy + margin;
-      comparison = {
-        production: model.productionVersion,
-        rows: hy.length,
-        metric: 'accuracy',
-        candidate: candidateAccuracy,
-        champion: prodAccuracy,
-        difference: candidateAccuracy - prodAccuracy,
-        margin,
-        better,
-      };
-    }
-    await registry.recordValidation(principal, job.model, candidate.version, {
-      passed: better,
-      kind: 'retraining',
-      rows: hy.length,
-      metrics: {
-        accuracy: candidateAccuracy,
-        f1: holdout.f1,
-        ...(holdout.logLoss !== null ? { logLoss: holdout.logLoss } : {}),
-      },
-      confusion: holdout.confusion,
-      comparison,
-    });
-    const judged = model.productionVersion
-      ? better
-        ? `${candidate.version} beats production ${model.productionVersion} by ${fmt(candidateAccuracy - (comparison.champion as number))} accuracy on ${hy.length} held-out rows; in staging`
-        : `${candidate.version} is not better than production ${model.productionVersion} by the margin ${margin} (${fmt(candidateAccuracy)} vs ${fmt(comparison.champion as number)}); kept in staging`
-      : `${candidate.version} registered in staging (no production version to compare with)`;
+    const champion = production ? await registry.predict(principal, job.model, production, hx) : undefined;
+    const judged = judge(p, candidate.version, answers, champion, c.holdout);
+    const { better } = judged;
+    await registry.recordValidation(principal, job.model, candidate.version, judged.report);
     const promotion = this.deps.promotion
       ? await promoteCandidate(
           this.deps.promotion,
@@ -699,14 +678,14 @@ export class RetrainService {
             model: job.model,
             jobId: job.id,
             candidate: candidate.version,
-            ...(model.productionVersion ? { production: model.productionVersion } : {}),
+            ...(production ? { production } : {}),
             better,
-            comparison,
+            comparison: judged.report.comparison,
             reason: job.reason,
           },
         )
       : undefined;
-    const outcome = promotion ? `${judged}; ${promotion.detail}` : judged;
+    const outcome = promotion ? `${judged.text}; ${promotion.detail}` : judged.text;
     return this.finish(job.id, {
       state: 'succeeded',
       resultVersion: candidate.version,
@@ -751,7 +730,10 @@ export class RetrainService {
     return data;
   }
 
-  /** The rows of a dataset as features and class indices, with the SHA-256 of exactly those rows. */
+  /**
+   * The rows of a dataset as features and class indices (a regressor's: the label's value), with
+   * the SHA-256 of exactly those rows. `classes` empty: a regression model.
+   */
   private async load(uri: string, features: readonly string[], classes: readonly string[]) {
     const x: number[][] = [];
     const y: number[] = [];
@@ -767,6 +749,18 @@ export class RetrainService {
       const bad = values.findIndex((v, j) => row[features[j] as string] === null || !Number.isFinite(v));
       if (bad >= 0)
         throw validationFailed(`row ${n} of ${uri}: ${features[bad]} is not a number`, { row: n });
+      if (classes.length === 0) {
+        const value = numeric(row[label]);
+        if (value === undefined)
+          throw validationFailed(
+            `row ${n} of ${uri}: label ${String(row[label])} is not a number (a regression model's label is its value)`,
+            { row: n, column: label },
+          );
+        x.push(values);
+        y.push(value);
+        lines.push([...values, value].join(','));
+        continue;
+      }
       const cls = classes.indexOf(String(row[label]));
       if (cls < 0)
         throw validationFailed(`row ${n} of ${uri}: label ${String(row[label])} is not a class`, { row: n });
@@ -781,14 +775,146 @@ export class RetrainService {
   }
 }
 
-function signature(v: ModelVersion): { features: string[]; classes: string[] } {
+function signature(v: ModelVersion): { features: string[]; classes: string[]; task: Task } {
   const features = v.inputSchema?.features.map((f) => f.name);
   const out = v.outputSchema;
   if (!features || !out) throw validationFailed(`version ${v.version} has no input and output schema`);
-  if (out.kind === 'regression' || !out.classes || out.classes.length < 2) {
-    throw unsupported('retraining trains classifiers only for now');
+  if (out.kind === 'regression') return { features, classes: [], task: 'regression' };
+  if (!out.classes || out.classes.length < 2)
+    throw validationFailed(`version ${v.version}'s output schema names no classes to retrain on`);
+  return { features, classes: out.classes.map(String), task: 'classification' };
+}
+
+/** A CSV cell or JSON value as a finite number; undefined for text, blanks and nulls. */
+function numeric(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** The candidate's held-out metrics, from the in-memory model (or the registered artifact's answers). */
+type Holdout =
+  | ({ readonly task: 'classification' } & ClassificationMetrics)
+  | ({ readonly task: 'regression' } & RegressionMetrics);
+
+function holdoutMetrics(h: Holdout): Record<string, number> {
+  if (h.task === 'regression') return { rmse: h.rmse, mae: h.mae, r2: h.r2 };
+  return { accuracy: h.accuracy, f1: h.f1, ...(h.logLoss !== null ? { logLoss: h.logLoss } : {}) };
+}
+
+interface Judgement {
+  readonly better: boolean;
+  readonly report: { passed: boolean; comparison: Record<string, unknown>; [k: string]: unknown };
+  /** The job's outcome, before what promotion did. */
+  readonly text: string;
+}
+
+/**
+ * The validation report on the held-out rows and the champion/challenger comparison, from the
+ * registered candidate's answers and production's (absent: no production version). A classifier
+ * must beat production's accuracy by `margin` points; a regressor's RMSE must be lower than
+ * production's by the fraction `margin` (0.01: 1 % lower), a relative margin because RMSE is in
+ * the label's units, so no absolute margin fits every model.
+ */
+function judge(
+  p: Prepared,
+  version: string,
+  answers: readonly (string | number)[],
+  champion: readonly (string | number)[] | undefined,
+  holdout: Holdout | undefined,
+): Judgement {
+  const { hy, margin } = p;
+  const production = p.productionVersion;
+  const rows = hy.length;
+  const none = { production: null, note: 'the model has no production version' };
+  const alone = `${version} registered in staging (no production version to compare with)`;
+  if (p.task === 'regression') {
+    const values = (who: string, a: readonly (string | number)[]) =>
+      a.map((v, i) => {
+        const n = numeric(v);
+        if (n === undefined)
+          throw validationFailed(`${who} answered ${String(v)} for held-out row ${i + 1}, not a number`);
+        return n;
+      });
+    const cand = regressionMetrics(hy, values(`candidate ${version}`, answers));
+    const metrics = { rmse: cand.rmse, mae: cand.mae, r2: cand.r2 };
+    if (!production || !champion)
+      return {
+        better: true,
+        report: { passed: true, kind: 'retraining', rows, metrics, comparison: none },
+        text: alone,
+      };
+    const champ = regressionMetrics(hy, values(`production ${production}`, champion));
+    const needed = champ.rmse * (1 - margin);
+    const better = cand.rmse <= needed;
+    const improvement = champ.rmse > 0 ? (champ.rmse - cand.rmse) / champ.rmse : null;
+    const comparison = {
+      production,
+      rows,
+      metric: 'rmse',
+      candidate: cand.rmse,
+      champion: champ.rmse,
+      difference: cand.rmse - champ.rmse,
+      relativeImprovement: improvement,
+      margin,
+      better,
+      metrics: { candidate: metrics, champion: { rmse: champ.rmse, mae: champ.mae, r2: champ.r2 } },
+    };
+    const rmses = `RMSE ${fmt(cand.rmse)} vs ${fmt(champ.rmse)}`;
+    return {
+      better,
+      report: { passed: better, kind: 'retraining', rows, metrics, comparison },
+      text: better
+        ? `${version} beats production ${production}: ${rmses}${improvement !== null ? ` (${(improvement * 100).toFixed(1)} % lower)` : ''} on ${rows} held-out rows; in staging`
+        : `${version} is not better than production ${production} by the margin ${margin} (${rmses}; needs at most ${fmt(needed)}); kept in staging`,
+    };
   }
-  return { features, classes: out.classes.map(String) };
+  const labels = p.classes;
+  const k = labels.length;
+  const accuracyOf = (a: readonly (string | number)[]) =>
+    a.filter((v, i) => String(v) === String(labels[hy[i] as number])).length / rows;
+  const candidateAccuracy = accuracyOf(answers);
+  const h =
+    holdout?.task === 'classification'
+      ? holdout
+      : classificationMetrics({
+          actual: hy,
+          // An answer that is no class of the parent counts as wrong: the class it is not.
+          predicted: answers.map((a, i) => {
+            const at = labels.indexOf(String(a));
+            return at >= 0 ? at : ((hy[i] as number) + 1) % k;
+          }),
+          classes: k,
+        });
+  const metrics = {
+    accuracy: candidateAccuracy,
+    f1: h.f1,
+    ...(h.logLoss !== null ? { logLoss: h.logLoss } : {}),
+  };
+  if (!production || !champion)
+    return {
+      better: true,
+      report: { passed: true, kind: 'retraining', rows, metrics, confusion: h.confusion, comparison: none },
+      text: alone,
+    };
+  const prodAccuracy = accuracyOf(champion);
+  const better = candidateAccuracy >= prodAccuracy + margin;
+  const comparison = {
+    production,
+    rows,
+    metric: 'accuracy',
+    candidate: candidateAccuracy,
+    champion: prodAccuracy,
+    difference: candidateAccuracy - prodAccuracy,
+    margin,
+    better,
+  };
+  return {
+    better,
+    report: { passed: better, kind: 'retraining', rows, metrics, confusion: h.confusion, comparison },
+    text: better
+      ? `${version} beats production ${production} by ${fmt(candidateAccuracy - prodAccuracy)} accuracy on ${rows} held-out rows; in staging`
+      : `${version} is not better than production ${production} by the margin ${margin} (${fmt(candidateAccuracy)} vs ${fmt(prodAccuracy)}); kept in staging`,
+  };
 }
 
 /** The column that is not a feature: `label`, `target` or `y` if present, else the only other one. */

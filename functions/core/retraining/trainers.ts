@@ -1,28 +1,49 @@
 /**
  * The trainers a retraining job can use, behind one shape: a default search space, a fit from
- * (rows, params, resource), class probabilities, and the ONNX export of a fitted model. The
- * search's `resource` (successive halving's budget) is the number of training rows a trial fits
- * on: the rows are already in a seeded random order, so a prefix is a random sample, as
- * scikit-learn's HalvingGridSearchCV does with n_samples.
+ * (rows, params, resource), its answers (class probabilities, or values for a regressor), and
+ * the ONNX export of a fitted model. The search's `resource` (successive halving's budget) is
+ * the number of training rows a trial fits on: the rows are already in a seeded random order, so
+ * a prefix is a random sample, as scikit-learn's HalvingGridSearchCV does with n_samples.
  */
 import { validationFailed } from '../kernel/errors.js';
-import { logisticRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../onnx/models.js';
+import {
+  linearRegressionOnnx,
+  logisticRegressionOnnx,
+  mlpOnnx,
+  softmaxRegressionOnnx,
+} from '../onnx/models.js';
+import { predictLinear, trainLinearRegression } from '../training/linear.js';
 import { predictLogistic, trainLogisticRegression } from '../training/logistic.js';
-import { mlpOnnxLayers, predictMlpProba, trainMlp } from '../training/mlp.js';
+import { mlpOnnxLayers, predictMlp, predictMlpProba, trainMlp } from '../training/mlp.js';
 import type { ParamSpace, Params } from '../training/search.js';
 import { predictSoftmax, trainSoftmaxRegression } from '../training/softmax.js';
 import type { TrainerName } from './jobs.js';
 
-export interface Fitted {
+/** What a job trains: a classifier over the parent's classes, or a regressor of one number. */
+export type Task = 'classification' | 'regression';
+
+export interface FittedClassifier {
+  readonly task: 'classification';
   proba(x: number[][]): number[][];
   onnx(featureNames: readonly string[], classes: readonly string[]): Uint8Array;
 }
 
+export interface FittedRegressor {
+  readonly task: 'regression';
+  predict(x: number[][]): number[];
+  /** Output `y` [N, 1], as a registered regression model answers. */
+  onnx(featureNames: readonly string[]): Uint8Array;
+}
+
+export type Fitted = FittedClassifier | FittedRegressor;
+
 export interface Trainer {
   readonly name: TrainerName;
+  readonly tasks: readonly Task[];
   /** Parameter names a declared space may use, with the checks a value must pass. */
   readonly params: Readonly<Record<string, (v: unknown) => boolean>>;
   defaultSpace(): ParamSpace;
+  /** `classes`: K for a classifier (y holds class indices), 0 for a regressor (y holds the values). */
   fit(x: number[][], y: number[], params: Params, classes: number, seed: number): Fitted;
 }
 
@@ -34,11 +55,13 @@ const positiveInt = (max: number) => (v: unknown) =>
 
 const logistic: Trainer = {
   name: 'logistic',
+  tasks: ['classification'],
   params: { l2: nonNegative },
   defaultSpace: () => ({ l2: { type: 'choice', values: [...DEFAULT_L2_GRID] } }),
   fit: (x, y, params) => {
     const m = trainLogisticRegression(x, y, { l2: Number(params.l2 ?? 1e-4) });
     return {
+      task: 'classification',
       proba: (rows) => predictLogistic(m, rows).map((p) => [1 - p, p]),
       onnx: (featureNames, classes) =>
         logisticRegressionOnnx({ weights: m.weights, bias: m.bias, featureNames, classes }),
@@ -48,11 +71,13 @@ const logistic: Trainer = {
 
 const softmax: Trainer = {
   name: 'softmax',
+  tasks: ['classification'],
   params: { l2: nonNegative },
   defaultSpace: logistic.defaultSpace,
   fit: (x, y, params, classes) => {
     const m = trainSoftmaxRegression(x, y, { l2: Number(params.l2 ?? 1e-4), classes });
     return {
+      task: 'classification',
       proba: (rows) => predictSoftmax(m, rows),
       onnx: (featureNames, labels) =>
         softmaxRegressionOnnx({ weights: m.weights, bias: m.bias, featureNames, classes: labels }),
@@ -63,10 +88,12 @@ const softmax: Trainer = {
 /**
  * One hidden layer of `hidden` units (or two: `hidden2` > 0), Adam, and early stopping on a
  * held-out tenth of the trial's rows (sklearn's early_stopping), so a trial stops when its
- * validation score has not improved for `nIterNoChange` epochs.
+ * validation score (accuracy, or R² for a regressor) has not improved for `nIterNoChange`
+ * epochs. A regressor is sklearn's MLPRegressor: one identity output, half the squared error.
  */
 const mlp: Trainer = {
   name: 'mlp',
+  tasks: ['classification', 'regression'],
   params: {
     hidden: positiveInt(512),
     hidden2: (v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 512,
@@ -84,7 +111,7 @@ const mlp: Trainer = {
   fit: (x, y, params, classes, seed) => {
     const hidden2 = Number(params.hidden2 ?? 0);
     const m = trainMlp(x, y, {
-      classes,
+      ...(classes === 0 ? { task: 'regression' as const } : { classes }),
       seed,
       hiddenLayerSizes: [Number(params.hidden ?? 16), ...(hidden2 > 0 ? [hidden2] : [])],
       alpha: Number(params.alpha ?? 1e-4),
@@ -96,14 +123,60 @@ const mlp: Trainer = {
       earlyStopping: x.length >= 50,
       nIterNoChange: 10,
     });
+    if (classes === 0)
+      return {
+        task: 'regression',
+        predict: (rows) => predictMlp(m, rows),
+        onnx: (featureNames) => mlpOnnx({ layers: mlpOnnxLayers(m), featureNames }),
+      };
     return {
+      task: 'classification',
       proba: (rows) => predictMlpProba(m, rows),
       onnx: (featureNames, labels) => mlpOnnx({ layers: mlpOnnxLayers(m), featureNames, classes: labels }),
     };
   },
 };
 
-export const TRAINER_IMPLS: Readonly<Record<TrainerName, Trainer>> = { logistic, softmax, mlp };
+/**
+ * Ridge regression solved exactly (functions/core/training/linear.ts): `l2` is λ in
+ * (1/2n)‖y − Xw − b‖² + (λ/2)‖w‖², i.e. scikit-learn's Ridge with alpha = λ·n, intercept unpenalised.
+ */
+const linear: Trainer = {
+  name: 'linear',
+  tasks: ['regression'],
+  params: { l2: nonNegative },
+  defaultSpace: logistic.defaultSpace,
+  fit: (x, y, params) => {
+    const m = trainLinearRegression(x, y, { l2: Number(params.l2 ?? 1e-4) });
+    return {
+      task: 'regression',
+      predict: (rows) => predictLinear(m, rows),
+      onnx: (featureNames) => linearRegressionOnnx({ weights: m.weights, bias: m.bias, featureNames }),
+    };
+  },
+};
+
+export const TRAINER_IMPLS: Readonly<Record<TrainerName, Trainer>> = { logistic, softmax, mlp, linear };
+
+/**
+ * The trainer a job uses for its parent's task: the requested one if it can learn that task,
+ * else the default (logistic for two classes, softmax for more, linear for a regressor).
+ */
+export function trainerFor(requested: TrainerName | undefined, task: Task, classes: number): TrainerName {
+  const name = requested ?? (task === 'regression' ? 'linear' : classes === 2 ? 'logistic' : 'softmax');
+  if (!TRAINER_IMPLS[name].tasks.includes(task)) {
+    const fits = Object.values(TRAINER_IMPLS)
+      .filter((t) => t.tasks.includes(task))
+      .map((t) => t.name);
+    throw validationFailed(
+      `trainer ${name} does not train ${task === 'regression' ? 'regression' : 'classification'} models; use ${fits.join(' or ')}`,
+      { field: 'trainer' },
+    );
+  }
+  if (name === 'logistic' && classes !== 2)
+    throw validationFailed('logistic needs two classes', { field: 'trainer' });
+  return name;
+}
 
 /** The space a job searches: its declared one (checked against the trainer), else the default. */
 export function jobSpace(
