@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
-import type { ModelVersion } from '../../../functions/core/registry/types.js';
 import type { DatasetPorts } from '../../../functions/core/retraining/dataset.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
+import { irisParent, recordingRetrainRegistry } from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const [head, ...lines] = demo.datasetCsv.trim().split('\n');
@@ -30,16 +30,11 @@ function setup() {
   let now = T0;
   let seq = 0;
   const store = new MemoryJobStore();
-  const registered: RegisterVersionInput[] = [];
   const objects = new Map<string, string>();
-  const parent = {
-    model: 'iris-demo',
-    version: '1.0.0',
-    runtime: { type: 'lambda' },
-    inputSchema: demo.inputSchema,
-    outputSchema: demo.outputSchema,
-    dataset: { uri: 's3://b/datasets/iris-demo/train.csv' },
-  } as unknown as ModelVersion;
+  const registry = recordingRetrainRegistry({
+    parent: () => irisParent('s3://b/datasets/iris-demo/train.csv'),
+    answer: () => 'setosa',
+  });
   const dataset: DatasetPorts = {
     captures: {
       partitions: async () => [
@@ -70,16 +65,7 @@ function setup() {
   const service = new RetrainService({
     store,
     queue: { send: async () => {} },
-    registry: {
-      getModel: async () => ({ latestVersion: '1.0.0' }),
-      getVersion: async () => parent,
-      registerStaging: async (_p, _n, input) => {
-        registered.push(input);
-        return { ...parent, version: `1.0.${registered.length}`, stage: 'staging' } as ModelVersion;
-      },
-      recordValidation: async () => {},
-      predict: async (_p, _n, _v, instances) => instances.map(() => 'setosa'),
-    },
+    registry,
     rows: {
       rows: async function* () {
         yield* ROWS;
@@ -89,7 +75,13 @@ function setup() {
     clock: { now: () => new Date(now) },
     ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
   });
-  return { service, registered, objects, advance: (ms: number) => (now += ms) };
+  return {
+    service,
+    // Live: what the jobs register from here on.
+    registered: registry.registered,
+    objects,
+    advance: (ms: number) => (now += ms),
+  };
 }
 
 describe('the training dataset of a job', () => {
@@ -98,7 +90,8 @@ describe('the training dataset of a job', () => {
     const job = await service.request(alice, 'iris-demo', { reason: 'x', search: { l2: [0.01] } });
     const done = await service.run(job.id);
     expect(done?.error).toBeUndefined();
-    const lineage = (registered[0]!.params as { lineage: { dataset: Record<string, unknown> } }).lineage;
+    const lineage = (registered[0]!.input.params as { lineage: { dataset: Record<string, unknown> } })
+      .lineage;
     const key = `datasets/iris-demo/retraining/${job.id}/rows.csv`;
     expect(lineage.dataset).toEqual({
       uri: `s3://b/${key}`,
@@ -127,7 +120,7 @@ describe('the training dataset of a job', () => {
       expect((await service.run(job.id))?.state).toBe('succeeded');
       advance(11 * 60_000);
     }
-    const [a, b] = registered as [RegisterVersionInput, RegisterVersionInput];
+    const [a, b] = registered.map((r) => r.input) as [RegisterVersionInput, RegisterVersionInput];
     const lin = (r: RegisterVersionInput) =>
       (r.params as { lineage: { dataset: { sha256: string } } }).lineage;
     expect(lin(a).dataset.sha256).toBe(lin(b).dataset.sha256);

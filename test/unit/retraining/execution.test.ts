@@ -5,14 +5,17 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
-import type { ModelVersion } from '../../../functions/core/registry/types.js';
 import type { TrialMessage } from '../../../functions/core/retraining/execution.js';
-import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
+import {
+  irisParent,
+  type RecordingRetrainRegistry,
+  recordingRetrainRegistry,
+} from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
@@ -28,37 +31,16 @@ let now: number;
 let store: MemoryJobStore;
 let sent: { jobId: string; attempt?: number }[];
 let trialMessages: TrialMessage[];
-let registered: { input: RegisterVersionInput; version: string }[];
+let registry: RecordingRetrainRegistry;
+let registered: RecordingRetrainRegistry['registered'];
 let seq: number;
-
-function registry(): RetrainRegistry {
-  const parent = {
-    model: 'iris-demo',
-    version: '1.0.0',
-    runtime: { type: 'lambda' },
-    inputSchema: demo.inputSchema,
-    outputSchema: demo.outputSchema,
-    dataset: { uri: URI },
-  } as unknown as ModelVersion;
-  return {
-    getModel: async () => ({ latestVersion: '1.0.0' }),
-    getVersion: async () => parent,
-    registerStaging: async (_p, _n, input) => {
-      const version = `1.${registered.length + 1}.0`;
-      registered.push({ input, version });
-      return { ...parent, version, stage: 'staging' } as ModelVersion;
-    },
-    recordValidation: async () => {},
-    predict: async (_p, _n, _v, instances) => instances.map(() => 'versicolor'),
-  };
-}
 
 /** One service per "invocation"; they share the stores, as Lambda containers share DynamoDB and S3. */
 function service(options: { fanOut?: boolean; staleAfterMs?: number } = {}) {
   return new RetrainService({
     store,
     queue: { send: async (m) => void sent.push(m) },
-    registry: registry(),
+    registry,
     rows: {
       rows: async function* () {
         yield* ROWS;
@@ -85,7 +67,8 @@ beforeEach(() => {
   store = new MemoryJobStore();
   sent = [];
   trialMessages = [];
-  registered = [];
+  registry = recordingRetrainRegistry({ parent: () => irisParent(URI), answer: () => 'versicolor' });
+  registered = registry.registered;
   seq = 0;
   const cps = new Map<string, unknown>();
   checkpoints = {

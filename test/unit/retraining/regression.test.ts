@@ -6,15 +6,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, SageMakerTrainingPolicy } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
-import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { ModelVersion } from '../../../functions/core/registry/types.js';
 import type { DatasetPorts } from '../../../functions/core/retraining/dataset.js';
-import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
 import { createRng } from '../../../functions/core/training/random.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
+import { type RecordingRetrainRegistry, recordingRetrainRegistry } from '../../support/retrain-registry.js';
 
 const URI = 's3://bucket/datasets/houses/train.csv';
 const FEATURES = ['rooms', 'age', 'distance'];
@@ -35,40 +34,22 @@ const truth = new Map(ROWS.map((r) => [FEATURES.map((f) => r[f]).join(','), r.pr
 let now: number;
 let seq: number;
 let store: MemoryJobStore;
-let registered: { input: RegisterVersionInput; version: string }[];
-let validations: { version: string; report: Record<string, unknown> }[];
+let registry: RecordingRetrainRegistry;
+let registered: RecordingRetrainRegistry['registered'];
+let validations: RecordingRetrainRegistry['validations'];
 let production: string | undefined;
 let outputSchema: Record<string, unknown>;
 
-function registry(): RetrainRegistry {
-  const parent = () =>
-    ({
-      model: 'houses',
-      version: '1.0.0',
-      runtime: { type: 'lambda' },
-      inputSchema: { features: FEATURES.map((name) => ({ name, type: 'float' })) },
-      outputSchema,
-      dataset: { uri: URI },
-    }) as unknown as ModelVersion;
+/** The regression parent: the houses model with the output schema the test sets. */
+function parent(): ModelVersion {
   return {
-    getModel: async () => ({ latestVersion: '1.0.0', productionVersion: production }),
-    getVersion: async () => parent(),
-    registerStaging: async (_p, _n, input) => {
-      const version = `1.0.${registered.length + 1}`;
-      registered.push({ input, version });
-      return { ...parent(), version, stage: 'staging' } as ModelVersion;
-    },
-    recordValidation: async (_p, _n, version, report) => {
-      validations.push({ version, report });
-    },
-    // Production is off by 1 on every row (RMSE 1); the candidate by ±0.1 (RMSE 0.1).
-    predict: async (_p, _n, version, instances) =>
-      instances.map((x, i) => {
-        const y = truth.get(x.join(','));
-        if (y === undefined) throw new Error('not a held-out row');
-        return version === production ? y + 1 : y + (i % 2 ? 0.1 : -0.1);
-      }),
-  };
+    model: 'houses',
+    version: '1.0.0',
+    runtime: { type: 'lambda' },
+    inputSchema: { features: FEATURES.map((name) => ({ name, type: 'float' })) },
+    outputSchema,
+    dataset: { uri: URI },
+  } as unknown as ModelVersion;
 }
 
 function service(rows = ROWS, dataset?: DatasetPorts, sagemaker = false) {
@@ -85,7 +66,7 @@ function service(rows = ROWS, dataset?: DatasetPorts, sagemaker = false) {
       : {}),
     store,
     queue: { send: async () => undefined },
-    registry: registry(),
+    registry,
     rows: {
       rows: async function* () {
         yield* rows;
@@ -101,8 +82,17 @@ beforeEach(() => {
   now = T0;
   seq = 0;
   store = new MemoryJobStore();
-  registered = [];
-  validations = [];
+  // Production is off by 1 on every row (RMSE 1); the candidate by ±0.1 (RMSE 0.1).
+  registry = recordingRetrainRegistry({
+    parent,
+    production: () => production,
+    answer: (version, x, i) => {
+      const y = truth.get(x.join(','));
+      if (y === undefined) throw new Error('not a held-out row');
+      return version === production ? y + 1 : y + (i % 2 ? 0.1 : -0.1);
+    },
+  });
+  ({ registered, validations } = registry);
   production = undefined;
   outputSchema = { kind: 'regression' };
 });

@@ -7,9 +7,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
 import { writeTarGz } from '../../../functions/core/registry/archive.js';
-import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
-import type { ModelVersion } from '../../../functions/core/registry/types.js';
-import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
 import type {
   TrainingBackend,
   TrainingJobInput,
@@ -20,6 +17,11 @@ import { TRAINER_IMPLS } from '../../../functions/core/retraining/trainers.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
+import {
+  irisParent,
+  type RecordingRetrainRegistry,
+  recordingRetrainRegistry,
+} from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
@@ -46,7 +48,8 @@ const POLICY = MonitoringPolicy.parse({
 let store: MemoryJobStore;
 let sent: { message: { jobId: string; attempt?: number }; delaySeconds?: number }[];
 let objects: Map<string, Uint8Array>;
-let registered: RegisterVersionInput[];
+let registry: RecordingRetrainRegistry;
+let registered: RecordingRetrainRegistry['registered'];
 let created: { name: string; input: TrainingJobInput }[];
 let stopped: string[];
 let states: Map<string, TrainingJobState>;
@@ -65,27 +68,6 @@ const backend: TrainingBackend = {
   },
 };
 
-function registry(): RetrainRegistry {
-  const parent = {
-    model: 'iris-demo',
-    version: '1.0.0',
-    runtime: { type: 'lambda' },
-    inputSchema: demo.inputSchema,
-    outputSchema: demo.outputSchema,
-    dataset: { uri: URI },
-  } as unknown as ModelVersion;
-  return {
-    getModel: async () => ({ latestVersion: '1.0.0' }),
-    getVersion: async () => parent,
-    registerStaging: async (_p, _n, input) => {
-      registered.push(input);
-      return { ...parent, version: '1.0.1', stage: 'staging' } as ModelVersion;
-    },
-    recordValidation: async () => {},
-    predict: async (_p, _n, _v, instances) => instances.map(() => CLASSES[0] as string),
-  };
-}
-
 function service(withSageMaker = true) {
   let seq = 0;
   return new RetrainService({
@@ -97,7 +79,7 @@ function service(withSageMaker = true) {
           ...(o?.delaySeconds !== undefined ? { delaySeconds: o.delaySeconds } : {}),
         }),
     },
-    registry: registry(),
+    registry,
     rows: {
       rows: async function* () {
         yield* ROWS;
@@ -140,7 +122,8 @@ beforeEach(() => {
   store = new MemoryJobStore();
   sent = [];
   objects = new Map();
-  registered = [];
+  registry = recordingRetrainRegistry({ parent: () => irisParent(URI), answer: () => CLASSES[0] as string });
+  registered = registry.registered;
   created = [];
   stopped = [];
   states = new Map();
@@ -187,7 +170,7 @@ describe('retraining on a SageMaker training job', () => {
     expect(done?.state).toBe('succeeded');
     expect(done?.resultVersion).toBe('1.0.1');
     expect(created).toHaveLength(1);
-    const params = registered[0]?.params as Record<string, unknown>;
+    const params = registered[0]?.input.params as Record<string, unknown>;
     expect(params).toMatchObject({
       trainer: 'sagemaker',
       hyperparameters: { trainer: 'logistic', l2: '0.01' },
@@ -198,7 +181,7 @@ describe('retraining on a SageMaker training job', () => {
       dataset: { uri: URI, rows: ROWS.length },
       training: { backend: 'sagemaker', trainingJobName: name, instanceType: 'ml.m5.xlarge' },
     });
-    expect(registered[0]?.artifact).toBeDefined();
+    expect(registered[0]?.input.artifact).toBeDefined();
   });
 
   it('fails the job with SageMaker’s failure reason', async () => {

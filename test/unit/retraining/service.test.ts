@@ -1,12 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
-import type { ModelVersion } from '../../../functions/core/registry/types.js';
-import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
 import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice, bob } from '../../support/principals.js';
+import {
+  irisParent,
+  type RecordingRetrainRegistry,
+  recordingRetrainRegistry,
+} from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
@@ -30,43 +33,18 @@ const truth = new Map(
 let now: number;
 let store: MemoryJobStore;
 let sent: string[];
-let registered: { input: RegisterVersionInput; version: string }[];
-let validations: { version: string; report: Record<string, unknown> }[];
+let registry: RecordingRetrainRegistry;
+let registered: RecordingRetrainRegistry['registered'];
+let validations: RecordingRetrainRegistry['validations'];
 let production: string | undefined;
 let seq: number;
-
-function registry(): RetrainRegistry {
-  const parent = {
-    model: 'iris-demo',
-    version: '1.0.0',
-    runtime: { type: 'lambda' },
-    inputSchema: demo.inputSchema,
-    outputSchema: demo.outputSchema,
-    dataset: { uri: URI },
-  } as unknown as ModelVersion;
-  return {
-    getModel: async () => ({ latestVersion: '1.0.0', productionVersion: production }),
-    getVersion: async () => parent,
-    registerStaging: async (_p, _n, input) => {
-      const version = `1.${registered.length + 1}.0`;
-      registered.push({ input, version });
-      return { ...parent, version, stage: 'staging' } as ModelVersion;
-    },
-    recordValidation: async (_p, _n, version, report) => {
-      validations.push({ version, report });
-    },
-    // Production answers one class for everything (about half right); the candidate the truth.
-    predict: async (_p, _n, version, instances) =>
-      instances.map((x) => (version === production ? 'versicolor' : (truth.get(x.join(',')) ?? '?'))),
-  };
-}
 
 function service(rows = ROWS, mode?: ModeVerdict) {
   return new RetrainService({
     ...(mode ? { mode: async () => mode } : {}),
     store,
     queue: { send: async (m) => void sent.push(m.jobId) },
-    registry: registry(),
+    registry,
     rows: {
       rows: async function* () {
         yield* rows;
@@ -81,9 +59,14 @@ beforeEach(() => {
   now = Date.parse('2026-12-01T10:00:00Z');
   store = new MemoryJobStore();
   sent = [];
-  registered = [];
-  validations = [];
   production = undefined;
+  // Production answers one class for everything (about half right); the candidate the truth.
+  registry = recordingRetrainRegistry({
+    parent: () => irisParent(URI),
+    production: () => production,
+    answer: (version, x) => (version === production ? 'versicolor' : (truth.get(x.join(',')) ?? '?')),
+  });
+  ({ registered, validations } = registry);
   seq = 0;
 });
 
@@ -180,7 +163,7 @@ describe('running a job', () => {
     const done = await s.run(job.id);
     expect(done).toMatchObject({
       state: 'succeeded',
-      resultVersion: '1.1.0',
+      resultVersion: '1.0.1',
       progress: { fraction: 1, trial: 3, trials: 3 },
     });
     expect(done?.outcome).toMatch(/beats production 1\.0\.0/);

@@ -1,0 +1,59 @@
+/**
+ * The registry as a retraining job sees it (RetrainRegistry), in memory: one parent version, the
+ * candidates the job registers (`1.0.1`, `1.0.2`, …) and the validation reports it records kept
+ * for the test to read, and each version's answers on held-out rows given by the test.
+ */
+import type { RegisterVersionInput } from '../../functions/core/registry/registration.js';
+import type { ModelVersion } from '../../functions/core/registry/types.js';
+import type { RetrainRegistry } from '../../functions/core/retraining/jobs.js';
+import { makeDemoModel } from '../../functions/core/training/demo.js';
+
+export interface RegisteredCandidate {
+  readonly input: RegisterVersionInput;
+  readonly version: string;
+}
+
+export interface RecordingRetrainRegistry extends RetrainRegistry {
+  readonly registered: RegisteredCandidate[];
+  readonly validations: { version: string; report: Record<string, unknown> }[];
+}
+
+/** The demo iris model's 1.0.0 (its schemas), trained on the dataset at `uri`: a job's parent. */
+export function irisParent(uri: string): ModelVersion {
+  const demo = makeDemoModel();
+  return {
+    model: 'iris-demo',
+    version: '1.0.0',
+    runtime: { type: 'lambda' },
+    inputSchema: demo.inputSchema,
+    outputSchema: demo.outputSchema,
+    dataset: { uri },
+  } as unknown as ModelVersion;
+}
+
+export function recordingRetrainRegistry(options: {
+  /** The parent (read on every call, so a test may change it between jobs). */
+  readonly parent: () => ModelVersion;
+  /** The production version, if any (read on every call). */
+  readonly production?: () => string | undefined;
+  /** What `version` answers for one held-out instance (its index in the request given too). */
+  readonly answer: (version: string, instance: number[], index: number) => string | number;
+}): RecordingRetrainRegistry {
+  const registered: RegisteredCandidate[] = [];
+  const validations: { version: string; report: Record<string, unknown> }[] = [];
+  return {
+    registered,
+    validations,
+    getModel: async () => ({ latestVersion: '1.0.0', productionVersion: options.production?.() }),
+    getVersion: async () => options.parent(),
+    registerStaging: async (_p, _n, input) => {
+      const version = `1.0.${registered.length + 1}`;
+      registered.push({ input, version });
+      return { ...options.parent(), version, stage: 'staging' } as ModelVersion;
+    },
+    recordValidation: async (_p, _n, version, report) => {
+      validations.push({ version, report: report as Record<string, unknown> });
+    },
+    predict: async (_p, _n, version, instances) => instances.map((x, i) => options.answer(version, x, i)),
+  };
+}
