@@ -54,6 +54,14 @@ function evaluatedAtInit(): string[] {
 }
 
 describe('inference bundle at init', () => {
+  it('serves with the same schemas as the contract the OpenAPI document is built from', async () => {
+    const { CONTRACT } = await import('../../../functions/http/contract.js');
+    const { INFERENCE_CONTRACT } = await import('../../../functions/http/inference-contract.js');
+    for (const [op, schemas] of Object.entries(INFERENCE_CONTRACT)) {
+      expect(CONTRACT[op as keyof typeof INFERENCE_CONTRACT]).toBe(schemas);
+    }
+  });
+
   it.each([
     ['YAML parser (registry imports)', /node_modules\/yaml\//],
     ['tar archives (registry imports)', /node_modules\/tar-stream\//],
@@ -63,6 +71,11 @@ describe('inference bundle at init', () => {
     ["zod's locales", /node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/],
     ["the registry's lifecycle events (failure records)", /functions\/handlers\/registry-events\.ts$/],
     ['feedback', /functions\/core\/inference\/feedback\.ts$/],
+    // Building every schema of the contract (~100) was zod's largest share of the import.
+    [
+      "the other functions' request schemas (contract.ts, schemas.ts)",
+      /functions\/http\/(contract|schemas)\.ts$/,
+    ],
   ])('does not evaluate %s', (_what, pattern) => {
     expect(evaluatedAtInit().filter((p) => pattern.test(p))).toEqual([]);
   });
