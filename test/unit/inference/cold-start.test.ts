@@ -71,6 +71,9 @@ describe('inference bundle at init', () => {
     ["zod's locales", /node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/],
     ["the registry's lifecycle events (failure records)", /functions\/handlers\/registry-events\.ts$/],
     ['feedback', /functions\/core\/inference\/feedback\.ts$/],
+    // A Lambda publishes EMF; Prometheus (and OpenTelemetry's API, which prom-client loads) is the
+    // local runtime's.
+    ['prom-client', /node_modules\/(prom-client|@opentelemetry\/api|tdigest|bintrees)\//],
     // Building every schema of the contract (~100) was zod's largest share of the import.
     [
       "the other functions' request schemas (contract.ts, schemas.ts)",
