@@ -116,20 +116,23 @@ export class LoadingServingMetrics implements ServingMetrics {
     );
   }
 
-  private call(f: (m: ServingMetrics) => void): void {
-    if (this.impl) f(this.impl);
-    else if (this.pending.length < 10_000) this.pending.push(f);
+  // Direct calls once loaded (the hot path allocates nothing); closures only while loading.
+  private later(f: (m: ServingMetrics) => void): void {
+    if (this.pending.length < 10_000) this.pending.push(f);
   }
 
   served(r: ServedRequest): void {
-    this.call((m) => m.served(r));
+    if (this.impl) this.impl.served(r);
+    else this.later((m) => m.served(r));
   }
 
   integrityFailure(model: string, version: string): void {
-    this.call((m) => m.integrityFailure(model, version));
+    if (this.impl) this.impl.integrityFailure(model, version);
+    else this.later((m) => m.integrityFailure(model, version));
   }
 
   capturesLost(model: string, version: string, predictions: number): void {
-    this.call((m) => m.capturesLost?.(model, version, predictions));
+    if (this.impl) this.impl.capturesLost?.(model, version, predictions);
+    else this.later((m) => m.capturesLost?.(model, version, predictions));
   }
 }
