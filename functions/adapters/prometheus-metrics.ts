@@ -7,7 +7,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { PredictionStore } from '../core/inference/ports.js';
 import { summarize, type VersionStats } from '../core/inference/stats.js';
 import type { Models } from '../core/registry/models.js';
-import { servingRegistry } from './serving-metrics.js';
+import { servingRegistry } from './prometheus-serving-metrics.js';
 
 const WINDOW_MS = 24 * 3600_000;
 /** A scrape reads at most this many models' aggregates. */

@@ -5,93 +5,8 @@
  * CloudWatch turns them into metrics without an API call on the hot path.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Counter, Histogram, Registry } from 'prom-client';
 import { SERVING_METRICS } from '../contract/resources.js';
 import type { ServedRequest, ServingMetrics } from '../core/inference/ports.js';
-
-/** The process-wide Prometheus registry of serving metrics (rendered by GET /v1/metrics). */
-export const servingRegistry = new Registry();
-
-/** A counter in the serving registry. */
-function counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-  return new Counter({ name, help, labelNames, registers: [servingRegistry] });
-}
-
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-const requests = counter(
-  'serval_prediction_requests_total',
-  'Predict requests served, by model, version, runtime and outcome',
-  ['model', 'version', 'runtime', 'outcome'] as const,
-);
-const predictions = counter('serval_predictions_total', 'Predictions served (rows across requests)', [
-  'model',
-  'version',
-] as const);
-const latency = new Histogram({
-  name: 'serval_prediction_latency_seconds',
-  help: 'Server-side time to answer a predict request',
-  labelNames: ['model', 'version', 'runtime'] as const,
-  buckets: LATENCY_BUCKETS,
-  registers: [servingRegistry],
-});
-const fallbacks = counter(
-  'serval_prediction_fallbacks_total',
-  'Requests answered by a fallback version because the routed one failed',
-  ['model'] as const,
-);
-const integrity = counter(
-  'serval_integrity_failures_total',
-  'Artifacts refused at load time because their SHA-256 did not match',
-  ['model', 'version'] as const,
-);
-
-const capturesLost = counter(
-  'serval_captures_lost_total',
-  'Answered predictions whose capture was given up (neither the queue nor the spill took it)',
-  ['model', 'version'] as const,
-);
-
-interface Children {
-  readonly ok: ReturnType<typeof requests.labels>;
-  readonly error: ReturnType<typeof requests.labels>;
-  readonly rows: ReturnType<typeof predictions.labels>;
-  readonly latency: ReturnType<typeof latency.labels>;
-}
-
-export class PrometheusServingMetrics implements ServingMetrics {
-  /** Label sets resolved once per model, version and runtime: hashing labels per call costs µs. */
-  private readonly children = new Map<string, Children>();
-
-  served(r: ServedRequest): void {
-    const key = `${r.model}\u0000${r.version}\u0000${r.runtime}`;
-    let c = this.children.get(key);
-    if (!c) {
-      const l = { model: r.model, version: r.version };
-      c = {
-        ok: requests.labels({ ...l, runtime: r.runtime, outcome: 'ok' }),
-        error: requests.labels({ ...l, runtime: r.runtime, outcome: 'error' }),
-        rows: predictions.labels(l),
-        latency: latency.labels({ ...l, runtime: r.runtime }),
-      };
-      this.children.set(key, c);
-    }
-    if (r.outcome === 'ok') {
-      c.ok.inc();
-      c.rows.inc(r.rows);
-      c.latency.observe(r.latencyMs / 1000);
-    } else c.error.inc();
-    if (r.fallback) fallbacks.inc({ model: r.model });
-  }
-
-  integrityFailure(model: string, version: string): void {
-    integrity.inc({ model, version });
-  }
-
-  capturesLost(model: string, version: string, predictions: number): void {
-    capturesLost.inc({ model, version }, predictions);
-  }
-}
 
 /**
  * One EMF record per request, dimensioned by model and version (namespace `Serval`). An EMF record
@@ -170,5 +85,54 @@ export class EmfServingMetrics implements ServingMetrics {
 export function servingMetricsFor(env: Readonly<Record<string, string | undefined>>): ServingMetrics {
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const kind = env.SERVAL_METRICS ?? (inLambda ? 'emf' : 'prometheus');
-  return kind === 'emf' ? new EmfServingMetrics({ deferred: inLambda }) : new PrometheusServingMetrics();
+  return kind === 'emf'
+    ? new EmfServingMetrics({ deferred: inLambda })
+    : new LoadingServingMetrics(
+        import('./prometheus-serving-metrics.js').then((m) => new m.PrometheusServingMetrics()),
+      );
+}
+
+/**
+ * Metrics whose implementation is still being imported: calls made meanwhile are kept and
+ * replayed in order once it is there, so none is lost. Prometheus is imported this way because
+ * only the local runtime uses it: prom-client (with OpenTelemetry's API) was ~66 KiB of code the
+ * inference Lambda evaluated at init for nothing (issue 13).
+ */
+export class LoadingServingMetrics implements ServingMetrics {
+  private impl: ServingMetrics | undefined;
+  private pending: ((m: ServingMetrics) => void)[] = [];
+
+  constructor(loading: Promise<ServingMetrics>) {
+    loading.then(
+      (m) => {
+        this.impl = m;
+        for (const call of this.pending) call(m);
+        this.pending = [];
+      },
+      () => {
+        // Metrics must never fail a prediction; without an implementation there is nothing to record.
+        this.pending = [];
+      },
+    );
+  }
+
+  // Direct calls once loaded (the hot path allocates nothing); closures only while loading.
+  private later(f: (m: ServingMetrics) => void): void {
+    if (this.pending.length < 10_000) this.pending.push(f);
+  }
+
+  served(r: ServedRequest): void {
+    if (this.impl) this.impl.served(r);
+    else this.later((m) => m.served(r));
+  }
+
+  integrityFailure(model: string, version: string): void {
+    if (this.impl) this.impl.integrityFailure(model, version);
+    else this.later((m) => m.integrityFailure(model, version));
+  }
+
+  capturesLost(model: string, version: string, predictions: number): void {
+    if (this.impl) this.impl.capturesLost?.(model, version, predictions);
+    else this.later((m) => m.capturesLost?.(model, version, predictions));
+  }
 }

@@ -2,8 +2,14 @@
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
-import { CONTRACT } from '../http/contract.js';
-import type { ExplainBody, FeedbackBody, NameParams, PredictBody, StatsQuery } from '../http/schemas.js';
+import { INFERENCE_CONTRACT as CONTRACT } from '../http/inference-contract.js';
+import type {
+  ExplainBody,
+  FeedbackBody,
+  NameParams,
+  PredictBody,
+  StatsQuery,
+} from '../http/inference-schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { inferenceWiring, inferenceLogger as logger } from './inference-wiring.js';
 import { onlineFeedbackSender } from './online-wiring.js';

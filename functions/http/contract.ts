@@ -7,6 +7,7 @@ import type { OperationId } from '../contract/routes.js';
 import { CreateExperimentBody } from '../core/experiments/definition.js';
 import { MonitoringPolicy } from '../core/monitoring/policy.js';
 import { ValidationRequest } from '../core/registry/validation-report.js';
+import { INFERENCE_CONTRACT } from './inference-contract.js';
 import {
   AckBody,
   AlertParams,
@@ -25,9 +26,7 @@ import {
   ExperimentParams,
   ExperimentStateBody,
   ExperimentsQuery,
-  ExplainBody,
   FairnessQuery,
-  FeedbackBody,
   HealthDetailedQuery,
   JobParams,
   JobsQuery,
@@ -40,11 +39,9 @@ import {
   OutcomeEventsBody,
   PageQuery,
   PerformanceQuery,
-  PredictBody,
   RegisterVersionBody,
   RetrainBody,
   RollbackBody,
-  StatsQuery,
   TokenBody,
   TransitionBody,
   UpdateModelBody,
@@ -124,10 +121,7 @@ export const CONTRACT = {
   listWebhooks: { query: PageQuery },
   deleteWebhook: { params: WebhookParams },
   metrics: { produces: 'text/plain; version=0.0.4' },
-  predict: { params: NameParams, body: PredictBody },
-  explain: { params: NameParams, body: ExplainBody },
-  feedback: { body: FeedbackBody },
-  stats: { params: NameParams, query: StatsQuery },
+  ...INFERENCE_CONTRACT,
   createExperiment: { body: CreateExperimentBody, status: 201 },
   listExperiments: { query: ExperimentsQuery },
   getExperiment: { params: ExperimentParams },
