@@ -60,6 +60,21 @@ export function startProcess(options: StartOptions & { port: number; dataDir: st
   return { child, output: () => out, exited };
 }
 
+/**
+ * For files that revoke keys: the authorizer remembers a checked credential for this TTL
+ * (SERVAL_AUTH_CACHE_TTL_SECONDS, docs/security.md), so revocation holds within it, not at once.
+ */
+export const SHORT_AUTH_CACHE: Record<string, string> = { SERVAL_AUTH_CACHE_TTL_SECONDS: '1' };
+
+/**
+ * Waits until an answer the authorizer remembered before `since` (epoch ms) has expired under
+ * SHORT_AUTH_CACHE, with a margin for timer slack.
+ */
+export async function pastAuthCache(since: number): Promise<void> {
+  const until = since + Number(SHORT_AUTH_CACHE.SERVAL_AUTH_CACHE_TTL_SECONDS) * 1000 + 200;
+  await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
+}
+
 export async function startServal(options: StartOptions = {}): Promise<ServalProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'serval-e2e-'));
   const port = options.port ?? (await freePort());
