@@ -14,6 +14,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 interface Profile {
+  startTime?: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -42,12 +43,19 @@ export async function profiled<T>(
   }
 }
 
-/** The frames with the most self time, as a markdown table. */
-export function topFrames(profile: Profile, count = 12): string[] {
+/**
+ * The frames with the most self time, as a markdown table. `window`: only the samples taken in
+ * it, in microseconds of the monotonic clock (process.hrtime / 1000, the profile's own clock), so
+ * another process's profile can be cut to the calls a bench measured.
+ */
+export function topFrames(profile: Profile, count = 12, window?: [number, number]): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
+  let at = profile.startTime ?? 0;
   profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) return;
     const f = byId.get(id)?.callFrame;
     if (!f) return;
     const where = f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : '';
