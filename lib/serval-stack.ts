@@ -343,6 +343,13 @@ export class ServalStack extends Stack {
     }
     const captureDays = num('captureRetentionDays');
     const concurrency = str('reservedConcurrency');
+    const authTtl = str('authorizerCacheTtlSeconds');
+    let authorizerCacheTtlSeconds: number | undefined;
+    try {
+      authorizerCacheTtlSeconds = authTtl === undefined ? undefined : authCacheTtlSeconds(authTtl);
+    } catch (err) {
+      throw new Error(`context serval:authorizerCacheTtlSeconds: ${(err as Error).message}`);
+    }
     if (captureDays !== undefined && !Number.isInteger(captureDays)) {
       throw new Error(
         `context serval:captureRetentionDays must be a whole number of days, got ${captureDays}`,
@@ -375,6 +382,7 @@ export class ServalStack extends Stack {
         .filter((b) => b !== ''),
       webhookAllowPrivate: bool('webhookAllowPrivate'),
       reservedConcurrency: concurrency === undefined ? undefined : parseReservedConcurrency(concurrency),
+      authorizerCacheTtlSeconds,
     };
   }
 }

@@ -52,6 +52,7 @@ describe('propsFromContext', () => {
         'serval:sagemakerEndpoints': 'fraud-xl, Churn-GPU',
         'serval:importBuckets': 'ml-out, ,team-models',
         'serval:captureRetentionDays': '30',
+        'serval:authorizerCacheTtlSeconds': '0',
       }),
     ).toEqual({
       stage: 'dev',
@@ -65,6 +66,7 @@ describe('propsFromContext', () => {
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
       importBuckets: ['ml-out', 'team-models'],
       captureRetentionDays: 30,
+      authorizerCacheTtlSeconds: 0,
     });
   });
 
@@ -74,6 +76,8 @@ describe('propsFromContext', () => {
     ['serval:quotaPeriod', 'YEAR'],
     ['serval:logRetentionDays', '2'],
     ['serval:captureRetentionDays', '1.5'],
+    ['serval:authorizerCacheTtlSeconds', '3601'],
+    ['serval:authorizerCacheTtlSeconds', 'soon'],
     ['serval:reservedConcurrency', 'inference'],
     ['serval:reservedConcurrency', 'inference=0'],
     ['serval:reservedConcurrency', 'inference=2.5'],
