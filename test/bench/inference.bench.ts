@@ -27,7 +27,7 @@ import { createRng } from '../../functions/core/training/random.js';
 import { buildOnnxRuntimeLayer } from '../../layers/onnxruntime/build.js';
 import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
-import { topFrames } from '../support/cpu-profile.js';
+import { topFrames, topOwners } from '../support/cpu-profile.js';
 import { type ServalProcess, startServal } from '../support/serval-process.js';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3'];
@@ -319,9 +319,9 @@ function post(agent: Agent, url: URL, body: string, headers: Record<string, stri
 }
 
 /** The platform's own CPU profile (node --cpu-prof), when SERVAL_BENCH_PROFILE_DIR is set. */
-function profiledEnv(name: string): Record<string, string> {
+function profiledArgs(name: string): string[] {
   const dir = process.env.SERVAL_BENCH_PROFILE_DIR;
-  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(dir, name)}` } : {};
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
 }
 
 /** The top frames of a platform's profile, over the measured calls only (not its start-up). */
@@ -334,8 +334,10 @@ function printPlatformProfile(name: string, serval: ServalProcess, window: [bigi
   console.log(
     `\nCPU profile of the local runtime (${name}) during the measured calls: ${join(dir, name, file)}`,
   );
-  for (const line of topFrames(profile, 15, [Number(window[0] / 1000n), Number(window[1] / 1000n)]))
-    console.log(line);
+  const us: [number, number] = [Number(window[0] / 1000n), Number(window[1] / 1000n)];
+  for (const line of topFrames(profile, 15, us)) console.log(line);
+  console.log('\nthe same, busy time (idle left out) per package or directory:');
+  for (const line of topOwners(profile, 10, us)) console.log(line);
 }
 
 /**
@@ -438,12 +440,13 @@ export async function runHttpBench(): Promise<void> {
 async function withHttpPlatforms(alsoOnCached: (serval: ServalProcess) => Promise<void>): Promise<void> {
   // The per-key rate limit would refuse a benchmark's thousands of calls: lifted for this run.
   const unlimited = { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off' };
-  const cached = await startServal({ env: { ...unlimited, ...profiledEnv('cache-on') } });
+  const cached = await startServal({ env: unlimited, nodeArgs: profiledArgs('cache-on') });
   let uncached: ServalProcess | undefined;
   try {
     await alsoOnCached(cached);
     uncached = await startServal({
-      env: { ...unlimited, [AUTH_CACHE_TTL_ENV]: '0', ...profiledEnv('cache-off') },
+      env: { ...unlimited, [AUTH_CACHE_TTL_ENV]: '0' },
+      nodeArgs: profiledArgs('cache-off'),
     });
     const window = await httpBench(cached, uncached);
     await Promise.all([cached.stop(), uncached.stop()]);

@@ -27,6 +27,8 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** `npm`: through `npm start`, as a user runs it (npm, then whatever its script runs). */
   readonly via?: 'node' | 'npm';
+  /** Node's own flags, e.g. --cpu-prof (which NODE_OPTIONS refuses); `node` only. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function startProcess(options: StartOptions & { port: number; dataDir: string }): {
@@ -37,7 +39,7 @@ export function startProcess(options: StartOptions & { port: number; dataDir: st
   const [command, args] =
     options.via === 'npm'
       ? ['npm', ['start']]
-      : [process.execPath, ['--import', 'tsx', 'bin/serval-local.ts']];
+      : [process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'bin/serval-local.ts']];
   const child = spawn(command, args, {
     cwd: process.cwd(),
     env: {
