@@ -45,7 +45,7 @@ export async function profiled<T>(
 
 /** Where a frame's code lives: its npm package, or its first-party directory (functions/adapters). */
 function ownerOf(url: string): string {
-  if (!url) return '(native, GC, idle)';
+  if (!url) return '(native: GC, writev, program)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1]!;
   if (url.startsWith('node:')) return 'node internals';
