@@ -7,6 +7,11 @@ import type { Period } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import {
+  AUTH_CACHE_TTL_ENV,
+  authCacheTtlSeconds,
+  DEFAULT_AUTH_CACHE_TTL_SECONDS,
+} from '../functions/contract/limits.js';
+import {
   BINDINGS,
   BUCKETS,
   dlqEnv,
@@ -88,6 +93,12 @@ export interface ServalStackProps extends StackProps {
    * function unreserved (it then shares the account's unreserved pool).
    */
   readonly reservedConcurrency?: Partial<Record<FunctionId, number | null>>;
+  /**
+   * How long (seconds, 0..3600) the authorizer trusts a credential it has checked: a revoked key
+   * or a role change takes effect within it (docs/security.md). Default 60; 0 checks every
+   * request. The local runtime reads the same setting as SERVAL_AUTH_CACHE_TTL_SECONDS.
+   */
+  readonly authorizerCacheTtlSeconds?: number;
 }
 
 const API_TIMEOUT = Duration.seconds(29); // API Gateway's integration timeout: longer is wasted.
@@ -97,7 +108,7 @@ const SIZING: Record<FunctionId, { memorySize: number; timeout: Duration }> = {
   system: { memorySize: 512, timeout: API_TIMEOUT },
   registry: { memorySize: 1024, timeout: API_TIMEOUT },
   auth: { memorySize: 512, timeout: API_TIMEOUT },
-  // Runs before every authenticated request (no result cache): small and quick.
+  // Runs before every authenticated request, a key-store read only on a cache miss: small and quick.
   authorizer: { memorySize: 256, timeout: Duration.seconds(10) },
   integrityScheduler: { memorySize: 512, timeout: Duration.minutes(2) },
   // Hashing artifacts is CPU-bound, and Lambda's CPU share grows with memory.
@@ -225,6 +236,11 @@ export class ServalStack extends Stack {
     bindSageMakerEndpoints(functions.inference, props.sagemakerEndpoints ?? []);
     bindImportBuckets(functions.registry, props.importBuckets ?? []);
     bindSageMakerTraining(functions.retrainWorker, props.trainingRoleArn);
+    // Validated here so a bad value fails the synth, not every request of the deployed authorizer.
+    const authTtl = authCacheTtlSeconds(
+      String(props.authorizerCacheTtlSeconds ?? DEFAULT_AUTH_CACHE_TTL_SECONDS),
+    );
+    functions.authorizer.addEnvironment(AUTH_CACHE_TTL_ENV, String(authTtl));
     if (props.webhookAllowPrivate) {
       // Both places that judge a webhook URL: registration (monitoring) and delivery (worker).
       functions.monitoring.addEnvironment('SERVAL_WEBHOOK_ALLOW_PRIVATE', 'true');
@@ -327,6 +343,13 @@ export class ServalStack extends Stack {
     }
     const captureDays = num('captureRetentionDays');
     const concurrency = str('reservedConcurrency');
+    const authTtl = str('authorizerCacheTtlSeconds');
+    let authorizerCacheTtlSeconds: number | undefined;
+    try {
+      authorizerCacheTtlSeconds = authTtl === undefined ? undefined : authCacheTtlSeconds(authTtl);
+    } catch (err) {
+      throw new Error(`context serval:authorizerCacheTtlSeconds: ${(err as Error).message}`);
+    }
     if (captureDays !== undefined && !Number.isInteger(captureDays)) {
       throw new Error(
         `context serval:captureRetentionDays must be a whole number of days, got ${captureDays}`,
@@ -359,6 +382,7 @@ export class ServalStack extends Stack {
         .filter((b) => b !== ''),
       webhookAllowPrivate: bool('webhookAllowPrivate'),
       reservedConcurrency: concurrency === undefined ? undefined : parseReservedConcurrency(concurrency),
+      authorizerCacheTtlSeconds,
     };
   }
 }

@@ -18,6 +18,7 @@ import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { AUTH_CACHE_TTL_ENV } from '../functions/contract/limits.js';
 import {
   BINDINGS,
   BUCKETS,
@@ -530,6 +531,8 @@ const PASSTHROUGH_ENV = [
   'SERVAL_WEBHOOK_BACKOFF_SCALE',
   'SERVAL_WEBHOOK_ALLOW_PRIVATE',
   'SERVAL_ROUTE_CACHE_MS',
+  // The authorizer's cache TTL: the same variable the stack sets on AWS (functions/contract/limits.ts).
+  AUTH_CACHE_TTL_ENV,
   'SERVAL_SAGEMAKER_ENDPOINTS',
   'SERVAL_IMPORT_BUCKETS',
   'SERVAL_RETRAIN_STALE_AFTER_MS',

@@ -37,3 +37,28 @@ export const USAGE_PLAN_ENV = 'SERVAL_USAGE_PLAN_ID';
  * conditions, lib/constructs/api.ts), so it cannot touch any other API key in the region.
  */
 export const USAGE_PLAN_TAG = 'serval:usagePlanId';
+
+/**
+ * How long the authorizer trusts a credential it has checked: each authorizer container keeps
+ * the principal for this many seconds (functions/core/auth/credential-cache.ts), so a revoked
+ * key, a role change or a rotated-out signing secret takes effect within it. One setting for AWS
+ * (the stack prop `authorizerCacheTtlSeconds`, lib/serval-stack.ts) and the local runtime (this
+ * variable, passed through to the same authorizer code); 0 turns the cache off. API Gateway's own
+ * result cache cannot be used (lib/constructs/api.ts), so it is done in the function.
+ */
+export const AUTH_CACHE_TTL_ENV = 'SERVAL_AUTH_CACHE_TTL_SECONDS';
+export const DEFAULT_AUTH_CACHE_TTL_SECONDS = 60;
+/** API Gateway's own ceiling for authorizer caching: a revocation must not wait longer. */
+export const MAX_AUTH_CACHE_TTL_SECONDS = 3600;
+
+/** The TTL from its variable: unset means the default; anything but 0..MAX is a misconfiguration. */
+export function authCacheTtlSeconds(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_AUTH_CACHE_TTL_SECONDS;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > MAX_AUTH_CACHE_TTL_SECONDS) {
+    throw new Error(
+      `${AUTH_CACHE_TTL_ENV} must be a whole number of seconds from 0 to ${MAX_AUTH_CACHE_TTL_SECONDS}, not ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}

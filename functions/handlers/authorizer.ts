@@ -1,11 +1,14 @@
 /**
  * API Gateway REQUEST authorizer: resolves `authorization: Bearer <jwt>` or `x-api-key` to a
  * principal. It authenticates only; each API handler checks the route's role from the route
- * table, so the answer is the same whichever route asked.
+ * table, so the answer is the same whichever route asked, and a checked credential is remembered
+ * for SERVAL_AUTH_CACHE_TTL_SECONDS (functions/contract/limits.ts) whatever the route.
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { withUsageIdentifier } from '../adapters/usage-plans.js';
+import { AUTH_CACHE_TTL_ENV, authCacheTtlSeconds } from '../contract/limits.js';
 import type { ApiKeys } from '../core/auth/api-keys.js';
+import { type Authenticated, CredentialCache } from '../core/auth/credential-cache.js';
 import type { Principal } from '../core/auth/principal.js';
 import type { Tokens } from '../core/auth/tokens.js';
 import { isDomainError, unauthorized } from '../core/kernel/errors.js';
@@ -43,20 +46,38 @@ export const STORE_UNAVAILABLE = 'the key store is unreachable; retry shortly';
 /** At most one log line per this interval while the store is down, not one stack per request. */
 const OUTAGE_LOG_INTERVAL_MS = 10_000;
 
-export function buildAuthorizer(keys: ApiKeys, jwt: Tokens, now: () => number = Date.now) {
+/**
+ * `cacheTtlSeconds`: how long a checked credential is trusted (0: checked on every request). The
+ * decision depends on the credential alone (the policy covers the whole stage and is rebuilt from
+ * each request's methodArn), so the cache is keyed by the credential and nothing else.
+ */
+export function buildAuthorizer(
+  keys: ApiKeys,
+  jwt: Tokens,
+  now: () => number = Date.now,
+  cacheTtlSeconds = 0,
+) {
   let lastLogged = Number.NEGATIVE_INFINITY;
   let suppressed = 0;
-  async function authenticate(event: APIGatewayRequestAuthorizerEvent): Promise<Principal> {
+  const cache = new CredentialCache(cacheTtlSeconds * 1000, now);
+  async function viaToken(authorization: string): Promise<Authenticated> {
+    const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
+    if (!m) throw unauthorized();
+    const claimed = await jwt.verifyUntil(m[1]!);
+    // A token lives at most an hour, but its key's revocation ends it within the cache TTL, and
+    // the key record read for that decides the role too.
+    const key = await keys.principalUntil(claimed.principal.id);
+    return { principal: key.principal, notAfter: Math.min(claimed.notAfter, key.notAfter) };
+  }
+  function authenticate(event: APIGatewayRequestAuthorizerEvent): Promise<Principal> {
+    // A bearer token wins over x-api-key when both are sent, so the credential is the one used.
     const authorization = header(event, 'authorization');
     if (authorization !== undefined) {
-      const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
-      if (!m) throw unauthorized();
-      const claimed = await jwt.verify(m[1]!);
-      // A token lives at most an hour, but its key's revocation ends it on the next request, and
-      // the key record read for that decides the role too.
-      return keys.principalOf(claimed.id);
+      return cache.resolve(`authorization:${authorization}`, () => viaToken(authorization));
     }
-    return keys.authenticate(header(event, 'x-api-key'));
+    const key = header(event, 'x-api-key');
+    if (key === undefined) return Promise.reject(unauthorized());
+    return cache.resolve(`x-api-key:${key}`, () => keys.authenticateUntil(key));
   }
   return async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
     try {
@@ -79,7 +100,8 @@ export function buildAuthorizer(keys: ApiKeys, jwt: Tokens, now: () => number = 
 }
 
 export function createHandler(env: Env = process.env) {
-  const authorize = buildAuthorizer(keyReader(env), tokens(env));
+  const ttl = authCacheTtlSeconds(env[AUTH_CACHE_TTL_ENV]);
+  const authorize = buildAuthorizer(keyReader(env), tokens(env), Date.now, ttl);
   return authorizerEntry(logger, (event: APIGatewayRequestAuthorizerEvent) =>
     authorize(event).then((result) => withUsageIdentifier(result, env)),
   );

@@ -42,7 +42,53 @@ export function errorBody(code: ErrorCode | 'internal', message: string, details
   return { error: { code, message, details } };
 }
 
+/** Socket-level failures to reach a service: nothing was decided, so a retry may well succeed. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/** AWS SDK errors of a service that is down or shedding load, as opposed to refusing the request. */
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+]);
+
+/**
+ * A store or service the handler needs could not answer (DynamoDB down, a connection refused).
+ * Such a request used to stop at the authorizer's own key read (503, AUTHORIZER_FAILURE); with
+ * the authorizer answering from its cache it reaches the handler, which must say the same thing:
+ * retry shortly, nothing is wrong with the request.
+ */
+function isUnreachable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code } = err as { name?: unknown; code?: unknown };
+  return (
+    (typeof code === 'string' && UNREACHABLE_CODES.has(code)) ||
+    (typeof name === 'string' && UNAVAILABLE_NAMES.has(name))
+  );
+}
+
 export function mapError(err: unknown, requestId: string): MappedError {
+  if (isUnreachable(err)) {
+    return {
+      status: 503,
+      body: errorBody('unavailable', 'a service this request needs is unreachable right now; retry shortly', {
+        retryAfterSeconds: 1,
+      }),
+      // Logged as a refusal: an outage is one event, not a stack trace per request.
+      internal: false,
+    };
+  }
   if (isDomainError(err)) {
     return {
       status: STATUS_BY_CODE[err.code],

@@ -203,7 +203,9 @@ export class ServalApi extends Construct {
     // identity source API Gateway rejects (401) any request missing that one header before the
     // authorizer runs, so a caller using the other credential could never get in. With caching
     // off, identity sources are optional; CDK still writes an empty IdentitySource string, so the
-    // property is removed outright. The price: the authorizer runs on every request.
+    // property is removed outright. The authorizer runs on every request, so it caches checked
+    // credentials itself (functions/core/auth/credential-cache.ts, stack prop
+    // authorizerCacheTtlSeconds) and a request costs a key-store read only once per TTL.
     this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
       handler: props.functions.authorizer,
       identitySources: [],

@@ -6,18 +6,20 @@
  *    JSON API can do with the same model and body: JSON.parse + building the tensor +
  *    session.run + JSON.stringify of the answer. Logistic regression and an MLP, batch 1 and 1000;
  *    calls interleaved so both sides see the same machine; medians and p99 over thousands of calls.
- * 2. Predict over HTTP through the local runtime vs a bare Node HTTP server answering a constant.
+ * 2. Predict over HTTP through the local runtime vs a bare Node HTTP server answering a constant,
+ *    with the authorizer's credential cache at its default TTL and off (the figure without it).
  * 3. Cold path: the handler's bundle size, and the time to import it and create a session, vs
  *    importing onnxruntime-node alone and creating the same session.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { AUTH_CACHE_TTL_ENV, DEFAULT_AUTH_CACHE_TTL_SECONDS } from '../../functions/contract/limits.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { InputSchema, OutputSchema } from '../../functions/core/kernel/model-io.js';
 import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
@@ -25,6 +27,7 @@ import { createRng } from '../../functions/core/training/random.js';
 import { buildOnnxRuntimeLayer } from '../../layers/onnxruntime/build.js';
 import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
+import { topFrames, topOwners } from '../support/cpu-profile.js';
 import { type ServalProcess, startServal } from '../support/serval-process.js';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3'];
@@ -315,7 +318,34 @@ function post(agent: Agent, url: URL, body: string, headers: Record<string, stri
   });
 }
 
-async function httpBench(serval: ServalProcess): Promise<void> {
+/** The platform's own CPU profile (node --cpu-prof), when SERVAL_BENCH_PROFILE_DIR is set. */
+function profiledArgs(name: string): string[] {
+  const dir = process.env.SERVAL_BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, name)}`] : [];
+}
+
+/** The top frames of a platform's profile, over the measured calls only (not its start-up). */
+function printPlatformProfile(name: string, serval: ServalProcess, window: [bigint, bigint]): void {
+  const dir = process.env.SERVAL_BENCH_PROFILE_DIR;
+  if (!dir) return;
+  const file = readdirSync(join(dir, name)).find((f) => f.includes(`.${serval.child.pid}.`));
+  if (!file) throw new Error(`no CPU profile of ${name} (process ${serval.child.pid}) in ${dir}`);
+  const profile = JSON.parse(readFileSync(join(dir, name, file), 'utf8'));
+  console.log(
+    `\nCPU profile of the local runtime (${name}) during the measured calls: ${join(dir, name, file)}`,
+  );
+  const us: [number, number] = [Number(window[0] / 1000n), Number(window[1] / 1000n)];
+  for (const line of topFrames(profile, 15, us)) console.log(line);
+  console.log('\nthe same, busy time (idle left out) per package or directory:');
+  for (const line of topOwners(profile, 10, us)) console.log(line);
+}
+
+/**
+ * Predict over HTTP on two platforms side by side, calls interleaved so both see the same
+ * machine: one with the authorizer's credential cache at its default TTL, one with it off (TTL 0,
+ * a key-store read per request: the figure before the cache).
+ */
+async function httpBench(cached: ServalProcess, uncached: ServalProcess): Promise<[bigint, bigint]> {
   const bare = spawn(
     process.execPath,
     [
@@ -330,16 +360,20 @@ async function httpBench(serval: ServalProcess): Promise<void> {
     );
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const body = JSON.stringify({ version: '1.0.0', instances: [[6.1, 2.8, 4.7, 1.2]] });
-    const predictUrl = new URL(`${serval.url}/v1/models/iris-demo/predict`);
+    const predictUrl = new URL(`${cached.url}/v1/models/iris-demo/predict`);
+    const uncachedUrl = new URL(`${uncached.url}/v1/models/iris-demo/predict`);
     const bareUrl = new URL(`http://127.0.0.1:${port}/`);
-    const key = { 'x-api-key': serval.adminKey };
+    const key = { 'x-api-key': cached.adminKey };
+    const uncachedKey = { 'x-api-key': uncached.adminKey };
     for (let i = 0; i < 300; i++) {
       await post(agent, bareUrl, body, key);
       await post(agent, predictUrl, body, key);
+      await post(agent, uncachedUrl, body, uncachedKey);
     }
-    // Three kinds of call, interleaved: the bare server, Serval's unauthenticated health route
-    // (gateway + handler, no authorizer) and predict (gateway + authorizer + handler).
-    const healthUrl = new URL(`${serval.url}/v1/health`);
+    // Four kinds of call, interleaved: the bare server, Serval's unauthenticated health route
+    // (gateway + handler, no authorizer) and predict (gateway + authorizer + handler) with and
+    // without the authorizer's cache.
+    const healthUrl = new URL(`${cached.url}/v1/health`);
     const get = (url: URL) =>
       new Promise<number>((ok, fail) => {
         const req = request(url, { method: 'GET', agent }, (res) => {
@@ -352,6 +386,8 @@ async function httpBench(serval: ServalProcess): Promise<void> {
     const tb: number[] = [];
     const th: number[] = [];
     const ts: number[] = [];
+    const tu: number[] = [];
+    const from = process.hrtime.bigint();
     for (let i = 0; i < 3000; i++) {
       let t = performance.now();
       await post(agent, bareUrl, body, key);
@@ -360,11 +396,15 @@ async function httpBench(serval: ServalProcess): Promise<void> {
       await get(healthUrl);
       th.push(performance.now() - t);
       t = performance.now();
+      const off = await post(agent, uncachedUrl, body, uncachedKey);
+      tu.push(performance.now() - t);
+      t = performance.now();
       const status = await post(agent, predictUrl, body, key);
       ts.push(performance.now() - t);
-      if (status !== 200) throw new Error(`predict over HTTP answered ${status}`);
+      if (status !== 200 || off !== 200) throw new Error(`predict over HTTP answered ${status}/${off}`);
     }
-    for (const xs of [tb, th, ts]) xs.sort((a, b) => a - b);
+    const to = process.hrtime.bigint();
+    for (const xs of [tb, th, ts, tu]) xs.sort((a, b) => a - b);
     console.log(
       '\nover HTTP to the local runtime vs a bare Node server answering a constant (3000 calls each)',
     );
@@ -376,10 +416,44 @@ async function httpBench(serval: ServalProcess): Promise<void> {
       );
     row('bare Node server', tb);
     row('GET /v1/health (gateway, no authorizer)', th);
-    row('POST predict, batch 1 (gateway + authorizer + handler)', ts);
+    row(`POST predict, batch 1, authorizer cache off (${AUTH_CACHE_TTL_ENV}=0)`, tu);
+    row(
+      `POST predict, batch 1 (gateway + authorizer + handler; authorizer cache ${DEFAULT_AUTH_CACHE_TTL_SECONDS} s)`,
+      ts,
+    );
     agent.destroy();
+    return [from, to];
   } finally {
     bare.kill();
+  }
+}
+
+/** The HTTP figure alone (SERVAL_BENCH=http): both platforms, no warm or cold bench. */
+export async function runHttpBench(): Promise<void> {
+  await withHttpPlatforms(async () => {});
+}
+
+/**
+ * Starts the two platforms httpBench compares, runs `alsoOnCached` on the cached one first (the
+ * warm bench), then the HTTP bench, and prints each platform's profile if asked for.
+ */
+async function withHttpPlatforms(alsoOnCached: (serval: ServalProcess) => Promise<void>): Promise<void> {
+  // The per-key rate limit would refuse a benchmark's thousands of calls: lifted for this run.
+  const unlimited = { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off' };
+  const cached = await startServal({ env: unlimited, nodeArgs: profiledArgs('cache-on') });
+  let uncached: ServalProcess | undefined;
+  try {
+    await alsoOnCached(cached);
+    uncached = await startServal({
+      env: { ...unlimited, [AUTH_CACHE_TTL_ENV]: '0' },
+      nodeArgs: profiledArgs('cache-off'),
+    });
+    const window = await httpBench(cached, uncached);
+    await Promise.all([cached.stop(), uncached.stop()]);
+    printPlatformProfile('cache-off', uncached, window);
+    printPlatformProfile('cache-on', cached, window);
+  } finally {
+    await Promise.all([cached.stop(), uncached?.stop()]);
   }
 }
 
@@ -459,13 +533,6 @@ function coldBench(): void {
 }
 
 export async function runInferenceBench(): Promise<void> {
-  // The per-key rate limit would refuse a benchmark's thousands of calls: lifted for this run.
-  const serval = await startServal({ env: { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off' } });
-  try {
-    await warmBench(serval);
-    await httpBench(serval);
-  } finally {
-    await serval.stop();
-  }
+  await withHttpPlatforms(warmBench);
   coldBench();
 }

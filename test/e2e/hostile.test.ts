@@ -36,7 +36,14 @@ import {
   type World,
 } from '../support/hostile-generators.js';
 import { tinyOnnxBase64 } from '../support/onnx-fixtures.js';
-import { type ApiResponse, apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
+import {
+  type ApiResponse,
+  apiClient,
+  pastAuthCache,
+  type ServalProcess,
+  SHORT_AUTH_CACHE,
+  startServal,
+} from '../support/serval-process.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20_251_123);
 const CONCURRENCY = 16;
@@ -543,7 +550,10 @@ async function seed(): Promise<World> {
     approver: await tokenOf(approver.key),
     revoked: await tokenOf(mallory.key),
   };
+  const revoking = Date.now();
   await must(admin('DELETE', `/v1/auth/keys/${mallory.keyId}`), 200);
+  // Mallory's key was checked (and remembered) for its token: refused only once that has expired.
+  await pastAuthCache(revoking);
   const alice = apiClient(serval.url, scientist.key);
   const bob = apiClient(serval.url, approver.key);
   const carol = apiClient(serval.url, approver2.key);
@@ -651,7 +661,9 @@ async function seed(): Promise<World> {
 
 beforeAll(async () => {
   // The local usage-plan limiter would answer most of the barrage 429 before any validation ran.
-  serval = await startServal({ env: { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off' } });
+  serval = await startServal({
+    env: { SERVAL_RATE_LIMIT: 'off', SERVAL_QUOTA_PER_DAY: 'off', ...SHORT_AUTH_CACHE },
+  });
   admin = apiClient(serval.url, serval.adminKey);
   secrets.push(serval.adminKey, secretOf(serval.adminKey));
   endpoints = JSON.parse(readFileSync(join(serval.dataDir, 'endpoints.json'), 'utf8'));

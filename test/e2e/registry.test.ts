@@ -20,7 +20,7 @@ import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { expectEveryCheckPassed } from '../support/expect-code.js';
 import { servalForFile } from '../support/lifecycle.js';
 import { tinyOnnx, tinyOnnxBase64 } from '../support/onnx-fixtures.js';
-import { apiClient, type ServalProcess } from '../support/serval-process.js';
+import { apiClient, pastAuthCache, type ServalProcess, SHORT_AUTH_CACHE } from '../support/serval-process.js';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
@@ -56,7 +56,7 @@ const putUpload = (upload: { url: string; headers: Record<string, string> }, bod
 
 servalForFile({
   // Schedules run 2000x faster: the hourly integrity sweep fires every 1.8 s.
-  options: { env: { SERVAL_SCHEDULE_SCALE: '0.0005' } },
+  options: { env: { SERVAL_SCHEDULE_SCALE: '0.0005', ...SHORT_AUTH_CACHE } },
   setup: async (local) => {
     ({ serval, s3, bucket } = local);
     admin = apiClient(serval.url, serval.adminKey);
@@ -569,11 +569,13 @@ describe('registry over HTTP', () => {
     expect(future.body.items).toEqual([]);
   });
 
-  it('revokes keys on the next request', async () => {
+  it('revokes keys within the authorizer cache TTL', async () => {
     const created = await admin('POST', '/v1/auth/keys', { name: 'temp', role: 'viewer' });
     const temp = apiClient(serval.url, created.body.key);
     expect((await temp('GET', '/v1/models')).status).toBe(200);
+    const revoking = Date.now();
     expect((await admin('DELETE', `/v1/auth/keys/${created.body.keyId}`)).status).toBe(200);
+    await pastAuthCache(revoking);
     expect((await temp('GET', '/v1/models')).status).toBe(401);
     const listed = await admin('GET', '/v1/auth/keys?limit=100');
     expect(JSON.stringify(listed.body)).not.toContain(created.body.key.slice('svl_'.length + 26 + 1));

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, type ServalProcess, startServal } from '../support/serval-process.js';
+import {
+  apiClient,
+  pastAuthCache,
+  type ServalProcess,
+  SHORT_AUTH_CACHE,
+  startServal,
+} from '../support/serval-process.js';
 
 let serval: ServalProcess;
 let admin: ReturnType<typeof apiClient>;
@@ -37,7 +43,7 @@ const jwtSecret = () =>
 
 beforeAll(async () => {
   // DEBUG logs: the secret scan below reads everything the handlers could log.
-  serval = await startServal({ env: { SERVAL_LOG_LEVEL: 'DEBUG' } });
+  serval = await startServal({ env: { SERVAL_LOG_LEVEL: 'DEBUG', ...SHORT_AUTH_CACHE } });
   admin = apiClient(serval.url, serval.adminKey);
 }, 120_000);
 
@@ -105,11 +111,13 @@ describe('tokens', () => {
     expect(noKey.body.error.message).toBe('a valid API key (x-api-key) or bearer token is required');
   });
 
-  it('ends a token with its key: revocation applies on the next request', async () => {
+  it('ends a token with its key: revocation applies within the authorizer cache TTL', async () => {
     const k = await newKey('viewer', 'short-lived');
     const { token } = await tokenFor(k.key);
     expect((await withToken(token, 'GET', '/v1/models')).status).toBe(200);
+    const revoking = Date.now();
     expect((await admin('DELETE', `/v1/auth/keys/${k.keyId}`)).status).toBe(200);
+    await pastAuthCache(revoking);
     expect((await withToken(token, 'GET', '/v1/models')).status).toBe(401);
   });
 

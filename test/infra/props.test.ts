@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Period } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_CACHE_TTL_ENV } from '../../functions/contract/limits.js';
 import { FUNCTIONS } from '../../functions/contract/resources.js';
 import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../lib/constructs/api.js';
 import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
@@ -51,6 +52,7 @@ describe('propsFromContext', () => {
         'serval:sagemakerEndpoints': 'fraud-xl, Churn-GPU',
         'serval:importBuckets': 'ml-out, ,team-models',
         'serval:captureRetentionDays': '30',
+        'serval:authorizerCacheTtlSeconds': '0',
       }),
     ).toEqual({
       stage: 'dev',
@@ -64,6 +66,7 @@ describe('propsFromContext', () => {
       sagemakerEndpoints: ['fraud-xl', 'Churn-GPU'],
       importBuckets: ['ml-out', 'team-models'],
       captureRetentionDays: 30,
+      authorizerCacheTtlSeconds: 0,
     });
   });
 
@@ -73,6 +76,8 @@ describe('propsFromContext', () => {
     ['serval:quotaPeriod', 'YEAR'],
     ['serval:logRetentionDays', '2'],
     ['serval:captureRetentionDays', '1.5'],
+    ['serval:authorizerCacheTtlSeconds', '3601'],
+    ['serval:authorizerCacheTtlSeconds', 'soon'],
     ['serval:reservedConcurrency', 'inference'],
     ['serval:reservedConcurrency', 'inference=0'],
     ['serval:reservedConcurrency', 'inference=2.5'],
@@ -106,6 +111,17 @@ it('the stack refuses a queue worker reserved below what its event source polls 
   }
 });
 
+it.each([-1, 3601, 1.5])('the stack refuses %s as the authorizer cache TTL', (ttl) => {
+  const t = testApp({ bundle: false });
+  try {
+    expect(
+      () => new ServalStack(t.app, 'ServalBadAuthTtl', { stage: 'dev', authorizerCacheTtlSeconds: ttl }),
+    ).toThrow(AUTH_CACHE_TTL_ENV);
+  } finally {
+    t.cleanup();
+  }
+});
+
 it.each(['fraud_xl', '-leading', 'a'.repeat(64)])(
   'the stack refuses %s as a SageMaker endpoint name',
   (name) => {
@@ -127,6 +143,7 @@ describe('non-default props', () => {
   let inferenceRole: string;
   let registryRole: string;
   let registryFn: string;
+  let authorizerFn: string;
   let inferenceFn: string;
   let retrainRole: string;
   let retrainFn: string;
@@ -146,6 +163,7 @@ describe('non-default props', () => {
       trainingRoleArn: TRAINING_ROLE,
       captureRetentionDays: 30,
       reservedConcurrency: { inference: 300, captureWorker: null, driftWorker: 2 },
+      authorizerCacheTtlSeconds: 0,
     });
     template = Template.fromStack(stack);
     resources = template.toJSON().Resources;
@@ -153,6 +171,7 @@ describe('non-default props', () => {
     inferenceFn = logicalId(stack.functions.inference);
     registryRole = logicalId(stack.functions.registry.role!);
     registryFn = logicalId(stack.functions.registry);
+    authorizerFn = logicalId(stack.functions.authorizer);
     retrainRole = logicalId(stack.functions.retrainWorker.role!);
     retrainFn = logicalId(stack.functions.retrainWorker);
   });
@@ -187,6 +206,12 @@ describe('non-default props', () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  it('the authorizer cache TTL reaches the authorizer function (0: every request checked)', () => {
+    const env = (resources[authorizerFn]!.Properties.Environment as { Variables: Record<string, string> })
+      .Variables;
+    expect(env[AUTH_CACHE_TTL_ENV]).toBe('0');
   });
 
   it('the web ACL is associated with the stage', () => {

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyMatches } from '../../functions/contract/artifact-keys.js';
-import { USAGE_PLAN_ENV } from '../../functions/contract/limits.js';
+import {
+  AUTH_CACHE_TTL_ENV,
+  DEFAULT_AUTH_CACHE_TTL_SECONDS,
+  USAGE_PLAN_ENV,
+} from '../../functions/contract/limits.js';
 import {
   BUCKETS,
   DELETED_ARTIFACT_RETENTION_DAYS,
@@ -1139,6 +1143,12 @@ describe('HTTP API', () => {
     // Either x-api-key or authorization may carry the credential: API Gateway must not demand one.
     expect(a).not.toHaveProperty('IdentitySource');
     expect(refersTo(a.AuthorizerUri, logicalId(stack.functions.authorizer))).toBe(true);
+  });
+
+  it('the authorizer function caches checked credentials for the default TTL, set in one place', () => {
+    const env =
+      template.toJSON().Resources[logicalId(stack.functions.authorizer)].Properties.Environment.Variables;
+    expect(env[AUTH_CACHE_TTL_ENV]).toBe(String(DEFAULT_AUTH_CACHE_TTL_SECONDS));
   });
 
   it.each([

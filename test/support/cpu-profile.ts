@@ -14,6 +14,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 interface Profile {
+  startTime?: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -42,12 +43,55 @@ export async function profiled<T>(
   }
 }
 
-/** The frames with the most self time, as a markdown table. */
-export function topFrames(profile: Profile, count = 12): string[] {
+/** Where a frame's code lives: its npm package, or its first-party directory (functions/adapters). */
+function ownerOf(url: string): string {
+  if (!url) return '(native: GC, writev, program)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith('node:')) return 'node internals';
+  const own = /\/(functions\/[^/]+|local|lib|bin|test)\//.exec(url);
+  return own ? own[1]! : url.split('/').slice(-2).join('/');
+}
+
+/** Self time summed per package or first-party directory, as a markdown table (same `window`). */
+export function topOwners(profile: Profile, count = 10, window?: [number, number]): string[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
+  let at = profile.startTime ?? 0;
   profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (window && (at < window[0] || at > window[1])) return;
+    const f = byId.get(id)?.callFrame;
+    if (!f || f.functionName === '(idle)') return;
+    const key = ownerOf(f.url);
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  return [
+    '| busy % | self ms | package or directory |',
+    '|---:|---:|---|',
+    ...[...self]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([k, t]) => `| ${((100 * t) / total).toFixed(1)} | ${(t / 1000).toFixed(0)} | ${k} |`),
+  ];
+}
+
+/**
+ * The frames with the most self time, as a markdown table. `window`: only the samples taken in
+ * it, in microseconds of the monotonic clock (process.hrtime / 1000, the profile's own clock), so
+ * another process's profile can be cut to the calls a bench measured.
+ */
+export function topFrames(profile: Profile, count = 12, window?: [number, number]): string[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  let at = profile.startTime ?? 0;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window[0] || at > window[1])) return;
     const f = byId.get(id)?.callFrame;
     if (!f) return;
     const where = f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : '';

@@ -27,6 +27,8 @@ export interface StartOptions {
   readonly timeoutMs?: number;
   /** `npm`: through `npm start`, as a user runs it (npm, then whatever its script runs). */
   readonly via?: 'node' | 'npm';
+  /** Node's own flags, e.g. --cpu-prof (which NODE_OPTIONS refuses); `node` only. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function startProcess(options: StartOptions & { port: number; dataDir: string }): {
@@ -37,7 +39,7 @@ export function startProcess(options: StartOptions & { port: number; dataDir: st
   const [command, args] =
     options.via === 'npm'
       ? ['npm', ['start']]
-      : [process.execPath, ['--import', 'tsx', 'bin/serval-local.ts']];
+      : [process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'bin/serval-local.ts']];
   const child = spawn(command, args, {
     cwd: process.cwd(),
     env: {
@@ -58,6 +60,21 @@ export function startProcess(options: StartOptions & { port: number; dataDir: st
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+/**
+ * For files that revoke keys: the authorizer remembers a checked credential for this TTL
+ * (SERVAL_AUTH_CACHE_TTL_SECONDS, docs/security.md), so revocation holds within it, not at once.
+ */
+export const SHORT_AUTH_CACHE: Record<string, string> = { SERVAL_AUTH_CACHE_TTL_SECONDS: '1' };
+
+/**
+ * Waits until an answer the authorizer remembered before `since` (epoch ms) has expired under
+ * SHORT_AUTH_CACHE, with a margin for timer slack.
+ */
+export async function pastAuthCache(since: number): Promise<void> {
+  const until = since + Number(SHORT_AUTH_CACHE.SERVAL_AUTH_CACHE_TTL_SECONDS) * 1000 + 200;
+  await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())));
 }
 
 export async function startServal(options: StartOptions = {}): Promise<ServalProcess> {

@@ -10,6 +10,7 @@ import { auditEvent } from '../kernel/audit.js';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { conflict, notFound, unauthorized, validationFailed } from '../kernel/errors.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
+import type { Authenticated } from './credential-cache.js';
 import type { Principal } from './principal.js';
 import type { Role } from './roles.js';
 
@@ -92,6 +93,11 @@ export class ApiKeys {
 
   /** Resolves a presented key to its principal, or throws unauthorized without saying why. */
   async authenticate(presented: string | undefined): Promise<Principal> {
+    return (await this.authenticateUntil(presented)).principal;
+  }
+
+  /** As authenticate, with the instant the key expires by itself (for the authorizer's cache). */
+  async authenticateUntil(presented: string | undefined): Promise<Authenticated> {
     const m = presented ? KEY_PATTERN.exec(presented.trim()) : null;
     if (!m) throw unauthorized();
     const record = await this.deps.store.get(m[1]!);
@@ -99,7 +105,10 @@ export class ApiKeys {
     const actual = Buffer.from(hashSecret(m[2]!), 'hex');
     const match = timingSafeEqual(expected, actual);
     if (!record || !match || this.status(record) !== 'active') throw unauthorized();
-    return { id: record.keyId, name: record.name, role: record.role, via: 'key' };
+    return {
+      principal: { id: record.keyId, name: record.name, role: record.role, via: 'key' },
+      notAfter: this.notAfter(record),
+    };
   }
 
   /**
@@ -108,9 +117,17 @@ export class ApiKeys {
    * token is a cache of the key, not a grant of its own).
    */
   async principalOf(keyId: string): Promise<Principal> {
+    return (await this.principalUntil(keyId)).principal;
+  }
+
+  /** As principalOf, with the instant the key expires by itself (for the authorizer's cache). */
+  async principalUntil(keyId: string): Promise<Authenticated> {
     const record = await this.deps.store.get(keyId);
     if (!record || this.status(record) !== 'active') throw unauthorized();
-    return { id: record.keyId, name: record.name, role: record.role, via: 'jwt' };
+    return {
+      principal: { id: record.keyId, name: record.name, role: record.role, via: 'jwt' },
+      notAfter: this.notAfter(record),
+    };
   }
 
   async list(page: PageRequest): Promise<Page<ApiKeyView>> {
@@ -138,6 +155,10 @@ export class ApiKeys {
     if (r.revokedAt) return 'revoked';
     if (r.expiresAt && Date.parse(r.expiresAt) <= this.deps.clock.now().getTime()) return 'expired';
     return 'active';
+  }
+
+  private notAfter(r: ApiKeyRecord): number {
+    return r.expiresAt ? Date.parse(r.expiresAt) : Number.POSITIVE_INFINITY;
   }
 
   private view(r: ApiKeyRecord): ApiKeyView {

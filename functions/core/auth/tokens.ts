@@ -7,6 +7,7 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { forbidden, unauthorized } from '../kernel/errors.js';
+import type { Authenticated } from './credential-cache.js';
 import type { Principal } from './principal.js';
 import { isRole } from './roles.js';
 
@@ -73,6 +74,11 @@ export class Tokens {
 
   /** The principal a token names; unauthorized for anything not signed by us, expired or malformed. */
   async verify(token: string): Promise<Principal> {
+    return (await this.verifyUntil(token)).principal;
+  }
+
+  /** As verify, with the instant the token expires (for the authorizer's cache). */
+  async verifyUntil(token: string): Promise<Authenticated> {
     const { current, previous } = await this.deps.keys.signingKeys();
     const now = this.deps.clock.now();
     for (const secret of previous ? [current, previous] : [current]) {
@@ -94,10 +100,14 @@ export class Tokens {
           throw unauthorized('token lifetime exceeds the maximum');
         if (typeof payload.sub !== 'string' || !isRole(payload.role)) throw unauthorized();
         return {
-          id: payload.sub,
-          name: typeof payload.name === 'string' ? payload.name : payload.sub,
-          role: payload.role,
-          via: 'jwt',
+          principal: {
+            id: payload.sub,
+            name: typeof payload.name === 'string' ? payload.name : payload.sub,
+            role: payload.role,
+            via: 'jwt',
+          },
+          // exp is required above; without the clock tolerance, so a cached token ends no later.
+          notAfter: (payload.exp ?? 0) * 1000,
         };
       } catch (err) {
         // A bad signature may be a token from before a rotation: try the previous secret.

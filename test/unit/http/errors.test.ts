@@ -96,6 +96,26 @@ describe('mapError', () => {
     expect(mapped.body.error.message).toMatch(/^name: /);
   });
 
+  it('answers a store it cannot reach with 503 and a retry hint, saying nothing from inside', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' });
+    const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    for (const err of [refused, timeout]) {
+      expect(mapError(err, 'req-3')).toEqual({
+        status: 503,
+        body: {
+          error: {
+            code: 'unavailable',
+            message: 'a service this request needs is unreachable right now; retry shortly',
+            details: { retryAfterSeconds: 1 },
+          },
+        },
+        internal: false,
+      });
+    }
+    // A refusal by the service (not an outage) stays an internal error.
+    expect(mapError(Object.assign(new Error('x'), { name: 'ValidationException' }), 'r').status).toBe(500);
+  });
+
   it('answers anything else with 500 and nothing from inside but the request id', () => {
     const err = new Error('ENOENT: /srv/app/secret.json');
     err.stack = 'Error: at /srv/app/handler.js:12';
