@@ -124,14 +124,25 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
     // medians are reported, with CPU time (this process, its pool threads included) next to wall
     // time, since waiting on a busy machine inflates wall time more than the work.
     const repeats = Math.max(1, Number(process.env.SERVAL_BENCH_WINDOW_REPEATS ?? 1));
+    // maxRSS covers the whole process, writing the window included: the step's own peak is
+    // sampled while it runs.
     const timed = async <T>(step: () => Promise<T>) => {
       const cpu = process.cpuUsage();
       const t0 = performance.now();
-      const value = await step();
-      const used = process.cpuUsage(cpu);
-      return { value, wall: (performance.now() - t0) / 1000, cpu: (used.user + used.system) / 1e6 };
+      let rss = process.memoryUsage.rss();
+      const sampler = setInterval(() => {
+        rss = Math.max(rss, process.memoryUsage.rss());
+      }, 25);
+      try {
+        const value = await step();
+        const used = process.cpuUsage(cpu);
+        const wall = (performance.now() - t0) / 1000;
+        return { value, wall, cpu: (used.user + used.system) / 1e6, rssMb: rss / 2 ** 20 };
+      } finally {
+        clearInterval(sampler);
+      }
     };
-    const pairs: { raw: number; rawCpu: number; first: number; firstCpu: number }[] = [];
+    const pairs: { raw: number; rawCpu: number; first: number; firstCpu: number; rssMb: number }[] = [];
     let rawRows = 0;
     let report!: Awaited<ReturnType<MonitoringService['check']>>;
     for (let i = 0; i < repeats; i++) {
@@ -141,7 +152,13 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
       const check = () => monitoring.check('bench', window, 'manual');
       const first = await timed(() => (i === 0 ? profiled('window-first-check', check, log) : check()));
       report = first.value;
-      pairs.push({ raw: raw.wall, rawCpu: raw.cpu, first: first.wall, firstCpu: first.cpu });
+      pairs.push({
+        raw: raw.wall,
+        rawCpu: raw.cpu,
+        first: first.wall,
+        firstCpu: first.cpu,
+        rssMb: first.rssMb,
+      });
       if (repeats > 1) {
         log(
           `pair ${i + 1}/${repeats}: raw ${raw.wall.toFixed(1)} s (cpu ${raw.cpu.toFixed(1)} s), first check ${first.wall.toFixed(1)} s (cpu ${first.cpu.toFixed(1)} s): ${(first.wall / raw.wall).toFixed(2)}× wall, ${(first.cpu / raw.cpu).toFixed(2)}× cpu`,
@@ -183,7 +200,7 @@ export async function runDriftWindowBench(log: (line: string) => void = console.
       `check, first run (rows → sketches, ${report.mode})       ${firstSeconds.toFixed(1).padStart(6)} s      ${wallRatio.toFixed(2)}×   ${peakAfterFirst.toFixed(0)} MB`,
     );
     log(
-      `  (median of ${repeats} pair${repeats > 1 ? 's' : ''}: wall ${wallRatio.toFixed(2)}× the raw read, CPU ${cpuRatio.toFixed(2)}×)`,
+      `  (median of ${repeats} pair${repeats > 1 ? 's' : ''}: wall ${wallRatio.toFixed(2)}× the raw read, CPU ${cpuRatio.toFixed(2)}×; RSS during the check ≤ ${Math.max(...pairs.map((p) => p.rssMb)).toFixed(0)} MB)`,
     );
     log(
       `check, again (stored hour sketches, ${again.mode})       ${secondSeconds.toFixed(1).padStart(6)} s      ${(secondSeconds / rawSeconds).toFixed(2)}×   ${peakRssMb().toFixed(0)} MB`,
