@@ -29,7 +29,6 @@ import type {
 } from '../core/monitoring/ports.js';
 
 const HOUR_MS = 3600_000;
-const GUNZIP_CHUNK_BYTES = 128 * 1024;
 
 function hourPath(t: Date): { date: string; hour: string } {
   const iso = t.toISOString();
@@ -159,12 +158,7 @@ export class S3Captures implements CaptureSource, DocumentStore {
       const reader = new RowReader(partition.version, earlier);
       const decoder = new StringDecoder('utf8');
       let rest = '';
-      // Larger inflated chunks than zlib's 16 KiB default: each chunk is a round trip to the
-      // libuv pool and a turn of these generators, and with 16 KiB the check waited on them for
-      // a sizeable share of its time on a busy machine (idle in the profile).
-      for await (const chunk of (res.Body as Readable).pipe(
-        createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }),
-      )) {
+      for await (const chunk of (res.Body as Readable).pipe(createGunzip())) {
         const text = rest + decoder.write(chunk as Buffer);
         const end = text.lastIndexOf('\n');
         if (end < 0) {
