@@ -210,8 +210,11 @@ export class QualityAccumulator {
         else if (!addTo(this.extra, clip(key), 1, MAX_EXTRA_COLUMNS)) this.extraTruncated = true;
       }
     }
-    const mismatched: number[] = [];
-    features.forEach((f, i) => {
+    // A plain loop, and the mismatch list only for rows that have one: a closure and an array per
+    // row were garbage on every row of a long window.
+    let mismatched: number[] | undefined;
+    for (let i = 0; i < features.length; i++) {
+      const f = features[i]!;
       const v = positional
         ? (row as readonly unknown[])[i]
         : Object.hasOwn(record, f.name)
@@ -220,23 +223,23 @@ export class QualityAccumulator {
       const c = this.counters[i]!;
       if (isMissing(v)) {
         c.missing++;
-        return;
+        continue;
       }
       if (f.kind === 'numerical') {
         const x = typeof v === 'boolean' ? (v ? 1 : 0) : v;
         if (typeof x !== 'number' || !Number.isFinite(x)) {
           c.mismatch++;
-          mismatched.push(i);
-          return;
+          mismatched = mismatched ? [...mismatched, i] : [i];
+          continue;
         }
         const { min, max } = f.summary;
         if ((min !== null && x < min) || (max !== null && x > max)) c.outOfRange++;
-        return;
+        continue;
       }
       if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
         c.mismatch++;
-        mismatched.push(i);
-        return;
+        mismatched = mismatched ? [...mismatched, i] : [i];
+        continue;
       }
       let name = String(v);
       if (typeof v === 'number' && f.categories && Number.isInteger(v) && v >= 0 && v < f.categories.length) {
@@ -246,8 +249,8 @@ export class QualityAccumulator {
       if (!Object.hasOwn(f.sketch.counts, name) && !addTo(c.unseen, clip(name), 1, MAX_UNSEEN_NAMES)) {
         c.unseenUnnamed++;
       }
-    });
-    if (mismatched.length === 0) return row as Row;
+    }
+    if (mismatched === undefined) return row as Row;
     if (positional) {
       const copy = [...(row as readonly unknown[])];
       for (const i of mismatched) copy[i] = null;

@@ -21,6 +21,7 @@ import { rollbackCandidate } from '../registry/lifecycle.js';
 import type { RegistryStore } from '../registry/ports.js';
 import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
+import { CapturedAtReader } from './captured-at.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
 import { type FairnessQuery, type TrafficFairness, trafficFairness } from './fairness-report.js';
 import {
@@ -703,6 +704,7 @@ export class MonitoringService {
 
     const window = new WindowAccumulator(profile, { exactRowLimit: policy.exactRowLimit });
     const quality = new QualityAccumulator(profile);
+    const at = new CapturedAtReader();
     for (const p of partitions) {
       const kept = useStored ? stored.get(p) : undefined;
       if (kept) {
@@ -722,7 +724,7 @@ export class MonitoringService {
       const toMs = to.getTime();
       for await (const batch of batchesOf(this.deps.captures, p)) {
         for (const row of batch) {
-          const t = Date.parse(row.at);
+          const t = at.ms(row.at);
           if (!(t >= fromMs && t < toMs)) continue;
           // Quality sees the row as sent; drift reads it with wrong-typed values as missing, and
           // not at all when no feature can be read from it.

@@ -13,7 +13,7 @@ import {
   mergeCategoricalSketches,
   mergeNumericSketches,
   type NumericSketch,
-  numericSketch,
+  NumericSketcher,
   parseSketch,
 } from '../stats/sketch.js';
 import { type BaselineProfile, featureDefs } from './baseline.js';
@@ -48,6 +48,8 @@ interface Slot {
   /** Position in the baseline's feature order (for array rows). */
   readonly index: number;
   readonly edges: readonly number[] | null;
+  /** The layout's sketcher, built at the first sketch (so a layout is checked when it is used, as before). */
+  sketcher: NumericSketcher | null;
   num: Float64Array;
   cat: (string | null)[];
   sketch: NumericSketch | CategoricalSketch | null;
@@ -67,6 +69,8 @@ export class WindowAccumulator {
   /** Rows held raw: every row in exact mode, the unflushed chunk in sketch mode. */
   private buffered = 0;
   private current: WindowMode = 'exact';
+  /** One row's values between reading and storing (see add). */
+  private readonly scratch: (number | string | null)[];
 
   constructor(baseline: BaselineProfile, exactRowLimit: number | WindowAccumulatorOptions) {
     const limit = typeof exactRowLimit === 'number' ? exactRowLimit : exactRowLimit.exactRowLimit;
@@ -86,12 +90,14 @@ export class WindowAccumulator {
               def: defs[index]!,
               index,
               edges: f.kind === 'numerical' ? f.sketch!.edges : null,
+              sketcher: null,
               num: new Float64Array(f.kind === 'numerical' ? 1024 : 0),
               cat: [],
               sketch: null,
             },
           ],
     );
+    this.scratch = this.slots.map(() => null);
   }
 
   get rows(): number {
@@ -115,15 +121,22 @@ export class WindowAccumulator {
   add(row: Row): void {
     if (this.current === 'exact' && this.count >= this.exactRowLimit) this.toSketchMode();
     const r = this.count;
+    const slots = this.slots;
+    // Plain loops over a reused scratch row: a closure and a values array per row were a
+    // visible share of a long window's first check (and of its garbage).
+    const values = this.scratch;
     // Read the whole row before storing any of it, so a bad value leaves the window unchanged.
-    const values = this.slots.map((s) => {
+    for (let j = 0; j < slots.length; j++) {
+      const s = slots[j]!;
       const raw = rawValue(row, s.def.name, s.index, this.featureCount, this.positional, r);
-      return s.def.kind === 'numerical'
-        ? numericValue(raw, s.def.name, r)
-        : categoricalValue(raw, s.def.name, r, s.def.categories);
-    });
+      values[j] =
+        s.def.kind === 'numerical'
+          ? numericValue(raw, s.def.name, r)
+          : categoricalValue(raw, s.def.name, r, s.def.categories);
+    }
     const k = this.buffered;
-    this.slots.forEach((s, j) => {
+    for (let j = 0; j < slots.length; j++) {
+      const s = slots[j]!;
       const v = values[j]!;
       if (s.def.kind === 'numerical') {
         if (k === s.num.length) {
@@ -133,7 +146,7 @@ export class WindowAccumulator {
         }
         s.num[k] = v === null ? Number.NaN : (v as number);
       } else s.cat.push(v as string | null);
-    });
+    }
     this.buffered++;
     this.count++;
     if (this.current === 'sketch' && this.buffered >= SKETCH_CHUNK_ROWS) this.flush();
@@ -201,7 +214,9 @@ export class WindowAccumulator {
 }
 
 function sketchBuffer(s: Slot, n: number): NumericSketch | CategoricalSketch {
-  return s.edges ? numericSketch(s.num.subarray(0, n), s.edges) : categoricalSketch(s.cat);
+  if (!s.edges) return categoricalSketch(s.cat);
+  s.sketcher ??= new NumericSketcher(s.edges);
+  return s.sketcher.sketch(s.num.subarray(0, n));
 }
 
 function merge(

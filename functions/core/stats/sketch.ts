@@ -155,53 +155,72 @@ class Binner {
 
 /** Summarise a column on a layout (nulls/NaN counted and skipped). */
 export function numericSketch(values: ArrayLike<NumericValue>, edges: readonly number[]): NumericSketch {
-  validateEdges(edges);
-  const binner = new Binner(edges);
-  const m = edges.length;
-  const counts = new Float64Array(m + 1);
-  const sums = new Float64Array(m + 1);
-  let n = 0;
-  let nulls = 0;
-  let total = 0;
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i];
-    if (typeof x !== 'number' || x - x !== 0) {
-      if (x === null || x === undefined || Number.isNaN(x)) {
-        nulls++;
-        continue;
+  return new NumericSketcher(edges).sketch(values);
+}
+
+/**
+ * numericSketch for many columns on one layout: the layout is checked and its lookup table built
+ * once, not per column (a long window is sketched 8192 rows at a time, and rebuilding the table
+ * for each chunk cost as much as binning the chunk's values).
+ */
+export class NumericSketcher {
+  private readonly edges: readonly number[];
+  private readonly binner: Binner;
+
+  constructor(edges: readonly number[]) {
+    validateEdges(edges);
+    this.edges = [...edges];
+    this.binner = new Binner(this.edges);
+  }
+
+  sketch(values: ArrayLike<NumericValue>): NumericSketch {
+    const binner = this.binner;
+    const m = this.edges.length;
+    const counts = new Float64Array(m + 1);
+    const sums = new Float64Array(m + 1);
+    let n = 0;
+    let nulls = 0;
+    let total = 0;
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (typeof x !== 'number' || x - x !== 0) {
+        if (x === null || x === undefined || Number.isNaN(x)) {
+          nulls++;
+          continue;
+        }
+        throw validationFailed(`value at index ${i} is not a finite number or null`, { index: i });
       }
-      throw validationFailed(`value at index ${i} is not a finite number or null`, { index: i });
+      const k = binner.index(x);
+      counts[k]!++;
+      sums[k]! += x;
+      total += x;
+      n++;
+      if (x < min) min = x;
+      if (x > max) max = x;
     }
-    const k = binner.index(x);
-    counts[k]!++;
-    sums[k]! += x;
-    total += x;
-    n++;
-    if (x < min) min = x;
-    if (x > max) max = x;
+    // Second pass for M2 around the exact-enough mean: no cancellation, no division per value.
+    const mean = n === 0 ? 0 : total / n;
+    let m2 = 0;
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i];
+      if (typeof x === 'number' && x - x === 0) m2 += (x - mean) * (x - mean);
+    }
+    return {
+      kind: 'numeric',
+      version: SKETCH_VERSION,
+      edges: [...this.edges],
+      counts: [...counts],
+      sums: [...sums],
+      n,
+      nulls,
+      mean,
+      m2,
+      min: n === 0 ? null : min,
+      max: n === 0 ? null : max,
+    };
   }
-  // Second pass for M2 around the exact-enough mean: no cancellation, no division per value.
-  const mean = n === 0 ? 0 : total / n;
-  let m2 = 0;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i];
-    if (typeof x === 'number' && x - x === 0) m2 += (x - mean) * (x - mean);
-  }
-  return {
-    kind: 'numeric',
-    version: SKETCH_VERSION,
-    edges: [...edges],
-    counts: [...counts],
-    sums: [...sums],
-    n,
-    nulls,
-    mean,
-    m2,
-    min: n === 0 ? null : min,
-    max: n === 0 ? null : max,
-  };
 }
 
 function validateEdges(edges: readonly number[]): void {
