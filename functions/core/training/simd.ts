@@ -16,7 +16,7 @@
  * fixed order: the same inputs give bit-identical outputs on every engine. The order differs
  * from kernels.ts's (lanes hold even and odd inputs), so the two paths agree to rounding only.
  */
-import { axpy, dot } from './kernels.js';
+import { axpy, type denseForward, type denseWeightGrad, dot } from './kernels.js';
 
 // ---- a minimal wasm assembler -------------------------------------------------------------
 
@@ -579,28 +579,10 @@ export function simdAvailable(): boolean {
 
 /** The dense-layer kernels the MLP trainer calls; arrays are Float64Arrays, offsets in elements. */
 export interface DenseKernels {
-  forward(
-    a: Float64Array,
-    rows: number,
-    nin: number,
-    w: Float64Array,
-    wo: number,
-    bo: number,
-    out: Float64Array,
-    nout: number,
-    relu: boolean,
-  ): void;
-  /** Adds the layer's weight and bias gradients into grad (see kernels.ts's denseWeightGrad). */
-  weightGrad(
-    d: Float64Array,
-    a: Float64Array,
-    rows: number,
-    nin: number,
-    nout: number,
-    grad: Float64Array,
-    wo: number,
-    bo: number,
-  ): void;
+  /** out = a·wᵀ + bias (relu fused when asked): kernels.ts's denseForward. */
+  forward: typeof denseForward;
+  /** Adds the layer's weight and bias gradients into grad: kernels.ts's denseWeightGrad. */
+  weightGrad: typeof denseWeightGrad;
   /**
    * prev[r][k] = Σ_j d[r][j] · w[j][k], the gradient reaching the layer's inputs a (prev: rows ×
    * nin, overwritten), zeroed where a ≤ 0 when `relu` (a holds relu outputs).
