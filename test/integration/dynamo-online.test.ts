@@ -51,6 +51,20 @@ async function capture(model: string, samples: readonly Sample[]): Promise<void>
   }
 }
 
+/** The learner a model starts from: production's weights for features a and b, classes 0 and 1. */
+function starter(model: string, policy: OnlineLearningPolicy) {
+  return async () =>
+    startState({
+      model,
+      parentVersion: '1.0.0',
+      classes: [0, 1],
+      features: ['a', 'b'],
+      weights,
+      policy,
+      now: new Date(0),
+    });
+}
+
 describe('online learner state under 50 concurrent feedback streams', () => {
   for (const strategy of ['incremental', 'minibatch'] as const) {
     it(`${strategy}: no sample lost or counted twice; weights = replay in committed order`, async () => {
@@ -63,16 +77,7 @@ describe('online learner state under 50 concurrent feedback streams', () => {
       });
       await capture(model, all);
       const store = new DynamoOnlineStore(db, table);
-      const start = async () =>
-        startState({
-          model,
-          parentVersion: '1.0.0',
-          classes: [0, 1],
-          features: ['a', 'b'],
-          weights,
-          policy,
-          now: new Date(0),
-        });
+      const start = starter(model, policy);
       // Each stream sends its own samples one request at a time, and re-sends one of its
       // neighbour's (a client retry or a redelivery): duplicates across containers.
       await Promise.all(
@@ -110,16 +115,7 @@ describe('online learner state under 50 concurrent feedback streams', () => {
     const model = 'online-unknown';
     const policy = OnlineLearningPolicy.parse({ enabled: true });
     const store = new DynamoOnlineStore(db, table);
-    const start = async () =>
-      startState({
-        model,
-        parentVersion: '1.0.0',
-        classes: [0, 1],
-        features: ['a', 'b'],
-        weights,
-        policy,
-        now: new Date(0),
-      });
+    const start = starter(model, policy);
     const r = await learn({
       store,
       model,
@@ -169,15 +165,7 @@ describe('online learner state under 50 concurrent feedback streams', () => {
       { predictionId: 'or-1', model, actual: 1, instance: '[1e+200,2]' },
     ]);
     const policy = OnlineLearningPolicy.parse({ enabled: true });
-    const state = startState({
-      model,
-      parentVersion: '1.0.0',
-      classes: [0, 1],
-      features: ['a', 'b'],
-      weights,
-      policy,
-      now: new Date(0),
-    });
+    const state = await starter(model, policy)();
     expect((await store.commit(model, null, state, [])).ok).toBe(true);
     await store.reset(model, {
       id: 'a-online-read',
