@@ -3,8 +3,11 @@
  * candidates the job registers (`1.0.1`, `1.0.2`, …) and the validation reports it records kept
  * for the test to read, and each version's answers on held-out rows given by the test.
  */
+import type { LabelledPrediction } from '../../functions/core/inference/ports.js';
+import type { CapturedRow } from '../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../functions/core/registry/registration.js';
 import type { ModelVersion } from '../../functions/core/registry/types.js';
+import type { DatasetPorts } from '../../functions/core/retraining/dataset.js';
 import type { RetrainRegistry } from '../../functions/core/retraining/jobs.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 
@@ -56,4 +59,43 @@ export function recordingRetrainRegistry(options: {
     },
     predict: async (_p, _n, version, instances) => instances.map((x, i) => options.answer(version, x, i)),
   };
+}
+
+/**
+ * A job's dataset ports in memory: one hour of `captured` rows of version 1.0.0 before `now`,
+ * each labelled by `label` (its kind, prediction and ground truth), and the objects the job
+ * writes (rows.csv, manifest.json) kept in `objects` under their keys, at `s3://bucket/<key>`.
+ */
+export function memoryDatasetPorts(
+  captured: readonly CapturedRow[],
+  now: number,
+  label: (row: CapturedRow, index: number) => Pick<LabelledPrediction, 'kind' | 'predicted' | 'actual'>,
+): { readonly ports: DatasetPorts; readonly objects: Map<string, string> } {
+  const objects = new Map<string, string>();
+  const ports: DatasetPorts = {
+    captures: {
+      partitions: async () => [
+        { version: '1.0.0', hourStart: new Date(now - 3_600_000).toISOString(), keys: ['k'] },
+      ],
+      rows: async function* () {
+        yield* captured;
+      },
+    },
+    labels: {
+      labelled: async () => ({
+        rows: captured.map((c, i) => ({
+          predictionId: c.predictionId as string,
+          version: '1.0.0',
+          at: c.at,
+          ...label(c, i),
+        })),
+        truncated: false,
+      }),
+    },
+    put: async (key, body) => {
+      objects.set(key, body);
+      return `s3://bucket/${key}`;
+    },
+  };
+  return { ports, objects };
 }

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
-import type { DatasetPorts } from '../../../functions/core/retraining/dataset.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
 import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
-import { irisParent, recordingRetrainRegistry } from '../../support/retrain-registry.js';
+import { irisParent, memoryDatasetPorts, recordingRetrainRegistry } from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const [head, ...lines] = demo.datasetCsv.trim().split('\n');
@@ -30,38 +29,15 @@ function setup() {
   let now = T0;
   let seq = 0;
   const store = new MemoryJobStore();
-  const objects = new Map<string, string>();
   const registry = recordingRetrainRegistry({
     parent: () => irisParent('s3://b/datasets/iris-demo/train.csv'),
     answer: () => 'setosa',
   });
-  const dataset: DatasetPorts = {
-    captures: {
-      partitions: async () => [
-        { version: '1.0.0', hourStart: new Date(T0 - 3_600_000).toISOString(), keys: ['k'] },
-      ],
-      rows: async function* () {
-        yield* captured;
-      },
-    },
-    labels: {
-      labelled: async () => ({
-        rows: captured.map((c, i) => ({
-          predictionId: c.predictionId as string,
-          version: '1.0.0',
-          at: c.at,
-          kind: 'multiclass' as const,
-          predicted: 'setosa',
-          actual: String(ROWS[i]?.species),
-        })),
-        truncated: false,
-      }),
-    },
-    put: async (key, body) => {
-      objects.set(key, body);
-      return `s3://b/${key}`;
-    },
-  };
+  const { ports: dataset, objects } = memoryDatasetPorts(captured, T0, (_c, i) => ({
+    kind: 'multiclass',
+    predicted: 'setosa',
+    actual: String(ROWS[i]?.species),
+  }));
   const service = new RetrainService({
     store,
     queue: { send: async () => {} },
@@ -94,7 +70,7 @@ describe('the training dataset of a job', () => {
       .lineage;
     const key = `datasets/iris-demo/retraining/${job.id}/rows.csv`;
     expect(lineage.dataset).toEqual({
-      uri: `s3://b/${key}`,
+      uri: `s3://bucket/${key}`,
       sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       rows: ROWS.length + 30,
     });
@@ -106,7 +82,7 @@ describe('the training dataset of a job', () => {
       objects.get(`datasets/iris-demo/retraining/${job.id}/manifest.json`) as string,
     );
     expect(manifest).toMatchObject({
-      uri: `s3://b/${key}`,
+      uri: `s3://bucket/${key}`,
       sha256: lineage.dataset.sha256,
       rows: ROWS.length + 30,
       sources: { baseline: { rows: ROWS.length }, captured: { rows: 30, unusable: 0 } },

@@ -13,7 +13,11 @@ import { createRng } from '../../../functions/core/training/random.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
-import { type RecordingRetrainRegistry, recordingRetrainRegistry } from '../../support/retrain-registry.js';
+import {
+  memoryDatasetPorts,
+  type RecordingRetrainRegistry,
+  recordingRetrainRegistry,
+} from '../../support/retrain-registry.js';
 
 const URI = 's3://bucket/datasets/houses/train.csv';
 const FEATURES = ['rooms', 'age', 'distance'];
@@ -245,35 +249,12 @@ describe('retraining a regression model', () => {
       instance: FEATURES.map((f) => r[f]),
       predictionId: `p${String(i).padStart(3, '0')}`,
     }));
-    const objects = new Map<string, string>();
-    const dataset: DatasetPorts = {
-      captures: {
-        partitions: async () => [
-          { version: '1.0.0', hourStart: new Date(T0 - 3_600_000).toISOString(), keys: ['k'] },
-        ],
-        rows: async function* () {
-          yield* captured;
-        },
-      },
-      labels: {
-        labelled: async () => ({
-          rows: captured.map((c, i) => ({
-            predictionId: c.predictionId as string,
-            version: '1.0.0',
-            at: c.at,
-            kind: 'regression' as const,
-            predicted: 0,
-            // Labels arrive as numbers or numeric strings; one is not a number.
-            actual: i === 0 ? 'unknown' : i % 2 ? (served[i]!.price as number) : String(served[i]!.price),
-          })),
-          truncated: false,
-        }),
-      },
-      put: async (key, body) => {
-        objects.set(key, body);
-        return `s3://bucket/${key}`;
-      },
-    };
+    const { ports: dataset, objects } = memoryDatasetPorts(captured, T0, (_c, i) => ({
+      kind: 'regression',
+      predicted: 0,
+      // Labels arrive as numbers or numeric strings; one is not a number.
+      actual: i === 0 ? 'unknown' : i % 2 ? (served[i]!.price as number) : String(served[i]!.price),
+    }));
     const s = service(ROWS, dataset);
     const done = await s.run((await s.request(alice, 'houses', { reason: 'x', search: { l2: [1e-3] } })).id);
     expect(done?.error).toBeUndefined();
