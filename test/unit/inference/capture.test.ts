@@ -210,12 +210,12 @@ describe('CaptureBuffer when the queue fails', () => {
 });
 
 describe('capture body encoding', () => {
-  it('leaves short or incompressible bodies as JSON, which decode to themselves', () => {
+  it('leaves short or incompressible bodies as JSON, which decode to themselves', async () => {
     const short = JSON.stringify([message()]);
-    expect(encodeBody(short)).toBe(short);
+    expect(await encodeBody(short)).toBe(short);
     // Random base64 text does not compress, and base64 adds a third: JSON is shorter.
     const noisy = JSON.stringify([{ ...message(), instances: [[randomBytes(6000).toString('base64')]] }]);
-    expect(encodeBody(noisy)).toBe(noisy);
+    expect(await encodeBody(noisy)).toBe(noisy);
     expect(decodeBody(noisy)).toBe(noisy);
   });
 
@@ -273,7 +273,7 @@ describe('SqsCaptureQueue.send', () => {
       clearInterval(ticker);
     }
     expect(turnsBeforeFirstSend).toBeGreaterThanOrEqual(2);
-    expect(bodies).toEqual(captureBodies(messages).map(encodeBody));
+    expect(bodies).toEqual(await Promise.all(captureBodies(messages).map(encodeBody)));
   });
 
   it('sends a small round without waiting for a turn', async () => {
@@ -447,7 +447,7 @@ describe('capture records', () => {
     expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
   });
 
-  it('packs many capture messages into few SQS bodies, and the worker reads every one back', () => {
+  it('packs many capture messages into few SQS bodies, and the worker reads every one back', async () => {
     const many = Array.from({ length: 3000 }, (_, i) =>
       message({
         id: `m${i}`,
@@ -464,7 +464,7 @@ describe('capture records', () => {
     const back = bodies.flatMap((b) => parseCaptureBody(b).messages);
     expect(back.map((m) => m.id)).toEqual(many.map((m) => m.id));
     // As sent: compressed, several times smaller, and read back to the same messages.
-    const sent = bodies.map(encodeBody);
+    const sent = await Promise.all(bodies.map(encodeBody));
     for (const [i, b] of sent.entries()) {
       expect(b.startsWith(DEFLATE_PREFIX)).toBe(true);
       expect(b.length * 3).toBeLessThan((bodies[i] as string).length);
