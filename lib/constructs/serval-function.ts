@@ -7,11 +7,25 @@
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AssetHashType,
+  type CfnElement,
+  DockerImage,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type ILayerVersion, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import {
+  Architecture,
+  Code,
+  type ILayerVersion,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -31,17 +45,12 @@ import {
   type TableMode,
   type TopicDef,
 } from '../../functions/contract/resources.js';
+import { bundleFunction } from './function-bundle.js';
 
 export type { BucketBinding, ObjectAccess, QueueMode, TableMode };
 
 /** Repository root: entries in FUNCTIONS and the lock file are relative to it. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-// ESM output cannot call `require`, but CommonJS dependencies bundled into it still do; this
-// gives them one. The alias avoids clashing with any `createRequire` import in the bundle.
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __servalCreateRequire } from 'node:module';" +
-  'const require = __servalCreateRequire(import.meta.url);';
 
 /** Every Serval function's architecture (layers with native code must be built for it). */
 export const FUNCTION_ARCHITECTURE = Architecture.ARM_64;
@@ -68,13 +77,13 @@ export interface ServalFunctionProps {
   readonly reservedConcurrentExecutions?: number;
 }
 
-export class ServalFunction extends NodejsFunction {
+export class ServalFunction extends LambdaFunction {
   readonly fnId: FunctionId;
 
   constructor(scope: Construct, id: string, props: ServalFunctionProps) {
     const def = FUNCTIONS[props.fn];
     // Log group and role are created beside the function (not inside it) because both must exist
-    // before NodejsFunction's constructor runs.
+    // before the function's constructor runs.
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.retainLogs === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
@@ -88,12 +97,32 @@ export class ServalFunction extends NodejsFunction {
     });
     logGroup.grantWrite(role);
 
+    const external = props.moduleLayers?.flatMap((m) => m.packages) ?? [];
     super(scope, id, {
-      entry: join(PROJECT_ROOT, def.entry),
-      handler: 'handler',
+      // Built by bundleFunction (function-bundle.ts says how and why), on this machine: esbuild is
+      // a local dependency, and synth never falls back to a Docker image (it runs offline).
+      code: Code.fromAsset(join(PROJECT_ROOT, 'functions'), {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          image: DockerImage.fromRegistry('serval-bundles-locally'),
+          // Never run: names the build, so that CDK's asset cache keeps one per function.
+          command: ['bundle', def.entry, ...external],
+          local: {
+            tryBundle(outputDir) {
+              bundleFunction({
+                entry: join(PROJECT_ROOT, def.entry),
+                outdir: outputDir,
+                // Only what a layer provides stays out; the AWS SDK is bundled (function-bundle.ts).
+                external,
+                tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+              });
+              return true;
+            },
+          },
+        },
+      }),
+      handler: 'index.handler',
       description: `Serval ${props.fn}: ${def.description}`,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,
       architecture: FUNCTION_ARCHITECTURE,
       memorySize: props.memorySize ?? 512,
@@ -108,27 +137,6 @@ export class ServalFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'serval',
         POWERTOOLS_METRICS_NAMESPACE: 'Serval',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        // Prefer packages' ESM builds so tree-shaking works on them.
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        minify: true,
-        sourceMap: true,
-        // Stack traces need the mappings, not the sources: keeps the artifact small.
-        sourcesContent: false,
-        // esbuild is a local dependency; never fall back to a Docker image (synth runs offline).
-        forceDockerBundling: false,
-        tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
-        // Listing externals (even none) replaces CDK's default of leaving @aws-sdk/* to the
-        // runtime, so the SDK is bundled: the deployed code runs the SDK version the tests ran,
-        // not whatever the Lambda runtime ships. Only what a layer provides stays out
-        // (onnxruntime-node is native: esbuild cannot bundle it).
-        externalModules: props.moduleLayers?.flatMap((m) => m.packages) ?? [],
-        // Belt and braces: onnxruntime-node's install script downloads CUDA libraries.
-        environment: { ONNXRUNTIME_NODE_INSTALL: 'skip' },
       },
     });
     this.fnId = props.fn;

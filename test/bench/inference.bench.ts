@@ -12,7 +12,7 @@
  *    importing onnxruntime-node alone and creating the same session.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import type { InputSchema, OutputSchema } from '../../functions/core/kernel/mode
 import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
 import { createRng } from '../../functions/core/training/random.js';
 import { buildOnnxRuntimeLayer } from '../../layers/onnxruntime/build.js';
+import { bundleFunction, entryFileIn, loadedAtInit } from '../../lib/constructs/function-bundle.js';
 import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
 import { topFrames, topOwners } from '../support/cpu-profile.js';
@@ -458,28 +459,18 @@ async function withHttpPlatforms(alsoOnCached: (serval: ServalProcess) => Promis
 }
 
 /** Import + session creation in a fresh process, the way a cold Lambda does it. */
-function coldBench(): void {
+export function runColdBench(): void {
   const dir = mkdtempSync(join(tmpdir(), 'serval-cold-'));
-  const bundle = join(dir, 'inference.mjs');
-  execFileSync(
-    join('node_modules', '.bin', 'esbuild'),
-    [
-      'functions/handlers/inference-api.ts',
-      '--bundle',
-      '--platform=node',
-      '--target=node20',
-      '--format=esm',
-      '--minify',
-      // As CDK bundles the function (lib/constructs/serval-function.ts): packages' ESM builds
-      // first, so tree-shaking works on them, as in the deployed artifact.
-      '--main-fields=module,main',
-      '--external:onnxruntime-node',
-      `--outfile=${bundle}`,
-      // ESM bundles of CommonJS dependencies need a require.
-      `--banner:js=import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);`,
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  // As CDK builds the function (lib/constructs/function-bundle.ts), onnxruntime-node from the layer.
+  const bundleOf = (entry: string, name: string) => {
+    const outdir = join(dir, name);
+    const built = bundleFunction({ entry, outdir, external: ['onnxruntime-node'], metafile: true });
+    return { file: entryFileIn(outdir), metafile: built.metafile! };
+  };
+  const bundles = {
+    handler: bundleOf('functions/handlers/inference-api.ts', 'inference'),
+    sdk: bundleOf('test/bench/sdk-floor.ts', 'sdk-floor'),
+  };
   const model = join(dir, 'model.onnx');
   writeFileSync(model, cases()[1]!.onnx);
   // As on Lambda: onnxruntime-node comes from the pruned layer, next to the bundle.
@@ -489,17 +480,22 @@ function coldBench(): void {
   });
   symlinkSync(join(layer.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'), 'dir');
   const ort = join(dir, 'node_modules', 'onnxruntime-node', 'dist', 'index.js');
-  const script = (what: 'handler' | 'minimum') => `
+  type Side = 'handler' | 'sdk' | 'minimum';
+  const script = (what: Side) => `
     const t0 = performance.now();
-    ${what === 'handler' ? `await import(${JSON.stringify(bundle)});` : ''}
+    ${what === 'minimum' ? '' : `await import(${JSON.stringify(bundles[what].file)});`}
     const { InferenceSession } = await import(${JSON.stringify(ort)});
     const t1 = performance.now();
     const s = await InferenceSession.create(new Uint8Array(require('node:fs').readFileSync(${JSON.stringify(model)})), { intraOpNumThreads: 1 });
     const t2 = performance.now();
     console.log(JSON.stringify({ importMs: t1 - t0, sessionMs: t2 - t1, rssMb: process.memoryUsage().rss / 2 ** 20 }));`;
-  const run = (what: 'handler' | 'minimum') => {
-    const samples: { importMs: number; sessionMs: number; rssMb: number }[] = [];
-    for (let i = 0; i < 7; i++) {
+  const sides: Side[] = ['handler', 'sdk', 'minimum'];
+  const samples = Object.fromEntries(
+    sides.map((s) => [s, [] as { importMs: number; sessionMs: number; rssMb: number }[]]),
+  );
+  // Interleaved, so that a busy moment of the machine falls on every side alike.
+  for (let i = 0; i < 7; i++) {
+    for (const what of sides) {
       const out = execFileSync(
         process.execPath,
         [
@@ -509,30 +505,41 @@ function coldBench(): void {
         ],
         { env: { ...process.env, AWS_REGION: 'us-east-1' } },
       );
-      samples.push(JSON.parse(String(out).trim().split('\n').pop() as string));
+      samples[what]!.push(JSON.parse(String(out).trim().split('\n').pop() as string));
     }
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  }
+  const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const median = (what: Side) => {
+    const xs = samples[what]!;
+    const importMs = med(xs.map((s) => s.importMs));
+    const sessionMs = med(xs.map((s) => s.sessionMs));
     return {
-      importMs: med(samples.map((s) => s.importMs)),
-      sessionMs: med(samples.map((s) => s.sessionMs)),
-      rssMb: med(samples.map((s) => s.rssMb)),
+      importMs,
+      sessionMs,
+      total: med(xs.map((s) => s.importMs + s.sessionMs)),
+      rssMb: med(xs.map((s) => s.rssMb)),
     };
   };
-  const h = run('handler');
-  const m = run('minimum');
-  const size = statSync(bundle).size;
-  console.log('\ncold path (fresh node process, median of 7; onnxruntime-node comes from the layer)');
+  const m = median('minimum');
+  const kib = (b: ReturnType<typeof bundleOf>) => {
+    const { atInit, total } = loadedAtInit(b.metafile);
+    return `${(atInit / 1024).toFixed(0)} KiB minified loaded at init, ${(total / 1024).toFixed(0)} KiB in all`;
+  };
+  console.log(
+    '\ncold path (fresh node process, median of 7, sides interleaved; onnxruntime-node comes from the layer)',
+  );
   console.log('| | import | create session (MLP) | total | ratio | RSS after |');
   console.log('|---|---|---|---|---|---|');
-  console.log(
-    `| onnxruntime-node alone | ${fmt(m.importMs)} | ${fmt(m.sessionMs)} | ${fmt(m.importMs + m.sessionMs)} | 1.00× | ${m.rssMb.toFixed(0)} MB |`,
-  );
-  console.log(
-    `| inference handler bundle (${(size / 1024).toFixed(0)} KiB minified) | ${fmt(h.importMs)} | ${fmt(h.sessionMs)} | ${fmt(h.importMs + h.sessionMs)} | ${((h.importMs + h.sessionMs) / (m.importMs + m.sessionMs)).toFixed(2)}× | ${h.rssMb.toFixed(0)} MB |`,
-  );
+  const row = (name: string, r: ReturnType<typeof median>) =>
+    console.log(
+      `| ${name} | ${fmt(r.importMs)} | ${fmt(r.sessionMs)} | ${fmt(r.total)} | ${(r.total / m.total).toFixed(2)}× | ${r.rssMb.toFixed(0)} MB |`,
+    );
+  row('onnxruntime-node alone', m);
+  row(`the AWS SDK clients predict needs, alone: the floor (${kib(bundles.sdk)})`, median('sdk'));
+  row(`inference handler bundle (${kib(bundles.handler)})`, median('handler'));
 }
 
 export async function runInferenceBench(): Promise<void> {
   await withHttpPlatforms(warmBench);
-  coldBench();
+  runColdBench();
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reporting ratios against a baseline measured in the same
- * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,http,captures,drift,window,experiments,explain,dashboard,training picks some.
+ * run (never absolute timings as pass/fail). SERVAL_BENCH=inference,http,cold,captures,drift,window,experiments,explain,dashboard,training picks some.
  */
 import { runCapturesBench } from './captures.bench.js';
 import { printDashboardBench, runDashboardBench } from './dashboard.bench.js';
@@ -8,7 +8,7 @@ import { runDriftBench } from './drift.bench.js';
 import { runDriftWindowBench } from './drift-window.bench.js';
 import { runExperimentsBench } from './experiments.bench.js';
 import { runExplainBench } from './explain.bench.js';
-import { runHttpBench, runInferenceBench } from './inference.bench.js';
+import { runColdBench, runHttpBench, runInferenceBench } from './inference.bench.js';
 import { runTrainingBench } from './training.bench.js';
 
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
@@ -26,6 +26,7 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     'predict over HTTP to the local runtime vs a bare Node server, authorizer cache on and off (same run)',
     runHttpBench,
   ],
+  ['cold', 'the inference cold path alone (also part of inference)', async () => runColdBench()],
   [
     'captures',
     'capture path: backlog drain vs bare receive+delete, capture lag and stalls under traffic',

@@ -1,0 +1,94 @@
+/**
+ * How every Serval function's code is built, in one place: the CDK construct (ServalFunction),
+ * the cold-start benchmark and the cold-start test all bundle through bundleFunction, so what is
+ * measured is what is deployed.
+ *
+ * ESM, minified, packages' ESM builds first (tree-shaking works on them), source maps without
+ * sources, and the AWS SDK inside the bundle (the code runs the SDK version the tests ran, not
+ * whatever the Lambda runtime ships). Code splitting: a module reached only through import() is
+ * its own file, which the runtime reads and compiles on that import's first call, not at init.
+ * In one file it was parsed at every cold start all the same (about a third of the inference
+ * bundle: failure records, feedback, SageMaker, imports, idempotency), which cost about a third of
+ * the import time (issue 13). NodejsFunction cannot split (its esbuild call has a fixed
+ * --outfile), hence this build.
+ */
+import { join } from 'node:path';
+import { type BuildOptions, buildSync, type Metafile } from 'esbuild';
+
+/** What the Lambda runtime loads: `index.handler` in `index.mjs`. */
+export const ENTRY_FILE = 'index.mjs';
+
+// ESM output cannot call `require`, but CommonJS dependencies bundled into it still do; this
+// gives them one. The alias avoids clashing with any `createRequire` import in the bundle.
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __servalCreateRequire } from 'node:module';" +
+  'const require = __servalCreateRequire(import.meta.url);';
+
+export interface FunctionBundle {
+  /** The handler's module, relative to projectRoot or absolute. */
+  readonly entry: string;
+  readonly outdir: string;
+  /** Packages a layer provides (onnxruntime-node is native: esbuild cannot bundle it). */
+  readonly external?: readonly string[];
+  /** Source maps beside the code (default true). */
+  readonly sourcemap?: boolean;
+  readonly tsconfig?: string;
+  readonly target?: string;
+  /** Also returns esbuild's metafile (which input went to which output file). */
+  readonly metafile?: boolean;
+}
+
+export function functionBundleOptions(b: FunctionBundle): BuildOptions {
+  return {
+    entryPoints: { index: b.entry },
+    outdir: b.outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: b.target ?? 'node22',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunks/[name]-[hash]',
+    mainFields: ['module', 'main'],
+    banner: { js: ESM_REQUIRE_BANNER },
+    minify: true,
+    sourcemap: b.sourcemap ?? true,
+    // Stack traces need the mappings, not the sources: keeps the artifact small.
+    sourcesContent: false,
+    external: [...(b.external ?? [])],
+    tsconfig: b.tsconfig,
+    metafile: b.metafile,
+    logLevel: 'error',
+  };
+}
+
+/** Builds a function's code into outdir: ENTRY_FILE and the chunks it imports. */
+export function bundleFunction(b: FunctionBundle) {
+  return buildSync(functionBundleOptions(b));
+}
+
+/** The path of the entry file of a bundle built into outdir. */
+export const entryFileIn = (outdir: string) => join(outdir, ENTRY_FILE);
+
+/**
+ * Bytes of the JavaScript files the runtime reads when it imports the entry (the entry and the
+ * chunks it imports statically, not those only import() reaches), and of all of them.
+ */
+export function loadedAtInit(meta: Metafile): { atInit: number; total: number } {
+  const js = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.mjs'));
+  // Not `entryPoint`: with splitting, every module import() reaches is an entry point too.
+  const entry = js.find(([path]) => path === ENTRY_FILE || path.endsWith(`/${ENTRY_FILE}`));
+  if (!entry) throw new Error('the bundle has no entry file');
+  const seen = new Set<string>();
+  const stack = [entry[0]];
+  while (stack.length > 0) {
+    const path = stack.pop() as string;
+    if (seen.has(path)) continue;
+    seen.add(path);
+    for (const imp of meta.outputs[path]?.imports ?? []) {
+      if (imp.kind === 'import-statement' && !imp.external) stack.push(imp.path);
+    }
+  }
+  const size = (paths: Iterable<string>) => [...paths].reduce((n, p) => n + (meta.outputs[p]?.bytes ?? 0), 0);
+  return { atInit: size(seen), total: size(js.map(([p]) => p)) };
+}
