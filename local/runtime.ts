@@ -498,7 +498,8 @@ async function seedDemo(
 ) {
   const { makeDemoModel } = await import('../functions/core/training/demo.js');
   const demo = makeDemoModel();
-  const registry = shared.registryServices(env);
+  const { registryServices } = await import('../functions/handlers/registry-wiring.js');
+  const registry = registryServices(env);
   if (await registry.models.get(demo.name).catch(() => undefined)) return;
   const datasetKey = `datasets/${demo.name}/train.csv`;
   await shared

@@ -18,7 +18,7 @@ import { decodeBody } from '../adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../contract/messages.js';
 import { BUCKETS } from '../contract/resources.js';
 import { lambdaHandler, queueBatchEntry } from './entry.js';
-import { instancesKeptFor } from './online-wiring.js';
+import { instancesKeptFor } from './online-serving.js';
 import { experimentStoreFor } from './serving-experiments.js';
 import { type Env, envValue, makeLogger, predictionStore } from './shared.js';
 

@@ -20,7 +20,8 @@ import type { DeletionGuard } from '../core/registry/deletion.js';
 import type { ArtifactStore } from '../core/registry/ports.js';
 import { monitoringService, openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
-import { artifactStore, type Env, envValue, makeLogger, registryServices, registryStore } from './shared.js';
+import { registryServices } from './registry-wiring.js';
+import { artifactStore, type Env, envValue, makeLogger, registryStore } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';
 
 export function experimentStore(env: Env): DynamoExperimentStore {

@@ -12,7 +12,7 @@ import type {
 } from '../http/inference-schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { inferenceWiring, inferenceLogger as logger } from './inference-wiring.js';
-import { onlineFeedbackSender } from './online-wiring.js';
+import { onlineFeedbackSender } from './online-serving.js';
 import type { Env } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;

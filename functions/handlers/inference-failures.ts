@@ -8,7 +8,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { InferenceDeps } from '../core/inference/service.js';
 import type { ArtifactStore } from '../core/registry/ports.js';
 import { lifecycleEvents } from './registry-events.js';
-import { type Env, registryServices, type registryStore } from './shared.js';
+import { registryServices } from './registry-wiring.js';
+import type { Env, registryStore } from './shared.js';
 
 export function failureRecorder(
   env: Env,

@@ -20,7 +20,7 @@ import { RandomIdBlocks } from '../core/inference/ids.js';
 import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
-import { instancesKeptFor } from './online-wiring.js';
+import { instancesKeptFor } from './online-serving.js';
 import { experimentReader, experimentStoreFor } from './serving-experiments.js';
 import { artifactStore, type Env, envValue, makeLogger, predictionStore, registryStore } from './shared.js';
 

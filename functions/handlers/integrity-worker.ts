@@ -10,7 +10,8 @@ import { SYSTEM_PRINCIPAL } from '../core/auth/principal.js';
 import { isDomainError } from '../core/kernel/errors.js';
 import { lambdaHandler, queueEntry } from './entry.js';
 import { lifecycleEvents } from './registry-events.js';
-import { type Env, makeLogger, registryServices } from './shared.js';
+import { registryServices } from './registry-wiring.js';
+import { type Env, makeLogger } from './shared.js';
 
 const logger = makeLogger('integrity-worker');
 

@@ -33,7 +33,8 @@ import { experimentDeletionGuard } from './experiments-wiring.js';
 import { idempotencyLayer } from './idempotency.js';
 import { openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
-import { type Env, envValue, makeLogger, modes, registryServices } from './shared.js';
+import { registryServices } from './registry-wiring.js';
+import { type Env, envValue, makeLogger, modes } from './shared.js';
 
 type Name = z.infer<typeof NameParams>;
 type NameVersion = z.infer<typeof VersionParams>;

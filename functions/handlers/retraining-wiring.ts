@@ -33,6 +33,7 @@ import { MODE_MEANING, mayRunTraining } from '../core/system/modes.js';
 import { experimentService } from './experiments-wiring.js';
 import { monitoringService, monitoringStore, openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
+import { registryServices } from './registry-wiring.js';
 import {
   artifactStore,
   type Env,
@@ -40,7 +41,6 @@ import {
   makeLogger,
   modes,
   predictionStore,
-  registryServices,
   registryStore,
 } from './shared.js';
 import { eventPublisher } from './webhooks-wiring.js';

@@ -16,9 +16,6 @@ import { usagePlanFromEnv } from '../adapters/usage-plans.js';
 import { BUCKETS, SECRETS, TABLES } from '../contract/resources.js';
 import { ApiKeys } from '../core/auth/api-keys.js';
 import { Tokens } from '../core/auth/tokens.js';
-import type { ArtifactStore } from '../core/registry/ports.js';
-import type { RegistryDeps } from '../core/registry/records.js';
-import { type RegistryServices, registryServices as servicesOver } from '../core/registry/services.js';
 import { Modes } from '../core/system/modes.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -47,26 +44,6 @@ export function registryReader(env: Env): DynamoRegistryStore {
 
 export function artifactStore(env: Env): S3ArtifactStore {
   return new S3ArtifactStore(s3Client(), envValue(env, BUCKETS.artifacts.env));
-}
-
-/**
- * `store`: pass one already built for the same environment, so a handler keeps one client.
- * `announce`: where lifecycle events go (registry-events.ts builds it); without it, changes are
- * audited but not announced. `deletionGuards`: what outside the registry refuses deletions.
- */
-export function registryServices(
-  env: Env,
-  store: DynamoRegistryStore = registryStore(env),
-  artifacts: ArtifactStore = artifactStore(env),
-  announce: Pick<RegistryDeps, 'events' | 'log' | 'deletionGuards' | 'imports' | 'runner' | 'alerts'> = {},
-): RegistryServices {
-  return servicesOver({
-    store,
-    artifacts,
-    clock: systemClock,
-    ids: ulids,
-    ...announce,
-  });
 }
 
 /** The predictions table: captures, feedback and serving aggregates. */

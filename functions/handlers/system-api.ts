@@ -14,15 +14,8 @@ import { CONTRACT } from '../http/contract.js';
 import { openApiDocument } from '../http/openapi.js';
 import type { AuditQuery, HealthDetailedQuery, ModeBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
-import {
-  type Env,
-  envValue,
-  makeLogger,
-  modes,
-  predictionStore,
-  registryServices,
-  registryStore,
-} from './shared.js';
+import { registryServices } from './registry-wiring.js';
+import { type Env, envValue, makeLogger, modes, predictionStore, registryStore } from './shared.js';
 
 const logger = makeLogger('system');
 

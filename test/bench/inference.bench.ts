@@ -222,9 +222,9 @@ async function warmBench(serval: ServalProcess): Promise<void> {
   for (const [k, v] of Object.entries(env)) if (k.startsWith('AWS_')) process.env[k] = v;
   process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
   try {
-    const shared = await import('../../functions/handlers/shared.js');
+    const { registryServices } = await import('../../functions/handlers/registry-wiring.js');
     const { buildInferenceApi } = await import('../../functions/handlers/inference-api.js');
-    const registry = shared.registryServices(env);
+    const registry = registryServices(env);
     // What the Lambda entry (createHandler) runs per request; outside Lambda it leaves the capture
     // buffer to flush in the background, and `flush` lets the measurement charge that work too.
     const { api, flush } = buildInferenceApi(functionEnv('inference', env));

@@ -12,9 +12,10 @@ import { DynamoTrialResults } from '../../functions/adapters/dynamo-trials.js';
 import { BUCKETS, QUEUES, TABLES } from '../../functions/contract/resources.js';
 import type { RetrainJob } from '../../functions/core/retraining/jobs.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
+import { registryServices } from '../../functions/handlers/registry-wiring.js';
 import { createHandler } from '../../functions/handlers/retrain-worker.js';
 import { retrainService } from '../../functions/handlers/retraining-wiring.js';
-import { artifactStore, registryServices, registryStore } from '../../functions/handlers/shared.js';
+import { artifactStore, registryStore } from '../../functions/handlers/shared.js';
 import { standinsForFile } from '../support/lifecycle.js';
 import { root } from '../support/principals.js';
 

@@ -9,7 +9,7 @@ import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { Role } from '../../functions/core/auth/roles.js';
 import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
 import type { RegistryServices } from '../../functions/core/registry/services.js';
-import { registryServices } from '../../functions/handlers/shared.js';
+import { registryServices } from '../../functions/handlers/registry-wiring.js';
 import { localSqsClient } from '../../local/services/clients.js';
 import { standinsForFile } from './lifecycle.js';
 import type { Standins } from './standins.js';
