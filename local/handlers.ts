@@ -13,7 +13,8 @@ export type ScheduledHandler = (event: ScheduledEvent) => Promise<unknown>;
 
 export interface HandlerTable {
   readonly api: Partial<Record<FunctionId, ApiHandler>>;
-  readonly authorizer: Authorizer;
+  /** Absent only when the functions loaded include no API function (the background thread's). */
+  readonly authorizer?: Authorizer;
   readonly queue: Partial<Record<FunctionId, SqsWorkerHandler>>;
   readonly schedule: Partial<Record<FunctionId, ScheduledHandler>>;
   /**
@@ -57,7 +58,9 @@ export async function loadHandlers(
     else schedule[id] = handler;
   }
   const [authorizer] = authorizers;
-  if (!authorizer || authorizers.length > 1) {
+  // A subset without API functions (the runtime's background thread) needs none.
+  const needsAuthorizer = Object.keys(api).length > 0;
+  if ((needsAuthorizer && !authorizer) || authorizers.length > 1) {
     throw new Error(`FUNCTIONS must define exactly one authorizer, not ${authorizers.length}`);
   }
   return { api, authorizer, queue, schedule, flushes };

@@ -17,12 +17,12 @@ import {
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { AUTH_CACHE_TTL_ENV } from '../functions/contract/limits.js';
 import {
   BINDINGS,
   BUCKETS,
   dlqEnv,
+  FUNCTIONS,
   type FunctionId,
   QUEUES,
   SCHEDULES,
@@ -32,8 +32,8 @@ import {
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { buildDashboard } from '../web/build.js';
+import { startBackground } from './background.js';
 import { dashboardResponder } from './dashboard.js';
-import { type QueuePoller, startQueuePoller } from './event-source.js';
 import { closeGateway, createGateway } from './gateway.js';
 import { loadHandlers } from './handlers.js';
 import { exposedListeners, LOCAL_HOST, reservePort } from './ports.js';
@@ -45,7 +45,6 @@ import {
   saveQueuedMessages,
 } from './queue-persistence.js';
 import { rateLimiterFromEnv } from './rate-limit.js';
-import { type Scheduler, startScheduler } from './scheduler.js';
 import { localSqsClient } from './services/clients.js';
 import { dynamoDbProcessesUsing } from './services/dynamodb.js';
 import { type LocalAws, startLocalAws } from './services/index.js';
@@ -285,7 +284,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     process.env.POWERTOOLS_LOG_LEVEL ??= process.env.SERVAL_LOG_LEVEL ?? 'WARN';
     const envFor = (fn: FunctionId) => functionEnv(fn, allEnv);
 
-    const handlers = await loadHandlers(envFor);
+    // The API functions and the authorizer; the others run on the background thread.
+    const handlers = await loadHandlers(
+      envFor,
+      undefined,
+      Object.fromEntries(
+        Object.entries(FUNCTIONS).filter(([, def]) => def.kind === 'api' || def.kind === 'authorizer'),
+      ) as typeof FUNCTIONS,
+    );
+    const { authorizer } = handlers;
+    if (!authorizer) throw new Error('FUNCTIONS defines no authorizer');
     const shared = await import('../functions/handlers/shared.js');
 
     const admin = await ensureAdminKey(dataDir, shared.apiKeys(aws.env), log);
@@ -300,7 +308,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const server: Server = createGateway({
       handlers: handlers.api,
-      authorizer: handlers.authorizer,
+      authorizer,
       fallback: dashboard,
       onError: (err) => log(`error: ${(err as Error).message}`),
       // Per-key limits as the usage plan applies them on AWS; SERVAL_RATE_* (docs/local-runtime.md).
@@ -353,50 +361,34 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     } catch (err) {
       throw new StartupError((err as Error).message);
     }
-    const pollerClient = uncancellableReceives(sqs);
-    const pollers: QueuePoller[] = [];
+    // The queue workers and scheduled functions run on a thread of their own (background.ts).
+    const background = await startBackground(
+      {
+        envs: Object.fromEntries(
+          (Object.keys(FUNCTIONS) as FunctionId[])
+            .filter((fn) => FUNCTIONS[fn].kind === 'queue' || FUNCTIONS[fn].kind === 'schedule')
+            .map((fn) => [fn, envFor(fn)]),
+        ),
+        sqsEndpoint: aws.endpoints.sqs,
+        queues: aws.resources.queues,
+        scheduleScale: options.scheduleScale,
+      },
+      log,
+      fatal,
+    ).catch((err: Error) => {
+      throw new StartupError(`The background functions did not start: ${err.message}`);
+    });
+    cleanups.push(() => background.stop());
     for (const [id, def] of Object.entries(QUEUES) as [
       keyof typeof QUEUES,
       (typeof QUEUES)[keyof typeof QUEUES],
     ][]) {
-      const worker = handlers.queue[def.worker];
-      if (!worker) throw new Error(`queue ${id} has no worker`);
       const q = aws.resources.queues[id];
-      pollers.push(
-        startQueuePoller({
-          client: pollerClient,
-          waitTimeSeconds: POLL_WAIT_SECONDS,
-          queueUrl: q.url,
-          queueArn: q.arn,
-          batchSize: def.batchSize,
-          maxBatchingWindowSeconds: 'maxBatchingWindowSeconds' in def ? def.maxBatchingWindowSeconds : 0,
-          handler: worker,
-          functionName: `serval-${def.worker}`,
-          // The worker's Lambda timeout (lib/serval-stack.ts workerTimeout), for remaining-time budgets.
-          timeoutSeconds: Math.floor(def.visibilityTimeoutSeconds / 6),
-          onError: (err) => log(`warning: worker ${def.worker}: ${(err as Error).message}`),
-        }),
-      );
       log(`worker    ${def.worker.padEnd(19)} polls ${localNameOf(q.url)} (batch ${def.batchSize})`);
     }
-    cleanups.push(async () => {
-      await Promise.all(pollers.map((p) => p.stop()));
-    });
-
-    const scheduler: Scheduler = startScheduler({
-      schedules: SCHEDULES,
-      scale: options.scheduleScale,
-      invoke: async (target, event) => {
-        const fn = handlers.schedule[target];
-        if (!fn) throw new Error(`schedule target ${target} is not wired`);
-        await fn(event);
-      },
-      onError: (id, err) => log(`warning: schedule ${id}: ${(err as Error).message}`),
-    });
-    cleanups.push(() => scheduler.stop());
     for (const [key, s] of Object.entries(SCHEDULES)) {
       log(
-        `schedule  ${s.id.padEnd(19)} ${describePeriod(scheduler.periods[key]!, s.rateMinutes)} → ${s.target}`,
+        `schedule  ${s.id.padEnd(19)} ${describePeriod(background.periods[key]!, s.rateMinutes)} → ${s.target}`,
       );
     }
 
@@ -442,10 +434,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       // A worker in the middle of a batch finishes it, so its messages are deleted, not stranded
       // invisible where the save below cannot reach them.
-      await within(
-        Math.max(STOP_WORKERS_MIN_MS, budgetEnd - Date.now()),
-        Promise.all([scheduler.stop(), ...pollers.map((p) => p.stop())]),
-      );
+      await within(Math.max(STOP_WORKERS_MIN_MS, budgetEnd - Date.now()), background.stop());
       try {
         const { saved, unreachable } = await saveQueuedMessages(sqs, namedQueues, dataDir);
         const total = Object.values(saved).reduce((a, b) => a + b, 0);
@@ -473,7 +462,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       adminKeyCreated: admin.created,
       dataDir,
       aws,
-      fireSchedule: (id) => scheduler.fireNow(SCHEDULES[id].id),
+      fireSchedule: (id) => background.fireNow(SCHEDULES[id].id),
       stop: () => {
         stopped ??= drainAndSave()
           .catch((err) => log(`warning: stop: ${(err as Error).message}`))
@@ -568,32 +557,6 @@ export function functionEnv(fn: FunctionId, all: Record<string, string>): Record
     if (value !== undefined) env[name] = value;
   }
   return env;
-}
-
-/**
- * The workers' long polls, short so a stop waits for them at most this long (see
- * uncancellableReceives); idle, that is one receive a second per queue, in-process.
- */
-const POLL_WAIT_SECONDS = 1;
-
-/**
- * The pollers' SQS client, whose receives a poller's stop does not cut short. A long poll the
- * server has already answered would take its messages with it when cut: invisible for the
- * visibility timeout, beyond the reach of the save at stop, and gone when the process exits.
- * Left to run out (POLL_WAIT_SECONDS), the receive returns its messages and the poller handles
- * them before it stops.
- */
-function uncancellableReceives(client: SQSClient): SQSClient {
-  return new Proxy(client, {
-    get(target, prop, receiver) {
-      if (prop !== 'send') return Reflect.get(target, prop, receiver);
-      return (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) =>
-        target.send(
-          command,
-          command instanceof ReceiveMessageCommand ? { ...options, abortSignal: undefined } : options,
-        );
-    },
-  });
 }
 
 /** Resolves when `work` does or after `ms`, whichever is first; stop must not hang on one step. */

@@ -1,0 +1,220 @@
+/**
+ * The local runtime's background functions, on a worker thread of their own: the queue workers
+ * (their SQS event sources) and the scheduled functions. On AWS each is its own Lambda, in its
+ * own process; in one event loop with the gateway, a capture batch being recorded (SDK calls to
+ * S3 and DynamoDB, JSON of thousands of rows) held every API request arriving meanwhile, which was
+ * most of the local HTTP path's p99 (issue 13). A worker thread has its own event loop and heap
+ * and reaches the stand-ins over HTTP, as the API thread does; nothing else is shared.
+ *
+ * The same module is the worker's entry: started with BACKGROUND_MARK in its workerData, it loads
+ * the queue and schedule functions, starts their pollers and the scheduler, and answers `fire`
+ * and `stop` messages. Log lines go to the runtime's log through the parent.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { FUNCTIONS, type FunctionId, QUEUES, SCHEDULES } from '../functions/contract/resources.js';
+import type { LocalResources } from './provision.js';
+
+const BACKGROUND_MARK = 'serval-background';
+
+export interface BackgroundOptions {
+  /** Each function's environment (functionEnv), for the queue and schedule functions. */
+  readonly envs: Readonly<Partial<Record<FunctionId, Record<string, string>>>>;
+  readonly sqsEndpoint: string;
+  readonly queues: LocalResources['queues'];
+  readonly scheduleScale?: number;
+}
+
+export interface Background {
+  /** Each schedule's period as the scheduler runs it (scaled), by SCHEDULES key. */
+  readonly periods: Readonly<Record<string, number>>;
+  /** Runs a schedule's target now; resolves when it has run. */
+  fireNow(scheduleId: string): Promise<void>;
+  /** Stops the pollers (a batch in progress finishes) and the scheduler; then the thread ends. */
+  stop(): Promise<void>;
+}
+
+type ToParent =
+  | { readonly kind: 'ready'; readonly periods: Record<string, number> }
+  | { readonly kind: 'log'; readonly line: string }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'fired'; readonly id: number; readonly error?: string }
+  | { readonly kind: 'stopped' };
+
+type ToWorker =
+  | { readonly kind: 'fire'; readonly id: number; readonly scheduleId: string }
+  | { readonly kind: 'stop' };
+
+/**
+ * Starts the background thread; resolves once its functions are loaded and polling. `log` gets
+ * its lines; `onExit` is told if the thread ends other than by stop().
+ */
+export async function startBackground(
+  options: BackgroundOptions,
+  log: (line: string) => void,
+  onExit: (message: string) => void,
+): Promise<Background> {
+  // The runtime runs its TypeScript through tsx, whose loader a worker thread does not inherit:
+  // the worker registers it, then imports this module. process.env as it is now (the stand-ins'
+  // AWS_ENDPOINT_URL_*, credentials): a worker gets a copy.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new Worker(
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`,
+    { eval: true, workerData: { mark: BACKGROUND_MARK, options } },
+  );
+  let stopping = false;
+  let nextFire = 0;
+  const fired = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
+  let stopped: (() => void) | undefined;
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const ready = new Promise<Record<string, number>>((ok, fail) => {
+    worker.on('message', (m: ToParent) => {
+      if (m.kind === 'ready') ok(m.periods);
+      else if (m.kind === 'log') log(m.line);
+      else if (m.kind === 'failed') fail(new Error(m.message));
+      else if (m.kind === 'fired') {
+        const waiting = fired.get(m.id);
+        fired.delete(m.id);
+        if (m.error === undefined) waiting?.ok();
+        else waiting?.fail(new Error(m.error));
+      } else if (m.kind === 'stopped') stopped?.();
+    });
+    worker.once('error', (err) => {
+      fail(err);
+      if (!stopping) onExit(`the background functions' thread failed: ${err.message}`);
+    });
+    void exited.then(() => {
+      fail(new Error('the background thread exited during start-up'));
+      for (const w of fired.values()) w.fail(new Error('the background thread has exited'));
+      fired.clear();
+    });
+  });
+  let periods: Record<string, number>;
+  try {
+    periods = await ready;
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
+  let stopping$: Promise<void> | undefined;
+  return {
+    periods,
+    fireNow: (scheduleId) =>
+      new Promise<void>((ok, fail) => {
+        const id = nextFire++;
+        fired.set(id, { ok, fail });
+        worker.postMessage({ kind: 'fire', id, scheduleId } satisfies ToWorker);
+      }),
+    stop: () => {
+      stopping = true;
+      stopping$ ??= (async () => {
+        const done = new Promise<void>((ok) => {
+          stopped = ok;
+        });
+        worker.postMessage({ kind: 'stop' } satisfies ToWorker);
+        await Promise.race([done, exited]);
+        await worker.terminate();
+      })();
+      return stopping$;
+    },
+  };
+}
+
+/** The worker's side: the queue and schedule functions, their pollers and the scheduler. */
+async function runInWorker(options: BackgroundOptions): Promise<void> {
+  const port = parentPort;
+  if (!port) return;
+  const send = (m: ToParent) => port.postMessage(m);
+  const log = (line: string) => send({ kind: 'log', line });
+  try {
+    const [{ loadHandlers }, { startQueuePoller }, { startScheduler }, { localSqsClient }] =
+      await Promise.all([
+        import('./handlers.js'),
+        import('./event-source.js'),
+        import('./scheduler.js'),
+        import('./services/clients.js'),
+      ]);
+    const background = Object.fromEntries(
+      Object.entries(FUNCTIONS).filter(([, def]) => def.kind === 'queue' || def.kind === 'schedule'),
+    ) as typeof FUNCTIONS;
+    const handlers = await loadHandlers((fn) => options.envs[fn] ?? {}, undefined, background);
+    const sqs = localSqsClient(options.sqsEndpoint);
+    const client = uncancellableReceives(sqs);
+    const pollers = (
+      Object.entries(QUEUES) as [keyof typeof QUEUES, (typeof QUEUES)[keyof typeof QUEUES]][]
+    ).map(([id, def]) => {
+      const worker = handlers.queue[def.worker];
+      if (!worker) throw new Error(`queue ${id} has no worker`);
+      const q = options.queues[id];
+      return startQueuePoller({
+        client,
+        waitTimeSeconds: POLL_WAIT_SECONDS,
+        queueUrl: q.url,
+        queueArn: q.arn,
+        batchSize: def.batchSize,
+        maxBatchingWindowSeconds: 'maxBatchingWindowSeconds' in def ? def.maxBatchingWindowSeconds : 0,
+        handler: worker,
+        functionName: `serval-${def.worker}`,
+        // The worker's Lambda timeout (lib/serval-stack.ts workerTimeout), for remaining-time budgets.
+        timeoutSeconds: Math.floor(def.visibilityTimeoutSeconds / 6),
+        onError: (err) => log(`warning: worker ${def.worker}: ${(err as Error).message}`),
+      });
+    });
+    const scheduler = startScheduler({
+      schedules: SCHEDULES,
+      scale: options.scheduleScale,
+      invoke: async (target, event) => {
+        const fn = handlers.schedule[target];
+        if (!fn) throw new Error(`schedule target ${target} is not wired`);
+        await fn(event);
+      },
+      onError: (id, err) => log(`warning: schedule ${id}: ${(err as Error).message}`),
+    });
+    port.on('message', (m: ToWorker) => {
+      if (m.kind === 'fire') {
+        scheduler.fireNow(m.scheduleId).then(
+          () => send({ kind: 'fired', id: m.id }),
+          (err: Error) => send({ kind: 'fired', id: m.id, error: err.message }),
+        );
+      } else if (m.kind === 'stop') {
+        void Promise.all([scheduler.stop(), ...pollers.map((p) => p.stop())])
+          .catch((err: Error) => log(`warning: stopping the background functions: ${err.message}`))
+          .then(() => sqs.destroy())
+          .then(() => send({ kind: 'stopped' }));
+      }
+    });
+    send({ kind: 'ready', periods: { ...scheduler.periods } });
+  } catch (err) {
+    send({ kind: 'failed', message: (err as Error).message });
+  }
+}
+
+/**
+ * The workers' long polls, short so a stop waits for them at most this long (see
+ * uncancellableReceives); idle, that is one receive a second per queue, in the background thread.
+ */
+const POLL_WAIT_SECONDS = 1;
+
+/**
+ * The pollers' SQS client, whose receives a poller's stop does not cut short. A long poll the
+ * server has already answered would take its messages with it when cut: invisible for the
+ * visibility timeout, beyond the reach of the save at stop, and gone when the process exits.
+ * Left to run out (POLL_WAIT_SECONDS), the receive returns its messages and the poller handles
+ * them before it stops.
+ */
+function uncancellableReceives(client: SQSClient): SQSClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver);
+      return (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) =>
+        target.send(
+          command,
+          command instanceof ReceiveMessageCommand ? { ...options, abortSignal: undefined } : options,
+        );
+    },
+  });
+}
+
+if (!isMainThread && (workerData as { mark?: string } | null)?.mark === BACKGROUND_MARK) {
+  void runInWorker((workerData as { options: BackgroundOptions }).options);
+}
