@@ -235,12 +235,15 @@ function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
 function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a body that could be too large is measured.
+  if (raw.length * 3 > MAX_BODY_BYTES && Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
     throw payloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes`, {
       limit: MAX_BODY_BYTES,
     });
   }
-  const type = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const given = headers['content-type'];
+  // The common exact value needs no splitting, trimming or lower-casing.
+  const type = given === 'application/json' ? given : (given ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw validationFailed('request bodies must be JSON: send content-type: application/json', {
       contentType: type || null,
@@ -296,8 +299,11 @@ function rejectUnexpectedBody(body: unknown): undefined {
  */
 function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) out[k] = v;
-  for (const [k, vs] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+  const single = event.queryStringParameters;
+  const multi = event.multiValueQueryStringParameters;
+  if (!single && !multi) return out;
+  for (const [k, v] of Object.entries(single ?? {})) if (v !== undefined) out[k] = v;
+  for (const [k, vs] of Object.entries(multi ?? {})) {
     if (vs && vs.length > 1) out[k] = vs;
   }
   return out;

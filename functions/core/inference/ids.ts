@@ -40,16 +40,25 @@ export interface IdBlockSource {
 export class RandomIdBlocks implements IdBlockSource {
   private pool = Buffer.alloc(0);
   private offset = 0;
+  /** The time digits of the last millisecond seen: requests within one millisecond share them. */
+  private lastMs = Number.NaN;
+  private lastTime = '';
 
   constructor(private readonly clock: Clock = { now: () => new Date() }) {}
 
   block(): PredictionIdBlock {
-    let t = this.clock.now().getTime();
-    let time = '';
-    for (let i = 0; i < 10; i++) {
-      time = (CROCKFORD[t % 32] as string) + time;
-      t = Math.floor(t / 32);
+    const ms = this.clock.now().getTime();
+    if (ms !== this.lastMs) {
+      let t = ms;
+      let time = '';
+      for (let i = 0; i < 10; i++) {
+        time = (CROCKFORD[t % 32] as string) + time;
+        t = Math.floor(t / 32);
+      }
+      this.lastMs = ms;
+      this.lastTime = time;
     }
+    const time = this.lastTime;
     // Random bytes come from a pool refilled 4 KB at a time: one syscall per ~300 requests.
     if (this.offset + 13 > this.pool.length) {
       this.pool = randomBytes(4096);

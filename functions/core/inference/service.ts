@@ -15,6 +15,7 @@ import {
   unsupported,
   validationFailed,
 } from '../kernel/errors.js';
+import { isoTime } from '../kernel/iso-time.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
 import { ModelLoadError, ModelRunError } from '../kernel/runner.js';
@@ -189,7 +190,7 @@ export class InferenceService {
           id: this.deps.ids.block().id(0),
           model: name,
           version: version.version,
-          at: this.deps.clock.now().toISOString(),
+          at: isoTime(this.deps.clock.now()),
           latencyMs: this.timer() - started,
           outcome: 'error',
           errorCode: code,
@@ -262,7 +263,7 @@ export class InferenceService {
         id: served.output.predictionIds[0] as string,
         model: name,
         version: v.version,
-        at: this.deps.clock.now().toISOString(),
+        at: isoTime(this.deps.clock.now()),
         latencyMs,
         outcome: 'ok',
         kind: served.schema.kind,
@@ -287,7 +288,7 @@ export class InferenceService {
         id: this.deps.ids.block().id(0),
         model: name,
         version: shadow.version,
-        at: this.deps.clock.now().toISOString(),
+        at: isoTime(this.deps.clock.now()),
         latencyMs: this.timer() - started,
         outcome: 'error',
         errorCode: err instanceof ServingFailure ? 'integrity_failed' : errorCode(err),
@@ -530,15 +531,16 @@ export class InferenceService {
       throw err;
     }
     const ids = this.deps.ids.block().ids(rows);
-    const output: PredictOutput = {
+    // Built field by field in the answer's order: conditional spreads are runtime calls per request.
+    const output = {
       model: name,
       modelVersion: v.version,
       runtime: 'lambda',
       predictions,
-      ...(probabilities ? { probabilities } : {}),
-      predictionIds: ids,
-      ...(input.explain ? { explanations: this.explanations(v, sm, batch, rows) } : {}),
-    };
+    } as Mutable<PredictOutput>;
+    if (probabilities) output.probabilities = probabilities;
+    output.predictionIds = ids;
+    if (input.explain) output.explanations = this.explanations(v, sm, batch, rows);
     return { output, version: v, schema: sm.outputSchema };
   }
 
@@ -612,12 +614,12 @@ export class InferenceService {
       fallback: out.fallbackFrom !== undefined,
     });
     // References only: the buffer serialises later, off the response path.
-    const message: CaptureMessage = {
+    const message: Mutable<CaptureMessage> = {
       v: 1,
       id: out.predictionIds[0] as string,
       model: out.model,
       version: out.modelVersion,
-      at: this.deps.clock.now().toISOString(),
+      at: isoTime(this.deps.clock.now()),
       latencyMs,
       outcome: 'ok',
       kind: schema.kind,
@@ -625,12 +627,15 @@ export class InferenceService {
       predictionIds: out.predictionIds,
       instances: input.instances,
       predictions: out.predictions,
-      ...(out.probabilities ? { probabilities: out.probabilities } : {}),
     };
-    if (input.context !== undefined) Object.assign(message, { context: input.context });
+    // Not conditional spreads: this runs per request, and a spread is a runtime call.
+    if (out.probabilities) message.probabilities = out.probabilities;
+    if (input.context !== undefined) message.context = input.context;
     this.deps.capture.add(tag ? Object.assign(message, tag) : message);
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** What a capture message of an experiment's request carries. */
 interface ExperimentTag {

@@ -45,6 +45,7 @@ export class ModelCache {
   private readonly entries = new Map<string, Promise<ServingModel>>();
   /** Loaded models by key, for callers that can skip a promise tick on the hot path. */
   private readonly ready = new Map<string, ServingModel>();
+  private readonly keys = new WeakMap<ModelVersion, string>();
 
   constructor(
     private readonly deps: { readonly artifacts: ArtifactStore; readonly runner: ModelRunner },
@@ -82,7 +83,14 @@ export class ModelCache {
 
   /** The loaded model if it is ready now (no promise), else undefined. */
   peek(v: ModelVersion): ServingModel | undefined {
-    return this.ready.get(sessionKey(v));
+    // Per version object (the router keeps one per version while it is cached): building and
+    // hashing the key, checksum included, on every request cost more than the lookup itself.
+    let key = this.keys.get(v);
+    if (key === undefined) {
+      key = sessionKey(v);
+      this.keys.set(v, key);
+    }
+    return this.ready.get(key);
   }
 
   private async load(key: string, v: ModelVersion): Promise<ServingModel> {

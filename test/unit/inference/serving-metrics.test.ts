@@ -55,4 +55,26 @@ describe('LoadingServingMetrics', () => {
       'serval_prediction_requests_total{model="loading-metrics-test",version="1.0.0",runtime="lambda",outcome="ok"} 1',
     );
   });
+
+  it('counts every request, row and latency exactly at each scrape, across bulk hand-overs', async () => {
+    const { PrometheusServingMetrics, servingRegistry } = await import(
+      '../../../functions/adapters/prometheus-serving-metrics.js'
+    );
+    const metrics = new PrometheusServingMetrics();
+    const line = (text: string, metric: string) =>
+      text.split('\n').find((l) => l.startsWith(`${metric}{`) && l.includes('model="bulk-metrics-test"'));
+    // 300 crosses one bulk hand-over (256) and leaves a tally for the scrape to apply.
+    for (let i = 0; i < 300; i++) metrics.served({ ...served('bulk-metrics-test'), rows: 2, latencyMs: 3 });
+    let text = await servingRegistry.metrics();
+    expect(line(text, 'serval_prediction_requests_total')).toMatch(/outcome="ok"} 300$/);
+    expect(line(text, 'serval_predictions_total')).toMatch(/} 600$/);
+    expect(line(text, 'serval_prediction_latency_seconds_count')).toMatch(/} 300$/);
+    expect(text).toContain(
+      'serval_prediction_latency_seconds_bucket{le="0.005",model="bulk-metrics-test",version="1.0.0",runtime="lambda"} 300',
+    );
+    metrics.served(served('bulk-metrics-test'));
+    text = await servingRegistry.metrics();
+    expect(line(text, 'serval_prediction_requests_total')).toMatch(/outcome="ok"} 301$/);
+    expect(Number(line(text, 'serval_prediction_latency_seconds_sum')?.split(' ')[1])).toBeCloseTo(0.901, 9);
+  });
 });
