@@ -83,7 +83,10 @@ describe('inference bundle at init', () => {
     // Only a failing version is recorded in the registry, through its services.
     ["the registry's services", /functions\/core\/registry\/(services|lifecycle|artifacts|validation)\.ts$/],
     // Read on feedback and capture spills only.
-    ["monitoring policies (the online learner's, quality's)", /functions\/core\/monitoring\/(policy|quality)\.ts$/],
+    [
+      "monitoring policies (the online learner's, quality's)",
+      /functions\/core\/monitoring\/(policy|quality)\.ts$/,
+    ],
     // A Lambda publishes EMF; Prometheus (and OpenTelemetry's API, which prom-client loads) is the
     // local runtime's.
     ['prom-client', /node_modules\/(prom-client|@opentelemetry\/api|tdigest|bintrees)\//],
