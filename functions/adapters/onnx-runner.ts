@@ -195,6 +195,16 @@ class OnnxLoadedModel implements LoadedModel {
     inputName?: string,
     outputNames?: readonly string[],
   ): Promise<ModelOutputs> {
+    return this.runNow(batch, rows, features, inputName, outputNames);
+  }
+
+  runNow(
+    batch: Float32Array,
+    rows: number,
+    features: number,
+    inputName?: string,
+    outputNames?: readonly string[],
+  ): ModelOutputs | Promise<ModelOutputs> {
     const name = inputName ?? this.inputs[0]?.name;
     if (name === undefined) throw new ModelRunError('the model has no inputs');
     const type = this.inputTypes.get(name);
@@ -211,12 +221,18 @@ class OnnxLoadedModel implements LoadedModel {
     for (const input of this.inputs) {
       if (input.name !== name) throw new ModelRunError(`the model also needs input ${input.name}`);
     }
+    let outputs: ModelOutputs | Promise<ModelOutputs>;
     try {
       // onnxruntime's tensors already carry type, dims and data: handed out as they are (read-only).
-      return await this.execute({ [name]: tensor }, fetch);
+      outputs = this.execute({ [name]: tensor }, fetch);
     } catch (err) {
-      throw new ModelRunError(`onnxruntime rejected the run: ${message(err)}`, { cause: err });
+      throw rejected(err);
     }
+    return outputs instanceof Promise
+      ? outputs.catch((err: unknown) => {
+          throw rejected(err);
+        })
+      : outputs;
   }
 
   release(): Promise<void> {
@@ -242,6 +258,10 @@ function nativeInfo(meta: NativeMetadata): TensorInfo {
       ? null
       : meta.shape.map((d, i) => (d >= 0 ? d : meta.symbolicDimensions[i] || null));
   return { name: meta.name, type: ELEMENT_TYPES[meta.type] ?? `onnx-type-${meta.type}`, dims };
+}
+
+function rejected(err: unknown): ModelRunError {
+  return new ModelRunError(`onnxruntime rejected the run: ${message(err)}`, { cause: err });
 }
 
 function message(err: unknown): string {

@@ -120,7 +120,7 @@ export function createApiHandler<F extends FunctionId>(
       const body = parseBody(event, headers);
       const request: ApiRequest<unknown, unknown, unknown> = {
         principal,
-        params: parse(operation.params, event.pathParameters ?? {}),
+        params: parseParams(operation.params, event.pathParameters),
         query: parse(operation.query, queryOf(event)),
         // Only an absent body means {}; a JSON null is a body, and a wrong one.
         body: operation.body
@@ -228,7 +228,14 @@ function authorize(route: Route, event: APIGatewayProxyEvent): Principal {
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) out[k.toLowerCase()] = v;
+  const given = event.headers;
+  if (!given) return out;
+  // for-in over the event's own plain object: no entry arrays per request, as Object.entries makes.
+  for (const k in given) {
+    if (!Object.hasOwn(given, k)) continue;
+    const v = given[k];
+    if (v !== undefined) out[k.toLowerCase()] = v;
+  }
   return out;
 }
 
@@ -309,6 +316,43 @@ function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]>
   return out;
 }
 
+/** Parsed path parameters per schema, by the one raw value most routes have (a model's name). */
+const parsedParams = new WeakMap<z.ZodType, Map<string, unknown>>();
+/** Distinct raw values kept per schema before the cache starts over (names are few; junk is not). */
+const MAX_CACHED_PARAMS = 1024;
+
+/**
+ * The route's path parameters, parsed. A single-parameter route's result is parsed once per
+ * raw value and shared, frozen: the same few names arrive on every request. Refusals are not
+ * cached (each is thrown again by a fresh parse); routes with several parameters parse each time.
+ */
+function parseParams(schema: z.ZodType | undefined, raw: APIGatewayProxyEvent['pathParameters']): unknown {
+  if (!schema) return {};
+  if (!raw) return schema.parse({});
+  let only: string | undefined;
+  let count = 0;
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k)) continue;
+    count++;
+    only = k;
+  }
+  const value = only === undefined ? undefined : raw[only];
+  if (count !== 1 || typeof value !== 'string') return schema.parse(raw);
+  let cache = parsedParams.get(schema);
+  if (!cache) {
+    cache = new Map();
+    parsedParams.set(schema, cache);
+  }
+  const key = `${only}\u0000${value}`;
+  let parsed = cache.get(key);
+  if (parsed === undefined) {
+    parsed = Object.freeze(schema.parse(raw));
+    if (cache.size >= MAX_CACHED_PARAMS) cache.clear();
+    cache.set(key, parsed);
+  }
+  return parsed;
+}
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown): T {
   return (schema ? schema.parse(value) : {}) as T;
 }
@@ -317,7 +361,7 @@ export function respond(
   status: number,
   body: unknown,
   requestId: string,
-  headers: Record<string, string> = {},
+  headers?: Record<string, string>,
 ): APIGatewayProxyResult {
   if (body instanceof TextBody) {
     return {
@@ -326,19 +370,20 @@ export function respond(
         'content-type': body.contentType,
         'x-request-id': requestId,
         'cache-control': 'no-store',
-        ...headers,
+        ...(headers ?? {}),
       },
       body: body.text,
     };
   }
+  const base = {
+    'content-type': 'application/json; charset=utf-8',
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  };
   return {
     statusCode: status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'x-request-id': requestId,
-      'cache-control': 'no-store',
-      ...headers,
-    },
+    // Most answers add no headers: a spread is a runtime call per request.
+    headers: headers === undefined ? base : { ...base, ...headers },
     body: body === undefined ? '' : JSON.stringify(body),
   };
 }

@@ -18,7 +18,7 @@ import {
 import { isoTime } from '../kernel/iso-time.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
-import { ModelLoadError, ModelRunError } from '../kernel/runner.js';
+import { ModelLoadError, type ModelOutputs, ModelRunError } from '../kernel/runner.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
@@ -155,11 +155,16 @@ export class InferenceService {
     let route = experiment ? await this.variantRoute(name, experiment) : undefined;
     // A variant whose version cannot be read serves nothing: production answers, untagged.
     if (experiment && !route) experiment = undefined;
-    route ??= await this.router.route(name, input);
+    if (!route) {
+      // A fresh cache answers at once: no await on the warm path.
+      const routed = this.router.routeNow(name, input);
+      route = routed instanceof Promise ? await routed : routed;
+    }
     const tag = experiment ? experimentTag(experiment, experiment.variant.name, input.subject) : undefined;
     let version = route.version;
     try {
-      const served = await this.serveWithFallback(route, input);
+      const serving = this.serveWithFallback(route, input);
+      const served = serving instanceof Promise ? await serving : serving;
       version = served.version;
       const latencyMs = this.timer() - started;
       // serve() built this answer for this request alone: adding to it costs less than a copy.
@@ -429,38 +434,46 @@ export class InferenceService {
 
   // ---- serving --------------------------------------------------------------------------
 
-  private async serveWithFallback(route: Route, input: PredictInput): Promise<Served> {
+  /** The answer itself when the model is loaded and runs synchronously; a promise otherwise. */
+  private serveWithFallback(route: Route, input: PredictInput): Served | Promise<Served> {
+    let served: Served | Promise<Served>;
     try {
       assertServable(route.version, route.pinned);
-      return await this.serve(route.model.name, route.version, input);
+      served = this.serve(route.model.name, route.version, input);
     } catch (err) {
-      if (!(err instanceof ServingFailure)) throw err;
-      const failing = route.version;
-      const allowed = !route.pinned && route.model.fallback !== false;
-      const replacement = allowed
-        ? await this.router.fallbackFor(route.model, failing, (v) => this.isBroken(v))
-        : undefined;
-      if (!replacement) {
-        throw integrityFailed(
-          `${err.message}; ${
-            route.pinned
-              ? 'the request named this version, so no other version answers'
-              : route.model.fallback === false
-                ? "the model's policy does not allow a fallback"
-                : 'no earlier production version can answer instead'
-          }`,
-          { model: route.model.name, version: failing.version, fallback: null },
-        );
-      }
-      this.deps.log?.warn('serving a fallback version', {
-        model: route.model.name,
-        failed: failing.version,
-        servedBy: replacement.version,
-      });
-      await this.recordFallback(route.model.name, failing.version, replacement.version, err.message);
-      const served = await this.serve(route.model.name, replacement, input);
-      return { ...served, output: { ...served.output, fallbackFrom: failing.version } };
+      return this.fallback(route, input, err);
     }
+    return served instanceof Promise ? served.catch((err) => this.fallback(route, input, err)) : served;
+  }
+
+  /** Another version's answer when this one cannot serve (a ServingFailure); any other error as is. */
+  private async fallback(route: Route, input: PredictInput, err: unknown): Promise<Served> {
+    if (!(err instanceof ServingFailure)) throw err;
+    const failing = route.version;
+    const allowed = !route.pinned && route.model.fallback !== false;
+    const replacement = allowed
+      ? await this.router.fallbackFor(route.model, failing, (v) => this.isBroken(v))
+      : undefined;
+    if (!replacement) {
+      throw integrityFailed(
+        `${err.message}; ${
+          route.pinned
+            ? 'the request named this version, so no other version answers'
+            : route.model.fallback === false
+              ? "the model's policy does not allow a fallback"
+              : 'no earlier production version can answer instead'
+        }`,
+        { model: route.model.name, version: failing.version, fallback: null },
+      );
+    }
+    this.deps.log?.warn('serving a fallback version', {
+      model: route.model.name,
+      failed: failing.version,
+      servedBy: replacement.version,
+    });
+    await this.recordFallback(route.model.name, failing.version, replacement.version, err.message);
+    const served = await this.serve(route.model.name, replacement, input);
+    return { ...served, output: { ...served.output, fallbackFrom: failing.version } };
   }
 
   /**
@@ -491,28 +504,58 @@ export class InferenceService {
     return until !== undefined && until > this.deps.clock.now().getTime();
   }
 
-  private async serve(name: string, v: ModelVersion, input: PredictInput): Promise<Served> {
+  /**
+   * The answer itself when the model is loaded and runs synchronously (onnxruntime's native
+   * session): no await on the warm path. Throws or rejects alike; callers await in a try.
+   */
+  private serve(name: string, v: ModelVersion, input: PredictInput): Served | Promise<Served> {
     if (v.runtime.type === 'sagemaker')
       return serveOnEndpoint(this.deps.endpoints, this.deps.ids, name, v, v.runtime.endpointName, input);
     // Instances are checked before anything is loaded: a malformed request changes nothing.
     const batch = encodeInstances(input.instances, requireSchemas(v).inputSchema);
-    const sm = this.deps.models.peek(v) ?? (await this.session(v));
+    const sm = this.deps.models.peek(v);
+    return sm
+      ? this.runOn(name, v, input, batch, sm)
+      : this.session(v).then((loaded) => this.runOn(name, v, input, batch, loaded));
+  }
+
+  private runOn(
+    name: string,
+    v: ModelVersion,
+    input: PredictInput,
+    batch: Float32Array,
+    sm: ServingModel,
+  ): Served | Promise<Served> {
     const rows = input.instances.length;
-    let outputs: Awaited<ReturnType<typeof sm.model.run>>;
+    const features = sm.inputSchema.features.length;
+    let outputs: ModelOutputs | Promise<ModelOutputs>;
     try {
-      outputs = await sm.model.run(
-        batch,
-        rows,
-        sm.inputSchema.features.length,
-        sm.inputSchema.tensor,
-        sm.fetch,
-      );
+      outputs = sm.model.runNow
+        ? sm.model.runNow(batch, rows, features, sm.inputSchema.tensor, sm.fetch)
+        : sm.model.run(batch, rows, features, sm.inputSchema.tensor, sm.fetch);
     } catch (err) {
-      if (err instanceof ModelRunError) {
-        throw modelFailed(`the model failed on this batch: ${err.message}`, { version: v.version });
-      }
-      throw err;
+      throw runFailed(err, v);
     }
+    if (outputs instanceof Promise) {
+      return outputs.then(
+        (o) => this.answer(name, v, input, batch, sm, rows, o),
+        (err) => {
+          throw runFailed(err, v);
+        },
+      );
+    }
+    return this.answer(name, v, input, batch, sm, rows, outputs);
+  }
+
+  private answer(
+    name: string,
+    v: ModelVersion,
+    input: PredictInput,
+    batch: Float32Array,
+    sm: ServingModel,
+    rows: number,
+    outputs: ModelOutputs,
+  ): Served {
     let predictions: (string | number)[];
     let probabilities: number[][] | undefined;
     try {
@@ -717,6 +760,13 @@ function isServerSide(err: unknown): boolean {
     // `code` of its own, which must not pass for a client mistake).
     !isDomainError(err)
   );
+}
+
+/** A run the model refused, as the model_error it is for the caller; anything else as is. */
+function runFailed(err: unknown, v: ModelVersion): unknown {
+  return err instanceof ModelRunError
+    ? modelFailed(`the model failed on this batch: ${err.message}`, { version: v.version })
+    : err;
 }
 
 function errorCode(err: unknown): string {

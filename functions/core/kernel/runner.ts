@@ -55,6 +55,18 @@ export interface LoadedModel {
     /** Outputs to fetch (default: every tensor output); fewer is faster. */
     outputNames?: readonly string[],
   ): Promise<ModelOutputs>;
+  /**
+   * run(), answering without a promise when the runtime runs synchronously (the warm predict
+   * path, where an await is a measurable share of the request); throws ModelRunError instead of
+   * rejecting when it refuses the batch at once. Optional: callers use run() without it.
+   */
+  runNow?(
+    batch: Float32Array,
+    rows: number,
+    features: number,
+    inputName?: string,
+    outputNames?: readonly string[],
+  ): ModelOutputs | Promise<ModelOutputs>;
   release(): Promise<void>;
 }
 

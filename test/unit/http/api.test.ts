@@ -118,6 +118,17 @@ describe('createApiHandler', () => {
     expect(traversal.statusCode).toBe(400);
   });
 
+  it('parses a path parameter the same on every request (results are cached per raw value, refusals are not)', async () => {
+    const revoke = (keyId: string) =>
+      handler(event('DELETE', '/v1/auth/keys/{keyId}', { role: 'admin', params: { keyId } }));
+    for (let i = 0; i < 3; i++) {
+      expect((await revoke('../x')).statusCode).toBe(400);
+      const again = await revoke('01ARZ3NDEKTSV4RRFFQ69G5FAV');
+      expect(again.statusCode).toBe(409);
+      expect(parse(again).error.details).toEqual({ keyId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' });
+    }
+  });
+
   it('answers domain errors with their code and hides internal ones behind the request id', async () => {
     const conflict = await handler(
       event('DELETE', '/v1/auth/keys/{keyId}', {
