@@ -49,7 +49,9 @@ createSqsServer({
     const address = server.address();
     parentPort.postMessage({ port: address && typeof address === 'object' ? address.port : undefined });
     parentPort.on('message', () => {
-      server.close(() => parentPort.close());
+      // process.exit in a worker ends the worker only; the queues' own timers (visibility
+      // timeouts) would otherwise keep it alive after the server has closed.
+      server.close(() => process.exit(0));
       server.closeAllConnections();
     });
   },
@@ -59,6 +61,9 @@ createSqsServer({
   },
 );
 `;
+
+/** How long a stop waits for the server to close before ending its thread. */
+const STOP_GRACE_MS = 5_000;
 
 export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<SqsLocal> {
   const worker = new Worker(WORKER_SOURCE, {
@@ -82,6 +87,10 @@ export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<SqsL
   }
   return localService(started.port, async () => {
     worker.postMessage('stop');
-    await exited;
+    // A close that never finishes must not hold the runtime's stop: the thread is ended anyway.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([exited, new Promise<void>((ok) => (timer = setTimeout(ok, STOP_GRACE_MS)))]);
+    clearTimeout(timer);
+    await worker.terminate();
   });
 }
