@@ -43,6 +43,9 @@ export class Cancelled extends Error {
   }
 }
 
+/** Reads and claims of a job one invocation makes before it leaves the message to a redelivery. */
+const CLAIM_TRIES = 5;
+
 /** Thrown when a later attempt claimed the job (a resume after this worker was presumed dead). */
 class Superseded extends Error {}
 
@@ -214,32 +217,40 @@ export class JobExecutor {
     message: { readonly jobId: string; readonly attempt?: number },
     budget: Budget = UNLIMITED,
   ): Promise<RetrainJob | undefined> {
-    const job = await this.deps.store.get(message.jobId);
-    if (!job) return undefined;
-    if (!isActive(job.state)) return job;
     const want = message.attempt ?? 1;
-    const current = job.attempt ?? (job.state === 'running' ? 1 : 0);
-    if (want !== current + 1) {
-      // Already claimed: a redelivery, or a second gather of the same rung. A running job whose
-      // worker went silent is the sweep's to resume; a redelivered message may trigger that.
-      if (job.state === 'running' && this.stale(job)) await this.recover(job);
-      return this.deps.store.get(job.id);
+    let job: RetrainJob | undefined;
+    let claimed: RetrainJob | undefined;
+    // A claim conditioned on the revision fails whenever anything else wrote the job meanwhile:
+    // another delivery's claim, but also a repeat request recorded on it by the API or a cancel.
+    // So a failed claim reads the job again and decides afresh; only a claim by someone else
+    // ends this invocation (a job left queued because a person asked twice would never run).
+    for (let tries = 0; claimed === undefined; tries++) {
+      job = await this.deps.store.get(message.jobId);
+      if (!job) return undefined;
+      if (!isActive(job.state)) return job;
+      const current = job.attempt ?? (job.state === 'running' ? 1 : 0);
+      if (want !== current + 1) {
+        // Already claimed: a redelivery, or a second gather of the same rung. A running job whose
+        // worker went silent is the sweep's to resume; a redelivered message may trigger that.
+        if (job.state === 'running' && this.stale(job)) await this.recover(job);
+        return this.deps.store.get(job.id);
+      }
+      if (job.state === 'queued' && want !== 1) return job;
+      try {
+        claimed = await this.service.saveExactly(job, {
+          ...job,
+          state: 'running',
+          attempt: want,
+          heartbeatAt: this.service.now(),
+          progress: job.state === 'queued' ? { ...job.progress, message: 'loading the dataset' } : job.progress,
+        });
+      } catch (err) {
+        if (!isConcurrentModification(err)) throw err;
+        // Writes keep racing: the message is redelivered and tries again later.
+        if (tries + 1 >= CLAIM_TRIES) throw err;
+      }
     }
-    if (job.state === 'queued' && want !== 1) return job;
-    let claimed: RetrainJob;
-    try {
-      claimed = await this.service.saveExactly(job, {
-        ...job,
-        state: 'running',
-        attempt: want,
-        heartbeatAt: this.service.now(),
-        progress: job.state === 'queued' ? { ...job.progress, message: 'loading the dataset' } : job.progress,
-      });
-    } catch (err) {
-      // Another delivery claimed it first.
-      if (isConcurrentModification(err)) return this.deps.store.get(job.id);
-      throw err;
-    }
+    if (!job) return undefined;
     try {
       return await this.advance(claimed, budget);
     } catch (err) {

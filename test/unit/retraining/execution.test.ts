@@ -321,3 +321,52 @@ describe('recovery of a silent worker', () => {
     expect((await service().run(job.id, { attempt: 3 }))?.state).toBe('succeeded');
   });
 });
+
+describe('claims', () => {
+  it('runs a job whose record changed between its read and its claim (a repeat request recorded on it)', async () => {
+    const job = await service().request(alice, 'iris-demo', {
+      reason: 'weekly',
+      search: { l2: [1e-3, 1e-2] },
+    });
+    // The worker reads the job; before its claim lands, a person asks again and the API records
+    // the repeat on the job (a new revision). Found in the local runtime once the API and the
+    // workers ran on separate threads, as they run in separate Lambdas on AWS.
+    const read = store.get.bind(store);
+    let interposed = false;
+    store.get = async (id: string) => {
+      const found = await read(id);
+      if (!interposed) {
+        interposed = true;
+        await expectCode(service().request(alice, 'iris-demo', { reason: 'again' }), 'conflict');
+      }
+      return found;
+    };
+    const done = await service().run(job.id);
+    expect(done?.state).toBe('succeeded');
+    expect(done?.attempt).toBe(1);
+    expect(done?.duplicates.map((d) => d.reason)).toEqual(['again']);
+    expect(registered).toHaveLength(1);
+  });
+
+  it('still leaves a job another delivery claimed first', async () => {
+    const job = await service().request(alice, 'iris-demo', { reason: 'weekly', search: { l2: [1e-3] } });
+    const read = store.get.bind(store);
+    let interposed = false;
+    store.get = async (id: string) => {
+      const found = await read(id);
+      if (!interposed && found) {
+        interposed = true;
+        // The other delivery's claim: attempt 1, running.
+        await store.save(
+          { ...found, state: 'running', attempt: 1, revision: found.revision + 1 },
+          found.revision,
+        );
+      }
+      return found;
+    };
+    const left = await service().run(job.id);
+    expect(left?.state).toBe('running');
+    expect(left?.attempt).toBe(1);
+    expect(registered).toHaveLength(0);
+  });
+});
