@@ -242,7 +242,8 @@ export class JobExecutor {
           state: 'running',
           attempt: want,
           heartbeatAt: this.service.now(),
-          progress: job.state === 'queued' ? { ...job.progress, message: 'loading the dataset' } : job.progress,
+          progress:
+            job.state === 'queued' ? { ...job.progress, message: 'loading the dataset' } : job.progress,
         });
       } catch (err) {
         if (!isConcurrentModification(err)) throw err;
