@@ -12,10 +12,21 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { FUNCTIONS, type FunctionId, QUEUES, SCHEDULES } from '../functions/contract/resources.js';
+import {
+  FUNCTIONS,
+  type FunctionDef,
+  type FunctionId,
+  QUEUES,
+  SCHEDULES,
+} from '../functions/contract/resources.js';
 import type { LocalResources } from './provision.js';
 
 const BACKGROUND_MARK = 'serval-background';
+
+/** What runs on the background thread: the queue workers and the scheduled functions. */
+export function runsInBackground(def: FunctionDef): boolean {
+  return def.kind === 'queue' || def.kind === 'schedule';
+}
 
 export interface BackgroundOptions {
   /** Each function's environment (functionEnv), for the queue and schedule functions. */
@@ -134,10 +145,11 @@ async function runInWorker(options: BackgroundOptions): Promise<void> {
         import('./scheduler.js'),
         import('./services/clients.js'),
       ]);
-    const background = Object.fromEntries(
-      Object.entries(FUNCTIONS).filter(([, def]) => def.kind === 'queue' || def.kind === 'schedule'),
+    // Exactly the functions the runtime gave an environment: it decides what runs here.
+    const given = Object.fromEntries(
+      (Object.keys(options.envs) as FunctionId[]).map((fn) => [fn, FUNCTIONS[fn]]),
     ) as typeof FUNCTIONS;
-    const handlers = await loadHandlers((fn) => options.envs[fn] ?? {}, undefined, background);
+    const handlers = await loadHandlers((fn) => options.envs[fn] ?? {}, undefined, given);
     const sqs = localSqsClient(options.sqsEndpoint);
     const client = uncancellableReceives(sqs);
     const pollers = (

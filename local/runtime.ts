@@ -32,7 +32,7 @@ import {
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { buildDashboard } from '../web/build.js';
-import { startBackground } from './background.js';
+import { runsInBackground, startBackground } from './background.js';
 import { dashboardResponder } from './dashboard.js';
 import { closeGateway, createGateway } from './gateway.js';
 import { loadHandlers } from './handlers.js';
@@ -289,7 +289,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       envFor,
       undefined,
       Object.fromEntries(
-        Object.entries(FUNCTIONS).filter(([, def]) => def.kind === 'api' || def.kind === 'authorizer'),
+        Object.entries(FUNCTIONS).filter(([, def]) => !runsInBackground(def)),
       ) as typeof FUNCTIONS,
     );
     const { authorizer } = handlers;
@@ -366,7 +366,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       {
         envs: Object.fromEntries(
           (Object.keys(FUNCTIONS) as FunctionId[])
-            .filter((fn) => FUNCTIONS[fn].kind === 'queue' || FUNCTIONS[fn].kind === 'schedule')
+            .filter((fn) => runsInBackground(FUNCTIONS[fn]))
             .map((fn) => [fn, envFor(fn)]),
         ),
         sqsEndpoint: aws.endpoints.sqs,
