@@ -5,8 +5,8 @@
 import { documentClient } from '../adapters/aws-clients.js';
 import { DynamoExperimentStore } from '../adapters/dynamo-experiments.js';
 import { TABLES } from '../contract/resources.js';
-import { servingView } from '../core/experiments/definition.js';
 import type { ExperimentStore } from '../core/experiments/ports.js';
+import { servingView } from '../core/experiments/serving.js';
 import type { ExperimentReader } from '../core/inference/ports.js';
 import { type Env, envValue } from './shared.js';
 

@@ -4,7 +4,7 @@
  * init: building every schema of the contract was a large share of its cold start (issue 13).
  */
 import * as z from 'zod';
-import { PredictionContext } from '../contract/messages.js';
+import { PredictionContext } from '../contract/prediction-context.js';
 import { ALIAS_PATTERN } from '../core/registry/aliases.js';
 import { SEMVER_PATTERN } from '../core/registry/semver.js';
 

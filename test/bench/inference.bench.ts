@@ -462,15 +462,26 @@ async function withHttpPlatforms(alsoOnCached: (serval: ServalProcess) => Promis
 export function runColdBench(): void {
   const dir = mkdtempSync(join(tmpdir(), 'serval-cold-'));
   // As CDK builds the function (lib/constructs/function-bundle.ts), onnxruntime-node from the layer.
-  const bundleOf = (entry: string, name: string) => {
+  const bundleOf = (entry: string, name: string, external: string[] = []) => {
     const outdir = join(dir, name);
-    const built = bundleFunction({ entry, outdir, external: ['onnxruntime-node'], metafile: true });
+    const built = bundleFunction({
+      entry,
+      outdir,
+      external: ['onnxruntime-node', ...external],
+      metafile: true,
+    });
     return { file: entryFileIn(outdir), metafile: built.metafile! };
   };
   const bundles = {
     handler: bundleOf('functions/handlers/inference-api.ts', 'inference'),
     sdk: bundleOf('test/bench/sdk-floor.ts', 'sdk-floor'),
+    // The alternative to bundling the SDK: the same clients imported from node_modules, as a
+    // function that leaves the SDK to the Lambda runtime's copy would load them (an ESM import of
+    // the SDK's packages resolves to their many-file ESM builds, unminified).
+    unbundled: bundleOf('test/bench/sdk-floor.ts', 'sdk-unbundled', ['@aws-sdk/*', '@smithy/*']),
   };
+  // This bundle's SDK imports resolve to the project's node_modules (the others see only the layer).
+  symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'sdk-unbundled', 'node_modules'), 'dir');
   const model = join(dir, 'model.onnx');
   writeFileSync(model, cases()[1]!.onnx);
   // As on Lambda: onnxruntime-node comes from the pruned layer, next to the bundle.
@@ -480,7 +491,7 @@ export function runColdBench(): void {
   });
   symlinkSync(join(layer.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'), 'dir');
   const ort = join(dir, 'node_modules', 'onnxruntime-node', 'dist', 'index.js');
-  type Side = 'handler' | 'sdk' | 'minimum';
+  type Side = 'handler' | 'sdk' | 'unbundled' | 'minimum';
   const script = (what: Side) => `
     const t0 = performance.now();
     ${what === 'minimum' ? '' : `await import(${JSON.stringify(bundles[what].file)});`}
@@ -489,7 +500,7 @@ export function runColdBench(): void {
     const s = await InferenceSession.create(new Uint8Array(require('node:fs').readFileSync(${JSON.stringify(model)})), { intraOpNumThreads: 1 });
     const t2 = performance.now();
     console.log(JSON.stringify({ importMs: t1 - t0, sessionMs: t2 - t1, rssMb: process.memoryUsage().rss / 2 ** 20 }));`;
-  const sides: Side[] = ['handler', 'sdk', 'minimum'];
+  const sides: Side[] = ['handler', 'sdk', 'unbundled', 'minimum'];
   const samples = Object.fromEntries(
     sides.map((s) => [s, [] as { importMs: number; sessionMs: number; rssMb: number }[]]),
   );
@@ -536,6 +547,7 @@ export function runColdBench(): void {
     );
   row('onnxruntime-node alone', m);
   row(`the AWS SDK clients predict needs, alone: the floor (${kib(bundles.sdk)})`, median('sdk'));
+  row('the same clients, the SDK not bundled: imported from node_modules', median('unbundled'));
   row(`inference handler bundle (${kib(bundles.handler)})`, median('handler'));
 }
 

@@ -29,8 +29,6 @@ export type ExperimentState = (typeof EXPERIMENT_STATES)[number];
  */
 export const BUILTIN_METRICS = ['error_rate', 'latency_ms', 'accuracy', 'agreement', 'score_diff'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
-/** Units (subjects, or requests without one) assigned to each variant: what the SRM test counts. */
-export const EXPOSURES = '__exposures';
 
 const BUILTIN_KIND: Record<BuiltinMetric, 'binary' | 'continuous'> = {
   error_rate: 'binary',
@@ -207,25 +205,4 @@ export function outcomeMetrics(e: Pick<Experiment, 'metric' | 'guardrails'>): Me
 
 export function controlOf(e: Pick<Experiment, 'variants'>): Variant {
   return e.variants.find((v) => v.control)!;
-}
-
-/** What serving needs of a running experiment: small, cached per model by the inference function. */
-export interface ServingExperiment {
-  readonly id: string;
-  readonly kind: ExperimentKind;
-  readonly seed: string;
-  readonly allocation: Allocation;
-  readonly epoch: number;
-  readonly variants: readonly Variant[];
-}
-
-export function servingView(e: Experiment): ServingExperiment {
-  return {
-    id: e.id,
-    kind: e.kind,
-    seed: e.seed,
-    allocation: e.allocation,
-    epoch: e.epoch,
-    variants: e.variants,
-  };
 }

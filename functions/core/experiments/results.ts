@@ -14,7 +14,6 @@ import { allocationWeights } from './assignment.js';
 import {
   type Adjustment,
   controlOf,
-  EXPOSURES,
   type Experiment,
   type MetricDef,
   metricKind,
@@ -23,6 +22,7 @@ import {
 import { compareMeans, compareProportions } from './fixed.js';
 import { msprtLookFromSummaries } from './msprt.js';
 import type { MetricAggregate } from './ports.js';
+import { exposureMetric } from './serving.js';
 import { sampleRatioMismatch } from './srm.js';
 
 export const DECISIONS = ['continue', 'winner', 'no_difference', 'srm_failed', 'rolled_back'] as const;
@@ -123,11 +123,6 @@ export interface Results {
   readonly reason: string;
   /** The updated running minima of the always-valid p-values (stored by the service). */
   readonly sequential: Record<string, number>;
-}
-
-/** Exposure counts are kept per allocation epoch: SRM compares them with that epoch's weights. */
-export function exposureMetric(epoch: number): string {
-  return `${EXPOSURES}#${epoch}`;
 }
 
 /** Latency guardrail metric: the share of requests slower than the control's p99. */

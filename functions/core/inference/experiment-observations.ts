@@ -15,7 +15,7 @@
  *   the prediction).
  */
 import type { ExperimentStore, ObservationGroup } from '../experiments/ports.js';
-import { exposureMetric } from '../experiments/results.js';
+import { exposureMetric } from '../experiments/serving.js';
 import { latencyBucket } from '../kernel/latency-histogram.js';
 import type { CaptureMessage, FeedbackResult } from './ports.js';
 

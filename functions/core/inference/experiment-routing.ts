@@ -11,7 +11,8 @@
  * variant gets a copy after the answer (service.ts).
  */
 import { assigner, SLOTS } from '../experiments/assignment.js';
-import type { ServingExperiment, Variant } from '../experiments/definition.js';
+import type { Variant } from '../experiments/definition.js';
+import type { ServingExperiment } from '../experiments/serving.js';
 import type { Clock } from '../kernel/clock.js';
 import type { ExperimentReader } from './ports.js';
 import { ROUTE_CACHE_MS } from './routing.js';

@@ -5,7 +5,7 @@
  * Adapters: functions/adapters/sagemaker-runtime.ts, sqs-capture-queue.ts, dynamo-predictions.ts,
  * serving-metrics.ts; test/support/memory-stores.ts has in-memory versions.
  */
-import type { ServingExperiment } from '../experiments/definition.js';
+import type { ServingExperiment } from '../experiments/serving.js';
 import type { OutputSchema } from '../kernel/model-io.js';
 
 // ---------------------------------------------------------------------------------------------

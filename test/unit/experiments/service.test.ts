@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CreateExperimentBody } from '../../../functions/core/experiments/definition.js';
 import { CreateExperimentBody as Schema } from '../../../functions/core/experiments/definition.js';
-import { exposureMetric } from '../../../functions/core/experiments/results.js';
 import { ExperimentService } from '../../../functions/core/experiments/service.js';
+import { exposureMetric } from '../../../functions/core/experiments/serving.js';
 import { conflict } from '../../../functions/core/kernel/errors.js';
 import { MemoryExperimentStore } from '../../support/memory-experiments.js';
 import { CountingIds, SteppingClock } from '../../support/memory-stores.js';

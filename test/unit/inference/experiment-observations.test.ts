@@ -9,7 +9,7 @@ import { CaptureRecorder } from '../../../functions/adapters/capture-recorder.js
 import { serialise } from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureMessageSchema } from '../../../functions/contract/messages.js';
 import type { MetricAggregate } from '../../../functions/core/experiments/ports.js';
-import { exposureMetric } from '../../../functions/core/experiments/results.js';
+import { exposureMetric } from '../../../functions/core/experiments/serving.js';
 import { recordFeedback } from '../../../functions/core/inference/feedback.js';
 import type { CaptureBatch, CaptureMessage } from '../../../functions/core/inference/ports.js';
 import { latencyBucket } from '../../../functions/core/kernel/latency-histogram.js';
