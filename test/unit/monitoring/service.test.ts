@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { registryServices } from '../../../functions/core/registry/services.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import {
   CountingIds,
   MemoryArtifactStore,
@@ -48,13 +48,13 @@ async function setup() {
   const store = new MemoryMonitoringStore();
   const service = new MonitoringService({
     store,
-    docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+    docs: memoryDocs(docs),
     captures: {
       partitions: async () => [partition],
       rows: async function* () {
         yield* window;
       },
-      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+      sketchKey: hourSketchKey,
     },
     datasets: { rows: async function* () {} },
     registry,

@@ -9,7 +9,7 @@ import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { WindowAccumulator } from '../../../functions/core/monitoring/window.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
 
 const HOUR = 3600_000;
@@ -50,17 +50,16 @@ async function setup() {
       instance: [i % 50 === 0 ? 'oops' : xs[h * PER_HOUR + i]!, ys[h * PER_HOUR + i]!],
     }));
   };
-  const docs = new Map<string, unknown>();
   const store = new MemoryMonitoringStore();
   const service = new MonitoringService({
     store,
-    docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+    docs: memoryDocs(),
     captures: {
       partitions: async () => partitions,
       rows: async function* (p) {
         yield* rows(p);
       },
-      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+      sketchKey: hourSketchKey,
     },
     datasets: { rows: async function* () {} },
     registry,
