@@ -11,21 +11,13 @@ import { MonitoringService } from '../../../functions/core/monitoring/service.js
 import { WindowAccumulator } from '../../../functions/core/monitoring/window.js';
 import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
+import { lcgNormals } from '../../support/random.js';
 
 const HOUR = 3600_000;
 const START = Date.parse('2026-03-01T06:00:00Z');
 const HOURS = 4;
 const PER_HOUR = 600;
 const LIMIT = 300;
-
-function normals(n: number, mean: number, seed: number): number[] {
-  let s = seed;
-  const u = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s + 0.5) / 2147483648;
-  };
-  return Array.from({ length: n }, () => mean + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
-}
 
 async function setup() {
   const registry = await oneVersionRegistry({
@@ -39,8 +31,8 @@ async function setup() {
     hourStart: new Date(START + h * HOUR).toISOString(),
     keys: [`h${h}`],
   }));
-  const xs = normals(HOURS * PER_HOUR, 0.4, 11);
-  const ys = normals(HOURS * PER_HOUR, 0, 12);
+  const xs = lcgNormals(HOURS * PER_HOUR, 0.4, 11);
+  const ys = lcgNormals(HOURS * PER_HOUR, 0, 12);
   const rows = (p: CapturePartition): CapturedRow[] => {
     const h = partitions.indexOf(p);
     return Array.from({ length: PER_HOUR }, (_, i) => ({
@@ -68,7 +60,7 @@ async function setup() {
   });
   const principal = { id: 'p', name: 'p', role: 'admin' as const };
   await service.putBaseline(principal, 'm', {
-    rows: normals(2000, 0, 3).map((x, i) => [x, normals(1, 0, i + 5)[0]!]),
+    rows: lcgNormals(2000, 0, 3).map((x, i) => [x, lcgNormals(1, 0, i + 5)[0]!]),
   });
   store.policies.set('m', { ...DEFAULT_POLICY, exactRowLimit: LIMIT });
   return { service };
