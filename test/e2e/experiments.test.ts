@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign } from '../../functions/core/experiments/assignment.js';
 import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
-import { apiClient, type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
+import { approveVersion, type Client, roleClients } from '../support/model-api.js';
+import { type ServalProcess, startServal, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
-let admin: ReturnType<typeof apiClient>;
-let scientist: ReturnType<typeof apiClient>;
-let approver: ReturnType<typeof apiClient>;
-let predictor: ReturnType<typeof apiClient>;
+let admin: Client;
+let scientist: Client;
+let approver: Client;
+let predictor: Client;
 
 const FEATURES = ['a', 'b', 'c'];
 const inputSchema = { features: FEATURES.map((name) => ({ name, type: 'float' })) };
@@ -30,12 +31,6 @@ const model = (weights: number[], bias: number) =>
   logisticRegressionOnnx({ weights, bias, featureNames: FEATURES, classes: ['no', 'yes'] });
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
   waitFor(serval, what, probe, { timeoutMs });
-
-async function key(role: string) {
-  const res = await admin('POST', '/v1/auth/keys', { name: `e2e-exp-${role}`, role });
-  expect(res.status, res.text).toBe(201);
-  return apiClient(serval.url, res.body.key);
-}
 
 /** Registered, through testing and staging, approved by someone else; production when asked. */
 async function register(
@@ -52,21 +47,7 @@ async function register(
     outputSchema,
   });
   expect(reg.status, reg.text).toBe(201);
-  for (const stage of ['testing', 'staging']) {
-    const t = await scientist('POST', `/v1/models/shop/versions/${version}/transition`, { stage });
-    expect(t.status, t.text).toBe(200);
-  }
-  const a = await approver('POST', `/v1/models/shop/versions/${version}/approval`, {
-    decision: 'approved',
-    comment: 'e2e',
-  });
-  expect(a.status, a.text).toBe(200);
-  if (options.production) {
-    const p = await approver('POST', `/v1/models/shop/versions/${version}/transition`, {
-      stage: 'production',
-    });
-    expect(p.status, p.text).toBe(200);
-  }
+  await approveVersion({ scientist, approver }, 'shop', version, options);
 }
 
 const instance = (i: number) => [((i * 37) % 11) / 5 - 1, ((i * 17) % 7) / 3 - 1, ((i * 13) % 5) / 2 - 1];
@@ -78,10 +59,7 @@ async function production(): Promise<string> {
 beforeAll(async () => {
   // The 1-minute analysis schedule fires every ~0.6 s.
   serval = await startServal({ env: { SERVAL_SCHEDULE_SCALE: '0.01' } });
-  admin = apiClient(serval.url, serval.adminKey);
-  scientist = await key('scientist');
-  approver = await key('approver');
-  predictor = await key('predictor');
+  ({ admin, scientist, approver, predictor } = await roleClients(serval, 'e2e-exp'));
   expect((await scientist('POST', '/v1/models', { name: 'shop' })).status).toBe(201);
   await register('1.0.0', model([0.5, -1.25, 2], -0.3), { production: true });
   await register('1.1.0', model([-0.75, 0.5, 1], 0.2));

@@ -12,13 +12,14 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { describe, expect, it } from 'vitest';
 import { logisticRegressionOnnx, mlpOnnx, softmaxRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { servalForFile } from '../support/lifecycle.js';
-import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
+import { approveVersion, type Client, keyClient, roleClients } from '../support/model-api.js';
+import { type ServalProcess, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
-let admin: ReturnType<typeof apiClient>;
-let scientist: ReturnType<typeof apiClient>;
-let approver: ReturnType<typeof apiClient>;
-let predictor: ReturnType<typeof apiClient>;
+let admin: Client;
+let scientist: Client;
+let approver: Client;
+let predictor: Client;
 let s3: S3Client;
 let bucket: string;
 
@@ -35,12 +36,6 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs?: number) =>
   waitFor(serval, what, probe, { timeoutMs });
 
-async function key(role: string) {
-  const res = await admin('POST', '/v1/auth/keys', { name: `e2e-${role}`, role });
-  expect(res.status).toBe(201);
-  return apiClient(serval.url, res.body.key);
-}
-
 async function registerAndPromote(model: string, version: string, onnx: Uint8Array, extra: object = {}) {
   const reg = await scientist('POST', `/v1/models/${model}/versions`, {
     version,
@@ -53,28 +48,13 @@ async function registerAndPromote(model: string, version: string, onnx: Uint8Arr
     ...extra,
   });
   expect(reg.status, reg.text).toBe(201);
-  for (const stage of ['testing', 'staging']) {
-    const t = await scientist('POST', `/v1/models/${model}/versions/${version}/transition`, { stage });
-    expect(t.status, t.text).toBe(200);
-  }
-  const a = await approver('POST', `/v1/models/${model}/versions/${version}/approval`, {
-    decision: 'approved',
-    comment: 'e2e',
-  });
-  expect(a.status, a.text).toBe(200);
-  const p = await approver('POST', `/v1/models/${model}/versions/${version}/transition`, {
-    stage: 'production',
-  });
-  expect(p.status, p.text).toBe(200);
+  await approveVersion({ scientist, approver }, model, version, { production: true });
 }
 
 servalForFile({
   setup: async (local) => {
     ({ serval, s3, bucket } = local);
-    admin = apiClient(serval.url, serval.adminKey);
-    scientist = await key('scientist');
-    approver = await key('approver');
-    predictor = await key('predictor');
+    ({ admin, scientist, approver, predictor } = await roleClients(serval, 'e2e'));
     expect((await scientist('POST', '/v1/models', { name: 'churn' })).status).toBe(201);
   },
 });
@@ -113,7 +93,7 @@ describe('inference over HTTP', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('validation_failed');
     expect(bad.body.error.details).toMatchObject({ instance: 1 });
-    const viewer = await key('viewer');
+    const viewer = await keyClient(serval, 'viewer', 'e2e-viewer');
     expect(
       (await viewer('POST', '/v1/models/iris-demo/predict', { version: '1.0.0', instances: [[1, 2, 3, 4]] }))
         .status,

@@ -11,13 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
 import { createRng } from '../../functions/core/training/random.js';
 import { servalForFile } from '../support/lifecycle.js';
-import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
+import { approveVersion, type Client, roleClients } from '../support/model-api.js';
+import { type ServalProcess, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
-let admin: ReturnType<typeof apiClient>;
-let scientist: ReturnType<typeof apiClient>;
-let approver: ReturnType<typeof apiClient>;
-let predictor: ReturnType<typeof apiClient>;
+let admin: Client;
+let scientist: Client;
+let approver: Client;
+let predictor: Client;
 
 const FEATURES = ['a', 'b', 'c'];
 const inputSchema = { features: FEATURES.map((name) => ({ name, type: 'float' })) };
@@ -36,12 +37,6 @@ function shifted(n: number, seed: number) {
 const accuracy = (answers: readonly string[], rows: readonly { actual: string }[]) =>
   answers.filter((a, i) => a === rows[i]?.actual).length / rows.length;
 
-async function key(role: string) {
-  const res = await admin('POST', '/v1/auth/keys', { name: `e2e-online-${role}`, role });
-  expect(res.status, res.text).toBe(201);
-  return apiClient(serval.url, res.body.key);
-}
-
 async function toProduction(model: string, artifact: Uint8Array, output = outputSchema) {
   expect((await scientist('POST', '/v1/models', { name: model })).status).toBe(201);
   const reg = await scientist('POST', `/v1/models/${model}/versions`, {
@@ -53,26 +48,13 @@ async function toProduction(model: string, artifact: Uint8Array, output = output
     outputSchema: output,
   });
   expect(reg.status, reg.text).toBe(201);
-  for (const stage of ['testing', 'staging']) {
-    const t = await scientist('POST', `/v1/models/${model}/versions/1.0.0/transition`, { stage });
-    expect(t.status, t.text).toBe(200);
-  }
-  const a = await approver('POST', `/v1/models/${model}/versions/1.0.0/approval`, {
-    decision: 'approved',
-    comment: 'e2e',
-  });
-  expect(a.status, a.text).toBe(200);
-  const p = await approver('POST', `/v1/models/${model}/versions/1.0.0/transition`, { stage: 'production' });
-  expect(p.status, p.text).toBe(200);
+  await approveVersion({ scientist, approver }, model, '1.0.0', { production: true });
 }
 
 servalForFile({
   setup: async (local) => {
     ({ serval } = local);
-    admin = apiClient(serval.url, serval.adminKey);
-    scientist = await key('scientist');
-    approver = await key('approver');
-    predictor = await key('predictor');
+    ({ admin, scientist, approver, predictor } = await roleClients(serval, 'e2e-online'));
     await toProduction(
       'drifty',
       logisticRegressionOnnx({ weights: [3, 0, 0], bias: 0, featureNames: FEATURES, classes: ['no', 'yes'] }),

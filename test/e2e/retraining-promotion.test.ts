@@ -12,15 +12,9 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { servalForFile } from '../support/lifecycle.js';
-import {
-  type Client,
-  IRIS_HOLDOUT,
-  irisModel,
-  jobEnded,
-  labelledTraffic,
-  roleKey,
-} from '../support/retraining.js';
-import { apiClient, type ServalProcess } from '../support/serval-process.js';
+import { roleClients } from '../support/model-api.js';
+import { type Client, IRIS_HOLDOUT, irisModel, jobEnded, labelledTraffic } from '../support/retraining.js';
+import type { ServalProcess } from '../support/serval-process.js';
 
 let serval: ServalProcess;
 let s3: S3Client;
@@ -33,10 +27,7 @@ let predictor: Client;
 servalForFile({
   setup: async (local) => {
     ({ serval, s3, bucket } = local);
-    admin = apiClient(serval.url, serval.adminKey);
-    scientist = await roleKey(serval, 'scientist');
-    approver = await roleKey(serval, 'approver');
-    predictor = await roleKey(serval, 'predictor');
+    ({ admin, scientist, approver, predictor } = await roleClients(serval, 'e2e-retrain'));
     for (const name of ['iris-canary', 'iris-auto']) {
       await irisModel({ s3, bucket, scientist, approver }, name, { production: true });
     }

@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { linearRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { createRng } from '../../functions/core/training/random.js';
 import { servalForFile } from '../support/lifecycle.js';
-import { type Client, jobEnded, roleKey } from '../support/retraining.js';
-import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
+import { approveVersion, roleClients } from '../support/model-api.js';
+import { type Client, jobEnded } from '../support/retraining.js';
+import { type ServalProcess, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
 let s3: S3Client;
@@ -59,26 +60,13 @@ async function houseModel(name: string, body: string) {
     dataset: { uri: `s3://${bucket}/${key}` },
   });
   expect(reg.status, reg.text).toBe(201);
-  for (const stage of ['testing', 'staging']) {
-    const t = await scientist('POST', `/v1/models/${name}/versions/1.0.0/transition`, { stage });
-    expect(t.status, t.text).toBe(200);
-  }
-  const a = await approver('POST', `/v1/models/${name}/versions/1.0.0/approval`, {
-    decision: 'approved',
-    comment: 'e2e',
-  });
-  expect(a.status, a.text).toBe(200);
-  const p = await approver('POST', `/v1/models/${name}/versions/1.0.0/transition`, { stage: 'production' });
-  expect(p.status, p.text).toBe(200);
+  await approveVersion({ scientist, approver }, name, '1.0.0', { production: true });
 }
 
 servalForFile({
   setup: async (local) => {
     ({ serval, s3, bucket } = local);
-    admin = apiClient(serval.url, serval.adminKey);
-    scientist = await roleKey(serval, 'scientist');
-    approver = await roleKey(serval, 'approver');
-    predictor = await roleKey(serval, 'predictor');
+    ({ admin, scientist, approver, predictor } = await roleClients(serval, 'e2e-retrain'));
     await houseModel('houses', csv(ROWS));
     await houseModel('houses-bad', csv([...ROWS.slice(0, 99), [3, 10, 2, 'n/a'], ...ROWS.slice(100)]));
   },

@@ -53,8 +53,15 @@ function ownerOf(url: string): string {
   return own ? own[1]! : url.split('/').slice(-2).join('/');
 }
 
-/** Self time summed per package or first-party directory, as a markdown table (same `window`). */
-export function topOwners(profile: Profile, count = 10, window?: [number, number]): string[] {
+/**
+ * Self time (microseconds) summed per key over the samples taken in `window` (all when absent),
+ * with the total it sums to; a sample whose frame `keyOf` gives no key counts in neither.
+ */
+function selfTimeBy(
+  profile: Profile,
+  keyOf: (frame: ProfileNode['callFrame']) => string | undefined,
+  window?: [number, number],
+): { self: Map<string, number>; total: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
@@ -64,13 +71,23 @@ export function topOwners(profile: Profile, count = 10, window?: [number, number
     at += dt;
     if (window && (at < window[0] || at > window[1])) return;
     const f = byId.get(id)?.callFrame;
-    if (!f || f.functionName === '(idle)') return;
-    const key = ownerOf(f.url);
+    const key = f && keyOf(f);
+    if (key === undefined) return;
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
+  return { self, total };
+}
+
+/** The `count` keys with the most self time, as a markdown table whose first column is `share`. */
+function selfTimeTable(
+  { self, total }: { self: Map<string, number>; total: number },
+  count: number,
+  share: string,
+  what: string,
+): string[] {
   return [
-    '| busy % | self ms | package or directory |',
+    `| ${share} | self ms | ${what} |`,
     '|---:|---:|---|',
     ...[...self]
       .sort((a, b) => b[1] - a[1])
@@ -79,33 +96,26 @@ export function topOwners(profile: Profile, count = 10, window?: [number, number
   ];
 }
 
+/** Self time summed per package or first-party directory, as a markdown table (same `window`). */
+export function topOwners(profile: Profile, count = 10, window?: [number, number]): string[] {
+  const owners = selfTimeBy(
+    profile,
+    (f) => (f.functionName === '(idle)' ? undefined : ownerOf(f.url)),
+    window,
+  );
+  return selfTimeTable(owners, count, 'busy %', 'package or directory');
+}
+
 /**
  * The frames with the most self time, as a markdown table. `window`: only the samples taken in
  * it, in microseconds of the monotonic clock (process.hrtime / 1000, the profile's own clock), so
  * another process's profile can be cut to the calls a bench measured.
  */
 export function topFrames(profile: Profile, count = 12, window?: [number, number]): string[] {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<string, number>();
-  let total = 0;
-  let at = profile.startTime ?? 0;
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0;
-    if (window && (at < window[0] || at > window[1])) return;
-    const f = byId.get(id)?.callFrame;
-    if (!f) return;
-    const where = f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : '';
-    const key = `${f.functionName || '(anonymous)'}${where}`;
-    const dt = profile.timeDeltas[i] ?? 0;
-    self.set(key, (self.get(key) ?? 0) + dt);
-    total += dt;
-  });
-  return [
-    '| self % | self ms | frame |',
-    '|---:|---:|---|',
-    ...[...self]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, count)
-      .map(([k, t]) => `| ${((100 * t) / total).toFixed(1)} | ${(t / 1000).toFixed(0)} | ${k} |`),
-  ];
+  const frames = selfTimeBy(
+    profile,
+    (f) => `${f.functionName || '(anonymous)'}${f.url ? ` ${f.url.split('/').slice(-2).join('/')}` : ''}`,
+    window,
+  );
+  return selfTimeTable(frames, count, 'self %', 'frame');
 }

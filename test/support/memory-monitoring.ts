@@ -6,10 +6,20 @@ import type { MonitoringPolicy } from '../../functions/core/monitoring/policy.js
 import type {
   AlertRecord,
   BaselineRef,
+  CaptureSource,
+  DocumentStore,
   MonitoringStore,
   QualityRecord,
   ReportRecord,
 } from '../../functions/core/monitoring/ports.js';
+
+/** A DocumentStore over `docs`, which the test may read: what is put is what is got back. */
+export function memoryDocs(docs: Map<string, unknown> = new Map()): DocumentStore {
+  return { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) };
+}
+
+/** Where a test's capture source keeps a partition's sketches: under the partition's hour. */
+export const hourSketchKey: CaptureSource['sketchKey'] = (_m, p, b) => `${p.hourStart}/${b}`;
 
 function newestWindowFirst<T extends { window: { to: string }; id: string }>(items: readonly T[]): T[] {
   const key = (r: T) => `${r.window.to}#${r.id}`;

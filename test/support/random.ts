@@ -19,3 +19,16 @@ export function normals(n: number, mean: number, sd: number, seed: number): numb
   const g = seededRandom(seed);
   return Array.from({ length: n }, () => mean + sd * g.normal());
 }
+
+/**
+ * Box–Muller normals from a 31-bit LCG: a different stream from `normals`, the one the monitoring
+ * service tests' windows and baselines were drawn from (their drift verdicts depend on it).
+ */
+export function lcgNormals(n: number, mean: number, seed: number): number[] {
+  let s = seed;
+  const u = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return (s + 0.5) / 2147483648;
+  };
+  return Array.from({ length: n }, () => mean + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
+}

@@ -4,11 +4,12 @@
  * for the test to read, and each version's answers on held-out rows given by the test.
  */
 import type { LabelledPrediction } from '../../functions/core/inference/ports.js';
+import type { IdGenerator } from '../../functions/core/kernel/clock.js';
 import type { CapturedRow } from '../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../functions/core/registry/registration.js';
 import type { ModelVersion } from '../../functions/core/registry/types.js';
 import type { DatasetPorts } from '../../functions/core/retraining/dataset.js';
-import type { RetrainRegistry } from '../../functions/core/retraining/jobs.js';
+import type { RetrainRegistry, RowSource } from '../../functions/core/retraining/jobs.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 
 export interface RegisteredCandidate {
@@ -19,6 +20,33 @@ export interface RegisteredCandidate {
 export interface RecordingRetrainRegistry extends RetrainRegistry {
   readonly registered: RegisteredCandidate[];
   readonly validations: { version: string; report: Record<string, unknown> }[];
+}
+
+/** The demo iris model's training rows, read from its CSV: a value that is a number as a number. */
+export function irisRows(): Record<string, unknown>[] {
+  const [head, ...lines] = makeDemoModel().datasetCsv.split('\n');
+  const cols = (head as string).split(',');
+  return lines.map((l) =>
+    Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number.isNaN(Number(v)) ? v : Number(v)])),
+  );
+}
+
+/** A job's parent dataset, whatever its URI: `rows`, in order. */
+export function rowSource(rows: readonly Record<string, unknown>[]): RowSource {
+  return {
+    rows: async function* () {
+      yield* rows;
+    },
+  };
+}
+
+/**
+ * Job ids 01JOB0001, 01JOB0002, … counted by this generator: one per test, so that the services
+ * a test makes never hand out the same id twice.
+ */
+export function jobIds(): IdGenerator {
+  let seq = 0;
+  return { next: () => `01JOB${String(++seq).padStart(4, '0')}` };
 }
 
 /** The demo iris model's 1.0.0 (its schemas), trained on the dataset at `uri`: a job's parent. */

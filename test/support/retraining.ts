@@ -7,9 +7,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { expect } from 'vitest';
 import { logisticRegressionOnnx } from '../../functions/core/onnx/models.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
-import { type ApiResponse, apiClient, type ServalProcess, waitFor } from './serval-process.js';
+import { approveVersion, type Client, keyClient } from './model-api.js';
+import { type ApiResponse, type ServalProcess, waitFor } from './serval-process.js';
 
-export type Client = ReturnType<typeof apiClient>;
+export type { Client } from './model-api.js';
 
 const demo = makeDemoModel();
 export const IRIS_FEATURES = demo.inputSchema.features.map((f) => f.name);
@@ -28,11 +29,8 @@ export const POOR_IRIS_ONNX = logisticRegressionOnnx({
   classes: [...IRIS_CLASSES],
 });
 
-export async function roleKey(serval: ServalProcess, role: string): Promise<Client> {
-  const admin = apiClient(serval.url, serval.adminKey);
-  const res = await admin('POST', '/v1/auth/keys', { name: `e2e-retrain-${role}`, role });
-  expect(res.status, res.text).toBe(201);
-  return apiClient(serval.url, res.body.key);
+export function roleKey(serval: ServalProcess, role: string): Promise<Client> {
+  return keyClient(serval, role, `e2e-retrain-${role}`);
 }
 
 /**
@@ -56,21 +54,7 @@ export async function irisModel(
     dataset: { uri: `s3://${c.bucket}/${key}` },
   });
   expect(reg.status, reg.text).toBe(201);
-  for (const stage of ['testing', 'staging']) {
-    const t = await c.scientist('POST', `/v1/models/${name}/versions/1.0.0/transition`, { stage });
-    expect(t.status, t.text).toBe(200);
-  }
-  const a = await c.approver('POST', `/v1/models/${name}/versions/1.0.0/approval`, {
-    decision: 'approved',
-    comment: 'e2e',
-  });
-  expect(a.status, a.text).toBe(200);
-  if (options.production) {
-    const p = await c.approver('POST', `/v1/models/${name}/versions/1.0.0/transition`, {
-      stage: 'production',
-    });
-    expect(p.status, p.text).toBe(200);
-  }
+  await approveVersion(c, name, '1.0.0', options);
 }
 
 /**

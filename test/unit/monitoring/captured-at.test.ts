@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CapturedAtReader } from '../../../functions/core/monitoring/captured-at.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
 
 const HOUR = 3600_000;
@@ -85,10 +85,9 @@ describe('the window of a drift check', () => {
       instance: { x: i % 7 },
     }));
     const store = new MemoryMonitoringStore();
-    const docs = new Map<string, unknown>();
     const service = new MonitoringService({
       store,
-      docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+      docs: memoryDocs(),
       captures: {
         partitions: async () => [partition],
         rowBatches: async function* () {
@@ -97,7 +96,7 @@ describe('the window of a drift check', () => {
         rows: async function* () {
           yield* rows;
         },
-        sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+        sketchKey: hourSketchKey,
       },
       datasets: { rows: async function* () {} },
       registry,

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MonitoringPolicy } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore } from '../../support/memory-monitoring.js';
 import { MemoryPredictionStore } from '../../support/memory-predictions.js';
 import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
 import { seededRandom } from '../../support/random.js';
@@ -53,7 +53,7 @@ async function setup(opts: { now?: string } = {}) {
         reads.push(p.hourStart);
         yield* hours.get(p.hourStart) ?? [];
       },
-      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+      sketchKey: hourSketchKey,
     },
     datasets: { rows: async function* () {} },
     registry,

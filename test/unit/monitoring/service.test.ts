@@ -8,7 +8,7 @@ import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { registryServices } from '../../../functions/core/registry/services.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import {
   CountingIds,
   MemoryArtifactStore,
@@ -17,15 +17,7 @@ import {
   SteppingClock,
 } from '../../support/memory-stores.js';
 import { tinyOnnxBase64 } from '../../support/onnx-fixtures.js';
-
-function normals(n: number, mean: number, seed: number): number[] {
-  let s = seed;
-  const u = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s + 0.5) / 2147483648;
-  };
-  return Array.from({ length: n }, () => mean + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
-}
+import { lcgNormals } from '../../support/random.js';
 
 async function setup() {
   const registry = await oneVersionRegistry({ features: [{ name: 'x', type: 'float' }] });
@@ -33,7 +25,7 @@ async function setup() {
   const principal = { id: 'p', name: 'p', role: 'admin' as const };
   const docs = new Map<string, unknown>();
   // A shifted window of 500 rows in one hour partition.
-  const window: CapturedRow[] = normals(500, 1.5, 7).map((x, i) => ({
+  const window: CapturedRow[] = lcgNormals(500, 1.5, 7).map((x, i) => ({
     at: new Date(Date.parse('2026-03-01T10:00:00Z') + i * 1000).toISOString(),
     version: '1.0.0',
     instance: [x],
@@ -48,13 +40,13 @@ async function setup() {
   const store = new MemoryMonitoringStore();
   const service = new MonitoringService({
     store,
-    docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+    docs: memoryDocs(docs),
     captures: {
       partitions: async () => [partition],
       rows: async function* () {
         yield* window;
       },
-      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+      sketchKey: hourSketchKey,
     },
     datasets: { rows: async function* () {} },
     registry,
@@ -70,7 +62,7 @@ async function setup() {
     clock,
     ids: new CountingIds(),
   });
-  await service.putBaseline(principal, 'm', { rows: normals(2000, 0, 3).map((x) => [x]) });
+  await service.putBaseline(principal, 'm', { rows: lcgNormals(2000, 0, 3).map((x) => [x]) });
   return { service, store, published, docs, failOnce: () => (failNext = 1) };
 }
 

@@ -9,23 +9,15 @@ import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow, CapturePartition } from '../../../functions/core/monitoring/ports.js';
 import { MonitoringService } from '../../../functions/core/monitoring/service.js';
 import { WindowAccumulator } from '../../../functions/core/monitoring/window.js';
-import { MemoryMonitoringStore } from '../../support/memory-monitoring.js';
+import { hourSketchKey, MemoryMonitoringStore, memoryDocs } from '../../support/memory-monitoring.js';
 import { CountingIds, oneVersionRegistry, SteppingClock } from '../../support/memory-stores.js';
+import { lcgNormals } from '../../support/random.js';
 
 const HOUR = 3600_000;
 const START = Date.parse('2026-03-01T06:00:00Z');
 const HOURS = 4;
 const PER_HOUR = 600;
 const LIMIT = 300;
-
-function normals(n: number, mean: number, seed: number): number[] {
-  let s = seed;
-  const u = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return (s + 0.5) / 2147483648;
-  };
-  return Array.from({ length: n }, () => mean + Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()));
-}
 
 async function setup() {
   const registry = await oneVersionRegistry({
@@ -39,8 +31,8 @@ async function setup() {
     hourStart: new Date(START + h * HOUR).toISOString(),
     keys: [`h${h}`],
   }));
-  const xs = normals(HOURS * PER_HOUR, 0.4, 11);
-  const ys = normals(HOURS * PER_HOUR, 0, 12);
+  const xs = lcgNormals(HOURS * PER_HOUR, 0.4, 11);
+  const ys = lcgNormals(HOURS * PER_HOUR, 0, 12);
   const rows = (p: CapturePartition): CapturedRow[] => {
     const h = partitions.indexOf(p);
     return Array.from({ length: PER_HOUR }, (_, i) => ({
@@ -50,17 +42,16 @@ async function setup() {
       instance: [i % 50 === 0 ? 'oops' : xs[h * PER_HOUR + i]!, ys[h * PER_HOUR + i]!],
     }));
   };
-  const docs = new Map<string, unknown>();
   const store = new MemoryMonitoringStore();
   const service = new MonitoringService({
     store,
-    docs: { putJson: async (k, v) => void docs.set(k, v), getJson: async (k) => docs.get(k) },
+    docs: memoryDocs(),
     captures: {
       partitions: async () => partitions,
       rows: async function* (p) {
         yield* rows(p);
       },
-      sketchKey: (_m, p, b) => `${p.hourStart}/${b}`,
+      sketchKey: hourSketchKey,
     },
     datasets: { rows: async function* () {} },
     registry,
@@ -69,7 +60,7 @@ async function setup() {
   });
   const principal = { id: 'p', name: 'p', role: 'admin' as const };
   await service.putBaseline(principal, 'm', {
-    rows: normals(2000, 0, 3).map((x, i) => [x, normals(1, 0, i + 5)[0]!]),
+    rows: lcgNormals(2000, 0, 3).map((x, i) => [x, lcgNormals(1, 0, i + 5)[0]!]),
   });
   store.policies.set('m', { ...DEFAULT_POLICY, exactRowLimit: LIMIT });
   return { service };

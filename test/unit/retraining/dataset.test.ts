@@ -2,17 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
-import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
-import { irisParent, memoryDatasetPorts, recordingRetrainRegistry } from '../../support/retrain-registry.js';
+import {
+  irisParent,
+  irisRows,
+  jobIds,
+  memoryDatasetPorts,
+  recordingRetrainRegistry,
+  rowSource,
+} from '../../support/retrain-registry.js';
 
-const demo = makeDemoModel();
-const [head, ...lines] = demo.datasetCsv.trim().split('\n');
-const cols = (head as string).split(',');
-const ROWS = lines.map((l) =>
-  Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number.isNaN(Number(v)) ? v : Number(v)])),
-);
+const ROWS = irisRows();
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 
@@ -27,7 +28,6 @@ const captured: CapturedRow[] = ROWS.slice(0, 30).map((r, i) => ({
 
 function setup() {
   let now = T0;
-  let seq = 0;
   const store = new MemoryJobStore();
   const registry = recordingRetrainRegistry({
     parent: () => irisParent('s3://b/datasets/iris-demo/train.csv'),
@@ -42,14 +42,10 @@ function setup() {
     store,
     queue: { send: async () => {} },
     registry,
-    rows: {
-      rows: async function* () {
-        yield* ROWS;
-      },
-    },
+    rows: rowSource(ROWS),
     dataset,
     clock: { now: () => new Date(now) },
-    ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
+    ids: jobIds(),
   });
   return {
     service,

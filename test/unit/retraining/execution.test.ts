@@ -4,28 +4,24 @@
  * fan-out with results counted once, and the sweep that resumes a job whose worker went silent.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { IdGenerator } from '../../../functions/core/kernel/clock.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { TrialMessage } from '../../../functions/core/retraining/execution.js';
 import { RetrainService } from '../../../functions/core/retraining/service.js';
-import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
 import {
   irisParent,
+  irisRows,
+  jobIds,
   type RecordingRetrainRegistry,
   recordingRetrainRegistry,
+  rowSource,
 } from '../../support/retrain-registry.js';
 
-const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
-const ROWS = (() => {
-  const [head, ...lines] = demo.datasetCsv.split('\n');
-  const cols = (head as string).split(',');
-  return lines.map((l) =>
-    Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number.isNaN(Number(v)) ? v : Number(v)])),
-  );
-})();
+const ROWS = irisRows();
 
 let now: number;
 let store: MemoryJobStore;
@@ -33,7 +29,7 @@ let sent: { jobId: string; attempt?: number }[];
 let trialMessages: TrialMessage[];
 let registry: RecordingRetrainRegistry;
 let registered: RecordingRetrainRegistry['registered'];
-let seq: number;
+let ids: IdGenerator;
 
 /** One service per "invocation"; they share the stores, as Lambda containers share DynamoDB and S3. */
 function service(options: { fanOut?: boolean; staleAfterMs?: number } = {}) {
@@ -41,13 +37,9 @@ function service(options: { fanOut?: boolean; staleAfterMs?: number } = {}) {
     store,
     queue: { send: async (m) => void sent.push(m) },
     registry,
-    rows: {
-      rows: async function* () {
-        yield* ROWS;
-      },
-    },
+    rows: rowSource(ROWS),
     clock: { now: () => new Date(now) },
-    ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
+    ids,
     ...(options.staleAfterMs ? { policy: { staleAfterMs: options.staleAfterMs } } : {}),
     execution: {
       checkpoints: checkpoints,
@@ -69,7 +61,7 @@ beforeEach(() => {
   trialMessages = [];
   registry = recordingRetrainRegistry({ parent: () => irisParent(URI), answer: () => 'versicolor' });
   registered = registry.registered;
-  seq = 0;
+  ids = jobIds();
   const cps = new Map<string, unknown>();
   checkpoints = {
     read: async (id) => structuredClone(cps.get(id)) as never,

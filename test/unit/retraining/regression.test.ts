@@ -4,6 +4,7 @@
  * whose margin is a relative RMSE improvement.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { IdGenerator } from '../../../functions/core/kernel/clock.js';
 import { DEFAULT_POLICY, SageMakerTrainingPolicy } from '../../../functions/core/monitoring/policy.js';
 import type { CapturedRow } from '../../../functions/core/monitoring/ports.js';
 import type { ModelVersion } from '../../../functions/core/registry/types.js';
@@ -14,9 +15,11 @@ import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
 import {
+  jobIds,
   memoryDatasetPorts,
   type RecordingRetrainRegistry,
   recordingRetrainRegistry,
+  rowSource,
 } from '../../support/retrain-registry.js';
 
 const URI = 's3://bucket/datasets/houses/train.csv';
@@ -36,7 +39,7 @@ const ROWS = makeRows(200, 3);
 const truth = new Map(ROWS.map((r) => [FEATURES.map((f) => r[f]).join(','), r.price as number]));
 
 let now: number;
-let seq: number;
+let ids: IdGenerator;
 let store: MemoryJobStore;
 let registry: RecordingRetrainRegistry;
 let registered: RecordingRetrainRegistry['registered'];
@@ -71,20 +74,16 @@ function service(rows = ROWS, dataset?: DatasetPorts, sagemaker = false) {
     store,
     queue: { send: async () => undefined },
     registry,
-    rows: {
-      rows: async function* () {
-        yield* rows;
-      },
-    },
+    rows: rowSource(rows),
     clock: { now: () => new Date(now) },
-    ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
+    ids,
     ...(dataset ? { dataset } : {}),
   });
 }
 
 beforeEach(() => {
   now = T0;
-  seq = 0;
+  ids = jobIds();
   store = new MemoryJobStore();
   // Production is off by 1 on every row (RMSE 1); the candidate by ±0.1 (RMSE 0.1).
   registry = recordingRetrainRegistry({

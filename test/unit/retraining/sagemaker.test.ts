@@ -19,17 +19,16 @@ import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice } from '../../support/principals.js';
 import {
   irisParent,
+  irisRows,
   type RecordingRetrainRegistry,
   recordingRetrainRegistry,
+  rowSource,
 } from '../../support/retrain-registry.js';
 
 const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
-const [HEAD, ...LINES] = demo.datasetCsv.split('\n');
-const COLS = (HEAD as string).split(',');
-const ROWS = LINES.map((l) =>
-  Object.fromEntries(l.split(',').map((v, i) => [COLS[i], Number.isNaN(Number(v)) ? v : Number(v)])),
-);
+const ROWS = irisRows();
+const COLS = Object.keys(ROWS[0] as object);
 const FEATURES = demo.inputSchema.features.map((f) => f.name);
 const CLASSES = (demo.outputSchema.classes ?? []).map(String);
 
@@ -80,11 +79,7 @@ function service(withSageMaker = true) {
         }),
     },
     registry,
-    rows: {
-      rows: async function* () {
-        yield* ROWS;
-      },
-    },
+    rows: rowSource(ROWS),
     clock: { now: () => new Date('2026-12-01T10:00:00Z') },
     ids: { next: () => `01JOBSM${++seq}` },
     retrainingPolicy: async () => POLICY,

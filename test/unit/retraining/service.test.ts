@@ -1,27 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { IdGenerator } from '../../../functions/core/kernel/clock.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
-import { makeDemoModel } from '../../../functions/core/training/demo.js';
 import { expectCode } from '../../support/expect-code.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 import { alice, bob } from '../../support/principals.js';
 import {
   irisParent,
+  irisRows,
+  jobIds,
   type RecordingRetrainRegistry,
   recordingRetrainRegistry,
+  rowSource,
 } from '../../support/retrain-registry.js';
 
-const demo = makeDemoModel();
 const URI = 's3://bucket/datasets/iris-demo/train.csv';
-
-function csvRows(csv: string): Record<string, unknown>[] {
-  const [head, ...lines] = csv.split('\n');
-  const cols = (head as string).split(',');
-  return lines.map((l) =>
-    Object.fromEntries(l.split(',').map((v, i) => [cols[i], Number.isNaN(Number(v)) ? v : Number(v)])),
-  );
-}
-const ROWS = csvRows(demo.datasetCsv);
+const ROWS = irisRows();
 /** The true label of a row of features, so the fake registry can "run" the candidate perfectly. */
 const truth = new Map(
   ROWS.map((r) => [
@@ -37,7 +31,7 @@ let registry: RecordingRetrainRegistry;
 let registered: RecordingRetrainRegistry['registered'];
 let validations: RecordingRetrainRegistry['validations'];
 let production: string | undefined;
-let seq: number;
+let ids: IdGenerator;
 
 function service(rows = ROWS, mode?: ModeVerdict) {
   return new RetrainService({
@@ -45,13 +39,9 @@ function service(rows = ROWS, mode?: ModeVerdict) {
     store,
     queue: { send: async (m) => void sent.push(m.jobId) },
     registry,
-    rows: {
-      rows: async function* () {
-        yield* rows;
-      },
-    },
+    rows: rowSource(rows),
     clock: { now: () => new Date(now) },
-    ids: { next: () => `01JOB${String(++seq).padStart(4, '0')}` },
+    ids,
   });
 }
 
@@ -67,7 +57,7 @@ beforeEach(() => {
     answer: (version, x) => (version === production ? 'versicolor' : (truth.get(x.join(',')) ?? '?')),
   });
   ({ registered, validations } = registry);
-  seq = 0;
+  ids = jobIds();
 });
 
 describe('retraining requests', () => {
