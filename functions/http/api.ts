@@ -18,6 +18,7 @@ import {
   unauthorized,
   validationFailed,
 } from '../core/kernel/errors.js';
+import { stringifyShared } from '../core/kernel/shared-json.js';
 import { mapError } from './errors.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
@@ -384,6 +385,12 @@ export function respond(
     statusCode: status,
     // Most answers add no headers: a spread is a runtime call per request.
     headers: headers === undefined ? base : { ...base, ...headers },
-    body: body === undefined ? '' : JSON.stringify(body),
+    // A prediction's arrays are serialised once, for this answer and for its capture message.
+    body:
+      body === undefined
+        ? ''
+        : typeof body === 'object' && body !== null
+          ? stringifyShared(body)
+          : JSON.stringify(body),
   };
 }

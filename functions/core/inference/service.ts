@@ -19,6 +19,7 @@ import { isoTime } from '../kernel/iso-time.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
 import { ModelLoadError, type ModelOutputs, ModelRunError } from '../kernel/runner.js';
+import { shareJson } from '../kernel/shared-json.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
@@ -574,6 +575,10 @@ export class InferenceService {
       throw err;
     }
     const ids = this.deps.ids.block().ids(rows);
+    // The answer and its capture message both carry these arrays: serialised once, for both.
+    shareJson(predictions);
+    if (probabilities) shareJson(probabilities);
+    shareJson(ids);
     // Built field by field in the answer's order: conditional spreads are runtime calls per request.
     const output = {
       model: name,
@@ -632,6 +637,8 @@ export class InferenceService {
     let names = this.featureNames.get(schema);
     if (!names) {
       names = schema.features.map((f) => f.name);
+      // In every capture message of the version: serialised once per process.
+      shareJson(names);
       this.featureNames.set(schema, names);
     }
     return names;
@@ -656,7 +663,9 @@ export class InferenceService {
       runtime: out.runtime,
       fallback: out.fallbackFrom !== undefined,
     });
-    // References only: the buffer serialises later, off the response path.
+    // References only: the buffer serialises later, off the response path. A shadow's capture
+    // message carries the same instances: serialised once, for both.
+    shareJson(input.instances);
     const message: Mutable<CaptureMessage> = {
       v: 1,
       id: out.predictionIds[0] as string,
