@@ -6,7 +6,12 @@ import {
   serialise,
 } from '../../../functions/adapters/sqs-capture-queue.js';
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
-import { shareJson, stringifyShared } from '../../../functions/core/kernel/shared-json.js';
+import {
+  canonicalMemberText,
+  shareJson,
+  stringifyShared,
+} from '../../../functions/core/kernel/shared-json.js';
+import { createRng } from '../../../functions/core/training/random.js';
 import { respond } from '../../../functions/http/api.js';
 
 /** The capture queue's split by rows, as it was written with plain JSON.stringify. */
@@ -187,5 +192,143 @@ describe('capture and answer JSON from shared fragments', () => {
       expect(respond(200, body, 'req-2').body).toBe(JSON.stringify(body));
     }
     expect(respond(204, undefined, 'req-3').body).toBe('');
+  });
+});
+
+describe('canonicalMemberText', () => {
+  /** Number texts as a client may write them, canonical or not. */
+  function numberText(rng: () => number): string {
+    const pick = Math.floor(rng() * 14);
+    const sign = rng() < 0.3 ? '-' : '';
+    const digits = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 10)).join('');
+    switch (pick) {
+      case 0:
+        return `${sign}${Math.floor(rng() * 1e6)}`;
+      case 1:
+        return `${sign}${Math.floor(rng() * 100)}.${digits(1 + Math.floor(rng() * 4))}`;
+      case 2:
+        return `${sign}0.${'0'.repeat(Math.floor(rng() * 8))}${digits(1 + Math.floor(rng() * 6))}`;
+      case 3:
+        return `${sign}${1 + Math.floor(rng() * 9)}${digits(Math.floor(rng() * 20))}`;
+      case 4:
+        return `${sign}${digits(1 + Math.floor(rng() * 3)).replace(/^0+(?=\d)/, '')}.${digits(10 + Math.floor(rng() * 10))}`;
+      case 5:
+        return `${sign}${1 + Math.floor(rng() * 9)}e${Math.floor(rng() * 30) - 15}`;
+      case 6:
+        return `${sign}0`;
+      case 7:
+        return `${sign}0.0`;
+      case 8:
+        return `${sign}${Math.floor(rng() * 100)}.${digits(2)}0`;
+      case 9:
+        return String(Math.fround(rng() * 2 - 1));
+      case 10:
+        return String(rng() * 10 ** Math.floor(rng() * 30 - 10));
+      case 11:
+        return `${sign}${1 + Math.floor(rng() * 9)}E+${Math.floor(rng() * 5)}`;
+      case 12:
+        return `${sign}${digits(15).replace(/^0/, '1')}`;
+      default:
+        return `${sign}0.000001${digits(Math.floor(rng() * 3))}`;
+    }
+  }
+  const STRING_TEXTS = [
+    '"a"',
+    '""',
+    '"é中文"',
+    '"\\u0041"',
+    '"a\\/b"',
+    '"\\n"',
+    '"🙂"',
+    '"\\ud800"',
+    '"q\\"q"',
+    // A lone surrogate as such (a string need not come from UTF-8): JSON.stringify escapes it.
+    '"\ud800x"',
+    '"x\udc00"',
+  ];
+
+  function valueText(rng: () => number, depth: number): string {
+    const r = rng();
+    if (depth < 3 && r < 0.35) {
+      const n = Math.floor(rng() * 5);
+      const sep = () => (rng() < 0.05 ? ', ' : ',');
+      return `[${Array.from({ length: n }, () => valueText(rng, depth + 1)).join(sep())}]`;
+    }
+    if (r < 0.75) return numberText(rng);
+    if (r < 0.85) return STRING_TEXTS[Math.floor(rng() * STRING_TEXTS.length)] as string;
+    if (r < 0.9) return ['true', 'false', 'null'][Math.floor(rng() * 3)] as string;
+    return rng() < 0.5 ? '{"a":1}' : '{}';
+  }
+
+  it('answers only text that is exactly JSON.stringify of the parsed member', () => {
+    const rng = createRng(13);
+    const r = () => rng.next();
+    let found = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const instances = `[${Array.from({ length: 1 + Math.floor(r() * 4) }, () => valueText(r, 1)).join(',')}]`;
+      const members = [`"instances":${instances}`];
+      if (r() < 0.3) members.push('"version":"1.0.0"');
+      if (r() < 0.2) members.push(`"context":{"a":[1,2,{"instances":3}],"b":"x]}"}`);
+      if (r() < 0.05) members.push(`"instances":${instances}`);
+      if (r() < 0.05) members.push('"in\\u0073tances":[1]');
+      if (r() < 0.3) members.reverse();
+      const space = r() < 0.2 ? ' ' : '';
+      const text = `{${space}${members.join(`,${space}`)}${space}}`;
+      const parsed = JSON.parse(text) as { instances: unknown };
+      const got = canonicalMemberText(text, 'instances');
+      if (got !== undefined) {
+        found++;
+        expect(got).toBe(JSON.stringify(parsed.instances));
+      }
+    }
+    // The test would prove nothing if it never answered.
+    expect(found).toBeGreaterThan(1000);
+  });
+
+  it('finds the instances of a body JSON.stringify wrote, and nothing where there is none', () => {
+    const instances = [
+      [1.25, -3, 0.5, 12.34],
+      [0, 100, -0.000001, 99999],
+    ];
+    const body = JSON.stringify({ version: '1.0.0', instances, context: { a: 'x' } });
+    expect(canonicalMemberText(body, 'instances')).toBe(JSON.stringify(instances));
+    expect(canonicalMemberText(JSON.stringify({ instances: [[1, 2]], subject: 'u' }), 'instances')).toBe(
+      '[[1,2]]',
+    );
+    expect(canonicalMemberText('{"version":"1.0.0"}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('[1]', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{"instances":[{"a":1}]}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{"instances":[1, 2]}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{"instances":[1e2]}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{"instances":[-0]}', 'instances')).toBeUndefined();
+    expect(canonicalMemberText('{"instances":[1],"instances":[2]}', 'instances')).toBeUndefined();
+  });
+
+  it('gives the capture message the instances as sent, byte for byte what JSON.stringify writes', () => {
+    const text = JSON.stringify({
+      instances: [
+        [1.5, -2, 0.001],
+        [3, 4, 5],
+      ],
+      version: '1.0.0',
+    });
+    const parsed = JSON.parse(text) as { instances: unknown[] };
+    // As zod hands them on: a copy of the array, the same rows.
+    const instances = [...parsed.instances];
+    let looked = 0;
+    shareJson(instances, () => {
+      looked++;
+      return canonicalMemberText(text, 'instances');
+    });
+    const m = { ...marked(2, 8), instances };
+    expect(serialise(m)).toEqual([JSON.stringify(m)]);
+    expect(serialise({ ...m, id: 'again' })).toEqual([JSON.stringify({ ...m, id: 'again' })]);
+    expect(looked).toBe(1);
+    // Text that is not as JSON.stringify writes it: the instances are serialised instead.
+    const spaced = [...parsed.instances];
+    shareJson(spaced, () => canonicalMemberText(text.replace(',', ', '), 'instances'));
+    const n = { ...marked(2, 9), instances: spaced };
+    expect(serialise(n)).toEqual([JSON.stringify(n)]);
   });
 });
