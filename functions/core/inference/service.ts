@@ -19,7 +19,7 @@ import { isoTime } from '../kernel/iso-time.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
 import { ModelLoadError, type ModelOutputs, ModelRunError } from '../kernel/runner.js';
-import { shareJson } from '../kernel/shared-json.js';
+import { holdsSharedJson, shareJson, worthSharing } from '../kernel/shared-json.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
@@ -264,7 +264,7 @@ export class InferenceService {
       const served = await this.serve(name, v, { instances: input.instances });
       const latencyMs = this.timer() - started;
       const compared = compareAnswers(control, served);
-      this.deps.capture.add({
+      const message: CaptureMessage = {
         v: 1,
         id: served.output.predictionIds[0] as string,
         model: name,
@@ -281,7 +281,10 @@ export class InferenceService {
         ...tag,
         agreement: compared.agreement,
         ...(compared.scoreDiff ? { scoreDiff: compared.scoreDiff } : {}),
-      });
+      };
+      // Its instances and arrays are the control's and its own answer's, marked there.
+      if (worthSharing(input.instances)) holdsSharedJson(message);
+      this.deps.capture.add(message);
     } catch (err) {
       this.deps.log?.warn('shadow run failed', {
         model: name,
@@ -575,10 +578,6 @@ export class InferenceService {
       throw err;
     }
     const ids = this.deps.ids.block().ids(rows);
-    // The answer and its capture message both carry these arrays: serialised once, for both.
-    shareJson(predictions);
-    if (probabilities) shareJson(probabilities);
-    shareJson(ids);
     // Built field by field in the answer's order: conditional spreads are runtime calls per request.
     const output = {
       model: name,
@@ -586,6 +585,13 @@ export class InferenceService {
       runtime: 'lambda',
       predictions,
     } as Mutable<PredictOutput>;
+    if (worthSharing(ids)) {
+      // The answer and its capture message both carry these arrays: serialised once, for both.
+      shareJson(predictions);
+      if (probabilities) shareJson(probabilities);
+      shareJson(ids);
+      holdsSharedJson(output);
+    }
     if (probabilities) output.probabilities = probabilities;
     output.predictionIds = ids;
     if (input.explain) output.explanations = this.explanations(v, sm, batch, rows);
@@ -638,7 +644,7 @@ export class InferenceService {
     if (!names) {
       names = schema.features.map((f) => f.name);
       // In every capture message of the version: serialised once per process.
-      shareJson(names);
+      if (worthSharing(names)) shareJson(names);
       this.featureNames.set(schema, names);
     }
     return names;
@@ -663,9 +669,7 @@ export class InferenceService {
       runtime: out.runtime,
       fallback: out.fallbackFrom !== undefined,
     });
-    // References only: the buffer serialises later, off the response path. A shadow's capture
-    // message carries the same instances: serialised once, for both.
-    shareJson(input.instances);
+    // References only: the buffer serialises later, off the response path.
     const message: Mutable<CaptureMessage> = {
       v: 1,
       id: out.predictionIds[0] as string,
@@ -683,6 +687,11 @@ export class InferenceService {
     // Not conditional spreads: this runs per request, and a spread is a runtime call.
     if (out.probabilities) message.probabilities = out.probabilities;
     if (input.context !== undefined) message.context = input.context;
+    if (worthSharing(input.instances)) {
+      // A shadow's capture message carries the same instances: serialised once, for both.
+      shareJson(input.instances);
+      holdsSharedJson(message);
+    }
     this.deps.capture.add(tag ? Object.assign(message, tag) : message);
   }
 }

@@ -19,6 +19,24 @@ export type JsonTextSource = () => string | undefined;
 
 /** Marked values: their text, or where it may come from; undefined until first needed. */
 const shared = new WeakMap<object, string | JsonTextSource | undefined>();
+/** Objects that may hold marked values: only these are looked into. */
+const holders = new WeakSet<object>();
+
+/**
+ * Arrays shorter than this serialise faster than sharing their text costs (the bookkeeping and
+ * a JSON.stringify call per property instead of one): a batch of one is served as it was.
+ */
+export const SHARE_FROM_LENGTH = 16;
+
+/** Whether an array is long enough for sharing its JSON to pay. */
+export function worthSharing(value: readonly unknown[]): boolean {
+  return value.length >= SHARE_FROM_LENGTH;
+}
+
+/** Marks an object whose own properties may be marked values (see stringifyShared). */
+export function holdsSharedJson(holder: object): void {
+  holders.add(holder);
+}
 
 /**
  * Marks a value whose JSON will be wanted more than once (it must not change from now on).
@@ -43,12 +61,13 @@ function hasToJson(value: object): boolean {
 }
 
 /**
- * JSON.stringify(value), with the text of marked values held directly by `value` (a plain
- * object) reused instead of serialised again. Anything else (no marked value among its own,
- * an array, a toJSON that would see a different key) is JSON.stringify's own work.
+ * JSON.stringify(value), with the text of marked values held directly by `value` (an object
+ * marked with holdsSharedJson) reused instead of serialised again. Anything else (an unmarked
+ * object, no marked value among its own, an array, a toJSON that would see a different key) is
+ * JSON.stringify's own work.
  */
 export function stringifyShared(value: object): string {
-  if (Array.isArray(value) || hasToJson(value)) return JSON.stringify(value);
+  if (!holders.has(value) || Array.isArray(value) || hasToJson(value)) return JSON.stringify(value);
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   let marked = false;

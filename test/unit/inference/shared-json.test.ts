@@ -8,6 +8,7 @@ import {
 import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
 import {
   canonicalMemberText,
+  holdsSharedJson,
   shareJson,
   stringifyShared,
 } from '../../../functions/core/kernel/shared-json.js';
@@ -87,7 +88,7 @@ function marked(n: number, seed: number, over: Partial<CaptureMessage> = {}): Ca
         : [i / 7, 1e-7, -i],
   );
   for (const x of [ids, probabilities, predictions, features, instances]) shareJson(x);
-  return {
+  return held({
     v: 1,
     id: ids[0] as string,
     model: 'churn',
@@ -102,7 +103,13 @@ function marked(n: number, seed: number, over: Partial<CaptureMessage> = {}): Ca
     predictions,
     probabilities,
     ...over,
-  };
+  });
+}
+
+/** An object marked as holding shared values, as the service marks its answer and capture. */
+function held<T extends object>(o: T): T {
+  holdsSharedJson(o);
+  return o;
 }
 
 describe('stringifyShared', () => {
@@ -123,6 +130,9 @@ describe('stringifyShared', () => {
       Object.assign(Object.create({ inherited: arr }) as object, { own: arr }),
     ];
     for (const o of objects) {
+      // Not marked as a holder: JSON.stringify's work alone.
+      expect(stringifyShared(o)).toBe(JSON.stringify(o));
+      holdsSharedJson(o);
       expect(stringifyShared(o)).toBe(JSON.stringify(o));
       // The second time comes from the kept text.
       expect(stringifyShared(o)).toBe(JSON.stringify(o));
@@ -133,8 +143,8 @@ describe('stringifyShared', () => {
     let calls = 0;
     const counted = [{ toJSON: () => ++calls }];
     shareJson(counted);
-    const first = stringifyShared({ x: counted });
-    const second = stringifyShared({ y: 1, x: counted });
+    const first = stringifyShared(held({ x: counted }));
+    const second = stringifyShared(held({ y: 1, x: counted }));
     expect(calls).toBe(1);
     expect(first).toBe('{"x":[1]}');
     expect(second).toBe('{"y":1,"x":[1]}');
@@ -173,7 +183,7 @@ describe('capture and answer JSON from shared fragments', () => {
 
   it('answers with exactly the bytes of plain JSON.stringify, sharing the arrays with the capture', () => {
     const m = marked(50, 7);
-    const output = {
+    const output = held({
       model: 'churn',
       modelVersion: '1.0.0',
       runtime: 'lambda',
@@ -183,7 +193,7 @@ describe('capture and answer JSON from shared fragments', () => {
       experimentId: 'exp-1',
       variant: 'b',
       explanations: undefined,
-    };
+    });
     const response = respond(200, output, 'req-1');
     expect(response.body).toBe(JSON.stringify(output));
     expect(serialise(m)).toEqual([JSON.stringify(m)]);
@@ -321,14 +331,15 @@ describe('canonicalMemberText', () => {
       looked++;
       return canonicalMemberText(text, 'instances');
     });
-    const m = { ...marked(2, 8), instances };
+    const m = held({ ...marked(2, 8), instances });
     expect(serialise(m)).toEqual([JSON.stringify(m)]);
-    expect(serialise({ ...m, id: 'again' })).toEqual([JSON.stringify({ ...m, id: 'again' })]);
+    const again = held({ ...m, id: 'again' });
+    expect(serialise(again)).toEqual([JSON.stringify(again)]);
     expect(looked).toBe(1);
     // Text that is not as JSON.stringify writes it: the instances are serialised instead.
     const spaced = [...parsed.instances];
     shareJson(spaced, () => canonicalMemberText(text.replace(',', ', '), 'instances'));
-    const n = { ...marked(2, 9), instances: spaced };
+    const n = held({ ...marked(2, 9), instances: spaced });
     expect(serialise(n)).toEqual([JSON.stringify(n)]);
   });
 });
