@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
+import { stringifyShared } from '../core/kernel/shared-json.js';
 import { MAX_BATCH_BYTES, SqsSender } from './sqs-sender.js';
 
 /** One SQS message may be as large as a whole batch. */
@@ -114,12 +115,13 @@ export function pack(serialised: readonly string[]): string[] {
 
 /** One message as JSON bodies of at most MAX_MESSAGE_BYTES each (halving the rows until they fit). */
 export function serialise(m: CaptureMessage): string[] {
-  const body = JSON.stringify(m);
+  // Byte for byte JSON.stringify(m), with the arrays the HTTP answer already serialised spliced in.
+  const body = stringifyShared(m);
   if (Buffer.byteLength(body) <= MAX_MESSAGE_BYTES) return [body];
   const rows = m.predictionIds?.length ?? 0;
   if (rows <= 1) {
     // One row that alone exceeds the limit: keep what monitoring needs least: drop its instance.
-    return [JSON.stringify({ ...m, instances: undefined, truncated: true })];
+    return [stringifyShared({ ...m, instances: undefined, truncated: true })];
   }
   const parts: string[] = [];
   const half = Math.ceil(rows / 2);

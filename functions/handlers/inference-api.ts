@@ -1,6 +1,7 @@
 /** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
+import { canonicalMemberText, shareJson, worthSharing } from '../core/kernel/shared-json.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { INFERENCE_CONTRACT as CONTRACT } from '../http/inference-contract.js';
 import type {
@@ -25,7 +26,14 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
     {
       predict: operation<Name, unknown, z.infer<typeof PredictBody>>({
         ...CONTRACT.predict,
-        handle: ({ params, body }) => service.predict(params.name, body),
+        handle: ({ params, body, bodyText }) => {
+          // Instances sent as JSON.stringify writes them go into the capture message as sent,
+          // not serialised again (the array is a copy zod made, of the same rows). Looked for
+          // when the capture is serialised, in the background, not before the answer.
+          if (bodyText !== undefined && worthSharing(body.instances))
+            shareJson(body.instances, () => canonicalMemberText(bodyText, 'instances'));
+          return service.predict(params.name, body);
+        },
       }),
       explain: operation<Name, unknown, z.infer<typeof ExplainBody>>({
         ...CONTRACT.explain,

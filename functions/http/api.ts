@@ -18,6 +18,7 @@ import {
   unauthorized,
   validationFailed,
 } from '../core/kernel/errors.js';
+import { stringifyShared } from '../core/kernel/shared-json.js';
 import { mapError } from './errors.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
@@ -42,6 +43,8 @@ export interface ApiRequest<P, Q, B> {
   readonly body: B;
   readonly headers: Readonly<Record<string, string>>;
   readonly requestId: string;
+  /** The body as received (decoded from base64 when it was), when there was one. */
+  readonly bodyText?: string;
 }
 
 export interface ApiResult {
@@ -117,8 +120,9 @@ export function createApiHandler<F extends FunctionId>(
         await options.writeGate?.assertWritable();
       }
       const headers = lowerCaseHeaders(event);
-      const body = parseBody(event, headers);
-      const request: ApiRequest<unknown, unknown, unknown> = {
+      const bodyText = textOf(event);
+      const body = parseBody(bodyText, headers);
+      const request: Mutable<ApiRequest<unknown, unknown, unknown>> = {
         principal,
         params: parseParams(operation.params, event.pathParameters),
         query: parse(operation.query, queryOf(event)),
@@ -129,6 +133,7 @@ export function createApiHandler<F extends FunctionId>(
         headers,
         requestId,
       };
+      if (bodyText !== undefined) request.bodyText = bodyText;
       const idempotencyKey = headers['idempotency-key'];
       let result: ApiResult;
       if (idempotencyKey !== undefined && MUTATING.has(route.method) && options.idempotency) {
@@ -239,9 +244,13 @@ function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
   return out;
 }
 
-function parseBody(event: APIGatewayProxyEvent, headers: Record<string, string>): unknown {
+function textOf(event: APIGatewayProxyEvent): string | undefined {
   if (event.body === null || event.body === undefined || event.body === '') return undefined;
-  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+function parseBody(raw: string | undefined, headers: Record<string, string>): unknown {
+  if (raw === undefined) return undefined;
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only a body that could be too large is measured.
   if (raw.length * 3 > MAX_BODY_BYTES && Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
     throw payloadTooLarge(`request bodies are limited to ${MAX_BODY_BYTES} bytes`, {
@@ -384,6 +393,14 @@ export function respond(
     statusCode: status,
     // Most answers add no headers: a spread is a runtime call per request.
     headers: headers === undefined ? base : { ...base, ...headers },
-    body: body === undefined ? '' : JSON.stringify(body),
+    // A prediction's arrays are serialised once, for this answer and for its capture message.
+    body:
+      body === undefined
+        ? ''
+        : typeof body === 'object' && body !== null
+          ? stringifyShared(body)
+          : JSON.stringify(body),
   };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -19,6 +19,7 @@ import { isoTime } from '../kernel/iso-time.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { classLabel, decodeOutputs, OutputShapeError } from '../kernel/outputs.js';
 import { ModelLoadError, type ModelOutputs, ModelRunError } from '../kernel/runner.js';
+import { holdsSharedJson, shareJson, worthSharing } from '../kernel/shared-json.js';
 import type { RegistryStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
@@ -263,7 +264,7 @@ export class InferenceService {
       const served = await this.serve(name, v, { instances: input.instances });
       const latencyMs = this.timer() - started;
       const compared = compareAnswers(control, served);
-      this.deps.capture.add({
+      const message: CaptureMessage = {
         v: 1,
         id: served.output.predictionIds[0] as string,
         model: name,
@@ -280,7 +281,10 @@ export class InferenceService {
         ...tag,
         agreement: compared.agreement,
         ...(compared.scoreDiff ? { scoreDiff: compared.scoreDiff } : {}),
-      });
+      };
+      // Its instances and arrays are the control's and its own answer's, marked there.
+      if (worthSharing(input.instances)) holdsSharedJson(message);
+      this.deps.capture.add(message);
     } catch (err) {
       this.deps.log?.warn('shadow run failed', {
         model: name,
@@ -581,6 +585,13 @@ export class InferenceService {
       runtime: 'lambda',
       predictions,
     } as Mutable<PredictOutput>;
+    if (worthSharing(ids)) {
+      // The answer and its capture message both carry these arrays: serialised once, for both.
+      shareJson(predictions);
+      if (probabilities) shareJson(probabilities);
+      shareJson(ids);
+      holdsSharedJson(output);
+    }
     if (probabilities) output.probabilities = probabilities;
     output.predictionIds = ids;
     if (input.explain) output.explanations = this.explanations(v, sm, batch, rows);
@@ -632,6 +643,8 @@ export class InferenceService {
     let names = this.featureNames.get(schema);
     if (!names) {
       names = schema.features.map((f) => f.name);
+      // In every capture message of the version: serialised once per process.
+      if (worthSharing(names)) shareJson(names);
       this.featureNames.set(schema, names);
     }
     return names;
@@ -674,6 +687,11 @@ export class InferenceService {
     // Not conditional spreads: this runs per request, and a spread is a runtime call.
     if (out.probabilities) message.probabilities = out.probabilities;
     if (input.context !== undefined) message.context = input.context;
+    if (worthSharing(input.instances)) {
+      // A shadow's capture message carries the same instances: serialised once, for both.
+      shareJson(input.instances);
+      holdsSharedJson(message);
+    }
     this.deps.capture.add(tag ? Object.assign(message, tag) : message);
   }
 }

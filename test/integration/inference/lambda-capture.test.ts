@@ -110,6 +110,8 @@ describe('capture on Lambda', () => {
         const messages = await queued();
         expect(messages.map((m) => m.predictionIds)).toEqual([predictionIds]);
         expect(messages[0]).toMatchObject({ model: 'churn', version: '1.0.0', outcome: 'ok' });
+        // The instances went in as the request's text (shared-json.ts), the rows as sent.
+        expect(messages[0]?.instances).toEqual([[1, 2, 3]]);
       }
     } finally {
       await runtime.stop();

@@ -5,6 +5,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
+import { captureBodies, pack, serialise } from '../../../functions/adapters/sqs-capture-queue.js';
 import type { Explanation } from '../../../functions/core/inference/explain.js';
 import { PredictionIdBlock } from '../../../functions/core/inference/ids.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from '../../../functions/core/onnx/models.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
+import { respond } from '../../../functions/http/api.js';
 import { expectCode } from '../../support/expect-code.js';
 import {
   type MemoryArtifactStore,
@@ -129,6 +131,18 @@ describe('InferenceService', () => {
       ids: new FixedIds(),
       clock,
     });
+  });
+
+  it('answers and captures a large batch with the bytes JSON.stringify writes, its arrays serialised once', async () => {
+    await register('1.0.0', logistic(W1, B1));
+    await promote('1.0.0');
+    const x = Array.from({ length: 40 }, (_, i) => [i / 3, -i, i % 2 ? -0 : 1e-7]);
+    const out = await service.predict('churn', { instances: x, context: { region: 'é🙂' } });
+    expect(respond(200, out, 'r').body).toBe(JSON.stringify(out));
+    const m = captured[0] as CaptureMessage;
+    expect(m.predictions).toBe(out.predictions);
+    expect(serialise(m)).toEqual([JSON.stringify(m)]);
+    expect(captureBodies([m, m])).toEqual(pack([JSON.stringify(m), JSON.stringify(m)]));
   });
 
   it('serves production: labels and probabilities as computed by hand, ids, capture and metrics', async () => {
