@@ -3,10 +3,14 @@
  * (path-style addressing, SigV4 and presigned URLs, user metadata), keeps objects as plain files,
  * and neither returns nor validates checksums — Serval verifies SHA-256 itself.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import { LOCAL_HOST } from '../ports.js';
 import { localService } from './server.js';
@@ -29,6 +33,7 @@ export interface S3Local {
 
 export async function startS3Local(options: S3LocalOptions = {}): Promise<S3Local> {
   ensureDesCbc();
+  ensureAtomicPuts();
   const temporary = !options.dataDir;
   const directory = options.dataDir
     ? join(options.dataDir, 's3')
@@ -99,4 +104,64 @@ function ensureDesCbc(): void {
         : Reflect.apply(original, crypto, [algorithm, key, ...rest]);
   crypto.createCipheriv = substitute(createCipheriv) as typeof createCipheriv;
   crypto.createDecipheriv = substitute(createDecipheriv) as typeof createDecipheriv;
+}
+
+let putsChecked = false;
+
+interface StoredObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly content: Buffer | Readable;
+  readonly metadata: Record<string, string>;
+}
+
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * An S3 PUT is atomic: a GET sees the old object or the new one, whole, and never a part of one.
+ * s3rver's store writes in place (lib/stores/filesystem.js): it truncates the object's file and
+ * streams into it, and for a body already in memory it answers before the write has finished.
+ * A reader in between got a prefix of the object: a retraining trial read its job's checkpoint
+ * while the job rewrote it and failed on "Unterminated string in JSON". Here the body is written
+ * whole to a file beside the object's (listings only show names ending in the object suffix),
+ * then renamed over it, which POSIX makes atomic, and only then answered. The same store, so the
+ * patch is process-wide, like ensureDesCbc's.
+ */
+function ensureAtomicPuts(): void {
+  if (putsChecked) return;
+  putsChecked = true;
+  const require = createRequire(import.meta.url);
+  const { prototype } = require('s3rver/lib/stores/filesystem.js') as { prototype: FilesystemStore };
+  prototype.putObject = async function putObject(this: FilesystemStore, object: StoredObject) {
+    const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(dirname(objectPath), { recursive: true });
+    const partial = `${objectPath}.${randomUUID()}.part`;
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            md5.update(chunk);
+            size += chunk.length;
+            yield chunk;
+          }
+        },
+        createWriteStream(partial),
+      );
+      await rename(partial, objectPath);
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw err;
+    }
+    const digest = md5.digest('hex');
+    await this.putMetadata(object.bucket, object.key, object.metadata, digest);
+    return { size, md5: digest };
+  };
 }
