@@ -29,8 +29,11 @@ const outputSchema = { kind: 'binary', classes: ['no', 'yes'] };
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 const model = (weights: number[], bias: number) =>
   logisticRegressionOnnx({ weights, bias, featureNames: FEATURES, classes: ['no', 'yes'] });
+// Probes that send 20 predictions wait 500 ms between rounds: at most 40 a second, under the
+// predictor key's 50 a second. At waitFor's default 250 ms, a canary that took more than about
+// 20 rounds to conclude emptied the burst allowance and got 429s.
 const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
-  waitFor(serval, what, probe, { timeoutMs });
+  waitFor(serval, what, probe, { timeoutMs, intervalMs: 500 });
 
 /** Registered, through testing and staging, approved by someone else; production when asked. */
 async function register(
