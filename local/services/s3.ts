@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, mkdtemp, open, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -115,8 +115,23 @@ interface StoredObject {
   readonly metadata: Record<string, string>;
 }
 
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+interface S3ObjectModel {
+  range?: ByteRange;
+}
+
 interface FilesystemStore {
   getResourcePath(bucket: string, key: string, resource: string): string;
+  getMetadata(bucket: string, key: string): Promise<Record<string, string | number>>;
+  getObject(
+    bucket: string,
+    key: string,
+    options?: { start?: number; end?: number },
+  ): Promise<S3ObjectModel | null>;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
 }
@@ -129,7 +144,7 @@ interface FilesystemStore {
  * while the job rewrote it and failed on "Unterminated string in JSON". Here the body is written
  * whole to a file beside the object's (listings only show names ending in the object suffix),
  * then renamed over it, which POSIX makes atomic, and only then answered. The same store, so the
- * patch is process-wide, like ensureDesCbc's.
+ * patch is process-wide, like ensureDesCbc's. A GET reads the file it opened, whole (below).
  */
 function ensureAtomicPuts(): void {
   if (putsChecked) return;
@@ -163,5 +178,44 @@ function ensureAtomicPuts(): void {
     const digest = md5.digest('hex');
     await this.putMetadata(object.bucket, object.key, object.metadata, digest);
     return { size, md5: digest };
+  };
+  // s3rver's GET stats the object's path, then opens it: a replace in between streamed the new
+  // file cut to the old one's length. The file is opened first, and its size is the open file's.
+  const S3Object = require('s3rver/lib/models/object.js') as new (
+    bucket: string,
+    key: string,
+    content: Readable | null,
+    metadata: Record<string, string | number>,
+  ) => S3ObjectModel;
+  prototype.getObject = async function getObject(this: FilesystemStore, bucket, key, options) {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.getResourcePath(bucket, key, 'object'), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      const [metadata, stat] = await Promise.all([this.getMetadata(bucket, key), handle.stat()]);
+      metadata['content-length'] = stat.size;
+      metadata['last-modified'] = stat.mtime.toUTCString();
+      // As s3rver computes the range (lib/stores/filesystem.js), on the open file's size.
+      const lastByte = Math.max(0, stat.size - 1);
+      const range = {
+        start: options?.start || 0,
+        end: Math.min(options?.end || Number.POSITIVE_INFINITY, lastByte),
+      };
+      const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
+      const unsatisfiable = range.start < 0 || Math.min(range.end, lastByte) < range.start;
+      if (unsatisfiable) await handle.close();
+      const content = unsatisfiable ? null : handle.createReadStream({ start: range.start, end: range.end });
+      const object = new S3Object(bucket, key, content, metadata);
+      if (ranged) object.range = range;
+      return object;
+    } catch (err) {
+      await handle.close().catch(() => {});
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   };
 }

@@ -148,13 +148,16 @@ describe('local S3 (s3rver)', () => {
       writing = false;
     })();
     const wholes = new Set(bodies.map((b) => sha256(b)));
-    while (writing) {
-      const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
-      const body = await got.Body!.transformToByteArray();
-      seen.add(String(body.length));
-      expect(wholes.has(sha256(body)), `a read of ${body.length} bytes was neither body`).toBe(true);
-    }
-    await writer;
+    // Three readers: a GET stats the object and then opens it, and a replace can land in between.
+    const reader = async () => {
+      while (writing) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key }));
+        const body = await got.Body!.transformToByteArray();
+        seen.add(String(body.length));
+        expect(wholes.has(sha256(body)), `a read of ${body.length} bytes was neither body`).toBe(true);
+      }
+    };
+    await Promise.all([writer, reader(), reader(), reader()]);
     // Only the object is listed, not the file its next body was written to.
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'atomic/' }));
     expect((listed.Contents ?? []).map((o) => o.Key)).toEqual([Key]);
