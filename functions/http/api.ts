@@ -43,8 +43,8 @@ export interface ApiRequest<P, Q, B> {
   readonly body: B;
   readonly headers: Readonly<Record<string, string>>;
   readonly requestId: string;
-  /** The body as received (decoded from base64 when it was), when there was one. */
-  readonly bodyText?: string;
+  /** The body as received (decoded from base64 when it was); undefined when there was none. */
+  readonly bodyText: string | undefined;
 }
 
 export interface ApiResult {
@@ -122,7 +122,7 @@ export function createApiHandler<F extends FunctionId>(
       const headers = lowerCaseHeaders(event);
       const bodyText = textOf(event);
       const body = parseBody(bodyText, headers);
-      const request: Mutable<ApiRequest<unknown, unknown, unknown>> = {
+      const request: ApiRequest<unknown, unknown, unknown> = {
         principal,
         params: parseParams(operation.params, event.pathParameters),
         query: parse(operation.query, queryOf(event)),
@@ -132,8 +132,8 @@ export function createApiHandler<F extends FunctionId>(
           : rejectUnexpectedBody(body),
         headers,
         requestId,
+        bodyText,
       };
-      if (bodyText !== undefined) request.bodyText = bodyText;
       const idempotencyKey = headers['idempotency-key'];
       let result: ApiResult;
       if (idempotencyKey !== undefined && MUTATING.has(route.method) && options.idempotency) {
@@ -402,5 +402,3 @@ export function respond(
           : JSON.stringify(body),
   };
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
