@@ -26,7 +26,7 @@ const holders = new WeakSet<object>();
  * Arrays shorter than this serialise faster than sharing their text costs (the bookkeeping and
  * a JSON.stringify call per property instead of one): a batch of one is served as it was.
  */
-export const SHARE_FROM_LENGTH = 16;
+const SHARE_FROM_LENGTH = 16;
 
 /** Whether an array is long enough for sharing its JSON to pay. */
 export function worthSharing(value: readonly unknown[]): boolean {
