@@ -99,18 +99,15 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
 
 /**
  * The text of the member `key` of a JSON object's text, when it is exactly what JSON.stringify
  * writes for its parsed value; undefined when it may not be (or the key is absent, or given
  * twice). `json` must be text JSON.parse accepted. A request's instances, written so (as
  * JSON.stringify writes them: no whitespace, plain numbers), need not be serialised again for
- * their capture message. Some JSON.stringify output is answered undefined too (objects, escapes,
- * exponents, more than 15 digits): the caller serialises those as before.
+ * their capture message. Some JSON.stringify output is answered undefined too (objects, arrays
+ * nested deeper than rows, escapes, exponents, long numbers; see CANONICAL_NUMBER): the caller
+ * serialises those as before.
  */
 export function canonicalMemberText(json: string, key: string): string | undefined {
   let i = skipSpace(json, 0);
@@ -181,82 +178,30 @@ function valueEnd(json: string, i: number): number {
 }
 
 /**
- * Past the (valid) value starting at i when its text is what JSON.stringify writes for it;
- * -1 when it may not be. Arrays, strings without escapes or surrogates, literals, and numbers
- * JSON.stringify writes as given: no exponent, no trailing fraction zero, no -0, at most 15
- * digits (so the shortest text that reads back as the number is the one given) and, below 1,
- * at most five zeros after the point (1e-7 is written with an exponent).
+ * A number as JSON.stringify writes it: no exponent, no trailing fraction zero, no -0, at most 15
+ * digits (so the shortest text that reads back as the number is the one given) and, below 1, at
+ * most five zeros after the point (1e-7 is written with an exponent). The digits are bounded
+ * branch by branch (a 15-digit integer; up to 7 digits, a point and up to 8; 0. and up to 14),
+ * not by a lookahead, which would triple the time of a whole match; so some canonical numbers
+ * (12345678.5) are answered undefined, which only means they are serialised.
+ */
+const CANONICAL_NUMBER = String.raw`-?(?:[1-9]\d{0,6}(?:\.\d{0,7}[1-9])?|[1-9]\d{7,14}|0\.0{0,5}[1-9](?:\d{0,7}[1-9])?)|0`;
+/** A string without escapes or surrogates (JSON.stringify escapes lone ones), or a literal. */
+const CANONICAL_SCALAR = String.raw`(?:${CANONICAL_NUMBER}|"[^"\\\ud800-\udfff]*"|true|false|null)`;
+const CANONICAL_ROW = String.raw`\[(?:${CANONICAL_SCALAR}(?:,${CANONICAL_SCALAR})*)?\]`;
+const CANONICAL_ELEMENT = `(?:${CANONICAL_ROW}|${CANONICAL_SCALAR})`;
+/**
+ * An array of scalars and arrays of scalars (a batch of positional instances) written as
+ * JSON.stringify writes it. A regular expression, not a loop over charCodeAt: V8 compiles it to
+ * machine code, about five times faster on a batch of 1000 rows, and this runs once per request.
+ */
+const CANONICAL_ROWS = new RegExp(String.raw`\[(?:${CANONICAL_ELEMENT}(?:,${CANONICAL_ELEMENT})*)?\]`, 'y');
+
+/**
+ * Past the (valid) value starting at i when it is an array CANONICAL_ROWS matches; -1 otherwise
+ * (deeper arrays and objects too: their text may well be canonical, but they are serialised).
  */
 function canonicalEnd(json: string, i: number): number {
-  let depth = 0;
-  let j = i;
-  for (;;) {
-    const c = json.charCodeAt(j);
-    if (c === OPEN_ARRAY) {
-      depth++;
-      j++;
-      if (json.charCodeAt(j) === CLOSE_ARRAY) {
-        depth--;
-        j++;
-      } else continue;
-    } else if (c === QUOTE) {
-      for (j++; ; j++) {
-        const s = json.charCodeAt(j);
-        if (s === QUOTE) break;
-        if (s === BACKSLASH || (s >= 0xd800 && s <= 0xdfff) || Number.isNaN(s)) return -1;
-      }
-      j++;
-    } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
-      j = canonicalNumberEnd(json, j);
-      if (j < 0) return -1;
-    } else if (c === 0x74 /* t */ && json.startsWith('true', j)) j += 4;
-    else if (c === 0x66 /* f */ && json.startsWith('false', j)) j += 5;
-    else if (c === 0x6e /* n */ && json.startsWith('null', j)) j += 4;
-    else return -1; // an object, or whitespace
-    // After a value: the end, a comma and the next element, or closing brackets.
-    for (;;) {
-      if (depth === 0) return j;
-      const n = json.charCodeAt(j);
-      if (n === COMMA) {
-        j++;
-        break;
-      }
-      if (n !== CLOSE_ARRAY) return -1;
-      depth--;
-      j++;
-    }
-  }
-}
-
-function canonicalNumberEnd(json: string, i: number): number {
-  let j = i;
-  const negative = json.charCodeAt(j) === MINUS;
-  if (negative) j++;
-  const intStart = j;
-  while (isDigit(json.charCodeAt(j))) j++;
-  const intDigits = j - intStart;
-  let digits = intDigits;
-  let fraction = false;
-  let zerosAfterPoint = 0;
-  if (json.charCodeAt(j) === DOT) {
-    fraction = true;
-    j++;
-    const fracStart = j;
-    while (json.charCodeAt(j) === ZERO) j++;
-    zerosAfterPoint = j - fracStart;
-    while (isDigit(json.charCodeAt(j))) j++;
-    digits += j - fracStart;
-    if (json.charCodeAt(j - 1) === ZERO) return -1; // 1.50, 1.0
-  }
-  const next = json.charCodeAt(j);
-  if (next === 0x65 || next === 0x45) return -1; // an exponent
-  if (digits > 15) return -1;
-  const intIsZero = intDigits === 1 && json.charCodeAt(intStart) === ZERO;
-  if (intIsZero && fraction && zerosAfterPoint > 5) return -1;
-  if (negative && intIsZero && !fraction) return -1; // -0 is written 0
-  return j;
-}
-
-function isDigit(c: number): boolean {
-  return c >= ZERO && c <= NINE;
+  CANONICAL_ROWS.lastIndex = i;
+  return CANONICAL_ROWS.test(json) ? CANONICAL_ROWS.lastIndex : -1;
 }
