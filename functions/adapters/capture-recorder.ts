@@ -22,7 +22,7 @@ import {
   toCaptureBatch,
 } from '../core/inference/capture-records.js';
 import { observeCaptures } from '../core/inference/experiment-observations.js';
-import type { CaptureMessage } from '../core/inference/ports.js';
+import type { BufferedCapture, CaptureMessage } from '../core/inference/ports.js';
 import type { DynamoPredictionStore } from './dynamo-predictions.js';
 import type { S3Captures } from './s3-captures.js';
 import { captureBodies } from './sqs-capture-queue.js';
@@ -125,7 +125,7 @@ export class CaptureRecorder {
   }
 
   /** A batch the queue did not take, recorded body by body as the queue would have carried it. */
-  async spill(messages: readonly CaptureMessage[]): Promise<void> {
+  async spill(messages: readonly BufferedCapture[]): Promise<void> {
     for (const body of captureBodies(messages)) {
       await this.record(JSON.parse(body) as CaptureMessage[]);
     }

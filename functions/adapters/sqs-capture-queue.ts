@@ -9,7 +9,13 @@
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { CaptureMessage, CaptureQueue } from '../core/inference/ports.js';
+import { isSealed, predictionsIn } from '../core/inference/capture.js';
+import type {
+  BufferedCapture,
+  CaptureMessage,
+  CaptureQueue,
+  SealedCapture,
+} from '../core/inference/ports.js';
 import { stringifyShared } from '../core/kernel/shared-json.js';
 import { MAX_BATCH_BYTES, SqsSender } from './sqs-sender.js';
 
@@ -23,13 +29,30 @@ export class SqsCaptureQueue implements CaptureQueue {
     this.sender = new SqsSender(sqs, queueUrl, 'capture messages');
   }
 
-  async send(messages: readonly CaptureMessage[]): Promise<void> {
+  /**
+   * The message's JSON as a send writes it, made now (see CaptureBuffer); undefined for one over
+   * MAX_MESSAGE_BYTES, whose split serialises every part again: in the background, not here.
+   */
+  seal(message: CaptureMessage): SealedCapture | undefined {
+    const body = stringifyShared(message);
+    if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) return undefined;
+    return {
+      sealed: [body],
+      id: message.id,
+      model: message.model,
+      version: message.version,
+      at: message.at,
+      predictions: predictionsIn(message),
+    };
+  }
+
+  async send(messages: readonly BufferedCapture[]): Promise<void> {
     // Packed and encoded here rather than through a typed QueueSender: many capture messages
     // share one SQS message (see CaptureQueueBody in functions/contract/messages.ts).
     const serialised: string[] = [];
     let sinceYield = 0;
     for (const m of messages) {
-      for (const s of serialise(m)) {
+      for (const s of jsonOf(m)) {
         serialised.push(s);
         sinceYield += s.length;
       }
@@ -60,8 +83,13 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * The JSON bodies a send of these messages puts on the queue, in order. The spill groups a batch
  * the same way, which is what lets the worker recognise a group that arrived both ways.
  */
-export function captureBodies(messages: readonly CaptureMessage[]): string[] {
-  return pack(messages.flatMap((m) => serialise(m)));
+export function captureBodies(messages: readonly BufferedCapture[]): string[] {
+  return pack(messages.flatMap((m) => jsonOf(m)));
+}
+
+/** A buffered capture's JSON: made when it was sealed, or now. */
+function jsonOf(m: BufferedCapture): readonly string[] {
+  return isSealed(m) ? m.sealed : serialise(m);
 }
 
 /** Marks a body that is base64 of raw DEFLATE of the JSON (JSON bodies start with [ or {). */

@@ -29,7 +29,8 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
         handle: ({ params, body, bodyText }) => {
           // Instances sent as JSON.stringify writes them go into the capture message as sent,
           // not serialised again (the array is a copy zod made, of the same rows). Looked for
-          // when the capture is serialised, in the background, not before the answer.
+          // when the capture is serialised, never before the answer: at the send, or when the
+          // next request seals the waiting message (CaptureBuffer).
           if (bodyText !== undefined && worthSharing(body.instances))
             shareJson(body.instances, () => canonicalMemberText(bodyText, 'instances'));
           return service.predict(params.name, body);

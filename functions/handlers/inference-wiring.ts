@@ -14,10 +14,10 @@ import { systemClock } from '../adapters/system.js';
 import { BUCKETS, QUEUES } from '../contract/resources.js';
 import type { ExperimentStore } from '../core/experiments/ports.js';
 import { hourStartOf } from '../core/inference/aggregates.js';
-import { CaptureBuffer } from '../core/inference/capture.js';
+import { CaptureBuffer, predictionsIn } from '../core/inference/capture.js';
 import { DeferredWork } from '../core/inference/deferred.js';
 import { RandomIdBlocks } from '../core/inference/ids.js';
-import type { CaptureMessage, ServingMetrics } from '../core/inference/ports.js';
+import type { BufferedCapture, ServingMetrics } from '../core/inference/ports.js';
 import { InferenceService } from '../core/inference/service.js';
 import { ModelCache } from '../core/inference/sessions.js';
 import { instancesKeptFor } from './online-serving.js';
@@ -133,13 +133,13 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
  * lostPredictions, so the model's stats show them as answered but not captured.
  */
 function reportLost(
-  messages: readonly CaptureMessage[],
+  messages: readonly BufferedCapture[],
   metrics: ServingMetrics,
   predictions: Pick<DynamoPredictionStore, 'recordLost'>,
 ): void {
   const hours = new Map<string, { model: string; version: string; hourStart: string; rows: number }>();
   for (const m of messages) {
-    const rows = m.outcome === 'ok' ? (m.predictionIds?.length ?? 0) : 0;
+    const rows = predictionsIn(m);
     if (rows === 0) continue;
     const hourStart = hourStartOf(m.at);
     const key = `${m.model}\u0000${m.version}\u0000${hourStart}`;

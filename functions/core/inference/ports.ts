@@ -268,9 +268,35 @@ export interface ExperimentReader {
   running(model: string): Promise<ServingExperiment | undefined>;
 }
 
+/**
+ * A capture message already in the form the queue carries: its JSON, and what a loss report
+ * needs. Made when a large message is buffered (CaptureBuffer), so that the buffer keeps strings
+ * instead of the request's and the answer's arrays: thousands of small objects per message,
+ * which every garbage collection until the flush would walk.
+ */
+export interface SealedCapture {
+  /** The message's JSON, as the queue carries it (more than one when a split was needed). */
+  readonly sealed: readonly string[];
+  readonly id: string;
+  readonly model: string;
+  readonly version: string;
+  readonly at: string;
+  /** The predictions it carries: its rows when answered, 0 for an error. */
+  readonly predictions: number;
+}
+
+/** What the capture buffer holds and hands on: a message, or a message sealed on arrival. */
+export type BufferedCapture = CaptureMessage | SealedCapture;
+
 export interface CaptureQueue {
   /** Sends capture messages; resolves when the queue has accepted them. */
-  send(messages: readonly CaptureMessage[]): Promise<void>;
+  send(messages: readonly BufferedCapture[]): Promise<void>;
+  /**
+   * The message in the form send will carry, made now; undefined when making it now would cost
+   * the request too much (the queue then serialises it when it sends it), and throws what
+   * serialising it throws. A queue without seal is sent the messages as they were buffered.
+   */
+  seal?(message: CaptureMessage): SealedCapture | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,14 +12,19 @@ import {
   serialise,
 } from '../../../functions/adapters/sqs-capture-queue.js';
 import { CaptureQueueBody } from '../../../functions/contract/messages.js';
-import { CaptureBuffer } from '../../../functions/core/inference/capture.js';
+import { CaptureBuffer, isSealed, predictionsIn } from '../../../functions/core/inference/capture.js';
 import {
   captureRows,
   MAX_STORED_INSTANCE_BYTES,
   toCaptureBatch,
 } from '../../../functions/core/inference/capture-records.js';
 import { RandomIdBlocks } from '../../../functions/core/inference/ids.js';
-import type { CaptureMessage } from '../../../functions/core/inference/ports.js';
+import type {
+  BufferedCapture,
+  CaptureMessage,
+  CaptureQueue,
+} from '../../../functions/core/inference/ports.js';
+import { collectGarbage } from '../../support/gc.js';
 
 /**
  * What the capture worker takes from a (decoded) body: its JSON through the captures queue's
@@ -227,30 +232,30 @@ describe('capture body encoding', () => {
   });
 });
 
-describe('SqsCaptureQueue.send', () => {
-  /** A round of batch-1000 captures: each message about 100 kB of JSON. */
-  const large = (i: number) => {
-    const rows = 1000;
-    return message({
-      id: `01JB${String(i).padStart(22, '0')}`,
-      predictionIds: Array.from({ length: rows }, (_, r) => `01JB${String(i * rows + r).padStart(22, '0')}`),
-      instances: Array.from({ length: rows }, (_, r) => [r * 1.25, r / 3]),
-      predictions: Array.from({ length: rows }, (_, r) => (r % 2 ? 'yes' : 'no')),
-      probabilities: Array.from({ length: rows }, (_, r) => [r / 1001, 1 - r / 1001]),
-    });
+/** A round of batch-1000 captures: each message about 100 kB of JSON. */
+function large(i: number): CaptureMessage {
+  const rows = 1000;
+  return message({
+    id: `01JB${String(i).padStart(22, '0')}`,
+    predictionIds: Array.from({ length: rows }, (_, r) => `01JB${String(i * rows + r).padStart(22, '0')}`),
+    instances: Array.from({ length: rows }, (_, r) => [r * 1.25, r / 3]),
+    predictions: Array.from({ length: rows }, (_, r) => (r % 2 ? 'yes' : 'no')),
+    probabilities: Array.from({ length: rows }, (_, r) => [r / 1001, 1 - r / 1001]),
+  });
+}
+
+function fakeSqs() {
+  const bodies: string[] = [];
+  const client = {
+    send: async (command: { input: { Entries: { MessageBody: string }[] } }) => {
+      for (const e of command.input.Entries) bodies.push(e.MessageBody);
+      return { Successful: command.input.Entries.map((_, i) => ({ Id: String(i) })), Failed: [] };
+    },
   };
+  return { bodies, client };
+}
 
-  function fakeSqs() {
-    const bodies: string[] = [];
-    const client = {
-      send: async (command: { input: { Entries: { MessageBody: string }[] } }) => {
-        for (const e of command.input.Entries) bodies.push(e.MessageBody);
-        return { Successful: command.input.Entries.map((_, i) => ({ Id: String(i) })), Failed: [] };
-      },
-    };
-    return { bodies, client };
-  }
-
+describe('SqsCaptureQueue.send', () => {
   it('lets the event loop turn while it serialises a large round, and sends the same bodies', async () => {
     const messages = Array.from({ length: 20 }, (_, i) => large(i));
     expect(messages.reduce((n, m) => n + JSON.stringify(m).length, 0)).toBeGreaterThan(1_000_000);
@@ -280,6 +285,129 @@ describe('SqsCaptureQueue.send', () => {
     const { bodies, client } = fakeSqs();
     await new SqsCaptureQueue(client as never, 'https://queue').send([message()]);
     expect(bodies).toEqual([JSON.stringify([message()])]);
+  });
+});
+
+describe('CaptureBuffer with a queue that seals', () => {
+  /** A message of n rows, each array of it its own object. */
+  const rows = (n: number, over: Partial<CaptureMessage> = {}) =>
+    message({
+      predictionIds: Array.from({ length: n }, (_, r) => `01JB${String(r).padStart(22, '0')}`),
+      instances: Array.from({ length: n }, (_, r) => [r * 1.25, r / 3]),
+      predictions: Array.from({ length: n }, (_, r) => (r % 2 ? 'yes' : 'no')),
+      probabilities: Array.from({ length: n }, (_, r) => [r / (n + 1), 1 - r / (n + 1)]),
+      ...over,
+    });
+
+  /** The queue, with what each send was handed. */
+  function watched(queue: CaptureQueue) {
+    const handed: BufferedCapture[] = [];
+    const watching: CaptureQueue = {
+      seal: (m) => queue.seal?.(m),
+      send: (ms) => {
+        handed.push(...ms);
+        return queue.send(ms);
+      },
+    };
+    return { handed, watching };
+  }
+
+  it('seals a waiting message of 16 rows or more when the next arrives, never the last, and sends the same bytes', async () => {
+    const { bodies, client } = fakeSqs();
+    const { handed, watching } = watched(new SqsCaptureQueue(client as never, 'https://queue'));
+    const buffer = new CaptureBuffer(watching, { flushAt: 100 });
+    const big = rows(16, { id: 'big', context: { region: 'eu' } });
+    const failed = rows(20, { id: 'failed', outcome: 'error', errorCode: 'model_failed' });
+    const small = rows(15, { id: 'small' });
+    // Nothing arrives after it: as on Lambda, where each invocation flushes its own message.
+    const last = rows(40, { id: 'last' });
+    for (const m of [big, failed, small, last]) buffer.add(m);
+    await buffer.flush();
+    expect(handed.map((c) => [c.id, isSealed(c)])).toEqual([
+      ['big', true],
+      ['failed', true],
+      ['small', false],
+      ['last', false],
+    ]);
+    expect(handed.map(predictionsIn)).toEqual([16, 0, 15, 40]);
+    expect(bodies).toEqual(await Promise.all(captureBodies([big, failed, small, last]).map(encodeBody)));
+    expect(bodies.map(decodeBody)).toEqual([JSON.stringify([big, failed, small, last])]);
+  });
+
+  it('seals each waiting message once, across shed messages and flushes', async () => {
+    const { client } = fakeSqs();
+    const { handed, watching } = watched(new SqsCaptureQueue(client as never, 'https://queue'));
+    const buffer = new CaptureBuffer(watching, { flushAt: 100, maxBacklog: 3 });
+    // The fourth and fifth adds each shed the oldest; the ones behind them are still sealed.
+    for (const id of ['a', 'b', 'c', 'd', 'e']) buffer.add(rows(20, { id }));
+    expect(buffer.dropped).toBe(2);
+    await buffer.flush();
+    buffer.add(rows(20, { id: 'f' }));
+    buffer.add(rows(1, { id: 'g' }));
+    await buffer.flush();
+    expect(handed.map((c) => [c.id, isSealed(c)])).toEqual([
+      ['c', true],
+      ['d', true],
+      ['e', false],
+      ['f', true],
+      ['g', false],
+    ]);
+  });
+
+  it("keeps none of a sealed message's arrays until the flush", async () => {
+    const { bodies, client } = fakeSqs();
+    const buffer = new CaptureBuffer(new SqsCaptureQueue(client as never, 'https://queue'), { flushAt: 100 });
+    const held = (() => {
+      const m = large(1);
+      buffer.add(m);
+      buffer.add(message({ id: 'next' }));
+      return {
+        json: JSON.stringify([m, message({ id: 'next' })]),
+        refs: [m.instances, m.probabilities, m.predictionIds].map((a) => new WeakRef(a as object)),
+      };
+    })();
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+    expect(buffer.size).toBe(2);
+    // Held as it was, the message would keep each of them (and every row in them) alive.
+    expect(held.refs.map((r) => r.deref())).toEqual([undefined, undefined, undefined]);
+    await buffer.flush();
+    expect(bodies.map(decodeBody)).toEqual([held.json]);
+  });
+
+  it('keeps a message as it was when the queue declines to seal it, or sealing throws', async () => {
+    const { bodies, client } = fakeSqs();
+    const queue = new SqsCaptureQueue(client as never, 'https://queue');
+    // Over one queue message: split by rows when it is sent, not in a request.
+    const oversized = rows(16, {
+      id: 'oversized',
+      instances: Array.from({ length: 16 }, () => ['x'.repeat(MAX_MESSAGE_BYTES / 8)]),
+    });
+    expect(queue.seal(oversized)).toBeUndefined();
+    const { handed, watching } = watched(queue);
+    const lost: number[] = [];
+    const throwing: CaptureQueue = {
+      ...watching,
+      seal: () => {
+        throw new Error('not serialisable');
+      },
+    };
+    const buffer = new CaptureBuffer(watching, { flushAt: 100 });
+    buffer.add(oversized);
+    buffer.add(message({ id: 'next' }));
+    await buffer.flush();
+    expect(handed.map(isSealed)).toEqual([false, false]);
+    expect(bodies.map(decodeBody)).toEqual(captureBodies([oversized, message({ id: 'next' })]));
+    const refusing = new CaptureBuffer(throwing, {
+      flushAt: 100,
+      maxBacklog: 1,
+      onLost: (ms) => lost.push(...ms.map(predictionsIn)),
+    });
+    refusing.add(rows(20, { id: 'a' }));
+    refusing.add(rows(30, { id: 'b' }));
+    expect(lost).toEqual([20]);
+    await refusing.flush();
+    expect(handed.slice(2).map((c) => [c.id, isSealed(c)])).toEqual([['b', false]]);
   });
 });
 
