@@ -375,6 +375,29 @@ describe('CaptureBuffer with a queue that seals', () => {
     expect(bodies.map(decodeBody)).toEqual([held.json]);
   });
 
+  it("keeps a small message as a copy, with copies of its arrays, not the caller's objects", async () => {
+    const { bodies, client } = fakeSqs();
+    const buffer = new CaptureBuffer(new SqsCaptureQueue(client as never, 'https://queue'), { flushAt: 100 });
+    const held = (() => {
+      const m = rows(15, { id: 'small', context: { region: 'eu' } });
+      buffer.add(m);
+      return {
+        json: JSON.stringify([m]),
+        refs: [m, m.instances, m.probabilities, m.predictionIds, m.predictions].map(
+          (a) => new WeakRef(a as object),
+        ),
+      };
+    })();
+    await new Promise((r) => setImmediate(r));
+    collectGarbage();
+    expect(buffer.size).toBe(1);
+    // Held until the flush, the originals would teach V8 to allocate their kind in the old
+    // generation (see withOwnArrays in capture.ts).
+    expect(held.refs.map((r) => r.deref())).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    await buffer.flush();
+    expect(bodies.map(decodeBody)).toEqual([held.json]);
+  });
+
   it('keeps a message as it was when the queue declines to seal it, or sealing throws', async () => {
     const { bodies, client } = fakeSqs();
     const queue = new SqsCaptureQueue(client as never, 'https://queue');
