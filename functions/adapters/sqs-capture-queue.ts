@@ -34,10 +34,10 @@ export class SqsCaptureQueue implements CaptureQueue {
    * MAX_MESSAGE_BYTES, whose split serialises every part again: in the background, not here.
    */
   seal(message: CaptureMessage): SealedCapture | undefined {
-    const body = stringifyShared(message);
-    if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) return undefined;
+    const body = wholeBody(message);
+    if (body === undefined) return undefined;
     return {
-      sealed: [body],
+      sealed: body,
       id: message.id,
       model: message.model,
       version: message.version,
@@ -89,7 +89,7 @@ export function captureBodies(messages: readonly BufferedCapture[]): string[] {
 
 /** A buffered capture's JSON: made when it was sealed, or now. */
 function jsonOf(m: BufferedCapture): readonly string[] {
-  return isSealed(m) ? m.sealed : serialise(m);
+  return isSealed(m) ? [m.sealed] : serialise(m);
 }
 
 /** Marks a body that is base64 of raw DEFLATE of the JSON (JSON bodies start with [ or {). */
@@ -141,11 +141,17 @@ export function pack(serialised: readonly string[]): string[] {
   return bodies;
 }
 
-/** One message as JSON bodies of at most MAX_MESSAGE_BYTES each (halving the rows until they fit). */
-export function serialise(m: CaptureMessage): string[] {
+/** The message's JSON when it fits one queue message; undefined when it must be split. */
+function wholeBody(m: CaptureMessage): string | undefined {
   // Byte for byte JSON.stringify(m), with the arrays the HTTP answer already serialised spliced in.
   const body = stringifyShared(m);
-  if (Buffer.byteLength(body) <= MAX_MESSAGE_BYTES) return [body];
+  return Buffer.byteLength(body) <= MAX_MESSAGE_BYTES ? body : undefined;
+}
+
+/** One message as JSON bodies of at most MAX_MESSAGE_BYTES each (halving the rows until they fit). */
+export function serialise(m: CaptureMessage): string[] {
+  const body = wholeBody(m);
+  if (body !== undefined) return [body];
   const rows = m.predictionIds?.length ?? 0;
   if (rows <= 1) {
     // One row that alone exceeds the limit: keep what monitoring needs least: drop its instance.

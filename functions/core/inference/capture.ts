@@ -1,10 +1,11 @@
 /**
- * Captured predictions leave the hot path through this buffer: `add` keeps a reference to the
- * request's instances and the response's predictions (nothing is copied or serialised; a
- * message of many rows is sealed once the next arrives, see sealWaiting), and a flush sends them to the
- * capture queue in the background. Where the process may be frozen after
- * the response (Lambda), the entry point has `flush()` run after the answer by a Lambda extension
- * (or awaits it before answering without one); see docs/inference.md, "Capture".
+ * Captured predictions leave the hot path through this buffer: `add` keeps the request's
+ * instances and the response's predictions without serialising them (a small message as a copy,
+ * see withOwnArrays; a large one is sealed into its JSON once the next arrives, see
+ * sealWaiting), and a flush sends them to the capture queue in the background. Where the process
+ * may be frozen after the response (Lambda), the entry point has `flush()` run after the answer
+ * by a Lambda extension (or awaits it before answering without one); see docs/inference.md,
+ * "Capture".
  *
  * Capture never fails a prediction, and no answered prediction leaves without a trace. A send the
  * queue refuses, or does not answer within sendTimeoutMs (a stalled endpoint would otherwise hold

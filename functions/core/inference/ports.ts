@@ -270,13 +270,13 @@ export interface ExperimentReader {
 
 /**
  * A capture message already in the form the queue carries: its JSON, and what a loss report
- * needs. Made when a large message is buffered (CaptureBuffer), so that the buffer keeps strings
- * instead of the request's and the answer's arrays: thousands of small objects per message,
- * which every garbage collection until the flush would walk.
+ * needs. Made while a large message waits in the buffer (CaptureBuffer), so that the buffer keeps
+ * a string instead of the request's and the answer's arrays: thousands of small objects per
+ * message, which every garbage collection until the flush would walk.
  */
 export interface SealedCapture {
-  /** The message's JSON, as the queue carries it (more than one when a split was needed). */
-  readonly sealed: readonly string[];
+  /** The message's JSON, as the queue carries it (a message that needs a split is not sealed). */
+  readonly sealed: string;
   readonly id: string;
   readonly model: string;
   readonly version: string;
@@ -285,7 +285,7 @@ export interface SealedCapture {
   readonly predictions: number;
 }
 
-/** What the capture buffer holds and hands on: a message, or a message sealed on arrival. */
+/** What the capture buffer holds and hands on: a message, or a message sealed while it waited. */
 export type BufferedCapture = CaptureMessage | SealedCapture;
 
 export interface CaptureQueue {
