@@ -7,12 +7,16 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+// zod/mini: every function evaluates this module at init (see functions/http/inference-schemas.ts).
+import * as z from 'zod/mini';
 import type { SigningKeySource, SigningKeys } from '../core/auth/tokens.js';
 
 export const SIGNING_KEYS_CACHE_MS = 60_000;
 
-const Stored = z.object({ current: z.string().min(32), previous: z.string().min(32).optional() });
+const Stored = z.object({
+  current: z.string().check(z.minLength(32)),
+  previous: z.optional(z.string().check(z.minLength(32))),
+});
 
 function parse(text: string, where: string): SigningKeys {
   let json: unknown;

@@ -1,9 +1,10 @@
 /**
  * A prediction's context, which both the predict request and the capture message carry. Its own
  * module so that the inference function's predict schema does not build every queue's message
- * schema at cold start (issue 13).
+ * schema at cold start (issue 13). In zod/mini, as the inference schemas are
+ * (functions/http/inference-schemas.ts says why).
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** Keys one prediction's context may hold, and the longest key and string value. */
 export const CONTEXT_LIMITS = { keys: 16, keyLength: 64, valueLength: 256 } as const;
@@ -15,8 +16,14 @@ export const CONTEXT_LIMITS = { keys: 16, keyLength: 64, valueLength: 256 } as c
  */
 export const PredictionContext = z
   .record(
-    z.string().min(1).max(CONTEXT_LIMITS.keyLength),
-    z.union([z.string().max(CONTEXT_LIMITS.valueLength), z.number().finite(), z.boolean(), z.null()]),
+    z.string().check(z.minLength(1), z.maxLength(CONTEXT_LIMITS.keyLength)),
+    // zod's numbers are finite already (classic's .finite() added nothing).
+    z.union([z.string().check(z.maxLength(CONTEXT_LIMITS.valueLength)), z.number(), z.boolean(), z.null()]),
   )
-  .refine((c) => Object.keys(c).length <= CONTEXT_LIMITS.keys, `at most ${CONTEXT_LIMITS.keys} context keys`);
+  .check(
+    z.refine(
+      (c) => Object.keys(c).length <= CONTEXT_LIMITS.keys,
+      `at most ${CONTEXT_LIMITS.keys} context keys`,
+    ),
+  );
 export type PredictionContext = z.infer<typeof PredictionContext>;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import { type $ZodType, parse as zodParse } from 'zod/v4/core';
 import type { FunctionId } from '../contract/resources.js';
 import { ROUTES, type Route } from '../contract/routes.js';
 import type { Principal } from '../core/auth/principal.js';
@@ -54,9 +54,10 @@ export interface ApiResult {
 }
 
 export interface Operation<P = unknown, Q = unknown, B = unknown> {
-  readonly params?: z.ZodType<P>;
-  readonly query?: z.ZodType<Q>;
-  readonly body?: z.ZodType<B>;
+  // zod's core type: classic and zod/mini schemas alike (inference-schemas.ts says why both).
+  readonly params?: $ZodType<P>;
+  readonly query?: $ZodType<Q>;
+  readonly body?: $ZodType<B>;
   /** Status of a successful answer (default 200). */
   readonly status?: number;
   /** Answer fields holding a secret shown once: never cached for idempotent replays (contract.ts). */
@@ -128,7 +129,7 @@ export function createApiHandler<F extends FunctionId>(
         query: parse(operation.query, queryOf(event)),
         // Only an absent body means {}; a JSON null is a body, and a wrong one.
         body: operation.body
-          ? operation.body.parse(body === undefined ? {} : body)
+          ? zodParse(operation.body, body === undefined ? {} : body)
           : rejectUnexpectedBody(body),
         headers,
         requestId,
@@ -326,7 +327,7 @@ function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]>
 }
 
 /** Parsed path parameters per schema, by the one raw value most routes have (a model's name). */
-const parsedParams = new WeakMap<z.ZodType, Map<string, unknown>>();
+const parsedParams = new WeakMap<$ZodType, Map<string, unknown>>();
 /** Distinct raw values kept per schema before the cache starts over (names are few; junk is not). */
 const MAX_CACHED_PARAMS = 1024;
 
@@ -335,9 +336,9 @@ const MAX_CACHED_PARAMS = 1024;
  * raw value and shared, frozen: the same few names arrive on every request. Refusals are not
  * cached (each is thrown again by a fresh parse); routes with several parameters parse each time.
  */
-function parseParams(schema: z.ZodType | undefined, raw: APIGatewayProxyEvent['pathParameters']): unknown {
+function parseParams(schema: $ZodType | undefined, raw: APIGatewayProxyEvent['pathParameters']): unknown {
   if (!schema) return {};
-  if (!raw) return schema.parse({});
+  if (!raw) return zodParse(schema, {});
   let only: string | undefined;
   let count = 0;
   for (const k in raw) {
@@ -346,7 +347,7 @@ function parseParams(schema: z.ZodType | undefined, raw: APIGatewayProxyEvent['p
     only = k;
   }
   const value = only === undefined ? undefined : raw[only];
-  if (count !== 1 || typeof value !== 'string') return schema.parse(raw);
+  if (count !== 1 || typeof value !== 'string') return zodParse(schema, raw);
   let cache = parsedParams.get(schema);
   if (!cache) {
     cache = new Map();
@@ -355,15 +356,15 @@ function parseParams(schema: z.ZodType | undefined, raw: APIGatewayProxyEvent['p
   const key = `${only}\u0000${value}`;
   let parsed = cache.get(key);
   if (parsed === undefined) {
-    parsed = Object.freeze(schema.parse(raw));
+    parsed = Object.freeze(zodParse(schema, raw));
     if (cache.size >= MAX_CACHED_PARAMS) cache.clear();
     cache.set(key, parsed);
   }
   return parsed;
 }
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown): T {
-  return (schema ? schema.parse(value) : {}) as T;
+function parse<T>(schema: $ZodType<T> | undefined, value: unknown): T {
+  return (schema ? zodParse(schema, value) : {}) as T;
 }
 
 export function respond(

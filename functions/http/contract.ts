@@ -55,9 +55,9 @@ import {
 } from './schemas.js';
 
 export interface OperationSchemas {
-  readonly params?: z.ZodType;
-  readonly query?: z.ZodType;
-  readonly body?: z.ZodType;
+  readonly params?: z.core.$ZodType;
+  readonly query?: z.core.$ZodType;
+  readonly body?: z.core.$ZodType;
   /** Status of a successful answer. */
   readonly status?: number;
   /** Content type of a successful answer when it is not JSON. */
@@ -105,7 +105,7 @@ export const CONTRACT = {
   productionHistory: { params: NameParams, query: PageQuery },
   compareVersions: { params: NameParams, query: CompareQuery },
   putBaseline: { params: NameParams, body: BaselineBody },
-  getBaseline: { params: NameParams, query: z.object({ version: Version.optional() }) },
+  getBaseline: { params: NameParams, query: z.object({ version: z.optional(Version) }) },
   checkDrift: { params: NameParams, body: DriftCheckBody },
   listDriftReports: { params: NameParams, query: PageQuery },
   listQualityReports: { params: NameParams, query: PageQuery },

@@ -3,7 +3,7 @@
  * API's error body. Unknown errors become a generic 500 whose body carries no message, stack or
  * path from inside: details go to the log, keyed by the request id.
  */
-import { ZodError } from 'zod';
+import { $ZodError } from 'zod/v4/core';
 import { type ErrorCode, isDomainError } from '../core/kernel/errors.js';
 
 export const STATUS_BY_CODE: Record<ErrorCode | 'internal', number> = {
@@ -96,7 +96,8 @@ export function mapError(err: unknown, requestId: string): MappedError {
       internal: false,
     };
   }
-  if (err instanceof ZodError) {
+  // Classic zod's ZodError and zod/mini's error alike (both carry the $ZodError trait).
+  if (err instanceof $ZodError) {
     const issues = err.issues.slice(0, 20).map((i) => ({
       path: i.path.map(String).join('.'),
       message: i.message,

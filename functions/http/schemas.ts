@@ -111,7 +111,7 @@ const Runtime = z.discriminatedUnion('type', [
 
 export const RegisterVersionBody = z
   .strictObject({
-    version: Version.optional(),
+    version: z.optional(Version),
     artifact: z.union([
       z.strictObject({ base64: z.string().min(1) }),
       z.strictObject({ upload: z.literal(true) }),
@@ -146,7 +146,7 @@ export const RegisterVersionBody = z
         rows: z.number().int().min(0).optional(),
       })
       .optional(),
-    parent: Version.optional(),
+    parent: z.optional(Version),
     tags: Tags.optional(),
     description: Description.optional(),
   })
@@ -188,7 +188,7 @@ export const ApprovalBody = z.strictObject({
 export const AliasParams = z.object({ name: ModelName, alias: AliasName });
 export const AliasBody = z.strictObject({ version: Version });
 
-export const RollbackBody = z.strictObject({ toVersion: Version.optional(), comment: Comment.optional() });
+export const RollbackBody = z.strictObject({ toVersion: z.optional(Version), comment: Comment.optional() });
 
 export const CompareQuery = z.object({ a: Version, b: Version });
 
@@ -201,7 +201,7 @@ export const HealthDetailedQuery = z.strictObject({
 });
 
 export const AuditQuery = PageQuery.extend({
-  model: ModelName.optional(),
+  model: z.optional(ModelName),
   actor: z.string().min(1).max(128).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
 });
@@ -225,7 +225,7 @@ export const WebhookParams = z.object({ webhookId: Ulid });
 export const BaselineBody = z
   .strictObject({
     /** The version the profile belongs to (default: production, else latest). */
-    version: Version.optional(),
+    version: z.optional(Version),
     /** Rows as objects keyed by feature name, or arrays in the version's feature order. */
     rows: z
       .array(
@@ -246,7 +246,7 @@ export const BaselineBody = z
   );
 
 export const DriftCheckBody = z
-  .strictObject({ from: IsoTime, to: IsoTime, version: Version.optional() })
+  .strictObject({ from: IsoTime, to: IsoTime, version: z.optional(Version) })
   .refine((b) => Date.parse(b.to) > Date.parse(b.from), { message: 'to must be after from', path: ['to'] })
   .refine((b) => Date.parse(b.to) - Date.parse(b.from) <= 31 * 24 * 3600 * 1000, {
     message: 'a window is at most 31 days',
@@ -255,18 +255,18 @@ export const DriftCheckBody = z
 
 export const PerformanceQuery = z
   .object({
-    version: Version.optional().describe('default: the production version, else the latest'),
-    from: IsoTime.optional().describe('window start, by prediction time (default: 24 hours before `to`)'),
-    to: IsoTime.optional().describe('window end (default: now)'),
+    version: z.optional(Version).describe('default: the production version, else the latest'),
+    from: z.optional(IsoTime).describe('window start, by prediction time (default: 24 hours before `to`)'),
+    to: z.optional(IsoTime).describe('window end (default: now)'),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), 'from must be before to');
 
 export const FairnessQuery = z
   .object({
     attribute: z.string().min(1).max(64).describe('the context key whose values are the groups'),
-    version: Version.optional().describe('default: the production version, else the latest'),
-    from: IsoTime.optional().describe('window start, by prediction time (default: 24 hours before `to`)'),
-    to: IsoTime.optional().describe('window end (default: now)'),
+    version: z.optional(Version).describe('default: the production version, else the latest'),
+    from: z.optional(IsoTime).describe('window start, by prediction time (default: 24 hours before `to`)'),
+    to: z.optional(IsoTime).describe('window end (default: now)'),
     positive: z
       .string()
       .min(1)
@@ -309,7 +309,7 @@ export const VersionFairnessBody = z.strictObject({
 });
 
 export const AlertsQuery = PageQuery.extend({
-  model: ModelName.optional(),
+  model: z.optional(ModelName),
   status: z.enum(['open', 'acknowledged']).optional(),
 });
 
@@ -331,7 +331,7 @@ export const WebhookBody = z.strictObject({
 export const ExperimentParams = z.object({ experimentId: Ulid });
 
 export const ExperimentsQuery = PageQuery.extend({
-  model: ModelName.optional(),
+  model: z.optional(ModelName),
   state: z.enum(['draft', 'running', 'paused', 'concluded']).optional(),
 });
 
@@ -378,7 +378,7 @@ export const AssignmentQuery = z.object({ subject: z.string().min(1).max(256) })
 export const JobParams = z.object({ jobId: Ulid });
 
 export const JobsQuery = PageQuery.extend({
-  model: ModelName.optional(),
+  model: z.optional(ModelName),
   state: z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
 });
 

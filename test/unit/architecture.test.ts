@@ -48,8 +48,11 @@ const CONTRACT_FOR_CORE = [
   'functions/contract/messages.ts',
 ];
 
-/** Packages the contract may use: schemas are declared with zod, the validation library of the edges. */
-const CONTRACT_PACKAGES = ['zod'];
+/**
+ * Packages the contract may use: schemas are declared with zod, the validation library of the
+ * edges, classic or its zod/mini entry (what the inference function builds at init).
+ */
+const CONTRACT_PACKAGES = ['zod', 'zod/mini'];
 
 /** Packages the core must never import. */
 const CORE_FORBIDDEN_PACKAGES = [
@@ -156,6 +159,7 @@ describe('architecture', () => {
     expect(violation('functions/core/registry/models.ts', 'zod')).toBeUndefined();
     expect(violation('functions/contract/routes.ts', '../core/auth/roles.js')).toMatch(/contract/);
     expect(violation('functions/contract/messages.ts', 'zod')).toBeUndefined();
+    expect(violation('functions/contract/prediction-context.ts', 'zod/mini')).toBeUndefined();
     expect(violation('functions/contract/routes.ts', 'aws-cdk-lib')).toMatch(/contract/);
     expect(violation(core, '../../contract/messages.js')).toBeUndefined();
     expect(violation('functions/contract/routes.ts', './roles.js')).toBeUndefined();

@@ -6,11 +6,13 @@
  * file of its own, read and evaluated on its first call. Predict must not pay at init for what only feedback, failures,
  * SageMaker endpoints, idempotency keys or registrations need.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../../functions/contract/resources.js';
 import { bundleFunction, loadedAtInit } from '../../../lib/constructs/function-bundle.js';
 
 const ENTRY = 'functions/handlers/inference-api.ts';
@@ -78,6 +80,8 @@ describe('inference bundle at init', () => {
     ['the SageMaker runtime client (only SageMaker-served versions)', /@aws-sdk\/client-sagemaker-runtime\//],
     ['the SNS client (lifecycle events of failures)', /@aws-sdk\/client-sns\//],
     ["zod's locales", /node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/],
+    // Its schemas are built with some forty bound methods each; the inference schemas are zod/mini.
+    ['classic zod', /node_modules\/zod\/v4\/classic\//],
     ["the registry's lifecycle events (failure records)", /functions\/handlers\/registry-events\.ts$/],
     ['feedback', /functions\/core\/inference\/feedback\.ts$/],
     // Only a failing version is recorded in the registry, through its services.
@@ -105,6 +109,45 @@ describe('inference bundle at init', () => {
     expect(evaluatedAtInit().filter((p) => pattern.test(p))).toEqual([]);
   });
 
+  it("refuses a bad request with classic zod's English messages, though only zod/mini is loaded", async () => {
+    // Classic zod sets its English locale as it builds its first schema; zod/mini does not, so
+    // inference-schemas.ts sets it. Without that the bundle would answer "Invalid input" alone.
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+    for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
+      env[r.env] = `placeholder-${r.env.toLowerCase()}`;
+    for (const q of Object.values(QUEUES)) env[q.env] = `https://sqs.us-east-1.amazonaws.com/1/${q.env}`;
+    const event = {
+      resource: '/v1/models/{name}/predict',
+      path: '/v1/models/m/predict',
+      httpMethod: 'POST',
+      headers: { 'content-type': 'application/json' },
+      pathParameters: { name: 'm' },
+      requestContext: {
+        requestId: 'r',
+        authorizer: { principalId: 'p', role: 'predictor', name: 'p', via: 'key' },
+      },
+      body: JSON.stringify({ instances: 'x', subject: '' }),
+      isBase64Encoded: false,
+    };
+    const script = `const { handler } = await import(${JSON.stringify(join(dir, 'index.mjs'))});
+      const res = await handler(${JSON.stringify(event)}, {});
+      process.stdout.write('\\n' + JSON.stringify({ status: res.statusCode, body: JSON.parse(res.body) }));`;
+    // The last line: the function's logger writes to stdout too.
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env });
+    const bundled = JSON.parse(String(out).trim().split('\n').pop() as string);
+    expect(bundled.status).toBe(400);
+    expect(bundled.body.error.details.issues).toEqual([
+      { path: 'instances', message: 'Invalid input: expected array, received string' },
+      { path: 'subject', message: 'Too small: expected string to have >=1 characters' },
+    ]);
+    // And the contract, classic zod loaded (as in the local runtime), answers the same.
+    const { CONTRACT } = await import('../../../functions/http/contract.js');
+    const refused = CONTRACT.predict.body.safeParse(JSON.parse(event.body));
+    expect(refused.error?.issues.map((i) => i.message)).toEqual(
+      bundled.body.error.details.issues.map((i: { message: string }) => i.message),
+    );
+  }, 60_000);
+
   it('keeps the clients predict needs: DynamoDB, S3 (artifacts) and SQS (capture)', () => {
     const init = evaluatedAtInit();
     for (const client of ['client-dynamodb', 'client-s3', 'client-sqs']) {
@@ -112,12 +155,13 @@ describe('inference bundle at init', () => {
     }
   });
 
-  it('evaluates at most 820 KiB of itself at init', () => {
+  it('evaluates at most 800 KiB of itself at init', () => {
     // 938 KiB before every function's schemas and prom-client left init (issue 13, round 2); 857
-    // before the registry's services and the online learner's wiring left it (round 3).
+    // before the registry's services and the online learner's wiring left it (round 3); 811
+    // before the inference schemas moved to zod/mini (round 6).
     const kept = keptBytes();
     const init = evaluatedAtInit().reduce((sum, p) => sum + (kept[p] ?? 0), 0);
-    expect(init / 1024).toBeLessThan(820);
+    expect(init / 1024).toBeLessThan(800);
   });
 
   it('reads at init only the files its static imports reach, within a budget', () => {
