@@ -103,6 +103,55 @@ describe('createApiHandler', () => {
     expect(parse(zod).error.details.issues[0].path).toBe('role');
   });
 
+  it('reads content-type and idempotency-key in any spelling, the last of several', async () => {
+    // API Gateway passes headers as the client spelled them.
+    const body = JSON.stringify({ name: 'k', role: 'viewer' });
+    const only = (headers: Record<string, string>) => ({
+      ...event('POST', '/v1/auth/keys', { body, role: 'admin' }),
+      headers,
+    });
+    expect((await handler(only({ 'Content-Type': 'application/json' }))).statusCode).toBe(201);
+    expect((await handler(only({ 'CONTENT-TYPE': 'Application/JSON; charset=utf-8' }))).statusCode).toBe(201);
+    const last = await handler(only({ 'content-type': 'application/json', 'Content-Type': 'text/plain' }));
+    expect(last.statusCode).toBe(400);
+    expect(parse(last).error.details).toEqual({ contentType: 'text/plain' });
+    expect(
+      (await handler(only({ 'Content-Type': 'text/plain', 'content-type': 'application/json' }))).statusCode,
+    ).toBe(201);
+
+    const keys: string[] = [];
+    const idempotent = createApiHandler(
+      'auth',
+      {
+        issueToken: operation({ handle: async () => ({}) }),
+        createKey: operation({ body: CreateKeyBody, status: 201, handle: async ({ body }) => ({ body }) }),
+        listKeys: operation({ handle: async () => ({}) }),
+        revokeKey: operation({ params: KeyParams, handle: async () => ({}) }),
+      },
+      {
+        logger,
+        idempotency: {
+          run: async (_context, { key, run }) => {
+            keys.push(key);
+            return run();
+          },
+        },
+      },
+    );
+    const withKey = (headers: Record<string, string>) =>
+      idempotent({
+        ...only({ 'content-type': 'application/json' }),
+        headers: { 'content-type': 'application/json', ...headers },
+      });
+    expect((await withKey({ 'Idempotency-Key': 'mint-1' })).statusCode).toBe(201);
+    expect(keys).toEqual(['p1:createKey:mint-1']);
+    const refused = await withKey({ 'IDEMPOTENCY-KEY': 'has space' });
+    expect(refused.statusCode).toBe(400);
+    expect(parse(refused).error.message).toMatch(/idempotency-key/);
+    expect((await withKey({})).statusCode).toBe(201);
+    expect(keys).toEqual(['p1:createKey:mint-1']);
+  });
+
   it('validates query and path parameters', async () => {
     expect(
       (await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { limit: '1000' } }))).statusCode,
