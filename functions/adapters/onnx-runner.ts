@@ -119,6 +119,23 @@ type ExecuteAsync = (feeds: Record<string, Tensor>, fetch: readonly string[]) =>
 export class OnnxRuntimeRunner implements ModelRunner {
   constructor(private readonly options: OnnxRunnerOptions = {}) {}
 
+  /**
+   * Starts loading onnxruntime-node and its native library now, without waiting: for a function
+   * whose every request needs a model (inference), so that a cold start's first request does not
+   * load them after its route and artifact reads but during them. Loading is mostly CPU
+   * (the library's dlopen, the binding's module code) and the reads are mostly waiting on the
+   * network: on a cold start the two overlap. Resolves when loaded; never rejects (a library that
+   * does not load fails the first `load`, as it would have without this).
+   */
+  preload(): Promise<void> {
+    return ort().then(
+      () => {
+        if (this.options.direct !== false) native();
+      },
+      () => {},
+    );
+  }
+
   async load(bytes: Uint8Array): Promise<LoadedModel> {
     const { InferenceSession, Tensor } = await ort();
     const options = {

@@ -81,6 +81,11 @@ export function inferenceWiring(env: Env): InferenceWiring {
         allowedEndpoints: allowedEndpoints(env),
       }),
   );
+  // Every inference request needs onnxruntime: loaded from init on, so that a cold start's first
+  // request loads it while it waits on DynamoDB and S3 rather than after (docs/inference.md,
+  // round 6).
+  const runner = new OnnxRuntimeRunner();
+  void runner.preload();
   const service = new InferenceService({
     store,
     registry: {
@@ -89,7 +94,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
         recordServingFailure: async (...a) => (await failures()).lifecycle.recordServingFailure(...a),
       },
     },
-    models: new ModelCache({ artifacts, runner: new OnnxRuntimeRunner() }),
+    models: new ModelCache({ artifacts, runner }),
     endpoints: {
       invoke: async (endpointName, rows) => (await endpoints()).invoke(endpointName, rows),
     },

@@ -11,17 +11,19 @@
  * 3. Cold path: the handler's bundle size, and the time to import it and create a session, vs
  *    importing onnxruntime-node alone and creating the same session.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createRequire } from 'node:module';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { AUTH_CACHE_TTL_ENV, DEFAULT_AUTH_CACHE_TTL_SECONDS } from '../../functions/contract/limits.js';
-import { QUEUES } from '../../functions/contract/resources.js';
+import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../functions/contract/resources.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { InputSchema, OutputSchema } from '../../functions/core/kernel/model-io.js';
 import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
@@ -550,6 +552,11 @@ export function runColdBench(): void {
   const samples = Object.fromEntries(
     sides.map((s) => [s, [] as { importMs: number; sessionMs: number; rssMb: number }[]]),
   );
+  // As on Lambda, where the handler is built at init (functions/handlers/entry.ts, lambdaHandler):
+  // outside Lambda it is built on the first call, and the import alone left out its clients and
+  // wiring (about 15 ms). No AWS_LAMBDA_RUNTIME_API: no extension to register.
+  const envOf = (what: Side) =>
+    what === 'handler' ? { ...process.env, ...lambdaEnv() } : { ...process.env, AWS_REGION: 'us-east-1' };
   // Interleaved, so that a busy moment of the machine falls on every side alike.
   for (let i = 0; i < 7; i++) {
     for (const what of sides) {
@@ -560,7 +567,7 @@ export function runColdBench(): void {
           '-e',
           `import{createRequire}from'node:module';const require=createRequire(import.meta.url);${script(what)}`,
         ],
-        { env: { ...process.env, AWS_REGION: 'us-east-1' } },
+        { env: envOf(what) },
       );
       samples[what]!.push(JSON.parse(String(out).trim().split('\n').pop() as string));
     }
@@ -597,7 +604,130 @@ export function runColdBench(): void {
   row(`inference handler bundle (${kib(bundles.handler)})`, median('handler'));
 }
 
+/** What a Lambda's environment gives the inference function at init: placeholders for its resources. */
+function lambdaEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+  };
+  for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
+    env[r.env] = `bench-${r.env.toLowerCase().replaceAll('_', '-')}`;
+  for (const q of Object.values(QUEUES))
+    env[q.env] = `https://sqs.us-east-1.amazonaws.com/000000000000/${q.env}`;
+  return env;
+}
+
+/**
+ * A cold start as the caller sees it: a fresh process imports the inference bundle as Lambda
+ * does, then answers its first predict. The route is read from DynamoDB, the artifact from S3
+ * (with its SHA-256 check), onnxruntime is loaded, the session created and run. Compared with
+ * onnxruntime-node alone loading and running the same model from a file. SERVAL_BENCH_NET_DELAY_MS
+ * puts a proxy in front of DynamoDB and S3 that delays every chunk by that much each way: locally a
+ * round trip takes well under a millisecond, on AWS a first one opens a TLS connection.
+ */
+async function firstAnswerBench(serval: ServalProcess, model: string, onnx: Uint8Array): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'serval-first-'));
+  bundleFunction({
+    entry: 'functions/handlers/inference-api.ts',
+    outdir: join(dir, 'inference'),
+    external: ['onnxruntime-node'],
+  });
+  const layer = buildOnnxRuntimeLayer({
+    architecture: process.arch === 'arm64' ? 'arm64' : 'x86_64',
+    outDir: join(dir, 'layer'),
+  });
+  symlinkSync(join(layer.dir, 'nodejs', 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, onnx);
+  const delayMs = Number(process.env.SERVAL_BENCH_NET_DELAY_MS ?? 0);
+  const env = standinEnv(serval);
+  const proxies: ReturnType<typeof createServer>[] = [];
+  if (delayMs > 0) {
+    for (const name of ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_S3'] as const) {
+      const target = new URL(env[name] as string);
+      const server = createServer((client) => {
+        const upstream = connect(Number(target.port), target.hostname);
+        const pipe = (from: Socket, to: Socket) =>
+          from
+            .on('data', (d) => setTimeout(() => to.write(d), delayMs))
+            .on('end', () => setTimeout(() => to.end(), delayMs))
+            .on('error', () => to.destroy());
+        pipe(client, upstream);
+        pipe(upstream, client);
+      });
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      proxies.push(server);
+      env[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+  }
+  const fnEnv = {
+    ...functionEnv('inference', env),
+    ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('AWS_'))),
+    AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
+    PATH: process.env.PATH ?? '',
+  };
+  const body = JSON.stringify({ version: '1.0.0', instances: [[0.1, 0.2, 0.3, 0.4]] });
+  const scripts = {
+    minimum: `const t0 = performance.now();
+      const { InferenceSession, Tensor } = await import('onnxruntime-node'); const t1 = performance.now();
+      const s = await InferenceSession.create(new Uint8Array((await import('node:fs')).readFileSync(${JSON.stringify(file)})), { intraOpNumThreads: 1 });
+      const row = JSON.parse(${JSON.stringify(body)}).instances[0];
+      const out = await s.run({ input: new Tensor('float32', Float32Array.from(row), [1, row.length]) }, ['probabilities']);
+      JSON.stringify({ probabilities: [Array.from(out.probabilities.data)] });
+      const t2 = performance.now();`,
+    handler: `const t0 = performance.now();
+      const { handler } = await import(${JSON.stringify(join(dir, 'inference', 'index.mjs'))}); const t1 = performance.now();
+      const res = await handler(${JSON.stringify(event(model, body))}, { awsRequestId: 'first' });
+      const t2 = performance.now();
+      if (res.statusCode !== 200) throw new Error(res.body);`,
+  };
+  type Side = keyof typeof scripts;
+  const samples: Record<Side, { init: number; first: number }[]> = { minimum: [], handler: [] };
+  const run = promisify(execFile);
+  try {
+    for (let i = 0; i < 7; i++) {
+      for (const side of ['handler', 'minimum'] as const) {
+        const { stdout } = await run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `${scripts[side]} process.stdout.write('\\n' + JSON.stringify({ init: t1 - t0, first: t2 - t1 })); process.exit(0);`,
+          ],
+          { env: side === 'handler' ? fnEnv : { ...process.env }, cwd: dir },
+        );
+        samples[side].push(JSON.parse(stdout.trim().split('\n').pop() as string));
+      }
+    }
+  } finally {
+    for (const p of proxies) p.close();
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+  const m = med(samples.minimum.map((x) => x.init + x.first));
+  console.log(
+    `\nfirst answer of a fresh process (median of 7, sides interleaved; network delay ${delayMs} ms each way to DynamoDB and S3)`,
+  );
+  console.log('| | import (Lambda init) | first answer | total | ratio |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, side] of [
+    ['onnxruntime-node alone: import, session from a file, one run', 'minimum'],
+    ['inference handler: init, then predict (route, artifact, session, run, capture)', 'handler'],
+  ] as const) {
+    const xs = samples[side];
+    const total = med(xs.map((x) => x.init + x.first));
+    console.log(
+      `| ${name} | ${fmt(med(xs.map((x) => x.init)))} | ${fmt(med(xs.map((x) => x.first)))} | ${fmt(total)} | ${(total / m).toFixed(2)}× |`,
+    );
+  }
+}
+
 export async function runInferenceBench(): Promise<void> {
-  await withHttpPlatforms(warmBench);
+  await withHttpPlatforms(async (serval) => {
+    await warmBench(serval);
+    const mlp = cases()[1]!;
+    await firstAnswerBench(serval, mlp.name.split(' ')[0] as string, mlp.onnx);
+  });
   runColdBench();
 }

@@ -1,0 +1,53 @@
+/**
+ * The inference function starts loading onnxruntime when it is built (at a Lambda's init), so that
+ * a cold start's first request loads it while waiting on DynamoDB and S3 rather than after
+ * (functions/adapters/onnx-runner.ts, preload). Each case runs in a fresh process: this one has
+ * loaded onnxruntime already.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../../functions/contract/resources.js';
+
+/** Whether onnxruntime-node's native binding is loaded, polled for up to `waitMs` after `setup`. */
+function bindingLoadedAfter(setup: string, waitMs = 10_000): { before: boolean; after: boolean } {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
+  for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
+    env[r.env] = 'placeholder';
+  for (const q of Object.values(QUEUES)) env[q.env] = 'https://sqs.us-east-1.amazonaws.com/1/q';
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    const loaded = () => Object.keys(require.cache).some((p) => p.includes('onnxruntime-node') && p.endsWith('binding.js'));
+    const before = loaded();
+    ${setup}
+    const until = Date.now() + ${waitMs};
+    while (!loaded() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    process.stdout.write('\\n' + JSON.stringify({ before, after: loaded() }));
+    process.exit(0);`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env,
+    cwd: process.cwd(),
+  });
+  return JSON.parse(String(out).trim().split('\n').pop() as string);
+}
+
+describe('onnxruntime preload', () => {
+  it('starts when the inference function is built, before any request', () => {
+    expect(
+      bindingLoadedAfter(`
+        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
+        inferenceWiring(process.env);`),
+    ).toEqual({ before: false, after: true });
+  }, 30_000);
+
+  it('is not started by building the runner alone (the registry bundles it for validation)', () => {
+    expect(
+      bindingLoadedAfter(
+        `
+        const { OnnxRuntimeRunner } = await import('./functions/adapters/onnx-runner.ts');
+        new OnnxRuntimeRunner();`,
+        1_000,
+      ),
+    ).toEqual({ before: false, after: false });
+  }, 30_000);
+});
