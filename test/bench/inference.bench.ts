@@ -23,7 +23,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { AUTH_CACHE_TTL_ENV, DEFAULT_AUTH_CACHE_TTL_SECONDS } from '../../functions/contract/limits.js';
-import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../functions/contract/resources.js';
+import { QUEUES } from '../../functions/contract/resources.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import type { InputSchema, OutputSchema } from '../../functions/core/kernel/model-io.js';
 import { logisticRegressionOnnx, mlpOnnx } from '../../functions/core/onnx/models.js';
@@ -33,6 +33,7 @@ import { bundleFunction, entryFileIn, loadedAtInit } from '../../lib/constructs/
 import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
 import { topFrames, topOwners } from '../support/cpu-profile.js';
+import { placeholderResourceEnv } from '../support/placeholder-env.js';
 import { type ServalProcess, startServal } from '../support/serval-process.js';
 
 const FEATURES = ['f0', 'f1', 'f2', 'f3'];
@@ -606,17 +607,13 @@ export function runColdBench(): void {
 
 /** What a Lambda's environment gives the inference function at init: placeholders for its resources. */
 function lambdaEnv(): Record<string, string> {
-  const env: Record<string, string> = {
+  return {
     AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'bench',
     AWS_SECRET_ACCESS_KEY: 'bench',
+    ...placeholderResourceEnv(),
   };
-  for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
-    env[r.env] = `bench-${r.env.toLowerCase().replaceAll('_', '-')}`;
-  for (const q of Object.values(QUEUES))
-    env[q.env] = `https://sqs.us-east-1.amazonaws.com/000000000000/${q.env}`;
-  return env;
 }
 
 /**

@@ -6,14 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../../functions/contract/resources.js';
+import { placeholderResourceEnv } from '../../support/placeholder-env.js';
 
 /** Whether onnxruntime-node's native binding is loaded, polled for up to `waitMs` after `setup`. */
 function bindingLoadedAfter(setup: string, waitMs = 10_000): { before: boolean; after: boolean } {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
-  for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
-    env[r.env] = 'placeholder';
-  for (const q of Object.values(QUEUES)) env[q.env] = 'https://sqs.us-east-1.amazonaws.com/1/q';
+  const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
   const script = `
     import { createRequire } from 'node:module';
     const require = createRequire(import.meta.url);

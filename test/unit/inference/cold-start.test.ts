@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUCKETS, QUEUES, SECRETS, TABLES } from '../../../functions/contract/resources.js';
 import { bundleFunction, loadedAtInit } from '../../../lib/constructs/function-bundle.js';
+import { placeholderResourceEnv } from '../../support/placeholder-env.js';
 
 const ENTRY = 'functions/handlers/inference-api.ts';
 
@@ -112,10 +112,7 @@ describe('inference bundle at init', () => {
   it("refuses a bad request with classic zod's English messages, though only zod/mini is loaded", async () => {
     // Classic zod sets its English locale as it builds its first schema; zod/mini does not, so
     // inference-schemas.ts sets it. Without that the bundle would answer "Invalid input" alone.
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' };
-    for (const r of [...Object.values(TABLES), ...Object.values(BUCKETS), ...Object.values(SECRETS)])
-      env[r.env] = `placeholder-${r.env.toLowerCase()}`;
-    for (const q of Object.values(QUEUES)) env[q.env] = `https://sqs.us-east-1.amazonaws.com/1/${q.env}`;
+    const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
     const event = {
       resource: '/v1/models/{name}/predict',
       path: '/v1/models/m/predict',
