@@ -132,15 +132,16 @@ export function createApiHandler<F extends FunctionId>(
         requestId,
         bodyText,
       };
-      const idempotencyKey =
-        options.idempotency && MUTATING.has(route.method) ? headerOf(event, 'idempotency-key') : undefined;
+      // Read only where it can take effect: a change, in a function that keeps keys.
+      const idempotency = MUTATING.has(route.method) ? options.idempotency : undefined;
+      const idempotencyKey = idempotency ? headerOf(event, 'idempotency-key') : undefined;
       let result: ApiResult;
-      if (idempotencyKey !== undefined && MUTATING.has(route.method) && options.idempotency) {
+      if (idempotency && idempotencyKey !== undefined) {
         if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
           throw validationFailed('idempotency-key must be 1-128 printable ASCII characters without spaces');
         }
         const ran: { result?: ApiResult } = {};
-        const stored = await options.idempotency.run(context, {
+        const stored = await idempotency.run(context, {
           key: `${principal.id}:${route.operationId}:${idempotencyKey}`,
           payload: { params: request.params, query: request.query, body: request.body },
           run: async () => {
