@@ -65,14 +65,20 @@ interface NativeBinding {
 
 let ortModule: Promise<Ort> | undefined;
 let nativeModule: NativeBinding | null | undefined;
+const requireHere = createRequire(import.meta.url);
 
 /**
  * onnxruntime-node is loaded on the first model load, not at import: the registry function bundles
  * this adapter for validation only, and its other routes should not pay for the native library on
  * every cold start.
+ *
+ * It is loaded with `require`, not `import()`: it is CommonJS, and importing it from a module runs
+ * Node's translator, which reads and lexes its and onnxruntime-common's sources for their export
+ * names first. That was 9 of the 24 ms the load cost a cold start (docs/inference.md, round 7).
+ * The microtask keeps a failed load a rejection, as `import()` made it.
  */
 function ort(): Promise<Ort> {
-  ortModule ??= import('onnxruntime-node');
+  ortModule ??= Promise.resolve().then(() => requireHere('onnxruntime-node') as Ort);
   return ortModule;
 }
 
@@ -80,8 +86,7 @@ function ort(): Promise<Ort> {
 function native(): NativeBinding | null {
   if (nativeModule === undefined) {
     try {
-      const require = createRequire(import.meta.url);
-      const mod = require('onnxruntime-node/dist/binding.js') as Partial<NativeBinding>;
+      const mod = requireHere('onnxruntime-node/dist/binding.js') as Partial<NativeBinding>;
       nativeModule =
         typeof mod.initOrt === 'function' && typeof mod.binding?.InferenceSession === 'function'
           ? (mod as NativeBinding)
@@ -120,12 +125,13 @@ export class OnnxRuntimeRunner implements ModelRunner {
   constructor(private readonly options: OnnxRunnerOptions = {}) {}
 
   /**
-   * Starts loading onnxruntime-node and its native library now, without waiting: for a function
-   * whose every request needs a model (inference), so that a cold start's first request does not
-   * load them after its route and artifact reads but during them. Loading is mostly CPU
-   * (the library's dlopen, the binding's module code) and the reads are mostly waiting on the
-   * network: on a cold start the two overlap. Resolves when loaded; never rejects (a library that
-   * does not load fails the first `load`, as it would have without this).
+   * Loads onnxruntime-node and its native library at init, in a microtask after the caller's own
+   * work: for a function whose every request needs a model (inference), so that a cold start's
+   * first request does not load them after its route and artifact reads. (Round 6 overlapped an
+   * `import()` with those reads instead; `require` at init costs 11 ms less CPU, which outweighs
+   * the overlap unless each read waits more than a few ms: docs/inference.md, round 7.) Resolves
+   * when loaded; never rejects (a library that does not load fails the first `load`, as it would
+   * have without this).
    */
   preload(): Promise<void> {
     return ort().then(

@@ -11,6 +11,11 @@ import { runExplainBench } from './explain.bench.js';
 import { runColdBench, runHttpBench, runInferenceBench } from './inference.bench.js';
 import { runTrainingBench } from './training.bench.js';
 
+// Under Node < 22 the SDK warns once per process that its releases after the first week of January
+// 2027 need Node 22 (Lambda runs nodejs22.x). The benches start dozens of fresh processes, and the
+// warning buried their tables; the processes inherit this.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const only = process.env.SERVAL_BENCH?.split(',').map((s) => s.trim());
 const wanted = (name: string) => !only || only.includes(name);
 
