@@ -171,10 +171,30 @@ function keyHistogram(x: Float64Array): KeyHistogram | null {
   if (n < KEYED_MIN_LENGTH || x.byteOffset % 4 !== 0) return null;
   const words = new Int32Array(x.buffer, x.byteOffset, 2 * n);
   const hist = HIST.fill(0);
-  for (let i = 1; i < 2 * n; i += 2) hist[keyOf(words[i]!)]!++;
+  // Four keys, then their four increments: one at a time, each increment waited on the one
+  // before it (2.8× slower at 100k rows, measured). The same in the passes below.
+  const end = 2 * n;
+  let i = 1;
+  for (; i + 6 < end; i += 8) {
+    const b0 = keyOf(words[i]!);
+    const b1 = keyOf(words[i + 2]!);
+    const b2 = keyOf(words[i + 4]!);
+    const b3 = keyOf(words[i + 6]!);
+    hist[b0]!++;
+    hist[b1]!++;
+    hist[b2]!++;
+    hist[b3]!++;
+  }
+  for (; i < end; i += 2) hist[keyOf(words[i]!)]!++;
   for (let b = 0; b < SPECIAL_BUCKETS; b++) if (hist[b] || hist[KEY_BUCKETS - 1 - b]) return null;
   const below = BELOW;
-  for (let b = 0; b < KEY_BUCKETS; b++) below[b + 1] = below[b]! + hist[b]!;
+  // The running sum in a local: read back from the array, each step waited on the last one's
+  // store (215 µs for the 64 Ki buckets against 42, a fifth of a 100k-row PSI's time).
+  let sum = 0;
+  for (let b = 0; b < KEY_BUCKETS; b++) {
+    sum += hist[b]!;
+    below[b + 1] = sum;
+  }
   return { x, words, hist, below };
 }
 
@@ -192,7 +212,22 @@ function gather(h: KeyHistogram, buckets: readonly number[]): Map<number, Float6
   }
   const fill = new Int32Array(slots.length);
   const { x, words } = h;
-  for (let i = 0; i < x.length; i++) {
+  const n = x.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const s0 = slotOf[keyOf(words[2 * i + 1]!)]!;
+    const s1 = slotOf[keyOf(words[2 * i + 3]!)]!;
+    const s2 = slotOf[keyOf(words[2 * i + 5]!)]!;
+    const s3 = slotOf[keyOf(words[2 * i + 7]!)]!;
+    // Most values are in no slot (all four −1): one test for the four.
+    if ((s0 & s1 & s2 & s3) >= 0) {
+      if (s0 >= 0) slots[s0]![fill[s0]!++] = x[i]!;
+      if (s1 >= 0) slots[s1]![fill[s1]!++] = x[i + 1]!;
+      if (s2 >= 0) slots[s2]![fill[s2]!++] = x[i + 2]!;
+      if (s3 >= 0) slots[s3]![fill[s3]!++] = x[i + 3]!;
+    }
+  }
+  for (; i < n; i++) {
     const s = slotOf[keyOf(words[2 * i + 1]!)]!;
     if (s >= 0) slots[s]![fill[s]!++] = x[i]!;
   }
@@ -217,11 +252,70 @@ function keyedCounts(h: KeyHistogram, edges: Float64Array, slots: Map<number, Fl
   return counts;
 }
 
-/** binCountsColumn of a NaN-free, finite column, or null to take binCountsColumn itself. */
+/** EDGE_MARK[b]: 1 + the index of the first edge whose bucket is b, 0 for none (reset after use). */
+const EDGE_MARK = new Int32Array(KEY_BUCKETS);
+
+/**
+ * binCountsColumn of a NaN-free, finite column, or null to take binCountsColumn itself. The edges
+ * are known before the pass, so it is one pass: the histogram, and each value of an edge's
+ * bucket compared with that edge as it goes by (keyedCounts' gather would be a second pass).
+ */
 function keyedBinCounts(x: Float64Array, edges: Float64Array): Float64Array | null {
-  const h = keyHistogram(x);
-  if (!h) return null;
-  return keyedCounts(h, edges, gather(h, Array.from(edges, edgeBucket)));
+  const n = x.length;
+  if (n < KEYED_MIN_LENGTH || x.byteOffset % 4 !== 0) return null;
+  const m = edges.length;
+  // Ascending, as the edges are: the keys preserve order.
+  const buckets = Int32Array.from(edges, edgeBucket);
+  const mark = EDGE_MARK;
+  for (let k = m - 1; k >= 0; k--) mark[buckets[k]!] = k + 1;
+  const words = new Int32Array(x.buffer, x.byteOffset, 2 * n);
+  const hist = HIST.fill(0);
+  // Per edge: how many values of its bucket are below it.
+  const less = new Float64Array(m);
+  // Per value of an edge's bucket: compared with that bucket's edges.
+  const compare = (v: number, b: number) => {
+    for (let k = mark[b]! - 1; k < m && buckets[k] === b; k++) less[k]! += +(v < edges[k]!);
+  };
+  try {
+    let i = 0;
+    for (; i + 3 < n; i += 4) {
+      const b0 = keyOf(words[2 * i + 1]!);
+      const b1 = keyOf(words[2 * i + 3]!);
+      const b2 = keyOf(words[2 * i + 5]!);
+      const b3 = keyOf(words[2 * i + 7]!);
+      hist[b0]!++;
+      hist[b1]!++;
+      hist[b2]!++;
+      hist[b3]!++;
+      if ((mark[b0]! | mark[b1]! | mark[b2]! | mark[b3]!) !== 0) {
+        if (mark[b0] !== 0) compare(x[i]!, b0);
+        if (mark[b1] !== 0) compare(x[i + 1]!, b1);
+        if (mark[b2] !== 0) compare(x[i + 2]!, b2);
+        if (mark[b3] !== 0) compare(x[i + 3]!, b3);
+      }
+    }
+    for (; i < n; i++) {
+      const b = keyOf(words[2 * i + 1]!);
+      hist[b]!++;
+      if (mark[b] !== 0) compare(x[i]!, b);
+    }
+  } finally {
+    for (let k = 0; k < m; k++) mark[buckets[k]!] = 0;
+  }
+  for (let b = 0; b < SPECIAL_BUCKETS; b++) if (hist[b] || hist[KEY_BUCKETS - 1 - b]) return null;
+  const counts = new Float64Array(m + 1);
+  let below = 0;
+  let next = 0;
+  let prev = 0;
+  for (let k = 0; k < m; k++) {
+    const edgeBucketK = buckets[k]!;
+    while (next < edgeBucketK) below += hist[next++]!;
+    const idx = below + less[k]!;
+    counts[k] = idx - prev;
+    prev = idx;
+  }
+  counts[m] = n - prev;
+  return counts;
 }
 
 /**
@@ -259,9 +353,15 @@ function selectedReferenceBins(
       const sorted = sortFloat64(slot.slice());
       for (const r of within) value.set(r + h.below[b]!, sorted[r]!);
     } else {
-      // A partial order suffices: the slot is kept as is for the counts, which only compare.
-      const work = slot.slice();
-      for (const r of within) value.set(r + h.below[b]!, selectRank(work, r));
+      // A partial order suffices, made in the slot itself: the counts only compare with its
+      // values. Selecting rank r leaves every value after r at least as large, so rank r + 1 (the
+      // other half of a linear quantile) is the least of those: a scan, not a second selection.
+      within.sort((p, q) => p - q);
+      let last = -2;
+      for (const r of within) {
+        value.set(r + h.below[b]!, r === last + 1 ? leastFrom(slot, r) : selectRank(slot, r));
+        last = r;
+      }
     }
   }
   const edges = innerEdgesOf(ps.map((p) => quantileAt(n, p, (rank) => value.get(rank)!)));
@@ -276,15 +376,24 @@ function selectedReferenceBins(
 
 /**
  * The k-th smallest of a NaN-free array (Hoare's selection, reordering it), or by sorting when
- * the partitions stop shrinking (a pathological order). One bucket never holds both −0 and +0
- * (their keys differ), so < and > are the total order here.
+ * the partitions stop shrinking (a pathological order). Either way it leaves the array ordered
+ * around k: nothing before k is larger, nothing after it smaller (leastFrom relies on that). One
+ * bucket never holds both −0 and +0 (their keys differ), so < and > are the total order here.
  */
-function selectRank(a: Float64Array, k: number): number {
+export function selectRank(
+  a: Float64Array,
+  k: number,
+  /** Partition rounds before it sorts instead; a parameter so tests can reach that path. */
+  budget = 2 * Math.ceil(Math.log2(a.length + 1)) + 8,
+): number {
   let lo = 0;
   let hi = a.length - 1;
-  let budget = 2 * Math.ceil(Math.log2(a.length + 1)) + 8;
   while (lo < hi) {
-    if (budget-- === 0) return sortFloat64(a.slice(lo, hi + 1))[k - lo]!;
+    if (budget-- === 0) {
+      // Written back, so the array is ordered around k as a finished selection leaves it.
+      a.set(sortFloat64(a.slice(lo, hi + 1)), lo);
+      return a[k]!;
+    }
     const mid = (lo + hi) >>> 1;
     // Median of three as the pivot, so sorted or reversed input still halves.
     const x0 = a[lo]!;
@@ -309,6 +418,19 @@ function selectRank(a: Float64Array, k: number): number {
     else return a[k]!;
   }
   return a[k]!;
+}
+
+/**
+ * The k-th smallest of `a` when a[0..k−1] hold the k smallest (a selection of rank k − 1 leaves
+ * them there): the least of a[k..], which it moves to k, so the same holds for k + 1.
+ */
+export function leastFrom(a: Float64Array, k: number): number {
+  let at = k;
+  for (let i = k + 1; i < a.length; i++) if (a[i]! < a[at]!) at = i;
+  const v = a[at]!;
+  a[at] = a[k]!;
+  a[k] = v;
+  return v;
 }
 
 /** First index whose value is ≥ x (number of values < x). */

@@ -5,7 +5,7 @@
  * be bit-identical, on data that stresses the keys (signs, ±0, ties, subnormals, extremes).
  */
 import { describe, expect, it } from 'vitest';
-import { binnedNumericalMetrics } from '../../../functions/core/stats/numerical.js';
+import { binnedNumericalMetrics, leastFrom, selectRank } from '../../../functions/core/stats/numerical.js';
 import { prepareNumeric } from '../../../functions/core/stats/samples.js';
 import { sortFloat64 } from '../../../functions/core/stats/sort.js';
 
@@ -77,6 +77,22 @@ describe('PSI alone by selection', () => {
     expect(() =>
       binnedNumericalMetrics(Float64Array.from({ length: 9000 }, normal), [1, Number.NEGATIVE_INFINITY]),
     ).toThrow(/infinite/);
+  });
+
+  it('a selection leaves its array ordered around the rank, so the next rank is the least after it', () => {
+    for (const budget of [undefined, 0, 1]) {
+      for (const n of [2, 7, 600, 5000]) {
+        const values = Float64Array.from({ length: n }, () => Math.round(normal() * 50) / 10);
+        const sorted = Float64Array.from(values).sort();
+        for (const k of [0, Math.floor(n / 3), n - 2]) {
+          const a = values.slice();
+          expect(selectRank(a, k, budget)).toBe(sorted[k]);
+          expect(a.every((v, i) => (i < k ? v <= a[k]! : v >= a[k]!))).toBe(true);
+          // The other half of a linear quantile, as selectedReferenceBins asks for it.
+          expect(leastFrom(a, k + 1)).toBe(sorted[k + 1]);
+        }
+      }
+    }
   });
 
   it('costs well under one sort of the reference (it used to sort it)', () => {
