@@ -135,6 +135,8 @@ export const TrialMessage = z.object({
   jobId: z.string().min(1).max(64),
   rung: z.number().int().min(0).max(100),
   index: z.number().int().min(0).max(100_000),
+  /** The attempt that sent it: its gather names the next (optional: older messages lack it). */
+  attempt: z.number().int().min(1).max(100_000).optional(),
 });
 export type TrialMessage = z.infer<typeof TrialMessage>;
 /**

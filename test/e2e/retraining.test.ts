@@ -164,7 +164,10 @@ describe('retraining with an MLP and a successive-halving search fanned out into
     // 240 rows, 5 folds: rungs of 4, 2 and 1 candidates on growing rows.
     expect(job.progress).toMatchObject({ trial: 7, trials: 7 });
     const messages = job.log.map((l: { message: string }) => l.message);
-    expect(messages.filter((m: string) => /trial messages sent/.test(m))).toHaveLength(3);
+    expect(
+      messages.filter((m: string) => /trial messages sent/.test(m)),
+      JSON.stringify(job.log, null, 1),
+    ).toHaveLength(3);
     expect(messages.filter((m: string) => /^trial \d\/7 ok/.test(m))).toHaveLength(7);
     expect([...progress].some((p) => /^[1-6]\/7$/.test(p))).toBe(true);
 

@@ -14,7 +14,8 @@
  * - **Fan-out.** With a trials queue bound, a step sends one message per pending trial of the
  *   current rung and returns. Each trial's result is a conditional put (a redelivered trial
  *   never counts twice); the trial that finds the rung complete sends the continuation that
- *   gathers it (several may: the claim lets one through).
+ *   gathers it. Several may; each names the attempt after the fan-out's, so the claim lets one
+ *   through.
  * - **In process** (no trials queue): trials run one after the other, each result checkpointed;
  *   when the invocation's remaining time would not fit another trial, the step writes its
  *   checkpoint, sends a continuation and returns.
@@ -60,6 +61,12 @@ export interface TrialMessage {
   readonly jobId: string;
   readonly rung: number;
   readonly index: number;
+  /**
+   * The attempt that sent it. The gather it may send names the next one, the same for every
+   * trial of the fan-out, so the claim lets exactly one through. (Absent from messages sent
+   * before it was added: then the job's attempt as the trial finds it.)
+   */
+  readonly attempt?: number;
 }
 
 export interface TrialRecord {
@@ -321,8 +328,9 @@ export class JobExecutor {
       const pending = this.pending(cp, rung);
       if (pending.length > 0 && cp.stoppedBy === null) {
         if (this.trials) {
+          const attempt = job.attempt ?? 1;
           await this.trials.send(
-            pending.map((index) => ({ jobId: job.id, rung: cp!.rungs.length - 1, index })),
+            pending.map((index) => ({ jobId: job.id, rung: cp!.rungs.length - 1, index, attempt })),
           );
           await this.beat(
             job,
@@ -630,8 +638,11 @@ export class JobExecutor {
       (_, i) => cp.maxTrials === null || rung.firstId + i < cp.maxTrials,
     ).length;
     if (ofRung.length >= expected) {
-      const now = await this.deps.store.get(job.id);
-      await this.deps.queue.send({ jobId: job.id, attempt: (now?.attempt ?? 1) + 1 });
+      // Named by the fan-out's attempt, not by the job's attempt as this trial reads it: a trial
+      // that finishes with another just after that one's gather was claimed would read the
+      // claimed attempt and send a second gather, which fanned out the next rung again.
+      const attempt = message.attempt ?? (await this.deps.store.get(job.id))?.attempt ?? 1;
+      await this.deps.queue.send({ jobId: job.id, attempt: attempt + 1 });
     }
   }
 

@@ -32,7 +32,13 @@ let registered: RecordingRetrainRegistry['registered'];
 let ids: IdGenerator;
 
 /** One service per "invocation"; they share the stores, as Lambda containers share DynamoDB and S3. */
-function service(options: { fanOut?: boolean; staleAfterMs?: number } = {}) {
+function service(
+  options: {
+    fanOut?: boolean;
+    staleAfterMs?: number;
+    results?: import('../../../functions/core/retraining/execution.js').TrialResultStore;
+  } = {},
+) {
   return new RetrainService({
     store,
     queue: { send: async (m) => void sent.push(m) },
@@ -43,7 +49,7 @@ function service(options: { fanOut?: boolean; staleAfterMs?: number } = {}) {
     ...(options.staleAfterMs ? { policy: { staleAfterMs: options.staleAfterMs } } : {}),
     execution: {
       checkpoints: checkpoints,
-      results: results,
+      results: options.results ?? results,
       reserveMs: 10,
       ...(options.fanOut ? { trials: { send: async (m) => void trialMessages.push(...m) } } : {}),
     },
@@ -235,6 +241,47 @@ describe('trial fan-out', () => {
     await service({ fanOut: true }).runTrial(trialMessages[1]!);
     expect(sent).toEqual([{ jobId: job.id, attempt: 2 }]);
     expect((await results.list(job.id)).length).toBe(2);
+  });
+
+  it('two trials that both find the rung complete name the same gather, even when the first is claimed before the second looks', async () => {
+    const s = service({ fanOut: true });
+    const job = await s.request(alice, 'iris-demo', {
+      reason: 'x',
+      trainer: 'softmax',
+      search: { strategy: 'halving', l2: [1e-4, 1e-3, 1e-2, 1e-1], factor: 2 },
+    });
+    sent = [];
+    await s.run(job.id);
+    const [first, second, ...rest] = trialMessages.splice(0);
+    for (const m of rest) await service({ fanOut: true }).runTrial(m);
+    // The second stores its result, then waits before it looks whether the rung is complete...
+    let looked = 0;
+    let goOn!: () => void;
+    const later = new Promise<void>((ok) => (goOn = ok));
+    const slow = service({
+      fanOut: true,
+      results: {
+        put: results.put,
+        list: async (id) => {
+          if (looked++ === 1) await later;
+          return results.list(id);
+        },
+      },
+    }).runTrial(second!);
+    while (looked < 2) await new Promise((ok) => setTimeout(ok, 1));
+    // ...while the first finishes, finds the rung complete, and its gather is claimed and runs.
+    await service({ fanOut: true }).runTrial(first!);
+    expect(sent).toEqual([{ jobId: job.id, attempt: 2 }]);
+    await service({ fanOut: true }).run(job.id, { attempt: 2 });
+    const nextRung = trialMessages.length;
+    expect(nextRung).toBeGreaterThan(0);
+    goOn();
+    await slow;
+    // Its gather names the same attempt, which is claimed already: nothing is sent twice.
+    expect(sent.map((m) => m.attempt)).toEqual([2, 2]);
+    await service({ fanOut: true }).run(job.id, sent[1]!);
+    expect(trialMessages).toHaveLength(nextRung);
+    expect((await s.get(job.id)).attempt).toBe(2);
   });
 
   it('fans out each halving rung in turn', async () => {
