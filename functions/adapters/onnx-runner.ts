@@ -128,7 +128,7 @@ export class OnnxRuntimeRunner implements ModelRunner {
    * Loads onnxruntime-node and its native library at init, in a microtask after the caller's own
    * work: for a function whose every request needs a model (inference), so that a cold start's
    * first request does not load them after its route and artifact reads. (Round 6 overlapped an
-   * `import()` with those reads instead; `require` at init costs 11 ms less CPU, which outweighs
+   * `import()` with those reads instead; `require` at init costs 9–14 ms less CPU, which outweighs
    * the overlap unless each read waits more than a few ms: docs/inference.md, round 7.) Resolves
    * when loaded; never rejects (a library that does not load fails the first `load`, as it would
    * have without this).

@@ -81,9 +81,9 @@ export function inferenceWiring(env: Env): InferenceWiring {
         allowedEndpoints: allowedEndpoints(env),
       }),
   );
-  // Every inference request needs onnxruntime: loaded from init on, so that a cold start's first
-  // request loads it while it waits on DynamoDB and S3 rather than after (docs/inference.md,
-  // round 6).
+  // Every inference request needs onnxruntime: loaded at init, so that a cold start's first
+  // request does not load it after its route and artifact reads (docs/inference.md, rounds 6
+  // and 7).
   const runner = new OnnxRuntimeRunner();
   void runner.preload();
   const service = new InferenceService({

@@ -186,7 +186,7 @@ function keyHistogram(x: Float64Array): KeyHistogram | null {
     hist[b3]!++;
   }
   for (; i < end; i += 2) hist[keyOf(words[i]!)]!++;
-  for (let b = 0; b < SPECIAL_BUCKETS; b++) if (hist[b] || hist[KEY_BUCKETS - 1 - b]) return null;
+  if (holdsSpecial(hist)) return null;
   const below = BELOW;
   // The running sum in a local: read back from the array, each step waited on the last one's
   // store (215 µs for the 64 Ki buckets against 42, a fifth of a 100k-row PSI's time).
@@ -196,6 +196,12 @@ function keyHistogram(x: Float64Array): KeyHistogram | null {
     below[b + 1] = sum;
   }
   return { x, words, hist, below };
+}
+
+/** Whether a histogram counted a NaN or ±∞ (the callers' exact paths handle those). */
+function holdsSpecial(hist: Int32Array): boolean {
+  for (let b = 0; b < SPECIAL_BUCKETS; b++) if (hist[b] || hist[KEY_BUCKETS - 1 - b]) return true;
+  return false;
 }
 
 /** The values of the given buckets, one array per distinct bucket (in input order). */
@@ -302,7 +308,7 @@ function keyedBinCounts(x: Float64Array, edges: Float64Array): Float64Array | nu
   } finally {
     for (let k = 0; k < m; k++) mark[buckets[k]!] = 0;
   }
-  for (let b = 0; b < SPECIAL_BUCKETS; b++) if (hist[b] || hist[KEY_BUCKETS - 1 - b]) return null;
+  if (holdsSpecial(hist)) return null;
   const counts = new Float64Array(m + 1);
   let below = 0;
   let next = 0;

@@ -1,6 +1,6 @@
 /**
- * The inference function starts loading onnxruntime when it is built (at a Lambda's init), so that
- * a cold start's first request loads it while waiting on DynamoDB and S3 rather than after
+ * The inference function loads onnxruntime when it is built (at a Lambda's init), so that a cold
+ * start's first request does not load it after its DynamoDB and S3 reads
  * (functions/adapters/onnx-runner.ts, preload). Each case runs in a fresh process: this one has
  * loaded onnxruntime already.
  */
