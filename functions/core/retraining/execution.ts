@@ -604,28 +604,15 @@ export class JobExecutor {
       });
       if (prepared.sha256 !== cp.dataset.sha256) return;
       const record = await this.evaluate(cp, prepared, message.rung, message.index);
-      // Another delivery stored it first; that one reports and gathers.
-      if (!(await this.results.put(job.id, record))) return;
-      const done = before.length + 1;
-      const cancelled = await this.service
-        .progress(
-          job.id,
-          {
-            fraction: 0.1 + (0.7 * done) / Math.max(1, cp.planned),
-            message: `trial ${done} of ${cp.planned}`,
-            trial: done,
-            trials: cp.planned,
-          },
-          `trial ${id + 1}/${cp.planned} ${record.status}: ${JSON.stringify(record.params)} score ${record.score ?? record.error}`,
-        )
-        // Progress is best effort under many concurrent trials; the result is what counts.
-        .then(
-          () => false,
-          (err: unknown) => err instanceof Cancelled,
-        );
-      if (cancelled) {
-        await this.stopCancelled(job.id);
-        return;
+      // Another delivery stored it first: that one reported it. It may still leave the gather to
+      // this one: a delivery from before a resume names an attempt the resume claimed, and its
+      // gather starts nothing. So this one looks whether the rung is complete all the same.
+      if (await this.results.put(job.id, record)) {
+        const cancelled = await this.reportTrial(job.id, cp, before.length + 1, id, record);
+        if (cancelled) {
+          await this.stopCancelled(job.id);
+          return;
+        }
       }
     } else if (cp.rungs.length !== message.rung + 1) {
       // A redelivery after its rung was gathered: nothing left to do.
@@ -644,6 +631,34 @@ export class JobExecutor {
       const attempt = message.attempt ?? (await this.deps.store.get(job.id))?.attempt ?? 1;
       await this.deps.queue.send({ jobId: job.id, attempt: attempt + 1 });
     }
+  }
+
+  /** A stored trial's progress line; true when the job was cancelled meanwhile. */
+  private reportTrial(
+    jobId: string,
+    cp: Checkpoint,
+    done: number,
+    id: number,
+    record: TrialRecord,
+  ): Promise<boolean> {
+    return (
+      this.service
+        .progress(
+          jobId,
+          {
+            fraction: 0.1 + (0.7 * done) / Math.max(1, cp.planned),
+            message: `trial ${done} of ${cp.planned}`,
+            trial: done,
+            trials: cp.planned,
+          },
+          `trial ${id + 1}/${cp.planned} ${record.status}: ${JSON.stringify(record.params)} score ${record.score ?? record.error}`,
+        )
+        // Progress is best effort under many concurrent trials; the result is what counts.
+        .then(
+          () => false,
+          (err: unknown) => err instanceof Cancelled,
+        )
+    );
   }
 
   /** Resumes a silent running job from its checkpoint, or fails it when it has none. */

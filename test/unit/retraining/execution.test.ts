@@ -284,6 +284,57 @@ describe('trial fan-out', () => {
     expect((await s.get(job.id)).attempt).toBe(2);
   });
 
+  it('after a resume, the resent trial gathers the rung even when the old delivery stored the result first', async () => {
+    const s = service({ fanOut: true });
+    const job = await s.request(alice, 'iris-demo', {
+      reason: 'x',
+      trainer: 'softmax',
+      search: { strategy: 'halving', l2: [1e-4, 1e-3, 1e-2, 1e-1], factor: 2 },
+    });
+    sent = [];
+    await s.run(job.id);
+    const [old, ...rest] = trialMessages.splice(0);
+    for (const m of rest) await service({ fanOut: true }).runTrial(m);
+    // The first trial's worker went silent: the sweep resumes the job, which sends that trial again.
+    now += 16 * 60_000;
+    expect(await service({ fanOut: true }).sweep()).toEqual({ resumed: [job.id], failed: [] });
+    await service({ fanOut: true }).run(job.id, sent.at(-1)!);
+    const [resent] = trialMessages.splice(0);
+    expect(resent).toMatchObject({ index: old!.index, attempt: 2 });
+    // The resent trial evaluates and waits before it stores its result...
+    let goOn!: () => void;
+    const later = new Promise<void>((ok) => (goOn = ok));
+    let reached!: () => void;
+    const atPut = new Promise<void>((ok) => (reached = ok));
+    const slow = service({
+      fanOut: true,
+      results: {
+        put: async (id, r) => {
+          reached();
+          await later;
+          return results.put(id, r);
+        },
+        list: results.list,
+      },
+    }).runTrial(resent!);
+    await atPut;
+    // ...while the old delivery finishes after all: it stores first and finds the rung complete,
+    // but its gather names attempt 2, which the resume claimed.
+    sent = [];
+    await service({ fanOut: true }).runTrial(old!);
+    expect(sent).toEqual([{ jobId: job.id, attempt: 2 }]);
+    expect((await service({ fanOut: true }).run(job.id, sent[0]!))?.attempt).toBe(2);
+    expect(trialMessages).toHaveLength(0);
+    goOn();
+    await slow;
+    // The resent trial's gather names the attempt after the resume's: the next rung goes out now,
+    // not after the next sweep.
+    expect(sent.map((m) => m.attempt)).toEqual([2, 3]);
+    await service({ fanOut: true }).run(job.id, sent[1]!);
+    expect(trialMessages.length).toBeGreaterThan(0);
+    expect(trialMessages.every((m) => m.rung === 1 && m.attempt === 3)).toBe(true);
+  });
+
   it('fans out each halving rung in turn', async () => {
     const s = service({ fanOut: true });
     const job = await s.request(alice, 'iris-demo', {
