@@ -243,7 +243,8 @@ describe('trial fan-out', () => {
     expect((await results.list(job.id)).length).toBe(2);
   });
 
-  it('two trials that both find the rung complete name the same gather, even when the first is claimed before the second looks', async () => {
+  /** A softmax halving search whose first rung (four trials) was just fanned out as attempt 1. */
+  async function halvingFannedOut() {
     const s = service({ fanOut: true });
     const job = await s.request(alice, 'iris-demo', {
       reason: 'x',
@@ -252,6 +253,11 @@ describe('trial fan-out', () => {
     });
     sent = [];
     await s.run(job.id);
+    return { s, job };
+  }
+
+  it('two trials that both find the rung complete name the same gather, even when the first is claimed before the second looks', async () => {
+    const { s, job } = await halvingFannedOut();
     const [first, second, ...rest] = trialMessages.splice(0);
     for (const m of rest) await service({ fanOut: true }).runTrial(m);
     // The second stores its result, then waits before it looks whether the rung is complete...
@@ -285,14 +291,7 @@ describe('trial fan-out', () => {
   });
 
   it('after a resume, the resent trial gathers the rung even when the old delivery stored the result first', async () => {
-    const s = service({ fanOut: true });
-    const job = await s.request(alice, 'iris-demo', {
-      reason: 'x',
-      trainer: 'softmax',
-      search: { strategy: 'halving', l2: [1e-4, 1e-3, 1e-2, 1e-1], factor: 2 },
-    });
-    sent = [];
-    await s.run(job.id);
+    const { job } = await halvingFannedOut();
     const [old, ...rest] = trialMessages.splice(0);
     for (const m of rest) await service({ fanOut: true }).runTrial(m);
     // The first trial's worker went silent: the sweep resumes the job, which sends that trial again.
