@@ -12,8 +12,6 @@ import {
 import type { AuditEvent } from '../core/kernel/audit.js';
 import { concurrentModification } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
-import { notDeleted } from '../core/registry/deletion.js';
-import { matchesModelQuery } from '../core/registry/models.js';
 import type {
   AuditQuery,
   AuditReader,
@@ -25,6 +23,7 @@ import type {
   WriteOp,
 } from '../core/registry/ports.js';
 import { semverSortKey } from '../core/registry/semver.js';
+import { matchesModelQuery, notDeleted } from '../core/registry/store-reads.js';
 import type { Model, ModelVersion, ProductionChange } from '../core/registry/types.js';
 import {
   AUDIT_FEED,

@@ -9,8 +9,6 @@ import type { Clock, IdGenerator } from '../../functions/core/kernel/clock.js';
 import { concurrentModification } from '../../functions/core/kernel/errors.js';
 import type { InputSchema } from '../../functions/core/kernel/model-io.js';
 import type { Page, PageRequest } from '../../functions/core/kernel/paging.js';
-import { notDeleted } from '../../functions/core/registry/deletion.js';
-import { matchesModelQuery } from '../../functions/core/registry/models.js';
 import type {
   ArtifactStore,
   AuditQuery,
@@ -28,6 +26,7 @@ import type {
 import type { RegistryDeps } from '../../functions/core/registry/records.js';
 import { compareSemver } from '../../functions/core/registry/semver.js';
 import { type RegistryServices, registryServices } from '../../functions/core/registry/services.js';
+import { matchesModelQuery, notDeleted } from '../../functions/core/registry/store-reads.js';
 import type { Model, ModelVersion, ProductionChange } from '../../functions/core/registry/types.js';
 
 function paginate<T>(all: T[], page: PageRequest): Page<T> {

@@ -9,7 +9,7 @@ import { validationFailed } from '../kernel/errors.js';
 import type { InputSchema, OutputSchema } from '../kernel/model-io.js';
 import { type OutputPlan, planOutputs } from '../kernel/outputs.js';
 import { type LoadedModel, ModelLoadError, type ModelRunner } from '../kernel/runner.js';
-import { servableBytes } from '../onnx/signature.js';
+import { servableBytes } from '../onnx/servable.js';
 import type { ArtifactStore } from '../registry/ports.js';
 import type { ModelVersion } from '../registry/types.js';
 

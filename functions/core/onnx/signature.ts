@@ -8,8 +8,8 @@
  * P(class 1) (PyTorch-style exports; read by the kernel's output plan), and skl2onnx's
  * `output_label` + `output_probability`, where the probabilities are either a tensor [N, K] or,
  * by default, a ZipMap: a sequence of {class: p} maps, which onnxruntime-node cannot hand back.
- * For those, `servableBytes` also exposes ZipMap's input (the [N, K] tensor it is built from) as
- * a graph output, so serving reads the same numbers as a tensor.
+ * For those, `servableBytes` (servable.ts) also exposes ZipMap's input (the [N, K] tensor it is
+ * built from) as a graph output, so serving reads the same numbers as a tensor.
  */
 import { type DomainError, invalidModel, validationFailed } from '../kernel/errors.js';
 import type { Feature, InputSchema, OutputSchema } from '../kernel/model-io.js';
@@ -22,7 +22,8 @@ import {
   type OnnxValueInfo,
   readOnnxModel,
 } from './reader.js';
-import { fieldBytes, fieldInt, fieldString, ProtoWriter, readFields } from './wire.js';
+import { servingOutputs, zipMaps } from './servable.js';
+import { fieldBytes, fieldInt, fieldString, readFields } from './wire.js';
 
 /** What the registry records about a version's graph, for people and for the promotion check. */
 export interface GraphSummary {
@@ -70,83 +71,6 @@ export function summarize(info: OnnxModelInfo): GraphSummary {
     inputs: info.inputs,
     outputs: info.outputs,
   };
-}
-
-/** A ZipMap that turns a probability tensor into a graph output of class → p maps. */
-interface ZipMapHead {
-  readonly tensor: string;
-  readonly output: string;
-  readonly classes: readonly (string | number)[] | null;
-}
-
-function zipMaps(info: OnnxModelInfo): ZipMapHead[] {
-  const outputs = new Set(info.outputs.map((o) => o.name));
-  const heads: ZipMapHead[] = [];
-  for (const n of info.nodes) {
-    if (n.op !== 'ZipMap' || n.domain !== 'ai.onnx.ml') continue;
-    const [tensor] = n.inputs;
-    const [output] = n.outputs;
-    if (!tensor || !output || !outputs.has(output)) continue;
-    const ints = n.attributes.classlabels_int64s;
-    const strings = n.attributes.classlabels_strings;
-    const classes = ints?.type === 'ints' ? ints.value : strings?.type === 'strings' ? strings.value : null;
-    heads.push({ tensor, output, classes });
-  }
-  return heads;
-}
-
-/**
- * The outputs serving can read: the graph's outputs, plus the probability tensor behind each
- * ZipMap (what `servableBytes` adds), as float32 [batch, K].
- */
-export function servingOutputs(info: OnnxModelInfo): TensorInfo[] {
-  const outputs: TensorInfo[] = [...info.outputs];
-  for (const z of zipMaps(info)) {
-    if (outputs.some((o) => o.name === z.tensor)) continue;
-    outputs.push({ name: z.tensor, type: 'float32', dims: [null, z.classes?.length ?? null] });
-  }
-  return outputs;
-}
-
-/**
- * The artifact as serving loads it: unchanged, unless a ZipMap hides the probability tensor,
- * which is then added as a graph output. The checksum is of the registered bytes; this copy
- * exists only in memory. Bytes that do not parse are returned as they are, for the runtime to judge.
- */
-export function servableBytes(bytes: Uint8Array): Uint8Array {
-  let info: OnnxModelInfo;
-  try {
-    info = readOnnxModel(bytes);
-  } catch {
-    return bytes;
-  }
-  const hidden = zipMaps(info).filter((z) => !info.outputs.some((o) => o.name === z.tensor));
-  if (hidden.length === 0) return bytes;
-  // A ModelProto may carry its graph field more than once; protobuf parsers merge the
-  // occurrences, so appending a graph holding only the extra outputs adds them to the graph.
-  const extra = new ProtoWriter()
-    .message(7, (g) => {
-      for (const z of hidden) {
-        g.message(12, (v) => {
-          v.string(1, z.tensor);
-          v.message(2, (type) =>
-            type.message(1, (tensor) => {
-              tensor.int(1, 1); // FLOAT
-              tensor.message(2, (shape) => {
-                shape.message(1, () => undefined); // batch: unknown
-                if (z.classes) shape.message(1, (dim) => dim.int(1, z.classes?.length ?? 0));
-                else shape.message(1, () => undefined);
-              });
-            }),
-          );
-        });
-      }
-    })
-    .finish();
-  const out = new Uint8Array(bytes.byteLength + extra.byteLength);
-  out.set(bytes, 0);
-  out.set(extra, bytes.byteLength);
-  return out;
 }
 
 export interface SchemaMatch {

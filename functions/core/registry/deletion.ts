@@ -182,8 +182,3 @@ export function expiredUploads(
 ): AsyncGenerator<ExpiredUpload> {
   return everyItem((page) => store.listExpiredUploads(now, page));
 }
-
-/** The item, unless it is soft-deleted: what every store read returns by default. */
-export function notDeleted<T extends { readonly deleted?: Deletion }>(item: T | undefined): T | undefined {
-  return item?.deleted ? undefined : item;
-}

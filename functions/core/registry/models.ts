@@ -208,22 +208,6 @@ export async function* productionVersions(
   }
 }
 
-/**
- * Whether a model belongs in a listing: not deleted, `q` a case-insensitive substring of its name
- * or description, and every tag filter among its tags. Both stores page with it, so a page is
- * filled with matches rather than cut short by them.
- */
-export function matchesModelQuery(m: Model, query: Pick<ModelQuery, 'q' | 'tags'>): boolean {
-  if (m.deleted) return false;
-  if (query.q) {
-    const needle = query.q.toLowerCase();
-    if (!m.name.toLowerCase().includes(needle) && !m.description.toLowerCase().includes(needle)) {
-      return false;
-    }
-  }
-  return (query.tags ?? []).every((t) => Object.hasOwn(m.tags, t.key) && m.tags[t.key] === t.value);
-}
-
 function publicModel(m: Model): Record<string, unknown> {
   return {
     description: m.description,

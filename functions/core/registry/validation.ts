@@ -18,7 +18,8 @@ import {
   type OutputPlan,
 } from '../kernel/outputs.js';
 import type { LoadedModel, ModelRunner } from '../kernel/runner.js';
-import { matchSchemas, servableBytes } from '../onnx/signature.js';
+import { servableBytes } from '../onnx/servable.js';
+import { matchSchemas } from '../onnx/signature.js';
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
 import {
   DEFAULT_LATENCY_RUNS,
