@@ -33,6 +33,7 @@ import { bundleFunction, entryFileIn, loadedAtInit } from '../../lib/constructs/
 import { resourceEnv } from '../../local/provision.js';
 import { functionEnv } from '../../local/runtime.js';
 import { topFrames, topOwners } from '../support/cpu-profile.js';
+import { startRuntimeApi } from '../support/lambda-runtime-api.js';
 import { placeholderResourceEnv } from '../support/placeholder-env.js';
 import { type ServalProcess, startServal } from '../support/serval-process.js';
 
@@ -686,21 +687,55 @@ async function firstAnswerBench(serval: ServalProcess, model: string, onnx: Uint
       const t2 = performance.now();
       if (res.statusCode !== 200) throw new Error(res.body);`,
   };
-  type Side = keyof typeof scripts;
-  const samples: Record<Side, { init: number; first: number }[]> = { minimum: [], handler: [] };
+  // On AWS the function registers its extension (functions/adapters/lambda-extension.ts) and
+  // sends the capture after the answer; without one it sends it before answering. Both are
+  // measured: the Runtime API stand-in plays Lambda, handing the extension the invocation.
+  type Side = 'minimum' | 'handler' | 'extension';
+  const samples: Record<Side, { init: number; first: number }[]> = {
+    minimum: [],
+    handler: [],
+    extension: [],
+  };
   const run = promisify(execFile);
   try {
     for (let i = 0; i < 7; i++) {
-      for (const side of ['handler', 'minimum'] as const) {
-        const { stdout } = await run(
+      for (const side of ['handler', 'extension', 'minimum'] as const) {
+        // One stand-in per process, as each Lambda environment has its own Runtime API.
+        const runtimeApi = side === 'extension' ? await startRuntimeApi() : undefined;
+        const child = run(
           process.execPath,
           [
             '--input-type=module',
             '-e',
-            `${scripts[side]} process.stdout.write('\\n' + JSON.stringify({ init: t1 - t0, first: t2 - t1 })); process.exit(0);`,
+            `${scripts[side === 'minimum' ? 'minimum' : 'handler']} process.stdout.write('\\n' + JSON.stringify({ init: t1 - t0, first: t2 - t1 })); process.exit(0);`,
           ],
-          { env: side === 'handler' ? fnEnv : { ...process.env }, cwd: dir },
+          {
+            env:
+              side === 'minimum'
+                ? { ...process.env }
+                : runtimeApi
+                  ? { ...fnEnv, AWS_LAMBDA_RUNTIME_API: runtimeApi.address }
+                  : fnEnv,
+            cwd: dir,
+          },
         );
+        let stdout: string;
+        try {
+          if (runtimeApi) {
+            // As Lambda does, the invocation goes to the extension when it starts (unless the
+            // process ended first: its error is the one to report).
+            let ended = false;
+            void child.then(
+              () => (ended = true),
+              () => (ended = true),
+            );
+            while (!runtimeApi.polling && !ended) await new Promise((ok) => setTimeout(ok, 1));
+            if (runtimeApi.polling) void runtimeApi.invoke('first');
+          }
+          ({ stdout } = await child);
+        } finally {
+          await runtimeApi?.stop();
+        }
         samples[side].push(JSON.parse(stdout.trim().split('\n').pop() as string));
       }
     }
@@ -716,7 +751,11 @@ async function firstAnswerBench(serval: ServalProcess, model: string, onnx: Uint
   console.log('|---|---|---|---|---|');
   for (const [name, side] of [
     ['onnxruntime-node alone: `require`, session from a file, one run', 'minimum'],
-    ['inference handler: init, then predict (route, artifact, session, run, capture)', 'handler'],
+    [
+      'inference handler: init, then predict (route, artifact, session, run, capture sent before the answer)',
+      'handler',
+    ],
+    ['the same with the Lambda extension, as on AWS (capture sent after the answer)', 'extension'],
   ] as const) {
     const xs = samples[side];
     const total = med(xs.map((x) => x.init + x.first));
