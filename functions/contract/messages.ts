@@ -135,7 +135,11 @@ export const TrialMessage = z.object({
   jobId: z.string().min(1).max(64),
   rung: z.number().int().min(0).max(100),
   index: z.number().int().min(0).max(100_000),
-  /** The attempt that sent it: its gather names the next (optional: older messages lack it). */
+  /**
+   * The attempt that fanned the rung out. The gather a trial may send names the next one, the same
+   * for every trial of the fan-out, so the claim lets exactly one through. (Absent from messages
+   * sent before it was added: then the job's attempt as the trial finds it.)
+   */
   attempt: z.number().int().min(1).max(100_000).optional(),
 });
 export type TrialMessage = z.infer<typeof TrialMessage>;

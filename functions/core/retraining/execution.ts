@@ -23,6 +23,7 @@
  *   checkpoint by the sweep (a continuation with the next attempt), or failed with a clear error
  *   when it never wrote one.
  */
+import type { TrialMessage } from '../../contract/messages.js';
 import { isConcurrentModification, validationFailed } from '../kernel/errors.js';
 import { crossValidate } from '../training/cv.js';
 import { classificationMetrics, regressionMetrics } from '../training/metrics.js';
@@ -57,17 +58,8 @@ export interface Budget {
 
 const UNLIMITED: Budget = { remainingMs: () => Number.POSITIVE_INFINITY };
 
-export interface TrialMessage {
-  readonly jobId: string;
-  readonly rung: number;
-  readonly index: number;
-  /**
-   * The attempt that sent it. The gather it may send names the next one, the same for every
-   * trial of the fan-out, so the claim lets exactly one through. (Absent from messages sent
-   * before it was added: then the job's attempt as the trial finds it.)
-   */
-  readonly attempt?: number;
-}
+/** The trial queue's message, as the contract validates it (one shape, not two to keep in step). */
+export type { TrialMessage };
 
 export interface TrialRecord {
   /** Launch order across rungs, from 0. */
