@@ -11,9 +11,14 @@
  * bundle: failure records, feedback, SageMaker, imports, idempotency), which cost about a third of
  * the import time (issue 13). NodejsFunction cannot split (its esbuild call has a fixed
  * --outfile), hence this build.
+ *
+ * Two things in the AWS SDK's published code keep esbuild from dropping what no function uses;
+ * awsSdkTrim (below) rewrites them as the files are read, meaning unchanged.
  */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BuildOptions, buildSync, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 
 /** What the Lambda runtime loads: `index.handler` in `index.mjs`. */
 export const ENTRY_FILE = 'index.mjs';
@@ -38,6 +43,46 @@ export interface FunctionBundle {
   readonly metafile?: boolean;
 }
 
+/**
+ * Computed keys naming a module's string constants, `{ [_e]: _c }`, as literal keys. A client's
+ * schemas (`dist-es/schemas/schemas_0.js`: every shape and operation of the service) are written
+ * that way, and esbuild counts a computed key as a possible side effect (it may call toString), so
+ * it kept most of them whether used or not: 65 KiB of S3's at the inference function's init, which
+ * sends one S3 command. With a literal key an unused schema is an unused array and is dropped.
+ * Only `[name]:` after `{` or `,` is touched, where it can only be a key, and only for names the
+ * module declares `const name = "…"`; anything else is left as written.
+ */
+export function literalSchemaKeys(source: string): string {
+  const strings = new Map<string, string>();
+  for (const m of source.matchAll(/^const ([\w$]+) = ("(?:[^"\\\n]|\\.)*");$/gm)) {
+    strings.set(m[1] as string, m[2] as string);
+  }
+  return source.replace(/([{,]\s*)\[([\w$]+)\]:/g, (all, before: string, name: string) => {
+    const literal = strings.get(name);
+    return literal === undefined ? all : `${before}${literal}:`;
+  });
+}
+
+const SDK_SCHEMAS =
+  /[\\/]node_modules[\\/]@aws-sdk[\\/].+[\\/]dist-es[\\/](.+[\\/])?schemas[\\/]schemas_\d+\.js$/;
+// Each client imports its package.json whole for one field, its version (the user agent's).
+const SDK_PACKAGE_JSON = /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/;
+
+/** See literalSchemaKeys; and of an SDK package's package.json, only the version its code reads. */
+export const awsSdkTrim: Plugin = {
+  name: 'serval-aws-sdk-trim',
+  setup(b) {
+    b.onLoad({ filter: SDK_SCHEMAS }, async (args) => ({
+      contents: literalSchemaKeys(await readFile(args.path, 'utf8')),
+      loader: 'js',
+    }));
+    b.onLoad({ filter: SDK_PACKAGE_JSON }, async (args) => {
+      const { version } = JSON.parse(await readFile(args.path, 'utf8')) as { version: string };
+      return { contents: JSON.stringify({ version }), loader: 'json' };
+    });
+  },
+};
+
 export function functionBundleOptions(b: FunctionBundle): BuildOptions {
   return {
     entryPoints: { index: b.entry },
@@ -59,12 +104,27 @@ export function functionBundleOptions(b: FunctionBundle): BuildOptions {
     tsconfig: b.tsconfig,
     metafile: b.metafile,
     logLevel: 'error',
+    plugins: [awsSdkTrim],
   };
 }
 
 /** Builds a function's code into outdir: ENTRY_FILE and the chunks it imports. */
 export function bundleFunction(b: FunctionBundle) {
-  return buildSync(functionBundleOptions(b));
+  return build(functionBundleOptions(b));
+}
+
+/**
+ * The same build for a caller that cannot wait, CDK's local bundling: esbuild runs plugins only in
+ * its asynchronous API, so a child process runs it.
+ */
+export function bundleFunctionSync(b: FunctionBundle): void {
+  const script = `import { bundleFunction } from ${JSON.stringify(import.meta.url)};
+    await bundleFunction(JSON.parse(process.argv[1]));`;
+  execFileSync(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script, JSON.stringify(b)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
 }
 
 /** The path of the entry file of a bundle built into outdir. */

@@ -45,7 +45,7 @@ import {
   type TableMode,
   type TopicDef,
 } from '../../functions/contract/resources.js';
-import { bundleFunction } from './function-bundle.js';
+import { bundleFunctionSync } from './function-bundle.js';
 
 export type { BucketBinding, ObjectAccess, QueueMode, TableMode };
 
@@ -109,7 +109,7 @@ export class ServalFunction extends LambdaFunction {
           command: ['bundle', def.entry, ...external],
           local: {
             tryBundle(outputDir) {
-              bundleFunction({
+              bundleFunctionSync({
                 entry: join(PROJECT_ROOT, def.entry),
                 outdir: outputDir,
                 // Only what a layer provides stays out; the AWS SDK is bundled (function-bundle.ts).

@@ -509,12 +509,12 @@ async function withHttpPlatforms(alsoOnCached: (serval: ServalProcess) => Promis
 }
 
 /** Import + session creation in a fresh process, the way a cold Lambda does it. */
-export function runColdBench(): void {
+export async function runColdBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'serval-cold-'));
   // As CDK builds the function (lib/constructs/function-bundle.ts), onnxruntime-node from the layer.
-  const bundleOf = (entry: string, name: string, external: string[] = []) => {
+  const bundleOf = async (entry: string, name: string, external: string[] = []) => {
     const outdir = join(dir, name);
-    const built = bundleFunction({
+    const built = await bundleFunction({
       entry,
       outdir,
       external: ['onnxruntime-node', ...external],
@@ -523,12 +523,12 @@ export function runColdBench(): void {
     return { file: entryFileIn(outdir), metafile: built.metafile! };
   };
   const bundles = {
-    handler: bundleOf('functions/handlers/inference-api.ts', 'inference'),
-    sdk: bundleOf('test/bench/sdk-floor.ts', 'sdk-floor'),
+    handler: await bundleOf('functions/handlers/inference-api.ts', 'inference'),
+    sdk: await bundleOf('test/bench/sdk-floor.ts', 'sdk-floor'),
     // The alternative to bundling the SDK: the same clients imported from node_modules, as a
     // function that leaves the SDK to the Lambda runtime's copy would load them (an ESM import of
     // the SDK's packages resolves to their many-file ESM builds, unminified).
-    unbundled: bundleOf('test/bench/sdk-floor.ts', 'sdk-unbundled', ['@aws-sdk/*', '@smithy/*']),
+    unbundled: await bundleOf('test/bench/sdk-floor.ts', 'sdk-unbundled', ['@aws-sdk/*', '@smithy/*']),
   };
   // This bundle's SDK imports resolve to the project's node_modules (the others see only the layer).
   symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'sdk-unbundled', 'node_modules'), 'dir');
@@ -590,7 +590,7 @@ export function runColdBench(): void {
     };
   };
   const m = median('minimum');
-  const kib = (b: ReturnType<typeof bundleOf>) => {
+  const kib = (b: Awaited<ReturnType<typeof bundleOf>>) => {
     const { atInit, total } = loadedAtInit(b.metafile);
     return `${(atInit / 1024).toFixed(0)} KiB minified loaded at init, ${(total / 1024).toFixed(0)} KiB in all`;
   };
@@ -631,7 +631,7 @@ function lambdaEnv(): Record<string, string> {
  */
 async function firstAnswerBench(serval: ServalProcess, model: string, onnx: Uint8Array): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'serval-first-'));
-  bundleFunction({
+  await bundleFunction({
     entry: 'functions/handlers/inference-api.ts',
     outdir: join(dir, 'inference'),
     external: ['onnxruntime-node'],
@@ -771,5 +771,5 @@ export async function runInferenceBench(): Promise<void> {
     const mlp = cases()[1]!;
     await firstAnswerBench(serval, mlp.name.split(' ')[0] as string, mlp.onnx);
   });
-  runColdBench();
+  await runColdBench();
 }

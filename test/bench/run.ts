@@ -31,7 +31,7 @@ const BENCHES: [name: string, heading: string, run: () => Promise<unknown>][] = 
     'predict over HTTP to the local runtime vs a bare Node server, authorizer cache on and off (same run)',
     runHttpBench,
   ],
-  ['cold', 'the inference cold path alone (also part of inference)', async () => runColdBench()],
+  ['cold', 'the inference cold path alone (also part of inference)', runColdBench],
   [
     'captures',
     'capture path: backlog drain vs bare receive+delete, capture lag and stalls under traffic',

@@ -1,0 +1,80 @@
+/**
+ * The rewrite function-bundle.ts applies to the AWS SDK's schema modules as it bundles them: a
+ * computed key naming one of the module's string constants becomes that string as a literal key,
+ * and nothing else changes. (bundled-sdk.test.ts runs the rewritten SDK against the stand-ins.)
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSync } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { literalSchemaKeys } from '../../lib/constructs/function-bundle.js';
+
+/** What the module exports, as JSON (a schema's lazy reference, `() => A$`, by what it returns). */
+const evaluate = (source: string): string => {
+  const cjs = buildSync({ stdin: { contents: source }, format: 'cjs', write: false }).outputFiles[0]!.text;
+  const exports = new Function('module', `${cjs}; return module.exports;`)({ exports: {} });
+  return JSON.stringify(exports, (_k, v) => (typeof v === 'function' ? v() : v));
+};
+
+describe('literalSchemaKeys', () => {
+  const source = `const _e = "error";
+const _hE = "httpError";
+const _q = "say \\"hi\\"";
+let _mutable = "m";
+export var A$ = [-3, "n", "A", { [_e]: "client", [_hE]: 404 }, [], []];
+export var B$ = [9, "n", "B", {
+    [_q]: 1 }, () => A$];
+export var C$ = { [_mutable]: 1, [unknown]: 2 };
+export var D$ = cond ? [_e]: [_hE];
+`;
+  const out = literalSchemaKeys(source);
+
+  it('turns a computed key that names a string constant into that literal', () => {
+    expect(out).toContain('{ "error": "client", "httpError": 404 }');
+    expect(out).toContain('{\n    "say \\"hi\\"": 1 }');
+  });
+
+  it('leaves other computed keys and anything that is not a key as written', () => {
+    expect(out).toContain('{ [_mutable]: 1, [unknown]: 2 }');
+    expect(out).toContain('cond ? [_e]: [_hE]');
+    expect(
+      out
+        .replace(/\{ "error": "client", "httpError": 404 \}/, '{ [_e]: "client", [_hE]: 404 }')
+        .replace('"say \\"hi\\"": 1', '[_q]: 1'),
+    ).toBe(source);
+  });
+
+  it('means the same: the module exports equal values', () => {
+    const prelude = 'var cond = true, unknown = "u";\n';
+    expect(evaluate(prelude + out)).toBe(evaluate(prelude + source));
+    expect(evaluate(prelude + out)).toContain('{"error":"client","httpError":404}');
+  });
+
+  it('lets esbuild drop a schema nothing uses, which it keeps when the key is computed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'serval-schema-keys-'));
+    try {
+      const schemas = `const _e = "error";
+const _unused = "OnlyTheUnusedSchemaSaysThis";
+export var Used$ = [-3, "n", "Used", { [_e]: "client" }];
+export var Unused$ = [-3, "n", _unused, { [_e]: "server" }];
+`;
+      const kept = (module: string) => {
+        writeFileSync(join(dir, 'schemas.js'), module);
+        writeFileSync(join(dir, 'entry.js'), "import { Used$ } from './schemas.js'; console.log(Used$);");
+        const built = buildSync({
+          entryPoints: [join(dir, 'entry.js')],
+          bundle: true,
+          minify: true,
+          write: false,
+        });
+        return built.outputFiles[0]!.text;
+      };
+      expect(kept(schemas)).toContain('OnlyTheUnusedSchemaSaysThis');
+      expect(kept(literalSchemaKeys(schemas))).not.toContain('OnlyTheUnusedSchemaSaysThis');
+      expect(kept(literalSchemaKeys(schemas))).toContain('Used');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
