@@ -36,8 +36,22 @@ setInterval(() => {
   if (process.ppid !== parent) shutdown('the process that started Serval has exited');
 }, 1000).unref();
 
+// On Node 20 the AWS SDK warns, in eight lines and once for each copy of it loaded (twice here,
+// in the middle of the list of services), that its releases after the first week of January 2027
+// will need Node 22. The releases package-lock.json pins run on Node 20, so the banner says it
+// once, in one line, instead.
+const sdkNeedsNewerNode =
+  Number(process.versions.node.split('.')[0]) < 22 &&
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === undefined;
+if (sdkNeedsNewerNode) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 const started = Date.now();
 console.log(`Serval — starting the local platform (data: ${dataDir})`);
+if (sdkNeedsNewerNode) {
+  console.log(
+    `  note      Node ${process.version}: the AWS SDK's releases after the first week of January 2027 need Node 22 or newer`,
+  );
+}
 try {
   const runtime = await startRuntime({
     dataDir,

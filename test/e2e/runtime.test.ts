@@ -63,6 +63,11 @@ describe('npm start', () => {
     ]) {
       expect(out).toContain(line);
     }
+    // The AWS SDK's eight-line warning about Node 20 becomes one line of the banner.
+    expect(out).not.toContain('NodeVersionSupportWarning');
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      expect(out).toContain(`note      Node ${process.version}: the AWS SDK's releases after`);
+    }
     // The output here is a pipe, as a log or CI would be: the key is masked, with where it is.
     expect(out).not.toContain(first.adminKey);
     expect(out).toContain(`admin key  ${first.adminKey.slice(0, 8)}…${first.adminKey.slice(-4)}`);
