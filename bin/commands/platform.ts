@@ -157,6 +157,56 @@ function fields(record: unknown, keys: readonly string[]): string {
   );
 }
 
+/** The detailed health report for people: its status, each store and queue, each production artifact. */
+export function renderHealth(r: Json): string {
+  const probes = [...((r.stores as Json[]) ?? []), ...((r.queues as Json[]) ?? [])];
+  const artifacts = (r.productionArtifacts as Json[]) ?? [];
+  const lines = [
+    `${r.status} (checked ${r.checkedAt})`,
+    '',
+    table([
+      ['STORE', 'KIND', 'OK', 'LATENCY', 'DEPTH', 'ERROR'],
+      ...probes.map((p) => [
+        str(p.name),
+        str(p.kind),
+        p.ok ? 'ok' : 'FAIL',
+        `${Math.round(Number(p.latencyMs))} ms`,
+        str(p.depth),
+        str(p.error),
+      ]),
+    ]),
+    '',
+  ];
+  const from = r.artifactsFrom === 'recheck' ? 'hashed now' : 'as the integrity sweep last found them';
+  if (artifacts.length === 0) {
+    lines.push(
+      probes.every((p) => p.ok)
+        ? 'production artifacts: none (no model has a production version)'
+        : 'production artifacts: not checked (a store or queue is unreachable)',
+    );
+    return lines.join('\n');
+  }
+  lines.push(
+    `production artifacts, ${from}:`,
+    table([
+      ['MODEL', 'VERSION', 'OK', 'STATUS', 'LAST VERIFIED', 'ROLLBACK'],
+      ...artifacts.map((a) => [
+        str(a.model),
+        str(a.version),
+        a.ok ? 'ok' : a.stale ? 'STALE' : 'FAIL',
+        str(a.status),
+        str(a.lastVerifiedAt),
+        a.ok
+          ? '–'
+          : a.suggestedRollback
+            ? `serval rollback ${a.model} --to ${(a.suggestedRollback as Json & { body: Json }).body.toVersion}`
+            : 'none can serve',
+      ]),
+    ]),
+  );
+  return lines.join('\n');
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -457,11 +507,33 @@ export function platformCommands(): Command[] {
 
   out.push(
     new Command('health')
-      .description('liveness; --detailed: every store, queue depths and the integrity sweep (viewer)')
+      .description(
+        'liveness; --detailed: every store, queue depths and the integrity sweep (viewer), exit 1 when degraded',
+      )
       .option('--detailed', 'the detailed report')
+      .option(
+        '--recheck',
+        'with --detailed: hash every production artifact now, not the sweep (admin, once a minute)',
+      )
+      .option('--json', 'print the API response body')
       .action(
-        apiAction('health', async (client, opts: { detailed?: boolean }) =>
-          call(client, opts.detailed ? 'healthDetailed' : 'health'),
+        apiAction(
+          'health',
+          async (client, opts: { detailed?: boolean; recheck?: boolean; json?: boolean }) => {
+            if (opts.recheck && !opts.detailed) throw new CliError('--recheck goes with --detailed', 2);
+            if (!opts.detailed) {
+              const live = (await call(client, 'health')) as Json;
+              return opts.json ? live : String(live.status);
+            }
+            const report = (await call(
+              client,
+              'healthDetailed',
+              {},
+              { recheck: opts.recheck ? 'true' : undefined },
+            )) as Json;
+            if (report.status !== 'ok') process.exitCode = 1;
+            return opts.json ? report : renderHealth(report);
+          },
         ),
       ),
   );

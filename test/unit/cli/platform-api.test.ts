@@ -120,4 +120,88 @@ describe('serval API commands', () => {
     expect(requests[0]!.url).toBe('/v1/models?tag=team%3Arisk&tag=env%3Aprod');
     expect(JSON.parse((await servalAsync(['models', 'list', '--json'], env)).stdout)).toEqual(page);
   });
+  it('health prints the status; --detailed each store, queue and production artifact, exit 1 when degraded', async () => {
+    const env = { SERVAL_URL: url, SERVAL_API_KEY: 'sk_a' };
+    answers['GET /v1/health'] = [200, { status: 'ok' }];
+    expect(await servalAsync(['health'], env)).toMatchObject({ status: 0, stdout: 'ok\n' });
+
+    const report = {
+      status: 'degraded',
+      stores: [{ name: 'table:registry', kind: 'dynamodb', ok: true, latencyMs: 4.6 }],
+      queues: [{ name: 'queue:drift', kind: 'sqs', ok: true, latencyMs: 3.2, depth: 7 }],
+      artifactsFrom: 'sweep',
+      productionArtifacts: [
+        {
+          model: 'churn',
+          version: '1.1.0',
+          ok: false,
+          status: 'corrupt',
+          lastVerifiedAt: 't1',
+          stale: false,
+          suggestedRollback: {
+            method: 'POST',
+            path: '/v1/models/churn/rollback',
+            body: { toVersion: '1.0.0' },
+          },
+        },
+        {
+          model: 'fraud',
+          version: '2.0.0',
+          ok: false,
+          status: 'ready',
+          lastVerifiedAt: 't0',
+          stale: true,
+          suggestedRollback: null,
+        },
+        { model: 'iris', version: '3.0.0', ok: true, status: 'ready', lastVerifiedAt: 't2', stale: false },
+      ],
+      checkedAt: 't',
+    };
+    answers['GET /v1/health/detailed'] = [200, report];
+    const detailed = await servalAsync(['health', '--detailed'], env);
+    expect(detailed.status).toBe(1);
+    expect(detailed.stdout).toBe(
+      [
+        'degraded (checked t)',
+        '',
+        'STORE           KIND      OK  LATENCY  DEPTH  ERROR',
+        'table:registry  dynamodb  ok  5 ms     –      –',
+        'queue:drift     sqs       ok  3 ms     7      –',
+        '',
+        'production artifacts, as the integrity sweep last found them:',
+        'MODEL  VERSION  OK     STATUS   LAST VERIFIED  ROLLBACK',
+        'churn  1.1.0    FAIL   corrupt  t1             serval rollback churn --to 1.0.0',
+        'fraud  2.0.0    STALE  ready    t0             none can serve',
+        'iris   3.0.0    ok     ready    t2             –',
+        '',
+      ].join('\n'),
+    );
+    expect(JSON.parse((await servalAsync(['health', '--detailed', '--json'], env)).stdout)).toEqual(report);
+
+    answers['GET /v1/health/detailed'] = [
+      200,
+      {
+        ...report,
+        stores: [
+          { name: 'table:registry', kind: 'dynamodb', ok: false, latencyMs: 3000, error: 'TimeoutError' },
+        ],
+        productionArtifacts: [],
+      },
+    ];
+    const unreachable = await servalAsync(['health', '--detailed', '--recheck'], env);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stdout).toContain('table:registry  dynamodb  FAIL  3000 ms  –      TimeoutError');
+    expect(unreachable.stdout).toContain(
+      'production artifacts: not checked (a store or queue is unreachable)',
+    );
+    expect(requests.map((r) => r.url)).toEqual([
+      '/v1/health',
+      '/v1/health/detailed',
+      '/v1/health/detailed',
+      '/v1/health/detailed?recheck=true',
+    ]);
+
+    const misused = await servalAsync(['health', '--recheck'], env);
+    expect(misused).toMatchObject({ status: 2, stderr: 'serval health: --recheck goes with --detailed\n' });
+  });
 });
