@@ -937,8 +937,11 @@ export function platformCommands(): Command[] {
     .option('--json', 'print the API response body')
     .action(
       apiAction('mode get', async (client, o: { json?: boolean }) => {
-        const m = await call(client, 'getMode');
-        return o.json ? m : fields(m, Object.keys(m as Json));
+        const m = (await call(client, 'getMode')) as Json;
+        if (o.json) return m;
+        // Revision 0 is the default, never set: its time and author are placeholders.
+        const shown = m.revision === 0 ? { ...m, changedAt: 'never (the default)', changedBy: '' } : m;
+        return fields(shown, Object.keys(m));
       }),
     );
   mode
@@ -977,7 +980,9 @@ export function platformCommands(): Command[] {
             : listTable(page, [
                 ['AT', (r) => r.at],
                 ['ACTION', (r) => r.action],
-                ['ACTOR', (r) => r.actor],
+                ['ACTOR', (r) => r.actorName],
+                // What --actor takes.
+                ['ACTOR ID', (r) => r.actor],
                 ['MODEL', (r) => r.model],
                 ['VERSION', (r) => r.version],
               ]);

@@ -204,4 +204,49 @@ describe('serval API commands', () => {
     const misused = await servalAsync(['health', '--recheck'], env);
     expect(misused).toMatchObject({ status: 2, stderr: 'serval health: --recheck goes with --detailed\n' });
   });
+  it('audit names each actor beside the id --actor takes; mode get says a default mode was never set', async () => {
+    const env = { SERVAL_URL: url, SERVAL_API_KEY: 'sk_a' };
+    answers['GET /v1/audit'] = [
+      200,
+      {
+        items: [
+          {
+            at: 't1',
+            action: 'version.approved',
+            actor: '01B',
+            actorName: 'bob',
+            model: 'churn',
+            version: '1.0.0',
+          },
+          { at: 't0', action: 'model.create', actor: 'system', model: 'churn' },
+        ],
+      },
+    ];
+    expect((await servalAsync(['audit', '--model', 'churn'], env)).stdout).toBe(
+      [
+        'AT  ACTION            ACTOR  ACTOR ID  MODEL  VERSION',
+        't1  version.approved  bob    01B       churn  1.0.0',
+        't0  model.create      –      system    churn  –',
+        '',
+      ].join('\n'),
+    );
+    const mode = {
+      mode: 'serving',
+      changedAt: '1970-01-01T00:00:00.000Z',
+      changedBy: 'system',
+      comment: '',
+      revision: 0,
+    };
+    answers['GET /v1/mode'] = [200, mode];
+    const never = (await servalAsync(['mode', 'get'], env)).stdout;
+    expect(never).toContain('changedAt  never (the default)\n');
+    expect(never).not.toContain('1970');
+    answers['GET /v1/mode'] = [
+      200,
+      { ...mode, mode: 'maintenance', changedAt: 't2', changedBy: 'bob', revision: 3 },
+    ];
+    const set = (await servalAsync(['mode', 'get'], env)).stdout;
+    expect(set).toContain('changedAt  t2\n');
+    expect(set).toContain('changedBy  bob\n');
+  });
 });
