@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { apiAction, listQuery } from './api-client.js';
+import { table } from './experiments-render.js';
 
 interface JobBody {
   id: string;
@@ -60,10 +61,18 @@ export function renderJob(j: JobBody): string {
 
 export function renderJobs(items: readonly JobBody[], nextCursor?: string | null): string {
   if (items.length === 0) return 'no jobs';
-  const rows = items.map((j) =>
-    [j.id, j.model, j.state, pct(j.progress.fraction), j.resultVersion ?? '-', j.createdAt].join('  '),
-  );
-  return [...rows, ...(nextCursor ? [`more: --cursor ${nextCursor}`] : [])].join('\n');
+  const rows = items.map((j) => [
+    j.id,
+    j.model,
+    j.state,
+    pct(j.progress.fraction),
+    j.resultVersion ?? '–',
+    j.createdAt,
+  ]);
+  return [
+    table([['JOB', 'MODEL', 'STATE', 'PROGRESS', 'RESULT', 'CREATED'], ...rows]),
+    ...(nextCursor ? [`more: --cursor ${nextCursor}`] : []),
+  ].join('\n');
 }
 
 interface RetrainOptions {

@@ -124,8 +124,15 @@ describe('serval retrain / jobs', () => {
     answers['GET /v1/jobs'] = [200, { items: [JOB], nextCursor: 'c1' }];
     const listed = await cli('jobs', 'list', '--model', 'iris-demo', '--state', 'succeeded');
     expect(requests.at(-1)?.url).toBe('/v1/jobs?model=iris-demo&state=succeeded');
-    expect(listed.stdout).toContain(`${JOB.id}  iris-demo  succeeded  100%  1.0.1`);
-    expect(listed.stdout).toContain('more: --cursor c1');
+    // A table with its header, as every other list prints.
+    expect(listed.stdout).toBe(
+      [
+        `JOB${' '.repeat(JOB.id.length - 1)}MODEL      STATE      PROGRESS  RESULT  CREATED`,
+        `${JOB.id}  iris-demo  succeeded  100%      1.0.1   ${JOB.createdAt}`,
+        'more: --cursor c1',
+        '',
+      ].join('\n'),
+    );
 
     answers[`POST /v1/jobs/${JOB.id}/cancel`] = [
       409,
