@@ -10,6 +10,8 @@ export function apiReferenceMarkdown(): string {
     'Every route is under `/v1`, JSON in and out. Send `x-api-key: <key>` on every route that needs a',
     'role. Errors are `{"error": {"code", "message", "details"}}`. Request schemas and parameters are in',
     'the OpenAPI document served at `GET /v1/openapi.json`. Mutating POSTs accept `idempotency-key`.',
+    'A query parameter that a route does not take is refused with 400 `validation_failed`, naming the',
+    'ones it takes, rather than ignored: a misspelt filter would otherwise answer unfiltered.',
     '',
     '| method | path | minimum role | what it does |',
     '|---|---|---|---|',

@@ -124,7 +124,7 @@ export function createApiHandler<F extends FunctionId>(
       const request: ApiRequest<unknown, unknown, unknown> = {
         principal,
         params: parseParams(operation.params, event.pathParameters),
-        query: parse(operation.query, queryOf(event)),
+        query: parseQuery(operation.query, queryOf(event), route),
         // Only an absent body means {}; a JSON null is a body, and a wrong one.
         body: operation.body
           ? zodParse(operation.body, body === undefined ? {} : body)
@@ -367,8 +367,55 @@ function parseParams(schema: $ZodType | undefined, raw: APIGatewayProxyEvent['pa
   return parsed;
 }
 
-function parse<T>(schema: $ZodType<T> | undefined, value: unknown): T {
-  return (schema ? zodParse(schema, value) : {}) as T;
+/**
+ * The query, parsed; a parameter the route does not take is refused. Parsing alone would drop it,
+ * and a misspelt or misplaced filter (`/v1/alerts?state=open`, where alerts filter on `status`)
+ * would then answer as if no filter had been asked for.
+ */
+function parseQuery(
+  schema: $ZodType | undefined,
+  query: Record<string, string | string[]>,
+  route: Route,
+): unknown {
+  const known = schema ? queryParameters(schema) : EMPTY;
+  if (known !== undefined) {
+    for (const name in query) {
+      if (known.has(name)) continue;
+      const takes = [...known];
+      throw validationFailed(
+        `unknown query parameter ${name}: ${route.method} ${route.path} takes ${takes.length > 0 ? takes.join(', ') : 'none'}`,
+        { parameter: name, accepted: takes },
+      );
+    }
+  }
+  return schema ? zodParse(schema, query) : {};
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+const parametersOf = new WeakMap<$ZodType, ReadonlySet<string> | undefined>();
+
+/** The parameters a query schema declares, or undefined where it cannot tell (then none is refused). */
+function queryParameters(schema: $ZodType): ReadonlySet<string> | undefined {
+  if (parametersOf.has(schema)) return parametersOf.get(schema);
+  let def = schema._zod.def as {
+    type: string;
+    shape?: object;
+    catchall?: unknown;
+    in?: $ZodType;
+    innerType?: $ZodType;
+  };
+  for (;;) {
+    if (def.type === 'pipe' && def.in) def = def.in._zod.def as typeof def;
+    else if ((def.type === 'optional' || def.type === 'default') && def.innerType)
+      def = def.innerType._zod.def as typeof def;
+    else break;
+  }
+  const found =
+    def.type === 'object' && def.shape && def.catchall === undefined
+      ? new Set(Object.keys(def.shape))
+      : undefined;
+  parametersOf.set(schema, found);
+  return found;
 }
 
 export function respond(

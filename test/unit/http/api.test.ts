@@ -167,6 +167,34 @@ describe('createApiHandler', () => {
     expect(traversal.statusCode).toBe(400);
   });
 
+  it('refuses a query parameter the route does not take, naming those it takes', async () => {
+    // Parsing alone would drop it, and a misspelt filter would answer as if none had been asked for.
+    const typo = await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { limt: '7' } }));
+    expect(typo.statusCode).toBe(400);
+    expect(parse(typo).error).toEqual({
+      code: 'validation_failed',
+      message: 'unknown query parameter limt: GET /v1/auth/keys takes limit, cursor',
+      details: { parameter: 'limt', accepted: ['limit', 'cursor'] },
+    });
+    // A route without a query schema takes none.
+    const none = await handler(
+      event('DELETE', '/v1/auth/keys/{keyId}', {
+        role: 'admin',
+        params: { keyId: '01ARZ3NDEKTSV4RRFFQ69G5FAV' },
+        query: { force: '1' },
+      }),
+    );
+    expect(none.statusCode).toBe(400);
+    expect(parse(none).error.message).toBe(
+      'unknown query parameter force: DELETE /v1/auth/keys/{keyId} takes none',
+    );
+    // The declared ones still pass, with no query at all too.
+    expect(
+      (await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { cursor: 'c' } }))).statusCode,
+    ).toBe(200);
+    expect((await handler(event('GET', '/v1/auth/keys', { role: 'admin' }))).statusCode).toBe(200);
+  });
+
   it('parses a path parameter the same on every request (results are cached per raw value, refusals are not)', async () => {
     const revoke = (keyId: string) =>
       handler(event('DELETE', '/v1/auth/keys/{keyId}', { role: 'admin', params: { keyId } }));
