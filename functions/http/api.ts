@@ -382,9 +382,11 @@ function parseQuery(
     for (const name in query) {
       if (known.has(name)) continue;
       const takes = [...known];
+      // The name is the caller's, of any length a URL allows: echoed back short.
+      const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
       throw validationFailed(
-        `unknown query parameter ${name}: ${route.method} ${route.path} takes ${takes.length > 0 ? takes.join(', ') : 'none'}`,
-        { parameter: name, accepted: takes },
+        `unknown query parameter ${shown}: ${route.method} ${route.path} takes ${takes.length > 0 ? takes.join(', ') : 'none'}`,
+        { parameter: shown, accepted: takes },
       );
     }
   }

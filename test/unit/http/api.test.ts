@@ -188,6 +188,10 @@ describe('createApiHandler', () => {
     expect(parse(none).error.message).toBe(
       'unknown query parameter force: DELETE /v1/auth/keys/{keyId} takes none',
     );
+    const long = await handler(
+      event('GET', '/v1/auth/keys', { role: 'admin', query: { ['x'.repeat(5000)]: '1' } }),
+    );
+    expect(parse(long).error.details.parameter).toBe(`${'x'.repeat(64)}…`);
     // The declared ones still pass, with no query at all too.
     expect(
       (await handler(event('GET', '/v1/auth/keys', { role: 'admin', query: { cursor: 'c' } }))).statusCode,
