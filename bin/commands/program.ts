@@ -1,4 +1,5 @@
 /** The whole `serval` command tree, built without running it (the coverage test walks it). */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { adminKeyCommand } from './admin-key.js';
 import { demoModelCommand } from './demo-model.js';
@@ -8,8 +9,15 @@ import { jwtCommand } from './jwt.js';
 import { platformCommands, withDriftApiCommands } from './platform.js';
 import { jobsCommand, retrainCommand } from './retraining.js';
 
+/** The package's version, which `serval --version` prints. */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 export function buildProgram(): Command {
-  const program = new Command('serval').description('Serval: serverless MLOps — command-line tools');
+  const program = new Command('serval')
+    .description('Serval: serverless MLOps — command-line tools')
+    .version(VERSION, '-V, --version', 'print the version of this Serval checkout');
   for (const cmd of platformCommands()) program.addCommand(cmd);
   program.addCommand(withDriftApiCommands(driftCommand()));
   program.addCommand(experimentsCommand());

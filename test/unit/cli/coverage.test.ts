@@ -4,11 +4,13 @@
  * found in the real command tree, with the path parameters it needs as arguments or, through
  * `serval api`, as --param.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_OF, requestOf } from '../../../bin/commands/platform.js';
 import { buildProgram } from '../../../bin/commands/program.js';
 import { ROUTES } from '../../../functions/contract/routes.js';
+import { serval } from '../../support/serval-cli.js';
 
 function find(program: Command, words: readonly string[]): Command | undefined {
   let at: Command | undefined = program;
@@ -42,5 +44,14 @@ describe('serval CLI covers the route table', () => {
 
   it('names no operation the route table lacks', () => {
     expect(Object.keys(COMMAND_OF).sort()).toEqual(ROUTES.map((r) => r.operationId).sort());
+  });
+});
+
+describe('serval --version', () => {
+  it("prints the package's version", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    const run = serval('--version');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`${pkg.version}\n`);
   });
 });
