@@ -17,7 +17,9 @@ const VERSION = (
 export function buildProgram(): Command {
   const program = new Command('serval')
     .description('Serval: serverless MLOps — command-line tools')
-    .version(VERSION, '-V, --version', 'print the version of this Serval checkout');
+    .version(VERSION, '-V, --version', 'print the version of this Serval checkout')
+    // Before a command only: `register --version 1.0.0` is the version to register.
+    .enablePositionalOptions();
   for (const cmd of platformCommands()) program.addCommand(cmd);
   program.addCommand(withDriftApiCommands(driftCommand()));
   program.addCommand(experimentsCommand());

@@ -54,4 +54,13 @@ describe('serval --version', () => {
     expect(run.status).toBe(0);
     expect(run.stdout).toBe(`${pkg.version}\n`);
   });
+
+  it("leaves a command's own --version to the command", () => {
+    const run = serval('register', 'churn', '--version', '1.0.0');
+    // register's --version names the version to register: without --file or --uri it says so.
+    expect(run.stdout).not.toContain(
+      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version,
+    );
+    expect(run.stderr).toMatch(/--file|--uri/);
+  });
 });
