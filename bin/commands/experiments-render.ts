@@ -4,24 +4,7 @@
  */
 import type { Experiment } from '../../functions/core/experiments/definition.js';
 import type { ArmSummary, Results } from '../../functions/core/experiments/results.js';
-
-/** Columns padded to their widest cell; the first row is the header. */
-export function table(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const row of rows) {
-    row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
-    });
-  }
-  return rows
-    .map((row) =>
-      row
-        .map((cell, i) => cell.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
+import { table } from './tables.js';
 
 /** 4 significant digits; null/undefined as "–". */
 export function num(x: number | null | undefined): string {

@@ -23,7 +23,7 @@ import {
   URL_ENV,
   writeProfile,
 } from './api-client.js';
-import { table } from './experiments-render.js';
+import { type Json, listTable, str, table } from './tables.js';
 
 /** The command that serves each operation; `api <op>` where no hand-written one does. */
 export const COMMAND_OF = {
@@ -98,8 +98,6 @@ export const COMMAND_OF = {
   cancelJob: 'jobs cancel',
 } as const satisfies Record<OperationId, string>;
 
-type Json = Record<string, unknown>;
-
 export function routeOf(op: string): Route {
   const route = ROUTES.find((r) => r.operationId === op);
   if (!route) {
@@ -139,17 +137,6 @@ async function call(
   return client.request(method, path, body);
 }
 
-const str = (v: unknown) => (v === null || v === undefined || v === '' ? '–' : String(v));
-const items = (page: unknown) => ((page as { items?: Json[] }).items ?? []) as Json[];
-const more = (page: unknown) => {
-  const next = (page as { nextCursor?: string | null }).nextCursor;
-  return next ? `\nmore: --cursor ${next}` : '';
-};
-function listTable(page: unknown, columns: readonly (readonly [string, (r: Json) => unknown])[]): string {
-  const rows = items(page);
-  if (rows.length === 0) return '(none)';
-  return table([columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => str(f(r))))]) + more(page);
-}
 function fields(record: unknown, keys: readonly string[]): string {
   const r = record as Json;
   return table(

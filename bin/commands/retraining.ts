@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { apiAction, listQuery } from './api-client.js';
-import { table } from './experiments-render.js';
+import { type Json, listTable } from './tables.js';
 
 interface JobBody {
   id: string;
@@ -60,19 +60,19 @@ export function renderJob(j: JobBody): string {
 }
 
 export function renderJobs(items: readonly JobBody[], nextCursor?: string | null): string {
-  if (items.length === 0) return 'no jobs';
-  const rows = items.map((j) => [
-    j.id,
-    j.model,
-    j.state,
-    pct(j.progress.fraction),
-    j.resultVersion ?? '–',
-    j.createdAt,
-  ]);
-  return [
-    table([['JOB', 'MODEL', 'STATE', 'PROGRESS', 'RESULT', 'CREATED'], ...rows]),
-    ...(nextCursor ? [`more: --cursor ${nextCursor}`] : []),
-  ].join('\n');
+  const job = (f: (j: JobBody) => unknown) => (r: Json) => f(r as unknown as JobBody);
+  return listTable(
+    { items, nextCursor },
+    [
+      ['JOB', job((j) => j.id)],
+      ['MODEL', job((j) => j.model)],
+      ['STATE', job((j) => j.state)],
+      ['PROGRESS', job((j) => pct(j.progress.fraction))],
+      ['RESULT', job((j) => j.resultVersion)],
+      ['CREATED', job((j) => j.createdAt)],
+    ],
+    'no jobs',
+  );
 }
 
 interface RetrainOptions {
