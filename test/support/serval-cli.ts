@@ -8,9 +8,25 @@ import { afterAll } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * The environment of every CLI run: never the developer's own settings. A profile saved by
+ * `serval login` (~/.config/serval) or SERVAL_URL/SERVAL_API_KEY in the shell would otherwise point
+ * the tests at whatever platform the developer last used. A test names its own where it needs one.
+ */
+function cliEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SERVAL_URL: undefined,
+    SERVAL_API_KEY: undefined,
+    SERVAL_CONFIG: join(tmpdir(), 'serval-tests-have-no-profile', 'profile.json'),
+    ...env,
+  };
+}
+
 export function serval(...args: string[]) {
   return spawnSync(process.execPath, ['bin/serval.js', ...args], {
     cwd: ROOT,
+    env: cliEnv(),
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -34,7 +50,7 @@ export function servalAsync(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/serval.js', ...args], {
       cwd: ROOT,
-      env: { ...process.env, SERVAL_URL: undefined, SERVAL_API_KEY: undefined, ...env },
+      env: cliEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 60_000,
     });
