@@ -4,24 +4,11 @@
  */
 import type { Experiment } from '../../functions/core/experiments/definition.js';
 import type { ArmSummary, Results } from '../../functions/core/experiments/results.js';
-import { table } from './tables.js';
-
-/** 4 significant digits; null/undefined as "–". */
-export function num(x: number | null | undefined): string {
-  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
-  return Number(x.toPrecision(4)).toString();
-}
+import { listTable, num, pval, table } from './tables.js';
 
 export function signed(x: number | null | undefined): string {
   const s = num(x);
   return x !== null && x !== undefined && x > 0 ? `+${s}` : s;
-}
-
-/** p-values: 4 decimals, or scientific below 0.0001 (so a tiny p is never shown as 0). */
-export function pval(p: number | null | undefined): string {
-  if (p === null || p === undefined || !Number.isFinite(p)) return '–';
-  if (p === 0) return '0';
-  return p < 1e-4 ? p.toExponential(2) : p.toFixed(4);
 }
 
 export function percent(x: number | null | undefined): string {
@@ -163,9 +150,15 @@ export function renderExperiment(e: Experiment): string {
 }
 
 export function renderList(items: readonly Experiment[], nextCursor?: string): string {
-  const rows = table([
-    ['id', 'model', 'kind', 'state', 'name'],
-    ...items.map((e) => [e.id, e.model, e.kind, e.state, e.name]),
-  ]);
-  return nextCursor ? `${rows}\n(more: --cursor ${nextCursor})` : rows;
+  return listTable<Experiment>(
+    { items, nextCursor },
+    [
+      ['ID', (e) => e.id],
+      ['MODEL', (e) => e.model],
+      ['KIND', (e) => e.kind],
+      ['STATE', (e) => e.state],
+      ['NAME', (e) => e.name],
+    ],
+    'no experiments',
+  );
 }

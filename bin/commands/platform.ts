@@ -12,8 +12,12 @@ import { join, relative } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { Command } from 'commander';
 import { type OperationId, ROUTES, type Route } from '../../functions/contract/routes.js';
+import type { ApiKeyView } from '../../functions/core/auth/api-keys.js';
+import type { PredictOutput } from '../../functions/core/inference/predict-request.js';
+import type { AlertRecord, ReportRecord } from '../../functions/core/monitoring/ports.js';
 import { writeTarGz } from '../../functions/core/registry/archive.js';
 import { IMPORT_FORMATS } from '../../functions/core/registry/types.js';
+import type { WebhookView } from '../../functions/core/webhooks/types.js';
 import {
   type ApiClient,
   apiAction,
@@ -23,7 +27,8 @@ import {
   URL_ENV,
   writeProfile,
 } from './api-client.js';
-import { type Json, listTable, str, table } from './tables.js';
+import { renderDriftReport, renderDriftReports } from './drift-render.js';
+import { type Json, listTable, num, str, table } from './tables.js';
 
 /** The command that serves each operation; `api <op>` where no hand-written one does. */
 export const COMMAND_OF = {
@@ -137,6 +142,39 @@ async function call(
   return client.request(method, path, body);
 }
 
+type PredictAnswer = PredictOutput;
+
+/** A prediction for people: who answered and why, one row per instance, attributions if asked. */
+export function renderPrediction(r: PredictAnswer): string {
+  const cell = (p: unknown) => (typeof p === 'object' && p !== null ? JSON.stringify(p) : str(p));
+  const probs = r.probabilities;
+  let head = `${r.model}@${r.modelVersion} (${r.runtime})`;
+  if (r.experimentId) head += `, experiment ${r.experimentId} variant ${r.variant}`;
+  if (r.fallbackFrom) head += `, FALLBACK: ${r.fallbackFrom} failed to answer`;
+  const lines = [
+    head,
+    table([
+      ['#', 'PREDICTION', ...(probs ? ['PROBABILITIES'] : []), 'PREDICTION ID'],
+      ...r.predictions.map((p, i) => [
+        String(i),
+        cell(p),
+        ...(probs ? [cell(probs[i])] : []),
+        str(r.predictionIds[i]),
+      ]),
+    ]),
+  ];
+  r.explanations?.forEach((e, i) => {
+    // Largest effect first: what moved this prediction most.
+    const terms = Object.entries(e.attributions).sort(([, a], [, b]) => Math.abs(b) - Math.abs(a));
+    lines.push(
+      '',
+      `#${i}: ${e.space === 'logit' ? 'log-odds' : 'value'} ${num(e.value)} = base ${num(e.base)} + attributions`,
+      table(terms.map(([feature, v]) => [`  ${feature}`, v >= 0 ? `+${num(v)}` : num(v)])),
+    );
+  });
+  return lines.join('\n');
+}
+
 function fields(record: unknown, keys: readonly string[]): string {
   const r = record as Json;
   return table(
@@ -229,7 +267,10 @@ export function readJsonArg(file: string): unknown {
   }
 }
 
-function jsonOption(value: string, what: string): unknown {
+/** An option's JSON: given inline, as @file, or - for stdin. */
+export function jsonValue(value: string, what: string): unknown {
+  if (value === '-') return readJsonArg('-');
+  if (value.startsWith('@')) return readJsonArg(value.slice(1));
   try {
     return JSON.parse(value);
   } catch {
@@ -397,8 +438,7 @@ interface RegisterOptions {
 }
 
 function registerBody(o: RegisterOptions): Json {
-  const readArg = (v: string | undefined, what: string) =>
-    v === undefined ? undefined : v.startsWith('@') ? readJsonArg(v.slice(1)) : jsonOption(v, what);
+  const readArg = (v: string | undefined, what: string) => (v === undefined ? undefined : jsonValue(v, what));
   const tags = Object.fromEntries(o.tag.map((t) => t.split(/=(.*)/s).slice(0, 2)));
   const body: Json = {
     ...(o.version ? { version: o.version } : {}),
@@ -610,7 +650,7 @@ export function platformCommands(): Command[] {
     .option('--json', 'print the API response body')
     .action(
       apiAction('models update', async (client, name: string, o: { body: string; json?: boolean }) => {
-        const body = o.body.startsWith('@') ? readJsonArg(o.body.slice(1)) : jsonOption(o.body, '--body');
+        const body = jsonValue(o.body, '--body');
         const m = await call(client, 'updateModel', { name }, {}, body);
         return o.json ? m : `updated model ${name}`;
       }),
@@ -853,11 +893,22 @@ export function platformCommands(): Command[] {
   // serving
   out.push(
     new Command('predict')
-      .description('predict instances (production, or --version / --alias)')
+      .description(
+        'predict instances (production, or --version / --alias; a running experiment picks its variant)',
+      )
       .argument('<model>')
       .option('--instances <json|@file|->', 'a JSON array of instances (rows or {feature: value})')
       .option('--version <version>', 'an explicit version')
       .option('--alias <alias>', 'an alias (champion, challenger, …)')
+      .option(
+        '--subject <id>',
+        "sticky-assignment key of the model's running experiment: the same subject gets the same variant",
+      )
+      .option(
+        '--context <json|@file|->',
+        'captured with the predictions, never fed to the model (e.g. a group for fairness): an object, or an array with one per instance',
+      )
+      .option('--explain', "each prediction's exact attributions (linear and logistic models)")
       .option('--json', 'print the API response body')
       .action(
         apiAction(
@@ -865,14 +916,20 @@ export function platformCommands(): Command[] {
           async (
             client,
             name: string,
-            o: { instances?: string; version?: string; alias?: string; json?: boolean },
+            o: {
+              instances?: string;
+              version?: string;
+              alias?: string;
+              subject?: string;
+              context?: string;
+              explain?: boolean;
+              json?: boolean;
+            },
           ) => {
             if (!o.instances)
               throw new CliError("give --instances '[[1,2,3]]' (or @file.json, or - for stdin)", 2);
-            const instances =
-              o.instances === '-' || o.instances.startsWith('@')
-                ? readJsonArg(o.instances === '-' ? '-' : o.instances.slice(1))
-                : jsonOption(o.instances, '--instances');
+            const instances = jsonValue(o.instances, '--instances');
+            const context = o.context === undefined ? undefined : jsonValue(o.context, '--context');
             const r = (await call(
               client,
               'predict',
@@ -882,24 +939,12 @@ export function platformCommands(): Command[] {
                 instances,
                 ...(o.version ? { version: o.version } : {}),
                 ...(o.alias ? { alias: o.alias } : {}),
+                ...(o.subject ? { subject: o.subject } : {}),
+                ...(context !== undefined ? { context } : {}),
+                ...(o.explain ? { explain: true } : {}),
               },
-            )) as {
-              modelVersion?: string;
-              predictions?: unknown[];
-              probabilities?: unknown[];
-              predictionIds?: string[];
-            };
-            if (o.json) return r;
-            const cell = (p: unknown) => (typeof p === 'object' && p !== null ? JSON.stringify(p) : str(p));
-            const probs = r.probabilities;
-            const rows = (r.predictions ?? []).map((p, i) => [
-              String(i),
-              cell(p),
-              ...(probs ? [cell(probs[i])] : []),
-              str(r.predictionIds?.[i]),
-            ]);
-            const head = ['#', 'PREDICTION', ...(probs ? ['PROBABILITIES'] : []), 'PREDICTION ID'];
-            return `version ${r.modelVersion ?? '?'}\n${table([head, ...rows])}`;
+            )) as PredictAnswer;
+            return o.json ? r : renderPrediction(r);
           },
         ),
       ),
@@ -981,36 +1026,53 @@ export function platformCommands(): Command[] {
   const keys = new Command('keys').description('API keys (admin)');
   keys
     .command('create')
+    .description('create an API key: its secret is shown once')
     .requiredOption('--name <name>', 'a name')
     .requiredOption('--role <role>', 'viewer, predictor, scientist, approver or admin')
+    .option('--expires-at <iso>', 'when the key stops working (default: never)')
     .option('--json', 'print the API response body')
     .action(
-      apiAction('keys create', async (client, o: { name: string; role: string; json?: boolean }) => {
-        const r = (await call(client, 'createKey', {}, {}, { name: o.name, role: o.role })) as Json;
-        return o.json
-          ? r
-          : `created key ${str((r.record as Json | undefined)?.keyId ?? r.keyId)} (${o.role}); shown once:\n${r.key}`;
-      }),
+      apiAction(
+        'keys create',
+        async (client, o: { name: string; role: string; expiresAt?: string; json?: boolean }) => {
+          const r = (await call(
+            client,
+            'createKey',
+            {},
+            {},
+            { name: o.name, role: o.role, ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}) },
+          )) as ApiKeyView & { key: string };
+          return o.json
+            ? r
+            : `created key ${r.keyId} (${r.role}${r.expiresAt ? `, expires ${r.expiresAt}` : ''}); shown once:\n${r.key}`;
+        },
+      ),
     );
   keys
     .command('list')
+    .description('API keys: names, roles and status, never secrets')
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      apiAction('keys list', async (client, o: { json?: boolean }) => {
-        const page = await call(client, 'listKeys');
+      apiAction('keys list', async (client, o: { limit?: string; cursor?: string; json?: boolean }) => {
+        const page = await call(client, 'listKeys', {}, { limit: o.limit, cursor: o.cursor });
         return o.json
           ? page
-          : listTable(page, [
+          : listTable<ApiKeyView>(page, [
               ['KEY', (r) => r.keyId],
               ['NAME', (r) => r.name],
               ['ROLE', (r) => r.role],
+              ['STATUS', (r) => r.status],
               ['CREATED', (r) => r.createdAt],
+              ['EXPIRES', (r) => r.expiresAt],
               ['REVOKED', (r) => r.revokedAt],
             ]);
       }),
     );
   keys
     .command('revoke')
+    .description('revoke a key: refused everywhere within the authorizer cache TTL (60 s by default)')
     .argument('<keyId>')
     .option('--json', 'print the API response body')
     .action(
@@ -1026,40 +1088,58 @@ export function platformCommands(): Command[] {
   );
   webhooks
     .command('create')
+    .description('register an https:// receiver: its signing secret is shown once')
     .requiredOption('--url <url>', 'the https:// receiver')
-    .option('--event <type>', 'an event type to send (repeat; default all)', collect, [])
+    .option('--event <type>', 'alert, lifecycle or * (repeat; default *, every event)', collect, [])
+    .option('--description <text>', 'what it is for')
     .option('--json', 'print the API response body')
     .action(
-      apiAction('webhooks create', async (client, o: { url: string; event: string[]; json?: boolean }) => {
-        const r = (await call(
-          client,
-          'createWebhook',
-          {},
-          {},
-          { url: o.url, ...(o.event.length ? { events: o.event } : {}) },
-        )) as Json;
-        return o.json
-          ? r
-          : `created webhook ${str(r.id ?? r.webhookId)}; signing secret (shown once): ${str(r.secret)}`;
-      }),
+      apiAction(
+        'webhooks create',
+        async (client, o: { url: string; event: string[]; description?: string; json?: boolean }) => {
+          const r = (await call(
+            client,
+            'createWebhook',
+            {},
+            {},
+            {
+              url: o.url,
+              ...(o.event.length ? { events: o.event } : {}),
+              ...(o.description ? { description: o.description } : {}),
+            },
+          )) as WebhookView & { secret: string };
+          return o.json ? r : `created webhook ${r.id}; signing secret (shown once): ${r.secret}`;
+        },
+      ),
     );
   webhooks
     .command('list')
+    .description('registered receivers (never their secrets)')
+    .option('--limit <n>', 'at most n')
+    .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
-      apiAction('webhooks list', async (client, o: { json?: boolean }) => {
-        const page = await call(client, 'listWebhooks');
+      apiAction('webhooks list', async (client, o: { limit?: string; cursor?: string; json?: boolean }) => {
+        const page = await call(client, 'listWebhooks', {}, { limit: o.limit, cursor: o.cursor });
         return o.json
           ? page
-          : listTable(page, [
-              ['ID', (r) => r.id ?? r.webhookId],
-              ['URL', (r) => r.url],
-              ['EVENTS', (r) => (Array.isArray(r.events) ? r.events.join(',') : r.events)],
-            ]);
+          : listTable<WebhookView>(
+              page,
+              [
+                ['ID', (r) => r.id],
+                ['URL', (r) => r.url],
+                ['EVENTS', (r) => r.events.join(',')],
+                ['STATUS', (r) => r.status],
+                ['CREATED', (r) => r.createdAt],
+                ['DESCRIPTION', (r) => r.description],
+              ],
+              'no webhooks',
+            );
       }),
     );
   webhooks
     .command('delete')
+    .description('stop sending events to a receiver')
     .argument('<webhookId>')
     .option('--json', 'print the API response body')
     .action(
@@ -1073,35 +1153,43 @@ export function platformCommands(): Command[] {
   const alerts = new Command('alerts').description('alerts (drift, integrity, experiments)');
   alerts
     .command('list')
+    .description('alerts, newest first')
     .option('--model <name>', 'only this model')
+    .option('--status <status>', 'open or acknowledged')
     .option('--limit <n>', 'at most n')
     .option('--cursor <cursor>', 'the next page')
     .option('--json', 'print the API response body')
     .action(
       apiAction(
         'alerts list',
-        async (client, o: { model?: string; limit?: string; cursor?: string; json?: boolean }) => {
-          const page = await call(
-            client,
-            'listAlerts',
-            {},
-            { model: o.model, limit: o.limit, cursor: o.cursor },
-          );
-          return o.json
+        async (
+          client,
+          o: { model?: string; status?: string; limit?: string; cursor?: string; json?: boolean },
+        ) => {
+          const { json, ...query } = o;
+          const page = await call(client, 'listAlerts', {}, query);
+          return json
             ? page
-            : listTable(page, [
-                ['ID', (r) => r.id ?? r.alertId],
-                ['AT', (r) => r.createdAt ?? r.at],
-                ['KIND', (r) => r.kind ?? r.type],
-                ['MODEL', (r) => r.model],
-                ['SEVERITY', (r) => r.severity],
-                ['ACKED', (r) => ((r.acknowledgedAt ?? r.ackedAt) ? 'yes' : 'no')],
-              ]);
+            : listTable<AlertRecord>(
+                page,
+                [
+                  ['ID', (r) => r.id],
+                  ['AT', (r) => r.createdAt],
+                  // Alerts stored before kinds existed are drift alerts (AlertRecord.kind).
+                  ['KIND', (r) => r.kind ?? 'drift'],
+                  ['MODEL', (r) => r.model],
+                  ['SEVERITY', (r) => r.severity],
+                  ['STATUS', (r) => r.status],
+                  ['TITLE', (r) => r.title],
+                ],
+                'no alerts',
+              );
         },
       ),
     );
   alerts
     .command('ack')
+    .description('acknowledge an alert: it stays listed, as acknowledged')
     .argument('<alertId>')
     .option('--comment <text>', 'a comment')
     .option('--json', 'print the API response body')
@@ -1119,19 +1207,26 @@ export function platformCommands(): Command[] {
 export function withDriftApiCommands(drift: Command): Command {
   drift
     .command('check')
-    .description('run a drift check now over a window of captured predictions')
+    .description("run a drift check now over a window of the model's captured predictions (every version's)")
     .argument('<model>')
-    .requiredOption('--from <iso>', 'start of the window of captured predictions')
-    .requiredOption('--to <iso>', 'end of the window (at most 31 days after --from)')
-    .option('--version <version>', 'the version whose captures are checked (default: production)')
+    .option('--from <iso>', 'start of the window of captured predictions (default: an hour before --to)')
+    .option('--to <iso>', 'end of the window, at most 31 days after --from (default: now)')
     .option('--json', 'print the API response body')
     .action(
       apiAction(
         'drift check',
-        async (client, name: string, o: { from: string; to: string; version?: string; json?: boolean }) => {
-          const body = { from: o.from, to: o.to, ...(o.version ? { version: o.version } : {}) };
-          const r = (await call(client, 'checkDrift', { name }, {}, body)) as Json;
-          return o.json ? r : renderDrift(r);
+        async (client, name: string, o: { from?: string; to?: string; json?: boolean }) => {
+          // The API checks the times; only the defaults need one here.
+          const to = o.to ?? new Date().toISOString();
+          let from = o.from;
+          if (from === undefined) {
+            const end = Date.parse(to);
+            if (Number.isNaN(end)) throw new CliError(`--to ${to} is not an ISO time`, 2);
+            from = new Date(end - 3600_000).toISOString();
+          }
+          const body = { from, to };
+          const r = (await call(client, 'checkDrift', { name }, {}, body)) as ReportRecord;
+          return o.json ? r : renderDriftReport(r);
         },
       ),
     );
@@ -1147,37 +1242,9 @@ export function withDriftApiCommands(drift: Command): Command {
         'drift reports',
         async (client, name: string, o: { limit?: string; cursor?: string; json?: boolean }) => {
           const page = await call(client, 'listDriftReports', { name }, { limit: o.limit, cursor: o.cursor });
-          return o.json
-            ? page
-            : listTable(page, [
-                ['ID', (r) => r.id ?? r.reportId],
-                ['VERSION', (r) => r.version],
-                [
-                  'WINDOW',
-                  (r) =>
-                    `${str((r.window as Json | undefined)?.from ?? r.from)} → ${str((r.window as Json | undefined)?.to ?? r.to)}`,
-                ],
-                ['DRIFTED', (r) => ((r.datasetDrift ?? r.drifted) ? 'yes' : 'no')],
-                ['SHARE', (r) => r.driftShare],
-              ]);
+          return o.json ? page : renderDriftReports(page);
         },
       ),
     );
   return drift;
-}
-
-function renderDrift(r: Json): string {
-  const features = (r.features ?? []) as Json[];
-  const head = `drift report ${str(r.id ?? r.reportId)} of ${str(r.model)}@${str(r.version)}: ${(r.datasetDrift ?? r.drifted) ? 'DRIFT' : 'no drift'} (share ${str(r.driftShare)})`;
-  if (!Array.isArray(features) || features.length === 0) return head;
-  return `${head}\n${table([
-    ['FEATURE', 'TEST', 'STATISTIC', 'P', 'DRIFTED'],
-    ...features.map((f) => [
-      str(f.name ?? f.feature),
-      str(f.test),
-      str(f.statistic),
-      str(f.pValue),
-      f.drifted ? 'yes' : 'no',
-    ]),
-  ])}`;
 }

@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { apiAction, listQuery } from './api-client.js';
+import { jsonValue } from './platform.js';
 import { type Json, listTable } from './tables.js';
 
 interface JobBody {
@@ -42,8 +43,10 @@ const pct = (f: number) => `${Math.round(f * 100)}%`;
 const FINAL_STATES = new Set(['succeeded', 'failed', 'cancelled']);
 
 export function renderJob(j: JobBody): string {
+  // A finished job's progress message is its outcome or error, printed on a line of its own.
+  const doing = FINAL_STATES.has(j.state) ? '' : `  ${j.progress.message}`;
   const lines = [
-    `job ${j.id}  ${j.model}  ${j.state}  ${pct(j.progress.fraction)}  ${j.progress.message}`,
+    `job ${j.id}  ${j.model}  ${j.state}  ${pct(j.progress.fraction)}${doing}`,
     `  reason: ${j.reason} (${j.trigger})`,
   ];
   if (j.progress.trials > 0) lines.push(`  trial ${j.progress.trial} of ${j.progress.trials}`);
@@ -84,6 +87,10 @@ interface RetrainOptions {
   margin?: number;
   l2?: number[];
   maxTrials?: number;
+  strategy?: string;
+  timeBudget?: number;
+  factor?: number;
+  space?: string;
   json?: boolean;
 }
 
@@ -96,8 +103,12 @@ export function retrainBody(o: RetrainOptions): Record<string, unknown> {
     ...(o.margin !== undefined ? { margin: o.margin } : {}),
   };
   const search = {
+    ...(o.strategy ? { strategy: o.strategy } : {}),
+    ...(o.space !== undefined ? { space: jsonValue(o.space, '--space') } : {}),
     ...(o.l2 ? { l2: o.l2 } : {}),
     ...(o.maxTrials !== undefined ? { maxTrials: o.maxTrials } : {}),
+    ...(o.timeBudget !== undefined ? { timeBudgetMs: Math.round(o.timeBudget * 1000) } : {}),
+    ...(o.factor !== undefined ? { factor: o.factor } : {}),
   };
   return {
     reason: o.reason,
@@ -124,8 +135,23 @@ export function retrainCommand(): Command {
       'accuracy the candidate must gain over production (a regressor: the fraction its RMSE must drop)',
       Number,
     )
+    .option('--strategy <name>', 'grid (default), random or halving (successive halving)')
+    .option(
+      '--space <json|@file|->',
+      'what to search, e.g. \'{"alpha": {"type": "float", "low": 1e-5, "high": 0.1, "log": true}}\' (docs/retraining.md lists each trainer\'s parameters)',
+    )
     .option('--l2 <list>', 'L2 penalties to search, e.g. 0.001,0.01,0.1', numbers)
-    .option('--max-trials <n>', 'at most n trials', int)
+    .option('--max-trials <n>', 'at most n trials (random search: the number of draws, default 10)', int)
+    .option(
+      '--time-budget <seconds>',
+      "no trial starts after this long, counted from the search's start",
+      Number,
+    )
+    .option(
+      '--factor <f>',
+      'halving: keep the best 1/f of each rung, on f times the rows (default 3)',
+      Number,
+    )
     .option('--json', 'print the API response body')
     .action(
       apiAction('retrain', async (client, model: string, opts: RetrainOptions) => {

@@ -23,6 +23,19 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
+/** 4 significant digits; null/undefined as "–". */
+export function num(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return Number(x.toPrecision(4)).toString();
+}
+
+/** p-values: 4 decimals, or scientific below 0.0001 (so a tiny p is never shown as 0). */
+export function pval(p: number | null | undefined): string {
+  if (p === null || p === undefined || !Number.isFinite(p)) return '–';
+  if (p === 0) return '0';
+  return p < 1e-4 ? p.toExponential(2) : p.toFixed(4);
+}
+
 /** A cell: absent or empty as "–". */
 export const str = (v: unknown) => (v === null || v === undefined || v === '' ? '–' : String(v));
 
@@ -32,12 +45,13 @@ const more = (page: unknown) => {
 };
 
 /** A page of a listing (`{items, nextCursor}`) as a table, with the cursor of the next page. */
-export function listTable(
+export function listTable<T = Json>(
   page: unknown,
-  columns: readonly (readonly [string, (r: Json) => unknown])[],
+  columns: readonly (readonly [string, (r: T) => unknown])[],
   empty = '(none)',
 ): string {
-  const rows = ((page as { items?: Json[] }).items ?? []) as Json[];
+  // The API's answer as it came: typed by the caller's record type, not checked here.
+  const rows = ((page as { items?: T[] }).items ?? []) as T[];
   if (rows.length === 0) return empty;
   return table([columns.map(([h]) => h), ...rows.map((r) => columns.map(([, f]) => str(f(r))))]) + more(page);
 }

@@ -18,7 +18,7 @@ import {
   sagemakerArchive,
   writeFiles,
 } from '../support/import-fixtures.js';
-import { scratchDir, servalAsync } from '../support/serval-cli.js';
+import { scratchDir, servalAsync, serval as servalSync } from '../support/serval-cli.js';
 import { apiClient, localS3, type ServalProcess, startServal } from '../support/serval-process.js';
 
 const ELSEWHERE = 'trained-elsewhere';
@@ -127,7 +127,7 @@ describe('serval CLI end to end', () => {
       '--instances',
       '[{"sepal_length": 1, "sepal_width": 1, "petal_length": 2}]',
     );
-    expect(run.stdout).toMatch(/^version 1\.1\.0\n#\s+PREDICTION\s+PREDICTION ID\n0\s+3\s+\S+\n$/);
+    expect(run.stdout).toMatch(/^iris@1\.1\.0 \(lambda\)\n#\s+PREDICTION\s+PREDICTION ID\n0\s+3\s+\S+\n$/);
   });
 
   it('import s3 of a SageMaker model.tar.gz in imports/; other buckets only when the deployment lists them', async () => {
@@ -189,4 +189,196 @@ describe('serval CLI end to end', () => {
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toMatch(/no operation noSuchOperation/);
   });
+
+  it('what people read is what the API answered: predict in an experiment, drift reports, alerts, keys, webhooks', async () => {
+    const { bucket } = localS3(serval.dataDir);
+    // The demo model (registered by every fresh start), a second version, and an A/B between them.
+    const demo = join(tmp, 'demo.onnx');
+    expect(servalSync('demo-model', '--out', demo).status).toBe(0);
+    expect((await cli('register', 'iris-demo', '--file', demo, '--version', '1.0.1')).status).toBe(0);
+    const created = await json(
+      'experiments',
+      'create',
+      '--model',
+      'iris-demo',
+      '--variant',
+      'a=1.0.0:50:control',
+      '--variant',
+      'b=1.0.1:50',
+      '--metric',
+      'converted:binary:maximize',
+    );
+    expect((await cli('experiments', 'start', created.id)).status).toBe(0);
+
+    // A subject gets the variant the experiment assigns it, every time, and the answer says which.
+    for (const subject of ['s-1', 's-2', 's-3']) {
+      const assigned = await json('experiments', 'assignment', created.id, '--subject', subject);
+      for (let i = 0; i < 2; i++) {
+        const run = await cli(
+          'predict',
+          'iris-demo',
+          '--subject',
+          subject,
+          '--instances',
+          '[[6.1,2.8,4.7,1.2]]',
+        );
+        expect(run.stderr).toBe('');
+        expect(run.stdout.split('\n')[0]).toBe(
+          `iris-demo@${assigned.version} (lambda), experiment ${created.id} variant ${assigned.variant}`,
+        );
+      }
+    }
+
+    // Attributions for each instance, largest first, adding up to the log-odds; the context is
+    // taken (and captured), never fed to the model.
+    const explained = await cli(
+      'predict',
+      'iris-demo',
+      '--version',
+      '1.0.0',
+      '--explain',
+      '--context',
+      '{"region": "north"}',
+      '--instances',
+      '[[6.1,2.8,4.7,1.2]]',
+    );
+    expect(explained.stderr).toBe('');
+    const [sum, ...terms] = explained.stdout.trim().split('\n\n')[1]!.split('\n');
+    const [, value, base] = /^#0: log-odds (\S+) = base (\S+) \+ attributions$/.exec(sum!)!;
+    const attributions = terms.map((t) => Number(t.trim().split(/\s+/)[1]));
+    expect(attributions).toHaveLength(4);
+    expect([...attributions].sort((x, y) => Math.abs(y) - Math.abs(x))).toEqual(attributions);
+    expect(Number(base) + attributions.reduce((x, y) => x + y, 0)).toBeCloseTo(Number(value), 2);
+
+    // Drift: rows far from the training set, checked against it, as a report and as a listing.
+    expect(
+      (
+        await api('PUT', '/v1/models/iris-demo/baseline', {
+          datasetUri: `s3://${bucket}/datasets/iris-demo/train.csv`,
+        })
+      ).status,
+    ).toBe(200);
+    const rows = Array.from({ length: 60 }, (_, i) => [
+      12 + (i % 7),
+      6 + (i % 5),
+      15 + (i % 11),
+      5 + (i % 3),
+    ]);
+    const rowsFile = join(tmp, 'rows.json');
+    writeFileSync(rowsFile, JSON.stringify(rows));
+    expect(
+      (await cli('predict', 'iris-demo', '--version', '1.0.0', '--instances', `@${rowsFile}`)).status,
+    ).toBe(0);
+    // Captures reach S3 in the background: checked until the window holds them.
+    for (let tries = 0; ; tries++) {
+      const r = await json('drift', 'check', 'iris-demo');
+      if (r.rows >= 60) break;
+      expect(tries).toBeLessThan(60);
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    const text = await cli('drift', 'check', 'iris-demo');
+    expect(text.stderr).toBe('');
+    const report = (await json('drift', 'reports', 'iris-demo')).items[0];
+    const features = report.result.report.features as {
+      name: string;
+      test: string;
+      statistic: number;
+      drifted: boolean;
+    }[];
+    expect(text.stdout).toContain(`drift report ${report.id} of iris-demo`);
+    expect(text.stdout).toContain(`DRIFT in ${report.result.report.driftedCount} of 4 features`);
+    expect(features.map((f) => f.name)).toEqual([
+      'sepal_length',
+      'sepal_width',
+      'petal_length',
+      'petal_width',
+    ]);
+    for (const f of features) {
+      const cells = cellsOf(text.stdout, f.name);
+      expect(cells.slice(1, 3)).toEqual(['numerical', f.test]);
+      expect(Number(cells[3])).toBeCloseTo(f.statistic, 3);
+      expect(cells[6]).toBe(f.drifted ? 'yes' : 'no');
+    }
+    const listed = cellsOf((await cli('drift', 'reports', 'iris-demo')).stdout, report.id);
+    expect(listed.slice(2)).toEqual([
+      String(report.rows),
+      'ok',
+      'yes',
+      report.severity,
+      report.baselineVersion,
+      'manual',
+    ]);
+
+    // Alerts: each row is the alert's own kind, severity, status and title; acknowledged, it says so.
+    const alerts = (await json('alerts', 'list', '--model', 'iris-demo')).items as {
+      id: string;
+      kind: string;
+      severity: string;
+      title: string;
+    }[];
+    const drifted = alerts.find((a) => a.kind === 'drift')!;
+    expect(drifted.title).toMatch(/^iris-demo: dataset drift/);
+    const alertsText = (await cli('alerts', 'list', '--model', 'iris-demo', '--status', 'open')).stdout;
+    for (const a of alerts) {
+      expect(cellsOf(alertsText, a.id).slice(2)).toEqual([a.kind, 'iris-demo', a.severity, 'open', a.title]);
+    }
+    expect((await cli('alerts', 'ack', drifted.id, '--comment', 'seen')).stdout).toBe(
+      `acknowledged ${drifted.id}\n`,
+    );
+    const acked = (await cli('alerts', 'list', '--status', 'acknowledged')).stdout;
+    expect(cellsOf(acked, drifted.id)[5]).toBe('acknowledged');
+    expect(acked).not.toContain(alerts.find((a) => a.id !== drifted.id)?.id ?? 'none other');
+
+    // Keys and webhooks: what was given comes back in the listing.
+    const key = await cli(
+      'keys',
+      'create',
+      '--name',
+      'reader',
+      '--role',
+      'viewer',
+      '--expires-at',
+      '2030-01-01T00:00:00Z',
+    );
+    const keyId = /^created key (\S+) \(viewer, expires 2030-01-01T00:00:00Z\); shown once:\nsvl_/.exec(
+      key.stdout,
+    )?.[1];
+    expect(keyId).toBeDefined();
+    expect(cellsOf((await cli('keys', 'list')).stdout, keyId!)).toEqual([
+      keyId,
+      'reader',
+      'viewer',
+      'active',
+      expect.stringMatching(/^20\d\d-/),
+      '2030-01-01T00:00:00Z',
+      '–',
+    ]);
+    const hook = await cli(
+      'webhooks',
+      'create',
+      '--url',
+      'https://example.com/hooks/e2e',
+      '--event',
+      'alert',
+      '--description',
+      'on-call pager',
+    );
+    const hookId = /^created webhook (\S+); signing secret \(shown once\): \S{20,}\n$/.exec(hook.stdout)?.[1];
+    expect(hookId).toBeDefined();
+    const hookRow = cellsOf((await cli('webhooks', 'list')).stdout, hookId!);
+    expect([...hookRow.slice(0, 4), hookRow[5]]).toEqual([
+      hookId,
+      'https://example.com/hooks/e2e',
+      'alert',
+      'active',
+      'on-call pager',
+    ]);
+  }, 120_000);
 });
+
+/** The cells of the table row that starts with `first` (columns are two or more spaces apart). */
+function cellsOf(text: string, first: string): string[] {
+  const line = text.split('\n').find((l) => l.trimStart().startsWith(`${first} `));
+  expect(line, `a row for ${first} in:\n${text}`).toBeDefined();
+  return line!.trim().split(/\s{2,}/);
+}

@@ -276,7 +276,9 @@ describe('serval experiments (API commands)', () => {
     expect((requests[6]!.body as unknown[]).length).toBe(500);
     expect((requests[7]!.body as unknown[]).length).toBe(1);
     expect(list.stdout).toMatch(new RegExp(`^${id}\\s+churn\\s+ab\\s+running\\s+new threshold$`, 'm'));
-    expect(list.stdout).toContain('(more: --cursor NEXT)');
+    // The same header and cursor line as every other list (tables.ts).
+    expect(list.stdout).toMatch(/^ID\s+MODEL\s+KIND\s+STATE\s+NAME$/m);
+    expect(list.stdout).toMatch(/^more: --cursor NEXT$/m);
     expect(assignment.stdout.trim()).toBe('u 1 → 1.1.0 (version 1.1.0, bucket 4242; served by 1.1.0)');
     expect(sent.stdout.trim()).toBe('accepted 1000, duplicates 0');
   });

@@ -2,9 +2,13 @@
  * `serval retrain` and `serval jobs` against a small node:http server that records each request
  * and answers canned bodies: the requests the CLI makes, what it prints, its exit codes.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { jsonBody, recordingApiForFile } from '../../support/recording-api.js';
-import { servalAsync } from '../../support/serval-cli.js';
+import { scratchDir, servalAsync } from '../../support/serval-cli.js';
+
+const tmp = scratchDir('serval-retrain-cli-');
 
 const api = recordingApiForFile(
   (req, raw) => ({
@@ -29,7 +33,13 @@ const JOB = {
   state: 'succeeded',
   reason: 'weekly',
   trigger: 'manual',
-  progress: { fraction: 1, message: 'done', trial: 3, trials: 3 },
+  // As the service finishes a job: its last progress message is the outcome.
+  progress: {
+    fraction: 1,
+    message: '1.0.1 registered in staging (no production version to compare with)',
+    trial: 3,
+    trials: 3,
+  },
   resultVersion: '1.0.1',
   error: null,
   outcome: '1.0.1 registered in staging (no production version to compare with)',
@@ -95,6 +105,40 @@ describe('serval retrain / jobs', () => {
     expect(run.stdout).toContain(`job ${JOB.id}  iris-demo  queued`);
   });
 
+  it('retrain: the search strategy, a space from a file, the time budget and the halving factor', async () => {
+    answers['POST /v1/models/iris-demo/retrain'] = [202, { ...JOB, state: 'queued', resultVersion: null }];
+    const space = { alpha: { type: 'float', low: 1e-5, high: 0.1, log: true } };
+    const file = join(tmp, 'space.json');
+    writeFileSync(file, JSON.stringify(space));
+    const run = await cli(
+      'retrain',
+      'iris-demo',
+      '--reason',
+      'search',
+      '--trainer',
+      'mlp',
+      '--strategy',
+      'halving',
+      '--space',
+      `@${file}`,
+      '--max-trials',
+      '9',
+      '--time-budget',
+      '90.5',
+      '--factor',
+      '2',
+    );
+    expect(run.stderr).toBe('');
+    expect(requests.at(-1)?.body).toEqual({
+      reason: 'search',
+      trainer: 'mlp',
+      search: { strategy: 'halving', space, maxTrials: 9, timeBudgetMs: 90_500, factor: 2 },
+    });
+    const bad = await cli('retrain', 'iris-demo', '--reason', 'x', '--space', '{alpha');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('serval retrain: --space is not valid JSON\n');
+  });
+
   it('retrain: a refusal is one line on stderr and exit code 1', async () => {
     answers['POST /v1/models/iris-demo/retrain'] = [
       409,
@@ -118,6 +162,14 @@ describe('serval retrain / jobs', () => {
     answers[`GET /v1/jobs/${JOB.id}`] = [200, JOB];
     const shown = await cli('jobs', 'show', JOB.id);
     expect(shown.stdout).toContain('result: iris-demo@1.0.1');
+    // The outcome once, on its own line, not again in the header.
+    expect(shown.stdout.split('\n').slice(0, 4)).toEqual([
+      `job ${JOB.id}  iris-demo  succeeded  100%`,
+      '  reason: weekly (manual)',
+      '  trial 3 of 3',
+      '  result: iris-demo@1.0.1',
+    ]);
+    expect(shown.stdout.split(JOB.outcome)).toHaveLength(2);
     expect(shown.stdout).toContain('also asked: 2026-12-01T10:00:01.000Z by bob (manual): again');
     expect(shown.stdout).toContain('trial 3/3: l2 0.1');
 
