@@ -194,6 +194,14 @@ describe('drift pipeline', () => {
   });
 
   it('raises nothing new when the same window is checked again', async () => {
+    // Checks read every version's captures: a version to choose is refused, not ignored.
+    const versioned = await admin('POST', '/v1/models/iris-demo/drift/check', {
+      ...scheduledWindow,
+      version: '1.0.0',
+    });
+    expect(versioned.status).toBe(400);
+    expect(versioned.body.error).toMatchObject({ code: 'validation_failed' });
+    expect(JSON.stringify(versioned.body.error)).toContain('version');
     const again = await admin('POST', '/v1/models/iris-demo/drift/check', scheduledWindow);
     expect(again.status, JSON.stringify(again.body)).toBe(200);
     expect(again.body).toMatchObject({ trigger: 'manual', alertId, datasetDrift: true });
