@@ -287,6 +287,8 @@ export class JobExecutor {
       return followOnSageMaker(this.sagemakerContext(), job, job.training, policy);
     }
     let cp = await this.checkpoints.read(job.id);
+    /** Whether cp already holds every stored result (the loop merges them otherwise). */
+    let merged = false;
     const prepared = await this.service.prepare(
       job,
       cp ? { parentVersion: cp.parentVersion, datasetUri: cp.dataset.uri } : undefined,
@@ -306,6 +308,9 @@ export class JobExecutor {
         `the dataset ${cp.dataset.uri} changed since the job's checkpoint (sha256 ${cp.dataset.sha256} → ${prepared.sha256})`,
       );
     } else {
+      // Merged first: after a fan-out the trials' results are stored apart from the checkpoint.
+      cp = await this.merge(cp);
+      merged = true;
       await this.beat(
         job,
         { ...job.progress },
@@ -315,7 +320,8 @@ export class JobExecutor {
     let longest = 0;
     let ran = 0;
     for (;;) {
-      cp = await this.merge(cp);
+      if (!merged) cp = await this.merge(cp);
+      merged = false;
       const rung = cp.rungs[cp.rungs.length - 1] as Rung;
       const pending = this.pending(cp, rung);
       if (pending.length > 0 && cp.stoppedBy === null) {

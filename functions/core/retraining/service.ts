@@ -435,9 +435,14 @@ export class RetrainService {
   /** Writes `next` only if `cur` is still what is stored: the one write that claims a job. */
   async saveExactly(cur: RetrainJob, next: RetrainJob): Promise<RetrainJob> {
     const now = this.now();
+    // A claim by a later attempt leaves the state as it was: the attempt says what it does itself.
+    const log =
+      cur.state === next.state
+        ? next.log
+        : [...next.log, { at: now, message: `state ${cur.state} → ${next.state}` }].slice(-MAX_LOG_LINES);
     const saved = {
       ...next,
-      log: [...next.log, { at: now, message: `state ${cur.state} → ${next.state}` }].slice(-MAX_LOG_LINES),
+      log,
       updatedAt: now,
       revision: cur.revision + 1,
     };
@@ -685,7 +690,12 @@ export class RetrainService {
           },
         )
       : undefined;
-    const outcome = promotion ? `${judged.text}; ${promotion.detail}` : judged.text;
+    // A candidate that is not better says so in the verdict already; the policy adds only its name.
+    const outcome = !promotion
+      ? judged.text
+      : promotion.action === 'kept_in_staging'
+        ? `${judged.text} (promotion policy: ${promotion.mode})`
+        : `${judged.text}; ${promotion.detail}`;
     return this.finish(job.id, {
       state: 'succeeded',
       resultVersion: candidate.version,

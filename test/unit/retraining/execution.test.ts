@@ -218,6 +218,11 @@ describe('trial fan-out', () => {
     const done = await service({ fanOut: true }).run(job.id, { attempt: 2 });
     expect(done?.state).toBe('succeeded');
     expect(lineageOf(0).search.trials.map((t) => t.id)).toEqual([0, 1, 2]);
+    // The gather says what it found: the trials' results, stored apart from the checkpoint. Its
+    // claim changed no state, so it adds no "state running → running" line.
+    const log = done!.log.map((l) => l.message);
+    expect(log).toContain('attempt 2: continuing from the checkpoint (3 of 3 trials done)');
+    expect(log.filter((m) => m.startsWith('state '))).toEqual(['state queued → running']);
     // Every trial message again (SQS may redeliver): nothing changes.
     for (const m of trialMessages) await service({ fanOut: true }).runTrial(m);
     expect(registered).toHaveLength(1);

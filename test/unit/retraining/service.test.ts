@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { IdGenerator } from '../../../functions/core/kernel/clock.js';
+import { DEFAULT_POLICY } from '../../../functions/core/monitoring/policy.js';
 import type { RegisterVersionInput } from '../../../functions/core/registry/registration.js';
 import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
 import { expectCode } from '../../support/expect-code.js';
@@ -33,7 +34,11 @@ let validations: RecordingRetrainRegistry['validations'];
 let production: string | undefined;
 let ids: IdGenerator;
 
-function service(rows = ROWS, mode?: ModeVerdict) {
+function service(
+  rows = ROWS,
+  mode?: ModeVerdict,
+  more: Partial<ConstructorParameters<typeof RetrainService>[0]> = {},
+) {
   return new RetrainService({
     ...(mode ? { mode: async () => mode } : {}),
     store,
@@ -42,6 +47,7 @@ function service(rows = ROWS, mode?: ModeVerdict) {
     rows: rowSource(rows),
     clock: { now: () => new Date(now) },
     ids,
+    ...more,
   });
 }
 
@@ -202,9 +208,29 @@ describe('running a job', () => {
     );
   });
 
-  it('keeps a candidate that is not better by the margin in staging and says so', async () => {
+  it('keeps a candidate that is not better by the margin in staging and says so, once', async () => {
     production = '1.0.0';
-    const s = service();
+    const promoted: string[] = [];
+    const s = service(ROWS, undefined, {
+      // A policy that would promote a better candidate: it must not touch this one.
+      retrainingPolicy: async () => ({ ...DEFAULT_POLICY.retraining, promotion: 'approval' }),
+      promotion: {
+        alert: async () => {
+          promoted.push('alert');
+          return 'A1';
+        },
+        event: async () => void promoted.push('event'),
+        startCanary: async () => {
+          promoted.push('canary');
+          return 'E1';
+        },
+        approve: async () => void promoted.push('approve'),
+        promote: async () => void promoted.push('promote'),
+        audit: async () => {},
+        clock: { now: () => new Date(now) },
+        ids,
+      },
+    });
     const job = await s.request(alice, 'iris-demo', {
       reason: 'x',
       params: { margin: 0.9 },
@@ -212,8 +238,16 @@ describe('running a job', () => {
     });
     const done = await s.run(job.id);
     expect(done?.state).toBe('succeeded');
-    expect(done?.outcome).toMatch(/not better than production 1\.0\.0 by the margin 0\.9.*kept in staging/);
+    expect(done?.outcome).toMatch(
+      /^\S+ is not better than production 1\.0\.0 by the margin 0\.9 \([\d.]+ vs [\d.]+\); kept in staging \(promotion policy: approval\)$/,
+    );
+    expect(done?.promotion).toMatchObject({ mode: 'approval', action: 'kept_in_staging' });
+    expect(promoted).toEqual([]);
     expect(validations[0]?.report).toMatchObject({ passed: false, comparison: { better: false } });
+    // One line per state change, and the one run's own lines: no claim that changed nothing.
+    expect(done?.log.map((l) => l.message).filter((m) => m.startsWith('state '))).toEqual([
+      'state queued → running',
+    ]);
   });
 
   it('does not start a second run on a redelivered message, and fails a running job whose worker went silent', async () => {
