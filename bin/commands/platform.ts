@@ -28,7 +28,7 @@ import {
   writeProfile,
 } from './api-client.js';
 import { renderDriftReport, renderDriftReports } from './drift-render.js';
-import { type Json, listTable, num, str, table } from './tables.js';
+import { clip, type Json, listTable, num, str, table } from './tables.js';
 
 /** The command that serves each operation; `api <op>` where no hand-written one does. */
 export const COMMAND_OF = {
@@ -593,7 +593,7 @@ export function platformCommands(): Command[] {
                 ['LATEST', (r) => r.latestVersion],
                 ['VERSIONS', (r) => r.versionCount],
                 ['UPDATED', (r) => r.updatedAt],
-                ['DESCRIPTION', (r) => String(r.description ?? '').slice(0, 40)],
+                ['DESCRIPTION', (r) => clip(String(r.description ?? ''), 40)],
               ]);
         },
       ),

@@ -36,6 +36,10 @@ export function pval(p: number | null | undefined): string {
   return p < 1e-4 ? p.toExponential(2) : p.toFixed(4);
 }
 
+/** At most `width` characters; a cut text ends in "…" so it is not read as whole. */
+export const clip = (text: string, width: number) =>
+  text.length > width ? `${text.slice(0, width - 1)}…` : text;
+
 /** A cell: absent or empty as "–". */
 export const str = (v: unknown) => (v === null || v === undefined || v === '' ? '–' : String(v));
 

@@ -106,7 +106,7 @@ describe('serval API commands', () => {
           latestVersion: '1.1.0',
           versionCount: 2,
           updatedAt: 't',
-          description: 'd',
+          description: 'who leaves within the quarter, from billing and support data',
         },
       ],
       nextCursor: 'c1',
@@ -115,7 +115,7 @@ describe('serval API commands', () => {
     const env = { SERVAL_URL: url, SERVAL_API_KEY: 'sk_a' };
     const text = await servalAsync(['models', 'list', '--tag', 'team:risk', '--tag', 'env:prod'], env);
     expect(text.stdout).toBe(
-      'NAME   PRODUCTION  LATEST  VERSIONS  UPDATED  DESCRIPTION\nchurn  1.0.0       1.1.0   2         t        d\nmore: --cursor c1\n',
+      'NAME   PRODUCTION  LATEST  VERSIONS  UPDATED  DESCRIPTION\nchurn  1.0.0       1.1.0   2         t        who leaves within the quarter, from bil…\nmore: --cursor c1\n',
     );
     expect(requests[0]!.url).toBe('/v1/models?tag=team%3Arisk&tag=env%3Aprod');
     expect(JSON.parse((await servalAsync(['models', 'list', '--json'], env)).stdout)).toEqual(page);
