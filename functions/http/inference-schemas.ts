@@ -76,7 +76,9 @@ export const PredictBody = z.strictObject({
   ),
 });
 
-export const ExplainBody = z.extend(z.omit(PredictBody, { explain: true, context: true }), {
+// Explanations never go through the model's experiment: no subject (it would be accepted and
+// ignored); version and alias choose what is explained.
+export const ExplainBody = z.extend(z.omit(PredictBody, { explain: true, context: true, subject: true }), {
   background: optional(
     z
       .array(z.unknown())
@@ -92,7 +94,7 @@ export const ExplainBody = z.extend(z.omit(PredictBody, { explain: true, context
   ),
   output: optional(
     z.enum(['probability', 'logit', 'raw']),
-    'what is explained: the predicted class probability (default for classifiers), its log-odds, or the raw output',
+    'what is explained: the predicted class probability (default for classifiers), its log-odds, or the raw output; a linear or logistic version with training means answers its closed form by default (log-odds, or the raw output)',
   ),
   seed: optional(z.number().check(z.int(), z.gte(0), z.lte(2 ** 31 - 1)), 'seed of the coalition sampling'),
 });

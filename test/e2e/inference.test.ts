@@ -83,6 +83,15 @@ describe('inference over HTTP', () => {
     expect(e.base + sum).toBeCloseTo(e.value, 9);
     // The logit's sign decides the class: negative → versicolor (the first class).
     expect(e.value).toBeLessThan(0);
+    // Explanations never go through an experiment: a subject is refused, not ignored.
+    const subject = await predictor('POST', '/v1/models/iris-demo/explain', {
+      version: '1.0.0',
+      subject: 'u1',
+      instances: [[6.1, 2.8, 4.7, 1.2]],
+    });
+    expect(subject.status).toBe(400);
+    expect(subject.body.error.code).toBe('validation_failed');
+    expect(subject.text).toContain('subject');
   });
 
   it('names the offending instance and feature; refuses viewers and oversize payloads', async () => {

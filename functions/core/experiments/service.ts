@@ -712,15 +712,16 @@ export function initialWeights(
   body: CreateExperiment,
   variants: readonly Variant[],
 ): { name: string; weight: number }[] {
+  // Checked first: an A/B experiment would otherwise store nothing of them and answer 201.
+  if (body.canary !== undefined && body.kind !== 'canary') {
+    throw validationFailed('canary settings belong to canary experiments', { kind: body.kind });
+  }
   if (body.kind === 'ab') {
     const missing = body.variants.filter((v) => v.weight === undefined).length;
     if (missing > 0) throw validationFailed('every variant of an A/B experiment needs a weight', { missing });
     const total = body.variants.reduce((s, v) => s + v.weight!, 0);
     if (total !== 100) throw validationFailed(`weights must sum to 100 (got ${total})`, { total });
     return variants.map((v, i) => ({ name: v.name, weight: body.variants[i]!.weight! }));
-  }
-  if (body.canary !== undefined && body.kind !== 'canary') {
-    throw validationFailed('canary settings belong to canary experiments', { kind: body.kind });
   }
   const given = body.variants.filter((v) => v.weight !== undefined);
   if (body.kind === 'shadow') {

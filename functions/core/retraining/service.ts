@@ -214,6 +214,7 @@ export class RetrainService {
       );
     }
     const found = await this.deps.registry.getModel(model);
+    await this.assertFitsWhereItTrains(model, req);
     if (req.trainer !== undefined) await this.assertTrainerFits(model, found, req.trainer);
     await this.assertModeAllows(principal, model, trigger, req.reason);
     const slot = await this.deps.store.slot(model);
@@ -272,6 +273,26 @@ export class RetrainService {
       throw err;
     }
     return job;
+  }
+
+  /**
+   * A model whose policy trains on SageMaker runs the policy's image once: no trainer of Serval's,
+   * no search and no cross-validation. Asking for them is a 400 rather than a job that quietly
+   * does without them (docs/retraining.md, "SageMaker training").
+   */
+  private async assertFitsWhereItTrains(model: string, req: RetrainRequest) {
+    const asked = [
+      ...(req.trainer !== undefined ? ['trainer'] : []),
+      ...(req.search !== undefined ? ['search'] : []),
+      ...(req.params?.folds !== undefined ? ['params.folds'] : []),
+    ];
+    if (asked.length === 0) return;
+    const sagemaker = (await this.retrainingPolicy(model)).training?.sagemaker;
+    if (!sagemaker) return;
+    throw validationFailed(
+      `${model} trains on SageMaker (its policy's retraining.training.sagemaker runs ${sagemaker.image} once): ${asked.join(', ')} ${asked.length === 1 ? 'does' : 'do'} not apply; seed, holdoutFraction and margin do`,
+      { fields: asked, image: sagemaker.image },
+    );
   }
 
   /**

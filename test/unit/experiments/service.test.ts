@@ -124,6 +124,25 @@ describe('experiment definitions', () => {
       ]),
     ).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(service.create(alice, ab({ model: 'nope' }))).rejects.toMatchObject({ code: 'not_found' });
+    // Canary settings on an A/B experiment: refused, not stored as nothing.
+    await expect(
+      service.create(
+        alice,
+        Schema.parse({
+          name: 'x',
+          model: 'churn',
+          kind: 'ab',
+          variants: [
+            { version: '1.0.0', weight: 50 },
+            { version: '1.1.0', weight: 50 },
+          ],
+          canary: { steps: [10, 100] },
+        }),
+      ),
+    ).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: 'canary settings belong to canary experiments',
+    });
   });
 
   it('an A/A test names its variants; the first is the control by default', async () => {

@@ -125,6 +125,24 @@ beforeEach(() => {
 });
 
 describe('retraining on a SageMaker training job', () => {
+  it("refuses what the policy's image does not run: a trainer, a search, folds; nothing is queued", async () => {
+    const s = service();
+    for (const [req, fields] of [
+      [{ trainer: 'mlp' as const }, ['trainer']],
+      [{ search: { strategy: 'random' as const } }, ['search']],
+      [{ params: { folds: 3, seed: 1 } }, ['params.folds']],
+    ] as const) {
+      await expect(s.request(alice, 'iris-demo', { reason: 'x', ...req })).rejects.toMatchObject({
+        code: 'validation_failed',
+        details: { fields },
+      });
+    }
+    expect(sent).toEqual([]);
+    // What it does take still queues the job.
+    const job = await s.request(alice, 'iris-demo', { reason: 'x', params: { seed: 1, margin: 0.02 } });
+    expect(job.state).toBe('queued');
+  });
+
   it('creates one training job, polls it with delayed continuations, and registers its model.onnx', async () => {
     const s = service();
     const job = await s.request(alice, 'iris-demo', { reason: 'big data' });
