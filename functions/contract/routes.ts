@@ -150,7 +150,7 @@ export const ROUTES = [
     fn: 'registry',
     operationId: 'updateModel',
     summary:
-      'Update description, tags and fallback; the promotion gates (requireValidation, allowUnservableProduction, minValidationRows, requiredThresholds) need the admin role',
+      'Update description, tags and fallback; the promotion gates (requireValidation, allowUnservableProduction, minValidationRows, requiredThresholds, promotionGate) need the admin role',
   },
   {
     method: 'DELETE',
@@ -458,7 +458,8 @@ export const ROUTES = [
     role: 'predictor',
     fn: 'inference',
     operationId: 'explain',
-    summary: 'Exact per-feature attributions for linear and logistic regression versions',
+    summary:
+      'Shapley-value attributions of any ONNX version (exact when every coalition fits the sample budget, else Kernel SHAP); the closed form for linear and logistic versions with training means',
     duringMaintenance: true,
   },
   {

@@ -170,7 +170,10 @@ export const RetrainingPolicy = z.strictObject({
     .prefault({}),
   /** What happens to a candidate that beats production by the margin. */
   promotion: z.enum(PROMOTION_MODES).default('none'),
-  /** Held-out accuracy the candidate must gain over production (a request's params.margin wins). */
+  /**
+   * How much better than production the candidate must be (a request's params.margin wins): held-out
+   * accuracy points for a classifier, the fraction by which its RMSE is lower for a regressor.
+   */
   margin: z.number().min(0).max(1).default(0.01),
   /** 'auto' promotes without an approval only when this is set (audited). */
   waiveApproval: z.boolean().default(false),
