@@ -233,6 +233,18 @@ describe('drift pipeline', () => {
   it('stores the report and raises the alert for drift so strong that its p-values underflow', async () => {
     // Issue 18: p-values below DynamoDB's smallest number (1e-130) made the report write fail
     // with a 500 before the alert was raised, so the strongest drift raised nothing.
+    // A feature the model does not have is refused, not stored to be never applied.
+    const misspelt = await admin('PUT', '/v1/models/iris-demo/policy', {
+      features: { petal_lenght: { test: 'ks' } },
+    });
+    expect(misspelt.status).toBe(400);
+    expect(misspelt.body.error).toMatchObject({
+      code: 'validation_failed',
+      details: {
+        unknown: ['petal_lenght'],
+        features: expect.arrayContaining(['petal_length', 'petal_width', 'sepal_length', 'sepal_width']),
+      },
+    });
     // KS, a p-value test (Evidently would pick Wasserstein for this 2,000-row reference).
     const policy = await admin('PUT', '/v1/models/iris-demo/policy', {
       features: { petal_length: { test: 'ks' } },

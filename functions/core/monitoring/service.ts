@@ -195,6 +195,7 @@ export class MonitoringService {
 
   async putPolicy(principal: Principal, model: string, policy: MonitoringPolicy): Promise<MonitoringPolicy> {
     await this.requireModel(model);
+    await this.assertKnownFeatures(model, Object.keys(policy.features));
     const before = await this.deps.store.getPolicy(model);
     await this.deps.store.putPolicy(
       model,
@@ -202,6 +203,27 @@ export class MonitoringService {
       this.audit(principal, 'policy.update', model, { before: before ?? null, after: policy }),
     );
     return policy;
+  }
+
+  /**
+   * A feature override names a feature the model has (its baseline's, or its serving version's
+   * input schema): a misspelt name would be stored and never applied, as checks test only the
+   * baseline's features. A model with neither yet cannot tell, and takes any name.
+   */
+  private async assertKnownFeatures(model: string, named: readonly string[]): Promise<void> {
+    if (named.length === 0) return;
+    const known = new Set((await this.deps.store.latestBaseline(model))?.features.map((f) => f.name));
+    const m = await this.deps.registry.getModel(model);
+    const version = m?.productionVersion ?? m?.latestVersion;
+    const schema = version ? (await this.deps.registry.getVersion(model, version))?.inputSchema : undefined;
+    for (const f of schema?.features ?? []) known.add(f.name);
+    if (known.size === 0) return;
+    const unknown = named.filter((n) => !known.has(n));
+    if (unknown.length === 0) return;
+    throw validationFailed(
+      `features names ${unknown.map((n) => JSON.stringify(n)).join(', ')}, which ${model} does not have; its features: ${[...known].join(', ')}`,
+      { field: 'features', unknown, features: [...known] },
+    );
   }
 
   // ---- checks ---------------------------------------------------------------------------
