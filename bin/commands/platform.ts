@@ -13,6 +13,7 @@ import { Readable, Transform } from 'node:stream';
 import { Command } from 'commander';
 import { type OperationId, ROUTES, type Route } from '../../functions/contract/routes.js';
 import type { ApiKeyView } from '../../functions/core/auth/api-keys.js';
+import type { FeedbackSummary } from '../../functions/core/inference/feedback.js';
 import type { PredictOutput } from '../../functions/core/inference/predict-request.js';
 import type { AlertRecord, ReportRecord } from '../../functions/core/monitoring/ports.js';
 import { writeTarGz } from '../../functions/core/registry/archive.js';
@@ -172,6 +173,22 @@ export function renderPrediction(r: PredictAnswer): string {
       table(terms.map(([feature, v]) => [`  ${feature}`, v >= 0 ? `+${num(v)}` : num(v)])),
     );
   });
+  return lines.join('\n');
+}
+
+/** Feedback's answer for people: the counts, each label's fate, and what to do about unknown ones. */
+export function renderFeedback(r: FeedbackSummary): string {
+  const lines = [
+    `joined ${r.joined}, duplicate ${r.duplicate} (the first label stands), unknown ${r.unknown}`,
+    table([
+      ['PREDICTION ID', 'STATUS', 'MODEL', 'VERSION'],
+      ...r.results.map((x) => [x.predictionId, x.status, str(x.model), str(x.version)]),
+    ]),
+  ];
+  if (r.unknown > 0)
+    lines.push(
+      'unknown: no captured prediction with that id yet. Captures land within about a second of the answer: send those again (the others come back as duplicate).',
+    );
   return lines.join('\n');
 }
 
@@ -956,8 +973,8 @@ export function platformCommands(): Command[] {
       .option('--json', 'print the API response body')
       .action(
         apiAction('feedback', async (client, o: { file: string; json?: boolean }) => {
-          const r = await call(client, 'feedback', {}, {}, readJsonArg(o.file));
-          return o.json ? r : fields(r, Object.keys(r as Json));
+          const r = (await call(client, 'feedback', {}, {}, readJsonArg(o.file))) as FeedbackSummary;
+          return o.json ? r : renderFeedback(r);
         }),
       ),
   );

@@ -299,6 +299,25 @@ describe('serval CLI end to end', () => {
       expect(Number(cells[3])).toBeCloseTo(f.statistic, 3);
       expect(cells[6]).toBe(f.drifted ? 'yes' : 'no');
     }
+    // Feedback: by then the explained prediction is captured; an id never served is unknown.
+    const explainedId = cellsOf(explained.stdout, '0')[3]!;
+    const never = '01ARZ3NDEKTSV4RRFFQ69G5FAV';
+    const labels = join(tmp, 'labels.json');
+    writeFileSync(
+      labels,
+      JSON.stringify([
+        { predictionId: explainedId, actual: 'versicolor' },
+        { predictionId: never, actual: 'virginica' },
+      ]),
+    );
+    const first = (await cli('feedback', '--file', labels)).stdout;
+    expect(first.split('\n')[0]).toBe('joined 1, duplicate 0 (the first label stands), unknown 1');
+    expect(cellsOf(first, explainedId)).toEqual([explainedId, 'joined', 'iris-demo', '1.0.0']);
+    expect(cellsOf(first, never)).toEqual([never, 'unknown', '–', '–']);
+    expect(first).toContain('send those again');
+    const again = (await cli('feedback', '--file', labels)).stdout;
+    expect(cellsOf(again, explainedId)[1]).toBe('duplicate');
+
     const listed = cellsOf((await cli('drift', 'reports', 'iris-demo')).stdout, report.id);
     expect(listed.slice(2)).toEqual([
       String(report.rows),
