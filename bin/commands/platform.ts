@@ -143,10 +143,8 @@ async function call(
   return client.request(method, path, body);
 }
 
-type PredictAnswer = PredictOutput;
-
 /** A prediction for people: who answered and why, one row per instance, attributions if asked. */
-export function renderPrediction(r: PredictAnswer): string {
+export function renderPrediction(r: PredictOutput): string {
   const cell = (p: unknown) => (typeof p === 'object' && p !== null ? JSON.stringify(p) : str(p));
   const probs = r.probabilities;
   let head = `${r.model}@${r.modelVersion} (${r.runtime})`;
@@ -960,7 +958,7 @@ export function platformCommands(): Command[] {
                 ...(context !== undefined ? { context } : {}),
                 ...(o.explain ? { explain: true } : {}),
               },
-            )) as PredictAnswer;
+            )) as PredictOutput;
             return o.json ? r : renderPrediction(r);
           },
         ),
