@@ -5,24 +5,10 @@
  * of stderr and exit code 1; a malformed command line exit code 2.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import type { JobView } from '../../functions/core/retraining/jobs.js';
 import { apiAction, listQuery } from './api-client.js';
 import { jsonValue } from './platform.js';
-import { type Json, listTable } from './tables.js';
-
-interface JobBody {
-  id: string;
-  model: string;
-  state: string;
-  reason: string;
-  trigger: string;
-  progress: { fraction: number; message: string; trial: number; trials: number };
-  resultVersion: string | null;
-  error: string | null;
-  outcome?: string;
-  createdAt: string;
-  duplicates?: { at: string; by: string; trigger: string; reason: string }[];
-  log?: { at: string; message: string }[];
-}
+import { listTable } from './tables.js';
 
 function int(value: string): number {
   const n = Number(value);
@@ -42,7 +28,7 @@ const pct = (f: number) => `${Math.round(f * 100)}%`;
 /** A job in one of these states changes no more. */
 const FINAL_STATES = new Set(['succeeded', 'failed', 'cancelled']);
 
-export function renderJob(j: JobBody): string {
+export function renderJob(j: JobView): string {
   // A finished job's progress message is its outcome or error, printed on a line of its own.
   const doing = FINAL_STATES.has(j.state) ? '' : `  ${j.progress.message}`;
   const lines = [
@@ -62,17 +48,16 @@ export function renderJob(j: JobBody): string {
   return lines.join('\n');
 }
 
-export function renderJobs(items: readonly JobBody[], nextCursor?: string | null): string {
-  const job = (f: (j: JobBody) => unknown) => (r: Json) => f(r as unknown as JobBody);
-  return listTable(
+export function renderJobs(items: readonly JobView[], nextCursor?: string | null): string {
+  return listTable<JobView>(
     { items, nextCursor },
     [
-      ['JOB', job((j) => j.id)],
-      ['MODEL', job((j) => j.model)],
-      ['STATE', job((j) => j.state)],
-      ['PROGRESS', job((j) => pct(j.progress.fraction))],
-      ['RESULT', job((j) => j.resultVersion)],
-      ['CREATED', job((j) => j.createdAt)],
+      ['JOB', (j) => j.id],
+      ['MODEL', (j) => j.model],
+      ['STATE', (j) => j.state],
+      ['PROGRESS', (j) => pct(j.progress.fraction)],
+      ['RESULT', (j) => j.resultVersion],
+      ['CREATED', (j) => j.createdAt],
     ],
     'no jobs',
   );
@@ -159,7 +144,7 @@ export function retrainCommand(): Command {
           'POST',
           `/v1/models/${encodeURIComponent(model)}/retrain`,
           retrainBody(opts),
-        )) as JobBody;
+        )) as JobView;
         return opts.json ? job : renderJob(job);
       }),
     );
@@ -183,7 +168,7 @@ export function jobsCommand(): Command {
           opts: { model?: string; state?: string; limit?: number; cursor?: string; json?: boolean },
         ) => {
           const page = (await client.request('GET', `/v1/jobs${listQuery(opts)}`)) as {
-            items: JobBody[];
+            items: JobView[];
             nextCursor?: string | null;
           };
           return opts.json ? page : renderJobs(page.items ?? [], page.nextCursor);
@@ -197,7 +182,7 @@ export function jobsCommand(): Command {
     .option('--json', 'print the API response body')
     .action(
       apiAction('jobs show', async (client, id: string, opts: { json?: boolean }) => {
-        const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
+        const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobView;
         return opts.json ? job : renderJob(job);
       }),
     );
@@ -212,7 +197,7 @@ export function jobsCommand(): Command {
         const show = process.stderr.isTTY || process.env.SERVAL_PROGRESS === '1';
         let last = '';
         for (;;) {
-          const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobBody;
+          const job = (await client.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)) as JobView;
           const p = job.progress;
           const line = `${job.state.padEnd(9)} [${'#'.repeat(Math.floor(p.fraction * 20)).padEnd(20, '.')}] ${pct(p.fraction).padStart(4)} trial ${p.trial}/${p.trials} ${p.message}`;
           if (show && line !== last) process.stderr.write(`\r${line}`);
@@ -233,7 +218,7 @@ export function jobsCommand(): Command {
     .option('--json', 'print the API response body')
     .action(
       apiAction('jobs cancel', async (client, id: string, opts: { json?: boolean }) => {
-        const job = (await client.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)) as JobBody;
+        const job = (await client.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)) as JobView;
         return opts.json ? job : renderJob(job);
       }),
     );

@@ -1,6 +1,6 @@
 /** Lambda entry for retraining: requests (queue a job), jobs (list, show with log lines, cancel). */
 import type { z } from 'zod';
-import type { RetrainJob } from '../core/retraining/jobs.js';
+import { jobView } from '../core/retraining/jobs.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import type { JobParams, JobsQuery, NameParams, RetrainBody } from '../http/schemas.js';
@@ -11,17 +11,6 @@ import { type Env, makeLogger, modes } from './shared.js';
 
 const logger = makeLogger('retraining');
 type Id = z.infer<typeof JobParams>;
-
-/** The job as the API shows it; listings leave out the log lines. */
-function jobView(job: RetrainJob, withLog = true) {
-  const { revision: _revision, log, ...rest } = job;
-  return {
-    ...rest,
-    resultVersion: job.resultVersion ?? null,
-    error: job.error ?? null,
-    ...(withLog ? { log } : {}),
-  };
-}
 
 export function buildRetrainingApi(env: Env = process.env): ProxyHandler {
   const jobs = retrainService(env);

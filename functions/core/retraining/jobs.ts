@@ -109,6 +109,26 @@ export interface RetrainJob {
 }
 
 /**
+ * A job as the API answers it: no revision (the store's), absent result and error as null, and
+ * the log only where one job is shown (listings leave it out).
+ */
+export type JobView = Omit<RetrainJob, 'revision' | 'log' | 'resultVersion' | 'error'> & {
+  readonly resultVersion: string | null;
+  readonly error: string | null;
+  readonly log?: readonly JobLogLine[];
+};
+
+export function jobView(job: RetrainJob, withLog = true): JobView {
+  const { revision: _revision, log, ...rest } = job;
+  return {
+    ...rest,
+    resultVersion: job.resultVersion ?? null,
+    error: job.error ?? null,
+    ...(withLog ? { log } : {}),
+  };
+}
+
+/**
  * A job's SageMaker training job: its deterministic name, what it runs, and the status last
  * described. `status: 'Creating'` is written before CreateTrainingJob is called, so a worker
  * that dies between the two finds the name and creates (or finds) that same training job.
