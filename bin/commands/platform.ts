@@ -15,6 +15,7 @@ import { type OperationId, ROUTES, type Route } from '../../functions/contract/r
 import type { ApiKeyView } from '../../functions/core/auth/api-keys.js';
 import type { FeedbackSummary } from '../../functions/core/inference/feedback.js';
 import type { PredictOutput } from '../../functions/core/inference/predict-request.js';
+import type { StatsReport, VersionStats } from '../../functions/core/inference/stats.js';
 import type { AlertRecord, ReportRecord } from '../../functions/core/monitoring/ports.js';
 import { writeTarGz } from '../../functions/core/registry/archive.js';
 import { IMPORT_FORMATS } from '../../functions/core/registry/types.js';
@@ -82,7 +83,7 @@ export const COMMAND_OF = {
   predict: 'predict',
   explain: 'api explain',
   feedback: 'feedback',
-  stats: 'api stats',
+  stats: 'stats',
   createExperiment: 'experiments create',
   listExperiments: 'experiments list',
   getExperiment: 'experiments get',
@@ -172,6 +173,55 @@ export function renderPrediction(r: PredictOutput): string {
     );
   });
   return lines.join('\n');
+}
+
+/** Serving statistics for people: one row per version and one for them all. */
+export function renderStats(r: StatsReport & { model: string }): string {
+  const pctOf = (x: number | null) => (x === null ? '–' : `${num(x * 100)}%`);
+  const ms = (x: number | undefined) => (x === undefined ? '–' : num(x));
+  const row = (v: VersionStats) => {
+    const c = v.feedback?.classification;
+    const g = v.feedback?.regression;
+    return [
+      v.version ?? 'all',
+      String(v.requests),
+      pctOf(v.errorRate),
+      String(v.predictions),
+      ms(v.latencyMs?.p50),
+      ms(v.latencyMs?.p95),
+      ms(v.latencyMs?.p99),
+      num(v.meanConfidence),
+      String(v.feedback?.count ?? 0),
+      c ? num(c.accuracy) : '–',
+      c ? num(c.f1) : '–',
+      g ? num(g.rmse) : '–',
+      pctOf(v.capture.completeness),
+    ];
+  };
+  const versions = r.versions ?? [];
+  return [
+    `${r.model}, ${str(r.from)} → ${str(r.to)}`,
+    table([
+      [
+        'VERSION',
+        'REQUESTS',
+        'ERRORS',
+        'PREDICTIONS',
+        'P50 MS',
+        'P95 MS',
+        'P99 MS',
+        'CONFIDENCE',
+        'LABELS',
+        'ACCURACY',
+        'F1',
+        'RMSE',
+        'CAPTURED',
+      ],
+      ...versions.map(row),
+      // One version's total is that version again.
+      ...(versions.length === 1 ? [] : [row(r.total)]),
+    ]),
+  ].join('\n');
 }
 
 /** Feedback's answer for people: the counts, each label's fate, and what to do about unknown ones. */
@@ -974,6 +1024,32 @@ export function platformCommands(): Command[] {
           const r = (await call(client, 'feedback', {}, {}, readJsonArg(o.file))) as FeedbackSummary;
           return o.json ? r : renderFeedback(r);
         }),
+      ),
+  );
+
+  out.push(
+    new Command('stats')
+      .description(
+        'serving statistics per version: requests, errors, latency, confidence, accuracy from feedback, capture completeness',
+      )
+      .argument('<model>')
+      .option('--from <iso>', 'window start (default: 24 hours before --to)')
+      .option('--to <iso>', 'window end (default: now)')
+      .option('--version <version>', 'this version only')
+      .option('--json', 'print the API response body')
+      .action(
+        apiAction(
+          'stats',
+          async (
+            client,
+            name: string,
+            o: { from?: string; to?: string; version?: string; json?: boolean },
+          ) => {
+            const { json, ...query } = o;
+            const r = (await call(client, 'stats', { name }, query)) as StatsReport & { model: string };
+            return json ? r : renderStats(r);
+          },
+        ),
       ),
   );
 

@@ -317,6 +317,23 @@ describe('serval CLI end to end', () => {
     expect(first).toContain('send those again');
     const again = (await cli('feedback', '--file', labels)).stdout;
     expect(cellsOf(again, explainedId)[1]).toBe('duplicate');
+    // Serving statistics: each cell is the answer's, the label just joined among them.
+    const stats = await json('stats', 'iris-demo', '--version', '1.0.0');
+    const v = stats.versions[0];
+    expect(v.feedback.count).toBeGreaterThanOrEqual(1);
+    const statsRow = cellsOf((await cli('stats', 'iris-demo', '--version', '1.0.0')).stdout, '1.0.0');
+    expect(statsRow.slice(0, 4)).toEqual([
+      '1.0.0',
+      String(v.requests),
+      `${v.errorRate * 100}%`,
+      String(v.predictions),
+    ]);
+    expect(Number(statsRow[4])).toBeCloseTo(v.latencyMs.p50, 1);
+    expect(Number(statsRow[7])).toBeCloseTo(v.meanConfidence, 3);
+    expect(statsRow[8]).toBe(String(v.feedback.count));
+    expect(Number(statsRow[9])).toBeCloseTo(v.feedback.classification.accuracy, 3);
+    expect(statsRow[11]).toBe('–');
+    expect(statsRow[12]).toBe(`${v.capture.completeness * 100}%`);
 
     const listed = cellsOf((await cli('drift', 'reports', 'iris-demo')).stdout, report.id);
     expect(listed.slice(2)).toEqual([
