@@ -13,7 +13,8 @@
  * --outfile), hence this build.
  *
  * Two things in the AWS SDK's published code keep esbuild from dropping what no function uses;
- * awsSdkTrim (below) rewrites them as the files are read, meaning unchanged.
+ * awsSdkTrim (below) rewrites them as the files are read, meaning unchanged. zodTrim does the same
+ * for zod's JSON Schema code, which only the OpenAPI document uses.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -83,6 +84,37 @@ export const awsSdkTrim: Plugin = {
   },
 };
 
+// zod's core index and zod/mini re-export the JSON Schema converter, so whatever validates with
+// them reaches its modules.
+const ZOD_REEXPORTERS = /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core[\\/]index|mini[\\/]external)\.js$/;
+
+/**
+ * Drops the re-exports of zod's JSON Schema modules (to-json-schema.js, json-schema-processors.js,
+ * json-schema-generator.js, json-schema.js) from the module that makes them. Only the OpenAPI
+ * document converts schemas, through classic zod, which imports those modules itself. But with
+ * code splitting a module goes whole into the chunk that every importer reaches, and zod/mini
+ * (which every function validates with at init) reached them through these re-exports: 17 KiB
+ * read and evaluated at the inference function's init for nothing. An import of a dropped name
+ * fails the build ("No matching export"), so nothing can quietly lose them.
+ */
+export function withoutJsonSchemaReexports(source: string): string {
+  return source.replace(
+    /^export [^\n]* from "\.{1,2}\/(?:core\/)?(?:to-json-schema|json-schema-processors|json-schema-generator|json-schema)\.js";\n/gm,
+    '',
+  );
+}
+
+/** See withoutJsonSchemaReexports. */
+export const zodTrim: Plugin = {
+  name: 'serval-zod-trim',
+  setup(b) {
+    b.onLoad({ filter: ZOD_REEXPORTERS }, async (args) => ({
+      contents: withoutJsonSchemaReexports(await readFile(args.path, 'utf8')),
+      loader: 'js',
+    }));
+  },
+};
+
 export function functionBundleOptions(b: FunctionBundle): BuildOptions {
   return {
     entryPoints: { index: b.entry },
@@ -104,7 +136,7 @@ export function functionBundleOptions(b: FunctionBundle): BuildOptions {
     tsconfig: b.tsconfig,
     metafile: b.metafile,
     logLevel: 'error',
-    plugins: [awsSdkTrim],
+    plugins: [awsSdkTrim, zodTrim],
   };
 }
 

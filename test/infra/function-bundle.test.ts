@@ -3,12 +3,17 @@
  * computed key naming one of the module's string constants becomes that string as a literal key,
  * and nothing else changes. (bundled-sdk.test.ts runs the rewritten SDK against the stand-ins.)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { literalSchemaKeys } from '../../lib/constructs/function-bundle.js';
+import {
+  bundleFunction,
+  literalSchemaKeys,
+  withoutJsonSchemaReexports,
+} from '../../lib/constructs/function-bundle.js';
 
 /** What the module exports, as JSON (a schema's lazy reference, `() => A$`, by what it returns). */
 const evaluate = (source: string): string => {
@@ -77,4 +82,42 @@ export var Unused$ = [-3, "n", _unused, { [_e]: "server" }];
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('withoutJsonSchemaReexports', () => {
+  const zod = (file: string) => readFileSync(join('node_modules/zod/v4', file), 'utf8');
+  const dropped = (source: string) => {
+    const kept = new Set(withoutJsonSchemaReexports(source).split('\n'));
+    return source.split('\n').filter((line) => !kept.has(line));
+  };
+
+  it("drops the JSON Schema re-exports of zod's core index and of zod/mini, and nothing else", () => {
+    expect(dropped(zod('core/index.js'))).toEqual([
+      'export * from "./to-json-schema.js";',
+      'export { toJSONSchema } from "./json-schema-processors.js";',
+      'export { JSONSchemaGenerator } from "./json-schema-generator.js";',
+      'export * as JSONSchema from "./json-schema.js";',
+    ]);
+    expect(dropped(zod('mini/external.js'))).toEqual([
+      'export { toJSONSchema } from "../core/json-schema-processors.js";',
+    ]);
+  });
+
+  it('leaves the OpenAPI document, built from a bundle, equal to the one built from source', async () => {
+    // Classic zod, which builds it, imports the converter itself; a bundle of the module that
+    // builds the document must answer what the source does.
+    const dir = mkdtempSync(join(tmpdir(), 'serval-openapi-bundle-'));
+    try {
+      await bundleFunction({ entry: 'functions/http/openapi.ts', outdir: dir, sourcemap: false });
+      const script = `const { openApiDocument } = await import(${JSON.stringify(join(dir, 'index.mjs'))});
+        process.stdout.write(JSON.stringify(openApiDocument()));`;
+      const bundled = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      });
+      const { openApiDocument } = await import('../../functions/http/openapi.js');
+      expect(JSON.parse(bundled)).toEqual(openApiDocument());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
