@@ -12,9 +12,9 @@
  * the import time (issue 13). NodejsFunction cannot split (its esbuild call has a fixed
  * --outfile), hence this build.
  *
- * Two things in the AWS SDK's published code keep esbuild from dropping what no function uses;
- * awsSdkTrim (below) rewrites them as the files are read, meaning unchanged. zodTrim does the same
- * for zod's JSON Schema code, which only the OpenAPI document uses.
+ * Two things in the AWS SDK's published code keep esbuild from dropping what no function uses,
+ * and zod's re-exports put its JSON Schema code (the OpenAPI document's) at every function's init;
+ * dependencyTrim (below) rewrites these files as they are read, meaning unchanged.
  */
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -64,30 +64,6 @@ export function literalSchemaKeys(source: string): string {
   });
 }
 
-const SDK_SCHEMAS =
-  /[\\/]node_modules[\\/]@aws-sdk[\\/].+[\\/]dist-es[\\/](.+[\\/])?schemas[\\/]schemas_\d+\.js$/;
-// Each client imports its package.json whole for one field, its version (the user agent's).
-const SDK_PACKAGE_JSON = /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/;
-
-/** See literalSchemaKeys; and of an SDK package's package.json, only the version its code reads. */
-export const awsSdkTrim: Plugin = {
-  name: 'serval-aws-sdk-trim',
-  setup(b) {
-    b.onLoad({ filter: SDK_SCHEMAS }, async (args) => ({
-      contents: literalSchemaKeys(await readFile(args.path, 'utf8')),
-      loader: 'js',
-    }));
-    b.onLoad({ filter: SDK_PACKAGE_JSON }, async (args) => {
-      const { version } = JSON.parse(await readFile(args.path, 'utf8')) as { version: string };
-      return { contents: JSON.stringify({ version }), loader: 'json' };
-    });
-  },
-};
-
-// zod's core index and zod/mini re-export the JSON Schema converter, so whatever validates with
-// them reaches its modules.
-const ZOD_REEXPORTERS = /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core[\\/]index|mini[\\/]external)\.js$/;
-
 /**
  * Drops the re-exports of zod's JSON Schema modules (to-json-schema.js, json-schema-processors.js,
  * json-schema-generator.js, json-schema.js) from the module that makes them. Only the OpenAPI
@@ -104,14 +80,46 @@ export function withoutJsonSchemaReexports(source: string): string {
   );
 }
 
-/** See withoutJsonSchemaReexports. */
-export const zodTrim: Plugin = {
-  name: 'serval-zod-trim',
+/** A published file rewritten as it is read: the same meaning, less for esbuild to keep. */
+interface Rewrite {
+  readonly filter: RegExp;
+  readonly loader: 'js' | 'json';
+  readonly rewrite: (source: string) => string;
+}
+
+const REWRITES: readonly Rewrite[] = [
+  {
+    // A client's schemas: see literalSchemaKeys.
+    filter: /[\\/]node_modules[\\/]@aws-sdk[\\/].+[\\/]dist-es[\\/](.+[\\/])?schemas[\\/]schemas_\d+\.js$/,
+    loader: 'js',
+    rewrite: literalSchemaKeys,
+  },
+  {
+    // Each AWS SDK package imports its package.json whole for one field, its version (the user
+    // agent's).
+    filter: /[\\/]node_modules[\\/]@aws-sdk[\\/][^\\/]+[\\/]package\.json$/,
+    loader: 'json',
+    rewrite: (source) => JSON.stringify({ version: (JSON.parse(source) as { version: string }).version }),
+  },
+  {
+    // zod's core index and zod/mini, which re-export the JSON Schema converter: see
+    // withoutJsonSchemaReexports.
+    filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/](core[\\/]index|mini[\\/]external)\.js$/,
+    loader: 'js',
+    rewrite: withoutJsonSchemaReexports,
+  },
+];
+
+/** The rewrites above, applied as esbuild reads the files. */
+export const dependencyTrim: Plugin = {
+  name: 'serval-dependency-trim',
   setup(b) {
-    b.onLoad({ filter: ZOD_REEXPORTERS }, async (args) => ({
-      contents: withoutJsonSchemaReexports(await readFile(args.path, 'utf8')),
-      loader: 'js',
-    }));
+    for (const { filter, loader, rewrite } of REWRITES) {
+      b.onLoad({ filter }, async (args) => ({
+        contents: rewrite(await readFile(args.path, 'utf8')),
+        loader,
+      }));
+    }
   },
 };
 
@@ -136,7 +144,7 @@ export function functionBundleOptions(b: FunctionBundle): BuildOptions {
     tsconfig: b.tsconfig,
     metafile: b.metafile,
     logLevel: 'error',
-    plugins: [awsSdkTrim, zodTrim],
+    plugins: [dependencyTrim],
   };
 }
 

@@ -84,7 +84,7 @@ describe('inference bundle at init', () => {
     ["zod's locales", /node_modules\/zod\/v4\/locales\/(?!en\.js|index\.js)/],
     // Its schemas are built with some forty bound methods each; the inference schemas are zod/mini.
     ['classic zod', /node_modules\/zod\/v4\/classic\//],
-    // The OpenAPI document's; zod/mini re-exported it (function-bundle.ts, zodTrim).
+    // The OpenAPI document's; zod/mini re-exported it (function-bundle.ts, withoutJsonSchemaReexports).
     ["zod's JSON Schema converter", /node_modules\/zod\/v4\/core\/(to-json-schema|json-schema[\w-]*)\.js$/],
     ["the registry's lifecycle events (failure records)", /functions\/handlers\/registry-events\.ts$/],
     ['feedback', /functions\/core\/inference\/feedback\.ts$/],
