@@ -194,8 +194,8 @@ export class MonitoringService {
   }
 
   async putPolicy(principal: Principal, model: string, policy: MonitoringPolicy): Promise<MonitoringPolicy> {
-    await this.requireModel(model);
-    await this.assertKnownFeatures(model, Object.keys(policy.features));
+    const m = await this.requireModel(model);
+    await this.assertKnownFeatures(m, Object.keys(policy.features));
     const before = await this.deps.store.getPolicy(model);
     await this.deps.store.putPolicy(
       model,
@@ -210,11 +210,14 @@ export class MonitoringService {
    * input schema): a misspelt name would be stored and never applied, as checks test only the
    * baseline's features. A model with neither yet cannot tell, and takes any name.
    */
-  private async assertKnownFeatures(model: string, named: readonly string[]): Promise<void> {
+  private async assertKnownFeatures(
+    m: { readonly name: string; readonly productionVersion?: string; readonly latestVersion?: string },
+    named: readonly string[],
+  ): Promise<void> {
     if (named.length === 0) return;
+    const model = m.name;
     const known = new Set((await this.deps.store.latestBaseline(model))?.features.map((f) => f.name));
-    const m = await this.deps.registry.getModel(model);
-    const version = m?.productionVersion ?? m?.latestVersion;
+    const version = m.productionVersion ?? m.latestVersion;
     const schema = version ? (await this.deps.registry.getVersion(model, version))?.inputSchema : undefined;
     for (const f of schema?.features ?? []) known.add(f.name);
     if (known.size === 0) return;
@@ -234,10 +237,9 @@ export class MonitoringService {
     range: { from: string; to: string },
     trigger: 'manual' | 'schedule',
   ): Promise<ReportRecord> {
-    await this.requireModel(model);
-    const m = await this.deps.registry.getModel(model);
+    const m = await this.requireModel(model);
     const baselineRef =
-      (m?.productionVersion ? await this.deps.store.latestBaseline(model, m.productionVersion) : undefined) ??
+      (m.productionVersion ? await this.deps.store.latestBaseline(model, m.productionVersion) : undefined) ??
       (await this.deps.store.latestBaseline(model));
     if (!baselineRef) {
       throw conflict(`model ${model} has no baseline; PUT /v1/models/${model}/baseline first`, { model });
@@ -782,9 +784,11 @@ export class MonitoringService {
     return stored ? MonitoringPolicy.parse(stored) : DEFAULT_POLICY;
   }
 
-  private async requireModel(model: string): Promise<void> {
-    if (!(await this.deps.registry.getModel(model)))
-      throw notFound(`model ${model} does not exist`, { model });
+  /** The model's record; a 404 when there is none. */
+  private async requireModel(model: string) {
+    const m = await this.deps.registry.getModel(model);
+    if (!m) throw notFound(`model ${model} does not exist`, { model });
+    return m;
   }
 
   private audit(
