@@ -229,7 +229,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
         Update: {
           TableName: this.tables.monitoring,
           Key: alertKey(id),
-          UpdateExpression: 'SET #status = :ack, acknowledgedBy = :by, acknowledgedAt = :at, ackComment = :c',
+          UpdateExpression: `SET #status = :ack, acknowledgedBy = :by, acknowledgedAt = :at${comment ? ', ackComment = :c' : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND #status = :open',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -237,7 +237,7 @@ export class DynamoMonitoringStore implements MonitoringStore {
             ':open': 'open',
             ':by': by,
             ':at': at,
-            ':c': comment ?? '',
+            ...(comment ? { ':c': comment } : {}),
           },
         },
       },

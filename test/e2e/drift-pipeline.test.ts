@@ -224,7 +224,13 @@ describe('drift pipeline', () => {
   it('acknowledges an alert once, audited', async () => {
     const ack = await admin('POST', `/v1/alerts/${alertId}/ack`, { comment: 'retraining' });
     expect(ack.status).toBe(200);
-    expect(ack.body.status).toBe('acknowledged');
+    expect(ack.body).toMatchObject({ status: 'acknowledged', acknowledgedBy: expect.any(String) });
+    expect(ack.body.ackComment).toBe('retraining');
+    // Listed as acknowledged, with its comment, and nothing of how the store tracks publication.
+    const listed = await admin('GET', '/v1/alerts?status=acknowledged&model=iris-demo');
+    const mine = listed.body.items.find((a: { id: string }) => a.id === alertId);
+    expect(mine).toEqual(ack.body);
+    expect(mine).not.toHaveProperty('published');
     expect((await admin('POST', `/v1/alerts/${alertId}/ack`, {})).status).toBe(409);
     const audit = await admin('GET', '/v1/audit?model=iris-demo&limit=50');
     expect(audit.body.items.map((e: { action: string }) => e.action)).toContain('alert.ack');
@@ -250,6 +256,11 @@ describe('drift pipeline', () => {
       features: { petal_length: { test: 'ks' } },
     });
     expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    // Read back as stored: the same policy, defaults filled in.
+    const readBack = await admin('GET', '/v1/models/iris-demo/policy');
+    expect(readBack.status).toBe(200);
+    expect(readBack.body).toEqual(policy.body);
+    expect(readBack.body.features.petal_length.test).toBe('ks');
     const res = await checkCapturedHour(
       new Date(Date.UTC(2026, 0, 6, 10)),
       rows(500, [0, 0, 1000, 0], 777),

@@ -34,7 +34,7 @@ const report = (id: string, from: string, to: string, createdAt: string): Report
   mode: 'exact',
   rows: 10,
   datasetDrift: false,
-  severity: 'none',
+  severity: 'low',
   result: {},
 });
 

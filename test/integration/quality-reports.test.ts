@@ -65,7 +65,7 @@ const drift: ReportRecord = {
   mode: 'exact',
   rows: 10,
   datasetDrift: false,
-  severity: 'none',
+  severity: 'low',
   result: {},
 };
 

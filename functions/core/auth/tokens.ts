@@ -9,7 +9,7 @@ import type { Clock, IdGenerator } from '../kernel/clock.js';
 import { forbidden, unauthorized } from '../kernel/errors.js';
 import type { Authenticated } from './credential-cache.js';
 import type { Principal } from './principal.js';
-import { isRole } from './roles.js';
+import { isRole, type Role } from './roles.js';
 
 export const TOKEN_ISSUER = 'serval';
 export const TOKEN_AUDIENCE = 'serval-api';
@@ -31,7 +31,7 @@ export interface SigningKeySource {
 export interface IssuedToken {
   readonly token: string;
   readonly expiresAt: string;
-  readonly role: string;
+  readonly role: Role;
 }
 
 const MIN_SECRET_LENGTH = 32;

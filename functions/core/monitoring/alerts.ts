@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { DriftTest, Severity } from '../stats/drift-report.js';
 import type { DriftCheckResult } from './check.js';
+import type { AlertRecord } from './ports.js';
 
 export type AlertAction = 'keep_monitoring' | 'investigate' | 'retrain' | 'rollback';
 
@@ -236,4 +237,13 @@ export function alertForLifecycleEvent(
     };
   }
   return undefined;
+}
+
+/**
+ * An alert as the API and alert events show it: without the store's publishing flag, and with the
+ * acknowledgement's comment only when one was given (alerts acknowledged before this stored '').
+ */
+export function alertView(stored: AlertRecord): AlertRecord {
+  const { published: _published, ackComment, ...rest } = stored;
+  return ackComment ? { ...rest, ackComment } : rest;
 }

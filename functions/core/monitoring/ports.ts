@@ -3,6 +3,7 @@
 import type { PredictionStore } from '../inference/ports.js';
 import type { AuditEvent } from '../kernel/audit.js';
 import type { Page, PageRequest } from '../kernel/paging.js';
+import type { FeatureKind, Severity } from '../stats/drift-report.js';
 import type { MonitoringPolicy } from './policy.js';
 import type { QualityReport, VolumeCheck } from './quality.js';
 
@@ -14,7 +15,7 @@ export interface BaselineRef {
   readonly createdAt: string;
   readonly createdBy: string;
   readonly rows: number;
-  readonly features: readonly { readonly name: string; readonly kind: string }[];
+  readonly features: readonly { readonly name: string; readonly kind: FeatureKind }[];
   /** Where the profile lives (object key in the artifacts bucket). */
   readonly profileKey: string;
   readonly source: string;
@@ -32,7 +33,7 @@ export interface ReportRecord {
   readonly mode: 'exact' | 'sketch';
   readonly rows: number;
   readonly datasetDrift: boolean;
-  readonly severity: string;
+  readonly severity: Severity;
   readonly alertId?: string;
   /** The data-quality report of the same window (GET /v1/models/{name}/quality). */
   readonly qualityReportId?: string;
@@ -101,7 +102,7 @@ export interface AlertRecord {
   readonly model: string;
   readonly createdAt: string;
   readonly status: 'open' | 'acknowledged';
-  readonly severity: string;
+  readonly severity: Severity;
   readonly title: string;
   readonly recommendation: string;
   /**
@@ -117,7 +118,12 @@ export interface AlertRecord {
   readonly details: Record<string, unknown>;
   readonly acknowledgedBy?: string;
   readonly acknowledgedAt?: string;
-  /** False until the alert event went out (webhooks, SNS); a redelivered check publishes it then. */
+  /** The comment given with the acknowledgement, if one was. */
+  readonly ackComment?: string;
+  /**
+   * The store's own: false until the alert event went out (webhooks, SNS); a redelivered check
+   * publishes it then. Never shown (alertView).
+   */
   readonly published?: boolean;
   /** As on ReportRecord: numbers stored as the nearest the table can hold. */
   readonly clampedNumbers?: readonly string[];

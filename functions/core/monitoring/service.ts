@@ -19,7 +19,8 @@ import { conflict, isConcurrentModification, notFound, validationFailed } from '
 import { allItems, type Page, type PageRequest } from '../kernel/paging.js';
 import { rollbackCandidate } from '../registry/lifecycle.js';
 import type { RegistryStore } from '../registry/ports.js';
-import { alertForCheck, alertForLifecycleEvent, type LifecycleEventLike } from './alerts.js';
+import type { Severity } from '../stats/drift-report.js';
+import { alertForCheck, alertForLifecycleEvent, alertView, type LifecycleEventLike } from './alerts.js';
 import { type BaselineProfile, buildBaseline } from './baseline.js';
 import { CapturedAtReader } from './captured-at.js';
 import { type DriftCheckResult, runDriftCheck } from './check.js';
@@ -95,7 +96,7 @@ export interface OperationalAlert {
   /** One alert per key: the same incident reported again raises nothing new. */
   readonly key: string;
   readonly model: string;
-  readonly severity: string;
+  readonly severity: Severity;
   readonly title: string;
   readonly recommendation: string;
   readonly details: Record<string, unknown>;
@@ -602,17 +603,17 @@ export class MonitoringService {
   private async raise(record: AlertRecord, data: Record<string, unknown>): Promise<AlertRecord> {
     const created = await this.deps.store.putAlertOnce({ ...record, published: false });
     const stored = created ? record : await this.deps.store.getAlert(record.id);
+    const view = alertView(stored ?? record);
     if (created || stored?.published === false) {
-      const alertView = { ...(stored ?? record), published: undefined };
       await this.deps.events?.publish({
         id: record.id,
         type: 'alert.raised',
-        at: (stored ?? record).createdAt,
-        data: { alert: alertView, ...data },
+        at: view.createdAt,
+        data: { alert: view, ...data },
       });
       await this.deps.store.markAlertPublished(record.id);
     }
-    return stored ?? record;
+    return view;
   }
 
   listReports(model: string, page: PageRequest): Promise<Page<ReportRecord>> {
@@ -649,10 +650,11 @@ export class MonitoringService {
 
   // ---- alerts ---------------------------------------------------------------------------
 
-  listAlerts(
+  async listAlerts(
     query: PageRequest & { model?: string; status?: 'open' | 'acknowledged' },
   ): Promise<Page<AlertRecord>> {
-    return this.deps.store.listAlerts(query);
+    const page = await this.deps.store.listAlerts(query);
+    return { ...page, items: page.items.map(alertView) };
   }
 
   async ackAlert(principal: Principal, id: string, comment?: string): Promise<AlertRecord> {
@@ -676,7 +678,13 @@ export class MonitoringService {
       if (isConcurrentModification(err)) throw conflict(`alert ${id} is already acknowledged`);
       throw err;
     }
-    return { ...alert, status: 'acknowledged', acknowledgedBy: principal.id, acknowledgedAt: at };
+    return alertView({
+      ...alert,
+      status: 'acknowledged',
+      acknowledgedBy: principal.id,
+      acknowledgedAt: at,
+      ...(comment ? { ackComment: comment } : {}),
+    });
   }
 
   // ---- internals ------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /** Side-by-side comparison of two versions of a model: metrics, params, schemas and lineage. */
 import type { RegistryRecords } from './records.js';
-import type { ModelVersion, Stage } from './types.js';
+import type { ModelVersion, Stage, VersionStatus } from './types.js';
 
 export interface CompareResult {
   readonly a: VersionSummary;
@@ -24,7 +24,7 @@ export interface CompareResult {
 interface VersionSummary {
   readonly version: string;
   readonly stage: Stage;
-  readonly status: string;
+  readonly status: VersionStatus;
   readonly createdAt: string;
   readonly sha256: string;
 }

@@ -4,12 +4,13 @@ import type { AlertRecord, ReportRecord } from '../../../functions/core/monitori
 import type { RetrainRegistry } from '../../../functions/core/retraining/jobs.js';
 import { type ModeVerdict, RetrainService } from '../../../functions/core/retraining/service.js';
 import { decide, RetrainTriggers } from '../../../functions/core/retraining/triggers.js';
+import type { Severity } from '../../../functions/core/stats/drift-report.js';
 import { MemoryJobStore } from '../../support/memory-jobs.js';
 
 const policy = (retraining: Record<string, unknown>) => MonitoringPolicy.parse({ retraining }).retraining;
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 
-function report(i: number, severity: string, status: 'ok' | 'skipped' = 'ok'): ReportRecord {
+function report(i: number, severity: Severity, status: 'ok' | 'skipped' = 'ok'): ReportRecord {
   const to = new Date(T0 - i * 3_600_000).toISOString();
   return {
     id: `r${i}`,
