@@ -1,8 +1,5 @@
-/** Lambda entry for API key administration. */
-import type { z } from 'zod';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type { CreateKeyBody, KeyParams, PageQuery, TokenBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { idempotencyLayer } from './idempotency.js';
 import { apiKeys, type Env, makeLogger, modes, tokens } from './shared.js';
@@ -15,25 +12,25 @@ export function buildAuthApi(env: Env = process.env): ProxyHandler {
   return createApiHandler(
     'auth',
     {
-      issueToken: operation<unknown, unknown, z.infer<typeof TokenBody>>({
+      issueToken: operation({
         ...CONTRACT.issueToken,
         handle: ({ principal, body }) => jwt.issue(principal, body.ttlSeconds),
       }),
-      createKey: operation<unknown, unknown, z.infer<typeof CreateKeyBody>>({
+      createKey: operation({
         ...CONTRACT.createKey,
         handle: async ({ principal, body }) => {
           const { key, record } = await keys.create(principal, body);
           return { ...record, key, notice: 'store this key now: it is shown once and kept only as a hash' };
         },
       }),
-      listKeys: operation<unknown, z.infer<typeof PageQuery>>({
+      listKeys: operation({
         ...CONTRACT.listKeys,
         handle: async ({ query }) => {
           const page = await keys.list(query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      revokeKey: operation<z.infer<typeof KeyParams>>({
+      revokeKey: operation({
         ...CONTRACT.revokeKey,
         handle: ({ principal, params }) => keys.revoke(principal, params.keyId),
       }),

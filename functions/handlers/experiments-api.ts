@@ -1,18 +1,5 @@
-/** Lambda entry for experiments: definitions and state, assignment, outcome events, results. */
-import type { z } from 'zod';
-import type { CreateExperiment } from '../core/experiments/definition.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type {
-  AssignmentQuery,
-  ConcludeBody,
-  ExperimentParams,
-  ExperimentStateBody,
-  ExperimentsQuery,
-  OutcomeEventsBody,
-  PageQuery,
-  WeightsBody,
-} from '../http/schemas.js';
 import { experimentView, resultsView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentService } from './experiments-wiring.js';
@@ -20,66 +7,64 @@ import { idempotencyLayer } from './idempotency.js';
 import { type Env, makeLogger, modes } from './shared.js';
 
 const logger = makeLogger('experiments');
-type Id = z.infer<typeof ExperimentParams>;
-type StateBody = z.infer<typeof ExperimentStateBody>;
 
 export function buildExperimentsApi(env: Env = process.env): ProxyHandler {
   const experiments = experimentService(env, logger);
   return createApiHandler(
     'experiments',
     {
-      createExperiment: operation<unknown, unknown, CreateExperiment>({
+      createExperiment: operation({
         ...CONTRACT.createExperiment,
         handle: async ({ principal, body }) => experimentView(await experiments.create(principal, body)),
       }),
-      listExperiments: operation<unknown, z.infer<typeof ExperimentsQuery>>({
+      listExperiments: operation({
         ...CONTRACT.listExperiments,
         handle: async ({ query }) => {
           const page = await experiments.list(query);
           return { items: page.items.map(experimentView), nextCursor: page.nextCursor ?? null };
         },
       }),
-      getExperiment: operation<Id>({
+      getExperiment: operation({
         ...CONTRACT.getExperiment,
         handle: async ({ params }) => experimentView(await experiments.get(params.experimentId)),
       }),
-      setExperimentWeights: operation<Id, unknown, z.infer<typeof WeightsBody>>({
+      setExperimentWeights: operation({
         ...CONTRACT.setExperimentWeights,
         handle: async ({ principal, params, body }) =>
           experimentView(
             await experiments.setWeights(principal, params.experimentId, body.weights, body.comment),
           ),
       }),
-      startExperiment: operation<Id, unknown, StateBody>({
+      startExperiment: operation({
         ...CONTRACT.startExperiment,
         handle: async ({ principal, params, body }) =>
           experimentView(await experiments.start(principal, params.experimentId, body.comment)),
       }),
-      pauseExperiment: operation<Id, unknown, StateBody>({
+      pauseExperiment: operation({
         ...CONTRACT.pauseExperiment,
         handle: async ({ principal, params, body }) =>
           experimentView(await experiments.pause(principal, params.experimentId, body.comment)),
       }),
-      concludeExperiment: operation<Id, unknown, z.infer<typeof ConcludeBody>>({
+      concludeExperiment: operation({
         ...CONTRACT.concludeExperiment,
         handle: async ({ principal, params, body }) => {
           const { experiment, results } = await experiments.conclude(principal, params.experimentId, body);
           return { experiment: experimentView(experiment), results: resultsView(results) };
         },
       }),
-      recordExperimentEvents: operation<Id, unknown, z.infer<typeof OutcomeEventsBody>>({
+      recordExperimentEvents: operation({
         ...CONTRACT.recordExperimentEvents,
         handle: ({ params, body }) => experiments.recordEvents(params.experimentId, body),
       }),
-      getExperimentAssignment: operation<Id, z.infer<typeof AssignmentQuery>>({
+      getExperimentAssignment: operation({
         ...CONTRACT.getExperimentAssignment,
         handle: ({ params, query }) => experiments.assignment(params.experimentId, query.subject),
       }),
-      getExperimentResults: operation<Id>({
+      getExperimentResults: operation({
         ...CONTRACT.getExperimentResults,
         handle: async ({ params }) => resultsView(await experiments.results(params.experimentId)),
       }),
-      listExperimentSnapshots: operation<Id, z.infer<typeof PageQuery>>({
+      listExperimentSnapshots: operation({
         ...CONTRACT.listExperimentSnapshots,
         handle: async ({ params, query }) => {
           const page = await experiments.history(params.experimentId, query);

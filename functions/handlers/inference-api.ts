@@ -1,22 +1,11 @@
-/** Lambda entry for inference: predict, explain, feedback and serving stats. */
-import type { z } from 'zod';
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
 import { canonicalMemberText, shareJson, worthSharing } from '../core/kernel/shared-json.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { INFERENCE_CONTRACT as CONTRACT } from '../http/inference-contract.js';
-import type {
-  ExplainBody,
-  FeedbackBody,
-  NameParams,
-  PredictBody,
-  StatsQuery,
-} from '../http/inference-schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { inferenceWiring, inferenceLogger as logger } from './inference-wiring.js';
 import { onlineFeedbackSender } from './online-serving.js';
 import type { Env } from './shared.js';
-
-type Name = z.infer<typeof NameParams>;
 
 export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
   const { service, capture, predictions, metrics, experiments } = inferenceWiring(env);
@@ -24,7 +13,7 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
   const api = createApiHandler(
     'inference',
     {
-      predict: operation<Name, unknown, z.infer<typeof PredictBody>>({
+      predict: operation({
         ...CONTRACT.predict,
         handle: ({ params, body, bodyText }) => {
           // Instances sent as JSON.stringify writes them go into the capture message as sent,
@@ -36,11 +25,11 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
           return service.predict(params.name, body);
         },
       }),
-      explain: operation<Name, unknown, z.infer<typeof ExplainBody>>({
+      explain: operation({
         ...CONTRACT.explain,
         handle: ({ params, body }) => service.explain(params.name, body),
       }),
-      feedback: operation<unknown, unknown, z.infer<typeof FeedbackBody>>({
+      feedback: operation({
         ...CONTRACT.feedback,
         handle: async ({ body }) => {
           // Imported on the first feedback: its statistics stay off predict's cold start.
@@ -52,7 +41,7 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
           return summary;
         },
       }),
-      stats: operation<Name, z.infer<typeof StatsQuery>>({
+      stats: operation({
         ...CONTRACT.stats,
         handle: ({ params, query }) => service.stats(params.name, predictions, query),
       }),

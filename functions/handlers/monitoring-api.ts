@@ -1,24 +1,7 @@
-/** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
-import type { z } from 'zod';
 import { unsupported } from '../core/kernel/errors.js';
-import type { MonitoringPolicy } from '../core/monitoring/policy.js';
 import { onlineIneligibility } from '../core/online/learner.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type {
-  AckBody,
-  AlertParams,
-  AlertsQuery,
-  BaselineBody,
-  DriftCheckBody,
-  FairnessQuery,
-  NameParams,
-  OnlineResetBody,
-  PageQuery,
-  PerformanceQuery,
-  WebhookBody,
-  WebhookParams,
-} from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { idempotencyLayer } from './idempotency.js';
 import { monitoringService } from './monitoring-wiring.js';
@@ -28,8 +11,6 @@ import { artifactStore, type Env, makeLogger, modes, registryReader } from './sh
 import { webhookService, webhookUrlPolicy } from './webhooks-wiring.js';
 
 const logger = makeLogger('monitoring');
-type Name = z.infer<typeof NameParams>;
-type Page = z.infer<typeof PageQuery>;
 
 export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   const monitoring = monitoringService(env);
@@ -39,11 +20,11 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
   return createApiHandler(
     'monitoring',
     {
-      putBaseline: operation<Name, unknown, z.infer<typeof BaselineBody>>({
+      putBaseline: operation({
         ...CONTRACT.putBaseline,
         handle: ({ principal, params, body }) => monitoring.putBaseline(principal, params.name, body),
       }),
-      getBaseline: operation<Name, { version?: string }>({
+      getBaseline: operation({
         ...CONTRACT.getBaseline,
         handle: async ({ params, query }) => {
           const { ref, profile } = await monitoring.getBaseline(params.name, query.version);
@@ -54,7 +35,7 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
           };
         },
       }),
-      checkDrift: operation<Name, unknown, z.infer<typeof DriftCheckBody>>({
+      checkDrift: operation({
         ...CONTRACT.checkDrift,
         handle: async ({ params, body }) => {
           const report = await monitoring.check(params.name, { from: body.from, to: body.to }, 'manual');
@@ -63,29 +44,29 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
           return report;
         },
       }),
-      listDriftReports: operation<Name, Page>({
+      listDriftReports: operation({
         ...CONTRACT.listDriftReports,
         handle: async ({ params, query }) => {
           const page = await monitoring.listReports(params.name, query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      listQualityReports: operation<Name, Page>({
+      listQualityReports: operation({
         ...CONTRACT.listQualityReports,
         handle: async ({ params, query }) => {
           const page = await monitoring.listQualityReports(params.name, query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      getPerformance: operation<Name, z.infer<typeof PerformanceQuery>>({
+      getPerformance: operation({
         ...CONTRACT.getPerformance,
         handle: ({ params, query }) => monitoring.performance(params.name, query),
       }),
-      getFairness: operation<Name, z.infer<typeof FairnessQuery>>({
+      getFairness: operation({
         ...CONTRACT.getFairness,
         handle: ({ params, query }) => monitoring.fairness(params.name, query),
       }),
-      putPolicy: operation<Name, unknown, MonitoringPolicy>({
+      putPolicy: operation({
         ...CONTRACT.putPolicy,
         handle: async ({ principal, params, body }) => {
           if (body.onlineLearning.enabled) {
@@ -100,44 +81,44 @@ export function buildMonitoringApi(env: Env = process.env): ProxyHandler {
           return monitoring.putPolicy(principal, params.name, body);
         },
       }),
-      getPolicy: operation<Name>({
+      getPolicy: operation({
         ...CONTRACT.getPolicy,
         handle: ({ params }) => monitoring.getPolicy(params.name),
       }),
-      getOnline: operation<Name>({
+      getOnline: operation({
         ...CONTRACT.getOnline,
         handle: ({ params }) => online.describe(params.name),
       }),
-      resetOnline: operation<Name, unknown, z.infer<typeof OnlineResetBody>>({
+      resetOnline: operation({
         ...CONTRACT.resetOnline,
         handle: ({ principal, params, body }) => online.reset(principal, params.name, body.reason),
       }),
-      listAlerts: operation<unknown, z.infer<typeof AlertsQuery>>({
+      listAlerts: operation({
         ...CONTRACT.listAlerts,
         handle: async ({ query }) => {
           const page = await monitoring.listAlerts(query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      ackAlert: operation<z.infer<typeof AlertParams>, unknown, z.infer<typeof AckBody>>({
+      ackAlert: operation({
         ...CONTRACT.ackAlert,
         handle: ({ principal, params, body }) => monitoring.ackAlert(principal, params.alertId, body.comment),
       }),
-      createWebhook: operation<unknown, unknown, z.infer<typeof WebhookBody>>({
+      createWebhook: operation({
         ...CONTRACT.createWebhook,
         handle: async ({ principal, body }) => {
           const { webhook, secret } = await webhooks.create(principal, body, webhookUrlPolicy(env));
           return { ...webhook, secret, notice: 'store this signing secret now: it is shown once' };
         },
       }),
-      listWebhooks: operation<unknown, Page>({
+      listWebhooks: operation({
         ...CONTRACT.listWebhooks,
         handle: async ({ query }) => {
           const page = await webhooks.list(query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      deleteWebhook: operation<z.infer<typeof WebhookParams>>({
+      deleteWebhook: operation({
         ...CONTRACT.deleteWebhook,
         handle: ({ principal, params }) => webhooks.delete(principal, params.webhookId),
       }),

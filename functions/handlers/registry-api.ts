@@ -1,32 +1,12 @@
 /** Lambda entry for the model registry routes: parse → call a registry service → map. */
 
-import type { z } from 'zod';
 import { s3Client } from '../adapters/aws-clients.js';
 import { IMPORT_BUCKETS_ENV, importBuckets, S3ImportObjects } from '../adapters/s3-imports.js';
 import { BUCKETS } from '../contract/resources.js';
 import type { ModelRunner } from '../core/kernel/runner.js';
 import { datasetFairness } from '../core/monitoring/fairness-report.js';
-import type { ValidationRequest } from '../core/registry/validation-report.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type {
-  AliasBody,
-  AliasParams,
-  ApprovalBody,
-  CompareQuery,
-  CreateModelBody,
-  ListModelsQuery,
-  ListVersionsQuery,
-  NameParams,
-  PageQuery,
-  RegisterVersionBody,
-  RollbackBody,
-  TransitionBody,
-  UpdateModelBody,
-  UpdateVersionBody,
-  VersionFairnessBody,
-  VersionParams,
-} from '../http/schemas.js';
 import { modelView, versionView } from '../http/views.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { experimentDeletionGuard } from './experiments-wiring.js';
@@ -35,10 +15,6 @@ import { openAlertsReader } from './monitoring-wiring.js';
 import { lifecycleEvents } from './registry-events.js';
 import { registryServices } from './registry-wiring.js';
 import { type Env, envValue, makeLogger, modes } from './shared.js';
-
-type Name = z.infer<typeof NameParams>;
-type NameVersion = z.infer<typeof VersionParams>;
-type Page = z.infer<typeof PageQuery>;
 
 const logger = makeLogger('registry');
 
@@ -62,11 +38,11 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
   return createApiHandler(
     'registry',
     {
-      createModel: operation<unknown, unknown, z.infer<typeof CreateModelBody>>({
+      createModel: operation({
         ...CONTRACT.createModel,
         handle: async ({ principal, body }) => modelView(await registry.models.create(principal, body)),
       }),
-      listModels: operation<unknown, z.infer<typeof ListModelsQuery>>({
+      listModels: operation({
         ...CONTRACT.listModels,
         handle: async ({ query }) => {
           const { tag, ...rest } = query;
@@ -74,52 +50,52 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           return { items: page.items.map(modelView), nextCursor: page.nextCursor ?? null };
         },
       }),
-      getModel: operation<Name>({
+      getModel: operation({
         ...CONTRACT.getModel,
         handle: async ({ params }) => {
           const { model, versionsByStage, aliases } = await registry.models.overview(params.name);
           return { ...modelView(model), versionsByStage, aliases };
         },
       }),
-      updateModel: operation<Name, unknown, z.infer<typeof UpdateModelBody>>({
+      updateModel: operation({
         ...CONTRACT.updateModel,
         handle: async ({ principal, params, body }) =>
           modelView(await registry.models.update(principal, params.name, body)),
       }),
-      registerVersion: operation<Name, unknown, z.infer<typeof RegisterVersionBody>>({
+      registerVersion: operation({
         ...CONTRACT.registerVersion,
         handle: async ({ principal, params, body }) => {
           const { version, upload } = await registry.artifacts.register(principal, params.name, body);
           return { ...versionView(version), upload: upload ?? null };
         },
       }),
-      listVersions: operation<Name, z.infer<typeof ListVersionsQuery>>({
+      listVersions: operation({
         ...CONTRACT.listVersions,
         handle: async ({ params, query }) => {
           const page = await registry.models.listVersions(params.name, query);
           return { items: page.items.map(versionView), nextCursor: page.nextCursor ?? null };
         },
       }),
-      getVersion: operation<NameVersion>({
+      getVersion: operation({
         ...CONTRACT.getVersion,
         handle: async ({ params }) =>
           versionView(await registry.models.getVersion(params.name, params.version)),
       }),
-      updateVersion: operation<NameVersion, unknown, z.infer<typeof UpdateVersionBody>>({
+      updateVersion: operation({
         ...CONTRACT.updateVersion,
         handle: async ({ principal, params, body }) =>
           versionView(await registry.models.updateVersion(principal, params.name, params.version, body)),
       }),
-      deleteModel: operation<Name>({
+      deleteModel: operation({
         ...CONTRACT.deleteModel,
         handle: ({ principal, params }) => registry.deletions.deleteModel(principal, params.name),
       }),
-      deleteVersion: operation<NameVersion>({
+      deleteVersion: operation({
         ...CONTRACT.deleteVersion,
         handle: ({ principal, params }) =>
           registry.deletions.deleteVersion(principal, params.name, params.version),
       }),
-      newUploadUrl: operation<NameVersion>({
+      newUploadUrl: operation({
         ...CONTRACT.newUploadUrl,
         handle: async ({ principal, params }) => {
           const { version, upload } = await registry.artifacts.uploadUrl(
@@ -130,20 +106,20 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           return { ...versionView(version), upload };
         },
       }),
-      completeUpload: operation<NameVersion>({
+      completeUpload: operation({
         ...CONTRACT.completeUpload,
         handle: async ({ principal, params }) =>
           versionView(await registry.artifacts.completeUpload(principal, params.name, params.version)),
       }),
-      getArtifactUrl: operation<NameVersion>({
+      getArtifactUrl: operation({
         ...CONTRACT.getArtifactUrl,
         handle: ({ params }) => registry.artifacts.downloadUrl(params.name, params.version),
       }),
-      verifyArtifact: operation<NameVersion>({
+      verifyArtifact: operation({
         ...CONTRACT.verifyArtifact,
         handle: ({ principal, params }) => registry.artifacts.verify(principal, params.name, params.version),
       }),
-      validateVersion: operation<NameVersion, unknown, ValidationRequest>({
+      validateVersion: operation({
         ...CONTRACT.validateVersion,
         handle: async ({ principal, params, body }) => {
           return registry.validation.validate(
@@ -155,7 +131,7 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           );
         },
       }),
-      versionFairness: operation<NameVersion, unknown, z.infer<typeof VersionFairnessBody>>({
+      versionFairness: operation({
         ...CONTRACT.versionFairness,
         handle: async ({ principal, params, body }) => {
           return datasetFairness(
@@ -168,45 +144,45 @@ export function buildRegistryApi(env: Env = process.env): ProxyHandler {
           );
         },
       }),
-      transitionVersion: operation<NameVersion, unknown, z.infer<typeof TransitionBody>>({
+      transitionVersion: operation({
         ...CONTRACT.transitionVersion,
         handle: async ({ principal, params: { name, version }, body: { stage, comment } }) =>
           versionView(await registry.lifecycle.transition(principal, name, version, stage, comment)),
       }),
-      decideApproval: operation<NameVersion, unknown, z.infer<typeof ApprovalBody>>({
+      decideApproval: operation({
         ...CONTRACT.decideApproval,
         handle: async ({ principal, params: { name, version }, body: { decision, comment } }) =>
           versionView(await registry.lifecycle.decideApproval(principal, name, version, decision, comment)),
       }),
-      rollback: operation<Name, unknown, z.infer<typeof RollbackBody>>({
+      rollback: operation({
         ...CONTRACT.rollback,
         handle: async ({ principal, params, body }) =>
           versionView(
             await registry.lifecycle.rollback(principal, params.name, body.toVersion, body.comment),
           ),
       }),
-      setAlias: operation<z.infer<typeof AliasParams>, unknown, z.infer<typeof AliasBody>>({
+      setAlias: operation({
         ...CONTRACT.setAlias,
         handle: async ({ principal, params, body }) => ({
           model: params.name,
           aliases: await registry.aliases.set(principal, params.name, params.alias, body.version),
         }),
       }),
-      deleteAlias: operation<z.infer<typeof AliasParams>>({
+      deleteAlias: operation({
         ...CONTRACT.deleteAlias,
         handle: async ({ principal, params }) => ({
           model: params.name,
           aliases: await registry.aliases.remove(principal, params.name, params.alias),
         }),
       }),
-      productionHistory: operation<Name, Page>({
+      productionHistory: operation({
         ...CONTRACT.productionHistory,
         handle: async ({ params, query }) => {
           const page = await registry.lifecycle.productionHistory(params.name, query);
           return { items: page.items, nextCursor: page.nextCursor ?? null };
         },
       }),
-      compareVersions: operation<Name, z.infer<typeof CompareQuery>>({
+      compareVersions: operation({
         ...CONTRACT.compareVersions,
         handle: ({ params, query }) => registry.comparison.compare(params.name, query.a, query.b),
       }),

@@ -1,39 +1,35 @@
-/** Lambda entry for retraining: requests (queue a job), jobs (list, show with log lines, cancel). */
-import type { z } from 'zod';
 import { jobView } from '../core/retraining/jobs.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import type { JobParams, JobsQuery, NameParams, RetrainBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { idempotencyLayer } from './idempotency.js';
 import { retrainService } from './retraining-wiring.js';
 import { type Env, makeLogger, modes } from './shared.js';
 
 const logger = makeLogger('retraining');
-type Id = z.infer<typeof JobParams>;
 
 export function buildRetrainingApi(env: Env = process.env): ProxyHandler {
   const jobs = retrainService(env);
   return createApiHandler(
     'retraining',
     {
-      retrainModel: operation<z.infer<typeof NameParams>, unknown, z.infer<typeof RetrainBody>>({
+      retrainModel: operation({
         ...CONTRACT.retrainModel,
         handle: async ({ principal, params, body }) =>
           jobView(await jobs.request(principal, params.name, body)),
       }),
-      listJobs: operation<unknown, z.infer<typeof JobsQuery>>({
+      listJobs: operation({
         ...CONTRACT.listJobs,
         handle: async ({ query }) => {
           const page = await jobs.list(query);
           return { items: page.items.map((j) => jobView(j, false)), nextCursor: page.nextCursor ?? null };
         },
       }),
-      getJob: operation<Id>({
+      getJob: operation({
         ...CONTRACT.getJob,
         handle: async ({ params }) => jobView(await jobs.get(params.jobId)),
       }),
-      cancelJob: operation<Id>({
+      cancelJob: operation({
         ...CONTRACT.cancelJob,
         handle: async ({ principal, params }) => jobView(await jobs.cancel(principal, params.jobId)),
       }),

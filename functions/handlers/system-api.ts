@@ -1,5 +1,3 @@
-/** Lambda entry for health, audit and the OpenAPI document. */
-import type { z } from 'zod';
 import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { AwsHealthProbes, keyStoreLiveness } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
@@ -11,8 +9,6 @@ import { Health } from '../core/system/health.js';
 import { describeMode } from '../core/system/modes.js';
 import { createApiHandler, operation, type ProxyHandler, TextBody } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
-import { openApiDocument } from '../http/openapi.js';
-import type { AuditQuery, HealthDetailedQuery, ModeBody } from '../http/schemas.js';
 import { apiEntry, lambdaHandler } from './entry.js';
 import { registryServices } from './registry-wiring.js';
 import { type Env, envValue, makeLogger, modes, predictionStore, registryStore } from './shared.js';
@@ -72,13 +68,14 @@ function buildSystemApi(env: Env): ProxyHandler {
           return { status: 'ok' };
         },
       }),
-      healthDetailed: operation<unknown, z.infer<typeof HealthDetailedQuery>>({
+      healthDetailed: operation({
         ...CONTRACT.healthDetailed,
         handle: ({ principal, query }) => health.detailed(principal, { recheck: query.recheck }),
       }),
-      openapi: operation({ handle: async () => openApiDocument() }),
+      // Loaded on first use: it builds every request and answer schema's JSON Schema.
+      openapi: operation({ handle: async () => (await import('../http/openapi.js')).openApiDocument() }),
       getMode: operation({ handle: async () => describeMode(await mode.current()) }),
-      setMode: operation<unknown, unknown, z.infer<typeof ModeBody>>({
+      setMode: operation({
         ...CONTRACT.setMode,
         handle: async ({ principal, body }) =>
           describeMode(await mode.set(principal, body.mode, body.comment)),
@@ -90,7 +87,7 @@ function buildSystemApi(env: Env): ProxyHandler {
             'text/plain; version=0.0.4; charset=utf-8',
           ),
       }),
-      listAudit: operation<unknown, z.infer<typeof AuditQuery>>({
+      listAudit: operation({
         ...CONTRACT.listAudit,
         handle: async ({ query }) => {
           // Stored times are UTC ISO strings; normalise so `since` with an offset compares correctly.

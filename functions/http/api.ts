@@ -19,6 +19,7 @@ import {
   validationFailed,
 } from '../core/kernel/errors.js';
 import { stringifyShared } from '../core/kernel/shared-json.js';
+import type { AnswerOf } from './answers/index.js';
 import { mapError } from './errors.js';
 
 /** Lambda's synchronous invocation payload limit; API Gateway's own is 10 MB. */
@@ -52,7 +53,7 @@ export interface ApiResult {
   readonly headers?: Record<string, string>;
 }
 
-export interface Operation<P = unknown, Q = unknown, B = unknown> {
+export interface Operation<P = unknown, Q = unknown, B = unknown, R = unknown> {
   // zod's core type: classic and zod/mini schemas alike (inference-schemas.ts says why both).
   readonly params?: $ZodType<P>;
   readonly query?: $ZodType<Q>;
@@ -61,19 +62,30 @@ export interface Operation<P = unknown, Q = unknown, B = unknown> {
   readonly status?: number;
   /** Answer fields holding a secret shown once: never cached for idempotent replays (contract.ts). */
   readonly secretFields?: readonly string[];
-  handle(req: ApiRequest<P, Q, B>): Promise<unknown>;
+  handle(req: ApiRequest<P, Q, B>): Promise<R>;
 }
 
-/** Declares an operation with its types inferred from its schemas. */
-export function operation<P = Record<string, never>, Q = Record<string, never>, B = undefined>(
-  o: Operation<P, Q, B>,
-): Operation<P, Q, B> {
+/** Declares an operation with its types inferred from its schemas and what it answers. */
+export function operation<P = Record<string, never>, Q = Record<string, never>, B = undefined, R = unknown>(
+  o: Operation<P, Q, B, R>,
+): Operation<P, Q, B, R> {
   return o;
 }
 
+/**
+ * Each operation of a function, whose answer must be what its answer schema describes
+ * (functions/http/answers): checked here at compile time; the tests check the JSON itself.
+ */
 type OperationsOf<F extends FunctionId> = {
-  // biome-ignore lint/suspicious/noExplicitAny: each operation has its own request types
-  readonly [K in Extract<Route, { fn: F }>['operationId']]: Operation<any, any, any>;
+  readonly [K in Extract<Route, { fn: F }>['operationId']]: Operation<
+    // biome-ignore lint/suspicious/noExplicitAny: each operation has its own request types
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    any,
+    AnswerOf<K>
+  >;
 };
 
 export interface ApiOptions {

@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document, generated from the route table and the request schemas. */
 import * as z from 'zod';
 import { ROUTES } from '../contract/routes.js';
+import { ANSWERS, namedAnswers } from './answers/index.js';
 import { CONTRACT, type OperationSchemas } from './contract.js';
 import { STATUS_BY_CODE } from './errors.js';
 
@@ -53,6 +54,12 @@ let cached: Record<string, unknown> | undefined;
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
   const paths: Record<string, Record<string, unknown>> = {};
+  const answers = namedAnswers();
+  const { schemas: answerSchemas } = z.toJSONSchema(answers, {
+    io: 'output',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
   for (const route of ROUTES) {
     const schemas: OperationSchemas = CONTRACT[route.operationId];
     const ok = String(schemas.status ?? 200);
@@ -61,10 +68,16 @@ export function openApiDocument(): Record<string, unknown> {
         description: 'success',
         content: schemas.produces
           ? { [schemas.produces]: { schema: { type: 'string' } } }
-          : { 'application/json': { schema: { type: 'object' } } },
+          : {
+              'application/json': {
+                schema: { $ref: `#/components/schemas/${answers.get(ANSWERS[route.operationId]!)!.id}` },
+              },
+            },
       },
       '400': { $ref: '#/components/responses/Error' },
       '500': { $ref: '#/components/responses/Error' },
+      // Every other refusal (404, 409, 413, 422, 429, 503…) carries the same body.
+      default: { $ref: '#/components/responses/Error' },
     };
     if (route.role !== 'none') {
       responses['401'] = { $ref: '#/components/responses/Error' };
@@ -99,6 +112,10 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     components: {
+      schemas: Object.fromEntries(
+        // Each keeps its name as the key; `$id` (a fragment URI here) is not allowed inside one.
+        Object.entries(answerSchemas).map(([id, { $schema: _s, $id: _id, ...schema }]) => [id, schema]),
+      ),
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
       responses: {
         Error: { description: 'error', content: { 'application/json': { schema: ERROR_SCHEMA } } },

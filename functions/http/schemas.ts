@@ -24,8 +24,9 @@ export {
   Version,
 } from './inference-schemas.js';
 
-const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex characters');
-const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'not a valid id');
+export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 is 64 lower-case hex characters');
+/** The ids Serval generates (ulids, functions/adapters/system.ts). */
+export const Ulid = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, 'not a valid id');
 
 const Tags = z
   .record(z.string().min(1).max(128), z.string().max(256))

@@ -119,19 +119,7 @@ describe('retraining', () => {
 describe('retraining with an MLP and a successive-halving search fanned out into trial messages', () => {
   it('trains, searches rung by rung over the trials queue, and registers the best MLP in staging', async () => {
     // A second model on the demo's artifact and dataset: iris-demo is in its cooldown by now.
-    const demo = makeDemoModel();
-    const parent = (await viewer('GET', '/v1/models/iris-demo/versions/1.0.0')).body;
-    expect((await alice('POST', '/v1/models', { name: 'iris-mlp' })).status).toBe(201);
-    const reg = await alice('POST', '/v1/models/iris-mlp/versions', {
-      version: '1.0.0',
-      artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
-      framework: 'onnx',
-      runtime: { type: 'lambda' },
-      inputSchema: demo.inputSchema,
-      outputSchema: demo.outputSchema,
-      dataset: { uri: parent.dataset.uri },
-    });
-    expect(reg.status, reg.text).toBe(201);
+    await demoCopy('iris-mlp');
 
     const res = await alice('POST', '/v1/models/iris-mlp/retrain', {
       reason: 'try an MLP',
@@ -180,3 +168,50 @@ describe('retraining with an MLP and a successive-halving search fanned out into
     expect(v.validation).toMatchObject({ by: `job:${id}` });
   });
 });
+
+describe('cancelling a job that has not finished', () => {
+  it('answers the job at once, and the job ends cancelled without a candidate', async () => {
+    await demoCopy('iris-cancel');
+    const res = await alice('POST', '/v1/models/iris-cancel/retrain', {
+      reason: 'to be cancelled',
+      // Enough trials that the job is still queued or running when the cancel arrives.
+      search: { l2: Array.from({ length: 40 }, (_, i) => 10 ** (-6 + i / 8)) },
+    });
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.id as string;
+    const cancel = await alice('POST', `/v1/jobs/${id}/cancel`);
+    expect(cancel.status, cancel.text).toBe(200);
+    expect(cancel.body.id).toBe(id);
+    // Queued: cancelled at once. Running: flagged, and the worker stops at its next trial.
+    expect(cancel.body.state === 'cancelled' || cancel.body.cancelRequested === true, cancel.text).toBe(true);
+    const job = await waitFor(
+      serval,
+      'the cancelled job to stop',
+      async () => {
+        const r = await viewer('GET', `/v1/jobs/${id}`);
+        return ['succeeded', 'failed', 'cancelled'].includes(r.body.state) ? r.body : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(job.state, JSON.stringify(job.log)).toBe('cancelled');
+    expect(job.resultVersion).toBeNull();
+    expect((await viewer('GET', '/v1/models/iris-cancel/versions')).body.items).toHaveLength(1);
+  });
+});
+
+/** A model on the demo's artifact and dataset (iris-demo itself is in its cooldown after the first job). */
+async function demoCopy(name: string): Promise<void> {
+  const demo = makeDemoModel();
+  const parent = (await viewer('GET', '/v1/models/iris-demo/versions/1.0.0')).body;
+  expect((await alice('POST', '/v1/models', { name })).status).toBe(201);
+  const reg = await alice('POST', `/v1/models/${name}/versions`, {
+    version: '1.0.0',
+    artifact: { base64: Buffer.from(demo.onnx).toString('base64') },
+    framework: 'onnx',
+    runtime: { type: 'lambda' },
+    inputSchema: demo.inputSchema,
+    outputSchema: demo.outputSchema,
+    dataset: { uri: parent.dataset.uri },
+  });
+  expect(reg.status, reg.text).toBe(201);
+}

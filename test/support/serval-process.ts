@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '../../local/ports.js';
+import { checkAnswer } from './answers.js';
 
 export interface ServalProcess {
   readonly url: string;
@@ -113,7 +114,7 @@ export interface ApiResponse<T = any> {
   readonly text: string;
 }
 
-/** A small JSON client for the Serval API. */
+/** A small JSON client for the Serval API; every answer is checked against the contract (answers.ts). */
 export function apiClient(baseUrl: string, key?: string) {
   return async function call<T = any>(
     method: string,
@@ -132,11 +133,14 @@ export function apiClient(baseUrl: string, key?: string) {
     });
     const text = await res.text();
     let parsed: unknown = text;
+    let isJson = false;
     try {
       parsed = JSON.parse(text);
+      isJson = true;
     } catch {
       // leave as text: some assertions look at non-JSON answers
     }
+    checkAnswer(method, `${baseUrl}${path}`, res.status, parsed, isJson);
     return { status: res.status, body: parsed as T, headers: res.headers, text };
   };
 }

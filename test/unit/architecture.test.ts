@@ -174,6 +174,28 @@ describe('architecture', () => {
     expect([...modules].sort()).toEqual([...CORE_ORDER].sort());
   });
 
+  it('builds the answer schemas only for the OpenAPI document: every other file imports them as types', () => {
+    // A type-only statement is erased from the bundle; any other (`import { type X }` included,
+    // which verbatimModuleSyntax keeps as a bare import) would build them in a function's init.
+    const statement = /^\s*(import|export)\s+([^;]*?)\s*from\s*['"]([^'"]+)['"]/gm;
+    const runtimeImports = (file: string, source: string) =>
+      [...source.matchAll(statement)]
+        .filter((m) => !/^type\s/.test(m[2]!))
+        .map((m) => target(file, m[3]!))
+        .filter((to) => to?.startsWith('functions/http/answers/'));
+    expect(
+      runtimeImports('functions/http/x.ts', "import { type A } from './answers/index.js';"),
+    ).toHaveLength(1);
+    expect(
+      runtimeImports('functions/http/x.ts', "import type { A } from './answers/index.js';"),
+    ).toHaveLength(0);
+    const offenders = files('functions')
+      .map((f) => f.split('\\').join('/'))
+      .filter((f) => !f.startsWith('functions/http/answers/') && f !== 'functions/http/openapi.ts')
+      .filter((f) => runtimeImports(f, readFileSync(f, 'utf8')).length > 0);
+    expect(offenders).toEqual([]);
+  });
+
   it('holds for every file under functions/', () => {
     const all = files('functions');
     expect(all.length).toBeGreaterThan(50);

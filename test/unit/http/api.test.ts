@@ -17,16 +17,19 @@ const logger = new Logger({ serviceName: 'test', logLevel: 'DEBUG' });
   );
 };
 
+/** These operations answer what they were given, to test the router: not the real answers' shapes. */
+const echo = (answer: unknown): never => answer as never;
+
 const handler = createApiHandler(
   'auth',
   {
-    issueToken: operation({ handle: async () => ({}) }),
+    issueToken: operation({ handle: async () => echo({}) }),
     createKey: operation({
       body: CreateKeyBody,
       status: 201,
-      handle: async ({ body, principal }) => ({ body, by: principal.id }),
+      handle: async ({ body, principal }) => echo({ body, by: principal.id }),
     }),
-    listKeys: operation({ query: PageQuery, handle: async ({ query }) => ({ query }) }),
+    listKeys: operation({ query: PageQuery, handle: async ({ query }) => echo({ query }) }),
     revokeKey: operation({
       params: KeyParams,
       handle: async ({ params }) => {
@@ -123,10 +126,14 @@ describe('createApiHandler', () => {
     const idempotent = createApiHandler(
       'auth',
       {
-        issueToken: operation({ handle: async () => ({}) }),
-        createKey: operation({ body: CreateKeyBody, status: 201, handle: async ({ body }) => ({ body }) }),
-        listKeys: operation({ handle: async () => ({}) }),
-        revokeKey: operation({ params: KeyParams, handle: async () => ({}) }),
+        issueToken: operation({ handle: async () => echo({}) }),
+        createKey: operation({
+          body: CreateKeyBody,
+          status: 201,
+          handle: async ({ body }) => echo({ body }),
+        }),
+        listKeys: operation({ handle: async () => echo({}) }),
+        revokeKey: operation({ params: KeyParams, handle: async () => echo({}) }),
       },
       {
         logger,
