@@ -374,9 +374,10 @@ describe('serval CLI end to end', () => {
       '--role',
       'viewer',
       '--expires-at',
-      '2030-01-01T00:00:00Z',
+      '2030-01-01T02:00:00+02:00',
     );
-    const keyId = /^created key (\S+) \(viewer, expires 2030-01-01T00:00:00Z\); shown once:\nsvl_/.exec(
+    // The expiry comes back in UTC, as every time the API answers.
+    const keyId = /^created key (\S+) \(viewer, expires 2030-01-01T00:00:00.000Z\); shown once:\nsvl_/.exec(
       key.stdout,
     )?.[1];
     expect(keyId).toBeDefined();
@@ -386,7 +387,7 @@ describe('serval CLI end to end', () => {
       'viewer',
       'active',
       expect.stringMatching(/^20\d\d-/),
-      '2030-01-01T00:00:00Z',
+      '2030-01-01T00:00:00.000Z',
       '–',
     ]);
     const hook = await cli(

@@ -82,7 +82,8 @@ export class ApiKeys {
       hash: hashSecret(secret),
       createdAt: now.toISOString(),
       createdBy: principal.id,
-      ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      // In UTC like every other time Serval answers, whatever offset the caller wrote it with.
+      ...(input.expiresAt !== undefined ? { expiresAt: new Date(input.expiresAt).toISOString() } : {}),
     };
     await this.deps.store.create(
       record,

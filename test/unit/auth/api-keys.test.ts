@@ -44,6 +44,20 @@ describe('ApiKeys', () => {
     expect(store.audits.map((a) => a.action)).toEqual(['key.create']);
   });
 
+  it('keeps an expiry written with an offset as the same instant in UTC', async () => {
+    const keys = new ApiKeys({
+      store: new MemoryKeyStore(),
+      clock: new SteppingClock(),
+      ids: new CountingIds(),
+    });
+    const { record } = await keys.create(admin, {
+      name: 'a',
+      role: 'viewer',
+      expiresAt: '2099-03-01T01:30:00+02:00',
+    });
+    expect(record.expiresAt).toBe('2099-02-28T23:30:00.000Z');
+  });
+
   it('refuses malformed, unknown, wrong-secret, expired and revoked keys alike', async () => {
     const clock = new SteppingClock();
     const keys = new ApiKeys({ store: new MemoryKeyStore(), clock, ids: new CountingIds() });
