@@ -182,7 +182,8 @@ describe('the dashboard', () => {
       7 + (i % 3) * 0.1,
       2.6,
     ]);
-    expect((await admin('POST', '/v1/models/iris-demo/predict', { instances: shifted })).status).toBe(200);
+    const served = await admin('POST', '/v1/models/iris-demo/predict', { instances: shifted });
+    expect(served.status).toBe(200);
     await waitFor(serval, 'captured predictions', async () => {
       const s = await admin('GET', '/v1/models/iris-demo/stats');
       return s.body.total.capture.captured >= 60 ? true : undefined;
@@ -236,6 +237,21 @@ describe('the dashboard', () => {
     await bob.getByRole('link', { name: 'Experiments' }).click();
     await bob.getByText('No experiments').waitFor();
     await shot(bob, 'experiments');
+
+    // Ground truth for the shifted predictions, two thirds right: the monitoring page charts it.
+    const truth = (served.body.predictionIds as string[]).map((predictionId, i) => ({
+      predictionId,
+      actual: i % 3 === 0 ? 'not-the-class' : served.body.predictions[i],
+    }));
+    expect((await admin('POST', '/v1/predictions/feedback', truth)).status).toBe(200);
+    await waitFor(serval, 'feedback counted', async () => {
+      const s = await admin('GET', '/v1/models/iris-demo/stats');
+      return s.body.total.feedback?.count >= 60 ? true : undefined;
+    });
+    await bob.goto(`${serval.url}/models/iris-demo/monitoring`);
+    const accuracyChart = bob.getByRole('figure', { name: 'Accuracy from feedback' }).locator('canvas');
+    await accuracyChart.waitFor();
+    expect(await accuracyChart.count()).toBe(1);
     expect((bob as Page & { errors: string[] }).errors).toEqual([]);
     await bob.close();
 

@@ -33,7 +33,7 @@ export interface Version {
   readonly sha256: string;
   readonly size: number | null;
   readonly inputSchema: { features: { name: string; type: string }[] } | null;
-  readonly outputSchema: { kind: string; classes?: string[] } | null;
+  readonly outputSchema: { kind: string; classes?: (string | number)[] } | null;
   readonly metrics: Record<string, number>;
   readonly params: Record<string, unknown>;
   readonly dataset: { uri: string; sha256?: string; rows?: number; verified: boolean } | null;
@@ -61,7 +61,8 @@ export interface AuditEvent {
 export interface Alert {
   readonly id: string;
   readonly model: string;
-  readonly kind: string;
+  /** Absent on drift alerts stored before kinds existed. */
+  readonly kind?: string;
   readonly severity: string;
   readonly title: string;
   readonly recommendation?: string;
@@ -76,7 +77,8 @@ export interface FeatureDrift {
   readonly kind: string;
   readonly test: string;
   readonly statistic: number | null;
-  readonly pValue: number | null;
+  /** Tests with a p-value only (ks, chi-square, z). */
+  readonly pValue?: number;
   readonly threshold: number;
   readonly drifted: boolean;
   readonly severity: string;
@@ -114,13 +116,14 @@ export interface DriftReport {
 export interface BaselineFeature {
   readonly name: string;
   readonly kind: string;
+  /** Numerical features: min, max, mean and quantiles (null without a value); categorical: top. */
   readonly summary: {
     count: number;
-    min?: number;
-    max?: number;
-    mean?: number;
-    quantiles?: Record<string, number>;
-    top?: { value: string; count: number }[];
+    min?: number | null;
+    max?: number | null;
+    mean?: number | null;
+    quantiles?: Record<string, number> | null;
+    top?: readonly { value: string; count: number }[];
   };
 }
 
@@ -129,12 +132,13 @@ export interface ServingWindow {
   readonly errors: number;
   readonly errorRate: number | null;
   readonly latencyMs: { p50: number; p95: number; p99: number } | null;
-  readonly feedback: { n?: number; accuracy?: number | null } | null;
+  /** Labels joined through feedback: accuracy for classifiers (functions/core/inference/stats.ts). */
+  readonly feedback: { count: number; classification?: { accuracy: number } } | null;
 }
 
 export interface Stats {
-  readonly from: string;
-  readonly to: string;
+  readonly from: string | null;
+  readonly to: string | null;
   readonly total: ServingWindow;
 }
 
@@ -177,7 +181,7 @@ export interface QualityReport {
   readonly volume?: {
     readonly status: string;
     readonly hourStart?: string;
-    readonly check?: { count: number; median: number; anomaly?: string | null; reason?: string };
+    readonly check?: { count: number; median: number | null; anomaly?: string | null; reason?: string };
   };
 }
 
@@ -232,7 +236,7 @@ export interface Fairness {
       selectionRate: number | null;
       tpr: number | null;
       fpr: number | null;
-      unreliable: string[];
+      unreliable: readonly string[];
     }[];
     readonly demographicParityDifference: Estimate;
     readonly demographicParityRatio: Estimate;
@@ -259,7 +263,7 @@ export interface Job {
   readonly error: string | null;
   readonly outcome?: string;
   readonly cancelRequested?: boolean;
-  readonly log?: { at: string; message: string }[];
+  readonly log?: readonly { at: string; message: string }[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }

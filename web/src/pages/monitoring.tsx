@@ -105,7 +105,7 @@ function binLabels(edges: readonly number[]): string[] {
 
 function quantileDensity(f: BaselineFeature): { x: number[]; y: number[] } | null {
   const q = f.summary.quantiles;
-  if (!q || f.summary.min === undefined || f.summary.max === undefined) return null;
+  if (!q || f.summary.min == null || f.summary.max == null) return null;
   const points: [number, number][] = [
     [0, f.summary.min],
     ...Object.entries(q).map(([k, v]): [number, number] => [Number(k.slice(1)) / 100, v]),
@@ -231,15 +231,7 @@ const RANGES = { '6h': 6, '24h': 24, '7d': 168 } as const;
 const BUCKETS = 12;
 
 function accuracyOf(w: ServingWindow): number | null {
-  const f = w.feedback as Record<string, unknown> | null;
-  if (!f) return null;
-  if (typeof f.accuracy === 'number') return f.accuracy;
-  for (const v of Object.values(f)) {
-    if (v && typeof v === 'object' && typeof (v as { accuracy?: unknown }).accuracy === 'number') {
-      return (v as { accuracy: number }).accuracy;
-    }
-  }
-  return null;
+  return w.feedback?.classification?.accuracy ?? null;
 }
 
 /**
