@@ -21,6 +21,7 @@ import type { DenseLayer } from '../onnx/models.js';
 import { checkDense, type DenseMatrix, type Matrix, toDense } from './data.js';
 import { denseForward, denseInputGrad, denseWeightGrad } from './kernels.js';
 import { createRng, type Rng } from './random.js';
+import type { Standardizer, TargetScaling } from './scaling.js';
 import { type Arena, createArena, type DenseKernels } from './simd.js';
 
 export type HiddenActivation = 'relu' | 'tanh';
@@ -700,6 +701,38 @@ export function predictMlp(model: MlpModel, x: Matrix | DenseMatrix): number[] {
 }
 
 /** The model as mlpOnnx's layers ([out][in] weights, the head's activation last). */
+/**
+ * The same network taking raw features, for one trained on `scaling`'s standardised features: the
+ * scaling folded into the first layer (w' = w / scale, b' = b − Σ w·mean / scale), so predictions and
+ * the ONNX graph need no preprocessing step and answer exactly what the trained network would.
+ */
+export function withInputScaling(model: MlpModel, scaling: Standardizer): MlpModel {
+  const [first, ...rest] = model.layers;
+  if (!first) return model;
+  const weights = new Float64Array(first.weights.length);
+  const bias = Float64Array.from(first.bias);
+  for (let j = 0; j < first.outputs; j++) {
+    for (let i = 0; i < first.inputs; i++) {
+      const w = first.weights[j * first.inputs + i]! / scaling.scale[i]!;
+      weights[j * first.inputs + i] = w;
+      bias[j]! -= w * scaling.mean[i]!;
+    }
+  }
+  return { ...model, layers: [{ ...first, weights, bias }, ...rest] };
+}
+
+/**
+ * The same regressor answering in the target's own units, for one trained on the standardised
+ * target (y − mean) / scale: folded into the identity output (w' = w·scale, b' = b·scale + mean).
+ */
+export function withOutputScaling(model: MlpModel, target: TargetScaling): MlpModel {
+  if (model.head !== 'identity') throw new Error('only a regressor (identity output) has a target scale');
+  const last = model.layers[model.layers.length - 1]!;
+  const weights = last.weights.map((w) => w * target.scale);
+  const bias = last.bias.map((b) => b * target.scale + target.mean);
+  return { ...model, layers: [...model.layers.slice(0, -1), { ...last, weights, bias }] };
+}
+
 export function mlpOnnxLayers(model: MlpModel): DenseLayer[] {
   return model.layers.map((l, i) => {
     const last = i === model.layers.length - 1;
