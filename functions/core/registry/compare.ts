@@ -65,7 +65,17 @@ export function compareMetrics(
     const x = a[k];
     const y = b[k];
     if (x !== undefined && y !== undefined) {
-      out[k] = { a: x, b: y, delta: y - x, relativeDelta: x !== 0 ? (y - x) / Math.abs(x) : undefined };
+      // Only what JSON can carry: a difference that overflows (huge metrics, or a relative change
+      // from a near-zero `a`) would be written as null, which no client reads as a number.
+      const delta = y - x;
+      const relativeDelta = x !== 0 ? delta / Math.abs(x) : undefined;
+      out[k] = {
+        a: x,
+        b: y,
+        delta: Number.isFinite(delta) ? delta : undefined,
+        relativeDelta:
+          relativeDelta !== undefined && Number.isFinite(relativeDelta) ? relativeDelta : undefined,
+      };
     } else out[k] = { a: x, b: y };
   }
   return out;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Principal } from '../../../functions/core/auth/principal.js';
+import { compareMetrics } from '../../../functions/core/registry/compare.js';
 import type { RegistryServices } from '../../../functions/core/registry/services.js';
 import { STAGES, type Stage } from '../../../functions/core/registry/types.js';
 import { expectCode } from '../../support/expect-code.js';
@@ -551,6 +552,16 @@ describe('Registry', () => {
     expect(c.schema.removedFeatures).toEqual(['plan']);
     expect(Object.keys(c.schema.changedFeatures)).toEqual(['age']);
     expect(c.lineage).toEqual({ a: ['1.0.0'], b: ['1.1.0', '1.0.0'], commonAncestor: '1.0.0' });
+  });
+
+  it('leaves out a metric difference JSON cannot carry (it overflows), keeping both values', () => {
+    const m = compareMetrics(
+      { loss: 1e-320, big: -1.7e308, auc: 0.8 },
+      { loss: 0.5, big: 1.7e308, auc: 0.84 },
+    );
+    expect(m.loss).toEqual({ a: 1e-320, b: 0.5, delta: 0.5, relativeDelta: undefined });
+    expect(m.big).toEqual({ a: -1.7e308, b: 1.7e308, delta: undefined, relativeDelta: undefined });
+    expect(m.auc?.relativeDelta).toBeCloseTo(0.05, 12);
   });
 
   it('writes one audit event for every mutation', async () => {
