@@ -1,3 +1,4 @@
+/** Lambda entry for API key administration. */
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { apiEntry, lambdaHandler } from './entry.js';

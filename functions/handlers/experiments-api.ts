@@ -1,3 +1,4 @@
+/** Lambda entry for experiments: definitions and state, assignment, outcome events, results. */
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';
 import { experimentView, resultsView } from '../http/views.js';

@@ -1,3 +1,4 @@
+/** Lambda entry for inference: predict, explain, feedback and serving stats. */
 import { PostResponseExtension } from '../adapters/lambda-extension.js';
 import { canonicalMemberText, shareJson, worthSharing } from '../core/kernel/shared-json.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';

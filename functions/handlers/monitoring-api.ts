@@ -1,3 +1,4 @@
+/** Lambda entry for monitoring: baselines, drift checks and reports, policies, alerts, webhooks. */
 import { unsupported } from '../core/kernel/errors.js';
 import { onlineIneligibility } from '../core/online/learner.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';

@@ -1,3 +1,4 @@
+/** Lambda entry for retraining: requests (queue a job), jobs (list, show with log lines, cancel). */
 import { jobView } from '../core/retraining/jobs.js';
 import { createApiHandler, operation, type ProxyHandler } from '../http/api.js';
 import { CONTRACT } from '../http/contract.js';

@@ -1,3 +1,4 @@
+/** Lambda entry for health, audit and the OpenAPI document. */
 import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
 import { AwsHealthProbes, keyStoreLiveness } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
