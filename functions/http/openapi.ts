@@ -1,25 +1,9 @@
-/** The OpenAPI 3.1 document, generated from the route table and the request schemas. */
+/** The OpenAPI 3.1 document, generated from the route table, the request schemas and the answer schemas. */
 import * as z from 'zod';
 import { ROUTES } from '../contract/routes.js';
+import { ErrorAnswer } from './answers/common.js';
 import { ANSWERS, namedAnswers } from './answers/index.js';
 import { CONTRACT, type OperationSchemas } from './contract.js';
-import { STATUS_BY_CODE } from './errors.js';
-
-const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message', 'details'],
-      properties: {
-        code: { type: 'string', enum: Object.keys(STATUS_BY_CODE) },
-        message: { type: 'string' },
-        details: { type: 'object' },
-      },
-    },
-  },
-};
 
 function jsonSchema(schema: z.core.$ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
   const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
@@ -118,7 +102,10 @@ export function openApiDocument(): Record<string, unknown> {
       ),
       securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
       responses: {
-        Error: { description: 'error', content: { 'application/json': { schema: ERROR_SCHEMA } } },
+        Error: {
+          description: 'error',
+          content: { 'application/json': { schema: jsonSchema(ErrorAnswer, 'output') } },
+        },
       },
     },
     paths,

@@ -8,18 +8,11 @@
  */
 import { appendFileSync } from 'node:fs';
 import * as z from 'zod';
+import { ErrorAnswer } from '../../functions/http/answers/common.js';
 import { ANSWERS } from '../../functions/http/answers/index.js';
 import { CONTRACT } from '../../functions/http/contract.js';
 import { STATUS_BY_CODE } from '../../functions/http/errors.js';
 import { matchRoute } from '../../local/gateway.js';
-
-const ErrorAnswer = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(Object.keys(STATUS_BY_CODE) as [string, ...string[]]),
-    message: z.string().min(1),
-    details: z.record(z.string(), z.unknown()),
-  }),
-});
 
 export class AnswerContractError extends Error {}
 
@@ -50,7 +43,7 @@ export function checkAnswer(
   } else if (isJson) {
     const parsed = ErrorAnswer.safeParse(body);
     if (!parsed.success) fail(`not the error body:\n${z.prettifyError(parsed.error)}`);
-    else if (STATUS_BY_CODE[parsed.data.error.code as keyof typeof STATUS_BY_CODE] !== status)
+    else if (STATUS_BY_CODE[parsed.data.error.code] !== status)
       fail(`error code ${parsed.data.error.code} belongs to another status`);
   }
   const log = process.env.SERVAL_ANSWER_LOG;

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod';
 import type { OperationId } from '../../contract/routes.js';
+import { STATUS_BY_CODE } from '../errors.js';
 
 /** Answer schemas by operation; null for an operation whose answer is not JSON. */
 export type AnswerTable = { readonly [K in OperationId]?: z.ZodType | null };
@@ -32,3 +33,16 @@ export function sentAs<L extends z.ZodType, E extends z.core.$ZodType<unknown, z
 ) {
   return loose.pipe(exact);
 }
+
+/** Every refusal's body (functions/http/errors.ts makes it; its code decides the status). */
+export const ErrorAnswer = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(Object.keys(STATUS_BY_CODE) as [keyof typeof STATUS_BY_CODE]),
+      message: z.string().min(1),
+      details: z
+        .record(z.string(), z.unknown())
+        .describe('Facts of the refusal; their keys depend on the code'),
+    }),
+  })
+  .describe('A refusal: what went wrong, and what to do about it where the message can say');
