@@ -118,6 +118,19 @@ describe('the dashboard', () => {
 
     const alice = await signedIn('scientist');
     await alice.goto(`${serval.url}/models/iris-demo`);
+    // Mistakes in the form are said as such, not as a server that cannot be reached.
+    const register = alice.getByRole('button', { name: 'Register' });
+    const refusal = alice.getByRole('form', { name: 'Register a version' }).getByRole('alert');
+    expect(await register.isDisabled()).toBe(true);
+    await alice.getByLabel('Metrics (JSON)').fill('{accuracy: 0.97');
+    await alice.getByLabel('ONNX file').setInputFiles({
+      name: 'model.onnx',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(demo.onnx),
+    });
+    await register.click();
+    await refusal.getByText(/Metrics must be a JSON object/).waitFor();
+    expect(await refusal.textContent()).not.toMatch(/could not be reached/);
     await alice.getByLabel('ONNX file').setInputFiles({
       name: 'model.onnx',
       mimeType: 'application/octet-stream',

@@ -59,8 +59,12 @@ export function useAction(): Action {
   return { busy, error, message, run };
 }
 
+/** A mistake in what was typed or chosen, found before anything was sent: its message says it all. */
+export class InputError extends Error {}
+
 /** What went wrong and what to do about it, from the API's error codes. */
 export function advice(err: unknown): string {
+  if (err instanceof InputError) return '';
   if (!(err instanceof ApiError)) {
     return 'The server could not be reached. Check that Serval is running (npm start) and reload.';
   }
@@ -84,10 +88,11 @@ export function advice(err: unknown): string {
 
 export function ErrorBox({ error, retry }: { error: unknown; retry?: () => void }) {
   const message = error instanceof Error ? error.message : String(error);
+  const next = advice(error);
   return (
     <div class="error" role="alert">
       <strong>{message}</strong>
-      <p>{advice(error)}</p>
+      {next && <p>{next}</p>}
       {retry && (
         <button type="button" onClick={retry}>
           Try again

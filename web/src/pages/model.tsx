@@ -7,7 +7,19 @@ import { useEffect, useState } from 'preact/hooks';
 import { can, get, post, type Session } from '../api';
 import { enc, navigate } from '../router';
 import { type AuditEvent, MOVES, type Model, type Page, STAGES, type Stage, type Version } from '../types';
-import { Empty, ErrorBox, fmt, Head, Loaded, Pager, useAction, useAsync, usePaged, when } from '../ui';
+import {
+  Empty,
+  ErrorBox,
+  fmt,
+  Head,
+  InputError,
+  Loaded,
+  Pager,
+  useAction,
+  useAsync,
+  usePaged,
+  when,
+} from '../ui';
 import { Retrain } from './jobs';
 
 export function ModelPage({
@@ -552,10 +564,11 @@ function RegisterVersion({ name, onRegistered }: { name: string; onRegistered: (
       aria-labelledby="register-heading"
       onSubmit={(e) => {
         e.preventDefault();
-        if (!file) return;
         act.run(async () => {
+          // The button waits for a file; this only narrows the type.
+          if (!file) throw new InputError('Choose the ONNX file to register first.');
           if (file.size > MAX_INLINE_BYTES) {
-            throw new Error(
+            throw new InputError(
               'This file is over 7 MB: register it with the CLI or a presigned upload (docs/registry.md).',
             );
           }
@@ -564,7 +577,7 @@ function RegisterVersion({ name, onRegistered }: { name: string; onRegistered: (
             try {
               parsedMetrics = JSON.parse(metrics) as Record<string, number>;
             } catch {
-              throw new Error('Metrics must be a JSON object of numbers, e.g. {"accuracy": 0.93}.');
+              throw new InputError('Metrics must be a JSON object of numbers, e.g. {"accuracy": 0.93}.');
             }
           }
           const bytes = new Uint8Array(await file.arrayBuffer());
