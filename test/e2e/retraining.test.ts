@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { makeDemoModel } from '../../functions/core/training/demo.js';
 import { servalForFile } from '../support/lifecycle.js';
+import { jobEnded } from '../support/retraining.js';
 import { apiClient, type ServalProcess, waitFor } from '../support/serval-process.js';
 
 let serval: ServalProcess;
@@ -184,15 +185,7 @@ describe('cancelling a job that has not finished', () => {
     expect(cancel.body.id).toBe(id);
     // Queued: cancelled at once. Running: flagged, and the worker stops at its next trial.
     expect(cancel.body.state === 'cancelled' || cancel.body.cancelRequested === true, cancel.text).toBe(true);
-    const job = await waitFor(
-      serval,
-      'the cancelled job to stop',
-      async () => {
-        const r = await viewer('GET', `/v1/jobs/${id}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(r.body.state) ? r.body : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
+    const job = await jobEnded(serval, viewer, id);
     expect(job.state, JSON.stringify(job.log)).toBe('cancelled');
     expect(job.resultVersion).toBeNull();
     expect((await viewer('GET', '/v1/models/iris-cancel/versions')).body.items).toHaveLength(1);
