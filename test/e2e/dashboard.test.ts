@@ -140,7 +140,11 @@ describe('the dashboard', () => {
     await alice.getByLabel('Parent version (lineage)').fill('1.0.0');
     await alice.getByLabel('Metrics (JSON)').fill('{"accuracy": 0.97}');
     await alice.getByRole('button', { name: 'Register' }).click();
-    await alice.getByText('Registered iris-demo@1.1.0').waitFor();
+    // Either outcome ends the wait, so a refusal fails with its reason rather than a timeout; a
+    // timeout here means the request itself never finished.
+    const other = refusal.filter({ hasNotText: /Metrics must be/ });
+    await alice.getByText('Registered iris-demo@1.1.0').or(other).first().waitFor();
+    expect(await other.allTextContents()).toEqual([]);
     await alice.getByRole('heading', { name: 'Version 1.1.0' }).waitFor();
     await alice.getByText('1.1.0 ← 1.0.0').waitFor();
     // A scientist may not promote or approve: neither is offered.
