@@ -45,6 +45,11 @@ export class VersionRouter {
   private readonly fallbacks = new Map<string, Cached<ModelVersion | undefined>>();
   /** Background re-reads under way, by cache and key. */
   private readonly refreshing = new Map<Map<string, unknown>, Map<string, Promise<unknown>>>();
+  /**
+   * Reads of a missing or expired entry under way, by cache and key: a request that needs the
+   * same entry meanwhile waits for that read rather than starting its own (see prefetch).
+   */
+  private readonly loading = new Map<Map<string, unknown>, Map<string, Promise<unknown>>>();
 
   constructor(
     private readonly store: Pick<RegistryStore, 'getModel' | 'getVersion' | 'listProductionChanges'>,
@@ -66,9 +71,26 @@ export class VersionRouter {
       throw validationFailed('give either version or alias, not both', { fields: ['version', 'alias'] });
     }
     const model = this.modelNow(name);
-    return model instanceof Promise
-      ? model.then((m) => this.routeIn(name, input, m))
-      : this.routeIn(name, input, model);
+    if (!(model instanceof Promise)) return this.routeIn(name, input, model);
+    // A named version need not wait for the model's read: both are read at once, and routeIn
+    // joins the version's read (a cold start's first request waits one round trip less).
+    if (input.version !== undefined) this.prefetchVersion(name, input.version);
+    return model.then((m) => this.routeIn(name, input, m));
+  }
+
+  /**
+   * Starts reading the model now, when the cache does not hold it fresh, for a caller that will
+   * route to it once something else it reads at the same time has answered (the running
+   * experiment). The route then joins this read. A failure is left to that route to report.
+   */
+  prefetch(name: string): void {
+    const model = this.cached(this.models, name, () => this.store.getModel(name));
+    if (model instanceof Promise) model.catch(() => undefined);
+  }
+
+  private prefetchVersion(name: string, version: string): void {
+    const v = this.versionNow(name, version);
+    if (v instanceof Promise) v.catch(() => undefined);
   }
 
   private routeIn(
@@ -125,18 +147,24 @@ export class VersionRouter {
       if (now - hit.at >= this.ttl * REFRESH_AHEAD_SHARE) this.refreshAhead(cache, key, load, now);
       return hit.value;
     }
-    return load().then((value) => {
-      cache.set(key, { value, at: now });
+    const pending = readsOf(this.loading, cache);
+    const inFlight = pending.get(key) as Promise<T> | undefined;
+    if (inFlight) return inFlight;
+    const reading = load().then((value) => {
+      // Unless forget() dropped the read meanwhile (its next use must read again itself).
+      if (pending.get(key) === reading) cache.set(key, { value, at: now });
       return value;
     });
+    pending.set(key, reading);
+    const done = () => {
+      if (pending.get(key) === reading) pending.delete(key);
+    };
+    reading.then(done, done);
+    return reading;
   }
 
   private refreshAhead<T>(cache: Map<string, Cached<T>>, key: string, load: () => Promise<T>, now: number) {
-    let pending = this.refreshing.get(cache);
-    if (!pending) {
-      pending = new Map();
-      this.refreshing.set(cache, pending);
-    }
+    const pending = readsOf(this.refreshing, cache);
     if (pending.has(key)) return;
     const reading = load().then(
       (value) => {
@@ -157,6 +185,7 @@ export class VersionRouter {
     const key = `${v.model}@${v.version}`;
     this.versions.delete(key);
     this.refreshing.get(this.versions)?.delete(key);
+    this.loading.get(this.versions)?.delete(key);
   }
 
   /** The newest earlier production version that is ready, other than the failing one. */
@@ -179,6 +208,19 @@ export class VersionRouter {
       return undefined;
     });
   }
+}
+
+/** The reads under way in one cache, by key. */
+function readsOf(
+  all: Map<Map<string, unknown>, Map<string, Promise<unknown>>>,
+  cache: Map<string, unknown>,
+): Map<string, Promise<unknown>> {
+  let reads = all.get(cache);
+  if (!reads) {
+    reads = new Map();
+    all.set(cache, reads);
+  }
+  return reads;
 }
 
 function existing(name: string, model: Model | undefined): Model {

@@ -255,6 +255,33 @@ describe('serving a running experiment', () => {
     expect(reads).toBe(1);
   });
 
+  it('reads the model while the running experiment is read, and only once', async () => {
+    await start({});
+    const reader = experimentReader(experiments);
+    let release!: () => void;
+    const gate = new Promise<void>((ok) => (release = ok));
+    const service = inference({
+      running: async (m) => {
+        await gate;
+        return reader.running(m);
+      },
+    });
+    const getModel = store.getModel.bind(store);
+    let modelReads = 0;
+    store.getModel = (name) => {
+      modelReads++;
+      return getModel(name);
+    };
+    const predicted = service.predict('churn', { instances: X, subject: 'u1' });
+    await new Promise((ok) => setTimeout(ok, 5));
+    // The experiment has not answered, and the model's read is already under way.
+    expect(modelReads).toBe(1);
+    release();
+    expect((await predicted).experimentId).toBeDefined();
+    // The variant's route joined that read instead of starting its own.
+    expect(modelReads).toBe(1);
+  });
+
   it('a failing variant fails its requests, no fallback, and its error capture counts against it', async () => {
     await register('1.2.0', unloadableOnnx());
     await start({
