@@ -129,17 +129,20 @@ export class OnnxRuntimeRunner implements ModelRunner {
    * work: for a function whose every request needs a model (inference), so that a cold start's
    * first request does not load them after its route and artifact reads. (Round 6 overlapped an
    * `import()` with those reads instead; `require` at init costs 9–14 ms less CPU, which outweighs
-   * the overlap unless each read waits more than a few ms: docs/inference.md, round 7.) Resolves
-   * when loaded; never rejects (a library that does not load fails the first `load`, as it would
-   * have without this).
+   * the overlap unless each read waits more than a few ms: docs/inference.md, round 7.) It also
+   * creates onnxruntime's environment, which the first session would otherwise create: 16–24 ms
+   * of native work on this machine, the largest single item of a cold start's first request, and
+   * done once per process. On a cold start the total is the same, but an environment initialised
+   * ahead of its first request (provisioned concurrency, or Lambda's own pre-initialisation) no
+   * longer pays it in that request. Resolves when done; never rejects (a library that does not load
+   * fails the first `load`, as it would have without this).
    */
   preload(): Promise<void> {
-    return ort().then(
-      () => {
-        if (this.options.direct !== false) native();
-      },
-      () => {},
-    );
+    return ort()
+      .then(() => {
+        if (this.options.direct !== false) native()?.initOrt();
+      })
+      .catch(() => {});
   }
 
   async load(bytes: Uint8Array): Promise<LoadedModel> {

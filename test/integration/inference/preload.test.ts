@@ -28,7 +28,48 @@ function bindingLoadedAfter(setup: string, waitMs = 10_000): { before: boolean; 
   return JSON.parse(String(out).trim().split('\n').pop() as string);
 }
 
+/** Whether onnxruntime's environment is created (initOrtOnce called) within `waitMs` after `setup`. */
+function environmentCreatedAfter(setup: string, waitMs = 10_000): boolean {
+  const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
+  // The binding is required here, before the preload's microtask runs, so that its native
+  // initOrtOnce can be watched: the preload then finds the same module in require's cache.
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    ${setup}
+    const native = require('onnxruntime-node/dist/binding.js').binding;
+    const initOrtOnce = native.initOrtOnce;
+    let created = false;
+    native.initOrtOnce = (...args) => { created = true; return initOrtOnce.apply(native, args); };
+    const until = Date.now() + ${waitMs};
+    while (!created && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    process.stdout.write('\\n' + JSON.stringify({ created }));
+    process.exit(0);`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env,
+    cwd: process.cwd(),
+  });
+  return (JSON.parse(String(out).trim().split('\n').pop() as string) as { created: boolean }).created;
+}
+
 describe('onnxruntime preload', () => {
+  it("also creates onnxruntime's environment, which the first session would otherwise create", () => {
+    expect(
+      environmentCreatedAfter(`
+        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
+        inferenceWiring(process.env);`),
+    ).toBe(true);
+    // The same watch sees nothing when only the runner is built.
+    expect(
+      environmentCreatedAfter(
+        `
+        const { OnnxRuntimeRunner } = await import('./functions/adapters/onnx-runner.ts');
+        new OnnxRuntimeRunner();`,
+        1_000,
+      ),
+    ).toBe(false);
+  }, 30_000);
+
   it('starts when the inference function is built, before any request', () => {
     expect(
       bindingLoadedAfter(`
