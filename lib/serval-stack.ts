@@ -4,6 +4,7 @@
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Period } from 'aws-cdk-lib/aws-apigateway';
+import { Alias, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, Node } from 'constructs';
 import {
@@ -23,6 +24,7 @@ import {
   TABLES,
   TOPICS,
 } from '../functions/contract/resources.js';
+import { ROUTES } from '../functions/contract/routes.js';
 import { Alarms } from './constructs/alarms.js';
 import {
   DEFAULT_QUOTA,
@@ -93,6 +95,13 @@ export interface ServalStackProps extends StackProps {
    * function unreserved (it then shares the account's unreserved pool).
    */
   readonly reservedConcurrency?: Partial<Record<FunctionId, number | null>>;
+  /**
+   * Provisioned concurrency per function API Gateway invokes (a route's function or the
+   * authorizer): that many environments are initialised ahead of traffic, so their requests never
+   * wait for a cold start, and API Gateway invokes a `live` alias of the function's current
+   * version. Billed while deployed, used or not. Default none (docs/deploy.md, "Cold starts").
+   */
+  readonly provisionedConcurrency?: Partial<Record<FunctionId, number>>;
   /**
    * How long (seconds, 0..3600) the authorizer trusts a credential it has checked: a revoked key
    * or a role change takes effect within it (docs/security.md). Default 60; 0 checks every
@@ -249,6 +258,7 @@ export class ServalStack extends Stack {
 
     this.api = new ServalApi(this, 'Http', {
       functions,
+      invokeTargets: provisionedAliases(functions, props.provisionedConcurrency ?? {}, reserved),
       stageName: props.stage,
       throttle: props.throttle,
       quota: props.quota,
@@ -343,6 +353,7 @@ export class ServalStack extends Stack {
     }
     const captureDays = num('captureRetentionDays');
     const concurrency = str('reservedConcurrency');
+    const provisioned = str('provisionedConcurrency');
     const authTtl = str('authorizerCacheTtlSeconds');
     let authorizerCacheTtlSeconds: number | undefined;
     try {
@@ -382,6 +393,8 @@ export class ServalStack extends Stack {
         .filter((b) => b !== ''),
       webhookAllowPrivate: bool('webhookAllowPrivate'),
       reservedConcurrency: concurrency === undefined ? undefined : parseReservedConcurrency(concurrency),
+      provisionedConcurrency:
+        provisioned === undefined ? undefined : parseProvisionedConcurrency(provisioned),
       authorizerCacheTtlSeconds,
     };
   }
@@ -393,14 +406,31 @@ export class ServalStack extends Stack {
  * concurrency limit is too small to reserve anything).
  */
 export function parseReservedConcurrency(value: string): Partial<Record<FunctionId, number | null>> {
-  const fail = (why: string): never => {
-    throw new Error(`context serval:reservedConcurrency: ${why} (expected fn=n,fn=none,... or none)`);
-  };
-  const out: Partial<Record<FunctionId, number | null>> = {};
   if (value.trim() === 'none') {
+    const out: Partial<Record<FunctionId, number | null>> = {};
     for (const fn of Object.keys(FUNCTIONS) as FunctionId[]) out[fn] = null;
     return out;
   }
+  return parseCounts('reservedConcurrency', value, 'fn=n,fn=none,... or none', true);
+}
+
+/** `serval:provisionedConcurrency`: `fn=n` pairs, comma-separated (`inference=2,authorizer=2`). */
+export function parseProvisionedConcurrency(value: string): Partial<Record<FunctionId, number>> {
+  return parseCounts('provisionedConcurrency', value, 'fn=n,...', false) as Partial<
+    Record<FunctionId, number>
+  >;
+}
+
+function parseCounts(
+  key: string,
+  value: string,
+  expected: string,
+  noneAllowed: boolean,
+): Partial<Record<FunctionId, number | null>> {
+  const fail = (why: string): never => {
+    throw new Error(`context serval:${key}: ${why} (expected ${expected})`);
+  };
+  const out: Partial<Record<FunctionId, number | null>> = {};
   for (const pair of value
     .split(',')
     .map((p) => p.trim())
@@ -408,7 +438,7 @@ export function parseReservedConcurrency(value: string): Partial<Record<Function
     const [fn, n, extra] = pair.split('=').map((p) => p.trim());
     if (fn === undefined || n === undefined || extra !== undefined) fail(`"${pair}" is not fn=n`);
     if (!Object.hasOwn(FUNCTIONS, fn!)) fail(`unknown function "${fn}"`);
-    if (n === 'none') {
+    if (n === 'none' && noneAllowed) {
       out[fn as FunctionId] = null;
       continue;
     }
@@ -417,6 +447,47 @@ export function parseReservedConcurrency(value: string): Partial<Record<Function
     out[fn as FunctionId] = count;
   }
   return out;
+}
+
+/** The functions API Gateway invokes: each route's, and the authorizer. */
+const API_FUNCTIONS: ReadonlySet<FunctionId> = new Set<FunctionId>([
+  ...ROUTES.map((r) => r.fn),
+  'authorizer',
+]);
+
+/**
+ * A `live` alias with provisioned concurrency for each function given one, which API Gateway then
+ * invokes instead of the function (an unqualified invoke never reaches provisioned environments).
+ * Refused at synth where AWS would refuse at deploy, or where nothing would invoke the alias.
+ */
+function provisionedAliases(
+  functions: Record<FunctionId, ServalFunction>,
+  provisioned: Partial<Record<FunctionId, number>>,
+  reserved: Partial<Record<FunctionId, number | null>>,
+): Partial<Record<FunctionId, IFunction>> {
+  const targets: Partial<Record<FunctionId, IFunction>> = {};
+  for (const [fn, count] of entries(provisioned)) {
+    if (!API_FUNCTIONS.has(fn)) {
+      throw new Error(
+        `provisioned concurrency is for functions API Gateway invokes (${[...API_FUNCTIONS].join(', ')}); ${fn} is not one`,
+      );
+    }
+    if (!Number.isInteger(count) || count < 1) {
+      throw new Error(`provisioned concurrency of ${fn} must be a whole number of at least 1, got ${count}`);
+    }
+    const limit = reserved[fn];
+    if (limit !== undefined && limit !== null && count > limit) {
+      throw new Error(
+        `provisioned concurrency of ${fn} (${count}) cannot exceed its reserved concurrency (${limit}); raise serval:reservedConcurrency too`,
+      );
+    }
+    targets[fn] = new Alias(functions[fn], 'Live', {
+      aliasName: 'live',
+      version: functions[fn].currentVersion,
+      provisionedConcurrentExecutions: count,
+    });
+  }
+  return targets;
 }
 
 function entries<K extends string, V>(record: Partial<Record<K, V>> | undefined): [K, V][] {

@@ -24,6 +24,7 @@ import {
   type UsagePlan,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
@@ -85,6 +86,11 @@ export function usagePlanEnrollmentGrants(usagePlanId: string): ReadonlyArray<{
 export interface ServalApiProps {
   /** The functions serving routes, and the `authorizer`. */
   readonly functions: Readonly<Record<FunctionId, ServalFunction>>;
+  /**
+   * What API Gateway invokes instead of a function itself: the `live` alias of a function with
+   * provisioned concurrency (ServalStack). Default: the function.
+   */
+  readonly invokeTargets?: Readonly<Partial<Record<FunctionId, IFunction>>>;
   /** API Gateway stage name (the first path segment of the URL). */
   readonly stageName: string;
   readonly throttle?: ThrottleProps;
@@ -207,7 +213,7 @@ export class ServalApi extends Construct {
     // credentials itself (functions/core/auth/credential-cache.ts, stack prop
     // authorizerCacheTtlSeconds) and a request costs a key-store read only once per TTL.
     this.authorizer = new RequestAuthorizer(this, 'Authorizer', {
-      handler: props.functions.authorizer,
+      handler: props.invokeTargets?.authorizer ?? props.functions.authorizer,
       identitySources: [],
       resultsCacheTtl: Duration.seconds(0),
     });
@@ -226,7 +232,9 @@ export class ServalApi extends Construct {
     const integrationFor = (fn: FunctionId): LambdaIntegration => {
       let integration = integrations.get(fn);
       if (!integration) {
-        integration = new LambdaIntegration(props.functions[fn], { scopePermissionToMethod: false });
+        integration = new LambdaIntegration(props.invokeTargets?.[fn] ?? props.functions[fn], {
+          scopePermissionToMethod: false,
+        });
         integrations.set(fn, integration);
       }
       return integration;

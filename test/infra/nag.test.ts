@@ -127,6 +127,22 @@ describe('cdk-nag AwsSolutions with a concrete environment', () => {
   });
 });
 
+describe('cdk-nag AwsSolutions with provisioned concurrency', () => {
+  it('reports no unacknowledged finding for the live aliases and their permissions', () => {
+    const app = testApp({ bundle: false });
+    try {
+      const provisioned = new ServalStack(app.app, 'ServalNagProvisioned', {
+        stage: 'prod',
+        provisionedConcurrency: { inference: 2, authorizer: 2 },
+      });
+      const r = new AwsSolutionsChecks().validateScope(provisioned);
+      expect(r.violations, describeViolations(r)).toEqual([]);
+    } finally {
+      app.cleanup();
+    }
+  });
+});
+
 describe('cdk-nag AwsSolutions with SageMaker training enabled', () => {
   // serval:trainingRoleArn adds the retrain worker's SageMaker grants (training-job/serval-* and
   // PassRole on that one role): they must be acknowledged or clean like the rest.

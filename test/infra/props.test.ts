@@ -82,6 +82,9 @@ describe('propsFromContext', () => {
     ['serval:reservedConcurrency', 'inference=0'],
     ['serval:reservedConcurrency', 'inference=2.5'],
     ['serval:reservedConcurrency', 'nobody=5'],
+    ['serval:provisionedConcurrency', 'inference=none'],
+    ['serval:provisionedConcurrency', 'inference=0'],
+    ['serval:provisionedConcurrency', 'inference'],
   ])('rejects %s=%s', (key, value) => {
     expect(() => propsOf({ [key]: value })).toThrow(key);
   });
@@ -93,6 +96,86 @@ describe('propsFromContext', () => {
     const none = propsOf({ 'serval:reservedConcurrency': 'none' }).reservedConcurrency ?? {};
     expect(Object.keys(none).sort()).toEqual(Object.keys(FUNCTIONS).sort());
     expect(Object.values(none).every((v) => v === null)).toBe(true);
+  });
+});
+
+describe('provisioned concurrency', () => {
+  let t: TestApp;
+  let template: Template;
+  let stack: ServalStack;
+
+  beforeAll(() => {
+    t = testApp({ bundle: false });
+    stack = new ServalStack(t.app, 'ServalProvisioned', {
+      stage: 'dev',
+      provisionedConcurrency: propsOf({ 'serval:provisionedConcurrency': 'inference=2, authorizer=3' })
+        .provisionedConcurrency,
+    });
+    template = Template.fromStack(stack);
+  });
+
+  afterAll(() => t?.cleanup());
+
+  /** The `live` alias of a function, by its logical id. */
+  function aliasOf(fn: 'inference' | 'authorizer'): string {
+    const fnId = logicalId(stack.functions[fn]);
+    const found = Object.entries(template.findResources('AWS::Lambda::Alias')).filter(
+      ([, r]) => JSON.stringify(r.Properties.FunctionName).includes(fnId) && r.Properties.Name === 'live',
+    );
+    expect(found).toHaveLength(1);
+    return found[0]![0];
+  }
+
+  it('gives each function its live alias of the current version, with the environments asked for', () => {
+    for (const [fn, count] of [
+      ['inference', 2],
+      ['authorizer', 3],
+    ] as const) {
+      const alias = template.findResources('AWS::Lambda::Alias')[aliasOf(fn)]!;
+      expect(alias.Properties.ProvisionedConcurrencyConfig).toEqual({
+        ProvisionedConcurrentExecutions: count,
+      });
+      const version = (alias.Properties.FunctionVersion as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]!;
+      expect(template.toJSON().Resources[version].Type).toBe('AWS::Lambda::Version');
+    }
+    expect(Object.keys(template.findResources('AWS::Lambda::Alias'))).toHaveLength(2);
+  });
+
+  it('API Gateway invokes the aliases, and every other function as before', () => {
+    const inference = aliasOf('inference');
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    const predict = methods.find((m) => m.Properties.OperationName === 'predict')!;
+    expect(JSON.stringify(predict.Properties.Integration.Uri)).toContain(inference);
+    const listModels = methods.find((m) => m.Properties.OperationName === 'listModels')!;
+    expect(JSON.stringify(listModels.Properties.Integration.Uri)).not.toContain('Live');
+    const authorizer = Object.values(template.findResources('AWS::ApiGateway::Authorizer'))[0]!;
+    expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(aliasOf('authorizer'));
+    // API Gateway may invoke the aliases (an unqualified permission does not cover them).
+    const permitted = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com')
+      .map((p) => JSON.stringify(p.Properties.FunctionName));
+    for (const fn of ['inference', 'authorizer'] as const) {
+      expect(permitted.some((name) => name.includes(aliasOf(fn)))).toBe(true);
+    }
+  });
+
+  it.each([
+    [{ captureWorker: 2 }, 'captureWorker is not one'],
+    [{ inference: 101 }, 'cannot exceed its reserved concurrency (100)'],
+    [{ inference: 1.5 }, 'whole number'],
+  ])('the stack refuses %o', (provisionedConcurrency, message) => {
+    const bad = testApp({ bundle: false });
+    try {
+      expect(
+        () =>
+          new ServalStack(bad.app, 'ServalBadProvisioned', {
+            stage: 'dev',
+            provisionedConcurrency: provisionedConcurrency as never,
+          }),
+      ).toThrow(message);
+    } finally {
+      bad.cleanup();
+    }
   });
 });
 
