@@ -8,9 +8,23 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { placeholderResourceEnv } from '../../support/placeholder-env.js';
 
+/**
+ * What `script` reports (its `report(value)`), run as an ES module in a fresh Node process with
+ * tsx and the placeholder environment of a function.
+ */
+function inFreshProcess<T>(script: string): T {
+  const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
+  const reporter = `const report = (value) => { process.stdout.write('\\n' + JSON.stringify(value)); process.exit(0); };`;
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', `${reporter}\n${script}`],
+    { env, cwd: process.cwd() },
+  );
+  return JSON.parse(String(out).trim().split('\n').pop() as string) as T;
+}
+
 /** Whether onnxruntime-node's native binding is loaded, polled for up to `waitMs` after `setup`. */
 function bindingLoadedAfter(setup: string, waitMs = 10_000): { before: boolean; after: boolean } {
-  const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
   const script = `
     import { createRequire } from 'node:module';
     const require = createRequire(import.meta.url);
@@ -19,18 +33,12 @@ function bindingLoadedAfter(setup: string, waitMs = 10_000): { before: boolean; 
     ${setup}
     const until = Date.now() + ${waitMs};
     while (!loaded() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    process.stdout.write('\\n' + JSON.stringify({ before, after: loaded() }));
-    process.exit(0);`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env,
-    cwd: process.cwd(),
-  });
-  return JSON.parse(String(out).trim().split('\n').pop() as string);
+    report({ before, after: loaded() });`;
+  return inFreshProcess(script);
 }
 
 /** Whether onnxruntime's environment is created (initOrtOnce called) within `waitMs` after `setup`. */
 function environmentCreatedAfter(setup: string, waitMs = 10_000): boolean {
-  const env = { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', ...placeholderResourceEnv() };
   // The binding is required here, before the preload's microtask runs, so that its native
   // initOrtOnce can be watched: the preload then finds the same module in require's cache.
   const script = `
@@ -43,13 +51,8 @@ function environmentCreatedAfter(setup: string, waitMs = 10_000): boolean {
     native.initOrtOnce = (...args) => { created = true; return initOrtOnce.apply(native, args); };
     const until = Date.now() + ${waitMs};
     while (!created && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    process.stdout.write('\\n' + JSON.stringify({ created }));
-    process.exit(0);`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    env,
-    cwd: process.cwd(),
-  });
-  return (JSON.parse(String(out).trim().split('\n').pop() as string) as { created: boolean }).created;
+    report(created);`;
+  return inFreshProcess(script);
 }
 
 describe('onnxruntime preload', () => {
