@@ -8,8 +8,12 @@ import { inferenceWiring, inferenceLogger as logger } from './inference-wiring.j
 import { onlineFeedbackSender } from './online-serving.js';
 import type { Env } from './shared.js';
 
-export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; flush(): Promise<void> } {
-  const { service, capture, predictions, metrics, experiments } = inferenceWiring(env);
+export function buildInferenceApi(env: Env = process.env): {
+  api: ProxyHandler;
+  flush(): Promise<void>;
+  warmUp(): Promise<void>;
+} {
+  const { service, capture, predictions, metrics, experiments, warmUp } = inferenceWiring(env);
   const online = onlineFeedbackSender(env);
   const api = createApiHandler(
     'inference',
@@ -53,6 +57,7 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
   );
   return {
     api,
+    warmUp,
     // What may wait until the answer is out: deferred metric records, shadow runs (whose
     // captures join the buffer) and the capture buffer.
     flush: async () => {
@@ -71,10 +76,15 @@ export function buildInferenceApi(env: Env = process.env): { api: ProxyHandler; 
  * invocation). In the local runtime the buffer flushes in the background. This is the hot path,
  * so it takes apiEntry's lean option (no middy chain; the logger still gets the Lambda context).
  *
- * Registration must happen during init, hence async: the module awaits it at top level.
+ * Registration must happen during init, hence async: the module awaits it at top level, and so
+ * the warm-up of a provisioned environment.
  */
 export async function createLambdaHandler(env: Env = process.env) {
   const inference = buildInferenceApi(env);
+  // Lambda says how this environment is initialised. Ahead of traffic, init is nobody's wait,
+  // so the SDK clients' first calls are made here rather than in the first request; on demand
+  // they would only move from the request to the init it waits for.
+  if (env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency') await inference.warmUp();
   const extension =
     env.AWS_LAMBDA_FUNCTION_NAME && env.AWS_LAMBDA_RUNTIME_API
       ? await PostResponseExtension.register({

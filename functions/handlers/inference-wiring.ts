@@ -33,6 +33,35 @@ export interface InferenceWiring {
   readonly metrics: ServingMetrics;
   /** Where feedback counts an experiment's accuracy. */
   readonly experiments: Pick<ExperimentStore, 'observe'>;
+  /** Makes the registry's and the artifacts' first SDK calls now (see warmUp). */
+  warmUp(): Promise<void>;
+}
+
+/** A model name no model can have (names start with a letter or a digit): a read of it finds nothing. */
+const WARM_UP_MODEL = '#warm-up';
+/** Longest init waits for the warm-up reads: they speed up the first request, never hold init up. */
+const WARM_UP_TIMEOUT_MS = 2_000;
+
+/**
+ * The first call an SDK client makes builds its middleware stack, resolves its endpoint rules and
+ * credentials and prepares its schemas, and opens its connection: most of a cold start's first
+ * request after onnxruntime (docs/inference.md, round 12). In an environment initialised ahead of
+ * traffic (provisioned concurrency) that work belongs in init. Two reads that find nothing do
+ * it: the model store's and the artifact store's, the two a prediction makes before its answer.
+ * Any answer does the work, a refusal included, so failures are ignored.
+ */
+async function warmUp(
+  store: { getModel(name: string): Promise<unknown> },
+  artifacts: { get(key: string): Promise<unknown> },
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.allSettled([store.getModel(WARM_UP_MODEL), artifacts.get(`models/${WARM_UP_MODEL}`)]),
+    new Promise<void>((ok) => {
+      timer = setTimeout(ok, WARM_UP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Endpoints this deployment may invoke (SERVAL_SAGEMAKER_ENDPOINTS, comma-separated); unset: any. */
@@ -118,7 +147,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
         (await import('./explain-background.js')).baselineBackgrounds(env).rows(model, version, limit),
     },
   });
-  return { service, capture, predictions, metrics, experiments };
+  return { service, capture, predictions, metrics, experiments, warmUp: () => warmUp(store, artifacts) };
 }
 
 /** The first call's promise, shared by every later call (a failed one is retried). */
