@@ -11,6 +11,7 @@ import { S3Captures } from '../adapters/s3-captures.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { systemClock } from '../adapters/system.js';
+import { ARTIFACT_PREFIXES } from '../contract/artifact-keys.js';
 import { BUCKETS, QUEUES } from '../contract/resources.js';
 import type { ExperimentStore } from '../core/experiments/ports.js';
 import { hourStartOf } from '../core/inference/aggregates.js';
@@ -56,7 +57,10 @@ async function warmUp(
 ): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    Promise.allSettled([store.getModel(WARM_UP_MODEL), artifacts.get(`models/${WARM_UP_MODEL}`)]),
+    Promise.allSettled([
+      store.getModel(WARM_UP_MODEL),
+      artifacts.get(`${ARTIFACT_PREFIXES.models}${WARM_UP_MODEL}`),
+    ]),
     new Promise<void>((ok) => {
       timer = setTimeout(ok, WARM_UP_TIMEOUT_MS);
     }),
