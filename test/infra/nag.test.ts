@@ -109,52 +109,29 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
-describe('cdk-nag AwsSolutions with a concrete environment', () => {
-  // `cdk synth` without any AWS configuration passes region us-east-1: ARNs then render with
-  // literal values instead of tokens, and acknowledgments must still match them.
-  it('reports no unacknowledged finding when account and region are known', () => {
+/**
+ * Props that add resources or render ARNs differently: each stack must still be clean or
+ * acknowledged. A concrete environment: `cdk synth` without any AWS configuration passes region
+ * us-east-1, so ARNs render with literal values instead of tokens, and acknowledgments must still
+ * match them. Provisioned concurrency: the live aliases and their invoke permissions. A training
+ * role: the retrain worker's SageMaker grants (training-job/serval-* and PassRole on that role).
+ */
+describe.each([
+  ['a concrete environment', { env: { account: '123456789012', region: 'us-east-1' } }],
+  ['provisioned concurrency', { provisionedConcurrency: { inference: 2, authorizer: 2 } }],
+  [
+    'SageMaker training enabled',
+    {
+      env: { account: '123456789012', region: 'us-east-1' },
+      trainingRoleArn: 'arn:aws:iam::123456789012:role/serval-training',
+    },
+  ],
+] as const)('cdk-nag AwsSolutions with %s', (_, props) => {
+  it('reports no unacknowledged finding', () => {
     const app = testApp({ bundle: false });
     try {
-      const concrete = new ServalStack(app.app, 'ServalNagEnv', {
-        stage: 'prod',
-        env: { account: '123456789012', region: 'us-east-1' },
-      });
-      const r = new AwsSolutionsChecks().validateScope(concrete);
-      expect(r.violations, describeViolations(r)).toEqual([]);
-    } finally {
-      app.cleanup();
-    }
-  });
-});
-
-describe('cdk-nag AwsSolutions with provisioned concurrency', () => {
-  it('reports no unacknowledged finding for the live aliases and their permissions', () => {
-    const app = testApp({ bundle: false });
-    try {
-      const provisioned = new ServalStack(app.app, 'ServalNagProvisioned', {
-        stage: 'prod',
-        provisionedConcurrency: { inference: 2, authorizer: 2 },
-      });
-      const r = new AwsSolutionsChecks().validateScope(provisioned);
-      expect(r.violations, describeViolations(r)).toEqual([]);
-    } finally {
-      app.cleanup();
-    }
-  });
-});
-
-describe('cdk-nag AwsSolutions with SageMaker training enabled', () => {
-  // serval:trainingRoleArn adds the retrain worker's SageMaker grants (training-job/serval-* and
-  // PassRole on that one role): they must be acknowledged or clean like the rest.
-  it('reports no unacknowledged finding when a training role is configured', () => {
-    const app = testApp({ bundle: false });
-    try {
-      const withTraining = new ServalStack(app.app, 'ServalNagTraining', {
-        stage: 'prod',
-        env: { account: '123456789012', region: 'us-east-1' },
-        trainingRoleArn: 'arn:aws:iam::123456789012:role/serval-training',
-      });
-      const r = new AwsSolutionsChecks().validateScope(withTraining);
+      const stack = new ServalStack(app.app, 'ServalNagVariant', { stage: 'prod', ...props });
+      const r = new AwsSolutionsChecks().validateScope(stack);
       expect(r.violations, describeViolations(r)).toEqual([]);
     } finally {
       app.cleanup();

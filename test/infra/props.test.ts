@@ -11,7 +11,7 @@ import { AUTH_CACHE_TTL_ENV } from '../../functions/contract/limits.js';
 import { FUNCTIONS } from '../../functions/contract/resources.js';
 import { DEFAULT_QUOTA, DEFAULT_THROTTLE } from '../../lib/constructs/api.js';
 import { SAGEMAKER_ENDPOINTS_ENV } from '../../lib/constructs/inference.js';
-import { ServalStack } from '../../lib/serval-stack.js';
+import { ServalStack, type ServalStackProps } from '../../lib/serval-stack.js';
 import {
   actionsOf,
   logicalId,
@@ -25,6 +25,16 @@ import {
 const TRAINING_ROLE = 'arn:aws:iam::111111111111:role/serval-training';
 
 const propsOf = (context: Record<string, unknown>) => ServalStack.propsFromContext(new App({ context }).node);
+
+/** Builds a stack with `props` in an app of its own: for `expect(...).toThrow()`. */
+const stackWith = (props: Partial<ServalStackProps>) => () => {
+  const t = testApp({ bundle: false });
+  try {
+    new ServalStack(t.app, 'ServalRefused', { stage: 'dev', ...props });
+  } finally {
+    t.cleanup();
+  }
+};
 
 describe('propsFromContext', () => {
   it('defaults: stage prod, default throttle and quota, data retained', () => {
@@ -164,58 +174,22 @@ describe('provisioned concurrency', () => {
     [{ inference: 101 }, 'cannot exceed its reserved concurrency (100)'],
     [{ inference: 1.5 }, 'whole number'],
   ])('the stack refuses %o', (provisionedConcurrency, message) => {
-    const bad = testApp({ bundle: false });
-    try {
-      expect(
-        () =>
-          new ServalStack(bad.app, 'ServalBadProvisioned', {
-            stage: 'dev',
-            provisionedConcurrency: provisionedConcurrency as never,
-          }),
-      ).toThrow(message);
-    } finally {
-      bad.cleanup();
-    }
+    expect(stackWith({ provisionedConcurrency: provisionedConcurrency as never })).toThrow(message);
   });
 });
 
 it('the stack refuses a queue worker reserved below what its event source polls with', () => {
-  const t = testApp({ bundle: false });
-  try {
-    expect(
-      () =>
-        new ServalStack(t.app, 'ServalBadConcurrency', {
-          stage: 'dev',
-          reservedConcurrency: { driftWorker: 1 },
-        }),
-    ).toThrow('driftWorker');
-  } finally {
-    t.cleanup();
-  }
+  expect(stackWith({ reservedConcurrency: { driftWorker: 1 } })).toThrow('driftWorker');
 });
 
 it.each([-1, 3601, 1.5])('the stack refuses %s as the authorizer cache TTL', (ttl) => {
-  const t = testApp({ bundle: false });
-  try {
-    expect(
-      () => new ServalStack(t.app, 'ServalBadAuthTtl', { stage: 'dev', authorizerCacheTtlSeconds: ttl }),
-    ).toThrow(AUTH_CACHE_TTL_ENV);
-  } finally {
-    t.cleanup();
-  }
+  expect(stackWith({ authorizerCacheTtlSeconds: ttl })).toThrow(AUTH_CACHE_TTL_ENV);
 });
 
 it.each(['fraud_xl', '-leading', 'a'.repeat(64)])(
   'the stack refuses %s as a SageMaker endpoint name',
   (name) => {
-    const t = testApp({ bundle: false });
-    try {
-      expect(
-        () => new ServalStack(t.app, 'ServalBadEndpoint', { stage: 'dev', sagemakerEndpoints: [name] }),
-      ).toThrow('not a SageMaker endpoint name');
-    } finally {
-      t.cleanup();
-    }
+    expect(stackWith({ sagemakerEndpoints: [name] })).toThrow('not a SageMaker endpoint name');
   },
 );
 
