@@ -68,13 +68,18 @@ export function withoutKeys<T>(item: Item, keys: ReadonlySet<string>): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !keys.has(k))) as T;
 }
 
+/** The read getItem sends: one item by its key, with strong consistency. */
+export function getItemCommand(table: string, key: Item): GetCommand {
+  return new GetCommand({ TableName: table, Key: key, ConsistentRead: true });
+}
+
 /** One item (as the caller knows it to be), read with strong consistency; undefined when there is none. */
 export async function getItem<T = Item>(
   db: DynamoDBDocumentClient,
   table: string,
   key: Item,
 ): Promise<T | undefined> {
-  const res = await db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+  const res = await db.send(getItemCommand(table, key));
   return res.Item as T | undefined;
 }
 

@@ -30,6 +30,7 @@ import {
   auditPartition,
   auditPut,
   auditTableOf,
+  getItemCommand,
   getWithoutKeys,
   gsi1Listing,
   type Listing,
@@ -39,6 +40,7 @@ import {
   queryWithoutKeys,
   type TransactItem,
 } from './dynamo-common.js';
+import { primeSend } from './sdk-priming.js';
 
 export interface DynamoRegistryTables {
   readonly registry: string;
@@ -144,6 +146,19 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
       case 'audit':
         return auditPut(this.auditTable, op.item);
     }
+  }
+
+  /**
+   * The SDK work of this store's first read, done with no request made (sdk-priming.ts): the read
+   * of a model's item, which every prediction's route starts with, answered as DynamoDB answers a
+   * key with no item.
+   */
+  prime(name: string): Promise<boolean> {
+    return primeSend(
+      getItemCommand(this.tables.registry, { pk: modelPk(name), sk: MODEL_SK }),
+      (command) => this.db.send(command),
+      { headers: { 'content-type': 'application/x-amz-json-1.0' }, body: '{}' },
+    );
   }
 
   async getModel(name: string, options: ReadOptions = {}): Promise<Model | undefined> {

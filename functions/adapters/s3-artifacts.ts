@@ -23,6 +23,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { DELETED_ARTIFACT_TAG } from '../contract/resources.js';
 import type { ArtifactStore, PresignedRequest, StoredObject, WrittenObject } from '../core/registry/ports.js';
+import { primeSend } from './sdk-priming.js';
 
 /** S3's checksum header: the base64 of the digest, where Serval records lower-case hex. */
 export function checksumOf(sha256Hex: string): string {
@@ -95,6 +96,18 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       return { sha256: hash.digest('hex'), size };
     });
+  }
+
+  /**
+   * The SDK work of this store's first read, done with no request made (sdk-priming.ts): the read
+   * of an artifact, which a prediction makes on a cache miss, answered with an empty object.
+   */
+  prime(key: string): Promise<boolean> {
+    return primeSend(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+      (command) => this.s3.send(command),
+      { headers: { 'content-length': '0' } },
+    );
   }
 
   get(key: string, versionId?: string): Promise<Uint8Array | undefined> {

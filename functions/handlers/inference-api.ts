@@ -11,9 +11,10 @@ import type { Env } from './shared.js';
 export function buildInferenceApi(env: Env = process.env): {
   api: ProxyHandler;
   flush(): Promise<void>;
+  prime(): Promise<void>;
   warmUp(): Promise<void>;
 } {
-  const { service, capture, predictions, metrics, experiments, warmUp } = inferenceWiring(env);
+  const { service, capture, predictions, metrics, experiments, prime, warmUp } = inferenceWiring(env);
   const online = onlineFeedbackSender(env);
   const api = createApiHandler(
     'inference',
@@ -57,6 +58,7 @@ export function buildInferenceApi(env: Env = process.env): {
   );
   return {
     api,
+    prime,
     warmUp,
     // What may wait until the answer is out: deferred metric records, shadow runs (whose
     // captures join the buffer) and the capture buffer.
@@ -81,9 +83,13 @@ export function buildInferenceApi(env: Env = process.env): {
  */
 export async function createLambdaHandler(env: Env = process.env) {
   const inference = buildInferenceApi(env);
-  // Lambda says how this environment is initialised. Ahead of traffic, init is nobody's wait,
-  // so the SDK clients' first calls are made here rather than in the first request; on demand
-  // they would only move from the request to the init it waits for.
+  // What the first prediction would do for the first time, done in init where it needs no
+  // network: a cold start's request waits for init anyway, and an environment initialised ahead
+  // of its request is spared it.
+  await inference.prime();
+  // Lambda says when an environment is initialised for provisioned concurrency. There init is
+  // nobody's wait, so the SDK clients' first calls are made over the network too; on demand the
+  // reads would only add round trips to the init a request may be waiting for.
   if (env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency') await inference.warmUp();
   const extension =
     env.AWS_LAMBDA_FUNCTION_NAME && env.AWS_LAMBDA_RUNTIME_API

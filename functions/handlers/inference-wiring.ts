@@ -34,14 +34,34 @@ export interface InferenceWiring {
   readonly metrics: ServingMetrics;
   /** Where feedback counts an experiment's accuracy. */
   readonly experiments: Pick<ExperimentStore, 'observe'>;
-  /** Makes the registry's and the artifacts' first SDK calls now (see warmUp). */
+  /**
+   * Does now, without the network, what a prediction would otherwise do for the first time in the
+   * process: onnxruntime's environment and first session, and the SDK work of the registry's and
+   * the artifacts' first reads (see prime).
+   */
+  prime(): Promise<void>;
+  /** Makes the registry's and the artifacts' first SDK calls now, over the network (see warmUp). */
   warmUp(): Promise<void>;
 }
 
 /** A model name no model can have (names start with a letter or a digit): a read of it finds nothing. */
 const WARM_UP_MODEL = '#warm-up';
-/** Longest init waits for the warm-up reads: they speed up the first request, never hold init up. */
+/** An artifact key under the models' prefix that no version has: a read of it finds nothing. */
+const WARM_UP_ARTIFACT = `${ARTIFACT_PREFIXES.models}${WARM_UP_MODEL}`;
+/** Longest init waits for a warm-up: it speeds up the first request, never holds init up. */
 const WARM_UP_TIMEOUT_MS = 2_000;
+
+/** Waits for `work`, or WARM_UP_TIMEOUT_MS if that comes first; never rejects. */
+async function atMostWarmUpTime(work: Promise<unknown>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((ok) => {
+      timer = setTimeout(ok, WARM_UP_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
 
 /**
  * The first call an SDK client makes builds its middleware stack, resolves its endpoint rules and
@@ -49,23 +69,34 @@ const WARM_UP_TIMEOUT_MS = 2_000;
  * request after onnxruntime (docs/inference.md, round 12). In an environment initialised ahead of
  * traffic (provisioned concurrency) that work belongs in init. Two reads that find nothing do
  * it: the model store's and the artifact store's, the two a prediction makes before its answer.
- * Any answer does the work, a refusal included, so failures are ignored.
+ * Any answer does the work, a refusal included, so failures are ignored. prime does the part of
+ * this that needs no network, in every environment.
  */
-async function warmUp(
+function warmUp(
   store: { getModel(name: string): Promise<unknown> },
   artifacts: { get(key: string): Promise<unknown> },
 ): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.allSettled([
-      store.getModel(WARM_UP_MODEL),
-      artifacts.get(`${ARTIFACT_PREFIXES.models}${WARM_UP_MODEL}`),
-    ]),
-    new Promise<void>((ok) => {
-      timer = setTimeout(ok, WARM_UP_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  return atMostWarmUpTime(
+    Promise.allSettled([store.getModel(WARM_UP_MODEL), artifacts.get(WARM_UP_ARTIFACT)]),
+  );
+}
+
+/**
+ * Work a prediction would otherwise do for the first time in the process, done now and without
+ * the network: onnxruntime's environment and first session (the runner's preload), and the two
+ * reads' SDK work up to the request itself (sdk-priming.ts). On a cold start the request waits for
+ * init either way, so the work only moves. An environment initialised ahead of its first request
+ * (provisioned concurrency, or Lambda's own pre-initialisation of on-demand functions) no longer
+ * does it in that request (docs/inference.md, round 13).
+ */
+function prime(
+  preloaded: Promise<void>,
+  store: { prime(name: string): Promise<boolean> },
+  artifacts: { prime(key: string): Promise<boolean> },
+): Promise<void> {
+  return atMostWarmUpTime(
+    Promise.all([preloaded, store.prime(WARM_UP_MODEL), artifacts.prime(WARM_UP_ARTIFACT)]),
+  );
 }
 
 /** Endpoints this deployment may invoke (SERVAL_SAGEMAKER_ENDPOINTS, comma-separated); unset: any. */
@@ -118,7 +149,7 @@ export function inferenceWiring(env: Env): InferenceWiring {
   // request does not load it after its route and artifact reads (docs/inference.md, rounds 6
   // and 7).
   const runner = new OnnxRuntimeRunner();
-  void runner.preload();
+  const preloaded = runner.preload();
   const service = new InferenceService({
     store,
     registry: {
@@ -151,7 +182,15 @@ export function inferenceWiring(env: Env): InferenceWiring {
         (await import('./explain-background.js')).baselineBackgrounds(env).rows(model, version, limit),
     },
   });
-  return { service, capture, predictions, metrics, experiments, warmUp: () => warmUp(store, artifacts) };
+  return {
+    service,
+    capture,
+    predictions,
+    metrics,
+    experiments,
+    prime: () => prime(preloaded, store, artifacts),
+    warmUp: () => warmUp(store, artifacts),
+  };
 }
 
 /** The first call's promise, shared by every later call (a failed one is retried). */

@@ -39,7 +39,7 @@ const targets = (prefix: string) => ({
 });
 
 describe('the AWS SDK bundled as a function is', () => {
-  it('answers and fails as it does from source: S3, DynamoDB and SQS', async () => {
+  it('answers, fails and primes as it does from source: S3, DynamoDB and SQS', async () => {
     const restore = useStandinsEnv(aws);
     let fromSource: Record<string, unknown>;
     try {
@@ -49,6 +49,7 @@ describe('the AWS SDK bundled as a function is', () => {
     }
     // What the probe reads, checked here too, so that "the same" cannot mean "the same nothing".
     expect(fromSource).toMatchObject({
+      primed: { getItem: true, getObject: true },
       s3Get: {
         body: '{"x":[1,2,3]}',
         contentType: 'application/json',

@@ -1,6 +1,7 @@
 /**
  * One of each kind of AWS call Serval's functions make, through the clients they use
- * (functions/adapters/aws-clients.ts), with the answers and typed errors they read. bundled-sdk.test.ts
+ * (functions/adapters/aws-clients.ts), with the answers and typed errors they read, and the
+ * primed reads of the inference function's init. bundled-sdk.test.ts
  * runs it twice against the same stand-ins, from source and from a bundle built as a function is
  * built (lib/constructs/function-bundle.ts, which rewrites parts of the SDK as it bundles them), and
  * expects the same results.
@@ -31,6 +32,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documentClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
+import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
 
 export interface ProbeTargets {
   /** A table keyed by pk and sk (strings). */
@@ -75,6 +78,13 @@ export async function probeSdk(t: ProbeTargets): Promise<Record<string, unknown>
   const key = (k: string) => `${t.prefix}/${k}`;
   const unprefixed = (k: string | undefined) => k?.slice(t.prefix.length + 1);
   const out: Record<string, unknown> = {};
+
+  // Priming (functions/adapters/sdk-priming.ts): whether each client takes the answer it is given
+  // in place of a request, for the reads the inference function primes at init.
+  out.primed = {
+    getItem: await new DynamoRegistryStore(db, { registry: t.table, audit: t.table }).prime(key('model')),
+    getObject: await new S3ArtifactStore(s3, t.bucket).prime(key('a.json')),
+  };
 
   // S3: REST and XML.
   await s3.send(

@@ -55,7 +55,41 @@ function environmentCreatedAfter(setup: string, waitMs = 10_000): boolean {
   return inFreshProcess(script);
 }
 
+/**
+ * The sessions onnxruntime's native binding creates within `waitMs` after `setup`, each with the
+ * size of the model it loads and whether it ran and was disposed, in order.
+ */
+function sessionsAfter(setup: string, waitMs = 10_000): { bytes: number; runs: number; disposed: boolean }[] {
+  // As above: the binding is required before the preload's microtask runs, and its session class
+  // wrapped so that every session the preload makes through it is seen.
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    ${setup}
+    const native = require('onnxruntime-node/dist/binding.js').binding;
+    const sessions = [];
+    const Native = native.InferenceSession;
+    native.InferenceSession = class extends Native {
+      constructor() { super(); this.seen = { bytes: 0, runs: 0, disposed: false }; sessions.push(this.seen); }
+      loadModel(buffer, offset, length, options) { this.seen.bytes = length; return super.loadModel(buffer, offset, length, options); }
+      run(...args) { this.seen.runs++; return super.run(...args); }
+      dispose() { this.seen.disposed = true; return super.dispose(); }
+    };
+    const until = Date.now() + ${waitMs};
+    while (!sessions.some((s) => s.disposed) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    report(sessions);`;
+  return inFreshProcess(script);
+}
+
 describe('onnxruntime preload', () => {
+  it('makes, runs once and disposes one session of the 114-byte prime model, before any request', () => {
+    expect(
+      sessionsAfter(`
+        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
+        inferenceWiring(process.env);`),
+    ).toEqual([{ bytes: 114, runs: 1, disposed: true }]);
+  }, 30_000);
+
   it("also creates onnxruntime's environment, which the first session would otherwise create", () => {
     expect(
       environmentCreatedAfter(`

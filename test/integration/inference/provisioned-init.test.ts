@@ -1,10 +1,16 @@
 /**
- * An inference environment that Lambda initialises ahead of traffic (provisioned concurrency:
- * AWS_LAMBDA_INITIALIZATION_TYPE) makes its SDK clients' first calls at init, so its first
- * request does not: one read of the registry and one of the artifacts bucket, both for something
- * that does not exist. An environment initialised on demand makes none (its request is waiting
- * for init). Observed on the real clients, which still make the calls, against the stand-ins.
+ * What an inference environment's init does before any request, observed on the real clients
+ * against the stand-ins:
+ * - every environment primes the registry's and the artifacts' first reads: each goes through its
+ *   SDK client, which answers it itself, so the client's first-call work is done and no request
+ *   leaves the process (functions/adapters/sdk-priming.ts);
+ * - an environment that Lambda initialises ahead of traffic (provisioned concurrency:
+ *   AWS_LAMBDA_INITIALIZATION_TYPE) also makes those reads over the network, for something that
+ *   does not exist, so its first request does not open the connections either. One initialised
+ *   on demand sends nothing (its request may be waiting for init).
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -19,11 +25,14 @@ churnStandinsForFile((standins) => {
   aws = standins;
 });
 
+const stopWatching: (() => void)[] = [];
+
 afterEach(() => {
   vi.restoreAllMocks();
+  for (const stop of stopWatching.splice(0)) stop();
 });
 
-/** The registry and artifact reads made through the real clients from now on, with their keys. */
+/** The registry and artifact reads made through the real clients from now on, sent or not, with their keys. */
 function watchReads(): string[] {
   const reads: string[] = [];
   const get = DynamoDBDocumentClient.prototype.send;
@@ -42,6 +51,23 @@ function watchReads(): string[] {
   return reads;
 }
 
+/** The requests that leave the process from now on: DynamoDB's by operation, the others by method and path. */
+function watchRequests(): string[] {
+  const sent: string[] = [];
+  const onStart = (message: unknown) => {
+    const { request } = message as { request: ClientRequest };
+    const target = request.getHeader('x-amz-target');
+    sent.push(
+      target
+        ? String(target).replace(/^DynamoDB_\d+\./, '')
+        : `${request.method} ${decodeURIComponent(request.path)}`,
+    );
+  };
+  subscribe('http.client.request.start', onStart);
+  stopWatching.push(() => unsubscribe('http.client.request.start', onStart));
+  return sent;
+}
+
 const lambdaEnv = (initialization: string) => ({
   ...functionEnv('inference', aws.env),
   AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
@@ -49,10 +75,20 @@ const lambdaEnv = (initialization: string) => ({
 });
 
 describe('init of an inference environment', () => {
-  it('ahead of traffic, reads the registry and the artifacts once each, finding nothing', async () => {
+  it('ahead of traffic, primes both reads and then makes them, finding nothing', async () => {
     const reads = watchReads();
+    const sent = watchRequests();
     const handler = await createLambdaHandler(lambdaEnv('provisioned-concurrency'));
-    expect(reads.sort()).toEqual(['GetItem MODEL##warm-up', 'GetObject models/#warm-up']);
+    expect(reads.sort()).toEqual([
+      'GetItem MODEL##warm-up',
+      'GetItem MODEL##warm-up',
+      'GetObject models/#warm-up',
+      'GetObject models/#warm-up',
+    ]);
+    expect(sent.sort()).toEqual([
+      `GET /${aws.resources.buckets.artifacts}/models/#warm-up?x-id=GetObject`,
+      'GetItem',
+    ]);
     // And serves as any other environment does.
     const res = await handler(churnEvent('req-1', { body: { version: '1.0.0', instances: [[1, 2, 3]] } }), {
       awsRequestId: 'req-1',
@@ -60,9 +96,17 @@ describe('init of an inference environment', () => {
     expect(res.statusCode).toBe(200);
   });
 
-  it('on demand, reads nothing until a request comes', async () => {
+  it('on demand, primes both reads without sending anything until a request comes', async () => {
     const reads = watchReads();
-    await createLambdaHandler(lambdaEnv('on-demand'));
-    expect(reads).toEqual([]);
+    const sent = watchRequests();
+    const handler = await createLambdaHandler(lambdaEnv('on-demand'));
+    expect(reads.sort()).toEqual(['GetItem MODEL##warm-up', 'GetObject models/#warm-up']);
+    expect(sent).toEqual([]);
+    // The primed clients serve the first request as they would have.
+    const res = await handler(churnEvent('req-2', { body: { version: '1.0.0', instances: [[1, 2, 3]] } }), {
+      awsRequestId: 'req-2',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(sent).toContain('GetItem');
   });
 });

@@ -3,7 +3,7 @@
  * with the same formulas computed by hand in plain JavaScript.
  */
 import { describe, expect, it } from 'vitest';
-import { OnnxRuntimeRunner } from '../../../functions/adapters/onnx-runner.js';
+import { OnnxRuntimeRunner, PRIME_MODEL } from '../../../functions/adapters/onnx-runner.js';
 import { ModelLoadError, ModelRunError, type OutputTensor } from '../../../functions/core/kernel/runner.js';
 import { ElemType, GraphBuilder } from '../../../functions/core/onnx/graph.js';
 import {
@@ -210,6 +210,17 @@ describe('onnxruntime adapter running Serval-written models', () => {
       { name: 'label', type: 'int64', dims: ['N'] },
       { name: 'probabilities', type: 'float32', dims: ['N', 2] },
     ]);
+    await model.release();
+  });
+
+  it("the preload's model is Serval's writer's y = Identity(x) on a float [1, 1], and runs", async () => {
+    const g = new GraphBuilder('prime');
+    g.node('Identity', [g.input('x', ElemType.FLOAT, [1, 1])], ['y']);
+    g.output('y', ElemType.FLOAT, [1, 1]);
+    expect(Buffer.from(PRIME_MODEL).equals(Buffer.from(g.encode({})))).toBe(true);
+    const model = await runner.load(PRIME_MODEL);
+    const out = await model.run(Float32Array.of(0.25), 1, 1);
+    expect(Array.from(out.y?.data as Float32Array)).toEqual([0.25]);
     await model.release();
   });
 
