@@ -20,6 +20,7 @@ import type { AuditEvent } from '../core/kernel/audit.js';
 import { type DomainError, validationFailed } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { primeSend } from './sdk-priming.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
@@ -69,8 +70,19 @@ export function withoutKeys<T>(item: Item, keys: ReadonlySet<string>): T {
 }
 
 /** The read getItem sends: one item by its key, with strong consistency. */
-export function getItemCommand(table: string, key: Item): GetCommand {
+function getItemCommand(table: string, key: Item): GetCommand {
   return new GetCommand({ TableName: table, Key: key, ConsistentRead: true });
+}
+
+/**
+ * getItem's SDK work for `table`, done with no request made (sdk-priming.ts): the read is answered
+ * inside the client as DynamoDB answers a key with no item.
+ */
+export function primeGetItem(db: DynamoDBDocumentClient, table: string, key: Item): Promise<boolean> {
+  return primeSend(getItemCommand(table, key), (command) => db.send(command), {
+    headers: { 'content-type': 'application/x-amz-json-1.0' },
+    body: '{}',
+  });
 }
 
 /** One item (as the caller knows it to be), read with strong consistency; undefined when there is none. */

@@ -5,7 +5,7 @@ import type { AuditEvent } from '../core/kernel/audit.js';
 import { conflict } from '../core/kernel/errors.js';
 import type { Page, PageRequest } from '../core/kernel/paging.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { auditPut, auditTableOf, getItem, putIfAbsent, transactIf } from './dynamo-common.js';
+import { auditPut, auditTableOf, getItem, primeGetItem, putIfAbsent, transactIf } from './dynamo-common.js';
 
 export class DynamoKeyStore implements KeyStore {
   constructor(
@@ -20,6 +20,14 @@ export class DynamoKeyStore implements KeyStore {
       auditPut(auditTableOf(this.tables), audit),
     ]);
     if (!written) throw conflict('key id collision; retry');
+  }
+
+  /**
+   * The SDK work of this store's first read, done with no request made (sdk-priming.ts): the read
+   * of a key's record, which the authorizer makes for every credential it has not cached.
+   */
+  prime(keyId: string): Promise<boolean> {
+    return primeGetItem(this.db, this.tables.keys, { keyId });
   }
 
   async get(keyId: string): Promise<ApiKeyRecord | undefined> {

@@ -30,17 +30,16 @@ import {
   auditPartition,
   auditPut,
   auditTableOf,
-  getItemCommand,
   getWithoutKeys,
   gsi1Listing,
   type Listing,
   prefixListing,
+  primeGetItem,
   putIfAbsent,
   queryFilteredPage,
   queryWithoutKeys,
   type TransactItem,
 } from './dynamo-common.js';
-import { primeSend } from './sdk-priming.js';
 
 export interface DynamoRegistryTables {
   readonly registry: string;
@@ -150,15 +149,10 @@ export class DynamoRegistryStore implements RegistryStore, AuditReader {
 
   /**
    * The SDK work of this store's first read, done with no request made (sdk-priming.ts): the read
-   * of a model's item, which every prediction's route starts with, answered as DynamoDB answers a
-   * key with no item.
+   * of a model's item, which every prediction's route starts with.
    */
   prime(name: string): Promise<boolean> {
-    return primeSend(
-      getItemCommand(this.tables.registry, { pk: modelPk(name), sk: MODEL_SK }),
-      (command) => this.db.send(command),
-      { headers: { 'content-type': 'application/x-amz-json-1.0' }, body: '{}' },
-    );
+    return primeGetItem(this.db, this.tables.registry, { pk: modelPk(name), sk: MODEL_SK });
   }
 
   async getModel(name: string, options: ReadOptions = {}): Promise<Model | undefined> {

@@ -40,7 +40,13 @@ export async function primeSend<C extends PrimableCommand>(
       response: {
         statusCode: 200,
         headers: answer.headers,
-        body: Readable.from(answer.body === undefined ? [] : [Buffer.from(answer.body)]),
+        // A stream that pushes once, as a response's body does (an IncomingMessage).
+        body: new Readable({
+          read() {
+            if (answer.body !== undefined) this.push(answer.body);
+            this.push(null);
+          },
+        }),
       },
     }),
     // Unnamed: lib-dynamodb's commands share their stack with the command they wrap, and the SDK

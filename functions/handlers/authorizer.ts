@@ -13,7 +13,7 @@ import type { Principal } from '../core/auth/principal.js';
 import type { Tokens } from '../core/auth/tokens.js';
 import { isDomainError, unauthorized } from '../core/kernel/errors.js';
 import { authorizerEntry, lambdaHandler } from './entry.js';
-import { type Env, keyReader, makeLogger, tokens } from './shared.js';
+import { type Env, keyReader, keyReadStore, makeLogger, tokens } from './shared.js';
 
 const logger = makeLogger('authorizer');
 
@@ -99,12 +99,27 @@ export function buildAuthorizer(
   };
 }
 
-export function createHandler(env: Env = process.env) {
+export function createHandler(env: Env = process.env, store = keyReadStore(env)) {
   const ttl = authCacheTtlSeconds(env[AUTH_CACHE_TTL_ENV]);
-  const authorize = buildAuthorizer(keyReader(env), tokens(env), Date.now, ttl);
+  const authorize = buildAuthorizer(keyReader(env, store), tokens(env), Date.now, ttl);
   return authorizerEntry(logger, (event: APIGatewayRequestAuthorizerEvent) =>
     authorize(event).then((result) => withUsageIdentifier(result, env)),
   );
 }
 
-export const handler = await lambdaHandler(createHandler);
+/** A key id no key has (ids are ULIDs): a read of it finds nothing. */
+const PRIME_KEY_ID = '#warm-up';
+
+/**
+ * The Lambda entry. At init it primes the read of a key's record (functions/adapters/
+ * sdk-priming.ts), as the inference function primes its reads: the SDK's first-call work is done
+ * without the network, so an environment initialised ahead of its first request (provisioned
+ * concurrency, or Lambda's own pre-initialisation) checks that request's key without it.
+ */
+export async function createLambdaHandler(env: Env = process.env) {
+  const store = keyReadStore(env);
+  await store.prime(PRIME_KEY_ID);
+  return createHandler(env, store);
+}
+
+export const handler = await lambdaHandler(createLambdaHandler);

@@ -68,9 +68,13 @@ export function apiKeys(env: Env): ApiKeys {
   });
 }
 
+/** The keys table alone, as the authorizer reads it. */
+export function keyReadStore(env: Env): DynamoKeyStore {
+  return new DynamoKeyStore(documentClient(), { keys: envValue(env, TABLES.keys.env) });
+}
+
 /** For the authorizer: bound to the keys table alone, it can authenticate but not write. */
-export function keyReader(env: Env): ApiKeys {
-  const store = new DynamoKeyStore(documentClient(), { keys: envValue(env, TABLES.keys.env) });
+export function keyReader(env: Env, store: DynamoKeyStore = keyReadStore(env)): ApiKeys {
   return new ApiKeys({ store, clock: systemClock, ids: ulids });
 }
 

@@ -1,10 +1,11 @@
 /**
- * What an inference environment's init does before any request, observed on the real clients
- * against the stand-ins:
- * - every environment primes the registry's and the artifacts' first reads: each goes through its
- *   SDK client, which answers it itself, so the client's first-call work is done and no request
- *   leaves the process (functions/adapters/sdk-priming.ts);
- * - an environment that Lambda initialises ahead of traffic (provisioned concurrency:
+ * What the init of a function on the predict path does before any request, observed on the real
+ * clients against the stand-ins:
+ * - every inference environment primes the registry's and the artifacts' first reads, and every
+ *   authorizer environment the read of a key: each goes through its SDK client, which answers it
+ *   itself, so the client's first-call work is done and no request leaves the process
+ *   (functions/adapters/sdk-priming.ts);
+ * - an inference environment that Lambda initialises ahead of traffic (provisioned concurrency:
  *   AWS_LAMBDA_INITIALIZATION_TYPE) also makes those reads over the network, for something that
  *   does not exist, so its first request does not open the connections either. One initialised
  *   on demand sends nothing (its request may be waiting for init).
@@ -13,11 +14,16 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createLambdaHandler } from '../../../functions/handlers/inference-api.js';
-import { functionEnv } from '../../../local/runtime.js';
-import { churnEvent, churnStandinsForFile } from '../../support/churn-rig.js';
-import type { Standins } from '../../support/standins.js';
+import { SECRETS } from '../../functions/contract/resources.js';
+import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
+import { createLambdaHandler as createAuthorizer } from '../../functions/handlers/authorizer.js';
+import { createLambdaHandler } from '../../functions/handlers/inference-api.js';
+import { apiKeys } from '../../functions/handlers/shared.js';
+import { functionEnv } from '../../local/runtime.js';
+import { churnEvent, churnStandinsForFile } from '../support/churn-rig.js';
+import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 
@@ -40,7 +46,8 @@ function watchReads(): string[] {
     this: DynamoDBDocumentClient,
     ...args: unknown[]
   ) {
-    if (args[0] instanceof GetCommand) reads.push(`GetItem ${String(args[0].input.Key?.pk)}`);
+    if (args[0] instanceof GetCommand)
+      reads.push(`GetItem ${String(args[0].input.Key?.pk ?? args[0].input.Key?.keyId)}`);
     return (get as (...a: unknown[]) => unknown).apply(this, args) as never;
   });
   const s3 = S3Client.prototype.send;
@@ -68,9 +75,13 @@ function watchRequests(): string[] {
   return sent;
 }
 
-const lambdaEnv = (initialization: string) => ({
-  ...functionEnv('inference', aws.env),
-  AWS_LAMBDA_FUNCTION_NAME: 'serval-inference',
+// The JWT secret is read only to sign or check a token, which these tests do not do.
+const envOf = (fn: 'inference' | 'authorizer' | 'auth') =>
+  functionEnv(fn, { ...aws.env, [SECRETS.jwt.env]: 'file:///dev/null' });
+
+const lambdaEnv = (initialization: string, fn: 'inference' | 'authorizer' = 'inference') => ({
+  ...envOf(fn),
+  AWS_LAMBDA_FUNCTION_NAME: `serval-${fn}`,
   AWS_LAMBDA_INITIALIZATION_TYPE: initialization,
 });
 
@@ -108,5 +119,27 @@ describe('init of an inference environment', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(sent).toContain('GetItem');
+  });
+});
+
+describe('init of an authorizer environment', () => {
+  it('primes the read of a key without sending anything, then checks the first key as before', async () => {
+    const { key } = await apiKeys(envOf('auth')).create(SYSTEM_PRINCIPAL, {
+      name: 'first',
+      role: 'predictor',
+    });
+    const reads = watchReads();
+    const sent = watchRequests();
+    const authorize = await createAuthorizer(lambdaEnv('on-demand', 'authorizer'));
+    expect(reads).toEqual(['GetItem #warm-up']);
+    expect(sent).toEqual([]);
+    const event = {
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:us-east-1:123456789012:api/v1/POST/v1/models/churn/predict',
+      headers: { 'x-api-key': key },
+    } as unknown as APIGatewayRequestAuthorizerEvent;
+    const result = await authorize(event, { awsRequestId: 'auth-1' } as never);
+    expect(result.context).toMatchObject({ role: 'predictor', name: 'first' });
+    expect(sent).toEqual(['GetItem']);
   });
 });
