@@ -136,13 +136,20 @@ describe('the dashboard', () => {
       mimeType: 'application/octet-stream',
       buffer: Buffer.from(demo.onnx),
     });
+    // A version that exists already is refused with the server's reason, and advice that fits it
+    // (reloading alone would not help).
+    await alice.getByLabel('Version (empty: next patch)').fill('1.0.0');
+    await alice.getByLabel('Metrics (JSON)').fill('{"accuracy": 0.97}');
+    await register.click();
+    await refusal.getByText(/version 1\.0\.0 of model iris-demo already exists/).waitFor();
+    expect(await refusal.textContent()).toMatch(/choose another name or version/);
     await alice.getByLabel('Version (empty: next patch)').fill('1.1.0');
     await alice.getByLabel('Parent version (lineage)').fill('1.0.0');
     await alice.getByLabel('Metrics (JSON)').fill('{"accuracy": 0.97}');
     await alice.getByRole('button', { name: 'Register' }).click();
     // Either outcome ends the wait, so a refusal fails with its reason rather than a timeout; a
     // timeout here means the request itself never finished.
-    const other = refusal.filter({ hasNotText: /Metrics must be/ });
+    const other = refusal.filter({ hasNotText: /Metrics must be|already exists/ });
     await alice.getByText('Registered iris-demo@1.1.0').or(other).first().waitFor();
     expect(await other.allTextContents()).toEqual([]);
     await alice.getByRole('heading', { name: 'Version 1.1.0' }).waitFor();

@@ -76,7 +76,8 @@ export function advice(err: unknown): string {
     case 404:
       return 'It does not exist (or was deleted). Go back to the list and pick another.';
     case 409:
-      return 'It changed meanwhile or its state does not allow this: reload and try again.';
+      // One code for every conflict (functions/http/errors.ts); the message above says which.
+      return 'It conflicts with what is there now: it exists already, it changed meanwhile, or its stage does not allow this. Reload to see the current state; to add something new, choose another name or version.';
     case 429:
       return 'Too many requests: wait a few seconds and try again.';
     case 503:
