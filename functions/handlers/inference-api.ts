@@ -84,8 +84,8 @@ export function buildInferenceApi(env: Env = process.env): {
 export async function createLambdaHandler(env: Env = process.env) {
   const inference = buildInferenceApi(env);
   // What the first prediction would do for the first time, done in init where it needs no
-  // network: a cold start's request waits for init anyway, and an environment initialised ahead
-  // of its request is spared it.
+  // network: a cold start's request waits for init anyway (a few ms more of it: see prime in
+  // inference-wiring.ts), and an environment initialised ahead of its request is spared it.
   await inference.prime();
   // Lambda says when an environment is initialised for provisioned concurrency. There init is
   // nobody's wait, so the SDK clients' first calls are made over the network too; on demand the
