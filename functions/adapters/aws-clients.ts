@@ -5,7 +5,6 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface ClientOverrides {
@@ -16,7 +15,7 @@ export interface ClientOverrides {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
-function region(o: ClientOverrides): string | undefined {
+export function region(o: ClientOverrides): string | undefined {
   return o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
 }
 
@@ -32,7 +31,7 @@ function region(o: ClientOverrides): string | undefined {
  */
 const shared = new Map<string, { destroy(): void }>();
 
-function sharedClient<T extends { destroy(): void }>(
+export function sharedClient<T extends { destroy(): void }>(
   /** As in AWS_ENDPOINT_URL_<service>. */
   service: string,
   o: ClientOverrides,
@@ -109,12 +108,4 @@ function newS3Client(o: ClientOverrides): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
-}
-
-export function sqsClient(o: ClientOverrides = {}): SQSClient {
-  return sharedClient(
-    'SQS',
-    o,
-    () => new SQSClient({ endpoint: o.endpoint, region: region(o), credentials: o.credentials }),
-  );
 }

@@ -8,7 +8,6 @@
  */
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRawSync } from 'node:zlib';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { isSealed, predictionsIn } from '../core/inference/capture.js';
 import type {
   BufferedCapture,
@@ -17,7 +16,7 @@ import type {
   SealedCapture,
 } from '../core/inference/ports.js';
 import { stringifyShared } from '../core/kernel/shared-json.js';
-import { MAX_BATCH_BYTES, SqsSender } from './sqs-sender.js';
+import { MAX_BATCH_BYTES, type SqsSend, SqsSender } from './sqs-sender.js';
 
 /** One SQS message may be as large as a whole batch. */
 export const MAX_MESSAGE_BYTES = MAX_BATCH_BYTES;
@@ -25,7 +24,7 @@ export const MAX_MESSAGE_BYTES = MAX_BATCH_BYTES;
 export class SqsCaptureQueue implements CaptureQueue {
   private readonly sender: SqsSender;
 
-  constructor(sqs: SQSClient, queueUrl: string) {
+  constructor(sqs: SqsSend, queueUrl: string) {
     this.sender = new SqsSender(sqs, queueUrl, 'capture messages');
   }
 

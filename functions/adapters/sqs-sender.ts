@@ -4,7 +4,7 @@
  * stops the send with an error naming how many and why; earlier chunks stay sent, so callers
  * that retry must tolerate duplicates (every consumer does: messages are idempotent by id).
  */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueMessage } from '../contract/messages.js';
 import type { QueueId } from '../contract/resources.js';
 
@@ -51,6 +51,10 @@ export class SqsSender {
   }
 
   private async sendChunk(chunk: readonly OutgoingBody[]): Promise<void> {
+    // Loaded on the first send, not with this module: inference builds its senders at init and
+    // sends only after its answers (sqs-deferred.ts). Where the client is loaded already, this
+    // is the same module.
+    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     const out = await this.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: this.queueUrl,

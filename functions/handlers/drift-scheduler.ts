@@ -3,7 +3,7 @@
  * policy interval is due. The claim in the monitoring table makes overlapping runs enqueue a model
  * once; the message carries the exact window, so a redelivery checks the same window.
  */
-import { sqsClient } from '../adapters/aws-clients.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { QUEUES } from '../contract/resources.js';
 import { lambdaHandler, scheduleEntry } from './entry.js';

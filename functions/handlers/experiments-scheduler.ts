@@ -4,7 +4,7 @@
  * slow or failing experiment holds up no other and ends in the DLQ on its own.
  */
 import type { ScheduledEvent } from 'aws-lambda';
-import { sqsClient } from '../adapters/aws-clients.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { QUEUES } from '../contract/resources.js';
 import { lambdaHandler, scheduleEntry } from './entry.js';

@@ -3,13 +3,14 @@
  * capture queue, metrics and the predictions store, built once per container from the environment.
  */
 
-import { s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { s3Client } from '../adapters/aws-clients.js';
 import { CaptureRecorder } from '../adapters/capture-recorder.js';
 import type { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
+import { deferredSqsClient } from '../adapters/sqs-deferred.js';
 import { systemClock } from '../adapters/system.js';
 import { ARTIFACT_PREFIXES } from '../contract/artifact-keys.js';
 import { BUCKETS, QUEUES } from '../contract/resources.js';
@@ -124,16 +125,19 @@ export function inferenceWiring(env: Env): InferenceWiring {
     experiments,
     instancesKeptFor(env),
   );
-  const capture = new CaptureBuffer(new SqsCaptureQueue(sqsClient(), envValue(env, QUEUES.captures.env)), {
-    spill: (messages) => recorder.spill(messages),
-    // Once per failed round: while the queue is down, rounds go to the spill without a word.
-    onError: (err, messages) =>
-      inferenceLogger.warn('capture messages not queued; written straight to the store instead', {
-        messages,
-        error: err as Error,
-      }),
-    onLost: (messages) => reportLost(messages, metrics, predictions),
-  });
+  const capture = new CaptureBuffer(
+    new SqsCaptureQueue(deferredSqsClient(), envValue(env, QUEUES.captures.env)),
+    {
+      spill: (messages) => recorder.spill(messages),
+      // Once per failed round: while the queue is down, rounds go to the spill without a word.
+      onError: (err, messages) =>
+        inferenceLogger.warn('capture messages not queued; written straight to the store instead', {
+          messages,
+          error: err as Error,
+        }),
+      onLost: (messages) => reportLost(messages, metrics, predictions),
+    },
+  );
   // Built on first use: only a failing version needs the registry's services (and what they
   // announce to), only a SageMaker-served version the SageMaker client. A Lambda's init then
   // evaluates neither (a bundle inlines these imports, but runs their modules only when called).

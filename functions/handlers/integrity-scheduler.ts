@@ -3,7 +3,7 @@
  * pending version whose upload deadline has passed for deletion, one message each, so a slow or
  * failing one never holds up the others and retries go through SQS.
  */
-import { sqsClient } from '../adapters/aws-clients.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import type { IntegrityMessage } from '../contract/messages.js';
 import { QUEUES } from '../contract/resources.js';

@@ -4,8 +4,9 @@
  * predictions to the online queue. The learner itself is composed in online-wiring.ts, which
  * predict's cold start does not load. Environment: SERVAL_TABLE_MONITORING, SERVAL_QUEUE_ONLINE.
  */
-import { documentClient, sqsClient } from '../adapters/aws-clients.js';
+import { documentClient } from '../adapters/aws-clients.js';
 import { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
+import { deferredSqsClient } from '../adapters/sqs-deferred.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { QUEUES, TABLES } from '../contract/resources.js';
 import type { FeedbackResult } from '../core/inference/ports.js';
@@ -64,7 +65,7 @@ export function onlineFeedbackSender(
 ): ((results: readonly FeedbackResult[]) => Promise<void>) | undefined {
   const url = env[QUEUES.online.env];
   if (!url) return undefined;
-  const sender = new QueueSender<'online'>(sqsClient(), url, 'online-learning samples');
+  const sender = new QueueSender<'online'>(deferredSqsClient(), url, 'online-learning samples');
   const enabled = onlineEnabled(env, now);
   return async (results) => {
     const byModel = new Map<string, string[]>();

@@ -10,12 +10,13 @@
  * SERVAL_SAGEMAKER_POLL_SECONDS (between two DescribeTrainingJob calls, default 60).
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { documentClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { documentClient, s3Client } from '../adapters/aws-clients.js';
 import { DynamoJobStore } from '../adapters/dynamo-jobs.js';
 import { DynamoTrialResults } from '../adapters/dynamo-trials.js';
 import { S3Captures } from '../adapters/s3-captures.js';
 import { S3Checkpoints } from '../adapters/s3-checkpoints.js';
 import { SageMakerTrainingBackend, sagemakerClient } from '../adapters/sagemaker-training.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { BUCKETS, QUEUES, TABLES } from '../contract/resources.js';

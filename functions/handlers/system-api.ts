@@ -1,7 +1,8 @@
 /** Lambda entry for health, audit and the OpenAPI document. */
-import { dynamoClient, s3Client, sqsClient } from '../adapters/aws-clients.js';
+import { dynamoClient, s3Client } from '../adapters/aws-clients.js';
 import { AwsHealthProbes, keyStoreLiveness } from '../adapters/health.js';
 import { prometheusText } from '../adapters/prometheus-metrics.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { systemClock } from '../adapters/system.js';
 import { BUCKETS, dlqEnv, QUEUES, SCHEDULES, TABLES } from '../contract/resources.js';
 import { unavailable } from '../core/kernel/errors.js';

@@ -10,9 +10,10 @@
  * addresses, e.g. inside the VPC), SERVAL_WEBHOOK_BACKOFF_SCALE (optional, tests: multiplies retry delays).
  */
 
-import { documentClient, sqsClient } from '../adapters/aws-clients.js';
+import { documentClient } from '../adapters/aws-clients.js';
 import { DynamoWebhookStore } from '../adapters/dynamo-webhooks.js';
 import { type SnsPublishClient, snsEventsFromEnv } from '../adapters/sns-events.js';
+import { sqsClient } from '../adapters/sqs-client.js';
 import { SqsDeliveryQueue } from '../adapters/sqs-delivery-queue.js';
 import { systemClock, ulids } from '../adapters/system.js';
 import { QUEUES, TABLES } from '../contract/resources.js';

@@ -8,7 +8,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { dynamoClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { dynamoClient, s3Client } from '../../functions/adapters/aws-clients.js';
+import { sqsClient } from '../../functions/adapters/sqs-client.js';
 
 /**
  * The one key pair every stand-in accepts. s3rver verifies SigV4 signatures against its built-in

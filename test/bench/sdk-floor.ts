@@ -7,7 +7,8 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { documentClient, s3Client } from '../../functions/adapters/aws-clients.js';
+import { sqsClient } from '../../functions/adapters/sqs-client.js';
 
 export const floor = {
   clients: [documentClient(), s3Client(), sqsClient()],

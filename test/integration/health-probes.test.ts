@@ -5,8 +5,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { dynamoClient, s3Client } from '../../functions/adapters/aws-clients.js';
 import { AwsHealthProbes, PROBE_TIMEOUT_MS } from '../../functions/adapters/health.js';
+import { sqsClient } from '../../functions/adapters/sqs-client.js';
 import { Health } from '../../functions/core/system/health.js';
 
 let server: Server;

@@ -10,25 +10,36 @@
  *   does not exist, so its first request does not open the connections either. One initialised
  *   on demand sends nothing (its request may be waiting for init).
  */
+import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SECRETS } from '../../functions/contract/resources.js';
+import { decodeBody } from '../../functions/adapters/sqs-capture-queue.js';
+import { QUEUES, SECRETS } from '../../functions/contract/resources.js';
 import { SYSTEM_PRINCIPAL } from '../../functions/core/auth/principal.js';
 import { createLambdaHandler as createAuthorizer } from '../../functions/handlers/authorizer.js';
 import { createLambdaHandler } from '../../functions/handlers/inference-api.js';
 import { apiKeys } from '../../functions/handlers/shared.js';
+import { bundleFunction, entryFileIn } from '../../lib/constructs/function-bundle.js';
 import { functionEnv } from '../../local/runtime.js';
 import { churnEvent, churnStandinsForFile } from '../support/churn-rig.js';
 import type { Standins } from '../support/standins.js';
 
 let aws: Standins;
 
-churnStandinsForFile((standins) => {
+let sqs: SQSClient;
+
+churnStandinsForFile((standins, client) => {
   aws = standins;
+  sqs = client;
 });
 
 const stopWatching: (() => void)[] = [];
@@ -142,4 +153,46 @@ describe('init of an authorizer environment', () => {
     expect(result.context).toMatchObject({ role: 'predictor', name: 'first' });
     expect(sent).toEqual(['GetItem']);
   });
+});
+
+describe('the inference function, bundled as deployed', () => {
+  it('loads the SQS client only to send, and its capture reaches the queue', async () => {
+    // Its init reads no SQS client (test/unit/inference/cold-start.test.ts); the capture's send
+    // loads it from a file of its own (functions/adapters/sqs-deferred.ts). Without the Lambda
+    // extension the capture is sent before the answer, so it is on the queue once the process ends.
+    const dir = mkdtempSync(join(tmpdir(), 'serval-bundled-inference-'));
+    try {
+      await bundleFunction({
+        entry: 'functions/handlers/inference-api.ts',
+        outdir: dir,
+        external: ['onnxruntime-node'],
+        sourcemap: false,
+      });
+      symlinkSync(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'), 'dir');
+      const event = churnEvent('bundled-1', { body: { version: '1.0.0', instances: [[7.25, 8.5, 9.75]] } });
+      const script = `const { handler } = await import(${JSON.stringify(entryFileIn(dir))});
+        const res = await handler(${JSON.stringify(event)}, { awsRequestId: 'bundled-1' });
+        process.stdout.write('\\n' + JSON.stringify(res.statusCode));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: dir,
+        env: { ...aws.env, ...lambdaEnv('on-demand'), PATH: process.env.PATH ?? '' },
+      });
+      expect(stdout.trim().split('\n').pop()).toBe('200');
+      const queueUrl = aws.env[QUEUES.captures.env] as string;
+      const bodies: string[] = [];
+      for (let i = 0; i < 5 && !bodies.some((b) => b.includes('7.25')); i++) {
+        const got = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const m of got.Messages ?? []) bodies.push(decodeBody(m.Body ?? ''));
+      }
+      const ours = bodies.find((b) => b.includes('7.25'));
+      expect(ours).toBeDefined();
+      expect(JSON.parse(ours as string)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ model: 'churn', version: '1.0.0' })]),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -7,8 +7,9 @@
 import { spawn } from 'node:child_process';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { documentClient, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { documentClient } from '../../functions/adapters/aws-clients.js';
 import { DynamoTrialResults } from '../../functions/adapters/dynamo-trials.js';
+import { sqsClient } from '../../functions/adapters/sqs-client.js';
 import { BUCKETS, QUEUES, TABLES } from '../../functions/contract/resources.js';
 import type { RetrainJob } from '../../functions/core/retraining/jobs.js';
 import { makeDemoModel } from '../../functions/core/training/demo.js';

@@ -31,9 +31,10 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { documentClient, s3Client, sqsClient } from '../../functions/adapters/aws-clients.js';
+import { documentClient, s3Client } from '../../functions/adapters/aws-clients.js';
 import { DynamoRegistryStore } from '../../functions/adapters/dynamo-registry.js';
 import { S3ArtifactStore } from '../../functions/adapters/s3-artifacts.js';
+import { sqsClient } from '../../functions/adapters/sqs-client.js';
 
 export interface ProbeTargets {
   /** A table keyed by pk and sk (strings). */

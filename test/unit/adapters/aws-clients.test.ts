@@ -3,12 +3,8 @@
  * each client costs its construction at init and opens its own connections on AWS.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  documentClient,
-  dynamoClient,
-  s3Client,
-  sqsClient,
-} from '../../../functions/adapters/aws-clients.js';
+import { documentClient, dynamoClient, s3Client } from '../../../functions/adapters/aws-clients.js';
+import { sqsClient } from '../../../functions/adapters/sqs-client.js';
 
 const saved = { ...process.env };
 beforeEach(() => {
