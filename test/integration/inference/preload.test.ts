@@ -81,48 +81,31 @@ function sessionsAfter(setup: string, waitMs = 10_000): { bytes: number; runs: n
   return inFreshProcess(script);
 }
 
+/** What the inference function's init builds: its wiring, which preloads onnxruntime. */
+const BUILD_INFERENCE = `
+  const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
+  inferenceWiring(process.env);`;
+/** The runner alone, as the registry builds it for validation: no preload. */
+const BUILD_RUNNER_ALONE = `
+  const { OnnxRuntimeRunner } = await import('./functions/adapters/onnx-runner.ts');
+  new OnnxRuntimeRunner();`;
+
 describe('onnxruntime preload', () => {
   it('makes, runs once and disposes one session of the 114-byte prime model, before any request', () => {
-    expect(
-      sessionsAfter(`
-        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
-        inferenceWiring(process.env);`),
-    ).toEqual([{ bytes: 114, runs: 1, disposed: true }]);
+    expect(sessionsAfter(BUILD_INFERENCE)).toEqual([{ bytes: 114, runs: 1, disposed: true }]);
   }, 30_000);
 
   it("also creates onnxruntime's environment, which the first session would otherwise create", () => {
-    expect(
-      environmentCreatedAfter(`
-        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
-        inferenceWiring(process.env);`),
-    ).toBe(true);
+    expect(environmentCreatedAfter(BUILD_INFERENCE)).toBe(true);
     // The same watch sees nothing when only the runner is built.
-    expect(
-      environmentCreatedAfter(
-        `
-        const { OnnxRuntimeRunner } = await import('./functions/adapters/onnx-runner.ts');
-        new OnnxRuntimeRunner();`,
-        1_000,
-      ),
-    ).toBe(false);
+    expect(environmentCreatedAfter(BUILD_RUNNER_ALONE, 1_000)).toBe(false);
   }, 30_000);
 
   it('starts when the inference function is built, before any request', () => {
-    expect(
-      bindingLoadedAfter(`
-        const { inferenceWiring } = await import('./functions/handlers/inference-wiring.ts');
-        inferenceWiring(process.env);`),
-    ).toEqual({ before: false, after: true });
+    expect(bindingLoadedAfter(BUILD_INFERENCE)).toEqual({ before: false, after: true });
   }, 30_000);
 
   it('is not started by building the runner alone (the registry bundles it for validation)', () => {
-    expect(
-      bindingLoadedAfter(
-        `
-        const { OnnxRuntimeRunner } = await import('./functions/adapters/onnx-runner.ts');
-        new OnnxRuntimeRunner();`,
-        1_000,
-      ),
-    ).toEqual({ before: false, after: false });
+    expect(bindingLoadedAfter(BUILD_RUNNER_ALONE, 1_000)).toEqual({ before: false, after: false });
   }, 30_000);
 });
