@@ -1,5 +1,6 @@
 /**
- * SDK v3 clients for every service Serval uses, configured once. On AWS the default endpoints
+ * SDK v3 clients for DynamoDB and S3, configured once (SQS's is in sqs-client.ts, which builds it
+ * the same way: see there why it is apart). On AWS the default endpoints
  * apply; locally the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables point the same clients at
  * the stand-ins, so handler code is identical in both homes.
  */
