@@ -10,6 +10,9 @@ export interface PrimeAnswer {
   readonly body?: string;
 }
 
+/** Longest a priming send may hold its caller (an init) up. */
+export const PRIME_TIMEOUT_MS = 2_000;
+
 /** What priming needs of a command: its own middleware stack (the SDK's, structurally). */
 interface PrimableCommand {
   readonly middlewareStack: {
@@ -27,8 +30,10 @@ interface PrimableCommand {
  * retries, deserialisation. What that does only on a client's first call (V8 compiling the
  * SDK's code, resolving the endpoint rules, preparing the schemas) is then done, with no request
  * made: most of what a cold start's first request spent in the SDK (docs/inference.md, round 13).
- * Resolves true once the client has taken the answer; false if it refused it (never rejects:
- * priming only saves time, and a client that refuses it still serves its first call as before).
+ * Resolves true once the client has taken the answer; false if it refused it, or has not finished
+ * within PRIME_TIMEOUT_MS (a credential chain that waits on something, say). It never rejects:
+ * priming only saves time, and init must not wait on it long; a client that refuses it still
+ * serves its first call as before.
  */
 export async function primeSend<C extends PrimableCommand>(
   command: C,
@@ -54,10 +59,17 @@ export async function primeSend<C extends PrimableCommand>(
     // answers.
     { step: 'deserialize', priority: 'low' },
   );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<boolean>((done) => {
+    timer = setTimeout(() => done(false), PRIME_TIMEOUT_MS);
+  });
+  const answered = send(command).then(
+    () => true,
+    () => false,
+  );
   try {
-    await send(command);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([answered, gaveUp]);
+  } finally {
+    clearTimeout(timer);
   }
 }

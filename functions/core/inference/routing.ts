@@ -84,13 +84,12 @@ export class VersionRouter {
    * experiment). The route then joins this read. A failure is left to that route to report.
    */
   prefetch(name: string): void {
-    const model = this.cached(this.models, name, () => this.store.getModel(name));
-    if (model instanceof Promise) model.catch(() => undefined);
+    // The raw read, not modelNow: a model cached as missing is for the route to report.
+    started(this.cached(this.models, name, () => this.store.getModel(name)));
   }
 
   private prefetchVersion(name: string, version: string): void {
-    const v = this.versionNow(name, version);
-    if (v instanceof Promise) v.catch(() => undefined);
+    started(this.versionNow(name, version));
   }
 
   private routeIn(
@@ -208,6 +207,11 @@ export class VersionRouter {
       return undefined;
     });
   }
+}
+
+/** A read started ahead of its use: its failure is for that use to report, not unhandled here. */
+function started(read: unknown): void {
+  if (read instanceof Promise) read.catch(() => undefined);
 }
 
 /** The reads under way in one cache, by key. */
