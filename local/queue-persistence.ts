@@ -45,23 +45,32 @@ export interface SaveResult {
   readonly unreachable: Record<string, number>;
 }
 
-/** Visible plus in-flight messages of each queue. */
+/**
+ * The messages of each queue: visible, in flight (received, not deleted) and delayed. local-aws-sqs
+ * counts a message as delayed until a timer just after its send, even without DelaySeconds, so one
+ * sent a moment ago is in neither of the other two counts.
+ */
 export async function queueDepths(
   sqs: SQSClient,
   queues: readonly NamedQueue[],
-): Promise<Record<string, { visible: number; inFlight: number }>> {
-  const out: Record<string, { visible: number; inFlight: number }> = {};
+): Promise<Record<string, { visible: number; inFlight: number; delayed: number }>> {
+  const out: Record<string, { visible: number; inFlight: number; delayed: number }> = {};
   await Promise.all(
     queues.map(async (q) => {
       const res = await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: q.url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
         }),
       );
       out[q.name] = {
         visible: Number(res.Attributes?.ApproximateNumberOfMessages ?? 0),
         inFlight: Number(res.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(res.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
       };
     }),
   );
@@ -84,7 +93,9 @@ export async function saveQueuedMessages(
     const before = (await queueDepths(sqs, [q]))[q.name]!;
     unreachable[q.name] = before.inFlight;
     let count = 0;
-    for (;;) {
+    // An empty queue needs no receive: local-aws-sqs holds even a receive that may not wait for
+    // 40 ms, and with sixteen queues, mostly empty, those receives were most of a stop (0.7 s).
+    for (let more = before.visible + before.delayed > 0; more; ) {
       const res = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: q.url,
@@ -96,11 +107,11 @@ export async function saveQueuedMessages(
         }),
       );
       const batch = res.Messages ?? [];
-      if (batch.length === 0) break;
       for (const m of batch) {
         messages.push({ queue: q.name, body: m.Body ?? '', attributes: saveAttributes(m.MessageAttributes) });
       }
       count += batch.length;
+      more = batch.length > 0;
     }
     saved[q.name] = count;
   }

@@ -429,7 +429,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const deadline = Math.min(Date.now() + drainMs, budgetEnd - STOP_WORKERS_MIN_MS);
       while (Date.now() < deadline) {
         const depths = await queueDepths(sqs, mains).catch(() => undefined);
-        if (depths && Object.values(depths).every((d) => d.visible + d.inFlight === 0)) break;
+        if (depths && Object.values(depths).every((d) => d.visible + d.inFlight + d.delayed === 0)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       // A worker in the middle of a batch finishes it, so its messages are deleted, not stranded

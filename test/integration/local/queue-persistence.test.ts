@@ -98,6 +98,42 @@ describe('queued messages across a restart', () => {
     }
   });
 
+  it('sends no receive to a queue that holds nothing', async () => {
+    // Each receive from local-aws-sqs takes 40 ms even when it may not wait; a stop saves sixteen
+    // queues, most of them empty.
+    const dataDir = mkdtempSync(join(tmpdir(), 'serval-qp-'));
+    const server = await startSqsLocal();
+    const sqs = localSqsClient(server.endpoint);
+    const receivesFrom: string[] = [];
+    sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ReceiveMessageCommand') {
+          receivesFrom.push((args.input as { QueueUrl: string }).QueueUrl);
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    try {
+      const [main, dlq] = await queues(sqs);
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: main!.url,
+          Entries: ['a', 'b', 'c'].map((b, i) => ({ Id: String(i), MessageBody: b })),
+        }),
+      );
+      const result = await saveQueuedMessages(sqs, [main!, dlq!], dataDir);
+      expect(result.saved).toEqual({ captures: 3, 'captures-dlq': 0 });
+      expect(receivesFrom.filter((url) => url === dlq!.url)).toEqual([]);
+      expect(receivesFrom.filter((url) => url === main!.url).length).toBeGreaterThan(0);
+      const file = JSON.parse(readFileSync(join(dataDir, PENDING_FILE), 'utf8'));
+      expect(file.messages.map((m: { body: string }) => m.body).sort()).toEqual(['a', 'b', 'c']);
+    } finally {
+      sqs.destroy();
+      await server.stop();
+    }
+  });
+
   it('refuses a damaged file in one sentence rather than dropping it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'serval-qp-'));
     writeFileSync(join(dataDir, PENDING_FILE), '{"format":1,"messages":[');
