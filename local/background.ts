@@ -10,7 +10,7 @@
  * the queue and schedule functions, starts their pollers and the scheduler, and answers `fire`
  * and `stop` messages. Log lines go to the runtime's log through the parent.
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, SHARE_ENV, Worker, workerData } from 'node:worker_threads';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   FUNCTIONS,
@@ -53,98 +53,155 @@ type ToParent =
   | { readonly kind: 'stopped' };
 
 type ToWorker =
+  | { readonly kind: 'start'; readonly options: BackgroundOptions }
   | { readonly kind: 'fire'; readonly id: number; readonly scheduleId: string }
   | { readonly kind: 'stop' };
 
+/** The background thread, started and loading its functions' code, not yet running them. */
+export interface BackgroundThread {
+  /** Gives the thread its functions' environments and the queues; resolves once it is polling. */
+  start(options: BackgroundOptions): Promise<Background>;
+  /** Ends the thread, whether start() was called or not. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts the background thread; resolves once its functions are loaded and polling. `log` gets
- * its lines; `onExit` is told if the thread ends other than by stop().
+ * Starts the background thread now, so that it loads its functions' code while the stand-ins
+ * boot (DynamoDB Local's JVM takes about two seconds); its start() then only builds and polls.
+ * `log` gets its lines; `onExit` is told if the thread ends other than by stop().
  */
-export async function startBackground(
-  options: BackgroundOptions,
+export function spawnBackground(
   log: (line: string) => void,
   onExit: (message: string) => void,
-): Promise<Background> {
+): BackgroundThread {
   // The runtime runs its TypeScript through tsx, whose loader a worker thread does not inherit:
-  // the worker registers it, then imports this module. process.env as it is now (the stand-ins'
-  // AWS_ENDPOINT_URL_*, credentials): a worker gets a copy.
+  // the worker registers it, then imports this module. The environment is shared, not copied:
+  // the stand-ins' AWS_ENDPOINT_URL_* and credentials are set after the thread starts.
   const tsx = import.meta.resolve('tsx/esm/api');
   const worker = new Worker(
     `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); });`,
-    { eval: true, workerData: { mark: BACKGROUND_MARK, options } },
+    { eval: true, workerData: { mark: BACKGROUND_MARK }, env: SHARE_ENV },
   );
   let stopping = false;
   let nextFire = 0;
   const fired = new Map<number, { ok: () => void; fail: (e: Error) => void }>();
   let stopped: (() => void) | undefined;
+  let ready: { ok: (periods: Record<string, number>) => void; fail: (e: Error) => void } | undefined;
+  let failure: Error | undefined;
+  const fail = (err: Error) => {
+    failure ??= err;
+    ready?.fail(err);
+  };
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const ready = new Promise<Record<string, number>>((ok, fail) => {
-    worker.on('message', (m: ToParent) => {
-      if (m.kind === 'ready') ok(m.periods);
-      else if (m.kind === 'log') log(m.line);
-      else if (m.kind === 'failed') fail(new Error(m.message));
-      else if (m.kind === 'fired') {
-        const waiting = fired.get(m.id);
-        fired.delete(m.id);
-        if (m.error === undefined) waiting?.ok();
-        else waiting?.fail(new Error(m.error));
-      } else if (m.kind === 'stopped') stopped?.();
-    });
-    worker.once('error', (err) => {
-      fail(err);
-      if (!stopping) onExit(`the background functions' thread failed: ${err.message}`);
-    });
-    void exited.then(() => {
-      fail(new Error('the background thread exited during start-up'));
-      for (const w of fired.values()) w.fail(new Error('the background thread has exited'));
-      fired.clear();
-    });
+  worker.on('message', (m: ToParent) => {
+    if (m.kind === 'ready') ready?.ok(m.periods);
+    else if (m.kind === 'log') log(m.line);
+    else if (m.kind === 'failed') fail(new Error(m.message));
+    else if (m.kind === 'fired') {
+      const waiting = fired.get(m.id);
+      fired.delete(m.id);
+      if (m.error === undefined) waiting?.ok();
+      else waiting?.fail(new Error(m.error));
+    } else if (m.kind === 'stopped') stopped?.();
   });
-  let periods: Record<string, number>;
-  try {
-    periods = await ready;
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
+  worker.once('error', (err) => {
+    fail(err);
+    if (!stopping) onExit(`the background functions' thread failed: ${err.message}`);
+  });
+  void exited.then(() => {
+    fail(new Error('the background thread exited during start-up'));
+    for (const w of fired.values()) w.fail(new Error('the background thread has exited'));
+    fired.clear();
+  });
   let stopping$: Promise<void> | undefined;
+  const stop = () => {
+    stopping = true;
+    stopping$ ??= (async () => {
+      const done = new Promise<void>((ok) => {
+        stopped = ok;
+      });
+      worker.postMessage({ kind: 'stop' } satisfies ToWorker);
+      await Promise.race([done, exited]);
+      await worker.terminate();
+    })();
+    return stopping$;
+  };
   return {
-    periods,
-    fireNow: (scheduleId) =>
-      new Promise<void>((ok, fail) => {
-        const id = nextFire++;
-        fired.set(id, { ok, fail });
-        worker.postMessage({ kind: 'fire', id, scheduleId } satisfies ToWorker);
-      }),
-    stop: () => {
-      stopping = true;
-      stopping$ ??= (async () => {
-        const done = new Promise<void>((ok) => {
-          stopped = ok;
-        });
-        worker.postMessage({ kind: 'stop' } satisfies ToWorker);
-        await Promise.race([done, exited]);
+    stop,
+    async start(options) {
+      const periods = new Promise<Record<string, number>>((ok, reject) => {
+        ready = { ok, fail: reject };
+        if (failure) reject(failure);
+      });
+      worker.postMessage({ kind: 'start', options } satisfies ToWorker);
+      try {
+        return {
+          periods: await periods,
+          fireNow: (scheduleId) =>
+            new Promise<void>((ok, reject) => {
+              const id = nextFire++;
+              fired.set(id, { ok, fail: reject });
+              worker.postMessage({ kind: 'fire', id, scheduleId } satisfies ToWorker);
+            }),
+          stop,
+        };
+      } catch (err) {
         await worker.terminate();
-      })();
-      return stopping$;
+        throw err;
+      }
     },
   };
 }
 
 /** The worker's side: the queue and schedule functions, their pollers and the scheduler. */
-async function runInWorker(options: BackgroundOptions): Promise<void> {
+function bootWorker(): void {
   const port = parentPort;
   if (!port) return;
+  // The modules load at once, the functions' own with them (import() keeps each for later).
+  const loading = Promise.all([
+    import('./handlers.js'),
+    import('./event-source.js'),
+    import('./scheduler.js'),
+    import('./services/clients.js'),
+  ]);
+  void loading
+    .then(([{ importEntry }]) =>
+      Promise.all(
+        Object.values(FUNCTIONS).flatMap((def) => (runsInBackground(def) ? [importEntry(def.entry)] : [])),
+      ),
+    )
+    .catch(() => undefined); // a module that fails to load fails start(), which imports it again
+  let started = false;
+  // A stop that comes while start() is still loading is kept for runInWorker, which listens later.
+  const state = { stopRequested: false };
+  port.on('message', (m: ToWorker) => {
+    if (m.kind === 'start' && !started) {
+      started = true;
+      void runInWorker(port, m.options, loading, state);
+    } else if (m.kind === 'stop') {
+      if (started) state.stopRequested = true;
+      else port.postMessage({ kind: 'stopped' } satisfies ToParent);
+    }
+  });
+}
+
+async function runInWorker(
+  port: NonNullable<typeof parentPort>,
+  options: BackgroundOptions,
+  loading: Promise<
+    [
+      typeof import('./handlers.js'),
+      typeof import('./event-source.js'),
+      typeof import('./scheduler.js'),
+      typeof import('./services/clients.js'),
+    ]
+  >,
+  state: { readonly stopRequested: boolean },
+): Promise<void> {
   const send = (m: ToParent) => port.postMessage(m);
   const log = (line: string) => send({ kind: 'log', line });
   try {
-    const [{ loadHandlers }, { startQueuePoller }, { startScheduler }, { localSqsClient }] =
-      await Promise.all([
-        import('./handlers.js'),
-        import('./event-source.js'),
-        import('./scheduler.js'),
-        import('./services/clients.js'),
-      ]);
+    const [{ loadHandlers }, { startQueuePoller }, { startScheduler }, { localSqsClient }] = await loading;
     // Exactly the functions the runtime gave an environment: it decides what runs here.
     const given = Object.fromEntries(
       (Object.keys(options.envs) as FunctionId[]).map((fn) => [fn, FUNCTIONS[fn]]),
@@ -182,19 +239,24 @@ async function runInWorker(options: BackgroundOptions): Promise<void> {
       },
       onError: (id, err) => log(`warning: schedule ${id}: ${(err as Error).message}`),
     });
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void Promise.all([scheduler.stop(), ...pollers.map((p) => p.stop())])
+        .catch((err: Error) => log(`warning: stopping the background functions: ${err.message}`))
+        .then(() => sqs.destroy())
+        .then(() => send({ kind: 'stopped' }));
+    };
     port.on('message', (m: ToWorker) => {
       if (m.kind === 'fire') {
         scheduler.fireNow(m.scheduleId).then(
           () => send({ kind: 'fired', id: m.id }),
           (err: Error) => send({ kind: 'fired', id: m.id, error: err.message }),
         );
-      } else if (m.kind === 'stop') {
-        void Promise.all([scheduler.stop(), ...pollers.map((p) => p.stop())])
-          .catch((err: Error) => log(`warning: stopping the background functions: ${err.message}`))
-          .then(() => sqs.destroy())
-          .then(() => send({ kind: 'stopped' }));
-      }
+      } else if (m.kind === 'stop') stop();
     });
+    if (state.stopRequested) stop();
     send({ kind: 'ready', periods: { ...scheduler.periods } });
   } catch (err) {
     send({ kind: 'failed', message: (err as Error).message });
@@ -227,6 +289,4 @@ function uncancellableReceives(client: SQSClient): SQSClient {
   });
 }
 
-if (!isMainThread && (workerData as { mark?: string } | null)?.mark === BACKGROUND_MARK) {
-  void runInWorker((workerData as { options: BackgroundOptions }).options);
-}
+if (!isMainThread && (workerData as { mark?: string } | null)?.mark === BACKGROUND_MARK) bootWorker();

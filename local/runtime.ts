@@ -32,10 +32,10 @@ import {
 import type { ApiKeys } from '../functions/core/auth/api-keys.js';
 import { SYSTEM_PRINCIPAL } from '../functions/core/auth/principal.js';
 import { buildDashboard } from '../web/build.js';
-import { runsInBackground, startBackground } from './background.js';
+import { runsInBackground, spawnBackground } from './background.js';
 import { dashboardResponder } from './dashboard.js';
 import { closeGateway, createGateway } from './gateway.js';
-import { loadHandlers } from './handlers.js';
+import { importEntry, loadHandlers } from './handlers.js';
 import { exposedListeners, LOCAL_HOST, reservePort } from './ports.js';
 import {
   type NamedQueue,
@@ -249,6 +249,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       log(`error: ${message}`);
       options.onFatal?.(message);
     };
+    // While DynamoDB Local's JVM boots (about two seconds), the functions' code loads: the
+    // background thread's on that thread, the API functions' and the dashboard's here. Each was
+    // loaded after the stand-ins, in turn, and that made most of a start.
+    const backgroundThread = spawnBackground(log, fatal);
+    cleanups.push(() => backgroundThread.stop());
+    const apiFunctions = Object.fromEntries(
+      Object.entries(FUNCTIONS).filter(([, def]) => !runsInBackground(def)),
+    ) as typeof FUNCTIONS;
+    // Failures are not lost: loadHandlers imports the same modules again and throws.
+    for (const def of Object.values(apiFunctions)) importEntry(def.entry).catch(() => undefined);
+    const dashboardBuild = buildDashboard();
+    dashboardBuild.catch(() => undefined);
     try {
       aws = await startLocalAws({
         dataDir,
@@ -285,13 +297,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const envFor = (fn: FunctionId) => functionEnv(fn, allEnv);
 
     // The API functions and the authorizer; the others run on the background thread.
-    const handlers = await loadHandlers(
-      envFor,
-      undefined,
-      Object.fromEntries(
-        Object.entries(FUNCTIONS).filter(([, def]) => !runsInBackground(def)),
-      ) as typeof FUNCTIONS,
-    );
+    const handlers = await loadHandlers(envFor, undefined, apiFunctions);
     const { authorizer } = handlers;
     if (!authorizer) throw new Error('FUNCTIONS defines no authorizer');
     const shared = await import('../functions/handlers/shared.js');
@@ -301,7 +307,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     // Built in memory at every start (esbuild takes well under a second), so a fresh clone serves
     // the current dashboard with no build step and nothing built lands in the repository.
-    const dashboard = await buildDashboard().then(dashboardResponder, (err: Error) => {
+    const dashboard = await dashboardBuild.then(dashboardResponder, (err: Error) => {
       log(`warning: the dashboard did not build (${err.message.split('\n')[0]}); serving the API only`);
       return undefined;
     });
@@ -362,8 +368,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       throw new StartupError((err as Error).message);
     }
     // The queue workers and scheduled functions run on a thread of their own (background.ts).
-    const background = await startBackground(
-      {
+    const background = await backgroundThread
+      .start({
         envs: Object.fromEntries(
           (Object.keys(FUNCTIONS) as FunctionId[])
             .filter((fn) => runsInBackground(FUNCTIONS[fn]))
@@ -372,13 +378,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         sqsEndpoint: aws.endpoints.sqs,
         queues: aws.resources.queues,
         scheduleScale: options.scheduleScale,
-      },
-      log,
-      fatal,
-    ).catch((err: Error) => {
-      throw new StartupError(`The background functions did not start: ${err.message}`);
-    });
-    cleanups.push(() => background.stop());
+      })
+      .catch((err: Error) => {
+        throw new StartupError(`The background functions did not start: ${err.message}`);
+      });
     for (const [id, def] of Object.entries(QUEUES) as [
       keyof typeof QUEUES,
       (typeof QUEUES)[keyof typeof QUEUES],
