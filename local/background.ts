@@ -4,11 +4,13 @@
  * own process; in one event loop with the gateway, a capture batch being recorded (SDK calls to
  * S3 and DynamoDB, JSON of thousands of rows) held every API request arriving meanwhile, which was
  * most of the local HTTP path's p99 (issue 13). A worker thread has its own event loop and heap
- * and reaches the stand-ins over HTTP, as the API thread does; nothing else is shared.
+ * and reaches the stand-ins over HTTP, as the API thread does; nothing else is shared but the
+ * environment (SHARE_ENV), which the runtime completes after the thread has started.
  *
  * The same module is the worker's entry: started with BACKGROUND_MARK in its workerData, it loads
- * the queue and schedule functions, starts their pollers and the scheduler, and answers `fire`
- * and `stop` messages. Log lines go to the runtime's log through the parent.
+ * the queue and schedule functions' code at once; on `start` it builds them with the environments
+ * it is given, starts their pollers and the scheduler, and then answers `fire` and `stop`
+ * messages. Log lines go to the runtime's log through the parent.
  */
 import { isMainThread, parentPort, SHARE_ENV, Worker, workerData } from 'node:worker_threads';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
