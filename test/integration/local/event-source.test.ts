@@ -129,6 +129,70 @@ describe('the SQS event source', () => {
     expect(tookMs).toBeLessThan(1000);
   });
 
+  it('holds one long poll while the queue is idle, and wakes every loop when messages come', async () => {
+    // Every loop in a long poll of its own cost an idle `npm start` about a tenth of a core.
+    const queue = await queueWithDlq(30, 3);
+    const counted = localSqsClient(server.endpoint);
+    let receiving = 0;
+    let mostReceiving = 0;
+    let receives = 0;
+    counted.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'ReceiveMessageCommand') return next(args);
+        receives++;
+        receiving++;
+        mostReceiving = Math.max(mostReceiving, receiving);
+        try {
+          return await next(args);
+        } finally {
+          receiving--;
+        }
+      },
+      { step: 'initialize' },
+    );
+    let inFlight = 0;
+    let most = 0;
+    const seen = new Set<string>();
+    const poller = startQueuePoller({
+      client: counted,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await sleep(300);
+        for (const r of event.Records) seen.add(r.body);
+        inFlight--;
+      },
+    });
+    pollers.push(poller);
+    try {
+      // At start every loop receives once (there may be a backlog); then one long-polls.
+      await sleep(1200);
+      mostReceiving = 0;
+      receives = 0;
+      await sleep(2500);
+      expect(mostReceiving).toBe(1);
+      // One-second long polls, one after another: three, or four at the edges.
+      expect(receives).toBeLessThanOrEqual(4);
+      for (let i = 0; i < 40; i += 10) {
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queue.url,
+            Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: `m${i + j}` })),
+          }),
+        );
+      }
+      await waitFor(() => seen.size === 40);
+      expect(most).toBeGreaterThan(1);
+    } finally {
+      await poller.stop();
+      counted.destroy();
+    }
+  });
+
   it('gathers batches past 10 over the batching window, as the event source mapping does', async () => {
     const queue = await queueWithDlq(30, 3);
     const batches: number[] = [];
