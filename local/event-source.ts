@@ -85,39 +85,34 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
 
   /**
-   * While the queue is idle only the first loop long-polls; the others wait until a receive finds
-   * messages, then all receive at once. With every loop in a long poll of its own, an idle
+   * While the queue is idle one loop long-polls it; the others rest until a receive finds
+   * messages, then all receive again. With every loop in a long poll of its own, an idle
    * `npm start` spent about a tenth of a core on receives: 32 loops over eight queues, each held
-   * by local-aws-sqs, which looks at the queue every 10 ms while it holds a receive.
+   * by local-aws-sqs, which looks at the queue every 10 ms while it holds a receive. A loop rests
+   * only while another one is receiving, so however long the others' batches take, one loop is
+   * always there to take the next message.
    */
-  let idle = false;
+  let receiving = 0;
   let wake: (() => void) | undefined;
-  let woken = Promise.resolve();
-  const goIdle = () => {
-    if (idle) return;
-    idle = true;
-    woken = new Promise((resolve) => {
-      wake = resolve;
+  let woken: Promise<void> | undefined;
+  const rest = () => {
+    woken ??= new Promise<void>((resolve) => {
+      wake = () => {
+        woken = undefined;
+        wake = undefined;
+        resolve();
+      };
     });
-  };
-  const goBusy = () => {
-    if (!idle) return;
-    idle = false;
-    wake?.();
+    return woken;
   };
   abort.signal.addEventListener('abort', () => wake?.(), { once: true });
 
-  const loop = async (first: boolean): Promise<void> => {
+  const loop = async (): Promise<void> => {
     // After a receive that found nothing, the next one long-polls straight away.
     let foundNothing = false;
     while (!abort.signal.aborted) {
-      if (!first && idle) {
-        await woken;
-        // Woken because a receive found messages: there may be a backlog to take at once.
-        foundNothing = false;
-        continue;
-      }
       let messages: Message[];
+      receiving++;
       try {
         messages = await gather(await receiveBatch(foundNothing));
       } catch (error) {
@@ -125,13 +120,19 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
         onError(error);
         await sleep(RECEIVE_RETRY_MS, undefined, { signal: abort.signal }).catch(() => {});
         continue;
+      } finally {
+        receiving--;
       }
       foundNothing = messages.length === 0;
       if (foundNothing) {
-        goIdle();
+        if (receiving > 0) {
+          await rest();
+          // Woken because a receive found messages: there may be a backlog to take at once.
+          foundNothing = false;
+        }
         continue;
       }
-      goBusy();
+      wake?.();
       const records = messages.map((m) => toRecord(m, queueArn, region));
       const succeeded = await invoke(records);
       if (succeeded.length === 0) continue;
@@ -266,7 +267,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
     }
   };
 
-  const running = Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i === 0)));
+  const running = Promise.all(Array.from({ length: concurrency }, () => loop()));
   return {
     async stop() {
       abort.abort();

@@ -193,6 +193,41 @@ describe('the SQS event source', () => {
     }
   });
 
+  it('takes a message that comes while another batch runs long, with the rest of the loops at rest', async () => {
+    // A retraining job can hold its batch for minutes: the next job must not wait for it.
+    const queue = await queueWithDlq(30, 3);
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const handled: string[] = [];
+    const poller = startQueuePoller({
+      client: sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 1,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        const body = event.Records[0]!.body;
+        if (body === 'long') await held;
+        handled.push(body);
+      },
+    });
+    pollers.push(poller);
+    try {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'long' }));
+      // Long enough for the other loops to find nothing and rest.
+      await sleep(2500);
+      await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'next' }));
+      await waitFor(() => handled.includes('next'), 5000);
+      expect(handled).toEqual(['next']);
+    } finally {
+      release();
+      await waitFor(() => handled.includes('long'));
+      await poller.stop();
+    }
+  });
+
   it('gathers batches past 10 over the batching window, as the event source mapping does', async () => {
     const queue = await queueWithDlq(30, 3);
     const batches: number[] = [];
