@@ -96,6 +96,8 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   let wake: (() => void) | undefined;
   let woken: Promise<void> | undefined;
   const rest = () => {
+    // The abort wakes only loops already resting: one that finishes its receive later must not.
+    if (abort.signal.aborted) return Promise.resolve();
     woken ??= new Promise<void>((resolve) => {
       wake = () => {
         woken = undefined;

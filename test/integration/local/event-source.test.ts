@@ -228,6 +228,42 @@ describe('the SQS event source', () => {
     }
   });
 
+  it('stops while several loops are still in receives that a stop does not cut', async () => {
+    // The local runtime lets a stop's receives run out (background.ts), so no message they took is
+    // lost: a loop that finds nothing after the stop must end, not rest until a wake that never
+    // comes (the runtime's stop then hung for good).
+    const queue = await queueWithDlq(30, 3);
+    const uncut = new Proxy(sqs, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) =>
+          target.send(command, { ...options, abortSignal: undefined });
+      },
+    });
+    let handled = 0;
+    const poller = startQueuePoller({
+      client: uncut,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      batchSize: 10,
+      waitTimeSeconds: 1,
+      handler: async (event) => {
+        handled += event.Records.length;
+      },
+    });
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: Array.from({ length: 10 }, (_, j) => ({ Id: String(j), MessageBody: `m${j}` })),
+      }),
+    );
+    await waitFor(() => handled === 10);
+    // Every loop was woken by that batch and is receiving again.
+    const stopped = poller.stop().then(() => 'stopped');
+    const late = sleep(5000).then(() => 'still running');
+    expect(await Promise.race([stopped, late])).toBe('stopped');
+  });
+
   it('gathers batches past 10 over the batching window, as the event source mapping does', async () => {
     const queue = await queueWithDlq(30, 3);
     const batches: number[] = [];
