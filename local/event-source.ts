@@ -96,7 +96,7 @@ export function startQueuePoller(options: QueuePollerOptions): QueuePoller {
   let wake: (() => void) | undefined;
   let woken: Promise<void> | undefined;
   const rest = () => {
-    // The abort wakes only loops already resting: one that finishes its receive later must not.
+    // After a stop, a loop does not rest: the abort woke only the loops resting at that moment.
     if (abort.signal.aborted) return Promise.resolve();
     woken ??= new Promise<void>((resolve) => {
       wake = () => {
