@@ -278,7 +278,7 @@ const POLL_WAIT_SECONDS = 1;
  * Left to run out (POLL_WAIT_SECONDS), the receive returns its messages and the poller handles
  * them before it stops.
  */
-function uncancellableReceives(client: SQSClient): SQSClient {
+export function uncancellableReceives(client: SQSClient): SQSClient {
   return new Proxy(client, {
     get(target, prop, receiver) {
       if (prop !== 'send') return Reflect.get(target, prop, receiver);

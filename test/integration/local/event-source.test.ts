@@ -10,9 +10,11 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uncancellableReceives } from '../../../local/background.js';
 import {
   DEFAULT_CONCURRENCY,
   type QueuePoller,
+  type QueuePollerOptions,
   type SqsWorkerHandler,
   startQueuePoller,
 } from '../../../local/event-source.js';
@@ -79,22 +81,33 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
   }
 }
 
-function poll(
+type PollOptions = Partial<Omit<QueuePollerOptions, 'queueUrl' | 'queueArn' | 'handler'>>;
+
+/** A poller on `queue` with this file's defaults: the shared client, batches of 10, 20 s polls. */
+function pollerFor(
   queue: { url: string; arn: string },
   handler: SqsWorkerHandler,
-  onError: (error: unknown) => void = () => {},
-  concurrency?: number,
+  options: PollOptions = {},
 ): QueuePoller {
-  const poller = startQueuePoller({
+  return startQueuePoller({
     client: sqs,
     queueUrl: queue.url,
     queueArn: queue.arn,
     batchSize: 10,
     waitTimeSeconds: 20,
+    onError: () => {},
+    ...options,
     handler,
-    onError,
-    concurrency,
   });
+}
+
+/** The same, stopped after the file's tests whatever the test does. */
+function poll(
+  queue: { url: string; arn: string },
+  handler: SqsWorkerHandler,
+  options: PollOptions = {},
+): QueuePoller {
+  const poller = pollerFor(queue, handler, options);
   pollers.push(poller);
   return poller;
 }
@@ -153,21 +166,17 @@ describe('the SQS event source', () => {
     let inFlight = 0;
     let most = 0;
     const seen = new Set<string>();
-    const poller = startQueuePoller({
-      client: counted,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      handler: async (event) => {
+    const poller = poll(
+      queue,
+      async (event) => {
         inFlight++;
         most = Math.max(most, inFlight);
         await sleep(300);
         for (const r of event.Records) seen.add(r.body);
         inFlight--;
       },
-    });
-    pollers.push(poller);
+      { client: counted, waitTimeSeconds: 1 },
+    );
     try {
       // At start every loop receives once (there may be a backlog); then one long-polls.
       await sleep(1200);
@@ -201,19 +210,15 @@ describe('the SQS event source', () => {
       release = resolve;
     });
     const handled: string[] = [];
-    const poller = startQueuePoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 1,
-      waitTimeSeconds: 1,
-      handler: async (event) => {
+    const poller = poll(
+      queue,
+      async (event) => {
         const body = event.Records[0]!.body;
         if (body === 'long') await held;
         handled.push(body);
       },
-    });
-    pollers.push(poller);
+      { batchSize: 1, waitTimeSeconds: 1 },
+    );
     try {
       await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: 'long' }));
       // Long enough for the other loops to find nothing and rest.
@@ -233,24 +238,15 @@ describe('the SQS event source', () => {
     // lost: a loop that finds nothing after the stop must end, not rest until a wake that never
     // comes (the runtime's stop then hung for good).
     const queue = await queueWithDlq(30, 3);
-    const uncut = new Proxy(sqs, {
-      get(target, prop, receiver) {
-        if (prop !== 'send') return Reflect.get(target, prop, receiver);
-        return (command: Parameters<SQSClient['send']>[0], options?: { abortSignal?: AbortSignal }) =>
-          target.send(command, { ...options, abortSignal: undefined });
-      },
-    });
     let handled = 0;
-    const poller = startQueuePoller({
-      client: uncut,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      handler: async (event) => {
+    // Not stopped after the file: if this stop hangs, so would that one.
+    const poller = pollerFor(
+      queue,
+      async (event) => {
         handled += event.Records.length;
       },
-    });
+      { client: uncancellableReceives(sqs), waitTimeSeconds: 1 },
+    );
     await sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queue.url,
@@ -268,20 +264,14 @@ describe('the SQS event source', () => {
     const queue = await queueWithDlq(30, 3);
     const batches: number[] = [];
     const seen = new Set<string>();
-    const poller = startQueuePoller({
-      client: sqs,
-      queueUrl: queue.url,
-      queueArn: queue.arn,
-      batchSize: 100,
-      maxBatchingWindowSeconds: 1.5,
-      waitTimeSeconds: 20,
-      handler: async (event) => {
+    const poller = poll(
+      queue,
+      async (event) => {
         batches.push(event.Records.length);
         for (const r of event.Records) seen.add(r.body);
       },
-      concurrency: 1,
-    });
-    pollers.push(poller);
+      { batchSize: 100, maxBatchingWindowSeconds: 1.5, concurrency: 1 },
+    );
     // 130 messages trickling in over ~0.5 s: a batch of 100 (batchSize), then the rest, which
     // waits for the window to close instead of leaving in tens.
     for (let i = 0; i < 130; i += 10) {
@@ -350,8 +340,7 @@ describe('the SQS event source', () => {
           })),
         };
       },
-      undefined,
-      1,
+      { concurrency: 1 },
     );
     await waitFor(() => seen.size === 3);
     await poller.stop();
@@ -372,7 +361,7 @@ describe('the SQS event source', () => {
         for (const r of event.Records) receiveCounts.push(r.attributes.ApproximateReceiveCount);
         throw new Error('worker failed');
       },
-      (error) => errors.push(error),
+      { onError: (error) => errors.push(error) },
     );
     await waitFor(async () => (await depth(queue.dlqUrl)) === 1);
     await poller.stop();
@@ -395,7 +384,7 @@ describe('the SQS event source', () => {
         invoked++;
         return { batchItemFailures: [{ itemIdentifier: 'not-a-message-id' }] };
       },
-      (error) => errors.push(error),
+      { onError: (error) => errors.push(error) },
     );
     await waitFor(() => errors.length === 1);
     await poller.stop();
