@@ -9,8 +9,9 @@
  * its own file, which the runtime reads and compiles on that import's first call, not at init.
  * In one file it was parsed at every cold start all the same (about a third of the inference
  * bundle: failure records, feedback, SageMaker, imports, idempotency), which cost about a third of
- * the import time (issue 13). NodejsFunction cannot split (its esbuild call has a fixed
- * --outfile), hence this build.
+ * the import time (issue 13). What init does read comes in two files, the entry and one chunk
+ * (initInOneChunk, below), not one per set of importers. NodejsFunction cannot split (its esbuild
+ * call has a fixed --outfile), hence this build.
  *
  * Two things in the AWS SDK's published code keep esbuild from dropping what no function uses,
  * and zod's re-exports put its JSON Schema code (the OpenAPI document's) at every function's init;
@@ -18,7 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
 
 /** What the Lambda runtime loads: `index.handler` in `index.mjs`. */
@@ -148,9 +149,121 @@ export function functionBundleOptions(b: FunctionBundle): BuildOptions {
   };
 }
 
+/**
+ * The modules the entry imports statically, as the build resolves them: a build that reads only
+ * the entry (every import external) and records each import's resolved path. Imports TypeScript
+ * only uses as types are dropped by the parser before resolution, here as in the real build.
+ */
+async function entryImports(options: BuildOptions): Promise<string[]> {
+  const found: string[] = [];
+  const inner = Symbol('resolving for entryImports');
+  await build({
+    ...options,
+    splitting: false,
+    write: false,
+    metafile: false,
+    sourcemap: false,
+    plugins: [
+      {
+        name: 'serval-entry-imports',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.kind === 'entry-point' || args.pluginData === inner) return undefined;
+            if (args.kind === 'import-statement') {
+              const r = await b.resolve(args.path, {
+                kind: args.kind,
+                importer: args.importer,
+                resolveDir: args.resolveDir,
+                pluginData: inner,
+              });
+              if (r.errors.length === 0 && !r.external) found.push(r.path);
+            }
+            return { path: args.path, external: true };
+          });
+        },
+      },
+    ],
+  });
+  return found;
+}
+
+/**
+ * Puts every module the entry reaches at init into one chunk, so that an environment's init reads
+ * two files (the entry and that chunk) instead of one per chunk. esbuild's splitting makes a chunk
+ * for each set of entry points that reach a module, and each import() target is an entry point:
+ * the inference function's init read 22 files, and Node 20's ES module loader costs about 0.3 ms
+ * a file (resolve, read, compile, link), more than the code in most of them. Each import() target
+ * is loaded through a small module that first imports what the entry imports, which makes every
+ * module of init reachable from every entry point: one set, one chunk. At run time those imports
+ * are of modules init has already evaluated, so they do nothing. Not the entry itself: it awaits
+ * at its top level (lambdaHandler), and an import() made meanwhile would wait for it.
+ *
+ * Only ES modules are wrapped (`export *` leaves a CommonJS module's exports to esbuild's interop,
+ * which the wrapper would change); a target's default export is re-exported when it declares one.
+ */
+function initInOneChunk(entryDeps: readonly string[]): Plugin {
+  const inner = Symbol('resolving for initInOneChunk');
+  const prelude = entryDeps.map((d) => `import ${JSON.stringify(d)};\n`).join('');
+  return {
+    name: 'serval-init-in-one-chunk',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === inner) return undefined;
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: inner,
+        });
+        if (r.errors.length > 0 || r.external || r.namespace !== 'file') return r;
+        const source = await readFile(r.path, 'utf8');
+        const esm = /\.(ts|mts|mjs)$/.test(r.path) || /^\s*export\b/m.test(source);
+        if (!esm) return r;
+        return {
+          path: r.path,
+          namespace: 'serval-lazy',
+          pluginData: { hasDefault: /\bexport\s+default\b|\bas\s+default\b/.test(source) },
+        };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'serval-lazy' }, (args) => {
+        const target = JSON.stringify(args.path);
+        const { hasDefault } = args.pluginData as { hasDefault: boolean };
+        return {
+          contents: `${prelude}export * from ${target};\n${hasDefault ? `export { default } from ${target};\n` : ''}`,
+          resolveDir: dirname(args.path),
+          loader: 'js',
+        };
+      });
+    },
+  };
+}
+
 /** Builds a function's code into outdir: ENTRY_FILE and the chunks it imports. */
-export function bundleFunction(b: FunctionBundle) {
-  return build(functionBundleOptions(b));
+export async function bundleFunction(b: FunctionBundle) {
+  const options = functionBundleOptions(b);
+  const deps = await entryImports(options);
+  const result = await build({
+    ...options,
+    metafile: true,
+    plugins: [...(options.plugins ?? []), initInOneChunk(deps)],
+  });
+  assertEntryInItsFile(result.metafile, resolve(b.entry));
+  return result;
+}
+
+/**
+ * The entry's own code must stay in ENTRY_FILE: were it in the shared chunk (a module it imports
+ * importing it back), the import() targets would import it too, and one made during its top-level
+ * await would wait for that await to end.
+ */
+function assertEntryInItsFile(meta: Metafile, entry: string): void {
+  const [path, output] =
+    Object.entries(meta.outputs).find(([p]) => p === ENTRY_FILE || p.endsWith(`/${ENTRY_FILE}`)) ?? [];
+  if (!output || !Object.keys(output.inputs).some((input) => resolve(input) === entry)) {
+    throw new Error(
+      `${entry}: its code is not in ${path ?? ENTRY_FILE}; a module it imports imports it back, which the one-chunk init (initInOneChunk) cannot take`,
+    );
+  }
 }
 
 /**
@@ -172,9 +285,10 @@ export const entryFileIn = (outdir: string) => join(outdir, ENTRY_FILE);
 
 /**
  * Bytes of the JavaScript files the runtime reads when it imports the entry (the entry and the
- * chunks it imports statically, not those only import() reaches), and of all of them.
+ * chunks it imports statically, not those only import() reaches), how many files those are, and
+ * the bytes of all of them.
  */
-export function loadedAtInit(meta: Metafile): { atInit: number; total: number } {
+export function loadedAtInit(meta: Metafile): { atInit: number; files: number; total: number } {
   const js = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.mjs'));
   // Not `entryPoint`: with splitting, every module import() reaches is an entry point too.
   const entry = js.find(([path]) => path === ENTRY_FILE || path.endsWith(`/${ENTRY_FILE}`));
@@ -190,5 +304,5 @@ export function loadedAtInit(meta: Metafile): { atInit: number; total: number } 
     }
   }
   const size = (paths: Iterable<string>) => [...paths].reduce((n, p) => n + (meta.outputs[p]?.bytes ?? 0), 0);
-  return { atInit: size(seen), total: size(js.map(([p]) => p)) };
+  return { atInit: size(seen), files: seen.size, total: size(js.map(([p]) => p)) };
 }

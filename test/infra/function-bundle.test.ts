@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { build, buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import {
   bundleFunction,
+  functionBundleOptions,
   literalSchemaKeys,
   withoutJsonSchemaReexports,
 } from '../../lib/constructs/function-bundle.js';
@@ -116,6 +117,132 @@ describe('withoutJsonSchemaReexports', () => {
       });
       const { openApiDocument } = await import('../../functions/http/openapi.js');
       expect(JSON.parse(bundled)).toEqual(openApiDocument());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe("a function's init in one chunk", () => {
+  /** A small function: its entry awaits at top level, as every handler does (lambdaHandler). */
+  const FILES: Record<string, string> = {
+    'entry.ts': `import { shared } from './shared.js';
+import { answer } from './init.js';
+// An import() during the entry's own top-level await: it must not wait for that await.
+const early = await import('./lazy.js');
+export const handler = async () => ({
+  early: early.named(),
+  lazy: (await import('./lazy.js')).default(),
+  other: (await import('./other.js')).other(),
+  shared: shared === (await import('./lazy.js')).sharedSeen,
+  answer,
+});`,
+    'shared.ts': 'export const shared = { made: Date.now() };',
+    'init.ts': `import { shared } from './shared.js';
+export const answer = shared ? 42 : 0;`,
+    'lazy.ts': `import { shared } from './shared.js';
+export const sharedSeen = shared;
+export function named() { return 'named'; }
+export default function () { return 'default'; }`,
+    'other.ts': `import { answer } from './init.js';
+export function other() { return answer + 1; }`,
+  };
+
+  function project(files: Record<string, string>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'serval-one-chunk-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    return dir;
+  }
+
+  /** The output files an import of the entry reads: the entry and what it imports statically. */
+  function readAtInit(meta: import('esbuild').Metafile): string[] {
+    const entry = Object.keys(meta.outputs).find((p) => p.endsWith('/index.mjs')) as string;
+    const seen = new Set<string>();
+    const stack = [entry];
+    while (stack.length > 0) {
+      const path = stack.pop() as string;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      for (const i of meta.outputs[path]?.imports ?? [])
+        if (i.kind === 'import-statement') stack.push(i.path);
+    }
+    return [...seen];
+  }
+
+  it('reads two files at init, where plain splitting reads one per set of importers', async () => {
+    const dir = project(FILES);
+    try {
+      const out = join(dir, 'out');
+      const built = await bundleFunction({
+        entry: join(dir, 'entry.ts'),
+        outdir: out,
+        sourcemap: false,
+        metafile: true,
+      });
+      expect(readAtInit(built.metafile!)).toHaveLength(2);
+      // Without the wrappers, shared.ts (entry, lazy) and init.ts (entry, other) are chunks apart.
+      const plain = await build(
+        functionBundleOptions({
+          entry: join(dir, 'entry.ts'),
+          outdir: join(dir, 'plain'),
+          sourcemap: false,
+          metafile: true,
+        }),
+      );
+      expect(readAtInit(plain.metafile!)).toHaveLength(3);
+
+      // Every import() answers as before: named and default exports, one instance of a module.
+      const script = `const { handler } = await import(${JSON.stringify(join(out, 'index.mjs'))});
+        process.stdout.write(JSON.stringify(await handler()));`;
+      const answer = JSON.parse(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        }),
+      );
+      expect(answer).toEqual({
+        early: 'named',
+        lazy: 'default',
+        other: 43,
+        shared: true,
+        answer: 42,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('leaves the import() of a CommonJS module as esbuild makes it', async () => {
+    const dir = project({
+      'entry.ts': `export const handler = async () => (await import('./legacy.cjs')).default.legacy;`,
+      'legacy.cjs': 'module.exports = { legacy: "cjs" };',
+    });
+    try {
+      const out = join(dir, 'out');
+      await bundleFunction({ entry: join(dir, 'entry.ts'), outdir: out, sourcemap: false });
+      const script = `const { handler } = await import(${JSON.stringify(join(out, 'index.mjs'))});
+        process.stdout.write(JSON.stringify(await handler()));`;
+      expect(
+        execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+      ).toBe('"cjs"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses an entry that a module it imports imports back', async () => {
+    const dir = project({
+      'entry.ts': `import { helper } from './helper.js';
+export const name = 'entry';
+export const handler = async () => helper() + (await import('./lazy.js')).x;`,
+      'helper.ts': `import { name } from './entry.js';
+export const helper = () => name;`,
+      'lazy.ts': 'export const x = 1;',
+    });
+    try {
+      await expect(
+        bundleFunction({ entry: join(dir, 'entry.ts'), outdir: join(dir, 'out'), sourcemap: false }),
+      ).rejects.toThrow(/imports it back/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
