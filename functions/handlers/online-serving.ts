@@ -5,7 +5,7 @@
  * predict's cold start does not load. Environment: SERVAL_TABLE_MONITORING, SERVAL_QUEUE_ONLINE.
  */
 import { documentClient } from '../adapters/aws-clients.js';
-import { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
+import type { DynamoMonitoringStore } from '../adapters/dynamo-monitoring.js';
 import { deferredSqsClient } from '../adapters/sqs-deferred.js';
 import { QueueSender } from '../adapters/sqs-sender.js';
 import { QUEUES, TABLES } from '../contract/resources.js';
@@ -15,15 +15,17 @@ import { type Env, envValue } from './shared.js';
 
 /** The model's online-learning policy (defaults when the stored policy predates the block). */
 export function onlinePolicyReader(env: Env): (model: string) => Promise<OnlineLearningPolicy | undefined> {
-  // The adapter alone (not monitoring-wiring's service): the inference function's cold start reads this.
-  const store = new DynamoMonitoringStore(documentClient(), {
-    monitoring: envValue(env, TABLES.monitoring.env),
-  });
+  // The adapter alone (not monitoring-wiring's service), and it and the policy's schemas imported
+  // on first use (feedback, a capture spill): the inference function builds this at init, and
+  // predict's cold start loads neither.
+  const monitoring = envValue(env, TABLES.monitoring.env);
+  let store: Promise<DynamoMonitoringStore> | undefined;
   return async (model) => {
-    const policy = await store.getPolicy(model);
+    store ??= import('../adapters/dynamo-monitoring.js').then(
+      ({ DynamoMonitoringStore }) => new DynamoMonitoringStore(documentClient(), { monitoring }),
+    );
+    const policy = await (await store).getPolicy(model);
     if (!policy) return undefined;
-    // Imported on first use (feedback, a capture spill): the monitoring policy's schemas stay
-    // off predict's cold start.
     const { OnlineLearningPolicy } = await import('../core/monitoring/policy.js');
     return OnlineLearningPolicy.parse(policy.onlineLearning ?? {});
   };

@@ -25,16 +25,8 @@ import type { ModelVersion } from '../registry/types.js';
 import { DeferredWork } from './deferred.js';
 import { serveOnEndpoint } from './endpoint-serving.js';
 import { type ExperimentRoute, ExperimentRouter } from './experiment-routing.js';
-import {
-  type Explanation,
-  explainRows,
-  featureMeans,
-  hasFeatureMeans,
-  type LinearForm,
-  linearForm,
-} from './explain.js';
+import type { Explanation, LinearForm } from './explain.js';
 import type { IdBlockSource } from './ids.js';
-import { defaultSamples } from './kernel-shap.js';
 import type {
   BackgroundSource,
   CaptureMessage,
@@ -54,8 +46,21 @@ import {
 import { type Route, VersionRouter } from './routing.js';
 import { assertServable, ServingFailure } from './serving-failure.js';
 import { ArtifactIntegrityError, type ModelCache, type ServingModel, sessionKey } from './sessions.js';
-import { MAX_BACKGROUND, type ShapExplanation, type ShapOutput, shapExplain } from './shap-explain.js';
-import { type StatsReport, summarize } from './stats.js';
+import type { ShapExplanation, ShapOutput } from './shap-explain.js';
+import type { StatsReport } from './stats.js';
+
+/**
+ * The closed-form explanations' code, imported by the first request that asks for an explanation
+ * (as Kernel SHAP's and the statistics' are, where they are used): predict's cold start does not
+ * load what only explain and stats run, as it does not load feedback's (issue 13). Held once
+ * loaded, so that a prediction with `explain: true` is still answered without an await after that.
+ */
+type ClosedForm = typeof import('./explain.js');
+let closedForm: ClosedForm | undefined;
+async function loadClosedForm(): Promise<ClosedForm> {
+  closedForm ??= await import('./explain.js');
+  return closedForm;
+}
 
 /** How long a version that failed to load is not tried again (its failure is already recorded). */
 export const BROKEN_RETRY_MS = 60_000;
@@ -150,6 +155,8 @@ export class InferenceService {
     const started = this.timer();
     checkSize(input.instances.length);
     if (input.context !== undefined) checkContext(input);
+    // Loaded before anything is served: answer() adds the explanations without an await.
+    if (input.explain && !closedForm) await loadClosedForm();
     let experiment = this.experimentFor(name, input);
     if (experiment instanceof Promise) {
       // Awaited only when the cached read expired: an await per request is measurable here.
@@ -322,6 +329,7 @@ export class InferenceService {
     input: ExplainInput,
   ): Promise<{ model: string; modelVersion: string; explanations: (Explanation | ShapExplanation)[] }> {
     checkSize(input.instances.length);
+    const code = await loadClosedForm();
     const route = await this.router.route(name, input);
     const v = route.version;
     if (v.runtime.type !== 'lambda') {
@@ -348,18 +356,26 @@ export class InferenceService {
       throw err;
     }
     const rows = input.instances.length;
-    const form = this.linearFormOf(sm);
-    const closedForm =
+    const form = this.linearFormOf(code, sm);
+    const closed =
       form !== null &&
       given === undefined &&
       input.nsamples === undefined &&
       (input.output === undefined || input.output === (form.space === 'logit' ? 'logit' : 'raw')) &&
-      hasFeatureMeans(v);
-    if (closedForm)
-      return { model: name, modelVersion: v.version, explanations: this.explanations(v, sm, batch, rows) };
-    const background = given ?? (await this.background(name, v, schema));
+      code.hasFeatureMeans(v);
+    if (closed)
+      return {
+        model: name,
+        modelVersion: v.version,
+        explanations: this.explanations(code, v, sm, batch, rows),
+      };
+    const shap = await import('./shap-explain.js');
+    const background = given ?? (await this.background(code, shap.MAX_BACKGROUND, name, v, schema));
     const features = schema.features.length;
-    const coalitions = Math.min(2 ** Math.min(features, 30) - 2, input.nsamples ?? defaultSamples(features));
+    const coalitions = Math.min(
+      2 ** Math.min(features, 30) - 2,
+      input.nsamples ?? shap.defaultSamples(features),
+    );
     const cost = rows * (1 + (coalitions + 1) * (background.length / features));
     // One batch holds every row of the request (rows × features float32s).
     if (cost > MAX_EXPLAIN_ROWS || cost * features > MAX_EXPLAIN_VALUES) {
@@ -369,7 +385,7 @@ export class InferenceService {
       );
     }
     try {
-      const explanations = await shapExplain(sm, batch, rows, background, {
+      const explanations = await shap.shapExplain(sm, batch, rows, background, {
         ...(input.output !== undefined ? { output: input.output } : {}),
         ...(input.nsamples !== undefined ? { nsamples: input.nsamples } : {}),
         ...(input.seed !== undefined ? { seed: input.seed } : {}),
@@ -384,11 +400,11 @@ export class InferenceService {
   }
 
   /** A linear model's weights, or null for any other model (read once per session). */
-  private linearFormOf(sm: ServingModel): LinearForm | null {
+  private linearFormOf(code: ClosedForm, sm: ServingModel): LinearForm | null {
     if (this.forms.has(sm)) return this.forms.get(sm)!;
     let form: LinearForm | null = null;
     try {
-      form = linearForm(sm.bytes, sm.inputSchema.features.length);
+      form = code.linearForm(sm.bytes, sm.inputSchema.features.length);
     } catch (err) {
       if (!isDomainError(err, 'unsupported')) throw err;
     }
@@ -397,10 +413,16 @@ export class InferenceService {
   }
 
   /** The default background: a sample of the baseline, else the training means as one row. */
-  private async background(name: string, v: ModelVersion, schema: InputSchema): Promise<Float32Array> {
-    const rows = await this.deps.backgrounds?.rows(name, v.version, MAX_BACKGROUND);
+  private async background(
+    code: ClosedForm,
+    limit: number,
+    name: string,
+    v: ModelVersion,
+    schema: InputSchema,
+  ): Promise<Float32Array> {
+    const rows = await this.deps.backgrounds?.rows(name, v.version, limit);
     if (rows && rows.length > 0) return encodeInstances(rows, schema);
-    if (hasFeatureMeans(v)) return Float32Array.from(featureMeans(v, schema));
+    if (code.hasFeatureMeans(v)) return Float32Array.from(code.featureMeans(v, schema));
     throw validationFailed(
       `model ${name} has no baseline and version ${v.version} no params.featureMeans to explain against: send background rows`,
       { field: 'background' },
@@ -432,6 +454,7 @@ export class InferenceService {
     const reference = query.version ?? model.productionVersion ?? model.latestVersion;
     const schema = reference ? (await this.router.version(name, reference))?.outputSchema : undefined;
     const positiveLabel = schema?.kind === 'binary' ? schema.classes?.[1] : undefined;
+    const { summarize } = await import('./stats.js');
     const report = summarize(aggregates, {
       groupByVersion: true,
       from: from.toISOString(),
@@ -599,7 +622,10 @@ export class InferenceService {
     }
     if (probabilities) output.probabilities = probabilities;
     output.predictionIds = ids;
-    if (input.explain) output.explanations = this.explanations(v, sm, batch, rows);
+    if (input.explain) {
+      if (!closedForm) throw new Error('predict() loads the closed form before serving an explanation');
+      output.explanations = this.explanations(closedForm, v, sm, batch, rows);
+    }
     return { output, version: v, schema: sm.outputSchema };
   }
 
@@ -637,11 +663,17 @@ export class InferenceService {
     }
   }
 
-  private explanations(v: ModelVersion, sm: ServingModel, batch: Float32Array, rows: number): Explanation[] {
+  private explanations(
+    code: ClosedForm,
+    v: ModelVersion,
+    sm: ServingModel,
+    batch: Float32Array,
+    rows: number,
+  ): Explanation[] {
     // Predictions with `explain: true` are answered in the closed form only (it costs nothing).
-    const form = this.linearFormOf(sm) ?? linearForm(sm.bytes, sm.inputSchema.features.length);
-    const means = featureMeans(v, sm.inputSchema);
-    return explainRows(form, batch, rows, this.names(sm.inputSchema), means);
+    const form = this.linearFormOf(code, sm) ?? code.linearForm(sm.bytes, sm.inputSchema.features.length);
+    const means = code.featureMeans(v, sm.inputSchema);
+    return code.explainRows(form, batch, rows, this.names(sm.inputSchema), means);
   }
 
   private names(schema: { features: readonly { name: string }[] }): readonly string[] {

@@ -13,6 +13,9 @@ import { decodeOutputs } from '../kernel/outputs.js';
 import { kernelShapMany } from './kernel-shap.js';
 import type { ServingModel } from './sessions.js';
 
+// The service imports this module on the first Kernel SHAP request; its default budget comes with it.
+export { defaultSamples } from './kernel-shap.js';
+
 export const SHAP_OUTPUTS = ['probability', 'logit', 'raw'] as const;
 export type ShapOutput = (typeof SHAP_OUTPUTS)[number];
 
