@@ -22,6 +22,7 @@ import type {
 import type { z } from 'zod';
 import type { ProxyHandler } from '../http/api.js';
 import type { Env } from './shared.js';
+import { installSourceMappedStacks } from './stack-traces.js';
 
 /** A Lambda handler as Lambda, the local runtime and tests call it (the latter without context). */
 export type Entry<E, R> = (event: E, context?: Partial<Context>) => Promise<R>;
@@ -160,6 +161,8 @@ export async function lambdaHandler<E, R>(
   create: (env: Env) => Entry<E, R> | Promise<Entry<E, R>>,
   env: Env = process.env,
 ): Promise<Entry<E, R>> {
+  // Deployed functions run without --enable-source-maps, which parses every map at load.
+  installSourceMappedStacks();
   if (env.AWS_LAMBDA_FUNCTION_NAME) return create(env);
   let built: Promise<Entry<E, R>> | undefined;
   return async (event, context) => {

@@ -166,7 +166,7 @@ console.log(JSON.stringify({
       stdout = execFileSync(process.execPath, [probe, join(work, 'model.onnx'), JSON.stringify(rows)], {
         cwd: work,
         // Nothing inherited that could point Node elsewhere (NODE_PATH, loaders in NODE_OPTIONS).
-        env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: '--enable-source-maps' },
+        env: { PATH: process.env.PATH ?? '' },
         encoding: 'utf8',
         timeout: 60_000,
       });

@@ -564,7 +564,9 @@ describe('functions', () => {
     expect(p.Handler).toBe('index.handler');
     expect(refersTo(p.LoggingConfig, logicalId(stack.functions[fn].logGroup))).toBe(true);
     const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(env).toMatchObject({ SERVAL_STAGE: 'test', NODE_OPTIONS: '--enable-source-maps' });
+    expect(env).toMatchObject({ SERVAL_STAGE: 'test' });
+    // Stacks are mapped when read (functions/handlers/stack-traces.ts), not every map at load.
+    expect(env.NODE_OPTIONS).toBeUndefined();
     expect(env.POWERTOOLS_SERVICE_NAME).toBeTruthy();
 
     const asset = join(assemblyDir, `asset.${(p.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '')}`);
