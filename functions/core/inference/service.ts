@@ -55,10 +55,13 @@ import type { StatsReport } from './stats.js';
  * load what only explain and stats run, as it does not load feedback's (issue 13). Held once
  * loaded, so that a prediction with `explain: true` is still answered without an await after that.
  */
-type ClosedForm = typeof import('./explain.js');
-let closedForm: ClosedForm | undefined;
-async function loadClosedForm(): Promise<ClosedForm> {
+let closedForm: typeof import('./explain.js') | undefined;
+async function loadClosedForm(): Promise<void> {
   closedForm ??= await import('./explain.js');
+}
+/** The closed form's code, which predict() and explain() load before anything uses it. */
+function loadedClosedForm(): typeof import('./explain.js') {
+  if (!closedForm) throw new Error('the closed form is used before it is loaded');
   return closedForm;
 }
 
@@ -329,7 +332,7 @@ export class InferenceService {
     input: ExplainInput,
   ): Promise<{ model: string; modelVersion: string; explanations: (Explanation | ShapExplanation)[] }> {
     checkSize(input.instances.length);
-    const code = await loadClosedForm();
+    await loadClosedForm();
     const route = await this.router.route(name, input);
     const v = route.version;
     if (v.runtime.type !== 'lambda') {
@@ -356,21 +359,17 @@ export class InferenceService {
       throw err;
     }
     const rows = input.instances.length;
-    const form = this.linearFormOf(code, sm);
+    const form = this.linearFormOf(sm);
     const closed =
       form !== null &&
       given === undefined &&
       input.nsamples === undefined &&
       (input.output === undefined || input.output === (form.space === 'logit' ? 'logit' : 'raw')) &&
-      code.hasFeatureMeans(v);
+      loadedClosedForm().hasFeatureMeans(v);
     if (closed)
-      return {
-        model: name,
-        modelVersion: v.version,
-        explanations: this.explanations(code, v, sm, batch, rows),
-      };
+      return { model: name, modelVersion: v.version, explanations: this.explanations(v, sm, batch, rows) };
     const shap = await import('./shap-explain.js');
-    const background = given ?? (await this.background(code, shap.MAX_BACKGROUND, name, v, schema));
+    const background = given ?? (await this.background(name, v, schema));
     const features = schema.features.length;
     const coalitions = Math.min(
       2 ** Math.min(features, 30) - 2,
@@ -400,11 +399,11 @@ export class InferenceService {
   }
 
   /** A linear model's weights, or null for any other model (read once per session). */
-  private linearFormOf(code: ClosedForm, sm: ServingModel): LinearForm | null {
+  private linearFormOf(sm: ServingModel): LinearForm | null {
     if (this.forms.has(sm)) return this.forms.get(sm)!;
     let form: LinearForm | null = null;
     try {
-      form = code.linearForm(sm.bytes, sm.inputSchema.features.length);
+      form = loadedClosedForm().linearForm(sm.bytes, sm.inputSchema.features.length);
     } catch (err) {
       if (!isDomainError(err, 'unsupported')) throw err;
     }
@@ -413,15 +412,11 @@ export class InferenceService {
   }
 
   /** The default background: a sample of the baseline, else the training means as one row. */
-  private async background(
-    code: ClosedForm,
-    limit: number,
-    name: string,
-    v: ModelVersion,
-    schema: InputSchema,
-  ): Promise<Float32Array> {
-    const rows = await this.deps.backgrounds?.rows(name, v.version, limit);
+  private async background(name: string, v: ModelVersion, schema: InputSchema): Promise<Float32Array> {
+    const { MAX_BACKGROUND } = await import('./shap-explain.js');
+    const rows = await this.deps.backgrounds?.rows(name, v.version, MAX_BACKGROUND);
     if (rows && rows.length > 0) return encodeInstances(rows, schema);
+    const code = loadedClosedForm();
     if (code.hasFeatureMeans(v)) return Float32Array.from(code.featureMeans(v, schema));
     throw validationFailed(
       `model ${name} has no baseline and version ${v.version} no params.featureMeans to explain against: send background rows`,
@@ -622,10 +617,7 @@ export class InferenceService {
     }
     if (probabilities) output.probabilities = probabilities;
     output.predictionIds = ids;
-    if (input.explain) {
-      if (!closedForm) throw new Error('predict() loads the closed form before serving an explanation');
-      output.explanations = this.explanations(closedForm, v, sm, batch, rows);
-    }
+    if (input.explain) output.explanations = this.explanations(v, sm, batch, rows);
     return { output, version: v, schema: sm.outputSchema };
   }
 
@@ -663,15 +655,10 @@ export class InferenceService {
     }
   }
 
-  private explanations(
-    code: ClosedForm,
-    v: ModelVersion,
-    sm: ServingModel,
-    batch: Float32Array,
-    rows: number,
-  ): Explanation[] {
+  private explanations(v: ModelVersion, sm: ServingModel, batch: Float32Array, rows: number): Explanation[] {
     // Predictions with `explain: true` are answered in the closed form only (it costs nothing).
-    const form = this.linearFormOf(code, sm) ?? code.linearForm(sm.bytes, sm.inputSchema.features.length);
+    const code = loadedClosedForm();
+    const form = this.linearFormOf(sm) ?? code.linearForm(sm.bytes, sm.inputSchema.features.length);
     const means = code.featureMeans(v, sm.inputSchema);
     return code.explainRows(form, batch, rows, this.names(sm.inputSchema), means);
   }
