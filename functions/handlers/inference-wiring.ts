@@ -4,10 +4,8 @@
  */
 
 import { s3Client } from '../adapters/aws-clients.js';
-import { CaptureRecorder } from '../adapters/capture-recorder.js';
 import type { DynamoPredictionStore } from '../adapters/dynamo-predictions.js';
 import { OnnxRuntimeRunner } from '../adapters/onnx-runner.js';
-import { S3Captures } from '../adapters/s3-captures.js';
 import { servingMetricsFor } from '../adapters/serving-metrics.js';
 import { SqsCaptureQueue } from '../adapters/sqs-capture-queue.js';
 import { deferredSqsClient } from '../adapters/sqs-deferred.js';
@@ -121,16 +119,25 @@ export function inferenceWiring(env: Env): InferenceWiring {
   const predictions = predictionStore(env);
   const experiments = experimentStoreFor(env);
   // The spill: what the queue does not take is recorded as the capture worker would record it.
-  const recorder = new CaptureRecorder(
-    new S3Captures(s3Client(), envValue(env, BUCKETS.artifacts.env)),
-    predictions,
-    experiments,
-    instancesKeptFor(env),
-  );
+  // Built on its first use, as only a failing queue needs it: predict's init then loads neither
+  // the recorder nor the capture store (nor the store's node:readline, which only reading needs).
+  const bucket = envValue(env, BUCKETS.artifacts.env);
+  const recorder = once(async () => {
+    const [{ CaptureRecorder }, { S3Captures }] = await Promise.all([
+      import('../adapters/capture-recorder.js'),
+      import('../adapters/s3-captures.js'),
+    ]);
+    return new CaptureRecorder(
+      new S3Captures(s3Client(), bucket),
+      predictions,
+      experiments,
+      instancesKeptFor(env),
+    );
+  });
   const capture = new CaptureBuffer(
     new SqsCaptureQueue(deferredSqsClient(), envValue(env, QUEUES.captures.env)),
     {
-      spill: (messages) => recorder.spill(messages),
+      spill: async (messages) => (await recorder()).spill(messages),
       // Once per failed round: while the queue is down, rounds go to the spill without a word.
       onError: (err, messages) =>
         inferenceLogger.warn('capture messages not queued; written straight to the store instead', {
