@@ -116,7 +116,8 @@ export const dependencyTrim: Plugin = {
   name: 'serval-dependency-trim',
   setup(b) {
     for (const { filter, loader, rewrite } of REWRITES) {
-      b.onLoad({ filter }, async (args) => ({
+      // Files only: initInOneChunk's loaders of import() targets have paths of their own.
+      b.onLoad({ filter, namespace: 'file' }, async (args) => ({
         contents: rewrite(await readFile(args.path, 'utf8')),
         loader,
       }));

@@ -4,7 +4,7 @@
  * and nothing else changes. (bundled-sdk.test.ts runs the rewritten SDK against the stand-ins.)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, buildSync } from 'esbuild';
@@ -225,6 +225,34 @@ export function other() { return answer + 1; }`,
       expect(
         execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
       ).toBe('"cjs"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('wraps an import() target that a rewrite of dependencyTrim also matches', async () => {
+    // A client's schemas module is rewritten as it is read; loaded by import(), its wrapper has
+    // the same path in a namespace of its own, which the rewrite must leave alone.
+    const schemas = 'node_modules/@aws-sdk/client-fake/dist-es/schemas';
+    const dir = project({
+      'entry.ts': `export const handler = async () => (await import('./${schemas}/schemas_0.js')).Used$;`,
+    });
+    try {
+      mkdirSync(join(dir, schemas), { recursive: true });
+      writeFileSync(join(dir, schemas, 'names.js'), 'export const _e = "error";\n');
+      writeFileSync(
+        join(dir, schemas, 'schemas_0.js'),
+        'import { _e } from "./names.js";\nexport var Used$ = [-3, "n", "Used", { [_e]: "client" }];\n',
+      );
+      const out = join(dir, 'out');
+      await bundleFunction({ entry: join(dir, 'entry.ts'), outdir: out, sourcemap: false });
+      const script = `const { handler } = await import(${JSON.stringify(join(out, 'index.mjs'))});
+        process.stdout.write(JSON.stringify(await handler()));`;
+      expect(
+        JSON.parse(
+          execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }),
+        ),
+      ).toEqual([-3, 'n', 'Used', { error: 'client' }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
