@@ -20,7 +20,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import {
+  type BuildOptions,
+  build,
+  type Metafile,
+  type OnResolveArgs,
+  type Plugin,
+  type PluginBuild,
+} from 'esbuild';
 
 /** What the Lambda runtime loads: `index.handler` in `index.mjs`. */
 export const ENTRY_FILE = 'index.mjs';
@@ -150,6 +157,16 @@ export function functionBundleOptions(b: FunctionBundle): BuildOptions {
   };
 }
 
+/** Resolves an import as the build would without the calling plugin (whose marker is `inner`). */
+function resolveAsBuilt(b: PluginBuild, args: OnResolveArgs, inner: symbol) {
+  return b.resolve(args.path, {
+    kind: args.kind,
+    importer: args.importer,
+    resolveDir: args.resolveDir,
+    pluginData: inner,
+  });
+}
+
 /**
  * The modules the entry imports statically, as the build resolves them: a build that reads only
  * the entry (every import external) and records each import's resolved path. Imports TypeScript
@@ -171,12 +188,7 @@ async function entryImports(options: BuildOptions): Promise<string[]> {
           b.onResolve({ filter: /.*/ }, async (args) => {
             if (args.kind === 'entry-point' || args.pluginData === inner) return undefined;
             if (args.kind === 'import-statement') {
-              const r = await b.resolve(args.path, {
-                kind: args.kind,
-                importer: args.importer,
-                resolveDir: args.resolveDir,
-                pluginData: inner,
-              });
+              const r = await resolveAsBuilt(b, args, inner);
               if (r.errors.length === 0 && !r.external) found.push(r.path);
             }
             return { path: args.path, external: true };
@@ -210,12 +222,7 @@ function initInOneChunk(entryDeps: readonly string[]): Plugin {
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (args) => {
         if (args.kind !== 'dynamic-import' || args.pluginData === inner) return undefined;
-        const r = await b.resolve(args.path, {
-          kind: args.kind,
-          importer: args.importer,
-          resolveDir: args.resolveDir,
-          pluginData: inner,
-        });
+        const r = await resolveAsBuilt(b, args, inner);
         if (r.errors.length > 0 || r.external || r.namespace !== 'file') return r;
         const source = await readFile(r.path, 'utf8');
         const esm = /\.(ts|mts|mjs)$/.test(r.path) || /^\s*export\b/m.test(source);
@@ -258,13 +265,18 @@ export async function bundleFunction(b: FunctionBundle) {
  * await would wait for that await to end.
  */
 function assertEntryInItsFile(meta: Metafile, entry: string): void {
-  const [path, output] =
-    Object.entries(meta.outputs).find(([p]) => p === ENTRY_FILE || p.endsWith(`/${ENTRY_FILE}`)) ?? [];
-  if (!output || !Object.keys(output.inputs).some((input) => resolve(input) === entry)) {
+  const path = entryOutput(meta);
+  const inputs = path === undefined ? [] : Object.keys(meta.outputs[path]?.inputs ?? {});
+  if (!inputs.some((input) => resolve(input) === entry)) {
     throw new Error(
       `${entry}: its code is not in ${path ?? ENTRY_FILE}; a module it imports imports it back, which the one-chunk init (initInOneChunk) cannot take`,
     );
   }
+}
+
+/** The output path of ENTRY_FILE (not `entryPoint`: with splitting, every import() target is one too). */
+function entryOutput(meta: Metafile): string | undefined {
+  return Object.keys(meta.outputs).find((p) => p === ENTRY_FILE || p.endsWith(`/${ENTRY_FILE}`));
 }
 
 /**
@@ -290,12 +302,11 @@ export const entryFileIn = (outdir: string) => join(outdir, ENTRY_FILE);
  * the bytes of all of them.
  */
 export function loadedAtInit(meta: Metafile): { atInit: number; files: number; total: number } {
-  const js = Object.entries(meta.outputs).filter(([path]) => path.endsWith('.mjs'));
-  // Not `entryPoint`: with splitting, every module import() reaches is an entry point too.
-  const entry = js.find(([path]) => path === ENTRY_FILE || path.endsWith(`/${ENTRY_FILE}`));
+  const js = Object.keys(meta.outputs).filter((path) => path.endsWith('.mjs'));
+  const entry = entryOutput(meta);
   if (!entry) throw new Error('the bundle has no entry file');
   const seen = new Set<string>();
-  const stack = [entry[0]];
+  const stack = [entry];
   while (stack.length > 0) {
     const path = stack.pop() as string;
     if (seen.has(path)) continue;
@@ -305,5 +316,5 @@ export function loadedAtInit(meta: Metafile): { atInit: number; files: number; t
     }
   }
   const size = (paths: Iterable<string>) => [...paths].reduce((n, p) => n + (meta.outputs[p]?.bytes ?? 0), 0);
-  return { atInit: size(seen), files: seen.size, total: size(js.map(([p]) => p)) };
+  return { atInit: size(seen), files: seen.size, total: size(js) };
 }

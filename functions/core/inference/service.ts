@@ -369,7 +369,7 @@ export class InferenceService {
     if (closed)
       return { model: name, modelVersion: v.version, explanations: this.explanations(v, sm, batch, rows) };
     const shap = await import('./shap-explain.js');
-    const background = given ?? (await this.background(name, v, schema));
+    const background = given ?? (await this.background(name, v, schema, shap.MAX_BACKGROUND));
     const features = schema.features.length;
     const coalitions = Math.min(
       2 ** Math.min(features, 30) - 2,
@@ -412,9 +412,13 @@ export class InferenceService {
   }
 
   /** The default background: a sample of the baseline, else the training means as one row. */
-  private async background(name: string, v: ModelVersion, schema: InputSchema): Promise<Float32Array> {
-    const { MAX_BACKGROUND } = await import('./shap-explain.js');
-    const rows = await this.deps.backgrounds?.rows(name, v.version, MAX_BACKGROUND);
+  private async background(
+    name: string,
+    v: ModelVersion,
+    schema: InputSchema,
+    limit: number,
+  ): Promise<Float32Array> {
+    const rows = await this.deps.backgrounds?.rows(name, v.version, limit);
     if (rows && rows.length > 0) return encodeInstances(rows, schema);
     const code = loadedClosedForm();
     if (code.hasFeatureMeans(v)) return Float32Array.from(code.featureMeans(v, schema));
